@@ -1,0 +1,153 @@
+/**
+ * The one benchmark harness every Warden benchmark uses.
+ *
+ * A case is a function run in batches; each batch is timed with `process.hrtime.bigint()` and
+ * divided by its size, so the clock's own cost is spread over the batch. p50 and p99 are taken
+ * over batch samples (per-operation nanoseconds). Async cases (`measureAsync`) time each
+ * operation on its own, for work measured in microseconds or more.
+ */
+export interface CaseResult {
+  name: string;
+  /** The group (the bench file) this case belongs to. */
+  group: string;
+  p50_ns: number;
+  p99_ns: number;
+  ops_per_s: number;
+  samples: number;
+  /** Free-form notes: the peer compared with, the rule count, a goal. */
+  note?: string;
+}
+
+export interface MeasureOptions {
+  /** Operations per timed batch (sync only); chosen automatically when absent. */
+  batch?: number;
+  /** Timed samples to take. */
+  samples?: number;
+  /** Wall time budget for the case in ms (sampling stops early when exceeded). */
+  budgetMs?: number;
+  note?: string;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+function round(n: number): number {
+  return n >= 100 ? Math.round(n) : Math.round(n * 10) / 10;
+}
+
+let sink: unknown;
+/** Keep a value alive so the optimiser cannot drop the work that made it. */
+export function blackhole(v: unknown): void {
+  sink = v;
+}
+export function lastSink(): unknown {
+  return sink;
+}
+
+export class Harness {
+  readonly results: CaseResult[] = [];
+  group = "";
+  readonly quick: boolean;
+
+  constructor(opts: { quick?: boolean } = {}) {
+    this.quick = opts.quick ?? false;
+  }
+
+  /** Measure a synchronous operation. */
+  measure(name: string, fn: () => unknown, opts: MeasureOptions = {}): CaseResult {
+    // Warm up and pick a batch size that takes about 20 µs or more.
+    let batch = opts.batch ?? 1;
+    const warmEnd = performance.now() + (this.quick ? 20 : 150);
+    while (performance.now() < warmEnd) for (let i = 0; i < 1000; i++) blackhole(fn());
+    if (opts.batch === undefined) {
+      for (;;) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < batch; i++) blackhole(fn());
+        const dt = Number(process.hrtime.bigint() - t0);
+        if (dt >= 20_000 || batch >= 1 << 20) break;
+        batch *= 2;
+      }
+    }
+    const wanted = opts.samples ?? (this.quick ? 200 : 2000);
+    const deadline = performance.now() + (opts.budgetMs ?? (this.quick ? 200 : 1500));
+    const per: number[] = [];
+    let totalNs = 0;
+    let ops = 0;
+    while (per.length < wanted && (per.length < 20 || performance.now() < deadline)) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) blackhole(fn());
+      const dt = Number(process.hrtime.bigint() - t0);
+      per.push(dt / batch);
+      totalNs += dt;
+      ops += batch;
+    }
+    return this.#record(name, per, totalNs, ops, opts.note);
+  }
+
+  /** Measure an asynchronous operation; each one is timed alone. */
+  async measureAsync(
+    name: string,
+    fn: () => Promise<unknown>,
+    opts: MeasureOptions = {},
+  ): Promise<CaseResult> {
+    const warm = this.quick ? 5 : 50;
+    for (let i = 0; i < warm; i++) blackhole(await fn());
+    const wanted = opts.samples ?? (this.quick ? 50 : 1000);
+    const deadline = performance.now() + (opts.budgetMs ?? (this.quick ? 500 : 5000));
+    const per: number[] = [];
+    let totalNs = 0;
+    while (per.length < wanted && (per.length < 10 || performance.now() < deadline)) {
+      const t0 = process.hrtime.bigint();
+      blackhole(await fn());
+      const dt = Number(process.hrtime.bigint() - t0);
+      per.push(dt);
+      totalNs += dt;
+    }
+    return this.#record(name, per, totalNs, per.length, opts.note);
+  }
+
+  /** Record a result measured some other way (a load generator, an external tool). */
+  record(result: Omit<CaseResult, "group">): CaseResult {
+    const r = { group: this.group, ...result };
+    this.results.push(r);
+    return r;
+  }
+
+  #record(name: string, per: number[], totalNs: number, ops: number, note?: string): CaseResult {
+    per.sort((a, b) => a - b);
+    const r: CaseResult = {
+      name,
+      group: this.group,
+      p50_ns: round(percentile(per, 50)),
+      p99_ns: round(percentile(per, 99)),
+      ops_per_s: Math.round(ops / (totalNs / 1e9)),
+      samples: per.length,
+    };
+    if (note !== undefined) r.note = note;
+    this.results.push(r);
+    return r;
+  }
+}
+
+function fmtNs(ns: number): string {
+  if (!Number.isFinite(ns)) return "-";
+  if (ns < 1_000) return `${ns} ns`;
+  if (ns < 1_000_000) return `${(ns / 1_000).toFixed(2)} µs`;
+  return `${(ns / 1_000_000).toFixed(2)} ms`;
+}
+
+/** A Markdown table of results, for people (and for the README). */
+export function formatTable(results: readonly CaseResult[]): string {
+  const rows = [
+    "| group | case | p50 | p99 | ops/s | note |",
+    "|---|---|---:|---:|---:|---|",
+    ...results.map(
+      (r) =>
+        `| ${r.group} | ${r.name} | ${fmtNs(r.p50_ns)} | ${fmtNs(r.p99_ns)} | ${r.ops_per_s.toLocaleString("en-US")} | ${r.note ?? ""} |`,
+    ),
+  ];
+  return rows.join("\n");
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run bench [-- --json] [-- --only <group,...>] [-- --quick]`
+ *
+ * Runs every `bench/*.bench.ts` (compiled to dist-bench/bench/*.bench.js). Each exports
+ * `default async function (h: Harness): Promise<void>` and records cases through `h`.
+ * Prints a Markdown table (or, with --json, a JSON array: one object per case with name,
+ * p50_ns, p99_ns, ops_per_s) and writes the JSON to bench/results/latest.json.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { formatTable, Harness } from "./harness.js";
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const quick = args.includes("--quick");
+const onlyIdx = args.indexOf("--only");
+const only = onlyIdx >= 0 ? new Set((args[onlyIdx + 1] ?? "").split(",").filter(Boolean)) : null;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const files = readdirSync(here)
+  .filter((f) => f.endsWith(".bench.js"))
+  .sort();
+const h = new Harness({ quick });
+for (const f of files) {
+  const group = f.replace(/\.bench\.js$/, "");
+  if (only && !only.has(group)) continue;
+  h.group = group;
+  if (!json) process.stderr.write(`bench: ${group}...\n`);
+  const mod = (await import(pathToFileURL(join(here, f)).href)) as {
+    default: (h: Harness) => Promise<void>;
+  };
+  await mod.default(h);
+}
+const root = resolve(here, "../..");
+mkdirSync(join(root, "bench/results"), { recursive: true });
+const out = {
+  machine: {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: (await import("node:os")).cpus().length,
+  },
+  date: new Date().toISOString(),
+  results: h.results,
+};
+writeFileSync(join(root, "bench/results/latest.json"), `${JSON.stringify(out, null, 2)}\n`);
+if (json) process.stdout.write(`${JSON.stringify(h.results, null, 2)}\n`);
+else process.stdout.write(`${formatTable(h.results)}\n`);

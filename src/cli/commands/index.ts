@@ -1,0 +1,5 @@
+import type { Command } from "commander";
+import { registerDemo } from "./demo.js";
+
+/** Every subcommand; each layer adds its own `register*` here (one line, one module). */
+export const commands: ReadonlyArray<(program: Command) => void> = [registerDemo];

@@ -1,0 +1,41 @@
+/**
+ * A `Call` describes any crossing Warden judges: who calls (`source`), what is called
+ * (`target`: a component, an MCP server, a host), the `function`, its `args`, and the `phase`.
+ * Calls are plain mutable objects owned by the layer that made them: strategies may rewrite
+ * `args` in `beforeCall` and `result` in `afterCall`. The chain never copies them.
+ */
+export type Phase = "before" | "after";
+
+export interface Call {
+  /** Who calls: an agent, a client session, a plugin, a process. */
+  source: string;
+  /** What is called: a component, an upstream MCP server, a host. */
+  target: string;
+  /** The function, tool, method or operation. */
+  function: string;
+  /** The arguments; strategies may replace them in `beforeCall`. */
+  args: unknown;
+  /** Where the call is in its life: judged before the target runs, or after it returned. */
+  phase: Phase;
+  /** The result once the target ran (or what a bypassing strategy supplied). */
+  result?: unknown;
+  /** The error the target threw, if it did. */
+  error?: unknown;
+  /** Start time (ms, `performance.now()`), set by strategies that time calls. */
+  startedAt?: number;
+  /** A bag for the layer that made the call (MCP session id, upstream, policy action...). */
+  meta?: Record<string, unknown>;
+}
+
+/** Make a call; a convenience for callers that do not keep their own objects. */
+export function makeCall(
+  source: string,
+  target: string,
+  fn: string,
+  args: unknown = undefined,
+  meta?: Record<string, unknown>,
+): Call {
+  const call: Call = { source, target, function: fn, args, phase: "before" };
+  if (meta !== undefined) call.meta = meta;
+  return call;
+}

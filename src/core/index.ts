@@ -1,0 +1,27 @@
+export { type Call, makeCall, type Phase } from "./call.js";
+export { Chain, composeChain, type Outcome } from "./chain.js";
+export { CORE_CODES, type CoreCode } from "./codes.js";
+export {
+  ALLOW,
+  allow,
+  combine,
+  type Decision,
+  decide,
+  deny,
+  isAllowed,
+  isBlocked,
+  isVerdict,
+  parseVerdict,
+  rank,
+  stricter,
+  VERDICTS,
+  type Verdict,
+} from "./decision.js";
+export {
+  type ErrorCategory,
+  exitCodeFor,
+  isWardenError,
+  WardenError,
+  type WardenErrorOptions,
+} from "./errors.js";
+export type { Strategy } from "./strategy.js";

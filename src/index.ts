@@ -1,0 +1,2 @@
+/** Warden's public API: named exports only. */
+export * from "./core/index.js";
