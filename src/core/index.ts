@@ -24,4 +24,5 @@ export {
   WardenError,
   type WardenErrorOptions,
 } from "./errors.js";
+export * from "./strategies/index.js";
 export type { Strategy } from "./strategy.js";
