@@ -73,7 +73,7 @@ export function checkLayers(srcDir: string): Violation[] {
       }
       if (to === from) continue;
       const allowed = LAYERS[from];
-      if (!allowed || !allowed.includes(to)) {
+      if (!allowed?.includes(to)) {
         violations.push({ file: relative(root, file), line, from, to, specifier: spec });
       }
     }
