@@ -38,6 +38,7 @@ function round(n: number): number {
   return n >= 100 ? Math.round(n) : Math.round(n * 10) / 10;
 }
 
+let caseCounter = 0;
 let sink: unknown;
 /** Keep a value alive so the optimiser cannot drop the work that made it. */
 export function blackhole(v: unknown): void {
@@ -58,15 +59,28 @@ export class Harness {
 
   /** Measure a synchronous operation. */
   measure(name: string, fn: () => unknown, opts: MeasureOptions = {}): CaseResult {
+    // Each case gets its own loop function (a fresh inline cache), so one case's closures do not
+    // make the call site megamorphic for the next case.
+    const run = new Function(
+      "fn",
+      "n",
+      // a unique source per case: V8 caches compiled code by source text.
+      `/* case ${++caseCounter} */ let last; for (let i = 0; i < n; i++) last = fn(); return last;`,
+    ) as (fn: () => unknown, n: number) => unknown;
     // Warm up and pick a batch size that takes about 20 µs or more.
     let batch = opts.batch ?? 1;
     const warmEnd = performance.now() + (this.quick ? 20 : 150);
-    while (performance.now() < warmEnd) for (let i = 0; i < 1000; i++) blackhole(fn());
+    while (performance.now() < warmEnd) blackhole(run(fn, 1000));
     if (opts.batch === undefined) {
+      // The smallest of three timings, so one GC pause or interrupt cannot stop the sizing at a
+      // batch so small that the clock's own cost would be measured.
       for (;;) {
-        const t0 = process.hrtime.bigint();
-        for (let i = 0; i < batch; i++) blackhole(fn());
-        const dt = Number(process.hrtime.bigint() - t0);
+        let dt = Number.POSITIVE_INFINITY;
+        for (let k = 0; k < 3; k++) {
+          const t0 = process.hrtime.bigint();
+          blackhole(run(fn, batch));
+          dt = Math.min(dt, Number(process.hrtime.bigint() - t0));
+        }
         if (dt >= 20_000 || batch >= 1 << 20) break;
         batch *= 2;
       }
@@ -78,7 +92,7 @@ export class Harness {
     let ops = 0;
     while (per.length < wanted && (per.length < 20 || performance.now() < deadline)) {
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < batch; i++) blackhole(fn());
+      blackhole(run(fn, batch));
       const dt = Number(process.hrtime.bigint() - t0);
       per.push(dt / batch);
       totalNs += dt;

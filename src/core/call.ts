@@ -19,6 +19,8 @@ export interface Call {
   phase: Phase;
   /** The result once the target ran (or what a bypassing strategy supplied). */
   result?: unknown;
+  /** True when a strategy's shouldBypass skipped the target. */
+  bypassed?: boolean;
   /** The error the target threw, if it did. */
   error?: unknown;
   /** Start time (ms, `performance.now()`), set by strategies that time calls. */

@@ -8,15 +8,7 @@ type After = (call: Call) => void;
 type Bypass = (call: Call) => boolean;
 
 const BLOCK_RANK = rank("block");
-
-/** What `Chain.invoke` returns: the final decision and, when the call ran, its result. */
-export interface Outcome<R> {
-  decision: Decision;
-  /** False when the chain blocked (or held for review) and the target never ran. */
-  ran: boolean;
-  bypassed: boolean;
-  result: R | undefined;
-}
+const REVIEW_RANK = rank("review");
 
 /**
  * An interceptor chain: strategies composed and validated once, then run on every call.
@@ -144,15 +136,17 @@ export class Chain {
 
   /**
    * The whole life of a synchronous call: judge, run (unless bypassed or refused), let
-   * strategies see the result. An error thrown by the target is recorded on `call.error`,
-   * shown to afterCall hooks, then rethrown.
+   * strategies see the result. Returns the final decision; the result is left in `call.result`
+   * and `call.bypassed` says whether a strategy skipped the target. When the decision is
+   * `review` or `block` the target did not run and no after hook ran. An error thrown by the
+   * target is recorded on `call.error`, shown to after hooks, then rethrown.
+   * Allocation-free: nothing is created per call beyond what strategies create.
    */
-  invoke<R>(call: Call, target: (args: unknown) => R): Outcome<R> {
+  invoke(call: Call, target: (args: unknown) => unknown): Decision {
     const decision = this.before(call);
-    if (rank(decision.verdict) >= rank("review"))
-      return { decision, ran: false, bypassed: false, result: undefined };
-    const bypassed = this.bypass(call);
-    if (bypassed) {
+    if (rank(decision.verdict) >= REVIEW_RANK) return decision;
+    if (this.#bypass !== null && this.bypass(call)) {
+      call.bypassed = true;
       if (call.result === undefined) call.result = call.args;
     } else {
       try {
@@ -163,17 +157,17 @@ export class Chain {
         throw error;
       }
     }
-    const result = this.after(call) as R;
-    return { decision, ran: !bypassed, bypassed, result };
+    if (this.#after !== null) this.after(call);
+    else call.phase = "after";
+    return decision;
   }
 
   /** As `invoke`, for a target that returns a promise. */
-  async invokeAsync<R>(call: Call, target: (args: unknown) => Promise<R> | R): Promise<Outcome<R>> {
+  async invokeAsync(call: Call, target: (args: unknown) => unknown): Promise<Decision> {
     const decision = this.before(call);
-    if (rank(decision.verdict) >= rank("review"))
-      return { decision, ran: false, bypassed: false, result: undefined };
-    const bypassed = this.bypass(call);
-    if (bypassed) {
+    if (rank(decision.verdict) >= REVIEW_RANK) return decision;
+    if (this.#bypass !== null && this.bypass(call)) {
+      call.bypassed = true;
       if (call.result === undefined) call.result = call.args;
     } else {
       try {
@@ -184,8 +178,9 @@ export class Chain {
         throw error;
       }
     }
-    const result = this.after(call) as R;
-    return { decision, ran: !bypassed, bypassed, result };
+    if (this.#after !== null) this.after(call);
+    else call.phase = "after";
+    return decision;
   }
 }
 

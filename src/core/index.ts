@@ -1,5 +1,5 @@
 export { type Call, makeCall, type Phase } from "./call.js";
-export { Chain, composeChain, type Outcome } from "./chain.js";
+export { Chain, composeChain } from "./chain.js";
 export { CORE_CODES, type CoreCode } from "./codes.js";
 export {
   ALLOW,

@@ -24,13 +24,10 @@ describe("chain composition", () => {
     const chain = new Chain("empty");
     const call = makeCall("agent", "files", "read", { path: "/a" });
     expect(chain.before(call)).toBe(ALLOW);
-    const out = chain.invoke(call, (args) => ({ got: args }));
-    expect(out).toEqual({
-      decision: ALLOW,
-      ran: true,
-      bypassed: false,
-      result: { got: { path: "/a" } },
-    });
+    expect(chain.invoke(call, (args) => ({ got: args }))).toBe(ALLOW);
+    expect(call.result).toEqual({ got: { path: "/a" } });
+    expect(call.bypassed).toBeUndefined();
+    expect(call.phase).toBe("after");
   });
 
   it("runs before hooks in order and after hooks in reverse order", () => {
@@ -54,12 +51,13 @@ describe("chain composition", () => {
       recorder("later", log),
     ]);
     let ran = false;
-    const out = chain.invoke(makeCall("s", "t", "write"), () => {
+    const call = makeCall("s", "t", "write");
+    const decision = chain.invoke(call, () => {
       ran = true;
     });
     expect(ran).toBe(false);
-    expect(out.ran).toBe(false);
-    expect(out.decision).toMatchObject({ verdict: "block", by: "wall", rule: "deny#1" });
+    expect(call.result).toBeUndefined();
+    expect(decision).toMatchObject({ verdict: "block", by: "wall", rule: "deny#1" });
     expect(log).toEqual(["first:before:before"]);
   });
 
@@ -69,9 +67,9 @@ describe("chain composition", () => {
       { name: "b", beforeCall: () => decide("warn", "odd", "b") },
       { name: "c", beforeCall: () => decide("suppress", "noise", "c") },
     ]);
-    const out = chain.invoke(makeCall("s", "t", "f"), () => 42);
-    expect(out.decision).toMatchObject({ verdict: "warn", by: "b" });
-    expect(out.result).toBe(42);
+    const call = makeCall("s", "t", "f");
+    expect(chain.invoke(call, () => 42)).toMatchObject({ verdict: "warn", by: "b" });
+    expect(call.result).toBe(42);
   });
 
   it("review holds the call: the target does not run", () => {
@@ -79,11 +77,11 @@ describe("chain composition", () => {
       { name: "r", beforeCall: () => decide("review", "needs a person", "r") },
     ]);
     let ran = false;
-    const out = chain.invoke(makeCall("s", "t", "f"), () => {
+    const decision = chain.invoke(makeCall("s", "t", "f"), () => {
       ran = true;
     });
     expect(ran).toBe(false);
-    expect(out.decision.verdict).toBe("review");
+    expect(decision.verdict).toBe("review");
   });
 
   it("beforeCall may rewrite the arguments the target receives", () => {
@@ -97,8 +95,9 @@ describe("chain composition", () => {
         },
       },
     ]);
-    const out = chain.invoke(makeCall("s", "t", "list", { limit: 500 }), (args) => args);
-    expect(out.result).toEqual({ limit: 10 });
+    const call = makeCall("s", "t", "list", { limit: 500 });
+    chain.invoke(call, (args) => args);
+    expect(call.result).toEqual({ limit: 10 });
   });
 
   it("afterCall may redact the result", () => {
@@ -110,8 +109,9 @@ describe("chain composition", () => {
         },
       },
     ]);
-    const out = chain.invoke(makeCall("s", "t", "f"), () => "card 4111-1111-1111-1111 ok");
-    expect(out.result).toBe("card [card] ok");
+    const call = makeCall("s", "t", "f");
+    chain.invoke(call, () => "card 4111-1111-1111-1111 ok");
+    expect(call.result).toBe("card [card] ok");
   });
 
   it("a bypassing strategy skips the target; the result is what it supplied, else the arguments", () => {
@@ -125,13 +125,17 @@ describe("chain composition", () => {
       },
     };
     const chain = new Chain("c", [cache]);
-    const hit = chain.invoke(makeCall("s", "t", "cached"), () => ran++);
-    expect(hit).toMatchObject({ ran: false, bypassed: true, result: "from cache" });
+    const hit = makeCall("s", "t", "cached");
+    chain.invoke(hit, () => ran++);
+    expect(hit).toMatchObject({ bypassed: true, result: "from cache" });
     const echo = new Chain("e", [{ name: "skip", shouldBypass: () => true }]);
-    expect(echo.invoke(makeCall("s", "t", "f", [1, 2]), () => ran++).result).toEqual([1, 2]);
+    const echoed = makeCall("s", "t", "f", [1, 2]);
+    echo.invoke(echoed, () => ran++);
+    expect(echoed.result).toEqual([1, 2]);
     expect(ran).toBe(0);
-    const miss = chain.invoke(makeCall("s", "t", "other"), () => ran++);
-    expect(miss).toMatchObject({ ran: true, bypassed: false });
+    const miss = makeCall("s", "t", "other");
+    chain.invoke(miss, () => ran++);
+    expect(miss.bypassed).toBeUndefined();
     expect(ran).toBe(1);
   });
 
@@ -154,8 +158,9 @@ describe("chain composition", () => {
     const chain = new Chain("c", [
       { name: "up", afterCall: (c) => void (c.result = String(c.result).toUpperCase()) },
     ]);
-    const out = await chain.invokeAsync(makeCall("s", "t", "f"), async () => "hi");
-    expect(out.result).toBe("HI");
+    const call = makeCall("s", "t", "f");
+    expect(await chain.invokeAsync(call, async () => "hi")).toBe(ALLOW);
+    expect(call.result).toBe("HI");
   });
 
   it("is validated once at composition: bad strategies are refused with the chain and strategy named", () => {
