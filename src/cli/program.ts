@@ -15,9 +15,18 @@ export function buildProgram(): Command {
   const program = new Command("warden")
     .description("A fast, fail-closed checkpoint around everything an AI agent's tools can do.")
     .version(packageVersion(), "-V, --version")
-    .showHelpAfterError("(run `warden --help` for usage)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // Usage errors: one line on stderr with the code, like every other error.
+      outputError: (s, write) =>
+        write(
+          `warden: usage: ${s
+            .replace(/^error:\s*/i, "")
+            .replace(/\s*\n\s*/g, " ")
+            .trim()} (run \`warden --help\` for usage)\n`,
+        ),
+    })
     .addHelpText(
       "after",
       "\nExit codes: 0 success, 1 a check said no (denied / invalid), 2 bad usage or bad config, 3 internal or plugin failure.",

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { runCoreDemo } from "../demo/core-demo.js";
+import { printCoreDemo, runCoreDemo } from "../demo/core-demo.js";
+import { printJson } from "../output.js";
 
 export function registerDemo(program: Command): void {
   program
@@ -9,6 +10,8 @@ export function registerDemo(program: Command): void {
     )
     .option("--json", "print the results as JSON")
     .action(async (opts: { json?: boolean }) => {
-      await runCoreDemo({ json: opts.json === true });
+      const core = runCoreDemo();
+      if (opts.json) printJson({ core });
+      else printCoreDemo(core, (s) => process.stdout.write(s));
     });
 }

@@ -1,0 +1,55 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { warden } from "./helpers.js";
+
+describe("warden CLI", () => {
+  it("--version prints the package version", () => {
+    const r = warden(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+
+  it("--help lists the commands and the exit codes", () => {
+    const r = warden(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("demo");
+    expect(r.stdout).toContain("Exit codes: 0 success, 1 a check said no");
+  });
+
+  it("bad usage exits 2 with one line on stderr naming the code", () => {
+    for (const args of [["no-such-command"], ["demo", "--no-such-option"]]) {
+      const r = warden(args);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^warden: usage: /);
+    }
+  });
+});
+
+describe("warden demo: the core chain", () => {
+  it("judges calls with a firewall and statistics and prints each decision with its rule", () => {
+    const r = warden(["demo", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      core: {
+        decisions: { call: string; verdict: string; rule: string }[];
+        statistics: { total_calls: number };
+      };
+    };
+    const byCall = Object.fromEntries(out.core.decisions.map((d) => [d.call, d]));
+    expect(byCall["agent -> files.read_file"]).toMatchObject({
+      verdict: "allow",
+      rule: "agent-may-read",
+    });
+    expect(byCall["agent -> files.write_file"]).toMatchObject({
+      verdict: "block",
+      rule: "default",
+    });
+    expect(byCall["admin -> files.delete_file"]).toMatchObject({
+      verdict: "block",
+      rule: "nobody-deletes",
+    });
+    expect(out.core.statistics.total_calls).toBe(3);
+  });
+});
