@@ -156,7 +156,12 @@ describe("chain composition", () => {
 
   it("invokeAsync awaits the target and applies after hooks", async () => {
     const chain = new Chain("c", [
-      { name: "up", afterCall: (c) => void (c.result = String(c.result).toUpperCase()) },
+      {
+        name: "up",
+        afterCall: (c) => {
+          c.result = String(c.result).toUpperCase();
+        },
+      },
     ]);
     const call = makeCall("s", "t", "f");
     expect(await chain.invokeAsync(call, async () => "hi")).toBe(ALLOW);
