@@ -135,7 +135,8 @@ function features(open: () => Promise<{ client: Client; seen: string[] }>) {
 
   it("serves templates, prompts and completion, and answers ping", async () => {
     const t = await client.readResource({ uri: "test://template/42/data" });
-    expect(JSON.parse(String(t.contents[0]?.text)).id).toBe("42");
+    const content = t.contents[0];
+    expect(content && "text" in content ? JSON.parse(content.text).id : undefined).toBe("42");
     await expect(client.readResource({ uri: "test://nope" })).rejects.toThrow(/not found/);
     const p = await client.getPrompt({
       name: "test_prompt_with_arguments",
