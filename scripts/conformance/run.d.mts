@@ -58,3 +58,9 @@ export function startFixture(options?: {
   args?: string[];
   timeoutMs?: number;
 }): Promise<FixtureProcess>;
+
+/** Absolute path of test/fixtures/mcp-server/server.mjs. */
+export const FIXTURE_SERVER: string;
+
+/** {command: node, args: [server.mjs, "--stdio", ...extraArgs]}: the fixture as a stdio upstream. */
+export function fixtureStdioCommand(extraArgs?: string[]): { command: string; args: string[] };

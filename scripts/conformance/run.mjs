@@ -3,7 +3,8 @@
 // against the fixture server spawned on a free port, and prints the result as JSON.
 //   node scripts/conformance/run.mjs [--url URL] [--suite all|active|pending]
 //        [--scenario NAME]... [--timeout MS] [--keep DIR] [--fixture-arg ARG]...
-// Library: runConformance(url, options) -> Promise<ConformanceResult>; startFixture(options).
+// Library: runConformance(url, options) -> Promise<ConformanceResult>; startFixture(options);
+// fixtureStdioCommand(); FIXTURE_SERVER.
 // Exit code: 0 when every scenario passed, 1 when one failed, 2 on a usage error or crash.
 
 import { spawn } from "node:child_process";
@@ -11,9 +12,16 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runServerScenarios, suiteCommand } from "./suite.mjs";
 
-const FIXTURE = fileURLToPath(
+/** Absolute path of the fixture server's entry point. */
+export const FIXTURE_SERVER = fileURLToPath(
   new URL("../../test/fixtures/mcp-server/server.mjs", import.meta.url),
 );
+const FIXTURE = FIXTURE_SERVER;
+
+/** Command and args that start the fixture over stdio (e.g. for a gateway's stdio upstream). */
+export function fixtureStdioCommand(extraArgs = []) {
+  return { command: process.execPath, args: [FIXTURE_SERVER, "--stdio", ...extraArgs] };
+}
 
 function summarize(name, checks) {
   if (!checks) {

@@ -15,7 +15,11 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FixtureProcess, startFixture } from "../../scripts/conformance/run.mjs";
+import {
+  type FixtureProcess,
+  fixtureStdioCommand,
+  startFixture,
+} from "../../scripts/conformance/run.mjs";
 
 const SERVER = fileURLToPath(new URL("../fixtures/mcp-server/server.mjs", import.meta.url));
 
@@ -156,9 +160,7 @@ function features(open: () => Promise<{ client: Client; seen: string[] }>) {
 }
 
 describe("fixture over stdio", () => {
-  features(() =>
-    connect(new StdioClientTransport({ command: process.execPath, args: [SERVER, "--stdio"] })),
-  );
+  features(() => connect(new StdioClientTransport(fixtureStdioCommand())));
 
   it("exits when its stdin closes", async () => {
     const child = spawn(process.execPath, [SERVER], { stdio: ["pipe", "ignore", "ignore"] });
