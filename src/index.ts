@@ -1,2 +1,3 @@
 /** Warden's public API: named exports only. */
 export * from "./core/index.js";
+export * from "./policy/index.js";

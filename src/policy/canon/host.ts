@@ -1,0 +1,81 @@
+import { formatIpv6, ipv4ToInt, mappedIpv4, parseIpv6 } from "./ip.js";
+import { type Canon, fail } from "./result.js";
+
+/**
+ * Hosts: one canonical form, as the WHATWG URL parser (the one `fetch` uses) sees them:
+ * lower case, IDN to punycode (UTS #46 mapping, so full-width dots and compatibility letters
+ * fold), one trailing dot removed, IPv4 in decimal / octal / hex / short forms to dotted quad,
+ * IPv6 compressed (RFC 5952) without brackets, IPv4-mapped IPv6 (::ffff:a.b.c.d) to IPv4.
+ * A host that carries userinfo, a path, a zone id or anything the parser rejects is refused.
+ */
+export interface CanonHost {
+  /** Canonical host name or address (IPv6 without brackets). */
+  host: string;
+  /** IPv4 as an unsigned integer, or -1. */
+  ipv4: number;
+  /** IPv6 groups, when the host is an IPv6 address (not mapped IPv4). */
+  ipv6?: readonly number[];
+  /** A port given inside the host string (`host:8080`, `[::1]:8080`), or -1. */
+  port: number;
+}
+
+const FAST_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const FAST_V4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+export function canonicalizeHost(input: unknown): Canon<CanonHost> {
+  if (typeof input !== "string") return fail("host must be a string");
+  if (input.length <= 253 && FAST_HOST.test(input)) {
+    return { ok: true, value: { host: input, ipv4: -1, port: -1 } };
+  }
+  if (FAST_V4.test(input)) {
+    const n = ipv4ToInt(input);
+    if (n >= 0) return { ok: true, value: { host: input, ipv4: n, port: -1 } };
+  }
+  if (input.length === 0) return fail("host is empty");
+  if (input.length > 1024) return fail("host is too long");
+  if (/[\s@/\\?#\u0000-\u001f\u007f]/.test(input)) {
+    return fail("host contains whitespace, userinfo (@), a path or control characters");
+  }
+  let text = input;
+  // A bare IPv6 address (more than one colon, no brackets): bracket it for the URL parser.
+  if (!text.startsWith("[") && text.indexOf(":") !== text.lastIndexOf(":")) text = `[${text}]`;
+  let url: URL;
+  try {
+    url = new URL(`http://${text}/`);
+  } catch {
+    return fail(`"${input.slice(0, 80)}" is not a valid host name or IP address`);
+  }
+  if (url.username !== "" || url.password !== "" || url.pathname !== "/" || url.search !== "") {
+    return fail("host contains userinfo or a path");
+  }
+  const port = url.port === "" ? (/:80$/.test(text) ? 80 : -1) : Number(url.port);
+  return fromHostname(url.hostname, port);
+}
+
+/** Canonical form of a hostname already parsed by the URL parser. */
+export function fromHostname(hostname: string, port: number): Canon<CanonHost> {
+  let host = hostname;
+  if (host.startsWith("[")) {
+    const groups = parseIpv6(host.slice(1, -1));
+    if (groups === undefined) return fail("invalid IPv6 address");
+    const v4 = mappedIpv4(groups);
+    if (v4 >= 0) {
+      return {
+        ok: true,
+        value: {
+          host: `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`,
+          ipv4: v4,
+          port,
+        },
+      };
+    }
+    return { ok: true, value: { host: formatIpv6(groups), ipv4: -1, ipv6: groups, port } };
+  }
+  if (host.endsWith(".")) host = host.slice(0, -1);
+  if (host === "" || host.endsWith(".") || host.includes(".."))
+    return fail("host has empty labels");
+  if (host.includes("%"))
+    return fail("host contains percent-encoding that does not decode to a name");
+  const n = ipv4ToInt(host);
+  return { ok: true, value: { host, ipv4: n, port } };
+}

@@ -1,0 +1,77 @@
+/** IP addresses as numbers: IPv4 as an unsigned 32-bit integer, IPv6 as eight 16-bit groups. */
+
+const DOTTED =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** A canonical dotted-quad IPv4 address to its integer, or -1. */
+export function ipv4ToInt(s: string): number {
+  const m = DOTTED.exec(s);
+  if (m === null) return -1;
+  return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
+}
+
+export function intToIpv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Parse an IPv6 address (no brackets, no zone) into 8 groups; undefined when invalid. */
+export function parseIpv6(s: string): number[] | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  let tail: number[] = [];
+  const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4) {
+    const n = ipv4ToInt(v4[1]!);
+    if (n < 0) return undefined;
+    tail = [n >>> 16, n & 0xffff];
+    s = `${s.slice(0, v4.index)}:`;
+    if (s.endsWith("::")) s = `${s}`;
+    else s = s.slice(0, -1);
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const parse = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    for (const g of part.split(":")) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(Number.parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  if (head === undefined || rest === undefined) return undefined;
+  const total = head.length + rest.length + tail.length;
+  if (halves.length === 1) return total === 8 ? [...head, ...tail] : undefined;
+  if (total > 7) return undefined;
+  return [...head, ...new Array<number>(8 - total).fill(0), ...rest, ...tail];
+}
+
+/** Canonical text (RFC 5952: lower case, longest zero run compressed) of 8 groups. */
+export function formatIpv6(g: readonly number[]): string {
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((n) => n.toString(16));
+  if (bestAt < 0) return hex.join(":");
+  return `${hex.slice(0, bestAt).join(":")}::${hex.slice(bestAt + bestLen).join(":")}`;
+}
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), or -1. */
+export function mappedIpv4(g: readonly number[]): number {
+  for (let i = 0; i < 5; i++) if (g[i] !== 0) return -1;
+  if (g[5] !== 0xffff) return -1;
+  return ((g[6]! << 16) | g[7]!) >>> 0;
+}

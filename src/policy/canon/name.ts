@@ -1,0 +1,30 @@
+import { type Canon, fail } from "./result.js";
+
+/**
+ * Names (tools, prompts, environment keys, callers): NFKC-normalised; control characters,
+ * invisible/format characters (zero-width, bidi controls, BOM, soft hyphen, variation
+ * selectors, tag characters) and unpaired surrogates are refused, never stripped: a name that
+ * hides characters is denied with a reason.
+ */
+const FAST_NAME = /^[\x21-\x7e]+$/;
+// Cc, Cf, Zl, Zp, Co, Cs, noncharacters, variation selectors, combining grapheme joiner,
+// Hangul fillers and other default-ignorable code points.
+const BAD_NAME =
+  /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
+const BAD_SPACE = /^\s|\s$|[^\S ]/u;
+
+export function canonicalizeName(name: unknown): Canon {
+  if (typeof name !== "string") return fail("name must be a string");
+  if (FAST_NAME.test(name)) return { ok: true, value: name };
+  if (name.length === 0) return fail("name is empty");
+  if (BAD_NAME.test(name)) return fail("name contains a control or invisible character");
+  const value = name.normalize("NFKC");
+  if (BAD_NAME.test(value)) return fail("name contains a control or invisible character");
+  if (BAD_SPACE.test(value)) return fail("name has leading/trailing or non-ASCII whitespace");
+  return { ok: true, value };
+}
+
+/** Lower-case form used by deny rules on names (deny matches whatever the case). */
+export function foldName(name: string): string {
+  return name.toLowerCase();
+}

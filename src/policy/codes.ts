@@ -1,0 +1,22 @@
+/**
+ * Error codes owned by the policy layer: located compile errors (`file:line:col code
+ * message`) and the errors of `warden policy`. Retired codes are never reused.
+ */
+export const POLICY_CODES = {
+  policy_syntax: "The policy is not valid YAML or JSON (the message gives line and column).",
+  policy_unknown_key:
+    'A key the policy language does not know; the message suggests the closest ("did you mean").',
+  policy_missing_key: "A required key is missing (for example `access` on a storage allow rule).",
+  policy_type: "A value has the wrong type or is not one of the allowed values.",
+  policy_bad_value: "A value has the right type but cannot be used: version, unit, port range.",
+  policy_bad_pattern:
+    "A glob, host, CIDR, URI or regex in a rule is invalid or not canonical (`..`).",
+  policy_duplicate: "A section is given twice (at the top level and under `permissions`).",
+  policy_extension: "A registered permission type failed while compiling its section.",
+  policy_file: "The policy file cannot be read (missing, a directory, no permission).",
+  policy_invalid: "`warden policy` was given a policy with errors (each one printed on stderr).",
+  policy_bad_action:
+    "`warden policy eval` got an action that is not JSON, malformed, or of an unknown kind.",
+} as const;
+
+export type PolicyCode = keyof typeof POLICY_CODES;

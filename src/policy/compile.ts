@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import { ensureBuiltins } from "./builtins.js";
+import { CompileContext } from "./context.js";
+import { deepFreeze } from "./freeze.js";
+import { CompiledPolicy } from "./policy.js";
+import { PolicyState } from "./rate-limit.js";
+import { type PermissionType, permissionTypes } from "./registry.js";
+import { didYouMean, S, type Schema, validate } from "./schema.js";
+import { PolicySource } from "./source.js";
+import type { PolicyDecision, PolicyError } from "./types.js";
+
+export interface CompileOptions {
+  /** Name used in errors and in `rule` (`file:line`); defaults to `<policy>`. */
+  file?: string;
+  /** Rate-limit state to keep (the previous policy's `state`). */
+  state?: PolicyState;
+}
+
+export type CompileResult =
+  | { ok: true; policy: CompiledPolicy }
+  | { ok: false; errors: PolicyError[] };
+
+export const POLICY_VERSIONS = ["1.0", "1"] as const;
+
+function sortErrors(errors: PolicyError[]): PolicyError[] {
+  return errors.sort((a, b) => a.line - b.line || a.col - b.col || a.code.localeCompare(b.code));
+}
+
+/**
+ * Compile a policy (YAML, or JSON, which is YAML) once: validate every key against the
+ * registered permission types, report every error with file:line:col, then build and freeze
+ * the matchers.
+ */
+export function compilePolicy(source: string, opts: CompileOptions = {}): CompileResult {
+  ensureBuiltins();
+  const file = opts.file ?? "<policy>";
+  if (typeof source !== "string") {
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          code: "policy_syntax",
+          key: "",
+          message: "policy source must be a string",
+        },
+      ],
+    };
+  }
+  const src = new PolicySource(source, file);
+  if (src.errors.length > 0) return { ok: false, errors: sortErrors(src.errors) };
+  const root = src.value;
+  if (root === null || root === undefined) {
+    src.error(
+      [],
+      "policy_missing_key",
+      `the policy is empty: write at least 'version: "1.0"' (an empty policy, "permissions: {}", denies everything)`,
+    );
+    return { ok: false, errors: src.errors };
+  }
+  const types = permissionTypes();
+  const sectionSchema: Record<string, Schema> = {};
+  for (const t of types) sectionSchema[t.key] = S.any();
+  const top = S.obj({
+    version: S.oneOf(S.str(), S.num()),
+    description: S.str(),
+    permissions: S.obj(sectionSchema),
+    ...sectionSchema,
+  });
+  if (!validate(src, top, root, [])) return { ok: false, errors: sortErrors(src.errors) };
+  const doc = root as Record<string, unknown>;
+  const perms = (doc.permissions ?? {}) as Record<string, unknown>;
+
+  const version = doc.version === undefined ? "1.0" : String(doc.version);
+  if (!(POLICY_VERSIONS as readonly string[]).includes(version)) {
+    src.error(
+      ["version"],
+      "policy_bad_value",
+      `version "${version}" is not supported: use "1.0"${didYouMean(version, POLICY_VERSIONS)}`,
+    );
+  }
+
+  const state = opts.state ?? new PolicyState();
+  const ctx = new CompileContext(src, state);
+  const sections = new Map<string, unknown>();
+  const summary: Record<string, unknown> = {};
+  const dispatch = new Map<
+    string,
+    (a: Readonly<Record<string, unknown>>, c: never) => PolicyDecision
+  >();
+  for (const t of types as PermissionType<unknown>[]) {
+    const inTop = t.key in doc;
+    const inPerms = t.key in perms;
+    if (inTop && inPerms) {
+      src.error(
+        ["permissions", t.key],
+        "policy_duplicate",
+        `"${t.key}" is given both at the top level and under permissions: keep one`,
+        true,
+      );
+      continue;
+    }
+    const present = inTop || inPerms;
+    const path = inTop ? [t.key] : ["permissions", t.key];
+    let value = inTop ? doc[t.key] : perms[t.key];
+    if (value === null || value === undefined) value = {};
+    if (!validate(src, t.schema, value, present ? path : [t.key])) continue;
+    let compiled: unknown;
+    try {
+      compiled = t.compile(value, ctx, path);
+    } catch (e) {
+      src.error(
+        path,
+        "policy_extension",
+        `permission type "${t.key}" failed to compile: ${(e as Error).message}`,
+      );
+      continue;
+    }
+    sections.set(t.key, compiled);
+    if (present) summary[t.key] = t.summarize ? t.summarize(compiled) : {};
+    for (const [kind, match] of Object.entries(t.match)) {
+      dispatch.set(kind, (a, c) => match(compiled, a, c));
+    }
+  }
+  if (src.errors.length > 0) return { ok: false, errors: sortErrors(src.errors) };
+
+  const policy = new CompiledPolicy({
+    file,
+    revision: createHash("sha256").update(source).digest("hex"),
+    version,
+    description: typeof doc.description === "string" ? doc.description : "",
+    state,
+    rateKeys: ctx.rateKeys,
+    sections,
+    summary,
+    dispatch: dispatch as never,
+  });
+  return { ok: true, policy: deepFreeze(policy) };
+}

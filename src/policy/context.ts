@@ -1,0 +1,64 @@
+import type { PolicyState, RuleLimiter } from "./rate-limit.js";
+import { makeDecision, type Rule, stableJson } from "./rule.js";
+import { keyOf, type Path, type PolicySource } from "./source.js";
+import type { Effect } from "./types.js";
+
+/** What a permission type's compiler gets: the source (for positions) and a rule factory. */
+export class CompileContext {
+  readonly source: PolicySource;
+  /** Rate-limit state (kept across swaps); rules take their limiters from it. */
+  readonly state: PolicyState;
+  /** Content keys of rules with rate limits, so a swap can drop the state of removed rules. */
+  readonly rateKeys = new Set<string>();
+  #next = 0;
+
+  constructor(source: PolicySource, state: PolicyState) {
+    this.source = source;
+    this.state = state;
+  }
+
+  /** The limiter for a rule with `max_calls_per_minute`. */
+  limiter(rule: Rule, perMinute: number): RuleLimiter {
+    this.rateKeys.add(rule.key);
+    return this.state.limiter(rule.key, perMinute);
+  }
+
+  get file(): string {
+    return this.source.file;
+  }
+
+  error(path: Path, code: string, message: string): void {
+    this.source.error(path, code, message);
+  }
+
+  /** A rule at `path` with its preallocated decision; `value` is its content. */
+  rule(path: Path, effect: Effect, value: unknown): Rule {
+    const id = keyOf(path);
+    const where = this.source.where(path);
+    const verb = effect === "allow" ? "allowed" : "denied";
+    const group = keyOf(path.filter((p) => typeof p !== "number"));
+    return Object.freeze({
+      index: this.#next++,
+      id,
+      where,
+      effect,
+      key: `${group}:${stableJson(value)}`,
+      decision: makeDecision(
+        effect,
+        effect === "allow" ? "allow_rule" : "deny_rule",
+        `${verb} by ${id} (${where})`,
+        { id, where },
+      ),
+    });
+  }
+}
+
+/** Per-check context handed to matchers. */
+export interface CheckContext {
+  /** Milliseconds, for rate limits. */
+  now: number;
+  explain: boolean;
+  readonly state: PolicyState;
+  /** Set by a matcher (when `explain`) to the canonical input it judged. */
+  input: unknown;
+}

@@ -1,0 +1,47 @@
+import { PolicyState, RuleLimiter } from "./rate-limit.js";
+
+function refuse(): never {
+  throw new TypeError("a compiled policy is immutable: compile a new one and swap it in");
+}
+
+/**
+ * Freeze a compiled policy all the way down: objects and arrays frozen, Maps and Sets made
+ * read-only (their mutators throw). Rate-limit state is the one mutable part and is skipped;
+ * RegExps are left alone (freezing them takes V8 off its fast path).
+ */
+export function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as object;
+  if (
+    seen.has(obj) ||
+    obj instanceof RegExp ||
+    obj instanceof PolicyState ||
+    obj instanceof RuleLimiter
+  ) {
+    return value;
+  }
+  seen.add(obj);
+  if (obj instanceof Map) {
+    for (const [k, v] of obj) {
+      deepFreeze(k, seen);
+      deepFreeze(v, seen);
+    }
+    Object.defineProperties(obj, {
+      set: { value: refuse },
+      delete: { value: refuse },
+      clear: { value: refuse },
+    });
+  } else if (obj instanceof Set) {
+    for (const v of obj) deepFreeze(v, seen);
+    Object.defineProperties(obj, {
+      add: { value: refuse },
+      delete: { value: refuse },
+      clear: { value: refuse },
+    });
+  }
+  for (const key of Reflect.ownKeys(obj)) {
+    const d = Object.getOwnPropertyDescriptor(obj, key);
+    if (d && "value" in d) deepFreeze(d.value, seen);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,97 @@
+import { canonicalizeResourceUri } from "../canon/url.js";
+import type { CheckContext, CompileContext } from "../context.js";
+import { addNamePattern, addPathPattern } from "../match/names.js";
+import { PatternSet } from "../match/pattern-set.js";
+import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
+import { asList, S, type Schema } from "../schema.js";
+import type { Path } from "../source.js";
+import type { PolicyDecision } from "../types.js";
+
+export const OPERATIONS = ["read", "list", "subscribe"] as const;
+type Op = (typeof OPERATIONS)[number];
+
+const entry = S.oneOf(S.str(), S.obj({ uri: S.str(), operations: S.strs(...OPERATIONS) }, ["uri"]));
+export const resourcesSchema: Schema = S.obj({ allow: S.arr(entry), deny: S.arr(entry) });
+
+type Sets = Map<string, Record<Op, PatternSet<Rule>>>;
+
+/** MCP resource rules: URI globs per scheme (`file:` URIs as canonical paths) and operation. */
+export interface ResourceRules {
+  readonly allow: Sets;
+  readonly deny: Sets;
+}
+
+function setsFor(sets: Sets, scheme: string): Record<Op, PatternSet<Rule>> {
+  let s = sets.get(scheme);
+  if (!s)
+    sets.set(
+      scheme,
+      (s = { read: new PatternSet(), list: new PatternSet(), subscribe: new PatternSet() }),
+    );
+  return s;
+}
+
+export function compileResources(value: unknown, ctx: CompileContext, path: Path): ResourceRules {
+  const v = value as Record<
+    "allow" | "deny",
+    (string | { uri: string; operations?: Op | Op[] })[] | undefined
+  >;
+  const out: ResourceRules = { allow: new Map(), deny: new Map() };
+  for (const effect of ["deny", "allow"] as const) {
+    (v[effect] ?? []).forEach((raw, i) => {
+      const e = typeof raw === "string" ? { uri: raw } : raw;
+      const at = [...path, effect, i];
+      if (/(^|[/\\])\.\.([/\\]|$)/.test(e.uri)) {
+        ctx.error([...at, "uri"], "policy_bad_pattern", `uri "${e.uri}" has a ".." segment`);
+        return;
+      }
+      const c = canonicalizeResourceUri(e.uri);
+      if (!c.ok) {
+        ctx.error([...at, "uri"], "policy_bad_pattern", `uri "${e.uri}": ${c.reason}`);
+        return;
+      }
+      const ops =
+        e.operations === undefined
+          ? effect === "deny"
+            ? OPERATIONS
+            : (["read", "list"] as const)
+          : asList(e.operations);
+      const rule = ctx.rule(at, effect, e);
+      const sets = setsFor(out[effect], c.value.scheme);
+      for (const op of new Set(ops)) {
+        const err =
+          c.value.scheme === "file"
+            ? addPathPattern(sets[op], c.value.rest, rule, false)
+            : addNamePattern(sets[op], c.value.rest, rule);
+        if (err) ctx.error([...at, "uri"], "policy_bad_pattern", err);
+      }
+    });
+  }
+  for (const m of [out.allow, out.deny])
+    for (const s of m.values()) for (const p of Object.values(s)) p.build();
+  return out;
+}
+
+export function judgeResource(
+  c: ResourceRules | undefined,
+  kind: string,
+  a: Readonly<Record<string, unknown>>,
+  ctx: CheckContext,
+  op: Op,
+): PolicyDecision {
+  if (typeof a.uri !== "string") return badAction(kind, `"uri" must be a string`);
+  const u = canonicalizeResourceUri(a.uri);
+  if (!u.ok) return notCanonical(kind, u.reason);
+  if (ctx.explain)
+    ctx.input = {
+      kind,
+      uri: `${u.value.scheme}:${u.value.scheme === "file" ? "//" : ""}${u.value.rest}`,
+    };
+  if (c === undefined) return noRule(kind);
+  const deny = c.deny.get(u.value.scheme)?.[op].first(u.value.rest);
+  if (deny !== undefined) return deny.decision;
+  const allow = c.allow.get(u.value.scheme)?.[op].first(u.value.rest);
+  return allow !== undefined
+    ? allow.decision
+    : noRule(kind, `no resource rule allows ${op} on this URI`);
+}

@@ -1,0 +1,157 @@
+import { canonicalizeName } from "../canon/name.js";
+import type { CheckContext, CompileContext } from "../context.js";
+import { compileNamed, entries, type NamedRules } from "../match/named.js";
+import type { RuleLimiter } from "../rate-limit.js";
+import {
+  badAction,
+  conditionFailed,
+  makeDecision,
+  noRule,
+  notCanonical,
+  type Rule,
+} from "../rule.js";
+import { S, type Schema } from "../schema.js";
+import type { Path } from "../source.js";
+import type { PolicyDecision } from "../types.js";
+import { checkParams, compileParams, type ParamCheck, parametersSchema } from "./params.js";
+
+/** An allow rule on tools or prompts, with its conditions. */
+export interface NameRule extends Rule {
+  readonly params: readonly ParamCheck[] | null;
+  readonly limiter: RuleLimiter | null;
+  /** Prompts: maximum total length of the string arguments. */
+  readonly maxLength: number;
+  /** No conditions: the name match alone decides. */
+  readonly plain: boolean;
+}
+
+export const MAX_CALLS_PER_MINUTE = 100_000;
+
+export function allowEntry(prompts: boolean): Schema {
+  const props: Record<string, Schema> = { name: S.str(), parameters: parametersSchema };
+  if (prompts) props.max_length = S.int(0);
+  props.max_calls_per_minute = S.int(1, MAX_CALLS_PER_MINUTE);
+  return S.oneOf(S.str(), S.obj(props, ["name"]));
+}
+export const denyEntry: Schema = S.oneOf(S.str(), S.obj({ name: S.str() }, ["name"]));
+
+export function compileNameRules(
+  value: unknown,
+  ctx: CompileContext,
+  path: Path,
+): NamedRules<NameRule> {
+  const v = value as { allow?: unknown[]; deny?: unknown[] };
+  const list: { allow?: Record<string, unknown>[]; deny?: Record<string, unknown>[] } = {};
+  const allow = entries(v.allow, "name");
+  const deny = entries(v.deny, "name");
+  if (allow) list.allow = allow;
+  if (deny) list.deny = deny;
+  return compileNamed<NameRule>(list, "name", ctx, path, (rule, e, at) => {
+    const params =
+      e.parameters === undefined
+        ? null
+        : compileParams(e.parameters as Record<string, unknown>, ctx, [...at, "parameters"]);
+    if (params === undefined) return undefined;
+    const perMinute = e.max_calls_per_minute as number | undefined;
+    const maxLength = (e.max_length as number | undefined) ?? -1;
+    return Object.freeze({
+      ...rule,
+      params,
+      limiter: perMinute === undefined ? null : ctx.limiter(rule, perMinute),
+      maxLength,
+      plain: params === null && perMinute === undefined && maxLength < 0,
+    });
+  });
+}
+
+function totalLength(args: unknown): number {
+  let n = 0;
+  if (args !== null && typeof args === "object") {
+    for (const v of Object.values(args)) if (typeof v === "string") n += v.length;
+  }
+  return n;
+}
+
+/** Try one allow rule's conditions; a decision when it fails, undefined when it holds. */
+function tryRule(
+  r: NameRule,
+  name: string,
+  args: unknown,
+  caller: string,
+  ctx: CheckContext,
+): PolicyDecision | undefined {
+  if (r.params !== null) {
+    const why = checkParams(r.params, args);
+    if (why !== undefined) return conditionFailed(r, why);
+  }
+  if (r.maxLength >= 0) {
+    const n = totalLength(args);
+    if (n > r.maxLength)
+      return conditionFailed(
+        r,
+        `arguments are ${n} characters long, over max_length ${r.maxLength}`,
+      );
+  }
+  if (
+    r.limiter !== null &&
+    !r.limiter.take(name, caller, Number.isNaN(ctx.now) ? Date.now() : ctx.now)
+  ) {
+    return makeDecision(
+      "deny",
+      "rate_limited",
+      `"${name}" called over ${r.limiter.perMinute} times in 60 s by ${caller === "" ? "an anonymous caller" : `"${caller}"`} (rule ${r.id} at ${r.where})`,
+      r,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Judge a tool call or prompt get: deny rules first (on the lower-cased name), then allow rules
+ * in source order, the first whose conditions hold deciding. `visibility` (the list kinds)
+ * only asks whether some allow rule names it: no conditions, no token taken.
+ */
+export function judgeName(
+  c: NamedRules<NameRule> | undefined,
+  kind: string,
+  a: Readonly<Record<string, unknown>>,
+  ctx: CheckContext,
+  visibility: boolean,
+): PolicyDecision {
+  if (typeof a.name !== "string") return badAction(kind, `"name" must be a string`);
+  const n = canonicalizeName(a.name);
+  if (!n.ok) return notCanonical(kind, n.reason);
+  const name = n.value;
+  const args = a.arguments;
+  if (
+    !visibility &&
+    args !== undefined &&
+    (args === null || typeof args !== "object" || Array.isArray(args))
+  ) {
+    return badAction(kind, `"arguments" must be an object`);
+  }
+  let caller = "";
+  if (a.caller !== undefined) {
+    const cc = canonicalizeName(a.caller);
+    if (!cc.ok) return notCanonical(kind, `caller: ${cc.reason}`);
+    caller = cc.value;
+  }
+  if (ctx.explain) {
+    ctx.input = visibility
+      ? { kind, name }
+      : { kind, name, arguments: args ?? {}, ...(caller ? { caller } : {}) };
+  }
+  if (c === undefined) return noRule(kind);
+  const deny = c.deny.first(name.toLowerCase());
+  if (deny !== undefined) return deny.decision;
+  const first = c.allow.first(name);
+  if (first === undefined) return noRule(kind, "no rule allows this name");
+  if (visibility || first.plain) return first.decision;
+  let failed: PolicyDecision | undefined;
+  for (const r of c.allow.all(name)) {
+    const d = r.plain ? undefined : tryRule(r, name, args, caller, ctx);
+    if (d === undefined) return r.decision;
+    failed ??= d;
+  }
+  return failed!;
+}

@@ -1,0 +1,124 @@
+import type { CheckContext } from "./context.js";
+import type { PolicyState } from "./rate-limit.js";
+import { badAction, makeDecision } from "./rule.js";
+import type { Limits, RuntimeSettings } from "./types/limits.js";
+import type { CheckOptions, Explanation, PolicyDecision } from "./types.js";
+
+type Judge = (action: Readonly<Record<string, unknown>>, ctx: CheckContext) => PolicyDecision;
+
+const NOT_AN_OBJECT = badAction("action", 'an action must be a JSON object with a "kind"');
+
+export interface PolicyInit {
+  file: string;
+  revision: string;
+  version: string;
+  description: string;
+  state: PolicyState;
+  rateKeys: ReadonlySet<string>;
+  sections: ReadonlyMap<string, unknown>;
+  summary: Record<string, unknown>;
+  dispatch: ReadonlyMap<string, Judge>;
+}
+
+/**
+ * A compiled policy: immutable, checked in nanoseconds. `check` never throws on bad input:
+ * malformed actions and unknown kinds are denied with code `bad_action`, inputs that cannot be
+ * canonicalized with `not_canonical`.
+ */
+export class CompiledPolicy {
+  readonly file: string;
+  /** sha256 (hex) of the source text. */
+  readonly revision: string;
+  readonly version: string;
+  readonly description: string;
+  /** Rate-limit state; pass it to the next `compilePolicy` to keep counters across a swap. */
+  readonly state: PolicyState;
+  /** Content keys of this policy's rate-limited rules. */
+  readonly rateKeys: ReadonlySet<string>;
+  /** Compiled sections by key (`storage`, `mcp`, ...), for extensions and hosts. */
+  readonly sections: ReadonlyMap<string, unknown>;
+  /** What `warden policy check` prints. */
+  readonly summary: Readonly<Record<string, unknown>>;
+  readonly #dispatch: ReadonlyMap<string, Judge>;
+  readonly #ctx: CheckContext;
+
+  constructor(init: PolicyInit) {
+    this.file = init.file;
+    this.revision = init.revision;
+    this.version = init.version;
+    this.description = init.description;
+    this.state = init.state;
+    this.rateKeys = init.rateKeys;
+    this.sections = init.sections;
+    this.summary = init.summary;
+    this.#dispatch = init.dispatch;
+    this.#ctx = { now: Number.NaN, explain: false, state: init.state, input: undefined };
+  }
+
+  /** `resources.limits`, in plain numbers (empty when the policy sets none). */
+  get limits(): Limits {
+    return (this.sections.get("resources") as Limits | undefined) ?? {};
+  }
+
+  get runtime(): RuntimeSettings {
+    return (this.sections.get("runtime") as RuntimeSettings | undefined) ?? {};
+  }
+
+  /** Judge one action. Default deny; deny rules beat allow rules. */
+  check(action: unknown, opts?: CheckOptions): PolicyDecision {
+    const ctx = this.#ctx;
+    ctx.now = opts?.now ?? Number.NaN;
+    if (opts?.explain === true) return this.#explained(action, ctx);
+    ctx.explain = false;
+    if (action === null || typeof action !== "object" || Array.isArray(action))
+      return NOT_AN_OBJECT;
+    const kind = (action as { kind?: unknown }).kind;
+    const judge = typeof kind === "string" ? this.#dispatch.get(kind) : undefined;
+    if (judge === undefined) return unknownKind(kind);
+    return judge(action as Readonly<Record<string, unknown>>, ctx);
+  }
+
+  #explained(action: unknown, ctx: CheckContext): PolicyDecision {
+    ctx.explain = true;
+    ctx.input = action;
+    const t0 = process.hrtime.bigint();
+    let d: PolicyDecision;
+    if (action === null || typeof action !== "object" || Array.isArray(action)) d = NOT_AN_OBJECT;
+    else {
+      const kind = (action as { kind?: unknown }).kind;
+      const judge = typeof kind === "string" ? this.#dispatch.get(kind) : undefined;
+      d =
+        judge === undefined
+          ? unknownKind(kind)
+          : judge(action as Readonly<Record<string, unknown>>, ctx);
+    }
+    const time_ns = Number(process.hrtime.bigint() - t0);
+    const explanation: Explanation = Object.freeze({
+      rule: d.rule ?? null,
+      ruleId: d.ruleId ?? null,
+      input: ctx.input,
+      result: d.effect,
+      time_ns,
+      revision: this.revision,
+    });
+    ctx.input = undefined;
+    ctx.explain = false;
+    return Object.freeze({ ...d, explanation });
+  }
+}
+
+const unknownCache = new Map<string, PolicyDecision>();
+function unknownKind(kind: unknown): PolicyDecision {
+  if (typeof kind !== "string")
+    return badAction("action", '"kind" must be a string naming the action');
+  let d = unknownCache.get(kind);
+  if (d === undefined) {
+    d = makeDecision(
+      "deny",
+      "bad_action",
+      `unknown action kind "${kind.slice(0, 60)}"; see docs/policy.md for the list`,
+    );
+    if (unknownCache.size < 1000) unknownCache.set(kind, d);
+  }
+  return d;
+}

@@ -1,0 +1,74 @@
+import type { DecisionCode, Effect, PolicyDecision } from "./types.js";
+
+/** One rule of a compiled policy: where it is, what it says, and its preallocated answer. */
+export interface Rule {
+  /** Source order across the whole policy; the lowest index wins among matches. */
+  readonly index: number;
+  /** Key path, e.g. `mcp.tools.allow[0]`. */
+  readonly id: string;
+  /** `file:line`. */
+  readonly where: string;
+  readonly effect: Effect;
+  /** The decision this rule gives, frozen once (checks allocate nothing). */
+  readonly decision: PolicyDecision;
+  /** Content key: the rule's group and canonical JSON (rate-limit state survives swaps by it). */
+  readonly key: string;
+}
+
+export function makeDecision(
+  effect: Effect,
+  code: DecisionCode,
+  reason: string,
+  rule?: { id: string; where: string },
+): PolicyDecision {
+  const d: {
+    allowed: boolean;
+    effect: Effect;
+    code: DecisionCode;
+    reason: string;
+    rule?: string;
+    ruleId?: string;
+  } = { allowed: effect === "allow", effect, code, reason };
+  if (rule) {
+    d.rule = rule.where;
+    d.ruleId = rule.id;
+  }
+  return Object.freeze(d);
+}
+
+const noRuleCache = new Map<string, PolicyDecision>();
+
+/** The default-deny answer for a kind (one frozen object per kind). */
+export function noRule(kind: string, what = "no rule allows it"): PolicyDecision {
+  const key = `${kind}\u0000${what}`;
+  let d = noRuleCache.get(key);
+  if (d === undefined) {
+    d = makeDecision("deny", "no_rule", `${kind}: ${what} (default deny)`);
+    noRuleCache.set(key, d);
+  }
+  return d;
+}
+
+export function badAction(kind: string, reason: string): PolicyDecision {
+  return makeDecision("deny", "bad_action", `${kind}: ${reason}`);
+}
+
+export function notCanonical(kind: string, reason: string): PolicyDecision {
+  return makeDecision("deny", "not_canonical", `${kind}: ${reason}; denied`);
+}
+
+export function conditionFailed(rule: Rule, reason: string): PolicyDecision {
+  return makeDecision("deny", "condition", `${reason} (rule ${rule.id} at ${rule.where})`, rule);
+}
+
+/** Stable JSON (sorted keys) for rule content keys. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}

@@ -1,0 +1,102 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { PolicyError } from "./types.js";
+
+export type Path = readonly (string | number)[];
+
+/** A dotted key for messages: `mcp.tools.allow[0].name`. */
+export function keyOf(path: Path): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? p : `.${p}`;
+  return out === "" ? "(top level)" : out;
+}
+
+/**
+ * A parsed policy source: its plain value and where each key and value sits (line:col), so
+ * every compile error and every rule can name `file:line:col`.
+ */
+export class PolicySource {
+  readonly file: string;
+  readonly value: unknown;
+  readonly errors: PolicyError[] = [];
+  readonly #lines = new LineCounter();
+  readonly #root: Node | null;
+
+  constructor(text: string, file: string) {
+    this.file = file;
+    const doc = parseDocument(text, {
+      lineCounter: this.#lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+      strict: true,
+    });
+    this.#root = (doc.contents as Node | null) ?? null;
+    for (const e of doc.errors) {
+      const pos = this.#lines.linePos(e.pos[0]);
+      this.errors.push({
+        file,
+        line: pos.line,
+        col: pos.col,
+        code: "policy_syntax",
+        key: "",
+        message: e.message.split("\n")[0]!,
+      });
+    }
+    let value: unknown = null;
+    if (this.errors.length === 0) {
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        this.errors.push({
+          file,
+          line: 1,
+          col: 1,
+          code: "policy_syntax",
+          key: "",
+          message: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+    this.value = value;
+  }
+
+  /** The node at `path` (a value), or the pair's key node when `key` is true. */
+  #node(path: Path, key: boolean): Node | null {
+    let node: Node | null = this.#root;
+    for (let i = 0; i < path.length; i++) {
+      const p = path[i]!;
+      if (node === null) return null;
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(p),
+        );
+        if (pair === undefined) return node;
+        if (key && i === path.length - 1) return pair.key as Node;
+        node = (pair.value as Node | null) ?? (pair.key as Node);
+      } else if (isSeq(node) && typeof p === "number") {
+        const item = node.items[p] as Node | undefined;
+        if (item === undefined) return node;
+        node = item;
+      } else {
+        return node;
+      }
+    }
+    return node;
+  }
+
+  /** 1-based line and column of the value at `path` (or of its key). */
+  pos(path: Path, key = false): { line: number; col: number } {
+    const node = this.#node(path, key);
+    const offset = node?.range?.[0] ?? 0;
+    return this.#lines.linePos(offset);
+  }
+
+  /** `file:line` of the value at `path`: how decisions name their rule. */
+  where(path: Path): string {
+    return `${this.file}:${this.pos(path).line}`;
+  }
+
+  error(path: Path, code: string, message: string, key = false): void {
+    const { line, col } = this.pos(path, key);
+    this.errors.push({ file: this.file, line, col, code, key: keyOf(path), message });
+  }
+}

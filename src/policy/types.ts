@@ -1,0 +1,87 @@
+/** Shared types of the policy layer. */
+
+/** A compile error, located: `file:line:col code message` (key names the policy key). */
+export interface PolicyError {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  readonly code: string;
+  readonly key: string;
+  readonly message: string;
+}
+
+export type Effect = "allow" | "deny";
+
+export interface Explanation {
+  /** `file:line` of the deciding rule, or null when no rule matched. */
+  readonly rule: string | null;
+  readonly ruleId: string | null;
+  /** The action as it was judged (canonicalized), or the raw input when it could not be. */
+  readonly input: unknown;
+  readonly result: Effect;
+  /** Time the check took, in nanoseconds. */
+  readonly time_ns: number;
+  /** sha256 of the policy source. */
+  readonly revision: string;
+}
+
+/**
+ * Why a call was denied when no deny rule said so: `no_rule` (default deny), `bad_action`
+ * (malformed or unknown kind; the CLI exits 2), `not_canonical` (the input cannot be brought
+ * to one canonical form), `condition` (an allow rule matched the name but a parameter,
+ * port, scheme, length or operation did not), `rate_limited`, `deny_rule`, `allow_rule`.
+ */
+export type DecisionCode =
+  | "allow_rule"
+  | "deny_rule"
+  | "no_rule"
+  | "bad_action"
+  | "not_canonical"
+  | "condition"
+  | "rate_limited";
+
+export interface PolicyDecision {
+  readonly allowed: boolean;
+  readonly effect: Effect;
+  readonly code: DecisionCode;
+  readonly reason: string;
+  /** `file:line` of the deciding rule. */
+  readonly rule?: string;
+  /** The deciding rule's key path, e.g. `mcp.tools.allow[0]`. */
+  readonly ruleId?: string;
+  readonly explanation?: Explanation;
+}
+
+export interface CheckOptions {
+  explain?: boolean;
+  /** Clock for rate limits, in ms (defaults to `performance.now()` based monotonic ms). */
+  now?: number;
+}
+
+/** What an action may carry in every kind. */
+interface Base {
+  /** Who asks: for rate limits and audit. */
+  caller?: string;
+}
+
+export type Action =
+  | (Base & { kind: "storage.read" | "storage.write"; uri: string })
+  | (Base & { kind: "network.connect"; host: string; port?: number; scheme?: string })
+  | (Base & { kind: "http.request"; url: string; method?: string })
+  | (Base & { kind: "env.read"; key: string })
+  | (Base & { kind: "tool.call"; name: string; arguments?: Record<string, unknown> })
+  | (Base & { kind: "prompt.get"; name: string; arguments?: Record<string, unknown> })
+  | (Base & { kind: "resource.read"; uri: string })
+  | (Base & { kind: "tool.list" | "prompt.list"; name: string })
+  | (Base & { kind: "resource.list"; uri: string })
+  | (Base & {
+      kind: "completion.complete";
+      ref: { type: string; name?: string; uri?: string };
+    })
+  | (Base & {
+      kind: "transport.connect";
+      transport: "stdio" | "http" | "websocket";
+      host?: string;
+    });
+
+export type ActionKind = Action["kind"];

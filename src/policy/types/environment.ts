@@ -1,0 +1,43 @@
+import { canonicalizeName } from "../canon/name.js";
+import type { CheckContext } from "../context.js";
+import { compileNamed, entries, type NamedRules } from "../match/named.js";
+import type { PermissionType } from "../registry.js";
+import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
+import { S } from "../schema.js";
+import type { PolicyDecision } from "../types.js";
+
+const entry = S.oneOf(S.str(), S.obj({ key: S.str() }, ["key"]));
+
+function read(
+  c: NamedRules<Rule>,
+  a: Readonly<Record<string, unknown>>,
+  ctx: CheckContext,
+): PolicyDecision {
+  if (typeof a.key !== "string") return badAction("env.read", `"key" must be a string`);
+  const k = canonicalizeName(a.key);
+  if (!k.ok) return notCanonical("env.read", `key: ${k.reason}`);
+  if (ctx.explain) ctx.input = { kind: "env.read", key: k.value };
+  const d = c.deny.first(k.value.toLowerCase());
+  if (d !== undefined) return d.decision;
+  const r = c.allow.first(k.value);
+  return r !== undefined ? r.decision : noRule("env.read", "no environment rule allows this key");
+}
+
+export const environmentType: PermissionType<NamedRules<Rule>> = {
+  key: "environment",
+  description: "environment variables a guest may read, by key glob",
+  schema: S.obj({ allow: S.arr(entry), deny: S.arr(entry) }),
+  compile(value, ctx, path) {
+    const v = value as { allow?: unknown[]; deny?: unknown[] };
+    const list = { allow: entries(v.allow, "key"), deny: entries(v.deny, "key") };
+    return compileNamed(
+      { ...(list.allow ? { allow: list.allow } : {}), ...(list.deny ? { deny: list.deny } : {}) },
+      "key",
+      ctx,
+      path,
+      (r) => r,
+    );
+  },
+  match: { "env.read": read },
+  summarize: (c) => ({ allow: c.allow.size, deny: c.deny.size }),
+};
