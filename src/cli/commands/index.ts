@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerDemo } from "./demo.js";
+import { registerGateway } from "./gateway.js";
 
 /** Every subcommand; each layer adds its own `register*` here (one line, one module). */
-export const commands: ReadonlyArray<(program: Command) => void> = [registerDemo];
+export const commands: ReadonlyArray<(program: Command) => void> = [registerDemo, registerGateway];

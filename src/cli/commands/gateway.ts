@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+import { loadConfig } from "../../mcp/config.js";
+import { Gateway } from "../../mcp/gateway.js";
+
+/** `warden gateway --config warden.yaml`: run the MCP gateway until stopped. */
+export function registerGateway(program: Command): void {
+  program
+    .command("gateway")
+    .description(
+      "Run the MCP gateway: enforce the policy between MCP clients and the upstream MCP servers in warden.yaml.",
+    )
+    .requiredOption("-c, --config <file>", "the gateway config (warden.yaml)")
+    .option("--check", "validate the config and the policy, print a summary, and exit")
+    .option("--no-watch", "do not reload the config and policy when their files change")
+    .action(async (opts: { config: string; check?: boolean; watch: boolean }) => {
+      const config = loadConfig(opts.config);
+      if (opts.check) {
+        const { loadPolicy } = await import("../../mcp/policy-adapter.js");
+        const p = loadPolicy(config.policy);
+        if (!p.ok) {
+          const { formatIssues } = await import("../../mcp/config.js");
+          const { WardenError } = await import("../../core/errors.js");
+          throw new WardenError(
+            "policy_load_failed",
+            `The policy ${config.policy} has problems:\n${formatIssues(p.errors)}`,
+            { category: "config" },
+          );
+        }
+        process.stdout.write(
+          `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name) })}\n`,
+        );
+        return;
+      }
+      const gw = await Gateway.start({ config, watch: opts.watch });
+      if (gw.address)
+        process.stderr.write(
+          `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,
+        );
+      const stop = () => void gw.stop();
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+      process.on("SIGHUP", () => gw.reopenAudit());
+      await gw.stopped;
+      process.off("SIGTERM", stop);
+      process.off("SIGINT", stop);
+      process.removeAllListeners("SIGHUP");
+      // Children are stopped and the audit is flushed; do not wait for stray handles.
+      setImmediate(() => process.exit(process.exitCode ?? 0));
+    });
+}

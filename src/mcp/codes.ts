@@ -1,0 +1,28 @@
+/**
+ * Error codes owned by the MCP gateway layer (see docs/errors.md, section "mcp").
+ * Retired codes are never reused.
+ */
+export const MCP_CODES = {
+  config_invalid:
+    "warden.yaml is not valid: each error names the file, line, column and key, and says what to write instead.",
+  config_unreadable: "The gateway config file could not be read (missing, unreadable).",
+  policy_load_failed:
+    "The policy file named by `policy:` in warden.yaml does not compile; errors name file:line.",
+  upstream_failed:
+    "An upstream MCP server could not be started or reached; the message names it and the cause.",
+  upstream_unavailable:
+    "A request went to an upstream that is down or restarting; it is retried with backoff.",
+  listen_failed:
+    "The gateway could not listen (address in use, permission): the message names host and port.",
+  tool_denied:
+    "The policy denied a tools/call (name, parameters or rate limit); the error names the rule.",
+  prompt_denied: "The policy denied a prompts/get; the error names the rule.",
+  resource_denied: "The policy denied a resources/read or subscription; the error names the rule.",
+  completion_denied: "The policy denied a completion/complete; the error names the rule.",
+  connection_denied: "The policy's transport section refused the client's transport or host.",
+  guard_denied: "A guard in the gateway's chain refused a message; the error names the guard.",
+  unknown_target:
+    "A request named a tool, prompt or resource no upstream serves (wrong prefix or stale list).",
+} as const;
+
+export type McpCode = keyof typeof MCP_CODES;

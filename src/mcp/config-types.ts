@@ -1,0 +1,76 @@
+/** The validated, frozen shape of warden.yaml (see docs/gateway.md, "Configuration"). */
+
+export interface StdioUpstreamConfig {
+  readonly kind: "stdio";
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string | undefined;
+  /** Expose tools and prompts as `<name>__<tool>` and resources under `<name>+<uri>`. */
+  readonly prefix: boolean;
+}
+
+export interface HttpUpstreamConfig {
+  readonly kind: "http";
+  readonly name: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The environment variable holding a bearer token sent upstream, if any. */
+  readonly bearerEnv: string | undefined;
+  readonly prefix: boolean;
+}
+
+export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
+
+export interface HttpListenConfig {
+  readonly kind: "http";
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  /** Host header values accepted (DNS rebinding); loopback names are always accepted. */
+  readonly allowedHosts: readonly string[];
+  /** Origin header values accepted; absent Origin (non-browser clients) is accepted. */
+  readonly allowedOrigins: readonly string[];
+  /** Environment variable holding the bearer token clients must send, if any. */
+  readonly bearerEnv: string | undefined;
+  readonly sessionIdleMs: number;
+}
+
+export type ListenConfig = { readonly kind: "stdio" } | HttpListenConfig;
+
+export type ArgumentsMode = "redacted" | "full" | "omit";
+
+export interface AuditConfig {
+  /** A file path, or "-" for stderr. */
+  readonly file: string;
+  readonly arguments: ArgumentsMode;
+}
+
+export interface RestartConfig {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  readonly maxAttempts: number;
+}
+
+export interface GatewayConfig {
+  /** Absolute path of the config file ("<inline>" when built in code). */
+  readonly file: string;
+  readonly listen: ListenConfig;
+  /** Absolute path of the policy file. */
+  readonly policy: string;
+  readonly audit: AuditConfig | undefined;
+  readonly metrics: { readonly path: string } | undefined;
+  readonly restart: RestartConfig;
+  readonly upstreams: readonly UpstreamConfig[];
+}
+
+/** One problem in a config file, in the same shape as policy compile errors. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  code: string;
+  key: string;
+  message: string;
+}

@@ -1,0 +1,328 @@
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { isNode, LineCounter, parseDocument } from "yaml";
+import { WardenError } from "../core/errors.js";
+import type {
+  ArgumentsMode,
+  ConfigIssue,
+  GatewayConfig,
+  HttpListenConfig,
+  ListenConfig,
+  UpstreamConfig,
+} from "./config-types.js";
+
+type Path = (string | number)[];
+type Obj = Record<string, unknown>;
+
+const TOP_KEYS = ["listen", "policy", "audit", "metrics", "restart", "upstreams"];
+const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix"];
+const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix"];
+const LISTEN_HTTP_KEYS = [
+  "host",
+  "port",
+  "path",
+  "allowed_hosts",
+  "allowed_origins",
+  "bearer_env",
+  "session_idle_seconds",
+];
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** Validates one parsed warden.yaml, collecting every problem with its position. */
+class Checker {
+  readonly issues: ConfigIssue[] = [];
+  constructor(
+    readonly file: string,
+    readonly doc: ReturnType<typeof parseDocument>,
+    readonly lines: LineCounter,
+  ) {}
+
+  add(path: Path, message: string, code = "invalid_value"): void {
+    let node: unknown;
+    for (let n = path.length; n >= 0 && !isNode(node); n--)
+      node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
+    const offset = isNode(node) && node.range ? node.range[0] : 0;
+    const pos = this.lines.linePos(offset);
+    const key =
+      path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("") ||
+      "(top)";
+    this.issues.push({ file: this.file, line: pos.line, col: pos.col, code, key, message });
+  }
+
+  obj(v: unknown, path: Path, keys: readonly string[], what: string): Obj | undefined {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      this.add(path, `${what} must be a mapping (key: value lines).`);
+      return undefined;
+    }
+    for (const k of Object.keys(v))
+      if (!keys.includes(k))
+        this.add(
+          [...path, k],
+          `Unknown key "${k}" in ${what}; allowed keys: ${keys.join(", ")}.`,
+          "unknown_key",
+        );
+    return v as Obj;
+  }
+
+  str(o: Obj, k: string, path: Path, required: boolean): string | undefined {
+    const v = o[k];
+    if (v === undefined || v === null) {
+      if (required) this.add(path, `Missing required key "${k}".`, "missing_key");
+      return undefined;
+    }
+    if (typeof v !== "string" || v.length === 0) {
+      this.add([...path, k], `"${k}" must be a non-empty string.`);
+      return undefined;
+    }
+    return v;
+  }
+
+  strList(o: Obj, k: string, path: Path): string[] {
+    const v = o[k];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" && typeof x !== "number")) {
+      this.add([...path, k], `"${k}" must be a list of strings, e.g. ${k}: ["a", "b"].`);
+      return [];
+    }
+    return v.map(String);
+  }
+
+  strMap(o: Obj, k: string, path: Path): Record<string, string> {
+    const v = o[k];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== "object" || Array.isArray(v)) {
+      this.add([...path, k], `"${k}" must be a mapping of names to strings.`);
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const [name, val] of Object.entries(v as Obj)) {
+      if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean")
+        this.add([...path, k, name], `"${k}.${name}" must be a string.`);
+      else out[name] = String(val);
+    }
+    return out;
+  }
+
+  int(o: Obj, k: string, path: Path, dflt: number, min: number, max: number): number {
+    const v = o[k];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      this.add([...path, k], `"${k}" must be a whole number from ${min} to ${max}.`);
+      return dflt;
+    }
+    return v;
+  }
+}
+
+function listen(c: Checker, v: unknown): ListenConfig {
+  if (v === undefined || v === null || v === "stdio") return { kind: "stdio" };
+  const o = c.obj(v, ["listen"], ["stdio", "http"], "listen");
+  if (!o) return { kind: "stdio" };
+  if (o.http === undefined) {
+    if (o.stdio === undefined)
+      c.add(["listen"], 'Write "listen: stdio" or "listen: { http: {...} }".');
+    return { kind: "stdio" };
+  }
+  if (o.stdio !== undefined)
+    c.add(["listen"], "listen takes one of stdio or http, not both.", "conflicting_keys");
+  const path = ["listen", "http"];
+  const h = o.http === null ? {} : c.obj(o.http, path, LISTEN_HTTP_KEYS, "listen.http");
+  if (!h) return { kind: "stdio" };
+  const http: HttpListenConfig = {
+    kind: "http",
+    host: c.str(h, "host", path, false) ?? "127.0.0.1",
+    port: c.int(h, "port", path, 8931, 0, 65535),
+    path: c.str(h, "path", path, false) ?? "/mcp",
+    allowedHosts: c.strList(h, "allowed_hosts", path),
+    allowedOrigins: c.strList(h, "allowed_origins", path),
+    bearerEnv: c.str(h, "bearer_env", path, false),
+    sessionIdleMs: c.int(h, "session_idle_seconds", path, 1800, 1, 7 * 86400) * 1000,
+  };
+  if (!http.path.startsWith("/")) c.add([...path, "path"], 'listen.http.path must start with "/".');
+  return http;
+}
+
+function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
+  if (!Array.isArray(v) || v.length === 0) {
+    c.add(
+      ["upstreams"],
+      "upstreams must be a non-empty list of MCP servers (name + command, or name + url).",
+      "missing_key",
+    );
+    return [];
+  }
+  const out: UpstreamConfig[] = [];
+  const seen = new Set<string>();
+  for (const [i, u] of v.entries()) {
+    const path = ["upstreams", i];
+    const isHttp = typeof u === "object" && u !== null && "url" in u;
+    const o = c.obj(u, path, isHttp ? HTTP_KEYS : STDIO_KEYS, `upstreams[${i}]`);
+    if (!o) continue;
+    const name = c.str(o, "name", path, true) ?? `#${i}`;
+    if (!NAME_RE.test(name) || name.includes("__"))
+      c.add(
+        [...path, "name"],
+        `Upstream name "${name}" must be letters, digits, "-" or "_" and must not contain "__" (it becomes the "<name>__" prefix).`,
+      );
+    if (seen.has(name))
+      c.add(
+        [...path, "name"],
+        `Two upstreams are named "${name}"; names must be unique.`,
+        "duplicate_name",
+      );
+    seen.add(name);
+    const prefix = o.prefix;
+    if (prefix !== undefined && typeof prefix !== "boolean")
+      c.add([...path, "prefix"], '"prefix" must be true or false.');
+    const pfx = typeof prefix === "boolean" ? prefix : v.length > 1;
+    if (isHttp) {
+      const url = c.str(o, "url", path, true) ?? "http://invalid";
+      try {
+        const p = new URL(url);
+        if (p.protocol !== "http:" && p.protocol !== "https:") throw new Error("scheme");
+      } catch {
+        c.add([...path, "url"], `"${url}" is not an http:// or https:// URL.`);
+      }
+      const bearerEnv = c.str(o, "bearer_env", path, false);
+      out.push({
+        kind: "http",
+        name,
+        url,
+        headers: c.strMap(o, "headers", path),
+        bearerEnv,
+        prefix: pfx,
+      });
+    } else {
+      const command = c.str(o, "command", path, true) ?? "";
+      const cwd = c.str(o, "cwd", path, false);
+      out.push({
+        kind: "stdio",
+        name,
+        command,
+        args: c.strList(o, "args", path),
+        env: c.strMap(o, "env", path),
+        cwd: cwd === undefined ? undefined : resolve(base, cwd),
+        prefix: pfx,
+      });
+    }
+  }
+  return out;
+}
+
+/** Validate warden.yaml text; returns the frozen config or every issue found. */
+export function parseConfig(
+  text: string,
+  file: string,
+): { ok: true; config: GatewayConfig } | { ok: false; errors: ConfigIssue[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const c = new Checker(file, doc, lines);
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    c.issues.push({
+      file,
+      line: pos.line,
+      col: pos.col,
+      code: "yaml_syntax",
+      key: "(yaml)",
+      message: e.message.split("\n")[0] ?? e.message,
+    });
+  }
+  if (c.issues.length > 0) return { ok: false, errors: c.issues };
+  const root = c.obj(doc.toJS() ?? {}, [], TOP_KEYS, "warden.yaml");
+  if (!root) return { ok: false, errors: c.issues };
+  const base = file === "<inline>" ? process.cwd() : dirname(file);
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const policy = c.str(root, "policy", [], true);
+  let audit: GatewayConfig["audit"];
+  if (root.audit !== undefined && root.audit !== null && root.audit !== false) {
+    const a = c.obj(root.audit, ["audit"], ["file", "arguments"], "audit");
+    if (a) {
+      const f = c.str(a, "file", ["audit"], true) ?? "-";
+      const mode = a.arguments ?? "redacted";
+      if (mode !== "redacted" && mode !== "full" && mode !== "omit")
+        c.add(
+          ["audit", "arguments"],
+          'audit.arguments must be "redacted" (default), "full" or "omit".',
+        );
+      audit = {
+        file: f === "-" ? "-" : abs(f),
+        arguments: (typeof mode === "string" ? mode : "redacted") as ArgumentsMode,
+      };
+    }
+  }
+  let metrics: GatewayConfig["metrics"];
+  if (root.metrics !== undefined && root.metrics !== null && root.metrics !== false) {
+    const m = root.metrics === true ? {} : c.obj(root.metrics, ["metrics"], ["path"], "metrics");
+    if (m) metrics = { path: c.str(m, "path", ["metrics"], false) ?? "/metrics" };
+  }
+  const r =
+    root.restart === undefined
+      ? {}
+      : c.obj(root.restart, ["restart"], ["initial_ms", "max_ms", "max_attempts"], "restart");
+  const restart = {
+    initialMs: c.int(r ?? {}, "initial_ms", ["restart"], 200, 1, 600_000),
+    maxMs: c.int(r ?? {}, "max_ms", ["restart"], 10_000, 1, 3_600_000),
+    maxAttempts: c.int(r ?? {}, "max_attempts", ["restart"], 20, 0, 1_000_000),
+  };
+  const config: GatewayConfig = {
+    file,
+    listen: listen(c, root.listen),
+    policy: policy === undefined ? "" : abs(policy),
+    audit,
+    metrics,
+    restart,
+    upstreams: upstreams(c, root.upstreams, base),
+  };
+  if (config.metrics && config.listen.kind !== "http")
+    c.add(
+      ["metrics"],
+      "metrics are served over HTTP: they need listen: { http: ... }.",
+      "conflicting_keys",
+    );
+  if (c.issues.length > 0) {
+    c.issues.sort((a, b) => a.line - b.line || a.col - b.col);
+    return { ok: false, errors: c.issues };
+  }
+  return { ok: true, config: deepFreeze(config) };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+/** Format issues as `file:line:col key: message` lines. */
+export function formatIssues(
+  issues: readonly { file: string; line: number; col: number; key?: string; message: string }[],
+): string {
+  return issues
+    .map((e) => `${e.file}:${e.line}:${e.col} ${e.key ? `${e.key}: ` : ""}${e.message}`)
+    .join("\n");
+}
+
+/** Read and validate a config file; throws `config_invalid` / `config_unreadable`. */
+export function loadConfig(path: string): GatewayConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (cause) {
+    throw new WardenError(
+      "config_unreadable",
+      `Cannot read gateway config ${file}: ${(cause as Error).message}. Pass an existing file with --config.`,
+      { category: "config", cause, details: { file } },
+    );
+  }
+  const r = parseConfig(text, file);
+  if (!r.ok)
+    throw new WardenError(
+      "config_invalid",
+      `${r.errors.length} problem(s) in ${file}:\n${formatIssues(r.errors)}`,
+      { category: "config", details: { file, errors: r.errors } },
+    );
+  return r.config;
+}

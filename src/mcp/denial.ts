@@ -1,0 +1,42 @@
+/**
+ * Denials as MCP errors: a JSON-RPC error with code -32003 whose message names the rule and
+ * says what to change, and whose `data` carries the same facts for programs
+ * (see docs/gateway.md, "Denials").
+ */
+import type { Decision } from "../core/decision.js";
+import type { McpCode } from "./codes.js";
+import { DENIED, type ErrorResponse, errorResponse, type Id } from "./jsonrpc.js";
+
+export interface DenialFacts {
+  code: McpCode;
+  /** What was asked, e.g. `tools/call "files__delete"`. */
+  what: string;
+  /** The policy section a user edits to allow it, e.g. "mcp.tools". */
+  section: string;
+  policyFile: string;
+}
+
+export function denialMessage(d: Decision, f: DenialFacts): string {
+  const rule = d.rule === undefined ? "" : ` (rule ${d.rule})`;
+  const hint =
+    d.by === "policy"
+      ? d.rule === undefined
+        ? `Nothing in ${f.policyFile} allows it (no allow means deny): add an allow entry under ${f.section}.`
+        : `To allow it, change the rule at ${d.rule} or add an allow entry under ${f.section} in ${f.policyFile}.`
+      : `Guard "${d.by}" refused it; change that guard's configuration if this is wrong.`;
+  return `Warden denied ${f.what}: ${d.reason}${rule}. ${hint}`;
+}
+
+export function denialError(id: Id | null, d: Decision, f: DenialFacts): ErrorResponse {
+  const data: Record<string, unknown> = {
+    warden: d.by === "policy" ? f.code : "guard_denied",
+    reason: d.reason,
+    by: d.by,
+    policy: f.policyFile,
+  };
+  if (d.rule !== undefined) data.rule = d.rule;
+  const ruleId = d.details?.ruleId;
+  if (ruleId !== undefined) data.ruleId = ruleId;
+  if (d.verdict === "review") data.review = true;
+  return errorResponse(id, DENIED, denialMessage(d, f), data);
+}

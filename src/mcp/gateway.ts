@@ -1,0 +1,251 @@
+/**
+ * The gateway: a front (stdio or HTTP), one GatewaySession per downstream session, the
+ * policy and judges, the audit log, and hot reload of the config and policy files.
+ */
+import { EventEmitter } from "node:events";
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { WardenError } from "../core/errors.js";
+import type { Strategy } from "../core/strategy.js";
+import { AuditLog } from "./audit.js";
+import { formatIssues, parseConfig } from "./config.js";
+import type { GatewayConfig } from "./config-types.js";
+import { HttpFront } from "./http-front.js";
+import { buildJudges, type GatewayPhase, type Judges, type PolicyHolder } from "./judges.js";
+import { GatewayMetrics } from "./metrics.js";
+import { loadPolicy, retainState } from "./policy-adapter.js";
+import { GatewaySession } from "./session.js";
+import type { Downstream, GatewayContext } from "./session-core.js";
+import { StdioFront } from "./stdio-front.js";
+import { FileWatcher } from "./watch.js";
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  /** Strategies (guards) appended after the policy, per phase. */
+  judges?: Partial<Record<GatewayPhase, readonly Strategy[]>>;
+  /** Where the gateway's own log lines go (default: stderr). */
+  log?: (line: string) => void;
+  /** Watch the config and policy files and reload on change (default true). */
+  watch?: boolean;
+  /** For stdio listen: the streams (default process.stdin / process.stdout). */
+  stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** file:line:col messages of the rejected version. */
+  errors: string[];
+  changed: string[];
+}
+
+function version(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return "0.0.0";
+  }
+}
+
+export class Gateway extends EventEmitter {
+  config: GatewayConfig;
+  readonly sessions = new Set<GatewaySession>();
+  readonly #policy: PolicyHolder;
+  #extra: Partial<Record<GatewayPhase, readonly Strategy[]>>;
+  #judges: Judges;
+  #audit: AuditLog | undefined;
+  readonly #log: (line: string) => void;
+  readonly #watcher: FileWatcher | undefined;
+  readonly metrics: GatewayMetrics | undefined;
+  readonly version = version();
+  http: HttpFront | undefined;
+  stdio: StdioFront | undefined;
+  address: AddressInfo | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Resolves when the gateway has stopped (stdin closed, or stop() called). */
+  readonly stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  private constructor(opts: GatewayOptions) {
+    super();
+    this.config = opts.config;
+    this.#log = opts.log ?? ((l) => process.stderr.write(`warden gateway: ${l}\n`));
+    const p = loadPolicy(opts.config.policy);
+    if (!p.ok)
+      throw new WardenError(
+        "policy_load_failed",
+        `The policy ${opts.config.policy} (from ${opts.config.file}) has ${p.errors.length} problem(s):\n${formatIssues(p.errors)}`,
+        { category: "config", details: { errors: p.errors } },
+      );
+    this.#policy = { current: p.policy };
+    this.#extra = opts.judges ?? {};
+    this.#judges = buildJudges(this.#policy, this.#extra);
+    this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
+    this.metrics = opts.config.metrics ? new GatewayMetrics() : undefined;
+    this.stopped = new Promise((r) => {
+      this.#resolveStopped = r;
+    });
+    if (opts.watch !== false) {
+      this.#watcher = new FileWatcher(() => this.reload());
+      this.#watcher.set([opts.config.file, opts.config.policy].filter((f) => f !== "<inline>"));
+    }
+  }
+
+  /** Validate everything, then listen. Throws config / policy / listen errors. */
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const g = new Gateway(opts);
+    try {
+      await g.#listen(opts);
+    } catch (e) {
+      await g.stop();
+      throw e;
+    }
+    return g;
+  }
+
+  async #listen(opts: GatewayOptions): Promise<void> {
+    const l = this.config.listen;
+    if (l.kind === "stdio") {
+      const front = new StdioFront(opts.stdio?.input as never, opts.stdio?.output as never);
+      this.stdio = front;
+      const session = this.#newSession(front);
+      front.onmessage = (m) => session.receive(m);
+      front.onclose = () => void this.stop();
+      front.start();
+      return;
+    }
+    let token: string | undefined;
+    if (l.bearerEnv !== undefined) {
+      token = process.env[l.bearerEnv];
+      if (!token)
+        throw new WardenError(
+          "config_invalid",
+          `listen.http.bearer_env names $${l.bearerEnv}, which is not set; export the token clients must send.`,
+          { category: "config" },
+        );
+    }
+    this.http = new HttpFront(l, (down) => this.#newSession(down), token);
+    if (this.metrics && this.config.metrics) {
+      const reg = this.metrics.registry;
+      this.http.routes.set(this.config.metrics.path, (res) => {
+        reg
+          .metrics()
+          .then((text) => res.writeHead(200, { "content-type": reg.contentType }).end(text));
+      });
+    }
+    this.address = await this.http.listen();
+  }
+
+  #context(): GatewayContext {
+    return {
+      upstreams: this.config.upstreams,
+      restart: this.config.restart,
+      judges: () => this.#judges,
+      audit: () => this.#audit,
+      policyFile: () => this.#policy.current.file,
+      log: this.#log,
+      decided: this.metrics ? (r) => this.metrics!.record(r) : undefined,
+      version: this.version,
+    };
+  }
+
+  #newSession(down: Downstream): GatewaySession {
+    const s = new GatewaySession(this.#context(), down);
+    this.sessions.add(s);
+    this.metrics?.sessions.set(this.sessions.size);
+    const close = s.close.bind(s);
+    s.close = async () => {
+      this.sessions.delete(s);
+      this.metrics?.sessions.set(this.sessions.size);
+      await close();
+    };
+    return s;
+  }
+
+  /** Replace the guard strategies of some phases (the policy stays first). */
+  setJudges(extra: Partial<Record<GatewayPhase, readonly Strategy[]>>): void {
+    this.#extra = extra;
+    this.#judges = buildJudges(this.#policy, extra);
+  }
+
+  get judges(): Judges {
+    return this.#judges;
+  }
+
+  get audit(): AuditLog | undefined {
+    return this.#audit;
+  }
+
+  /**
+   * Read the config and policy files again. A valid new version is swapped in at once (the
+   * policy keeps its rate-limit state; upstream changes apply to new sessions); an invalid one
+   * is rejected with its errors and the old one keeps running.
+   */
+  reload(): ReloadResult {
+    const r = this.#reload();
+    this.metrics?.reloads.inc({ outcome: r.ok ? "ok" : "rejected" });
+    if (r.ok) {
+      if (r.changed.length > 0) this.#log(`reloaded ${r.changed.join(" and ")}`);
+    } else
+      this.#log(`rejected the new version, the old one keeps running:\n${r.errors.join("\n")}`);
+    this.emit("reload", r);
+    return r;
+  }
+
+  #reload(): ReloadResult {
+    const file = this.config.file;
+    let next = this.config;
+    if (file !== "<inline>") {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (e) {
+        return { ok: false, errors: [`${file}: ${(e as Error).message}`], changed: [] };
+      }
+      const c = parseConfig(text, file);
+      if (!c.ok) return { ok: false, errors: formatIssues(c.errors).split("\n"), changed: [] };
+      next = c.config;
+    }
+    const p = loadPolicy(next.policy, this.#policy.current);
+    if (!p.ok) return { ok: false, errors: formatIssues(p.errors).split("\n"), changed: [] };
+    const changed: string[] = [];
+    const sameConfig =
+      JSON.stringify({ ...next, file: 0 }) === JSON.stringify({ ...this.config, file: 0 });
+    if (!sameConfig) changed.push("config");
+    changed.push("policy");
+    if (JSON.stringify(next.listen) !== JSON.stringify(this.config.listen))
+      this.#log(
+        "listen changed: restart the gateway to apply it (the rest of the new config is applied)",
+      );
+    if (JSON.stringify(next.audit) !== JSON.stringify(this.config.audit)) {
+      this.#audit?.close();
+      this.#audit = next.audit ? new AuditLog(next.audit) : undefined;
+    }
+    this.#policy.current = p.policy;
+    retainState(p.policy);
+    this.config = next;
+    this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
+    for (const s of this.sessions) s.listsChanged();
+    return { ok: true, errors: [], changed };
+  }
+
+  /** Reopen the audit file (after rotation; the CLI calls this on SIGHUP). */
+  reopenAudit(): void {
+    this.#audit?.reopen();
+  }
+
+  /** Stop: close the front, every session (stopping upstream children), flush the audit. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#watcher?.close();
+      if (this.http) await this.http.close();
+      await Promise.all([...this.sessions].map((s) => s.close()));
+      this.#audit?.close();
+      this.#resolveStopped();
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The gateway's Streamable HTTP front, on node:http: POST (JSON or SSE answers), GET (the
+ * standalone SSE stream), DELETE (end a session), Mcp-Session-Id, MCP-Protocol-Version,
+ * Host/Origin checks against DNS rebinding, an optional bearer token and idle collection.
+ * It skips the SDK's web Request/Response conversion (see docs/gateway.md, "HTTP front").
+ */
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WardenError } from "../core/errors.js";
+import type { HttpListenConfig } from "./config-types.js";
+import { HttpDownstream, PostStream } from "./http-session.js";
+import {
+  errorResponse,
+  type Id,
+  INVALID_REQUEST,
+  invalidMessage,
+  type Message,
+  PARSE_ERROR,
+} from "./jsonrpc.js";
+import type { Downstream } from "./session-core.js";
+
+export const SUPPORTED_VERSIONS = new Set([
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+  "2024-10-07",
+]);
+const MAX_BODY = 4 * 1024 * 1024;
+const LOOPBACK = ["localhost", "127.0.0.1", "[::1]", "::1"];
+
+export interface FrontSession {
+  receive(m: Message): void;
+  close(): Promise<void>;
+}
+
+type Entry = { down: HttpDownstream; session: FrontSession };
+
+function fail(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code = INVALID_REQUEST,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(errorResponse(null, code, message)));
+}
+
+export class HttpFront {
+  readonly sessions = new Map<string, Entry>();
+  readonly server: Server;
+  #hosts: Set<string>;
+  #sweep: NodeJS.Timeout | undefined;
+  /** Extra GET routes (e.g. metrics), by path. */
+  readonly routes = new Map<string, (res: ServerResponse) => void>();
+
+  constructor(
+    readonly cfg: HttpListenConfig,
+    readonly createSession: (down: Downstream) => FrontSession,
+    readonly token: string | undefined,
+  ) {
+    this.#hosts = new Set([...LOOPBACK, ...cfg.allowedHosts.map((h) => h.toLowerCase())]);
+    if (cfg.host !== "0.0.0.0" && cfg.host !== "::") this.#hosts.add(cfg.host.toLowerCase());
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#handle(req, res));
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", (e) =>
+        reject(
+          new WardenError(
+            "listen_failed",
+            `Cannot listen on ${this.cfg.host}:${this.cfg.port}: ${e.message}. Choose another listen.http.port or stop what uses it.`,
+            { category: "config", cause: e },
+          ),
+        ),
+      );
+      this.server.listen(this.cfg.port, this.cfg.host, resolve);
+    });
+    const period = Math.max(50, Math.min(this.cfg.sessionIdleMs / 4, 60_000));
+    this.#sweep = setInterval(() => this.collectIdle(), period);
+    this.#sweep.unref();
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Close sessions idle longer than listen.http.session_idle_seconds. */
+  collectIdle(now = Date.now()): number {
+    let n = 0;
+    for (const [id, e] of this.sessions) {
+      const busy =
+        e.down.byRequest.size > 0 ||
+        (e.down.getStream !== undefined && !e.down.getStream.destroyed);
+      if (!busy && now - e.down.lastActive > this.cfg.sessionIdleMs) {
+        this.#end(id, e);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  #end(id: string, e: Entry): void {
+    this.sessions.delete(id);
+    e.down.closeStreams();
+    e.session.close().catch(() => {});
+  }
+
+  #checkHost(req: IncomingMessage, res: ServerResponse): boolean {
+    const host = (req.headers.host ?? "").toLowerCase().replace(/:\d+$/, "");
+    if (!this.#hosts.has(host)) {
+      fail(
+        res,
+        403,
+        `Forbidden: Host "${req.headers.host}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
+      );
+      return false;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== "null") {
+      let ok = this.cfg.allowedOrigins.includes(origin);
+      if (!ok) {
+        try {
+          ok =
+            this.#hosts.has(new URL(origin).hostname.toLowerCase()) ||
+            this.#hosts.has(`[${new URL(origin).hostname}]`);
+        } catch {}
+      }
+      if (!ok) {
+        fail(
+          res,
+          403,
+          `Forbidden: Origin "${origin}" is not allowed. Add it to listen.http.allowed_origins if it is yours.`,
+        );
+        return false;
+      }
+    } else if (origin === "null") {
+      fail(res, 403, 'Forbidden: Origin "null" is not allowed.');
+      return false;
+    }
+    if (this.token !== undefined) {
+      const got = Buffer.from(req.headers.authorization ?? "");
+      const want = Buffer.from(`Bearer ${this.token}`);
+      if (got.length !== want.length || !timingSafeEqual(got, want)) {
+        fail(
+          res,
+          401,
+          "Unauthorized: send Authorization: Bearer <token> (the token is in the gateway's listen.http.bearer_env variable).",
+          INVALID_REQUEST,
+          { "www-authenticate": 'Bearer realm="warden"' },
+        );
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse) {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== this.cfg.path) {
+      const route = req.method === "GET" && path !== undefined ? this.routes.get(path) : undefined;
+      if (route && this.#checkHost(req, res)) return route(res);
+      if (!route) fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
+      return;
+    }
+    if (!this.#checkHost(req, res)) return;
+    const v = req.headers["mcp-protocol-version"];
+    if (typeof v === "string" && !SUPPORTED_VERSIONS.has(v))
+      return fail(
+        res,
+        400,
+        `Bad Request: unsupported MCP-Protocol-Version "${v}" (supported: ${[...SUPPORTED_VERSIONS].join(", ")}).`,
+      );
+    if (req.method === "POST") return this.#post(req, res);
+    if (req.method === "GET") return this.#get(req, res);
+    if (req.method === "DELETE") return this.#delete(req, res);
+    fail(res, 405, "Method not allowed: use POST, GET or DELETE.", INVALID_REQUEST, {
+      allow: "GET, POST, DELETE",
+    });
+  }
+
+  #session(req: IncomingMessage, res: ServerResponse): Entry | undefined {
+    const id = req.headers["mcp-session-id"];
+    if (typeof id !== "string") {
+      fail(res, 400, "Bad Request: Mcp-Session-Id header is required (initialize first).");
+      return undefined;
+    }
+    const e = this.sessions.get(id);
+    if (e === undefined)
+      fail(
+        res,
+        404,
+        "Session not found: it ended or was collected as idle; initialize again.",
+        -32001,
+      );
+    return e;
+  }
+
+  #get(req: IncomingMessage, res: ServerResponse) {
+    if (!(req.headers.accept ?? "").includes("text/event-stream"))
+      return fail(res, 406, "Not Acceptable: a GET needs Accept: text/event-stream.");
+    const e = this.#session(req, res);
+    if (e === undefined) return;
+    if (e.down.getStream !== undefined && !e.down.getStream.destroyed)
+      return fail(res, 409, "Conflict: this session already has a GET stream open.");
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "mcp-session-id": e.down.sessionId,
+    });
+    res.flushHeaders();
+    e.down.lastActive = Date.now();
+    e.down.attachGet(res);
+  }
+
+  #delete(req: IncomingMessage, res: ServerResponse) {
+    const e = this.#session(req, res);
+    if (e === undefined) return;
+    this.#end(e.down.sessionId, e);
+    res.writeHead(200).end();
+  }
+
+  #post(req: IncomingMessage, res: ServerResponse) {
+    const accept = req.headers.accept ?? "*/*";
+    const acceptsJson = accept.includes("application/json") || accept.includes("*/*");
+    const acceptsSse = accept.includes("text/event-stream") || accept.includes("*/*");
+    if (!acceptsJson && !acceptsSse)
+      return fail(
+        res,
+        406,
+        "Not Acceptable: Accept must include application/json and text/event-stream.",
+      );
+    const ct = req.headers["content-type"] ?? "";
+    if (!ct.includes("application/json"))
+      return fail(res, 415, "Unsupported Media Type: Content-Type must be application/json.");
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        fail(res, 413, `Payload too large (limit ${MAX_BODY} bytes).`);
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on("end", () => {
+      if (size > MAX_BODY) return;
+      const text =
+        chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+      this.#messages(req, res, text, acceptsSse);
+    });
+  }
+
+  #messages(req: IncomingMessage, res: ServerResponse, text: string, acceptsSse: boolean) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      return fail(res, 400, `Parse error: ${(e as Error).message}`, PARSE_ERROR);
+    }
+    const batch = Array.isArray(body);
+    const msgs = (batch ? body : [body]) as Message[];
+    for (const m of msgs) {
+      const bad = invalidMessage(m);
+      if (bad !== undefined) return fail(res, 400, `Invalid JSON-RPC message: ${bad}`);
+    }
+    const isInit = msgs.some((m) => "method" in m && m.method === "initialize");
+    let e: Entry | undefined;
+    const headers: Record<string, string> = {};
+    if (isInit) {
+      if (msgs.length > 1) return fail(res, 400, "Invalid Request: initialize must be sent alone.");
+      if (req.headers["mcp-session-id"] !== undefined)
+        return fail(res, 400, "Invalid Request: this session is already initialized.");
+      const id = randomUUID();
+      const down = new HttpDownstream(id, req.headers.host);
+      e = { down, session: this.createSession(down) };
+      this.sessions.set(id, e);
+    } else {
+      e = this.#session(req, res);
+      if (e === undefined) return;
+    }
+    headers["mcp-session-id"] = e.down.sessionId;
+    e.down.lastActive = Date.now();
+    const ids = new Set<Id>();
+    for (const m of msgs)
+      if ("method" in m && "id" in m && m.id !== undefined && m.id !== null) ids.add(m.id);
+    if (ids.size === 0) {
+      res.writeHead(202, headers).end();
+    } else {
+      const stream = new PostStream(res, ids, batch, acceptsSse, headers);
+      for (const id of ids) e.down.byRequest.set(id, stream);
+      res.on("close", () => {
+        for (const id of stream.pending)
+          if (e.down.byRequest.get(id) === stream) e.down.byRequest.delete(id);
+      });
+    }
+    for (const m of msgs) e.session.receive(m);
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweep) clearInterval(this.#sweep);
+    for (const [id, e] of [...this.sessions]) this.#end(id, e);
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The gateway's hook points. Every message the gateway judges becomes a core `Call` run
+ * through the core `Chain` of its phase (see docs/gateway.md, "Judges"):
+ *
+ * - `connection`: a downstream session initializes (`function` "initialize", args = params).
+ * - `tools_list`: a merged tools/list answer (`args` = { tools }); strategies may remove tools.
+ * - `tool_invoke`: a tools/call (`function` = public tool name, `args` = arguments).
+ * - `request`: other judged client requests (prompts/get, resources/read, resources/subscribe,
+ *   completion/complete); `function` = method, `args` = params.
+ * - `response`: answers going back (tools/call results, prompts/list, resources/list,
+ *   resources/templates/list) and roots/list answers going up; `args` = the result, which
+ *   strategies may rewrite in place.
+ *
+ * A `block` (or `review`) verdict turns into a denial error. The policy is the first strategy
+ * of every chain; guards are appended after it, in the order given.
+ */
+import type { Call } from "../core/call.js";
+import { Chain } from "../core/chain.js";
+import { type Decision, decide } from "../core/decision.js";
+import type { Strategy } from "../core/strategy.js";
+import type { LoadedPolicy, PolicyAction, PolicyVerdict } from "./policy-adapter.js";
+
+export const PHASES = ["connection", "tools_list", "tool_invoke", "request", "response"] as const;
+export type GatewayPhase = (typeof PHASES)[number];
+
+/** What `call.meta` holds for every gateway call. */
+export interface GatewayCallMeta {
+  phase: GatewayPhase;
+  session: string;
+  client: string;
+  upstream: string | null;
+  method: string;
+  transport: "stdio" | "http";
+  host?: string;
+  /** The policy's verdict for single-target calls (allowed ones too, for the audit). */
+  policy?: PolicyVerdict;
+  /** Names removed from a list by the policy (or a guard that records them). */
+  hidden?: string[];
+}
+
+export type Judges = Readonly<Record<GatewayPhase, Chain>>;
+
+/** A holder whose `current` is swapped on reload; the strategy reads it on every call. */
+export interface PolicyHolder {
+  current: LoadedPolicy;
+}
+
+type Item = Record<string, unknown>;
+
+function blockFrom(v: PolicyVerdict): Decision {
+  const extra: { rule?: string; details?: Record<string, unknown> } = {};
+  if (v.rule !== undefined) extra.rule = v.rule;
+  if (v.ruleId !== undefined) extra.details = { ruleId: v.ruleId };
+  return decide("block", v.reason, "policy", extra);
+}
+
+function filterList(
+  p: LoadedPolicy,
+  meta: GatewayCallMeta,
+  list: unknown,
+  action: (item: Item) => PolicyAction,
+  label: (item: Item) => string,
+): unknown {
+  if (!Array.isArray(list)) return list;
+  const kept: unknown[] = [];
+  for (const item of list as Item[]) {
+    if (p.check(action(item)).allowed) kept.push(item);
+    else (meta.hidden ??= []).push(label(item));
+  }
+  return kept;
+}
+
+function requestAction(method: string, a: Item): PolicyAction | undefined {
+  switch (method) {
+    case "prompts/get":
+      return { kind: "prompt.get", name: String(a.name), arguments: (a.arguments as Item) ?? {} };
+    case "resources/read":
+    case "resources/subscribe":
+      return { kind: "resource.read", uri: String(a.uri) };
+    case "completion/complete": {
+      const ref = (a.ref ?? {}) as Item;
+      const r: { type: string; name?: string; uri?: string } = { type: String(ref.type) };
+      if (typeof ref.name === "string") r.name = ref.name;
+      if (typeof ref.uri === "string") r.uri = ref.uri;
+      return { kind: "completion.complete", ref: r };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The policy as a strategy: one object, behaviour chosen by `call.meta.phase`. */
+export function policyStrategy(holder: PolicyHolder): Strategy {
+  return {
+    name: "policy",
+    beforeCall(call: Call): Decision | undefined {
+      const meta = call.meta as unknown as GatewayCallMeta;
+      const p = holder.current;
+      const a = (call.args ?? {}) as Item;
+      let action: PolicyAction | undefined;
+      switch (meta.phase) {
+        case "connection":
+          action = { kind: "transport.connect", transport: meta.transport };
+          if (meta.host !== undefined) action.host = meta.host;
+          break;
+        case "tool_invoke":
+          action = { kind: "tool.call", name: call.function, arguments: a, caller: meta.client };
+          break;
+        case "request":
+          action = requestAction(call.function, a);
+          break;
+        case "tools_list":
+          a.tools = filterList(
+            p,
+            meta,
+            a.tools,
+            (t) => ({ kind: "tool.list", name: String(t.name) }),
+            (t) => String(t.name),
+          );
+          return undefined;
+        case "response":
+          if (call.function === "prompts/list")
+            a.prompts = filterList(
+              p,
+              meta,
+              a.prompts,
+              (t) => ({ kind: "prompt.list", name: String(t.name) }),
+              (t) => String(t.name),
+            );
+          else if (call.function === "resources/list")
+            a.resources = filterList(
+              p,
+              meta,
+              a.resources,
+              (r) => ({ kind: "resource.list", uri: String(r.uri) }),
+              (r) => String(r.uri),
+            );
+          else if (call.function === "resources/templates/list")
+            a.resourceTemplates = filterList(
+              p,
+              meta,
+              a.resourceTemplates,
+              (r) => ({ kind: "resource.list", uri: String(r.uriTemplate) }),
+              (r) => String(r.uriTemplate),
+            );
+          else if (call.function === "roots/list")
+            a.roots = filterList(
+              p,
+              meta,
+              a.roots,
+              (r) => ({ kind: "storage.read", uri: String(r.uri) }),
+              (r) => String(r.uri),
+            );
+          return undefined;
+      }
+      if (action === undefined) return undefined;
+      const v = p.check(action);
+      meta.policy = v;
+      return v.allowed ? undefined : blockFrom(v);
+    },
+  };
+}
+
+/** Build the five chains: the policy first, then the extra strategies of each phase. */
+export function buildJudges(
+  holder: PolicyHolder,
+  extra: Partial<Record<GatewayPhase, readonly Strategy[]>> = {},
+): Judges {
+  const policy = policyStrategy(holder);
+  const out = {} as Record<GatewayPhase, Chain>;
+  for (const phase of PHASES)
+    out[phase] = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? [])]);
+  return Object.freeze(out);
+}

@@ -1,0 +1,59 @@
+/**
+ * The gateway's only contact with the policy layer: load, reload (keeping rate-limit state)
+ * and check. Everything policy-specific the gateway needs goes through this file.
+ */
+import { readFileSync } from "node:fs";
+import {
+  type Action,
+  type CompiledPolicy,
+  compilePolicy,
+  type PolicyError,
+} from "../policy/index.js";
+
+/** What the gateway asks the policy about (see docs/gateway.md, "What the policy sees"). */
+export type PolicyAction = Action;
+
+export interface PolicyVerdict {
+  readonly allowed: boolean;
+  readonly reason: string;
+  /** `file:line` of the deciding rule, when a rule decided. */
+  readonly rule?: string;
+  readonly ruleId?: string;
+}
+
+export interface LoadedPolicy {
+  readonly file: string;
+  check(action: PolicyAction): PolicyVerdict;
+  readonly compiled: CompiledPolicy;
+}
+
+export type PolicyIssue = PolicyError;
+
+/** Compile the policy file; `previous` carries rate-limit state across a reload. */
+export function loadPolicy(
+  file: string,
+  previous?: LoadedPolicy,
+): { ok: true; policy: LoadedPolicy } | { ok: false; errors: PolicyIssue[] } {
+  let source: string;
+  try {
+    source = readFileSync(file, "utf8");
+  } catch (e) {
+    const message = `cannot read the policy file: ${(e as Error).message}. Fix the "policy:" path in the gateway config.`;
+    return {
+      ok: false,
+      errors: [{ file, line: 1, col: 1, code: "policy_unreadable", key: "policy", message }],
+    };
+  }
+  const r =
+    previous === undefined
+      ? compilePolicy(source, { file })
+      : compilePolicy(source, { file, state: previous.compiled.state });
+  if (!r.ok) return { ok: false, errors: r.errors };
+  const p = r.policy;
+  return { ok: true, policy: { file, compiled: p, check: (action) => p.check(action) } };
+}
+
+/** After a swap: drop the counters of rate-limited rules the new policy no longer has. */
+export function retainState(next: LoadedPolicy): void {
+  next.compiled.state.retain(next.compiled.rateKeys);
+}

@@ -1,0 +1,256 @@
+/**
+ * The plumbing of one downstream session: its upstream links, request-id remapping in both
+ * directions, cancellation, progress and server→client requests. Client requests the policy
+ * judges are handled in session.ts; everything else passes through here untouched.
+ */
+import { randomUUID } from "node:crypto";
+import type { AuditLog, AuditRecord } from "./audit.js";
+import type { RestartConfig, UpstreamConfig } from "./config-types.js";
+import {
+  type ErrorResponse,
+  errorResponse,
+  type Id,
+  isRequest,
+  isResponse,
+  type Message,
+  type Notification,
+  type ResultResponse,
+  UPSTREAM_UNAVAILABLE,
+} from "./jsonrpc.js";
+import type { Judges } from "./judges.js";
+import { Naming } from "./naming.js";
+import { UpstreamLink } from "./upstream-link.js";
+
+/** Where a session's messages to the client go (a stdio or HTTP front). */
+export interface Downstream {
+  readonly transport: "stdio" | "http";
+  readonly host?: string;
+  /** Send to the client; `related` is the client request this message belongs to, if any. */
+  send(m: Message, related?: Id): void;
+}
+
+/** What a session needs from the gateway; getters so reloads are seen at once. */
+export interface GatewayContext {
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly restart: RestartConfig;
+  judges(): Judges;
+  audit(): AuditLog | undefined;
+  policyFile(): string;
+  log(line: string): void;
+  /** Called for every decision (metrics); the audit file is written separately. */
+  decided?(rec: Omit<AuditRecord, "time" | "session" | "client">): void;
+  readonly version: string;
+}
+
+export type Answer = ResultResponse | ErrorResponse;
+export const CANCELLED = Symbol("cancelled");
+type Pending = {
+  resolve: (a: Answer | typeof CANCELLED) => void;
+  link: UpstreamLink;
+  clientId: Id | undefined;
+};
+type ServerReq = { link: UpstreamLink; id: Id; method: string };
+
+export class SessionCore {
+  readonly id = randomUUID();
+  client = "unknown";
+  closed = false;
+  protected readonly links = new Map<string, UpstreamLink>();
+  protected readonly naming: Naming;
+  protected initParams: Record<string, unknown> | undefined;
+  protected clientInitialized = false;
+  /** Upstream capabilities from its initialize result. */
+  protected readonly caps = new Map<string, Record<string, unknown>>();
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  readonly #byClient = new Map<Id, number[]>();
+  readonly #progress = new Map<unknown, Id>();
+  readonly #serverReqs = new Map<number, ServerReq>();
+  readonly #serverRev = new Map<string, number>();
+  readonly #lastInflight = new Map<string, Id>();
+
+  constructor(
+    protected readonly ctx: GatewayContext,
+    protected readonly down: Downstream,
+  ) {
+    this.naming = new Naming(ctx.upstreams);
+    for (const cfg of ctx.upstreams) {
+      const link = new UpstreamLink(cfg, ctx.restart);
+      link.onmessage = (m) => this.#fromUpstream(link, m);
+      link.ondown = (reason) => this.#linkDown(link, reason);
+      link.log = ctx.log;
+      this.links.set(cfg.name, link);
+    }
+  }
+
+  /** Send a request to an upstream; resolves with its answer, or CANCELLED. */
+  protected call(
+    link: UpstreamLink,
+    method: string,
+    params: unknown,
+    clientId?: Id,
+  ): Promise<Answer | typeof CANCELLED> {
+    const gid = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#pending.set(gid, { resolve, link, clientId });
+      if (clientId !== undefined) {
+        const list = this.#byClient.get(clientId);
+        if (list === undefined) this.#byClient.set(clientId, [gid]);
+        else list.push(gid);
+        this.#lastInflight.set(link.name, clientId);
+        const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
+          ?.progressToken;
+        if (token !== undefined) this.#progress.set(token, clientId);
+      }
+      const msg = { jsonrpc: "2.0", id: gid, method, params } as Message;
+      link
+        .send(msg)
+        .catch((e: Error) => this.#settle(gid, this.#unavailable(gid, link, e.message)));
+    });
+  }
+
+  #unavailable(id: Id, link: UpstreamLink, why: string): ErrorResponse {
+    return errorResponse(
+      id,
+      UPSTREAM_UNAVAILABLE,
+      `Upstream "${link.name}" is unavailable (${why}); Warden restarts it with backoff, retry shortly.`,
+      { warden: "upstream_unavailable", upstream: link.name, state: link.state },
+    );
+  }
+
+  #settle(gid: number, a: Answer | typeof CANCELLED): void {
+    const p = this.#pending.get(gid);
+    if (p === undefined) return;
+    this.#pending.delete(gid);
+    const cid = p.clientId;
+    if (cid !== undefined) {
+      const list = this.#byClient.get(cid);
+      if (list !== undefined) {
+        if (list.length === 1) this.#byClient.delete(cid);
+        else list.splice(list.indexOf(gid), 1);
+      }
+      if (this.#lastInflight.get(p.link.name) === cid) this.#lastInflight.delete(p.link.name);
+    }
+    p.resolve(a);
+  }
+
+  /** Release a progress token once its request is answered. */
+  protected doneProgress(params: unknown): void {
+    const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
+      ?.progressToken;
+    if (token !== undefined) this.#progress.delete(token);
+  }
+
+  #linkDown(link: UpstreamLink, reason: string): void {
+    for (const [gid, p] of this.#pending)
+      if (p.link === link) this.#settle(gid, this.#unavailable(gid, link, reason));
+    for (const [sid, r] of this.#serverReqs)
+      if (r.link === link) {
+        this.#serverReqs.delete(sid);
+        this.#serverRev.delete(`${link.name}\0${r.id}`);
+      }
+  }
+
+  #fromUpstream(link: UpstreamLink, m: Message): void {
+    if (this.closed) return;
+    if (isResponse(m)) {
+      if (typeof m.id === "number") this.#settle(m.id, m as Answer);
+      return;
+    }
+    if (isRequest(m)) {
+      if (m.method === "ping") {
+        link.send({ jsonrpc: "2.0", id: m.id, result: {} }).catch(() => {});
+        return;
+      }
+      const sid = this.#nextId++;
+      this.#serverReqs.set(sid, { link, id: m.id, method: m.method });
+      this.#serverRev.set(`${link.name}\0${m.id}`, sid);
+      this.down.send({ ...m, id: sid }, this.#lastInflight.get(link.name));
+      return;
+    }
+    const n = m as Notification;
+    const params = n.params ?? {};
+    switch (n.method) {
+      case "notifications/progress":
+        this.down.send(n, this.#progress.get(params.progressToken));
+        return;
+      case "notifications/cancelled": {
+        const sid = this.#serverRev.get(`${link.name}\0${String(params.requestId)}`);
+        if (sid === undefined) return;
+        this.down.send({ ...n, params: { ...params, requestId: sid } });
+        return;
+      }
+      case "notifications/resources/updated":
+        if (typeof params.uri === "string")
+          this.down.send({
+            ...n,
+            params: { ...params, uri: this.naming.publicUri(link.name, params.uri) },
+          });
+        return;
+      case "notifications/message":
+        this.down.send(n, this.#lastInflight.get(link.name));
+        return;
+      default:
+        this.down.send(n);
+    }
+  }
+
+  /** A client's answer to a server→client request: back to the upstream that asked. */
+  protected answerFromClient(m: Answer, transform?: (r: ServerReq, m: Answer) => Answer): void {
+    if (typeof m.id !== "number") return;
+    const r = this.#serverReqs.get(m.id);
+    if (r === undefined) return;
+    this.#serverReqs.delete(m.id);
+    this.#serverRev.delete(`${r.link.name}\0${r.id}`);
+    const out = transform ? transform(r, m) : m;
+    r.link.send({ ...out, id: r.id } as Message).catch(() => {});
+  }
+
+  /** The client cancelled one of its requests: tell the upstream(s), stop waiting. */
+  protected cancelFromClient(n: Notification): void {
+    const cid = n.params?.requestId as Id | undefined;
+    const gids = cid === undefined ? undefined : this.#byClient.get(cid);
+    if (gids === undefined) return;
+    for (const gid of [...gids]) {
+      const p = this.#pending.get(gid);
+      if (p === undefined) continue;
+      p.link.send({ ...n, params: { ...n.params, requestId: gid } } as Message).catch(() => {});
+      this.#settle(gid, CANCELLED);
+    }
+  }
+
+  protected broadcast(n: Notification): void {
+    for (const link of this.links.values()) if (link.state === "up") link.send(n).catch(() => {});
+  }
+
+  protected reply(id: Id, result: Record<string, unknown>): void {
+    this.down.send({ jsonrpc: "2.0", id, result }, id);
+  }
+
+  protected replyError(e: ErrorResponse): void {
+    this.down.send(e, e.id ?? undefined);
+  }
+
+  protected audit(rec: Omit<AuditRecord, "time" | "session" | "client">): void {
+    this.ctx.decided?.(rec);
+    const a = this.ctx.audit();
+    if (a === undefined) return;
+    a.write({
+      time: new Date().toISOString(),
+      session: this.id,
+      client: this.client,
+      ...rec,
+    } as AuditRecord);
+  }
+
+  /** Close every upstream link (children are stopped) and fail what is pending. */
+  #closing: Promise<void> | undefined;
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.closed = true;
+      for (const [gid] of this.#pending) this.#settle(gid, CANCELLED);
+      await Promise.all([...this.links.values()].map((l) => l.close()));
+    })();
+    return this.#closing;
+  }
+}

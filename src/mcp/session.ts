@@ -1,0 +1,436 @@
+/**
+ * One downstream session: routes client messages to upstreams and judges the methods the
+ * policy cares about (initialize, lists, tools/call, prompts/get, resources/read and
+ * subscribe, completion/complete, roots/list answers). Every other method passes through.
+ */
+import type { Call } from "../core/call.js";
+import type { Chain } from "../core/chain.js";
+import { isAllowed } from "../core/decision.js";
+import type { McpCode } from "./codes.js";
+import { denialError } from "./denial.js";
+import {
+  errorResponse,
+  type Id,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  isRequest,
+  isResponse,
+  METHOD_NOT_FOUND,
+  type Message,
+  type Notification,
+  type Request,
+} from "./jsonrpc.js";
+import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
+import { type InitResult, mergeInitialize, publicContent } from "./merge.js";
+import type { Naming } from "./naming.js";
+import { type Answer, CANCELLED, SessionCore } from "./session-core.js";
+import { handleList, LIST_METHODS } from "./session-lists.js";
+import type { UpstreamLink } from "./upstream-link.js";
+
+type Obj = Record<string, unknown>;
+
+/** Which policy section allows what, for denial hints. */
+const SECTION: Record<string, [McpCode, string]> = {
+  "tools/call": ["tool_denied", "mcp.tools.allow"],
+  "prompts/get": ["prompt_denied", "mcp.prompts.allow"],
+  "resources/read": ["resource_denied", "mcp.resources.allow"],
+  "resources/subscribe": ["resource_denied", "mcp.resources.allow"],
+  "completion/complete": ["completion_denied", "mcp.prompts.allow / mcp.resources.allow"],
+  initialize: ["connection_denied", "mcp.transport"],
+};
+
+export class GatewaySession extends SessionCore {
+  constructor(...args: ConstructorParameters<typeof SessionCore>) {
+    super(...args);
+    for (const link of this.links.values()) link.onrestart = () => this.restarted(link);
+  }
+
+  /** Handle one message from the client. */
+  receive(m: Message): void {
+    if (this.closed) return;
+    if (isRequest(m)) {
+      this.#request(m).catch((e: Error) =>
+        this.replyError(errorResponse(m.id, INTERNAL_ERROR, `Warden gateway error: ${e.message}`)),
+      );
+    } else if (isResponse(m)) {
+      this.answerFromClient(m as Answer, (r, a) =>
+        r.method === "roots/list" ? this.#roots(r.link, a) : a,
+      );
+    } else this.#notification(m as Notification);
+  }
+
+  #notification(n: Notification) {
+    if (n.method === "notifications/cancelled") return this.cancelFromClient(n);
+    if (n.method === "notifications/initialized") this.clientInitialized = true;
+    this.broadcast(n);
+  }
+
+  async #request(req: Request): Promise<void> {
+    const p = (req.params ?? {}) as Obj;
+    switch (req.method) {
+      case "initialize":
+        return this.#initialize(req, p);
+      case "ping":
+        return this.reply(req.id, {});
+      case "tools/call":
+        return this.#routed(
+          req,
+          p,
+          "tool_invoke",
+          String(p.name),
+          this.naming.route(String(p.name)),
+          "name",
+          "tool",
+        );
+      case "prompts/get":
+        return this.#routed(
+          req,
+          p,
+          "request",
+          String(p.name),
+          this.naming.route(String(p.name)),
+          "name",
+          "prompt",
+        );
+      case "resources/read":
+      case "resources/subscribe":
+        return this.#routed(
+          req,
+          p,
+          "request",
+          String(p.uri),
+          this.naming.routeUri(String(p.uri)),
+          "uri",
+          "resource",
+        );
+      case "resources/unsubscribe": {
+        const r = this.naming.routeUri(String(p.uri));
+        return this.#forward(req, r && this.links.get(r.upstream), r ? { ...p, uri: r.name } : p);
+      }
+      case "completion/complete":
+        return this.#complete(req, p);
+      case "logging/setLevel":
+        return this.#fanOutEmpty(req, p);
+      default:
+        if (LIST_METHODS.has(req.method)) return handleList(this.#listHost(), req, p);
+        return this.#forward(req, this.links.values().next().value, req.params);
+    }
+  }
+
+  /** Pass a request through to one upstream and its answer back, unjudged. */
+  async #forward(req: Request, link: UpstreamLink | undefined, params: unknown): Promise<void> {
+    if (link === undefined)
+      return this.replyError(
+        errorResponse(req.id, METHOD_NOT_FOUND, `No upstream serves ${req.method} here.`),
+      );
+    const a = await this.call(link, req.method, params, req.id);
+    if (a !== CANCELLED) this.down.send({ ...a, id: req.id }, req.id);
+  }
+
+  async #fanOutEmpty(req: Request, p: Obj): Promise<void> {
+    const links = [...this.links.values()].filter(
+      (l) => l.state === "up" && (this.links.size === 1 || this.caps.get(l.name)?.logging),
+    );
+    const answers = await Promise.all(links.map((l) => this.call(l, req.method, p, req.id)));
+    if (answers.includes(CANCELLED)) return;
+    const errs = answers.filter((a): a is Answer => a !== CANCELLED && "error" in a);
+    if (errs.length > 0 && errs.length === answers.length)
+      return this.down.send({ ...errs[0]!, id: req.id }, req.id);
+    this.reply(req.id, {});
+  }
+
+  /** Build a judged Call; meta says which session, upstream and phase. */
+  judge(
+    phase: GatewayPhase,
+    fn: string,
+    target: string | null,
+    args: unknown,
+    method: string,
+  ): { call: Call; chain: Chain } {
+    const meta: GatewayCallMeta = {
+      phase,
+      session: this.id,
+      client: this.client,
+      upstream: target,
+      method,
+      transport: this.down.transport,
+    };
+    if (this.down.host !== undefined) meta.host = this.down.host;
+    const call: Call = {
+      source: this.client,
+      target: target ?? "gateway",
+      function: fn,
+      args,
+      phase: "before",
+      meta: meta as unknown as Obj,
+    };
+    return { call, chain: this.ctx.judges()[phase] };
+  }
+
+  deny(req: Request, call: Call, d: ReturnType<Chain["before"]>, what: string, t0: number): void {
+    const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
+    const meta = call.meta as unknown as GatewayCallMeta;
+    this.audit({
+      upstream: meta.upstream,
+      method: req.method,
+      target: call.function,
+      decision: "deny",
+      rule: d.rule,
+      reason: d.reason,
+      duration_ms: performance.now() - t0,
+      args: this.ctx.audit()?.args(call.args),
+    });
+    this.replyError(
+      denialError(req.id, d, { code, what, section, policyFile: this.ctx.policyFile() }),
+    );
+  }
+
+  /** tools/call, prompts/get, resources/read|subscribe: route, judge, forward, judge the answer. */
+  async #routed(
+    req: Request,
+    p: Obj,
+    phase: GatewayPhase,
+    publicName: string,
+    r: { upstream: string; name: string } | undefined,
+    key: "name" | "uri",
+    kind: string,
+  ): Promise<void> {
+    const t0 = performance.now();
+    const link = r && this.links.get(r.upstream);
+    if (r === undefined || link === undefined)
+      return this.replyError(
+        errorResponse(
+          req.id,
+          INVALID_PARAMS,
+          `Unknown ${kind} "${publicName}": no upstream serves it. List them again (${kind === "resource" ? "resources/list" : `${kind}s/list`}); merged names look like <upstream>__<name>, URIs like <upstream>+<uri>.`,
+          { warden: "unknown_target" },
+        ),
+      );
+    const args = key === "name" && kind === "tool" ? ((p.arguments as Obj) ?? {}) : p;
+    const { call, chain } = this.judge(
+      phase,
+      kind === "tool" ? publicName : req.method,
+      r.upstream,
+      args,
+      req.method,
+    );
+    if (phase === "request") call.meta!.target = publicName;
+    const d = chain.before(call);
+    if (!isAllowed(d)) return this.deny(req, call, d, `${req.method} "${publicName}"`, t0);
+    let fwd: Obj = p;
+    if (kind === "tool") fwd = { ...p, name: r.name, arguments: call.args };
+    else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: r.name };
+    else if (r.name !== publicName) fwd = { ...p, [key]: r.name };
+    const a = await this.call(link, req.method, fwd, req.id);
+    this.doneProgress(p);
+    if (a === CANCELLED) return;
+    const out = "result" in a ? this.#answer(req, link, a.result, call) : a;
+    const isErr = "error" in out || (out as { result: Obj }).result.isError === true;
+    this.audit({
+      upstream: r.upstream,
+      method: req.method,
+      target: publicName,
+      decision: "error" in out && (out.error.data as Obj | undefined)?.warden ? "deny" : "allow",
+      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
+      duration_ms: performance.now() - t0,
+      args: this.ctx.audit()?.args(call.args),
+      error: isErr,
+    });
+    this.down.send({ ...out, id: req.id }, req.id);
+  }
+
+  /** Rewrite names in an answer and run the response phase. */
+  #answer(req: Request, link: UpstreamLink, result: Obj, call: Call): Answer {
+    let res = result;
+    if (link.cfg.prefix) res = rewriteResult(this.naming, link.name, req.method, res);
+    const chain = this.ctx.judges().response;
+    if (chain.strategies.length > 1) {
+      const j = this.judge("response", req.method, link.name, res, req.method);
+      const d = j.chain.before(j.call);
+      if (!isAllowed(d)) {
+        const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
+        return denialError(req.id, d, {
+          code,
+          what: `the answer to ${req.method} "${call.function}"`,
+          section,
+          policyFile: this.ctx.policyFile(),
+        });
+      }
+      res = j.call.args as Obj;
+    }
+    return { jsonrpc: "2.0", id: req.id, result: res };
+  }
+
+  async #complete(req: Request, p: Obj): Promise<void> {
+    const ref = (p.ref ?? {}) as Obj;
+    const isPrompt = ref.type === "ref/prompt";
+    const pub = String(isPrompt ? ref.name : ref.uri);
+    const r = isPrompt ? this.naming.route(pub) : this.naming.routeUri(pub);
+    const t0 = performance.now();
+    const link = r && this.links.get(r.upstream);
+    if (r === undefined || link === undefined)
+      return this.replyError(
+        errorResponse(
+          req.id,
+          INVALID_PARAMS,
+          `Unknown completion reference "${pub}": no upstream serves it.`,
+          { warden: "unknown_target" },
+        ),
+      );
+    const { call, chain } = this.judge("request", req.method, r.upstream, p, req.method);
+    const d = chain.before(call);
+    if (!isAllowed(d)) return this.deny(req, call, d, `completion/complete for "${pub}"`, t0);
+    const fwd = { ...(call.args as Obj), ref: { ...ref, [isPrompt ? "name" : "uri"]: r.name } };
+    const a = await this.call(link, req.method, fwd, req.id);
+    if (a === CANCELLED) return;
+    this.audit({
+      upstream: r.upstream,
+      method: req.method,
+      target: pub,
+      decision: "allow",
+      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
+      duration_ms: performance.now() - t0,
+    });
+    this.down.send({ ...a, id: req.id }, req.id);
+  }
+
+  /** The roots a client sends up are limited to what the policy's storage allows. */
+  #roots(link: UpstreamLink, a: Answer): Answer {
+    if (!("result" in a)) return a;
+    const roots = Array.isArray(a.result.roots) ? [...(a.result.roots as unknown[])] : [];
+    const { call, chain } = this.judge(
+      "response",
+      "roots/list",
+      link.name,
+      { ...a.result, roots },
+      "roots/list",
+    );
+    const d = chain.before(call);
+    const meta = call.meta as unknown as GatewayCallMeta;
+    const kept = isAllowed(d) ? ((call.args as Obj).roots as unknown[]) : [];
+    this.audit({
+      upstream: link.name,
+      method: "roots/list",
+      decision: meta.hidden?.length || !isAllowed(d) ? "deny" : "allow",
+      reason: meta.hidden?.length ? "roots outside the policy's storage were removed" : d.reason,
+      duration_ms: 0,
+      hidden: meta.hidden,
+    });
+    return { ...a, result: { ...(call.args as Obj), roots: kept } };
+  }
+
+  async #initialize(req: Request, p: Obj): Promise<void> {
+    const t0 = performance.now();
+    const info = (p.clientInfo ?? {}) as Obj;
+    this.client = `${String(info.name ?? "unknown")}${info.version ? `@${String(info.version)}` : ""}`;
+    const { call, chain } = this.judge("connection", "initialize", null, p, "initialize");
+    const d = chain.before(call);
+    if (!isAllowed(d)) return this.deny(req, call, d, `a ${this.down.transport} connection`, t0);
+    this.initParams = p;
+    const results: InitResult[] = [];
+    let firstError: Answer | undefined;
+    await Promise.all(
+      [...this.links.values()].map(async (link) => {
+        try {
+          const r = await this.#initLink(link, req.id);
+          if ("result" in r) results.push({ upstream: link.name, result: r.result });
+          else firstError ??= r;
+        } catch (e) {
+          link.retryLater((e as Error).message);
+        }
+      }),
+    );
+    link_order(results, [...this.links.keys()]);
+    this.audit({
+      upstream: null,
+      method: "initialize",
+      decision: "allow",
+      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
+      duration_ms: performance.now() - t0,
+    });
+    if (results.length === 0) {
+      if (firstError) return this.down.send({ ...firstError, id: req.id }, req.id);
+      return this.replyError(
+        errorResponse(
+          req.id,
+          INTERNAL_ERROR,
+          "No upstream MCP server could be started; see the gateway's log (stderr) for each one's error.",
+        ),
+      );
+    }
+    this.reply(req.id, mergeInitialize(results, this.ctx.version));
+  }
+
+  async #initLink(link: UpstreamLink, clientId?: Id): Promise<Answer> {
+    if (link.state !== "up") await link.start();
+    const a = await this.call(link, "initialize", this.initParams, clientId);
+    if (a === CANCELLED) throw new Error("initialize was cancelled");
+    if ("result" in a) {
+      this.caps.set(link.name, (a.result.capabilities as Obj) ?? {});
+      if (typeof a.result.protocolVersion === "string")
+        link.setProtocolVersion(a.result.protocolVersion);
+    }
+    return a;
+  }
+
+  /** A restarted upstream: initialize it again and tell the client its lists may have changed. */
+  async restarted(link: UpstreamLink): Promise<void> {
+    if (this.initParams === undefined) return;
+    const a = await this.#initLink(link);
+    if ("error" in a) throw new Error(`initialize failed after restart: ${a.error.message}`);
+    if (this.clientInitialized) {
+      await link.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      const caps = (a.result.capabilities ?? {}) as Obj;
+      for (const k of ["tools", "prompts", "resources"])
+        if (caps[k]) this.down.send({ jsonrpc: "2.0", method: `notifications/${k}/list_changed` });
+    }
+  }
+
+  /** After a policy reload: visibility may have changed, ask the client to list again. */
+  listsChanged(): void {
+    if (!this.clientInitialized) return;
+    for (const k of ["tools", "prompts", "resources"])
+      this.down.send({ jsonrpc: "2.0", method: `notifications/${k}/list_changed` });
+  }
+
+  #listHost() {
+    return {
+      links: this.links,
+      caps: this.caps,
+      naming: this.naming,
+      call: this.call.bind(this),
+      judge: this.judge.bind(this),
+      deny: this.deny.bind(this),
+      reply: this.reply.bind(this),
+      send: (m: Message, related?: Id) => this.down.send(m, related),
+      audit: this.audit.bind(this),
+    };
+  }
+}
+
+function link_order(results: InitResult[], order: string[]): void {
+  results.sort((a, b) => order.indexOf(a.upstream) - order.indexOf(b.upstream));
+}
+
+export function rewriteResult(naming: Naming, upstream: string, method: string, res: Obj): Obj {
+  if (method === "tools/call" && Array.isArray(res.content))
+    return { ...res, content: publicContent(naming, upstream, res.content) };
+  if (method === "resources/read" && Array.isArray(res.contents))
+    return {
+      ...res,
+      contents: (res.contents as Obj[]).map((c) =>
+        typeof c.uri === "string" ? { ...c, uri: naming.publicUri(upstream, c.uri) } : c,
+      ),
+    };
+  if (method === "prompts/get" && Array.isArray(res.messages))
+    return {
+      ...res,
+      messages: (res.messages as Obj[]).map((m) => ({
+        ...m,
+        content: Array.isArray(m.content)
+          ? publicContent(naming, upstream, m.content)
+          : (publicContent(naming, upstream, [m.content]) as unknown[])[0],
+      })),
+    };
+  return res;
+}

@@ -1,0 +1,150 @@
+/**
+ * One connection from one downstream session to one upstream server, with restart and
+ * exponential backoff when the upstream dies. The session re-initializes it (`onrestart`).
+ */
+import { WardenError } from "../core/errors.js";
+import type { RestartConfig, UpstreamConfig } from "./config-types.js";
+import type { Message } from "./jsonrpc.js";
+import { createUpstreamTransport, type UpstreamTransport } from "./upstream-transport.js";
+
+export type LinkState = "idle" | "up" | "down" | "failed" | "closed";
+
+/** An upstream that stays up this long has its restart counter reset. */
+const STABLE_MS = 10_000;
+
+export class UpstreamLink {
+  readonly name: string;
+  readonly cfg: UpstreamConfig;
+  state: LinkState = "idle";
+  attempts = 0;
+  restarts = 0;
+  #t: UpstreamTransport | undefined;
+  #upSince = 0;
+  #timer: NodeJS.Timeout | undefined;
+  onmessage: (m: Message) => void = () => {};
+  /** Called once each time the link goes down (pending requests must be failed). */
+  ondown: (reason: string) => void = () => {};
+  /** Called after a restarted transport is connected; re-initializes the upstream session. */
+  onrestart: () => Promise<void> = async () => {};
+  log: (line: string) => void = () => {};
+
+  constructor(
+    cfg: UpstreamConfig,
+    readonly restart: RestartConfig,
+  ) {
+    this.name = cfg.name;
+    this.cfg = cfg;
+  }
+
+  /** Connect (spawn or open). Throws `upstream_failed` naming the upstream and the cause. */
+  async start(): Promise<void> {
+    const t = createUpstreamTransport(this.cfg);
+    const tr = t.transport;
+    tr.onmessage = (m) => this.onmessage(m as Message);
+    tr.onerror = () => {};
+    tr.onclose = () => {
+      if (this.#t === t) this.fail("the connection closed (the server exited or hung up)");
+    };
+    try {
+      await tr.start();
+    } catch (cause) {
+      const where =
+        this.cfg.kind === "stdio" ? `command "${this.cfg.command}"` : `url ${this.cfg.url}`;
+      throw new WardenError(
+        "upstream_failed",
+        `Upstream "${this.name}" could not start (${where}): ${(cause as Error).message}. Check the upstreams entry in the gateway config.`,
+        { category: "config", cause, details: { upstream: this.name } },
+      );
+    }
+    this.#t = t;
+    this.state = "up";
+    this.#upSince = Date.now();
+  }
+
+  setProtocolVersion(v: string): void {
+    this.#t?.setProtocolVersion(v);
+  }
+
+  pid(): number | null {
+    return this.#t?.pid() ?? null;
+  }
+
+  send(m: Message): Promise<void> {
+    const t = this.#t;
+    if (t === undefined || this.state !== "up")
+      return Promise.reject(new Error(`upstream "${this.name}" is ${this.state}`));
+    return t.transport.send(m as never).catch((e: Error) => {
+      if (this.#t === t) this.fail(`sending failed: ${e.message}`);
+      throw e;
+    });
+  }
+
+  /** Mark the link down (once), fail what is pending, and schedule a restart. */
+  fail(reason: string): void {
+    if (this.state !== "up") return;
+    const t = this.#t;
+    this.#t = undefined;
+    this.state = "down";
+    if (Date.now() - this.#upSince > STABLE_MS) this.attempts = 0;
+    t?.transport.close().catch(() => {});
+    this.ondown(reason);
+    this.#schedule(reason);
+  }
+
+  /** The first start failed: go down and try again with backoff. */
+  retryLater(reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "down";
+    this.#schedule(reason);
+  }
+
+  #schedule(reason: string): void {
+    if (this.state === "closed") return;
+    if (this.attempts >= this.restart.maxAttempts) {
+      this.state = "failed";
+      this.log(
+        `upstream "${this.name}" ${reason}; gave up after ${this.attempts} restart attempts (restart.max_attempts)`,
+      );
+      return;
+    }
+    const delay = Math.min(this.restart.initialMs * 2 ** this.attempts, this.restart.maxMs);
+    this.attempts++;
+    this.log(
+      `upstream "${this.name}" ${reason}; restarting in ${delay} ms (attempt ${this.attempts} of ${this.restart.maxAttempts})`,
+    );
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.state !== "down") return;
+      this.start()
+        .then(() => this.onrestart())
+        .then(() => {
+          this.restarts++;
+          this.log(`upstream "${this.name}" is back`);
+        })
+        .catch((e: Error) => {
+          const dead = this.state === "up";
+          if (dead) {
+            this.state = "down";
+            this.#t?.transport.close().catch(() => {});
+            this.#t = undefined;
+          }
+          if (this.state === "down") this.#schedule(e.message);
+        });
+    }, delay);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.state = "closed";
+    if (this.#timer) clearTimeout(this.#timer);
+    const t = this.#t;
+    this.#t = undefined;
+    if (t) {
+      if ("terminateSession" in t.transport)
+        await (t.transport as { terminateSession(): Promise<void> })
+          .terminateSession()
+          .catch(() => {});
+      await t.transport.close().catch(() => {});
+    }
+  }
+}
