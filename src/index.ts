@@ -1,3 +1,4 @@
 /** Warden's public API: named exports only. */
 export * from "./core/index.js";
 export * from "./policy/index.js";
+export * from "./sandbox/index.js";

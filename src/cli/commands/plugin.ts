@@ -1,0 +1,123 @@
+import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { Command } from "commander";
+import { isWardenError } from "../../core/errors.js";
+import { sandboxError } from "../../sandbox/errors.js";
+import { inspectModule } from "../../sandbox/inspect.js";
+import type { LimitsInput } from "../../sandbox/limits.js";
+import { loadPlugin } from "../../sandbox/plugin.js";
+import { printJson, usageError } from "../output.js";
+
+interface LimitOpts {
+  memoryLimit?: string;
+  timeoutMs?: string;
+  fuel?: string;
+  function?: string;
+}
+
+function int(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw usageError(`${flag} must be a whole number (got "${value}")`);
+  return Number(value);
+}
+
+function limitsFrom(opts: LimitOpts): LimitsInput {
+  const limits: LimitsInput = {};
+  const memory = int("--memory-limit", opts.memoryLimit);
+  const timeout = int("--timeout-ms", opts.timeoutMs);
+  const fuel = int("--fuel", opts.fuel);
+  if (memory !== undefined) limits.memory_limit_bytes = memory;
+  if (timeout !== undefined) limits.timeout_ms = timeout;
+  if (fuel !== undefined) limits.fuel = fuel;
+  return limits;
+}
+
+/** A plugin name from a file name: the allowed characters only, at most 128. */
+function nameOf(file: string): string {
+  const name = basename(file)
+    .replace(/\.wasm$/, "")
+    .replace(/[^A-Za-z0-9._-]/g, "_");
+  return (name || "plugin").slice(0, 128);
+}
+
+/** --input: "-" is stdin, an existing file is read, anything else is JSON text. */
+function readInput(input: string | undefined): string {
+  if (input === undefined) return "{}";
+  if (input === "-") return readFileSync(0, "utf8");
+  if (existsSync(input)) return readFileSync(input, "utf8");
+  try {
+    JSON.parse(input);
+  } catch {
+    throw usageError(
+      `--input "${input.slice(0, 60)}" is neither a file, "-" (stdin) nor JSON text`,
+    );
+  }
+  return input;
+}
+
+function readWasm(file: string, name: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw sandboxError(
+      "not_found",
+      name,
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the path`,
+      { path: file },
+      error,
+    );
+  }
+}
+
+function limitOptions(cmd: Command): Command {
+  return cmd
+    .option("--function <name>", "evaluation export to call", "evaluate")
+    .option("--memory-limit <bytes>", "memory_limit_bytes (default 16 MiB, up to 256 MiB)")
+    .option("--timeout-ms <n>", "timeout_ms (default 100, 1 to 30000)")
+    .option("--fuel <n>", "fuel: instruction budget per evaluation (default off)");
+}
+
+export function registerPlugin(program: Command): void {
+  const plugin = program
+    .command("plugin")
+    .description("Run and inspect WebAssembly plugins (JSON ABI v1) under Warden's limits.");
+
+  limitOptions(
+    plugin
+      .command("test <file>")
+      .description(
+        'Evaluate a plugin once and print one JSON line: verdict, message, metadata, duration_us, memory_used_bytes, fuel_used. Exit 0; a plugin failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
+      )
+      .option(
+        "--input <file|-|json>",
+        "input document: a file, - for stdin, or JSON text (default {})",
+      ),
+  ).action(async (file: string, opts: LimitOpts & { input?: string }) => {
+    const limits = limitsFrom(opts);
+    const input = readInput(opts.input);
+    const name = nameOf(file);
+    try {
+      const p = await loadPlugin(readWasm(file, name), {
+        name,
+        limits,
+        function: opts.function ?? "evaluate",
+      });
+      printJson(await p.evaluate(input));
+    } catch (error) {
+      if (!isWardenError(error) || error.category !== "plugin") throw error;
+      printJson({ error: { code: error.code, message: error.message } });
+      process.exitCode = 3;
+    }
+  });
+
+  limitOptions(
+    plugin
+      .command("inspect <file>")
+      .description(
+        "Print JSON about a module: sha256, size, kind, exports, imports, memory limits, and every problem Warden would refuse it for.",
+      ),
+  ).action((file: string, opts: LimitOpts) => {
+    const limits = limitsFrom(opts);
+    printJson(inspectModule(readWasm(file, nameOf(file)), limits, opts.function ?? "evaluate"));
+  });
+}
