@@ -16,13 +16,25 @@ export interface DenialFacts {
   policyFile: string;
 }
 
+function policyHint(d: Decision, f: DenialFacts): string {
+  const at = d.rule === undefined ? undefined : `the rule at ${d.rule}`;
+  switch (d.details?.code) {
+    case "deny_rule":
+      return `To allow it, remove or narrow ${at ?? "the deny rule"} (deny rules beat allow rules).`;
+    case "condition":
+      return `${at ?? "An allow rule"} matches the name but not this request: widen its conditions (parameters, max_length, operations) if this call is legitimate.`;
+    case "rate_limited":
+      return `Wait a minute, or raise max_calls_per_minute of ${at ?? "the rule"}.`;
+    default:
+      return `Nothing in ${f.policyFile} allows it (no allow means deny): add an allow entry under ${f.section}.`;
+  }
+}
+
 export function denialMessage(d: Decision, f: DenialFacts): string {
-  const rule = d.rule === undefined ? "" : ` (rule ${d.rule})`;
+  const rule = d.rule === undefined || d.reason.includes(d.rule) ? "" : ` (rule ${d.rule})`;
   const hint =
     d.by === "policy"
-      ? d.rule === undefined
-        ? `Nothing in ${f.policyFile} allows it (no allow means deny): add an allow entry under ${f.section}.`
-        : `To allow it, change the rule at ${d.rule} or add an allow entry under ${f.section} in ${f.policyFile}.`
+      ? policyHint(d, f)
       : `Guard "${d.by}" refused it; change that guard's configuration if this is wrong.`;
   return `Warden denied ${f.what}: ${d.reason}${rule}. ${hint}`;
 }
@@ -37,6 +49,7 @@ export function denialError(id: Id | null, d: Decision, f: DenialFacts): ErrorRe
   if (d.rule !== undefined) data.rule = d.rule;
   const ruleId = d.details?.ruleId;
   if (ruleId !== undefined) data.ruleId = ruleId;
+  if (d.details?.code !== undefined) data.decision = d.details.code;
   if (d.verdict === "review") data.review = true;
   return errorResponse(id, DENIED, denialMessage(d, f), data);
 }

@@ -50,7 +50,8 @@ type Item = Record<string, unknown>;
 function blockFrom(v: PolicyVerdict): Decision {
   const extra: { rule?: string; details?: Record<string, unknown> } = {};
   if (v.rule !== undefined) extra.rule = v.rule;
-  if (v.ruleId !== undefined) extra.details = { ruleId: v.ruleId };
+  extra.details = { code: v.code };
+  if (v.ruleId !== undefined) extra.details.ruleId = v.ruleId;
   return decide("block", v.reason, "policy", extra);
 }
 

@@ -16,6 +16,8 @@ export type PolicyAction = Action;
 export interface PolicyVerdict {
   readonly allowed: boolean;
   readonly reason: string;
+  /** Why: allow_rule, deny_rule, no_rule, condition, rate_limited, bad_action, not_canonical. */
+  readonly code?: string;
   /** `file:line` of the deciding rule, when a rule decided. */
   readonly rule?: string;
   readonly ruleId?: string;

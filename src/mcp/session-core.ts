@@ -83,6 +83,16 @@ export class SessionCore {
     }
   }
 
+  /** The upstream links of this session (name, state, child pid, restarts), for status and tests. */
+  upstreams(): { name: string; state: string; pid: number | null; restarts: number }[] {
+    return [...this.links.values()].map((l) => ({
+      name: l.name,
+      state: l.state,
+      pid: l.pid(),
+      restarts: l.restarts,
+    }));
+  }
+
   /** Send a request to an upstream; resolves with its answer, or CANCELLED. */
   protected call(
     link: UpstreamLink,
