@@ -163,7 +163,7 @@ describe("gateway over HTTP with two upstreams", () => {
     const pid = s2?.upstreams().find((u) => u.name === "a")?.pid;
     expect(pid).toBeGreaterThan(0);
     const before = fixture.sessions();
-    await (c2.transport as { terminateSession(): Promise<void> }).terminateSession();
+    await (c2.transport as unknown as { terminateSession(): Promise<void> }).terminateSession();
     await until(() => !alive(pid!), 10_000, "upstream child exit");
     await until(() => fixture.sessions() < before, 10_000, "HTTP upstream session end");
     await c2.close();
