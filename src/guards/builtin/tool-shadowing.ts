@@ -1,0 +1,154 @@
+import type { ConfigChecker, GuardSpec } from "../config-types.js";
+import { GUARD_ALLOW } from "../decision.js";
+import type { Guard, GuardDecision, GuardTool } from "../types.js";
+import {
+  checkEnum,
+  checkKeys,
+  checkStringList,
+  LIST_ACTIONS,
+  type ListAction,
+  stringList,
+} from "./check.js";
+import { type Flagged, listVerdict, toolText } from "./list-verdict.js";
+
+/**
+ * tool_shadowing: a server's tool description that refers to another server's tools or tries
+ * to change how they are used. The guard remembers every server's tool names from the listings
+ * it judged (its instance state) and knows every upstream's name from the context.
+ */
+const BEHAVIOUR = String.raw`\b(?:when|whenever|if|before|after|instead\s+of|rather\s+than|do\s+not\s+use|don'?t\s+use|never\s+use|always|must|should|shall|override|overrides|replace|replaces|redirect|side\s+effect|important)\b`;
+const GENERIC = new RegExp(
+  [
+    // "the send_email tool must ...", "any other tool should ..."
+    String.raw`\b(?:the|any|all|every)\s+(?:other\s+)?` +
+      "`?[\\w.-]+`?" +
+      String.raw`\s+tools?\s+(?:must|should|shall|will\s+now|needs?\s+to|has\s+to)\b`,
+    // "when (you|the user) (call|use)s another/other tool(s)"
+    String.raw`\b(?:when|whenever|if|before|after)\b[^.\n]{0,60}\b(?:other|another|any\s+other|all\s+other|different)\s+(?:tools?|servers?)\b`,
+    // "instead of / do not use / override ... tool|server"
+    String.raw`\b(?:instead\s+of\s+(?:using|calling)|do\s+not\s+use|don'?t\s+use|never\s+use|overrides?|shadows?|takes?\s+precedence\s+over)\b[^.\n]{0,40}\b(?:tools?|servers?)\b`,
+    // "side effect on the ... tool"
+    String.raw`\bside\s+effects?\s+on\b[^.\n]{0,40}\btools?\b`,
+  ].join("|"),
+  "i",
+);
+const BEHAVIOUR_RE = new RegExp(BEHAVIOUR, "i");
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+const KEYS = ["action", "allow_references"];
+
+export const checkToolShadowingConfig: ConfigChecker = (cfg, report) => {
+  checkKeys(cfg, KEYS, report);
+  checkEnum(cfg, "action", LIST_ACTIONS, report);
+  checkStringList(cfg, "allow_references", report);
+};
+
+export function createToolShadowing(spec: GuardSpec): Guard {
+  const action = (spec.config.action as ListAction | undefined) ?? "hide";
+  const allowRefs = new Set(stringList(spec.config.allow_references).map((s) => s.toLowerCase()));
+  /** server -> its tool names, from the listings seen. */
+  const toolsOf = new Map<string, Set<string>>();
+  /** server -> a regex of every other server's tool names and server names (rebuilt on change). */
+  const others = new Map<string, RegExp | null>();
+  let generation = 0;
+  let builtAt = -1;
+  let knownKey = "";
+
+  function othersRe(server: string, known: readonly string[]): RegExp | null {
+    const kk = known.join("\u0000");
+    if (builtAt !== generation || kk !== knownKey) {
+      others.clear();
+      builtAt = generation;
+      knownKey = kk;
+    }
+    const hit = others.get(server);
+    if (hit !== undefined) return hit;
+    const own = toolsOf.get(server) ?? new Set<string>();
+    const distinct = new Set<string>();
+    const plain = new Set<string>();
+    for (const [s, tools] of toolsOf) {
+      if (s === server) continue;
+      for (const t of tools) {
+        if (t.length < 3 || own.has(t) || allowRefs.has(t.toLowerCase())) continue;
+        // snake_case, kebab-case or camelCase names are distinctive; plain words ("search")
+        // count only as `search`, "search" or "the search tool".
+        if (/[_-]|[a-z][A-Z]/.test(t)) distinct.add(t);
+        else plain.add(t);
+      }
+    }
+    const servers = known.filter(
+      (s) => s !== server && s.length >= 2 && !allowRefs.has(s.toLowerCase()),
+    );
+    const alt = (set: Iterable<string>) =>
+      [...set]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRe)
+        .join("|");
+    const parts: string[] = [];
+    if (distinct.size > 0) parts.push(`(?<![\\w-])(${alt(distinct)})(?![\\w-])`);
+    if (plain.size > 0)
+      parts.push(`[\`'"](${alt(plain)})[\`'"]|(?<![\\w-])(${alt(plain)})\\s+tool\\b`);
+    if (servers.length > 0)
+      parts.push(`(?<![\\w-])(${alt(servers)})(?:__[\\w-]+|\\s+(?:mcp\\s+)?(?:server|tools?)\\b)`);
+    const re = parts.length === 0 ? null : new RegExp(parts.join("|"), "gi");
+    others.set(server, re);
+    return re;
+  }
+
+  return {
+    id: spec.id,
+    type: "tool_shadowing",
+    evaluate(phase, payload, ctx): GuardDecision {
+      if (phase !== "tools_list") return GUARD_ALLOW;
+      const tools = payload as GuardTool[];
+      const server = ctx.serverName;
+      // Remember this server's tools (instance state, used when judging the other servers).
+      const prev = toolsOf.get(server);
+      if (
+        prev === undefined ||
+        prev.size !== tools.length ||
+        tools.some((t) => !prev.has(t.name))
+      ) {
+        toolsOf.set(server, new Set(tools.map((t) => t.name)));
+        generation++;
+      }
+      const re = othersRe(server, ctx.knownServers ?? []);
+      let flagged: Flagged[] | undefined;
+      for (let i = 0; i < tools.length; i++) {
+        const t = tools[i]!;
+        const text = toolText(t);
+        const reasons: string[] = [];
+        if (re !== null) {
+          re.lastIndex = 0;
+          for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+            // A name from elsewhere, in a sentence that tries to steer behaviour.
+            const start = Math.max(text.lastIndexOf(".", m.index) + 1, m.index - 160);
+            const endDot = text.indexOf(".", m.index + m[0].length);
+            const sentence = text.slice(
+              start,
+              endDot < 0 ? m.index + 160 : Math.min(endDot, m.index + 160),
+            );
+            if (BEHAVIOUR_RE.test(sentence)) {
+              const name = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[0];
+              reasons.push(
+                `refers to "${name}" of another server: ${JSON.stringify(sentence.trim().slice(0, 100))}`,
+              );
+              break;
+            }
+          }
+        }
+        const g = GENERIC.exec(text);
+        if (g !== null)
+          reasons.push(
+            `tries to change how other tools are used: ${JSON.stringify(g[0].slice(0, 100))}`,
+          );
+        if (reasons.length > 0) (flagged ??= []).push({ index: i, name: t.name, reasons });
+      }
+      if (flagged === undefined) return GUARD_ALLOW;
+      return listVerdict(action, tools, flagged, "tool_shadowing", "Tool shadowing", server);
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { WardenError } from "../core/errors.js";
+import { binaryKind } from "../sandbox/binary.js";
+import { BUILTIN_TYPES } from "./builtin/registry.js";
+import type { GuardSpec } from "./config-types.js";
+import { GuardPipeline } from "./pipeline.js";
+import type { Guard } from "./types.js";
+import { loadComponentGuard } from "./wasm/component.js";
+import { loadJsonAbiGuard } from "./wasm/jsonabi.js";
+import { sandboxRuntime } from "./wasm/sandbox-runtime.js";
+
+export interface LoadGuardsOptions {
+  /** Where transpiled components are cached (default ~/.cache/warden/guards or $WARDEN_CACHE_DIR). */
+  cacheDir?: string;
+  /** Where WebAssembly guards' `log` lines go. */
+  log?: (guard: string, level: string, message: string) => void;
+  /**
+   * The pipeline of the configuration being replaced (hot reload): a guard whose entry and
+   * module bytes did not change keeps its instance, and so its state.
+   */
+  previous?: GuardPipeline;
+}
+
+const fingerprints = new WeakMap<Guard, string>();
+
+function fingerprint(spec: GuardSpec, bytes?: Uint8Array): string {
+  const { source: _, ...rest } = spec;
+  const h = createHash("sha256").update(JSON.stringify(rest));
+  if (bytes) h.update(bytes);
+  return h.digest("hex");
+}
+
+/** Make one guard from its spec: a built-in, a component or a JSON ABI core module. */
+export async function loadGuard(spec: GuardSpec, opts: LoadGuardsOptions = {}): Promise<Guard> {
+  const builtin = BUILTIN_TYPES[spec.type];
+  if (builtin !== undefined) return builtin.create(spec);
+  const file = spec.modulePath;
+  if (spec.type !== "wasm" || file === undefined)
+    throw new WardenError(
+      "guard_config_invalid",
+      `Guard "${spec.id}" has type "${spec.type}" and no module.`,
+      {
+        category: "config",
+      },
+    );
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (error) {
+    throw new WardenError(
+      "guard_load_failed",
+      `Guard "${spec.id}" (${spec.source.file}:${spec.source.line}): cannot read module_path ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); build the guard or fix the path.`,
+      { category: "plugin", details: { guard: spec.id, file }, cause: error },
+    );
+  }
+  return loadWasm(spec, bytes, opts);
+}
+
+async function loadWasm(
+  spec: GuardSpec,
+  bytes: Uint8Array,
+  opts: LoadGuardsOptions,
+): Promise<Guard> {
+  const kind = binaryKind(bytes);
+  const logOpt = opts.log ? { log: opts.log } : {};
+  if (kind === "component")
+    return loadComponentGuard(spec, bytes, {
+      runtime: sandboxRuntime,
+      ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+      ...logOpt,
+    });
+  if (kind === "core") return loadJsonAbiGuard(spec, bytes);
+  throw new WardenError(
+    "guard_load_failed",
+    `Guard "${spec.id}": ${spec.modulePath} is not WebAssembly (neither a component nor a core module).`,
+    { category: "plugin", details: { guard: spec.id, file: spec.modulePath } },
+  );
+}
+
+/**
+ * Load every enabled guard of a validated configuration and compose them. WebAssembly modules
+ * are read, transpiled (components, cached on disk) and instantiated here, once; a failure to
+ * load any guard fails the whole configuration (fail closed), naming the guard.
+ */
+export async function createGuardPipeline(
+  specs: readonly GuardSpec[],
+  opts: LoadGuardsOptions = {},
+): Promise<GuardPipeline> {
+  const old = new Map<string, Guard>();
+  for (const { guard } of opts.previous?.guards ?? []) {
+    const fp = fingerprints.get(guard);
+    if (fp !== undefined) old.set(fp, guard);
+  }
+  const entries: { spec: GuardSpec; guard: Guard }[] = [];
+  const reused = new Set<Guard>();
+  try {
+    for (const spec of specs) {
+      if (!spec.enabled) continue;
+      let bytes: Uint8Array | undefined;
+      if (spec.type === "wasm" && spec.modulePath !== undefined)
+        bytes = new Uint8Array(await readFile(spec.modulePath).catch(() => new Uint8Array()));
+      const fp = fingerprint(spec, bytes);
+      const prev = old.get(fp);
+      if (prev !== undefined) {
+        reused.add(prev);
+        entries.push({ spec, guard: prev });
+        continue;
+      }
+      const guard =
+        bytes && bytes.length > 0 ? await loadWasm(spec, bytes, opts) : await loadGuard(spec, opts);
+      fingerprints.set(guard, fp);
+      entries.push({ spec, guard });
+    }
+  } catch (error) {
+    for (const e of entries) if (!reused.has(e.guard)) e.guard.close?.();
+    throw error;
+  }
+  for (const { guard } of opts.previous?.guards ?? []) if (!reused.has(guard)) guard.close?.();
+  return new GuardPipeline(entries);
+}
