@@ -17,10 +17,15 @@ export class CompileContext {
     this.state = state;
   }
 
-  /** The limiter for a rule with `max_calls_per_minute`. */
-  limiter(rule: Rule, perMinute: number): RuleLimiter {
-    this.rateKeys.add(rule.key);
-    return this.state.limiter(rule.key, perMinute);
+  /**
+   * The limiter for a rule with `max_calls_per_minute`, keyed by the rule's content (its group
+   * and canonical JSON, not its line), so the state survives swaps while the rule is unchanged.
+   */
+  limiter(rule: Rule, value: unknown, perMinute: number): RuleLimiter {
+    const group = rule.id.replace(/\[\d+\]/g, "");
+    const key = `${group}:${stableJson(value)}`;
+    this.rateKeys.add(key);
+    return this.state.limiter(key, perMinute);
   }
 
   get file(): string {
@@ -32,17 +37,15 @@ export class CompileContext {
   }
 
   /** A rule at `path` with its preallocated decision; `value` is its content. */
-  rule(path: Path, effect: Effect, value: unknown): Rule {
+  rule(path: Path, effect: Effect): Rule {
     const id = keyOf(path);
     const where = this.source.where(path);
     const verb = effect === "allow" ? "allowed" : "denied";
-    const group = keyOf(path.filter((p) => typeof p !== "number"));
     return Object.freeze({
       index: this.#next++,
       id,
       where,
       effect,
-      key: `${group}:${stableJson(value)}`,
       decision: makeDecision(
         effect,
         effect === "allow" ? "allow_rule" : "deny_rule",

@@ -11,8 +11,6 @@ export interface Rule {
   readonly effect: Effect;
   /** The decision this rule gives, frozen once (checks allocate nothing). */
   readonly decision: PolicyDecision;
-  /** Content key: the rule's group and canonical JSON (rate-limit state survives swaps by it). */
-  readonly key: string;
 }
 
 export function makeDecision(
@@ -36,15 +34,16 @@ export function makeDecision(
   return Object.freeze(d);
 }
 
-const noRuleCache = new Map<string, PolicyDecision>();
+const noRuleCache = new Map<string, Map<string, PolicyDecision>>();
 
-/** The default-deny answer for a kind (one frozen object per kind). */
+/** The default-deny answer for a kind (one frozen object per kind and text, made once). */
 export function noRule(kind: string, what = "no rule allows it"): PolicyDecision {
-  const key = `${kind}\u0000${what}`;
-  let d = noRuleCache.get(key);
+  let byWhat = noRuleCache.get(what);
+  if (byWhat === undefined) noRuleCache.set(what, (byWhat = new Map()));
+  let d = byWhat.get(kind);
   if (d === undefined) {
     d = makeDecision("deny", "no_rule", `${kind}: ${what} (default deny)`);
-    noRuleCache.set(key, d);
+    byWhat.set(kind, d);
   }
   return d;
 }

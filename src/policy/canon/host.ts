@@ -19,18 +19,42 @@ export interface CanonHost {
   port: number;
 }
 
-const FAST_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const FAST_V4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+/**
+ * True when the URL parser would leave `s` unchanged and read it as a name: lower-case
+ * ASCII letters, digits, `-` and `.`, no empty label, at most 253 characters, and a last
+ * label that is not a number (the parser reads `1.2.3.4`, `0x7f`, `017` as IPv4).
+ */
+function isCanonicalName(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 253) return false;
+  let labelStart = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (i === labelStart) return false;
+      labelStart = i + 1;
+    } else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return false;
+  }
+  if (labelStart === n) return false;
+  // Last label: a name only if it has a letter other than a hex-number form (0x...).
+  let letter = false;
+  for (let i = labelStart; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) {
+      letter = true;
+      break;
+    }
+    if (c === 45) return true;
+  }
+  if (!letter) return false;
+  return !(s.charCodeAt(labelStart) === 48 && s.charCodeAt(labelStart + 1) === 120);
+}
 
 export function canonicalizeHost(input: unknown): Canon<CanonHost> {
   if (typeof input !== "string") return fail("host must be a string");
-  if (input.length <= 253 && FAST_HOST.test(input)) {
-    return { ok: true, value: { host: input, ipv4: -1, port: -1 } };
-  }
-  if (FAST_V4.test(input)) {
-    const n = ipv4ToInt(input);
-    if (n >= 0) return { ok: true, value: { host: input, ipv4: n, port: -1 } };
-  }
+  if (isCanonicalName(input)) return { ok: true, value: { host: input, ipv4: -1, port: -1 } };
+  const v4 = ipv4ToInt(input);
+  if (v4 >= 0) return { ok: true, value: { host: input, ipv4: v4, port: -1 } };
   if (input.length === 0) return fail("host is empty");
   if (input.length > 1024) return fail("host is too long");
   if (/[\s@/\\?#\u0000-\u001f\u007f]/.test(input)) {

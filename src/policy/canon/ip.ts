@@ -1,13 +1,28 @@
 /** IP addresses as numbers: IPv4 as an unsigned 32-bit integer, IPv6 as eight 16-bit groups. */
 
-const DOTTED =
-  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-/** A canonical dotted-quad IPv4 address to its integer, or -1. */
+/** A canonical dotted-quad IPv4 address (no leading zeros) to its integer, or -1. */
 export function ipv4ToInt(s: string): number {
-  const m = DOTTED.exec(s);
-  if (m === null) return -1;
-  return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let out = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? 46 : s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part > 255) return -1;
+      out = out * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // a leading zero: not canonical
+      part = part * 10 + (c - 48);
+      if (++digits > 3) return -1;
+    } else return -1;
+  }
+  return dots === 4 ? out : -1;
 }
 
 export function intToIpv4(n: number): string {

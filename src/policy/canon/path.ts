@@ -23,38 +23,67 @@ const BAD_ENCODED = /%(?:2[eEfF5]|5[cC]|[01][0-9A-Fa-f]|7[fF])/;
 export interface PathOptions {
   /** Lower-case the path (targets that ignore case: macOS, Windows). */
   caseInsensitive?: boolean;
-  /** Allow glob characters through unchanged (for compiling patterns). */
-  pattern?: boolean;
 }
 
 /** Strip a `fs://` or `file://` scheme; undefined when another scheme is used. */
 function stripScheme(uri: string): string | undefined {
-  if (uri.startsWith("/")) return uri;
-  const lower = uri.slice(0, 8).toLowerCase();
-  if (lower.startsWith("fs://")) {
-    const rest = uri.slice(5);
-    return rest.startsWith("/") ? rest : `/${rest}`;
+  if (uri.charCodeAt(0) === 47) return uri;
+  let rest: string;
+  if (uri.startsWith("fs://") || uri.slice(0, 5).toLowerCase() === "fs://") {
+    rest = uri.slice(5);
+    return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
   }
-  if (lower.startsWith("file://")) {
-    const rest = uri.slice(7);
-    if (rest.startsWith("/")) return rest;
-    if (rest.toLowerCase().startsWith("localhost/")) return rest.slice(9);
-    return undefined;
+  if (uri.startsWith("file://") || uri.slice(0, 7).toLowerCase() === "file://") {
+    rest = uri.slice(7);
+    if (rest.charCodeAt(0) === 47) return rest;
+    if (rest.slice(0, 10).toLowerCase() === "localhost/") return rest.slice(9);
   }
   return undefined;
 }
 
-export function canonicalizePath(uri: unknown, opts: PathOptions = {}): Canon {
+/**
+ * The ASCII lane: printable ASCII without `%` and `\\` needs no decoding and no Unicode
+ * checks, only segment normalization. Returns the canonical path, or undefined to take the
+ * full lane.
+ */
+function asciiLane(path: string): string | undefined {
+  const n = path.length;
+  let dirty = false;
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
+    if (c === 47) {
+      const next = i + 1 < n ? path.charCodeAt(i + 1) : -1;
+      if (next === 47 || next === -1) dirty = true;
+      else if (next === 46) {
+        const after = i + 2 < n ? path.charCodeAt(i + 2) : -1;
+        if (after === 47 || after === -1) dirty = true;
+        else if (after === 46) {
+          const third = i + 3 < n ? path.charCodeAt(i + 3) : -1;
+          if (third === 47 || third === -1) dirty = true;
+        }
+      }
+    }
+  }
+  if (!dirty) return path;
+  return n === 1 ? path : normalizeSegments(path);
+}
+
+export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
   if (typeof uri !== "string") return fail("path must be a string");
-  if (!opts.caseInsensitive && FAST_PATH.test(uri)) return { ok: true, value: uri };
+  const ci = opts?.caseInsensitive === true;
+  if (!ci && FAST_PATH.test(uri)) return { ok: true, value: uri };
   if (uri.length === 0) return fail("path is empty");
-  if (CONTROL.test(uri)) return fail("path contains a NUL or control character");
   let path = stripScheme(uri);
   if (path === undefined) {
+    if (CONTROL.test(uri)) return fail("path contains a NUL or control character");
     return fail(
       `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`,
     );
   }
+  const fast = asciiLane(path);
+  if (fast !== undefined) return { ok: true, value: ci ? fast.toLowerCase() : fast };
+  if (CONTROL.test(path)) return fail("path contains a NUL or control character");
   if (path.includes("%")) {
     if (BAD_ENCODED.test(path)) {
       return fail(
@@ -71,17 +100,28 @@ export function canonicalizePath(uri: unknown, opts: PathOptions = {}): Canon {
   }
   if (BAD_CHAR.test(path)) return fail("path contains a control or invisible character");
   path = path.normalize("NFC");
-  if (opts.caseInsensitive) path = path.toLowerCase();
+  if (ci) path = path.toLowerCase();
   return { ok: true, value: normalizeSegments(path.replace(/\\/g, "/")) };
 }
 
 /** Resolve `.`, `..`, repeated and trailing slashes of an absolute path. */
 export function normalizeSegments(path: string): string {
-  const out: string[] = [];
-  for (const seg of path.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") out.pop();
-    else out.push(seg);
+  let out = "";
+  const n = path.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && path.charCodeAt(i) === 47) i++;
+    let j = i;
+    while (j < n && path.charCodeAt(j) !== 47) j++;
+    const len = j - i;
+    if (len === 1 && path.charCodeAt(i) === 46) {
+      // "." : nothing
+    } else if (len === 2 && path.charCodeAt(i) === 46 && path.charCodeAt(i + 1) === 46) {
+      out = out.slice(0, Math.max(0, out.lastIndexOf("/")));
+    } else if (len > 0) {
+      out += `/${path.slice(i, j)}`;
+    }
+    i = j;
   }
-  return `/${out.join("/")}`;
+  return out === "" ? "/" : out;
 }

@@ -62,8 +62,23 @@ export function nameGlobSource(pattern: string): string {
   return `^(?:${out})$`;
 }
 
+/**
+ * Compile a name glob. The common shapes get a direct test, measurably faster than a RegExp
+ * both to build and to run: `prefix*`, `*suffix`, `prefix*suffix`. Others become one anchored
+ * RegExp.
+ */
 export function compileNameGlob(pattern: string): Test {
   if (pattern === "*" || pattern === "**") return () => true;
+  const star = pattern.indexOf("*");
+  const rest = star < 0 ? "" : pattern.slice(star).replace(/^\*+/, "");
+  if (star >= 0 && !GLOB_CHARS.test(pattern.slice(0, star)) && !GLOB_CHARS.test(rest)) {
+    const prefix = pattern.slice(0, star);
+    const suffix = rest;
+    const min = prefix.length + suffix.length;
+    if (suffix === "") return (s) => s.startsWith(prefix);
+    if (prefix === "") return (s) => s.endsWith(suffix);
+    return (s) => s.length >= min && s.startsWith(prefix) && s.endsWith(suffix);
+  }
   const re = new RegExp(nameGlobSource(pattern), "u");
   return (s) => re.test(s);
 }

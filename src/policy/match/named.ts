@@ -29,12 +29,12 @@ export function compileNamed<A extends Rule>(
   const deny = new PatternSet<Rule>();
   (v.deny ?? []).forEach((e, i) => {
     const at = [...path, "deny", i];
-    const err = addNamePattern(deny, e[field] as string, ctx.rule(at, "deny", e), { fold: true });
+    const err = addNamePattern(deny, e[field] as string, ctx.rule(at, "deny"), { fold: true });
     if (err) ctx.error([...at, field], "policy_bad_pattern", err);
   });
   (v.allow ?? []).forEach((e, i) => {
     const at = [...path, "allow", i];
-    const rule = extend(ctx.rule(at, "allow", e), e, at);
+    const rule = extend(ctx.rule(at, "allow"), e, at);
     if (rule === undefined) return;
     const err = addNamePattern(allow, e[field] as string, rule);
     if (err) ctx.error([...at, field], "policy_bad_pattern", err);

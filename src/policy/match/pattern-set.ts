@@ -10,14 +10,34 @@ interface Entry<R> {
   readonly test: Test;
 }
 
-const MAX_LENGTHS = 8;
+/** Most distinct affix lengths probed per lookup; beyond it, globs share coarser buckets. */
+const MAX_LENGTHS = 12;
+
+/** One step of a 30-bit FNV-1a style hash over UTF-16 code units (stays a V8 small integer). */
+function step(h: number, c: number): number {
+  return Math.imul(h ^ c, 16777619) & 0x3fffffff;
+}
+
+const SEED = 0x2c9277b5 & 0x3fffffff;
+
+function hashPrefix(s: string, len: number): number {
+  let h = SEED;
+  for (let i = 0; i < len; i++) h = step(h, s.charCodeAt(i));
+  return h;
+}
+
+function hashSuffix(s: string, len: number): number {
+  let h = SEED;
+  for (let i = s.length - 1; i >= s.length - len; i--) h = step(h, s.charCodeAt(i));
+  return h;
+}
 
 /**
- * Rules keyed by pattern, looked up without scanning: exact strings in a Map; globs bucketed
- * by their literal prefix (or suffix, for hosts) cut to one of at most 8 lengths chosen from
- * the patterns themselves. A lookup makes at most one Map probe per length plus the full
- * tests of the few globs that share the probed prefix, so the cost does not grow with the
- * number of rules.
+ * Rules keyed by pattern, looked up without scanning the rules: exact strings in a Map; globs
+ * bucketed by a hash of their literal prefix (or suffix, for host names) cut to one of at most
+ * 12 lengths chosen from the patterns themselves. A lookup hashes the input's first (or last)
+ * characters once, probing one integer-keyed Map at each bucket length, then runs the full
+ * test of only the globs in the probed buckets. The cost does not grow with the rule count.
  */
 export class PatternSet<R extends Ranked> {
   readonly #fromEnd: boolean;
@@ -25,7 +45,8 @@ export class PatternSet<R extends Ranked> {
   #any: R[] = [];
   #pending: { affix: string; entry: Entry<R> }[] = [];
   #lengths: number[] = [];
-  #buckets: Map<string, Entry<R>[]>[] = [];
+  #buckets: Map<number, Entry<R>[]>[] = [];
+  #maxLen = -1;
   #size = 0;
 
   /** `fromEnd`: index globs by their literal suffix (host names) instead of prefix. */
@@ -71,45 +92,55 @@ export class PatternSet<R extends Ranked> {
       lengths = [...new Set(lengths)];
     }
     this.#lengths = lengths;
+    this.#maxLen = lengths.length > 0 ? lengths[lengths.length - 1]! : -1;
     this.#buckets = lengths.map(() => new Map());
     for (const { affix, entry } of this.#pending) {
       let li = lengths.length - 1;
       while (lengths[li]! > affix.length) li--;
       const L = lengths[li]!;
-      const key = this.#fromEnd ? affix.slice(affix.length - L) : affix.slice(0, L);
+      const key = this.#fromEnd ? hashSuffix(affix, L) : hashPrefix(affix, L);
       const bucket = this.#buckets[li]!;
       const list = bucket.get(key);
       if (list) list.push(entry);
       else bucket.set(key, [entry]);
     }
-    for (const b of this.#buckets)
+    for (const b of this.#buckets) {
       for (const list of b.values()) list.sort((x, y) => byIndex(x.rule, y.rule));
+    }
     this.#pending = [];
     return this;
   }
 
   /** The matching rule that comes first in the source, or undefined. */
   first(s: string): R | undefined {
-    let best: R | undefined = this.#exact.get(s)?.[0];
+    const exact = this.#exact.get(s);
+    let best: R | undefined = exact === undefined ? undefined : exact[0];
     const any = this.#any[0];
     if (any !== undefined && (best === undefined || any.index < best.index)) best = any;
+    if (this.#maxLen < 0) return best;
     const lengths = this.#lengths;
+    const buckets = this.#buckets;
     const n = s.length;
-    for (let i = 0; i < lengths.length; i++) {
-      const L = lengths[i]!;
-      if (L > n) break;
-      const list = this.#buckets[i]!.get(
-        L === 0 ? "" : this.#fromEnd ? s.slice(n - L) : s.slice(0, L),
-      );
-      if (list === undefined) continue;
-      for (let j = 0; j < list.length; j++) {
-        const e = list[j]!;
-        if (best !== undefined && e.rule.index >= best.index) break;
-        if (e.test(s)) {
-          best = e.rule;
-          break;
+    const fromEnd = this.#fromEnd;
+    let h = SEED;
+    let k = 0;
+    for (let i = 0; ; i++) {
+      if (i === lengths[k]) {
+        const list = buckets[k]!.get(h);
+        if (list !== undefined) {
+          for (let j = 0; j < list.length; j++) {
+            const e = list[j]!;
+            if (best !== undefined && e.rule.index >= best.index) break;
+            if (e.test(s)) {
+              best = e.rule;
+              break;
+            }
+          }
         }
+        if (++k === lengths.length) break;
       }
+      if (i >= n) break;
+      h = step(h, s.charCodeAt(fromEnd ? n - 1 - i : i));
     }
     return best;
   }
@@ -118,12 +149,10 @@ export class PatternSet<R extends Ranked> {
   all(s: string): R[] {
     const out: R[] = [...(this.#exact.get(s) ?? []), ...this.#any];
     const n = s.length;
-    for (let i = 0; i < this.#lengths.length; i++) {
-      const L = this.#lengths[i]!;
+    for (let k = 0; k < this.#lengths.length; k++) {
+      const L = this.#lengths[k]!;
       if (L > n) break;
-      const list = this.#buckets[i]!.get(
-        L === 0 ? "" : this.#fromEnd ? s.slice(n - L) : s.slice(0, L),
-      );
+      const list = this.#buckets[k]!.get(this.#fromEnd ? hashSuffix(s, L) : hashPrefix(s, L));
       if (list) for (const e of list) if (e.test(s)) out.push(e.rule);
     }
     return out.sort((a, b) => a.index - b.index);

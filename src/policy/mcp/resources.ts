@@ -56,7 +56,7 @@ export function compileResources(value: unknown, ctx: CompileContext, path: Path
             ? OPERATIONS
             : (["read", "list"] as const)
           : asList(e.operations);
-      const rule = ctx.rule(at, effect, e);
+      const rule = ctx.rule(at, effect);
       const sets = setsFor(out[effect], c.value.scheme);
       for (const op of new Set(ops)) {
         const err =

@@ -57,7 +57,7 @@ export function compileNameRules(
     return Object.freeze({
       ...rule,
       params,
-      limiter: perMinute === undefined ? null : ctx.limiter(rule, perMinute),
+      limiter: perMinute === undefined ? null : ctx.limiter(rule, e, perMinute),
       maxLength,
       plain: params === null && perMinute === undefined && maxLength < 0,
     });
@@ -147,11 +147,12 @@ export function judgeName(
   const first = c.allow.first(name);
   if (first === undefined) return noRule(kind, "no rule allows this name");
   if (visibility || first.plain) return first.decision;
-  let failed: PolicyDecision | undefined;
+  const failed = tryRule(first, name, args, caller, ctx);
+  if (failed === undefined) return first.decision;
   for (const r of c.allow.all(name)) {
+    if (r === first) continue;
     const d = r.plain ? undefined : tryRule(r, name, args, caller, ctx);
     if (d === undefined) return r.decision;
-    failed ??= d;
   }
-  return failed!;
+  return failed;
 }

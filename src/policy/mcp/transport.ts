@@ -23,13 +23,13 @@ export function compileTransport(value: unknown, ctx: CompileContext, path: Path
     const x = v[t];
     if (x === undefined || x === false) return undefined;
     const at = [...path, t];
-    const rule = ctx.rule(at, "allow", x);
+    const rule = ctx.rule(at, "allow");
     if (x === true) return { rule, hosts: null };
     const hosts = new PatternSet<Rule>(true);
     (x.allowed_hosts ?? []).forEach((h, i) => {
       const hp = hostPattern(h);
       const err = hp.ok
-        ? addNamePattern(hosts, hp.value, ctx.rule([...at, "allowed_hosts", i], "allow", h), {
+        ? addNamePattern(hosts, hp.value, ctx.rule([...at, "allowed_hosts", i], "allow"), {
             fromEnd: true,
           })
         : hp.reason;

@@ -100,7 +100,7 @@ export function compileHostRules(
       e[k] === undefined
         ? null
         : new Set(asList(e[k] as string | string[]).map((s) => s.toLowerCase()));
-    const base = ctx.rule(at, effect, e);
+    const base = ctx.rule(at, effect);
     const rule: NetRule = Object.freeze({
       ...base,
       ports,

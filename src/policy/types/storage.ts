@@ -58,7 +58,7 @@ function compileStorage(value: unknown, ctx: CompileContext, path: Path): Storag
         ctx.error([...at, "uri"], "policy_bad_pattern", p.reason);
         return;
       }
-      const rule = ctx.rule(at, effect, e);
+      const rule = ctx.rule(at, effect);
       for (const a of new Set(access)) {
         const err = addPathPattern(out[effect][a], p.value, rule, ci);
         if (err) ctx.error([...at, "uri"], "policy_bad_pattern", err);
@@ -85,7 +85,7 @@ function judge(
   const deny = c.deny[access].first(p.value);
   if (deny !== undefined) return deny.decision;
   const allow = c.allow[access].first(p.value);
-  return allow !== undefined ? allow.decision : noRule(kind, `no storage rule allows ${access}`);
+  return allow !== undefined ? allow.decision : noRule(kind, "no storage rule allows it");
 }
 
 export const storageType: PermissionType<StorageCompiled> = {

@@ -1,0 +1,42 @@
+import { spawnSync } from "node:child_process";
+import { createMongoAbility, subject } from "@casl/ability";
+import { describe, expect, it } from "vitest";
+import { BENCH_CASES, EXTRA_CASES, expectedAllowed, ruleSet } from "../../bench/policy-cases.js";
+import { compilePolicy } from "../../src/policy/index.js";
+
+const CASES = [...BENCH_CASES, ...EXTRA_CASES];
+
+function cedarDecisions(policies: string): string[] {
+  const out = spawnSync(
+    process.execPath,
+    ["--no-turbo-inline-js-wasm-calls", "bench/policy-cedar-child.mjs"],
+    { input: JSON.stringify({ mode: "decide", policies, requests: CASES }), encoding: "utf8" },
+  );
+  expect(out.status, out.stderr).toBe(0);
+  return (JSON.parse(out.stdout) as { decisions: string[] }).decisions;
+}
+
+describe.each([9, 20, 500])("Warden, Cedar and CASL agree at %i rules", (size) => {
+  const rules = ruleSet(size);
+  const compiled = compilePolicy(rules.yaml, { file: `bench-${size}.yaml` });
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+  const policy = compiled.policy;
+  const ability = createMongoAbility(rules.casl as never);
+  const cedar = cedarDecisions(rules.cedar);
+
+  it.each(CASES.map((c, i) => [c.name, c, i] as const))("%s", (_name, c, i) => {
+    const warden = policy.check(c.action);
+    const casl = ability.can(c.casl.action, subject(c.casl.type, { ...c.casl.fields }) as never);
+    const want = expectedAllowed(c, size);
+    expect({ warden: warden.allowed, cedar: cedar[i] === "allow", casl }).toEqual({
+      warden: want,
+      cedar: want,
+      casl: want,
+    });
+  });
+
+  it("the generated policy has the rule count it claims", () => {
+    expect(rules.cedar.split("\n").length).toBe(size);
+    expect(rules.casl.length).toBe(size);
+  });
+});
