@@ -71,13 +71,17 @@ export class Slot {
     return f;
   }
 
-  /** Grow the host input area to hold `len` bytes (plugins without `allocate`). */
-  reserveInput(len: number): void {
+  /**
+   * Grow the host input area to hold `len` bytes (plugins without `allocate`). When `optional`,
+   * a memory already at its limit is left alone instead of failing.
+   */
+  reserveInput(len: number, optional = false): void {
     if (len <= this.inputCap) return;
     const pages = Math.ceil(Math.max(len, 1) / PAGE);
     const limit = this.prepared.limits.memory_limit_bytes;
     const old = this.memory.buffer.byteLength;
     if (old + pages * PAGE > limit) {
+      if (optional) return;
       throw sandboxError(
         "memory_exceeded",
         this.budget.plugin,

@@ -17,13 +17,29 @@ export const RESTORE_EXPORT = "__warden_restore";
 /** Bumped whenever the instrumentation changes, so cached modules are never mixed up. */
 export const INSTRUMENTATION_VERSION = 1;
 
-// Everything V8 runs. Not: memory64 and multi-memory (refused earlier; the bulk-memory lowering
-// needs one 32-bit memory) and compact imports (an encoding V8 does not read).
+// What Node 20's V8 runs. Not enabled on purpose: GC (binaryen would emit bottom heap types V8
+// 11 cannot read), memory64 and multi-memory (refused earlier; the bulk-memory lowering needs one
+// 32-bit memory), and encodings V8 does not read (compact imports, custom descriptors, strings).
+// Enabling a feature the module does not use changes nothing; V8 validated the module first.
+const F = binaryen.Features;
 const FEATURES =
-  binaryen.Features.All &
-  ~binaryen.Features.Memory64 &
-  ~binaryen.Features.MultiMemory &
-  ~((binaryen.Features as unknown as Record<string, number>).CompactImports ?? 0);
+  F.MVP |
+  F.MutableGlobals |
+  F.NontrappingFPToInt |
+  F.SIMD128 |
+  F.BulkMemory |
+  F.BulkMemoryOpt |
+  F.SignExt |
+  F.ExceptionHandling |
+  F.TailCall |
+  F.ReferenceTypes |
+  F.Multivalue |
+  F.ExtendedConst |
+  F.Atomics |
+  F.RelaxedSIMD;
+
+/** Bulk memory operations are charged one unit per this many bytes. */
+export const BYTES_PER_UNIT = 64;
 
 // The typings declare these wrongly (module argument) or as const enums; the runtime has them.
 const sideEffects = binaryen.getSideEffects as unknown as (
@@ -90,7 +106,9 @@ export function instrument(bytes: Uint8Array): Instrumented {
       }
     }
 
+    // memory.copy/fill become calls to __memory_copy/__memory_fill (re-defined below).
     if (mod.hasMemory()) mod.runPasses(["llvm-memory-copy-fill-lowering"]);
+    mod.setFeatures(FEATURES);
     mod.runPasses(["log-execution"]);
 
     // Replace the logger import the pass added with the inline fuel check.
@@ -113,6 +131,7 @@ export function instrument(bytes: Uint8Array): Instrumented {
       ]),
     );
     addGlobalSnapshots(mod);
+    meterBulkMemory(mod, fuel);
 
     binaryen.setAlwaysInlineMaxSize(16);
     mod.runPasses(["inlining"]);
@@ -120,6 +139,40 @@ export function instrument(bytes: Uint8Array): Instrumented {
     return { bytes: mod.emitBinary(), writesTables, signatures };
   } finally {
     mod.dispose();
+  }
+}
+
+/**
+ * Re-define the lowering pass's __memory_copy/__memory_fill as the native instruction preceded
+ * by a fuel charge proportional to the size, so bulk operations are metered at native speed.
+ */
+function meterBulkMemory(mod: binaryen.Module, fuel: () => number): void {
+  const i32 = binaryen.i32;
+  for (const name of ["__memory_copy", "__memory_fill"]) {
+    if (!mod.getFunction(name)) continue;
+    mod.removeFunction(name);
+    const get = (i: number) => mod.local.get(i, i32);
+    const op =
+      name === "__memory_copy"
+        ? mod.memory.copy(get(0), get(1), get(2))
+        : mod.memory.fill(get(0), get(1), get(2));
+    mod.addFunction(
+      name,
+      binaryen.createType([i32, i32, i32]),
+      binaryen.none,
+      [],
+      mod.block(null, [
+        mod.global.set(
+          FUEL_GLOBAL,
+          mod.i32.sub(fuel(), mod.i32.shr_u(get(2), mod.i32.const(Math.log2(BYTES_PER_UNIT)))),
+        ),
+        mod.if(
+          mod.i32.lt_s(fuel(), mod.i32.const(0)),
+          mod.call("__warden_tick", [], binaryen.none),
+        ),
+        op,
+      ]),
+    );
   }
 }
 

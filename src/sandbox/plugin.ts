@@ -202,7 +202,7 @@ export class Plugin {
     const slot = new Slot(this.prepared, this.#budget);
     try {
       slot.initialize();
-      if (!slot.allocate) slot.reserveInput(1);
+      if (!slot.allocate) slot.reserveInput(1, true);
       if (!this.stateful && this.prepared.resettable) slot.snapshot();
     } catch (error) {
       slot.dispose();

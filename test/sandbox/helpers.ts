@@ -1,5 +1,5 @@
 /** Test helpers: build the WAT corpus in fixtures/ with wabt (at test time, nothing checked in). */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import wabtInit from "wabt";
@@ -39,4 +39,39 @@ export async function watToWasm(text: string, name = "inline.wat"): Promise<Uint
 /** Compile fixtures/<name>.wat. */
 export function fixture(name: string): Promise<Uint8Array> {
   return watToWasm(readFileSync(join(FIXTURES, `${name}.wat`), "utf8"), `${name}.wat`);
+}
+
+export const BUILD = join(FIXTURES, "..", "..", ".build", "sandbox");
+
+let asGuard: Promise<Uint8Array> | undefined;
+
+/** Compile fixtures/as/json-guard.ts with the AssemblyScript compiler (npm `assemblyscript`). */
+export function assemblyScriptGuard(): Promise<Uint8Array> {
+  asGuard ??= (async () => {
+    const { default: asc } = await import("assemblyscript/asc");
+    mkdirSync(BUILD, { recursive: true });
+    const out = join(BUILD, "json-guard.wasm");
+    const result = await asc.main([
+      join(FIXTURES, "as", "json-guard.ts"),
+      "--outFile",
+      out,
+      "--optimizeLevel",
+      "3",
+      "--runtime",
+      "stub",
+      "--use",
+      "abort=",
+    ]);
+    if (result.error) throw new Error(`asc failed: ${result.error.message}\n${result.stderr}`);
+    return new Uint8Array(readFileSync(out));
+  })();
+  return asGuard;
+}
+
+/** Write fixtures/<name>.wat compiled to test/.build/sandbox/<name>.wasm; returns the path. */
+export async function fixtureFile(name: string): Promise<string> {
+  mkdirSync(BUILD, { recursive: true });
+  const path = join(BUILD, `${name}.wasm`);
+  writeFileSync(path, await fixture(name));
+  return path;
 }
