@@ -119,7 +119,7 @@ function parseEntry(
   for (const k of entry.keys()) {
     if (!ENTRY_KEYS.has(k))
       report(
-        entry.child(k) ?? entry,
+        entry.keyAt(k) ?? entry,
         `${path}.${k}`,
         `unknown key "${k}" in a guard entry; known keys: ${[...ENTRY_KEYS].join(", ")}.`,
       );
@@ -281,7 +281,7 @@ function parseLimits(at: Located | undefined, key: string, report: Report): Guar
   for (const k of at.keys())
     if (!LIMIT_KEYS.has(k))
       report(
-        at.child(k) ?? at,
+        at.keyAt(k) ?? at,
         `${key}.${k}`,
         `unknown limit "${k}"; limits: ${[...LIMIT_KEYS].join(", ")}.`,
       );

@@ -10,6 +10,8 @@ export interface Located {
   col: number;
   /** Child by key (maps) or index (sequences). */
   child(key: string | number): Located | undefined;
+  /** Where a map's key itself is written (for "unknown key" messages). */
+  keyAt(key: string): Located | undefined;
   /** The keys of a map, in written order ([] for anything else). */
   keys(): string[];
   /** The number of items of a sequence (-1 for anything else). */
@@ -55,6 +57,14 @@ export function locate(node: unknown, lc: LineCounter | undefined, fallbackLine 
         return v === undefined ? undefined : locate(v, lc, line);
       }
       return undefined;
+    },
+    keyAt(key) {
+      if (isMap(node))
+        for (const pair of node.items) {
+          const k = isScalar(pair.key) ? pair.key.value : pair.key;
+          if (k === key) return locate(pair.key, lc, line);
+        }
+      return this.child(key);
     },
     keys: () => keysOf(node),
     length() {
