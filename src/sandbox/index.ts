@@ -21,5 +21,4 @@ export {
   type PreparedModule,
   type PrepareOptions,
   prepareModule,
-  prepareModuleSync,
 } from "./prepare.js";

@@ -3,7 +3,7 @@ import { isWardenError } from "../core/errors.js";
 import { binaryKind, layout, type WasmLimits } from "./binary.js";
 import { type LimitsInput, PAGE, resolveLimits } from "./limits.js";
 import { abiProblems } from "./plugin.js";
-import { prepareModuleSync, sha256 } from "./prepare.js";
+import { prepareModule, sha256 } from "./prepare.js";
 
 export interface InspectReport {
   sha256: string;
@@ -24,11 +24,11 @@ function mem(l: WasmLimits, imported: boolean) {
   };
 }
 
-export function inspectModule(
+export async function inspectModule(
   bytes: Uint8Array,
   limits?: LimitsInput,
   fn = "evaluate",
-): InspectReport {
+): Promise<InspectReport> {
   const report: InspectReport = {
     sha256: sha256(bytes),
     size: bytes.length,
@@ -47,7 +47,7 @@ export function inspectModule(
       const m = lay.importedMemories[0] ?? lay.memories[0];
       if (m) report.memory = mem(m, lay.importedMemories.length > 0);
     } catch {
-      // reported below by prepareModuleSync
+      // reported below by prepareModule
     }
   }
   if (original) {
@@ -55,7 +55,7 @@ export function inspectModule(
     report.exports = WebAssembly.Module.exports(original).map((e) => ({ ...e }));
   }
   try {
-    const prepared = prepareModuleSync(bytes, { name: "inspect", limits: resolved });
+    const prepared = await prepareModule(bytes, { name: "inspect", limits: resolved });
     for (const e of report.exports) {
       const s = prepared.signatures.get(e.name);
       if (s) e.signature = `(${s.params.join(", ")}) -> (${s.results.join(", ")})`;

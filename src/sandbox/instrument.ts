@@ -8,7 +8,20 @@
  * - every mutable global gets a shadow copy, with exported `__warden_save` / `__warden_restore`
  *   functions, so a pooled instance can be reset to its initial state without re-instantiation.
  */
-import binaryen from "binaryen";
+import type B from "binaryen";
+
+type Binaryen = typeof B;
+/** Loaded on first use: Binaryen is large, and most commands never instrument anything. */
+let binaryen: Binaryen;
+let loading: Promise<Binaryen> | undefined;
+
+function loadBinaryen(): Promise<Binaryen> {
+  loading ??= import("binaryen").then((m) => {
+    binaryen = m.default;
+    return binaryen;
+  });
+  return loading;
+}
 
 export const RT_MODULE = "warden_rt";
 const FUEL_GLOBAL = "__warden_fuel";
@@ -21,33 +34,38 @@ export const INSTRUMENTATION_VERSION = 1;
 // 11 cannot read), memory64 and multi-memory (refused earlier; the bulk-memory lowering needs one
 // 32-bit memory), and encodings V8 does not read (compact imports, custom descriptors, strings).
 // Enabling a feature the module does not use changes nothing; V8 validated the module first.
-const F = binaryen.Features;
-const FEATURES =
-  F.MVP |
-  F.MutableGlobals |
-  F.NontrappingFPToInt |
-  F.SIMD128 |
-  F.BulkMemory |
-  F.BulkMemoryOpt |
-  F.SignExt |
-  F.ExceptionHandling |
-  F.TailCall |
-  F.ReferenceTypes |
-  F.Multivalue |
-  F.ExtendedConst |
-  F.Atomics |
-  F.RelaxedSIMD;
+function features(): number {
+  const F = binaryen.Features;
+  return (
+    F.MVP |
+    F.MutableGlobals |
+    F.NontrappingFPToInt |
+    F.SIMD128 |
+    F.BulkMemory |
+    F.BulkMemoryOpt |
+    F.SignExt |
+    F.ExceptionHandling |
+    F.TailCall |
+    F.ReferenceTypes |
+    F.Multivalue |
+    F.ExtendedConst |
+    F.Atomics |
+    F.RelaxedSIMD
+  );
+}
 
 /** Bulk memory operations are charged one unit per this many bytes. */
 export const BYTES_PER_UNIT = 64;
 
 // The typings declare these wrongly (module argument) or as const enums; the runtime has them.
-const sideEffects = binaryen.getSideEffects as unknown as (
-  expr: number,
-  mod: binaryen.Module,
-) => number;
-const WRITES_TABLE = (binaryen as unknown as { SideEffects: Record<string, number> }).SideEffects
-  .WritesTable as number;
+function writesTable(expr: number, mod: B.Module): boolean {
+  const effects = (binaryen.getSideEffects as unknown as (e: number, m: B.Module) => number)(
+    expr,
+    mod,
+  );
+  const bits = (binaryen as unknown as { SideEffects: Record<string, number> }).SideEffects;
+  return (effects & (bits.WritesTable as number)) !== 0;
+}
 
 const RESERVED_FUNCS = ["log_execution", "__memory_copy", "__memory_fill", "__warden_tick"];
 
@@ -72,10 +90,11 @@ function typeNames(t: number): string[] {
 }
 
 /** Instrument `bytes` (already validated by V8). Throws an Error whose message says why not. */
-export function instrument(bytes: Uint8Array): Instrumented {
+export async function instrument(bytes: Uint8Array): Promise<Instrumented> {
+  await loadBinaryen();
   const mod = binaryen.readBinary(bytes);
   try {
-    mod.setFeatures(FEATURES);
+    mod.setFeatures(features());
     for (const name of RESERVED_FUNCS) {
       if (mod.getFunction(name)) {
         throw new Error(`the module defines a function named "${name}", which Warden reserves`);
@@ -100,7 +119,7 @@ export function instrument(bytes: Uint8Array): Instrumented {
     for (let i = 0; i < mod.getNumFunctions(); i++) {
       const f = binaryen.getFunctionInfo(mod.getFunctionByIndex(i));
       if (f.module || !f.body) continue;
-      if (sideEffects(f.body, mod) & WRITES_TABLE) {
+      if (writesTable(f.body, mod)) {
         writesTables = true;
         break;
       }
@@ -108,7 +127,7 @@ export function instrument(bytes: Uint8Array): Instrumented {
 
     // memory.copy/fill become calls to __memory_copy/__memory_fill (re-defined below).
     if (mod.hasMemory()) mod.runPasses(["llvm-memory-copy-fill-lowering"]);
-    mod.setFeatures(FEATURES);
+    mod.setFeatures(features());
     mod.runPasses(["log-execution"]);
 
     // Replace the logger import the pass added with the inline fuel check.
@@ -146,7 +165,7 @@ export function instrument(bytes: Uint8Array): Instrumented {
  * Re-define the lowering pass's __memory_copy/__memory_fill as the native instruction preceded
  * by a fuel charge proportional to the size, so bulk operations are metered at native speed.
  */
-function meterBulkMemory(mod: binaryen.Module, fuel: () => number): void {
+function meterBulkMemory(mod: B.Module, fuel: () => number): void {
   const i32 = binaryen.i32;
   for (const name of ["__memory_copy", "__memory_fill"]) {
     if (!mod.getFunction(name)) continue;
@@ -177,7 +196,7 @@ function meterBulkMemory(mod: binaryen.Module, fuel: () => number): void {
 }
 
 /** Shadow every defined mutable global; `__warden_save` copies in, `__warden_restore` back. */
-function addGlobalSnapshots(mod: binaryen.Module): void {
+function addGlobalSnapshots(mod: B.Module): void {
   const save: number[] = [];
   const restore: number[] = [];
   const n = mod.getNumGlobals();

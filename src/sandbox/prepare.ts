@@ -57,7 +57,7 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** Check and instrument (synchronous part); returns what compile needs. */
-function check(bytes: Uint8Array, name: string, limits: Readonly<Limits>) {
+async function check(bytes: Uint8Array, name: string, limits: Readonly<Limits>) {
   if (bytes.length > limits.max_module_bytes) {
     throw sandboxError(
       "too_large",
@@ -135,9 +135,9 @@ function check(bytes: Uint8Array, name: string, limits: Readonly<Limits>) {
       {},
     );
   }
-  let result: ReturnType<typeof instrument>;
+  let result: Awaited<ReturnType<typeof instrument>>;
   try {
-    result = instrument(bytes);
+    result = await instrument(bytes);
   } catch (error) {
     throw sandboxError(
       "compile_error",
@@ -167,7 +167,7 @@ function finish(
   name: string,
   bytes: Uint8Array,
   limits: Readonly<Limits>,
-  c: ReturnType<typeof check>,
+  c: Awaited<ReturnType<typeof check>>,
   module: WebAssembly.Module,
 ): PreparedModule {
   const prepared: PreparedModule = Object.freeze({
@@ -207,7 +207,7 @@ export function prepareModule(
       p.name === name && p.limits === limits ? p : Object.freeze({ ...p, name, limits }),
     );
   const p = (async () => {
-    const c = check(bytes, name, limits);
+    const c = await check(bytes, name, limits);
     const module = await WebAssembly.compile(c.capped).catch((error: unknown) => {
       throw sandboxError(
         "compile_error",
@@ -220,15 +220,5 @@ export function prepareModule(
     return finish(name, bytes, limits, c, module);
   })();
   remember(key, p);
-  return p;
-}
-
-/** Synchronous prepareModule (compiles on the calling thread). */
-export function prepareModuleSync(bytes: Uint8Array, options: PrepareOptions = {}): PreparedModule {
-  const name = options.name ?? "module";
-  const limits = resolveLimits(options.limits, name);
-  const c = check(bytes, name, limits);
-  const p = finish(name, bytes, limits, c, new WebAssembly.Module(c.capped));
-  remember(keyOf(bytes, limits), Promise.resolve(p));
   return p;
 }

@@ -116,8 +116,10 @@ export function registerPlugin(program: Command): void {
       .description(
         "Print JSON about a module: sha256, size, kind, exports, imports, memory limits, and every problem Warden would refuse it for.",
       ),
-  ).action((file: string, opts: LimitOpts) => {
+  ).action(async (file: string, opts: LimitOpts) => {
     const limits = limitsFrom(opts);
-    printJson(inspectModule(readWasm(file, nameOf(file)), limits, opts.function ?? "evaluate"));
+    printJson(
+      await inspectModule(readWasm(file, nameOf(file)), limits, opts.function ?? "evaluate"),
+    );
   });
 }
