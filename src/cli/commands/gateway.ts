@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../mcp/config.js";
 import { Gateway } from "../../mcp/gateway.js";
+import { auditNotes, followGuardReloads, loadGatewayGuards } from "../../mcp/guards-hook.js";
 
 /** `warden gateway --config warden.yaml`: run the MCP gateway until stopped. */
 export function registerGateway(program: Command): void {
@@ -31,7 +32,17 @@ export function registerGateway(program: Command): void {
         );
         return;
       }
-      const gw = await Gateway.start({ config, watch: opts.watch });
+      // security_guards (docs/guards.md): loaded before the gateway listens, rebuilt on reload.
+      let gwRef: Gateway | undefined;
+      const guardOpts = { note: auditNotes(() => gwRef) };
+      const guards = await loadGatewayGuards(config, guardOpts);
+      const gw = await Gateway.start({
+        config,
+        watch: opts.watch,
+        ...(guards ? { judges: guards.judges } : {}),
+      });
+      gwRef = gw;
+      if (opts.watch) followGuardReloads(gw, guards, guardOpts);
       if (gw.address)
         process.stderr.write(
           `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,

@@ -1,0 +1,212 @@
+/**
+ * Guards as core strategies: the gateway (or any host) runs every judged message through a core
+ * Chain; this turns a GuardPipeline into one Strategy per phase. It reads the gateway's Call
+ * shape structurally (no import of the gateway): `call.meta` carries the phase, session, client,
+ * upstream and method; `call.function` the public tool name or the method; `call.args` the
+ * arguments, the `{ tools }` answer or the result, rewritten in place on `modify`.
+ */
+import type { Call } from "../core/call.js";
+import { type Decision, decide } from "../core/decision.js";
+import type { Strategy } from "../core/strategy.js";
+import type { GuardPipeline, GuardTrail, PipelineResult } from "./pipeline.js";
+import type { GuardContext, GuardPhase, GuardTool, ServerInfo } from "./types.js";
+
+/** The fields of `call.meta` the guards read. */
+interface Meta {
+  phase: GuardPhase;
+  session?: string;
+  client?: string;
+  upstream?: string | null;
+  method?: string;
+  hidden?: string[];
+}
+
+/** A guard outcome worth its own audit line (modify, warn, a failure, a deny). */
+export interface GuardAuditNote {
+  kind: "guard";
+  session?: string;
+  client?: string;
+  upstream: string | null;
+  method: string;
+  target?: string;
+  decision: "allow" | "deny";
+  reason: string;
+  guards: readonly GuardTrail[];
+}
+
+export interface GuardHookOptions {
+  /** Every upstream the host connects (judged on `connection`; names go to knownServers). */
+  upstreams: readonly ServerInfo[];
+  /** Public tool name → upstream and the upstream's own name (prefixes removed). */
+  route(publicName: string): { upstream: string; name: string } | undefined;
+  /** The upstream's own tool name → the public one. */
+  publicName(upstream: string, name: string): string;
+  /** Called for each outcome worth an audit line. */
+  note?(n: GuardAuditNote): void;
+}
+
+type Obj = Record<string, unknown>;
+
+function toCore(r: PipelineResult<GuardPhase>, what: string): Decision | undefined {
+  const d = r.decision;
+  if (d.kind === "deny") {
+    const by = r.by ?? "guards";
+    return decide("block", d.message, by, {
+      rule: `security_guards.${by}`,
+      details: { code: d.code, guard: by, ...(d.details ?? {}), guards: r.trail },
+    });
+  }
+  if (r.warnings.length > 0)
+    return decide("warn", `${what}: ${r.warnings.join("; ")}`, "guards", {
+      details: { guards: r.trail },
+    });
+  return undefined;
+}
+
+/** Build the strategies; phases no guard runs on get none (the chain pays nothing). */
+export function guardStrategies(
+  pipeline: GuardPipeline,
+  opts: GuardHookOptions,
+): Partial<Record<GuardPhase, Strategy[]>> {
+  const known = Object.freeze(opts.upstreams.map((u) => u.name));
+  const ctxOf = (m: Meta, server: string): GuardContext => {
+    const c: GuardContext = { serverName: server, knownServers: known, timestamp: Date.now() };
+    if (m.session !== undefined) c.sessionId = m.session;
+    if (m.client !== undefined) c.clientName = m.client;
+    return c;
+  };
+  const note = (m: Meta, r: PipelineResult<GuardPhase>, server: string | null, target?: string) => {
+    if (opts.note === undefined) return;
+    if (r.decision.kind === "allow" && !r.trail.some((t) => t.outcome === "failed")) return;
+    const n: GuardAuditNote = {
+      kind: "guard",
+      upstream: server,
+      method: m.method ?? m.phase,
+      decision: r.decision.kind === "deny" ? "deny" : "allow",
+      reason:
+        r.decision.kind === "deny"
+          ? `${r.by}: ${r.decision.message}`
+          : r.warnings.join("; ") || r.decision.kind,
+      guards: r.trail,
+    };
+    if (m.session !== undefined) n.session = m.session;
+    if (m.client !== undefined) n.client = m.client;
+    if (target !== undefined) n.target = target;
+    opts.note(n);
+  };
+  const out: Partial<Record<GuardPhase, Strategy[]>> = {};
+  const add = (phase: GuardPhase, beforeCall: (call: Call, m: Meta) => Decision | undefined) => {
+    if (!pipeline.has(phase)) return;
+    out[phase] = [
+      { name: "guards", beforeCall: (call) => beforeCall(call, call.meta as unknown as Meta) },
+    ];
+  };
+
+  // connection: a client session starts; judge every upstream it will connect to.
+  add("connection", (_call, m) => {
+    let warn: Decision | undefined;
+    for (const u of opts.upstreams) {
+      const r = pipeline.run("connection", u, ctxOf(m, u.name));
+      note(m, r, u.name);
+      const d = toCore(r, `upstream "${u.name}"`);
+      if (d?.verdict === "block") return d;
+      warn ??= d;
+    }
+    return warn;
+  });
+
+  // tools_list: judge each upstream's part of the (merged) list under its own names.
+  add("tools_list", (call, m) => {
+    const a = call.args as Obj;
+    if (!Array.isArray(a.tools)) return undefined;
+    const groups = new Map<string, { idx: number[]; tools: GuardTool[] }>();
+    const all = a.tools as GuardTool[];
+    for (let i = 0; i < all.length; i++) {
+      const t = all[i]!;
+      const r = opts.route(String(t.name)) ?? {
+        upstream: m.upstream ?? "unknown",
+        name: String(t.name),
+      };
+      let g = groups.get(r.upstream);
+      if (g === undefined) groups.set(r.upstream, (g = { idx: [], tools: [] }));
+      g.idx.push(i);
+      g.tools.push({ ...t, name: r.name });
+    }
+    let warn: Decision | undefined;
+    const replaced = new Map<string, GuardTool[]>();
+    for (const [server, g] of groups) {
+      const r = pipeline.run("tools_list", g.tools, ctxOf(m, server));
+      note(m, r, server);
+      const d = toCore(r, `tools of "${server}"`);
+      if (d?.verdict === "block") return d;
+      warn ??= d;
+      if (r.decision.kind === "modify") replaced.set(server, r.payload as GuardTool[]);
+    }
+    if (replaced.size > 0) {
+      const next: unknown[] = [];
+      const seen = new Set<string>();
+      for (const [server, g] of groups) {
+        const tools = replaced.get(server);
+        if (tools === undefined) {
+          for (const i of g.idx) next.push(all[i]);
+          continue;
+        }
+        for (const t of tools) {
+          const pub = opts.publicName(server, t.name);
+          seen.add(pub);
+          next.push({ ...t, name: pub });
+        }
+        for (const i of g.idx) {
+          const name = String(all[i]!.name);
+          if (!seen.has(name)) (m.hidden ??= []).push(name);
+        }
+      }
+      a.tools = next;
+    }
+    return warn;
+  });
+
+  // tool_invoke: a tools/call, under the upstream's own tool name.
+  add("tool_invoke", (call, m) => {
+    const r0 = opts.route(call.function);
+    const server = r0?.upstream ?? m.upstream ?? "unknown";
+    const name = r0?.name ?? call.function;
+    const r = pipeline.run(
+      "tool_invoke",
+      { method: "tools/call", name, arguments: call.args },
+      ctxOf(m, server),
+    );
+    note(m, r, server, call.function);
+    if (r.decision.kind === "modify") call.args = r.payload.arguments;
+    return toCore(r, `tools/call "${call.function}"`);
+  });
+
+  // request: prompts/get, resources/read, completion/complete... (args = params).
+  add("request", (call, m) => {
+    const p = (call.args ?? {}) as Obj;
+    const server = m.upstream ?? "unknown";
+    const name = String(p.name ?? p.uri ?? "");
+    const method = m.method ?? call.function;
+    const r = pipeline.run("request", { method, name, arguments: p }, ctxOf(m, server));
+    note(m, r, server, name || undefined);
+    if (r.decision.kind === "modify") call.args = r.payload.arguments;
+    return toCore(r, `${method} "${name}"`);
+  });
+
+  // response: results on their way back (args = result, rewritten in place on modify).
+  add("response", (call, m) => {
+    const method = m.method ?? call.function;
+    if (method === "roots/list") return undefined; // a client's answer going up, not a server's
+    const server = m.upstream ?? "unknown";
+    const res = call.args as Obj;
+    const r = pipeline.run(
+      "response",
+      { method, name: "", result: res, isError: res?.isError === true },
+      ctxOf(m, server),
+    );
+    note(m, r, server);
+    if (r.decision.kind === "modify") call.args = r.payload.result;
+    return toCore(r, `the answer to ${method}`);
+  });
+  return out;
+}
