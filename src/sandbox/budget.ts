@@ -6,6 +6,7 @@
  * unwinds the guest. Once interrupted, every later tick throws again, so a guest that catches the
  * exception (exception handling) cannot continue past its next loop head or call.
  */
+import { sandboxError } from "./errors.js";
 import type { Limits } from "./limits.js";
 
 export type InterruptKind = "timeout" | "fuel_exhausted" | "proc_exit" | "inactive";
@@ -100,8 +101,15 @@ export class Budget {
     this.reserved -= m.given;
     m.given = 0;
     m.counter.value = 0;
+    if (!this.active) {
+      throw sandboxError(
+        "trap",
+        this.plugin,
+        "guest code ran outside a budget; call it inside runWithBudget",
+        { kind: "host" },
+      );
+    }
     if (this.interrupt) throw this.interrupt;
-    if (!this.active) throw (this.interrupt = new Interrupt("inactive"));
     const fuel = this.limits.fuel;
     if (fuel !== null && this.used > fuel) throw (this.interrupt = new Interrupt("fuel_exhausted"));
     const now = performance.now();
