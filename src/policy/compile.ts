@@ -69,9 +69,16 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     permissions: S.obj(sectionSchema),
     ...sectionSchema,
   });
-  if (!validate(src, top, root, [])) return { ok: false, errors: sortErrors(src.errors) };
+  // Unknown top-level keys are reported, and the known sections are still checked.
+  validate(src, top, root, []);
+  if (typeof root !== "object" || Array.isArray(root))
+    return { ok: false, errors: sortErrors(src.errors) };
   const doc = root as Record<string, unknown>;
-  const perms = (doc.permissions ?? {}) as Record<string, unknown>;
+  const p = doc.permissions;
+  const perms = (p !== null && typeof p === "object" && !Array.isArray(p) ? p : {}) as Record<
+    string,
+    unknown
+  >;
 
   const version = doc.version === undefined ? "1.0" : String(doc.version);
   if (!(POLICY_VERSIONS as readonly string[]).includes(version)) {
@@ -119,7 +126,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
       continue;
     }
     sections.set(t.key, compiled);
-    if (present) summary[t.key] = t.summarize ? t.summarize(compiled) : {};
+    if (present && t.summarize) summary[t.key] = t.summarize(compiled);
     for (const [kind, match] of Object.entries(t.match)) {
       dispatch.set(kind, (a, c) => match(compiled, a, c));
     }
@@ -134,7 +141,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     state,
     rateKeys: ctx.rateKeys,
     sections,
-    summary,
+    summary: { rules: ctx.counts, ...summary },
     dispatch: dispatch as never,
   });
   return { ok: true, policy: deepFreeze(policy) };

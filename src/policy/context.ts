@@ -10,6 +10,8 @@ export class CompileContext {
   readonly state: PolicyState;
   /** Content keys of rules with rate limits, so a swap can drop the state of removed rules. */
   readonly rateKeys = new Set<string>();
+  /** Rules per group (`storage`, `mcp.tools`...) and effect, for the summary. */
+  readonly counts: Record<string, { allow: number; deny: number }> = {};
   #next = 0;
 
   constructor(source: PolicySource, state: PolicyState) {
@@ -39,6 +41,17 @@ export class CompileContext {
   /** A rule at `path` with its preallocated decision; `value` is its content. */
   rule(path: Path, effect: Effect): Rule {
     const id = keyOf(path);
+    const group = keyOf(
+      path.filter(
+        (p, i) =>
+          typeof p === "string" &&
+          p !== "allow" &&
+          p !== "deny" &&
+          !(i === 0 && p === "permissions"),
+      ),
+    );
+    const count = (this.counts[group] ??= { allow: 0, deny: 0 });
+    count[effect]++;
     const where = this.source.where(path);
     const verb = effect === "allow" ? "allowed" : "denied";
     return Object.freeze({

@@ -22,7 +22,7 @@ export {
   registerPermissionType,
   unregisterPermissionType,
 } from "./registry.js";
-export type { Rule } from "./rule.js";
+export { badAction, makeDecision, noRule, notCanonical, type Rule } from "./rule.js";
 export { S, type Schema } from "./schema.js";
 export type { Path } from "./source.js";
 export type { Limits, RuntimeSettings } from "./types/limits.js";

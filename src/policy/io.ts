@@ -30,8 +30,8 @@ export async function loadPolicyFile(
       errors: [
         {
           file,
-          line: 0,
-          col: 0,
+          line: 1,
+          col: 1,
           code: "policy_file",
           key: "",
           message: `cannot read policy: ${why}`,

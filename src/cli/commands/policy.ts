@@ -64,7 +64,7 @@ export function registerPolicy(program: Command): void {
         revision: p.revision,
         version: p.version,
         description: p.description,
-        sections: p.summary,
+        summary: p.summary,
       });
     });
 

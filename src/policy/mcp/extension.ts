@@ -74,14 +74,4 @@ export const mcpType: PermissionType<McpCompiled> = {
     "completion.complete": complete,
     "transport.connect": (c, a, ctx) => judgeTransport(c.transport, a, ctx),
   },
-  summarize: (c) => ({
-    tools: c.tools ? c.tools.allow.size + c.tools.deny.size : 0,
-    prompts: c.prompts ? c.prompts.allow.size + c.prompts.deny.size : 0,
-    resources: c.resources ? c.resources.allow.size + c.resources.deny.size : 0,
-    transports: c.transport
-      ? Object.entries(c.transport)
-          .filter(([, v]) => v)
-          .map(([k]) => k)
-      : [],
-  }),
 };

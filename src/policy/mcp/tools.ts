@@ -132,6 +132,7 @@ export function judgeName(
   }
   let caller = "";
   if (a.caller !== undefined) {
+    if (typeof a.caller !== "string") return badAction(kind, `"caller" must be a string`);
     const cc = canonicalizeName(a.caller);
     if (!cc.ok) return notCanonical(kind, `caller: ${cc.reason}`);
     caller = cc.value;

@@ -39,5 +39,4 @@ export const environmentType: PermissionType<NamedRules<Rule>> = {
     );
   },
   match: { "env.read": read },
-  summarize: (c) => ({ allow: c.allow.size, deny: c.deny.size }),
 };

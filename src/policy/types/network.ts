@@ -279,5 +279,4 @@ export const networkType: PermissionType<NetworkCompiled> = {
     };
   },
   match: { "network.connect": connect, "http.request": request },
-  summarize: (c) => ({ allow: c.allow.hosts.size, deny: c.deny.hosts.size }),
 };

@@ -97,8 +97,4 @@ export const storageType: PermissionType<StorageCompiled> = {
     "storage.read": (c, a, ctx) => judge(c, a, ctx, "read"),
     "storage.write": (c, a, ctx) => judge(c, a, ctx, "write"),
   },
-  summarize: (c) => ({
-    allow: c.allow.read.size + c.allow.write.size,
-    deny: c.deny.read.size + c.deny.write.size,
-  }),
 };

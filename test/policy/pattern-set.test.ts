@@ -1,0 +1,93 @@
+/** The indexed lookups must answer exactly like a naive scan of every rule. */
+import { describe, expect, it } from "vitest";
+import { compileNameGlob, compilePathGlob, PatternSet } from "../../src/policy/index.js";
+import { CidrSet, parseCidr } from "../../src/policy/match/cidr.js";
+import { literalPrefix, literalSuffix } from "../../src/policy/match/glob.js";
+
+function rng(seed: number) {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff;
+    return s / 0x7fffffff;
+  };
+}
+
+const ALPHA = ["a", "b", "c", "_", "/", ".", "ab", "ba"];
+
+describe("PatternSet agrees with a naive scan", () => {
+  it.each([false, true])("fromEnd=%s, 2000 random names against 300 random patterns", (fromEnd) => {
+    const r = rng(fromEnd ? 7 : 3);
+    const pick = () => ALPHA[Math.floor(r() * ALPHA.length)]!;
+    const word = (n: number) => Array.from({ length: n }, pick).join("");
+    const patterns: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const shape = Math.floor(r() * 5);
+      const w = word(1 + Math.floor(r() * 6));
+      const v = word(Math.floor(r() * 3));
+      patterns.push([w, `${w}*`, `*${w}`, `${w}*${v}`, `${w}?${v}*`][shape]!);
+    }
+    const set = new PatternSet<{ index: number }>(fromEnd);
+    const tests = patterns.map((p) => compileNameGlob(p));
+    patterns.forEach((p, index) => {
+      const rule = { index };
+      if (!/[*?]/.test(p)) set.addExact(p, rule);
+      else set.addGlob(fromEnd ? literalSuffix(p) : literalPrefix(p), tests[index]!, rule);
+    });
+    set.build();
+    for (let i = 0; i < 2000; i++) {
+      const s = word(Math.floor(r() * 9));
+      const naive = tests.findIndex((t) => t(s));
+      expect(set.first(s)?.index ?? -1, `"${s}"`).toBe(naive);
+      expect(set.all(s).map((x) => x.index)).toEqual(tests.flatMap((t, k) => (t(s) ? [k] : [])));
+    }
+  });
+});
+
+describe("globs", () => {
+  it.each([
+    ["calc/*", "calc/add", true],
+    ["calc/*", "calc", false],
+    ["*.example.com", "a.b.example.com", true],
+    ["*.example.com", "example.com", false],
+    ["a*b*c", "axxbyyc", true],
+    ["a?c", "abc", true],
+    ["a?c", "ac", false],
+    ["{x,y}_tool", "y_tool", true],
+    ["[!a]z", "bz", true],
+    ["[!a]z", "az", false],
+    ["a.b", "aXb", false],
+  ])("name glob %s on %s → %s", (p, s, want) => {
+    expect(compileNameGlob(p)(s)).toBe(want);
+  });
+
+  it.each([
+    ["/data/**", "/data", true],
+    ["/data/**", "/data/a/b/.hidden", true],
+    ["/data/**", "/database", false],
+    ["/data/*.json", "/data/a.json", true],
+    ["/data/*.json", "/data/x/a.json", false],
+    ["/data/*.json", "/data/.a.json", true],
+    ["/a/**/b", "/a/x/y/b", true],
+  ])("path glob %s on %s → %s", (p, s, want) => {
+    expect(compilePathGlob(p)(s)).toBe(want);
+  });
+});
+
+describe("CidrSet", () => {
+  it("matches by bit prefix, IPv4 and IPv6, lowest index first", () => {
+    const set = new CidrSet<{ index: number }>();
+    set.add(parseCidr("10.0.0.0/8"), { index: 1 });
+    set.add(parseCidr("10.1.0.0/16"), { index: 0 });
+    set.add(parseCidr("0.0.0.0/0"), { index: 5 });
+    set.add(parseCidr("fd00::/8"), { index: 2 });
+    set.build();
+    const ip = (a: number, b: number, c: number, d: number) =>
+      ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+    expect(set.first4(ip(10, 1, 2, 3))?.index).toBe(0);
+    expect(set.first4(ip(10, 2, 2, 3))?.index).toBe(1);
+    expect(set.first4(ip(11, 2, 2, 3))?.index).toBe(5);
+    expect(set.first6([0xfd12, 0, 0, 0, 0, 0, 0, 1])?.index).toBe(2);
+    expect(set.first6([0xfe80, 0, 0, 0, 0, 0, 0, 1])).toBeUndefined();
+    expect(() => parseCidr("10.0.0.1/8")).toThrow(/host bits/);
+  });
+});
