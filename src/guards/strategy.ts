@@ -134,8 +134,12 @@ export function guardStrategies(
     }
     let warn: Decision | undefined;
     const replaced = new Map<string, GuardTool[]>();
+    const peerTools: Record<string, string[]> = {};
+    for (const [server, g] of groups) peerTools[server] = g.tools.map((t) => t.name);
     for (const [server, g] of groups) {
-      const r = pipeline.run("tools_list", g.tools, ctxOf(m, server));
+      const ctx = ctxOf(m, server);
+      ctx.peerTools = peerTools;
+      const r = pipeline.run("tools_list", g.tools, ctx);
       note(m, r, server);
       const d = toCore(r, `tools of "${server}"`);
       if (d?.verdict === "block") return d;

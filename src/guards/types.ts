@@ -68,6 +68,8 @@ export interface GuardContext {
   timestamp?: number;
   /** Every upstream the gateway knows. */
   knownServers?: readonly string[];
+  /** tools_list: every server's tool names in the listing being judged (merged lists). */
+  peerTools?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** A guard's answer. */

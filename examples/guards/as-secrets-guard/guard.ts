@@ -1,3 +1,4 @@
+// @ts-nocheck: AssemblyScript (load, heap, i32...), compiled by asc, not tsc
 // biome-ignore-all lint/suspicious/noDoubleEquals: AssemblyScript, where == compares values
 // biome-ignore-all lint/correctness/noUnusedVariables: exports are read by the host
 /**

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerDemo } from "./demo.js";
 import { registerGateway } from "./gateway.js";
+import { registerGuards } from "./guard.js";
 import { registerPlugin } from "./plugin.js";
 import { registerPolicy } from "./policy.js";
 
@@ -8,6 +9,7 @@ import { registerPolicy } from "./policy.js";
 export const commands: ReadonlyArray<(program: Command) => void> = [
   registerDemo,
   registerGateway,
+  registerGuards,
   registerPlugin,
   registerPolicy,
 ];

@@ -1,0 +1,253 @@
+import { existsSync, readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import type { Command } from "commander";
+import { isWardenError, WardenError } from "../../core/errors.js";
+import { approvePins, listPins } from "../../guards/builtin/pins.js";
+import { BUILTIN_TYPES } from "../../guards/builtin/registry.js";
+import { pinsFileOf } from "../../guards/builtin/rug-pull.js";
+import { formatGuardIssues, parseGuardsConfig, parseGuardsYaml } from "../../guards/config.js";
+import { createGuardPipeline } from "../../guards/loader.js";
+import { GUARD_PHASES, type GuardPhase, type PhasePayload } from "../../guards/types.js";
+import { printJson, usageError } from "../output.js";
+
+type Obj = Record<string, unknown>;
+
+function readJson(input: string | undefined): unknown {
+  if (input === undefined)
+    throw usageError("--input is required: a JSON file, - for stdin, or JSON text");
+  const text =
+    input === "-"
+      ? readFileSync(0, "utf8")
+      : existsSync(input)
+        ? readFileSync(input, "utf8")
+        : input;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw usageError(
+      `--input "${input.slice(0, 60)}" is neither a JSON file, "-" (stdin) nor JSON text`,
+    );
+  }
+}
+
+/** The phase's payload from friendly input shapes (see docs/guards.md, "warden guard test"). */
+function payloadOf(phase: GuardPhase, v: unknown): PhasePayload[GuardPhase] {
+  const o = (v ?? {}) as Obj;
+  switch (phase) {
+    case "tools_list":
+      if (Array.isArray(v)) return v as PhasePayload["tools_list"];
+      if (Array.isArray(o.tools)) return o.tools as PhasePayload["tools_list"];
+      throw usageError('for --phase tools_list, --input is a list of tools or {"tools": [...]}');
+    case "connection":
+      if (typeof o.name !== "string")
+        throw usageError(
+          'for --phase connection, --input is {"name", "transport", "url" or "command"}',
+        );
+      return { transport: o.url ? "http" : "stdio", ...o } as PhasePayload["connection"];
+    case "response":
+      return {
+        method: String(o.method ?? "tools/call"),
+        name: String(o.name ?? ""),
+        result: o.result ?? o,
+        isError: (o.result as Obj | undefined)?.isError === true || o.isError === true,
+      };
+    default:
+      return {
+        method: String(o.method ?? (phase === "tool_invoke" ? "tools/call" : "prompts/get")),
+        name: String(o.name ?? ""),
+        arguments: o.arguments ?? {},
+      };
+  }
+}
+
+function configPairs(pairs: string[]): Obj {
+  const out: Obj = {};
+  for (const p of pairs) {
+    const i = p.indexOf("=");
+    if (i <= 0) throw usageError(`--config "${p}" must be key=value (the value may be JSON)`);
+    const k = p.slice(0, i);
+    const raw = p.slice(i + 1);
+    try {
+      out[k] = JSON.parse(raw);
+    } catch {
+      out[k] = raw;
+    }
+  }
+  return out;
+}
+
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+function registerGuardTest(program: Command): void {
+  program
+    .command("guard")
+    .description(
+      "Test security guards (WebAssembly components, JSON ABI modules or built-in types).",
+    )
+    .command("test <guard>")
+    .description(
+      'Run one guard once on --input and print the decision as JSON. <guard> is a .wasm file (component or JSON ABI core module) or a built-in type (tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii). Exit 0 with the decision; a guard failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
+    )
+    .requiredOption("--phase <phase>", `one of ${GUARD_PHASES.join(", ")}`)
+    .option("--input <file|-|json>", "the payload: a file, - for stdin, or JSON text")
+    .option("--config <key=value>", "a guard setting (repeatable; values may be JSON)", collect, [])
+    .option("--server <name>", "the upstream server name in the context", "test")
+    .option("--timeout-ms <n>", "timeout_ms (default 100)")
+    .option("--memory-limit <bytes>", "limits.max_memory_bytes (default 64 MiB)")
+    .option("--fuel <n>", "limits.max_fuel (default off)")
+    .option("--cache-dir <dir>", "where transpiled components are cached")
+    .action(
+      async (
+        guard: string,
+        opts: {
+          phase: string;
+          input?: string;
+          config: string[];
+          server: string;
+          timeoutMs?: string;
+          memoryLimit?: string;
+          fuel?: string;
+          cacheDir?: string;
+        },
+      ) => {
+        if (!(GUARD_PHASES as readonly string[]).includes(opts.phase))
+          throw usageError(
+            `--phase must be one of ${GUARD_PHASES.join(", ")}, not "${opts.phase}"`,
+          );
+        const phase = opts.phase as GuardPhase;
+        const builtin = BUILTIN_TYPES[guard] !== undefined;
+        if (!builtin && !existsSync(guard))
+          throw usageError(
+            `${guard} is neither a .wasm file nor a built-in guard type (${Object.keys(BUILTIN_TYPES).join(", ")})`,
+          );
+        const entry: Obj = {
+          id: builtin
+            ? guard
+            : basename(guard)
+                .replace(/\.wasm$/, "")
+                .replace(/[^A-Za-z0-9._-]/g, "_")
+                .slice(0, 128) || "guard",
+          type: builtin ? guard : "wasm",
+          runs_on: [phase],
+          config: configPairs(opts.config),
+        };
+        if (!builtin) entry.module_path = resolve(guard);
+        if (opts.timeoutMs !== undefined) entry.timeout_ms = Number(opts.timeoutMs);
+        const limits: Obj = {};
+        if (opts.memoryLimit !== undefined) limits.max_memory_bytes = Number(opts.memoryLimit);
+        if (opts.fuel !== undefined) limits.max_fuel = Number(opts.fuel);
+        if (Object.keys(limits).length > 0) entry.limits = limits;
+        const parsed = parseGuardsConfig([entry], resolve("warden.yaml"));
+        if (parsed.issues.length > 0)
+          throw usageError(
+            parsed.issues
+              .map((i) => `${i.key.replace("security_guards[0].", "--")}: ${i.message}`)
+              .join(" "),
+          );
+        const payload = payloadOf(phase, readJson(opts.input));
+        try {
+          const pipeline = await createGuardPipeline(
+            parsed.guards,
+            opts.cacheDir ? { cacheDir: opts.cacheDir } : {},
+          );
+          const r = pipeline.run(phase, payload, {
+            serverName: opts.server,
+            knownServers: [opts.server],
+          });
+          const failed = r.trail.find((t) => t.outcome === "failed");
+          if (failed !== undefined) {
+            printJson({ error: { code: failed.code, message: failed.message } });
+            process.exitCode = 3;
+            return;
+          }
+          printJson({ decision: r.decision, duration_us: r.trail[0]?.durationUs ?? 0 });
+          pipeline.close();
+        } catch (error) {
+          if (
+            !isWardenError(error) ||
+            (error.category !== "plugin" && error.code !== "guard_load_failed")
+          )
+            throw error;
+          printJson({ error: { code: error.code, message: error.message } });
+          process.exitCode = 3;
+        }
+      },
+    );
+}
+
+/** The pins file: --file, or the rug_pull guard's pins_file in --config warden.yaml. */
+function pinsFile(opts: { file?: string; config?: string; guard?: string }): string {
+  if (opts.file !== undefined) return resolve(opts.file);
+  const cfg = resolve(opts.config ?? "warden.yaml");
+  if (!existsSync(cfg))
+    throw usageError(
+      `no --file given and ${cfg} does not exist; pass --file <pins.json> or --config <warden.yaml>`,
+    );
+  const r = parseGuardsYaml(readFileSync(cfg, "utf8"), cfg);
+  if (r.issues.length > 0)
+    throw new WardenError(
+      "guard_config_invalid",
+      `security_guards in ${cfg}:\n${formatGuardIssues(r.issues)}`,
+      { category: "config" },
+    );
+  const rp = r.guards.filter(
+    (g) => g.type === "rug_pull" && (opts.guard === undefined || g.id === opts.guard),
+  );
+  if (rp.length === 0)
+    throw usageError(
+      `${cfg} has no rug_pull guard${opts.guard ? ` with id "${opts.guard}"` : ""}; pass --file <pins.json>`,
+    );
+  if (rp.length > 1)
+    throw usageError(
+      `${cfg} has several rug_pull guards (${rp.map((g) => g.id).join(", ")}); pick one with --guard <id>`,
+    );
+  return pinsFileOf(rp[0]!);
+}
+
+function registerPins(program: Command): void {
+  const pins = program
+    .command("pins")
+    .description("Review and approve the tool versions the rug_pull guard pinned.");
+  const where = (c: Command) =>
+    c
+      .option("--file <pins.json>", "the pins file")
+      .option(
+        "--config <warden.yaml>",
+        "find the pins file of the rug_pull guard in this config (default ./warden.yaml)",
+      )
+      .option("--guard <id>", "which rug_pull guard, when the config has several");
+  where(
+    pins
+      .command("list")
+      .description(
+        "Print every pinned tool as a JSON array: server, tool, hash, status (pinned | changed) and, for changes, both descriptions.",
+      ),
+  ).action((opts: { file?: string; config?: string; guard?: string }) => {
+    printJson(listPins(pinsFile(opts)));
+  });
+  where(
+    pins
+      .command("approve [server] [tool]")
+      .description(
+        "Approve pending changes: of one tool, of every tool of a server, or (with --all) everything. Prints what was approved.",
+      )
+      .option("--all", "approve every pending change"),
+  ).action(
+    (
+      server: string | undefined,
+      tool: string | undefined,
+      opts: { file?: string; config?: string; guard?: string; all?: boolean },
+    ) => {
+      if (server === undefined && !opts.all)
+        throw usageError(
+          "name a server (and a tool), or pass --all to approve every pending change",
+        );
+      printJson(approvePins(pinsFile(opts), server, tool, process.env.USER ?? "cli"));
+    },
+  );
+}
+
+export function registerGuards(program: Command): void {
+  registerGuardTest(program);
+  registerPins(program);
+}
