@@ -15,7 +15,15 @@ type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
 // security_guards is validated by the guards layer (src/mcp/guards-hook.ts, parseGuardsConfig).
-const TOP_KEYS = ["listen", "policy", "audit", "metrics", "restart", "upstreams", "security_guards"];
+const TOP_KEYS = [
+  "listen",
+  "policy",
+  "audit",
+  "metrics",
+  "restart",
+  "upstreams",
+  "security_guards",
+];
 const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix"];
 const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix"];
 const LISTEN_HTTP_KEYS = [

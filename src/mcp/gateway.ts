@@ -12,7 +12,7 @@ import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
 import { HttpFront } from "./http-front.js";
 import { buildJudges, type GatewayPhase, type Judges, type PolicyHolder } from "./judges.js";
-import { GatewayMetrics } from "./metrics.js";
+import type { GatewayMetrics } from "./metrics.js";
 import { loadPolicy, retainState } from "./policy-adapter.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
@@ -59,7 +59,7 @@ export class Gateway extends EventEmitter {
   #audit: AuditLog | undefined;
   readonly #log: (line: string) => void;
   readonly #watcher: FileWatcher | undefined;
-  readonly metrics: GatewayMetrics | undefined;
+  metrics: GatewayMetrics | undefined;
   readonly version = version();
   http: HttpFront | undefined;
   stdio: StdioFront | undefined;
@@ -84,7 +84,6 @@ export class Gateway extends EventEmitter {
     this.#extra = opts.judges ?? {};
     this.#judges = buildJudges(this.#policy, this.#extra);
     this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
-    this.metrics = opts.config.metrics ? new GatewayMetrics() : undefined;
     this.stopped = new Promise((r) => {
       this.#resolveStopped = r;
     });
@@ -98,6 +97,7 @@ export class Gateway extends EventEmitter {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const g = new Gateway(opts);
     try {
+      if (opts.config.metrics) g.metrics = new (await import("./metrics.js")).GatewayMetrics();
       await g.#listen(opts);
     } catch (e) {
       await g.stop();

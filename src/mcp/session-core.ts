@@ -25,6 +25,8 @@ import { UpstreamLink } from "./upstream-link.js";
 export interface Downstream {
   readonly transport: "stdio" | "http";
   readonly host?: string;
+  /** The session id the client knows (HTTP), if any. */
+  readonly sessionId?: string;
   /** Send to the client; `related` is the client request this message belongs to, if any. */
   send(m: Message, related?: Id): void;
 }
@@ -52,7 +54,8 @@ type Pending = {
 type ServerReq = { link: UpstreamLink; id: Id; method: string };
 
 export class SessionCore {
-  readonly id = randomUUID();
+  /** The Mcp-Session-Id over HTTP; a fresh UUID over stdio. */
+  readonly id: string;
   client = "unknown";
   closed = false;
   protected readonly links = new Map<string, UpstreamLink>();
@@ -73,6 +76,7 @@ export class SessionCore {
     protected readonly ctx: GatewayContext,
     protected readonly down: Downstream,
   ) {
+    this.id = down.sessionId ?? randomUUID();
     this.naming = new Naming(ctx.upstreams);
     for (const cfg of ctx.upstreams) {
       const link = new UpstreamLink(cfg, ctx.restart);

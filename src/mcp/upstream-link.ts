@@ -38,7 +38,17 @@ export class UpstreamLink {
 
   /** Connect (spawn or open). Throws `upstream_failed` naming the upstream and the cause. */
   async start(): Promise<void> {
-    const t = createUpstreamTransport(this.cfg);
+    let t: UpstreamTransport;
+    try {
+      t = await createUpstreamTransport(this.cfg);
+    } catch (cause) {
+      if (cause instanceof WardenError) throw cause;
+      throw new WardenError(
+        "upstream_failed",
+        `Upstream "${this.name}": ${(cause as Error).message}`,
+        { category: "config", cause },
+      );
+    }
     const tr = t.transport;
     tr.onmessage = (m) => this.onmessage(m as Message);
     tr.onerror = () => {};

@@ -2,8 +2,6 @@
  * Client transports to upstream MCP servers, from the SDK: stdio (a child process) and
  * Streamable HTTP (with a fetch that does not pile abort listeners on one shared signal).
  */
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { FetchLike, Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 import type { UpstreamConfig } from "./config-types.js";
@@ -69,8 +67,10 @@ export interface UpstreamTransport {
   pid(): number | null;
 }
 
-export function createUpstreamTransport(cfg: UpstreamConfig): UpstreamTransport {
+/** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
+export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<UpstreamTransport> {
   if (cfg.kind === "stdio") {
+    const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
     installExitHook();
     const params: ConstructorParameters<typeof StdioClientTransport>[0] = {
       command: cfg.command,
@@ -105,6 +105,9 @@ export function createUpstreamTransport(cfg: UpstreamConfig): UpstreamTransport 
       );
     headers.authorization = `Bearer ${token}`;
   }
+  const { StreamableHTTPClientTransport } = await import(
+    "@modelcontextprotocol/sdk/client/streamableHttp.js"
+  );
   const t = new StreamableHTTPClientTransport(new URL(cfg.url), {
     requestInit: { headers },
     fetch: perRequestSignalFetch(),
