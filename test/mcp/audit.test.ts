@@ -151,7 +151,7 @@ describe("audit", () => {
       { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "stats", arguments: {} } },
       session,
     );
-    expect((denied.json?.error as { code: number }).code).toBe(-32003);
+    expect(denied.json?.error).toMatchObject({ code: -32003 });
     await until(() => auditLines(file).some((l) => l.decision === "deny"), 5000, "denial line");
     expect(auditLines(file).find((l) => l.decision === "deny")).toMatchObject({
       method: "tools/call",
