@@ -145,20 +145,14 @@ export class Chain {
   invoke(call: Call, target: (args: unknown) => unknown): Decision {
     const decision = this.before(call);
     if (rank(decision.verdict) >= REVIEW_RANK) return decision;
-    if (this.#bypass !== null && this.bypass(call)) {
-      call.bypassed = true;
-      if (call.result === undefined) call.result = call.args;
-    } else {
+    if (!this.#bypassed(call)) {
       try {
         call.result = target(call.args);
       } catch (error) {
-        call.error = error;
-        this.after(call);
-        throw error;
+        this.#failed(call, error);
       }
     }
-    if (this.#after !== null) this.after(call);
-    else call.phase = "after";
+    this.#finish(call);
     return decision;
   }
 
@@ -166,21 +160,34 @@ export class Chain {
   async invokeAsync(call: Call, target: (args: unknown) => unknown): Promise<Decision> {
     const decision = this.before(call);
     if (rank(decision.verdict) >= REVIEW_RANK) return decision;
-    if (this.#bypass !== null && this.bypass(call)) {
-      call.bypassed = true;
-      if (call.result === undefined) call.result = call.args;
-    } else {
+    if (!this.#bypassed(call)) {
       try {
         call.result = await target(call.args);
       } catch (error) {
-        call.error = error;
-        this.after(call);
-        throw error;
+        this.#failed(call, error);
       }
     }
+    this.#finish(call);
+    return decision;
+  }
+
+  /** True (and the result supplied) when a strategy skips the target. */
+  #bypassed(call: Call): boolean {
+    if (this.#bypass === null || !this.bypass(call)) return false;
+    call.bypassed = true;
+    if (call.result === undefined) call.result = call.args;
+    return true;
+  }
+
+  #failed(call: Call, error: unknown): never {
+    call.error = error;
+    this.after(call);
+    throw error;
+  }
+
+  #finish(call: Call): void {
     if (this.#after !== null) this.after(call);
     else call.phase = "after";
-    return decision;
   }
 }
 
