@@ -262,6 +262,11 @@ export const BENCH_CASES: readonly BenchCase[] = [
     allowed: true,
     ...file("fs:///data/reports/./2024//q1.csv", "/data/reports/2024/q1.csv"),
   },
+  {
+    name: "storage glob, canonical input",
+    allowed: true,
+    ...file("/data/reports/2024/q1.csv", "/data/reports/2024/q1.csv"),
+  },
   { name: "host glob", allowed: true, ...host("api.svc.example.com") },
   { name: "CIDR", allowed: true, ...host("10.1.2.3", [10, 1, 2, 3]) },
   {

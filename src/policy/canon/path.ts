@@ -43,30 +43,32 @@ function stripScheme(uri: string): string | undefined {
 
 /**
  * The ASCII lane: printable ASCII without `%` and `\\` needs no decoding and no Unicode
- * checks, only segment normalization. Returns the canonical path, or undefined to take the
- * full lane.
+ * checks, only segment normalization, done here in one pass. Returns the canonical path
+ * (the input itself when it already was), or undefined to take the full lane.
  */
 function asciiLane(path: string): string | undefined {
   const n = path.length;
-  let dirty = false;
-  for (let i = 0; i < n; i++) {
-    const c = path.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
-    if (c === 47) {
-      const next = i + 1 < n ? path.charCodeAt(i + 1) : -1;
-      if (next === 47 || next === -1) dirty = true;
-      else if (next === 46) {
-        const after = i + 2 < n ? path.charCodeAt(i + 2) : -1;
-        if (after === 47 || after === -1) dirty = true;
-        else if (after === 46) {
-          const third = i + 3 < n ? path.charCodeAt(i + 3) : -1;
-          if (third === 47 || third === -1) dirty = true;
-        }
-      }
+  let out = "";
+  let i = 0;
+  while (i < n) {
+    let c = path.charCodeAt(i);
+    while (c === 47) c = ++i < n ? path.charCodeAt(i) : -1;
+    if (i >= n) break;
+    const start = i;
+    while (c !== 47) {
+      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
+      c = ++i < n ? path.charCodeAt(i) : 47;
     }
+    const len = i - start;
+    if (len === 1 && path.charCodeAt(start) === 46) continue;
+    if (len === 2 && path.charCodeAt(start) === 46 && path.charCodeAt(start + 1) === 46) {
+      out = out.slice(0, Math.max(0, out.lastIndexOf("/")));
+      continue;
+    }
+    out += `/${path.slice(start, i)}`;
   }
-  if (!dirty) return path;
-  return n === 1 ? path : normalizeSegments(path);
+  if (out.length === n) return path;
+  return out === "" ? "/" : out;
 }
 
 export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {

@@ -20,6 +20,12 @@ function step(h: number, c: number): number {
 
 const SEED = 0x2c9277b5 & 0x3fffffff;
 
+/** 2^16 bits: a bucket probe is skipped unless its (length, hash) bit is set. */
+const BLOOM_WORDS = 2048;
+function bloomBit(h: number, lengthIndex: number): number {
+  return (h ^ Math.imul(lengthIndex + 1, 0x9e3779b1)) & 0xffff;
+}
+
 function hashPrefix(s: string, len: number): number {
   let h = SEED;
   for (let i = 0; i < len; i++) h = step(h, s.charCodeAt(i));
@@ -48,6 +54,8 @@ export class PatternSet<R extends Ranked> {
   #buckets: Map<number, Entry<R>[]>[] = [];
   #maxLen = -1;
   #size = 0;
+  /** One bit per (length, hash) bucket present: a no-match skips the Map probes. */
+  #bloom = new Uint32Array(0);
 
   /** `fromEnd`: index globs by their literal suffix (host names) instead of prefix. */
   constructor(fromEnd = false) {
@@ -94,12 +102,15 @@ export class PatternSet<R extends Ranked> {
     this.#lengths = lengths;
     this.#maxLen = lengths.length > 0 ? lengths[lengths.length - 1]! : -1;
     this.#buckets = lengths.map(() => new Map());
+    this.#bloom = new Uint32Array(lengths.length === 0 ? 0 : BLOOM_WORDS);
     for (const { affix, entry } of this.#pending) {
       let li = lengths.length - 1;
       while (lengths[li]! > affix.length) li--;
       const L = lengths[li]!;
       const key = this.#fromEnd ? hashSuffix(affix, L) : hashPrefix(affix, L);
       const bucket = this.#buckets[li]!;
+      const bit = bloomBit(key, li);
+      this.#bloom[bit >>> 5]! |= 1 << (bit & 31);
       const list = bucket.get(key);
       if (list) list.push(entry);
       else bucket.set(key, [entry]);
@@ -122,11 +133,13 @@ export class PatternSet<R extends Ranked> {
     const buckets = this.#buckets;
     const n = s.length;
     const fromEnd = this.#fromEnd;
+    const bloom = this.#bloom;
     let h = SEED;
     let k = 0;
     for (let i = 0; ; i++) {
       if (i === lengths[k]) {
-        const list = buckets[k]!.get(h);
+        const bit = bloomBit(h, k);
+        const list = (bloom[bit >>> 5]! & (1 << (bit & 31))) === 0 ? undefined : buckets[k]!.get(h);
         if (list !== undefined) {
           for (let j = 0; j < list.length; j++) {
             const e = list[j]!;
