@@ -113,6 +113,44 @@ describe("compilePolicy: what it accepts", () => {
     });
   });
 
+  it("locates errors in JSON sources too, and refuses duplicate JSON keys", () => {
+    const json =
+      '{\n  "version": "1.0",\n  "network": {\n    "allow": [\n      {"hots": "a.com"}\n    ]\n  }\n}\n';
+    const r = compilePolicy(json, { file: "p.json" });
+    expect(!r.ok && r.errors[0]).toMatchObject({
+      line: 5,
+      col: 8,
+      code: "policy_unknown_key",
+      key: "network.allow[0].hots",
+    });
+    const dup = compilePolicy('{"version": "1.0", "version": "1.0"}', { file: "d.json" });
+    expect(!dup.ok && dup.errors[0]!.code).toBe("policy_syntax");
+    const broken = compilePolicy('{"version": "1.0",\n "mcp": {]}', { file: "b.json" });
+    expect(!broken.ok && broken.errors[0]).toMatchObject({ code: "policy_syntax", line: 2 });
+  });
+
+  it("compiles a JSON source to the same decisions as its YAML twin", () => {
+    const yaml = `mcp:\n  tools:\n    allow:\n      - name: "calc/*"\n        max_calls_per_minute: 5\n    deny: ["calc/div"]\n`;
+    const json = JSON.stringify(
+      {
+        mcp: {
+          tools: { allow: [{ name: "calc/*", max_calls_per_minute: 5 }], deny: ["calc/div"] },
+        },
+      },
+      null,
+      2,
+    );
+    const a = compilePolicy(yaml, { file: "a.yaml" });
+    const b = compilePolicy(json, { file: "b.json" });
+    if (!a.ok || !b.ok) throw new Error("compile failed");
+    for (const name of ["calc/add", "calc/div", "other"]) {
+      const x = a.policy.check({ kind: "tool.call", name });
+      const y = b.policy.check({ kind: "tool.call", name });
+      expect([x.allowed, x.code, x.ruleId]).toEqual([y.allowed, y.code, y.ruleId]);
+    }
+    expect(b.policy.check({ kind: "tool.call", name: "calc/div" }).rule).toBe("b.json:11");
+  });
+
   it("accepts sections under permissions (the seed's minimal form)", () => {
     const r = compilePolicy(`version: "1.0"\npermissions:\n  environment:\n    allow: [HOME]\n`);
     expect(r.ok && r.policy.check({ kind: "env.read", key: "HOME" }).allowed).toBe(true);
