@@ -62,6 +62,7 @@ export default async function policyBench(h: Harness): Promise<void> {
       const subj = subject(c.casl.type, { ...c.casl.fields }) as never;
       const r = h.measure(`${c.name} @${size} [casl]`, () => ability.can(c.casl.action, subj), {
         note: `@casl/ability, ${size} rules`,
+        budgetMs: h.quick ? 200 : 700,
       });
       casl.set(c.name, r.p50_ns);
     }
@@ -76,6 +77,7 @@ export default async function policyBench(h: Harness): Promise<void> {
       if (policy.check(action).allowed !== want) throw new Error(`warden got ${c.name} wrong`);
       const r = h.measure(`${c.name} @${size} [warden]`, () => policy.check(action), {
         note: `warden, ${size} rules`,
+        budgetMs: h.quick ? 200 : 700,
       });
       const base = wardenAt.get(c.name);
       if (size === 9) wardenAt.set(c.name, r.p50_ns);

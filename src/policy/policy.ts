@@ -75,7 +75,11 @@ export class CompiledPolicy {
     const kind = (action as { kind?: unknown }).kind;
     const judge = typeof kind === "string" ? this.#dispatch.get(kind) : undefined;
     if (judge === undefined) return unknownKind(kind);
-    return judge(action as Readonly<Record<string, unknown>>, ctx);
+    try {
+      return judge(action as Readonly<Record<string, unknown>>, ctx);
+    } catch (e) {
+      return unreadable(e);
+    }
   }
 
   #explained(action: unknown, ctx: CheckContext): PolicyDecision {
@@ -87,10 +91,14 @@ export class CompiledPolicy {
     else {
       const kind = (action as { kind?: unknown }).kind;
       const judge = typeof kind === "string" ? this.#dispatch.get(kind) : undefined;
-      d =
-        judge === undefined
-          ? unknownKind(kind)
-          : judge(action as Readonly<Record<string, unknown>>, ctx);
+      try {
+        d =
+          judge === undefined
+            ? unknownKind(kind)
+            : judge(action as Readonly<Record<string, unknown>>, ctx);
+      } catch (e) {
+        d = unreadable(e);
+      }
     }
     const time_ns = Number(process.hrtime.bigint() - t0);
     const explanation: Explanation = Object.freeze({
@@ -105,6 +113,14 @@ export class CompiledPolicy {
     ctx.explain = false;
     return Object.freeze({ ...d, explanation });
   }
+}
+
+/** An action whose fields throw when read (a getter, a proxy): denied, never thrown. */
+function unreadable(e: unknown): PolicyDecision {
+  return badAction(
+    "action",
+    `the action could not be read (${e instanceof Error ? e.message : String(e)})`,
+  );
 }
 
 const unknownCache = new Map<string, PolicyDecision>();

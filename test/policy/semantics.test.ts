@@ -222,6 +222,17 @@ describe("semantics", () => {
     expect(P.check(action, { explain: true }).explanation?.result).toBe("deny");
   });
 
+  it("denies an action whose fields throw when read", () => {
+    const hostile = {
+      kind: "tool.call",
+      get name(): string {
+        throw new Error("boom");
+      },
+    };
+    expect(P.check(hostile)).toMatchObject({ allowed: false, code: "bad_action" });
+    expect(P.check(hostile, { explain: true }).reason).toContain("boom");
+  });
+
   it("maps to a core Decision", () => {
     const allow = toCoreDecision(P.check({ kind: "tool.call", name: "calc/add" }));
     expect(allow).toMatchObject({ verdict: "allow", by: "policy", rule: "s.yaml:24" });
