@@ -132,8 +132,27 @@ export async function loadComponentGuard(
   let pending: Promise<void> | undefined;
   let instances = 0;
   let lastError: unknown;
+  // Warm-up: V8 compiles a module's functions lazily, on first call, and a JS engine inside the
+  // guard has its own first-use costs, so the first invocation of each function can take far
+  // longer than the next ones. Each new instance is called once per phase with a synthetic
+  // payload (server "warden.warmup") before it serves; if that runs out of budget, the instance
+  // is replaced once more (it may have been stopped half-way).
+  const warm = (g: GuardExports): boolean => {
+    for (const phase of spec.runsOn) {
+      try {
+        rt.load(() => call(g, phase, WARMUP[phase], { serverName: "warden.warmup" }));
+      } catch (error) {
+        if (typeof (error as { payload?: unknown }).payload !== "string") return false;
+      }
+    }
+    return true;
+  };
+  const fresh = async (): Promise<GuardExports> => {
+    const g = await instantiate();
+    return warm(g) ? g : instantiate().then((h) => (warm(h), h));
+  };
   const start = () => {
-    pending = instantiate().then(
+    pending = fresh().then(
       (g) => {
         current = g;
         instances++;
@@ -149,29 +168,8 @@ export async function loadComponentGuard(
   await start();
   if (current === undefined) throw lastError;
   const ready = current as GuardExports;
-  const settingsSchema = rt.run(() => ready.getSettingsSchema());
-  const defaultConfig = rt.run(() => ready.getDefaultConfig());
-  // Warm up: V8 compiles a module's functions lazily, on first call, and a JS engine inside the
-  // guard has its own first-use costs, so the first invocation of each function can take far
-  // longer than the next ones. Call each phase once with a synthetic payload (server
-  // "warden.warmup"); if that runs out of budget, start a fresh instance and try once more.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const g = current as GuardExports | undefined;
-    if (g === undefined) break;
-    let failed = false;
-    for (const phase of spec.runsOn) {
-      try {
-        rt.run(() => call(g, phase, WARMUP[phase], { serverName: "warden.warmup" }));
-      } catch (error) {
-        if (typeof (error as { payload?: unknown }).payload === "string") continue;
-        failed = true;
-        break;
-      }
-    }
-    if (!failed) break;
-    current = undefined;
-    await start();
-  }
+  const settingsSchema = rt.load(() => ready.getSettingsSchema());
+  const defaultConfig = rt.load(() => ready.getDefaultConfig());
 
   function call<P extends GuardPhase>(
     g: GuardExports,

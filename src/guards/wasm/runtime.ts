@@ -13,6 +13,8 @@ export interface CoreRuntime {
   ): Promise<WebAssembly.Instance>;
   /** Run a whole instantiation (start functions included) under the instantiation budget. */
   instantiateComponent<T>(fn: () => Promise<T>): Promise<T>;
+  /** Run load-time guest code (settings, warm-up) under the load budget (wider deadline, no fuel). */
+  load<T>(fn: () => T): T;
   /** Run one invocation under a fresh budget; throws the sandbox's WardenError on a limit or trap. */
   run<T>(fn: () => T): T;
 }
