@@ -6,6 +6,7 @@ import type { CheckOptions, Explanation, PolicyDecision } from "./types.js";
 
 type Judge = (action: Readonly<Record<string, unknown>>, ctx: CheckContext) => PolicyDecision;
 
+const BAD_CALLER = badAction("action", '"caller" must be a string naming who asks');
 const NOT_AN_OBJECT = badAction("action", 'an action must be a JSON object with a "kind"');
 
 export interface PolicyInit {
@@ -75,6 +76,8 @@ export class CompiledPolicy {
     const kind = (action as { kind?: unknown }).kind;
     const judge = typeof kind === "string" ? this.#dispatch.get(kind) : undefined;
     if (judge === undefined) return unknownKind(kind);
+    const caller = (action as { caller?: unknown }).caller;
+    if (caller !== undefined && typeof caller !== "string") return BAD_CALLER;
     try {
       return judge(action as Readonly<Record<string, unknown>>, ctx);
     } catch (e) {
@@ -91,11 +94,14 @@ export class CompiledPolicy {
     else {
       const kind = (action as { kind?: unknown }).kind;
       const judge = typeof kind === "string" ? this.#dispatch.get(kind) : undefined;
+      const caller = (action as { caller?: unknown }).caller;
       try {
         d =
           judge === undefined
             ? unknownKind(kind)
-            : judge(action as Readonly<Record<string, unknown>>, ctx);
+            : caller !== undefined && typeof caller !== "string"
+              ? BAD_CALLER
+              : judge(action as Readonly<Record<string, unknown>>, ctx);
       } catch (e) {
         d = unreadable(e);
       }

@@ -90,7 +90,7 @@ describe("semantics", () => {
     expect(ok).toMatchObject({ allowed: true, ruleId: "mcp.tools.allow[2]" });
     const no = P.check({ kind: "tool.call", name: "file_reader", arguments: { path: "/etc/a" } });
     expect(no).toMatchObject({ allowed: false, code: "condition", ruleId: "mcp.tools.allow[1]" });
-    expect(no.reason).toContain("outside /data/**");
+    expect(no.reason).toContain(`is "/etc/a" (canonical), outside /data/**`);
     const missing = P.check({ kind: "tool.call", name: "file_reader", arguments: {} });
     expect(missing.reason).toContain('"path" is required');
   });
@@ -216,6 +216,7 @@ describe("semantics", () => {
     { kind: "transport.connect", transport: "pigeon" },
     { kind: "env.read", key: null },
     { kind: "completion.complete", ref: null },
+    { kind: "storage.read", uri: "/data/x", caller: 5 },
   ])("denies malformed action %j with bad_action, never throwing", (action) => {
     const d = P.check(action);
     expect(d).toMatchObject({ allowed: false, code: "bad_action" });

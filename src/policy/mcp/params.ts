@@ -86,7 +86,7 @@ export function compileParams(
         if (!cp.ok) return `is not an acceptable path (${cp.reason})`;
         return tests.some((t) => t(cp.value))
           ? undefined
-          : `path ${cut(cp.value)} is outside ${globs}`;
+          : `is ${cut(cp.value)} (canonical), outside ${globs}`;
       });
     }
     if (c.max_length !== undefined || c.min_length !== undefined) {
