@@ -19,6 +19,8 @@ export interface HttpUpstreamConfig {
   /** The environment variable holding a bearer token sent upstream, if any. */
   readonly bearerEnv: string | undefined;
   readonly prefix: boolean;
+  /** "lean" (default): Warden's node:http client; "sdk": the SDK's StreamableHTTPClientTransport. */
+  readonly client: "lean" | "sdk";
 }
 
 export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;

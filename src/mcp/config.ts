@@ -25,7 +25,7 @@ const TOP_KEYS = [
   "security_guards",
 ];
 const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix"];
-const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix"];
+const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "client"];
 const LISTEN_HTTP_KEYS = [
   "host",
   "port",
@@ -193,7 +193,14 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         c.add([...path, "url"], `"${url}" is not an http:// or https:// URL.`);
       }
       const bearerEnv = c.str(o, "bearer_env", path, false);
+      const client = o.client ?? "lean";
+      if (client !== "lean" && client !== "sdk")
+        c.add(
+          [...path, "client"],
+          'client must be "lean" (default, fast) or "sdk" (the SDK\'s transport, for OAuth or SSE resumption).',
+        );
       out.push({
+        client: client === "sdk" ? "sdk" : "lean",
         kind: "http",
         name,
         url,

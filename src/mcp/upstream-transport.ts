@@ -1,10 +1,16 @@
 /**
- * Client transports to upstream MCP servers, from the SDK: stdio (a child process) and
- * Streamable HTTP (with a fetch that does not pile abort listeners on one shared signal).
+ * Client transports to upstream MCP servers: the SDK's stdio transport (its spawn and kill
+ * logic, with a lean read buffer), and for Streamable HTTP either Warden's lean client
+ * (default) or the SDK's transport over a node:http fetch (`client: sdk`).
  */
-import type { FetchLike, Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 import type { UpstreamConfig } from "./config-types.js";
+import { nodeHttpFetch } from "./http-fetch.js";
+import { LeanHttpClientTransport } from "./lean-http-client.js";
+import { LeanReadBuffer } from "./lean-read-buffer.js";
+
+let sharedFetch: ReturnType<typeof nodeHttpFetch> | undefined;
 
 /** Every child process the gateway started and has not seen exit; killed on process exit. */
 export const liveChildren = new Set<number>();
@@ -19,45 +25,6 @@ function installExitHook(): void {
       } catch {}
     }
   });
-}
-
-/**
- * The SDK's HTTP client passes one long-lived AbortSignal to every fetch; undici on Node 20
- * adds a listener to it per request and never removes it. Give each request its own signal,
- * linked to the shared one only while the request (or its SSE body) is alive.
- */
-export function perRequestSignalFetch(base: FetchLike = fetch): FetchLike {
-  return async (url, init) => {
-    const shared = init?.signal;
-    if (!shared) return base(url, init);
-    if (shared.aborted) throw shared.reason;
-    const ac = new AbortController();
-    const onAbort = () => ac.abort(shared.reason);
-    shared.addEventListener("abort", onAbort, { once: true });
-    const unlink = () => shared.removeEventListener("abort", onAbort);
-    let res: Response;
-    try {
-      res = await base(url, { ...init, signal: ac.signal });
-    } catch (e) {
-      unlink();
-      throw e;
-    }
-    const ct = res.headers.get("content-type") ?? "";
-    if (!ct.includes("text/event-stream") || res.body === null) {
-      unlink();
-      return res;
-    }
-    const body = res.body.pipeThrough(
-      new TransformStream({
-        flush: unlink,
-      }),
-    );
-    return new Response(body, {
-      status: res.status,
-      statusText: res.statusText,
-      headers: res.headers,
-    });
-  };
 }
 
 export interface UpstreamTransport {
@@ -80,6 +47,8 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
     };
     if (cfg.cwd !== undefined) params.cwd = cfg.cwd;
     const t = new StdioClientTransport(params);
+    // The SDK's own spawn, close and kill logic, with a read buffer that skips the zod pass.
+    (t as unknown as { _readBuffer: LeanReadBuffer })._readBuffer = new LeanReadBuffer();
     const start = t.start.bind(t);
     let pid: number | null = null;
     t.start = async () => {
@@ -105,12 +74,16 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
       );
     headers.authorization = `Bearer ${token}`;
   }
+  if (cfg.client === "lean") {
+    const t = new LeanHttpClientTransport(new URL(cfg.url), headers);
+    return { transport: t, setProtocolVersion: (v) => t.setProtocolVersion(v), pid: () => null };
+  }
   const { StreamableHTTPClientTransport } = await import(
     "@modelcontextprotocol/sdk/client/streamableHttp.js"
   );
   const t = new StreamableHTTPClientTransport(new URL(cfg.url), {
     requestInit: { headers },
-    fetch: perRequestSignalFetch(),
+    fetch: (sharedFetch ??= nodeHttpFetch()),
     reconnectionOptions: {
       initialReconnectionDelay: 500,
       maxReconnectionDelay: 10_000,
