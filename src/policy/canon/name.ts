@@ -6,16 +6,26 @@ import { type Canon, fail } from "./result.js";
  * selectors, tag characters) and unpaired surrogates are refused, never stripped: a name that
  * hides characters is denied with a reason.
  */
-const FAST_NAME = /^[\x21-\x7e]+$/;
 // Cc, Cf, Zl, Zp, Co, Cs, noncharacters, variation selectors, combining grapheme joiner,
 // Hangul fillers and other default-ignorable code points.
 const BAD_NAME =
   /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
 const BAD_SPACE = /^\s|\s$|[^\S ]/u;
 
+/** Printable ASCII without spaces: already canonical (a loop beats a RegExp call here). */
+function isPlainAscii(s: string): boolean {
+  const n = s.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 export function canonicalizeName(name: unknown): Canon {
   if (typeof name !== "string") return fail("name must be a string");
-  if (FAST_NAME.test(name)) return { ok: true, value: name };
+  if (isPlainAscii(name)) return { ok: true, value: name };
   if (name.length === 0) return fail("name is empty");
   if (BAD_NAME.test(name)) return fail("name contains a control or invisible character");
   const value = name.normalize("NFKC");

@@ -38,6 +38,20 @@ function hashSuffix(s: string, len: number): number {
   return h;
 }
 
+/** The first entry (in source order, before `best`) whose test passes, else `best`. */
+function firstPassing<R extends Ranked>(
+  list: readonly Entry<R>[],
+  s: string,
+  best: R | undefined,
+): R | undefined {
+  for (let j = 0; j < list.length; j++) {
+    const e = list[j]!;
+    if (best !== undefined && e.rule.index >= best.index) return best;
+    if (e.test(s)) return e.rule;
+  }
+  return best;
+}
+
 /**
  * Rules keyed by pattern, looked up without scanning the rules: exact strings in a Map; globs
  * bucketed by a hash of their literal prefix (or suffix, for host names) cut to one of at most
@@ -56,6 +70,8 @@ export class PatternSet<R extends Ranked> {
   #size = 0;
   /** One bit per (length, hash) bucket present: a no-match skips the Map probes. */
   #bloom = new Uint32Array(0);
+  /** Lowest source index among the globs: an earlier exact match needs no glob probing. */
+  #minGlobIndex = Number.POSITIVE_INFINITY;
 
   /** `fromEnd`: index globs by their literal suffix (host names) instead of prefix. */
   constructor(fromEnd = false) {
@@ -103,6 +119,9 @@ export class PatternSet<R extends Ranked> {
     this.#maxLen = lengths.length > 0 ? lengths[lengths.length - 1]! : -1;
     this.#buckets = lengths.map(() => new Map());
     this.#bloom = new Uint32Array(lengths.length === 0 ? 0 : BLOOM_WORDS);
+    for (const { entry } of this.#pending) {
+      this.#minGlobIndex = Math.min(this.#minGlobIndex, entry.rule.index);
+    }
     for (const { affix, entry } of this.#pending) {
       let li = lengths.length - 1;
       while (lengths[li]! > affix.length) li--;
@@ -128,32 +147,50 @@ export class PatternSet<R extends Ranked> {
     let best: R | undefined = exact === undefined ? undefined : exact[0];
     const any = this.#any[0];
     if (any !== undefined && (best === undefined || any.index < best.index)) best = any;
-    if (this.#maxLen < 0) return best;
+    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    return this.#fromEnd ? this.#globsFromEnd(s, best) : this.#globsFromStart(s, best);
+  }
+
+  #globsFromStart(s: string, best: R | undefined): R | undefined {
     const lengths = this.#lengths;
     const buckets = this.#buckets;
-    const n = s.length;
-    const fromEnd = this.#fromEnd;
     const bloom = this.#bloom;
+    const n = s.length;
     let h = SEED;
     let k = 0;
     for (let i = 0; ; i++) {
       if (i === lengths[k]) {
         const bit = bloomBit(h, k);
-        const list = (bloom[bit >>> 5]! & (1 << (bit & 31))) === 0 ? undefined : buckets[k]!.get(h);
-        if (list !== undefined) {
-          for (let j = 0; j < list.length; j++) {
-            const e = list[j]!;
-            if (best !== undefined && e.rule.index >= best.index) break;
-            if (e.test(s)) {
-              best = e.rule;
-              break;
-            }
-          }
+        if ((bloom[bit >>> 5]! & (1 << (bit & 31))) !== 0) {
+          const list = buckets[k]!.get(h);
+          if (list !== undefined) best = firstPassing(list, s, best);
         }
         if (++k === lengths.length) break;
       }
       if (i >= n) break;
-      h = step(h, s.charCodeAt(fromEnd ? n - 1 - i : i));
+      h = step(h, s.charCodeAt(i));
+    }
+    return best;
+  }
+
+  #globsFromEnd(s: string, best: R | undefined): R | undefined {
+    const lengths = this.#lengths;
+    const buckets = this.#buckets;
+    const bloom = this.#bloom;
+    const n = s.length;
+    let h = SEED;
+    let k = 0;
+    for (let i = 0; ; i++) {
+      if (i === lengths[k]) {
+        const bit = bloomBit(h, k);
+        if ((bloom[bit >>> 5]! & (1 << (bit & 31))) !== 0) {
+          const list = buckets[k]!.get(h);
+          if (list !== undefined) best = firstPassing(list, s, best);
+        }
+        if (++k === lengths.length) break;
+      }
+      if (i >= n) break;
+      h = step(h, s.charCodeAt(n - 1 - i));
     }
     return best;
   }
