@@ -3,6 +3,7 @@
  * `verdict`, an optional string `message` and an optional object `metadata`, nothing else.
  */
 import { sandboxError } from "./errors.js";
+import { utf8Length, writeUtf8 } from "./utf8.js";
 
 export interface Verdict {
   verdict: boolean;
@@ -10,15 +11,22 @@ export interface Verdict {
   metadata?: Record<string, unknown>;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** An input ready to be written into guest memory: raw bytes, or a JSON text and its length. */
+export interface Input {
+  bytes: Uint8Array | null;
+  text: string;
+  length: number;
+}
+
 /**
- * Encode an input: a string must be a JSON document, a Uint8Array is taken as UTF-8 JSON bytes
+ * Prepare an input: a string must be a JSON document, a Uint8Array is taken as UTF-8 JSON bytes
  * as is (the caller vouches for it), anything else is serialized with JSON.stringify.
  */
-export function encodeInput(input: unknown, plugin: string, maxBytes: number): Uint8Array {
-  let bytes: Uint8Array;
+export function encodeInput(input: unknown, plugin: string, maxBytes: number): Input {
+  let text = "";
+  let bytes: Uint8Array | null = null;
   if (input instanceof Uint8Array) bytes = input;
   else if (typeof input === "string") {
     try {
@@ -32,11 +40,11 @@ export function encodeInput(input: unknown, plugin: string, maxBytes: number): U
         error,
       );
     }
-    bytes = encoder.encode(input);
+    text = input;
   } else {
-    let text: string | undefined;
+    let t: string | undefined;
     try {
-      text = JSON.stringify(input);
+      t = JSON.stringify(input);
     } catch (error) {
       throw sandboxError(
         "invalid_input",
@@ -46,24 +54,32 @@ export function encodeInput(input: unknown, plugin: string, maxBytes: number): U
         error,
       );
     }
-    if (text === undefined) {
+    if (t === undefined) {
       throw sandboxError(
         "invalid_input",
         plugin,
         "input cannot be serialized as JSON (undefined or a function)",
       );
     }
-    bytes = encoder.encode(text);
+    text = t;
   }
-  if (bytes.length > maxBytes) {
+  const length = bytes ? bytes.length : utf8Length(text);
+  if (length > maxBytes) {
     throw sandboxError(
       "too_large",
       plugin,
-      `input is ${bytes.length} bytes, over max_input_bytes=${maxBytes}; send less or raise the limit`,
-      { limit: "max_input_bytes", size: bytes.length },
+      `input is ${length} bytes, over max_input_bytes=${maxBytes}; send less or raise the limit`,
+      { limit: "max_input_bytes", size: length },
     );
   }
-  return bytes;
+  return { bytes, text, length };
+}
+
+/** Copy a prepared input into guest memory at `ptr`. */
+export function writeInput(input: Input, memory: ArrayBuffer, ptr: number): void {
+  const view = new Uint8Array(memory);
+  if (input.bytes) view.set(input.bytes, ptr);
+  else writeUtf8(input.text, view, ptr, input.length);
 }
 
 function invalid(plugin: string, fn: string, what: string, extra: Record<string, unknown> = {}) {
@@ -73,6 +89,12 @@ function invalid(plugin: string, fn: string, what: string, extra: Record<string,
     `${fn} returned ${what}; the output must be a JSON object {"verdict": boolean, "message"?: string, "metadata"?: object}`,
     { export: fn, ...extra },
   );
+}
+
+/** Short pure-ASCII outputs are decoded in JS (faster than a TextDecoder call); else null. */
+function asciiText(raw: Uint8Array): string | null {
+  for (let i = 0; i < raw.length; i++) if (raw[i]! >= 0x80) return null;
+  return String.fromCharCode.apply(null, raw as unknown as number[]);
 }
 
 /** Read and check the output a guest function returned as (ptr << 32 | len). */
@@ -102,11 +124,14 @@ export function decodeOutput(
       { ptr, len },
     );
   }
-  let text: string;
-  try {
-    text = decoder.decode(new Uint8Array(memory, ptr, len));
-  } catch {
-    throw invalid(plugin, fn, "bytes that are not valid UTF-8");
+  const raw = new Uint8Array(memory, ptr, len);
+  let text = len <= 512 ? asciiText(raw) : null;
+  if (text === null) {
+    try {
+      text = decoder.decode(raw);
+    } catch {
+      throw invalid(plugin, fn, "bytes that are not valid UTF-8");
+    }
   }
   let value: unknown;
   try {

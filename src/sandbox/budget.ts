@@ -65,8 +65,7 @@ export class Budget {
     return m;
   }
 
-  start(): void {
-    const now = performance.now();
+  start(now = performance.now()): void {
     this.startedAt = now;
     this.deadline = now + this.limits.timeout_ms;
     this.#lastTick = now;

@@ -13,6 +13,8 @@ type GuestFn = (...args: number[]) => unknown;
 
 export class Slot {
   readonly memory: WebAssembly.Memory;
+  /** Memory size right after instantiation. */
+  readonly initialBytes: number;
   readonly meter: Meter;
   readonly ctx: HostContext;
   readonly #exports: WebAssembly.Exports;
@@ -49,6 +51,7 @@ export class Slot {
       throw error;
     }
     this.memory = this.#exports.memory as WebAssembly.Memory;
+    this.initialBytes = this.memory.buffer.byteLength;
     this.ctx.memory = this.memory;
     const alloc = this.#exports.allocate;
     this.allocate = typeof alloc === "function" ? (alloc as GuestFn) : null;

@@ -6,12 +6,13 @@
  */
 import { readFile } from "node:fs/promises";
 import type { WardenError } from "../core/errors.js";
-import { decodeOutput, encodeInput, type Verdict } from "./abi.js";
+import { decodeOutput, encodeInput, type Verdict, writeInput } from "./abi.js";
 import { Budget } from "./budget.js";
 import { sandboxError } from "./errors.js";
 import { Slot } from "./instance.js";
 import { checkPluginName, type LimitsInput, resolveLimits } from "./limits.js";
 import { type PreparedModule, prepareModule } from "./prepare.js";
+import { RECLAIM_BYTES, reclaim } from "./reclaim.js";
 import { classify } from "./traps.js";
 import { WASI_MODULE, wasiImports } from "./wasi.js";
 
@@ -97,6 +98,7 @@ export class Plugin {
   readonly #function: string;
   readonly #checked = new Set<string>();
   #slot: Slot | null = null;
+  #reclaimPending = false;
 
   constructor(prepared: PreparedModule, options: PluginOptions) {
     this.name = prepared.name;
@@ -138,10 +140,11 @@ export class Plugin {
     const fn = options.function ?? this.#function;
     if (!this.#checked.has(fn)) this.#checkFunction(fn);
     const limits = this.prepared.limits;
-    const bytes = encodeInput(input, this.name, limits.max_input_bytes);
+    const data = encodeInput(input, this.name, limits.max_input_bytes);
+    const len = data.length;
     const budget = this.#budget;
     const t0 = performance.now();
-    budget.start();
+    budget.start(t0);
     let slot = this.#slot;
     let phase = fn;
     let result: Verdict | undefined;
@@ -155,17 +158,17 @@ export class Plugin {
       let ptr: number;
       if (slot.allocate) {
         phase = "allocate";
-        ptr = slot.allocate(bytes.length) as number;
+        ptr = slot.allocate(len) as number;
         phase = fn;
-        if (ptr === 0 || ptr < 0 || ptr + bytes.length > slot.memory.buffer.byteLength) {
-          throw this.#badAllocation(slot, ptr, bytes.length);
+        if (ptr === 0 || ptr < 0 || ptr + len > slot.memory.buffer.byteLength) {
+          throw this.#badAllocation(slot, ptr, len);
         }
       } else {
-        slot.reserveInput(bytes.length);
+        slot.reserveInput(len);
         ptr = slot.inputPtr;
       }
-      new Uint8Array(slot.memory.buffer, ptr, bytes.length).set(bytes);
-      const packed = slot.fn(fn)(ptr, bytes.length);
+      writeInput(data, slot.memory.buffer, ptr);
+      const packed = slot.fn(fn)(ptr, len);
       result = decodeOutput(packed, slot.memory.buffer, this.name, fn, limits.max_output_bytes);
     } catch (error) {
       failure = classify(error, {
@@ -194,11 +197,26 @@ export class Plugin {
 
   /** Drop the pooled instance (the next evaluation instantiates a fresh one). */
   #discard(): void {
-    this.#slot?.dispose();
+    const slot = this.#slot;
+    if (!slot) return;
+    slot.dispose();
     this.#slot = null;
+    if (slot.memory.buffer.byteLength - slot.initialBytes >= RECLAIM_BYTES) {
+      // Collect once nothing on the stack refers to the old instance any more: before the next
+      // instantiation, or on the next turn of the event loop, whichever comes first.
+      this.#reclaimPending = true;
+      setImmediate(() => this.#reclaimNow());
+    }
+  }
+
+  #reclaimNow(): void {
+    if (!this.#reclaimPending) return;
+    this.#reclaimPending = false;
+    reclaim();
   }
 
   #instantiate(): Slot {
+    this.#reclaimNow();
     const slot = new Slot(this.prepared, this.#budget);
     try {
       slot.initialize();

@@ -115,8 +115,8 @@ export function classify(error: unknown, ctx: ClassifyContext): WardenError {
         memory_used_bytes: ctx.memoryBytes,
         kind,
         phase: where,
+        trap: message,
       },
-      error,
     );
   }
   const advice = ADVICE[kind] ?? "the plugin trapped";
@@ -125,6 +125,8 @@ export function classify(error: unknown, ctx: ClassifyContext): WardenError {
     name,
     `${where} trapped (${kind}: ${message}): ${advice}; fix the plugin`,
     { kind, phase: where, trap: message },
-    error,
+    // V8's trap errors keep the wasm instance (and its memory) alive through their stack frames,
+    // so they are not kept as the cause; the message and kind are in the details.
+    kind === "host" ? error : undefined,
   );
 }

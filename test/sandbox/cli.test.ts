@@ -65,6 +65,8 @@ describe("warden plugin test", () => {
       await fixtureFile("grow-bomb"),
       "--memory-limit",
       "1048576",
+      "--timeout-ms",
+      "30000",
     ]);
     expect(bomb.code).toBe(3);
     expect(json(bomb.stdout).error).toMatchObject({ code: "memory_exceeded" });

@@ -61,7 +61,7 @@ describe("createBudget / runWithBudget / instantiateCore", () => {
   });
 
   it("caps memory and reports memory_exceeded", async () => {
-    const limits = { memory_limit_bytes: 1 << 20 };
+    const limits = { memory_limit_bytes: 1 << 20, timeout_ms: 30_000 };
     const { module } = await prepareModule(await fixture("grow-bomb"), { name: "bomb", limits });
     const budget = createBudget(limits, "bomb");
     const inst = await runWithBudget(budget, () => budget.instantiateCore(module, {}));

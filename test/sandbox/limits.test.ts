@@ -178,7 +178,7 @@ describe("evaluation limits", () => {
     const limit = 4 * 1024 * 1024;
     const p = await loadPlugin(await fixture("grow-bomb"), {
       name: "bomb",
-      limits: { memory_limit_bytes: limit },
+      limits: { memory_limit_bytes: limit, timeout_ms: 30_000 },
     });
     const e = await failure(p.evaluate({}));
     expect(e.code).toBe("memory_exceeded");
@@ -253,7 +253,7 @@ describe("evaluation limits", () => {
     }
     const g = await loadPlugin(await fixture("grow-bomb"), {
       name: "bomb2",
-      limits: { memory_limit_bytes: 1 << 20 },
+      limits: { memory_limit_bytes: 1 << 20, timeout_ms: 30_000 },
     });
     for (let i = 0; i < 3; i++)
       expect((await failure(g.evaluate({}))).code).toBe("memory_exceeded");
