@@ -85,7 +85,7 @@ describe("a JavaScript guard as a WebAssembly component", () => {
       ).decision,
     ).toEqual({
       kind: "warn",
-      messages: ["the result of x matches /read/"],
+      messages: ['the result of x matches "read"'],
     });
     expect(
       p.run("connection", { name: "files", transport: "stdio", command: "x" }, ctx).decision.kind,
@@ -111,7 +111,7 @@ describe("a JavaScript guard as a WebAssembly component", () => {
   }, 60_000);
 
   it("a catastrophic regex inside the guard is stopped at timeout_ms; a fresh instance takes over", async () => {
-    const p = await load({ timeout_ms: 50, config: { patterns: ["^(a+)+$"] } });
+    const p = await load({ timeout_ms: 50, config: { regex_patterns: ["^(a+)+$"] } });
     // Exponential backtracking: ~60 s on this machine without a limit.
     const evil = [{ name: `${"a".repeat(28)}!`, inputSchema: {} }];
     const r = p.run("tools_list", evil, ctx);

@@ -7,7 +7,9 @@
  * state kept by the guard's instance between invocations.
  *
  * Settings (warden.yaml `config:`, read with get-config):
- *   patterns: ["delete", "drop\\s+table"]   regular expressions, case-insensitive
+ *   patterns: ["delete", "drop table"]       words or phrases, case-insensitive (fast)
+ *   regex_patterns: ["drop\\s+table"]       regular expressions, case-insensitive (slower:
+ *                                            the JS engine inside a component has no JIT)
  *   action: hide | block                     what to do with a matching tool (default hide)
  *   max_calls_per_tool: 100                  calls allowed per tool per instance (0 = no limit)
  *   blocked_servers: ["untrusted"]           servers refused at connection
@@ -15,7 +17,8 @@
 import { getConfig, getTime, log } from "mcp:security-guard/host@0.1.0";
 
 const DEFAULTS = {
-  patterns: ["delete", "drop\\s+table", "rm\\s+-rf"],
+  patterns: ["delete", "drop table", "rm -rf"],
+  regex_patterns: [],
   action: "hide",
   max_calls_per_tool: 0,
   blocked_servers: [],
@@ -38,15 +41,15 @@ function setting(key) {
   return value;
 }
 
-// Compiled once per instance, on first use.
-let compiled;
-function patterns() {
-  if (compiled === undefined) compiled = setting("patterns").map((p) => new RegExp(p, "i"));
-  return compiled;
-}
-
+// Lowercased and compiled once per instance, on first use.
+let words;
+let regexes;
 function matching(text) {
-  for (const re of patterns()) if (re.test(text)) return re.source;
+  words ??= setting("patterns").map((p) => p.toLowerCase());
+  regexes ??= setting("regex_patterns").map((p) => new RegExp(p, "i"));
+  const lower = text.toLowerCase();
+  for (const w of words) if (lower.includes(w)) return w;
+  for (const re of regexes) if (re.test(text)) return re.source;
   return undefined;
 }
 
@@ -104,7 +107,7 @@ export const guard = {
         tag: "deny",
         val: {
           code: "blocked_argument",
-          message: `the arguments of ${invocation.toolName} match the blocked pattern /${p}/`,
+          message: `the arguments of ${invocation.toolName} match the blocked pattern "${p}"`,
         },
       };
     const max = setting("max_calls_per_tool");
@@ -126,7 +129,7 @@ export const guard = {
   evaluateResponse(response, _context) {
     const p = matching(response.output);
     if (p !== undefined)
-      return { tag: "warn", val: [`the result of ${response.toolName} matches /${p}/`] };
+      return { tag: "warn", val: [`the result of ${response.toolName} matches "${p}"`] };
     return { tag: "allow" };
   },
 
@@ -135,6 +138,7 @@ export const guard = {
       type: "object",
       properties: {
         patterns: { type: "array", items: { type: "string" } },
+        regex_patterns: { type: "array", items: { type: "string" } },
         action: { enum: ["hide", "block"] },
         max_calls_per_tool: { type: "integer", minimum: 0 },
         blocked_servers: { type: "array", items: { type: "string" } },

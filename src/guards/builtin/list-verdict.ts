@@ -53,14 +53,17 @@ export function collectStrings(value: unknown, out: string[], depth = 0): void {
   }
 }
 
-/** The text of a tool a guard reads: its description and every string in its schema. */
+/**
+ * The text of a tool a guard reads: its name, title and description, and its input schema and
+ * annotations as JSON (one native JSON.stringify is far cheaper than walking the schema, and
+ * keeps every description, title, default and enum value in the text).
+ */
 export function toolText(tool: GuardTool): string {
-  const parts: string[] = [];
-  if (typeof tool.description === "string") parts.push(tool.description);
-  if (tool.inputSchema !== undefined) collectStrings(tool.inputSchema, parts);
+  let text = typeof tool.description === "string" ? tool.description : "";
   const title = (tool as { title?: unknown }).title;
-  if (typeof title === "string") parts.push(title);
+  if (typeof title === "string") text += `\n${title}`;
+  if (tool.inputSchema !== undefined) text += `\n${JSON.stringify(tool.inputSchema)}`;
   const ann = (tool as { annotations?: unknown }).annotations;
-  if (ann !== undefined) collectStrings(ann, parts);
-  return parts.join("\n");
+  if (ann !== undefined) text += `\n${JSON.stringify(ann)}`;
+  return text;
 }

@@ -23,16 +23,25 @@ const PARTS: Record<string, string> = {
   secret_access: String.raw`\b(?:read|cat|open|load|access|include|send|upload|pass|attach|exfiltrate|copy|provide|append|forward|post|leak)\b[^.\n]{0,80}?${SECRET_PATH}|\bcontents?\s+of\s+[^.\n]{0,30}?${SECRET_PATH}`,
   model_directive: String.raw`\b(?:the\s+)?(?:assistant|ai|model|llm|agent|claude|chatgpt)\s+(?:must|should|shall|needs?\s+to|has\s+to|is\s+required\s+to)\s+(?:always\s+|first\s+|also\s+|now\s+|secretly\s+|silently\s+)?(?:call|invoke|use|read|send|include|ignore|pass|execute|run|forward|not\s+tell)\b|\byou\s+(?:must|should|shall|are\s+required\s+to|have\s+to|need\s+to)\s+(?:always|never|first|also|secretly|silently|immediately)\b|\byou\s+are\s+now\b|\bnew\s+instructions?\s*:`,
   tool_chaining: String.raw`\b(?:before|prior\s+to|after|instead\s+of|whenever|each\s+time)\s+(?:using|calling|invoking|running|you\s+(?:use|call|invoke|run))\s+(?:this|any|the|other)\b[^.\n]{0,80}?\b(?:call|invoke|use|run|execute|read|send)\b`,
-  encoded_blob: String.raw`(?<![A-Za-z0-9+\/=_-])(?=[A-Za-z0-9+\/_-]*[0-9])(?=[A-Za-z0-9+\/_-]*[a-z])(?=[A-Za-z0-9+\/_-]*[A-Z])[A-Za-z0-9+\/_-]{100,}={0,2}|\b[0-9a-fA-F]{128,}\b`,
-  invisible: String.raw`[\u{E0000}-\u{E007F}\u200B\u200C\u200D\u200E\u200F\u2060-\u2064\uFEFF\u202A-\u202E\u2066-\u2069\u00AD\u180E]`,
 };
-const CATEGORIES = Object.keys(PARTS);
-const RE = new RegExp(
+const TEXT_CATEGORIES = Object.keys(PARTS);
+const CATEGORIES = [...TEXT_CATEGORIES, "encoded_blob", "invisible"];
+/**
+ * One regex for the text categories, run on the lowercased text with neither the `i` nor the
+ * `u` flag: both cost 5 to 10x here (V8 irregexp), and every pattern above is lowercase.
+ */
+const TEXT_RE = new RegExp(
   Object.entries(PARTS)
     .map(([k, v]) => `(?<${k}>${v})`)
     .join("|"),
-  "giu",
+  "g",
 );
+/** A run of 100+ base64 or hex characters (the lookbehind starts it only at a run's start). */
+const BLOB_RE = /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{100,}/g;
+const HEX_RE = /^[0-9a-fA-F]+$/;
+/** Tag characters (U+E0000-E007F, as surrogate pairs), zero-width and bidi controls. */
+const INVISIBLE_RE =
+  /[\u200B-\u200F\u2060-\u2064\uFEFF\u202A-\u202E\u2066-\u2069\u00AD\u180E]|\uDB40[\uDC00-\uDC7F]/g;
 const PICTO = /\p{Extended_Pictographic}|\u{FE0F}/u;
 
 const LABEL: Record<string, string> = {
@@ -46,42 +55,62 @@ const LABEL: Record<string, string> = {
   invisible: "invisible Unicode characters",
 };
 
-/** Every finding in a text, as `category: excerpt` strings (empty when clean). */
+function push(out: string[], cat: string, excerpt: string): void {
+  const s = `${LABEL[cat]} (${excerpt})`;
+  if (!out.includes(s) && out.length < 8) out.push(s);
+}
+
+/** A zero-width joiner between two emoji is how emoji sequences are written: not hidden. */
+function emojiJoiner(text: string, i: number): boolean {
+  const before = text.charCodeAt(i - 1);
+  const prev =
+    before >= 0xdc00 && before <= 0xdfff ? text.codePointAt(i - 2) : text.codePointAt(i - 1);
+  const next = text.codePointAt(i + 1);
+  return (
+    prev !== undefined &&
+    next !== undefined &&
+    PICTO.test(String.fromCodePoint(prev)) &&
+    PICTO.test(String.fromCodePoint(next))
+  );
+}
+
+/** Every finding in a text, as `label (excerpt)` strings (empty when clean). Single pass each. */
 export function scanPoisoning(text: string, enabled: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  RE.lastIndex = 0;
-  for (let m = RE.exec(text); m !== null; m = RE.exec(text)) {
+  const lower = text.toLowerCase();
+  TEXT_RE.lastIndex = 0;
+  for (let m = TEXT_RE.exec(lower); m !== null; m = TEXT_RE.exec(lower)) {
     const g = m.groups!;
     let cat = "";
-    for (const c of CATEGORIES)
+    for (const c of TEXT_CATEGORIES)
       if (g[c] !== undefined) {
         cat = c;
         break;
       }
-    if (cat === "invisible" && m[0] === "\u200D") {
-      // A zero-width joiner between two emoji is how emoji sequences are written: not hidden.
-      const before = text.codePointAt(m.index - 1) ?? 0;
-      const prev = before >= 0xdc00 && before <= 0xdfff ? text.codePointAt(m.index - 2) : before;
-      const next = text.codePointAt(m.index + 1);
-      if (
-        prev !== undefined &&
-        next !== undefined &&
-        PICTO.test(String.fromCodePoint(prev)) &&
-        PICTO.test(String.fromCodePoint(next))
-      )
-        continue;
+    if (enabled.has(cat))
+      push(out, cat, JSON.stringify(m[0].length > 80 ? `${m[0].slice(0, 77)}...` : m[0]));
+    if (m[0].length === 0) TEXT_RE.lastIndex++;
+  }
+  if (enabled.has("encoded_blob")) {
+    BLOB_RE.lastIndex = 0;
+    for (let m = BLOB_RE.exec(text); m !== null; m = BLOB_RE.exec(text)) {
+      const v = m[0];
+      const blob = HEX_RE.test(v)
+        ? v.length >= 128
+        : /[0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v);
+      if (blob) push(out, "encoded_blob", `${v.length} characters`);
     }
-    if (!enabled.has(cat)) continue;
-    const excerpt =
-      cat === "invisible"
-        ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} at ${m.index}`
-        : cat === "encoded_blob"
-          ? `${m[0].length} characters`
-          : JSON.stringify(m[0].length > 80 ? `${m[0].slice(0, 77)}...` : m[0]);
-    const s = `${LABEL[cat]} (${excerpt})`;
-    if (!out.includes(s)) out.push(s);
-    if (out.length >= 8) break;
-    if (m[0].length === 0) RE.lastIndex++;
+  }
+  if (enabled.has("invisible")) {
+    INVISIBLE_RE.lastIndex = 0;
+    for (let m = INVISIBLE_RE.exec(text); m !== null; m = INVISIBLE_RE.exec(text)) {
+      if (m[0] === "\u200D" && emojiJoiner(text, m.index)) continue;
+      push(
+        out,
+        "invisible",
+        `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} at ${m.index}`,
+      );
+    }
   }
   return out;
 }

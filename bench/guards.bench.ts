@@ -1,0 +1,364 @@
+/**
+ * Guards benchmarks (issue 7): per-invocation latency of each built-in guard on a realistic
+ * payload; of a component guard (the JavaScript example, componentize-js + jco, core modules in
+ * Warden's sandbox) on evaluate-tools-list with 50 tools and on evaluate-tool-invoke, next to the
+ * same component with no limits (plain WebAssembly.instantiate: the floor); of the AssemblyScript
+ * JSON ABI guard; and the gateway's added latency per tools/call (stdio to stdio) with three
+ * guards on, against the same gateway with none.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { parseGuardsConfig } from "../src/guards/config.js";
+import { createGuardPipeline } from "../src/guards/loader.js";
+import type { GuardPipeline } from "../src/guards/pipeline.js";
+import type { GuardPhase, GuardTool, PhasePayload } from "../src/guards/types.js";
+import { blackhole, type Harness } from "./harness.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const BUILD = join(root, "test/.build/guards");
+const CACHE = join(BUILD, "cache");
+
+const DESCRIPTIONS = [
+  "Reads a file from the workspace and returns its contents as text.",
+  "Writes text to a file in the workspace, creating folders as needed.",
+  "Lists the entries of a directory, with sizes and modification times.",
+  "Searches files for a regular expression and returns matching lines.",
+  "Runs the project's test suite and returns a summary of failures.",
+  "Creates a branch, commits the staged changes and opens a pull request.",
+  "Fetches a web page and returns its main text, without scripts or styles.",
+  "Sends an email to one recipient with a subject and a plain-text body.",
+  "Looks up the weather forecast for a city for the next three days.",
+  "Adds an event to the user's calendar at the given time and duration.",
+];
+function toolsOf(n: number, server = "files"): GuardTool[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `${server}_tool_${i}`,
+    description: DESCRIPTIONS[i % DESCRIPTIONS.length]!,
+    inputSchema: {
+      type: "object",
+      properties: {
+        path: { type: "string", description: "Absolute path of the file." },
+        limit: { type: "integer", description: "How many entries to return (default 100)." },
+      },
+      required: ["path"],
+    },
+  }));
+}
+const ARGS = {
+  path: "/srv/data/reports/2024-q3.csv",
+  query: "revenue by region for the third quarter, excluding returns",
+  options: { limit: 100, offset: 0, format: "csv", include_headers: true },
+};
+const RESULT = {
+  content: [
+    {
+      type: "text",
+      text: "region,revenue\nnorth,1204332\nsouth,993201\neast,1500223\nwest,877120\n(4 rows; generated 2024-10-02T10:22:11Z by report-service v3.4.1)",
+    },
+  ],
+  isError: false,
+};
+
+async function pipelineOf(entry: Record<string, unknown>, file: string): Promise<GuardPipeline> {
+  const r = parseGuardsConfig([entry], file);
+  if (r.issues.length > 0) throw new Error(JSON.stringify(r.issues));
+  return createGuardPipeline(r.guards, { cacheDir: CACHE });
+}
+
+function bench<P extends GuardPhase>(
+  h: Harness,
+  name: string,
+  p: GuardPipeline,
+  phase: P,
+  payload: PhasePayload[P],
+  note: string,
+  ctx = { serverName: "files", knownServers: ["files", "mail", "web"] },
+) {
+  const d = p.run(phase, payload, ctx).decision.kind;
+  h.measure(name, () => p.run(phase, payload, ctx), { note: `${note}; decision ${d}` });
+}
+
+/** Build an example guard with its own build.mjs, cached by the hash of its sources. */
+function buildExample(dir: string, source: string, name: string): string {
+  const src = join(root, "examples/guards", dir);
+  const key = createHash("sha256")
+    .update(readFileSync(join(src, source)))
+    .update(readFileSync(join(src, "build.mjs")))
+    .update(readFileSync(join(root, "wit/security-guard.wit")))
+    .digest("hex")
+    .slice(0, 16);
+  const out = join(BUILD, `bench-${name}-${key}.wasm`);
+  if (existsSync(out)) return out;
+  mkdirSync(BUILD, { recursive: true });
+  execFileSync(process.execPath, [join(src, "build.mjs"), `${out}.tmp`], {
+    cwd: root,
+    stdio: "pipe",
+  });
+  renameSync(`${out}.tmp`, out);
+  return out;
+}
+
+async function builtins(h: Harness): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "warden-bench-guards-"));
+  const file = join(dir, "warden.yaml");
+  const ten = toolsOf(10);
+  bench(
+    h,
+    "built-in tool_poisoning, tools_list (10 tools)",
+    await pipelineOf({ id: "tp", type: "tool_poisoning" }, file),
+    "tools_list",
+    ten,
+    "goal <= 20 us p50",
+  );
+  const rp = await pipelineOf({ id: "rp", type: "rug_pull" }, file);
+  bench(
+    h,
+    "built-in rug_pull, tools_list (10 pinned tools)",
+    rp,
+    "tools_list",
+    ten,
+    "goal <= 20 us p50",
+  );
+  bench(
+    h,
+    "built-in rug_pull, tool_invoke",
+    rp,
+    "tool_invoke",
+    { method: "tools/call", name: "files_tool_3", arguments: ARGS },
+    "goal <= 20 us p50",
+  );
+  const sh = await pipelineOf({ id: "sh", type: "tool_shadowing" }, file);
+  sh.run("tools_list", toolsOf(10, "mail"), {
+    serverName: "mail",
+    knownServers: ["files", "mail", "web"],
+  });
+  bench(
+    h,
+    "built-in tool_shadowing, tools_list (10 tools, 2 peers)",
+    sh,
+    "tools_list",
+    ten,
+    "goal <= 20 us p50",
+  );
+  bench(
+    h,
+    "built-in server_whitelist, connection",
+    await pipelineOf(
+      {
+        id: "wl",
+        type: "server_whitelist",
+        config: { servers: ["files", { name: "web", url: "https://mcp.example.com/*" }] },
+      },
+      file,
+    ),
+    "connection",
+    { name: "web", transport: "http", url: "https://mcp.example.com/v1/mcp" },
+    "goal <= 20 us p50",
+  );
+  const pii = await pipelineOf({ id: "pii", type: "pii" }, file);
+  bench(
+    h,
+    "built-in pii, tool_invoke (clean, ~200 B)",
+    pii,
+    "tool_invoke",
+    { method: "tools/call", name: "query", arguments: ARGS },
+    "goal <= 20 us p50",
+  );
+  bench(
+    h,
+    "built-in pii, response (clean, ~150 B)",
+    pii,
+    "response",
+    { method: "tools/call", name: "query", result: RESULT, isError: false },
+    "goal <= 20 us p50",
+  );
+  const red = await pipelineOf({ id: "pii", type: "pii", config: { mode: "redact" } }, file);
+  const leaky = {
+    ...RESULT,
+    content: [
+      {
+        type: "text",
+        text: `${RESULT.content[0]!.text}\ncontact: jane.doe@example.com, +1 415 555 0132`,
+      },
+    ],
+  };
+  bench(
+    h,
+    "built-in pii redact, response (email + phone)",
+    red,
+    "response",
+    { method: "tools/call", name: "query", result: leaky, isError: false },
+    "goal <= 20 us p50",
+  );
+}
+
+async function wasmGuards(h: Harness): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "warden-bench-guards-"));
+  const file = join(dir, "warden.yaml");
+  const as = buildExample("as-secrets-guard", "guard.ts", "secrets-guard");
+  const asp = await pipelineOf(
+    {
+      id: "as",
+      type: "wasm",
+      module_path: as,
+      runs_on: ["tool_invoke"],
+      config: { warn_after: 1e9 },
+    },
+    file,
+  );
+  bench(
+    h,
+    "AssemblyScript JSON ABI guard, tool_invoke",
+    asp,
+    "tool_invoke",
+    { method: "tools/call", name: "query", arguments: ARGS },
+    "all limits on",
+  );
+
+  const js = buildExample("js-pattern-guard", "guard.js", "pattern-guard");
+  const jsp = await pipelineOf(
+    { id: "js", type: "wasm", module_path: js, runs_on: ["tools_list", "tool_invoke"] },
+    file,
+  );
+  const fifty = toolsOf(50);
+  const inv = { method: "tools/call", name: "files_tool_3", arguments: ARGS };
+  const budget = h.quick ? 300 : 3000;
+  bench(
+    h,
+    "component guard (JS), evaluate-tools-list, 50 tools",
+    jsp,
+    "tools_list",
+    fifty,
+    "componentize-js + jco, sandboxed",
+  );
+  h.results.at(-1)!.note += "; seed: 5-10 ms";
+  const r = h.measure(
+    "component guard (JS), evaluate-tool-invoke",
+    () => jsp.run("tool_invoke", inv, { serverName: "files" }),
+    { budgetMs: budget, note: "goal <= 100 us p50; seed: 5-10 ms" },
+  );
+  blackhole(r);
+
+  // The floor: the same transpiled component, instantiated with plain WebAssembly (no limits).
+  const cacheEntry = readdirOf(CACHE).find(
+    (d) =>
+      existsSync(join(CACHE, d, "guard.js")) &&
+      d.startsWith(createHash("sha256").update(readFileSync(js)).digest("hex")),
+  );
+  if (cacheEntry !== undefined) {
+    const d = join(CACHE, cacheEntry);
+    const mod = (await import(pathToFileURL(join(d, "guard.js")).href)) as {
+      instantiate: (
+        g: (p: string) => Promise<WebAssembly.Module>,
+        i: unknown,
+        c: unknown,
+      ) => Promise<Record<string, Record<string, (...a: unknown[]) => unknown>>>;
+    };
+    const host = { log() {}, getTime: () => BigInt(Date.now()), getConfig: () => undefined };
+    const inst = await mod.instantiate(
+      async (p) => WebAssembly.compile(readFileSync(join(d, p))),
+      { "mcp:security-guard/host": host },
+      WebAssembly.instantiate,
+    );
+    const g = inst.guard!;
+    const ctx = {
+      serverName: "files",
+      sessionId: undefined,
+      clientName: undefined,
+      phase: "tool_invoke",
+      timestamp: 0n,
+      knownServers: [],
+    };
+    const witInv = {
+      method: "tools/call",
+      toolName: "files_tool_3",
+      arguments: JSON.stringify(ARGS),
+    };
+    h.measure(
+      "component guard (JS), evaluate-tool-invoke, no limits (floor)",
+      () => g.evaluateToolInvoke!(witInv, ctx),
+      { budgetMs: budget, note: "plain WebAssembly.instantiate, for comparison" },
+    );
+  }
+  jsp.close();
+}
+
+function readdirOf(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
+
+async function gateway(h: Harness): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "warden-bench-gw-"));
+  writeFileSync(
+    join(dir, "policy.yaml"),
+    'version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n  tools:\n    allow: ["*"]\n',
+  );
+  const server = join(root, "test/guards/fixtures/mcp-servers.mjs");
+  const base = `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n  - name: mail\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(server)}, clean]\n`;
+  const guards =
+    "security_guards:\n  - id: rugpull\n    type: rug_pull\n  - id: pii-in\n    type: pii\n    runs_on: [tool_invoke]\n  - id: pii-out\n    type: pii\n    runs_on: [response]\n    config: { mode: redact }\n";
+  const results: number[] = [];
+  for (const [label, cfg] of [
+    ["no guards", base],
+    ["three guards (rug_pull, pii on arguments, pii redact on results)", base + guards],
+  ] as const) {
+    const file = join(dir, `${results.length}.yaml`);
+    writeFileSync(file, cfg);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(root, "dist/cli/main.js"), "gateway", "--config", file, "--no-watch"],
+      stderr: "ignore",
+    });
+    const client = new Client({ name: "bench", version: "1" });
+    await client.connect(transport);
+    await client.listTools();
+    const r = await h.measureAsync(
+      `gateway tools/call stdio->stdio, ${label}`,
+      () =>
+        client.callTool({
+          name: "send_email",
+          arguments: { to: "team", body: "The quarterly report is attached." },
+        }),
+      {
+        samples: h.quick ? 100 : 2000,
+        budgetMs: h.quick ? 1500 : 8000,
+        note: "SDK client over stdio",
+      },
+    );
+    results.push(r.p50_ns);
+    await client.close();
+  }
+  h.record({
+    name: "gateway added latency, three guards (p50 difference)",
+    p50_ns: Math.round(results[1]! - results[0]!),
+    p99_ns: Number.NaN,
+    ops_per_s: 0,
+    samples: 0,
+    note: "difference of the two rows above",
+  });
+}
+
+export default async function (h: Harness): Promise<void> {
+  await builtins(h);
+  await wasmGuards(h);
+  await gateway(h);
+}
