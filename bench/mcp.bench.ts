@@ -110,7 +110,10 @@ export default async function (h: Harness): Promise<void> {
     });
   };
   const clients: RawClient[] = [];
-  const keep = <T extends RawClient>(c: T) => (clients.push(c), c);
+  const keep = <T extends RawClient>(c: T) => {
+    clients.push(c);
+    return c;
+  };
   try {
     // stdio → stdio
     const direct = keep(await stdioClient(node, [ECHO]));

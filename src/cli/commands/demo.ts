@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { printCoreDemo, runCoreDemo } from "../demo/core-demo.js";
+import { printGatewayDemo, runGatewayDemo } from "../demo/gateway-demo.js";
 import { printJson } from "../output.js";
 
 export function registerDemo(program: Command): void {
@@ -10,8 +11,12 @@ export function registerDemo(program: Command): void {
     )
     .option("--json", "print the results as JSON")
     .action(async (opts: { json?: boolean }) => {
+      const gateway = await runGatewayDemo();
       const core = runCoreDemo();
-      if (opts.json) printJson({ core });
-      else printCoreDemo(core, (s) => process.stdout.write(s));
+      if (opts.json) printJson({ gateway, core });
+      else {
+        printGatewayDemo(gateway, (s) => process.stdout.write(s));
+        printCoreDemo(core, (s) => process.stdout.write(s));
+      }
     });
 }
