@@ -1,4 +1,5 @@
 /** Warden's public API: named exports only. */
 export * from "./core/index.js";
+export * from "./guards/index.js";
 export * from "./policy/index.js";
 export * from "./sandbox/index.js";

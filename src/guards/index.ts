@@ -1,0 +1,36 @@
+/** The guards layer: built-in and WebAssembly guards judging MCP payloads (see docs/guards.md). */
+
+export { approvePins, listPins, type PinRow, readPins, toolHash } from "./builtin/pins.js";
+export { BUILTIN_TYPES, type BuiltinType } from "./builtin/registry.js";
+export { GUARD_CODES, type GuardCode } from "./codes.js";
+export {
+  formatGuardIssues,
+  GUARD_DEFAULTS,
+  type ParseGuardsOptions,
+  parseGuardsConfig,
+  parseGuardsYaml,
+} from "./config.js";
+export type {
+  FailureMode,
+  GuardConfigIssue,
+  GuardLimits,
+  GuardSpec,
+  GuardsConfigResult,
+} from "./config-types.js";
+export { GUARD_ALLOW, guardDeny, guardModify, guardWarn } from "./decision.js";
+export { createGuardPipeline, type LoadGuardsOptions, loadGuard } from "./loader.js";
+export { GuardPipeline, type GuardTrail, type PipelineResult } from "./pipeline.js";
+export { type GuardAuditNote, type GuardHookOptions, guardStrategies } from "./strategy.js";
+export {
+  type DecisionKind,
+  GUARD_PHASES,
+  type Guard,
+  type GuardContext,
+  type GuardDecision,
+  type GuardPhase,
+  type GuardTool,
+  type InvocationInfo,
+  type PhasePayload,
+  type ResponseInfo,
+  type ServerInfo,
+} from "./types.js";
