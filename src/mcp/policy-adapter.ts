@@ -43,7 +43,7 @@ export function loadPolicy(
     const message = `cannot read the policy file: ${(e as Error).message}. Fix the "policy:" path in the gateway config.`;
     return {
       ok: false,
-      errors: [{ file, line: 1, col: 1, code: "policy_unreadable", key: "policy", message }],
+      errors: [{ file, line: 1, col: 1, code: "policy_file", key: "policy", message }],
     };
   }
   const r =
