@@ -192,8 +192,24 @@ describe("compilePolicy: what it accepts", () => {
     expect(() => sections.set("storage", {})).toThrow(/immutable/);
     const mcp = sections.get("mcp") as { tools: object };
     expect(Object.isFrozen(mcp.tools)).toBe(true);
+    const tools = (
+      mcp as unknown as {
+        tools: { allow: { addExact(v: string, r: unknown): void; first(s: string): object } };
+      }
+    ).tools;
+    expect(() => tools.allow.addExact("evil", { index: -1 })).toThrow(/immutable/);
+    expect(Object.isFrozen(tools.allow.first("calc"))).toBe(true);
     expect(p.check({ kind: "tool.call", name: "calc" }).allowed).toBe(true);
+    expect(p.check({ kind: "tool.call", name: "evil" }).allowed).toBe(false);
     expect(Object.isFrozen(p.check({ kind: "tool.call", name: "calc" }))).toBe(true);
+    const net = compilePolicy(`network:\n  allow:\n    - host: a.com\n      schemes: [https]\n`);
+    if (!net.ok) throw new Error("compile failed");
+    const rule = (
+      net.policy.sections.get("network") as {
+        allow: { hosts: { first(s: string): { schemes: Set<string> } } };
+      }
+    ).allow.hosts.first("a.com");
+    expect(() => rule.schemes.add("http")).toThrow(/immutable/);
   });
 
   it("never throws on a bad source type", () => {

@@ -1,4 +1,5 @@
 import { ipv4ToInt, parseIpv6 } from "../canon/ip.js";
+import { deepFreeze } from "../freeze.js";
 import type { Ranked } from "./pattern-set.js";
 
 /** Parse `a.b.c.d/n` or `v6::/n`; throws with a reason when invalid. */
@@ -52,8 +53,11 @@ export class CidrSet<R extends Ranked> {
   #lens: number[] = [];
   #maps: Map<number, R>[] = [];
   #v6: { groups: number[]; len: number; rule: R }[] = [];
+  #built = false;
 
   add(cidr: ReturnType<typeof parseCidr>, rule: R): void {
+    if (this.#built) throw new TypeError("a built CidrSet is immutable");
+    deepFreeze(rule);
     if (cidr.v === 6) {
       this.#v6.push({ groups: cidr.groups, len: cidr.len, rule });
       return;
@@ -65,6 +69,8 @@ export class CidrSet<R extends Ranked> {
   }
 
   build(): this {
+    if (this.#built) throw new TypeError("a built CidrSet is immutable");
+    this.#built = true;
     this.#lens = [...this.#v4.keys()].sort((a, b) => b - a);
     this.#maps = this.#lens.map((l) => this.#v4.get(l)!);
     this.#v6.sort((a, b) => a.rule.index - b.rule.index);

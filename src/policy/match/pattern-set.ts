@@ -1,3 +1,4 @@
+import { deepFreeze } from "../freeze.js";
 import type { Test } from "./glob.js";
 
 /** Anything with a source-order index; the lowest index wins among matches. */
@@ -72,6 +73,7 @@ export class PatternSet<R extends Ranked> {
   #bloom = new Uint32Array(0);
   /** Lowest source index among the globs: an earlier exact match needs no glob probing. */
   #minGlobIndex = Number.POSITIVE_INFINITY;
+  #built = false;
 
   /** `fromEnd`: index globs by their literal suffix (host names) instead of prefix. */
   constructor(fromEnd = false) {
@@ -83,6 +85,7 @@ export class PatternSet<R extends Ranked> {
   }
 
   addExact(value: string, rule: R): void {
+    this.#open();
     const list = this.#exact.get(value);
     if (list) list.push(rule);
     else this.#exact.set(value, [rule]);
@@ -91,18 +94,29 @@ export class PatternSet<R extends Ranked> {
 
   /** A pattern matching everything. */
   addAny(rule: R): void {
+    this.#open();
     this.#any.push(rule);
     this.#size++;
   }
 
   /** A glob with its literal prefix (or suffix) and compiled test. */
   addGlob(affix: string, test: Test, rule: R): void {
+    this.#open();
     this.#pending.push({ affix, entry: { rule, test } });
     this.#size++;
   }
 
-  /** Build the buckets; call once after the last add. */
+  #open(): void {
+    if (this.#built) throw new TypeError("a built PatternSet is immutable");
+  }
+
+  /** Build the buckets and freeze the rules; call once after the last add. */
   build(): this {
+    this.#open();
+    this.#built = true;
+    for (const list of this.#exact.values()) for (const r of list) deepFreeze(r);
+    for (const r of this.#any) deepFreeze(r);
+    for (const p of this.#pending) deepFreeze(p.entry.rule);
     const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
     for (const list of this.#exact.values()) list.sort(byIndex);
     this.#any.sort(byIndex);
