@@ -47,7 +47,7 @@ describe("gateway over HTTP with two upstreams", () => {
     const dir = tempDir();
     const cfg = writeGatewayFiles(
       dir,
-      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("a", ["--page-size", "5"])}${httpUpstream("b", fixture.url)}`,
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nmetrics: { path: /metrics }\nupstreams:\n${stdioUpstream("a", ["--page-size", "5"])}${httpUpstream("b", fixture.url)}`,
     );
     ({ gw, url } = await startGateway(cfg));
     client = await httpClient(url, log);
@@ -167,6 +167,17 @@ describe("gateway over HTTP with two upstreams", () => {
     await until(() => !alive(pid!), 10_000, "upstream child exit");
     await until(() => fixture.sessions() < before, 10_000, "HTTP upstream session end");
     await c2.close();
+  });
+
+  it("serves Prometheus metrics of its decisions", async () => {
+    const text = await (await fetch(new URL("/metrics", url))).text();
+    expect(text).toMatch(
+      /warden_mcp_decisions_total\{method="tools\/call",decision="allow"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /warden_mcp_decisions_total\{method="tools\/call",decision="deny"\} [1-9]/,
+    );
+    expect(text).toMatch(/warden_mcp_sessions [1-9]/);
   });
 
   it("collects idle sessions", async () => {
