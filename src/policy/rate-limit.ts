@@ -25,9 +25,11 @@ class Window {
 export class RuleLimiter {
   readonly perMinute: number;
   readonly #windows = new Map<string, Window>();
+  readonly #maxWindows: number;
 
-  constructor(perMinute: number) {
+  constructor(perMinute: number, maxWindows = MAX_WINDOWS_PER_RULE) {
     this.perMinute = perMinute;
+    this.#maxWindows = maxWindows;
   }
 
   /** Take one call for `tool` by `caller` at `now` (ms); false when over the limit or full. */
@@ -36,7 +38,7 @@ export class RuleLimiter {
     let w = this.#windows.get(key);
     const n = this.perMinute;
     if (w === undefined) {
-      if (this.#windows.size >= MAX_WINDOWS_PER_RULE && !this.#evict(now)) return false;
+      if (this.#windows.size >= this.#maxWindows && !this.#evict(now)) return false;
       w = new Window(Math.min(n, 8));
       this.#windows.set(key, w);
     }
@@ -73,7 +75,7 @@ export class RuleLimiter {
 
   #evict(now: number): boolean {
     for (const [k, w] of this.#windows) if (now - w.last >= WINDOW_MS) this.#windows.delete(k);
-    return this.#windows.size < MAX_WINDOWS_PER_RULE;
+    return this.#windows.size < this.#maxWindows;
   }
 }
 

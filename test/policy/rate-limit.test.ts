@@ -4,6 +4,7 @@ import {
   compilePolicy,
   PolicyHolder,
   type PolicyState,
+  RuleLimiter,
 } from "../../src/policy/index.js";
 
 const SRC = (limit: number, other = "") => `version: "1.0"
@@ -90,5 +91,17 @@ describe("max_calls_per_minute", () => {
     off();
     holder.swap(compile(SRC(1)));
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe("RuleLimiter window table", () => {
+  it("evicts idle windows first and, when every window is live, denies new callers (fail closed)", () => {
+    const l = new RuleLimiter(2, 3);
+    expect(["a", "b", "c"].map((c) => l.take("t", c, 0))).toEqual([true, true, true]);
+    expect(l.take("t", "d", 1000)).toBe(false); // table full, all live: a new caller is denied
+    expect(l.take("t", "a", 30_000)).toBe(true); // known callers go on
+    expect(l.take("t", "d", 61_000)).toBe(true); // b and c went idle: evicted, d gets a window
+    expect(l.remaining("t", "d", 61_000)).toBe(1);
+    XX;
   });
 });
