@@ -26,48 +26,49 @@ export interface PathOptions {
 }
 
 /** Strip a `fs://` or `file://` scheme; undefined when another scheme is used. */
-function stripScheme(uri: string): string | undefined {
-  if (uri.charCodeAt(0) === 47) return uri;
-  let rest: string;
-  if (uri.startsWith("fs://") || uri.slice(0, 5).toLowerCase() === "fs://") {
-    rest = uri.slice(5);
-    return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
-  }
+/**
+ * Where the absolute path starts in a plain path, `fs://` or `file://` URI; -1 for other
+ * schemes and relative paths. (`fs://abs` starts at `abs`: segments are read the same way.)
+ */
+function pathStart(uri: string): number {
+  if (uri.charCodeAt(0) === 47) return 0;
+  if (uri.startsWith("fs://") || uri.slice(0, 5).toLowerCase() === "fs://") return 5;
   if (uri.startsWith("file://") || uri.slice(0, 7).toLowerCase() === "file://") {
-    rest = uri.slice(7);
-    if (rest.charCodeAt(0) === 47) return rest;
-    if (rest.slice(0, 10).toLowerCase() === "localhost/") return rest.slice(9);
+    if (uri.charCodeAt(7) === 47) return 7;
+    if (uri.slice(7, 17).toLowerCase() === "localhost/") return 16;
   }
-  return undefined;
+  return -1;
 }
 
 /**
  * The ASCII lane: printable ASCII without `%` and `\\` needs no decoding and no Unicode
- * checks, only segment normalization, done here in one pass. Returns the canonical path
- * (the input itself when it already was), or undefined to take the full lane.
+ * checks, only segment normalization, done here in one pass over `uri` from `from` (no copy
+ * of the path first). Returns the canonical path, or undefined to take the full lane.
  */
-function asciiLane(path: string): string | undefined {
-  const n = path.length;
+function asciiLane(uri: string, from: number): string | undefined {
+  const n = uri.length;
   let out = "";
-  let i = 0;
+  let i = from;
   while (i < n) {
-    let c = path.charCodeAt(i);
-    while (c === 47) c = ++i < n ? path.charCodeAt(i) : -1;
+    let c = uri.charCodeAt(i);
+    while (c === 47) c = ++i < n ? uri.charCodeAt(i) : -1;
     if (i >= n) break;
     const start = i;
     while (c !== 47) {
       if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
-      c = ++i < n ? path.charCodeAt(i) : 47;
+      c = ++i < n ? uri.charCodeAt(i) : 47;
     }
     const len = i - start;
-    if (len === 1 && path.charCodeAt(start) === 46) continue;
-    if (len === 2 && path.charCodeAt(start) === 46 && path.charCodeAt(start + 1) === 46) {
+    if (len === 1 && uri.charCodeAt(start) === 46) continue;
+    if (len === 2 && uri.charCodeAt(start) === 46 && uri.charCodeAt(start + 1) === 46) {
       out = out.slice(0, Math.max(0, out.lastIndexOf("/")));
       continue;
     }
-    out += `/${path.slice(start, i)}`;
+    out += `/${uri.slice(start, i)}`;
   }
-  if (out.length === n) return path;
+  // Only removals happen, so an output as long as the input (from a "/") is the input.
+  if (out.length === n - from && uri.charCodeAt(from) === 47)
+    return from === 0 ? uri : uri.slice(from);
   return out === "" ? "/" : out;
 }
 
@@ -76,15 +77,16 @@ export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
   const ci = opts?.caseInsensitive === true;
   if (!ci && FAST_PATH.test(uri)) return { ok: true, value: uri };
   if (uri.length === 0) return fail("path is empty");
-  let path = stripScheme(uri);
-  if (path === undefined) {
+  const from = pathStart(uri);
+  if (from < 0) {
     if (CONTROL.test(uri)) return fail("path contains a NUL or control character");
     return fail(
       `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`,
     );
   }
-  const fast = asciiLane(path);
+  const fast = asciiLane(uri, from);
   if (fast !== undefined) return { ok: true, value: ci ? fast.toLowerCase() : fast };
+  let path = `/${uri.slice(from)}`;
   if (CONTROL.test(path)) return fail("path contains a NUL or control character");
   if (path.includes("%")) {
     if (BAD_ENCODED.test(path)) {
