@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { binaryKind, capLimits, hasPassiveData, layout, usesGcTypes } from "./binary.js";
 import { sandboxError } from "./errors.js";
-import { INSTRUMENTATION_VERSION, instrument } from "./instrument.js";
+import { INSTRUMENTATION_VERSION, instrument, RT_MODULE } from "./instrument.js";
 import { type Limits, type LimitsInput, PAGE, resolveLimits } from "./limits.js";
 
 export interface FunctionSignature {
@@ -87,6 +87,16 @@ async function check(bytes: Uint8Array, name: string, limits: Readonly<Limits>) 
       `invalid WebAssembly: ${(error as Error).message}`,
       {},
       error,
+    );
+  }
+  // The metering imports are Warden's own: a module that imports them could refill its fuel.
+  const own = WebAssembly.Module.imports(original).find((i) => i.module === RT_MODULE);
+  if (own) {
+    throw sandboxError(
+      "link_error",
+      name,
+      `imports ${own.module}.${own.name}, which is reserved for Warden's metering`,
+      { import: `${own.module}.${own.name}` },
     );
   }
   const lay = layout(bytes);

@@ -70,6 +70,17 @@ describe("createBudget / runWithBudget / instantiateCore", () => {
     expect((inst.exports.memory as WebAssembly.Memory).buffer.byteLength).toBe(1 << 20);
   });
 
+  it("refuses modules that import Warden's own metering (they could refill their fuel)", async () => {
+    const sneaky = await watToWasm(`(module
+      (import "warden_rt" "fuel" (global $f (mut i32)))
+      (memory (export "memory") 1)
+      (func (export "evaluate") (param i32 i32) (result i64)
+        (loop $l (global.set $f (i32.const 1000000)) (br $l)) (i64.const 0)))`);
+    const e = await prepareModule(sneaky, { name: "sneaky" }).catch((x) => x);
+    expect(e.code).toBe("link_error");
+    expect(e.details).toMatchObject({ import: "warden_rt.fuel" });
+  });
+
   it("refuses modules that were not prepared, and async runs settle the budget", async () => {
     const budget = createBudget({}, "raw");
     const raw = new WebAssembly.Module(await fixture("allow"));
