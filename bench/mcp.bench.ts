@@ -12,7 +12,9 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Harness } from "./harness.js";
 import {
+  cpuMs,
   httpClient,
+  interleaved,
   loadFor,
   type RawClient,
   rssMb,
@@ -98,121 +100,133 @@ export default async function (h: Harness): Promise<void> {
   const stdioUp = `  - name: echo\n    command: ${JSON.stringify(node)}\n    args: [${JSON.stringify(ECHO)}]\n`;
   const echoHttp = await listen([ECHO, "--http"]);
   const httpUp = `  - name: echo\n    url: ${echoHttp.url}\n`;
-  const samples = h.quick ? 200 : 2000;
-  const lat = async (name: string, c: RawClient, note: string) => {
-    const r = await c.call("tools/call", ARGS);
-    if (!(r as { result?: unknown }).result)
-      throw new Error(`${name}: tools/call failed: ${JSON.stringify(r)}`);
-    return h.measureAsync(name, () => c.call("tools/call", ARGS), {
-      samples,
-      budgetMs: h.quick ? 1500 : 6000,
-      note,
-    });
-  };
+  const rounds = h.quick ? 200 : 2000;
+  const budget = h.quick ? 3000 : 12_000;
   const clients: RawClient[] = [];
   const keep = <T extends RawClient>(c: T) => {
     clients.push(c);
     return c;
   };
-  try {
-    // stdio → stdio
-    const direct = keep(await stdioClient(node, [ECHO]));
-    await lat("stdio direct", direct, "raw NDJSON client → SDK echo server (stdio)");
-    for (const [label, policy, audit] of [
-      ["allow-all", ALLOW_ALL, false],
-      ["realistic+audit", REALISTIC, true],
-    ] as const) {
-      const cfg = gatewayConfig(dir, `stdio-${label}`, "stdio", stdioUp, policy, audit);
-      const gw = keep(await stdioClient(node, [CLI, "gateway", "--config", cfg, "--no-watch"]));
-      await lat(`stdio→stdio gateway (${label})`, gw, "goal: +100 µs p50 over stdio direct");
-    }
-    // HTTP → stdio
-    for (const [label, policy, audit] of [
-      ["allow-all", ALLOW_ALL, false],
-      ["realistic+audit", REALISTIC, true],
-    ] as const) {
-      const cfg = gatewayConfig(
-        dir,
-        `http-stdio-${label}`,
-        "{ http: { port: 0 } }",
-        stdioUp,
-        policy,
-        audit,
-      );
-      const gw = await listen([CLI, "gateway", "--config", cfg, "--no-watch"]);
-      await lat(
-        `HTTP→stdio gateway (${label})`,
-        keep(await httpClient(gw.url)),
-        "raw HTTP keep-alive client; compare stdio direct",
-      );
-    }
-    // HTTP → HTTP
-    const directHttp = keep(await httpClient(echoHttp.url));
-    await lat(
-      "HTTP direct",
-      directHttp,
-      "raw HTTP keep-alive client → SDK Streamable HTTP echo server (JSON)",
+  const call = (c: RawClient) => async () => {
+    const r = (await c.call("tools/call", ARGS)) as { result?: unknown };
+    if (!r?.result) throw new Error(`tools/call failed: ${JSON.stringify(r)}`);
+  };
+  const pct = (xs: number[], q: number) =>
+    xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]!;
+  /** Record interleaved latencies; each case's note says how much it adds to the first (the direct call). */
+  const group = async (label: string, cases: [string, RawClient][], goal: string) => {
+    for (const [, c] of cases) await loadFor(200, 1, call(c));
+    const lat = await interleaved(
+      cases.map(([, c]) => call(c)),
+      rounds,
+      budget,
     );
-    const gws: Record<string, Proc> = {};
-    for (const [label, policy, audit] of [
-      ["allow-all", ALLOW_ALL, false],
-      ["realistic+audit", REALISTIC, true],
-    ] as const) {
-      const cfg = gatewayConfig(
-        dir,
-        `http-http-${label}`,
-        "{ http: { port: 0 } }",
-        httpUp,
-        policy,
-        audit,
-      );
-      gws[label] = await listen([CLI, "gateway", "--config", cfg, "--no-watch"]);
-      await lat(
-        `HTTP→HTTP gateway (${label})`,
-        keep(await httpClient(gws[label]!.url)),
-        "goal: +0.3 ms p50, +1 ms p99 over HTTP direct",
-      );
+    const base = lat[0]!.sort((a, b) => a - b);
+    for (const [i, [name]] of cases.entries()) {
+      const xs = i === 0 ? base : lat[i]!.sort((a, b) => a - b);
+      const d50 = (pct(xs, 0.5) - pct(base, 0.5)) / 1000;
+      const d99 = (pct(xs, 0.99) - pct(base, 0.99)) / 1000;
+      const total = xs.reduce((a, b) => a + b, 0);
+      h.record({
+        name: `${label}: ${name}`,
+        p50_ns: Math.round(pct(xs, 0.5)),
+        p99_ns: Math.round(pct(xs, 0.99)),
+        ops_per_s: Math.round((xs.length / total) * 1e9),
+        samples: xs.length,
+        note:
+          i === 0
+            ? "direct (baseline, measured interleaved with the rows below)"
+            : `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99; ${goal}`,
+      });
     }
+  };
+  const gatewayStdio = async (label: string, upstream: string, policy: string, audit: boolean) =>
+    keep(
+      await stdioClient(node, [
+        CLI,
+        "gateway",
+        "--config",
+        gatewayConfig(dir, label, "stdio", upstream, policy, audit),
+        "--no-watch",
+      ]),
+    );
+  const gatewayHttp = async (label: string, upstream: string, policy: string, audit: boolean) =>
+    listen([
+      CLI,
+      "gateway",
+      "--config",
+      gatewayConfig(dir, label, "{ http: { port: 0 } }", upstream, policy, audit),
+      "--no-watch",
+    ]);
+  try {
+    const direct = keep(await stdioClient(node, [ECHO]));
+    await group(
+      "stdio→stdio",
+      [
+        ["direct", direct],
+        ["gateway, allow-all", await gatewayStdio("ss-allow", stdioUp, ALLOW_ALL, false)],
+        ["gateway, realistic + audit", await gatewayStdio("ss-real", stdioUp, REALISTIC, true)],
+      ],
+      "goal ≤ 100 µs p50",
+    );
+    const hsAllow = await gatewayHttp("hs-allow", stdioUp, ALLOW_ALL, false);
+    const hsReal = await gatewayHttp("hs-real", stdioUp, REALISTIC, true);
+    await group(
+      "HTTP→stdio",
+      [
+        ["direct (stdio)", direct],
+        ["gateway, allow-all", keep(await httpClient(hsAllow.url))],
+        ["gateway, realistic + audit", keep(await httpClient(hsReal.url))],
+      ],
+      "the HTTP front's hop included",
+    );
+    const gws: Record<string, Proc> = {
+      allow: await gatewayHttp("hh-allow", httpUp, ALLOW_ALL, false),
+      real: await gatewayHttp("hh-real", httpUp, REALISTIC, true),
+    };
     const naive = await listen([NAIVE, echoHttp.url]);
-    await lat(
-      "HTTP→HTTP naive SDK proxy",
-      keep(await httpClient(naive.url)),
-      "SDK Server+Client pass-through, same run",
+    await group(
+      "HTTP→HTTP",
+      [
+        ["direct", keep(await httpClient(echoHttp.url))],
+        ["gateway, allow-all", keep(await httpClient(gws.allow!.url))],
+        ["gateway, realistic + audit", keep(await httpClient(gws.real!.url))],
+        ["naive SDK proxy", keep(await httpClient(naive.url))],
+      ],
+      "goal ≤ 300 µs p50, ≤ 1 ms p99",
     );
 
-    // Throughput, concurrency 1 and 16.
+    // Throughput, concurrency 1 and 16, with the gateway's CPU time per call and peak RSS.
     const ms = h.quick ? 1500 : 4000;
     const targets: [string, string, number | undefined][] = [
       ["HTTP direct", echoHttp.url, undefined],
-      ["HTTP→HTTP gateway (allow-all)", gws["allow-all"]!.url, gws["allow-all"]!.proc.pid],
-      [
-        "HTTP→HTTP gateway (realistic+audit)",
-        gws["realistic+audit"]!.url,
-        gws["realistic+audit"]!.proc.pid,
-      ],
+      ["HTTP→HTTP gateway (allow-all)", gws.allow!.url, gws.allow!.proc.pid],
+      ["HTTP→HTTP gateway (realistic+audit)", gws.real!.url, gws.real!.proc.pid],
+      ["HTTP→stdio gateway (realistic+audit)", hsReal.url, hsReal.proc.pid],
       ["HTTP→HTTP naive SDK proxy", naive.url, naive.proc.pid],
     ];
     for (const conc of [1, 16]) {
       for (const [name, url, pid] of targets) {
         const c = keep(await httpClient(url, conc));
-        await loadFor(300, conc, () => c.call("tools/call", ARGS));
+        await loadFor(300, conc, call(c));
         let peak = 0;
         const timer =
           pid === undefined
             ? undefined
             : setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100);
-        const r = await loadFor(ms, conc, () => c.call("tools/call", ARGS));
+        const cpu0 = pid === undefined ? 0 : cpuMs(pid);
+        const r = await loadFor(ms, conc, call(c));
+        const cpu = pid === undefined ? 0 : cpuMs(pid) - cpu0;
         if (timer) clearInterval(timer);
+        if (pid !== undefined) peak = Math.max(peak, rssMb(pid));
         r.lat.sort((a, b) => a - b);
-        const p = (q: number) =>
-          r.lat[Math.min(r.lat.length - 1, Math.ceil(q * r.lat.length) - 1)]!;
         h.record({
           name: `throughput c${conc}: ${name}`,
-          p50_ns: Math.round(p(0.5)),
-          p99_ns: Math.round(p(0.99)),
+          p50_ns: Math.round(pct(r.lat, 0.5)),
+          p99_ns: Math.round(pct(r.lat, 0.99)),
           ops_per_s: r.perSec,
           samples: r.ops,
-          note: `${r.ops} calls in ${ms} ms${pid === undefined ? "" : `; peak RSS ${peak} MB`}`,
+          note: `${r.ops} calls in ${ms} ms${pid === undefined ? "" : `; proxy CPU ${Math.round((cpu * 1000) / r.ops)} µs/call; peak RSS ${peak} MB`}`,
         });
       }
     }

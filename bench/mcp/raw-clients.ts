@@ -150,3 +150,34 @@ export function rssMb(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** CPU time (user + system) a process has used, in ms (from /proc; clock ticks of 10 ms). */
+export function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Time several clients' calls interleaved (a, b, c, a, b, c, ...) so that load from other
+ * processes falls on all of them alike; returns the per-call latencies (ns) of each.
+ */
+export async function interleaved(
+  fns: (() => Promise<unknown>)[],
+  rounds: number,
+  budgetMs: number,
+): Promise<number[][]> {
+  const out = fns.map(() => [] as number[]);
+  const end = performance.now() + budgetMs;
+  for (let r = 0; r < rounds && (r < 20 || performance.now() < end); r++) {
+    for (let i = 0; i < fns.length; i++) {
+      const t0 = process.hrtime.bigint();
+      await fns[i]!();
+      out[i]!.push(Number(process.hrtime.bigint() - t0));
+    }
+  }
+  return out;
+}
