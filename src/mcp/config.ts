@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
 import type {
   ArgumentsMode,
@@ -48,6 +48,15 @@ class Checker {
 
   add(path: Path, message: string, code = "invalid_value"): void {
     let node: unknown;
+    if (code === "unknown_key" && path.length > 0) {
+      // Point at the key itself, not at its value.
+      const parent =
+        path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+      if (isMap(parent))
+        node = parent.items.find(
+          (p) => isScalar(p.key) && p.key.value === path[path.length - 1],
+        )?.key;
+    }
     for (let n = path.length; n >= 0 && !isNode(node); n--)
       node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
     const offset = isNode(node) && node.range ? node.range[0] : 0;
