@@ -87,10 +87,31 @@ function bench<P extends GuardPhase>(
   phase: P,
   payload: PhasePayload[P],
   note: string,
-  ctx = { serverName: "files", knownServers: ["files", "mail", "web"] },
+  ctx: { serverName: string; knownServers?: string[] } = {
+    serverName: "files",
+    knownServers: ["files", "mail", "web"],
+  },
+  budgetMs?: number,
 ) {
   const d = p.run(phase, payload, ctx).decision.kind;
-  h.measure(name, () => p.run(phase, payload, ctx), { note: `${note}; decision ${d}` });
+  // A failed invocation (timeout...) would make later ones fail fast: count them, and say so.
+  let failed = 0;
+  const r = h.measure(
+    name,
+    () => {
+      const out = p.run(phase, payload, ctx);
+      if (out.trail.some((t) => t.outcome === "failed")) failed++;
+      return out;
+    },
+    { note: `${note}; decision ${d}`, ...(budgetMs ? { budgetMs } : {}) },
+  );
+  if (failed > 0) r.note += `; ${failed} FAILED invocations (numbers invalid)`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  ]!;
 }
 
 /** Build an example guard with its own build.mjs, cached by the hash of its sources. */
@@ -119,11 +140,24 @@ async function builtins(h: Harness): Promise<void> {
   const ten = toolsOf(10);
   bench(
     h,
-    "built-in tool_poisoning, tools_list (10 tools)",
+    "built-in tool_poisoning, tools_list (10 tools, as listed again)",
     await pipelineOf({ id: "tp", type: "tool_poisoning" }, file),
     "tools_list",
     ten,
     "goal <= 20 us p50",
+  );
+  // First sight of every tool (no memo hit): a new description each time.
+  const tp = await pipelineOf({ id: "tp2", type: "tool_poisoning" }, file);
+  let n = 0;
+  h.measure(
+    "built-in tool_poisoning, tools_list (10 tools never seen before)",
+    () =>
+      tp.run(
+        "tools_list",
+        ten.map((t) => ({ ...t, description: `${t.description} (${n++})` })),
+        { serverName: "files" },
+      ),
+    { note: "goal <= 20 us p50; includes making the 10 new tools" },
   );
   const rp = await pipelineOf({ id: "rp", type: "rug_pull" }, file);
   bench(
@@ -231,8 +265,15 @@ async function wasmGuards(h: Harness): Promise<void> {
   );
 
   const js = buildExample("js-pattern-guard", "guard.js", "pattern-guard");
+  // timeout_ms 1000: the JS engine's garbage collector can pause for tens of milliseconds.
   const jsp = await pipelineOf(
-    { id: "js", type: "wasm", module_path: js, runs_on: ["tools_list", "tool_invoke"] },
+    {
+      id: "js",
+      type: "wasm",
+      module_path: js,
+      runs_on: ["tools_list", "tool_invoke"],
+      timeout_ms: 1000,
+    },
     file,
   );
   const fifty = toolsOf(50);
@@ -244,15 +285,20 @@ async function wasmGuards(h: Harness): Promise<void> {
     jsp,
     "tools_list",
     fifty,
-    "componentize-js + jco, sandboxed",
+    "componentize-js + jco, sandboxed; seed: 5-10 ms",
+    undefined,
+    budget,
   );
-  h.results.at(-1)!.note += "; seed: 5-10 ms";
-  const r = h.measure(
+  bench(
+    h,
     "component guard (JS), evaluate-tool-invoke",
-    () => jsp.run("tool_invoke", inv, { serverName: "files" }),
-    { budgetMs: budget, note: "goal <= 100 us p50; seed: 5-10 ms" },
+    jsp,
+    "tool_invoke",
+    inv,
+    "goal <= 100 us p50; seed: 5-10 ms",
+    { serverName: "files" },
+    budget,
   );
-  blackhole(r);
 
   // The floor: the same transpiled component, instantiated with plain WebAssembly (no limits).
   const cacheEntry = readdirOf(CACHE).find(
@@ -316,12 +362,9 @@ async function gateway(h: Harness): Promise<void> {
   const base = `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n  - name: mail\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(server)}, clean]\n`;
   const guards =
     "security_guards:\n  - id: rugpull\n    type: rug_pull\n  - id: pii-in\n    type: pii\n    runs_on: [tool_invoke]\n  - id: pii-out\n    type: pii\n    runs_on: [response]\n    config: { mode: redact }\n";
-  const results: number[] = [];
-  for (const [label, cfg] of [
-    ["no guards", base],
-    ["three guards (rug_pull, pii on arguments, pii redact on results)", base + guards],
-  ] as const) {
-    const file = join(dir, `${results.length}.yaml`);
+  const clients: Client[] = [];
+  for (const [i, cfg] of [base, base + guards].entries()) {
+    const file = join(dir, `${i}.yaml`);
     writeFileSync(file, cfg);
     const transport = new StdioClientTransport({
       command: process.execPath,
@@ -331,30 +374,46 @@ async function gateway(h: Harness): Promise<void> {
     const client = new Client({ name: "bench", version: "1" });
     await client.connect(transport);
     await client.listTools();
-    const r = await h.measureAsync(
-      `gateway tools/call stdio->stdio, ${label}`,
-      () =>
-        client.callTool({
-          name: "send_email",
-          arguments: { to: "team", body: "The quarterly report is attached." },
-        }),
-      {
-        samples: h.quick ? 100 : 2000,
-        budgetMs: h.quick ? 1500 : 8000,
-        note: "SDK client over stdio",
-      },
-    );
-    results.push(r.p50_ns);
-    await client.close();
+    clients.push(client);
+  }
+  // Interleaved, so both see the same machine load (this VM is shared and noisy).
+  const args = {
+    name: "send_email",
+    arguments: { to: "team", body: "The quarterly report is attached." },
+  };
+  const samples: number[][] = [[], []];
+  const n = h.quick ? 200 : 2000;
+  const deadline = performance.now() + (h.quick ? 3000 : 20_000);
+  for (let i = 0; i < n + 50 && performance.now() < deadline; i++)
+    for (const [k, c] of clients.entries()) {
+      const t0 = process.hrtime.bigint();
+      blackhole(await c.callTool(args));
+      if (i >= 50) samples[k]!.push(Number(process.hrtime.bigint() - t0));
+    }
+  const labels = ["no guards", "three guards (rug_pull, pii on arguments, pii redact on results)"];
+  const p50s: number[] = [];
+  for (const [k, xs] of samples.entries()) {
+    xs.sort((a, b) => a - b);
+    const p50 = percentile(xs, 50);
+    p50s.push(p50);
+    h.record({
+      name: `gateway tools/call stdio->stdio, ${labels[k]}`,
+      p50_ns: Math.round(p50),
+      p99_ns: Math.round(percentile(xs, 99)),
+      ops_per_s: Math.round(1e9 / (xs.reduce((a, b) => a + b, 0) / xs.length)),
+      samples: xs.length,
+      note: "SDK client over stdio, interleaved",
+    });
   }
   h.record({
     name: "gateway added latency, three guards (p50 difference)",
-    p50_ns: Math.round(results[1]! - results[0]!),
+    p50_ns: Math.round(p50s[1]! - p50s[0]!),
     p99_ns: Number.NaN,
     ops_per_s: 0,
     samples: 0,
     note: "difference of the two rows above",
   });
+  for (const c of clients) await c.close();
 }
 
 export default async function (h: Harness): Promise<void> {

@@ -116,6 +116,7 @@ export function scanPoisoning(text: string, enabled: ReadonlySet<string>): strin
 }
 
 const KEYS = ["action", "categories", "allow_tools"];
+const MEMO_MAX = 4096;
 
 export const checkToolPoisoningConfig: ConfigChecker = (cfg, report) => {
   checkKeys(cfg, KEYS, report);
@@ -130,6 +131,9 @@ export function createToolPoisoning(spec: GuardSpec): Guard {
     spec.config.categories === undefined ? CATEGORIES : stringList(spec.config.categories),
   );
   const allowTools = new Set(stringList(spec.config.allow_tools));
+  // Findings are a pure function of a tool's text: every session lists the same tools again, so
+  // remember them (bounded; cleared when full).
+  const memo = new Map<string, string[]>();
   return {
     id: spec.id,
     type: "tool_poisoning",
@@ -140,7 +144,13 @@ export function createToolPoisoning(spec: GuardSpec): Guard {
       for (let i = 0; i < tools.length; i++) {
         const t = tools[i]!;
         if (allowTools.has(t.name)) continue;
-        const reasons = scanPoisoning(toolText(t), enabled);
+        const text = toolText(t);
+        let reasons = memo.get(text);
+        if (reasons === undefined) {
+          reasons = scanPoisoning(text, enabled);
+          if (memo.size >= MEMO_MAX) memo.clear();
+          memo.set(text, reasons);
+        }
         if (reasons.length > 0) (flagged ??= []).push({ index: i, name: t.name, reasons });
       }
       if (flagged === undefined) return GUARD_ALLOW;
