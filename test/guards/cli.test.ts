@@ -132,7 +132,7 @@ describe("warden pins", () => {
     mkdirSync(join(dir, "state"));
     writeFileSync(join(dir, "state", "pins.json"), JSON.stringify(pins));
     const list = warden(["pins", "list"], dir);
-    expect(list.code).toBe(0);
+    expect(list.code, list.err).toBe(0);
     expect(JSON.parse(list.out)).toEqual([
       { server: "files", tool: "read", hash: "sha256:aa", status: "pinned" },
       {
@@ -149,7 +149,7 @@ describe("warden pins", () => {
     expect(none.code).toBe(2);
     expect(none.err).toContain("pin_not_found");
     const ok = warden(["pins", "approve", "files", "write"], dir);
-    expect(ok.code).toBe(0);
+    expect(ok.code, ok.err).toBe(0);
     expect(JSON.parse(ok.out)).toEqual([
       { server: "files", tool: "write", hash: "sha256:cc", status: "pinned" },
     ]);

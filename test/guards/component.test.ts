@@ -21,6 +21,9 @@ async function load(entry: Record<string, unknown>): Promise<GuardPipeline> {
         type: "wasm",
         module_path: file,
         runs_on: ["tools_list", "tool_invoke", "response", "connection"],
+        // A generous deadline unless a test sets one: this suite is about behaviour, not speed,
+        // and on a loaded machine a JS engine's GC pause can pass 100 ms.
+        timeout_ms: 5000,
         ...entry,
       },
     ],
