@@ -38,12 +38,9 @@ export function serverInfo(u: UpstreamConfig): ServerInfo {
     : { name: u.name, transport: "stdio", command: u.command, args: u.args };
 }
 
-/** Load the guards of a gateway config; undefined when it has none. Throws on config errors. */
-export async function loadGatewayGuards(
-  config: GatewayConfig,
-  opts: GatewayGuardsOptions = {},
-): Promise<GatewayGuards | undefined> {
-  if (config.file === "<inline>") return undefined;
+/** Validate `security_guards` of a gateway config (file:line errors); returns the enabled ids. */
+export function checkGatewayGuards(config: GatewayConfig): string[] {
+  if (config.file === "<inline>") return [];
   const r = parseGuardsYaml(readFileSync(config.file, "utf8"), config.file);
   if (r.issues.length > 0)
     throw new WardenError(
@@ -51,6 +48,17 @@ export async function loadGatewayGuards(
       `security_guards in ${config.file} has ${r.issues.length} problem(s):\n${formatGuardIssues(r.issues)}`,
       { category: "config", details: { issues: r.issues } },
     );
+  return r.guards.filter((g) => g.enabled).map((g) => g.id);
+}
+
+/** Load the guards of a gateway config; undefined when it has none. Throws on config errors. */
+export async function loadGatewayGuards(
+  config: GatewayConfig,
+  opts: GatewayGuardsOptions = {},
+): Promise<GatewayGuards | undefined> {
+  if (config.file === "<inline>") return undefined;
+  checkGatewayGuards(config);
+  const r = parseGuardsYaml(readFileSync(config.file, "utf8"), config.file);
   if (r.guards.every((g) => !g.enabled)) return undefined;
   const pipeline = await createGuardPipeline(r.guards, {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),

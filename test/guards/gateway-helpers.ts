@@ -6,7 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { loadConfig } from "../../src/mcp/config.js";
 import { Gateway } from "../../src/mcp/gateway.js";
-import { auditNotes, loadGatewayGuards } from "../../src/mcp/guards-hook.js";
+import { auditNotes, type GatewayGuards, loadGatewayGuards } from "../../src/mcp/guards-hook.js";
 import { ROOT } from "./build.js";
 
 export const SERVERS = join(ROOT, "test", "guards", "fixtures", "mcp-servers.mjs");
@@ -24,6 +24,9 @@ export function upstream(name: string, kind: "clean" | "malicious"): string {
 
 export interface Running {
   gw: Gateway;
+  guards: GatewayGuards | undefined;
+  /** Replace the security_guards section of warden.yaml (then call gw.reload()). */
+  rewriteGuards(guards: string): void;
   url: string;
   dir: string;
   client(): Promise<Client>;
@@ -54,6 +57,14 @@ export async function gatewayWith(upstreams: string, guards: string): Promise<Ru
   const clients: Client[] = [];
   return {
     gw,
+    guards: loaded,
+    rewriteGuards(next: string) {
+      const text = readFileSync(file, "utf8");
+      writeFileSync(
+        file,
+        `${text.slice(0, text.indexOf("security_guards:\n"))}security_guards:\n${next}`,
+      );
+    },
     url,
     dir,
     async client() {

@@ -27,8 +27,11 @@ export function registerGateway(program: Command): void {
             { category: "config" },
           );
         }
+        // security_guards: validated (file:line errors), not loaded.
+        const { checkGatewayGuards } = await import("../../mcp/guards-hook.js");
+        const guardIds = checkGatewayGuards(config);
         process.stdout.write(
-          `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name) })}\n`,
+          `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name), guards: guardIds })}\n`,
         );
         return;
       }
