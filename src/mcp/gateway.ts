@@ -181,7 +181,7 @@ export class Gateway extends EventEmitter {
 
   /**
    * Read the config and policy files again. A valid new version is swapped in at once (the
-   * policy keeps its rate-limit state; upstream changes apply to new sessions); an invalid one
+   * policy keeps its rate-limit state; open sessions get the new upstreams); an invalid one
    * is rejected with its errors and the old one keeps running.
    */
   reload(): ReloadResult {
@@ -224,11 +224,17 @@ export class Gateway extends EventEmitter {
       this.#audit?.close();
       this.#audit = next.audit ? new AuditLog(next.audit) : undefined;
     }
+    const previous = this.config;
     this.#policy.current = p.policy;
     retainState(p.policy);
     this.config = next;
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
-    for (const s of this.sessions) s.listsChanged();
+    const upstreamsChanged = JSON.stringify(next.upstreams) !== JSON.stringify(previous.upstreams);
+    for (const s of this.sessions) {
+      if (upstreamsChanged)
+        s.applyUpstreams(next.upstreams, next.restart).catch((e: Error) => this.#log(e.message));
+      else s.listsChanged();
+    }
     return { ok: true, errors: [], changed };
   }
 

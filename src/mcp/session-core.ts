@@ -59,7 +59,7 @@ export class SessionCore {
   client = "unknown";
   closed = false;
   protected readonly links = new Map<string, UpstreamLink>();
-  protected readonly naming: Naming;
+  protected naming: Naming;
   protected initParams: Record<string, unknown> | undefined;
   protected clientInitialized = false;
   /** Upstream capabilities from its initialize result. */
@@ -78,13 +78,40 @@ export class SessionCore {
   ) {
     this.id = down.sessionId ?? randomUUID();
     this.naming = new Naming(ctx.upstreams);
-    for (const cfg of ctx.upstreams) {
-      const link = new UpstreamLink(cfg, ctx.restart);
-      link.onmessage = (m) => this.#fromUpstream(link, m);
-      link.ondown = (reason) => this.#linkDown(link, reason);
-      link.log = ctx.log;
-      this.links.set(cfg.name, link);
+    for (const cfg of ctx.upstreams) this.#makeLink(cfg, ctx.restart);
+  }
+
+  #makeLink(cfg: UpstreamConfig, restart: RestartConfig): UpstreamLink {
+    const link = new UpstreamLink(cfg, restart);
+    link.onmessage = (m) => this.#fromUpstream(link, m);
+    link.ondown = (reason) => this.#linkDown(link, reason);
+    link.log = this.ctx.log;
+    this.links.set(cfg.name, link);
+    return link;
+  }
+
+  /**
+   * A config reload changed the upstreams: close the links that are gone or changed (failing
+   * what is pending on them), make links for the new ones (returned, not started yet), and
+   * rebuild the names.
+   */
+  protected swapUpstreams(cfgs: readonly UpstreamConfig[], restart: RestartConfig): UpstreamLink[] {
+    const next = new Map(cfgs.map((c) => [c.name, c]));
+    for (const [name, link] of [...this.links]) {
+      const c = next.get(name);
+      if (c !== undefined && JSON.stringify(c) === JSON.stringify(link.cfg)) continue;
+      this.#linkDown(link, "removed or changed by a config reload");
+      link.close().catch(() => {});
+      this.links.delete(name);
+      this.caps.delete(name);
     }
+    const added: UpstreamLink[] = [];
+    for (const c of cfgs) if (!this.links.has(c.name)) added.push(this.#makeLink(c, restart));
+    const ordered = cfgs.map((c) => this.links.get(c.name)!);
+    this.links.clear();
+    for (const l of ordered) this.links.set(l.name, l);
+    this.naming = new Naming(cfgs);
+    return added;
   }
 
   /** The upstream links of this session (name, state, child pid, restarts), for status and tests. */

@@ -7,6 +7,7 @@ import type { Call } from "../core/call.js";
 import type { Chain } from "../core/chain.js";
 import { isAllowed } from "../core/decision.js";
 import type { McpCode } from "./codes.js";
+import type { RestartConfig, UpstreamConfig } from "./config-types.js";
 import { denialError } from "./denial.js";
 import {
   errorResponse,
@@ -384,6 +385,26 @@ export class GatewaySession extends SessionCore {
       for (const k of ["tools", "prompts", "resources"])
         if (caps[k]) this.down.send({ jsonrpc: "2.0", method: `notifications/${k}/list_changed` });
     }
+  }
+
+  /** A config reload changed the upstreams: start the new ones, drop the old, tell the client. */
+  async applyUpstreams(cfgs: readonly UpstreamConfig[], restart: RestartConfig): Promise<void> {
+    const added = this.swapUpstreams(cfgs, restart);
+    for (const link of added) link.onrestart = () => this.restarted(link);
+    if (this.initParams !== undefined)
+      await Promise.all(
+        added.map(async (link) => {
+          try {
+            const a = await this.#initLink(link);
+            if ("error" in a) throw new Error(`initialize failed: ${a.error.message}`);
+            if (this.clientInitialized)
+              await link.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+          } catch (e) {
+            link.retryLater((e as Error).message);
+          }
+        }),
+      );
+    this.listsChanged();
   }
 
   /** After a policy reload: visibility may have changed, ask the client to list again. */

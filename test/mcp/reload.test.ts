@@ -8,7 +8,9 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway, ReloadResult } from "../../src/mcp/gateway.js";
 import {
+  alive,
   type ClientLog,
+  FIXTURE_SERVER,
   httpClient,
   startGateway,
   stdioUpstream,
@@ -103,6 +105,34 @@ describe("hot reload", () => {
     await expect(client.callTool({ name: "echo", arguments: { text: "a" } })).rejects.toThrow(
       /Warden denied/,
     );
+  });
+
+  it("adds and removes upstreams in an open session", async () => {
+    const extra = `  - name: extra\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(FIXTURE_SERVER)}]\n    prefix: true\n`;
+    const plain = config().replace("    args:", "    prefix: false\n    args:");
+    writeFileSync(join(dir, "policy.yaml"), policy("      - extra__echo\n"));
+    const r = await nextReload(() => writeFileSync(join(dir, "warden.yaml"), `${plain}${extra}`));
+    expect(r.ok, r.errors.join("\n")).toBe(true);
+    await until(
+      async () => (await client.listTools()).tools.some((t) => t.name === "extra__echo"),
+      10_000,
+      "extra__echo",
+    );
+    expect(
+      (await client.callTool({ name: "extra__echo", arguments: { text: "new" } })).content,
+    ).toEqual([{ type: "text", text: "new" }]);
+    expect((await client.callTool({ name: "echo", arguments: { text: "old" } })).content).toEqual([
+      { type: "text", text: "old" },
+    ]);
+    const session = [...gw.sessions][0]!;
+    const pid = session.upstreams().find((u) => u.name === "extra")!.pid!;
+    const back = await nextReload(() => writeFileSync(join(dir, "warden.yaml"), plain));
+    expect(back.ok).toBe(true);
+    expect(session.upstreams().map((u) => u.name)).toEqual(["fx"]);
+    await until(() => !alive(pid), 10_000, "removed upstream to exit");
+    await expect(
+      client.callTool({ name: "extra__echo", arguments: { text: "x" } }),
+    ).rejects.toThrow(/Unknown tool/);
   });
 
   it("accepts the fixed files again", async () => {
