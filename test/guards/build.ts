@@ -85,7 +85,10 @@ export async function watGuard(name: string): Promise<string> {
     mod.validate();
     mkdirSync(BUILD, { recursive: true });
     const out = join(BUILD, `${name}.wasm`);
-    writeFileSync(out, new Uint8Array(mod.toBinary({}).buffer));
+    // Test files run in parallel: write aside, then rename, so no reader sees half a file.
+    const tmp = `${out}.${process.pid}.tmp`;
+    writeFileSync(tmp, new Uint8Array(mod.toBinary({}).buffer));
+    renameSync(tmp, out);
     return out;
   } finally {
     mod.destroy();
