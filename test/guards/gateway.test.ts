@@ -26,11 +26,6 @@ const GUARDS = `  - id: whitelist
     config: { mode: redact }
 `;
 
-const names = async (g: Running) => {
-  const c = await g.client();
-  return (await c.listTools()).tools.map((t) => t.name).sort();
-};
-
 describe("built-in guards through the gateway, with real MCP servers", () => {
   let g: Running;
   beforeAll(async () => {

@@ -149,7 +149,10 @@ export async function loadComponentGuard(
   };
   const fresh = async (): Promise<GuardExports> => {
     const g = await instantiate();
-    return warm(g) ? g : instantiate().then((h) => (warm(h), h));
+    if (warm(g)) return g;
+    const h = await instantiate();
+    warm(h); // a second failure is left to the first real call (and its failure_mode)
+    return h;
   };
   const start = () => {
     pending = fresh().then(
