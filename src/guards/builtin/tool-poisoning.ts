@@ -31,13 +31,18 @@ const CATEGORIES = [...TEXT_CATEGORIES, "encoded_blob", "invisible"];
  * `u` flag: both cost 5 to 10x here (V8 irregexp), and every pattern above is lowercase.
  */
 const TEXT_RE = new RegExp(
-  Object.entries(PARTS)
+  // Every alternative starts at a word boundary, `<` or `[`: one cheap lookahead rejects the
+  // other positions before any alternative is tried (about 3x faster on clean text).
+  `(?=\\b|[<[])(?:${Object.entries(PARTS)
     .map(([k, v]) => `(?<${k}>${v})`)
-    .join("|"),
+    .join("|")})`,
   "g",
 );
-/** A run of 100+ base64 or hex characters (the lookbehind starts it only at a run's start). */
-const BLOB_RE = /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{100,}/g;
+/** Base64 (standard and URL-safe) and hex characters: runs of 100+ of them are blobs. */
+const BLOB_CHAR = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-")
+  BLOB_CHAR[c.charCodeAt(0)] = 1;
+const BLOB_MIN = 100;
 const HEX_RE = /^[0-9a-fA-F]+$/;
 /** Tag characters (U+E0000-E007F, as surrogate pairs), zero-width and bidi controls. */
 const INVISIBLE_RE =
@@ -91,14 +96,23 @@ export function scanPoisoning(text: string, enabled: ReadonlySet<string>): strin
       push(out, cat, JSON.stringify(m[0].length > 80 ? `${m[0].slice(0, 77)}...` : m[0]));
     if (m[0].length === 0) TEXT_RE.lastIndex++;
   }
-  if (enabled.has("encoded_blob")) {
-    BLOB_RE.lastIndex = 0;
-    for (let m = BLOB_RE.exec(text); m !== null; m = BLOB_RE.exec(text)) {
-      const v = m[0];
-      const blob = HEX_RE.test(v)
-        ? v.length >= 128
-        : /[0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v);
-      if (blob) push(out, "encoded_blob", `${v.length} characters`);
+  if (enabled.has("encoded_blob") && text.length >= BLOB_MIN) {
+    // One pass over the characters (a regex here cost 3x more: it restarts inside every run).
+    let start = -1;
+    for (let i = 0; i <= text.length; i++) {
+      const c = i < text.length ? text.charCodeAt(i) : 0;
+      if (c < 128 && BLOB_CHAR[c] === 1) {
+        if (start < 0) start = i;
+      } else if (start >= 0) {
+        if (i - start >= BLOB_MIN) {
+          const v = text.slice(start, i);
+          const blob = HEX_RE.test(v)
+            ? v.length >= 128
+            : /[0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v);
+          if (blob) push(out, "encoded_blob", `${v.length} characters`);
+        }
+        start = -1;
+      }
     }
   }
   if (enabled.has("invisible")) {
