@@ -14,7 +14,12 @@ import { type Canon, fail } from "./result.js";
  * Symlinks are not resolved here (no I/O): callers resolve them at the host boundary with
  * `resolveRealPath` before asking.
  */
+/** Already canonical (no `.`/`..`/empty segments, no trailing slash): returned as is. */
 const FAST_PATH = /^(?:\/[A-Za-z0-9_\-+=,@~][A-Za-z0-9_\-+=,@~.]*)+$|^\/$/;
+/** `FAST_PATH` from a position (after a `fs://` or `file://` scheme). */
+const FAST_FROM = /(?:\/[A-Za-z0-9_\-+=,@~][A-Za-z0-9_\-+=,@~.]*)+$/y;
+/** Printable ASCII without `%` and `\\`: only segments to resolve (the plain lane). */
+const PLAIN = /^[\x20-\x24\x26-\x5b\x5d-\x7e]*$/;
 const ENCODED = /%[0-9A-Fa-f]{2}/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const BAD_CHAR = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\ufffe\uffff]/u;
@@ -25,14 +30,17 @@ export interface PathOptions {
   caseInsensitive?: boolean;
 }
 
-/** Strip a `fs://` or `file://` scheme; undefined when another scheme is used. */
 /**
  * Where the absolute path starts in a plain path, `fs://` or `file://` URI; -1 for other
  * schemes and relative paths. (`fs://abs` starts at `abs`: segments are read the same way.)
  */
 function pathStart(uri: string): number {
-  if (uri.charCodeAt(0) === 47) return 0;
-  if (uri.startsWith("fs://") || uri.slice(0, 5).toLowerCase() === "fs://") return 5;
+  const c = uri.charCodeAt(0);
+  if (c === 47) return 0;
+  if ((c | 0x20) !== 102) return -1; // not "f" / "F": no fs:// or file://
+  // "fs://" and "file://" in lower case (the common spelling), compared by char code.
+  if (uri.charCodeAt(1) === 115 && uri.charCodeAt(2) === 58 && isSlashSlash(uri, 3)) return 5;
+  if (uri.slice(0, 5).toLowerCase() === "fs://") return 5;
   if (uri.startsWith("file://") || uri.slice(0, 7).toLowerCase() === "file://") {
     if (uri.charCodeAt(7) === 47) return 7;
     if (uri.slice(7, 17).toLowerCase() === "localhost/") return 16;
@@ -40,36 +48,154 @@ function pathStart(uri: string): number {
   return -1;
 }
 
+function isSlashSlash(uri: string, i: number): boolean {
+  return uri.charCodeAt(i) === 47 && uri.charCodeAt(i + 1) === 47;
+}
+
 /**
- * The ASCII lane: printable ASCII without `%` and `\\` needs no decoding and no Unicode
- * checks, only segment normalization, done here in one pass over `uri` from `from` (no copy
- * of the path first). Returns the canonical path, or undefined to take the full lane.
+ * Segments kept by the ASCII lane, 3 slots each: where the separator before the segment is,
+ * where the segment ends, and 1 when it must be rebuilt (a `\\` separator or `%XX` inside).
+ * One buffer for the module (checks are synchronous); longer paths take the full lane.
+ */
+const MAX_SEGMENTS = 128;
+const SEGS = new Int32Array(MAX_SEGMENTS * 3);
+
+/** Value of an ASCII hex digit, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * The code an ASCII lane may decode `%XX` at `i` to, or -1 (full lane): printable ASCII other
+ * than the refused `%`, `.`, `/` and `\\` (the full lane refuses those and decodes the rest
+ * exactly like this; controls and non-ASCII bytes need its checks).
+ */
+function decodedAt(uri: string, i: number): number {
+  const hi = hexValue(uri.charCodeAt(i + 1));
+  const lo = hexValue(uri.charCodeAt(i + 2));
+  if (hi < 0 || lo < 0) return -1;
+  const c = (hi << 4) | lo;
+  return c < 0x20 || c > 0x7e || c === 37 || c === 46 || c === 47 || c === 92 ? -1 : c;
+}
+
+/** Segment `[from, to)` with its `%XX` escapes decoded (all checked by `decodedAt`). */
+function decodeSegment(uri: string, from: number, to: number): string {
+  let out = "";
+  let run = from;
+  for (let i = from; i < to; i++) {
+    if (uri.charCodeAt(i) !== 37) continue;
+    out += uri.slice(run, i) + String.fromCharCode(decodedAt(uri, i));
+    i += 2;
+    run = i + 1;
+  }
+  return out + uri.slice(run, to);
+}
+
+/**
+ * The ASCII lane: one pass over `uri` from `from` (no copy, no split, no RegExp) for printable
+ * ASCII, `\\` read as `/` and `%XX` of safe printable characters decoded; `.` and empty
+ * segments are dropped and `..` pops, kept segments are recorded as offsets in `SEGS`, and the
+ * result is sliced from the input in as few runs as possible (the input itself when nothing
+ * changes). Returns undefined to take the full lane (which also gives the reasons to refuse).
  */
 function asciiLane(uri: string, from: number): string | undefined {
   const n = uri.length;
-  let out = "";
+  let top = 0; // segments on the stack
+  let clean = uri.charCodeAt(from) === 47;
   let i = from;
+  let sep = from - 1; // the separator before the current segment
   while (i < n) {
     let c = uri.charCodeAt(i);
-    while (c === 47) c = ++i < n ? uri.charCodeAt(i) : -1;
-    if (i >= n) break;
-    const start = i;
-    while (c !== 47) {
-      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
-      c = ++i < n ? uri.charCodeAt(i) : 47;
-    }
-    const len = i - start;
-    if (len === 1 && uri.charCodeAt(start) === 46) continue;
-    if (len === 2 && uri.charCodeAt(start) === 46 && uri.charCodeAt(start + 1) === 46) {
-      out = out.slice(0, Math.max(0, out.lastIndexOf("/")));
+    if (c === 47 || c === 92) {
+      if (c === 92 || (i === sep + 1 && i > from)) clean = false;
+      sep = i++;
       continue;
     }
-    out += `/${uri.slice(start, i)}`;
+    const start = i;
+    let rebuild = uri.charCodeAt(sep) !== 47 ? 1 : 0;
+    while (true) {
+      if (c < 0x20 || c > 0x7e) return undefined;
+      if (c === 37) {
+        if (decodedAt(uri, i) < 0) return undefined;
+        rebuild = 1;
+        i += 2;
+      }
+      if (++i >= n) break;
+      c = uri.charCodeAt(i);
+      if (c === 47 || c === 92) break;
+    }
+    const len = i - start;
+    if (
+      uri.charCodeAt(start) === 46 &&
+      (len === 1 || (len === 2 && uri.charCodeAt(start + 1) === 46))
+    ) {
+      clean = false;
+      if (len === 2 && top > 0) top--;
+      continue;
+    }
+    if (top === MAX_SEGMENTS) return undefined;
+    const k = top++ * 3;
+    SEGS[k] = sep;
+    SEGS[k + 1] = i;
+    SEGS[k + 2] = rebuild;
+    if (rebuild === 1) clean = false;
   }
-  // Only removals happen, so an output as long as the input (from a "/") is the input.
-  if (out.length === n - from && uri.charCodeAt(from) === 47)
-    return from === 0 ? uri : uri.slice(from);
-  return out === "" ? "/" : out;
+  if (top === 0) return "/";
+  if (clean && sep !== n - 1) return from === 0 ? uri : uri.slice(from);
+  return joinSegments(uri, top);
+}
+
+/**
+ * The plain lane: printable ASCII without `%` and `\\` (checked by `PLAIN`), so only `.`,
+ * `..` and empty segments to resolve; separators found with `indexOf` (native), kept segments
+ * recorded as offsets in `SEGS` and joined by `joinSegments`.
+ */
+function plainLane(uri: string, from: number): string | undefined {
+  const n = uri.length;
+  let top = 0;
+  let sep = uri.charCodeAt(from) === 47 ? from : from - 1;
+  while (sep < n) {
+    const start = sep + 1;
+    let end = uri.indexOf("/", start);
+    if (end < 0) end = n;
+    const len = end - start;
+    if (len === 0 || (len === 1 && uri.charCodeAt(start) === 46)) {
+      // empty or "." : nothing
+    } else if (len === 2 && uri.charCodeAt(start) === 46 && uri.charCodeAt(start + 1) === 46) {
+      if (top > 0) top--;
+    } else {
+      if (top === MAX_SEGMENTS) return undefined;
+      const k = top++ * 3;
+      SEGS[k] = sep;
+      SEGS[k + 1] = end;
+      SEGS[k + 2] = 0;
+    }
+    sep = end;
+  }
+  return top === 0 ? "/" : joinSegments(uri, top);
+}
+
+/** Join the `top` kept segments in `SEGS`, slicing each run that is contiguous in `uri`. */
+function joinSegments(uri: string, top: number): string {
+  let out = "";
+  let runStart = SEGS[0]!;
+  let runEnd = runStart;
+  for (let k = 0; k < top * 3; k += 3) {
+    const s = SEGS[k]!;
+    const e = SEGS[k + 1]!;
+    if (SEGS[k + 2] === 1) {
+      out += `${uri.slice(runStart, runEnd)}/${decodeSegment(uri, s + 1, e)}`;
+      runStart = runEnd = e;
+    } else if (s === runEnd) runEnd = e;
+    else {
+      out += uri.slice(runStart, runEnd);
+      runStart = s;
+      runEnd = e;
+    }
+  }
+  return out + uri.slice(runStart, runEnd);
 }
 
 export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
@@ -84,8 +210,22 @@ export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
       `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`,
     );
   }
-  const fast = asciiLane(uri, from);
+  if (from > 0 && !ci) {
+    FAST_FROM.lastIndex = from;
+    if (FAST_FROM.test(uri)) return { ok: true, value: uri.slice(from) };
+  }
+  const fast = PLAIN.test(uri) ? plainLane(uri, from) : asciiLane(uri, from);
   if (fast !== undefined) return { ok: true, value: ci ? fast.toLowerCase() : fast };
+  return fullLane(uri, from, ci);
+}
+
+/**
+ * The full lane (any input; also the reference the ASCII lane is tested against): refuses
+ * controls, encoded separators, dots, percents and controls, invalid UTF-8 and invisible
+ * characters; decodes once, NFC-normalises, lower-cases on case-insensitive targets, reads
+ * `\\` as `/` and resolves the segments.
+ */
+export function fullLane(uri: string, from: number, ci: boolean): Canon {
   let path = `/${uri.slice(from)}`;
   if (CONTROL.test(path)) return fail("path contains a NUL or control character");
   if (path.includes("%")) {
