@@ -2,12 +2,12 @@ import { createHash } from "node:crypto";
 import { ensureBuiltins } from "./builtins.js";
 import { CompileContext } from "./context.js";
 import { deepFreeze } from "./freeze.js";
-import { CompiledPolicy } from "./policy.js";
+import { CompiledPolicy, type Judge } from "./policy.js";
 import { PolicyState } from "./rate-limit.js";
 import { type PermissionType, permissionTypes } from "./registry.js";
 import { didYouMean, S, type Schema, validate } from "./schema.js";
 import { PolicySource } from "./source.js";
-import type { PolicyDecision, PolicyError } from "./types.js";
+import type { PolicyError } from "./types.js";
 
 export interface CompileOptions {
   /** Name used in errors and in `rule` (`file:line`); defaults to `<policy>`. */
@@ -93,10 +93,8 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
   const ctx = new CompileContext(src, state);
   const sections = new Map<string, unknown>();
   const summary: Record<string, unknown> = {};
-  const dispatch = new Map<
-    string,
-    (a: Readonly<Record<string, unknown>>, c: never) => PolicyDecision
-  >();
+  // One call per check: the matcher itself, with its section (no wrapping closure).
+  const dispatch = new Map<string, Judge>();
   for (const t of types as PermissionType<unknown>[]) {
     const inTop = t.key in doc;
     const inPerms = t.key in perms;
@@ -128,7 +126,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     sections.set(t.key, compiled);
     if (present && t.summarize) summary[t.key] = t.summarize(compiled);
     for (const [kind, match] of Object.entries(t.match)) {
-      dispatch.set(kind, (a, c) => match(compiled, a, c));
+      dispatch.set(kind, Object.freeze({ match: match as Judge["match"], section: compiled }));
     }
   }
   if (src.errors.length > 0) return { ok: false, errors: sortErrors(src.errors) };
@@ -142,7 +140,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     rateKeys: ctx.rateKeys,
     sections,
     summary: { rules: ctx.counts, ...summary },
-    dispatch: dispatch as never,
+    dispatch,
   });
   return { ok: true, policy: deepFreeze(policy) };
 }

@@ -4,7 +4,15 @@ import { badAction, makeDecision } from "./rule.js";
 import type { Limits, RuntimeSettings } from "./types/limits.js";
 import type { CheckOptions, Explanation, PolicyDecision } from "./types.js";
 
-type Judge = (action: Readonly<Record<string, unknown>>, ctx: CheckContext) => PolicyDecision;
+/** A kind's matcher with its compiled section: called as `match(section, action, ctx)`. */
+export interface Judge {
+  readonly match: (
+    section: never,
+    action: Readonly<Record<string, unknown>>,
+    ctx: CheckContext,
+  ) => PolicyDecision;
+  readonly section: unknown;
+}
 
 const BAD_CALLER = badAction("action", '"caller" must be a string naming who asks');
 const NOT_AN_OBJECT = badAction("action", 'an action must be a JSON object with a "kind"');
@@ -79,7 +87,7 @@ export class CompiledPolicy {
     const caller = (action as { caller?: unknown }).caller;
     if (caller !== undefined && typeof caller !== "string") return BAD_CALLER;
     try {
-      return judge(action as Readonly<Record<string, unknown>>, ctx);
+      return judge.match(judge.section as never, action as Readonly<Record<string, unknown>>, ctx);
     } catch (e) {
       return unreadable(e);
     }
@@ -101,7 +109,11 @@ export class CompiledPolicy {
             ? unknownKind(kind)
             : caller !== undefined && typeof caller !== "string"
               ? BAD_CALLER
-              : judge(action as Readonly<Record<string, unknown>>, ctx);
+              : judge.match(
+                  judge.section as never,
+                  action as Readonly<Record<string, unknown>>,
+                  ctx,
+                );
       } catch (e) {
         d = unreadable(e);
       }

@@ -23,6 +23,22 @@ function isPlainAscii(s: string): boolean {
   return true;
 }
 
+/**
+ * 0 when `s` is not plain printable ASCII (take `canonicalizeName`), 1 when it is and has no
+ * upper case (its deny fold is itself), 2 when it is and has upper case: one pass for both.
+ */
+export function plainNameKind(s: string): 0 | 1 | 2 {
+  const n = s.length;
+  if (n === 0) return 0;
+  let upper = false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return 0;
+    if (c >= 65 && c <= 90) upper = true;
+  }
+  return upper ? 2 : 1;
+}
+
 export function canonicalizeName(name: unknown): Canon {
   if (typeof name !== "string") return fail("name must be a string");
   if (isPlainAscii(name)) return { ok: true, value: name };

@@ -16,8 +16,6 @@ import { type Canon, fail } from "./result.js";
  */
 /** Already canonical (no `.`/`..`/empty segments, no trailing slash): returned as is. */
 const FAST_PATH = /^(?:\/[A-Za-z0-9_\-+=,@~][A-Za-z0-9_\-+=,@~.]*)+$|^\/$/;
-/** `FAST_PATH` from a position (after a `fs://` or `file://` scheme). */
-const FAST_FROM = /(?:\/[A-Za-z0-9_\-+=,@~][A-Za-z0-9_\-+=,@~.]*)+$/y;
 /** Printable ASCII without `%` and `\\`: only segments to resolve (the plain lane). */
 const PLAIN = /^[\x20-\x24\x26-\x5b\x5d-\x7e]*$/;
 const ENCODED = /%[0-9A-Fa-f]{2}/;
@@ -209,10 +207,6 @@ export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
     return fail(
       `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`,
     );
-  }
-  if (from > 0 && !ci) {
-    FAST_FROM.lastIndex = from;
-    if (FAST_FROM.test(uri)) return { ok: true, value: uri.slice(from) };
   }
   const fast = PLAIN.test(uri) ? plainLane(uri, from) : asciiLane(uri, from);
   if (fast !== undefined) return { ok: true, value: ci ? fast.toLowerCase() : fast };

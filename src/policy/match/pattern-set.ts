@@ -157,7 +157,8 @@ export class PatternSet<R extends Ranked> {
 
   /** The matching rule that comes first in the source, or undefined. */
   first(s: string): R | undefined {
-    const exact = this.#exact.get(s);
+    // No exact patterns (path and host sets often): skip hashing the whole input for the Map.
+    const exact = this.#exact.size === 0 ? undefined : this.#exact.get(s);
     let best: R | undefined = exact === undefined ? undefined : exact[0];
     const any = this.#any[0];
     if (any !== undefined && (best === undefined || any.index < best.index)) best = any;

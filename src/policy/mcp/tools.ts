@@ -1,4 +1,4 @@
-import { canonicalizeName } from "../canon/name.js";
+import { canonicalizeName, plainNameKind } from "../canon/name.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { compileNamed, entries, type NamedRules } from "../match/named.js";
 import type { RuleLimiter } from "../rate-limit.js";
@@ -118,10 +118,16 @@ export function judgeName(
   ctx: CheckContext,
   visibility: boolean,
 ): PolicyDecision {
-  if (typeof a.name !== "string") return badAction(kind, `"name" must be a string`);
-  const n = canonicalizeName(a.name);
-  if (!n.ok) return notCanonical(kind, n.reason);
-  const name = n.value;
+  const raw = a.name;
+  if (typeof raw !== "string") return badAction(kind, `"name" must be a string`);
+  let name = raw;
+  // Plain ASCII names are canonical as they are (the common case: no allocation, one pass).
+  const plain = plainNameKind(name);
+  if (plain === 0) {
+    const n = canonicalizeName(name);
+    if (!n.ok) return notCanonical(kind, n.reason);
+    name = n.value;
+  }
   const args = a.arguments;
   if (
     !visibility &&
@@ -143,7 +149,7 @@ export function judgeName(
       : { kind, name, arguments: args ?? {}, ...(caller ? { caller } : {}) };
   }
   if (c === undefined) return noRule(kind);
-  const deny = c.deny.first(name.toLowerCase());
+  const deny = c.deny.first(plain === 1 ? name : name.toLowerCase());
   if (deny !== undefined) return deny.decision;
   const first = c.allow.first(name);
   if (first === undefined) return noRule(kind, "no rule allows this name");

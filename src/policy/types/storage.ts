@@ -1,4 +1,4 @@
-import { canonicalizePath } from "../canon/path.js";
+import { canonicalizePath, type PathOptions } from "../canon/path.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { addPathPattern } from "../match/names.js";
 import { PatternSet } from "../match/pattern-set.js";
@@ -69,6 +69,9 @@ function compileStorage(value: unknown, ctx: CompileContext, path: Path): Storag
   return out;
 }
 
+const CASE_INSENSITIVE: PathOptions = Object.freeze({ caseInsensitive: true });
+const CASE_SENSITIVE: PathOptions = Object.freeze({ caseInsensitive: false });
+
 function judge(
   c: StorageCompiled,
   action: Readonly<Record<string, unknown>>,
@@ -79,7 +82,7 @@ function judge(
   const uri = action.uri;
   if (typeof uri !== "string")
     return badAction(kind, `"uri" must be a string (a path or fs:// URI)`);
-  const p = canonicalizePath(uri, { caseInsensitive: c.caseInsensitive });
+  const p = canonicalizePath(uri, c.caseInsensitive ? CASE_INSENSITIVE : CASE_SENSITIVE);
   if (!p.ok) return notCanonical(kind, p.reason);
   if (ctx.explain) ctx.input = { kind, uri: p.value };
   const deny = c.deny[access].first(p.value);
