@@ -24,6 +24,8 @@ export interface PluginOptions {
   stateful?: boolean;
   /** Default evaluation export (default "evaluate"). */
   function?: string;
+  /** On-disk cache of instrumented modules (see PrepareOptions.cacheDir); `false` disables it. */
+  cacheDir?: string | false;
 }
 
 export interface EvaluateOptions {
@@ -276,7 +278,11 @@ export async function loadPlugin(
       );
     }
   } else bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-  const prepared = await prepareModule(bytes, { name, limits });
+  const prepared = await prepareModule(bytes, {
+    name,
+    limits,
+    ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
+  });
   const plugin = new Plugin(prepared, options);
   plugin.warm();
   return plugin;

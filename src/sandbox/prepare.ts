@@ -5,6 +5,14 @@
  */
 import { createHash } from "node:crypto";
 import { binaryKind, capLimits, hasPassiveData, layout, usesGcTypes } from "./binary.js";
+import {
+  type CachedInstrumentation,
+  defaultModuleCacheDir,
+  diskKey,
+  readEntry,
+  unsafeDirReason,
+  writeEntry,
+} from "./disk-cache.js";
 import { sandboxError } from "./errors.js";
 import { INSTRUMENTATION_VERSION, instrument, RT_MODULE } from "./instrument.js";
 import { type Limits, type LimitsInput, PAGE, resolveLimits } from "./limits.js";
@@ -36,11 +44,20 @@ export interface PreparedModule {
    * writes, no passive data segments, no GC types. Otherwise fresh evaluations re-instantiate.
    */
   readonly resettable: boolean;
+  /** True when the instrumented bytes came from the on-disk cache (Binaryen did not run). */
+  readonly fromDiskCache: boolean;
+  /** Why the disk cache was not used, or why its entry was rebuilt (null: nothing to say). */
+  readonly diskCacheNote: string | null;
 }
 
 export interface PrepareOptions {
   name?: string;
   limits?: LimitsInput | Readonly<Limits>;
+  /**
+   * Directory of the on-disk cache of instrumented modules (default `$WARDEN_CACHE_DIR`, else
+   * `$XDG_CACHE_HOME/warden/modules`, else `~/.cache/warden/modules`); `false` disables it.
+   */
+  cacheDir?: string | false;
 }
 
 const CACHE_MAX = 128;
@@ -56,8 +73,14 @@ export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Check and instrument (synchronous part); returns what compile needs. */
-async function check(bytes: Uint8Array, name: string, limits: Readonly<Limits>) {
+/** Check and instrument (or read the disk cache); returns what compile needs. */
+async function check(
+  bytes: Uint8Array,
+  hash: string,
+  name: string,
+  limits: Readonly<Limits>,
+  cacheDir: string | false,
+) {
   if (bytes.length > limits.max_module_bytes) {
     throw sandboxError(
       "too_large",
@@ -145,36 +168,63 @@ async function check(bytes: Uint8Array, name: string, limits: Readonly<Limits>) 
       {},
     );
   }
-  let result: Awaited<ReturnType<typeof instrument>>;
-  try {
-    result = await instrument(bytes);
-  } catch (error) {
-    throw sandboxError(
-      "compile_error",
-      name,
-      `cannot instrument the module: ${(error as Error).message}`,
-      {},
-      error,
-    );
+  let note: string | null = null;
+  let dir: string | false = cacheDir;
+  if (dir !== false) {
+    const unsafe = unsafeDirReason(dir);
+    if (unsafe !== undefined) {
+      note = `disk cache not used: ${unsafe}`;
+      dir = false;
+    }
   }
-  const pages = Math.floor(limits.memory_limit_bytes / PAGE);
-  const capped = capLimits(result.bytes, pages, limits.table_elements);
+  const key = diskKey(hash, limits);
+  let inst: CachedInstrumentation | undefined;
+  if (dir !== false) {
+    const r = readEntry(dir, key);
+    if (typeof r !== "string") inst = r;
+    else if (r !== "miss") note = r;
+  }
+  const fromDiskCache = inst !== undefined;
+  if (inst === undefined) {
+    let result: Awaited<ReturnType<typeof instrument>>;
+    try {
+      result = await instrument(bytes);
+    } catch (error) {
+      throw sandboxError(
+        "compile_error",
+        name,
+        `cannot instrument the module: ${(error as Error).message}`,
+        {},
+        error,
+      );
+    }
+    const pages = Math.floor(limits.memory_limit_bytes / PAGE);
+    inst = {
+      bytes: capLimits(result.bytes, pages, limits.table_elements),
+      writesTables: result.writesTables,
+      signatures: result.signatures,
+    };
+    if (dir !== false) note = writeEntry(dir, key, inst) ?? note;
+  }
   return {
     original,
-    capped,
+    capped: inst.bytes,
     lay,
-    signatures: result.signatures,
-    resettable: !result.writesTables && !hasPassiveData(bytes) && !usesGcTypes(bytes),
+    signatures: inst.signatures,
+    resettable: !inst.writesTables && !hasPassiveData(bytes) && !usesGcTypes(bytes),
     initialMemoryBytes: lay.memories[0] ? lay.memories[0].min * PAGE : null,
+    fromDiskCache,
+    note,
   };
 }
 
-function keyOf(bytes: Uint8Array, limits: Readonly<Limits>): string {
-  return `${sha256(bytes)}:${INSTRUMENTATION_VERSION}:${limits.memory_limit_bytes}:${limits.table_elements}:${limits.max_module_bytes}`;
+function keyOf(hash: string, limits: Readonly<Limits>): string {
+  return `${hash}:${INSTRUMENTATION_VERSION}:${limits.memory_limit_bytes}:${limits.table_elements}:${limits.max_module_bytes}`;
 }
 
 function finish(
   name: string,
+  hash: string,
   bytes: Uint8Array,
   limits: Readonly<Limits>,
   c: Awaited<ReturnType<typeof check>>,
@@ -182,7 +232,7 @@ function finish(
 ): PreparedModule {
   const prepared: PreparedModule = Object.freeze({
     name,
-    sha256: sha256(bytes),
+    sha256: hash,
     size: bytes.length,
     limits,
     module,
@@ -192,6 +242,8 @@ function finish(
     initialMemoryBytes: c.initialMemoryBytes,
     maxBodyBytes: c.lay.maxBodyBytes,
     resettable: c.resettable,
+    fromDiskCache: c.fromDiskCache,
+    diskCacheNote: c.note,
   });
   byModule.set(module, prepared);
   return prepared;
@@ -203,21 +255,31 @@ function remember(key: string, p: Promise<PreparedModule>): void {
   if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
 }
 
-/** Check, instrument and compile `bytes` under `limits` (cached by sha256 + settings). */
+/** Forget the in-memory cache (tests: the next prepare starts as a new process would). */
+export function clearPreparedCache(): void {
+  cache.clear();
+}
+
+/**
+ * Check, instrument and compile `bytes` under `limits`: cached in memory by sha256 + settings,
+ * and the instrumented bytes on disk (see disk-cache.ts) unless `cacheDir` is false.
+ */
 export function prepareModule(
   bytes: Uint8Array,
   options: PrepareOptions = {},
 ): Promise<PreparedModule> {
   const name = options.name ?? "module";
   const limits = resolveLimits(options.limits, name);
-  const key = keyOf(bytes, limits);
+  const hash = sha256(bytes);
+  const key = keyOf(hash, limits);
+  const cacheDir = options.cacheDir ?? defaultModuleCacheDir();
   const hit = cache.get(key);
   if (hit)
     return hit.then((p) =>
       p.name === name && p.limits === limits ? p : Object.freeze({ ...p, name, limits }),
     );
   const p = (async () => {
-    const c = await check(bytes, name, limits);
+    const c = await check(bytes, hash, name, limits, cacheDir);
     const module = await WebAssembly.compile(c.capped).catch((error: unknown) => {
       throw sandboxError(
         "compile_error",
@@ -227,7 +289,7 @@ export function prepareModule(
         error,
       );
     });
-    return finish(name, bytes, limits, c, module);
+    return finish(name, hash, bytes, limits, c, module);
   })();
   remember(key, p);
   return p;
