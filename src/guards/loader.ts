@@ -11,7 +11,11 @@ import { loadJsonAbiGuard } from "./wasm/jsonabi.js";
 import { sandboxRuntime } from "./wasm/sandbox-runtime.js";
 
 export interface LoadGuardsOptions {
-  /** Where transpiled components are cached (default ~/.cache/warden/guards or $WARDEN_CACHE_DIR). */
+  /**
+   * Where transpiled components are cached (default ~/.cache/warden/guards or $WARDEN_CACHE_DIR).
+   * Instrumented core modules are cached in the same directory when it is given (default: the
+   * sandbox's, ~/.cache/warden/modules or $WARDEN_CACHE_DIR; see docs/sandbox.md).
+   */
   cacheDir?: string;
   /** Where WebAssembly guards' `log` lines go. */
   log?: (guard: string, level: string, message: string) => void;
@@ -66,11 +70,11 @@ async function loadWasm(
   const logOpt = opts.log ? { log: opts.log } : {};
   if (kind === "component")
     return loadComponentGuard(spec, bytes, {
-      runtime: sandboxRuntime,
+      runtime: (s) => sandboxRuntime(s, opts.cacheDir),
       ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
       ...logOpt,
     });
-  if (kind === "core") return loadJsonAbiGuard(spec, bytes);
+  if (kind === "core") return loadJsonAbiGuard(spec, bytes, opts.cacheDir);
   throw new WardenError(
     "guard_load_failed",
     `Guard "${spec.id}": ${spec.modulePath} is not WebAssembly (neither a component nor a core module).`,

@@ -21,8 +21,14 @@ import { fromWitDecision, GuardOutputError, type WitDecision } from "./wit-conve
 export async function loadJsonAbiGuard(
   spec: GuardSpec,
   bytes: Uint8Array,
+  cacheDir?: string,
 ): Promise<Guard & { plugin: Plugin }> {
-  const plugin = await loadPlugin(bytes, { name: spec.id, limits: limitsOf(spec), stateful: true });
+  const plugin = await loadPlugin(bytes, {
+    name: spec.id,
+    limits: limitsOf(spec),
+    stateful: true,
+    ...(cacheDir === undefined ? {} : { cacheDir }),
+  });
   const config = spec.config;
   return {
     id: spec.id,

@@ -5,6 +5,8 @@ import type { GuardSpec } from "../config-types.js";
 import { limitsOf } from "./limits.js";
 import type { CoreRuntime } from "./runtime.js";
 
+const warned = new Set<string>();
+
 /** Instantiation and warm-up get this much time (and no fuel limit); invocations get the guard's. */
 const LOAD_TIMEOUT_MS = 10_000;
 
@@ -16,8 +18,10 @@ const LOAD_TIMEOUT_MS = 10_000;
  * cap but a load deadline of 10 s and no fuel limit: a JS engine's first calls cost far more
  * than its later ones, and must not make a guard with a tight per-call budget unloadable.
  * StarlingMonkey (componentize-js) declares a large function table, hence the raised table limit.
+ * Instrumenting its ~12 MB engine takes seconds: the instrumented bytes are kept in the
+ * sandbox's on-disk cache (`cacheDir`, default the sandbox's), so only the first start pays.
  */
-export function sandboxRuntime(spec: GuardSpec): CoreRuntime {
+export function sandboxRuntime(spec: GuardSpec, cacheDir?: string): CoreRuntime {
   const input = limitsOf(spec, { table_elements: 100_000, max_module_bytes: 64 * 1024 * 1024 });
   const limits: Limits = { ...resolveLimits(input, spec.id) };
   const call = { timeout: limits.timeout_ms, fuel: limits.fuel };
@@ -35,7 +39,14 @@ export function sandboxRuntime(spec: GuardSpec): CoreRuntime {
   };
   return {
     async compile(bytes) {
-      return (await prepareModule(bytes, { name: spec.id, limits: input })).module;
+      const cache = cacheDir === undefined ? {} : { cacheDir };
+      const p = await prepareModule(bytes, { name: spec.id, limits: input, ...cache });
+      // An unsafe cache directory or a rebuilt entry: say so once (every start pays otherwise).
+      if (p.diskCacheNote !== null && !warned.has(p.diskCacheNote)) {
+        warned.add(p.diskCacheNote);
+        process.emitWarning(`guard "${spec.id}": ${p.diskCacheNote}`, "WardenCacheWarning");
+      }
+      return p.module;
     },
     instantiate: (module, imports) => budget.instantiateCore(module, imports),
     async instantiateComponent(fn) {
