@@ -95,7 +95,7 @@ function registerGuardTest(program: Command): void {
     .option("--timeout-ms <n>", "timeout_ms (default 100)")
     .option("--memory-limit <bytes>", "limits.max_memory_bytes (default 64 MiB)")
     .option("--fuel <n>", "limits.max_fuel (default off)")
-    .option("--cache-dir <dir>", "where transpiled components are cached")
+    .option("--cache-dir <dir>", "where transpiled components and instrumented modules are cached")
     .action(
       async (
         guard: string,
