@@ -7,6 +7,7 @@ import {
   conditionFailed,
   makeDecision,
   noRule,
+  noRuleTable,
   notCanonical,
   type Rule,
 } from "../rule.js";
@@ -24,6 +25,13 @@ export interface NameRule extends Rule {
   /** No conditions: the name match alone decides. */
   readonly plain: boolean;
 }
+
+const NO_NAME_RULE = noRuleTable("no rule allows this name", [
+  "tool.call",
+  "tool.list",
+  "prompt.get",
+  "prompt.list",
+]);
 
 export const MAX_CALLS_PER_MINUTE = 100_000;
 
@@ -152,7 +160,7 @@ export function judgeName(
   const deny = c.deny.first(plain === 1 ? name : name.toLowerCase());
   if (deny !== undefined) return deny.decision;
   const first = c.allow.first(name);
-  if (first === undefined) return noRule(kind, "no rule allows this name");
+  if (first === undefined) return NO_NAME_RULE[kind] ?? noRule(kind, "no rule allows this name");
   if (visibility || first.plain) return first.decision;
   const failed = tryRule(first, name, args, caller, ctx);
   if (failed === undefined) return first.decision;

@@ -6,6 +6,8 @@ import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
 import { S } from "../schema.js";
 import type { PolicyDecision } from "../types.js";
 
+const NO_ENV_RULE = noRule("env.read", "no environment rule allows this key");
+
 const entry = S.oneOf(S.str(), S.obj({ key: S.str() }, ["key"]));
 
 function read(
@@ -20,7 +22,7 @@ function read(
   const d = c.deny.first(k.value.toLowerCase());
   if (d !== undefined) return d.decision;
   const r = c.allow.first(k.value);
-  return r !== undefined ? r.decision : noRule("env.read", "no environment rule allows this key");
+  return r !== undefined ? r.decision : NO_ENV_RULE;
 }
 
 export const environmentType: PermissionType<NamedRules<Rule>> = {

@@ -7,10 +7,22 @@ import { isGlob } from "../match/glob.js";
 import { addNamePattern } from "../match/names.js";
 import { PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
-import { badAction, conditionFailed, noRule, notCanonical, type Rule } from "../rule.js";
+import {
+  badAction,
+  conditionFailed,
+  noRule,
+  noRuleTable,
+  notCanonical,
+  type Rule,
+} from "../rule.js";
 import { asList, S } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
+
+const NO_NET_RULE = noRuleTable("no network rule allows this host", [
+  "network.connect",
+  "http.request",
+]);
 
 /** A network rule: host glob or CIDR, optionally limited to ports, schemes and methods. */
 export interface NetRule extends Rule {
@@ -199,7 +211,7 @@ export function judgeNet(c: NetworkCompiled, q: NetRequest, kind: string): Polic
       `${kind}: port, scheme or method of ${q.host.host} is not allowed`,
     );
   }
-  return noRule(kind, "no network rule allows this host");
+  return NO_NET_RULE[kind] ?? noRule(kind, "no network rule allows this host");
 }
 
 function connect(

@@ -3,7 +3,7 @@ import type { CheckContext, CompileContext } from "../context.js";
 import { addPathPattern } from "../match/names.js";
 import { PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
-import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
+import { badAction, noRuleTable, notCanonical, type Rule } from "../rule.js";
 import { asList, S } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
@@ -69,6 +69,7 @@ function compileStorage(value: unknown, ctx: CompileContext, path: Path): Storag
   return out;
 }
 
+const NO_STORAGE_RULE = noRuleTable("no storage rule allows it", ["storage.read", "storage.write"]);
 const CASE_INSENSITIVE: PathOptions = Object.freeze({ caseInsensitive: true });
 const CASE_SENSITIVE: PathOptions = Object.freeze({ caseInsensitive: false });
 
@@ -88,7 +89,7 @@ function judge(
   const deny = c.deny[access].first(p.value);
   if (deny !== undefined) return deny.decision;
   const allow = c.allow[access].first(p.value);
-  return allow !== undefined ? allow.decision : noRule(kind, "no storage rule allows it");
+  return allow !== undefined ? allow.decision : NO_STORAGE_RULE[kind]!;
 }
 
 export const storageType: PermissionType<StorageCompiled> = {
