@@ -5,10 +5,19 @@
  * compiles and instantiates every core module, through the sandbox.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { WardenError } from "../../core/errors.js";
+import { unsafeDirReason } from "../../sandbox/disk-cache.js";
 
 /** Bumped when the transpile options change, so old cache entries are not reused. */
 const TRANSPILE_VERSION = 1;
@@ -21,6 +30,13 @@ export interface Transpiled {
   readonly jsPath: string;
   /** Core module file names the glue asks for. */
   readonly coreFiles: readonly string[];
+}
+
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, "WardenCacheWarning");
 }
 
 export function defaultCacheDir(): string {
@@ -45,8 +61,23 @@ export async function transpileGuard(
   cacheDir = defaultCacheDir(),
 ): Promise<Transpiled> {
   const sha256 = createHash("sha256").update(bytes).digest("hex");
+  // The cache holds JavaScript that Warden imports and runs: use it only when it is a directory
+  // of the current user that nobody else can write (the entry folder too); otherwise transpile
+  // into a fresh private folder for this process.
+  const unsafe = unsafeDirReason(cacheDir);
+  if (unsafe !== undefined) {
+    warnOnce(
+      `Warden does not use the guard cache: ${unsafe}. Guards are transpiled into a private temporary folder instead.`,
+    );
+    cacheDir = mkdtempSync(join(tmpdir(), "warden-guards-"));
+  }
   const dir = join(cacheDir, `${sha256}-t${TRANSPILE_VERSION}-jco${jcoVersion()}`);
   const manifest = join(dir, "manifest.json");
+  const entryUnsafe = existsSync(dir) ? unsafeDirReason(dir) : undefined;
+  if (entryUnsafe !== undefined) {
+    warnOnce(`Warden ignores the cached guard ${dir}: ${entryUnsafe}; it is transpiled again.`);
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (existsSync(manifest)) {
     const m = JSON.parse(readFileSync(manifest, "utf8")) as { coreFiles: string[] };
     return Object.freeze({ sha256, dir, jsPath: join(dir, "guard.js"), coreFiles: m.coreFiles });
@@ -85,12 +116,12 @@ export async function transpileGuard(
     );
   // Write to a temporary folder, then rename: a concurrent loader never sees half an entry.
   const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
-  mkdirSync(tmp, { recursive: true });
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
   const coreFiles: string[] = [];
   for (const [name, data] of Object.entries(out.files)) {
     if (name.endsWith(".d.ts")) continue;
     if (name.endsWith(".wasm")) coreFiles.push(name);
-    writeFileSync(join(tmp, name), data);
+    writeFileSync(join(tmp, name), data, { mode: 0o600 });
   }
   // The glue is an ES module: give it a package.json so Node loads it as one.
   writeFileSync(join(tmp, "package.json"), '{"type":"module"}\n');
