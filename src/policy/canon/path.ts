@@ -16,8 +16,6 @@ import { type Canon, fail } from "./result.js";
  */
 /** Already canonical (no `.`/`..`/empty segments, no trailing slash): returned as is. */
 const FAST_PATH = /^(?:\/[A-Za-z0-9_\-+=,@~][A-Za-z0-9_\-+=,@~.]*)+$|^\/$/;
-/** Printable ASCII without `%` and `\\`: only segments to resolve (the plain lane). */
-const PLAIN = /^[\x20-\x24\x26-\x5b\x5d-\x7e]*$/;
 const ENCODED = /%[0-9A-Fa-f]{2}/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const BAD_CHAR = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\ufffe\uffff]/u;
@@ -146,9 +144,11 @@ function asciiLane(uri: string, from: number): string | undefined {
 }
 
 /**
- * The plain lane: printable ASCII without `%` and `\\` (checked by `PLAIN`), so only `.`,
- * `..` and empty segments to resolve; separators found with `indexOf` (native), kept segments
- * recorded as offsets in `SEGS` and joined by `joinSegments`.
+ * The plain lane: printable ASCII without `%` and `\\`, so only `.`, `..` and empty segments
+ * to resolve. One char-code loop both checks the characters and finds the separators (measured
+ * faster here than a RegExp check plus `indexOf`); kept segments are recorded as offsets in
+ * `SEGS` and joined by `joinSegments`. Undefined at the first other character: the ASCII lane
+ * (escapes, backslashes) or the full lane takes it.
  */
 function plainLane(uri: string, from: number): string | undefined {
   const n = uri.length;
@@ -156,8 +156,12 @@ function plainLane(uri: string, from: number): string | undefined {
   let sep = uri.charCodeAt(from) === 47 ? from : from - 1;
   while (sep < n) {
     const start = sep + 1;
-    let end = uri.indexOf("/", start);
-    if (end < 0) end = n;
+    let end = start;
+    for (; end < n; end++) {
+      const c = uri.charCodeAt(end);
+      if (c === 47) break;
+      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
+    }
     const len = end - start;
     if (len === 0 || (len === 1 && uri.charCodeAt(start) === 46)) {
       // empty or "." : nothing
@@ -208,7 +212,7 @@ export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
       `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`,
     );
   }
-  const fast = PLAIN.test(uri) ? plainLane(uri, from) : asciiLane(uri, from);
+  const fast = plainLane(uri, from) ?? asciiLane(uri, from);
   if (fast !== undefined) return { ok: true, value: ci ? fast.toLowerCase() : fast };
   return fullLane(uri, from, ci);
 }
