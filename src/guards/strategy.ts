@@ -19,6 +19,10 @@ interface Meta {
   upstream?: string | null;
   method?: string;
   hidden?: string[];
+  /** response: the public name (tool, prompt, URI) of the request answered. */
+  target?: string;
+  /** response: the same under the upstream's own name. */
+  name?: string;
 }
 
 /** A guard outcome worth its own audit line (modify, warn, a failure, a deny). */
@@ -203,14 +207,18 @@ export function guardStrategies(
     if (method === "roots/list") return undefined; // a client's answer going up, not a server's
     const server = m.upstream ?? "unknown";
     const res = call.args as Obj;
+    const name = m.name ?? (m.target !== undefined ? (opts.route(m.target)?.name ?? m.target) : "");
     const r = pipeline.run(
       "response",
-      { method, name: "", result: res, isError: res?.isError === true },
+      { method, name, result: res, isError: res?.isError === true },
       ctxOf(m, server),
     );
-    note(m, r, server);
+    note(m, r, server, m.target);
     if (r.decision.kind === "modify") call.args = r.payload.result;
-    return toCore(r, `the answer to ${method}`);
+    return toCore(
+      r,
+      m.target ? `the answer to ${method} "${m.target}"` : `the answer to ${method}`,
+    );
   });
   return out;
 }

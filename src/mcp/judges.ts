@@ -36,6 +36,13 @@ export interface GatewayCallMeta {
   policy?: PolicyVerdict;
   /** Names removed from a list by the policy (or a guard that records them). */
   hidden?: string[];
+  /**
+   * The public tool name, prompt name or resource URI the call is about (`request`, and
+   * `response` to a tools/call, prompts/get or resources/read: the request it answers).
+   */
+  target?: string;
+  /** The same under the upstream's own name (prefixes removed), where there is one. */
+  name?: string;
 }
 
 export type Judges = Readonly<Record<GatewayPhase, Chain>>;

@@ -215,7 +215,10 @@ export class GatewaySession extends SessionCore {
       args,
       req.method,
     );
-    if (phase === "request") call.meta!.target = publicName;
+    if (phase === "request") {
+      call.meta!.target = publicName;
+      call.meta!.name = r.name;
+    }
     const d = chain.before(call);
     if (!isAllowed(d)) return this.deny(req, call, d, `${req.method} "${publicName}"`, t0);
     let fwd: Obj = p;
@@ -225,7 +228,7 @@ export class GatewaySession extends SessionCore {
     const a = await this.call(link, req.method, fwd, req.id);
     this.doneProgress(p);
     if (a === CANCELLED) return;
-    const out = "result" in a ? this.#answer(req, link, a.result, call) : a;
+    const out = "result" in a ? this.#answer(req, link, a.result, publicName, r.name) : a;
     const isErr = "error" in out || (out as { result: Obj }).result.isError === true;
     this.audit({
       upstream: r.upstream,
@@ -240,19 +243,24 @@ export class GatewaySession extends SessionCore {
     this.down.send({ ...out, id: req.id }, req.id);
   }
 
-  /** Rewrite names in an answer and run the response phase. */
-  #answer(req: Request, link: UpstreamLink, result: Obj, call: Call): Answer {
+  /**
+   * Rewrite names in an answer and run the response phase; the judged call names the request it
+   * answers (meta.target: the public name, meta.name: the upstream's own one).
+   */
+  #answer(req: Request, link: UpstreamLink, result: Obj, publicName: string, name: string): Answer {
     let res = result;
     if (link.cfg.prefix) res = rewriteResult(this.naming, link.name, req.method, res);
     const chain = this.ctx.judges().response;
     if (chain.strategies.length > 1) {
       const j = this.judge("response", req.method, link.name, res, req.method);
+      j.call.meta!.target = publicName;
+      j.call.meta!.name = name;
       const d = j.chain.before(j.call);
       if (!isAllowed(d)) {
         const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
         return denialError(req.id, d, {
           code,
-          what: `the answer to ${req.method} "${call.function}"`,
+          what: `the answer to ${req.method} "${publicName}"`,
           section,
           policyFile: this.ctx.policyFile(),
         });

@@ -122,6 +122,42 @@ describe("built-in guards through the gateway, with real MCP servers", () => {
   });
 });
 
+describe("response-phase guards know which tool answered", () => {
+  it("names the tool (public and upstream-local) and its upstream on a response decision", async () => {
+    const g = await gatewayWith(
+      upstream("mail", "clean") + upstream("evil", "malicious"),
+      "  - id: pii-out\n    type: pii\n    runs_on: [response]\n",
+    );
+    try {
+      const c = await g.client();
+      // The guard itself is told the upstream's own tool name (its message uses it).
+      await expect(
+        c.callTool({ name: "evil__lookup_customer", arguments: { id: "42" } }),
+      ).rejects.toThrow(/the result of tools\/call "lookup_customer" \(server "evil"\)/);
+      // The guard's audit line names the public tool and the upstream.
+      const note = g
+        .audit()
+        .find((l) => l.kind === "guard" && l.method === "tools/call" && l.decision === "deny");
+      expect(note).toMatchObject({
+        upstream: "evil",
+        target: "evil__lookup_customer",
+        guards: [expect.objectContaining({ guard: "pii-out", outcome: "deny" })],
+      });
+      // So does the gateway's own line for the call.
+      expect(
+        g.audit().find((l) => l.kind === undefined && l.target === "evil__lookup_customer"),
+      ).toMatchObject({ upstream: "evil", decision: "deny", method: "tools/call" });
+      // A clean answer from the other upstream passes, with no guard line.
+      expect(
+        textOf(await c.callTool({ name: "mail__send_email", arguments: { to: "a", body: "b" } })),
+      ).toBe("sent to a");
+      expect(g.audit().filter((l) => l.kind === "guard")).toHaveLength(1);
+    } finally {
+      await g.stop();
+    }
+  }, 30_000);
+});
+
 describe("server_whitelist through the gateway", () => {
   it("refuses a session whose upstreams are not all listed, naming the server", async () => {
     const g = await gatewayWith(
