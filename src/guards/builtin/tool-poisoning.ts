@@ -79,6 +79,42 @@ function emojiJoiner(text: string, i: number): boolean {
   );
 }
 
+/** Shared (frozen) result for clean text, most tools: no array per clean tool in the memo. */
+const CLEAN = Object.freeze([]) as unknown as string[];
+
+function isBlobChar(c: number): boolean {
+  return c < 128 && BLOB_CHAR[c] === 1;
+}
+
+/**
+ * Runs of BLOB_MIN+ blob characters, probing one character in every BLOB_MIN: a run that long
+ * must cover a probe, so clean text costs about length / BLOB_MIN reads instead of one per
+ * character. A probe that hits a blob character is extended both ways to its whole run.
+ */
+function scanBlobs(text: string, out: string[]): void {
+  const len = text.length;
+  let i = BLOB_MIN - 1;
+  while (i < len) {
+    if (!isBlobChar(text.charCodeAt(i))) {
+      i += BLOB_MIN;
+      continue;
+    }
+    let start = i;
+    while (start > 0 && isBlobChar(text.charCodeAt(start - 1))) start--;
+    let end = i + 1;
+    while (end < len && isBlobChar(text.charCodeAt(end))) end++;
+    if (end - start >= BLOB_MIN) {
+      const v = text.slice(start, end);
+      const blob = HEX_RE.test(v)
+        ? v.length >= 128
+        : /[0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v);
+      if (blob) push(out, "encoded_blob", `${v.length} characters`);
+    }
+    // text[end] is not a blob character: the next run long enough covers end + BLOB_MIN.
+    i = end + BLOB_MIN;
+  }
+}
+
 /** Every finding in a text, as `label (excerpt)` strings (empty when clean). Single pass each. */
 export function scanPoisoning(text: string, enabled: ReadonlySet<string>): string[] {
   const out: string[] = [];
@@ -96,25 +132,7 @@ export function scanPoisoning(text: string, enabled: ReadonlySet<string>): strin
       push(out, cat, JSON.stringify(m[0].length > 80 ? `${m[0].slice(0, 77)}...` : m[0]));
     if (m[0].length === 0) TEXT_RE.lastIndex++;
   }
-  if (enabled.has("encoded_blob") && text.length >= BLOB_MIN) {
-    // One pass over the characters (a regex here cost 3x more: it restarts inside every run).
-    let start = -1;
-    for (let i = 0; i <= text.length; i++) {
-      const c = i < text.length ? text.charCodeAt(i) : 0;
-      if (c < 128 && BLOB_CHAR[c] === 1) {
-        if (start < 0) start = i;
-      } else if (start >= 0) {
-        if (i - start >= BLOB_MIN) {
-          const v = text.slice(start, i);
-          const blob = HEX_RE.test(v)
-            ? v.length >= 128
-            : /[0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v);
-          if (blob) push(out, "encoded_blob", `${v.length} characters`);
-        }
-        start = -1;
-      }
-    }
-  }
+  if (enabled.has("encoded_blob") && text.length >= BLOB_MIN) scanBlobs(text, out);
   if (enabled.has("invisible")) {
     INVISIBLE_RE.lastIndex = 0;
     for (let m = INVISIBLE_RE.exec(text); m !== null; m = INVISIBLE_RE.exec(text)) {
@@ -126,7 +144,7 @@ export function scanPoisoning(text: string, enabled: ReadonlySet<string>): strin
       );
     }
   }
-  return out;
+  return out.length === 0 ? CLEAN : out;
 }
 
 const KEYS = ["action", "categories", "allow_tools"];
