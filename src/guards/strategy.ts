@@ -23,6 +23,8 @@ interface Meta {
   target?: string;
   /** response: the same under the upstream's own name. */
   name?: string;
+  /** connection: the host judges each upstream on its own after this session-wide call. */
+  eachUpstream?: boolean;
 }
 
 /** A guard outcome worth its own audit line (modify, warn, a failure, a deny). */
@@ -106,10 +108,23 @@ export function guardStrategies(
     ];
   };
 
-  // connection: a client session starts; judge every upstream it will connect to.
-  add("connection", (_call, m) => {
+  // connection: judged once per upstream (meta.upstream names it; args may carry its ServerInfo),
+  // so a refusal keeps only that upstream out; the session-wide call before those (upstream null,
+  // eachUpstream) judges nothing here. A host that judges the session only once (no eachUpstream)
+  // gets every known upstream judged, and any refusal refuses the session.
+  add("connection", (call, m) => {
+    if (m.upstream == null && m.eachUpstream === true) return undefined;
+    let list = opts.upstreams;
+    if (m.upstream != null) {
+      const a = call.args as ServerInfo | undefined;
+      const u =
+        a?.name === m.upstream && typeof a.transport === "string"
+          ? a
+          : opts.upstreams.find((x) => x.name === m.upstream);
+      list = [u ?? { name: m.upstream, transport: "stdio" }];
+    }
     let warn: Decision | undefined;
-    for (const u of opts.upstreams) {
+    for (const u of list) {
       const r = pipeline.run("connection", u, ctxOf(m, u.name));
       note(m, r, u.name);
       const d = toCore(r, `upstream "${u.name}"`);

@@ -2,7 +2,8 @@
  * The gateway's hook points. Every message the gateway judges becomes a core `Call` run
  * through the core `Chain` of its phase (see docs/gateway.md, "Judges"):
  *
- * - `connection`: a downstream session initializes (`function` "initialize", args = params).
+ * - `connection`: a downstream session initializes (`function` "initialize", args = params),
+ *   then once per upstream it connects (`upstream` set, args = the upstream's ServerInfo).
  * - `tools_list`: a merged tools/list answer (`args` = { tools }); strategies may remove tools.
  * - `tool_invoke`: a tools/call (`function` = public tool name, `args` = arguments).
  * - `request`: other judged client requests (prompts/get, resources/read, resources/subscribe,
@@ -43,6 +44,11 @@ export interface GatewayCallMeta {
   target?: string;
   /** The same under the upstream's own name (prefixes removed), where there is one. */
   name?: string;
+  /**
+   * connection: the session-wide call (upstream null) is followed by one call per upstream
+   * (upstream set, args = its ServerInfo); a refusal there keeps only that upstream out.
+   */
+  eachUpstream?: boolean;
 }
 
 export type Judges = Readonly<Record<GatewayPhase, Chain>>;

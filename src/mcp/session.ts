@@ -333,8 +333,13 @@ export class GatewaySession extends SessionCore {
     const info = (p.clientInfo ?? {}) as Obj;
     this.client = `${String(info.name ?? "unknown")}${info.version ? `@${String(info.version)}` : ""}`;
     const { call, chain } = this.judge("connection", "initialize", null, p, "initialize");
+    call.meta!.eachUpstream = true;
     const d = chain.before(call);
     if (!isAllowed(d)) return this.deny(req, call, d, `a ${this.down.transport} connection`, t0);
+    let refused: { call: Call; d: ReturnType<Chain["before"]> } | undefined;
+    for (const link of [...this.links.values()]) refused ??= this.#refuse(link);
+    if (refused !== undefined && this.links.size === 0)
+      return this.deny(req, refused.call, refused.d, `a ${this.down.transport} connection`, t0);
     this.initParams = p;
     const results: InitResult[] = [];
     let firstError: Answer | undefined;
@@ -370,6 +375,34 @@ export class GatewaySession extends SessionCore {
     this.reply(req.id, mergeInitialize(results, this.ctx.version));
   }
 
+  /**
+   * Judge the connection to one upstream; a refused one is dropped from this session before it
+   * starts (its tools, prompts and resources are absent) and the audit says so.
+   */
+  #refuse(link: UpstreamLink): { call: Call; d: ReturnType<Chain["before"]> } | undefined {
+    const c = link.cfg;
+    const info =
+      c.kind === "http"
+        ? { name: c.name, transport: "http", url: c.url }
+        : { name: c.name, transport: "stdio", command: c.command, args: c.args };
+    const { call, chain } = this.judge("connection", "initialize", link.name, info, "initialize");
+    const d = chain.before(call);
+    if (isAllowed(d)) return undefined;
+    this.links.delete(link.name);
+    this.caps.delete(link.name);
+    link.close().catch(() => {});
+    this.audit({
+      upstream: link.name,
+      method: "initialize",
+      decision: "deny",
+      rule: d.rule,
+      reason: `upstream "${link.name}" not connected for this session: ${d.reason}`,
+      duration_ms: 0,
+    });
+    this.ctx.log(`warden gateway: upstream "${link.name}" not connected: ${d.reason}`);
+    return { call, d };
+  }
+
   async #initLink(link: UpstreamLink, clientId?: Id): Promise<Answer> {
     if (link.state !== "up") await link.start();
     const a = await this.call(link, "initialize", this.initParams, clientId);
@@ -402,6 +435,7 @@ export class GatewaySession extends SessionCore {
     if (this.initParams !== undefined)
       await Promise.all(
         added.map(async (link) => {
+          if (this.#refuse(link) !== undefined) return;
           try {
             const a = await this.#initLink(link);
             if ("error" in a) throw new Error(`initialize failed: ${a.error.message}`);

@@ -159,9 +159,41 @@ describe("response-phase guards know which tool answered", () => {
 });
 
 describe("server_whitelist through the gateway", () => {
-  it("refuses a session whose upstreams are not all listed, naming the server", async () => {
+  it("keeps only the unlisted upstream out; the listed one keeps working, the audit names it", async () => {
     const g = await gatewayWith(
       upstream("mail", "clean") + upstream("evil", "malicious"),
+      "  - id: whitelist\n    type: server_whitelist\n    config: { servers: [mail] }\n",
+    );
+    try {
+      const c = await g.client();
+      expect((await c.listTools()).tools.map((t) => t.name).sort()).toEqual([
+        "mail__search",
+        "mail__send_email",
+      ]);
+      expect(
+        textOf(await c.callTool({ name: "mail__send_email", arguments: { to: "x", body: "y" } })),
+      ).toBe("sent to x");
+      await expect(c.callTool({ name: "evil__echo", arguments: { text: "hi" } })).rejects.toThrow(
+        /Unknown tool "evil__echo": no upstream serves it/,
+      );
+      // The refused upstream was never started for the session.
+      expect([...g.gw.sessions].map((s) => s.upstreams().map((u) => u.name))).toEqual([["mail"]]);
+      const line = g
+        .audit()
+        .find((l) => l.kind === undefined && l.method === "initialize" && l.decision === "deny");
+      expect(line).toMatchObject({ upstream: "evil", rule: "security_guards.whitelist" });
+      expect(String(line?.reason)).toMatch(
+        /upstream "evil" not connected for this session: Server "evil" is not in the server_whitelist guard "whitelist"/,
+      );
+      expect(g.audit().some((l) => l.decision === "deny" && l.upstream === "mail")).toBe(false);
+    } finally {
+      await g.stop();
+    }
+  }, 30_000);
+
+  it("refuses the session when no upstream is allowed, naming the server", async () => {
+    const g = await gatewayWith(
+      upstream("evil", "malicious"),
       "  - id: whitelist\n    type: server_whitelist\n    config: { servers: [mail] }\n",
     );
     try {
