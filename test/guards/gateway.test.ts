@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { followGuardReloads } from "../../src/mcp/guards-hook.js";
@@ -186,6 +187,45 @@ describe("server_whitelist through the gateway", () => {
         /upstream "evil" not connected for this session: Server "evil" is not in the server_whitelist guard "whitelist"/,
       );
       expect(g.audit().some((l) => l.decision === "deny" && l.upstream === "mail")).toBe(false);
+    } finally {
+      await g.stop();
+    }
+  }, 30_000);
+
+  it("judges an upstream a config reload adds before starting it", async () => {
+    const g = await gatewayWith(
+      upstream("mail", "clean"),
+      "  - id: whitelist\n    type: server_whitelist\n    config: { servers: [mail] }\n",
+    );
+    try {
+      const c = await g.client();
+      expect((await c.listTools()).tools.map((t) => t.name)).toContain("send_email");
+      const file = join(g.dir, "warden.yaml");
+      const text = readFileSync(file, "utf8");
+      writeFileSync(
+        file,
+        text.replace("security_guards:\n", `${upstream("evil", "malicious")}security_guards:\n`),
+      );
+      expect(g.gw.reload().ok).toBe(true);
+      const denied = () =>
+        g.audit().find((l) => l.method === "initialize" && l.decision === "deny" && !l.kind);
+      // The reload restarts "mail" too (adding a second upstream changes its prefix): wait for both.
+      const mailUp = () =>
+        [...g.gw.sessions].every((s) => s.upstreams().every((u) => u.state === "up"));
+      for (let i = 0; i < 200 && (denied() === undefined || !mailUp()); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(denied()).toMatchObject({ upstream: "evil", rule: "security_guards.whitelist" });
+      expect([...g.gw.sessions].map((s) => s.upstreams().map((u) => u.name))).toEqual([["mail"]]);
+      // The restarted "mail" answers once its initialize is through; "evil" never shows up.
+      let names: string[] = [];
+      for (let k = 0; k < 80 && names.length < 2; k++) {
+        names = await c.listTools().then(
+          (r) => r.tools.map((t) => t.name).sort(),
+          () => [],
+        );
+        if (names.length < 2) await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(names).toEqual(["mail__search", "mail__send_email"]);
     } finally {
       await g.stop();
     }
