@@ -258,26 +258,33 @@ export class Plugin {
 }
 
 /** Load a plugin from bytes or a file path: validate, instrument, compile (cached), check ABI. */
+/** Read a module file; a missing or unreadable file is `not_found`, naming the plugin and path. */
+export async function readModuleFile(path: string, name: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw sandboxError(
+      "not_found",
+      name,
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the path`,
+      { path },
+      error,
+    );
+  }
+}
+
 export async function loadPlugin(
   source: Uint8Array | ArrayBuffer | string,
   options: PluginOptions,
 ): Promise<Plugin> {
   const name = checkPluginName(options.name);
   const limits = resolveLimits(options.limits, name);
-  let bytes: Uint8Array;
-  if (typeof source === "string") {
-    try {
-      bytes = await readFile(source);
-    } catch (error) {
-      throw sandboxError(
-        "not_found",
-        name,
-        `cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the path`,
-        { path: source },
-        error,
-      );
-    }
-  } else bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  const bytes =
+    typeof source === "string"
+      ? await readModuleFile(source, name)
+      : source instanceof Uint8Array
+        ? source
+        : new Uint8Array(source);
   const prepared = await prepareModule(bytes, {
     name,
     limits,

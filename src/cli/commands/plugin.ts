@@ -2,10 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Command } from "commander";
 import { isWardenError } from "../../core/errors.js";
-import { sandboxError } from "../../sandbox/errors.js";
 import { inspectModule } from "../../sandbox/inspect.js";
 import type { LimitsInput } from "../../sandbox/limits.js";
-import { loadPlugin } from "../../sandbox/plugin.js";
+import { loadPlugin, readModuleFile } from "../../sandbox/plugin.js";
 import { printJson, usageError } from "../output.js";
 
 interface LimitOpts {
@@ -55,20 +54,6 @@ function readInput(input: string | undefined): string {
   return input;
 }
 
-function readWasm(file: string, name: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw sandboxError(
-      "not_found",
-      name,
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; check the path`,
-      { path: file },
-      error,
-    );
-  }
-}
-
 function limitOptions(cmd: Command): Command {
   return cmd
     .option("--function <name>", "evaluation export to call", "evaluate")
@@ -97,7 +82,7 @@ export function registerPlugin(program: Command): void {
     const input = readInput(opts.input);
     const name = nameOf(file);
     try {
-      const p = await loadPlugin(readWasm(file, name), {
+      const p = await loadPlugin(await readModuleFile(file, name), {
         name,
         limits,
         function: opts.function ?? "evaluate",
@@ -119,7 +104,11 @@ export function registerPlugin(program: Command): void {
   ).action(async (file: string, opts: LimitOpts) => {
     const limits = limitsFrom(opts);
     printJson(
-      await inspectModule(readWasm(file, nameOf(file)), limits, opts.function ?? "evaluate"),
+      await inspectModule(
+        await readModuleFile(file, nameOf(file)),
+        limits,
+        opts.function ?? "evaluate",
+      ),
     );
   });
 }
