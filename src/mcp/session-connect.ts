@@ -1,0 +1,213 @@
+/**
+ * The judged session's base: building judged calls and denials, and the connection checks
+ * (initialize, per-upstream connection judgement, restarts, config reloads). The routing of
+ * client requests is in session.ts, the plumbing (ids, cancel, progress) in session-core.ts.
+ */
+import type { Call } from "../core/call.js";
+import type { Chain } from "../core/chain.js";
+import { isAllowed } from "../core/decision.js";
+import type { McpCode } from "./codes.js";
+import type { RestartConfig, UpstreamConfig } from "./config-types.js";
+import { denialError } from "./denial.js";
+import { errorResponse, type Id, INTERNAL_ERROR, type Request } from "./jsonrpc.js";
+import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
+import { type InitResult, mergeInitialize } from "./merge.js";
+import { type Answer, CANCELLED, SessionCore } from "./session-core.js";
+import type { UpstreamLink } from "./upstream-link.js";
+
+type Obj = Record<string, unknown>;
+
+/** Which policy section allows what, for denial hints. */
+export const SECTION: Record<string, [McpCode, string]> = {
+  "tools/call": ["tool_denied", "mcp.tools.allow"],
+  "prompts/get": ["prompt_denied", "mcp.prompts.allow"],
+  "resources/read": ["resource_denied", "mcp.resources.allow"],
+  "resources/subscribe": ["resource_denied", "mcp.resources.allow"],
+  "completion/complete": ["completion_denied", "mcp.prompts.allow / mcp.resources.allow"],
+  initialize: ["connection_denied", "mcp.transport"],
+};
+
+export class JudgedSession extends SessionCore {
+  constructor(...args: ConstructorParameters<typeof SessionCore>) {
+    super(...args);
+    for (const link of this.links.values()) link.onrestart = () => this.restarted(link);
+  }
+
+  /** Build a judged Call; meta says which session, upstream and phase. */
+  judge(
+    phase: GatewayPhase,
+    fn: string,
+    target: string | null,
+    args: unknown,
+    method: string,
+  ): { call: Call; chain: Chain } {
+    const meta: GatewayCallMeta = {
+      phase,
+      session: this.id,
+      client: this.client,
+      upstream: target,
+      method,
+      transport: this.down.transport,
+    };
+    if (this.down.host !== undefined) meta.host = this.down.host;
+    const call: Call = {
+      source: this.client,
+      target: target ?? "gateway",
+      function: fn,
+      args,
+      phase: "before",
+      meta: meta as unknown as Obj,
+    };
+    return { call, chain: this.ctx.judges()[phase] };
+  }
+
+  deny(req: Request, call: Call, d: ReturnType<Chain["before"]>, what: string, t0: number): void {
+    const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
+    const meta = call.meta as unknown as GatewayCallMeta;
+    this.audit({
+      upstream: meta.upstream,
+      method: req.method,
+      target: call.function,
+      decision: "deny",
+      rule: d.rule,
+      reason: d.reason,
+      duration_ms: performance.now() - t0,
+      args: this.ctx.audit()?.args(call.args),
+    });
+    this.replyError(
+      denialError(req.id, d, { code, what, section, policyFile: this.ctx.policyFile() }),
+    );
+  }
+
+  async initialize(req: Request, p: Obj): Promise<void> {
+    const t0 = performance.now();
+    const info = (p.clientInfo ?? {}) as Obj;
+    this.client = `${String(info.name ?? "unknown")}${info.version ? `@${String(info.version)}` : ""}`;
+    const { call, chain } = this.judge("connection", "initialize", null, p, "initialize");
+    call.meta!.eachUpstream = true;
+    const d = chain.before(call);
+    if (!isAllowed(d)) return this.deny(req, call, d, `a ${this.down.transport} connection`, t0);
+    let refused: { call: Call; d: ReturnType<Chain["before"]> } | undefined;
+    for (const link of [...this.links.values()]) refused ??= this.refuse(link);
+    if (refused !== undefined && this.links.size === 0)
+      return this.deny(req, refused.call, refused.d, `a ${this.down.transport} connection`, t0);
+    this.initParams = p;
+    const results: InitResult[] = [];
+    let firstError: Answer | undefined;
+    await Promise.all(
+      [...this.links.values()].map(async (link) => {
+        try {
+          const r = await this.initLink(link, req.id);
+          if ("result" in r) results.push({ upstream: link.name, result: r.result });
+          else firstError ??= r;
+        } catch (e) {
+          link.retryLater((e as Error).message);
+        }
+      }),
+    );
+    link_order(results, [...this.links.keys()]);
+    this.audit({
+      upstream: null,
+      method: "initialize",
+      decision: "allow",
+      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
+      duration_ms: performance.now() - t0,
+    });
+    if (results.length === 0) {
+      if (firstError) return this.down.send({ ...firstError, id: req.id }, req.id);
+      return this.replyError(
+        errorResponse(
+          req.id,
+          INTERNAL_ERROR,
+          "No upstream MCP server could be started; see the gateway's log (stderr) for each one's error.",
+        ),
+      );
+    }
+    this.reply(req.id, mergeInitialize(results, this.ctx.version));
+  }
+
+  /**
+   * Judge the connection to one upstream; a refused one is dropped from this session before it
+   * starts (its tools, prompts and resources are absent) and the audit says so.
+   */
+  refuse(link: UpstreamLink): { call: Call; d: ReturnType<Chain["before"]> } | undefined {
+    const c = link.cfg;
+    const info =
+      c.kind === "http"
+        ? { name: c.name, transport: "http", url: c.url }
+        : { name: c.name, transport: "stdio", command: c.command, args: c.args };
+    const { call, chain } = this.judge("connection", "initialize", link.name, info, "initialize");
+    const d = chain.before(call);
+    if (isAllowed(d)) return undefined;
+    this.links.delete(link.name);
+    this.caps.delete(link.name);
+    link.close().catch(() => {});
+    this.audit({
+      upstream: link.name,
+      method: "initialize",
+      decision: "deny",
+      rule: d.rule,
+      reason: `upstream "${link.name}" not connected for this session: ${d.reason}`,
+      duration_ms: 0,
+    });
+    this.ctx.log(`warden gateway: upstream "${link.name}" not connected: ${d.reason}`);
+    return { call, d };
+  }
+
+  async initLink(link: UpstreamLink, clientId?: Id): Promise<Answer> {
+    if (link.state !== "up") await link.start();
+    const a = await this.call(link, "initialize", this.initParams, clientId);
+    if (a === CANCELLED) throw new Error("initialize was cancelled");
+    if ("result" in a) {
+      this.caps.set(link.name, (a.result.capabilities as Obj) ?? {});
+      if (typeof a.result.protocolVersion === "string")
+        link.setProtocolVersion(a.result.protocolVersion);
+    }
+    return a;
+  }
+
+  /** A restarted upstream: initialize it again and tell the client its lists may have changed. */
+  async restarted(link: UpstreamLink): Promise<void> {
+    if (this.initParams === undefined) return;
+    const a = await this.initLink(link);
+    if ("error" in a) throw new Error(`initialize failed after restart: ${a.error.message}`);
+    if (this.clientInitialized) {
+      await link.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      const caps = (a.result.capabilities ?? {}) as Obj;
+      for (const k of ["tools", "prompts", "resources"])
+        if (caps[k]) this.down.send({ jsonrpc: "2.0", method: `notifications/${k}/list_changed` });
+    }
+  }
+
+  /** A config reload changed the upstreams: start the new ones, drop the old, tell the client. */
+  async applyUpstreams(cfgs: readonly UpstreamConfig[], restart: RestartConfig): Promise<void> {
+    const added = this.swapUpstreams(cfgs, restart);
+    for (const link of added) link.onrestart = () => this.restarted(link);
+    if (this.initParams !== undefined)
+      await Promise.all(
+        added.map(async (link) => {
+          if (this.refuse(link) !== undefined) return;
+          try {
+            const a = await this.initLink(link);
+            if ("error" in a) throw new Error(`initialize failed: ${a.error.message}`);
+            if (this.clientInitialized)
+              await link.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+          } catch (e) {
+            link.retryLater((e as Error).message);
+          }
+        }),
+      );
+    this.listsChanged();
+  }
+
+  /** After a policy reload: visibility may have changed, ask the client to list again. */
+  listsChanged(): void {
+    if (!this.clientInitialized) return;
+    for (const k of ["tools", "prompts", "resources"])
+      this.down.send({ jsonrpc: "2.0", method: `notifications/${k}/list_changed` });
+  }
+}
+
+function link_order(results: InitResult[], order: string[]): void {
+  results.sort((a, b) => order.indexOf(a.upstream) - order.indexOf(b.upstream));
+}
