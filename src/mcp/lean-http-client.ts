@@ -14,10 +14,26 @@ import {
   type IncomingMessage,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { StringDecoder } from "node:string_decoder";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { invalidMessage, type Message } from "./jsonrpc.js";
+import { RawHttpPool } from "./lean-http-socket.js";
 
 const GET_RETRIES = 3;
+type SseReader = { push(text: string): void; end(): void };
+/** Header names and values the raw path writes as they are (anything else goes through node:http). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const RESERVED = new Set([
+  "host",
+  "content-length",
+  "content-type",
+  "accept",
+  "transfer-encoding",
+  "connection",
+  "mcp-session-id",
+  "mcp-protocol-version",
+]);
 
 export class LeanHttpClientTransport implements Transport {
   onmessage?: Transport["onmessage"];
@@ -31,6 +47,10 @@ export class LeanHttpClientTransport implements Transport {
   #protocol: string | undefined;
   #get: ClientRequest | undefined;
   #closed = false;
+  /** Plain http: pooled raw sockets for POSTs; the request line's target and fixed headers. */
+  readonly #pool: RawHttpPool | undefined;
+  readonly #path: string;
+  readonly #fixed: string;
 
   constructor(url: URL, headers: Record<string, string> = {}) {
     this.#url = url;
@@ -40,6 +60,17 @@ export class LeanHttpClientTransport implements Transport {
       ? new HttpsAgent({ keepAlive: true, maxSockets: 256 })
       : new HttpAgent({ keepAlive: true, maxSockets: 256 });
     this.#request = secure ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
+    this.#path = `${url.pathname || "/"}${url.search}`;
+    let fixed = `host: ${url.host}\r\n`;
+    let plain = !secure;
+    for (const [k, v] of Object.entries(headers)) {
+      if (!TOKEN.test(k) || !VALUE.test(v) || RESERVED.has(k.toLowerCase())) plain = false;
+      fixed += `${k}: ${v}\r\n`;
+    }
+    this.#fixed = `${fixed}content-type: application/json\r\naccept: application/json, text/event-stream\r\n`;
+    const port = Number(url.port || 80);
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    this.#pool = plain ? new RawHttpPool(host, port) : undefined;
   }
 
   get sessionId(): string | undefined {
@@ -84,44 +115,52 @@ export class LeanHttpClientTransport implements Transport {
   }
 
   /**
-   * Read an SSE body, delivering each event's data. When the stream of a POST ends before its
-   * answer came and the server gave event ids, resume with GET + Last-Event-ID (SEP-1699).
+   * An SSE body reader, delivering each event's data. When the stream of a POST ends before
+   * its answer came and the server gave event ids, resume with GET + Last-Event-ID (SEP-1699).
    */
-  #sse(res: IncomingMessage, answerOf?: unknown, attempt = 0): void {
+  #sseReader(answerOf: unknown, attempt: number): SseReader {
     let buf = "";
     let lastId: string | undefined;
     let retry = 1000;
     let answered = false;
-    res.setEncoding("utf8");
-    res.on("data", (chunk: string) => {
-      buf += chunk;
-      let end = buf.search(/\r?\n\r?\n/);
-      while (end >= 0) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(buf[end] === "\r" ? end + 4 : end + 2);
-        let data = "";
-        for (const line of block.split(/\r?\n/)) {
-          if (line.startsWith("data:"))
-            data += (data ? "\n" : "") + line.slice(line[5] === " " ? 6 : 5);
-          else if (line.startsWith("id:")) lastId = line.slice(3).trim();
-          else if (line.startsWith("retry:")) retry = Number(line.slice(6).trim()) || retry;
+    return {
+      push: (chunk: string) => {
+        buf += chunk;
+        let end = buf.search(/\r?\n\r?\n/);
+        while (end >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(buf[end] === "\r" ? end + 4 : end + 2);
+          let data = "";
+          for (const line of block.split(/\r?\n/)) {
+            if (line.startsWith("data:"))
+              data += (data ? "\n" : "") + line.slice(line[5] === " " ? 6 : 5);
+            else if (line.startsWith("id:")) lastId = line.slice(3).trim();
+            else if (line.startsWith("retry:")) retry = Number(line.slice(6).trim()) || retry;
+          }
+          if (data.trim() !== "" && this.#deliver(data, answerOf)) answered = true;
+          end = buf.search(/\r?\n\r?\n/);
         }
-        if (data.trim() !== "" && this.#deliver(data, answerOf)) answered = true;
-        end = buf.search(/\r?\n\r?\n/);
-      }
-    });
-    res.on("close", () => {
-      if (
-        answerOf === undefined ||
-        answered ||
-        lastId === undefined ||
-        this.#closed ||
-        attempt >= GET_RETRIES
-      )
-        return;
-      const id = lastId;
-      setTimeout(() => this.#resume(id, answerOf, attempt + 1), retry).unref();
-    });
+      },
+      end: () => {
+        if (
+          answerOf === undefined ||
+          answered ||
+          lastId === undefined ||
+          this.#closed ||
+          attempt >= GET_RETRIES
+        )
+          return;
+        const id = lastId;
+        setTimeout(() => this.#resume(id, answerOf, attempt + 1), retry).unref();
+      },
+    };
+  }
+
+  #sse(res: IncomingMessage, answerOf?: unknown, attempt = 0): void {
+    const r = this.#sseReader(answerOf, attempt);
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => r.push(chunk));
+    res.on("close", () => r.end());
   }
 
   #resume(lastId: string, answerOf: unknown, attempt: number): void {
@@ -137,6 +176,80 @@ export class LeanHttpClientTransport implements Transport {
 
   send(message: Parameters<Transport["send"]>[0]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("transport closed"));
+    if (this.#pool !== undefined) return this.#sendRaw(message as Message);
+    return this.#sendNode(message as Message);
+  }
+
+  /** POST on a pooled raw socket (plain http): the common path. */
+  #sendRaw(message: Message): Promise<void> {
+    const body = JSON.stringify(message);
+    let text = `POST ${this.#path} HTTP/1.1\r\n${this.#fixed}`;
+    if (this.#session !== undefined) text += `mcp-session-id: ${this.#session}\r\n`;
+    if (this.#protocol !== undefined) text += `mcp-protocol-version: ${this.#protocol}\r\n`;
+    text += `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    return new Promise((resolve, reject) => {
+      let mode: "json" | "sse" | "error" | "skip" = "json";
+      let status = 0;
+      let chunks: Buffer[] | undefined;
+      let one: Buffer | undefined;
+      let sse: SseReader | undefined;
+      let dec: StringDecoder | undefined;
+      this.#pool!.request(text, {
+        head: (r) => {
+          const sid = r.headers["mcp-session-id"];
+          if (sid !== undefined) this.#session = sid;
+          status = r.status;
+          if (status >= 400) mode = "error";
+          else if (status === 202 || status === 204) mode = "skip";
+          else if ((r.headers["content-type"] ?? "").includes("text/event-stream")) {
+            mode = "sse";
+            sse = this.#sseReader((message as { id?: unknown }).id, 0);
+            dec = new StringDecoder("utf8");
+          }
+          if (mode !== "error") resolve();
+          if (
+            mode === "skip" &&
+            (message as { method?: string }).method === "notifications/initialized"
+          )
+            this.#openGet(0);
+        },
+        data: (c) => {
+          if (mode === "sse") sse!.push(dec!.write(c));
+          else if (mode !== "skip") {
+            if (one === undefined) one = c;
+            else (chunks ??= [one]).push(c);
+          }
+        },
+        end: (complete) => {
+          const body = chunks !== undefined ? Buffer.concat(chunks) : one;
+          if (mode === "sse") {
+            const rest = dec!.end();
+            if (rest !== "") sse!.push(rest);
+            sse!.end();
+          } else if (mode === "error") {
+            const e = new Error(
+              `upstream answered HTTP ${status}: ${(body?.toString("utf8") ?? "").slice(0, 300)}`,
+            );
+            this.onerror?.(e);
+            reject(e);
+          } else if (mode === "json" && body !== undefined) {
+            if (complete) this.#deliver(body.toString("utf8"));
+            else
+              this.onerror?.(
+                new Error("upstream closed the connection in the middle of an answer"),
+              );
+          }
+        },
+        error: (e) => {
+          this.onerror?.(e);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  /** POST with node:http (https upstreams, or headers the raw path does not take). */
+  #sendNode(message: Message): Promise<void> {
     return new Promise((resolve, reject) => {
       const req = this.#request(
         this.#url,
@@ -235,6 +348,7 @@ export class LeanHttpClientTransport implements Transport {
     this.#closed = true;
     this.#get?.destroy();
     this.#agent.destroy();
+    this.#pool?.close();
     this.onclose?.();
   }
 }
