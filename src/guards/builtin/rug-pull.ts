@@ -28,9 +28,10 @@ export function pinsFileOf(spec: GuardSpec): string {
 export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Guard {
   const action = (spec.config.action as ListAction | undefined) ?? "hide";
   const store = new PinStore(pinsFileOf(spec));
-  // Hashes already checked, per server and tool: a listing that did not change costs no hashing
-  // beyond one string comparison per tool.
-  const seen = new Map<string, { key: string; hash: string }>();
+  // Hashes already checked, per server and tool, with the version they were computed from: a
+  // listing that did not change costs one walk comparing each schema with that copy (no
+  // serialising, no hashing, no allocation).
+  const seen = new Map<string, Map<string, Seen>>();
   return {
     id: spec.id,
     type: "rug_pull",
@@ -51,20 +52,33 @@ export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Gu
       const tools = payload as GuardTool[];
       let flagged: Flagged[] | undefined;
       let dirty = false;
-      const at = new Date(t).toISOString();
+      let at: string | undefined;
+      let known = seen.get(ctx.serverName);
+      if (known === undefined) seen.set(ctx.serverName, (known = new Map()));
       for (let i = 0; i < tools.length; i++) {
         const tool = tools[i]!;
-        const k = `${ctx.serverName}\u0000${tool.name}`;
-        const cacheKey = `${tool.description ?? ""}\u0000${tool.inputSchema === undefined ? "" : JSON.stringify(tool.inputSchema)}`;
-        const cached = seen.get(k);
-        const hash = cached !== undefined && cached.key === cacheKey ? cached.hash : toolHash(tool);
-        if (cached === undefined || cached.key !== cacheKey) seen.set(k, { key: cacheKey, hash });
+        const cached = known.get(tool.name);
+        let hash: string;
+        if (
+          cached !== undefined &&
+          cached.description === tool.description &&
+          sameJson(cached.schema, tool.inputSchema, 0)
+        )
+          hash = cached.hash;
+        else {
+          hash = toolHash(tool);
+          known.set(tool.name, {
+            description: tool.description,
+            schema: snapshot(tool.inputSchema),
+            hash,
+          });
+        }
         const pin = store.get(ctx.serverName, tool.name);
         if (pin === undefined) {
           store.set(ctx.serverName, tool.name, {
             hash,
             description: tool.description ?? "",
-            seen_at: at,
+            seen_at: (at ??= new Date(t).toISOString()),
           });
           dirty = true;
           continue;
@@ -81,7 +95,11 @@ export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Gu
         if (pin.pending?.hash !== hash) {
           store.set(ctx.serverName, tool.name, {
             ...pin,
-            pending: { hash, description: tool.description ?? "", seen_at: at },
+            pending: {
+              hash,
+              description: tool.description ?? "",
+              seen_at: (at ??= new Date(t).toISOString()),
+            },
           });
           dirty = true;
         }
@@ -98,4 +116,41 @@ export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Gu
       return listVerdict(action, tools, flagged, "tool_changed", "Rug pull", ctx.serverName);
     },
   };
+}
+
+/** What rug_pull last hashed for a tool: the version (a private copy) and its hash. */
+interface Seen {
+  description: string | undefined;
+  schema: unknown;
+  hash: string;
+}
+
+/** A private copy of a JSON value (a listing's objects are not ours to keep). */
+function snapshot(v: unknown): unknown {
+  return v === undefined ? undefined : JSON.parse(JSON.stringify(v));
+}
+
+/**
+ * Deep equality of two JSON values, key order aside (as the hash sorts keys). A value too deep
+ * to compare counts as changed (it is hashed again, which gives the right answer anyway).
+ */
+export function sameJson(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (depth > 64) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    n++;
+    if (!Object.hasOwn(y, k) || !sameJson(x[k], y[k], depth + 1)) return false;
+  }
+  for (const _ in y) n--;
+  return n === 0;
 }

@@ -24,20 +24,92 @@ const PARTS: Record<string, string> = {
   model_directive: String.raw`\b(?:the\s+)?(?:assistant|ai|model|llm|agent|claude|chatgpt)\s+(?:must|should|shall|needs?\s+to|has\s+to|is\s+required\s+to)\s+(?:always\s+|first\s+|also\s+|now\s+|secretly\s+|silently\s+)?(?:call|invoke|use|read|send|include|ignore|pass|execute|run|forward|not\s+tell)\b|\byou\s+(?:must|should|shall|are\s+required\s+to|have\s+to|need\s+to)\s+(?:always|never|first|also|secretly|silently|immediately)\b|\byou\s+are\s+now\b|\bnew\s+instructions?\s*:`,
   tool_chaining: String.raw`\b(?:before|prior\s+to|after|instead\s+of|whenever|each\s+time)\s+(?:using|calling|invoking|running|you\s+(?:use|call|invoke|run))\s+(?:this|any|the|other)\b[^.\n]{0,80}?\b(?:call|invoke|use|run|execute|read|send)\b`,
 };
+/** The patterns of the text categories (for tests that check the fast scan against them). */
+export const POISONING_PATTERNS: Readonly<Record<string, string>> = Object.freeze({ ...PARTS });
 const TEXT_CATEGORIES = Object.keys(PARTS);
 const CATEGORIES = [...TEXT_CATEGORIES, "encoded_blob", "invisible"];
 /**
- * One regex for the text categories, run on the lowercased text with neither the `i` nor the
- * `u` flag: both cost 5 to 10x here (V8 irregexp), and every pattern above is lowercase.
+ * One sticky regex for the text categories, run on the lowercased text with neither the `i`
+ * nor the `u` flag (both cost 5 to 10x here, V8 irregexp; every pattern above is lowercase),
+ * and only where a match can start: see TRIGGERS.
  */
 const TEXT_RE = new RegExp(
-  // Every alternative starts at a word boundary, `<` or `[`: one cheap lookahead rejects the
-  // other positions before any alternative is tried (about 3x faster on clean text).
-  `(?=\\b|[<[])(?:${Object.entries(PARTS)
+  `(?:${Object.entries(PARTS)
     .map(([k, v]) => `(?<${k}>${v})`)
     .join("|")})`,
+  "y",
+);
+/**
+ * Every alternative above starts with `<`, `[`, or one of these whole words (after `\b`, and
+ * followed by a space, an apostrophe or `\b`). Scanning the text once for them, by a hash of
+ * each word computed as it is read, and trying the regex only there, costs a fraction of letting
+ * the regex try every word boundary; most clean descriptions hold one or two of them ("the",
+ * "read"). test/guards/builtin/tool-poisoning.test.ts checks this scan against the plain global
+ * regex on the corpus and on generated text.
+ */
+const TRIGGERS = [
+  // override
+  "ignore",
+  "disregard",
+  "forget",
+  "override",
+  "bypass",
+  // concealment
+  "do",
+  "don",
+  "dont",
+  "never",
+  "must",
+  "without",
+  "the",
+  // secret_access
+  "read",
+  "cat",
+  "open",
+  "load",
+  "access",
+  "include",
+  "send",
+  "upload",
+  "pass",
+  "attach",
+  "exfiltrate",
+  "copy",
+  "provide",
+  "append",
+  "forward",
+  "post",
+  "leak",
+  "content",
+  "contents",
+  // model_directive
+  "assistant",
+  "ai",
+  "model",
+  "llm",
+  "agent",
+  "claude",
+  "chatgpt",
+  "you",
+  "new",
+  // tool_chaining
+  "before",
+  "prior",
+  "after",
+  "instead",
+  "whenever",
+  "each",
+];
+/**
+ * Where a text pattern can start: one of TRIGGERS as a whole word, `<` or `[`. A plain
+ * alternation of words is what irregexp scans fastest (about half the cost of the patterns
+ * themselves trying every word boundary).
+ */
+const TRIGGER_RE = new RegExp(
+  `\\b(?:${[...TRIGGERS].sort((x, y) => y.length - x.length).join("|")})(?!\\w)|[<[]`,
   "g",
 );
+
 /** Base64 (standard and URL-safe) and hex characters: runs of 100+ of them are blobs. */
 const BLOB_CHAR = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_=-")
@@ -119,18 +191,23 @@ function scanBlobs(text: string, out: string[]): void {
 export function scanPoisoning(text: string, enabled: ReadonlySet<string>): string[] {
   const out: string[] = [];
   const lower = text.toLowerCase();
-  TEXT_RE.lastIndex = 0;
-  for (let m = TEXT_RE.exec(lower); m !== null; m = TEXT_RE.exec(lower)) {
+  TRIGGER_RE.lastIndex = 0;
+  for (let t = TRIGGER_RE.exec(lower); t !== null; t = TRIGGER_RE.exec(lower)) {
+    TEXT_RE.lastIndex = t.index;
+    const m = TEXT_RE.exec(lower);
+    if (m === null) continue;
     const g = m.groups!;
     let cat = "";
-    for (const c of TEXT_CATEGORIES)
-      if (g[c] !== undefined) {
-        cat = c;
+    for (const k of TEXT_CATEGORIES)
+      if (g[k] !== undefined) {
+        cat = k;
         break;
       }
     if (enabled.has(cat))
       push(out, cat, JSON.stringify(m[0].length > 80 ? `${m[0].slice(0, 77)}...` : m[0]));
-    if (m[0].length === 0) TEXT_RE.lastIndex++;
+    // Go on after the match, as a global regex would (a word cut by it starts no pattern).
+    const end = t.index + m[0].length;
+    if (end > TRIGGER_RE.lastIndex) TRIGGER_RE.lastIndex = end;
   }
   if (enabled.has("encoded_blob") && text.length >= BLOB_MIN) scanBlobs(text, out);
   if (enabled.has("invisible")) {

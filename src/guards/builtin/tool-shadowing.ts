@@ -30,9 +30,12 @@ const GENERIC = new RegExp(
     // "side effect on the ... tool"
     String.raw`\bside\s+effects?\s+on\b[^.\n]{0,40}\btools?\b`,
   ].join("|"),
-  "i",
 );
-const BEHAVIOUR_RE = new RegExp(BEHAVIOUR, "i");
+/**
+ * The patterns are lowercase and run on the lowercased text without the `i` flag (which costs
+ * several times more in V8's irregexp); names are lowercased when their regex is built.
+ */
+const BEHAVIOUR_RE = new RegExp(BEHAVIOUR);
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -49,6 +52,8 @@ export const checkToolShadowingConfig: ConfigChecker = (cfg, report) => {
 export function createToolShadowing(spec: GuardSpec): Guard {
   const action = (spec.config.action as ListAction | undefined) ?? "hide";
   const allowRefs = new Set(stringList(spec.config.allow_references).map((s) => s.toLowerCase()));
+  /** Lowercased names in the regexes -> as written (for messages). */
+  const written = new Map<string, string>();
   /** server -> its tool names, from the listings seen. */
   const toolsOf = new Map<string, Set<string>>();
   /** server -> a regex of every other server's tool names and server names (rebuilt on change). */
@@ -56,11 +61,15 @@ export function createToolShadowing(spec: GuardSpec): Guard {
   let generation = 0;
   let builtAt = -1;
   let knownKey = "";
+  let knownRef: readonly string[] | undefined;
 
   function othersRe(server: string, known: readonly string[]): RegExp | null {
-    const kk = known.join("\u0000");
+    // Hosts pass the same (frozen) list every time: compare it by reference first.
+    const kk = known === knownRef ? knownKey : known.join("\u0000");
+    knownRef = known;
     if (builtAt !== generation || kk !== knownKey) {
       others.clear();
+      written.clear();
       builtAt = generation;
       knownKey = kk;
     }
@@ -83,7 +92,15 @@ export function createToolShadowing(spec: GuardSpec): Guard {
       (s) => s !== server && s.length >= 2 && !allowRefs.has(s.toLowerCase()),
     );
     const alt = (set: Iterable<string>) =>
-      [...set]
+      [
+        ...new Set(
+          [...set].map((n) => {
+            const l = n.toLowerCase();
+            written.set(l, n);
+            return l;
+          }),
+        ),
+      ]
         .sort((a, b) => b.length - a.length)
         .map(escapeRe)
         .join("|");
@@ -93,7 +110,7 @@ export function createToolShadowing(spec: GuardSpec): Guard {
       parts.push(`[\`'"](${alt(plain)})[\`'"]|(?<![\\w-])(${alt(plain)})\\s+tool\\b`);
     if (servers.length > 0)
       parts.push(`(?<![\\w-])(${alt(servers)})(?:__[\\w-]+|\\s+(?:mcp\\s+)?(?:server|tools?)\\b)`);
-    const re = parts.length === 0 ? null : new RegExp(parts.join("|"), "gi");
+    const re = parts.length === 0 ? null : new RegExp(parts.join("|"), "g");
     others.set(server, re);
     return re;
   }
@@ -120,32 +137,33 @@ export function createToolShadowing(spec: GuardSpec): Guard {
       for (let i = 0; i < tools.length; i++) {
         const t = tools[i]!;
         const text = toolText(t);
-        const reasons: string[] = [];
+        const lower = text.toLowerCase();
+        // Excerpts in the writer's case when lowercasing kept every offset (it nearly always does).
+        const shown = lower.length === text.length ? text : lower;
+        let reasons: string[] | undefined;
         if (re !== null) {
           re.lastIndex = 0;
-          for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+          for (let m = re.exec(lower); m !== null; m = re.exec(lower)) {
             // A name from elsewhere, in a sentence that tries to steer behaviour.
-            const start = Math.max(text.lastIndexOf(".", m.index) + 1, m.index - 160);
-            const endDot = text.indexOf(".", m.index + m[0].length);
-            const sentence = text.slice(
-              start,
-              endDot < 0 ? m.index + 160 : Math.min(endDot, m.index + 160),
-            );
-            if (BEHAVIOUR_RE.test(sentence)) {
-              const name = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[0];
-              reasons.push(
-                `refers to "${name}" of another server: ${JSON.stringify(sentence.trim().slice(0, 100))}`,
+            const start = Math.max(lower.lastIndexOf(".", m.index) + 1, m.index - 160);
+            const endDot = lower.indexOf(".", m.index + m[0].length);
+            const end = endDot < 0 ? m.index + 160 : Math.min(endDot, m.index + 160);
+            if (BEHAVIOUR_RE.test(lower.slice(start, end))) {
+              const found = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[0];
+              const name = written.get(found) ?? found;
+              (reasons ??= []).push(
+                `refers to "${name}" of another server: ${JSON.stringify(shown.slice(start, end).trim().slice(0, 100))}`,
               );
               break;
             }
           }
         }
-        const g = GENERIC.exec(text);
+        const g = GENERIC.exec(lower);
         if (g !== null)
-          reasons.push(
-            `tries to change how other tools are used: ${JSON.stringify(g[0].slice(0, 100))}`,
+          (reasons ??= []).push(
+            `tries to change how other tools are used: ${JSON.stringify(shown.slice(g.index, g.index + g[0].length).slice(0, 100))}`,
           );
-        if (reasons.length > 0) (flagged ??= []).push({ index: i, name: t.name, reasons });
+        if (reasons !== undefined) (flagged ??= []).push({ index: i, name: t.name, reasons });
       }
       if (flagged === undefined) return GUARD_ALLOW;
       return listVerdict(action, tools, flagged, "tool_shadowing", "Tool shadowing", server);
