@@ -47,7 +47,7 @@ export interface GatewayContext {
 export type Answer = ResultResponse | ErrorResponse;
 export const CANCELLED = Symbol("cancelled");
 type Pending = {
-  resolve: (a: Answer | typeof CANCELLED) => void;
+  done: (a: Answer | typeof CANCELLED) => void;
   link: UpstreamLink;
   clientId: Id | undefined;
 };
@@ -124,6 +124,33 @@ export class SessionCore {
     }));
   }
 
+  /**
+   * Send a request to an upstream; `done` gets its answer, or CANCELLED (possibly at once, when
+   * the link is down). A callback rather than a Promise: one microtask hop less per answer.
+   */
+  protected callThen(
+    link: UpstreamLink,
+    method: string,
+    params: unknown,
+    clientId: Id | undefined,
+    done: (a: Answer | typeof CANCELLED) => void,
+  ): void {
+    const gid = this.#nextId++;
+    this.#pending.set(gid, { done, link, clientId });
+    if (clientId !== undefined) {
+      const list = this.#byClient.get(clientId);
+      if (list === undefined) this.#byClient.set(clientId, [gid]);
+      else list.push(gid);
+      this.#lastInflight.set(link.name, clientId);
+      const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
+        ?.progressToken;
+      if (token !== undefined) this.#progress.set(token, clientId);
+    }
+    link.post({ jsonrpc: "2.0", id: gid, method, params } as Message, (e) =>
+      this.#settle(gid, this.#unavailable(gid, link, e.message)),
+    );
+  }
+
   /** Send a request to an upstream; resolves with its answer, or CANCELLED. */
   protected call(
     link: UpstreamLink,
@@ -131,23 +158,7 @@ export class SessionCore {
     params: unknown,
     clientId?: Id,
   ): Promise<Answer | typeof CANCELLED> {
-    const gid = this.#nextId++;
-    return new Promise((resolve) => {
-      this.#pending.set(gid, { resolve, link, clientId });
-      if (clientId !== undefined) {
-        const list = this.#byClient.get(clientId);
-        if (list === undefined) this.#byClient.set(clientId, [gid]);
-        else list.push(gid);
-        this.#lastInflight.set(link.name, clientId);
-        const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
-          ?.progressToken;
-        if (token !== undefined) this.#progress.set(token, clientId);
-      }
-      const msg = { jsonrpc: "2.0", id: gid, method, params } as Message;
-      link
-        .send(msg)
-        .catch((e: Error) => this.#settle(gid, this.#unavailable(gid, link, e.message)));
-    });
+    return new Promise((resolve) => this.callThen(link, method, params, clientId, resolve));
   }
 
   #unavailable(id: Id, link: UpstreamLink, why: string): ErrorResponse {
@@ -172,7 +183,7 @@ export class SessionCore {
       }
       if (this.#lastInflight.get(p.link.name) === cid) this.#lastInflight.delete(p.link.name);
     }
-    p.resolve(a);
+    p.done(a);
   }
 
   /** Release a progress token once its request is answered. */
@@ -200,7 +211,7 @@ export class SessionCore {
     }
     if (isRequest(m)) {
       if (m.method === "ping") {
-        link.send({ jsonrpc: "2.0", id: m.id, result: {} }).catch(() => {});
+        link.post({ jsonrpc: "2.0", id: m.id, result: {} });
         return;
       }
       const sid = this.#nextId++;
@@ -244,7 +255,7 @@ export class SessionCore {
     this.#serverReqs.delete(m.id);
     this.#serverRev.delete(`${r.link.name}\0${r.id}`);
     const out = transform ? transform(r, m) : m;
-    r.link.send({ ...out, id: r.id } as Message).catch(() => {});
+    r.link.post({ ...out, id: r.id } as Message);
   }
 
   /** The client cancelled one of its requests: tell the upstream(s), stop waiting. */
@@ -255,13 +266,13 @@ export class SessionCore {
     for (const gid of [...gids]) {
       const p = this.#pending.get(gid);
       if (p === undefined) continue;
-      p.link.send({ ...n, params: { ...n.params, requestId: gid } } as Message).catch(() => {});
+      p.link.post({ ...n, params: { ...n.params, requestId: gid } } as Message);
       this.#settle(gid, CANCELLED);
     }
   }
 
   protected broadcast(n: Notification): void {
-    for (const link of this.links.values()) if (link.state === "up") link.send(n).catch(() => {});
+    for (const link of this.links.values()) if (link.state === "up") link.post(n);
   }
 
   protected reply(id: Id, result: Record<string, unknown>): void {

@@ -32,9 +32,13 @@ export class GatewaySession extends JudgedSession {
   receive(m: Message): void {
     if (this.closed) return;
     if (isRequest(m)) {
-      this.#request(m).catch((e: Error) =>
-        this.replyError(errorResponse(m.id, INTERNAL_ERROR, `Warden gateway error: ${e.message}`)),
-      );
+      const fail = (e: Error) =>
+        this.replyError(errorResponse(m.id, INTERNAL_ERROR, `Warden gateway error: ${e.message}`));
+      try {
+        this.#request(m)?.catch(fail);
+      } catch (e) {
+        fail(e as Error);
+      }
     } else if (isResponse(m)) {
       this.answerFromClient(m as Answer, (r, a) =>
         r.method === "roots/list" ? this.#roots(r.link, a) : a,
@@ -48,13 +52,15 @@ export class GatewaySession extends JudgedSession {
     this.broadcast(n);
   }
 
-  async #request(req: Request): Promise<void> {
+  /** Route one client request; the hot paths (tools/call, ...) return nothing, others a Promise. */
+  #request(req: Request): Promise<void> | undefined {
     const p = (req.params ?? {}) as Obj;
     switch (req.method) {
       case "initialize":
         return this.initialize(req, p);
       case "ping":
-        return this.reply(req.id, {});
+        this.reply(req.id, {});
+        return;
       case "tools/call":
         return this.#routed(
           req,
@@ -123,7 +129,7 @@ export class GatewaySession extends JudgedSession {
   }
 
   /** tools/call, prompts/get, resources/read|subscribe: route, judge, forward, judge the answer. */
-  async #routed(
+  #routed(
     req: Request,
     p: Obj,
     phase: GatewayPhase,
@@ -131,11 +137,11 @@ export class GatewaySession extends JudgedSession {
     r: { upstream: string; name: string } | undefined,
     key: "name" | "uri",
     kind: string,
-  ): Promise<void> {
+  ): undefined {
     const t0 = performance.now();
     const link = r && this.links.get(r.upstream);
-    if (r === undefined || link === undefined)
-      return this.replyError(
+    if (r === undefined || link === undefined) {
+      this.replyError(
         errorResponse(
           req.id,
           INVALID_PARAMS,
@@ -143,6 +149,8 @@ export class GatewaySession extends JudgedSession {
           { warden: "unknown_target" },
         ),
       );
+      return;
+    }
     const args = key === "name" && kind === "tool" ? ((p.arguments as Obj) ?? {}) : p;
     const { call, chain } = this.judge(
       phase,
@@ -156,27 +164,40 @@ export class GatewaySession extends JudgedSession {
       call.meta!.name = r.name;
     }
     const d = chain.before(call);
-    if (!isAllowed(d)) return this.deny(req, call, d, `${req.method} "${publicName}"`, t0);
+    if (!isAllowed(d)) {
+      this.deny(req, call, d, `${req.method} "${publicName}"`, t0);
+      return;
+    }
     let fwd: Obj = p;
     if (kind === "tool") fwd = { ...p, name: r.name, arguments: call.args };
     else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: r.name };
     else if (r.name !== publicName) fwd = { ...p, [key]: r.name };
-    const a = await this.call(link, req.method, fwd, req.id);
-    this.doneProgress(p);
-    if (a === CANCELLED) return;
-    const out = "result" in a ? this.#answer(req, link, a.result, publicName, r.name) : a;
-    const isErr = "error" in out || (out as { result: Obj }).result.isError === true;
-    this.audit({
-      upstream: r.upstream,
-      method: req.method,
-      target: publicName,
-      decision: "error" in out && (out.error.data as Obj | undefined)?.warden ? "deny" : "allow",
-      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
-      duration_ms: performance.now() - t0,
-      args: this.ctx.audit()?.args(call.args),
-      error: isErr,
+    this.callThen(link, req.method, fwd, req.id, (a) => {
+      this.doneProgress(p);
+      if (a === CANCELLED) return;
+      let out: Answer;
+      try {
+        out = "result" in a ? this.#answer(req, link, a.result, publicName, r.name) : a;
+      } catch (e) {
+        out = errorResponse(
+          req.id,
+          INTERNAL_ERROR,
+          `Warden gateway error: ${(e as Error).message}`,
+        );
+      }
+      const isErr = "error" in out || (out as { result: Obj }).result.isError === true;
+      this.audit({
+        upstream: r.upstream,
+        method: req.method,
+        target: publicName,
+        decision: "error" in out && (out.error.data as Obj | undefined)?.warden ? "deny" : "allow",
+        rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
+        duration_ms: performance.now() - t0,
+        args: this.ctx.audit()?.args(call.args),
+        error: isErr,
+      });
+      this.down.send({ ...out, id: req.id }, req.id);
     });
-    this.down.send({ ...out, id: req.id }, req.id);
   }
 
   /**

@@ -79,6 +79,31 @@ export class UpstreamLink {
     return this.#t?.pid() ?? null;
   }
 
+  /**
+   * Send without a Promise: stdio writes straight to the child's stdin; `onFail` hears of a
+   * link that is not up or a send that failed (the link is then marked down).
+   */
+  post(m: Message, onFail?: (e: Error) => void): void {
+    const t = this.#t;
+    if (t === undefined || this.state !== "up") {
+      onFail?.(new Error(`upstream "${this.name}" is ${this.state}`));
+      return;
+    }
+    if (t.write !== undefined) {
+      try {
+        t.write(m);
+      } catch (e) {
+        if (this.#t === t) this.fail(`sending failed: ${(e as Error).message}`);
+        onFail?.(e as Error);
+      }
+      return;
+    }
+    t.transport.send(m as never).catch((e: Error) => {
+      if (this.#t === t) this.fail(`sending failed: ${e.message}`);
+      onFail?.(e);
+    });
+  }
+
   send(m: Message): Promise<void> {
     const t = this.#t;
     if (t === undefined || this.state !== "up")

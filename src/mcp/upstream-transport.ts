@@ -3,6 +3,7 @@
  * logic, with a lean read buffer), and for Streamable HTTP either Warden's lean client
  * (default) or the SDK's transport over a node:http fetch (`client: sdk`).
  */
+import type { Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 import type { UpstreamConfig } from "./config-types.js";
@@ -32,6 +33,8 @@ export interface UpstreamTransport {
   /** Set the negotiated protocol version (HTTP sends it as a header). */
   setProtocolVersion(v: string): void;
   pid(): number | null;
+  /** A synchronous send, where the transport has one (stdio: one write to the child's stdin). */
+  write?(m: unknown): void;
 }
 
 /** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
@@ -61,7 +64,14 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
       await close();
       if (pid !== null) liveChildren.delete(pid);
     };
-    return { transport: t, setProtocolVersion: () => {}, pid: () => t.pid };
+    // The SDK's send wraps each write in a Promise and serializes through a helper; write directly.
+    const proc = () => (t as unknown as { _process?: { stdin?: Writable | null } })._process;
+    const write = (m: unknown) => {
+      const stdin = proc()?.stdin;
+      if (stdin == null) throw new Error("not connected");
+      stdin.write(`${JSON.stringify(m)}\n`);
+    };
+    return { transport: t, setProtocolVersion: () => {}, pid: () => t.pid, write };
   }
   const headers: Record<string, string> = { ...cfg.headers };
   if (cfg.bearerEnv !== undefined) {
