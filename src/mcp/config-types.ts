@@ -1,4 +1,5 @@
 /** The validated, frozen shape of warden.yaml (see docs/gateway.md, "Configuration"). */
+import type { GuardSpec } from "../guards/config-types.js";
 
 export interface StdioUpstreamConfig {
   readonly kind: "stdio";
@@ -65,6 +66,8 @@ export interface GatewayConfig {
   readonly metrics: { readonly path: string } | undefined;
   readonly restart: RestartConfig;
   readonly upstreams: readonly UpstreamConfig[];
+  /** security_guards, validated by the guards layer (absent when the section is empty). */
+  readonly guards?: readonly GuardSpec[];
 }
 
 /** One problem in a config file, in the same shape as policy compile errors. */

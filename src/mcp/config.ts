@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
+import { parseGuardsConfig } from "../guards/config.js";
 import type {
   ArgumentsMode,
   ConfigIssue,
@@ -14,7 +15,8 @@ import type {
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
-// security_guards is validated by the guards layer (src/mcp/guards-hook.ts, parseGuardsConfig).
+// security_guards is validated here by the guards layer's parseGuardsConfig (same document and
+// LineCounter, so its errors carry file:line:col like the rest) at start, --check and reload.
 const TOP_KEYS = [
   "listen",
   "policy",
@@ -299,6 +301,13 @@ export function parseConfig(
     restart,
     upstreams: upstreams(c, root.upstreams, base),
   };
+  const guards = parseGuardsConfig(
+    isMap(doc.contents) ? (doc.contents.get("security_guards", true) ?? null) : null,
+    file,
+    { lineCounter: lines, baseDir: base },
+  );
+  c.issues.push(...guards.issues);
+  if (guards.guards.length > 0) (config as { guards?: unknown }).guards = guards.guards;
   if (config.metrics && config.listen.kind !== "http")
     c.add(
       ["metrics"],
