@@ -53,6 +53,23 @@ const WARMUP: { [P in GuardPhase]: PhasePayload[P] } = {
   response: { method: "tools/call", name: "warmup", result: { content: [] }, isError: false },
 };
 
+/** The guard's own `err(message)` (a result, not a trap). */
+class GuardErr {
+  constructor(readonly message: string) {}
+}
+
+/** Run a call into the guard, turning its err(message) (jco's ComponentError) into a GuardErr. */
+function guarded<T>(fn: () => T): T | GuardErr {
+  try {
+    return fn();
+  } catch (error) {
+    const message = (error as { payload?: unknown }).payload;
+    if (typeof message === "string" && !(error instanceof WardenError))
+      return new GuardErr(message);
+    throw error;
+  }
+}
+
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
 const LOG_MAX = 1024;
 
@@ -140,9 +157,11 @@ export async function loadComponentGuard(
   const warm = (g: GuardExports): boolean => {
     for (const phase of spec.runsOn) {
       try {
-        rt.load(() => call(g, phase, WARMUP[phase], { serverName: "warden.warmup" }));
-      } catch (error) {
-        if (typeof (error as { payload?: unknown }).payload !== "string") return false;
+        rt.load(() =>
+          guarded(() => call(g, phase, WARMUP[phase], { serverName: "warden.warmup" })),
+        );
+      } catch {
+        return false; // a trap or an exhausted limit; an err(message) is fine
       }
     }
     return true;
@@ -216,28 +235,28 @@ export async function loadComponentGuard(
           { category: "plugin", details: { guard: spec.id } },
         );
       }
-      let d: WitDecision;
+      let d: WitDecision | GuardErr;
       try {
-        d = rt.run(() => call(g, phase, payload, ctx));
+        // jco throws the guard's err(message) as a ComponentError: caught inside the run, so
+        // the sandbox does not take it for a trap.
+        d = rt.run(() => guarded(() => call(g, phase, payload, ctx)));
       } catch (error) {
-        const payloadOf = (error as { payload?: unknown }).payload;
-        if (typeof payloadOf === "string" && !(error instanceof WardenError)) {
-          // The guard returned err(message): its own failure, the instance is fine.
-          throw new WardenError(
-            "guard_failed",
-            `guard "${spec.id}" returned an error: ${payloadOf}`,
-            {
-              category: "plugin",
-              details: { guard: spec.id },
-            },
-          );
-        }
         // A trap, timeout, memory or fuel limit: the instance may be broken; replace it.
         current = undefined;
         lastError = error;
         start();
         throw error;
       }
+      if (d instanceof GuardErr)
+        // The guard returned err(message): its own failure, the instance is fine.
+        throw new WardenError(
+          "guard_failed",
+          `guard "${spec.id}" returned an error: ${d.message}`,
+          {
+            category: "plugin",
+            details: { guard: spec.id },
+          },
+        );
       try {
         return fromWitDecision(d, phase, payload);
       } catch (error) {
