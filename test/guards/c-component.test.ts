@@ -139,7 +139,7 @@ describe.skipIf(CLANG_MISSING !== undefined)("a C guard as a WebAssembly compone
       message: "read was called 3 times (limit 2)",
       details: { calls: 3 },
     });
-    const at = (d as { details: { at: number } }).details.at;
+    const at = (d as unknown as { details: { at: number } }).details.at;
     expect(Math.abs(at - Date.now())).toBeLessThan(60_000); // get-time is Unix ms
     expect((p.guards[0]!.guard as ComponentGuard).instances).toBe(1);
   });
