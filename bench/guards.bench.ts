@@ -26,6 +26,7 @@ import { parseGuardsConfig } from "../src/guards/config.js";
 import { createGuardPipeline } from "../src/guards/loader.js";
 import type { GuardPipeline } from "../src/guards/pipeline.js";
 import type { GuardPhase, GuardTool, PhasePayload } from "../src/guards/types.js";
+import { toWitContext, toWitInvocation, toWitTool } from "../src/guards/wasm/wit-convert.js";
 import { blackhole, type Harness } from "./harness.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -115,10 +116,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Build an example guard with its own build.mjs, cached by the hash of its sources. */
-function buildExample(dir: string, source: string, name: string): string {
+function buildExample(dir: string, source: string | string[], name: string): string {
   const src = join(root, "examples/guards", dir);
-  const key = createHash("sha256")
-    .update(readFileSync(join(src, source)))
+  const h = createHash("sha256");
+  for (const f of [source].flat()) h.update(readFileSync(join(src, f)));
+  const key = h
     .update(readFileSync(join(src, "build.mjs")))
     .update(readFileSync(join(root, "wit/security-guard.wit")))
     .digest("hex")
@@ -277,7 +279,11 @@ async function wasmGuards(h: Harness): Promise<void> {
     file,
   );
   const fifty = toolsOf(50);
-  const inv = { method: "tools/call", name: "files_tool_3", arguments: ARGS };
+  const inv: PhasePayload["tool_invoke"] = {
+    method: "tools/call",
+    name: "files_tool_3",
+    arguments: ARGS,
+  };
   const budget = h.quick ? 300 : 3000;
   bench(
     h,
@@ -300,48 +306,118 @@ async function wasmGuards(h: Harness): Promise<void> {
     budget,
   );
 
-  // The floor: the same transpiled component, instantiated with plain WebAssembly (no limits).
-  const cacheEntry = readdirOf(CACHE).find(
-    (d) =>
-      existsSync(join(CACHE, d, "guard.js")) &&
-      d.startsWith(createHash("sha256").update(readFileSync(js)).digest("hex")),
-  );
-  if (cacheEntry !== undefined) {
-    const d = join(CACHE, cacheEntry);
-    const mod = (await import(pathToFileURL(join(d, "guard.js")).href)) as {
-      instantiate: (
-        g: (p: string) => Promise<WebAssembly.Module>,
-        i: unknown,
-        c: unknown,
-      ) => Promise<Record<string, Record<string, (...a: unknown[]) => unknown>>>;
-    };
-    const host = { log() {}, getTime: () => BigInt(Date.now()), getConfig: () => undefined };
-    const inst = await mod.instantiate(
-      async (p) => WebAssembly.compile(readFileSync(join(d, p))),
-      { "mcp:security-guard/host": host },
-      WebAssembly.instantiate,
-    );
-    const g = inst.guard!;
-    const ctx = {
-      serverName: "files",
-      sessionId: undefined,
-      clientName: undefined,
-      phase: "tool_invoke",
-      timestamp: 0n,
-      knownServers: [],
-    };
-    const witInv = {
-      method: "tools/call",
-      toolName: "files_tool_3",
-      arguments: JSON.stringify(ARGS),
-    };
-    h.measure(
-      "component guard (JS), evaluate-tool-invoke, no limits (floor)",
-      () => g.evaluateToolInvoke!(witInv, ctx),
-      { budgetMs: budget, note: "plain WebAssembly.instantiate, for comparison" },
-    );
-  }
+  await floorRows(h, "JS", js, fifty, inv, budget);
   jsp.close();
+  await cGuard(h, fifty, inv, budget);
+}
+
+/** The C example (examples/guards/c-pattern-guard) with every limit on, and its floor. */
+async function cGuard(
+  h: Harness,
+  fifty: GuardTool[],
+  inv: PhasePayload["tool_invoke"],
+  budget: number,
+): Promise<void> {
+  let c: string;
+  try {
+    c = buildExample(
+      "c-pattern-guard",
+      ["guard.c", "settings.c", "settings.h", "wg_abi.c", "wg_abi.h"],
+      "c-pattern-guard",
+    );
+  } catch (error) {
+    process.stderr.write(
+      `bench: C component guard skipped: ${(error as Error).message.split("\n")[0]} (needs clang for wasm32-wasi, see .ci/apt-deps)\n`,
+    );
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "warden-bench-guards-"));
+  const cp = await pipelineOf(
+    {
+      id: "c",
+      type: "wasm",
+      module_path: c,
+      runs_on: ["tools_list", "tool_invoke"],
+      timeout_ms: 100,
+      limits: { max_memory_bytes: 16 * 1024 * 1024, max_fuel: 10_000_000 },
+    },
+    join(dir, "warden.yaml"),
+  );
+  bench(
+    h,
+    "component guard (C), evaluate-tools-list, 50 tools",
+    cp,
+    "tools_list",
+    fifty,
+    "clang wasm32 + jco, sandboxed, memory/time/fuel limits on; goal <= 100-200 us (seed 5-10 ms / 50)",
+    undefined,
+    budget,
+  );
+  bench(
+    h,
+    "component guard (C), evaluate-tool-invoke",
+    cp,
+    "tool_invoke",
+    inv,
+    "memory/time/fuel limits on; goal <= 100 us p50",
+    { serverName: "files" },
+    budget,
+  );
+  await floorRows(h, "C", c, fifty, inv, budget);
+  cp.close();
+}
+
+type FloorGuard = Record<string, (...a: unknown[]) => unknown>;
+
+/**
+ * The floor: the same transpiled component (from the pipeline's cache), instantiated with plain
+ * WebAssembly (no instrumentation, no budget), called with payloads converted beforehand: what
+ * is left is jco's lifting/lowering and the guest itself.
+ */
+async function floorRows(
+  h: Harness,
+  lang: string,
+  wasm: string,
+  fifty: GuardTool[],
+  inv: PhasePayload["tool_invoke"],
+  budget: number,
+): Promise<void> {
+  const sha = createHash("sha256").update(readFileSync(wasm)).digest("hex");
+  const entry = readdirOf(CACHE).find(
+    (d) => existsSync(join(CACHE, d, "guard.js")) && d.startsWith(sha),
+  );
+  if (entry === undefined) return;
+  const d = join(CACHE, entry);
+  const mod = (await import(pathToFileURL(join(d, "guard.js")).href)) as {
+    instantiate: (
+      g: (p: string) => Promise<WebAssembly.Module>,
+      i: unknown,
+      c: unknown,
+    ) => Promise<Record<string, FloorGuard>>;
+  };
+  const host = { log() {}, getTime: () => BigInt(Date.now()), getConfig: () => undefined };
+  const inst = await mod.instantiate(
+    async (p) => WebAssembly.compile(readFileSync(join(d, p))),
+    { "mcp:security-guard/host": host, "mcp:security-guard/host@0.1.0": host },
+    WebAssembly.instantiate,
+  );
+  const g = (inst.guard ?? inst["mcp:security-guard/guard@0.1.0"])!;
+  const ctx = { serverName: "files", knownServers: ["files", "mail", "web"] };
+  const tools = fifty.map(toWitTool);
+  const listCtx = toWitContext(ctx, "tools_list");
+  const witInv = toWitInvocation(inv);
+  const invCtx = toWitContext({ serverName: "files" }, "tool_invoke");
+  const note = "plain WebAssembly.instantiate, payload converted beforehand, for comparison";
+  h.measure(
+    `component guard (${lang}), evaluate-tools-list, 50 tools, no limits (floor)`,
+    () => g.evaluateToolsList!(tools, listCtx),
+    { budgetMs: budget, note },
+  );
+  h.measure(
+    `component guard (${lang}), evaluate-tool-invoke, no limits (floor)`,
+    () => g.evaluateToolInvoke!(witInv, invCtx),
+    { budgetMs: budget, note },
+  );
 }
 
 function readdirOf(d: string): string[] {
