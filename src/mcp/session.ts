@@ -102,8 +102,28 @@ export class GatewaySession extends JudgedSession {
         return this.#fanOutEmpty(req, p);
       default:
         if (LIST_METHODS.has(req.method)) return handleList(this.#listHost(), req, p);
-        return this.#forward(req, this.links.values().next().value, req.params);
+        return this.#passThrough(req, p);
     }
+  }
+
+  /**
+   * A method the gateway neither judges nor knows: to the upstream its `params.name` or
+   * `params.uri` names (a prefixed name or URI; the prefix is removed), else to the first
+   * upstream that is up (see docs/gateway.md, "Sessions and routing").
+   */
+  #passThrough(req: Request, p: Obj): Promise<void> {
+    const key = typeof p.name === "string" ? "name" : typeof p.uri === "string" ? "uri" : undefined;
+    if (key !== undefined) {
+      const r =
+        key === "name"
+          ? this.naming.route(p.name as string)
+          : this.naming.routeUri(p.uri as string);
+      const link = r && this.links.get(r.upstream);
+      if (link !== undefined) return this.#forward(req, link, { ...p, [key]: r!.name });
+    }
+    let link: UpstreamLink | undefined;
+    for (const l of this.links.values()) if (l.state === "up") link ??= l;
+    return this.#forward(req, link ?? this.links.values().next().value, req.params);
   }
 
   /** Pass a request through to one upstream and its answer back, unjudged. */

@@ -12,6 +12,10 @@ import {
 } from "./jsonrpc.js";
 import type { Downstream } from "./session-core.js";
 
+/** MCP 2025-06-18 removed JSON-RPC batching, and the SDK's clients never send batches. */
+export const BATCH_REFUSED =
+  "Invalid Request: JSON-RPC batches are not accepted on stdio (MCP 2025-06-18 removed batching); send each message on its own line.";
+
 export class StdioFront implements Downstream {
   readonly transport = "stdio" as const;
   #buf = "";
@@ -49,6 +53,10 @@ export class StdioFront implements Downstream {
       v = JSON.parse(line);
     } catch (e) {
       this.send(errorResponse(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`));
+      return;
+    }
+    if (Array.isArray(v)) {
+      this.send(errorResponse(null, INVALID_REQUEST, BATCH_REFUSED));
       return;
     }
     const bad = invalidMessage(v);
