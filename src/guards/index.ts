@@ -21,6 +21,7 @@ export { GUARD_ALLOW, guardDeny, guardModify, guardWarn } from "./decision.js";
 export { createGuardPipeline, type LoadGuardsOptions, loadGuard } from "./loader.js";
 export { GuardPipeline, type GuardTrail, type PipelineResult } from "./pipeline.js";
 export { type GuardAuditNote, type GuardHookOptions, guardStrategies } from "./strategy.js";
+export { type HiddenTool, ToolCatalog, ToolVerdicts } from "./tool-verdicts.js";
 export {
   type DecisionKind,
   GUARD_PHASES,

@@ -111,8 +111,15 @@ export async function createGuardPipeline(
         entries.push({ spec, guard: prev });
         continue;
       }
-      const guard =
-        bytes && bytes.length > 0 ? await loadWasm(spec, bytes, opts) : await loadGuard(spec, opts);
+      let guard: Guard;
+      try {
+        guard =
+          bytes && bytes.length > 0
+            ? await loadWasm(spec, bytes, opts)
+            : await loadGuard(spec, opts);
+      } catch (error) {
+        throw located(spec, error);
+      }
       fingerprints.set(guard, fp);
       entries.push({ spec, guard });
     }
@@ -122,4 +129,21 @@ export async function createGuardPipeline(
   }
   for (const { guard } of opts.previous?.guards ?? []) if (!reused.has(guard)) guard.close?.();
   return new GuardPipeline(entries);
+}
+
+/** A load error that says which entry (file:line) and which module failed. */
+function located(spec: GuardSpec, error: unknown): Error {
+  const where = `${spec.source.file}:${spec.source.line}`;
+  const msg = error instanceof Error ? error.message : String(error);
+  if (msg.includes(where)) return error as Error;
+  const mod = spec.modulePath === undefined ? "" : ` (module_path ${spec.modulePath})`;
+  return new WardenError(
+    "guard_load_failed",
+    `Guard "${spec.id}" at ${where}${mod} could not be loaded: ${msg}`,
+    {
+      category: "plugin",
+      cause: error,
+      details: { guard: spec.id, file: spec.source.file, line: spec.source.line },
+    },
+  );
 }

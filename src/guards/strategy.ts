@@ -9,6 +9,7 @@ import type { Call } from "../core/call.js";
 import { type Decision, decide } from "../core/decision.js";
 import type { Strategy } from "../core/strategy.js";
 import type { GuardPipeline, GuardTrail, PipelineResult } from "./pipeline.js";
+import { ToolCatalog, ToolVerdicts } from "./tool-verdicts.js";
 import type { GuardContext, GuardPhase, GuardTool, ServerInfo } from "./types.js";
 
 /** The fields of `call.meta` the guards read. */
@@ -49,6 +50,11 @@ export interface GuardHookOptions {
   publicName(upstream: string, name: string): string;
   /** Called for each outcome worth an audit line. */
   note?(n: GuardAuditNote): void;
+  /**
+   * The tools each upstream listed, kept across guard reloads: pass the previous
+   * configuration's catalog so new guards can judge the tools open sessions already hold.
+   */
+  catalog?: ToolCatalog;
 }
 
 type Obj = Record<string, unknown>;
@@ -101,8 +107,13 @@ export function guardStrategies(
     opts.note(n);
   };
   const out: Partial<Record<GuardPhase, Strategy[]>> = {};
+  const verdicts = new ToolVerdicts(pipeline, opts.catalog ?? new ToolCatalog());
+  const listGuards = pipeline.has("tools_list");
   const add = (phase: GuardPhase, beforeCall: (call: Call, m: Meta) => Decision | undefined) => {
-    if (!pipeline.has(phase)) return;
+    // tools_list always records the catalog (new guards after a reload judge what sessions
+    // hold); tool_invoke also holds calls to the tools_list guards' verdicts.
+    if (!pipeline.has(phase) && phase !== "tools_list" && !(phase === "tool_invoke" && listGuards))
+      return;
     out[phase] = [
       { name: "guards", beforeCall: (call) => beforeCall(call, call.meta as unknown as Meta) },
     ];
@@ -151,6 +162,10 @@ export function guardStrategies(
       g.idx.push(i);
       g.tools.push({ ...t, name: r.name });
     }
+    if (!listGuards) {
+      for (const [server, g] of groups) verdicts.catalog.record(server, g.tools);
+      return undefined;
+    }
     let warn: Decision | undefined;
     const replaced = new Map<string, GuardTool[]>();
     const peerTools: Record<string, string[]> = {};
@@ -158,7 +173,9 @@ export function guardStrategies(
     for (const [server, g] of groups) {
       const ctx = ctxOf(m, server);
       ctx.peerTools = peerTools;
+      verdicts.catalog.record(server, g.tools);
       const r = pipeline.run("tools_list", g.tools, ctx);
+      verdicts.record(server, g.tools, r);
       note(m, r, server);
       const d = toCore(r, `tools of "${server}"`);
       if (d?.verdict === "block") return d;
@@ -194,6 +211,33 @@ export function guardStrategies(
     const r0 = opts.route(call.function);
     const server = r0?.upstream ?? m.upstream ?? "unknown";
     const name = r0?.name ?? call.function;
+    if (listGuards) {
+      const h = verdicts.hidden(
+        server,
+        name,
+        () => ctxOf(m, server),
+        (r) => note({ ...m, method: "tools/list" }, r, server),
+      );
+      if (h !== null) {
+        const reason = `tool "${call.function}" is hidden by guard "${h.by}": ${h.reason}`;
+        opts.note?.({
+          kind: "guard",
+          upstream: server,
+          method: m.method ?? "tools/call",
+          target: call.function,
+          decision: "deny",
+          reason: `${h.by}: ${reason}`,
+          guards: [],
+          ...(m.session !== undefined ? { session: m.session } : {}),
+          ...(m.client !== undefined ? { client: m.client } : {}),
+        });
+        return decide("block", reason, h.by, {
+          rule: `security_guards.${h.by}`,
+          details: { code: "tool_hidden", guard: h.by },
+        });
+      }
+      if (!pipeline.has("tool_invoke")) return undefined;
+    }
     const r = pipeline.run(
       "tool_invoke",
       { method: "tools/call", name, arguments: call.args },

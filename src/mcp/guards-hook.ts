@@ -1,25 +1,30 @@
 /**
- * The gateway's guards: read `security_guards` from warden.yaml, load the guards, and hand the
- * gateway one strategy per phase (appended after the policy in each phase's chain). On a
- * config reload the guards are rebuilt; guards whose entry and module did not change keep their
- * instance and state. An invalid new guards section is rejected and the old guards keep running.
+ * The gateway's guards: take the `security_guards` specs the gateway's config parser validated
+ * (with the guards layer's parseGuardsConfig), load the guards, and hand the gateway one
+ * strategy per phase (appended after the policy in each phase's chain). On a config reload, and
+ * when a wasm guard's module file changes on disk, the guards are rebuilt: guards whose entry
+ * and module did not change keep their instance and state; open sessions are told to list
+ * again (notifications/*\/list_changed) and the tools they hold are judged by the new guards.
+ * A guard that fails to load is rejected and the old guards keep running.
  */
-import { readFileSync } from "node:fs";
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
-import { formatGuardIssues, parseGuardsYaml } from "../guards/config.js";
 import { createGuardPipeline } from "../guards/loader.js";
 import type { GuardPipeline } from "../guards/pipeline.js";
 import { type GuardAuditNote, guardStrategies } from "../guards/strategy.js";
+import { ToolCatalog } from "../guards/tool-verdicts.js";
 import type { ServerInfo } from "../guards/types.js";
 import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
 import type { Gateway, ReloadResult } from "./gateway.js";
 import type { GatewayPhase } from "./judges.js";
 import { Naming } from "./naming.js";
+import { FileWatcher } from "./watch.js";
 
 export interface GatewayGuards {
   readonly pipeline: GuardPipeline;
   readonly judges: Partial<Record<GatewayPhase, readonly Strategy[]>>;
+  /** The tools each upstream listed (kept across reloads; see ToolCatalog). */
+  readonly catalog: ToolCatalog;
 }
 
 export interface GatewayGuardsOptions {
@@ -30,6 +35,8 @@ export interface GatewayGuardsOptions {
   /** Where guards' own log lines go. */
   log?: (guard: string, level: string, message: string) => void;
   previous?: GuardPipeline;
+  /** The previous configuration's catalog of listed tools. */
+  catalog?: ToolCatalog;
 }
 
 export function serverInfo(u: UpstreamConfig): ServerInfo {
@@ -38,74 +45,158 @@ export function serverInfo(u: UpstreamConfig): ServerInfo {
     : { name: u.name, transport: "stdio", command: u.command, args: u.args };
 }
 
-/** Validate `security_guards` of a gateway config (file:line errors); returns the enabled ids. */
+/**
+ * The enabled guard ids of a gateway config. The section itself was validated when the config
+ * was parsed (parseConfig calls parseGuardsConfig: file:line:col errors at start, on
+ * `warden gateway --check` and on every reload).
+ */
 export function checkGatewayGuards(config: GatewayConfig): string[] {
-  if (config.file === "<inline>") return [];
-  const r = parseGuardsYaml(readFileSync(config.file, "utf8"), config.file);
-  if (r.issues.length > 0)
-    throw new WardenError(
-      "guard_config_invalid",
-      `security_guards in ${config.file} has ${r.issues.length} problem(s):\n${formatGuardIssues(r.issues)}`,
-      { category: "config", details: { issues: r.issues } },
-    );
-  return r.guards.filter((g) => g.enabled).map((g) => g.id);
+  return (config.guards ?? []).filter((g) => g.enabled).map((g) => g.id);
 }
 
-/** Load the guards of a gateway config; undefined when it has none. Throws on config errors. */
+/**
+ * Load the guards of a gateway config. Throws on load errors. With no guards the result still
+ * records the tools each upstream lists (a tools_list strategy that judges nothing), so guards a
+ * later reload adds can judge the tools open sessions already hold.
+ */
 export async function loadGatewayGuards(
   config: GatewayConfig,
   opts: GatewayGuardsOptions = {},
 ): Promise<GatewayGuards | undefined> {
-  if (config.file === "<inline>") return undefined;
-  checkGatewayGuards(config);
-  const r = parseGuardsYaml(readFileSync(config.file, "utf8"), config.file);
-  if (r.guards.every((g) => !g.enabled)) return undefined;
-  const pipeline = await createGuardPipeline(r.guards, {
+  const specs = config.guards ?? [];
+  const pipeline = await createGuardPipeline(specs, {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
   });
   const naming = new Naming(config.upstreams);
+  const catalog = opts.catalog ?? new ToolCatalog();
   const judges = guardStrategies(pipeline, {
     upstreams: config.upstreams.map(serverInfo),
     route: (n) => naming.route(n),
     publicName: (u, n) => naming.publicName(u, n),
+    catalog,
     ...(opts.note ? { note: opts.note } : {}),
   });
-  return { pipeline, judges };
+  return { pipeline, judges, catalog };
+}
+
+/** The module files of a config's enabled wasm guards (watched for changes). */
+export function guardModuleFiles(config: GatewayConfig): string[] {
+  return (config.guards ?? [])
+    .filter((g) => g.enabled && g.type === "wasm" && g.modulePath !== undefined)
+    .map((g) => g.modulePath!);
+}
+
+export interface FollowOptions extends GatewayGuardsOptions {
+  /** Watch the wasm guards' module files and reload the guards when one changes (default true). */
+  watchModules?: boolean;
+  /** Debounce of the module watcher, ms (default 150). */
+  debounceMs?: number;
 }
 
 /**
- * Start the gateway's guards and keep them in step with config reloads. Returns a function that
- * stops following reloads. Guard audit notes go to the gateway's audit log.
+ * Keep the gateway's guards in step with config reloads and with their module files. Each
+ * rebuild runs after the previous one (never two at once). On success the new strategies are
+ * swapped in, every open session is told to list again, and the audit gets a `guards_reload`
+ * line; on failure the old guards keep running, and stderr and the audit say why (the error
+ * names the guard entry's file:line and its module). Emits "guards" on the gateway with
+ * `{ ok, trigger, guards | error }`. Returns a function that stops following.
  */
 export function followGuardReloads(
   gw: Gateway,
   first: GatewayGuards | undefined,
-  opts: GatewayGuardsOptions = {},
+  opts: FollowOptions = {},
 ): () => void {
   let current = first;
-  const onReload = (r: ReloadResult) => {
-    if (!r.ok) return;
-    loadGatewayGuards(gw.config, {
-      ...opts,
-      ...(current ? { previous: current.pipeline } : {}),
-    }).then(
-      (next) => {
+  let queue: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const watcher =
+    opts.watchModules === false
+      ? undefined
+      : new FileWatcher(() => rebuild("module"), opts.debounceMs ?? 150);
+  const watchModules = () => watcher?.set(guardModuleFiles(gw.config));
+  watchModules();
+
+  const audit = (rec: Record<string, unknown>) => {
+    const a = gw.audit;
+    if (a !== undefined)
+      a.write({
+        time: new Date().toISOString(),
+        duration_ms: 0,
+        ...rec,
+      } as unknown as Parameters<typeof a.write>[0]);
+  };
+
+  const rebuild = (trigger: "config" | "module") => {
+    queue = queue.then(async () => {
+      if (stopped) return;
+      const config = gw.config;
+      try {
+        const next = await loadGatewayGuards(config, {
+          ...opts,
+          ...(current ? { previous: current.pipeline, catalog: current.catalog } : {}),
+        });
+        if (stopped) {
+          next?.pipeline.close();
+          return;
+        }
+        const same =
+          trigger === "module" &&
+          next !== undefined &&
+          current !== undefined &&
+          next.pipeline.guards.length === current.pipeline.guards.length &&
+          next.pipeline.guards.every((e, i) => e.guard === current!.pipeline.guards[i]!.guard);
+        if (same) return; // a module file touched but unchanged: nothing to do
         current = next;
         gw.setJudges(next?.judges ?? {});
-        gw.emit("guards", { ok: true, guards: next?.pipeline.guards.map((g) => g.spec.id) ?? [] });
-      },
-      (error: unknown) => {
+        // The tools open sessions hold were judged by the old guards: ask them to list again
+        // (a call by name before that is judged by the new guards too, see ToolVerdicts).
+        for (const s of gw.sessions) s.listsChanged();
+        const ids = next?.pipeline.guards.map((g) => g.spec.id) ?? [];
+        if (trigger === "module")
+          process.stderr.write(
+            `warden gateway: a guard module changed on disk; guards reloaded (${ids.join(", ") || "none"})\n`,
+          );
+        audit({
+          kind: "guards_reload",
+          upstream: null,
+          method: "guards/reload",
+          decision: "allow",
+          reason: `${trigger === "module" ? "a guard module changed" : "config reloaded"}: guards ${ids.join(", ") || "none"}`,
+          trigger,
+        });
+        gw.emit("guards", { ok: true, trigger, guards: ids });
+      } catch (error) {
+        const message = (error as Error).message;
         process.stderr.write(
-          `warden gateway: rejected the new security_guards, the old guards keep running:\n${(error as Error).message}\n`,
+          `warden gateway: rejected the new guards (${trigger === "module" ? "a guard module changed" : "config reloaded"}), the old guards keep running:\n${message}\n`,
         );
-        gw.emit("guards", { ok: false, error });
-      },
-    );
+        audit({
+          kind: "guards_reload",
+          upstream: null,
+          method: "guards/reload",
+          decision: "deny",
+          reason: `rejected, the old guards keep running: ${message}`,
+          trigger,
+          code: error instanceof WardenError ? error.code : "guard_load_failed",
+        });
+        gw.emit("guards", { ok: false, trigger, error });
+      } finally {
+        watchModules();
+      }
+    });
+  };
+
+  const onReload = (r: ReloadResult) => {
+    if (r.ok) rebuild("config");
   };
   gw.on("reload", onReload);
-  return () => gw.off("reload", onReload);
+  return () => {
+    stopped = true;
+    watcher?.close();
+    gw.off("reload", onReload);
+  };
 }
 
 /** An audit sink for guard notes: one JSON line each in the gateway's audit log. */

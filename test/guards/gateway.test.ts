@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { followGuardReloads } from "../../src/mcp/guards-hook.js";
 import { ROOT } from "./build.js";
 import { gatewayWith, type Running, textOf, upstream } from "./gateway-helpers.js";
 
@@ -241,42 +240,6 @@ describe("server_whitelist through the gateway", () => {
         /Server "evil" is not in the server_whitelist guard "whitelist"/,
       );
     } finally {
-      await g.stop();
-    }
-  }, 30_000);
-});
-
-describe("guards follow config reloads", () => {
-  it("a changed guards section applies at once; an invalid one is rejected and the old guards keep running", async () => {
-    const g = await gatewayWith(
-      upstream("evil", "malicious"),
-      "  - id: poisoning\n    type: tool_poisoning\n",
-    );
-    const events: { ok: boolean }[] = [];
-    g.gw.on("guards", (e: { ok: boolean }) => events.push(e));
-    const stop = followGuardReloads(g.gw, g.guards);
-    const wait = async (n: number) => {
-      for (let i = 0; i < 400 && events.length < n; i++)
-        await new Promise((r) => setTimeout(r, 25));
-      expect(events).toHaveLength(n);
-    };
-    try {
-      const c = await g.client();
-      expect((await c.listTools()).tools.map((t) => t.name)).not.toContain("weather");
-      g.rewriteGuards(
-        "  - id: poisoning\n    type: tool_poisoning\n    config: { action: block }\n",
-      );
-      expect(g.gw.reload().ok).toBe(true);
-      await wait(1);
-      expect(events[0]!.ok).toBe(true);
-      await expect(c.listTools()).rejects.toThrow(/Tool poisoning in tool "weather"/);
-      g.rewriteGuards("  - id: poisoning\n    type: tool_poison\n");
-      g.gw.reload();
-      await wait(2);
-      expect(events[1]!.ok).toBe(false);
-      await expect(c.listTools()).rejects.toThrow(/Tool poisoning in tool "weather"/);
-    } finally {
-      stop();
       await g.stop();
     }
   }, 30_000);
