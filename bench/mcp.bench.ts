@@ -4,6 +4,9 @@
  * realistic one (20 rules with parameter constraints, audit on); throughput at concurrency 1
  * and 16 against a naive SDK pass-through proxy measured in the same run; gateway RSS under load.
  * Clients are lean JSON-RPC clients (bench/mcp/raw-clients.ts), so the client is not measured.
+ * The floor rows (bench/mcp/relay.ts: a plain Node byte relay on stdio, a plain TCP relay on
+ * HTTP) run interleaved with the others, so every run shows what one more process in the path
+ * costs on this machine and how much the gateway adds over it.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -27,6 +30,7 @@ const root = resolve(here, "../..");
 const CLI = join(root, "dist/cli/main.js");
 const ECHO = join(here, "mcp/echo-server.js");
 const NAIVE = join(here, "mcp/naive-proxy.js");
+const RELAY = join(here, "mcp/relay.js");
 const node = process.execPath;
 
 const ALLOW_ALL = `version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n  tools: { allow: ["*"] }\n`;
@@ -113,7 +117,11 @@ export default async function (h: Harness): Promise<void> {
   };
   const pct = (xs: number[], q: number) =>
     xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]!;
-  /** Record interleaved latencies; each case's note says how much it adds to the first (the direct call). */
+  /**
+   * Record interleaved latencies; each case's note says how much it adds to the first (the
+   * direct call) and, for the rows after a "floor" row (a plain byte relay in the same path),
+   * how much it adds over that floor: the time the gateway's own work costs.
+   */
   const group = async (label: string, cases: [string, RawClient][], goal: string) => {
     for (const [, c] of cases) await loadFor(200, 1, call(c));
     const lat = await interleaved(
@@ -122,11 +130,17 @@ export default async function (h: Harness): Promise<void> {
       budget,
     );
     const base = lat[0]!.sort((a, b) => a - b);
+    const fi = cases.findIndex(([name]) => name.startsWith("floor"));
+    const floor = fi < 0 ? undefined : lat[fi]!.sort((a, b) => a - b);
     for (const [i, [name]] of cases.entries()) {
       const xs = i === 0 ? base : lat[i]!.sort((a, b) => a - b);
       const d50 = (pct(xs, 0.5) - pct(base, 0.5)) / 1000;
       const d99 = (pct(xs, 0.99) - pct(base, 0.99)) / 1000;
       const total = xs.reduce((a, b) => a + b, 0);
+      const over =
+        floor !== undefined && i > fi
+          ? ` (${((pct(xs, 0.5) - pct(floor, 0.5)) / 1000).toFixed(0)} µs p50 over the floor)`
+          : "";
       h.record({
         name: `${label}: ${name}`,
         p50_ns: Math.round(pct(xs, 0.5)),
@@ -136,7 +150,9 @@ export default async function (h: Harness): Promise<void> {
         note:
           i === 0
             ? "direct (baseline, measured interleaved with the rows below)"
-            : `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99; ${goal}`,
+            : i === fi
+              ? `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99: one more Node process passing bytes, no parsing (what any proxy pays)`
+              : `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99${over}; ${goal}`,
       });
     }
   };
@@ -164,6 +180,7 @@ export default async function (h: Harness): Promise<void> {
       "stdio→stdio",
       [
         ["direct", direct],
+        ["floor: plain byte relay", keep(await stdioClient(node, [RELAY, "stdio", node, ECHO]))],
         ["gateway, allow-all", await gatewayStdio("ss-allow", stdioUp, ALLOW_ALL, false)],
         ["gateway, realistic + audit", await gatewayStdio("ss-real", stdioUp, REALISTIC, true)],
       ],
@@ -185,10 +202,12 @@ export default async function (h: Harness): Promise<void> {
       real: await gatewayHttp("hh-real", httpUp, REALISTIC, true),
     };
     const naive = await listen([NAIVE, echoHttp.url]);
+    const tcpRelay = await listen([RELAY, "tcp", echoHttp.url]);
     await group(
       "HTTP→HTTP",
       [
         ["direct", keep(await httpClient(echoHttp.url))],
+        ["floor: plain TCP relay", keep(await httpClient(tcpRelay.url))],
         ["gateway, allow-all", keep(await httpClient(gws.allow!.url))],
         ["gateway, realistic + audit", keep(await httpClient(gws.real!.url))],
         ["naive SDK proxy", keep(await httpClient(naive.url))],

@@ -176,18 +176,31 @@ export class LeanHttpClientTransport implements Transport {
 
   send(message: Parameters<Transport["send"]>[0]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("transport closed"));
-    if (this.#pool !== undefined) return this.#sendRaw(message as Message);
-    return this.#sendNode(message as Message);
+    if (this.#pool === undefined) return this.#sendNode(message as Message);
+    return new Promise((resolve, reject) => this.post(message as Message, reject, resolve));
+  }
+
+  /**
+   * Send without a Promise (the gateway's hot path): `onFail` hears of an HTTP error or a
+   * connection that failed, `onSent` of the answer's head arriving.
+   */
+  post(message: Message, onFail: (e: Error) => void, onSent?: () => void): void {
+    if (this.#closed) return void onFail(new Error("transport closed"));
+    if (this.#pool === undefined) {
+      this.#sendNode(message).then(onSent, onFail);
+      return;
+    }
+    this.#sendRaw(message, onSent, onFail);
   }
 
   /** POST on a pooled raw socket (plain http): the common path. */
-  #sendRaw(message: Message): Promise<void> {
+  #sendRaw(message: Message, resolve: (() => void) | undefined, reject: (e: Error) => void): void {
     const body = JSON.stringify(message);
     let text = `POST ${this.#path} HTTP/1.1\r\n${this.#fixed}`;
     if (this.#session !== undefined) text += `mcp-session-id: ${this.#session}\r\n`;
     if (this.#protocol !== undefined) text += `mcp-protocol-version: ${this.#protocol}\r\n`;
     text += `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    return new Promise((resolve, reject) => {
+    {
       let mode: "json" | "sse" | "error" | "skip" = "json";
       let status = 0;
       let chunks: Buffer[] | undefined;
@@ -206,7 +219,7 @@ export class LeanHttpClientTransport implements Transport {
             sse = this.#sseReader((message as { id?: unknown }).id, 0);
             dec = new StringDecoder("utf8");
           }
-          if (mode !== "error") resolve();
+          if (mode !== "error") resolve?.();
           if (
             mode === "skip" &&
             (message as { method?: string }).method === "notifications/initialized"
@@ -245,7 +258,7 @@ export class LeanHttpClientTransport implements Transport {
           reject(e);
         },
       });
-    });
+    }
   }
 
   /** POST with node:http (https upstreams, or headers the raw path does not take). */

@@ -102,24 +102,37 @@ class Conn {
   }
 
   #parseHead(text: string): RawResponse | undefined {
-    const lines = text.split("\r\n");
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0]!);
-    if (m === null) return undefined;
-    const headers: Record<string, string> = {};
-    for (let k = 1; k < lines.length; k++) {
-      const line = lines[k]!;
-      const c = line.indexOf(":");
-      if (c <= 0) continue;
-      const name = line.slice(0, c).trim().toLowerCase();
-      const v = line.slice(c + 1).trim();
-      headers[name] = headers[name] === undefined ? v : `${headers[name]}, ${v}`;
+    // "HTTP/1.x NNN ..." read by char codes: no RegExp or split per response.
+    if (!text.startsWith("HTTP/1.") || text.charCodeAt(8) !== 32) return undefined;
+    const d0 = text.charCodeAt(9) - 48;
+    const d1 = text.charCodeAt(10) - 48;
+    const d2 = text.charCodeAt(11) - 48;
+    if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return undefined;
+    const headers: Record<string, string> = Object.create(null);
+    let at = text.indexOf("\r\n");
+    while (at >= 0) {
+      const next = text.indexOf("\r\n", at + 2);
+      const stop = next < 0 ? text.length : next;
+      const c = text.indexOf(":", at + 2);
+      if (c > at + 2 && c < stop) {
+        const name = text
+          .slice(at + 2, c)
+          .trim()
+          .toLowerCase();
+        const v = text.slice(c + 1, stop).trim();
+        const old = headers[name];
+        headers[name] = old === undefined ? v : `${old}, ${v}`;
+      }
+      at = next;
     }
-    const status = Number(m[2]);
-    const conn = (headers.connection ?? "").toLowerCase();
-    this.#keep = m[1] === "1" ? !conn.includes("close") : conn.includes("keep-alive");
-    const ka = /timeout=(\d+)/.exec(headers["keep-alive"] ?? "");
-    if (ka !== null) this.idleMs = Math.max(0, Number(ka[1]) * 1000 - 1000);
-    const te = (headers["transfer-encoding"] ?? "").toLowerCase();
+    const status = d0 * 100 + d1 * 10 + d2;
+    const conn = headers.connection === undefined ? "" : headers.connection.toLowerCase();
+    this.#keep = text[7] === "1" ? !conn.includes("close") : conn.includes("keep-alive");
+    if (headers["keep-alive"] !== undefined) {
+      const ka = /timeout=(\d+)/.exec(headers["keep-alive"]);
+      if (ka !== null) this.idleMs = Math.max(0, Number(ka[1]) * 1000 - 1000);
+    }
+    const te = headers["transfer-encoding"]?.toLowerCase() ?? "";
     if (status === 204 || status === 304 || (status >= 100 && status < 200)) this.#framing = "none";
     else if (te.includes("chunked")) {
       this.#framing = "chunked";

@@ -80,7 +80,7 @@ export class UpstreamLink {
   }
 
   /**
-   * Send without a Promise: stdio writes straight to the child's stdin; `onFail` hears of a
+   * Send without a Promise where the transport allows (stdio, lean HTTP); `onFail` hears of a
    * link that is not up or a send that failed (the link is then marked down).
    */
   post(m: Message, onFail?: (e: Error) => void): void {
@@ -90,12 +90,10 @@ export class UpstreamLink {
       return;
     }
     if (t.write !== undefined) {
-      try {
-        t.write(m);
-      } catch (e) {
-        if (this.#t === t) this.fail(`sending failed: ${(e as Error).message}`);
-        onFail?.(e as Error);
-      }
+      t.write(m, (e) => {
+        if (this.#t === t) this.fail(`sending failed: ${e.message}`);
+        onFail?.(e);
+      });
       return;
     }
     t.transport.send(m as never).catch((e: Error) => {

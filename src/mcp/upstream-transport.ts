@@ -8,6 +8,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 import type { UpstreamConfig } from "./config-types.js";
 import { nodeHttpFetch } from "./http-fetch.js";
+import type { Message } from "./jsonrpc.js";
 import { LeanHttpClientTransport } from "./lean-http-client.js";
 import { LeanReadBuffer } from "./lean-read-buffer.js";
 
@@ -33,8 +34,11 @@ export interface UpstreamTransport {
   /** Set the negotiated protocol version (HTTP sends it as a header). */
   setProtocolVersion(v: string): void;
   pid(): number | null;
-  /** A synchronous send, where the transport has one (stdio: one write to the child's stdin). */
-  write?(m: unknown): void;
+  /**
+   * A send without a Promise, where the transport has one (stdio: one write to the child's
+   * stdin; lean HTTP: a POST on a pooled socket); `onFail` hears of a failure.
+   */
+  write?(m: unknown, onFail: (e: Error) => void): void;
 }
 
 /** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
@@ -66,10 +70,14 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
     };
     // The SDK's send wraps each write in a Promise and serializes through a helper; write directly.
     const proc = () => (t as unknown as { _process?: { stdin?: Writable | null } })._process;
-    const write = (m: unknown) => {
+    const write = (m: unknown, onFail: (e: Error) => void) => {
       const stdin = proc()?.stdin;
-      if (stdin == null) throw new Error("not connected");
-      stdin.write(`${JSON.stringify(m)}\n`);
+      if (stdin == null) return onFail(new Error("not connected"));
+      try {
+        stdin.write(`${JSON.stringify(m)}\n`);
+      } catch (e) {
+        onFail(e as Error);
+      }
     };
     return { transport: t, setProtocolVersion: () => {}, pid: () => t.pid, write };
   }
@@ -86,7 +94,12 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
   }
   if (cfg.client === "lean") {
     const t = new LeanHttpClientTransport(new URL(cfg.url), headers);
-    return { transport: t, setProtocolVersion: (v) => t.setProtocolVersion(v), pid: () => null };
+    return {
+      transport: t,
+      setProtocolVersion: (v) => t.setProtocolVersion(v),
+      pid: () => null,
+      write: (m, onFail) => t.post(m as Message, onFail),
+    };
   }
   const { StreamableHTTPClientTransport } = await import(
     "@modelcontextprotocol/sdk/client/streamableHttp.js"

@@ -1,0 +1,43 @@
+/**
+ * The floor the gateway is judged against: a plain Node byte relay with no parsing at all.
+ * `relay.js stdio <command> [args...]` spawns the command and copies stdin→child and
+ * child→stdout; `relay.js tcp <url>` listens on a loopback port and copies every connection's
+ * bytes to and from the URL's host:port (prints `{"listening": url}` with the same path).
+ * Whatever a relay adds over a direct call is the cost of one more Node process in the path
+ * (wake-ups, pipe or socket hops) that any gateway pays before doing any work.
+ */
+import { spawn } from "node:child_process";
+import { connect, createServer } from "node:net";
+
+const [mode, ...rest] = process.argv.slice(2);
+
+if (mode === "stdio") {
+  const child = spawn(rest[0]!, rest.slice(1), { stdio: ["pipe", "pipe", "inherit"] });
+  process.stdin.on("data", (c: Buffer) => child.stdin!.write(c));
+  child.stdout!.on("data", (c: Buffer) => process.stdout.write(c));
+  process.stdin.on("end", () => child.stdin!.end());
+  child.on("exit", () => process.exit(0));
+} else if (mode === "tcp") {
+  const up = new URL(rest[0]!);
+  const server = createServer((down) => {
+    down.setNoDelay(true);
+    const s = connect(Number(up.port), up.hostname);
+    s.setNoDelay(true);
+    down.on("data", (c: Buffer) => s.write(c));
+    s.on("data", (c: Buffer) => down.write(c));
+    down.on("close", () => s.destroy());
+    s.on("close", () => down.destroy());
+    down.on("error", () => s.destroy());
+    s.on("error", () => down.destroy());
+  });
+  server.listen(0, "127.0.0.1", () => {
+    const a = server.address() as { port: number };
+    process.stdout.write(
+      `${JSON.stringify({ listening: `http://127.0.0.1:${a.port}${up.pathname}` })}\n`,
+    );
+  });
+  process.on("SIGTERM", () => process.exit(0));
+} else {
+  process.stderr.write("usage: relay.js stdio <command> [args...] | relay.js tcp <url>\n");
+  process.exit(2);
+}
