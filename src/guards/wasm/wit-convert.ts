@@ -48,13 +48,25 @@ export function toWitContext(ctx: GuardContext, phase: GuardPhase): WitContext {
 }
 
 export function toWitTool(t: GuardTool): WitTool {
-  const { name, description, inputSchema, ...extra } = t;
+  const description = t.description;
   return {
-    name,
+    name: t.name,
     description: typeof description === "string" ? description : undefined,
-    inputSchema: JSON.stringify(inputSchema ?? {}),
-    extra: JSON.stringify(extra),
+    inputSchema: t.inputSchema == null ? "{}" : JSON.stringify(t.inputSchema),
+    extra: extraOf(t),
   };
+}
+
+/** The tool's other fields as a JSON object; "{}" without building one when there are none. */
+function extraOf(t: GuardTool): string {
+  let extra: Record<string, unknown> | undefined;
+  for (const k in t) {
+    if (k === "name" || k === "description" || k === "inputSchema" || !Object.hasOwn(t, k))
+      continue;
+    extra ??= {};
+    extra[k] = (t as unknown as Record<string, unknown>)[k];
+  }
+  return extra === undefined ? "{}" : JSON.stringify(extra);
 }
 
 export function toWitServer(s: ServerInfo) {
