@@ -3,6 +3,14 @@ import { describe, expect, it } from "vitest";
 import { compileNameGlob, compilePathGlob, PatternSet } from "../../src/policy/index.js";
 import { CidrSet, parseCidr } from "../../src/policy/match/cidr.js";
 import { literalPrefix, literalSuffix } from "../../src/policy/match/glob.js";
+import {
+  FOLDED_HASHES,
+  NAME_HASHES,
+  scanName,
+  scannedHadUpper,
+} from "../../src/policy/match/named.js";
+import { addNamePattern, addPathPattern } from "../../src/policy/match/names.js";
+import { LengthPlan, lengthPlan } from "../../src/policy/match/pattern-set.js";
 
 function rng(seed: number) {
   let s = seed;
@@ -89,5 +97,63 @@ describe("CidrSet", () => {
     expect(set.first6([0xfd12, 0, 0, 0, 0, 0, 0, 1])?.index).toBe(2);
     expect(set.first6([0xfe80, 0, 0, 0, 0, 0, 0, 1])).toBeUndefined();
     expect(() => parseCidr("10.0.0.1/8")).toThrow(/host bits/);
+  });
+});
+
+describe("literal shapes and the one-pass name scan agree with the compiled tests", () => {
+  it.each([false, true])(
+    "fromEnd=%s: prefix*, *suffix, /dir/** and scanName + probe",
+    (fromEnd) => {
+      const r = rng(fromEnd ? 11 : 13);
+      const pick = () => ALPHA[Math.floor(r() * ALPHA.length)]!;
+      const word = (n: number) => Array.from({ length: n }, pick).join("");
+      const patterns: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const w = word(1 + Math.floor(r() * 5));
+        patterns.push([w, `${w}*`, `*${w}`, `${w}*${word(1)}`, `${w.toUpperCase()}*`][i % 5]!);
+      }
+      const allow = new PatternSet<{ index: number }>(fromEnd);
+      const deny = new PatternSet<{ index: number }>(fromEnd);
+      patterns.forEach((p, index) => {
+        addNamePattern(
+          index % 3 === 0 ? deny : allow,
+          p,
+          { index },
+          { fromEnd, fold: index % 3 === 0 },
+        );
+      });
+      const plan = lengthPlan(allow, deny);
+      allow.build(plan);
+      deny.build(plan);
+      const tests = patterns.map((p) => compileNameGlob(p));
+      for (let i = 0; i < 2000; i++) {
+        const s = word(Math.floor(r() * 9)) + (i % 7 === 0 ? "X" : "");
+        const naiveAllow = tests.findIndex((t, k) => k % 3 !== 0 && t(s));
+        expect(allow.first(s)?.index ?? -1, `"${s}"`).toBe(naiveAllow);
+        const folded = s.toLowerCase();
+        const naiveDeny = tests.findIndex(
+          (_t, k) => k % 3 === 0 && compileNameGlob(patterns[k]!.toLowerCase())(folded),
+        );
+        expect(deny.first(folded)?.index ?? -1, `"${s}"`).toBe(naiveDeny);
+        if (!fromEnd) {
+          const count = scanName(s, new LengthPlan(plan));
+          if (count < 0) continue;
+          const h = scannedHadUpper() ? NAME_HASHES : FOLDED_HASHES;
+          expect(allow.probe(s, h, count)?.index ?? -1, `probe "${s}"`).toBe(naiveAllow);
+          expect(deny.probe(folded, FOLDED_HASHES, count)?.index ?? -1).toBe(naiveDeny);
+        }
+      }
+    },
+  );
+
+  it("/dir/** is the dir itself and below, never a sibling with the same prefix", () => {
+    const set = new PatternSet<{ index: number }>();
+    addPathPattern(set, "/data/**", { index: 0 }, false);
+    addPathPattern(set, "/data/x/*.csv", { index: 1 }, false);
+    set.build();
+    expect(set.first("/data")?.index).toBe(0);
+    expect(set.first("/data/a/b")?.index).toBe(0);
+    expect(set.first("/database")).toBeUndefined();
+    expect(set.first("/dat")).toBeUndefined();
   });
 });

@@ -202,19 +202,36 @@ function joinSegments(uri: string, top: number): string {
 
 export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
   if (typeof uri !== "string") return fail("path must be a string");
-  const ci = opts?.caseInsensitive === true;
-  if (!ci && FAST_PATH.test(uri)) return { ok: true, value: uri };
-  if (uri.length === 0) return fail("path is empty");
+  const v = canonicalPathOf(uri, opts?.caseInsensitive === true);
+  return v === undefined ? fail(pathRefusal) : { ok: true, value: v };
+}
+
+/** Why the last `canonicalPathOf` returned undefined. */
+export let pathRefusal = "";
+
+/**
+ * `canonicalizePath` for the matchers: the canonical path, or undefined with the reason in
+ * `pathRefusal` (no result object per check).
+ */
+export function canonicalPathOf(uri: string, ci: boolean): string | undefined {
+  if (!ci && FAST_PATH.test(uri)) return uri;
+  if (uri.length === 0) {
+    pathRefusal = "path is empty";
+    return undefined;
+  }
   const from = pathStart(uri);
   if (from < 0) {
-    if (CONTROL.test(uri)) return fail("path contains a NUL or control character");
-    return fail(
-      `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`,
-    );
+    pathRefusal = CONTROL.test(uri)
+      ? "path contains a NUL or control character"
+      : `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`;
+    return undefined;
   }
   const fast = plainLane(uri, from) ?? asciiLane(uri, from);
-  if (fast !== undefined) return { ok: true, value: ci ? fast.toLowerCase() : fast };
-  return fullLane(uri, from, ci);
+  if (fast !== undefined) return ci ? fast.toLowerCase() : fast;
+  const full = fullLane(uri, from, ci);
+  if (full.ok) return full.value;
+  pathRefusal = full.reason;
+  return undefined;
 }
 
 /**

@@ -2,13 +2,62 @@ import type { CompileContext } from "../context.js";
 import type { Rule } from "../rule.js";
 import type { Path } from "../source.js";
 import { addNamePattern } from "./names.js";
-import { PatternSet } from "./pattern-set.js";
+import { LengthPlan, lengthPlan, PatternSet, SEED, step } from "./pattern-set.js";
 
 /** Allow and deny rules over names (tools, prompts, environment keys). */
 export interface NamedRules<A extends Rule> {
   readonly allow: PatternSet<A>;
   /** Folded to lower case: a deny matches whatever the case. */
   readonly deny: PatternSet<Rule>;
+  /** Bucket lengths shared by both sets: one pass over a name hashes for both (`scanName`). */
+  readonly plan: LengthPlan;
+}
+
+/** Hashes of the scanned name's prefixes, as is (allow) and folded to lower case (deny). */
+export const NAME_HASHES = new Int32Array(12);
+export const FOLDED_HASHES = new Int32Array(12);
+let scannedUpper = false;
+
+/**
+ * Whether the name last scanned by `scanName` had upper case: then its deny fold differs and
+ * `NAME_HASHES` holds its own hashes; otherwise both are in `FOLDED_HASHES`.
+ */
+export function scannedHadUpper(): boolean {
+  return scannedUpper;
+}
+
+/**
+ * One pass over a name: checks that it is plain printable ASCII without spaces (canonical as
+ * it is; -1 otherwise: canonicalize it and use `first`) and hashes its prefixes folded to lower
+ * case (`FOLDED_HASHES`, for deny rules) at the plan's lengths. A name with upper case (rare)
+ * gets a second pass for its own hashes (`NAME_HASHES`, for allow rules); without, the two are
+ * the same. Returns how many of the plan's lengths fit the name, for `PatternSet.probe`.
+ */
+export function scanName(s: string, plan: LengthPlan): number {
+  const n = s.length;
+  if (n === 0) return -1;
+  const m = plan.count;
+  let next = m > 0 ? plan.at(0) : -1;
+  let h = SEED;
+  let k = 0;
+  let upper = false;
+  for (let i = 0; i < n; i++) {
+    if (i === next) {
+      FOLDED_HASHES[k++] = h;
+      next = k < m ? plan.at(k) : -1;
+    }
+    let c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return -1;
+    if (c >= 65 && c <= 90) {
+      upper = true;
+      c |= 0x20;
+    }
+    h = step(h, c);
+  }
+  if (n === next) FOLDED_HASHES[k++] = h;
+  scannedUpper = upper;
+  if (upper) plan.hashPrefixes(s, NAME_HASHES);
+  return k;
 }
 
 type Entry = Record<string, unknown>;
@@ -39,7 +88,8 @@ export function compileNamed<A extends Rule>(
     const err = addNamePattern(allow, e[field] as string, rule);
     if (err) ctx.error([...at, field], "policy_bad_pattern", err);
   });
-  return { allow: allow.build(), deny: deny.build() };
+  const plan = lengthPlan(allow, deny);
+  return { allow: allow.build(plan), deny: deny.build(plan), plan: new LengthPlan(plan) };
 }
 
 /** Entries may be written as plain strings: `- HOME` means `- key: HOME`. */

@@ -1,7 +1,12 @@
 import { canonicalizeName } from "../canon/name.js";
 import type { Rule } from "../rule.js";
 import { compileNameGlob, compilePathGlob, isGlob, literalPrefix, literalSuffix } from "./glob.js";
-import type { PatternSet } from "./pattern-set.js";
+import { GlobShape, type PatternSet } from "./pattern-set.js";
+
+const PURE_PREFIX = /^[^*?[\]{}]*\*+$/;
+const PURE_SUFFIX = /^\*+[^*?[\]{}]*$/;
+/** `/dir/**` with a literal dir: what `compilePathGlob` turns into a prefix test. */
+const TREE = /^(\/[^*?[\]{}()!+@]*?)\/\*\*$/;
 
 /**
  * Add a name pattern (exact or glob) to a set. Deny sets are folded to lower case (a deny
@@ -26,7 +31,14 @@ export function addNamePattern<R extends Rule>(
     return undefined;
   }
   try {
-    set.addGlob(opts.fromEnd ? literalSuffix(p) : literalPrefix(p), compileNameGlob(p), rule);
+    // `prefix*` (from the end: `*suffix`) is a literal comparison, no test call.
+    const pure = opts.fromEnd ? PURE_SUFFIX.test(p) : PURE_PREFIX.test(p);
+    set.addGlob(
+      opts.fromEnd ? literalSuffix(p) : literalPrefix(p),
+      compileNameGlob(p),
+      rule,
+      pure ? GlobShape.Affix : GlobShape.Test,
+    );
   } catch (e) {
     return `pattern "${pattern}" is not a valid glob: ${(e as Error).message}`;
   }
@@ -51,7 +63,8 @@ export function addPathPattern<R extends Rule>(
       // `/a/**` also matches `/a` itself: index it under `/a`, never under `/a/`.
       let prefix = literalPrefix(pattern);
       if (prefix.length > 1 && prefix.endsWith("/")) prefix = prefix.slice(0, -1);
-      set.addGlob(prefix, test, rule);
+      const tree = TREE.test(pattern) && `${prefix}/**` === pattern;
+      set.addGlob(prefix, test, rule, tree ? GlobShape.Tree : GlobShape.Test);
     }
   } catch (e) {
     return `pattern "${pattern}" is not a valid glob: ${(e as Error).message}`;

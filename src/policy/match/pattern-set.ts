@@ -9,22 +9,33 @@ export interface Ranked {
 interface Entry<R> {
   readonly rule: R;
   readonly test: Test;
+  /** The literal prefix (suffix, from the end) the glob was indexed under. */
+  readonly affix: string;
+  /** How the glob is checked: its test, or a literal comparison (see `GlobShape`). */
+  readonly shape: GlobShape;
 }
+
+/**
+ * What a glob means beyond its literal affix, so the common shapes need no test call:
+ * `Test` (run the compiled test), `Affix` (`prefix*`, from the end `*suffix`: the affix alone
+ * decides) and `Tree` (a path `/dir/**`: the input is `/dir` or starts with `/dir/`).
+ */
+export const GlobShape = { Test: 0, Affix: 1, Tree: 2 } as const;
+export type GlobShape = (typeof GlobShape)[keyof typeof GlobShape];
 
 /** Most distinct affix lengths probed per lookup; beyond it, globs share coarser buckets. */
 const MAX_LENGTHS = 12;
 
 /** One step of a 30-bit FNV-1a style hash over UTF-16 code units (stays a V8 small integer). */
-function step(h: number, c: number): number {
+export function step(h: number, c: number): number {
   return Math.imul(h ^ c, 16777619) & 0x3fffffff;
 }
 
-const SEED = 0x2c9277b5 & 0x3fffffff;
+export const SEED = 0x2c9277b5 & 0x3fffffff;
 
-/** 2^16 bits: a bucket probe is skipped unless its (length, hash) bit is set. */
-const BLOOM_WORDS = 2048;
-function bloomBit(h: number, lengthIndex: number): number {
-  return (h ^ Math.imul(lengthIndex + 1, 0x9e3779b1)) & 0xffff;
+/** The table key of (bucket length index, affix hash): never 0 (0 marks an empty slot). */
+function slotKey(h: number, lengthIndex: number): number {
+  return ((h ^ Math.imul(lengthIndex + 1, 0x9e3779b1)) & 0x3fffffff) + 1;
 }
 
 function hashPrefix(s: string, len: number): number {
@@ -39,38 +50,122 @@ function hashSuffix(s: string, len: number): number {
   return h;
 }
 
-/** The first entry (in source order, before `best`) whose test passes, else `best`. */
-function firstPassing<R extends Ranked>(
-  list: readonly Entry<R>[],
-  s: string,
-  best: R | undefined,
-): R | undefined {
-  for (let j = 0; j < list.length; j++) {
-    const e = list[j]!;
-    if (best !== undefined && e.rule.index >= best.index) return best;
-    if (e.test(s)) return e.rule;
+/** Hashes of the first `lengths[k]` characters of `s` into `out`; returns how many fit. */
+export function hashPrefixes(s: string, lengths: readonly number[], out: Int32Array): number {
+  const n = s.length;
+  const m = lengths.length;
+  let h = SEED;
+  let k = 0;
+  for (let i = 0; k < m; i++) {
+    if (i === lengths[k]) out[k++] = h;
+    if (i >= n) break;
+    h = step(h, s.charCodeAt(i));
   }
-  return best;
+  return k;
 }
+
+/** Hashes of the last `lengths[k]` characters of `s` (read from the end) into `out`. */
+export function hashSuffixes(s: string, lengths: readonly number[], out: Int32Array): number {
+  const n = s.length;
+  const m = lengths.length;
+  let h = SEED;
+  let k = 0;
+  for (let i = 0; k < m; i++) {
+    if (i === lengths[k]) out[k++] = h;
+    if (i >= n) break;
+    h = step(h, s.charCodeAt(n - 1 - i));
+  }
+  return k;
+}
+
+/** `s.startsWith(a)` as a char-code loop (measured faster here for short affixes). */
+function startsWith(s: string, a: string): boolean {
+  const L = a.length;
+  if (s.length < L) return false;
+  for (let i = 0; i < L; i++) if (s.charCodeAt(i) !== a.charCodeAt(i)) return false;
+  return true;
+}
+
+function endsWith(s: string, a: string): boolean {
+  const L = a.length;
+  const d = s.length - L;
+  if (d < 0) return false;
+  for (let i = 0; i < L; i++) if (s.charCodeAt(d + i) !== a.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Affix hashes of one input at each planned length (checks are synchronous: one buffer). */
+const SCRATCH = new Int32Array(MAX_LENGTHS);
+
+/**
+ * The bucket lengths for sets probed with one shared pass over the input: the distinct affix
+ * lengths of all of them, cut to at most 12 chosen evenly (longer affixes then share the
+ * bucket of a shorter length and are told apart by their test).
+ */
+export function lengthPlan(...sets: readonly PatternSet<Ranked>[]): number[] {
+  const distinct = [...new Set(sets.flatMap((s) => s.affixLengths()))].sort((a, b) => a - b);
+  if (distinct.length <= MAX_LENGTHS) return distinct;
+  const out: number[] = [];
+  for (let i = 0; i < MAX_LENGTHS; i++) {
+    out.push(distinct[Math.floor((i * distinct.length) / MAX_LENGTHS)]!);
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * A length plan as a compiled policy holds it: the numbers kept in a private field, out of
+ * reach of `deepFreeze` (reads from frozen arrays measured twice as slow in lookup loops).
+ */
+export class LengthPlan {
+  readonly #lengths: number[];
+  constructor(lengths: readonly number[]) {
+    this.#lengths = [...lengths];
+  }
+  get count(): number {
+    return this.#lengths.length;
+  }
+  at(k: number): number {
+    return this.#lengths[k]!;
+  }
+  toArray(): number[] {
+    return [...this.#lengths];
+  }
+  /** Hashes of `s`'s prefixes at these lengths into `out`; returns how many fit. */
+  hashPrefixes(s: string, out: Int32Array): number {
+    return hashPrefixes(s, this.#lengths, out);
+  }
+  /** Hashes of `s`'s suffixes (read from the end) at these lengths into `out`. */
+  hashSuffixes(s: string, out: Int32Array): number {
+    return hashSuffixes(s, this.#lengths, out);
+  }
+}
+
+/** Scratch for callers hashing an input once for several sets (checks are synchronous). */
+export const AFFIX_HASHES = new Int32Array(MAX_LENGTHS);
 
 /**
  * Rules keyed by pattern, looked up without scanning the rules: exact strings in a Map; globs
  * bucketed by a hash of their literal prefix (or suffix, for host names) cut to one of at most
  * 12 lengths chosen from the patterns themselves. A lookup hashes the input's first (or last)
- * characters once, probing one integer-keyed Map at each bucket length, then runs the full
- * test of only the globs in the probed buckets. The cost does not grow with the rule count.
+ * characters once and probes an open-addressed integer table (typed arrays, no Map) at each
+ * bucket length, then checks only the globs in the probed buckets: a `prefix*` glob by
+ * comparing its literal, others by their compiled test. The cost does not grow with the rule
+ * count. Sets probed together (allow and deny of one section) can share one length plan, so
+ * one pass over the input hashes for both (`probe`).
  */
 export class PatternSet<R extends Ranked> {
   readonly #fromEnd: boolean;
   #exact = new Map<string, R[]>();
   #any: R[] = [];
-  #pending: { affix: string; entry: Entry<R> }[] = [];
-  #lengths: number[] = [];
-  #buckets: Map<number, Entry<R>[]>[] = [];
+  #pending: Entry<R>[] = [];
+  #lengths: readonly number[] = [];
+  /** Open-addressed table: slot keys (0 = empty) and, per slot, an index into `#lists`. */
+  #keys = new Int32Array(1);
+  #slots = new Int32Array(1);
+  #mask = 0;
+  #lists: Entry<R>[][] = [];
   #maxLen = -1;
   #size = 0;
-  /** One bit per (length, hash) bucket present: a no-match skips the Map probes. */
-  #bloom = new Uint32Array(0);
   /** Lowest source index among the globs: an earlier exact match needs no glob probing. */
   #minGlobIndex = Number.POSITIVE_INFINITY;
   #built = false;
@@ -82,6 +177,15 @@ export class PatternSet<R extends Ranked> {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** The bucket lengths in use (after `build`). */
+  get lengths(): readonly number[] {
+    return [...this.#lengths];
+  }
+
+  get fromEnd(): boolean {
+    return this.#fromEnd;
   }
 
   addExact(value: string, rule: R): void {
@@ -99,57 +203,67 @@ export class PatternSet<R extends Ranked> {
     this.#size++;
   }
 
-  /** A glob with its literal prefix (or suffix) and compiled test. */
-  addGlob(affix: string, test: Test, rule: R): void {
+  /**
+   * A glob with its literal prefix (or suffix) and compiled test. `shape` (see `GlobShape`)
+   * lets a literal comparison replace the test for `prefix*`, `*suffix` and `/dir/**`.
+   */
+  addGlob(affix: string, test: Test, rule: R, shape: GlobShape = GlobShape.Test): void {
     this.#open();
-    this.#pending.push({ affix, entry: { rule, test } });
+    this.#pending.push({ affix, test, rule, shape });
     this.#size++;
+  }
+
+  /** Distinct literal affix lengths of the globs added so far (for `lengthPlan`). */
+  affixLengths(): number[] {
+    return [...new Set(this.#pending.map((p) => p.affix.length))];
   }
 
   #open(): void {
     if (this.#built) throw new TypeError("a built PatternSet is immutable");
   }
 
-  /** Build the buckets and freeze the rules; call once after the last add. */
-  build(): this {
+  /**
+   * Build the table and freeze the rules; call once after the last add. `plan`: shared bucket
+   * lengths from `lengthPlan` (it must cover this set's affix lengths); else this set's own.
+   */
+  build(plan?: readonly number[]): this {
     this.#open();
     this.#built = true;
     for (const list of this.#exact.values()) for (const r of list) deepFreeze(r);
     for (const r of this.#any) deepFreeze(r);
-    for (const p of this.#pending) deepFreeze(p.entry.rule);
+    for (const p of this.#pending) deepFreeze(p.rule);
     const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
     for (const list of this.#exact.values()) list.sort(byIndex);
     this.#any.sort(byIndex);
-    const distinct = [...new Set(this.#pending.map((p) => p.affix.length))].sort((a, b) => a - b);
-    let lengths = distinct;
-    if (distinct.length > MAX_LENGTHS) {
-      lengths = [];
-      for (let i = 0; i < MAX_LENGTHS; i++) {
-        lengths.push(distinct[Math.floor((i * distinct.length) / MAX_LENGTHS)]!);
-      }
-      lengths = [...new Set(lengths)];
-    }
-    this.#lengths = lengths;
+    const lengths = plan ?? lengthPlan(this as unknown as PatternSet<Ranked>);
+    // Not frozen: reads from frozen arrays measured twice as slow in the lookup loop.
+    this.#lengths = [...lengths];
     this.#maxLen = lengths.length > 0 ? lengths[lengths.length - 1]! : -1;
-    this.#buckets = lengths.map(() => new Map());
-    this.#bloom = new Uint32Array(lengths.length === 0 ? 0 : BLOOM_WORDS);
-    for (const { entry } of this.#pending) {
+    const byKey = new Map<number, Entry<R>[]>();
+    for (const entry of this.#pending) {
       this.#minGlobIndex = Math.min(this.#minGlobIndex, entry.rule.index);
-    }
-    for (const { affix, entry } of this.#pending) {
       let li = lengths.length - 1;
-      while (lengths[li]! > affix.length) li--;
+      while (li > 0 && lengths[li]! > entry.affix.length) li--;
       const L = lengths[li]!;
-      const key = this.#fromEnd ? hashSuffix(affix, L) : hashPrefix(affix, L);
-      const bucket = this.#buckets[li]!;
-      const bit = bloomBit(key, li);
-      this.#bloom[bit >>> 5]! |= 1 << (bit & 31);
-      const list = bucket.get(key);
+      if (L > entry.affix.length) throw new TypeError("the length plan does not cover the set");
+      const h = this.#fromEnd ? hashSuffix(entry.affix, L) : hashPrefix(entry.affix, L);
+      const key = slotKey(h, li);
+      const list = byKey.get(key);
       if (list) list.push(entry);
-      else bucket.set(key, [entry]);
+      else byKey.set(key, [entry]);
     }
-    for (const b of this.#buckets) {
-      for (const list of b.values()) list.sort((x, y) => byIndex(x.rule, y.rule));
+    let cap = 8;
+    while (cap < byKey.size * 2) cap *= 2;
+    this.#keys = new Int32Array(cap);
+    this.#slots = new Int32Array(cap);
+    this.#mask = cap - 1;
+    for (const [key, list] of byKey) {
+      list.sort((x, y) => byIndex(x.rule, y.rule));
+      let i = key & this.#mask;
+      while (this.#keys[i] !== 0) i = (i + 1) & this.#mask;
+      this.#keys[i] = key;
+      this.#slots[i] = this.#lists.length;
+      this.#lists.push(list);
     }
     this.#pending = [];
     return this;
@@ -157,57 +271,74 @@ export class PatternSet<R extends Ranked> {
 
   /** The matching rule that comes first in the source, or undefined. */
   first(s: string): R | undefined {
+    const best = this.#exactOrAny(s);
+    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    const k = this.#fromEnd
+      ? hashSuffixes(s, this.#lengths, SCRATCH)
+      : hashPrefixes(s, this.#lengths, SCRATCH);
+    return this.#probeGlobs(s, SCRATCH, k, best);
+  }
+
+  /**
+   * `first` with the affix hashes already computed by the caller's own pass over `s`:
+   * `hashes[k]` is the hash of the first (last) `lengths[k]` characters for `k < count`
+   * (the lengths of the shared plan that fit in `s`).
+   */
+  probe(s: string, hashes: Int32Array, count: number): R | undefined {
+    const best = this.#exactOrAny(s);
+    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    return this.#probeGlobs(s, hashes, count, best);
+  }
+
+  #exactOrAny(s: string): R | undefined {
     // No exact patterns (path and host sets often): skip hashing the whole input for the Map.
     const exact = this.#exact.size === 0 ? undefined : this.#exact.get(s);
     let best: R | undefined = exact === undefined ? undefined : exact[0];
     const any = this.#any[0];
     if (any !== undefined && (best === undefined || any.index < best.index)) best = any;
-    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
-    return this.#fromEnd ? this.#globsFromEnd(s, best) : this.#globsFromStart(s, best);
+    return best;
   }
 
-  #globsFromStart(s: string, best: R | undefined): R | undefined {
-    const lengths = this.#lengths;
-    const buckets = this.#buckets;
-    const bloom = this.#bloom;
-    const n = s.length;
-    let h = SEED;
-    let k = 0;
-    for (let i = 0; ; i++) {
-      if (i === lengths[k]) {
-        const bit = bloomBit(h, k);
-        if ((bloom[bit >>> 5]! & (1 << (bit & 31))) !== 0) {
-          const list = buckets[k]!.get(h);
-          if (list !== undefined) best = firstPassing(list, s, best);
+  #probeGlobs(s: string, hashes: Int32Array, count: number, best: R | undefined): R | undefined {
+    const keys = this.#keys;
+    const mask = this.#mask;
+    for (let k = 0; k < count; k++) {
+      const key = slotKey(hashes[k]!, k);
+      let i = key & mask;
+      for (;;) {
+        const found = keys[i]!;
+        if (found === key) {
+          best = this.#firstPassing(this.#lists[this.#slots[i]!]!, s, best);
+          break;
         }
-        if (++k === lengths.length) break;
+        if (found === 0) break;
+        i = (i + 1) & mask;
       }
-      if (i >= n) break;
-      h = step(h, s.charCodeAt(i));
     }
     return best;
   }
 
-  #globsFromEnd(s: string, best: R | undefined): R | undefined {
-    const lengths = this.#lengths;
-    const buckets = this.#buckets;
-    const bloom = this.#bloom;
-    const n = s.length;
-    let h = SEED;
-    let k = 0;
-    for (let i = 0; ; i++) {
-      if (i === lengths[k]) {
-        const bit = bloomBit(h, k);
-        if ((bloom[bit >>> 5]! & (1 << (bit & 31))) !== 0) {
-          const list = buckets[k]!.get(h);
-          if (list !== undefined) best = firstPassing(list, s, best);
-        }
-        if (++k === lengths.length) break;
-      }
-      if (i >= n) break;
-      h = step(h, s.charCodeAt(n - 1 - i));
+  /** The first entry (in source order, before `best`) that matches `s`, else `best`. */
+  #firstPassing(list: readonly Entry<R>[], s: string, best: R | undefined): R | undefined {
+    for (let j = 0; j < list.length; j++) {
+      const e = list[j]!;
+      if (best !== undefined && e.rule.index >= best.index) return best;
+      if (this.#matches(e, s)) return e.rule;
     }
     return best;
+  }
+
+  #matches(e: Entry<R>, s: string): boolean {
+    switch (e.shape) {
+      case GlobShape.Affix:
+        return this.#fromEnd ? endsWith(s, e.affix) : startsWith(s, e.affix);
+      case GlobShape.Tree: {
+        const L = e.affix.length;
+        return startsWith(s, e.affix) && (s.length === L || s.charCodeAt(L) === 47);
+      }
+      default:
+        return e.test(s);
+    }
   }
 
   /** Every matching rule, in source order. */
@@ -217,8 +348,15 @@ export class PatternSet<R extends Ranked> {
     for (let k = 0; k < this.#lengths.length; k++) {
       const L = this.#lengths[k]!;
       if (L > n) break;
-      const list = this.#buckets[k]!.get(this.#fromEnd ? hashSuffix(s, L) : hashPrefix(s, L));
-      if (list) for (const e of list) if (e.test(s)) out.push(e.rule);
+      const key = slotKey(this.#fromEnd ? hashSuffix(s, L) : hashPrefix(s, L), k);
+      let i = key & this.#mask;
+      while (this.#keys[i] !== 0) {
+        if (this.#keys[i] === key) {
+          for (const e of this.#lists[this.#slots[i]!]!) if (e.test(s)) out.push(e.rule);
+          break;
+        }
+        i = (i + 1) & this.#mask;
+      }
     }
     return out.sort((a, b) => a.index - b.index);
   }

@@ -1,6 +1,14 @@
 import { canonicalizeName, plainNameKind } from "../canon/name.js";
 import type { CheckContext, CompileContext } from "../context.js";
-import { compileNamed, entries, type NamedRules } from "../match/named.js";
+import {
+  compileNamed,
+  entries,
+  FOLDED_HASHES,
+  NAME_HASHES,
+  type NamedRules,
+  scanName,
+  scannedHadUpper,
+} from "../match/named.js";
 import type { RuleLimiter } from "../rate-limit.js";
 import {
   badAction,
@@ -129,9 +137,10 @@ export function judgeName(
   const raw = a.name;
   if (typeof raw !== "string") return badAction(kind, `"name" must be a string`);
   let name = raw;
-  // Plain ASCII names are canonical as they are (the common case: no allocation, one pass).
-  const plain = plainNameKind(name);
-  if (plain === 0) {
+  // Plain ASCII names are canonical as they are (the common case): one pass checks that and
+  // hashes the name's prefixes for both the deny and the allow set.
+  const count = c === undefined ? plainNameKind(name) - 1 : scanName(name, c.plan);
+  if (count < 0) {
     const n = canonicalizeName(name);
     if (!n.ok) return notCanonical(kind, n.reason);
     name = n.value;
@@ -157,9 +166,17 @@ export function judgeName(
       : { kind, name, arguments: args ?? {}, ...(caller ? { caller } : {}) };
   }
   if (c === undefined) return noRule(kind);
-  const deny = c.deny.first(plain === 1 ? name : name.toLowerCase());
-  if (deny !== undefined) return deny.decision;
-  const first = c.allow.first(name);
+  let deny: Rule | undefined;
+  let first: NameRule | undefined;
+  if (count < 0) {
+    deny = c.deny.first(name.toLowerCase());
+    if (deny !== undefined) return deny.decision;
+    first = c.allow.first(name);
+  } else {
+    deny = c.deny.probe(scannedHadUpper() ? name.toLowerCase() : name, FOLDED_HASHES, count);
+    if (deny !== undefined) return deny.decision;
+    first = c.allow.probe(name, scannedHadUpper() ? NAME_HASHES : FOLDED_HASHES, count);
+  }
   if (first === undefined) return NO_NAME_RULE[kind] ?? noRule(kind, "no rule allows this name");
   if (visibility || first.plain) return first.decision;
   const failed = tryRule(first, name, args, caller, ctx);

@@ -1,7 +1,7 @@
-import { canonicalizePath, type PathOptions } from "../canon/path.js";
+import { canonicalizePath, canonicalPathOf, pathRefusal } from "../canon/path.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { addPathPattern } from "../match/names.js";
-import { PatternSet } from "../match/pattern-set.js";
+import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
 import { badAction, noRuleTable, notCanonical, type Rule } from "../rule.js";
 import { asList, S } from "../schema.js";
@@ -17,6 +17,8 @@ export interface StorageCompiled {
   readonly caseInsensitive: boolean;
   readonly allow: Readonly<Record<Access, PatternSet<Rule>>>;
   readonly deny: Readonly<Record<Access, PatternSet<Rule>>>;
+  /** Per access, the bucket lengths of its deny and allow sets: one hash pass for both. */
+  readonly plans: Readonly<Record<Access, LengthPlan>>;
 }
 
 /** Canonicalize a path pattern for compiling: same steps as inputs, `..` refused. */
@@ -65,14 +67,17 @@ function compileStorage(value: unknown, ctx: CompileContext, path: Path): Storag
       }
     });
   }
-  for (const s of [out.allow.read, out.allow.write, out.deny.read, out.deny.write]) s.build();
-  return out;
+  const plans = {} as Record<Access, LengthPlan>;
+  for (const a of ACCESS) {
+    const plan = lengthPlan(out.deny[a], out.allow[a]);
+    out.deny[a].build(plan);
+    out.allow[a].build(plan);
+    plans[a] = new LengthPlan(plan);
+  }
+  return { ...out, plans };
 }
 
 const NO_STORAGE_RULE = noRuleTable("no storage rule allows it", ["storage.read", "storage.write"]);
-const CASE_INSENSITIVE: PathOptions = Object.freeze({ caseInsensitive: true });
-const CASE_SENSITIVE: PathOptions = Object.freeze({ caseInsensitive: false });
-
 function judge(
   c: StorageCompiled,
   action: Readonly<Record<string, unknown>>,
@@ -83,12 +88,14 @@ function judge(
   const uri = action.uri;
   if (typeof uri !== "string")
     return badAction(kind, `"uri" must be a string (a path or fs:// URI)`);
-  const p = canonicalizePath(uri, c.caseInsensitive ? CASE_INSENSITIVE : CASE_SENSITIVE);
-  if (!p.ok) return notCanonical(kind, p.reason);
-  if (ctx.explain) ctx.input = { kind, uri: p.value };
-  const deny = c.deny[access].first(p.value);
+  const p = canonicalPathOf(uri, c.caseInsensitive);
+  if (p === undefined) return notCanonical(kind, pathRefusal);
+  if (ctx.explain) ctx.input = { kind, uri: p };
+  // One pass hashes the path's prefixes for both sets.
+  const count = c.plans[access].hashPrefixes(p, AFFIX_HASHES);
+  const deny = c.deny[access].probe(p, AFFIX_HASHES, count);
   if (deny !== undefined) return deny.decision;
-  const allow = c.allow[access].first(p.value);
+  const allow = c.allow[access].probe(p, AFFIX_HASHES, count);
   return allow !== undefined ? allow.decision : NO_STORAGE_RULE[kind]!;
 }
 
