@@ -338,7 +338,9 @@ async function cGuard(
       type: "wasm",
       module_path: c,
       runs_on: ["tools_list", "tool_invoke"],
-      timeout_ms: 100,
+      // Checked as often as with 100 ms; 1000 so that a stall of this shared machine (or a GC
+      // pause of the host) does not fail a call and void the figures.
+      timeout_ms: 1000,
       limits: { max_memory_bytes: 16 * 1024 * 1024, max_fuel: 10_000_000 },
     },
     join(dir, "warden.yaml"),

@@ -25,6 +25,8 @@ async function load(entry: Record<string, unknown> = {}): Promise<GuardPipeline>
         type: "wasm",
         module_path: file,
         runs_on: ["tools_list", "tool_invoke", "response", "connection"],
+        // Generous: this suite is about behaviour; a loaded machine can stall a call for 100 ms.
+        timeout_ms: 5000,
         ...entry,
       },
     ],

@@ -13,7 +13,7 @@ describe.skipIf(CLANG_MISSING !== undefined)("a C component guard through the ga
     type: wasm
     module_path: ${JSON.stringify(file)}
     runs_on: [tools_list, tool_invoke, response]
-    timeout_ms: 50
+    timeout_ms: 2000
     limits: { max_memory_bytes: 1048576, max_fuel: 10000000 }
     config:
       patterns: ["bcc", "ssh/id_rsa", "drop table", "4111 1111"]
