@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import type { HttpListenConfig } from "./config-types.js";
+import { GET_STREAM } from "./event-store.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
 import {
   errorResponse,
@@ -29,6 +30,8 @@ export const SUPPORTED_VERSIONS = new Set([
 ]);
 const MAX_BODY = 4 * 1024 * 1024;
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]", "::1"];
+/** Host header values (as sent) already accepted, so the usual request skips the parse. */
+const MAX_HOST_CACHE = 64;
 
 export interface FrontSession {
   receive(m: Message): void;
@@ -53,6 +56,8 @@ export class HttpFront {
   readonly sessions = new Map<string, Entry>();
   readonly server: Server;
   #hosts: Set<string>;
+  #okHosts = new Set<string>();
+  #want: Buffer | undefined;
   #sweep: NodeJS.Timeout | undefined;
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
@@ -64,6 +69,7 @@ export class HttpFront {
   ) {
     this.#hosts = new Set([...LOOPBACK, ...cfg.allowedHosts.map((h) => h.toLowerCase())]);
     if (cfg.host !== "0.0.0.0" && cfg.host !== "::") this.#hosts.add(cfg.host.toLowerCase());
+    if (token !== undefined) this.#want = Buffer.from(`Bearer ${token}`);
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#handle(req, res));
   }
 
@@ -91,8 +97,8 @@ export class HttpFront {
     let n = 0;
     for (const [id, e] of this.sessions) {
       const busy =
-        e.down.byRequest.size > 0 ||
-        (e.down.getStream !== undefined && !e.down.getStream.destroyed);
+        (e.down.getStream !== undefined && !e.down.getStream.destroyed) ||
+        [...e.down.byRequest.values()].some((s) => s.attached);
       if (!busy && now - e.down.lastActive > this.cfg.sessionIdleMs) {
         this.#end(id, e);
         n++;
@@ -108,14 +114,17 @@ export class HttpFront {
   }
 
   #checkHost(req: IncomingMessage, res: ServerResponse): boolean {
-    const host = (req.headers.host ?? "").toLowerCase().replace(/:\d+$/, "");
-    if (!this.#hosts.has(host)) {
-      fail(
-        res,
-        403,
-        `Forbidden: Host "${req.headers.host}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
-      );
-      return false;
+    const raw = req.headers.host ?? "";
+    if (!this.#okHosts.has(raw)) {
+      if (!this.#hosts.has(raw.toLowerCase().replace(/:\d+$/, ""))) {
+        fail(
+          res,
+          403,
+          `Forbidden: Host "${raw}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
+        );
+        return false;
+      }
+      if (this.#okHosts.size < MAX_HOST_CACHE) this.#okHosts.add(raw);
     }
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== "null") {
@@ -139,9 +148,9 @@ export class HttpFront {
       fail(res, 403, 'Forbidden: Origin "null" is not allowed.');
       return false;
     }
-    if (this.token !== undefined) {
+    const want = this.#want;
+    if (want !== undefined) {
       const got = Buffer.from(req.headers.authorization ?? "");
-      const want = Buffer.from(`Bearer ${this.token}`);
       if (got.length !== want.length || !timingSafeEqual(got, want)) {
         fail(
           res,
@@ -157,13 +166,20 @@ export class HttpFront {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse) {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path !== this.cfg.path) {
-      const route = req.method === "GET" && path !== undefined ? this.routes.get(path) : undefined;
+    const url = req.url ?? "/";
+    if (url !== this.cfg.path) {
+      const q = url.indexOf("?");
+      const path = q < 0 ? url : url.slice(0, q);
+      if (path === this.cfg.path) return this.#mcp(req, res);
+      const route = req.method === "GET" ? this.routes.get(path) : undefined;
       if (route && this.#checkHost(req, res)) return route(res);
       if (!route) fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
       return;
     }
+    this.#mcp(req, res);
+  }
+
+  #mcp(req: IncomingMessage, res: ServerResponse) {
     if (!this.#checkHost(req, res)) return;
     const v = req.headers["mcp-protocol-version"];
     if (typeof v === "string" && !SUPPORTED_VERSIONS.has(v))
@@ -202,24 +218,44 @@ export class HttpFront {
       return fail(res, 406, "Not Acceptable: a GET needs Accept: text/event-stream.");
     const e = this.#session(req, res);
     if (e === undefined) return;
+    e.down.lastActive = Date.now();
+    const last = req.headers["last-event-id"];
+    if (typeof last === "string" && last !== "") return this.#resume(e.down, last, res);
     if (e.down.getStream !== undefined && !e.down.getStream.destroyed)
       return fail(res, 409, "Conflict: this session already has a GET stream open.");
-    res.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-      "mcp-session-id": e.down.sessionId,
-    });
+    res.writeHead(200, e.down.sseHeaders);
     res.flushHeaders();
-    e.down.lastActive = Date.now();
     e.down.attachGet(res);
+  }
+
+  /** GET + Last-Event-ID: replay what the stream sent after that event, then carry the rest. */
+  #resume(down: HttpDownstream, last: string, res: ServerResponse) {
+    const at = down.store.lookup(last);
+    if (!at.ok)
+      return fail(
+        res,
+        400,
+        `Bad Request: cannot resume from Last-Event-ID "${last}": ${at.reason}. Open the stream again without Last-Event-ID (what was sent meanwhile is lost) or repeat the request.`,
+      );
+    const post = at.stream === GET_STREAM ? undefined : down.resumable.get(at.stream);
+    const busy =
+      at.stream === GET_STREAM
+        ? down.getStream !== undefined && !down.getStream.destroyed
+        : post?.attached === true;
+    if (busy) return fail(res, 409, "Conflict: this stream is open on another connection.");
+    res.writeHead(200, down.sseHeaders);
+    res.flushHeaders();
+    for (const frame of down.store.after(at.stream, at.seq)) res.write(frame);
+    if (at.stream === GET_STREAM) down.attachGet(res, true);
+    else if (post === undefined || post.done) res.end();
+    else post.resume(res);
   }
 
   #delete(req: IncomingMessage, res: ServerResponse) {
     const e = this.#session(req, res);
     if (e === undefined) return;
     this.#end(e.down.sessionId, e);
-    res.writeHead(200).end();
+    res.writeHead(200, ["content-length", "0"]).end();
   }
 
   #post(req: IncomingMessage, res: ServerResponse) {
@@ -267,7 +303,6 @@ export class HttpFront {
     }
     const isInit = msgs.some((m) => "method" in m && m.method === "initialize");
     let e: Entry | undefined;
-    const headers: Record<string, string> = {};
     if (isInit) {
       if (msgs.length > 1) return fail(res, 400, "Invalid Request: initialize must be sent alone.");
       if (req.headers["mcp-session-id"] !== undefined)
@@ -280,19 +315,21 @@ export class HttpFront {
       e = this.#session(req, res);
       if (e === undefined) return;
     }
-    headers["mcp-session-id"] = e.down.sessionId;
-    e.down.lastActive = Date.now();
+    const down = e.down;
+    down.lastActive = Date.now();
     const ids = new Set<Id>();
     for (const m of msgs)
       if ("method" in m && "id" in m && m.id !== undefined && m.id !== null) ids.add(m.id);
     if (ids.size === 0) {
-      res.writeHead(202, headers).end();
+      res.writeHead(202, down.acceptedHeaders).end();
     } else {
-      const stream = new PostStream(res, ids, batch, acceptsSse, headers);
-      for (const id of ids) e.down.byRequest.set(id, stream);
+      const stream = new PostStream(down, res, ids, batch, acceptsSse);
+      for (const id of ids) down.byRequest.set(id, stream);
       res.on("close", () => {
+        // An SSE stream with events keeps its requests: a GET with Last-Event-ID resumes it.
+        if (stream.stream !== 0 || stream.pending.size === 0) return;
         for (const id of stream.pending)
-          if (e.down.byRequest.get(id) === stream) e.down.byRequest.delete(id);
+          if (down.byRequest.get(id) === stream) down.byRequest.delete(id);
       });
     }
     for (const m of msgs) e.session.receive(m);

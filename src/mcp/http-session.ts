@@ -1,81 +1,145 @@
 /**
  * The HTTP side of one downstream session: which POST response stream each client request
- * is answered on, the standalone GET stream, and the switch from a JSON answer to an SSE
- * stream the moment a request gets a message before its answer (progress, sampling...).
+ * is answered on, the standalone GET stream, the switch from a one-write answer to an SSE
+ * stream the moment a request gets a message before its answer (progress, sampling...), and
+ * resumption of a session's SSE streams with GET + Last-Event-ID (event-store.ts).
  */
 import type { ServerResponse } from "node:http";
+import { EventStore, GET_STREAM } from "./event-store.js";
 import type { Id, Message } from "./jsonrpc.js";
 import type { Downstream } from "./session-core.js";
 
 const MAX_QUEUED = 1000;
 
-function sse(m: Message): string {
-  return `event: message\ndata: ${JSON.stringify(m)}\n\n`;
+/** A complete answer written at once: SSE without ids (nothing to resume) or JSON. */
+function oneShot(res: ServerResponse, headers: string[], body: string): void {
+  headers[headers.length - 1] = String(Buffer.byteLength(body));
+  res.writeHead(200, headers);
+  res.end(body);
 }
 
 /** The answer stream of one POST that carried requests. */
 export class PostStream {
-  #sse = false;
+  /** The store's stream number once this POST answers in SSE (0: not yet). */
+  stream = 0;
   #answers: Message[] = [];
   #done = false;
+  /** The connection events go to: the POST's own, then the one of a resuming GET. */
+  #out: ServerResponse | undefined;
   constructor(
+    readonly down: HttpDownstream,
     readonly res: ServerResponse,
     readonly pending: Set<Id>,
     readonly batch: boolean,
     readonly acceptsSse: boolean,
-    readonly headers: Record<string, string>,
-  ) {}
+  ) {
+    this.#out = res;
+  }
 
   get open(): boolean {
-    return !this.#done && !this.res.destroyed;
+    return !this.#done && this.#out !== undefined && !this.#out.destroyed;
+  }
+
+  get done(): boolean {
+    return this.#done;
   }
 
   /** Send a non-final message for one of this POST's requests; false if it cannot stream. */
   event(m: Message): boolean {
-    if (!this.open) return false;
-    if (!this.#sse) {
-      if (!this.acceptsSse) return false;
-      this.#sse = true;
-      this.res.writeHead(200, {
-        ...this.headers,
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-      });
-      for (const a of this.#answers) this.res.write(sse(a));
+    if (this.#done) return false;
+    if (this.stream === 0) {
+      if (!this.acceptsSse || this.res.destroyed) return false;
+      this.stream = this.down.store.open();
+      this.down.resumable.set(this.stream, this);
+      this.res.writeHead(200, this.down.sseHeaders);
+      for (const a of this.#answers) this.#write(this.down.store.frame(this.stream, a));
       this.#answers = [];
     }
-    this.res.write(sse(m));
+    this.#write(this.down.store.frame(this.stream, m));
     return true;
   }
 
   answer(id: Id, m: Message): void {
     this.pending.delete(id);
-    if (!this.open) return;
-    if (this.#sse) this.res.write(sse(m));
+    if (this.#done) return;
+    if (this.stream !== 0) this.#write(this.down.store.frame(this.stream, m));
+    else if (this.res.destroyed) return;
     else this.#answers.push(m);
     if (this.pending.size > 0) return;
     this.#done = true;
-    if (this.#sse) this.res.end();
-    else {
-      const body = JSON.stringify(this.batch ? this.#answers : this.#answers[0]);
-      this.res.writeHead(200, { ...this.headers, "content-type": "application/json" });
-      this.res.end(body);
+    if (this.stream !== 0) {
+      this.down.store.finish(this.stream);
+      this.down.resumable.delete(this.stream);
+      const out = this.#out;
+      if (out !== undefined && !out.destroyed) out.end();
+      return;
     }
+    const a = this.#answers;
+    if (!this.acceptsSse)
+      oneShot(this.res, this.down.jsonOneShot, JSON.stringify(this.batch ? a : a[0]));
+    else if (a.length === 1)
+      oneShot(this.res, this.down.sseOneShot, `event: message\ndata: ${JSON.stringify(a[0])}\n\n`);
+    else
+      oneShot(
+        this.res,
+        this.down.sseOneShot,
+        a.map((x) => `event: message\ndata: ${JSON.stringify(x)}\n\n`).join(""),
+      );
+  }
+
+  /** A GET with this stream's Last-Event-ID: it carries the rest of the stream. */
+  resume(res: ServerResponse): void {
+    this.#out = res;
+  }
+
+  /** Is a connection carrying this stream right now? */
+  get attached(): boolean {
+    return this.#out !== undefined && !this.#out.destroyed && !this.#out.writableEnded;
+  }
+
+  end(): void {
+    this.#done = true;
+    if (this.#out !== undefined && !this.#out.destroyed) this.#out.end();
+  }
+
+  #write(frame: string): void {
+    const out = this.#out;
+    if (out !== undefined && !out.destroyed) out.write(frame);
   }
 }
 
 export class HttpDownstream implements Downstream {
   readonly transport = "http" as const;
   readonly byRequest = new Map<Id, PostStream>();
+  /** POST streams in SSE with requests still pending, by stream number (for resumption). */
+  readonly resumable = new Map<number, PostStream>();
+  readonly store = new EventStore();
   getStream: ServerResponse | undefined;
-  #queue: Message[] = [];
+  #queue: string[] = [];
   lastActive = Date.now();
+  /** Header lists of this session's answers (the last value of a one-shot list is its length). */
+  readonly sseHeaders: string[];
+  readonly sseOneShot: string[];
+  readonly jsonOneShot: string[];
+  readonly acceptedHeaders: string[];
 
   constructor(
     readonly sessionId: string,
     readonly host: string | undefined,
-  ) {}
+  ) {
+    this.sseHeaders = [
+      "content-type",
+      "text/event-stream",
+      "cache-control",
+      "no-cache",
+      "mcp-session-id",
+      sessionId,
+    ];
+    this.sseOneShot = [...this.sseHeaders, "content-length", "0"];
+    this.jsonOneShot = ["content-type", "application/json", "mcp-session-id", sessionId];
+    this.jsonOneShot.push("content-length", "0");
+    this.acceptedHeaders = ["mcp-session-id", sessionId, "content-length", "0"];
+  }
 
   send(m: Message, related?: Id): void {
     const isAnswer = !("method" in m) && "id" in m;
@@ -95,17 +159,18 @@ export class HttpDownstream implements Downstream {
   }
 
   #standalone(m: Message): void {
+    const frame = this.store.frame(GET_STREAM, m);
     const g = this.getStream;
-    if (g !== undefined && !g.destroyed) g.write(sse(m));
-    else if (this.#queue.length < MAX_QUEUED) this.#queue.push(m);
+    if (g !== undefined && !g.destroyed) g.write(frame);
+    else if (this.#queue.length < MAX_QUEUED) this.#queue.push(frame);
   }
 
-  /** A GET stream opened: send what waited for it. */
-  attachGet(res: ServerResponse): void {
+  /** A GET stream opened: send what waited for it (a resumed one got it replayed). */
+  attachGet(res: ServerResponse, resumed = false): void {
     this.getStream = res;
     const q = this.#queue;
     this.#queue = [];
-    for (const m of q) res.write(sse(m));
+    if (!resumed) for (const f of q) res.write(f);
     res.on("close", () => {
       if (this.getStream === res) this.getStream = undefined;
     });
@@ -113,7 +178,8 @@ export class HttpDownstream implements Downstream {
 
   closeStreams(): void {
     this.getStream?.end();
-    for (const s of this.byRequest.values()) if (s.open) s.res.end();
+    for (const s of this.byRequest.values()) s.end();
     this.byRequest.clear();
+    this.resumable.clear();
   }
 }

@@ -60,7 +60,10 @@ function rpc(
         resolve({
           status: res.statusCode ?? 0,
           session: res.headers["mcp-session-id"] as string | undefined,
-          json: text ? JSON.parse(text) : undefined,
+          // a JSON answer, or the gateway's one-event SSE answer
+          json: text
+            ? JSON.parse(text.startsWith("event:") ? text.split("data: ")[1]! : text)
+            : undefined,
         }),
       );
       res.on("error", reject);

@@ -261,7 +261,10 @@ describe("the HTTP front's checks", () => {
   it("judges the connection: a policy without http transport denies initialize", async () => {
     const r = await post({ authorization: "Bearer s3cret" });
     expect(r.status).toBe(200);
-    const body = (await r.json()) as {
+    expect(r.headers.get("content-type")).toBe("text/event-stream");
+    const text = await r.text();
+    expect(text).toMatch(/^event: message\ndata: .*\n\n$/);
+    const body = JSON.parse(text.slice(text.indexOf("data: ") + 6)) as {
       error?: { code: number; message: string; data: { warden: string } };
     };
     expect(body.error?.code).toBe(-32003);
