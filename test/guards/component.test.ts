@@ -140,8 +140,14 @@ describe("a JavaScript guard as a WebAssembly component", () => {
   }, 60_000);
 
   it("a memory limit below what the guard declares refuses it at load", async () => {
-    await expect(load({ limits: { max_memory_bytes: 4 * 1024 * 1024 } })).rejects.toMatchObject({
-      code: "memory_exceeded",
+    const refused = await load({ limits: { max_memory_bytes: 4 * 1024 * 1024 } }).catch(
+      (e: unknown) => e,
+    );
+    // The sandbox's code, as the cause of the loader's guard_load_failed (which names the entry).
+    expect(refused).toMatchObject({
+      code: "guard_load_failed",
+      cause: { code: "memory_exceeded" },
     });
+    expect(String(refused)).toContain("exceeds memory_limit_bytes=4194304");
   }, 60_000);
 });
