@@ -240,9 +240,13 @@ export function createToolPoisoning(spec: GuardSpec): Guard {
     spec.config.categories === undefined ? CATEGORIES : stringList(spec.config.categories),
   );
   const allowTools = new Set(stringList(spec.config.allow_tools));
-  // Findings are a pure function of a tool's text: every session lists the same tools again, so
-  // remember them (bounded; cleared when full).
-  const memo = new Map<string, string[]>();
+  // Findings are a pure function of a tool's text, and every session lists the same tools
+  // again: remember the last text of each server's tool and what it held. Keyed by server and
+  // tool name (short strings, cheap to hash), not by the text: hashing and keeping every text
+  // cost more than scanning it when tools are new. A changed text fails the comparison on its
+  // length or first differing character, and is scanned. Bounded; cleared when full.
+  const memo = new Map<string, Map<string, { text: string; reasons: string[] }>>();
+  let memoSize = 0;
   return {
     id: spec.id,
     type: "tool_poisoning",
@@ -250,15 +254,29 @@ export function createToolPoisoning(spec: GuardSpec): Guard {
       if (phase !== "tools_list") return GUARD_ALLOW;
       const tools = payload as GuardTool[];
       let flagged: Flagged[] | undefined;
+      let seen = memo.get(ctx.serverName);
+      if (seen === undefined) memo.set(ctx.serverName, (seen = new Map()));
       for (let i = 0; i < tools.length; i++) {
         const t = tools[i]!;
         if (allowTools.has(t.name)) continue;
         const text = toolText(t);
-        let reasons = memo.get(text);
-        if (reasons === undefined) {
+        const last = seen.get(t.name);
+        let reasons: string[];
+        if (last !== undefined && last.text === text) reasons = last.reasons;
+        else {
           reasons = scanPoisoning(text, enabled);
-          if (memo.size >= MEMO_MAX) memo.clear();
-          memo.set(text, reasons);
+          if (last !== undefined) {
+            last.text = text;
+            last.reasons = reasons;
+          } else {
+            if (++memoSize > MEMO_MAX) {
+              memo.clear();
+              memo.set(ctx.serverName, seen);
+              seen.clear();
+              memoSize = 1;
+            }
+            seen.set(t.name, { text, reasons });
+          }
         }
         if (reasons.length > 0) (flagged ??= []).push({ index: i, name: t.name, reasons });
       }

@@ -42,6 +42,7 @@ function escapeRe(s: string): string {
 }
 
 const KEYS = ["action", "allow_references"];
+const MEMO_MAX = 4096;
 
 export const checkToolShadowingConfig: ConfigChecker = (cfg, report) => {
   checkKeys(cfg, KEYS, report);
@@ -115,6 +116,44 @@ export function createToolShadowing(spec: GuardSpec): Guard {
     return re;
   }
 
+  /** What is wrong with one tool's text, judged with the other servers' names in `re`. */
+  function judge(text: string, re: RegExp | null): string[] | undefined {
+    const lower = text.toLowerCase();
+    // Excerpts in the writer's case when lowercasing kept every offset (it nearly always does).
+    const shown = lower.length === text.length ? text : lower;
+    let reasons: string[] | undefined;
+    if (re !== null) {
+      re.lastIndex = 0;
+      for (let m = re.exec(lower); m !== null; m = re.exec(lower)) {
+        // A name from elsewhere, in a sentence that tries to steer behaviour.
+        const start = Math.max(lower.lastIndexOf(".", m.index) + 1, m.index - 160);
+        const endDot = lower.indexOf(".", m.index + m[0].length);
+        const end = endDot < 0 ? m.index + 160 : Math.min(endDot, m.index + 160);
+        if (BEHAVIOUR_RE.test(lower.slice(start, end))) {
+          const found = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[0];
+          const name = written.get(found) ?? found;
+          (reasons ??= []).push(
+            `refers to "${name}" of another server: ${JSON.stringify(shown.slice(start, end).trim().slice(0, 100))}`,
+          );
+          break;
+        }
+      }
+    }
+    const g = GENERIC.exec(lower);
+    if (g !== null)
+      (reasons ??= []).push(
+        `tries to change how other tools are used: ${JSON.stringify(shown.slice(g.index, g.index + g[0].length).slice(0, 100))}`,
+      );
+    return reasons;
+  }
+
+  /** server -> tool -> the last text judged, with the regex it was judged with. */
+  const memo = new Map<
+    string,
+    Map<string, { text: string; re: RegExp | null; reasons: string[] | undefined }>
+  >();
+  let memoSize = 0;
+
   return {
     id: spec.id,
     type: "tool_shadowing",
@@ -134,35 +173,32 @@ export function createToolShadowing(spec: GuardSpec): Guard {
       }
       const re = othersRe(server, ctx.knownServers ?? []);
       let flagged: Flagged[] | undefined;
+      let seen = memo.get(server);
+      if (seen === undefined) memo.set(server, (seen = new Map()));
       for (let i = 0; i < tools.length; i++) {
         const t = tools[i]!;
         const text = toolText(t);
-        const lower = text.toLowerCase();
-        // Excerpts in the writer's case when lowercasing kept every offset (it nearly always does).
-        const shown = lower.length === text.length ? text : lower;
+        // The same text judged with the same regex (no server's names changed since) gives
+        // the same answer: remember the last one per tool, as tool_poisoning does.
+        const last = seen.get(t.name);
         let reasons: string[] | undefined;
-        if (re !== null) {
-          re.lastIndex = 0;
-          for (let m = re.exec(lower); m !== null; m = re.exec(lower)) {
-            // A name from elsewhere, in a sentence that tries to steer behaviour.
-            const start = Math.max(lower.lastIndexOf(".", m.index) + 1, m.index - 160);
-            const endDot = lower.indexOf(".", m.index + m[0].length);
-            const end = endDot < 0 ? m.index + 160 : Math.min(endDot, m.index + 160);
-            if (BEHAVIOUR_RE.test(lower.slice(start, end))) {
-              const found = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[0];
-              const name = written.get(found) ?? found;
-              (reasons ??= []).push(
-                `refers to "${name}" of another server: ${JSON.stringify(shown.slice(start, end).trim().slice(0, 100))}`,
-              );
-              break;
+        if (last !== undefined && last.re === re && last.text === text) reasons = last.reasons;
+        else {
+          reasons = judge(text, re);
+          if (last !== undefined) {
+            last.text = text;
+            last.re = re;
+            last.reasons = reasons;
+          } else {
+            if (++memoSize > MEMO_MAX) {
+              memo.clear();
+              memo.set(server, seen);
+              seen.clear();
+              memoSize = 1;
             }
+            seen.set(t.name, { text, re, reasons });
           }
         }
-        const g = GENERIC.exec(lower);
-        if (g !== null)
-          (reasons ??= []).push(
-            `tries to change how other tools are used: ${JSON.stringify(shown.slice(g.index, g.index + g[0].length).slice(0, 100))}`,
-          );
         if (reasons !== undefined) (flagged ??= []).push({ index: i, name: t.name, reasons });
       }
       if (flagged === undefined) return GUARD_ALLOW;
