@@ -40,6 +40,7 @@ class Conn {
   /** Bytes of the current response seen (0: a failure may be retried on a fresh socket). */
   seen = 0;
   #buf: Buffer | undefined;
+  #err: Error | undefined;
   #framing: Framing = "none";
   #left = 0;
   #keep = true;
@@ -53,7 +54,7 @@ class Conn {
   ) {
     this.socket = connect({ port, host, noDelay: true });
     this.socket.on("data", (b: Buffer) => this.#data(b));
-    this.socket.on("error", () => {});
+    this.socket.on("error", (e) => (this.#err = e));
     this.socket.on("close", () => this.#closed());
   }
 
@@ -70,7 +71,8 @@ class Conn {
     const h = this.h;
     this.h = undefined;
     if (h === undefined) return;
-    if (this.#inHead) h.error(new Error("the upstream closed the connection before answering"));
+    if (this.#inHead)
+      h.error(this.#err ?? new Error("the upstream closed the connection before answering"));
     else h.end(this.#framing === "close");
   }
 

@@ -121,6 +121,16 @@ describe("lean HTTP client, raw socket path", () => {
     await t.close();
   });
 
+  it("rejects with the socket's error when nothing listens", async () => {
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise<void>((r) => free.close(() => r()));
+    const t = new LeanHttpClientTransport(new URL(`http://127.0.0.1:${port}/mcp`));
+    await expect(t.send({ jsonrpc: "2.0", id: 1, method: "x" })).rejects.toThrow(/ECONNREFUSED/);
+    await t.close();
+  });
+
   it("sends again on a fresh socket when a reused one closes without an answer", async () => {
     const served = new WeakSet<object>();
     let dropped = 0;
