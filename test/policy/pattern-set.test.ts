@@ -1,8 +1,10 @@
 /** The indexed lookups must answer exactly like a naive scan of every rule. */
 import { describe, expect, it } from "vitest";
+import { isCanonicalName } from "../../src/policy/canon/host.js";
 import { compileNameGlob, compilePathGlob, PatternSet } from "../../src/policy/index.js";
 import { CidrSet, parseCidr } from "../../src/policy/match/cidr.js";
 import { literalPrefix, literalSuffix } from "../../src/policy/match/glob.js";
+import { scanHost } from "../../src/policy/match/host-scan.js";
 import {
   FOLDED_HASHES,
   NAME_HASHES,
@@ -11,6 +13,7 @@ import {
 } from "../../src/policy/match/named.js";
 import { addNamePattern, addPathPattern } from "../../src/policy/match/names.js";
 import { LengthPlan, lengthPlan } from "../../src/policy/match/pattern-set.js";
+import type { Rule } from "../../src/policy/rule.js";
 
 function rng(seed: number) {
   let s = seed;
@@ -112,15 +115,13 @@ describe("literal shapes and the one-pass name scan agree with the compiled test
         const w = word(1 + Math.floor(r() * 5));
         patterns.push([w, `${w}*`, `*${w}`, `${w}*${word(1)}`, `${w.toUpperCase()}*`][i % 5]!);
       }
-      const allow = new PatternSet<{ index: number }>(fromEnd);
-      const deny = new PatternSet<{ index: number }>(fromEnd);
+      const allow = new PatternSet<Rule>(fromEnd);
+      const deny = new PatternSet<Rule>(fromEnd);
       patterns.forEach((p, index) => {
-        addNamePattern(
-          index % 3 === 0 ? deny : allow,
-          p,
-          { index },
-          { fromEnd, fold: index % 3 === 0 },
-        );
+        addNamePattern(index % 3 === 0 ? deny : allow, p, { index } as Rule, {
+          fromEnd,
+          fold: index % 3 === 0,
+        });
       });
       const plan = lengthPlan(allow, deny);
       allow.build(plan);
@@ -147,13 +148,33 @@ describe("literal shapes and the one-pass name scan agree with the compiled test
   );
 
   it("/dir/** is the dir itself and below, never a sibling with the same prefix", () => {
-    const set = new PatternSet<{ index: number }>();
-    addPathPattern(set, "/data/**", { index: 0 }, false);
-    addPathPattern(set, "/data/x/*.csv", { index: 1 }, false);
+    const set = new PatternSet<Rule>();
+    addPathPattern(set, "/data/**", { index: 0 } as Rule, false);
+    addPathPattern(set, "/data/x/*.csv", { index: 1 } as Rule, false);
     set.build();
     expect(set.first("/data")?.index).toBe(0);
     expect(set.first("/data/a/b")?.index).toBe(0);
     expect(set.first("/database")).toBeUndefined();
     expect(set.first("/dat")).toBeUndefined();
+  });
+});
+
+describe("scanHost", () => {
+  it("accepts exactly the hosts isCanonicalName accepts, and hashes like hashSuffixes", () => {
+    const r = rng(5);
+    const chars = ["a", "x", "0", "1", "f", "-", ".", "A", "_"];
+    const plan = new LengthPlan([0, 2, 5, 9]);
+    const want = new Int32Array(12);
+    const got = new Int32Array(12);
+    for (let i = 0; i < 20_000; i++) {
+      const s = Array.from({ length: Math.floor(r() * 12) }, () => chars[Math.floor(r() * 9)]).join(
+        "",
+      );
+      const k = scanHost(s, plan, got);
+      expect(k >= 0, `"${s}"`).toBe(isCanonicalName(s));
+      if (k < 0) continue;
+      expect(k).toBe(plan.hashSuffixes(s, want));
+      expect([...got.slice(0, k)]).toEqual([...want.slice(0, k)]);
+    }
   });
 });

@@ -24,7 +24,7 @@ export interface CanonHost {
  * ASCII letters, digits, `-` and `.`, no empty label, at most 253 characters, and a last
  * label that is not a number (the parser reads `1.2.3.4`, `0x7f`, `017` as IPv4).
  */
-function isCanonicalName(s: string): boolean {
+export function isCanonicalName(s: string): boolean {
   const n = s.length;
   if (n === 0 || n > 253) return false;
   let labelStart = 0;

@@ -1,11 +1,13 @@
 import { domainToASCII } from "node:url";
 import { type CanonHost, canonicalizeHost } from "../canon/host.js";
+import { ipv4ToInt } from "../canon/ip.js";
 import { canonicalizeUrl } from "../canon/url.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { CidrSet, parseCidr } from "../match/cidr.js";
 import { isGlob } from "../match/glob.js";
+import { scanHost } from "../match/host-scan.js";
 import { addNamePattern } from "../match/names.js";
-import { PatternSet } from "../match/pattern-set.js";
+import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
 import {
   badAction,
@@ -40,6 +42,8 @@ export interface HostRules {
 export interface NetworkCompiled {
   readonly allow: HostRules;
   readonly deny: HostRules;
+  /** Bucket lengths shared by the deny and allow host sets: one pass hashes for both. */
+  readonly plan: LengthPlan;
 }
 
 const port = S.oneOf(S.int(0, 65535), S.str());
@@ -87,7 +91,8 @@ function parsePorts(v: unknown): [number, number][] | string {
   return out;
 }
 
-export function compileHostRules(
+/** Host rules before `build` (the length plan is shared by the allow and deny sets). */
+function compileHostRules(
   list: readonly Record<string, unknown>[],
   effect: "allow" | "deny",
   ctx: CompileContext,
@@ -143,16 +148,32 @@ export function compileHostRules(
     const err = addNamePattern(hosts, hp.value, rule, { fromEnd: true });
     if (err) ctx.error([...at, "host"], "policy_bad_pattern", err);
   });
-  return { hosts: hosts.build(), cidrs: cidrs.build() };
+  return { hosts, cidrs: cidrs.build() };
 }
 
-/** The request as network rules see it; -1 / "" for what is unknown. */
-export interface NetRequest {
-  host: CanonHost;
+/**
+ * The request as network rules see it; -1 / "" for what is unknown. One object, filled per
+ * check (checks are synchronous), so judging allocates nothing.
+ */
+interface NetRequest {
+  host: string;
+  ipv4: number;
+  ipv6: readonly number[] | undefined;
   port: number;
   scheme: string;
   method: string;
+  /** Suffix hashes of `host` in `AFFIX_HASHES`, for the host sets. */
+  hashes: number;
 }
+const Q: NetRequest = {
+  host: "",
+  ipv4: -1,
+  ipv6: undefined,
+  port: -1,
+  scheme: "",
+  method: "",
+  hashes: 0,
+};
 
 /** Does the rule's condition hold? Unknown values satisfy deny rules and fail allow rules. */
 function holds(r: NetRule, q: NetRequest): boolean {
@@ -176,42 +197,47 @@ function holds(r: NetRule, q: NetRequest): boolean {
   return true;
 }
 
-function firstHolding(
-  rules: HostRules,
-  q: NetRequest,
-): { hit: NetRule | undefined; near: NetRule | undefined } {
-  const h = q.host;
-  let near: NetRule | undefined;
-  let hit = rules.hosts.first(h.host);
+/** Set by `firstHolding`: the first rule that matched the host but not its conditions. */
+let near: NetRule | undefined;
+
+/** The first rule (source order) matching the host or address whose conditions hold. */
+function firstHolding(rules: HostRules, q: NetRequest): NetRule | undefined {
+  near = undefined;
+  let hit = rules.hosts.probe(q.host, AFFIX_HASHES, q.hashes);
   if (hit !== undefined && !holds(hit, q)) {
     near = hit;
-    hit = rules.hosts.all(h.host).find((r) => holds(r, q));
+    hit = rules.hosts.all(q.host).find((r) => holds(r, q));
   }
   if (!rules.cidrs.empty) {
     const c =
-      h.ipv4 >= 0 ? rules.cidrs.first4(h.ipv4) : h.ipv6 ? rules.cidrs.first6(h.ipv6) : undefined;
+      q.ipv4 >= 0 ? rules.cidrs.first4(q.ipv4) : q.ipv6 ? rules.cidrs.first6(q.ipv6) : undefined;
     if (c !== undefined) {
       if (holds(c, q)) {
         if (hit === undefined || c.index < hit.index) hit = c;
       } else near ??= c;
     }
   }
-  return { hit, near };
+  return hit;
 }
 
-/** Judge a request against allow/deny host rules (shared with the MCP transport rules). */
-export function judgeNet(c: NetworkCompiled, q: NetRequest, kind: string): PolicyDecision {
-  const deny = firstHolding(c.deny, q).hit;
+/** Judge the request in `Q` against allow/deny host rules. */
+function judgeNet(c: NetworkCompiled, q: NetRequest, kind: string): PolicyDecision {
+  const deny = firstHolding(c.deny, q);
   if (deny !== undefined) return deny.decision;
   const allow = firstHolding(c.allow, q);
-  if (allow.hit !== undefined) return allow.hit.decision;
-  if (allow.near !== undefined) {
-    return conditionFailed(
-      allow.near,
-      `${kind}: port, scheme or method of ${q.host.host} is not allowed`,
-    );
+  if (allow !== undefined) return allow.decision;
+  if (near !== undefined) {
+    return conditionFailed(near, `${kind}: port, scheme or method of ${q.host} is not allowed`);
   }
   return NO_NET_RULE[kind] ?? noRule(kind, "no network rule allows this host");
+}
+
+/** Fill `Q` with a canonical host and its suffix hashes. */
+function setHost(c: NetworkCompiled, h: CanonHost): void {
+  Q.host = h.host;
+  Q.ipv4 = h.ipv4;
+  Q.ipv6 = h.ipv6;
+  Q.hashes = c.plan.hashSuffixes(h.host, AFFIX_HASHES);
 }
 
 function connect(
@@ -220,37 +246,55 @@ function connect(
   ctx: CheckContext,
 ): PolicyDecision {
   const kind = "network.connect";
-  if (typeof a.host !== "string") return badAction(kind, `"host" must be a string`);
+  const host = a.host;
+  if (typeof host !== "string") return badAction(kind, `"host" must be a string`);
+  const port = a.port;
   if (
-    a.port !== undefined &&
-    !(Number.isInteger(a.port) && (a.port as number) >= 0 && (a.port as number) <= 65535)
+    port !== undefined &&
+    !(typeof port === "number" && Number.isInteger(port) && port >= 0 && port <= 65535)
   ) {
     return badAction(kind, `"port" must be an integer 0-65535`);
   }
-  if (a.scheme !== undefined && typeof a.scheme !== "string")
+  const scheme = a.scheme;
+  if (scheme !== undefined && typeof scheme !== "string")
     return badAction(kind, `"scheme" must be a string`);
-  const h = canonicalizeHost(a.host);
-  if (!h.ok) return notCanonical(kind, h.reason);
-  let p = (a.port as number | undefined) ?? -1;
-  if (h.value.port >= 0) {
-    if (p >= 0 && p !== h.value.port)
-      return badAction(kind, `port ${p} and the host's port ${h.value.port} differ`);
-    p = h.value.port;
+  let p = port ?? -1;
+  // A canonical name as it stands (the common case): one pass checks it and hashes it.
+  const count = scanHost(host, c.plan, AFFIX_HASHES);
+  if (count >= 0) {
+    Q.host = host;
+    Q.ipv4 = -1;
+    Q.ipv6 = undefined;
+    Q.hashes = count;
+  } else {
+    const v4 = ipv4ToInt(host);
+    if (v4 >= 0) {
+      Q.host = host;
+      Q.ipv4 = v4;
+      Q.ipv6 = undefined;
+      Q.hashes = c.plan.hashSuffixes(host, AFFIX_HASHES);
+    } else {
+      const h = canonicalizeHost(host);
+      if (!h.ok) return notCanonical(kind, h.reason);
+      if (h.value.port >= 0) {
+        if (p >= 0 && p !== h.value.port)
+          return badAction(kind, `port ${p} and the host's port ${h.value.port} differ`);
+        p = h.value.port;
+      }
+      setHost(c, h.value);
+    }
   }
-  const q: NetRequest = {
-    host: h.value,
-    port: p,
-    scheme: ((a.scheme as string | undefined) ?? "").toLowerCase(),
-    method: "",
-  };
+  Q.port = p;
+  Q.scheme = scheme === undefined || scheme === "" ? "" : scheme.toLowerCase();
+  Q.method = "";
   if (ctx.explain)
     ctx.input = {
       kind,
-      host: h.value.host,
+      host: Q.host,
       port: p < 0 ? undefined : p,
-      scheme: q.scheme || undefined,
+      scheme: Q.scheme || undefined,
     };
-  return judgeNet(c, q, kind);
+  return judgeNet(c, Q, kind);
 }
 
 function request(
@@ -266,17 +310,20 @@ function request(
   const u = canonicalizeUrl(a.url);
   if (!u.ok) return notCanonical(kind, u.reason);
   const method = ((a.method as string | undefined) ?? "GET").toUpperCase();
-  const q: NetRequest = { host: u.value.host, port: u.value.port, scheme: u.value.scheme, method };
+  setHost(c, u.value.host);
+  Q.port = u.value.port;
+  Q.scheme = u.value.scheme;
+  Q.method = method;
   if (ctx.explain)
     ctx.input = {
       kind,
       url: u.value.href,
-      host: q.host.host,
-      port: q.port,
-      scheme: q.scheme,
+      host: Q.host,
+      port: Q.port,
+      scheme: Q.scheme,
       method,
     };
-  return judgeNet(c, q, kind);
+  return judgeNet(c, Q, kind);
 }
 
 export const networkType: PermissionType<NetworkCompiled> = {
@@ -285,10 +332,12 @@ export const networkType: PermissionType<NetworkCompiled> = {
   schema: S.obj({ allow: S.arr(entry), deny: S.arr(entry) }),
   compile(value, ctx, path) {
     const v = value as { allow?: Record<string, unknown>[]; deny?: Record<string, unknown>[] };
-    return {
-      deny: compileHostRules(v.deny ?? [], "deny", ctx, [...path, "deny"]),
-      allow: compileHostRules(v.allow ?? [], "allow", ctx, [...path, "allow"]),
-    };
+    const deny = compileHostRules(v.deny ?? [], "deny", ctx, [...path, "deny"]);
+    const allow = compileHostRules(v.allow ?? [], "allow", ctx, [...path, "allow"]);
+    const plan = lengthPlan(deny.hosts, allow.hosts);
+    deny.hosts.build(plan);
+    allow.hosts.build(plan);
+    return { deny, allow, plan: new LengthPlan(plan) };
   },
   match: { "network.connect": connect, "http.request": request },
 };
