@@ -70,6 +70,7 @@ describe("lean HTTP client, raw socket path", () => {
     expect(req.headers["mcp-session-id"]).toBe("s-1");
     expect(req.headers["mcp-protocol-version"]).toBe("2025-06-18");
     expect(req.headers.accept).toBe("application/json, text/event-stream");
+    expect(req.rawHeaders).toContain("host"); // the raw path (node:http would write "Host")
     expect(req.socket.remotePort).toBe(seen.at(-2)!.socket.remotePort); // the socket is kept
     expect(errors).toEqual([]);
     await t.close();
@@ -101,6 +102,28 @@ describe("lean HTTP client, raw socket path", () => {
     // the socket is reusable after both framings
     await t.send({ jsonrpc: "2.0", id: 3, method: "chunked" });
     expect(await next(4)).toEqual(answer(3, "chunked"));
+    expect(errors).toEqual([]);
+    await t.close();
+  });
+
+  it("takes the node:http path for headers the raw path does not write as they are", async () => {
+    handler = (b, _req, res) => {
+      if (b.method === "sse") {
+        res.writeHead(200, { "content-type": "text/event-stream", "mcp-session-id": "s-2" });
+        res.end(`data: ${JSON.stringify(answer(b.id, "sse"))}\n\n`);
+        return;
+      }
+      const body = JSON.stringify(answer(b.id, "json"));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      res.end(body);
+    };
+    const { t, next, errors } = client({ Accept: "application/json, text/event-stream" });
+    await t.send({ jsonrpc: "2.0", id: 1, method: "sse" });
+    expect(await next(1)).toEqual(answer(1, "sse"));
+    await t.send({ jsonrpc: "2.0", id: 2, method: "json" });
+    expect(await next(2)).toEqual(answer(2, "json"));
+    expect(seen.at(-1)!.headers["mcp-session-id"]).toBe("s-2");
+    expect(seen.at(-1)!.rawHeaders).toContain("Host"); // node:http writes "Host", the raw path "host"
     expect(errors).toEqual([]);
     await t.close();
   });
