@@ -109,11 +109,38 @@ export function guardStrategies(
   const out: Partial<Record<GuardPhase, Strategy[]>> = {};
   const verdicts = new ToolVerdicts(pipeline, opts.catalog ?? new ToolCatalog());
   const listGuards = pipeline.has("tools_list");
+  const connGuards = pipeline.has("connection");
+  // The connection guards' verdict on each (client, upstream), under these guards. A session
+  // is judged on connection when it starts; one that started under older guards (a reload
+  // changed them) is held to the new verdict on its next message to that upstream: its calls
+  // are refused and the upstream's tools leave its listings. Failures are not remembered.
+  const admitted = new Map<string, Decision | null>();
+  const refusedUpstream = (m: Meta, server: string): Decision | undefined => {
+    if (!connGuards) return undefined;
+    const key = `${m.client ?? ""}\u0000${server}`;
+    let d = admitted.get(key);
+    if (d === undefined) {
+      const u = opts.upstreams.find((x) => x.name === server) ?? {
+        name: server,
+        transport: "stdio",
+      };
+      const r = pipeline.run("connection", u, ctxOf(m, server));
+      const c = toCore(r, `upstream "${server}"`);
+      d = c?.verdict === "block" ? c : null;
+      if (d !== null) note({ ...m, method: "initialize" }, r, server);
+      if (!r.trail.some((t) => t.outcome === "failed")) admitted.set(key, d);
+    }
+    return d ?? undefined;
+  };
   const add = (phase: GuardPhase, beforeCall: (call: Call, m: Meta) => Decision | undefined) => {
     // tools_list always records the catalog (new guards after a reload judge what sessions
-    // hold); tool_invoke also holds calls to the tools_list guards' verdicts.
-    if (!pipeline.has(phase) && phase !== "tools_list" && !(phase === "tool_invoke" && listGuards))
-      return;
+    // hold); tool_invoke also holds calls to the tools_list guards' verdicts; and traffic to an
+    // upstream is held to the connection guards' verdict (see refusedUpstream).
+    const also =
+      phase === "tools_list" ||
+      (phase === "tool_invoke" && (listGuards || connGuards)) ||
+      (phase === "request" && connGuards);
+    if (!pipeline.has(phase) && !also) return;
     out[phase] = [
       { name: "guards", beforeCall: (call) => beforeCall(call, call.meta as unknown as Meta) },
     ];
@@ -162,25 +189,27 @@ export function guardStrategies(
       g.idx.push(i);
       g.tools.push({ ...t, name: r.name });
     }
-    if (!listGuards) {
-      for (const [server, g] of groups) verdicts.catalog.record(server, g.tools);
-      return undefined;
-    }
     let warn: Decision | undefined;
     const replaced = new Map<string, GuardTool[]>();
-    const peerTools: Record<string, string[]> = {};
-    for (const [server, g] of groups) peerTools[server] = g.tools.map((t) => t.name);
     for (const [server, g] of groups) {
-      const ctx = ctxOf(m, server);
-      ctx.peerTools = peerTools;
       verdicts.catalog.record(server, g.tools);
-      const r = pipeline.run("tools_list", g.tools, ctx);
-      verdicts.record(server, g.tools, r);
-      note(m, r, server);
-      const d = toCore(r, `tools of "${server}"`);
-      if (d?.verdict === "block") return d;
-      warn ??= d;
-      if (r.decision.kind === "modify") replaced.set(server, r.payload as GuardTool[]);
+      if (refusedUpstream(m, server) !== undefined) replaced.set(server, []);
+    }
+    if (listGuards) {
+      const peerTools: Record<string, string[]> = {};
+      for (const [server, g] of groups) peerTools[server] = g.tools.map((t) => t.name);
+      for (const [server, g] of groups) {
+        if (replaced.has(server)) continue;
+        const ctx = ctxOf(m, server);
+        ctx.peerTools = peerTools;
+        const r = pipeline.run("tools_list", g.tools, ctx);
+        verdicts.record(server, g.tools, r);
+        note(m, r, server);
+        const d = toCore(r, `tools of "${server}"`);
+        if (d?.verdict === "block") return d;
+        warn ??= d;
+        if (r.decision.kind === "modify") replaced.set(server, r.payload as GuardTool[]);
+      }
     }
     if (replaced.size > 0) {
       const next: unknown[] = [];
@@ -211,6 +240,8 @@ export function guardStrategies(
     const r0 = opts.route(call.function);
     const server = r0?.upstream ?? m.upstream ?? "unknown";
     const name = r0?.name ?? call.function;
+    const refused = refusedUpstream(m, server);
+    if (refused !== undefined) return refused;
     if (listGuards) {
       const h = verdicts.hidden(
         server,
@@ -236,8 +267,8 @@ export function guardStrategies(
           details: { code: "tool_hidden", guard: h.by },
         });
       }
-      if (!pipeline.has("tool_invoke")) return undefined;
     }
+    if (!pipeline.has("tool_invoke")) return undefined;
     const r = pipeline.run(
       "tool_invoke",
       { method: "tools/call", name, arguments: call.args },
@@ -252,6 +283,9 @@ export function guardStrategies(
   add("request", (call, m) => {
     const p = (call.args ?? {}) as Obj;
     const server = m.upstream ?? "unknown";
+    const refused = refusedUpstream(m, server);
+    if (refused !== undefined) return refused;
+    if (!pipeline.has("request")) return undefined;
     const name = String(p.name ?? p.uri ?? "");
     const method = m.method ?? call.function;
     const r = pipeline.run("request", { method, name, arguments: p }, ctxOf(m, server));

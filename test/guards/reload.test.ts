@@ -116,6 +116,34 @@ describe("a reload that changes only security_guards", () => {
     );
   }, 60_000);
 
+  it("holds open sessions to a new server_whitelist: the upstream it no longer lists is cut off, the others keep working", async () => {
+    const wl = (servers: string) =>
+      `  - id: whitelist\n    type: server_whitelist\n    config: { servers: [${servers}] }\n`;
+    g = await gatewayWith(
+      upstream("mail", "clean") + upstream("evil", "malicious"),
+      wl("mail, evil"),
+    );
+    const ev = events(g);
+    stop = followGuardReloads(g.gw, g.guards);
+    const c = await g.client();
+    expect((await c.listTools()).tools.map((t) => t.name)).toContain("evil__echo");
+    expect(textOf(await c.callTool({ name: "evil__echo", arguments: { text: "hi" } }))).toBe("hi");
+    g.rewriteGuards(wl("mail"));
+    expect(g.gw.reload().ok).toBe(true);
+    await ev.wait(1);
+    await expect(c.callTool({ name: "evil__echo", arguments: { text: "hi" } })).rejects.toThrow(
+      /Server "evil" is not in the server_whitelist guard "whitelist"/,
+    );
+    const names = (await c.listTools()).tools.map((t) => t.name).sort();
+    expect(names).toEqual(["mail__search", "mail__send_email"]);
+    expect(
+      textOf(await c.callTool({ name: "mail__send_email", arguments: { to: "a", body: "b" } })),
+    ).toBe("sent to a");
+    // A new session is not connected to it at all.
+    const c2 = await g.client();
+    expect((await c2.listTools()).tools.map((t) => t.name).sort()).toEqual(names);
+  }, 60_000);
+
   it("rejects an invalid guards section at reload with file:line:col, and the old guards keep running", async () => {
     g = await gatewayWith(
       upstream("evil", "malicious"),
