@@ -38,6 +38,8 @@ export interface HttpListenConfig {
   /** Environment variable holding the bearer token clients must send, if any. */
   readonly bearerEnv: string | undefined;
   readonly sessionIdleMs: number;
+  /** Complete POST answers as JSON even when the client accepts SSE (default: SSE, as the SDK). */
+  readonly jsonResponse?: boolean;
 }
 
 export type ListenConfig = { readonly kind: "stdio" } | HttpListenConfig;

@@ -36,6 +36,7 @@ const LISTEN_HTTP_KEYS = [
   "allowed_origins",
   "bearer_env",
   "session_idle_seconds",
+  "json_response",
 ];
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -157,7 +158,10 @@ function listen(c: Checker, v: unknown): ListenConfig {
     allowedOrigins: c.strList(h, "allowed_origins", path),
     bearerEnv: c.str(h, "bearer_env", path, false),
     sessionIdleMs: c.int(h, "session_idle_seconds", path, 1800, 1, 7 * 86400) * 1000,
+    jsonResponse: h.json_response === true,
   };
+  if (h.json_response !== undefined && typeof h.json_response !== "boolean")
+    c.add([...path, "json_response"], '"json_response" must be true or false.');
   if (!http.path.startsWith("/")) c.add([...path, "path"], 'listen.http.path must start with "/".');
   return http;
 }

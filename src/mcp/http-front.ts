@@ -58,6 +58,8 @@ export class HttpFront {
   #hosts: Set<string>;
   #okHosts = new Set<string>();
   #want: Buffer | undefined;
+  /** listen.http.json_response: complete answers as JSON even when SSE is accepted. */
+  #json: boolean;
   #sweep: NodeJS.Timeout | undefined;
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
@@ -70,6 +72,7 @@ export class HttpFront {
     this.#hosts = new Set([...LOOPBACK, ...cfg.allowedHosts.map((h) => h.toLowerCase())]);
     if (cfg.host !== "0.0.0.0" && cfg.host !== "::") this.#hosts.add(cfg.host.toLowerCase());
     if (token !== undefined) this.#want = Buffer.from(`Bearer ${token}`);
+    this.#json = cfg.jsonResponse === true;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#handle(req, res));
   }
 
@@ -284,11 +287,17 @@ export class HttpFront {
       if (size > MAX_BODY) return;
       const text =
         chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      this.#messages(req, res, text, acceptsSse);
+      this.#messages(req, res, text, acceptsSse, acceptsSse && !(acceptsJson && this.#json));
     });
   }
 
-  #messages(req: IncomingMessage, res: ServerResponse, text: string, acceptsSse: boolean) {
+  #messages(
+    req: IncomingMessage,
+    res: ServerResponse,
+    text: string,
+    acceptsSse: boolean,
+    sseAnswer: boolean,
+  ) {
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -323,14 +332,10 @@ export class HttpFront {
     if (ids.size === 0) {
       res.writeHead(202, down.acceptedHeaders).end();
     } else {
-      const stream = new PostStream(down, res, ids, batch, acceptsSse);
+      // A POST whose client leaves keeps its requests: an SSE one is resumed with GET +
+      // Last-Event-ID; before its first event, its answers go to the GET stream (PostStream).
+      const stream = new PostStream(down, res, ids, batch, acceptsSse, sseAnswer);
       for (const id of ids) down.byRequest.set(id, stream);
-      res.on("close", () => {
-        // An SSE stream with events keeps its requests: a GET with Last-Event-ID resumes it.
-        if (stream.stream !== 0 || stream.pending.size === 0) return;
-        for (const id of stream.pending)
-          if (down.byRequest.get(id) === stream) down.byRequest.delete(id);
-      });
     }
     for (const m of msgs) e.session.receive(m);
   }

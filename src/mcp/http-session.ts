@@ -32,6 +32,8 @@ export class PostStream {
     readonly pending: Set<Id>,
     readonly batch: boolean,
     readonly acceptsSse: boolean,
+    /** A complete answer goes out as one SSE event (else as JSON). */
+    readonly sseAnswer = acceptsSse,
   ) {
     this.#out = res;
   }
@@ -63,8 +65,14 @@ export class PostStream {
     this.pending.delete(id);
     if (this.#done) return;
     if (this.stream !== 0) this.#write(this.down.store.frame(this.stream, m));
-    else if (this.res.destroyed) return;
-    else this.#answers.push(m);
+    else if (this.res.destroyed) {
+      // the client left before any event (no id to resume from): answers go to the GET stream
+      for (const a of this.#answers) this.down.standalone(a);
+      this.#answers = [];
+      this.down.standalone(m);
+      if (this.pending.size === 0) this.#done = true;
+      return;
+    } else this.#answers.push(m);
     if (this.pending.size > 0) return;
     this.#done = true;
     if (this.stream !== 0) {
@@ -75,7 +83,7 @@ export class PostStream {
       return;
     }
     const a = this.#answers;
-    if (!this.acceptsSse)
+    if (!this.sseAnswer)
       oneShot(this.res, this.down.jsonOneShot, JSON.stringify(this.batch ? a : a[0]));
     else if (a.length === 1)
       oneShot(this.res, this.down.sseOneShot, `event: message\ndata: ${JSON.stringify(a[0])}\n\n`);
@@ -155,10 +163,11 @@ export class HttpDownstream implements Downstream {
       const s = this.byRequest.get(related);
       if (s?.event(m)) return;
     }
-    this.#standalone(m);
+    this.standalone(m);
   }
 
-  #standalone(m: Message): void {
+  /** Send on the GET stream (queued until one is open). */
+  standalone(m: Message): void {
     const frame = this.store.frame(GET_STREAM, m);
     const g = this.getStream;
     if (g !== undefined && !g.destroyed) g.write(frame);

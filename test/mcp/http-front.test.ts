@@ -173,6 +173,39 @@ describe("the HTTP front on the wire", () => {
     expect(note.headers["mcp-session-id"]).toBe(session);
   });
 
+  it("answers in JSON with listen.http.json_response, SSE still for streams", async () => {
+    const jf = new HttpFront(
+      { ...front.cfg, port: 0, jsonResponse: true },
+      (d) => new Scripted(d),
+      undefined,
+    );
+    const jport = ((await jf.listen()) as AddressInfo).port;
+    try {
+      const post = (body: string, sid?: string) =>
+        fetch(`http://127.0.0.1:${jport}/mcp`, {
+          method: "POST",
+          headers: { ...both, ...(sid ? { "mcp-session-id": sid } : {}) },
+          body,
+        });
+      const init = await post(rpc(1, "initialize"));
+      expect(init.headers.get("content-type")).toBe("application/json");
+      expect(init.headers.get("content-length")).toBe(String((await init.text()).length));
+      const sid = init.headers.get("mcp-session-id")!;
+      const s = jf.sessions.get(sid)!.session as Scripted;
+      const held = post(rpc(2, "hold"), sid);
+      await until(() => s.held.includes(2), 5000, "the held request");
+      s.progress(2, 1);
+      s.answer(2);
+      const r = await held;
+      expect(r.headers.get("content-type")).toBe("text/event-stream");
+      expect(await r.text()).toMatch(
+        /^id: 1\.\d+\nevent: message\n.*"progress":1.*\n\nid: 1\.\d+\n.*"id":2/s,
+      );
+    } finally {
+      await jf.close();
+    }
+  });
+
   it("resumes a POST stream cut mid-call: what was missed, then the rest, then the end", async () => {
     const h = { ...both, "mcp-session-id": session };
     const s = sse("POST", h, rpc(10, "hold"));
