@@ -109,6 +109,7 @@ export function followGuardReloads(
   opts: FollowOptions = {},
 ): () => void {
   let current = first;
+  let currentUpstreams = JSON.stringify(gw.config.upstreams);
   let queue: Promise<void> = Promise.resolve();
   let stopped = false;
   const watcher =
@@ -141,14 +142,23 @@ export function followGuardReloads(
           next?.pipeline.close();
           return;
         }
+        // Nothing to do when every guard kept its instance and the upstreams (which the
+        // strategies name) are the same: a module file touched but unchanged, or a reload that
+        // changed only the policy or other settings.
+        const upstreams = JSON.stringify(config.upstreams);
         const same =
-          trigger === "module" &&
           next !== undefined &&
           current !== undefined &&
+          upstreams === currentUpstreams &&
           next.pipeline.guards.length === current.pipeline.guards.length &&
-          next.pipeline.guards.every((e, i) => e.guard === current!.pipeline.guards[i]!.guard);
-        if (same) return; // a module file touched but unchanged: nothing to do
+          next.pipeline.guards.every(
+            (e, i) =>
+              e.guard === current!.pipeline.guards[i]!.guard &&
+              e.spec.priority === current!.pipeline.guards[i]!.spec.priority,
+          );
+        if (same) return;
         current = next;
+        currentUpstreams = upstreams;
         gw.setJudges(next?.judges ?? {});
         // The tools open sessions hold were judged by the old guards: ask them to list again
         // (a call by name before that is judged by the new guards too, see ToolVerdicts).

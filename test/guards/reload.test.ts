@@ -153,6 +153,8 @@ describe("a reload that changes only security_guards", () => {
     stop = followGuardReloads(g.gw, g.guards);
     const c = await g.client();
     await expect(c.listTools()).rejects.toThrow(/Tool poisoning in tool "weather"/);
+    // A reload that changes nothing the guards depend on rebuilds nothing (no event below).
+    expect(g.gw.reload().ok).toBe(true);
     const file = join(g.dir, "warden.yaml");
     const line = readFileSync(file, "utf8").split("\n").indexOf("security_guards:") + 3;
     g.rewriteGuards("  - id: poisoning\n    type: tool_poison\n");
