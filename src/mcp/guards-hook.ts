@@ -139,7 +139,9 @@ export function followGuardReloads(
           ...(current ? { previous: current.pipeline, catalog: current.catalog } : {}),
         });
         if (stopped) {
-          next?.pipeline.close();
+          // Close only what this rebuild started (the rest is shared with the current set).
+          for (const e of next?.pipeline.guards ?? [])
+            if (!current?.pipeline.guards.some((c) => c.guard === e.guard)) e.guard.close?.();
           return;
         }
         // Nothing to do when every guard kept its instance and the upstreams (which the
