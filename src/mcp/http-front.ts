@@ -274,6 +274,12 @@ export class HttpFront {
     const ct = req.headers["content-type"] ?? "";
     if (!ct.includes("application/json"))
       return fail(res, 415, "Unsupported Media Type: Content-Type must be application/json.");
+    if (Number(req.headers["content-length"]) > MAX_BODY) {
+      fail(res, 413, `Payload too large (limit ${MAX_BODY} bytes).`);
+      return void res.once("finish", () => req.destroy());
+    }
+    // a complete answer is one SSE event when the client names SSE (json_response: JSON if it can)
+    const sseAnswer = accept.includes("text/event-stream") && !(acceptsJson && this.#json);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
@@ -287,7 +293,7 @@ export class HttpFront {
       if (size > MAX_BODY) return;
       const text =
         chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      this.#messages(req, res, text, acceptsSse, acceptsSse && !(acceptsJson && this.#json));
+      this.#messages(req, res, text, acceptsSse, sseAnswer);
     });
   }
 

@@ -167,10 +167,37 @@ describe("the HTTP front on the wire", () => {
       rpc(4, "echo", { z: 2 }).slice(10),
     ]);
     expect(JSON.parse(split.text)).toMatchObject({ id: 4, result: { z: 2 } });
+    const any = await send("POST", { ...h, accept: "*/*" }, rpc(5, "echo"));
+    expect(any.headers["content-type"]).toBe("application/json");
     const note = await send("POST", h, JSON.stringify({ jsonrpc: "2.0", method: "x/y" }));
     expect(note.status).toBe(202);
     expect(note.headers["content-length"]).toBe("0");
     expect(note.headers["mcp-session-id"]).toBe(session);
+  });
+
+  it("refuses a body over 4 MiB from its Content-Length, before reading it", async () => {
+    const r = await new Promise<Reply>((resolve, reject) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/mcp",
+          method: "POST",
+          headers: { ...both, "mcp-session-id": session, "content-length": 5 * 1024 * 1024 },
+        },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => {
+            text += c;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+        },
+      );
+      req.on("error", reject);
+      req.write("{");
+    });
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.text).error.message).toBe("Payload too large (limit 4194304 bytes).");
   });
 
   it("answers in JSON with listen.http.json_response, SSE still for streams", async () => {
