@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { indexJson, type JsonIndex, pathKey } from "./json-index.js";
 import type { PolicyError } from "./types.js";
+import { readYamlLite } from "./yaml-lite.js";
 
 export type Path = readonly (string | number)[];
 
@@ -15,19 +16,54 @@ export function keyOf(path: Path): string {
  * A parsed policy source: its plain value and where each key and value sits (line:col), so
  * every compile error and every rule can name `file:line:col`.
  */
+/**
+ * Which reader parsed a source: `json` (JSON.parse and a position scan), `lite` (the small
+ * YAML reader in yaml-lite.ts) or `yaml` (the yaml package: everything else, and every error).
+ */
+export type SourceReader = "json" | "lite" | "yaml";
+
 export class PolicySource {
   readonly file: string;
   readonly value: unknown;
+  readonly reader: SourceReader;
   readonly errors: PolicyError[] = [];
-  readonly #lines = new LineCounter();
+  readonly #counter = new LineCounter();
   #root: Node | null = null;
-  /** For JSON sources: offsets by path (no YAML composer needed). */
+  /** For JSON and lite sources: offsets by path (no YAML composer needed). */
   #json: JsonIndex | undefined;
   #lineStarts: number[] | undefined;
 
-  constructor(text: string, file: string) {
+  /** `only`: use this reader alone (tests compare the readers); by default the fastest that can. */
+  constructor(text: string, file: string, only?: SourceReader) {
     this.file = file;
-    this.value = this.#fromJson(text) ?? this.#fromYaml(text);
+    let value: unknown;
+    let reader: SourceReader = "json";
+    if (only === undefined || only === "json") value = this.#fromJson(text);
+    if (value === undefined && (only === undefined || only === "lite")) {
+      reader = "lite";
+      value = this.#fromLite(text);
+    }
+    if (value === undefined && only !== "json" && only !== "lite") {
+      reader = "yaml";
+      value = this.#fromYaml(text);
+    }
+    this.reader = reader;
+    this.value = value;
+  }
+
+  #lines(text: string): number[] {
+    const starts = [0];
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    return starts;
+  }
+
+  /** The common YAML subset, read without the yaml package (which is most of compile time). */
+  #fromLite(text: string): unknown {
+    const r = readYamlLite(text);
+    if (r === undefined) return undefined;
+    this.#json = r.index;
+    this.#lineStarts = this.#lines(text);
+    return r.value;
   }
 
   /** JSON is YAML, but JSON.parse plus one position scan is far faster than composing YAML. */
@@ -42,23 +78,21 @@ export class PolicySource {
     const index = indexJson(text);
     if (index === undefined) return undefined;
     this.#json = index;
-    const starts = [0];
-    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-    this.#lineStarts = starts;
+    this.#lineStarts = this.#lines(text);
     return value;
   }
 
   #fromYaml(text: string): unknown {
     const file = this.file;
     const doc = parseDocument(text, {
-      lineCounter: this.#lines,
+      lineCounter: this.#counter,
       prettyErrors: false,
       uniqueKeys: true,
       strict: true,
     });
     this.#root = (doc.contents as Node | null) ?? null;
     for (const e of doc.errors) {
-      const pos = this.#lines.linePos(e.pos[0]);
+      const pos = this.#counter.linePos(e.pos[0]);
       this.errors.push({
         file,
         line: pos.line,
@@ -136,7 +170,7 @@ export class PolicySource {
     if (this.#json !== undefined) return this.#jsonPos(path, key);
     const node = this.#node(path, key);
     const offset = node?.range?.[0] ?? 0;
-    return this.#lines.linePos(offset);
+    return this.#counter.linePos(offset);
   }
 
   /** `file:line` of the value at `path`: how decisions name their rule. */
