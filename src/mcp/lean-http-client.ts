@@ -206,65 +206,61 @@ export class LeanHttpClientTransport implements Transport {
     if (this.#session !== undefined) text += `mcp-session-id: ${this.#session}\r\n`;
     if (this.#protocol !== undefined) text += `mcp-protocol-version: ${this.#protocol}\r\n`;
     text += `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-    {
-      let mode: "json" | "sse" | "error" | "skip" = "json";
-      let status = 0;
-      let chunks: Buffer[] | undefined;
-      let one: Buffer | undefined;
-      let sse: SseReader | undefined;
-      let dec: StringDecoder | undefined;
-      this.#pool!.request(text, {
-        head: (r) => {
-          const sid = r.headers["mcp-session-id"];
-          if (sid !== undefined) this.#session = sid;
-          status = r.status;
-          if (status >= 400) mode = "error";
-          else if (status === 202 || status === 204) mode = "skip";
-          else if ((r.headers["content-type"] ?? "").includes("text/event-stream")) {
-            mode = "sse";
-            sse = this.#sseReader((message as { id?: unknown }).id, 0);
-            dec = new StringDecoder("utf8");
-          }
-          if (mode !== "error") resolve?.();
-          if (
-            mode === "skip" &&
-            (message as { method?: string }).method === "notifications/initialized"
-          )
-            this.#openGet(0);
-        },
-        data: (c) => {
-          if (mode === "sse") sse!.push(dec!.write(c));
-          else if (mode !== "skip") {
-            if (one === undefined) one = c;
-            else (chunks ??= [one]).push(c);
-          }
-        },
-        end: (complete) => {
-          const body = chunks !== undefined ? Buffer.concat(chunks) : one;
-          if (mode === "sse") {
-            const rest = dec!.end();
-            if (rest !== "") sse!.push(rest);
-            sse!.end();
-          } else if (mode === "error") {
-            const e = new Error(
-              `upstream answered HTTP ${status}: ${(body?.toString("utf8") ?? "").slice(0, 300)}`,
-            );
-            this.onerror?.(e);
-            reject(e);
-          } else if (mode === "json" && body !== undefined) {
-            if (complete) this.#deliver(body.toString("utf8"));
-            else
-              this.onerror?.(
-                new Error("upstream closed the connection in the middle of an answer"),
-              );
-          }
-        },
-        error: (e) => {
+    let mode: "json" | "sse" | "error" | "skip" = "json";
+    let status = 0;
+    let chunks: Buffer[] | undefined;
+    let one: Buffer | undefined;
+    let sse: SseReader | undefined;
+    let dec: StringDecoder | undefined;
+    this.#pool!.request(text, {
+      head: (r) => {
+        const sid = r.headers["mcp-session-id"];
+        if (sid !== undefined) this.#session = sid;
+        status = r.status;
+        if (status >= 400) mode = "error";
+        else if (status === 202 || status === 204) mode = "skip";
+        else if ((r.headers["content-type"] ?? "").includes("text/event-stream")) {
+          mode = "sse";
+          sse = this.#sseReader((message as { id?: unknown }).id, 0);
+          dec = new StringDecoder("utf8");
+        }
+        if (mode !== "error") resolve?.();
+        if (
+          mode === "skip" &&
+          (message as { method?: string }).method === "notifications/initialized"
+        )
+          this.#openGet(0);
+      },
+      data: (c) => {
+        if (mode === "sse") sse!.push(dec!.write(c));
+        else if (mode !== "skip") {
+          if (one === undefined) one = c;
+          else (chunks ??= [one]).push(c);
+        }
+      },
+      end: (complete) => {
+        const body = chunks !== undefined ? Buffer.concat(chunks) : one;
+        if (mode === "sse") {
+          const rest = dec!.end();
+          if (rest !== "") sse!.push(rest);
+          sse!.end();
+        } else if (mode === "error") {
+          const e = new Error(
+            `upstream answered HTTP ${status}: ${(body?.toString("utf8") ?? "").slice(0, 300)}`,
+          );
           this.onerror?.(e);
           reject(e);
-        },
-      });
-    }
+        } else if (mode === "json" && body !== undefined) {
+          if (complete) this.#deliver(body.toString("utf8"));
+          else
+            this.onerror?.(new Error("upstream closed the connection in the middle of an answer"));
+        }
+      },
+      error: (e) => {
+        this.onerror?.(e);
+        reject(e);
+      },
+    });
   }
 
   /** POST with node:http (https upstreams, or headers the raw path does not take). */
