@@ -74,6 +74,11 @@ export class EventStore {
     return frame;
   }
 
+  /** A priming event for `stream` (an id, no data; SEP-1699): a point to resume from. */
+  prime(stream: number, retryMs: number): string {
+    return `id: ${stream}.${++this.#seq}\nretry: ${retryMs}\ndata: \n\n`;
+  }
+
   /** A stream gets no more events: forget it once none of its events are kept. */
   finish(stream: number): void {
     const rec = this.#streams.get(stream);

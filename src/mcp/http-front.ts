@@ -29,6 +29,10 @@ export const SUPPORTED_VERSIONS = new Set([
   "2024-10-07",
 ]);
 const MAX_BODY = 4 * 1024 * 1024;
+/** A POST unanswered this long gets a priming event (clients of protocol 2025-11-25 on). */
+export const PRIME_AFTER_MS = 1000;
+/** The SSE retry (ms) a priming event asks for. */
+const RETRY_MS = 1000;
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]", "::1"];
 /** Host header values (as sent) already accepted, so the usual request skips the parse. */
 const MAX_HOST_CACHE = 64;
@@ -61,6 +65,9 @@ export class HttpFront {
   /** listen.http.json_response: complete answers as JSON even when SSE is accepted. */
   #json: boolean;
   #sweep: NodeJS.Timeout | undefined;
+  #primer: NodeJS.Timeout | undefined;
+  /** A POST still unanswered after this long becomes a primed SSE stream (SEP-1699). */
+  primeAfterMs = PRIME_AFTER_MS;
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
 
@@ -92,7 +99,16 @@ export class HttpFront {
     const period = Math.max(50, Math.min(this.cfg.sessionIdleMs / 4, 60_000));
     this.#sweep = setInterval(() => this.collectIdle(), period);
     this.#sweep.unref();
+    this.#primer = setInterval(() => this.primeWaiting(), Math.max(10, this.primeAfterMs / 2));
+    this.#primer.unref();
     return this.server.address() as AddressInfo;
+  }
+
+  /** Prime the POSTs waiting longer than primeAfterMs (their clients can then resume them). */
+  primeWaiting(now = Date.now()): void {
+    for (const e of this.sessions.values())
+      for (const s of e.down.byRequest.values())
+        if (s.stream === 0 && s.primable && now - s.since >= this.primeAfterMs) s.prime(RETRY_MS);
   }
 
   /** Close sessions idle longer than listen.http.session_idle_seconds. */
@@ -340,7 +356,21 @@ export class HttpFront {
     } else {
       // A POST whose client leaves keeps its requests: an SSE one is resumed with GET +
       // Last-Event-ID; before its first event, its answers go to the GET stream (PostStream).
-      const stream = new PostStream(down, res, ids, batch, acceptsSse, sseAnswer);
+      const v = req.headers["mcp-protocol-version"];
+      const primable =
+        typeof v === "string" &&
+        v >= "2025-11-25" &&
+        (req.headers.accept ?? "").includes("text/event-stream");
+      const stream = new PostStream(
+        down,
+        res,
+        ids,
+        batch,
+        acceptsSse,
+        sseAnswer,
+        down.lastActive,
+        primable,
+      );
       for (const id of ids) down.byRequest.set(id, stream);
     }
     for (const m of msgs) e.session.receive(m);
@@ -348,6 +378,7 @@ export class HttpFront {
 
   async close(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
+    if (this.#primer) clearInterval(this.#primer);
     for (const [id, e] of [...this.sessions]) this.#end(id, e);
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));

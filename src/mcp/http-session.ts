@@ -34,6 +34,9 @@ export class PostStream {
     readonly acceptsSse: boolean,
     /** A complete answer goes out as one SSE event (else as JSON). */
     readonly sseAnswer = acceptsSse,
+    /** When the POST came (ms), and whether its client takes priming events (2025-11-25+). */
+    readonly since = 0,
+    readonly primable = false,
   ) {
     this.#out = res;
   }
@@ -49,15 +52,26 @@ export class PostStream {
   /** Send a non-final message for one of this POST's requests; false if it cannot stream. */
   event(m: Message): boolean {
     if (this.#done) return false;
-    if (this.stream === 0) {
-      if (!this.acceptsSse || this.res.destroyed) return false;
-      this.stream = this.down.store.open();
-      this.down.resumable.set(this.stream, this);
-      this.res.writeHead(200, this.down.sseHeaders);
-      for (const a of this.#answers) this.#write(this.down.store.frame(this.stream, a));
-      this.#answers = [];
-    }
+    if (this.stream === 0 && !this.#toSse()) return false;
     this.#write(this.down.store.frame(this.stream, m));
+    return true;
+  }
+
+  /** Still waiting after a while: become an SSE stream with a priming event, so a client
+   * whose connection drops before the answer can resume it (SEP-1699). */
+  prime(retryMs: number): void {
+    if (this.#done || this.stream !== 0 || !this.primable || !this.#toSse()) return;
+    this.#write(this.down.store.prime(this.stream, retryMs));
+  }
+
+  #toSse(): boolean {
+    if (!this.acceptsSse || this.res.destroyed) return false;
+    this.stream = this.down.store.open();
+    this.down.resumable.set(this.stream, this);
+    this.res.writeHead(200, this.down.sseHeaders);
+    this.res.flushHeaders();
+    for (const a of this.#answers) this.#write(this.down.store.frame(this.stream, a));
+    this.#answers = [];
     return true;
   }
 

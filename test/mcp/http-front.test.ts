@@ -233,6 +233,52 @@ describe("the HTTP front on the wire", () => {
     }
   });
 
+  it("primes a POST still waiting (2025-11-25 clients), so it resumes even before any event", async () => {
+    const pf = new HttpFront({ ...front.cfg, port: 0 }, (d) => new Scripted(d), undefined);
+    pf.primeAfterMs = 50;
+    const pport = ((await pf.listen()) as AddressInfo).port;
+    const at = (method: string, headers: Record<string, string>, body?: string) => {
+      const saved = port;
+      port = pport;
+      try {
+        return sse(method, headers, body);
+      } finally {
+        port = saved;
+      }
+    };
+    try {
+      const init = at("POST", both, rpc(1, "initialize"));
+      await until(() => init.ended, 5000, "initialize");
+      const sid = Object.keys(Object.fromEntries(pf.sessions))[0]!;
+      const s = pf.sessions.get(sid)!.session as Scripted;
+      const h = { ...both, "mcp-session-id": sid };
+      const old = at("POST", { ...h, "mcp-protocol-version": "2025-06-18" }, rpc(2, "hold"));
+      const cur = at("POST", { ...h, "mcp-protocol-version": "2025-11-25" }, rpc(3, "hold"));
+      await until(() => cur.text.length > 0, 5000, "the priming event");
+      expect(cur.status).toBe(200);
+      expect(cur.text).toMatch(/^id: (\d+\.\d+)\nretry: 1000\ndata: \n\n$/);
+      expect(old.status).toBe(0); // older clients: no priming, the answer comes in one write
+      const primed = /^id: (\S+)/.exec(cur.text)![1]!;
+      cur.drop();
+      await until(() => !pf.sessions.get(sid)!.down.byRequest.get(3)?.attached, 5000, "the drop");
+      s.answer(3);
+      s.answer(2);
+      await until(() => old.ended, 5000, "the older client's answer");
+      expect(old.events).toEqual([{ data: { jsonrpc: "2.0", id: 2, result: { done: true } } }]);
+      const r = at("GET", {
+        accept: "text/event-stream",
+        "mcp-session-id": sid,
+        "last-event-id": primed,
+      });
+      await until(() => r.ended, 5000, "the resumed answer");
+      expect(r.events.map((e) => e.data)).toEqual([
+        { jsonrpc: "2.0", id: 3, result: { done: true } },
+      ]);
+    } finally {
+      await pf.close();
+    }
+  });
+
   it("resumes a POST stream cut mid-call: what was missed, then the rest, then the end", async () => {
     const h = { ...both, "mcp-session-id": session };
     const s = sse("POST", h, rpc(10, "hold"));
