@@ -116,6 +116,13 @@ export function createToolShadowing(spec: GuardSpec): Guard {
     return re;
   }
 
+  function learn(server: string, names: readonly string[]): void {
+    const prev = toolsOf.get(server);
+    if (prev !== undefined && prev.size === names.length && names.every((n) => prev.has(n))) return;
+    toolsOf.set(server, new Set(names));
+    generation++;
+  }
+
   /** What is wrong with one tool's text, judged with the other servers' names in `re`. */
   function judge(text: string, re: RegExp | null): string[] | undefined {
     const lower = text.toLowerCase();
@@ -161,16 +168,15 @@ export function createToolShadowing(spec: GuardSpec): Guard {
       if (phase !== "tools_list") return GUARD_ALLOW;
       const tools = payload as GuardTool[];
       const server = ctx.serverName;
-      // Remember this server's tools (instance state, used when judging the other servers).
-      const prev = toolsOf.get(server);
-      if (
-        prev === undefined ||
-        prev.size !== tools.length ||
-        tools.some((t) => !prev.has(t.name))
-      ) {
-        toolsOf.set(server, new Set(tools.map((t) => t.name)));
-        generation++;
-      }
+      // Remember this server's tools (instance state, used when judging the other servers),
+      // and the other servers' tools of the same merged listing, which the host passes in
+      // peerTools: a server judged before its peers is checked against their names too.
+      learn(
+        server,
+        tools.map((t) => t.name),
+      );
+      if (ctx.peerTools !== undefined)
+        for (const s in ctx.peerTools) if (s !== server) learn(s, ctx.peerTools[s]!);
       const re = othersRe(server, ctx.knownServers ?? []);
       let flagged: Flagged[] | undefined;
       let seen = memo.get(server);
