@@ -20,9 +20,9 @@ import { urlToHttpOptions } from "node:url";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { invalidMessage, type Message } from "./jsonrpc.js";
 import { RawHttpPool } from "./lean-http-socket.js";
+import { type SseReader, sseReader } from "./sse-reader.js";
 
 const GET_RETRIES = 3;
-type SseReader = { push(text: string): void; end(): void };
 /** Header names and values the raw path writes as they are (anything else goes through node:http). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -122,41 +122,14 @@ export class LeanHttpClientTransport implements Transport {
    * its answer came and the server gave event ids, resume with GET + Last-Event-ID (SEP-1699).
    */
   #sseReader(answerOf: unknown, attempt: number): SseReader {
-    let buf = "";
-    let lastId: string | undefined;
-    let retry = 1000;
-    let answered = false;
-    return {
-      push: (chunk: string) => {
-        buf += chunk;
-        let end = buf.search(/\r?\n\r?\n/);
-        while (end >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(buf[end] === "\r" ? end + 4 : end + 2);
-          let data = "";
-          for (const line of block.split(/\r?\n/)) {
-            if (line.startsWith("data:"))
-              data += (data ? "\n" : "") + line.slice(line[5] === " " ? 6 : 5);
-            else if (line.startsWith("id:")) lastId = line.slice(3).trim();
-            else if (line.startsWith("retry:")) retry = Number(line.slice(6).trim()) || retry;
-          }
-          if (data.trim() !== "" && this.#deliver(data, answerOf)) answered = true;
-          end = buf.search(/\r?\n\r?\n/);
-        }
+    return sseReader(
+      (data) => this.#deliver(data, answerOf),
+      ({ lastId, retry, answered }) => {
+        if (answerOf === undefined || answered || lastId === undefined) return;
+        if (this.#closed || attempt >= GET_RETRIES) return;
+        setTimeout(() => this.#resume(lastId, answerOf, attempt + 1), retry).unref();
       },
-      end: () => {
-        if (
-          answerOf === undefined ||
-          answered ||
-          lastId === undefined ||
-          this.#closed ||
-          attempt >= GET_RETRIES
-        )
-          return;
-        const id = lastId;
-        setTimeout(() => this.#resume(id, answerOf, attempt + 1), retry).unref();
-      },
-    };
+    );
   }
 
   #sse(res: IncomingMessage, answerOf?: unknown, attempt = 0): void {

@@ -21,7 +21,7 @@ beforeAll(async () => {
     req.on("data", (c: string) => (text += c));
     req.on("end", () => {
       seen.push(req);
-      handler(JSON.parse(text) as Record<string, unknown>, req, res);
+      handler((text === "" ? {} : JSON.parse(text)) as Record<string, unknown>, req, res);
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -124,6 +124,26 @@ describe("lean HTTP client, raw socket path", () => {
     expect(await next(2)).toEqual(answer(2, "json"));
     expect(seen.at(-1)!.headers["mcp-session-id"]).toBe("s-2");
     expect(seen.at(-1)!.rawHeaders).toContain("Host"); // node:http writes "Host", the raw path "host"
+    expect(errors).toEqual([]);
+    await t.close();
+  });
+
+  it("resumes a POST stream that ended before its answer with GET + Last-Event-ID", async () => {
+    handler = (_b, req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      if (req.method === "POST") {
+        const note = { jsonrpc: "2.0", method: "notifications/progress", params: { progress: 1 } };
+        res.end(`id: e1\nretry: 10\ndata: ${JSON.stringify(note)}\n\n`);
+        return;
+      }
+      expect(req.headers["last-event-id"]).toBe("e1");
+      res.end(`id: e2\ndata: ${JSON.stringify(answer(7, "resumed"))}\n\n`);
+    };
+    const { t, next, errors } = client();
+    await t.send({ jsonrpc: "2.0", id: 7, method: "slow" });
+    expect(await next(1)).toMatchObject({ method: "notifications/progress" });
+    expect(await next(2)).toEqual(answer(7, "resumed"));
+    expect(seen.at(-1)!.method).toBe("GET");
     expect(errors).toEqual([]);
     await t.close();
   });
