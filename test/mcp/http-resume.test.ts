@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { startGateway, stdioUpstream, tempDir, writeGatewayFiles } from "./helpers.js";
 
-/** A fetch that cuts the first tools/call SSE stream after its first event (a dropped link). */
-function cuttingFetch(log: { lastEventIds: string[]; cut: number }) {
+/** A fetch that cuts the first tools/call SSE stream after a chunk with `at` (a dropped link). */
+function cuttingFetch(log: { lastEventIds: string[]; cut: number }, at = "notifications/progress") {
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const headers = new Headers(init?.headers);
     if (init?.method === "GET") {
@@ -31,7 +31,7 @@ function cuttingFetch(log: { lastEventIds: string[]; cut: number }) {
         const { value, done } = await reader.read();
         if (done) return ctrl.close();
         ctrl.enqueue(value);
-        if (new TextDecoder().decode(value).includes("notifications/progress")) {
+        if (new TextDecoder().decode(value).includes(at)) {
           await reader.cancel(); // closes the connection: the gateway sees the client go
           ctrl.error(new TypeError("network connection lost"));
         }
@@ -95,6 +95,36 @@ describe("Last-Event-ID resumption through the gateway (real SDK client)", () =>
       // the session keeps working afterwards
       const echo = await client.callTool({ name: "echo", arguments: { text: "after" } });
       expect(echo.content).toEqual([{ type: "text", text: "after" }]);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
+
+  it("resumes a long call that sent nothing yet, from its priming event", async () => {
+    const log = { lastEventIds: [] as string[], cut: 0 };
+    const transport = new StreamableHTTPClientTransport(new URL(url), {
+      fetch: cuttingFetch(log, "retry:"),
+      reconnectionOptions: {
+        initialReconnectionDelay: 100,
+        maxReconnectionDelay: 200,
+        reconnectionDelayGrowFactor: 1,
+        maxRetries: 10,
+      },
+    });
+    const client = new Client({ name: "resumer", version: "1.0.0" });
+    client.onerror = () => {};
+    await client.connect(transport);
+    try {
+      const result = await client.callTool(
+        { name: "slow", arguments: { ms: 2500, steps: 1 } },
+        undefined,
+        {
+          timeout: 20_000,
+        },
+      );
+      expect(log.cut).toBe(1);
+      expect(result.content).toEqual([{ type: "text", text: "slept 2500 ms" }]);
+      expect(log.lastEventIds[0]).toMatch(/^\d+\.\d+$/);
     } finally {
       await client.close();
     }

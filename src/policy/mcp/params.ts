@@ -1,4 +1,4 @@
-import { canonicalizePath } from "../canon/path.js";
+import { canonicalPathOf, pathRefusal } from "../canon/path.js";
 import type { CompileContext } from "../context.js";
 import { compilePathGlob, type Test } from "../match/glob.js";
 import { asList, S, type Schema } from "../schema.js";
@@ -82,11 +82,11 @@ export function compileParams(
       }
       const globs = asList(c.path).join(", ");
       checks.push((v) => {
-        const cp = canonicalizePath(v);
-        if (!cp.ok) return `is not an acceptable path (${cp.reason})`;
-        return tests.some((t) => t(cp.value))
-          ? undefined
-          : `is ${cut(cp.value)} (canonical), outside ${globs}`;
+        if (typeof v !== "string") return "is not an acceptable path (path must be a string)";
+        const p = canonicalPathOf(v, false);
+        if (p === undefined) return `is not an acceptable path (${pathRefusal})`;
+        for (let i = 0; i < tests.length; i++) if (tests[i]!(p)) return undefined;
+        return `is ${cut(p)} (canonical), outside ${globs}`;
       });
     }
     if (c.max_length !== undefined || c.min_length !== undefined) {
@@ -100,9 +100,10 @@ export function compileParams(
     }
     if (c.enum !== undefined) {
       const allowed = c.enum;
-      checks.push((v) =>
-        allowed.some((a) => a === v) ? undefined : `${cut(v)} is not one of ${cut(allowed)}`,
-      );
+      checks.push((v) => {
+        for (let i = 0; i < allowed.length; i++) if (allowed[i] === v) return undefined;
+        return `${cut(v)} is not one of ${cut(allowed)}`;
+      });
     }
     if (c.regex !== undefined) {
       let re: RegExp | undefined;
@@ -137,22 +138,28 @@ export function compileParams(
     out.push({
       name,
       required: c.required ?? true,
-      check: (v) => {
-        for (const ch of checks) {
-          const r = ch(v);
-          if (r !== undefined) return r;
-        }
-        return undefined;
-      },
+      check:
+        checks.length === 1
+          ? checks[0]!
+          : (v) => {
+              for (let i = 0; i < checks.length; i++) {
+                const r = checks[i]!(v);
+                if (r !== undefined) return r;
+              }
+              return undefined;
+            },
     });
   }
   return ok ? out : undefined;
 }
 
 /** The first failing constraint as a reason, or undefined when all hold. */
+const NO_ARGS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 export function checkParams(checks: readonly ParamCheck[], args: unknown): string | undefined {
-  const a = (args ?? {}) as Record<string, unknown>;
-  for (const p of checks) {
+  const a = (args ?? NO_ARGS) as Record<string, unknown>;
+  for (let i = 0; i < checks.length; i++) {
+    const p = checks[i]!;
     const v = Object.hasOwn(a, p.name) ? a[p.name] : undefined;
     if (v === undefined) {
       if (p.required) return `argument "${p.name}" is required by the rule`;
