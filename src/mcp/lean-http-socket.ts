@@ -28,6 +28,8 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 /** How long an idle socket is kept when the server gives no Keep-Alive hint (Node's default server timeout is 5 s). */
 const DEFAULT_IDLE_MS = 4000;
 const MAX_HEAD = 64 * 1024;
+/** Sockets per upstream at most (as the node:http Agent had); further requests wait their turn. */
+const MAX_SOCKETS = 256;
 
 type Framing = "none" | "length" | "chunked" | "close";
 
@@ -209,15 +211,21 @@ class Conn {
   }
 }
 
-/** Persistent connections to one host:port; `request` writes a whole request and reads the answer. */
+/**
+ * Persistent connections to one host:port (at most MAX_SOCKETS; beyond that requests queue);
+ * `request` writes a whole request and reads the answer.
+ */
 export class RawHttpPool {
   readonly #idle: Conn[] = [];
   readonly #all = new Set<Conn>();
+  /** Requests waiting for a socket once MAX_SOCKETS are busy. */
+  readonly #queue: [string, RawHandlers][] = [];
   #closed = false;
 
   constructor(
     readonly host: string,
     readonly port: number,
+    readonly maxSockets = MAX_SOCKETS,
   ) {}
 
   /**
@@ -226,7 +234,14 @@ export class RawHttpPool {
    */
   request(text: string, h: RawHandlers): void {
     if (this.#closed) return void h.error(new Error("transport closed"));
-    const c = this.#take();
+    if (this.#idle.length === 0 && this.#all.size >= this.maxSockets) {
+      this.#queue.push([text, h]);
+      return;
+    }
+    this.#run(this.#take(), text, h);
+  }
+
+  #run(c: Conn, text: string, h: RawHandlers): void {
     const reused = c.used;
     c.used = true;
     if (!reused) return void c.start(h, text);
@@ -264,6 +279,8 @@ export class RawHttpPool {
 
   release(c: Conn): void {
     if (this.#closed) return void c.socket.destroy();
+    const next = this.#queue.shift();
+    if (next !== undefined) return void this.#run(c, next[0], next[1]);
     c.idleSince = performance.now();
     this.#idle.push(c);
   }
@@ -272,10 +289,13 @@ export class RawHttpPool {
     this.#all.delete(c);
     const i = this.#idle.indexOf(c);
     if (i >= 0) this.#idle.splice(i, 1);
+    const next = this.#closed ? undefined : this.#queue.shift();
+    if (next !== undefined) this.#run(this.#fresh(), next[0], next[1]);
   }
 
   close(): void {
     this.#closed = true;
+    for (const [, h] of this.#queue.splice(0)) h.error(new Error("transport closed"));
     for (const c of this.#all) c.socket.destroy();
     this.#all.clear();
     this.#idle.length = 0;

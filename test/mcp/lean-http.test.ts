@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeanHttpClientTransport } from "../../src/mcp/lean-http-client.js";
+import { RawHttpPool } from "../../src/mcp/lean-http-socket.js";
 
 type Handler = (body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
 
@@ -219,5 +220,37 @@ describe("lean HTTP client, raw socket path", () => {
     // the fast ones were not held up behind the slow ones
     expect((got.slice(0, 8) as { id: number }[]).every((m) => m.id % 2 === 1)).toBe(true);
     await t.close();
+  });
+
+  it("queues requests beyond the pool's socket limit and runs them as sockets free up", async () => {
+    handler = (b, _req, res) => {
+      const body = JSON.stringify(answer(b.id, "q"));
+      setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+        res.end(body);
+      }, 10);
+    };
+    const pool = new RawHttpPool("127.0.0.1", Number(url.port), 2);
+    const ports = new Set<number>();
+    const one = (id: number) =>
+      new Promise<string>((resolve, reject) => {
+        const body = JSON.stringify({ jsonrpc: "2.0", id, method: "x" });
+        let text = "";
+        pool.request(
+          `POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+          {
+            head: (r) => expect(r.status).toBe(200),
+            data: (c) => (text += c.toString()),
+            end: () => resolve(text),
+            error: reject,
+          },
+        );
+      });
+    const n = seen.length;
+    const out = await Promise.all([1, 2, 3, 4, 5, 6].map(one));
+    expect(out.map((t) => (JSON.parse(t) as { id: number }).id)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const r of seen.slice(n)) ports.add(r.socket.remotePort!);
+    expect(ports.size).toBe(2);
+    pool.close();
   });
 });
