@@ -47,9 +47,10 @@ let regexes;
 function matching(text) {
   words ??= setting("patterns").map((p) => p.toLowerCase());
   regexes ??= setting("regex_patterns").map((p) => new RegExp(p, "i"));
+  // Index loops: the engine inside a component interprets, and for...of costs an iterator.
   const lower = text.toLowerCase();
-  for (const w of words) if (lower.includes(w)) return w;
-  for (const re of regexes) if (re.test(text)) return re.source;
+  for (let i = 0; i < words.length; i++) if (lower.includes(words[i])) return words[i];
+  for (let i = 0; i < regexes.length; i++) if (regexes[i].test(text)) return regexes[i].source;
   return undefined;
 }
 
@@ -71,7 +72,8 @@ export const guard = {
 
   evaluateToolsList(tools, context) {
     const hits = [];
-    for (const tool of tools) {
+    for (let i = 0; i < tools.length; i++) {
+      const tool = tools[i];
       const p = matching(`${tool.name}\n${tool.description ?? ""}`);
       if (p !== undefined) hits.push({ tool, p });
     }
