@@ -12,6 +12,7 @@ export function scanHost(s: string, plan: LengthPlan, out: Int32Array): number {
   if (n === 0 || n > 253) return -1;
   const m = plan.count;
   let next = m > 0 ? plan.at(0) : -1;
+  const maxLen = m > 0 ? plan.at(m - 1) : 0;
   let h = SEED;
   let k = 0;
   let labelEnd = n; // where the label being read ends (exclusive)
@@ -34,7 +35,7 @@ export function scanHost(s: string, plan: LengthPlan, out: Int32Array): number {
     } else if ((c >= 97 && c <= 122) || c === 45) {
       if (last) decider = c;
     } else if (c < 48 || c > 57) return -1;
-    h = step(h, c);
+    if (j < maxLen) h = step(h, c); // past the longest bucket no hash is needed
   }
   if (labelEnd === 0) return -1; // a leading dot
   if (last && !nameLabel(s, 0, decider)) return -1;
