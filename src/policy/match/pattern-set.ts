@@ -56,10 +56,12 @@ export function hashPrefixes(s: string, lengths: readonly number[], out: Int32Ar
   const m = lengths.length;
   let h = SEED;
   let k = 0;
-  for (let i = 0; k < m; i++) {
-    if (i === lengths[k]) out[k++] = h;
-    if (i >= n) break;
-    h = step(h, s.charCodeAt(i));
+  let i = 0;
+  while (k < m) {
+    const L = lengths[k]!;
+    if (L > n) break; // no longer bucket fits: stop reading
+    for (; i < L; i++) h = step(h, s.charCodeAt(i));
+    out[k++] = h;
   }
   return k;
 }
@@ -70,10 +72,12 @@ export function hashSuffixes(s: string, lengths: readonly number[], out: Int32Ar
   const m = lengths.length;
   let h = SEED;
   let k = 0;
-  for (let i = 0; k < m; i++) {
-    if (i === lengths[k]) out[k++] = h;
-    if (i >= n) break;
-    h = step(h, s.charCodeAt(n - 1 - i));
+  let i = 0;
+  while (k < m) {
+    const L = lengths[k]!;
+    if (L > n) break;
+    for (; i < L; i++) h = step(h, s.charCodeAt(n - 1 - i));
+    out[k++] = h;
   }
   return k;
 }
@@ -165,6 +169,8 @@ export class PatternSet<R extends Ranked> {
   #mask = 0;
   #lists: Entry<R>[][] = [];
   #maxLen = -1;
+  /** Bit k set: some glob is bucketed at the plan's k-th length (others are not probed). */
+  #used = 0;
   #size = 0;
   /** Lowest source index among the globs: an earlier exact match needs no glob probing. */
   #minGlobIndex = Number.POSITIVE_INFINITY;
@@ -248,6 +254,7 @@ export class PatternSet<R extends Ranked> {
       if (L > entry.affix.length) throw new TypeError("the length plan does not cover the set");
       const h = this.#fromEnd ? hashSuffix(entry.affix, L) : hashPrefix(entry.affix, L);
       const key = slotKey(h, li);
+      this.#used |= 1 << li;
       const list = byKey.get(key);
       if (list) list.push(entry);
       else byKey.set(key, [entry]);
@@ -302,7 +309,9 @@ export class PatternSet<R extends Ranked> {
   #probeGlobs(s: string, hashes: Int32Array, count: number, best: R | undefined): R | undefined {
     const keys = this.#keys;
     const mask = this.#mask;
+    const used = this.#used;
     for (let k = 0; k < count; k++) {
+      if ((used & (1 << k)) === 0) continue;
       const key = slotKey(hashes[k]!, k);
       let i = key & mask;
       for (;;) {
