@@ -4,21 +4,15 @@
  * Host/Origin checks against DNS rebinding, an optional bearer token and idle collection.
  * It skips the SDK's web Request/Response conversion (see docs/gateway.md, "HTTP front").
  */
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import type { HttpListenConfig } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
+import { FrontChecks, fail } from "./http-checks.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
-import {
-  errorResponse,
-  type Id,
-  INVALID_REQUEST,
-  invalidMessage,
-  type Message,
-  PARSE_ERROR,
-} from "./jsonrpc.js";
+import { type Id, INVALID_REQUEST, invalidMessage, type Message, PARSE_ERROR } from "./jsonrpc.js";
 import type { Downstream } from "./session-core.js";
 
 export const SUPPORTED_VERSIONS = new Set([
@@ -33,9 +27,6 @@ const MAX_BODY = 4 * 1024 * 1024;
 export const PRIME_AFTER_MS = 1000;
 /** The SSE retry (ms) a priming event asks for. */
 const RETRY_MS = 1000;
-const LOOPBACK = ["localhost", "127.0.0.1", "[::1]", "::1"];
-/** Host header values (as sent) already accepted, so the usual request skips the parse. */
-const MAX_HOST_CACHE = 64;
 
 export interface FrontSession {
   receive(m: Message): void;
@@ -44,24 +35,10 @@ export interface FrontSession {
 
 type Entry = { down: HttpDownstream; session: FrontSession };
 
-function fail(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  code = INVALID_REQUEST,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify(errorResponse(null, code, message)));
-}
-
 export class HttpFront {
   readonly sessions = new Map<string, Entry>();
   readonly server: Server;
-  #hosts: Set<string>;
-  #okHosts = new Set<string>();
-  #want: Buffer | undefined;
+  readonly #checks: FrontChecks;
   /** listen.http.json_response: complete answers as JSON even when SSE is accepted. */
   #json: boolean;
   #sweep: NodeJS.Timeout | undefined;
@@ -76,9 +53,7 @@ export class HttpFront {
     readonly createSession: (down: Downstream) => FrontSession,
     readonly token: string | undefined,
   ) {
-    this.#hosts = new Set([...LOOPBACK, ...cfg.allowedHosts.map((h) => h.toLowerCase())]);
-    if (cfg.host !== "0.0.0.0" && cfg.host !== "::") this.#hosts.add(cfg.host.toLowerCase());
-    if (token !== undefined) this.#want = Buffer.from(`Bearer ${token}`);
+    this.#checks = new FrontChecks(cfg, token);
     this.#json = cfg.jsonResponse === true;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#handle(req, res));
   }
@@ -132,58 +107,6 @@ export class HttpFront {
     e.session.close().catch(() => {});
   }
 
-  #checkHost(req: IncomingMessage, res: ServerResponse): boolean {
-    const raw = req.headers.host ?? "";
-    if (!this.#okHosts.has(raw)) {
-      if (!this.#hosts.has(raw.toLowerCase().replace(/:\d+$/, ""))) {
-        fail(
-          res,
-          403,
-          `Forbidden: Host "${raw}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
-        );
-        return false;
-      }
-      if (this.#okHosts.size < MAX_HOST_CACHE) this.#okHosts.add(raw);
-    }
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== "null") {
-      let ok = this.cfg.allowedOrigins.includes(origin);
-      if (!ok) {
-        try {
-          ok =
-            this.#hosts.has(new URL(origin).hostname.toLowerCase()) ||
-            this.#hosts.has(`[${new URL(origin).hostname}]`);
-        } catch {}
-      }
-      if (!ok) {
-        fail(
-          res,
-          403,
-          `Forbidden: Origin "${origin}" is not allowed. Add it to listen.http.allowed_origins if it is yours.`,
-        );
-        return false;
-      }
-    } else if (origin === "null") {
-      fail(res, 403, 'Forbidden: Origin "null" is not allowed.');
-      return false;
-    }
-    const want = this.#want;
-    if (want !== undefined) {
-      const got = Buffer.from(req.headers.authorization ?? "");
-      if (got.length !== want.length || !timingSafeEqual(got, want)) {
-        fail(
-          res,
-          401,
-          "Unauthorized: send Authorization: Bearer <token> (the token is in the gateway's listen.http.bearer_env variable).",
-          INVALID_REQUEST,
-          { "www-authenticate": 'Bearer realm="warden"' },
-        );
-        return false;
-      }
-    }
-    return true;
-  }
-
   #handle(req: IncomingMessage, res: ServerResponse) {
     const url = req.url ?? "/";
     if (url !== this.cfg.path) {
@@ -191,7 +114,7 @@ export class HttpFront {
       const path = q < 0 ? url : url.slice(0, q);
       if (path === this.cfg.path) return this.#mcp(req, res);
       const route = req.method === "GET" ? this.routes.get(path) : undefined;
-      if (route && this.#checkHost(req, res)) return route(res);
+      if (route && this.#checks.check(req, res)) return route(res);
       if (!route) fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
       return;
     }
@@ -199,7 +122,7 @@ export class HttpFront {
   }
 
   #mcp(req: IncomingMessage, res: ServerResponse) {
-    if (!this.#checkHost(req, res)) return;
+    if (!this.#checks.check(req, res)) return;
     const v = req.headers["mcp-protocol-version"];
     if (typeof v === "string" && !SUPPORTED_VERSIONS.has(v))
       return fail(

@@ -69,7 +69,6 @@ export class PostStream {
     this.stream = this.down.store.open();
     this.down.resumable.set(this.stream, this);
     this.res.writeHead(200, this.down.sseHeaders);
-    this.res.flushHeaders();
     for (const a of this.#answers) this.#write(this.down.store.frame(this.stream, a));
     this.#answers = [];
     return true;

@@ -116,14 +116,14 @@ describe("Last-Event-ID resumption through the gateway (real SDK client)", () =>
     await client.connect(transport);
     try {
       const result = await client.callTool(
-        { name: "slow", arguments: { ms: 2500, steps: 1 } },
+        { name: "slow", arguments: { ms: 5000, steps: 1 } },
         undefined,
         {
           timeout: 20_000,
         },
       );
       expect(log.cut).toBe(1);
-      expect(result.content).toEqual([{ type: "text", text: "slept 2500 ms" }]);
+      expect(result.content).toEqual([{ type: "text", text: "slept 5000 ms" }]);
       expect(log.lastEventIds[0]).toMatch(/^\d+\.\d+$/);
     } finally {
       await client.close();
