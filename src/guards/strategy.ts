@@ -128,7 +128,11 @@ export function guardStrategies(
       const c = toCore(r, `upstream "${server}"`);
       d = c?.verdict === "block" ? c : null;
       if (d !== null) note({ ...m, method: "initialize" }, r, server);
-      if (!r.trail.some((t) => t.outcome === "failed")) admitted.set(key, d);
+      if (!r.trail.some((t) => t.outcome === "failed")) {
+        // Client names are the clients' to choose: keep the map bounded.
+        if (admitted.size >= 4096) admitted.clear();
+        admitted.set(key, d);
+      }
     }
     return d ?? undefined;
   };

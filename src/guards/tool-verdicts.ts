@@ -8,6 +8,9 @@
 import type { GuardPipeline, PipelineResult } from "./pipeline.js";
 import type { GuardContext, GuardTool } from "./types.js";
 
+/** The most tools kept per server. */
+const MAX_TOOLS = 10_000;
+
 /** Why a tool is hidden: the guard and its message. */
 export interface HiddenTool {
   readonly by: string;
@@ -26,6 +29,8 @@ export class ToolCatalog {
     let e = this.#byServer.get(server);
     if (e === undefined) this.#byServer.set(server, (e = { version: 0, tools: new Map() }));
     e.version++;
+    // Pages add up; a server that keeps listing new names starts over (bounded memory).
+    if (e.tools.size + tools.length > MAX_TOOLS) e.tools.clear();
     for (const t of tools) e.tools.set(t.name, t);
   }
 
@@ -64,6 +69,7 @@ export class ToolVerdicts {
     let entry = this.#byServer.get(server);
     if (entry === undefined) this.#byServer.set(server, (entry = { at: 0, tools: new Map() }));
     entry.at = this.catalog.versionOf(server);
+    if (entry.tools.size + tools.length > MAX_TOOLS) entry.tools.clear();
     const d = r.decision;
     if (d.kind === "deny") {
       const h = { by: r.by ?? "guards", reason: d.message };
