@@ -65,7 +65,8 @@ export class LeanHttpClientTransport implements Transport {
     this.#request = secure ? (httpsRequest as unknown as typeof httpRequest) : httpRequest;
     this.#path = `${url.pathname || "/"}${url.search}`;
     let fixed = `host: ${url.host}\r\n`;
-    let plain = !secure;
+    // Credentials in the URL (user:pass@) are sent by node:http as Basic auth: keep that path.
+    let plain = !secure && url.username === "" && url.password === "";
     for (const [k, v] of Object.entries(headers)) {
       if (!TOKEN.test(k) || !VALUE.test(v) || RESERVED.has(k.toLowerCase())) plain = false;
       fixed += `${k}: ${v}\r\n`;

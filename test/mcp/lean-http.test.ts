@@ -129,6 +129,25 @@ describe("lean HTTP client, raw socket path", () => {
     await t.close();
   });
 
+  it("sends credentials given in the URL as Basic auth (node:http path)", async () => {
+    handler = (b, _req, res) => {
+      const body = JSON.stringify(answer(b.id, "auth"));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      res.end(body);
+    };
+    const u = new URL(url);
+    u.username = "ada";
+    u.password = "s3cret";
+    const t = new LeanHttpClientTransport(u);
+    const got: unknown[] = [];
+    t.onmessage = (m) => got.push(m);
+    await t.send({ jsonrpc: "2.0", id: 1, method: "x" });
+    expect(seen.at(-1)!.headers.authorization).toBe(
+      `Basic ${Buffer.from("ada:s3cret").toString("base64")}`,
+    );
+    await t.close();
+  });
+
   it("resumes a POST stream that ended before its answer with GET + Last-Event-ID", async () => {
     handler = (_b, req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
