@@ -46,21 +46,11 @@ const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
  * Every non-string form of the core schema starts with one of `~ n N t T f F 0-9 + - .`:
  * a plain scalar starting with another letter, `/` or `_` is a string without any test.
  */
-const SURE_STRING = /^[A-Za-eg-mo-su-zA-EG-MO-SU-Z_/]/;
+const SURE_STRING = /^[a-eg-mo-su-zA-EG-MO-SU-Z_/]/;
 
 export function resolvePlain(s: string): unknown {
+  if (SURE_STRING.test(s)) return s;
   const c = s.charCodeAt(0);
-  // Fast: most policy words start with a letter and are none of null/true/false/.inf.
-  if (
-    SURE_STRING.test(s) &&
-    c !== 110 &&
-    c !== 78 &&
-    c !== 116 &&
-    c !== 84 &&
-    c !== 102 &&
-    c !== 70
-  )
-    return s;
   if (NULL_RE.test(s)) return null;
   if (BOOL_RE.test(s)) return c === 116 || c === 84;
   if (OCT_RE.test(s)) return Number.parseInt(s.substring(2), 8);
