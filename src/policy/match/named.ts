@@ -38,6 +38,7 @@ export function scanName(s: string, plan: LengthPlan): number {
   if (n === 0) return -1;
   const m = plan.count;
   let next = m > 0 ? plan.at(0) : -1;
+  const maxLen = m > 0 ? plan.at(m - 1) : 0;
   let h = SEED;
   let k = 0;
   let upper = false;
@@ -52,7 +53,7 @@ export function scanName(s: string, plan: LengthPlan): number {
       upper = true;
       c |= 0x20;
     }
-    h = step(h, c);
+    if (i < maxLen) h = step(h, c); // past the longest bucket only the check goes on
   }
   if (n === next) FOLDED_HASHES[k++] = h;
   scannedUpper = upper;
