@@ -1,6 +1,6 @@
 /**
- * A small reader for the YAML that policies are written in, measured about 5x faster than the
- * `yaml` package's parseDocument on a 500-rule policy (see docs/policy.md). It reads block
+ * A small reader for the YAML that policies are written in: about 0.5 ms on the 500-rule bench
+ * policy where the `yaml` package's parseDocument takes 7 to 8 ms (see docs/policy.md). It reads block
  * mappings and sequences, one-line flow `[...]` / `{...}`, plain, single- and double-quoted
  * one-line scalars and comments, resolves plain scalars by the YAML 1.2 core schema exactly as
  * the `yaml` package does by default, and records where each key and value starts (the same
