@@ -37,27 +37,34 @@ export function scanName(s: string, plan: LengthPlan): number {
   const n = s.length;
   if (n === 0) return -1;
   const m = plan.count;
-  let next = m > 0 ? plan.at(0) : -1;
   const maxLen = m > 0 ? plan.at(m - 1) : 0;
+  const hashed = n < maxLen ? n : maxLen;
+  let next = m > 0 ? plan.at(0) : -1;
   let h = SEED;
   let k = 0;
-  let upper = false;
-  for (let i = 0; i < n; i++) {
+  let upper = 0;
+  // The hashed prefix: check, fold and hash each character, storing at the plan's lengths.
+  let i = 0;
+  for (; i < hashed; i++) {
     if (i === next) {
       FOLDED_HASHES[k++] = h;
       next = k < m ? plan.at(k) : -1;
     }
-    let c = s.charCodeAt(i);
+    const c = s.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) return -1;
-    if (c >= 65 && c <= 90) {
-      upper = true;
-      c |= 0x20;
-    }
-    if (i < maxLen) h = step(h, c); // past the longest bucket only the check goes on
+    const u = (c - 65) >>> 0 < 26 ? 0x20 : 0;
+    upper |= u;
+    h = step(h, c | u);
   }
-  if (n === next) FOLDED_HASHES[k++] = h;
-  scannedUpper = upper;
-  if (upper) plan.hashPrefixes(s, NAME_HASHES);
+  if (i === next) FOLDED_HASHES[k++] = h;
+  // Past the longest bucket only the check goes on.
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return -1;
+    if (c >= 65 && c <= 90) upper = 1;
+  }
+  scannedUpper = upper !== 0;
+  if (upper !== 0) plan.hashPrefixes(s, NAME_HASHES);
   return k;
 }
 

@@ -292,6 +292,10 @@ export class PatternSet<R extends Ranked> {
    * (the lengths of the shared plan that fit in `s`).
    */
   probe(s: string, hashes: Int32Array, count: number): R | undefined {
+    // The common shapes inline (no exact patterns, no catch-all): one call per check.
+    if (this.#exact.size === 0 && this.#any.length === 0) {
+      return this.#maxLen < 0 ? undefined : this.#probeGlobs(s, hashes, count, undefined);
+    }
     const best = this.#exactOrAny(s);
     if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
     return this.#probeGlobs(s, hashes, count, best);
@@ -340,10 +344,10 @@ export class PatternSet<R extends Ranked> {
   #matches(e: Entry<R>, s: string): boolean {
     switch (e.shape) {
       case GlobShape.Affix:
-        return this.#fromEnd ? endsWith(s, e.affix) : startsWith(s, e.affix);
+        return this.#fromEnd ? s.endsWith(e.affix) : s.startsWith(e.affix);
       case GlobShape.Tree: {
         const L = e.affix.length;
-        return startsWith(s, e.affix) && (s.length === L || s.charCodeAt(L) === 47);
+        return s.startsWith(e.affix) && (s.length === L || s.charCodeAt(L) === 47);
       }
       default:
         return e.test(s);
