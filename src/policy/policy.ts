@@ -76,9 +76,12 @@ export class CompiledPolicy {
   /** Judge one action. Default deny; deny rules beat allow rules. */
   check(action: unknown, opts?: CheckOptions): PolicyDecision {
     const ctx = this.#ctx;
-    ctx.now = opts?.now ?? Number.NaN;
-    if (opts?.explain === true) return this.#explained(action, ctx);
-    ctx.explain = false;
+    // `ctx.explain` is false outside `#explained` (it resets it on the way out).
+    if (opts === undefined) ctx.now = Number.NaN;
+    else {
+      ctx.now = opts.now ?? Number.NaN;
+      if (opts.explain === true) return this.#explained(action, ctx);
+    }
     if (action === null || typeof action !== "object" || Array.isArray(action))
       return NOT_AN_OBJECT;
     const kind = (action as { kind?: unknown }).kind;

@@ -154,9 +154,10 @@ export function judgeName(
     return badAction(kind, `"arguments" must be an object`);
   }
   let caller = "";
-  if (a.caller !== undefined) {
-    if (typeof a.caller !== "string") return badAction(kind, `"caller" must be a string`);
-    const cc = canonicalizeName(a.caller);
+  const rawCaller = a.caller;
+  if (rawCaller !== undefined) {
+    if (typeof rawCaller !== "string") return badAction(kind, `"caller" must be a string`);
+    const cc = canonicalizeName(rawCaller);
     if (!cc.ok) return notCanonical(kind, `caller: ${cc.reason}`);
     caller = cc.value;
   }
