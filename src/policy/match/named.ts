@@ -37,27 +37,24 @@ export function scanName(s: string, plan: LengthPlan): number {
   const n = s.length;
   if (n === 0) return -1;
   const m = plan.count;
-  const maxLen = m > 0 ? plan.at(m - 1) : 0;
-  const hashed = n < maxLen ? n : maxLen;
-  let next = m > 0 ? plan.at(0) : -1;
   let h = SEED;
   let k = 0;
-  let upper = 0;
-  // The hashed prefix: check, fold and hash each character, storing at the plan's lengths.
   let i = 0;
-  for (; i < hashed; i++) {
-    if (i === next) {
-      FOLDED_HASHES[k++] = h;
-      next = k < m ? plan.at(k) : -1;
+  let upper = 0;
+  // The hashed prefix: check, fold and hash each character up to each planned length.
+  for (; k < m; k++) {
+    const L = plan.at(k);
+    if (L > n) break;
+    for (; i < L; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x21 || c > 0x7e) return -1;
+      const u = (c - 65) >>> 0 < 26 ? 0x20 : 0;
+      upper |= u;
+      h = step(h, c | u);
     }
-    const c = s.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return -1;
-    const u = (c - 65) >>> 0 < 26 ? 0x20 : 0;
-    upper |= u;
-    h = step(h, c | u);
+    FOLDED_HASHES[k] = h;
   }
-  if (i === next) FOLDED_HASHES[k++] = h;
-  // Past the longest bucket only the check goes on.
+  // Past the longest bucket that fits only the check goes on.
   for (; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x21 || c > 0x7e) return -1;
