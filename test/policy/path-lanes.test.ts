@@ -4,7 +4,12 @@
  * hand-picked tricky inputs and on generated ones built from the pieces attackers combine.
  */
 import { describe, expect, it } from "vitest";
-import { canonicalizePath, fullLane } from "../../src/policy/canon/path.js";
+import {
+  canonicalizePath,
+  canonicalPathCodes,
+  fullLane,
+  PATH_CODES,
+} from "../../src/policy/canon/path.js";
 
 const PREFIXES = ["", "fs://", "fs:///", "file://", "file://localhost", "FS://", "File:///"];
 const PIECES = [
@@ -70,6 +75,20 @@ function agree(uri: string, ci: boolean): void {
   }
   expect(got.ok, JSON.stringify(uri)).toBe(want.ok);
   if (got.ok && want.ok) expect(got.value, JSON.stringify(uri)).toBe(want.value);
+  if (!ci) codesAgree(uri, got.ok ? got.value : undefined);
+}
+
+let codesUsed = 0;
+/** The code-unit route (storage checks, no string built) gives the same path or declines. */
+function codesAgree(uri: string, value: string | undefined): void {
+  const n = canonicalPathCodes(uri);
+  if (n === -1) return;
+  if (n === -2) {
+    expect(value, JSON.stringify(uri)).toBe(uri);
+    return;
+  }
+  codesUsed++;
+  expect(String.fromCharCode(...PATH_CODES.subarray(0, n)), JSON.stringify(uri)).toBe(value);
 }
 
 describe("path canonicalization lanes agree", () => {
@@ -132,6 +151,7 @@ describe("path canonicalization lanes agree", () => {
       if (canonicalizePath(s).ok) fast++;
     }
     expect(fast).toBeGreaterThan(1000); // the generator reaches accepted inputs too
+    expect(codesUsed).toBeGreaterThan(1000); // and the code-unit route
   });
 
   it("returns the input itself when it is already canonical", () => {

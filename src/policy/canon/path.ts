@@ -151,6 +151,12 @@ function asciiLane(uri: string, from: number): string | undefined {
  * (escapes, backslashes) or the full lane takes it.
  */
 function plainLane(uri: string, from: number): string | undefined {
+  const top = plainSegments(uri, from);
+  return top < 0 ? undefined : top === 0 ? "/" : joinSegments(uri, top);
+}
+
+/** The plain lane's pass: the kept segments into `SEGS`, their count, or -1 (another lane). */
+function plainSegments(uri: string, from: number): number {
   const n = uri.length;
   let top = 0;
   let sep = uri.charCodeAt(from) === 47 ? from : from - 1;
@@ -160,7 +166,7 @@ function plainLane(uri: string, from: number): string | undefined {
     for (; end < n; end++) {
       const c = uri.charCodeAt(end);
       if (c === 47) break;
-      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return undefined;
+      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return -1;
     }
     const len = end - start;
     if (len === 0 || (len === 1 && uri.charCodeAt(start) === 46)) {
@@ -168,7 +174,7 @@ function plainLane(uri: string, from: number): string | undefined {
     } else if (len === 2 && uri.charCodeAt(start) === 46 && uri.charCodeAt(start + 1) === 46) {
       if (top > 0) top--;
     } else {
-      if (top === MAX_SEGMENTS) return undefined;
+      if (top === MAX_SEGMENTS) return -1;
       const k = top++ * 3;
       SEGS[k] = sep;
       SEGS[k + 1] = end;
@@ -176,7 +182,53 @@ function plainLane(uri: string, from: number): string | undefined {
     }
     sep = end;
   }
-  return top === 0 ? "/" : joinSegments(uri, top);
+  return top;
+}
+
+/** Where `canonicalPathCodes` writes (checks are synchronous: one buffer for the module). */
+export const PATH_CODES = new Uint16Array(4096);
+
+/**
+ * The canonical form of a path the plain lane resolves (printable ASCII, no `%` or `\\`, on a
+ * case-sensitive target) as UTF-16 code units in `PATH_CODES`, no string built: its length;
+ * -2 when `uri` is canonical as written (use it); -1 for everything else (`canonicalPathOf`
+ * decides, with the same result and its reasons).
+ */
+export function canonicalPathCodes(uri: string): number {
+  if (FAST_PATH.test(uri)) return -2;
+  const n = uri.length;
+  if (n === 0) return -1;
+  const from = pathStart(uri);
+  // The result is at most one code unit longer than the input: no bound check per character.
+  if (from < 0 || n - from + 1 > PATH_CODES.length) return -1;
+  const out = PATH_CODES;
+  let w = 0;
+  let top = 0; // kept segments; SEGS[k] is where the k-th starts in `out` (for `..`)
+  let i = from;
+  while (i < n) {
+    if (uri.charCodeAt(i) === 47) {
+      i++;
+      continue;
+    }
+    const mark = w;
+    out[w++] = 47;
+    for (; i < n; i++) {
+      const c = uri.charCodeAt(i);
+      if (c === 47) break;
+      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return -1;
+      out[w++] = c;
+    }
+    const len = w - mark - 1;
+    if (len === 1 && out[mark + 1] === 46) w = mark;
+    else if (len === 2 && out[mark + 1] === 46 && out[mark + 2] === 46) {
+      w = top > 0 ? SEGS[--top]! : mark;
+    } else {
+      if (top === SEGS.length) return -1;
+      SEGS[top++] = mark;
+    }
+  }
+  if (w === 0) out[w++] = 47;
+  return w;
 }
 
 /** Join the `top` kept segments in `SEGS`, slicing each run that is contiguous in `uri`. */

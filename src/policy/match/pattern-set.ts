@@ -92,6 +92,13 @@ function startsWith(s: string, a: Uint16Array): boolean {
   return true;
 }
 
+function codesStartWith(codes: Uint16Array, n: number, a: Uint16Array): boolean {
+  const L = a.length;
+  if (n < L) return false;
+  for (let i = 0; i < L; i++) if (codes[i] !== a[i]) return false;
+  return true;
+}
+
 /** Affix hashes of one input at each planned length (checks are synchronous: one buffer). */
 const SCRATCH = new Int32Array(MAX_LENGTHS);
 
@@ -131,6 +138,21 @@ export class LengthPlan {
   /** Hashes of `s`'s prefixes at these lengths into `out`; returns how many fit. */
   hashPrefixes(s: string, out: Int32Array): number {
     return hashPrefixes(s, this.#lengths, out);
+  }
+  /** `hashPrefixes` over the first `n` code units of `codes`. */
+  hashCodes(codes: Uint16Array, n: number, out: Int32Array): number {
+    const lengths = this.#lengths;
+    const m = lengths.length;
+    let h = SEED;
+    let k = 0;
+    let i = 0;
+    for (; k < m; k++) {
+      const L = lengths[k]!;
+      if (L > n) break;
+      for (; i < L; i++) h = step(h, codes[i]!);
+      out[k] = h;
+    }
+    return k;
   }
   /** Hashes of `s`'s suffixes (read from the end) at these lengths into `out`. */
   hashSuffixes(s: string, out: Int32Array): number {
@@ -295,6 +317,53 @@ export class PatternSet<R extends Ranked> {
     const best = this.#exactOrAny(s);
     if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
     return this.#probeGlobs(s, hashes, count, best);
+  }
+
+  /**
+   * `probe` on an input held as code units (`codes[0..n)`, hashed by `LengthPlan.hashCodes`)
+   * without its string: null when the answer needs the string (exact patterns, globs matched
+   * by a test, affixes from the end); then ask `probe` with it.
+   */
+  probeCodes(
+    codes: Uint16Array,
+    n: number,
+    hashes: Int32Array,
+    count: number,
+  ): R | undefined | null {
+    if (this.#exact.size !== 0 || this.#fromEnd) return null;
+    let best: R | undefined = this.#any[0];
+    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    const keys = this.#keys;
+    const mask = this.#mask;
+    const used = this.#used;
+    for (let k = 0; k < count; k++) {
+      if ((used & (1 << k)) === 0) continue;
+      const key = slotKey(hashes[k]!, k);
+      let i = key & mask;
+      for (;;) {
+        const found = keys[i]!;
+        if (found === key) {
+          const list = this.#lists[this.#slots[i]!]!;
+          for (let j = 0; j < list.length; j++) {
+            const e = list[j]!;
+            if (best !== undefined && e.rule.index >= best.index) break;
+            if (e.shape === GlobShape.Test) return null;
+            const L = e.codes.length;
+            if (
+              codesStartWith(codes, n, e.codes) &&
+              (e.shape === GlobShape.Affix || n === L || codes[L] === 47)
+            ) {
+              best = e.rule;
+              break;
+            }
+          }
+          break;
+        }
+        if (found === 0) break;
+        i = (i + 1) & mask;
+      }
+    }
+    return best;
   }
 
   #exactOrAny(s: string): R | undefined {

@@ -1,4 +1,10 @@
-import { canonicalizePath, canonicalPathOf, pathRefusal } from "../canon/path.js";
+import {
+  canonicalizePath,
+  canonicalPathCodes,
+  canonicalPathOf,
+  PATH_CODES,
+  pathRefusal,
+} from "../canon/path.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { addPathPattern } from "../match/names.js";
 import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
@@ -88,7 +94,14 @@ function judge(
   const uri = action.uri;
   if (typeof uri !== "string")
     return badAction(kind, `"uri" must be a string (a path or fs:// URI)`);
-  const p = canonicalPathOf(uri, c.caseInsensitive);
+  let p: string | undefined = uri;
+  // Plain ASCII paths to resolve are judged on code units, without building their string.
+  const n = c.caseInsensitive || ctx.explain ? -1 : canonicalPathCodes(uri);
+  if (n >= 0) {
+    const d = judgeCodes(c, kind, access, n);
+    if (d !== undefined) return d;
+  }
+  if (n !== -2) p = canonicalPathOf(uri, c.caseInsensitive);
   if (p === undefined) return notCanonical(kind, pathRefusal);
   if (ctx.explain) ctx.input = { kind, uri: p };
   // One pass hashes the path's prefixes for both sets.
@@ -96,6 +109,22 @@ function judge(
   const deny = c.deny[access].probe(p, AFFIX_HASHES, count);
   if (deny !== undefined) return deny.decision;
   const allow = c.allow[access].probe(p, AFFIX_HASHES, count);
+  return allow !== undefined ? allow.decision : NO_STORAGE_RULE[kind]!;
+}
+
+/** `judge` on the canonical path in `PATH_CODES[0..n)`; undefined when it needs the string. */
+function judgeCodes(
+  c: StorageCompiled,
+  kind: "storage.read" | "storage.write",
+  access: Access,
+  n: number,
+): PolicyDecision | undefined {
+  const count = c.plans[access].hashCodes(PATH_CODES, n, AFFIX_HASHES);
+  const deny = c.deny[access].probeCodes(PATH_CODES, n, AFFIX_HASHES, count);
+  if (deny === null) return undefined;
+  if (deny !== undefined) return deny.decision;
+  const allow = c.allow[access].probeCodes(PATH_CODES, n, AFFIX_HASHES, count);
+  if (allow === null) return undefined;
   return allow !== undefined ? allow.decision : NO_STORAGE_RULE[kind]!;
 }
 
