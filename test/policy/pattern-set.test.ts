@@ -52,6 +52,42 @@ describe("PatternSet agrees with a naive scan", () => {
       expect(set.all(s).map((x) => x.index)).toEqual(tests.flatMap((t, k) => (t(s) ? [k] : [])));
     }
   });
+
+  // No glob starting with a wildcard: the first-two-characters filter is on (it is off when
+  // some affix is empty). Few, short patterns so that most inputs miss it; one-character
+  // affixes, one-character and empty inputs included.
+  it.each([1, 2, 3, 4])("prefix filter, seed %i: 3000 names against 12 patterns", (seed) => {
+    const r = rng(seed * 11);
+    const pick = () => ALPHA[Math.floor(r() * ALPHA.length)]!;
+    const word = (n: number) => Array.from({ length: n }, pick).join("");
+    const patterns: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const w = word(1 + Math.floor(r() * 2)).slice(0, 1 + Math.floor(r() * 3));
+      const v = word(Math.floor(r() * 2));
+      patterns.push([w, `${w}*`, `${w}*${v}`, `${w}?${v}*`][Math.floor(r() * 4)]!);
+    }
+    const set = new PatternSet<{ index: number }>();
+    const tests = patterns.map((p) => compileNameGlob(p));
+    patterns.forEach((p, index) => {
+      const rule = { index };
+      if (!/[*?]/.test(p)) set.addExact(p, rule);
+      else set.addGlob(literalPrefix(p), tests[index]!, rule);
+    });
+    set.build();
+    const plan = new LengthPlan(set.lengths);
+    const hashes = new Int32Array(12);
+    const codes = new Uint16Array(16);
+    for (let i = 0; i < 3000; i++) {
+      const s = word(Math.floor(r() * 5));
+      const naive = tests.findIndex((t) => t(s));
+      expect(set.first(s)?.index ?? -1, `"${s}"`).toBe(naive);
+      const count = plan.hashPrefixes(s, hashes);
+      expect(set.probe(s, hashes, count)?.index ?? -1, `probe "${s}"`).toBe(naive);
+      for (let j = 0; j < s.length; j++) codes[j] = s.charCodeAt(j);
+      const viaCodes = set.probeCodes(codes, s.length, hashes, count);
+      if (viaCodes !== null) expect(viaCodes?.index ?? -1, `probeCodes "${s}"`).toBe(naive);
+    }
+  });
 });
 
 describe("globs", () => {

@@ -160,6 +160,42 @@ export class LengthPlan {
   }
 }
 
+/** The filter bit of a character pair (NaN, past the input's end, counts as 0). */
+function pairOf(c0: number, c1: number): number {
+  return ((c0 & 63) << 6) | (c1 & 63);
+}
+
+/** Whether an input starting with `c0`, `c1` (NaN past its end) passes the pair filter. */
+function hasPair(bits: Int32Array, c0: number, c1: number): boolean {
+  const p = pairOf(c0, c1);
+  return (bits[p >>> 5]! & (1 << (p & 31))) !== 0;
+}
+
+function setBit(bits: Int32Array, p: number): void {
+  bits[p >>> 5] = bits[p >>> 5]! | (1 << (p & 31));
+}
+
+/**
+ * The pair filter of a set's globs (see `PatternSet`): an affix of one character sets all 64
+ * pairs it starts; an empty affix (a glob starting with a wildcard) disables the filter.
+ */
+function pairFilter(entries: readonly { affix: string }[]): Int32Array | null {
+  const bits = new Int32Array(128);
+  for (const { affix } of entries) {
+    const n = affix.length;
+    if (n === 0) return null;
+    const c0 = affix.charCodeAt(0);
+    if (n === 1) {
+      for (let c1 = 0; c1 < 64; c1++) {
+        setBit(bits, pairOf(c0, c1));
+      }
+      continue;
+    }
+    setBit(bits, pairOf(c0, affix.charCodeAt(1)));
+  }
+  return bits;
+}
+
 /** Scratch for callers hashing an input once for several sets (checks are synchronous). */
 export const AFFIX_HASHES = new Int32Array(MAX_LENGTHS);
 
@@ -187,6 +223,14 @@ export class PatternSet<R extends Ranked> {
   #maxLen = -1;
   /** Bit k set: some glob is bucketed at the plan's k-th length (others are not probed). */
   #used = 0;
+  /**
+   * Which first two characters the globs' affixes start with, each folded to its low 6 bits:
+   * bit `(c0 & 63) << 6 | (c1 & 63)`. An input whose pair is not set matches no glob, so it
+   * skips the table. Null when some affix is empty, and for sets indexed from the end.
+   */
+  #pairs: Int32Array | null = null;
+  /** The same filter over the exact patterns' first two characters (before the Map). */
+  #exactPairs = new Int32Array(128);
   #size = 0;
   /** Lowest source index among the globs: an earlier exact match needs no glob probing. */
   #minGlobIndex = Number.POSITIVE_INFINITY;
@@ -215,6 +259,7 @@ export class PatternSet<R extends Ranked> {
     const list = this.#exact.get(value);
     if (list) list.push(rule);
     else this.#exact.set(value, [rule]);
+    setBit(this.#exactPairs, pairOf(value.charCodeAt(0), value.charCodeAt(1)));
     this.#size++;
   }
 
@@ -277,6 +322,8 @@ export class PatternSet<R extends Ranked> {
       if (list) list.push(entry);
       else byKey.set(key, [entry]);
     }
+    // From the end (host names) the last two characters are mostly a top-level domain's.
+    this.#pairs = this.#fromEnd ? null : pairFilter(this.#pending);
     let cap = 8;
     while (cap < byKey.size * 2) cap *= 2;
     this.#keys = new Int32Array(cap);
@@ -298,6 +345,8 @@ export class PatternSet<R extends Ranked> {
   first(s: string): R | undefined {
     const best = this.#exactOrAny(s);
     if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    const pairs = this.#pairs;
+    if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return best;
     const k = this.#fromEnd
       ? hashSuffixes(s, this.#lengths, SCRATCH)
       : hashPrefixes(s, this.#lengths, SCRATCH);
@@ -311,11 +360,15 @@ export class PatternSet<R extends Ranked> {
    */
   probe(s: string, hashes: Int32Array, count: number): R | undefined {
     // The common shapes inline (no exact patterns, no catch-all): one call per check.
+    const pairs = this.#pairs;
     if (this.#exact.size === 0 && this.#any.length === 0) {
-      return this.#maxLen < 0 ? undefined : this.#probeGlobs(s, hashes, count, undefined);
+      if (this.#maxLen < 0) return undefined;
+      if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return undefined;
+      return this.#probeGlobs(s, hashes, count, undefined);
     }
     const best = this.#exactOrAny(s);
     if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return best;
     return this.#probeGlobs(s, hashes, count, best);
   }
 
@@ -333,6 +386,10 @@ export class PatternSet<R extends Ranked> {
     if (this.#exact.size !== 0 || this.#fromEnd) return null;
     let best: R | undefined = this.#any[0];
     if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    const pairs = this.#pairs;
+    if (pairs !== null && !hasPair(pairs, n > 0 ? codes[0]! : 0, n > 1 ? codes[1]! : 0)) {
+      return best;
+    }
     const keys = this.#keys;
     const mask = this.#mask;
     const used = this.#used;
@@ -368,7 +425,10 @@ export class PatternSet<R extends Ranked> {
 
   #exactOrAny(s: string): R | undefined {
     // No exact patterns (path and host sets often): skip hashing the whole input for the Map.
-    const exact = this.#exact.size === 0 ? undefined : this.#exact.get(s);
+    const exact =
+      this.#exact.size === 0 || !hasPair(this.#exactPairs, s.charCodeAt(0), s.charCodeAt(1))
+        ? undefined
+        : this.#exact.get(s);
     let best: R | undefined = exact === undefined ? undefined : exact[0];
     const any = this.#any[0];
     if (any !== undefined && (best === undefined || any.index < best.index)) best = any;
