@@ -1,7 +1,12 @@
 /** The indexed lookups must answer exactly like a naive scan of every rule. */
 import { describe, expect, it } from "vitest";
 import { isCanonicalName } from "../../src/policy/canon/host.js";
-import { compileNameGlob, compilePathGlob, PatternSet } from "../../src/policy/index.js";
+import {
+  compileNameGlob,
+  compilePathGlob,
+  compilePolicy,
+  PatternSet,
+} from "../../src/policy/index.js";
 import { CidrSet, parseCidr } from "../../src/policy/match/cidr.js";
 import { literalPrefix, literalSuffix } from "../../src/policy/match/glob.js";
 import { scanHost } from "../../src/policy/match/host-scan.js";
@@ -211,6 +216,43 @@ describe("scanHost", () => {
       if (k < 0) continue;
       expect(k).toBe(plan.hashSuffixes(s, want));
       expect([...got.slice(0, k)]).toEqual([...want.slice(0, k)]);
+    }
+  });
+});
+
+describe("name checks skip hashing only when no pattern can match", () => {
+  // Names and patterns over letters of both cases so the deny fold and the pair filter meet.
+  const LETTERS = ["a", "B", "b", "A", "_", "x"];
+  it.each([1, 2, 3])("seed %i: 1500 names against a tools section", (seed) => {
+    const r = rng(seed * 31);
+    const pick = () => LETTERS[Math.floor(r() * LETTERS.length)]!;
+    const word = (n: number) => Array.from({ length: n }, pick).join("");
+    const allow: string[] = [];
+    const deny: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const w = word(1 + Math.floor(r() * 3));
+      const p = [w, `${w}*`, `${w}?*`][Math.floor(r() * 3)]!;
+      (r() < 0.4 ? deny : allow).push(p);
+    }
+    const yaml = [
+      `version: "1.0"`,
+      "mcp:",
+      "  tools:",
+      "    allow:",
+      ...(allow.length ? allow.map((p) => `      - name: "${p}"`) : ["      []"]),
+      "    deny:",
+      ...(deny.length ? deny.map((p) => `      - name: "${p}"`) : ["      []"]),
+    ].join("\n");
+    const compiled = compilePolicy(yaml);
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
+    const allowT = allow.map((p) => compileNameGlob(p));
+    const denyT = deny.map((p) => compileNameGlob(p.toLowerCase()));
+    for (let i = 0; i < 1500; i++) {
+      const s = word(1 + Math.floor(r() * 4));
+      const expected = denyT.some((t) => t(s.toLowerCase())) ? false : allowT.some((t) => t(s));
+      expect(compiled.policy.check({ kind: "tool.call", name: s }).allowed, `"${s}" ${yaml}`).toBe(
+        expected,
+      );
     }
   });
 });

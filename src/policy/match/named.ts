@@ -36,7 +36,15 @@ export function scannedHadUpper(): boolean {
 export function scanName(s: string, plan: LengthPlan): number {
   const n = s.length;
   if (n === 0) return -1;
-  const m = plan.count;
+  // No pattern starts with the name's first two characters in any case: hash nothing.
+  const c0 = s.charCodeAt(0);
+  const c1 = n > 1 ? s.charCodeAt(1) : -1;
+  const m = plan.mayMatch(
+    (c0 - 65) >>> 0 < 26 ? c0 | 0x20 : c0,
+    (c1 - 65) >>> 0 < 26 ? c1 | 0x20 : c1 < 0 ? Number.NaN : c1,
+  )
+    ? plan.count
+    : 0;
   let h = SEED;
   let k = 0;
   let i = 0;
@@ -61,7 +69,7 @@ export function scanName(s: string, plan: LengthPlan): number {
     if (c >= 65 && c <= 90) upper = 1;
   }
   scannedUpper = upper !== 0;
-  if (upper !== 0) plan.hashPrefixes(s, NAME_HASHES);
+  if (upper !== 0 && m !== 0) plan.hashPrefixes(s, NAME_HASHES);
   return k;
 }
 
@@ -94,7 +102,12 @@ export function compileNamed<A extends Rule>(
     if (err) ctx.error([...at, field], "policy_bad_pattern", err);
   });
   const plan = lengthPlan(allow, deny);
-  return { allow: allow.build(plan), deny: deny.build(plan), plan: new LengthPlan(plan) };
+  allow.build(plan);
+  deny.build(plan);
+  const a = allow.foldedPairs();
+  const d = deny.foldedPairs();
+  const pairs = a === null || d === null ? null : a.map((x, i) => x | d[i]!);
+  return { allow, deny, plan: new LengthPlan(plan, pairs) };
 }
 
 /** Entries may be written as plain strings: `- HOME` means `- key: HOME`. */

@@ -123,8 +123,19 @@ export function lengthPlan(...sets: readonly PatternSet<Ranked>[]): number[] {
  */
 export class LengthPlan {
   readonly #lengths: number[];
-  constructor(lengths: readonly number[]) {
+  readonly #pairs: Int32Array | null;
+  /** `pairs`: a pair filter (see `PatternSet.foldedPairs`) of every set the plan serves. */
+  constructor(lengths: readonly number[], pairs: Int32Array | null = null) {
     this.#lengths = [...lengths];
+    this.#pairs = pairs;
+  }
+  /**
+   * Whether an input whose first two characters, ASCII-folded to lower case, are `c0`, `c1`
+   * (`c1` NaN for a one-character input) may match some pattern of the plan's sets.
+   */
+  mayMatch(c0: number, c1: number): boolean {
+    const pairs = this.#pairs;
+    return pairs === null || hasPair(pairs, c0, c1);
   }
   get count(): number {
     return this.#lengths.length;
@@ -163,6 +174,21 @@ export class LengthPlan {
 /** The filter bit of a character pair (NaN, past the input's end, counts as 0). */
 function pairOf(c0: number, c1: number): number {
   return ((c0 & 63) << 6) | (c1 & 63);
+}
+
+function asciiLower(c: number): number {
+  return c >= 65 && c <= 90 ? c | 0x20 : c;
+}
+
+/** A pair filter of `values` folded to lower case (one-character values: all 64 pairs). */
+function foldedFilter(values: Iterable<string>): Int32Array {
+  const bits = new Int32Array(128);
+  for (const v of values) {
+    const c0 = asciiLower(v.charCodeAt(0));
+    if (v.length === 1) for (let c1 = 0; c1 < 64; c1++) setBit(bits, pairOf(c0, c1));
+    else setBit(bits, pairOf(c0, asciiLower(v.charCodeAt(1))));
+  }
+  return bits;
 }
 
 /** Whether an input starting with `c0`, `c1` (NaN past its end) passes the pair filter. */
@@ -280,6 +306,17 @@ export class PatternSet<R extends Ranked> {
     for (let i = 0; i < affix.length; i++) codes[i] = affix.charCodeAt(i);
     this.#pending.push({ affix, codes, test, rule, shape });
     this.#size++;
+  }
+
+  /**
+   * The pair filter of every pattern (exact values and glob affixes), ASCII-folded to lower
+   * case: an input none of whose folded first two characters is set matches no pattern, in
+   * any case. Null when a pattern matches everything or starts with a wildcard, or from the
+   * end. Call after `build`.
+   */
+  foldedPairs(): Int32Array | null {
+    if (this.#fromEnd || this.#any.length > 0 || this.#pairs === null) return null;
+    return foldedFilter([...this.#exact.keys(), ...this.#lists.flat().map((e) => e.affix)]);
   }
 
   /** Distinct literal affix lengths of the globs added so far (for `lengthPlan`). */
@@ -447,6 +484,8 @@ export class PatternSet<R extends Ranked> {
         const found = keys[i]!;
         if (found === key) {
           best = this.#firstPassing(this.#lists[this.#slots[i]!]!, s, best);
+          // No glob comes before the first one: the longer buckets cannot do better.
+          if (best !== undefined && best.index <= this.#minGlobIndex) return best;
           break;
         }
         if (found === 0) break;
