@@ -255,8 +255,6 @@ export class PatternSet<R extends Ranked> {
    * skips the table. Null when some affix is empty, and for sets indexed from the end.
    */
   #pairs: Int32Array | null = null;
-  /** The same filter over the exact patterns' first two characters (before the Map). */
-  #exactPairs = new Int32Array(128);
   #size = 0;
   /** Lowest source index among the globs: an earlier exact match needs no glob probing. */
   #minGlobIndex = Number.POSITIVE_INFINITY;
@@ -285,7 +283,6 @@ export class PatternSet<R extends Ranked> {
     const list = this.#exact.get(value);
     if (list) list.push(rule);
     else this.#exact.set(value, [rule]);
-    setBit(this.#exactPairs, pairOf(value.charCodeAt(0), value.charCodeAt(1)));
     this.#size++;
   }
 
@@ -462,10 +459,7 @@ export class PatternSet<R extends Ranked> {
 
   #exactOrAny(s: string): R | undefined {
     // No exact patterns (path and host sets often): skip hashing the whole input for the Map.
-    const exact =
-      this.#exact.size === 0 || !hasPair(this.#exactPairs, s.charCodeAt(0), s.charCodeAt(1))
-        ? undefined
-        : this.#exact.get(s);
+    const exact = this.#exact.size === 0 ? undefined : this.#exact.get(s);
     let best: R | undefined = exact === undefined ? undefined : exact[0];
     const any = this.#any[0];
     if (any !== undefined && (best === undefined || any.index < best.index)) best = any;
