@@ -2,7 +2,7 @@ import type { CompileContext } from "../context.js";
 import type { Rule } from "../rule.js";
 import type { Path } from "../source.js";
 import { addNamePattern } from "./names.js";
-import { LengthPlan, lengthPlan, PatternSet, SEED, step } from "./pattern-set.js";
+import { FILTER_FROM, LengthPlan, lengthPlan, PatternSet, SEED, step } from "./pattern-set.js";
 
 /** Allow and deny rules over names (tools, prompts, environment keys). */
 export interface NamedRules<A extends Rule> {
@@ -37,14 +37,7 @@ export function scanName(s: string, plan: LengthPlan): number {
   const n = s.length;
   if (n === 0) return -1;
   // No pattern starts with the name's first two characters in any case: hash nothing.
-  const c0 = s.charCodeAt(0);
-  const c1 = n > 1 ? s.charCodeAt(1) : -1;
-  const m = plan.mayMatch(
-    (c0 - 65) >>> 0 < 26 ? c0 | 0x20 : c0,
-    (c1 - 65) >>> 0 < 26 ? c1 | 0x20 : c1 < 0 ? Number.NaN : c1,
-  )
-    ? plan.count
-    : 0;
+  const m = plan.filtered && !mayMatchName(s, n, plan) ? 0 : plan.count;
   let h = SEED;
   let k = 0;
   let i = 0;
@@ -71,6 +64,16 @@ export function scanName(s: string, plan: LengthPlan): number {
   scannedUpper = upper !== 0;
   if (upper !== 0 && m !== 0) plan.hashPrefixes(s, NAME_HASHES);
   return k;
+}
+
+/** `plan.mayMatch` on the name's first two characters, ASCII-folded to lower case. */
+function mayMatchName(s: string, n: number, plan: LengthPlan): boolean {
+  const c0 = s.charCodeAt(0);
+  const c1 = n > 1 ? s.charCodeAt(1) : -1;
+  return plan.mayMatch(
+    (c0 - 65) >>> 0 < 26 ? c0 | 0x20 : c0,
+    (c1 - 65) >>> 0 < 26 ? c1 | 0x20 : c1 < 0 ? Number.NaN : c1,
+  );
 }
 
 type Entry = Record<string, unknown>;
@@ -106,7 +109,8 @@ export function compileNamed<A extends Rule>(
   deny.build(plan);
   const a = allow.foldedPairs();
   const d = deny.foldedPairs();
-  const pairs = a === null || d === null ? null : a.map((x, i) => x | d[i]!);
+  const pairs =
+    a === null || d === null || plan.length < FILTER_FROM ? null : a.map((x, i) => x | d[i]!);
   return { allow, deny, plan: new LengthPlan(plan, pairs) };
 }
 

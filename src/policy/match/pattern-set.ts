@@ -129,6 +129,10 @@ export class LengthPlan {
     this.#lengths = [...lengths];
     this.#pairs = pairs;
   }
+  /** Whether the plan has a pair filter (`mayMatch` can say no). */
+  get filtered(): boolean {
+    return this.#pairs !== null;
+  }
   /**
    * Whether an input whose first two characters, ASCII-folded to lower case, are `c0`, `c1`
    * (`c1` NaN for a one-character input) may match some pattern of the plan's sets.
@@ -169,6 +173,15 @@ export class LengthPlan {
   hashSuffixes(s: string, out: Int32Array): number {
     return hashSuffixes(s, this.#lengths, out);
   }
+}
+
+/** Fewest bucket lengths in use from which a set (a name scan) filters on the first pair. */
+export const FILTER_FROM = 3;
+
+function bitCount(x: number): number {
+  let n = 0;
+  for (let v = x; v !== 0; v &= v - 1) n++;
+  return n;
 }
 
 /** The filter bit of a character pair (NaN, past the input's end, counts as 0). */
@@ -312,7 +325,8 @@ export class PatternSet<R extends Ranked> {
    * end. Call after `build`.
    */
   foldedPairs(): Int32Array | null {
-    if (this.#fromEnd || this.#any.length > 0 || this.#pairs === null) return null;
+    if (this.#fromEnd || this.#any.length > 0) return null;
+    if (this.#lists.some((list) => list.some((e) => e.affix.length === 0))) return null;
     return foldedFilter([...this.#exact.keys(), ...this.#lists.flat().map((e) => e.affix)]);
   }
 
@@ -356,8 +370,10 @@ export class PatternSet<R extends Ranked> {
       if (list) list.push(entry);
       else byKey.set(key, [entry]);
     }
-    // From the end (host names) the last two characters are mostly a top-level domain's.
-    this.#pairs = this.#fromEnd ? null : pairFilter(this.#pending);
+    // From the end (host names) the last two characters are mostly a top-level domain's. With
+    // globs at one or two lengths a probe costs about what the filter does (measured): none.
+    this.#pairs =
+      this.#fromEnd || bitCount(this.#used) < FILTER_FROM ? null : pairFilter(this.#pending);
     let cap = 8;
     while (cap < byKey.size * 2) cap *= 2;
     this.#keys = new Int32Array(cap);
