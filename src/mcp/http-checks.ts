@@ -3,9 +3,12 @@
  * (403) and the optional bearer token (401), and `fail`, the front's JSON-RPC error answer.
  */
 import { timingSafeEqual } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpListenConfig } from "./config-types.js";
 import { errorResponse, INVALID_REQUEST } from "./jsonrpc.js";
+import type {
+  LeanRequest as IncomingMessage,
+  LeanResponse as ServerResponse,
+} from "./lean-http-server.js";
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]", "::1"];
 /** Host header values (as sent) already accepted, so the usual request skips the parse. */

@@ -1,11 +1,11 @@
 /**
- * The gateway's Streamable HTTP front, on node:http: POST (JSON or SSE answers), GET (the
+ * The gateway's Streamable HTTP front, on Warden's lean HTTP/1.1 server (lean-http-server.ts):
+ * POST (JSON or SSE answers), GET (the
  * standalone SSE stream), DELETE (end a session), Mcp-Session-Id, MCP-Protocol-Version,
  * Host/Origin checks against DNS rebinding, an optional bearer token and idle collection.
  * It skips the SDK's web Request/Response conversion (see docs/gateway.md, "HTTP front").
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import type { HttpListenConfig } from "./config-types.js";
@@ -13,6 +13,11 @@ import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, fail } from "./http-checks.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
 import { type Id, INVALID_REQUEST, invalidMessage, type Message, PARSE_ERROR } from "./jsonrpc.js";
+import {
+  type LeanRequest as IncomingMessage,
+  LeanHttpServer,
+  type LeanResponse as ServerResponse,
+} from "./lean-http-server.js";
 import type { Downstream } from "./session-core.js";
 
 export const SUPPORTED_VERSIONS = new Set([
@@ -37,7 +42,7 @@ type Entry = { down: HttpDownstream; session: FrontSession };
 
 export class HttpFront {
   readonly sessions = new Map<string, Entry>();
-  readonly server: Server;
+  readonly server: LeanHttpServer;
   readonly #checks: FrontChecks;
   /** listen.http.json_response: complete answers as JSON even when SSE is accepted. */
   #json: boolean;
@@ -55,28 +60,23 @@ export class HttpFront {
   ) {
     this.#checks = new FrontChecks(cfg, token);
     this.#json = cfg.jsonResponse === true;
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.#handle(req, res));
+    this.server = new LeanHttpServer((req, res) => this.#handle(req, res), MAX_BODY);
   }
 
   async listen(): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", (e) =>
-        reject(
-          new WardenError(
-            "listen_failed",
-            `Cannot listen on ${this.cfg.host}:${this.cfg.port}: ${e.message}. Choose another listen.http.port or stop what uses it.`,
-            { category: "config", cause: e },
-          ),
-        ),
+    const addr = await this.server.listen(this.cfg.port, this.cfg.host).catch((e: Error) => {
+      throw new WardenError(
+        "listen_failed",
+        `Cannot listen on ${this.cfg.host}:${this.cfg.port}: ${e.message}. Choose another listen.http.port or stop what uses it.`,
+        { category: "config", cause: e },
       );
-      this.server.listen(this.cfg.port, this.cfg.host, resolve);
     });
     const period = Math.max(50, Math.min(this.cfg.sessionIdleMs / 4, 60_000));
     this.#sweep = setInterval(() => this.collectIdle(), period);
     this.#sweep.unref();
     this.#primer = setInterval(() => this.primeWaiting(), Math.max(10, this.primeAfterMs / 2));
     this.#primer.unref();
-    return this.server.address() as AddressInfo;
+    return addr;
   }
 
   /** Prime the POSTs waiting longer than primeAfterMs (their clients can then resume them). */
@@ -213,27 +213,11 @@ export class HttpFront {
     const ct = req.headers["content-type"] ?? "";
     if (!ct.includes("application/json"))
       return fail(res, 415, "Unsupported Media Type: Content-Type must be application/json.");
-    if (Number(req.headers["content-length"]) > MAX_BODY) {
-      fail(res, 413, `Payload too large (limit ${MAX_BODY} bytes).`);
-      return void res.once("finish", () => req.destroy());
-    }
+    const body = req.body;
+    if (body === undefined) return fail(res, 413, `Payload too large (limit ${MAX_BODY} bytes).`);
     // a complete answer is one SSE event when the client names SSE (json_response: JSON if it can)
     const sseAnswer = accept.includes("text/event-stream") && !(acceptsJson && this.#json);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        fail(res, 413, `Payload too large (limit ${MAX_BODY} bytes).`);
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on("end", () => {
-      if (size > MAX_BODY) return;
-      const text =
-        chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
-      this.#messages(req, res, text, acceptsSse, sseAnswer);
-    });
+    this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer);
   }
 
   #messages(
@@ -303,7 +287,6 @@ export class HttpFront {
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#primer) clearInterval(this.#primer);
     for (const [id, e] of [...this.sessions]) this.#end(id, e);
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
+    await this.server.close();
   }
 }

@@ -4,9 +4,10 @@
  * stream the moment a request gets a message before its answer (progress, sampling...), and
  * resumption of a session's SSE streams with GET + Last-Event-ID (event-store.ts).
  */
-import type { ServerResponse } from "node:http";
+
 import { EventStore, GET_STREAM } from "./event-store.js";
 import type { Id, Message } from "./jsonrpc.js";
+import type { LeanResponse as ServerResponse } from "./lean-http-server.js";
 import type { Downstream } from "./session-core.js";
 
 const MAX_QUEUED = 1000;

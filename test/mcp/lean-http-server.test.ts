@@ -1,0 +1,235 @@
+// The lean HTTP/1.1 server under the gateway's front, on the wire: real clients (node:http,
+// fetch, curl) and raw sockets for what clients should not send (smuggling attempts, bad
+// heads, pipelining, chunked bodies, Expect: 100-continue, HTTP/1.0).
+import { execFile } from "node:child_process";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LeanHttpServer, type LeanRequest } from "../../src/mcp/lean-http-server.js";
+
+const MAX_BODY = 1024;
+
+/** Send raw bytes (in pieces, with a pause between them) and read until the server closes or `ms`. */
+function raw(port: number, pieces: string[], ms = 400): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1");
+    let out = "";
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => {
+      out += d;
+    });
+    s.on("error", reject);
+    s.on("close", () => resolve(out));
+    let i = 0;
+    const next = () => {
+      if (i < pieces.length) {
+        s.write(pieces[i++]!);
+        setTimeout(next, 30);
+      } else setTimeout(() => s.destroy(), ms);
+    };
+    s.on("connect", next);
+  });
+}
+
+const statuses = (wire: string) =>
+  [...wire.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+
+describe("the lean HTTP server", () => {
+  let server: LeanHttpServer;
+  let port: number;
+  const seen: LeanRequest[] = [];
+
+  beforeAll(async () => {
+    server = new LeanHttpServer((req, res) => {
+      seen.push(req);
+      if (req.tooLarge) return void res.writeHead(413, { "content-type": "text/plain" }).end("big");
+      if (req.url === "/slow") {
+        setTimeout(() => res.writeHead(200, ["content-type", "text/plain"]).end("slow"), 50);
+        return;
+      }
+      if (req.url === "/stream") {
+        res.writeHead(200, ["content-type", "text/event-stream"]);
+        res.flushHeaders();
+        res.write("data: one\n\n");
+        setTimeout(() => res.end("data: two\n\n"), 20);
+        return;
+      }
+      const body = req.body?.toString("utf8") ?? "";
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ method: req.method, url: req.url, body, host: req.headers.host }));
+    }, MAX_BODY);
+    port = (await server.listen(0, "127.0.0.1")).port;
+  });
+  afterAll(() => server.close());
+
+  it("answers node:http and fetch clients, with Content-Length and keep-alive", async () => {
+    const r = await fetch(`http://127.0.0.1:${port}/mcp`, { method: "POST", body: '{"a":1}' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-length")).not.toBeNull();
+    expect(r.headers.get("date")).toMatch(/GMT$/);
+    expect(await r.json()).toEqual({
+      method: "POST",
+      url: "/mcp",
+      body: '{"a":1}',
+      host: `127.0.0.1:${port}`,
+    });
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request({ port, host: "127.0.0.1", path: "/x?y=1", method: "DELETE" }, (res) => {
+        let t = "";
+        res.on("data", (c) => (t += c));
+        res.on("end", () => resolve(t));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(JSON.parse(text)).toMatchObject({ method: "DELETE", url: "/x?y=1", body: "" });
+  });
+
+  it("answers pipelined requests in order, one at a time, on one connection", async () => {
+    const one = (path: string, body: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const wire = await raw(port, [one("/slow", "1") + one("/fast", "22") + one("/slow", "333")]);
+    expect(statuses(wire)).toEqual([200, 200, 200]);
+    const bodies = wire
+      .split("\r\n\r\n")
+      .slice(1)
+      .map((b) => b.split("HTTP/1.1")[0]);
+    expect(bodies[0]).toBe("slow");
+    expect(JSON.parse(bodies[1]!)).toMatchObject({ url: "/fast", body: "22" });
+    expect(bodies[2]).toBe("slow");
+  });
+
+  it("reads chunked bodies and bodies split across packets", async () => {
+    const wire = await raw(port, [
+      "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab",
+      "cd\r\n3;ext=1\r\nefg\r\n0\r\nTrailer: x\r\n\r\n",
+    ]);
+    expect(statuses(wire)).toEqual([200]);
+    expect(wire).toContain('"body":"abcdefg"');
+    const split = await raw(port, [
+      "POST /s HTTP/1.1\r\nHo",
+      "st: a\r\nContent-Length: 5\r\n\r\nhe",
+      "llo",
+    ]);
+    expect(split).toContain('"body":"hello"');
+  });
+
+  it("sends 100 Continue before the body when asked (curl does for larger bodies)", async () => {
+    const wire = await raw(port, [
+      "POST /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+      "abc",
+    ]);
+    expect(statuses(wire)).toEqual([100, 200]);
+    // curl (when the machine has it) waits for the 100 before it sends the body
+    const out = await new Promise<string | undefined>((resolve) =>
+      execFile(
+        "curl",
+        [
+          "-s",
+          "-m",
+          "5",
+          "-X",
+          "POST",
+          "--data-binary",
+          "x".repeat(900),
+          "-H",
+          "Expect: 100-continue",
+          `http://127.0.0.1:${port}/curl`,
+        ],
+        (e, stdout) =>
+          resolve(e && (e as NodeJS.ErrnoException).code === "ENOENT" ? undefined : stdout),
+      ),
+    );
+    if (out !== undefined) expect(JSON.parse(out).body).toHaveLength(900);
+  });
+
+  it.each([
+    [
+      "Content-Length with Transfer-Encoding",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400,
+    ],
+    [
+      "two Content-Lengths that differ",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+      400,
+    ],
+    [
+      "a Content-Length that is not digits",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+      400,
+    ],
+    [
+      "a Transfer-Encoding other than chunked",
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+      501,
+    ],
+    ["space before the colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400],
+    ["obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n  c\r\n\r\n", 400],
+    ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+    ["no Host on HTTP/1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400],
+    ["a bare LF in a header", "GET / HTTP/1.1\r\nHost: a\r\nX: a\nb\r\n\r\n", 400],
+    ["HTTP/2.0 on the request line", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
+    ["a malformed request line", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    [
+      "a bad chunk size",
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      400,
+    ],
+    [
+      "an unknown Expect",
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\nContent-Length: 0\r\n\r\n",
+      417,
+    ],
+  ])("refuses %s, and reads nothing more from that connection", async (_what, bad, status) => {
+    const before = seen.length;
+    const wire = await raw(port, [`${bad}GET /after HTTP/1.1\r\nHost: a\r\n\r\n`]);
+    expect(statuses(wire)).toEqual([status]);
+    expect(wire).toContain("connection: close");
+    expect(seen.length).toBe(before);
+  });
+
+  it("refuses a head over 16 KiB with 431", async () => {
+    const wire = await raw(port, [
+      `GET / HTTP/1.1\r\nHost: a\r\nX: ${"a".repeat(17 * 1024)}\r\n\r\n`,
+    ]);
+    expect(statuses(wire)).toEqual([431]);
+  });
+
+  it("hands an oversize body to the handler as tooLarge and closes after the answer", async () => {
+    const wire = await raw(port, [
+      `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${MAX_BODY + 1}\r\n\r\n`,
+      `GET /after HTTP/1.1\r\nHost: a\r\n\r\n`,
+    ]);
+    expect(statuses(wire)).toEqual([413]);
+    expect(wire).toContain("connection: close");
+    const chunked = await raw(port, [
+      `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${(MAX_BODY + 1).toString(16)}\r\n${"a".repeat(MAX_BODY + 1)}\r\n0\r\n\r\n`,
+    ]);
+    expect(statuses(chunked)).toEqual([413]);
+  });
+
+  it("streams with chunked encoding on HTTP/1.1 and closes HTTP/1.0 connections", async () => {
+    const wire = await raw(port, ["GET /stream HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    expect(wire).toContain("transfer-encoding: chunked");
+    expect(wire).toContain("b\r\ndata: one\n\n\r\n");
+    expect(wire).toContain("b\r\ndata: two\n\n\r\n0\r\n\r\n");
+    const old = await raw(port, ["GET /stream HTTP/1.0\r\n\r\n"], 1000);
+    expect(old).not.toContain("transfer-encoding");
+    expect(old).toContain("connection: close");
+    expect(old.endsWith("data: one\n\ndata: two\n\n")).toBe(true);
+    const head = await raw(port, ["HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    expect(statuses(head)).toEqual([200]);
+    expect(head.endsWith("\r\n\r\n")).toBe(true);
+  });
+
+  it("closes after the answer when the client says Connection: close", async () => {
+    const wire = await raw(
+      port,
+      ["GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n"],
+      2000,
+    );
+    expect(statuses(wire)).toEqual([200]);
+    expect(wire).toContain("connection: close");
+  });
+});
