@@ -38,6 +38,16 @@ function round(n: number): number {
   return n >= 100 ? Math.round(n) : Math.round(n * 10) / 10;
 }
 
+/** A case being sampled: its loop, batch size and the samples so far. */
+interface Sampled {
+  readonly run: (fn: () => unknown, n: number) => unknown;
+  readonly fn: () => unknown;
+  readonly batch: number;
+  readonly per: number[];
+  totalNs: number;
+  ops: number;
+}
+
 let caseCounter = 0;
 let sink: unknown;
 /** Keep a value alive so the optimiser cannot drop the work that made it. */
@@ -59,6 +69,46 @@ export class Harness {
 
   /** Measure a synchronous operation. */
   measure(name: string, fn: () => unknown, opts: MeasureOptions = {}): CaseResult {
+    const op = this.#prepare(fn, opts.batch);
+    const wanted = opts.samples ?? (this.quick ? 200 : 2000);
+    const budget = opts.budgetMs ?? (this.quick ? 200 : 1500);
+    this.#sample(op, wanted, 20, performance.now() + budget);
+    return this.#record(name, op.per, op.totalNs, op.ops, opts.note);
+  }
+
+  /**
+   * Measure several synchronous operations in turns, so that each sees the same machine (on a
+   * noisy VM speed swings 2-3x between minutes, which skews a ratio of two cases measured apart).
+   * Each case is warmed up and its batch sized once; then `rounds` rounds (default 5) take
+   * `samples / rounds` samples of each case within `budgetMs / rounds`, after a short re-warm,
+   * in an order that alternates between rounds; each case's samples of all rounds make one
+   * result. Results are returned (and recorded) in the order given.
+   */
+  interleave(
+    cases: readonly { name: string; fn: () => unknown; note?: string }[],
+    opts: { rounds?: number; samples?: number; budgetMs?: number } = {},
+  ): CaseResult[] {
+    const rounds = opts.rounds ?? 5;
+    const ops = cases.map((c) => this.#prepare(c.fn, undefined));
+    const wanted = Math.ceil((opts.samples ?? (this.quick ? 200 : 2000)) / rounds);
+    const budget = (opts.budgetMs ?? (this.quick ? 200 : 1500)) / rounds;
+    const rewarm = this.quick ? 2 : 5;
+    for (let r = 0; r < rounds; r++) {
+      for (let j = 0; j < ops.length; j++) {
+        const op = ops[r % 2 === 0 ? j : ops.length - 1 - j]!;
+        const end = performance.now() + rewarm;
+        while (performance.now() < end) blackhole(op.run(op.fn, op.batch));
+        this.#sample(op, wanted, Math.ceil(20 / rounds), performance.now() + budget);
+      }
+    }
+    return cases.map((c, i) => {
+      const op = ops[i]!;
+      return this.#record(c.name, op.per, op.totalNs, op.ops, c.note);
+    });
+  }
+
+  /** A case's loop, warmed up, with its batch size (about 20 µs or more per batch). */
+  #prepare(fn: () => unknown, fixedBatch: number | undefined): Sampled {
     // Each case gets its own loop function (a fresh inline cache), so one case's closures do not
     // make the call site megamorphic for the next case.
     const run = new Function(
@@ -68,10 +118,10 @@ export class Harness {
       `/* case ${++caseCounter} */ let last; for (let i = 0; i < n; i++) last = fn(); return last;`,
     ) as (fn: () => unknown, n: number) => unknown;
     // Warm up and pick a batch size that takes about 20 µs or more.
-    let batch = opts.batch ?? 1;
+    let batch = fixedBatch ?? 1;
     const warmEnd = performance.now() + (this.quick ? 20 : 150);
     while (performance.now() < warmEnd) blackhole(run(fn, 1000));
-    if (opts.batch === undefined) {
+    if (fixedBatch === undefined) {
       // The smallest of three timings, so one GC pause or interrupt cannot stop the sizing at a
       // batch so small that the clock's own cost would be measured.
       for (;;) {
@@ -85,20 +135,22 @@ export class Harness {
         batch *= 2;
       }
     }
-    const wanted = opts.samples ?? (this.quick ? 200 : 2000);
-    const deadline = performance.now() + (opts.budgetMs ?? (this.quick ? 200 : 1500));
-    const per: number[] = [];
-    let totalNs = 0;
-    let ops = 0;
-    while (per.length < wanted && (per.length < 20 || performance.now() < deadline)) {
+    return { run, fn, batch, per: [], totalNs: 0, ops: 0 };
+  }
+
+  /** Take `wanted` more samples (at least `min`, else until `deadline`). */
+  #sample(op: Sampled, wanted: number, min: number, deadline: number): void {
+    const { run, fn, batch, per } = op;
+    let taken = 0;
+    while (taken < wanted && (taken < min || performance.now() < deadline)) {
       const t0 = process.hrtime.bigint();
       blackhole(run(fn, batch));
       const dt = Number(process.hrtime.bigint() - t0);
       per.push(dt / batch);
-      totalNs += dt;
-      ops += batch;
+      op.totalNs += dt;
+      op.ops += batch;
+      taken++;
     }
-    return this.#record(name, per, totalNs, ops, opts.note);
   }
 
   /** Measure an asynchronous operation; each one is timed alone. */

@@ -3,8 +3,12 @@
  * (test/policy/engines-agree.test.ts): one policy at 9, 20 or 500 rules written three ways
  * (Warden YAML, Cedar, CASL rules) and the cases, each with the input every engine sees and
  * the decision all three must reach. Peers get the canonical input (they do no
- * canonicalization); Warden gets the raw one and canonicalizes inside the timed call.
+ * canonicalization); Warden gets the raw one and canonicalizes inside the timed call. For the
+ * case marked `caslNormalize`, CASL is also run on the raw input with the least a CASL user
+ * would add to decide the same thing (`caslNormalized`), so that comparison is like for like.
  */
+import { posix } from "node:path";
+import { type AnyAbility, subject } from "@casl/ability";
 
 export interface PeerInput {
   /** Cedar: action id and context. */
@@ -19,6 +23,21 @@ export interface BenchCase extends PeerInput {
   allowed: boolean;
   /** The rule deciding this case exists only from this policy size on (generated rules). */
   minSize?: number;
+  /** A storage case whose raw URI needs canonicalizing: also measure `caslNormalized`. */
+  caslNormalize?: boolean;
+}
+
+/**
+ * CASL deciding a storage case from Warden's raw input, with the least canonicalization a
+ * CASL user needs for the same decision: strip the `fs://` scheme and `path.posix.normalize`
+ * the rest (`.`, `..` stopping at the root, repeated slashes), building the subject per call
+ * as a caller would. (Percent-encoding, NUL, Unicode and the other refusals Warden also does
+ * are left out: this is a floor for CASL, not an equal.)
+ */
+export function caslNormalized(ability: AnyAbility, c: BenchCase): boolean {
+  const uri = c.action.uri as string;
+  const path = posix.normalize(uri.startsWith("fs://") ? uri.slice(5) : uri);
+  return ability.can(c.casl.action, subject(c.casl.type, { path }) as never);
 }
 
 /** The decision every engine must reach for `c` at `size` rules. */
@@ -260,6 +279,7 @@ export const BENCH_CASES: readonly BenchCase[] = [
   {
     name: "storage glob + canonicalization",
     allowed: true,
+    caslNormalize: true,
     ...file("fs:///data/reports/./2024//q1.csv", "/data/reports/2024/q1.csv"),
   },
   {
@@ -284,6 +304,21 @@ export const EXTRA_CASES: readonly BenchCase[] = [
     ...file("/data/secret/key", "/data/secret/key"),
   },
   { name: "storage outside every rule", allowed: false, ...file("/etc/passwd", "/etc/passwd") },
+  {
+    name: "dot-dot into the denied tree",
+    allowed: false,
+    ...file("fs:///data/reports/../secret//key", "/data/secret/key"),
+  },
+  {
+    name: "dot-dot out of the allowed tree",
+    allowed: false,
+    ...file("fs:///data/../../etc/passwd", "/etc/passwd"),
+  },
+  {
+    name: "dot and doubled slash inside the allowed tree",
+    allowed: true,
+    ...file("/data/./x//y.txt", "/data/x/y.txt"),
+  },
   { name: "denied host glob", allowed: false, ...host("x.evil.com") },
   { name: "host outside every rule", allowed: false, ...host("example.net") },
   { name: "IP outside the CIDR", allowed: false, ...host("11.1.2.3", [11, 1, 2, 3]) },

@@ -178,6 +178,37 @@ const NAMES: [string, A][] = [
   ["name that is not a string", { kind: "tool.call", name: { toString: "system_exec" } }],
 ];
 
+const prompt = (name: string): A => ({ kind: "prompt.get", name });
+const env = (key: string): A => ({ kind: "env.read", key });
+
+/** Look-alike letters from other scripts: each is judged by its skeleton, which a deny hits. */
+const CONFUSABLES: [string, A, string][] = [
+  ["Cyrillic s", tool("\u0455ystem_exec"), "system_exec"],
+  ["Cyrillic e", tool("syst\u0435m_exec"), "system_exec"],
+  ["Cyrillic capital S, upper case", tool("\u0405YSTEM_EXEC"), "system_exec"],
+  ["Greek capital tau in upper case", tool("SYS\u03a4EM_EXEC"), "system_exec"],
+  ["Latin small capital Y", tool("s\u028fstem_exec"), "system_exec"],
+  [
+    "every letter it can swap",
+    tool("\u0455\u0443\u0455t\u0435m_\u0435\u0445\u0435c"),
+    "system_exec",
+  ],
+  ["full-width and Cyrillic together", tool("\uff53\u0443stem_exec"), "system_exec"],
+  ["Cyrillic ghe for r, exact deny", tool("\u0433m_rf"), "rm_rf"],
+  ["list visibility", { kind: "tool.list", name: "\u0455ystem_exec" }, "system_exec"],
+  ["prompt, Cyrillic e", prompt("d\u0435bug_dump"), "debug_dump"],
+  ["prompt, Cyrillic komi de", prompt("\u0501ebug_dump"), "debug_dump"],
+  ["prompt, Greek upsilon", prompt("deb\u03c5g_dump"), "debug_dump"],
+  [
+    "completion of a look-alike prompt",
+    { kind: "completion.complete", ref: { type: "ref/prompt", name: "d\u0435bug_x" } },
+    "debug_x",
+  ],
+  ["env key, Cyrillic A", env("\u0410WS_SECRET_ACCESS_KEY"), "aws_secret_access_key"],
+  ["env key, Cherokee W", env("A\u13b3S_KEY"), "aws_key"],
+  ["env key, Cyrillic S", env("AW\u0405_KEY"), "aws_key"],
+];
+
 const CONTROLS: [string, A][] = [
   ["allowed path", read("/srv/app/data/report.csv")],
   ["allowed path after canonicalization", read("fs:///srv/app/./data//report.csv")],
@@ -187,10 +218,20 @@ const CONTROLS: [string, A][] = [
   ["allowed tool", tool("calculator")],
   ["allowed tool after NFKC", tool("\uff43alculator")],
   ["allowed env key", { kind: "env.read", key: "HOME" }],
+  // Non-Latin names that look like nothing denied still pass the allow `*`.
+  [
+    "Cyrillic tool name",
+    tool("\u043e\u0442\u0447\u0451\u0442_\u0441\u043a\u0430\u0447\u0430\u0442\u044c"),
+  ],
+  ["Greek tool name", tool("\u03bb\u03cc\u03b3\u03bf\u03c2")],
+  ["Japanese tool name", tool("\u691c\u7d22")],
+  ["accented Latin, not a look-alike", tool("s\u00fdstem_exec")],
+  ["Cyrillic prompt name", prompt("\u043f\u0440\u0438\u0432\u0435\u0442")],
+  ["Cyrillic env key", env("\u041f\u0423\u0422\u042c")],
 ];
 
 describe("bypass corpus: every attempt is denied", () => {
-  const all = [...PATHS, ...HOSTS, ...NAMES];
+  const all = [...PATHS, ...HOSTS, ...NAMES, ...CONFUSABLES.map(([n, a]) => [n, a] as const)];
   it("has at least 60 attempts", () => {
     expect(all.length).toBeGreaterThanOrEqual(60);
   });
@@ -206,6 +247,16 @@ describe("bypass corpus: every attempt is denied", () => {
       expect(d.code).not.toBe("allow_rule");
       expect(d.reason.length).toBeGreaterThan(0);
     });
+  });
+});
+
+describe("bypass corpus: look-alike names are denied by the rule they imitate", () => {
+  it.each(CONFUSABLES)("%s", (_name, action, looksLike) => {
+    const d = policy.check(action);
+    expect(d.allowed, JSON.stringify(d)).toBe(false);
+    expect(d.code).toBe("deny_rule");
+    expect(d.ruleId).toMatch(/^(mcp\.(tools|prompts)|environment)\.deny\[\d\]$/);
+    expect(d.reason).toContain(`looks like "${looksLike}" (confusable letters)`);
   });
 });
 

@@ -4,7 +4,8 @@ import { type Canon, fail } from "./result.js";
  * Names (tools, prompts, environment keys, callers): NFKC-normalised; control characters,
  * invisible/format characters (zero-width, bidi controls, BOM, soft hyphen, variation
  * selectors, tag characters) and unpaired surrogates are refused, never stripped: a name that
- * hides characters is denied with a reason.
+ * hides characters is denied with a reason. Look-alike letters from other scripts stay (they
+ * are other names); deny rules also judge them by their skeleton (`confusable.ts`).
  */
 // Cc, Cf, Zl, Zp, Co, Cs, noncharacters, variation selectors, combining grapheme joiner,
 // Hangul fillers and other default-ignorable code points.

@@ -1,6 +1,8 @@
+import { confusableSkeletons, confusableTable } from "../canon/confusable.js";
 import type { CompileContext } from "../context.js";
-import type { Rule } from "../rule.js";
+import { makeDecision, type Rule } from "../rule.js";
 import type { Path } from "../source.js";
+import type { PolicyDecision } from "../types.js";
 import { addNamePattern } from "./names.js";
 import { FILTER_FROM, LengthPlan, lengthPlan, PatternSet, SEED, step } from "./pattern-set.js";
 
@@ -76,6 +78,29 @@ function mayMatchName(s: string, n: number, plan: LengthPlan): boolean {
   );
 }
 
+/**
+ * Deny rules on a non-ASCII canonical name's look-alike skeletons (`confusableSkeletons`): the
+ * decision of the first deny rule one of them hits, naming the look-alike, else undefined.
+ * Only for names that are not plain ASCII (the slow path), after the name itself missed the
+ * deny set. Allow rules are never asked about skeletons: a look-alike is not widened into an
+ * allowed name.
+ */
+export function denyLookAlike(deny: PatternSet<Rule>, name: string): PolicyDecision | undefined {
+  if (deny.size === 0) return undefined;
+  for (const skeleton of confusableSkeletons(name)) {
+    const r = deny.first(skeleton);
+    if (r !== undefined) {
+      return makeDecision(
+        "deny",
+        "deny_rule",
+        `"${name}" looks like "${skeleton}" (confusable letters): denied by ${r.id} (${r.where})`,
+        r,
+      );
+    }
+  }
+  return undefined;
+}
+
 type Entry = Record<string, unknown>;
 
 /**
@@ -92,6 +117,9 @@ export function compileNamed<A extends Rule>(
 ): NamedRules<A> {
   const allow = new PatternSet<A>();
   const deny = new PatternSet<Rule>();
+  // Deny rules judge non-ASCII names by their look-alikes: read the table now (once per
+  // process), so the first such check does not pay for it.
+  if ((v.deny?.length ?? 0) > 0) confusableTable();
   (v.deny ?? []).forEach((e, i) => {
     const at = [...path, "deny", i];
     const err = addNamePattern(deny, e[field] as string, ctx.rule(at, "deny"), { fold: true });

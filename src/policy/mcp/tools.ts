@@ -2,6 +2,7 @@ import { canonicalizeName, plainNameKind } from "../canon/name.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import {
   compileNamed,
+  denyLookAlike,
   entries,
   FOLDED_HASHES,
   NAME_HASHES,
@@ -123,8 +124,9 @@ function tryRule(
 }
 
 /**
- * Judge a tool call or prompt get: deny rules first (on the lower-cased name), then allow rules
- * in source order, the first whose conditions hold deciding. `visibility` (the list kinds)
+ * Judge a tool call or prompt get: deny rules first (on the lower-cased name and, for a
+ * non-ASCII name, on its look-alike skeletons), then allow rules in source order (on the exact
+ * name), the first whose conditions hold deciding. `visibility` (the list kinds)
  * only asks whether some allow rule names it: no conditions, no token taken.
  */
 export function judgeName(
@@ -172,6 +174,8 @@ export function judgeName(
   if (count < 0) {
     deny = c.deny.first(name.toLowerCase());
     if (deny !== undefined) return deny.decision;
+    const lookAlike = denyLookAlike(c.deny, name);
+    if (lookAlike !== undefined) return lookAlike;
     first = c.allow.first(name);
   } else {
     deny = c.deny.probe(scannedHadUpper() ? name.toLowerCase() : name, FOLDED_HASHES, count);

@@ -2,6 +2,7 @@ import { canonicalizeName } from "../canon/name.js";
 import type { CheckContext } from "../context.js";
 import {
   compileNamed,
+  denyLookAlike,
   entries,
   FOLDED_HASHES,
   NAME_HASHES,
@@ -38,6 +39,8 @@ function read(
   if (ctx.explain) ctx.input = { kind: "env.read", key: k.value };
   const d = c.deny.first(k.value.toLowerCase());
   if (d !== undefined) return d.decision;
+  const lookAlike = denyLookAlike(c.deny, k.value);
+  if (lookAlike !== undefined) return lookAlike;
   const r = c.allow.first(k.value);
   return r !== undefined ? r.decision : NO_ENV_RULE;
 }
