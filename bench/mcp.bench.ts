@@ -140,12 +140,20 @@ export default async function (h: Harness): Promise<void> {
     await Promise.all(Array.from({ length: 8 }, worker));
     await loadFor(200, 1, one);
   };
-  const group = async (label: string, cases: [string, RawClient][], goal: string) => {
+  /** Calls per client per round: back-to-back blocks (see `interleaved`); 1 for the idle rows. */
+  const BLOCK = 100;
+  const group = async (
+    label: string,
+    cases: [string, RawClient][],
+    goal: string,
+    block = BLOCK,
+  ) => {
     for (const [, c] of cases) await warm(c);
     const lat = await interleaved(
       cases.map(([, c]) => call(c)),
-      rounds,
+      block === 1 ? rounds : Math.max(3, Math.ceil(rounds / block)),
       budget,
+      block,
     );
     const base = lat[0]!.sort((a, b) => a - b);
     const fi = cases.findIndex(([name]) => name.startsWith("floor"));
@@ -167,7 +175,9 @@ export default async function (h: Harness): Promise<void> {
         samples: xs.length,
         note:
           i === 0
-            ? "direct (baseline, measured interleaved with the rows below)"
+            ? block === 1
+              ? "direct (baseline); rows interleaved call by call, so each process idles between its calls"
+              : `direct (baseline); rows interleaved in blocks of ${block} back-to-back calls`
             : i === fi
               ? `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99: one more Node process passing bytes, no parsing (what any proxy pays)`
               : `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99${over}; ${goal}`,
@@ -203,6 +213,16 @@ export default async function (h: Harness): Promise<void> {
         ["gateway, realistic + audit", await gatewayStdio("ss-real", stdioUp, REALISTIC, true)],
       ],
       "goal ≤ 100 µs p50",
+    );
+    await group(
+      "stdio→stdio, idle between calls",
+      [
+        ["direct", direct],
+        ["floor: plain byte relay", keep(await stdioClient(node, [RELAY, "stdio", node, ECHO]))],
+        ["gateway, allow-all", await gatewayStdio("ss-idle", stdioUp, ALLOW_ALL, false)],
+      ],
+      "each process idles ~1 ms between its calls here: the wake-up is measured too",
+      1,
     );
     const hsAllow = await gatewayHttp("hs-allow", stdioUp, ALLOW_ALL, false);
     const hsReal = await gatewayHttp("hs-real", stdioUp, REALISTIC, true);

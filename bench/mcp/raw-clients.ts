@@ -162,21 +162,32 @@ export function cpuMs(pid: number): number {
 }
 
 /**
- * Time several clients' calls interleaved (a, b, c, a, b, c, ...) so that load from other
- * processes falls on all of them alike; returns the per-call latencies (ns) of each.
+ * Time several clients' calls interleaved so that load from other processes falls on all of
+ * them alike; returns the per-call latencies (ns) of each. With `block` 1 the calls alternate
+ * one by one (a, b, c, a, ...): every process then idles while the others are called. With a
+ * larger `block` each round makes `block` back-to-back calls per client (after a few unmeasured
+ * ones), the order reversed every other round: a closed loop on warm, awake processes, as a
+ * single client calling a server sees it.
  */
 export async function interleaved(
   fns: (() => Promise<unknown>)[],
   rounds: number,
   budgetMs: number,
+  block = 1,
 ): Promise<number[][]> {
   const out = fns.map(() => [] as number[]);
   const end = performance.now() + budgetMs;
-  for (let r = 0; r < rounds && (r < 20 || performance.now() < end); r++) {
-    for (let i = 0; i < fns.length; i++) {
-      const t0 = process.hrtime.bigint();
-      await fns[i]!();
-      out[i]!.push(Number(process.hrtime.bigint() - t0));
+  const lead = block > 1 ? Math.min(20, block) : 0;
+  for (let r = 0; r < rounds && (r < 3 || performance.now() < end); r++) {
+    for (let j = 0; j < fns.length; j++) {
+      const i = r % 2 === 1 && block > 1 ? fns.length - 1 - j : j;
+      const fn = fns[i]!;
+      for (let k = 0; k < lead; k++) await fn();
+      for (let k = 0; k < block; k++) {
+        const t0 = process.hrtime.bigint();
+        await fn();
+        out[i]!.push(Number(process.hrtime.bigint() - t0));
+      }
     }
   }
   return out;
