@@ -207,6 +207,10 @@ class Conn {
   res: LeanResponse | undefined;
   http11 = true;
   closeAfter = false;
+  /** Bytes `buf` must hold before the request in it can be parsed (0: parse on every packet). */
+  need = 0;
+  #parts: Buffer[] = [];
+  #partsLen = 0;
   /** A malformed request was refused: the connection reads nothing more. */
   dead = false;
   /** When the current partial request started (0: none), or when the connection went idle. */
@@ -229,7 +233,16 @@ class Conn {
 
   #data(b: Buffer): void {
     if (this.dead) return;
-    this.buf = this.buf === undefined ? b : Buffer.concat([this.buf, b]);
+    if (this.need > 0) {
+      // a body of known length still coming: keep its pieces, join them once (no copy per packet)
+      this.#parts.push(b);
+      this.#partsLen += b.length;
+      if ((this.buf?.length ?? 0) + this.#partsLen < this.need) return;
+      this.buf = Buffer.concat(this.buf === undefined ? this.#parts : [this.buf, ...this.#parts]);
+      this.#parts = [];
+      this.#partsLen = 0;
+      this.need = 0;
+    } else this.buf = this.buf === undefined ? b : Buffer.concat([this.buf, b]);
     if (this.res !== undefined) {
       // pipelined: wait for the answer in progress (and stop reading if a lot piles up)
       if (this.buf.length > MAX_HEAD + this.server.maxBody) this.socket.pause();
@@ -305,7 +318,7 @@ class Conn {
         // answered without reading the body; the connection closes after the answer
         this.closeAfter = true;
         at = buf.length;
-      } else if (buf.length - at < n) return this.#wait(buf, start, head.expects);
+      } else if (buf.length - at < n) return this.#wait(buf, start, head.expects, at + n - start);
       else {
         body = buf.subarray(at, at + n);
         at += n;
@@ -322,7 +335,8 @@ class Conn {
   }
 
   /** The body is not all here yet: ask for it (Expect: 100-continue) and wait. */
-  #wait(buf: Buffer, start: number, expects: string | undefined): false {
+  #wait(buf: Buffer, start: number, expects: string | undefined, need = 0): false {
+    this.need = need;
     if (this.since === 0) {
       this.since = performance.now();
       if (expects === "100-continue") this.socket.write("HTTP/1.1 100 Continue\r\n\r\n");

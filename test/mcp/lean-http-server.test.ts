@@ -2,6 +2,7 @@
 // fetch, curl) and raw sockets for what clients should not send (smuggling attempts, bad
 // heads, pipelining, chunked bodies, Expect: 100-continue, HTTP/1.0).
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -221,6 +222,45 @@ describe("the lean HTTP server", () => {
     const head = await raw(port, ["HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n"]);
     expect(statuses(head)).toEqual([200]);
     expect(head.endsWith("\r\n\r\n")).toBe(true);
+  });
+
+  it("joins a large body sent in many pieces exactly (pieces kept, joined once)", async () => {
+    const big = new LeanHttpServer(
+      (req, res) => {
+        const b = req.body!;
+        res.writeHead(200, ["content-type", "text/plain"]);
+        res.end(`${b.length} ${createHash("sha256").update(b).digest("hex")}`);
+      },
+      4 * 1024 * 1024,
+    );
+    const p = (await big.listen(0, "127.0.0.1")).port;
+    const piece = Buffer.alloc(64 * 1024);
+    const hash = createHash("sha256");
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          port: p,
+          host: "127.0.0.1",
+          method: "POST",
+          path: "/",
+          headers: { "content-length": 48 * piece.length },
+        },
+        (res) => {
+          let t = "";
+          res.on("data", (c) => (t += c));
+          res.on("end", () => resolve(t));
+        },
+      );
+      req.on("error", reject);
+      for (let i = 0; i < 48; i++) {
+        piece.fill(i);
+        hash.update(piece);
+        req.write(Buffer.from(piece));
+      }
+      req.end();
+    });
+    await big.close();
+    expect(text).toBe(`${48 * 64 * 1024} ${hash.digest("hex")}`);
   });
 
   it("closes after the answer when the client says Connection: close", async () => {
