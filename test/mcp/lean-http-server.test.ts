@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LeanHttpServer, type LeanRequest } from "../../src/mcp/lean-http-server.js";
+import { LeanHttpServer, type LeanRequest, parseHead } from "../../src/mcp/lean-http-server.js";
 
 const MAX_BODY = 1024;
 
@@ -271,5 +271,22 @@ describe("the lean HTTP server", () => {
     );
     expect(statuses(wire)).toEqual([200]);
     expect(wire).toContain("connection: close");
+  });
+
+  it("parses a head: names lower-cased, repeats joined, only SP and HTAB trimmed", () => {
+    const h = parseHead(
+      "POST /mcp?x=1 HTTP/1.1\r\nHost: a:1\r\nAccept:\tapplication/json \r\nX-A: 1\r\nx-a: 2\r\nX-N: \u00a0v\u00a0",
+    );
+    expect(h).toMatchObject({ method: "POST", url: "/mcp?x=1", version: 1 });
+    const headers = (h as { headers: Record<string, string> }).headers;
+    expect({ ...headers }).toEqual({
+      host: "a:1",
+      accept: "application/json",
+      "x-a": "1, 2",
+      "x-n": "\u00a0v\u00a0",
+    });
+    expect(parseHead("GET / HTTP/1.0")).toMatchObject({ version: 0, headers: {} });
+    expect(parseHead("GET / HTTP/1.1\r\nHost: a\r\nX\u00e9: 1")).toBe(400);
+    expect(parseHead("GET / HTTP/1.1\r\nHost: a\r\n: empty name")).toBe(400);
   });
 });
