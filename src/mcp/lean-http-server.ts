@@ -12,10 +12,10 @@
  * refused (request smuggling). Malformed requests get 400 (431 for a head over 16 KiB, 505
  * for a version other than 1.0/1.1) and the connection is closed.
  */
-import { EventEmitter } from "node:events";
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 
 export const MAX_HEAD = 16 * 1024;
+const HEAD_END = Buffer.from("\r\n\r\n");
 const KEEP_ALIVE_MS = 65_000;
 /** A request head or body must arrive within this (slow clients hold no connection forever). */
 const REQUEST_MS = 30_000;
@@ -85,9 +85,10 @@ export class LeanRequest {
  * The answer to one request, with the part of node:http's ServerResponse the front uses:
  * `writeHead` (a flat [name, value, ...] list or an object), `write`, `end`, `flushHeaders`,
  * `headersSent`, `destroyed`, `writableEnded`, and the events `finish` (written) and `close`
- * (done or the connection lost).
+ * (done or the connection lost), each emitted once (no EventEmitter per answer: most have no
+ * listener).
  */
-export class LeanResponse extends EventEmitter {
+export class LeanResponse {
   headersSent = false;
   writableEnded = false;
   statusCode = 200;
@@ -98,13 +99,29 @@ export class LeanResponse extends EventEmitter {
   #chunked = false;
   #closed = false;
   #lost = false;
+  #onClose: (() => void)[] | undefined;
+  #onFinish: (() => void)[] | undefined;
 
   constructor(
     readonly conn: Conn,
     /** A HEAD request: never a body. */
     readonly noBody: boolean,
-  ) {
-    super();
+  ) {}
+
+  on(event: "close" | "finish", fn: () => void): this {
+    if (event === "close") {
+      if (this.#closed) queueMicrotask(fn);
+      else (this.#onClose ??= []).push(fn);
+    } else (this.#onFinish ??= []).push(fn);
+    return this;
+  }
+
+  once(event: "close" | "finish", fn: () => void): this {
+    return this.on(event, fn);
+  }
+
+  #emit(list: (() => void)[] | undefined): void {
+    if (list !== undefined) for (const fn of list) fn();
   }
 
   /** The connection went away before the answer ended. */
@@ -177,8 +194,9 @@ export class LeanResponse extends EventEmitter {
     if (!this.#headWritten) out = this.#head(Buffer.byteLength(text)) + text;
     else out = text.length === 0 ? "" : this.#frame(text);
     if (this.#chunked) out += "0\r\n\r\n";
-    if (out.length > 0) this.conn.socket.write(out, () => this.emit("finish"));
-    else queueMicrotask(() => this.emit("finish"));
+    const finished = this.#onFinish === undefined ? undefined : () => this.#emit(this.#onFinish);
+    if (out.length > 0) this.conn.socket.write(out, finished);
+    else if (finished !== undefined) queueMicrotask(finished);
     this.#done();
     return this;
   }
@@ -190,7 +208,7 @@ export class LeanResponse extends EventEmitter {
   #done(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.emit("close");
+    this.#emit(this.#onClose);
     this.conn.responded(this);
   }
 
@@ -199,7 +217,7 @@ export class LeanResponse extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#lost = true;
-    this.emit("close");
+    this.#emit(this.#onClose);
   }
 }
 
@@ -283,7 +301,7 @@ class Conn {
     // a client may send empty lines between requests (RFC 9112 §2.2)
     let start = 0;
     while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
-    const end = buf.indexOf("\r\n\r\n", start, "latin1");
+    const end = buf.indexOf(HEAD_END, start);
     if (end < 0) {
       if (buf.length - start > MAX_HEAD) return this.#reject(431, "request head too large");
       if (this.since === 0) this.since = performance.now();

@@ -48,6 +48,7 @@ class Conn {
   #keep = true;
   #inHead = true;
   #chunkState: "size" | "data" | "crlf" | "trailer" = "size";
+  #keepAliveSeen: string | undefined;
 
   constructor(
     readonly pool: RawHttpPool,
@@ -132,9 +133,12 @@ class Conn {
     const status = d0 * 100 + d1 * 10 + d2;
     const conn = headers.connection === undefined ? "" : headers.connection.toLowerCase();
     this.#keep = text[7] === "1" ? !conn.includes("close") : conn.includes("keep-alive");
-    if (headers["keep-alive"] !== undefined) {
-      const ka = /timeout=(\d+)/.exec(headers["keep-alive"]);
-      if (ka !== null) this.idleMs = Math.max(0, Number(ka[1]) * 1000 - 1000);
+    const ka = headers["keep-alive"];
+    if (ka !== undefined && ka !== this.#keepAliveSeen) {
+      // servers send the same hint on every answer: read it once per connection
+      this.#keepAliveSeen = ka;
+      const m = /timeout=(\d+)/.exec(ka);
+      if (m !== null) this.idleMs = Math.max(0, Number(m[1]) * 1000 - 1000);
     }
     const te = headers["transfer-encoding"]?.toLowerCase() ?? "";
     if (status === 204 || status === 304 || (status >= 100 && status < 200)) this.#framing = "none";
