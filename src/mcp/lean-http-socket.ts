@@ -28,6 +28,8 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 /** How long an idle socket is kept when the server gives no Keep-Alive hint (Node's default server timeout is 5 s). */
 const DEFAULT_IDLE_MS = 4000;
 const MAX_HEAD = 64 * 1024;
+/** The per-connection read buffer (`onread`); a larger answer arrives in several reads. */
+const READ_BUFFER = 64 * 1024;
 /** Sockets per upstream at most (as the node:http Agent had); further requests wait their turn. */
 const MAX_SOCKETS = 256;
 
@@ -55,8 +57,21 @@ class Conn {
     port: number,
     host: string,
   ) {
-    this.socket = connect({ port, host, noDelay: true });
-    this.socket.on("data", (b: Buffer) => this.#data(b));
+    // `onread`: bytes land in one buffer per connection and come to #data without the stream
+    // machinery ('data' events, Readable state) of a plain socket, each read copied out of it.
+    const into = Buffer.allocUnsafe(READ_BUFFER);
+    this.socket = connect({
+      port,
+      host,
+      noDelay: true,
+      onread: {
+        buffer: into,
+        callback: (n: number, b: Uint8Array) => {
+          this.#data(Buffer.from(b.subarray(0, n)));
+          return true;
+        },
+      },
+    });
     this.socket.on("error", (e) => (this.#err = e));
     this.socket.on("close", () => this.#closed());
   }
