@@ -21,8 +21,40 @@ const KEEP_ALIVE_MS = 65_000;
 const REQUEST_MS = 30_000;
 const SWEEP_MS = 5_000;
 const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const BAD_VALUE = /[\0\r\n]/;
+
 const FIELDS = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\0\r\n]*(?:\r\n|$))*$/;
+
+const BAD_TARGET = /[\0-\x20\x7f]/;
+const CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
+const KEEP_ALIVE = /keep-alive/i;
+/** Response header names already checked (ours: a handful). */
+const goodNames = new Set<string>();
+
+function goodName(k: string): boolean {
+  if (goodNames.has(k)) return true;
+  if (!TCHAR.test(k)) return false;
+  if (goodNames.size < 256) goodNames.add(k);
+  return true;
+}
+
+/** No CR, LF or NUL in a response header value (a loop: values are short). */
+function goodValue(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return false;
+  }
+  return true;
+}
+const DIGITS = /^\d{1,15}$/;
+
+/** Most clients send lower-case names: lower-case only those that are not. */
+function hasUpper(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return true;
+  }
+  return false;
+}
 
 function isOws(c: number): boolean {
   return c === 32 || c === 9;
@@ -140,7 +172,7 @@ export class LeanResponse {
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const k = flat[i]!;
         const v = flat[i + 1]!;
-        if (!TCHAR.test(k) || BAD_VALUE.test(v))
+        if (!goodName(k) || !goodValue(v))
           throw new Error(`invalid response header ${JSON.stringify(k)}`);
         if (k.length === 14 && k.toLowerCase() === "content-length") this.#hasLength = true;
         h += `${k}: ${v}\r\n`;
@@ -312,10 +344,14 @@ class Conn {
     if (typeof head === "number") return this.#reject(head, "malformed request");
     const { method, url, headers, version } = head;
     this.http11 = version === 1;
-    const conn = headers.connection?.toLowerCase() ?? "";
+    const conn = headers.connection;
     this.closeAfter =
       this.server.closing ||
-      (this.http11 ? /(?:^|,)\s*close\s*(?:,|$)/.test(conn) : !/keep-alive/.test(conn));
+      (conn === undefined || conn === "keep-alive"
+        ? !this.http11
+        : this.http11
+          ? CLOSE.test(conn)
+          : !KEEP_ALIVE.test(conn));
     let at = end + 4;
     let body: Buffer | undefined;
     const te = headers["transfer-encoding"];
@@ -409,7 +445,7 @@ export function parseHead(text: string): Head | number {
   const method = line.slice(0, sp1);
   const url = line.slice(sp1 + 1, sp2);
   const proto = line.slice(sp2 + 1);
-  if (!TCHAR.test(method) || url.length === 0 || /[\0-\x20\x7f]/.test(url)) return 400;
+  if (!TCHAR.test(method) || url.length === 0 || BAD_TARGET.test(url)) return 400;
   if (proto !== "HTTP/1.1" && proto !== "HTTP/1.0") return proto.startsWith("HTTP/") ? 505 : 400;
   const headers: Record<string, string> = Object.create(null);
   let hosts = 0;
@@ -427,11 +463,12 @@ export function parseHead(text: string): Head | number {
     while (v0 < v1 && isOws(text.charCodeAt(v0))) v0++;
     while (v1 > v0 && isOws(text.charCodeAt(v1 - 1))) v1--;
     const value = text.slice(v0, v1);
-    const k = text.slice(at + 2, c).toLowerCase();
+    const name = text.slice(at + 2, c);
+    const k = hasUpper(name) ? name.toLowerCase() : name;
     const old = headers[k];
     if (k === "host" && ++hosts > 1) return 400;
     if (k === "content-length") {
-      if (!/^\d{1,15}$/.test(value) || (old !== undefined && old !== value)) return 400;
+      if (!DIGITS.test(value) || (old !== undefined && old !== value)) return 400;
       headers[k] = value;
     } else headers[k] = old === undefined ? value : `${old}, ${value}`;
     at = stop;
