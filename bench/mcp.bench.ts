@@ -20,6 +20,7 @@ import {
   httpClient,
   interleaved,
   loadFor,
+  mainThreadCpuMs,
   type RawClient,
   rssMb,
   spawnListening,
@@ -112,6 +113,8 @@ export default async function (h: Harness): Promise<void> {
     clients.push(c);
     return c;
   };
+  /** An HTTP client whose `pid` is the proxy process it talks to (for the CPU notes). */
+  const owned = (c: RawClient, p: Proc): RawClient => ({ ...c, pid: () => p.proc.pid });
   const call = (c: RawClient) => async () => {
     const r = (await c.call("tools/call", ARGS)) as { result?: unknown };
     if (!r?.result) throw new Error(`tools/call failed: ${JSON.stringify(r)}`);
@@ -149,11 +152,28 @@ export default async function (h: Harness): Promise<void> {
     block = BLOCK,
   ) => {
     for (const [, c] of cases) await warm(c);
+    // the proxy's main-thread CPU over its measured calls (not the direct row: the server
+    // behind serves every row)
+    const cpu = cases.map(() => 0);
+    let at = 0;
+    const pidOf = (i: number) => (i === 0 ? undefined : cases[i]![1].pid());
     const lat = await interleaved(
       cases.map(([, c]) => call(c)),
       block === 1 ? rounds : Math.max(3, Math.ceil(rounds / block)),
       budget,
       block,
+      block === 1
+        ? undefined
+        : {
+            before: (i) => {
+              const pid = pidOf(i);
+              at = pid === undefined ? 0 : mainThreadCpuMs(pid);
+            },
+            after: (i) => {
+              const pid = pidOf(i);
+              if (pid !== undefined) cpu[i]! += mainThreadCpuMs(pid) - at;
+            },
+          },
     );
     const base = lat[0]!.sort((a, b) => a - b);
     const fi = cases.findIndex(([name]) => name.startsWith("floor"));
@@ -167,6 +187,10 @@ export default async function (h: Harness): Promise<void> {
         floor !== undefined && i > fi
           ? ` (${((pct(xs, 0.5) - pct(floor, 0.5)) / 1000).toFixed(0)} µs p50 over the floor)`
           : "";
+      const cpuNote =
+        i > 0 && block > 1 && Number.isFinite(cpu[i]!)
+          ? `; proxy main thread ${Math.round((cpu[i]! * 1000) / xs.length)} µs CPU/call`
+          : "";
       h.record({
         name: `${label}: ${name}`,
         p50_ns: Math.round(pct(xs, 0.5)),
@@ -179,8 +203,8 @@ export default async function (h: Harness): Promise<void> {
               ? "direct (baseline); rows interleaved call by call, so each process idles between its calls"
               : `direct (baseline); rows interleaved in blocks of ${block} back-to-back calls`
             : i === fi
-              ? `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99: one more Node process passing bytes, no parsing (what any proxy pays)`
-              : `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99${over}; ${goal}`,
+              ? `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99${cpuNote}: one more Node process passing bytes, no parsing (what any proxy pays)`
+              : `adds ${d50.toFixed(0)} µs p50, ${d99.toFixed(0)} µs p99${over}${cpuNote}; ${goal}`,
       });
     }
   };
@@ -230,8 +254,8 @@ export default async function (h: Harness): Promise<void> {
       "HTTP→stdio",
       [
         ["direct (stdio)", direct],
-        ["gateway, allow-all", keep(await httpClient(hsAllow.url))],
-        ["gateway, realistic + audit", keep(await httpClient(hsReal.url))],
+        ["gateway, allow-all", owned(keep(await httpClient(hsAllow.url)), hsAllow)],
+        ["gateway, realistic + audit", owned(keep(await httpClient(hsReal.url)), hsReal)],
       ],
       "the HTTP front's hop included",
     );
@@ -245,10 +269,10 @@ export default async function (h: Harness): Promise<void> {
       "HTTP→HTTP",
       [
         ["direct", keep(await httpClient(echoHttp.url))],
-        ["floor: plain TCP relay", keep(await httpClient(tcpRelay.url))],
-        ["gateway, allow-all", keep(await httpClient(gws.allow!.url))],
-        ["gateway, realistic + audit", keep(await httpClient(gws.real!.url))],
-        ["naive SDK proxy", keep(await httpClient(naive.url))],
+        ["floor: plain TCP relay", owned(keep(await httpClient(tcpRelay.url)), tcpRelay)],
+        ["gateway, allow-all", owned(keep(await httpClient(gws.allow!.url)), gws.allow!)],
+        ["gateway, realistic + audit", owned(keep(await httpClient(gws.real!.url)), gws.real!)],
+        ["naive SDK proxy", owned(keep(await httpClient(naive.url)), naive)],
       ],
       "goal ≤ 300 µs p50, ≤ 1 ms p99",
     );

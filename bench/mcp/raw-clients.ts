@@ -151,6 +151,16 @@ export function rssMb(pid: number): number {
   }
 }
 
+/** CPU time (user + system) of a process's main thread, in ms (from /proc; ticks of 10 ms). */
+export function mainThreadCpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU time (user + system) a process has used, in ms (from /proc; clock ticks of 10 ms). */
 export function cpuMs(pid: number): number {
   try {
@@ -174,6 +184,8 @@ export async function interleaved(
   rounds: number,
   budgetMs: number,
   block = 1,
+  /** Called with each client's index around its turns (e.g. to read a process's CPU time). */
+  around?: { before(i: number): void; after(i: number): void },
 ): Promise<number[][]> {
   const out = fns.map(() => [] as number[]);
   const end = performance.now() + budgetMs;
@@ -183,11 +195,13 @@ export async function interleaved(
       const i = r % 2 === 1 && block > 1 ? fns.length - 1 - j : j;
       const fn = fns[i]!;
       for (let k = 0; k < lead; k++) await fn();
+      around?.before(i);
       for (let k = 0; k < block; k++) {
         const t0 = process.hrtime.bigint();
         await fn();
         out[i]!.push(Number(process.hrtime.bigint() - t0));
       }
+      around?.after(i);
     }
   }
   return out;
