@@ -15,6 +15,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 
 export const MAX_HEAD = 16 * 1024;
+const HEAD_TOO_LARGE = "the request head is over 16 KiB: send fewer or shorter headers";
 const HEAD_END = Buffer.from("\r\n\r\n");
 const KEEP_ALIVE_MS = 65_000;
 /** A request head or body must arrive within this (slow clients hold no connection forever). */
@@ -106,10 +107,6 @@ export class LeanRequest {
   /** The body was larger than the server's `maxBody` (the connection closes after the answer). */
   get tooLarge(): boolean {
     return this.body === undefined;
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }
 
@@ -311,6 +308,9 @@ class Conn {
     this.res = undefined;
     this.idleSince = performance.now();
     if (this.closeAfter) {
+      // nothing after this answer is read (an unread oversize body, say)
+      this.dead = true;
+      this.buf = undefined;
       this.socket.end();
       return;
     }
@@ -335,13 +335,13 @@ class Conn {
     while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
     const end = buf.indexOf(HEAD_END, start);
     if (end < 0) {
-      if (buf.length - start > MAX_HEAD) return this.#reject(431, "request head too large");
+      if (buf.length - start > MAX_HEAD) return this.#reject(431, HEAD_TOO_LARGE);
       if (this.since === 0) this.since = performance.now();
       return false;
     }
-    if (end - start > MAX_HEAD) return this.#reject(431, "request head too large");
+    if (end - start > MAX_HEAD) return this.#reject(431, HEAD_TOO_LARGE);
     const head = parseHead(buf.toString("latin1", start, end));
-    if (typeof head === "number") return this.#reject(head, "malformed request");
+    if ("why" in head) return this.#reject(head.status, head.why);
     const { method, url, headers, version } = head;
     this.http11 = version === 1;
     const conn = headers.connection;
@@ -357,11 +357,20 @@ class Conn {
     const te = headers["transfer-encoding"];
     const maxBody = this.server.maxBody;
     if (te !== undefined) {
-      if (headers["content-length"] !== undefined || te.toLowerCase().trim() !== "chunked")
-        return this.#reject(te.toLowerCase().trim() === "chunked" ? 400 : 501, "bad framing");
+      if (headers["content-length"] !== undefined)
+        return this.#reject(400, "Content-Length and Transfer-Encoding together: send one of them");
+      if (te.toLowerCase().trim() !== "chunked")
+        return this.#reject(
+          501,
+          `Transfer-Encoding "${te.slice(0, 40)}" is not served: use chunked or Content-Length`,
+        );
       const r = dechunk(buf, at, maxBody);
       if (r === undefined) return this.#wait(buf, start, head.expects);
-      if (r === "bad") return this.#reject(400, "malformed chunked body");
+      if (r === "bad")
+        return this.#reject(
+          400,
+          "the chunked body is malformed (chunk sizes in hex, each chunk followed by CRLF)",
+        );
       if (r === "big") {
         this.closeAfter = true;
         body = undefined;
@@ -384,7 +393,10 @@ class Conn {
       }
     }
     if (head.expects !== undefined && head.expects !== "100-continue")
-      return this.#reject(417, "unsupported Expect");
+      return this.#reject(
+        417,
+        `Expect "${head.expects.slice(0, 40)}" is not supported (only 100-continue)`,
+      );
     this.buf = at >= buf.length ? undefined : buf.subarray(at);
     this.since = 0;
     const res = new LeanResponse(this, method === "HEAD");
@@ -408,7 +420,7 @@ class Conn {
     const body = JSON.stringify({
       jsonrpc: "2.0",
       id: null,
-      error: { code: -32600, message: `Bad Request: ${why}.` },
+      error: { code: -32600, message: `${STATUS[status] ?? "Bad Request"}: ${why}.` },
     });
     this.buf = undefined;
     this.dead = true;
@@ -434,24 +446,42 @@ interface Head {
   expects: string | undefined;
 }
 
-/** Parse a request head (without its final CRLFCRLF); an HTTP status on failure. */
-export function parseHead(text: string): Head | number {
+/** Why a request head was refused: the HTTP status and what is wrong with it. */
+export interface Refusal {
+  status: number;
+  why: string;
+}
+
+const refuse = (status: number, why: string): Refusal => ({ status, why });
+
+/** Parse a request head (without its final CRLFCRLF); a refusal naming the problem on failure. */
+export function parseHead(text: string): Head | Refusal {
   let eol = text.indexOf("\r\n");
   if (eol < 0) eol = text.length;
   const line = text.slice(0, eol);
   const sp1 = line.indexOf(" ");
   const sp2 = line.indexOf(" ", sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || line.indexOf(" ", sp2 + 1) >= 0) return 400;
+  if (sp1 <= 0 || sp2 < 0 || line.indexOf(" ", sp2 + 1) >= 0)
+    return refuse(400, 'the request line must be "METHOD target HTTP/1.1", single spaces');
   const method = line.slice(0, sp1);
   const url = line.slice(sp1 + 1, sp2);
   const proto = line.slice(sp2 + 1);
-  if (!TCHAR.test(method) || url.length === 0 || BAD_TARGET.test(url)) return 400;
-  if (proto !== "HTTP/1.1" && proto !== "HTTP/1.0") return proto.startsWith("HTTP/") ? 505 : 400;
+  if (!TCHAR.test(method)) return refuse(400, "the method is not a token");
+  if (url.length === 0 || BAD_TARGET.test(url))
+    return refuse(400, "the request target has spaces or control characters");
+  if (proto !== "HTTP/1.1" && proto !== "HTTP/1.0")
+    return proto.startsWith("HTTP/")
+      ? refuse(505, `${proto} is not served here: use HTTP/1.1`)
+      : refuse(400, "the request line does not end in HTTP/1.1");
   const headers: Record<string, string> = Object.create(null);
   let hosts = 0;
   // Every field line at once: token name, colon (no space before it, no obs-fold), no CR, LF or
   // NUL inside; one RegExp pass over the block instead of two per line.
-  if (eol < text.length && !FIELDS.test(text.slice(eol + 2))) return 400;
+  if (eol < text.length && !FIELDS.test(text.slice(eol + 2)))
+    return refuse(
+      400,
+      "a header line is malformed (name characters, a space before the colon, a folded line, or a bare CR, LF or NUL)",
+    );
   let at = eol;
   while (at < text.length) {
     const next = text.indexOf("\r\n", at + 2);
@@ -466,14 +496,16 @@ export function parseHead(text: string): Head | number {
     const name = text.slice(at + 2, c);
     const k = hasUpper(name) ? name.toLowerCase() : name;
     const old = headers[k];
-    if (k === "host" && ++hosts > 1) return 400;
+    if (k === "host" && ++hosts > 1) return refuse(400, "more than one Host header");
     if (k === "content-length") {
-      if (!DIGITS.test(value) || (old !== undefined && old !== value)) return 400;
+      if (!DIGITS.test(value)) return refuse(400, "Content-Length is not a decimal number");
+      if (old !== undefined && old !== value)
+        return refuse(400, "two Content-Length headers that differ");
       headers[k] = value;
     } else headers[k] = old === undefined ? value : `${old}, ${value}`;
     at = stop;
   }
-  if (proto === "HTTP/1.1" && hosts === 0) return 400;
+  if (proto === "HTTP/1.1" && hosts === 0) return refuse(400, "HTTP/1.1 needs a Host header");
   const expect = headers.expect;
   return {
     method,
