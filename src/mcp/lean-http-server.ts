@@ -13,6 +13,7 @@
  * for a version other than 1.0/1.1) and the connection is closed.
  */
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { FieldError, newHeaders, readFieldsStrict } from "./http-fields.js";
 
 export const MAX_HEAD = 16 * 1024;
 const HEAD_TOO_LARGE = "the request head is over 16 KiB: send fewer or shorter headers";
@@ -22,8 +23,6 @@ const KEEP_ALIVE_MS = 65_000;
 const REQUEST_MS = 30_000;
 const SWEEP_MS = 5_000;
 const TCHAR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const FIELDS = /^(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\0\r\n]*(?:\r\n|$))*$/;
 
 const BAD_TARGET = /[\0-\x20\x7f]/;
 const CLOSE = /(?:^|,)\s*close\s*(?:,|$)/i;
@@ -45,20 +44,6 @@ function goodValue(v: string): boolean {
     if (c === 13 || c === 10 || c === 0) return false;
   }
   return true;
-}
-const DIGITS = /^\d{1,15}$/;
-
-/** Most clients send lower-case names: lower-case only those that are not. */
-function hasUpper(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) return true;
-  }
-  return false;
-}
-
-function isOws(c: number): boolean {
-  return c === 32 || c === 9;
 }
 const STATUS: Record<number, string> = {
   100: "Continue",
@@ -454,6 +439,14 @@ export interface Refusal {
 
 const refuse = (status: number, why: string): Refusal => ({ status, why });
 
+const FIELD_REFUSALS: Record<FieldError, string> = {
+  [FieldError.Malformed]:
+    "a header line is malformed (name characters, a space before the colon, a folded line, or a bare CR, LF or NUL)",
+  [FieldError.TwoHosts]: "more than one Host header",
+  [FieldError.BadLength]: "Content-Length is not a decimal number",
+  [FieldError.TwoLengths]: "two Content-Length headers that differ",
+};
+
 /** Parse a request head (without its final CRLFCRLF); a refusal naming the problem on failure. */
 export function parseHead(text: string): Head | Refusal {
   let eol = text.indexOf("\r\n");
@@ -473,39 +466,11 @@ export function parseHead(text: string): Head | Refusal {
     return proto.startsWith("HTTP/")
       ? refuse(505, `${proto} is not served here: use HTTP/1.1`)
       : refuse(400, "the request line does not end in HTTP/1.1");
-  const headers: Record<string, string> = Object.create(null);
-  let hosts = 0;
-  // Every field line at once: token name, colon (no space before it, no obs-fold), no CR, LF or
-  // NUL inside; one RegExp pass over the block instead of two per line.
-  if (eol < text.length && !FIELDS.test(text.slice(eol + 2)))
-    return refuse(
-      400,
-      "a header line is malformed (name characters, a space before the colon, a folded line, or a bare CR, LF or NUL)",
-    );
-  let at = eol;
-  while (at < text.length) {
-    const next = text.indexOf("\r\n", at + 2);
-    const stop = next < 0 ? text.length : next;
-    const c = text.indexOf(":", at + 2);
-    // value without its optional whitespace (SP and HTAB only)
-    let v0 = c + 1;
-    let v1 = stop;
-    while (v0 < v1 && isOws(text.charCodeAt(v0))) v0++;
-    while (v1 > v0 && isOws(text.charCodeAt(v1 - 1))) v1--;
-    const value = text.slice(v0, v1);
-    const name = text.slice(at + 2, c);
-    const k = hasUpper(name) ? name.toLowerCase() : name;
-    const old = headers[k];
-    if (k === "host" && ++hosts > 1) return refuse(400, "more than one Host header");
-    if (k === "content-length") {
-      if (!DIGITS.test(value)) return refuse(400, "Content-Length is not a decimal number");
-      if (old !== undefined && old !== value)
-        return refuse(400, "two Content-Length headers that differ");
-      headers[k] = value;
-    } else headers[k] = old === undefined ? value : `${old}, ${value}`;
-    at = stop;
-  }
-  if (proto === "HTTP/1.1" && hosts === 0) return refuse(400, "HTTP/1.1 needs a Host header");
+  const headers = newHeaders();
+  const bad = readFieldsStrict(text, eol, headers);
+  if (bad !== 0) return refuse(400, FIELD_REFUSALS[bad]);
+  if (proto === "HTTP/1.1" && headers.host === undefined)
+    return refuse(400, "HTTP/1.1 needs a Host header");
   const expect = headers.expect;
   return {
     method,

@@ -8,6 +8,7 @@
  * few µs. What the body means (JSON, SSE, an error) is the caller's business.
  */
 import { connect, type Socket } from "node:net";
+import { newHeaders, readFieldsLenient } from "./http-fields.js";
 
 export interface RawResponse {
   status: number;
@@ -128,23 +129,8 @@ class Conn {
     const d1 = text.charCodeAt(10) - 48;
     const d2 = text.charCodeAt(11) - 48;
     if (!(d0 >= 1 && d0 <= 5 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9)) return undefined;
-    const headers: Record<string, string> = Object.create(null);
-    let at = text.indexOf("\r\n");
-    while (at >= 0) {
-      const next = text.indexOf("\r\n", at + 2);
-      const stop = next < 0 ? text.length : next;
-      const c = text.indexOf(":", at + 2);
-      if (c > at + 2 && c < stop) {
-        const name = text
-          .slice(at + 2, c)
-          .trim()
-          .toLowerCase();
-        const v = text.slice(c + 1, stop).trim();
-        const old = headers[name];
-        headers[name] = old === undefined ? v : `${old}, ${v}`;
-      }
-      at = next;
-    }
+    const headers = newHeaders();
+    readFieldsLenient(text, text.indexOf("\r\n"), headers);
     const status = d0 * 100 + d1 * 10 + d2;
     const conn = headers.connection === undefined ? "" : headers.connection.toLowerCase();
     this.#keep = text[7] === "1" ? !conn.includes("close") : conn.includes("keep-alive");

@@ -333,4 +333,38 @@ describe("the lean HTTP server", () => {
       why: expect.stringContaining("use HTTP/1.1"),
     });
   });
+
+  it("reads known and unknown names in any case; __proto__ and constructor are plain names", () => {
+    const h = parseHead(
+      "POST /mcp HTTP/1.1\r\nHOST: a\r\nMcp-Session-ID: s1\r\nX-Odd-Name: v\r\n__proto__: p\r\nConstructor: c\r\ncontent-LENGTH: 3",
+    ) as { headers: Record<string, string> };
+    expect({ ...h.headers }).toEqual({
+      host: "a",
+      "mcp-session-id": "s1",
+      "x-odd-name": "v",
+      ["__proto__"]: "p",
+      constructor: "c",
+      "content-length": "3",
+    });
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(h.headers))).toBe(null);
+    // a name the reader does not know, sent twice, is joined like any other
+    const two = parseHead("GET / HTTP/1.1\r\nHost: a\r\nconstructor: 1\r\nCONSTRUCTOR: 2") as {
+      headers: Record<string, string>;
+    };
+    expect(two.headers.constructor).toBe("1, 2");
+    for (const [head, why] of [
+      ["GET / HTTP/1.1\r\nHost: a\r\nhost: b", "more than one Host"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x", "not a decimal number"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\ncontent-length: 2", "differ"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nX: a\rb", "malformed"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nX: a\nb", "malformed"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nX: a\u0000b", "malformed"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nX : a", "malformed"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n folded", "malformed"],
+      ["GET / HTTP/1.1\r\nHost a", "malformed"],
+      ["GET / HTTP/1.1\r\nX: a", "needs a Host"],
+    ] as const) {
+      expect(parseHead(head)).toMatchObject({ status: 400, why: expect.stringContaining(why) });
+    }
+  });
 });
