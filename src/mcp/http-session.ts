@@ -7,14 +7,16 @@
 
 import { EventStore, GET_STREAM } from "./event-store.js";
 import type { Id, Message } from "./jsonrpc.js";
-import type { LeanResponse as ServerResponse } from "./lean-http-server.js";
+import { RenderedHeaders, type LeanResponse as ServerResponse } from "./lean-http-server.js";
 import type { Downstream } from "./session-core.js";
 
 const MAX_QUEUED = 1000;
 
-/** A complete answer written at once: SSE without ids (nothing to resume) or JSON. */
-function oneShot(res: ServerResponse, headers: string[], body: string): void {
-  headers[headers.length - 1] = String(Buffer.byteLength(body));
+/**
+ * A complete answer written at once: SSE without ids (nothing to resume) or JSON; the head
+ * gets its Content-Length from the body (`LeanResponse.end`).
+ */
+function oneShot(res: ServerResponse, headers: RenderedHeaders, body: string): void {
   res.writeHead(200, headers);
   res.end(body);
 }
@@ -139,17 +141,17 @@ export class HttpDownstream implements Downstream {
   getStream: ServerResponse | undefined;
   #queue: string[] = [];
   lastActive = Date.now();
-  /** Header lists of this session's answers (the last value of a one-shot list is its length). */
-  readonly sseHeaders: string[];
-  readonly sseOneShot: string[];
-  readonly jsonOneShot: string[];
-  readonly acceptedHeaders: string[];
+  /** The header lines of this session's answers, checked and rendered once. */
+  readonly sseHeaders: RenderedHeaders;
+  readonly sseOneShot: RenderedHeaders;
+  readonly jsonOneShot: RenderedHeaders;
+  readonly acceptedHeaders: RenderedHeaders;
 
   constructor(
     readonly sessionId: string,
     readonly host: string | undefined,
   ) {
-    this.sseHeaders = [
+    const sse = [
       "content-type",
       "text/event-stream",
       "cache-control",
@@ -157,10 +159,15 @@ export class HttpDownstream implements Downstream {
       "mcp-session-id",
       sessionId,
     ];
-    this.sseOneShot = [...this.sseHeaders, "content-length", "0"];
-    this.jsonOneShot = ["content-type", "application/json", "mcp-session-id", sessionId];
-    this.jsonOneShot.push("content-length", "0");
-    this.acceptedHeaders = ["mcp-session-id", sessionId, "content-length", "0"];
+    this.sseHeaders = RenderedHeaders.of(sse);
+    this.sseOneShot = this.sseHeaders;
+    this.jsonOneShot = RenderedHeaders.of([
+      "content-type",
+      "application/json",
+      "mcp-session-id",
+      sessionId,
+    ]);
+    this.acceptedHeaders = RenderedHeaders.of(["mcp-session-id", sessionId, "content-length", "0"]);
   }
 
   send(m: Message, related?: Id): void {

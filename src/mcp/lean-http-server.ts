@@ -96,6 +96,33 @@ export class LeanRequest {
 }
 
 /**
+ * Response header lines checked and rendered once (`renderHeaders`), for answers that repeat
+ * them: a session's JSON and SSE answers. Checking each name and value on every answer cost
+ * a loop per header per answer; these are written as they are.
+ */
+export class RenderedHeaders {
+  private constructor(
+    readonly text: string,
+    readonly hasLength: boolean,
+  ) {}
+
+  /** Check and render a flat [name, value, ...] list (throws on a bad name or value). */
+  static of(flat: readonly string[]): RenderedHeaders {
+    let h = "";
+    let hasLength = false;
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const k = flat[i]!;
+      const v = flat[i + 1]!;
+      if (!goodName(k) || !goodValue(v))
+        throw new Error(`invalid response header ${JSON.stringify(k)}`);
+      if (k.toLowerCase() === "content-length") hasLength = true;
+      h += `${k}: ${v}\r\n`;
+    }
+    return new RenderedHeaders(h, hasLength);
+  }
+}
+
+/**
  * The answer to one request, with the part of node:http's ServerResponse the front uses:
  * `writeHead` (a flat [name, value, ...] list or an object), `write`, `end`, `flushHeaders`,
  * `headersSent`, `destroyed`, `writableEnded`, and the events `finish` (written) and `close`
@@ -143,9 +170,17 @@ export class LeanResponse {
     return this.#lost || this.conn.socket.destroyed;
   }
 
-  writeHead(status: number, headers?: readonly string[] | Record<string, string>): this {
+  writeHead(
+    status: number,
+    headers?: readonly string[] | Record<string, string> | RenderedHeaders,
+  ): this {
     if (this.#headWritten) throw new Error("writeHead after the head was sent");
     this.statusCode = status;
+    if (headers instanceof RenderedHeaders) {
+      this.#lines = headers.text;
+      this.#hasLength = headers.hasLength;
+      return this;
+    }
     let h = "";
     if (headers !== undefined) {
       const flat = Array.isArray(headers)

@@ -6,7 +6,12 @@ import { createHash } from "node:crypto";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LeanHttpServer, type LeanRequest, parseHead } from "../../src/mcp/lean-http-server.js";
+import {
+  LeanHttpServer,
+  type LeanRequest,
+  parseHead,
+  RenderedHeaders,
+} from "../../src/mcp/lean-http-server.js";
 
 const MAX_BODY = 1024;
 
@@ -32,6 +37,8 @@ function raw(port: number, pieces: string[], ms = 400): Promise<string> {
   });
 }
 
+const RENDERED = RenderedHeaders.of(["content-type", "application/json", "mcp-session-id", "s-1"]);
+
 const statuses = (wire: string) =>
   [...wire.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
@@ -55,6 +62,7 @@ describe("the lean HTTP server", () => {
         setTimeout(() => res.end("data: two\n\n"), 20);
         return;
       }
+      if (req.url === "/rendered") return void res.writeHead(200, RENDERED).end('{"ok":1}');
       const body = req.body?.toString("utf8") ?? "";
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ method: req.method, url: req.url, body, host: req.headers.host }));
@@ -332,6 +340,21 @@ describe("the lean HTTP server", () => {
       status: 505,
       why: expect.stringContaining("use HTTP/1.1"),
     });
+  });
+
+  it("writes pre-rendered header lines as given, with the body's Content-Length once", async () => {
+    const wire = await raw(port, [
+      "GET /rendered HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    ]);
+    const head = wire.slice(0, wire.indexOf("\r\n\r\n"));
+    expect(head).toContain("\r\ncontent-type: application/json\r\nmcp-session-id: s-1\r\n");
+    expect(head.match(/content-length: (\d+)/gi)).toEqual(["content-length: 8"]);
+    expect(wire.endsWith('{"ok":1}')).toBe(true);
+    // bad names and values are refused when rendered, not written later
+    expect(() => RenderedHeaders.of(["x-a", "b\r\nset-cookie: x"])).toThrow(
+      /invalid response header/,
+    );
+    expect(() => RenderedHeaders.of(["x a", "b"])).toThrow(/invalid response header/);
   });
 
   it("reads known and unknown names in any case; __proto__ and constructor are plain names", () => {
