@@ -8,6 +8,8 @@ export interface Ranked {
 
 interface Entry<R> {
   readonly rule: R;
+  /** `rule.index`, kept here: rules of different sets have different shapes, entries one. */
+  readonly index: number;
   readonly test: Test;
   /** The literal prefix (suffix, from the end) the glob was indexed under. */
   readonly affix: string;
@@ -250,8 +252,11 @@ export const AFFIX_HASHES = new Int32Array(MAX_LENGTHS);
  */
 export class PatternSet<R extends Ranked> {
   readonly #fromEnd: boolean;
-  #exact = new Map<string, R[]>();
+  /** Exact values: their rules in source order and the first one's index (one entry shape). */
+  #exact = new Map<string, { index: number; rules: R[] }>();
   #any: R[] = [];
+  /** The first catch-all rule's index (Infinity: none). */
+  #anyIndex = Number.POSITIVE_INFINITY;
   #pending: Entry<R>[] = [];
   #lengths: readonly number[] = [];
   /** Open-addressed table: slot keys (0 = empty) and, per slot, an index into `#lists`. */
@@ -294,8 +299,8 @@ export class PatternSet<R extends Ranked> {
   addExact(value: string, rule: R): void {
     this.#open();
     const list = this.#exact.get(value);
-    if (list) list.push(rule);
-    else this.#exact.set(value, [rule]);
+    if (list) list.rules.push(rule);
+    else this.#exact.set(value, { index: rule.index, rules: [rule] });
     this.#size++;
   }
 
@@ -314,7 +319,7 @@ export class PatternSet<R extends Ranked> {
     this.#open();
     const codes = new Uint16Array(affix.length);
     for (let i = 0; i < affix.length; i++) codes[i] = affix.charCodeAt(i);
-    this.#pending.push({ affix, codes, test, rule, shape });
+    this.#pending.push({ affix, codes, test, rule, index: rule.index, shape });
     this.#size++;
   }
 
@@ -346,12 +351,16 @@ export class PatternSet<R extends Ranked> {
   build(plan?: readonly number[]): this {
     this.#open();
     this.#built = true;
-    for (const list of this.#exact.values()) for (const r of list) deepFreeze(r);
+    for (const list of this.#exact.values()) for (const r of list.rules) deepFreeze(r);
     for (const r of this.#any) deepFreeze(r);
     for (const p of this.#pending) deepFreeze(p.rule);
     const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
-    for (const list of this.#exact.values()) list.sort(byIndex);
+    for (const list of this.#exact.values()) {
+      list.rules.sort(byIndex);
+      list.index = list.rules[0]!.index;
+    }
     this.#any.sort(byIndex);
+    this.#anyIndex = this.#any[0]?.index ?? Number.POSITIVE_INFINITY;
     const lengths = plan ?? lengthPlan(this as unknown as PatternSet<Ranked>);
     // Not frozen: reads from frozen arrays measured twice as slow in the lookup loop.
     this.#lengths = [...lengths];
@@ -393,14 +402,16 @@ export class PatternSet<R extends Ranked> {
 
   /** The matching rule that comes first in the source, or undefined. */
   first(s: string): R | undefined {
-    const best = this.#exactOrAny(s);
-    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    const x = this.#exact.size === 0 ? undefined : this.#exact.get(s);
+    const best = x !== undefined && x.index < this.#anyIndex ? x.rules[0] : this.#any[0];
+    const bi = x !== undefined && x.index < this.#anyIndex ? x.index : this.#anyIndex;
+    if (this.#maxLen < 0 || bi < this.#minGlobIndex) return best;
     const pairs = this.#pairs;
     if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return best;
     const k = this.#fromEnd
       ? hashSuffixes(s, this.#lengths, SCRATCH)
       : hashPrefixes(s, this.#lengths, SCRATCH);
-    return this.#probeGlobs(s, SCRATCH, k, best);
+    return this.#probeGlobs(s, SCRATCH, k, best, bi);
   }
 
   /**
@@ -409,17 +420,19 @@ export class PatternSet<R extends Ranked> {
    * (the lengths of the shared plan that fit in `s`).
    */
   probe(s: string, hashes: Int32Array, count: number): R | undefined {
-    // The common shapes inline (no exact patterns, no catch-all): one call per check.
     const pairs = this.#pairs;
+    // The common shape inline (no exact patterns, no catch-all): one call per check.
     if (this.#exact.size === 0 && this.#any.length === 0) {
       if (this.#maxLen < 0) return undefined;
       if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return undefined;
-      return this.#probeGlobs(s, hashes, count, undefined);
+      return this.#probeGlobs(s, hashes, count, undefined, Number.POSITIVE_INFINITY);
     }
-    const best = this.#exactOrAny(s);
-    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    const x = this.#exact.size === 0 ? undefined : this.#exact.get(s);
+    const best = x !== undefined && x.index < this.#anyIndex ? x.rules[0] : this.#any[0];
+    const bi = x !== undefined && x.index < this.#anyIndex ? x.index : this.#anyIndex;
+    if (this.#maxLen < 0 || bi < this.#minGlobIndex) return best;
     if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return best;
-    return this.#probeGlobs(s, hashes, count, best);
+    return this.#probeGlobs(s, hashes, count, best, bi);
   }
 
   /**
@@ -435,7 +448,8 @@ export class PatternSet<R extends Ranked> {
   ): R | undefined | null {
     if (this.#exact.size !== 0 || this.#fromEnd) return null;
     let best: R | undefined = this.#any[0];
-    if (this.#maxLen < 0 || (best !== undefined && best.index < this.#minGlobIndex)) return best;
+    let bi = this.#anyIndex;
+    if (this.#maxLen < 0 || bi < this.#minGlobIndex) return best;
     const pairs = this.#pairs;
     if (pairs !== null && !hasPair(pairs, n > 0 ? codes[0]! : 0, n > 1 ? codes[1]! : 0)) {
       return best;
@@ -453,7 +467,7 @@ export class PatternSet<R extends Ranked> {
           const list = this.#lists[this.#slots[i]!]!;
           for (let j = 0; j < list.length; j++) {
             const e = list[j]!;
-            if (best !== undefined && e.rule.index >= best.index) break;
+            if (e.index >= bi) break;
             if (e.shape === GlobShape.Test) return null;
             const L = e.codes.length;
             if (
@@ -461,6 +475,7 @@ export class PatternSet<R extends Ranked> {
               (e.shape === GlobShape.Affix || n === L || codes[L] === 47)
             ) {
               best = e.rule;
+              bi = e.index;
               break;
             }
           }
@@ -473,19 +488,22 @@ export class PatternSet<R extends Ranked> {
     return best;
   }
 
-  #exactOrAny(s: string): R | undefined {
-    // No exact patterns (path and host sets often): skip hashing the whole input for the Map.
-    const exact = this.#exact.size === 0 ? undefined : this.#exact.get(s);
-    let best: R | undefined = exact === undefined ? undefined : exact[0];
-    const any = this.#any[0];
-    if (any !== undefined && (best === undefined || any.index < best.index)) best = any;
-    return best;
-  }
-
-  #probeGlobs(s: string, hashes: Int32Array, count: number, best: R | undefined): R | undefined {
+  /**
+   * The globs in the probed buckets: the first in source order (before `best`, whose index is
+   * `bi`) that matches `s`, else `best`. Indexes are read from the entries (one shape), never
+   * from the rules (a shape per kind of rule: loads from them go polymorphic).
+   */
+  #probeGlobs(
+    s: string,
+    hashes: Int32Array,
+    count: number,
+    best: R | undefined,
+    bi: number,
+  ): R | undefined {
     const keys = this.#keys;
     const mask = this.#mask;
     const used = this.#used;
+    const minGlob = this.#minGlobIndex;
     for (let k = 0; k < count; k++) {
       if ((used & (1 << k)) === 0) continue;
       const key = slotKey(hashes[k]!, k);
@@ -493,24 +511,23 @@ export class PatternSet<R extends Ranked> {
       for (;;) {
         const found = keys[i]!;
         if (found === key) {
-          best = this.#firstPassing(this.#lists[this.#slots[i]!]!, s, best);
+          const list = this.#lists[this.#slots[i]!]!;
+          for (let j = 0; j < list.length; j++) {
+            const e = list[j]!;
+            if (e.index >= bi) break;
+            if (this.#matches(e, s)) {
+              best = e.rule;
+              bi = e.index;
+              break;
+            }
+          }
           // No glob comes before the first one: the longer buckets cannot do better.
-          if (best !== undefined && best.index <= this.#minGlobIndex) return best;
+          if (bi <= minGlob) return best;
           break;
         }
         if (found === 0) break;
         i = (i + 1) & mask;
       }
-    }
-    return best;
-  }
-
-  /** The first entry (in source order, before `best`) that matches `s`, else `best`. */
-  #firstPassing(list: readonly Entry<R>[], s: string, best: R | undefined): R | undefined {
-    for (let j = 0; j < list.length; j++) {
-      const e = list[j]!;
-      if (best !== undefined && e.rule.index >= best.index) return best;
-      if (this.#matches(e, s)) return e.rule;
     }
     return best;
   }
@@ -530,7 +547,7 @@ export class PatternSet<R extends Ranked> {
 
   /** Every matching rule, in source order. */
   all(s: string): R[] {
-    const out: R[] = [...(this.#exact.get(s) ?? []), ...this.#any];
+    const out: R[] = [...(this.#exact.get(s)?.rules ?? []), ...this.#any];
     const n = s.length;
     for (let k = 0; k < this.#lengths.length; k++) {
       const L = this.#lengths[k]!;
