@@ -4,12 +4,14 @@
  * Runs every `bench/*.bench.ts` (compiled to dist-bench/bench/*.bench.js). Each exports
  * `default async function (h: Harness): Promise<void>` and records cases through `h`.
  * Prints a Markdown table (or, with --json, a JSON array: one object per case with name,
- * p50_ns, p99_ns, ops_per_s) and writes the JSON to bench/results/latest.json.
+ * p50_ns, p99_ns, ops_per_s) and writes the JSON to bench/results/latest.json. Every group
+ * runs in a fresh Node process of its own (see `--child` below).
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { formatTable, Harness } from "./harness.js";
+import { type CaseResult, formatTable, Harness } from "./harness.js";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -38,18 +40,41 @@ function calibrate(): number {
   }
   return Math.round(best);
 }
-const loopMs = calibrate();
-if (!json) process.stderr.write(`bench: calibration loop (10^8 steps) ${loopMs} ms\n`);
+/**
+ * Each group runs in a fresh Node process of its own (`--child`): run in one process, a group
+ * measured after the others inherited their heap, JIT state and leftover timers (the mcp group's
+ * latency rows came out up to 3x those of `--only mcp` in one whole-suite run on 2026-12-01).
+ * The child prints its results as JSON on stdout; progress goes to stderr as before.
+ */
+const child = args.includes("--child");
+const groups = files.map((f) => f.replace(/\.bench\.js$/, "")).filter((g) => !only || only.has(g));
+const loopMs = child ? 0 : calibrate();
+if (!json && !child) process.stderr.write(`bench: calibration loop (10^8 steps) ${loopMs} ms\n`);
 const h = new Harness({ quick });
-for (const f of files) {
-  const group = f.replace(/\.bench\.js$/, "");
-  if (only && !only.has(group)) continue;
+for (const group of groups) {
   h.group = group;
-  if (!json) process.stderr.write(`bench: ${group}...\n`);
-  const mod = (await import(pathToFileURL(join(here, f)).href)) as {
+  if (!child) {
+    if (!json) process.stderr.write(`bench: ${group}...\n`);
+    const out = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--child", "--only", group, ...(quick ? ["--quick"] : [])],
+      { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 1 << 26 },
+    );
+    if (out.status !== 0) {
+      process.stderr.write(`bench: group ${group} failed (exit ${out.status})\n`);
+      process.exit(1);
+    }
+    for (const r of JSON.parse(out.stdout) as CaseResult[]) h.results.push(r);
+    continue;
+  }
+  const mod = (await import(pathToFileURL(join(here, `${group}.bench.js`)).href)) as {
     default: (h: Harness) => Promise<void>;
   };
   await mod.default(h);
+}
+if (child) {
+  process.stdout.write(JSON.stringify(h.results));
+  process.exit(0);
 }
 const root = resolve(here, "../..");
 mkdirSync(join(root, "bench/results"), { recursive: true });
