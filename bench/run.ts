@@ -42,8 +42,9 @@ function calibrate(): number {
 }
 /**
  * Each group runs in a fresh Node process of its own (`--child`): run in one process, a group
- * measured after the others inherited their heap, JIT state and leftover timers (the mcp group's
- * latency rows came out up to 3x those of `--only mcp` in one whole-suite run on 2026-12-01).
+ * measured after the others inherited their heap, JIT state and leftover timers (in one
+ * whole-suite run on 2026-12-01 the mcp rows came out up to 3x those of `--only mcp` runs around
+ * it; the machine may have been the cause, this removes the other candidate).
  * The child prints its results as JSON on stdout; progress goes to stderr as before.
  */
 const child = args.includes("--child");
