@@ -6,6 +6,8 @@
  * calls; CPU is read from /proc/<pid>/task/<pid>/stat around the measured calls. For an A/B of
  * two builds run it in turns with CLI pointing at each build's dist/cli/main.js:
  *
+ * `--audit` turns the audit log on (redacted arguments, the default).
+ *
  *   npm run build && npx tsc -p tsconfig.bench.json
  *   for i in 1 2 3; do CLI=../wt-old/dist/cli/main.js node scripts/gateway-cpu.mjs http 6000
  *                      node scripts/gateway-cpu.mjs http 6000; done
@@ -22,7 +24,9 @@ const { httpClient, spawnListening } = await import(
 const mode = process.argv[2] ?? "http";
 const N = Number(process.argv[3] ?? 10000);
 if (mode !== "http" || !(N >= 100)) {
-  process.stderr.write("usage: node scripts/gateway-cpu.mjs http [calls, at least 100]\n");
+  process.stderr.write(
+    "usage: node scripts/gateway-cpu.mjs http [calls, at least 100] [--audit]\n",
+  );
   process.exit(2);
 }
 const cli = process.env.CLI ?? join(root, "dist/cli/main.js");
@@ -35,9 +39,10 @@ writeFileSync(
 );
 const echo = await spawnListening(node, [ECHO, "--http"]);
 const up = `  - name: echo\n    url: ${echo.url}\n`;
+const audit = process.argv.includes("--audit") ? "audit: { file: ./audit.jsonl }\n" : "";
 writeFileSync(
   join(dir, "w.yaml"),
-  `listen: { http: { port: 0 } }\npolicy: ./p.yaml\nupstreams:\n${up}`,
+  `listen: { http: { port: 0 } }\npolicy: ./p.yaml\n${audit}upstreams:\n${up}`,
 );
 const gw = await spawnListening(node, [
   cli,
@@ -74,7 +79,7 @@ const p50 = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] / 1000;
 const user = ((t1[0] - t0[0]) * 1000) / N;
 const sys = ((t1[1] - t0[1]) * 1000) / N;
 console.log(
-  `${mode}: gateway p50 ${p50(lat).toFixed(0)} µs, direct ${p50(dl).toFixed(0)} µs, adds ${(p50(lat) - p50(dl)).toFixed(0)} µs; gateway main thread per call: user ${user.toFixed(0)} µs, system ${sys.toFixed(0)} µs (${cli})`,
+  `${mode}${audit ? " + audit" : ""}: gateway p50 ${p50(lat).toFixed(0)} µs, direct ${p50(dl).toFixed(0)} µs, adds ${(p50(lat) - p50(dl)).toFixed(0)} µs; gateway main thread per call: user ${user.toFixed(0)} µs, system ${sys.toFixed(0)} µs (${cli})`,
 );
 gw.proc.kill("SIGTERM");
 echo.proc.kill("SIGTERM");

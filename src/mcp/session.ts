@@ -206,17 +206,20 @@ export class GatewaySession extends JudgedSession {
         );
       }
       const isErr = "error" in out || (out as { result: Obj }).result.isError === true;
+      const duration = performance.now() - t0;
+      // The answer first: the audit record and metrics (redaction, JSON, histograms) are off
+      // the client's critical path; the audit line is written in the same event-loop turn.
+      this.down.send({ ...out, id: req.id }, req.id);
       this.audit({
         upstream: r.upstream,
         method: req.method,
         target: publicName,
         decision: "error" in out && (out.error.data as Obj | undefined)?.warden ? "deny" : "allow",
         rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
-        duration_ms: performance.now() - t0,
+        duration_ms: duration,
         args: this.ctx.audit()?.args(call.args),
         error: isErr,
       });
-      this.down.send({ ...out, id: req.id }, req.id);
     });
   }
 
