@@ -102,11 +102,11 @@ export class PostStream {
     if (!this.sseAnswer)
       oneShot(this.res, this.down.jsonOneShot, JSON.stringify(this.batch ? a : a[0]));
     else if (a.length === 1)
-      oneShot(this.res, this.down.sseOneShot, `event: message\ndata: ${JSON.stringify(a[0])}\n\n`);
+      oneShot(this.res, this.down.sseHeaders, `event: message\ndata: ${JSON.stringify(a[0])}\n\n`);
     else
       oneShot(
         this.res,
-        this.down.sseOneShot,
+        this.down.sseHeaders,
         a.map((x) => `event: message\ndata: ${JSON.stringify(x)}\n\n`).join(""),
       );
   }
@@ -142,8 +142,8 @@ export class HttpDownstream implements Downstream {
   #queue: string[] = [];
   lastActive = Date.now();
   /** The header lines of this session's answers, checked and rendered once. */
+  /** SSE streams and one-event SSE answers (end() adds the answer's Content-Length). */
   readonly sseHeaders: RenderedHeaders;
-  readonly sseOneShot: RenderedHeaders;
   readonly jsonOneShot: RenderedHeaders;
   readonly acceptedHeaders: RenderedHeaders;
 
@@ -151,16 +151,14 @@ export class HttpDownstream implements Downstream {
     readonly sessionId: string,
     readonly host: string | undefined,
   ) {
-    const sse = [
+    this.sseHeaders = RenderedHeaders.of([
       "content-type",
       "text/event-stream",
       "cache-control",
       "no-cache",
       "mcp-session-id",
       sessionId,
-    ];
-    this.sseHeaders = RenderedHeaders.of(sse);
-    this.sseOneShot = this.sseHeaders;
+    ]);
     this.jsonOneShot = RenderedHeaders.of([
       "content-type",
       "application/json",

@@ -115,7 +115,7 @@ export class RenderedHeaders {
       const v = flat[i + 1]!;
       if (!goodName(k) || !goodValue(v))
         throw new Error(`invalid response header ${JSON.stringify(k)}`);
-      if (k.toLowerCase() === "content-length") hasLength = true;
+      if (k.length === 14 && k.toLowerCase() === "content-length") hasLength = true;
       h += `${k}: ${v}\r\n`;
     }
     return new RenderedHeaders(h, hasLength);
@@ -176,26 +176,18 @@ export class LeanResponse {
   ): this {
     if (this.#headWritten) throw new Error("writeHead after the head was sent");
     this.statusCode = status;
-    if (headers instanceof RenderedHeaders) {
-      this.#lines = headers.text;
-      this.#hasLength = headers.hasLength;
-      return this;
-    }
-    let h = "";
-    if (headers !== undefined) {
-      const flat = Array.isArray(headers)
-        ? (headers as readonly string[])
-        : Object.entries(headers).flat();
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const k = flat[i]!;
-        const v = flat[i + 1]!;
-        if (!goodName(k) || !goodValue(v))
-          throw new Error(`invalid response header ${JSON.stringify(k)}`);
-        if (k.length === 14 && k.toLowerCase() === "content-length") this.#hasLength = true;
-        h += `${k}: ${v}\r\n`;
-      }
-    }
-    this.#lines = h;
+    const r =
+      headers instanceof RenderedHeaders
+        ? headers
+        : RenderedHeaders.of(
+            headers === undefined
+              ? []
+              : Array.isArray(headers)
+                ? (headers as readonly string[])
+                : Object.entries(headers).flat(),
+          );
+    this.#lines = r.text;
+    this.#hasLength = r.hasLength;
     return this;
   }
 
