@@ -6,6 +6,12 @@ export interface Ranked {
   readonly index: number;
 }
 
+/** Rules in source order with the first one's index (Infinity when empty): one object shape. */
+interface Ruled<R> {
+  index: number;
+  readonly rules: R[];
+}
+
 interface Entry<R> {
   readonly rule: R;
   /** `rule.index`, kept here: rules of different sets have different shapes, entries one. */
@@ -252,11 +258,10 @@ export const AFFIX_HASHES = new Int32Array(MAX_LENGTHS);
  */
 export class PatternSet<R extends Ranked> {
   readonly #fromEnd: boolean;
-  /** Exact values: their rules in source order and the first one's index (one entry shape). */
-  #exact = new Map<string, { index: number; rules: R[] }>();
-  #any: R[] = [];
-  /** The first catch-all rule's index (Infinity: none). */
-  #anyIndex = Number.POSITIVE_INFINITY;
+  /** Exact values: their rules in source order and the first one's index (see `Ruled`). */
+  #exact = new Map<string, Ruled<R>>();
+  /** The catch-all rules (patterns matching everything), same shape; index Infinity: none. */
+  #any: Ruled<R> = { index: Number.POSITIVE_INFINITY, rules: [] };
   #pending: Entry<R>[] = [];
   #lengths: readonly number[] = [];
   /** Open-addressed table: slot keys (0 = empty) and, per slot, an index into `#lists`. */
@@ -307,7 +312,7 @@ export class PatternSet<R extends Ranked> {
   /** A pattern matching everything. */
   addAny(rule: R): void {
     this.#open();
-    this.#any.push(rule);
+    this.#any.rules.push(rule);
     this.#size++;
   }
 
@@ -330,7 +335,7 @@ export class PatternSet<R extends Ranked> {
    * end. Call after `build`.
    */
   foldedPairs(): Int32Array | null {
-    if (this.#fromEnd || this.#any.length > 0) return null;
+    if (this.#fromEnd || this.#any.rules.length > 0) return null;
     if (this.#lists.some((list) => list.some((e) => e.affix.length === 0))) return null;
     return foldedFilter([...this.#exact.keys(), ...this.#lists.flat().map((e) => e.affix)]);
   }
@@ -352,15 +357,13 @@ export class PatternSet<R extends Ranked> {
     this.#open();
     this.#built = true;
     for (const list of this.#exact.values()) for (const r of list.rules) deepFreeze(r);
-    for (const r of this.#any) deepFreeze(r);
+    for (const r of this.#any.rules) deepFreeze(r);
     for (const p of this.#pending) deepFreeze(p.rule);
     const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
-    for (const list of this.#exact.values()) {
+    for (const list of [...this.#exact.values(), this.#any]) {
       list.rules.sort(byIndex);
-      list.index = list.rules[0]!.index;
+      list.index = list.rules[0]?.index ?? Number.POSITIVE_INFINITY;
     }
-    this.#any.sort(byIndex);
-    this.#anyIndex = this.#any[0]?.index ?? Number.POSITIVE_INFINITY;
     const lengths = plan ?? lengthPlan(this as unknown as PatternSet<Ranked>);
     // Not frozen: reads from frozen arrays measured twice as slow in the lookup loop.
     this.#lengths = [...lengths];
@@ -402,9 +405,8 @@ export class PatternSet<R extends Ranked> {
 
   /** The matching rule that comes first in the source, or undefined. */
   first(s: string): R | undefined {
-    const x = this.#exact.size === 0 ? undefined : this.#exact.get(s);
-    const best = x !== undefined && x.index < this.#anyIndex ? x.rules[0] : this.#any[0];
-    const bi = x !== undefined && x.index < this.#anyIndex ? x.index : this.#anyIndex;
+    const { index: bi, rules } = this.#exactOrAny(s);
+    const best = rules[0];
     if (this.#maxLen < 0 || bi < this.#minGlobIndex) return best;
     const pairs = this.#pairs;
     if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return best;
@@ -422,14 +424,13 @@ export class PatternSet<R extends Ranked> {
   probe(s: string, hashes: Int32Array, count: number): R | undefined {
     const pairs = this.#pairs;
     // The common shape inline (no exact patterns, no catch-all): one call per check.
-    if (this.#exact.size === 0 && this.#any.length === 0) {
+    if (this.#exact.size === 0 && this.#any.rules.length === 0) {
       if (this.#maxLen < 0) return undefined;
       if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return undefined;
       return this.#probeGlobs(s, hashes, count, undefined, Number.POSITIVE_INFINITY);
     }
-    const x = this.#exact.size === 0 ? undefined : this.#exact.get(s);
-    const best = x !== undefined && x.index < this.#anyIndex ? x.rules[0] : this.#any[0];
-    const bi = x !== undefined && x.index < this.#anyIndex ? x.index : this.#anyIndex;
+    const { index: bi, rules } = this.#exactOrAny(s);
+    const best = rules[0];
     if (this.#maxLen < 0 || bi < this.#minGlobIndex) return best;
     if (pairs !== null && !hasPair(pairs, s.charCodeAt(0), s.charCodeAt(1))) return best;
     return this.#probeGlobs(s, hashes, count, best, bi);
@@ -447,8 +448,8 @@ export class PatternSet<R extends Ranked> {
     count: number,
   ): R | undefined | null {
     if (this.#exact.size !== 0 || this.#fromEnd) return null;
-    let best: R | undefined = this.#any[0];
-    let bi = this.#anyIndex;
+    let best: R | undefined = this.#any.rules[0];
+    let bi = this.#any.index;
     if (this.#maxLen < 0 || bi < this.#minGlobIndex) return best;
     const pairs = this.#pairs;
     if (pairs !== null && !hasPair(pairs, n > 0 ? codes[0]! : 0, n > 1 ? codes[1]! : 0)) {
@@ -486,6 +487,13 @@ export class PatternSet<R extends Ranked> {
       }
     }
     return best;
+  }
+
+  /** The exact value's rules or the catch-all ones, whichever comes first in the source. */
+  #exactOrAny(s: string): Ruled<R> {
+    // No exact patterns (path and host sets often): skip hashing the whole input for the Map.
+    const x = this.#exact.size === 0 ? undefined : this.#exact.get(s);
+    return x !== undefined && x.index < this.#any.index ? x : this.#any;
   }
 
   /**
@@ -547,7 +555,7 @@ export class PatternSet<R extends Ranked> {
 
   /** Every matching rule, in source order. */
   all(s: string): R[] {
-    const out: R[] = [...(this.#exact.get(s)?.rules ?? []), ...this.#any];
+    const out: R[] = [...(this.#exact.get(s)?.rules ?? []), ...this.#any.rules];
     const n = s.length;
     for (let k = 0; k < this.#lengths.length; k++) {
       const L = this.#lengths[k]!;
