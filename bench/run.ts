@@ -49,6 +49,13 @@ function calibrate(): number {
  */
 const child = args.includes("--child");
 const groups = files.map((f) => f.replace(/\.bench\.js$/, "")).filter((g) => !only || only.has(g));
+const unknown = [...(only ?? [])].filter((g) => !files.includes(`${g}.bench.js`));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `bench: no group named ${unknown.join(", ")}; the groups are ${files.map((f) => f.replace(/\.bench\.js$/, "")).join(", ")}\n`,
+  );
+  process.exit(2);
+}
 const loopMs = child ? 0 : calibrate();
 if (!json && !child) process.stderr.write(`bench: calibration loop (10^8 steps) ${loopMs} ms\n`);
 const h = new Harness({ quick });
@@ -62,7 +69,9 @@ for (const group of groups) {
       { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 1 << 26 },
     );
     if (out.status !== 0) {
-      process.stderr.write(`bench: group ${group} failed (exit ${out.status})\n`);
+      process.stderr.write(
+        `bench: group ${group} failed (exit ${out.status}; its error is above); rerun it alone with npm run bench -- --only ${group}\n`,
+      );
       process.exit(1);
     }
     for (const r of JSON.parse(out.stdout) as CaseResult[]) h.results.push(r);
