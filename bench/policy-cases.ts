@@ -338,3 +338,45 @@ export const EXTRA_CASES: readonly BenchCase[] = [
   { name: "generated host glob", allowed: true, minSize: 20, ...host("a.h10.example.org") },
   { name: "generated CIDR", allowed: true, minSize: 21, ...host("100.0.11.7", [100, 0, 11, 7]) },
 ];
+
+/**
+ * How many distinct inputs a first-sight row cycles through: 32 times what a memo keeps
+ * (`MEMO_ENTRIES`, 4,096), so about 3% of the checks are answered from it.
+ */
+export const FIRST_SIGHT_INPUTS = 131_072;
+
+/**
+ * The `i`-th of many inputs like `c`'s that differ only where no rule looks (a name's tail, a
+ * file name, a host's first label), each with the decision `c` has: cycled through far more
+ * of them than a compiled policy remembers (src/policy/match/memo.ts), nearly every check is
+ * a first sight, judged from scratch. Undefined for cases that have no such variants (an exact name).
+ */
+export function firstSight(c: BenchCase, i: number): BenchCase | undefined {
+  const a = c.action;
+  switch (c.name) {
+    case "no rule mentions it (default deny)":
+    case "deny rule":
+    case "tool glob":
+      return { ...c, ...tool(`${a.name as string}_${i}`) };
+    case "tool call with parameter constraints": {
+      const args = { ...(a.arguments as Record<string, unknown>), path: `/data/x${i}.txt` };
+      return { ...c, ...tool(a.name as string, args) };
+    }
+    case "storage glob + canonicalization":
+      return {
+        ...c,
+        ...file(`fs:///data/reports/./2024//q${i}.csv`, `/data/reports/2024/q${i}.csv`),
+      };
+    case "storage glob, canonical input":
+      return { ...c, ...file(`/data/reports/2024/q${i}.csv`, `/data/reports/2024/q${i}.csv`) };
+    case "host glob":
+      return { ...c, ...host(`api${i}.svc.example.com`) };
+    case "CIDR":
+      return {
+        ...c,
+        ...host(`10.1.${(i >> 8) & 255}.${i & 255}`, [10, 1, (i >> 8) & 255, i & 255]),
+      };
+    default:
+      return undefined;
+  }
+}

@@ -30,7 +30,14 @@ import { createMongoAbility, subject } from "@casl/ability";
 import { parseDocument } from "yaml";
 import { compilePolicy } from "../src/policy/index.js";
 import { type CaseResult, Harness } from "./harness.js";
-import { BENCH_CASES, caslNormalized, expectedAllowed, ruleSet } from "./policy-cases.js";
+import {
+  BENCH_CASES,
+  caslNormalized,
+  expectedAllowed,
+  FIRST_SIGHT_INPUTS,
+  firstSight,
+  ruleSet,
+} from "./policy-cases.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -141,7 +148,42 @@ export default async function policyBench(h: Harness): Promise<void> {
       const peer = c.caslNormalize
         ? `CASL+normalize ${ratio(r.p50_ns, results[1]!.p50_ns)} slower (CASL on the canonical path ${ratio(r.p50_ns, casl.p50_ns)})`
         : `CASL ${ratio(r.p50_ns, casl.p50_ns)} slower`;
-      r.note = `warden, ${size} rules; ${peer}, Cedar ${ratio(r.p50_ns, cedar.get(`${c.name}@${size}`)!)} slower${size === 9 ? "" : `; ${(r.p50_ns / base).toFixed(2)}x the 9-rule time`}`;
+      r.note = `warden, ${size} rules, a repeated input (remembered); ${peer}, Cedar ${ratio(r.p50_ns, cedar.get(`${c.name}@${size}`)!)} slower${size === 9 ? "" : `; ${(r.p50_ns / base).toFixed(2)}x the 9-rule time`}`;
+    }
+  }
+
+  // First sight: inputs no memo holds (src/policy/match/memo.ts), each judged from scratch.
+  const mask = FIRST_SIGHT_INPUTS - 1;
+  for (const { size, policy, ability } of sets.filter((s) => s.size !== 20)) {
+    for (const c of BENCH_CASES) {
+      if (firstSight(c, 0) === undefined) continue;
+      const pool = Array.from({ length: FIRST_SIGHT_INPUTS }, (_, i) => firstSight(c, i)!);
+      const want = expectedAllowed(c, size);
+      for (const v of pool) {
+        if (policy.check(v.action).allowed !== want) throw new Error(`warden got ${v.name} wrong`);
+      }
+      const actions = pool.map((v) => v.action);
+      const subjects = pool.map((v) => subject(v.casl.type, { ...v.casl.fields }) as never);
+      const caslAction = c.casl.action;
+      let i = 0;
+      let j = 0;
+      const label = `${c.name} @${size}, first sight`;
+      const [casl, warden] = h.interleave(
+        [
+          {
+            name: `${label} [casl]`,
+            fn: () => ability.can(caslAction, subjects[i++ & mask]!),
+            note: `@casl/ability, ${size} rules, ${FIRST_SIGHT_INPUTS} distinct inputs cycled`,
+          },
+          {
+            name: `${label} [warden]`,
+            fn: () => policy.check(actions[j++ & mask]!),
+            note: `warden, ${size} rules`,
+          },
+        ],
+        { budgetMs: h.quick ? 200 : 700 },
+      );
+      warden!.note = `warden, ${size} rules, ${FIRST_SIGHT_INPUTS} distinct inputs cycled (a memo keeps 4,096: ~97% judged from scratch); CASL ${ratio(warden!.p50_ns, casl!.p50_ns)} slower`;
     }
   }
 

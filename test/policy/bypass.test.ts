@@ -246,9 +246,17 @@ describe("bypass corpus: every attempt is denied", () => {
       expect(d.allowed, JSON.stringify(d)).toBe(false);
       expect(d.code).not.toBe("allow_rule");
       expect(d.reason.length).toBeGreaterThan(0);
+      // Asked again, the answer comes from what the policy remembers of this input: the same.
+      const again = (ci ? ciPolicy : policy).check(a, { explain: true });
+      expect(withoutTime(again)).toEqual(withoutTime(d));
+      expect((ci ? ciPolicy : policy).check(a)).toEqual({ ...d, explanation: undefined });
     });
   });
 });
+
+function withoutTime(d: ReturnType<CompiledPolicy["check"]>): unknown {
+  return { ...d, explanation: { ...d.explanation, time_ns: 0 } };
+}
 
 describe("bypass corpus: look-alike names are denied by the rule they imitate", () => {
   it.each(CONFUSABLES)("%s", (_name, action, looksLike) => {

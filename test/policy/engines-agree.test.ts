@@ -6,11 +6,20 @@ import {
   caslNormalized,
   EXTRA_CASES,
   expectedAllowed,
+  FIRST_SIGHT_INPUTS,
+  firstSight,
   ruleSet,
 } from "../../bench/policy-cases.js";
 import { compilePolicy } from "../../src/policy/index.js";
 
-const CASES = [...BENCH_CASES, ...EXTRA_CASES];
+/** The bench's first-sight inputs (a spread of them): the decision of the case they vary. */
+const FIRST_SIGHT = BENCH_CASES.flatMap((c) =>
+  [0, 1, 255, 4095, FIRST_SIGHT_INPUTS - 1].flatMap((i) => {
+    const v = firstSight(c, i);
+    return v === undefined ? [] : [{ ...v, name: `${c.name}, first sight #${i}` }];
+  }),
+);
+const CASES = [...BENCH_CASES, ...EXTRA_CASES, ...FIRST_SIGHT];
 
 function cedarDecisions(policies: string): string[] {
   const out = spawnSync(

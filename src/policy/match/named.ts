@@ -1,8 +1,10 @@
 import { confusableSkeletons, confusableTable } from "../canon/confusable.js";
+import { canonicalizeName } from "../canon/name.js";
 import type { CompileContext } from "../context.js";
 import { makeDecision, type Rule } from "../rule.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
+import { Interned, Memo } from "./memo.js";
 import { addNamePattern } from "./names.js";
 import { FILTER_FROM, LengthPlan, lengthPlan, PatternSet, SEED, step } from "./pattern-set.js";
 
@@ -13,6 +15,66 @@ export interface NamedRules<A extends Rule> {
   readonly deny: PatternSet<Rule>;
   /** Bucket lengths shared by both sets: one pass over a name hashes for both (`scanName`). */
   readonly plan: LengthPlan;
+  /** What `nameVerdict` found for raw names seen before (see `Memo`). */
+  readonly memo: Memo<NameVerdict<A>>;
+  /** The verdicts canonical names share, by the rule decision they hit (see `shared`). */
+  readonly verdicts: Interned<object, NameVerdict<A>>;
+}
+
+/** What the rules say about one name, whatever else the action carries. */
+export interface NameVerdict<A extends Rule> {
+  /** The canonical name; null when the raw name is canonical as it is (one verdict serves all). */
+  readonly name: string | null;
+  /** The deny decision (a deny rule or a look-alike of a denied name), if any. */
+  readonly deny: PolicyDecision | undefined;
+  /** The first allow rule in source order matching the name, if any. */
+  readonly first: A | undefined;
+}
+
+/**
+ * The verdict of `c` on a raw name: deny rules on the name folded to lower case (and, for a
+ * non-ASCII name, on its look-alike skeletons), then the first allow rule on the exact
+ * canonical name. A string when the name cannot be canonicalized (the reason). Remembered per
+ * raw name (`c.memo`): a repeated name costs one Map lookup.
+ */
+export function nameVerdict<A extends Rule>(
+  c: NamedRules<A>,
+  raw: string,
+): NameVerdict<A> | string {
+  const known = c.memo.get(raw);
+  if (known !== undefined) return known;
+  let name = raw;
+  let deny: PolicyDecision | undefined;
+  let first: A | undefined;
+  // Plain ASCII names are canonical as they are (the common case): one pass checks that and
+  // hashes the name's prefixes for both the deny and the allow set.
+  const count = scanName(name, c.plan);
+  if (count >= 0) {
+    const upper = scannedHadUpper();
+    deny = c.deny.probe(upper ? name.toLowerCase() : name, FOLDED_HASHES, count)?.decision;
+    if (deny === undefined) first = c.allow.probe(name, upper ? NAME_HASHES : FOLDED_HASHES, count);
+  } else {
+    const n = canonicalizeName(name);
+    if (!n.ok) return n.reason;
+    name = n.value;
+    deny = c.deny.first(name.toLowerCase())?.decision ?? denyLookAlike(c.deny, name);
+    if (deny === undefined) first = c.allow.first(name);
+  }
+  const v: NameVerdict<A> = name === raw ? shared(c, deny, first) : { name, deny, first };
+  c.memo.set(raw, v);
+  return v;
+}
+
+/**
+ * The verdict for canonical names that hit `deny` / `first`, one object per rule: a memo of
+ * many names then holds references, not an object per name (less for the collector to copy).
+ */
+function shared<A extends Rule>(
+  c: NamedRules<A>,
+  deny: PolicyDecision | undefined,
+  first: A | undefined,
+): NameVerdict<A> {
+  return c.verdicts.get(deny ?? first ?? c, () => Object.freeze({ name: null, deny, first }));
 }
 
 /** Hashes of the scanned name's prefixes, as is (allow) and folded to lower case (deny). */
@@ -139,7 +201,13 @@ export function compileNamed<A extends Rule>(
   const d = deny.foldedPairs();
   const pairs =
     a === null || d === null || plan.length < FILTER_FROM ? null : a.map((x, i) => x | d[i]!);
-  return { allow, deny, plan: new LengthPlan(plan, pairs) };
+  return {
+    allow,
+    deny,
+    plan: new LengthPlan(plan, pairs),
+    memo: new Memo(),
+    verdicts: new Interned(),
+  };
 }
 
 /** Entries may be written as plain strings: `- HOME` means `- key: HOME`. */

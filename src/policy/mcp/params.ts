@@ -1,6 +1,7 @@
 import { canonicalPathOf, pathRefusal } from "../canon/path.js";
 import type { CompileContext } from "../context.js";
 import { compilePathGlob, type Test } from "../match/glob.js";
+import { Memo } from "../match/memo.js";
 import { asList, S, type Schema } from "../schema.js";
 import type { Path } from "../source.js";
 import { pathPattern } from "../types/storage.js";
@@ -81,12 +82,19 @@ export function compileParams(
         tests.push(compilePathGlob(cp.value));
       }
       const globs = asList(c.path).join(", ");
-      checks.push((v) => {
-        if (typeof v !== "string") return "is not an acceptable path (path must be a string)";
+      // What a raw path came to (see `Memo`): "" when it is inside, else the reason.
+      const memo = new Memo<string>();
+      const judgePath = (v: string): string => {
         const p = canonicalPathOf(v, false);
         if (p === undefined) return `is not an acceptable path (${pathRefusal})`;
-        for (let i = 0; i < tests.length; i++) if (tests[i]!(p)) return undefined;
+        for (let i = 0; i < tests.length; i++) if (tests[i]!(p)) return "";
         return `is ${cut(p)} (canonical), outside ${globs}`;
+      };
+      checks.push((v) => {
+        if (typeof v !== "string") return "is not an acceptable path (path must be a string)";
+        let why = memo.get(v);
+        if (why === undefined) memo.set(v, (why = judgePath(v)));
+        return why === "" ? undefined : why;
       });
     }
     if (c.max_length !== undefined || c.min_length !== undefined) {

@@ -2,13 +2,10 @@ import { canonicalizeName, plainNameKind } from "../canon/name.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import {
   compileNamed,
-  denyLookAlike,
   entries,
-  FOLDED_HASHES,
-  NAME_HASHES,
   type NamedRules,
-  scanName,
-  scannedHadUpper,
+  type NameVerdict,
+  nameVerdict,
 } from "../match/named.js";
 import type { RuleLimiter } from "../rate-limit.js";
 import {
@@ -139,11 +136,14 @@ export function judgeName(
   const raw = a.name;
   if (typeof raw !== "string") return badAction(kind, `"name" must be a string`);
   let name = raw;
-  // Plain ASCII names are canonical as they are (the common case): one pass checks that and
-  // hashes the name's prefixes for both the deny and the allow set.
-  const count = c === undefined ? plainNameKind(name) - 1 : scanName(name, c.plan);
-  if (count < 0) {
-    const n = canonicalizeName(name);
+  let v: NameVerdict<NameRule> | undefined;
+  if (c !== undefined) {
+    const found = nameVerdict(c, raw);
+    if (typeof found === "string") return notCanonical(kind, found);
+    v = found;
+    name = found.name ?? raw;
+  } else if (plainNameKind(raw) === 0) {
+    const n = canonicalizeName(raw);
     if (!n.ok) return notCanonical(kind, n.reason);
     name = n.value;
   }
@@ -168,20 +168,9 @@ export function judgeName(
       ? { kind, name }
       : { kind, name, arguments: args ?? {}, ...(caller ? { caller } : {}) };
   }
-  if (c === undefined) return noRule(kind);
-  let deny: Rule | undefined;
-  let first: NameRule | undefined;
-  if (count < 0) {
-    deny = c.deny.first(name.toLowerCase());
-    if (deny !== undefined) return deny.decision;
-    const lookAlike = denyLookAlike(c.deny, name);
-    if (lookAlike !== undefined) return lookAlike;
-    first = c.allow.first(name);
-  } else {
-    deny = c.deny.probe(scannedHadUpper() ? name.toLowerCase() : name, FOLDED_HASHES, count);
-    if (deny !== undefined) return deny.decision;
-    first = c.allow.probe(name, scannedHadUpper() ? NAME_HASHES : FOLDED_HASHES, count);
-  }
+  if (c === undefined || v === undefined) return noRule(kind);
+  if (v.deny !== undefined) return v.deny;
+  const first = v.first;
   if (first === undefined) return NO_NAME_RULE[kind] ?? noRule(kind, "no rule allows this name");
   if (visibility || first.plain) return first.decision;
   const failed = tryRule(first, name, args, caller, ctx);

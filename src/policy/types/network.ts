@@ -6,6 +6,7 @@ import type { CheckContext, CompileContext } from "../context.js";
 import { CidrSet, parseCidr } from "../match/cidr.js";
 import { isGlob } from "../match/glob.js";
 import { scanHost } from "../match/host-scan.js";
+import { Memo } from "../match/memo.js";
 import { addNamePattern } from "../match/names.js";
 import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
@@ -44,6 +45,9 @@ export interface NetworkCompiled {
   readonly deny: HostRules;
   /** Bucket lengths shared by the deny and allow host sets: one pass hashes for both. */
   readonly plan: LengthPlan;
+  /** What raw hosts and URLs seen before came to (see `Memo`). */
+  readonly hosts: Memo<HostVerdict>;
+  readonly urls: Memo<UrlVerdict>;
 }
 
 const port = S.oneOf(S.int(0, 65535), S.str());
@@ -151,29 +155,111 @@ function compileHostRules(
   return { hosts, cidrs: cidrs.build() };
 }
 
-/**
- * The request as network rules see it; -1 / "" for what is unknown. One object, filled per
- * check (checks are synchronous), so judging allocates nothing.
- */
+/** The first host-glob and CIDR rule of one set (allow or deny) matching a host. */
+interface HostHits {
+  readonly name: NetRule | undefined;
+  readonly cidr: NetRule | undefined;
+}
+
+/** A canonical host and what the rules say about it, whatever the port, scheme or method. */
+interface HostVerdict {
+  readonly host: string;
+  /** The host's own port (`host:8080`), -1 when it has none. */
+  readonly port: number;
+  readonly deny: HostHits;
+  readonly allow: HostHits;
+}
+
+/** A canonical URL and the verdict on its host. */
+interface UrlVerdict {
+  readonly href: string;
+  readonly port: number;
+  readonly scheme: string;
+  readonly host: HostVerdict;
+}
+
+function hits(
+  rules: HostRules,
+  host: string,
+  ipv4: number,
+  ipv6: readonly number[] | undefined,
+  count: number,
+): HostHits {
+  const name = rules.hosts.probe(host, AFFIX_HASHES, count);
+  const cidr = rules.cidrs.empty
+    ? undefined
+    : ipv4 >= 0
+      ? rules.cidrs.first4(ipv4)
+      : ipv6
+        ? rules.cidrs.first6(ipv6)
+        : undefined;
+  return { name, cidr };
+}
+
+/** The verdict on a canonical host (`count` suffix hashes of it in `AFFIX_HASHES`). */
+function verdict(
+  c: NetworkCompiled,
+  host: string,
+  ipv4: number,
+  ipv6: readonly number[] | undefined,
+  port: number,
+  count: number,
+): HostVerdict {
+  return {
+    host,
+    port,
+    deny: hits(c.deny, host, ipv4, ipv6, count),
+    allow: hits(c.allow, host, ipv4, ipv6, count),
+  };
+}
+
+function canonVerdict(c: NetworkCompiled, h: CanonHost): HostVerdict {
+  const count = c.plan.hashSuffixes(h.host, AFFIX_HASHES);
+  return verdict(c, h.host, h.ipv4, h.ipv6, h.port, count);
+}
+
+/** The verdict on a raw host, or why it cannot be canonicalized; remembered (see `Memo`). */
+function hostVerdict(c: NetworkCompiled, raw: string): HostVerdict | string {
+  const known = c.hosts.get(raw);
+  if (known !== undefined) return known;
+  let v: HostVerdict;
+  // A canonical name as it stands (the common case): one pass checks it and hashes it.
+  const count = scanHost(raw, c.plan, AFFIX_HASHES);
+  if (count >= 0) v = verdict(c, raw, -1, undefined, -1, count);
+  else {
+    const v4 = ipv4ToInt(raw);
+    if (v4 >= 0) v = verdict(c, raw, v4, undefined, -1, c.plan.hashSuffixes(raw, AFFIX_HASHES));
+    else {
+      const h = canonicalizeHost(raw);
+      if (!h.ok) return h.reason;
+      v = canonVerdict(c, h.value);
+    }
+  }
+  c.hosts.set(raw, v);
+  return v;
+}
+
+/** The verdict on a raw URL, or why it cannot be canonicalized; remembered (see `Memo`). */
+function urlVerdict(c: NetworkCompiled, raw: string): UrlVerdict | string {
+  const known = c.urls.get(raw);
+  if (known !== undefined) return known;
+  const u = canonicalizeUrl(raw);
+  if (!u.ok) return u.reason;
+  const { href, port, scheme } = u.value;
+  const v: UrlVerdict = { href, port, scheme, host: canonVerdict(c, u.value.host) };
+  c.urls.set(raw, v);
+  return v;
+}
+
+/** The request's port, scheme and method as rules see them; -1 / "" for what is unknown. */
 interface NetRequest {
   host: string;
-  ipv4: number;
-  ipv6: readonly number[] | undefined;
   port: number;
   scheme: string;
   method: string;
-  /** Suffix hashes of `host` in `AFFIX_HASHES`, for the host sets. */
-  hashes: number;
 }
-const Q: NetRequest = {
-  host: "",
-  ipv4: -1,
-  ipv6: undefined,
-  port: -1,
-  scheme: "",
-  method: "",
-  hashes: 0,
-};
+/** One object, filled per check (checks are synchronous), so judging allocates nothing. */
+const Q: NetRequest = { host: "", port: -1, scheme: "", method: "" };
 
 /** Does the rule's condition hold? Unknown values satisfy deny rules and fail allow rules. */
 function holds(r: NetRule, q: NetRequest): boolean {
@@ -201,43 +287,32 @@ function holds(r: NetRule, q: NetRequest): boolean {
 let near: NetRule | undefined;
 
 /** The first rule (source order) matching the host or address whose conditions hold. */
-function firstHolding(rules: HostRules, q: NetRequest): NetRule | undefined {
+function firstHolding(rules: HostRules, h: HostHits, q: NetRequest): NetRule | undefined {
   near = undefined;
-  let hit = rules.hosts.probe(q.host, AFFIX_HASHES, q.hashes);
+  let hit = h.name;
   if (hit !== undefined && !holds(hit, q)) {
     near = hit;
     hit = rules.hosts.all(q.host).find((r) => holds(r, q));
   }
-  if (!rules.cidrs.empty) {
-    const c =
-      q.ipv4 >= 0 ? rules.cidrs.first4(q.ipv4) : q.ipv6 ? rules.cidrs.first6(q.ipv6) : undefined;
-    if (c !== undefined) {
-      if (holds(c, q)) {
-        if (hit === undefined || c.index < hit.index) hit = c;
-      } else near ??= c;
-    }
+  const c = h.cidr;
+  if (c !== undefined) {
+    if (holds(c, q)) {
+      if (hit === undefined || c.index < hit.index) hit = c;
+    } else near ??= c;
   }
   return hit;
 }
 
 /** Judge the request in `Q` against allow/deny host rules. */
-function judgeNet(c: NetworkCompiled, q: NetRequest, kind: string): PolicyDecision {
-  const deny = firstHolding(c.deny, q);
+function judgeNet(c: NetworkCompiled, v: HostVerdict, q: NetRequest, kind: string): PolicyDecision {
+  const deny = firstHolding(c.deny, v.deny, q);
   if (deny !== undefined) return deny.decision;
-  const allow = firstHolding(c.allow, q);
+  const allow = firstHolding(c.allow, v.allow, q);
   if (allow !== undefined) return allow.decision;
   if (near !== undefined) {
     return conditionFailed(near, `${kind}: port, scheme or method of ${q.host} is not allowed`);
   }
   return NO_NET_RULE[kind] ?? noRule(kind, "no network rule allows this host");
-}
-
-/** Fill `Q` with a canonical host and its suffix hashes. */
-function setHost(c: NetworkCompiled, h: CanonHost): void {
-  Q.host = h.host;
-  Q.ipv4 = h.ipv4;
-  Q.ipv6 = h.ipv6;
-  Q.hashes = c.plan.hashSuffixes(h.host, AFFIX_HASHES);
 }
 
 function connect(
@@ -258,32 +333,15 @@ function connect(
   const scheme = a.scheme;
   if (scheme !== undefined && typeof scheme !== "string")
     return badAction(kind, `"scheme" must be a string`);
+  const v = hostVerdict(c, host);
+  if (typeof v === "string") return notCanonical(kind, v);
   let p = port ?? -1;
-  // A canonical name as it stands (the common case): one pass checks it and hashes it.
-  const count = scanHost(host, c.plan, AFFIX_HASHES);
-  if (count >= 0) {
-    Q.host = host;
-    Q.ipv4 = -1;
-    Q.ipv6 = undefined;
-    Q.hashes = count;
-  } else {
-    const v4 = ipv4ToInt(host);
-    if (v4 >= 0) {
-      Q.host = host;
-      Q.ipv4 = v4;
-      Q.ipv6 = undefined;
-      Q.hashes = c.plan.hashSuffixes(host, AFFIX_HASHES);
-    } else {
-      const h = canonicalizeHost(host);
-      if (!h.ok) return notCanonical(kind, h.reason);
-      if (h.value.port >= 0) {
-        if (p >= 0 && p !== h.value.port)
-          return badAction(kind, `port ${p} and the host's port ${h.value.port} differ`);
-        p = h.value.port;
-      }
-      setHost(c, h.value);
-    }
+  if (v.port >= 0) {
+    if (p >= 0 && p !== v.port)
+      return badAction(kind, `port ${p} and the host's port ${v.port} differ`);
+    p = v.port;
   }
+  Q.host = v.host;
   Q.port = p;
   Q.scheme = scheme === undefined || scheme === "" ? "" : scheme.toLowerCase();
   Q.method = "";
@@ -294,7 +352,7 @@ function connect(
       port: p < 0 ? undefined : p,
       scheme: Q.scheme || undefined,
     };
-  return judgeNet(c, Q, kind);
+  return judgeNet(c, v, Q, kind);
 }
 
 function request(
@@ -307,23 +365,23 @@ function request(
   if (a.method !== undefined && (typeof a.method !== "string" || !/^[A-Za-z]+$/.test(a.method))) {
     return badAction(kind, `"method" must be an HTTP method like GET`);
   }
-  const u = canonicalizeUrl(a.url);
-  if (!u.ok) return notCanonical(kind, u.reason);
+  const u = urlVerdict(c, a.url);
+  if (typeof u === "string") return notCanonical(kind, u);
   const method = ((a.method as string | undefined) ?? "GET").toUpperCase();
-  setHost(c, u.value.host);
-  Q.port = u.value.port;
-  Q.scheme = u.value.scheme;
+  Q.host = u.host.host;
+  Q.port = u.port;
+  Q.scheme = u.scheme;
   Q.method = method;
   if (ctx.explain)
     ctx.input = {
       kind,
-      url: u.value.href,
+      url: u.href,
       host: Q.host,
       port: Q.port,
       scheme: Q.scheme,
       method,
     };
-  return judgeNet(c, Q, kind);
+  return judgeNet(c, u.host, Q, kind);
 }
 
 export const networkType: PermissionType<NetworkCompiled> = {
@@ -337,7 +395,7 @@ export const networkType: PermissionType<NetworkCompiled> = {
     const plan = lengthPlan(deny.hosts, allow.hosts);
     deny.hosts.build(plan);
     allow.hosts.build(plan);
-    return { deny, allow, plan: new LengthPlan(plan) };
+    return { deny, allow, plan: new LengthPlan(plan), hosts: new Memo(), urls: new Memo() };
   },
   match: { "network.connect": connect, "http.request": request },
 };

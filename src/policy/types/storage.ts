@@ -6,6 +6,7 @@ import {
   pathRefusal,
 } from "../canon/path.js";
 import type { CheckContext, CompileContext } from "../context.js";
+import { Memo } from "../match/memo.js";
 import { addPathPattern } from "../match/names.js";
 import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
@@ -25,6 +26,16 @@ export interface StorageCompiled {
   readonly deny: Readonly<Record<Access, PatternSet<Rule>>>;
   /** Per access, the bucket lengths of its deny and allow sets: one hash pass for both. */
   readonly plans: Readonly<Record<Access, LengthPlan>>;
+  /** Per access, what raw inputs seen before came to (see `Memo`). */
+  readonly memo: Readonly<Record<Access, Memo<Judged>>>;
+}
+
+/** The decision on a raw input, and its canonical path when it was built (for `explain`). */
+interface Judged {
+  readonly decision: PolicyDecision;
+  /** Undefined when refused, or when the plain lane judged it without building the string. */
+  readonly path: string | undefined;
+  readonly refused: boolean;
 }
 
 /** Canonicalize a path pattern for compiling: same steps as inputs, `..` refused. */
@@ -80,7 +91,7 @@ function compileStorage(value: unknown, ctx: CompileContext, path: Path): Storag
     out.allow[a].build(plan);
     plans[a] = new LengthPlan(plan);
   }
-  return { ...out, plans };
+  return { ...out, plans, memo: { read: new Memo(), write: new Memo() } };
 }
 
 const NO_STORAGE_RULE = noRuleTable("no storage rule allows it", ["storage.read", "storage.write"]);
@@ -94,22 +105,39 @@ function judge(
   const uri = action.uri;
   if (typeof uri !== "string")
     return badAction(kind, `"uri" must be a string (a path or fs:// URI)`);
+  const memo = c.memo[access];
+  let j = memo.get(uri);
+  if (j === undefined) memo.set(uri, (j = judgeUri(c, kind, access, uri)));
+  if (ctx.explain && !j.refused) {
+    ctx.input = { kind, uri: j.path ?? canonicalPathOf(uri, c.caseInsensitive) };
+  }
+  return j.decision;
+}
+
+/** Canonicalize a raw URI and judge it (what `judge` remembers). */
+function judgeUri(
+  c: StorageCompiled,
+  kind: "storage.read" | "storage.write",
+  access: Access,
+  uri: string,
+): Judged {
   let p: string | undefined = uri;
   // Plain ASCII paths to resolve are judged on code units, without building their string.
-  const n = c.caseInsensitive || ctx.explain ? -1 : canonicalPathCodes(uri);
+  const n = c.caseInsensitive ? -1 : canonicalPathCodes(uri);
   if (n >= 0) {
     const d = judgeCodes(c, kind, access, n);
-    if (d !== undefined) return d;
+    if (d !== undefined) return { decision: d, path: undefined, refused: false };
   }
   if (n !== -2) p = canonicalPathOf(uri, c.caseInsensitive);
-  if (p === undefined) return notCanonical(kind, pathRefusal);
-  if (ctx.explain) ctx.input = { kind, uri: p };
+  if (p === undefined) {
+    return { decision: notCanonical(kind, pathRefusal), path: undefined, refused: true };
+  }
   // One pass hashes the path's prefixes for both sets.
   const count = c.plans[access].hashPrefixes(p, AFFIX_HASHES);
   const deny = c.deny[access].probe(p, AFFIX_HASHES, count);
-  if (deny !== undefined) return deny.decision;
-  const allow = c.allow[access].probe(p, AFFIX_HASHES, count);
-  return allow !== undefined ? allow.decision : NO_STORAGE_RULE[kind]!;
+  const allow = deny === undefined ? c.allow[access].probe(p, AFFIX_HASHES, count) : undefined;
+  const decision = deny?.decision ?? allow?.decision ?? NO_STORAGE_RULE[kind]!;
+  return { decision, path: p, refused: false };
 }
 
 /** `judge` on the canonical path in `PATH_CODES[0..n)`; undefined when it needs the string. */
