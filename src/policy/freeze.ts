@@ -9,18 +9,23 @@ function refuse(): never {
  * read-only (their mutators throw). Rate-limit state is the one mutable part and is skipped;
  * RegExps are left alone (freezing them takes V8 off its fast path).
  */
-export function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+export function deepFreeze<T>(value: T, seen: Set<object> = new Set()): T {
   if (value === null || typeof value !== "object") return value;
   const obj = value as object;
   if (
     seen.has(obj) ||
     obj instanceof RegExp ||
     obj instanceof PolicyState ||
-    obj instanceof RuleLimiter
+    obj instanceof RuleLimiter ||
+    ArrayBuffer.isView(obj)
   ) {
     return value;
   }
   seen.add(obj);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) deepFreeze(obj[i], seen);
+    return Object.freeze(value);
+  }
   if (obj instanceof Map) {
     for (const [k, v] of obj) {
       deepFreeze(k, seen);
@@ -39,9 +44,8 @@ export function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
       clear: { value: refuse },
     });
   }
-  for (const key of Reflect.ownKeys(obj)) {
-    const d = Object.getOwnPropertyDescriptor(obj, key);
-    if (d && "value" in d) deepFreeze(d.value, seen);
-  }
+  // Own enumerable data properties (compiled policies define no accessors or hidden ones;
+  // `Object.values` measured several times faster than descriptors of `Reflect.ownKeys`).
+  for (const v of Object.values(obj)) deepFreeze(v, seen);
   return Object.freeze(value);
 }
