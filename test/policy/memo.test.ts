@@ -135,6 +135,38 @@ network:
     }
   });
 
+  it("one resource URI, read, listed, subscribed and completed: each keeps its own answer", () => {
+    const p = compiled(`
+mcp:
+  resources:
+    allow:
+      - uri: "file:///workspace/**"
+        operations: [read]
+    deny:
+      - uri: "file:///workspace/.git/**"
+`);
+    const uri = "file:///workspace/./src//a.ts";
+    for (let i = 0; i < 3; i++) {
+      expect(p.check({ kind: "resource.read", uri }).allowed).toBe(true);
+      expect(p.check({ kind: "resource.list", uri }).reason).toMatch(
+        /^resource\.list: no resource/,
+      );
+      const c = p.check({ kind: "completion.complete", ref: { type: "ref/resource", uri } });
+      expect(c.allowed).toBe(true);
+      const other = "file:///elsewhere/a";
+      expect(p.check({ kind: "resource.read", uri: other }).reason).toMatch(/^resource\.read: /);
+      expect(
+        p.check({ kind: "completion.complete", ref: { type: "ref/resource", uri: other } }).reason,
+      ).toMatch(/^completion\.complete: /);
+      expect(p.check({ kind: "resource.read", uri: "file:///workspace/.git/../.git/x" }).code).toBe(
+        "deny_rule",
+      );
+      expect(p.check({ kind: "resource.read", uri }, { explain: true }).explanation?.input).toEqual(
+        { kind: "resource.read", uri: "file:///workspace/src/a.ts" },
+      );
+    }
+  });
+
   it("environment keys: denied, allowed and unmentioned, again and again", () => {
     const p = compiled();
     for (let i = 0; i < 3; i++) {

@@ -1,5 +1,6 @@
 import { canonicalizeResourceUri } from "../canon/url.js";
 import type { CheckContext, CompileContext } from "../context.js";
+import { Memo } from "../match/memo.js";
 import { addNamePattern, addPathPattern } from "../match/names.js";
 import { PatternSet } from "../match/pattern-set.js";
 import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
@@ -19,6 +20,15 @@ type Sets = Map<string, Record<Op, PatternSet<Rule>>>;
 export interface ResourceRules {
   readonly allow: Sets;
   readonly deny: Sets;
+  /** Per operation, what raw URIs seen before came to (see `Memo`). */
+  readonly memo: Readonly<Record<Op, Memo<ResourceVerdict | string>>>;
+}
+
+/** A raw URI's canonical form (as explanations show it) and the rules it hits, or why not. */
+interface ResourceVerdict {
+  readonly uri: string;
+  readonly deny: Rule | undefined;
+  readonly allow: Rule | undefined;
 }
 
 function setsFor(sets: Sets, scheme: string): Record<Op, PatternSet<Rule>> {
@@ -36,7 +46,9 @@ export function compileResources(value: unknown, ctx: CompileContext, path: Path
     "allow" | "deny",
     (string | { uri: string; operations?: Op | Op[] })[] | undefined
   >;
-  const out: ResourceRules = { allow: new Map(), deny: new Map() };
+  const memo = () => new Memo<ResourceVerdict | string>();
+  const memos = { read: memo(), list: memo(), subscribe: memo() };
+  const out: ResourceRules = { allow: new Map(), deny: new Map(), memo: memos };
   for (const effect of ["deny", "allow"] as const) {
     (v[effect] ?? []).forEach((raw, i) => {
       const e = typeof raw === "string" ? { uri: raw } : raw;
@@ -80,18 +92,33 @@ export function judgeResource(
   op: Op,
 ): PolicyDecision {
   if (typeof a.uri !== "string") return badAction(kind, `"uri" must be a string`);
-  const u = canonicalizeResourceUri(a.uri);
-  if (!u.ok) return notCanonical(kind, u.reason);
-  if (ctx.explain)
-    ctx.input = {
-      kind,
-      uri: `${u.value.scheme}:${u.value.scheme === "file" ? "//" : ""}${u.value.rest}`,
-    };
+  let v: ResourceVerdict | string | undefined;
+  if (c === undefined) {
+    const u = canonicalizeResourceUri(a.uri);
+    v = u.ok ? { uri: shown(u.value), deny: undefined, allow: undefined } : u.reason;
+  } else {
+    const memo = c.memo[op];
+    v = memo.get(a.uri);
+    if (v === undefined) memo.set(a.uri, (v = resourceVerdict(c, a.uri, op)));
+  }
+  if (typeof v === "string") return notCanonical(kind, v);
+  if (ctx.explain) ctx.input = { kind, uri: v.uri };
   if (c === undefined) return noRule(kind);
-  const deny = c.deny.get(u.value.scheme)?.[op].first(u.value.rest);
-  if (deny !== undefined) return deny.decision;
-  const allow = c.allow.get(u.value.scheme)?.[op].first(u.value.rest);
-  return allow !== undefined
-    ? allow.decision
+  if (v.deny !== undefined) return v.deny.decision;
+  return v.allow !== undefined
+    ? v.allow.decision
     : noRule(kind, `no resource rule allows ${op} on this URI`);
+}
+
+function shown(u: { scheme: string; rest: string }): string {
+  return `${u.scheme}:${u.scheme === "file" ? "//" : ""}${u.rest}`;
+}
+
+function resourceVerdict(c: ResourceRules, raw: string, op: Op): ResourceVerdict | string {
+  const u = canonicalizeResourceUri(raw);
+  if (!u.ok) return u.reason;
+  const { scheme, rest } = u.value;
+  const deny = c.deny.get(scheme)?.[op].first(rest);
+  const allow = deny === undefined ? c.allow.get(scheme)?.[op].first(rest) : undefined;
+  return { uri: shown(u.value), deny, allow };
 }
