@@ -73,6 +73,11 @@ describe("remembered inputs get the answers fresh ones get", () => {
       "rate_limited",
     ]);
     expect(call("b").allowed).toBe(true);
+    // A caller written differently but canonically the same (full-width a) shares a's tokens.
+    expect(call("\uff41").code).toBe("rate_limited");
+    expect(call("\uff41").code).toBe("rate_limited");
+    expect(call("a\u200b").code).toBe("not_canonical");
+    expect(call("a\u200b").reason).toMatch(/caller: /);
   });
 
   it("one name, listed and called: each kind keeps its own answer", () => {

@@ -1,5 +1,6 @@
 import { canonicalizeName, plainNameKind } from "../canon/name.js";
 import type { CheckContext, CompileContext } from "../context.js";
+import { Memo } from "../match/memo.js";
 import {
   compileNamed,
   entries,
@@ -40,6 +41,12 @@ const NO_NAME_RULE = noRuleTable("no rule allows this name", [
 ]);
 
 export const MAX_CALLS_PER_MINUTE = 100_000;
+
+/**
+ * Callers' canonical forms (a gateway names the same client on every call); canonicalizing
+ * does not depend on the policy, so one memo serves every compiled policy.
+ */
+const CALLERS = new Memo<ReturnType<typeof canonicalizeName>>();
 
 export function allowEntry(prompts: boolean): Schema {
   const props: Record<string, Schema> = { name: S.str(), parameters: parametersSchema };
@@ -159,7 +166,8 @@ export function judgeName(
   const rawCaller = a.caller;
   if (rawCaller !== undefined) {
     if (typeof rawCaller !== "string") return badAction(kind, `"caller" must be a string`);
-    const cc = canonicalizeName(rawCaller);
+    let cc = CALLERS.get(rawCaller);
+    if (cc === undefined) CALLERS.set(rawCaller, (cc = canonicalizeName(rawCaller)));
     if (!cc.ok) return notCanonical(kind, `caller: ${cc.reason}`);
     caller = cc.value;
   }
