@@ -10,16 +10,16 @@ export const MEMO_KEY_LENGTH = 256;
  * worked out for an input (its canonical form, the deny and allow rules it hits) is a
  * function of the input alone, because the compiled policy never changes. Agents repeat
  * their inputs (the same tools, hosts and files, again and again), so a repeated input skips
- * canonicalizing and hashing and costs one Map lookup. Only the lookup is memoized, never a
- * decision that depends on more than the input (parameters, rate limits, the caller).
+ * canonicalizing and hashing and costs one Map lookup. Only that lookup is memoized, never a
+ * decision that depends on more than the input (other parameters, rate-limit tokens, ports).
  *
- * Bounded: at most `MEMO_ENTRIES` keys of at most `MEMO_KEY_LENGTH` units (about 2 MB at
- * worst). A full memo keeps what it has and remembers nothing new, so a flood of distinct
+ * Bounded: at most `MEMO_ENTRIES` keys of at most `MEMO_KEY_LENGTH` units (about 2 MB per memo
+ * at worst). A full memo keeps what it has and remembers nothing new, so a flood of distinct
  * inputs costs each one a Map miss, not an insert (measured: clearing and refilling on every
  * overflow made a first-sight check 1.5 to 2x as slow as no memo at all; refilling every 8x
  * `MEMO_ENTRIES` misses still cost 70 ns a miss; every 64x, within noise of no memo). After
- * `MEMO_REFRESH` such misses it starts over, so a working set that moves is picked up again. A new compiled
- * policy has empty memos.
+ * `MEMO_REFRESH` such misses it starts over, so a working set that moves is picked up again.
+ * A new compiled policy has empty memos.
  */
 export class Memo<V> {
   readonly #map = new Map<string, V>();
