@@ -41,19 +41,18 @@ export class CompileContext {
   /** A rule at `path` with its preallocated decision; `value` is its content. */
   rule(path: Path, effect: Effect): Rule {
     const id = keyOf(path);
-    const group = keyOf(
-      path.filter(
-        (p, i) =>
-          typeof p === "string" &&
-          p !== "allow" &&
-          p !== "deny" &&
-          !(i === 0 && p === "permissions"),
-      ),
-    );
+    // The group: the path's names without allow/deny (and a leading `permissions`).
+    let group = "";
+    for (let i = 0; i < path.length; i++) {
+      const p = path[i]!;
+      if (typeof p !== "string" || p === "allow" || p === "deny") continue;
+      if (i === 0 && p === "permissions") continue;
+      group = group === "" ? p : `${group}.${p}`;
+    }
+    if (group === "") group = "(top level)";
     const count = (this.counts[group] ??= { allow: 0, deny: 0 });
     count[effect]++;
     const where = this.source.where(path);
-    const verb = effect === "allow" ? "allowed" : "denied";
     return Object.freeze({
       index: this.#next++,
       id,
@@ -62,7 +61,7 @@ export class CompileContext {
       decision: makeDecision(
         effect,
         effect === "allow" ? "allow_rule" : "deny_rule",
-        `${verb} by ${id} (${where})`,
+        `${effect === "allow" ? "allowed" : "denied"} by ${id} (${where})`,
         { id, where },
       ),
     });

@@ -136,32 +136,52 @@ export function didYouMean(word: string, choices: Iterable<string>): string {
 /** Validate `value` at `path`; errors go to `src`. Returns true when it is valid. */
 export function validate(src: PolicySource, schema: Schema, value: unknown, path: Path): boolean {
   const before = src.errors.length;
-  check(src, schema, value, path);
+  check(src, schema, value, [...path]);
   return src.errors.length === before;
 }
 
-function check(src: PolicySource, s: Schema, v: unknown, path: Path): void {
+/**
+ * `path` is one array pushed and popped on the way down (a policy has thousands of nodes and
+ * most are valid): an error reports a copy of it.
+ */
+function check(src: PolicySource, s: Schema, v: unknown, path: (string | number)[]): void {
   if (s.kind === "any") return;
   if (s.kind === "union") {
-    const o = s.options.find((opt) => fits(opt, v));
+    const opts = s.options;
+    let o: Schema | undefined;
+    for (let i = 0; i < opts.length; i++) {
+      if (fits(opts[i]!, v)) {
+        o = opts[i];
+        break;
+      }
+    }
     if (o === undefined) {
-      src.error(path, "policy_type", `${keyOf(path)} must be ${expected(s)}, not ${typeName(v)}`);
+      src.error(
+        path.slice(),
+        "policy_type",
+        `${keyOf(path)} must be ${expected(s)}, not ${typeName(v)}`,
+      );
       return;
     }
     check(src, o, v, path);
     return;
   }
   if (!fits(s, v)) {
-    src.error(path, "policy_type", `${keyOf(path)} must be ${expected(s)}, not ${typeName(v)}`);
+    src.error(
+      path.slice(),
+      "policy_type",
+      `${keyOf(path)} must be ${expected(s)}, not ${typeName(v)}`,
+    );
     return;
   }
   switch (s.kind) {
     case "object": {
       const obj = v as Record<string, unknown>;
-      for (const [k, val] of Object.entries(obj)) {
-        const sub = s.props[k] ?? s.values;
+      const props = s.props;
+      for (const k of Object.keys(obj)) {
+        const sub = Object.hasOwn(props, k) ? props[k] : s.values;
         if (sub === undefined) {
-          const known = Object.keys(s.props);
+          const known = Object.keys(props);
           src.error(
             [...path, k],
             "policy_unknown_key",
@@ -170,24 +190,33 @@ function check(src: PolicySource, s: Schema, v: unknown, path: Path): void {
           );
           continue;
         }
-        check(src, sub, val, [...path, k]);
+        path.push(k);
+        check(src, sub, obj[k], path);
+        path.pop();
       }
-      for (const r of s.required ?? []) {
-        if (!(r in obj)) {
-          src.error(path, "policy_missing_key", `${keyOf(path)} needs the key "${r}"`);
+      const required = s.required;
+      if (required !== undefined) {
+        for (const r of required) {
+          if (!(r in obj)) {
+            src.error(path.slice(), "policy_missing_key", `${keyOf(path)} needs the key "${r}"`);
+          }
         }
       }
       return;
     }
-    case "array":
-      (v as unknown[]).forEach((item, i) => {
-        check(src, s.items, item, [...path, i]);
-      });
+    case "array": {
+      const arr = v as unknown[];
+      for (let i = 0; i < arr.length; i++) {
+        path.push(i);
+        check(src, s.items, arr[i], path);
+        path.pop();
+      }
       return;
+    }
     case "string":
       if (s.enum && !s.enum.includes(v as string)) {
         src.error(
-          path,
+          path.slice(),
           "policy_type",
           `${keyOf(path)} is "${String(v)}" but must be ${expected(s)}${didYouMean(String(v), s.enum)}`,
         );
@@ -196,10 +225,10 @@ function check(src: PolicySource, s: Schema, v: unknown, path: Path): void {
     case "number": {
       const n = v as number;
       if (s.integer && !Number.isInteger(n)) {
-        src.error(path, "policy_type", `${keyOf(path)} must be an integer, not ${n}`);
+        src.error(path.slice(), "policy_type", `${keyOf(path)} must be an integer, not ${n}`);
       } else if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
         src.error(
-          path,
+          path.slice(),
           "policy_type",
           `${keyOf(path)} is ${n} but must be between ${s.min ?? "-∞"} and ${s.max ?? "∞"}`,
         );

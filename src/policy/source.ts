@@ -124,7 +124,7 @@ export class PolicySource {
     const index = this.#json!;
     let offset = 0;
     for (let k = path.length; k >= 0; k--) {
-      const e = index.get(pathKey(path.slice(0, k)));
+      const e = index.get(pathKey(k === path.length ? path : path.slice(0, k)));
       if (e !== undefined) {
         offset = key && k === path.length ? e[0] : e[1];
         break;

@@ -23,6 +23,21 @@ describe("compilePolicy: located errors", () => {
     expect(e!.message).toContain('did you mean "host"?');
   });
 
+  it("treats keys named like Object.prototype members as unknown keys, not as known ones", () => {
+    for (const key of ["constructor", "toString", "hasOwnProperty", "__defineGetter__"]) {
+      const errs = errors(
+        `version: "1.0"\nstorage:\n  allow:\n    - uri: "fs:///tmp/**"\n      access: [read]\n      ${key}: 1\n`,
+      );
+      expect(errs).toHaveLength(1);
+      expect(errs[0]).toMatchObject({
+        line: 6,
+        col: 7,
+        code: "policy_unknown_key",
+        key: `storage.allow[0].${key}`,
+      });
+    }
+  });
+
   it("reports every error, sorted by position, not just the first", () => {
     const errs = errors(
       [
