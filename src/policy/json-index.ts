@@ -4,13 +4,32 @@
  * anything unusual (a duplicate key, a syntax problem), and the caller falls back to the
  * YAML parser, which reports it with its position.
  */
-export type JsonIndex = Map<string, [keyOffset: number, valueOffset: number]>;
+export type JsonIndex = Map<string, number>;
+
+/**
+ * Sources at or over this many characters are not indexed (the readers give up and the `yaml`
+ * package, with its own node positions, reads them): below it, a key's and its value's offsets
+ * pack into one number, so the index holds no two-element array per node.
+ */
+export const MAX_INDEXED = 2 ** 26;
+
+/** The key and value offsets of one node, packed (see `MAX_INDEXED`). */
+export function packOffsets(keyOffset: number, valueOffset: number): number {
+  return keyOffset * MAX_INDEXED + valueOffset;
+}
+
+/** The key offset (`key`) or the value offset of a packed entry. */
+export function unpackOffset(entry: number, key: boolean): number {
+  const k = Math.floor(entry / MAX_INDEXED);
+  return key ? k : entry - k * MAX_INDEXED;
+}
 
 export function pathKey(path: readonly (string | number)[]): string {
   return path.join("\u0000");
 }
 
 export function indexJson(text: string): JsonIndex | undefined {
+  if (text.length >= MAX_INDEXED) return undefined;
   const map: JsonIndex = new Map();
   const n = text.length;
   let i = 0;
@@ -45,7 +64,7 @@ export function indexJson(text: string): JsonIndex | undefined {
   const value = (key: string, keyOffset: number, depth: number): boolean => {
     if (depth > 200) return false;
     ws();
-    map.set(key, [keyOffset, i]);
+    map.set(key, packOffsets(keyOffset, i));
     const c = text.charCodeAt(i);
     if (c === 123) {
       i++;

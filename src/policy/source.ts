@@ -1,5 +1,5 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { indexJson, type JsonIndex, pathKey } from "./json-index.js";
+import { indexJson, type JsonIndex, pathKey, unpackOffset } from "./json-index.js";
 import type { PolicyError } from "./types.js";
 import { readYamlLite } from "./yaml-lite.js";
 
@@ -126,7 +126,7 @@ export class PolicySource {
     for (let k = path.length; k >= 0; k--) {
       const e = index.get(pathKey(k === path.length ? path : path.slice(0, k)));
       if (e !== undefined) {
-        offset = key && k === path.length ? e[0] : e[1];
+        offset = unpackOffset(e, key && k === path.length);
         break;
       }
     }

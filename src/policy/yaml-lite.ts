@@ -12,7 +12,7 @@
  * `---` / `...` / directives, tabs, CR, a BOM, and anything odd. test/policy/yaml-lite.test.ts
  * checks values and positions against the `yaml` package.
  */
-import type { JsonIndex } from "./json-index.js";
+import { type JsonIndex, MAX_INDEXED, packOffsets } from "./json-index.js";
 
 /** Thrown inside the reader to give up; never escapes `readYamlLite`. */
 class Unsupported extends Error {}
@@ -169,7 +169,7 @@ class Reader {
       this.i = start;
       return this.blockMap(path, col, keyAt);
     }
-    this.index.set(path, [keyAt < 0 ? start : keyAt, start]);
+    this.index.set(path, packOffsets(keyAt < 0 ? start : keyAt, start));
     this.endOfLine();
     return key.value;
   }
@@ -182,7 +182,7 @@ class Reader {
 
   blockMap(path: string, col: number, keyAt: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    this.index.set(path, [keyAt < 0 ? this.i : keyAt, this.i]);
+    this.index.set(path, packOffsets(keyAt < 0 ? this.i : keyAt, this.i));
     for (;;) {
       const kStart = this.i;
       const c = this.t.charCodeAt(kStart);
@@ -216,7 +216,7 @@ class Reader {
       if (next === col && this.t.charCodeAt(this.i) === DASH && this.isSeparated(this.i + 1))
         return this.blockSeq(path, col, kStart);
       this.i = save;
-      this.index.set(path, [kStart, emptyAt]);
+      this.index.set(path, packOffsets(kStart, emptyAt));
       return null;
     }
     if (c === DASH && this.isSeparated(this.i + 1)) giveUp(); // "key: - x"
@@ -227,14 +227,14 @@ class Reader {
     }
     const start = this.i;
     const s = this.scalar(false);
-    this.index.set(path, [kStart, start]);
+    this.index.set(path, packOffsets(kStart, start));
     this.endOfLine();
     return s.value;
   }
 
   blockSeq(path: string, col: number, keyAt: number): unknown[] {
     const out: unknown[] = [];
-    this.index.set(path, [keyAt < 0 ? this.i : keyAt, this.i]);
+    this.index.set(path, packOffsets(keyAt < 0 ? this.i : keyAt, this.i));
     for (;;) {
       const here = sub(path, out.length);
       this.i++;
@@ -248,7 +248,7 @@ class Reader {
         if (next > col) out.push(this.block(here, next, -1));
         else {
           this.i = save;
-          this.index.set(here, [emptyAt, emptyAt]);
+          this.index.set(here, packOffsets(emptyAt, emptyAt));
           out.push(null);
         }
       } else {
@@ -267,7 +267,7 @@ class Reader {
     if (depth > 50) giveUp();
     const open = this.t.charCodeAt(this.i);
     const start = this.i;
-    this.index.set(path, [keyAt < 0 ? start : keyAt, start]);
+    this.index.set(path, packOffsets(keyAt < 0 ? start : keyAt, start));
     this.i++;
     const close = open === 91 ? 93 : 125;
     const seq: unknown[] = [];
@@ -312,7 +312,7 @@ class Reader {
     if (c === 91 || c === 123) return this.flow(path, keyAt, depth + 1);
     const start = this.i;
     const s = this.scalar(true);
-    this.index.set(path, [keyAt < 0 ? start : keyAt, start]);
+    this.index.set(path, packOffsets(keyAt < 0 ? start : keyAt, start));
     return s.value;
   }
 
@@ -429,6 +429,7 @@ class Reader {
  * and where each path's key and value start. Undefined: use the `yaml` package.
  */
 export function readYamlLite(text: string): { value: unknown; index: JsonIndex } | undefined {
+  if (text.length >= MAX_INDEXED) return undefined;
   if (/[\x00-\x09\x0b-\x1f\x7f\ufeff]/.test(text) || /^%/m.test(text)) return undefined;
   const r = new Reader(text);
   try {
