@@ -1,36 +1,14 @@
 /**
- * Positions for JSON sources, without the YAML composer: one scan of the text records where
- * each key and value starts, by path. JSON.parse gives the value. Returns undefined on
- * anything unusual (a duplicate key, a syntax problem), and the caller falls back to the
- * YAML parser, which reports it with its position.
+ * Positions for JSON sources, without the YAML composer: one scan of the text, beside the
+ * value JSON.parse gave, records where each key and value starts (see positions.ts). Returns
+ * undefined on anything unusual (a duplicate key, a syntax problem, text that does not match
+ * the value), and the caller falls back to the YAML parser, which reports it with its position.
  */
-export type JsonIndex = Map<string, number>;
+import { MAX_INDEXED, Positions, packOffsets } from "./positions.js";
 
-/**
- * Sources at or over this many characters are not indexed (the readers give up and the `yaml`
- * package, with its own node positions, reads them): below it, a key's and its value's offsets
- * pack into one number, so the index holds no two-element array per node.
- */
-export const MAX_INDEXED = 2 ** 26;
-
-/** The key and value offsets of one node, packed (see `MAX_INDEXED`). */
-export function packOffsets(keyOffset: number, valueOffset: number): number {
-  return keyOffset * MAX_INDEXED + valueOffset;
-}
-
-/** The key offset (`key`) or the value offset of a packed entry. */
-export function unpackOffset(entry: number, key: boolean): number {
-  const k = Math.floor(entry / MAX_INDEXED);
-  return key ? k : entry - k * MAX_INDEXED;
-}
-
-export function pathKey(path: readonly (string | number)[]): string {
-  return path.join("\u0000");
-}
-
-export function indexJson(text: string): JsonIndex | undefined {
+export function indexJson(text: string, root: unknown): Positions | undefined {
   if (text.length >= MAX_INDEXED) return undefined;
-  const map: JsonIndex = new Map();
+  const positions = new Positions();
   const n = text.length;
   let i = 0;
   const ws = () => {
@@ -61,60 +39,71 @@ export function indexJson(text: string): JsonIndex | undefined {
     }
     return undefined;
   };
-  const value = (key: string, keyOffset: number, depth: number): boolean => {
-    if (depth > 200) return false;
+  /** The node `node` at `i`: its packed offsets, or -1 when the scan gives up. */
+  const value = (node: unknown, keyOffset: number, depth: number): number => {
+    if (depth > 200) return -1;
     ws();
-    map.set(key, packOffsets(keyOffset, i));
+    const at = packOffsets(keyOffset, i);
     const c = text.charCodeAt(i);
     if (c === 123) {
+      if (node === null || typeof node !== "object" || Array.isArray(node)) return -1;
+      const rec = positions.open(node);
       i++;
       ws();
       if (text.charCodeAt(i) === 125) {
         i++;
-        return true;
+        return at;
       }
       const seen = new Set<string>();
       for (;;) {
         ws();
-        const at = i;
+        const kAt = i;
         const k = str();
-        if (k === undefined || seen.has(k)) return false;
+        if (k === undefined || seen.has(k)) return -1;
         seen.add(k);
         ws();
-        if (text.charCodeAt(i) !== 58) return false;
+        if (text.charCodeAt(i) !== 58) return -1;
         i++;
-        if (!value(depth === 0 ? k : `${key}\u0000${k}`, at, depth + 1)) return false;
+        const p = value((node as Record<string, unknown>)[k], kAt, depth + 1);
+        if (p < 0) return -1;
+        rec.push(k, p);
         ws();
         const d = text.charCodeAt(i++);
-        if (d === 125) return true;
-        if (d !== 44) return false;
+        if (d === 125) return at;
+        if (d !== 44) return -1;
       }
     }
     if (c === 91) {
+      if (!Array.isArray(node)) return -1;
+      const rec = positions.open(node);
       i++;
       ws();
       if (text.charCodeAt(i) === 93) {
         i++;
-        return true;
+        return at;
       }
       for (let idx = 0; ; idx++) {
-        if (!value(depth === 0 ? String(idx) : `${key}\u0000${idx}`, i, depth + 1)) return false;
+        const p = value(node[idx], i, depth + 1);
+        if (p < 0) return -1;
+        rec.push(p);
         ws();
         const d = text.charCodeAt(i++);
-        if (d === 93) return true;
-        if (d !== 44) return false;
+        if (d === 93) return at;
+        if (d !== 44) return -1;
       }
     }
-    if (c === 34) return str() !== undefined;
+    if (c === 34) return str() !== undefined ? at : -1;
     const start = i;
     while (i < n) {
       const d = text.charCodeAt(i);
       if (d === 44 || d === 93 || d === 125 || d === 32 || d === 9 || d === 10 || d === 13) break;
       i++;
     }
-    return i > start;
+    return i > start ? at : -1;
   };
-  if (!value("", 0, 0)) return undefined;
+  const rootAt = value(root, 0, 0);
+  if (rootAt < 0) return undefined;
+  positions.root = rootAt;
   ws();
-  return i === n ? map : undefined;
+  return i === n ? positions : undefined;
 }

@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { indexJson, type JsonIndex, pathKey, unpackOffset } from "./json-index.js";
+import { indexJson } from "./json-index.js";
+import type { Positions } from "./positions.js";
 import type { PolicyError } from "./types.js";
 import { readYamlLite } from "./yaml-lite.js";
 
@@ -29,8 +30,8 @@ export class PolicySource {
   readonly errors: PolicyError[] = [];
   readonly #counter = new LineCounter();
   #root: Node | null = null;
-  /** For JSON and lite sources: offsets by path (no YAML composer needed). */
-  #json: JsonIndex | undefined;
+  /** For JSON and lite sources: offsets of each parsed node (no YAML composer needed). */
+  #json: Positions | undefined;
   #lineStarts: number[] | undefined;
 
   /** `only`: use this reader alone (tests compare the readers); by default the fastest that can. */
@@ -61,7 +62,7 @@ export class PolicySource {
   #fromLite(text: string): unknown {
     const r = readYamlLite(text);
     if (r === undefined) return undefined;
-    this.#json = r.index;
+    this.#json = r.positions;
     this.#lineStarts = this.#lines(text);
     return r.value;
   }
@@ -75,7 +76,7 @@ export class PolicySource {
     } catch {
       return undefined;
     }
-    const index = indexJson(text);
+    const index = indexJson(text, value);
     if (index === undefined) return undefined;
     this.#json = index;
     this.#lineStarts = this.#lines(text);
@@ -121,15 +122,7 @@ export class PolicySource {
   }
 
   #jsonPos(path: Path, key: boolean): { line: number; col: number } {
-    const index = this.#json!;
-    let offset = 0;
-    for (let k = path.length; k >= 0; k--) {
-      const e = index.get(pathKey(k === path.length ? path : path.slice(0, k)));
-      if (e !== undefined) {
-        offset = unpackOffset(e, key && k === path.length);
-        break;
-      }
-    }
+    const offset = this.#json!.offset(this.value, path, key);
     const starts = this.#lineStarts!;
     let lo = 0;
     let hi = starts.length - 1;

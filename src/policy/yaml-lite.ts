@@ -12,16 +12,11 @@
  * `---` / `...` / directives, tabs, CR, a BOM, and anything odd. test/policy/yaml-lite.test.ts
  * checks values and positions against the `yaml` package.
  */
-import { type JsonIndex, MAX_INDEXED, packOffsets } from "./json-index.js";
+import { MAX_INDEXED, Positions, packOffsets } from "./positions.js";
 
 /** Thrown inside the reader to give up; never escapes `readYamlLite`. */
 class Unsupported extends Error {}
 const GIVE_UP = new Unsupported("outside the subset");
-
-/** The index key of a child (as `pathKey` in json-index.ts builds them). */
-function sub(path: string, k: string | number): string {
-  return path === "" ? String(k) : `${path}\u0000${k}`;
-}
 
 function giveUp(): never {
   throw GIVE_UP;
@@ -97,7 +92,9 @@ class Reader {
   readonly t: string;
   readonly n: number;
   i = 0;
-  readonly index: JsonIndex = new Map();
+  readonly positions = new Positions();
+  /** Packed offsets of the node the last node reader returned (its parent records them). */
+  at = 0;
 
   constructor(text: string) {
     this.t = text;
@@ -154,11 +151,11 @@ class Reader {
   }
 
   /** A block node whose first character is at `i`, at column `col`. */
-  block(path: string, col: number, keyAt: number): unknown {
+  block(col: number, keyAt: number): unknown {
     const c = this.t.charCodeAt(this.i);
-    if (c === DASH && this.isSeparated(this.i + 1)) return this.blockSeq(path, col, keyAt);
+    if (c === DASH && this.isSeparated(this.i + 1)) return this.blockSeq(col, keyAt);
     if (c === 91 || c === 123) {
-      const v = this.flow(path, keyAt, 0);
+      const v = this.flow(keyAt, 0);
       this.endOfLine();
       return v;
     }
@@ -167,9 +164,9 @@ class Reader {
     this.spaces();
     if (this.t.charCodeAt(this.i) === COLON && this.isSeparated(this.i + 1)) {
       this.i = start;
-      return this.blockMap(path, col, keyAt);
+      return this.blockMap(col, keyAt);
     }
-    this.index.set(path, packOffsets(keyAt < 0 ? start : keyAt, start));
+    this.at = packOffsets(keyAt < 0 ? start : keyAt, start);
     this.endOfLine();
     return key.value;
   }
@@ -180,9 +177,10 @@ class Reader {
     return c === SP || c === NL || at >= this.n;
   }
 
-  blockMap(path: string, col: number, keyAt: number): Record<string, unknown> {
+  blockMap(col: number, keyAt: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    this.index.set(path, packOffsets(keyAt < 0 ? this.i : keyAt, this.i));
+    const own = packOffsets(keyAt < 0 ? this.i : keyAt, this.i);
+    const rec = this.positions.open(out);
     for (;;) {
       const kStart = this.i;
       const c = this.t.charCodeAt(kStart);
@@ -195,16 +193,19 @@ class Reader {
       this.spaces();
       if (this.t.charCodeAt(this.i) !== COLON || !this.isSeparated(this.i + 1)) giveUp();
       this.i++;
-      const here = sub(path, k);
-      out[k] = this.mapValue(here, col, kStart);
+      out[k] = this.mapValue(col, kStart);
+      rec.push(k, this.at);
       const next = this.nextContent();
-      if (next < 0 || next < col) return out;
+      if (next < 0 || next < col) {
+        this.at = own;
+        return out;
+      }
       if (next > col) giveUp();
     }
   }
 
   /** The value after `key:` (at `i`, just past the colon). */
-  mapValue(path: string, col: number, kStart: number): unknown {
+  mapValue(col: number, kStart: number): unknown {
     this.spaces();
     const emptyAt = this.i;
     const c = this.t.charCodeAt(this.i);
@@ -212,31 +213,31 @@ class Reader {
       this.endOfLine();
       const save = this.i;
       const next = this.nextContent();
-      if (next > col) return this.block(path, next, kStart);
+      if (next > col) return this.block(next, kStart);
       if (next === col && this.t.charCodeAt(this.i) === DASH && this.isSeparated(this.i + 1))
-        return this.blockSeq(path, col, kStart);
+        return this.blockSeq(col, kStart);
       this.i = save;
-      this.index.set(path, packOffsets(kStart, emptyAt));
+      this.at = packOffsets(kStart, emptyAt);
       return null;
     }
     if (c === DASH && this.isSeparated(this.i + 1)) giveUp(); // "key: - x"
     if (c === 91 || c === 123) {
-      const v = this.flow(path, kStart, 0);
+      const v = this.flow(kStart, 0);
       this.endOfLine();
       return v;
     }
     const start = this.i;
     const s = this.scalar(false);
-    this.index.set(path, packOffsets(kStart, start));
+    this.at = packOffsets(kStart, start);
     this.endOfLine();
     return s.value;
   }
 
-  blockSeq(path: string, col: number, keyAt: number): unknown[] {
+  blockSeq(col: number, keyAt: number): unknown[] {
     const out: unknown[] = [];
-    this.index.set(path, packOffsets(keyAt < 0 ? this.i : keyAt, this.i));
+    const own = packOffsets(keyAt < 0 ? this.i : keyAt, this.i);
+    const rec = this.positions.open(out);
     for (;;) {
-      const here = sub(path, out.length);
       this.i++;
       this.spaces();
       const c = this.t.charCodeAt(this.i);
@@ -245,43 +246,49 @@ class Reader {
         this.endOfLine();
         const save = this.i;
         const next = this.nextContent();
-        if (next > col) out.push(this.block(here, next, -1));
+        if (next > col) out.push(this.block(next, -1));
         else {
           this.i = save;
-          this.index.set(here, packOffsets(emptyAt, emptyAt));
+          this.at = packOffsets(emptyAt, emptyAt);
           out.push(null);
         }
       } else {
         if (c === DASH && this.isSeparated(this.i + 1)) giveUp(); // "- - x"
-        out.push(this.block(here, this.col(this.i), -1));
+        out.push(this.block(this.col(this.i), -1));
       }
+      rec.push(this.at);
       const next = this.nextContent();
-      if (next < 0 || next < col) return out;
+      if (next < 0 || next < col) {
+        this.at = own;
+        return out;
+      }
       if (next > col || this.t.charCodeAt(this.i) !== DASH || !this.isSeparated(this.i + 1))
         giveUp();
     }
   }
 
   /** A one-line flow collection at `i` (`[` or `{`). */
-  flow(path: string, keyAt: number, depth: number): unknown {
+  flow(keyAt: number, depth: number): unknown {
     if (depth > 50) giveUp();
     const open = this.t.charCodeAt(this.i);
     const start = this.i;
-    this.index.set(path, packOffsets(keyAt < 0 ? start : keyAt, start));
+    const own = packOffsets(keyAt < 0 ? start : keyAt, start);
     this.i++;
     const close = open === 91 ? 93 : 125;
     const seq: unknown[] = [];
     const map: Record<string, unknown> = {};
+    const rec = this.positions.open(open === 91 ? seq : map);
     for (;;) {
       this.spaces();
       const c = this.t.charCodeAt(this.i);
       if (c === close) {
         this.i++;
+        this.at = own;
         return open === 91 ? seq : map;
       }
       if (open === 91) {
-        const here = sub(path, seq.length);
-        seq.push(this.flowItem(here, -1, depth));
+        seq.push(this.flowItem(-1, depth));
+        rec.push(this.at);
         this.spaces();
         if (this.t.charCodeAt(this.i) === COLON) giveUp(); // [a: b]
       } else {
@@ -298,7 +305,8 @@ class Reader {
         this.spaces();
         const e = this.t.charCodeAt(this.i);
         if (e === 44 || e === close) giveUp(); // an empty value
-        map[k] = this.flowItem(sub(path, k), kStart, depth);
+        map[k] = this.flowItem(kStart, depth);
+        rec.push(k, this.at);
       }
       this.spaces();
       const d = this.t.charCodeAt(this.i);
@@ -307,12 +315,12 @@ class Reader {
     }
   }
 
-  flowItem(path: string, keyAt: number, depth: number): unknown {
+  flowItem(keyAt: number, depth: number): unknown {
     const c = this.t.charCodeAt(this.i);
-    if (c === 91 || c === 123) return this.flow(path, keyAt, depth + 1);
+    if (c === 91 || c === 123) return this.flow(keyAt, depth + 1);
     const start = this.i;
     const s = this.scalar(true);
-    this.index.set(path, packOffsets(keyAt < 0 ? start : keyAt, start));
+    this.at = packOffsets(keyAt < 0 ? start : keyAt, start);
     return s.value;
   }
 
@@ -428,7 +436,7 @@ class Reader {
  * Read `text` if it is inside the subset: the value (as the `yaml` package's `toJS` gives it)
  * and where each path's key and value start. Undefined: use the `yaml` package.
  */
-export function readYamlLite(text: string): { value: unknown; index: JsonIndex } | undefined {
+export function readYamlLite(text: string): { value: unknown; positions: Positions } | undefined {
   if (text.length >= MAX_INDEXED) return undefined;
   if (/[\x00-\x09\x0b-\x1f\x7f\ufeff]/.test(text) || /^%/m.test(text)) return undefined;
   const r = new Reader(text);
@@ -437,10 +445,11 @@ export function readYamlLite(text: string): { value: unknown; index: JsonIndex }
     if (col !== 0) return undefined; // empty, or an indented root
     const c = text.charCodeAt(r.i);
     if (c === 91 || c === 123) return undefined; // a flow root: JSON goes its own way
-    const value = r.block("", 0, -1);
+    const value = r.block(0, -1);
+    r.positions.root = r.at;
     if (value === null || typeof value !== "object") return undefined;
     if (r.nextContent() !== -1) return undefined;
-    return { value, index: r.index };
+    return { value, positions: r.positions };
   } catch (e) {
     if (e instanceof Unsupported) return undefined;
     throw e;
