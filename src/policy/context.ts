@@ -1,3 +1,4 @@
+import { markDeepFrozen } from "./freeze.js";
 import type { PolicyState, RuleLimiter } from "./rate-limit.js";
 import { makeDecision, type Rule, stableJson } from "./rule.js";
 import { keyOf, type Path, type PolicySource } from "./source.js";
@@ -53,18 +54,17 @@ export class CompileContext {
     const count = (this.counts[group] ??= { allow: 0, deny: 0 });
     count[effect]++;
     const where = this.source.where(path);
-    return Object.freeze({
-      index: this.#next++,
-      id,
-      where,
-      effect,
-      decision: makeDecision(
+    // Frozen all the way down: strings and a decision of strings (see `markDeepFrozen`). The
+    // decision is marked too: rules that extend this one (`{...rule, params}`) keep it.
+    const decision = markDeepFrozen(
+      makeDecision(
         effect,
         effect === "allow" ? "allow_rule" : "deny_rule",
         `${effect === "allow" ? "allowed" : "denied"} by ${id} (${where})`,
         { id, where },
       ),
-    });
+    );
+    return markDeepFrozen(Object.freeze({ index: this.#next++, id, where, effect, decision }));
   }
 }
 

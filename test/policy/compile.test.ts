@@ -7,6 +7,14 @@ function errors(src: string): PolicyError[] {
   return r.errors;
 }
 
+/** Every object reachable through own enumerable properties is frozen (RegExps aside). */
+function expectFrozenDeep(v: unknown, seen = new Set<object>()): void {
+  if (v === null || typeof v !== "object" || v instanceof RegExp || seen.has(v)) return;
+  seen.add(v);
+  expect(Object.isFrozen(v), JSON.stringify(v)).toBe(true);
+  for (const x of Object.values(v)) expectFrozenDeep(x, seen);
+}
+
 describe("compilePolicy: located errors", () => {
   it("reports an unknown key with file:line:col, the key and a did-you-mean", () => {
     const [e, ...rest] = errors(
@@ -225,6 +233,16 @@ describe("compilePolicy: what it accepts", () => {
       }
     ).allow.hosts.first("a.com");
     expect(() => rule.schemes.add("http")).toThrow(/immutable/);
+    expectFrozenDeep(rule);
+    const withParams = compilePolicy(
+      `mcp:\n  tools:\n    allow:\n      - name: read\n        parameters:\n          mode: { enum: [r, rw] }\n          path: "/data/**"\n`,
+    );
+    if (!withParams.ok) throw new Error("compile failed");
+    const toolRule = (
+      withParams.policy.sections.get("mcp") as { tools: { allow: { first(s: string): object } } }
+    ).tools.allow.first("read");
+    expect(toolRule).toBeDefined();
+    expectFrozenDeep(toolRule);
   });
 
   it("never throws on a bad source type", () => {
