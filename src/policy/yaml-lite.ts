@@ -102,7 +102,11 @@ class Reader {
   }
 
   col(at: number): number {
-    const nl = this.t.lastIndexOf("\n", at - 1);
+    // Mostly only indentation lies between the line start and `at`: step back over it.
+    let j = at;
+    while (j > 0 && this.t.charCodeAt(j - 1) === SP) j--;
+    if (j === 0 || this.t.charCodeAt(j - 1) === NL) return at - j;
+    const nl = this.t.lastIndexOf("\n", j - 1);
     return at - nl - 1;
   }
 
