@@ -32,7 +32,13 @@ describe("compilePolicy: located errors", () => {
   });
 
   it("treats keys named like Object.prototype members as unknown keys, not as known ones", () => {
-    for (const key of ["constructor", "toString", "hasOwnProperty", "__defineGetter__"]) {
+    for (const key of [
+      "constructor",
+      "toString",
+      "hasOwnProperty",
+      "__defineGetter__",
+      "__proto__",
+    ]) {
       const errs = errors(
         `version: "1.0"\nstorage:\n  allow:\n    - uri: "fs:///tmp/**"\n      access: [read]\n      ${key}: 1\n`,
       );
@@ -44,6 +50,17 @@ describe("compilePolicy: located errors", () => {
         key: `storage.allow[0].${key}`,
       });
     }
+    // JSON.parse makes "__proto__" an own key; it was accepted silently too.
+    const json = errors(
+      `{\n  "storage": {\n    "allow": [\n      { "uri": "fs:///tmp/**", "access": ["read"], "__proto__": { "x": 1 } }\n    ]\n  }\n}\n`,
+    );
+    expect(json).toHaveLength(1);
+    expect(json[0]).toMatchObject({
+      line: 4,
+      col: 52,
+      code: "policy_unknown_key",
+      key: "storage.allow[0].__proto__",
+    });
   });
 
   it("reports every error, sorted by position, not just the first", () => {
