@@ -31,7 +31,7 @@ export class PolicySource {
   readonly #counter = new LineCounter();
   #root: Node | null = null;
   /** For JSON and lite sources: offsets of each parsed node (no YAML composer needed). */
-  #json: Positions | undefined;
+  #positions: Positions | undefined;
   #lineStarts: number[] | undefined;
 
   /** `only`: use this reader alone (tests compare the readers); by default the fastest that can. */
@@ -62,7 +62,7 @@ export class PolicySource {
   #fromLite(text: string): unknown {
     const r = readYamlLite(text);
     if (r === undefined) return undefined;
-    this.#json = r.positions;
+    this.#positions = r.positions;
     this.#lineStarts = this.#lines(text);
     return r.value;
   }
@@ -78,7 +78,7 @@ export class PolicySource {
     }
     const index = indexJson(text, value);
     if (index === undefined) return undefined;
-    this.#json = index;
+    this.#positions = index;
     this.#lineStarts = this.#lines(text);
     return value;
   }
@@ -121,8 +121,8 @@ export class PolicySource {
     return value;
   }
 
-  #jsonPos(path: Path, key: boolean): { line: number; col: number } {
-    const offset = this.#json!.offset(this.value, path, key);
+  #indexedPos(path: Path, key: boolean): { line: number; col: number } {
+    const offset = this.#positions!.offset(this.value, path, key);
     const starts = this.#lineStarts!;
     let lo = 0;
     let hi = starts.length - 1;
@@ -160,7 +160,7 @@ export class PolicySource {
 
   /** 1-based line and column of the value at `path` (or of its key). */
   pos(path: Path, key = false): { line: number; col: number } {
-    if (this.#json !== undefined) return this.#jsonPos(path, key);
+    if (this.#positions !== undefined) return this.#indexedPos(path, key);
     const node = this.#node(path, key);
     const offset = node?.range?.[0] ?? 0;
     return this.#counter.linePos(offset);
