@@ -67,7 +67,8 @@ export class SessionCore {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   readonly #byClient = new Map<Id, number[]>();
-  readonly #progress = new Map<unknown, Id>();
+  /** A progress token of a pending client request: the client's id and the link it went to. */
+  readonly #progress = new Map<unknown, { clientId: Id; link: UpstreamLink }>();
   readonly #serverReqs = new Map<number, ServerReq>();
   readonly #serverRev = new Map<string, number>();
   readonly #lastInflight = new Map<string, Id>();
@@ -144,7 +145,7 @@ export class SessionCore {
       this.#lastInflight.set(link.name, clientId);
       const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
         ?.progressToken;
-      if (token !== undefined) this.#progress.set(token, clientId);
+      if (token !== undefined) this.#progress.set(token, { clientId, link });
     }
     link.post({ jsonrpc: "2.0", id: gid, method, params } as Message, (e) =>
       this.#settle(gid, this.#unavailable(gid, link, e.message)),
@@ -206,7 +207,13 @@ export class SessionCore {
   #fromUpstream(link: UpstreamLink, m: Message): void {
     if (this.closed) return;
     if (isResponse(m)) {
-      if (typeof m.id === "number") this.#settle(m.id, m as Answer);
+      // Only the upstream a request went to may answer it: gateway ids are one sequence per
+      // session, so another upstream could guess them and answer in its place.
+      if (typeof m.id !== "number") return;
+      const p = this.#pending.get(m.id);
+      if (p === undefined) return;
+      if (p.link === link) this.#settle(m.id, m as Answer);
+      else this.#foreign(link, `an answer to request ${m.id}`, p.link);
       return;
     }
     if (isRequest(m)) {
@@ -223,9 +230,12 @@ export class SessionCore {
     const n = m as Notification;
     const params = n.params ?? {};
     switch (n.method) {
-      case "notifications/progress":
-        this.down.send(n, this.#progress.get(params.progressToken));
+      case "notifications/progress": {
+        const p = this.#progress.get(params.progressToken);
+        if (p === undefined || p.link === link) this.down.send(n, p?.clientId);
+        else this.#foreign(link, "progress on a request", p.link);
         return;
+      }
       case "notifications/cancelled": {
         const sid = this.#serverRev.get(`${link.name}\0${String(params.requestId)}`);
         if (sid === undefined) return;
@@ -245,6 +255,13 @@ export class SessionCore {
       default:
         this.down.send(n);
     }
+  }
+
+  /** An upstream spoke for a request another upstream serves: dropped, and logged. */
+  #foreign(link: UpstreamLink, what: string, owner: UpstreamLink): void {
+    this.ctx.log(
+      `upstream "${link.name}" sent ${what} that went to upstream "${owner.name}"; dropped (only the upstream a request went to may answer it or report its progress)`,
+    );
   }
 
   /** A client's answer to a server→client request: back to the upstream that asked. */
