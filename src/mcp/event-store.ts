@@ -6,7 +6,6 @@
  * characters of frames per session, the oldest evicted first. An id is resumable while every
  * later event of its stream is still kept; see docs/gateway.md, "Resumption".
  */
-import type { Message } from "./jsonrpc.js";
 
 /** Events kept per session (the oldest are evicted first). */
 export const MAX_EVENTS = 1000;
@@ -60,10 +59,10 @@ export class EventStore {
     return n;
   }
 
-  /** The SSE frame of `m` on `stream`, with its id; kept for replay. */
-  frame(stream: number, m: Message): string {
+  /** The SSE frame of one message (its JSON text) on `stream`, with its id; kept for replay. */
+  frame(stream: number, json: string): string {
     const seq = ++this.#seq;
-    const frame = `id: ${stream}.${seq}\nevent: message\ndata: ${JSON.stringify(m)}\n\n`;
+    const frame = `id: ${stream}.${seq}\nevent: message\ndata: ${json}\n\n`;
     const rec = this.#streams.get(stream);
     if (rec === undefined) return frame;
     rec.kept++;

@@ -25,7 +25,8 @@ function oneShot(res: ServerResponse, headers: RenderedHeaders, body: string): v
 export class PostStream {
   /** The store's stream number once this POST answers in SSE (0: not yet). */
   stream = 0;
-  #answers: Message[] = [];
+  /** Answers held for the one-write answer, as JSON texts. */
+  #answers: string[] = [];
   #done = false;
   /** The connection events go to: the POST's own, then the one of a resuming GET. */
   #out: ServerResponse | undefined;
@@ -52,11 +53,11 @@ export class PostStream {
     return this.#done;
   }
 
-  /** Send a non-final message for one of this POST's requests; false if it cannot stream. */
-  event(m: Message): boolean {
+  /** Send a non-final message (JSON text) for one of this POST's requests; false if it cannot. */
+  event(json: string): boolean {
     if (this.#done) return false;
     if (this.stream === 0 && !this.#toSse()) return false;
-    this.#write(this.down.store.frame(this.stream, m));
+    this.#write(this.down.store.frame(this.stream, json));
     return true;
   }
 
@@ -77,18 +78,19 @@ export class PostStream {
     return true;
   }
 
-  answer(id: Id, m: Message): void {
+  /** The answer (JSON text) to request `id` of this POST. */
+  answer(id: Id, json: string): void {
     this.pending.delete(id);
     if (this.#done) return;
-    if (this.stream !== 0) this.#write(this.down.store.frame(this.stream, m));
+    if (this.stream !== 0) this.#write(this.down.store.frame(this.stream, json));
     else if (this.res.destroyed) {
       // the client left before any event (no id to resume from): answers go to the GET stream
       for (const a of this.#answers) this.down.standalone(a);
       this.#answers = [];
-      this.down.standalone(m);
+      this.down.standalone(json);
       if (this.pending.size === 0) this.#done = true;
       return;
-    } else this.#answers.push(m);
+    } else this.#answers.push(json);
     if (this.pending.size > 0) return;
     this.#done = true;
     if (this.stream !== 0) {
@@ -100,14 +102,14 @@ export class PostStream {
     }
     const a = this.#answers;
     if (!this.sseAnswer)
-      oneShot(this.res, this.down.jsonOneShot, JSON.stringify(this.batch ? a : a[0]));
+      oneShot(this.res, this.down.jsonOneShot, this.batch ? `[${a.join(",")}]` : a[0]!);
     else if (a.length === 1)
-      oneShot(this.res, this.down.sseHeaders, `event: message\ndata: ${JSON.stringify(a[0])}\n\n`);
+      oneShot(this.res, this.down.sseHeaders, `event: message\ndata: ${a[0]}\n\n`);
     else
       oneShot(
         this.res,
         this.down.sseHeaders,
-        a.map((x) => `event: message\ndata: ${JSON.stringify(x)}\n\n`).join(""),
+        a.map((x) => `event: message\ndata: ${x}\n\n`).join(""),
       );
   }
 
@@ -168,26 +170,27 @@ export class HttpDownstream implements Downstream {
     this.acceptedHeaders = RenderedHeaders.of(["mcp-session-id", sessionId, "content-length", "0"]);
   }
 
-  send(m: Message, related?: Id): void {
+  send(m: Message, related?: Id, json?: string): void {
+    const text = json ?? JSON.stringify(m);
     const isAnswer = !("method" in m) && "id" in m;
     if (isAnswer) {
       const id = (m as { id: Id }).id;
       const s = this.byRequest.get(id);
       if (s !== undefined) {
         this.byRequest.delete(id);
-        s.answer(id, m);
+        s.answer(id, text);
         return;
       }
     } else if (related !== undefined) {
       const s = this.byRequest.get(related);
-      if (s?.event(m)) return;
+      if (s?.event(text)) return;
     }
-    this.standalone(m);
+    this.standalone(text);
   }
 
-  /** Send on the GET stream (queued until one is open). */
-  standalone(m: Message): void {
-    const frame = this.store.frame(GET_STREAM, m);
+  /** Send a message (JSON text) on the GET stream (queued until one is open). */
+  standalone(json: string): void {
+    const frame = this.store.frame(GET_STREAM, json);
     const g = this.getStream;
     if (g !== undefined && !g.destroyed) g.write(frame);
     else if (this.#queue.length < MAX_QUEUED) this.#queue.push(frame);

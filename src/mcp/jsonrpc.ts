@@ -63,6 +63,33 @@ export function invalidMessage(v: unknown): string | undefined {
   return 'neither a request ("method") nor a response ("result" / "error")';
 }
 
+const VERSION_FIRST = '{"jsonrpc":"2.0",';
+
+/**
+ * `raw`, the text of a parsed answer whose id is `from`, with that id replaced by `to`; or
+ * undefined when the replacement cannot be proven right without a parser. It can be when `"id"`
+ * occurs once in the text and neither of its letters is written as a `\u` escape (so the object
+ * has no second id key a client's parser could read instead), in one of the two layouts the SDKs
+ * write: last (`…,"id":7}`, TypeScript) or right after the version (`{"jsonrpc":"2.0","id":7,…`,
+ * Python). The text parsed as one JSON object, so in either layout that `"id"` is a key of the
+ * top-level object and `7` its whole value.
+ */
+export function answerWithId(raw: string, from: number, to: Id): string | undefined {
+  const at = raw.indexOf('"id"');
+  if (at < 0 || raw.charCodeAt(at + 4) !== 58 || raw.indexOf('"id"', at + 4) >= 0) return undefined;
+  if (raw.includes("\\u0069") || raw.includes("\\u0064")) return undefined;
+  const g = String(from);
+  const value = at + 5;
+  if (!raw.startsWith(g, value)) return undefined;
+  const out = typeof to === "number" ? String(to) : JSON.stringify(to);
+  const after = value + g.length;
+  if (at === VERSION_FIRST.length && raw.startsWith(VERSION_FIRST) && raw.charCodeAt(after) === 44)
+    return `${raw.slice(0, value)}${out}${raw.slice(after)}`;
+  if (after === raw.length - 1 && raw.charCodeAt(after) === 125 && raw.charCodeAt(at - 1) === 44)
+    return `${raw.slice(0, value)}${out}}`;
+  return undefined;
+}
+
 export function errorResponse(
   id: Id | null,
   code: number,

@@ -41,6 +41,8 @@ export class LeanHttpClientTransport implements Transport {
   onmessage?: Transport["onmessage"];
   onerror?: (e: Error) => void;
   onclose?: () => void;
+  /** While `onmessage` runs: the text of that message when it came alone (not in a batch). */
+  lastRaw: string | undefined;
   /** The URL as request options, made once (urlToHttpOptions costs ~15 µs per request). */
   readonly #opts: RequestOptions;
   readonly #headers: Record<string, string>;
@@ -105,7 +107,8 @@ export class LeanHttpClientTransport implements Transport {
       return false;
     }
     let answered = false;
-    for (const m of Array.isArray(v) ? v : [v]) {
+    const batch = Array.isArray(v);
+    for (const m of batch ? (v as unknown[]) : [v]) {
       const bad = invalidMessage(m);
       if (bad !== undefined) {
         this.onerror?.(new Error(`upstream sent an invalid JSON-RPC message: ${bad}`));
@@ -113,7 +116,9 @@ export class LeanHttpClientTransport implements Transport {
       }
       const o = m as { id?: unknown; method?: unknown };
       if (answerOf !== undefined && o.id === answerOf && o.method === undefined) answered = true;
+      this.lastRaw = batch ? undefined : text;
       this.onmessage?.(m as never);
+      this.lastRaw = undefined;
     }
     return answered;
   }

@@ -7,6 +7,8 @@ import { invalidMessage } from "./jsonrpc.js";
 
 export class LeanReadBuffer {
   #buf: Buffer | undefined;
+  /** The text of the message `readMessage` returned last (the gateway forwards it as is). */
+  last: string | undefined;
   constructor(readonly maxBufferSize = 10 * 1024 * 1024) {}
 
   append(chunk: Buffer): void {
@@ -25,6 +27,7 @@ export class LeanReadBuffer {
     if (i === -1) return null;
     const line = b.toString("utf8", 0, i > 0 && b[i - 1] === 13 ? i - 1 : i);
     this.#buf = i + 1 === b.length ? undefined : b.subarray(i + 1);
+    this.last = line;
     const v = JSON.parse(line) as unknown;
     const bad = invalidMessage(v);
     if (bad !== undefined) throw new Error(`invalid JSON-RPC message from upstream: ${bad}`);

@@ -27,8 +27,11 @@ export interface Downstream {
   readonly host?: string;
   /** The session id the client knows (HTTP), if any. */
   readonly sessionId?: string;
-  /** Send to the client; `related` is the client request this message belongs to, if any. */
-  send(m: Message, related?: Id): void;
+  /**
+   * Send to the client; `related` is the client request this message belongs to, if any;
+   * `json`, when given, is `m` already serialized (an upstream's answer forwarded as is).
+   */
+  send(m: Message, related?: Id, json?: string): void;
 }
 
 /** What a session needs from the gateway; getters so reloads are seen at once. */
@@ -46,8 +49,10 @@ export interface GatewayContext {
 
 export type Answer = ResultResponse | ErrorResponse;
 export const CANCELLED = Symbol("cancelled");
+/** `raw`: the answer's exact text from the upstream, where its transport keeps it. */
+type Done = (a: Answer | typeof CANCELLED, raw?: string) => void;
 type Pending = {
-  done: (a: Answer | typeof CANCELLED) => void;
+  done: Done;
   link: UpstreamLink;
   clientId: Id | undefined;
 };
@@ -84,7 +89,7 @@ export class SessionCore {
 
   #makeLink(cfg: UpstreamConfig, restart: RestartConfig): UpstreamLink {
     const link = new UpstreamLink(cfg, restart);
-    link.onmessage = (m) => this.#fromUpstream(link, m);
+    link.onmessage = (m, raw) => this.#fromUpstream(link, m, raw);
     link.ondown = (reason) => this.#linkDown(link, reason);
     link.log = this.ctx.log;
     this.links.set(cfg.name, link);
@@ -134,7 +139,7 @@ export class SessionCore {
     method: string,
     params: unknown,
     clientId: Id | undefined,
-    done: (a: Answer | typeof CANCELLED) => void,
+    done: Done,
   ): void {
     const gid = this.#nextId++;
     this.#pending.set(gid, { done, link, clientId });
@@ -171,7 +176,7 @@ export class SessionCore {
     );
   }
 
-  #settle(gid: number, a: Answer | typeof CANCELLED): void {
+  #settle(gid: number, a: Answer | typeof CANCELLED, raw?: string): void {
     const p = this.#pending.get(gid);
     if (p === undefined) return;
     this.#pending.delete(gid);
@@ -184,7 +189,7 @@ export class SessionCore {
       }
       if (this.#lastInflight.get(p.link.name) === cid) this.#lastInflight.delete(p.link.name);
     }
-    p.done(a);
+    p.done(a, raw);
   }
 
   /** Release a progress token once its request is answered. */
@@ -204,7 +209,7 @@ export class SessionCore {
       }
   }
 
-  #fromUpstream(link: UpstreamLink, m: Message): void {
+  #fromUpstream(link: UpstreamLink, m: Message, raw?: string): void {
     if (this.closed) return;
     if (isResponse(m)) {
       // Only the upstream a request went to may answer it: gateway ids are one sequence per
@@ -212,7 +217,7 @@ export class SessionCore {
       if (typeof m.id !== "number") return;
       const p = this.#pending.get(m.id);
       if (p === undefined) return;
-      if (p.link === link) this.#settle(m.id, m as Answer);
+      if (p.link === link) this.#settle(m.id, m as Answer, raw);
       else this.#foreign(link, `an answer to request ${m.id}`, p.link);
       return;
     }

@@ -6,6 +6,7 @@
 import { isAllowed } from "../core/decision.js";
 import { denialError } from "./denial.js";
 import {
+  answerWithId,
   errorResponse,
   type Id,
   INTERNAL_ERROR,
@@ -16,6 +17,7 @@ import {
   type Message,
   type Notification,
   type Request,
+  type ResultResponse,
 } from "./jsonrpc.js";
 import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
 import { publicContent } from "./merge.js";
@@ -192,12 +194,17 @@ export class GatewaySession extends JudgedSession {
     if (kind === "tool") fwd = { ...p, name: r.name, arguments: call.args };
     else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: r.name };
     else if (r.name !== publicName) fwd = { ...p, [key]: r.name };
-    this.callThen(link, req.method, fwd, req.id, (a) => {
+    this.callThen(link, req.method, fwd, req.id, (a, raw) => {
       this.doneProgress(p);
       if (a === CANCELLED) return;
       let out: Answer;
+      let json: string | undefined;
       try {
-        out = "result" in a ? this.#answer(req, link, a.result, publicName, r.name) : a;
+        if (!("result" in a)) out = a;
+        else {
+          json = raw === undefined ? undefined : this.#asIs(link, a, raw, req.id);
+          out = json === undefined ? this.#answer(req, link, a.result, publicName, r.name) : a;
+        }
       } catch (e) {
         out = errorResponse(
           req.id,
@@ -209,7 +216,7 @@ export class GatewaySession extends JudgedSession {
       const duration = performance.now() - t0;
       // The answer first: the audit record and metrics (redaction, JSON, histograms) are off
       // the client's critical path; the audit line is written in the same event-loop turn.
-      this.down.send({ ...out, id: req.id }, req.id);
+      this.down.send({ ...out, id: req.id }, req.id, json);
       this.audit({
         upstream: r.upstream,
         method: req.method,
@@ -221,6 +228,18 @@ export class GatewaySession extends JudgedSession {
         error: isErr,
       });
     });
+  }
+
+  /**
+   * The upstream's answer text with the client's id, when the gateway would send the same
+   * answer anyway: no prefix to rewrite on this link, no response judges besides the policy
+   * (which judges no tools/call, prompts/get or resources/read answer), and no key besides
+   * jsonrpc, id and result. Saves serializing every answer again; undefined otherwise.
+   */
+  #asIs(link: UpstreamLink, a: ResultResponse, raw: string, to: Id): string | undefined {
+    if (link.cfg.prefix || this.ctx.judges().response.strategies.length > 1) return undefined;
+    for (const k in a) if (k !== "jsonrpc" && k !== "id" && k !== "result") return undefined;
+    return typeof a.id === "number" ? answerWithId(raw, a.id, to) : undefined;
   }
 
   /**

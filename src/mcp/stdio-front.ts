@@ -5,6 +5,7 @@
 import type { Readable, Writable } from "node:stream";
 import {
   errorResponse,
+  type Id,
   INVALID_REQUEST,
   invalidMessage,
   type Message,
@@ -74,7 +75,7 @@ export class StdioFront implements Downstream {
     this.onmessage(v as Message);
   }
 
-  send(m: Message): void {
-    this.output.write(`${JSON.stringify(m)}\n`);
+  send(m: Message, _related?: Id, json?: string): void {
+    this.output.write(`${json ?? JSON.stringify(m)}\n`);
   }
 }

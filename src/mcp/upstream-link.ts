@@ -21,7 +21,8 @@ export class UpstreamLink {
   #t: UpstreamTransport | undefined;
   #upSince = 0;
   #timer: NodeJS.Timeout | undefined;
-  onmessage: (m: Message) => void = () => {};
+  /** A message from the upstream; `raw` is its exact text where the transport keeps it. */
+  onmessage: (m: Message, raw?: string) => void = () => {};
   /** Called once each time the link goes down (pending requests must be failed). */
   ondown: (reason: string) => void = () => {};
   /** Called after a restarted transport is connected; re-initializes the upstream session. */
@@ -50,7 +51,7 @@ export class UpstreamLink {
       );
     }
     const tr = t.transport;
-    tr.onmessage = (m) => this.onmessage(m as Message);
+    tr.onmessage = (m) => this.onmessage(m as Message, t.lastRaw?.());
     tr.onerror = () => {};
     tr.onclose = () => {
       if (this.#t === t) this.fail("the connection closed (the server exited or hung up)");

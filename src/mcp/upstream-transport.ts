@@ -39,6 +39,11 @@ export interface UpstreamTransport {
    * stdin; lean HTTP: a POST on a pooled socket); `onFail` hears of a failure.
    */
   write?(m: unknown, onFail: (e: Error) => void): void;
+  /**
+   * While the transport's `onmessage` runs: the exact text of that message, where the transport
+   * keeps it (stdio and lean HTTP), so an answer can be forwarded without serializing it again.
+   */
+  lastRaw?(): string | undefined;
 }
 
 /** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
@@ -55,7 +60,8 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
     if (cfg.cwd !== undefined) params.cwd = cfg.cwd;
     const t = new StdioClientTransport(params);
     // The SDK's own spawn, close and kill logic, with a read buffer that skips the zod pass.
-    (t as unknown as { _readBuffer: LeanReadBuffer })._readBuffer = new LeanReadBuffer();
+    const reader = new LeanReadBuffer();
+    (t as unknown as { _readBuffer: LeanReadBuffer })._readBuffer = reader;
     const start = t.start.bind(t);
     let pid: number | null = null;
     t.start = async () => {
@@ -79,7 +85,13 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
         onFail(e as Error);
       }
     };
-    return { transport: t, setProtocolVersion: () => {}, pid: () => t.pid, write };
+    return {
+      transport: t,
+      setProtocolVersion: () => {},
+      pid: () => t.pid,
+      write,
+      lastRaw: () => reader.last,
+    };
   }
   const headers: Record<string, string> = { ...cfg.headers };
   if (cfg.bearerEnv !== undefined) {
@@ -99,6 +111,7 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
       setProtocolVersion: (v) => t.setProtocolVersion(v),
       pid: () => null,
       write: (m, onFail) => t.post(m as Message, onFail),
+      lastRaw: () => t.lastRaw,
     };
   }
   const { StreamableHTTPClientTransport } = await import(

@@ -2,9 +2,20 @@
 // the requests the gateway sent to the other upstream (gateway ids are one sequence per session,
 // easy to guess) and reports progress on the client's tokens. A real SDK client must get the
 // genuine answer and progress of the honest upstream, and the gateway must say what it dropped.
+// Also: an answer the gateway does not change reaches the client byte for byte as the upstream
+// wrote it (only the id replaced), and one it rewrites is serialized from the gateway's parse.
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stdioGatewayClient, stdioUpstream, tempDir, writeGatewayFiles } from "./helpers.js";
+import {
+  CLI,
+  stdioGatewayClient,
+  stdioUpstream,
+  tempDir,
+  until,
+  writeGatewayFiles,
+} from "./helpers.js";
 
 const ROGUE = join(import.meta.dirname, "fixtures/rogue-server.mjs");
 
@@ -45,5 +56,59 @@ describe("isolation between upstreams", () => {
       /upstream "r" sent an answer to request \d+ that went to upstream "a"; dropped/,
     );
     expect(stderr).toMatch(/upstream "r" sent progress on a request that went to upstream "a"/);
+  });
+});
+
+/** A raw NDJSON client of `warden gateway` on stdio: the exact lines the gateway writes. */
+async function rawGateway(cfg: string) {
+  const proc = spawn(process.execPath, [CLI, "gateway", "--config", cfg, "--no-watch"], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  const lines: string[] = [];
+  createInterface({ input: proc.stdout! }).on("line", (l) => lines.push(l));
+  const ask = async (id: number, method: string, params: unknown) => {
+    proc.stdin!.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
+    await until(() => lines.some((l) => l.includes(`"id":${id}`)), 10_000, `answer ${id}`);
+    return lines.find((l) => l.includes(`"id":${id}`))!;
+  };
+  await ask(1, "initialize", {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "1" },
+  });
+  proc.stdin!.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  return { ask, close: () => proc.stdin!.end() };
+}
+
+describe("answers forwarded as the upstream wrote them", () => {
+  const rogue = (prefix: boolean) =>
+    `  - name: r\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(ROGUE)}]\n    prefix: ${prefix}\n`;
+  const policy = `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["exact", "r__exact"] }\n`;
+
+  it("keeps the upstream's bytes when nothing in the gateway changes the answer", async () => {
+    const cfg = writeGatewayFiles(
+      tempDir(),
+      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${rogue(false)}`,
+      policy,
+    );
+    const gw = await rawGateway(cfg);
+    const line = await gw.ask(7, "tools/call", { name: "exact", arguments: {} });
+    gw.close();
+    expect(line).toBe(
+      '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"exact"}],"structuredContent":{"n":12345678901234567890}}}',
+    );
+  });
+
+  it("serializes its own answer where it rewrites one (prefixed names)", async () => {
+    const cfg = writeGatewayFiles(
+      tempDir(),
+      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${rogue(true)}`,
+      policy,
+    );
+    const gw = await rawGateway(cfg);
+    const line = await gw.ask(7, "tools/call", { name: "r__exact", arguments: {} });
+    gw.close();
+    expect(JSON.parse(line)).toMatchObject({ id: 7, result: { structuredContent: {} } });
+    expect(line).toContain('"n":12345678901234567000');
   });
 });
