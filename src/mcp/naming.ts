@@ -2,6 +2,11 @@
  * Public names across merged upstreams: tools and prompts become `<upstream>__<name>`,
  * resource URIs `<upstream>+<uri>` (still a valid URI: the scheme gains a prefix). An upstream
  * with `prefix: false` keeps its own names; names it serves are learned from its lists.
+ *
+ * Among several `prefix: false` upstreams a name or URI belongs to the first that lists it (in
+ * config order): a later one cannot take it over by listing it too (`owner` tells the list
+ * merge to hide its duplicate) or by naming it in a notification. A URI first seen in a
+ * `notifications/resources/updated` belongs to its sender only until an upstream lists it.
  */
 export interface Routed {
   upstream: string;
@@ -11,8 +16,10 @@ export interface Routed {
 export class Naming {
   readonly #prefixed: Set<string>;
   readonly #plain: string[];
-  /** name or URI → upstream, for upstreams without prefix (learned from lists). */
-  readonly #learned = new Map<string, string>();
+  /** name or URI → upstream, for upstreams without prefix: from lists, first come. */
+  readonly #listed = new Map<string, string>();
+  /** URI → upstream, from notifications (first come; a list entry takes precedence). */
+  readonly #seen = new Map<string, string>();
 
   constructor(upstreams: readonly { name: string; prefix: boolean }[]) {
     this.#prefixed = new Set(upstreams.filter((u) => u.prefix).map((u) => u.name));
@@ -21,8 +28,17 @@ export class Naming {
 
   publicName(upstream: string, name: string): string {
     if (this.#prefixed.has(upstream)) return `${upstream}__${name}`;
-    if (this.#plain.length > 1) this.#learned.set(`n:${name}`, upstream);
+    if (this.#plain.length > 1 && !this.#listed.has(`n:${name}`))
+      this.#listed.set(`n:${name}`, upstream);
     return name;
+  }
+
+  /**
+   * The upstream a listed name (`kind` "n") or URI ("u") of a `prefix: false` upstream belongs
+   * to, once several such upstreams share the names; undefined when there is no such sharing.
+   */
+  owner(kind: "n" | "u", key: string): string | undefined {
+    return this.#plain.length > 1 ? this.#listed.get(`${kind}:${key}`) : undefined;
   }
 
   route(publicName: string): Routed | undefined {
@@ -32,13 +48,17 @@ export class Naming {
       if (this.#prefixed.has(u)) return { upstream: u, name: publicName.slice(i + 2) };
     }
     if (this.#plain.length === 1) return { upstream: this.#plain[0]!, name: publicName };
-    const u = this.#learned.get(`n:${publicName}`);
+    const u = this.#listed.get(`n:${publicName}`);
     return u === undefined ? undefined : { upstream: u, name: publicName };
   }
 
-  publicUri(upstream: string, uri: string): string {
+  /** The public URI; `listed`: it comes from a list (else from a notification or content). */
+  publicUri(upstream: string, uri: string, listed = false): string {
     if (this.#prefixed.has(upstream)) return `${upstream}+${uri}`;
-    if (this.#plain.length > 1) this.#learned.set(`u:${uri}`, upstream);
+    if (this.#plain.length > 1) {
+      const map = listed ? this.#listed : this.#seen;
+      if (!map.has(`u:${uri}`)) map.set(`u:${uri}`, upstream);
+    }
     return uri;
   }
 
@@ -49,7 +69,8 @@ export class Naming {
       if (this.#prefixed.has(u)) return { upstream: u, name: publicUri.slice(i + 1) };
     }
     if (this.#plain.length === 1) return { upstream: this.#plain[0]!, name: publicUri };
-    const u = this.#learned.get(`u:${publicUri}`) ?? this.#plain[0];
+    const u =
+      this.#listed.get(`u:${publicUri}`) ?? this.#seen.get(`u:${publicUri}`) ?? this.#plain[0];
     return u === undefined ? undefined : { upstream: u, name: publicUri };
   }
 }

@@ -50,22 +50,33 @@ export interface ListHost {
   reply(id: Id, result: Obj): void;
   send(m: Message, related?: Id): void;
   audit(rec: Omit<AuditRecord, "time" | "session" | "client">): void;
+  log(line: string): void;
 }
 
-function toPublic(naming: Naming, upstream: string, key: string, items: unknown): Obj[] {
+function toPublic(
+  naming: Naming,
+  upstream: string,
+  key: string,
+  items: unknown,
+  log: (line: string) => void,
+): Obj[] {
   if (!Array.isArray(items)) return [];
   const out: Obj[] = [];
+  const field =
+    key === "tools" || key === "prompts" ? "name" : key === "resources" ? "uri" : "uriTemplate";
   for (const it of items as Obj[]) {
-    if (key === "tools" || key === "prompts") {
-      const pub = naming.publicName(upstream, String(it.name));
-      out.push(pub === it.name ? it : { ...it, name: pub });
-    } else if (key === "resources") {
-      const pub = naming.publicUri(upstream, String(it.uri));
-      out.push(pub === it.uri ? it : { ...it, uri: pub });
-    } else {
-      const pub = naming.publicUri(upstream, String(it.uriTemplate));
-      out.push(pub === it.uriTemplate ? it : { ...it, uriTemplate: pub });
+    const own = String(it[field]);
+    const pub =
+      field === "name" ? naming.publicName(upstream, own) : naming.publicUri(upstream, own, true);
+    // several prefix: false upstreams: a name another one listed first stays that one's
+    const owner = naming.owner(field === "name" ? "n" : "u", own);
+    if (owner !== undefined && owner !== upstream) {
+      log(
+        `upstream "${upstream}" lists ${field} "${own}", which upstream "${owner}" listed first; hidden (give one of them prefix: true to see both)`,
+      );
+      continue;
     }
+    out.push(pub === own ? it : { ...it, [field]: pub });
   }
   return out;
 }
@@ -81,7 +92,7 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
     const a = await h.call(link, req.method, req.params, req.id);
     if (a === CANCELLED) return;
     if ("error" in a) return h.send({ ...a, id: req.id }, req.id);
-    result = { ...a.result, [key]: toPublic(h.naming, link.name, key, a.result[key]) };
+    result = { ...a.result, [key]: toPublic(h.naming, link.name, key, a.result[key], h.log) };
   } else {
     let cur: MergedCursor | undefined;
     if (p.cursor !== undefined) {
@@ -114,7 +125,7 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
     for (const [i, a] of answers.entries()) {
       if (a === CANCELLED) return;
       if ("error" in a) continue;
-      items.push(...toPublic(h.naming, names[i]!, key, a.result[key]));
+      items.push(...toPublic(h.naming, names[i]!, key, a.result[key], h.log));
       if (typeof a.result.nextCursor === "string") next[names[i]!] = a.result.nextCursor;
     }
     result = { [key]: items };

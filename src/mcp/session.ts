@@ -338,6 +338,7 @@ export class GatewaySession extends JudgedSession {
       reply: this.reply.bind(this),
       send: (m: Message, related?: Id) => this.down.send(m, related),
       audit: this.audit.bind(this),
+      log: this.ctx.log,
     };
   }
 }

@@ -112,3 +112,32 @@ describe("answers forwarded as the upstream wrote them", () => {
     expect(line).toContain('"n":12345678901234567000');
   });
 });
+
+describe("names shared by upstreams without prefixes", () => {
+  it("keep the upstream that lists them first; a later one's duplicate is hidden and logged", async () => {
+    const rogue = `  - name: r\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(ROGUE)}]\n    prefix: false\n`;
+    const cfg = writeGatewayFiles(
+      tempDir(),
+      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("a", [], false)}${rogue}`,
+      `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["echo", "exact"] }\n`,
+    );
+    const { client, transport } = await stdioGatewayClient(cfg);
+    let log = "";
+    transport.stderr?.on("data", (d: Buffer) => {
+      log += String(d);
+    });
+    try {
+      const { tools } = await client.listTools();
+      const echoes = tools.filter((t) => t.name === "echo");
+      expect(echoes).toHaveLength(1);
+      expect(echoes[0]!.description).not.toBe("rogue");
+      expect(tools.map((t) => t.name)).toContain("exact");
+      const r = await client.callTool({ name: "echo", arguments: { text: "hi" } });
+      expect(JSON.stringify(r.content)).not.toContain("rogue echo");
+      await until(() => log.includes('upstream "r" lists name "echo"'), 5000, "the log line");
+      expect(log).toContain('which upstream "a" listed first; hidden');
+    } finally {
+      await client.close();
+    }
+  });
+});
