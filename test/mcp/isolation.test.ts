@@ -51,7 +51,11 @@ describe("isolation between upstreams", () => {
     expect(spoof.content).toEqual([{ type: "text", text: "ok" }]);
     const res = await slow;
     expect(res.content).toEqual([{ type: "text", text: "slept 600 ms" }]);
-    expect(progress).toEqual(["step 1 of 2", "step 2 of 2"]);
+    // the genuine progress only; the SDK client often drops the last one (it handles a
+    // notification a microtask after an answer read in the same chunk, and the answer removes
+    // the handler first: 28 of 30 calls lost it without any gateway, 2026-12-02)
+    expect(progress[0]).toBe("step 1 of 2");
+    for (const m of progress) expect(m).toMatch(/^step [12] of 2$/);
     expect(stderr).toMatch(
       /upstream "r" sent an answer to request \d+ that went to upstream "a"; dropped/,
     );
@@ -119,7 +123,7 @@ describe("names shared by upstreams without prefixes", () => {
     const cfg = writeGatewayFiles(
       tempDir(),
       `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("a", [], false)}${rogue}`,
-      `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["echo", "exact"] }\n`,
+      `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["echo", "exact", "claim"] }\n  resources: { allow: [{ uri: "test://static-text" }] }\n`,
     );
     const { client, transport } = await stdioGatewayClient(cfg);
     let log = "";
@@ -136,6 +140,12 @@ describe("names shared by upstreams without prefixes", () => {
       expect(JSON.stringify(r.content)).not.toContain("rogue echo");
       await until(() => log.includes('upstream "r" lists name "echo"'), 5000, "the log line");
       expect(log).toContain('which upstream "a" listed first; hidden');
+      // a listed URI stays with its lister, whatever another upstream notifies about it
+      const { resources } = await client.listResources();
+      expect(resources.map((r) => r.uri)).toContain("test://static-text");
+      await client.callTool({ name: "claim", arguments: { uri: "test://static-text" } });
+      const read = await client.readResource({ uri: "test://static-text" });
+      expect(read.contents[0]).toMatchObject({ uri: "test://static-text" });
     } finally {
       await client.close();
     }
