@@ -176,9 +176,13 @@ export class SessionCore {
     );
   }
 
-  #settle(gid: number, a: Answer | typeof CANCELLED, raw?: string): void {
+  #settle(gid: number, a: Answer | typeof CANCELLED): void {
     const p = this.#pending.get(gid);
-    if (p === undefined) return;
+    if (p !== undefined) this.#finish(gid, p, a);
+  }
+
+  /** Request `gid` (pending as `p`) is over: forget it and tell its caller. */
+  #finish(gid: number, p: Pending, a: Answer | typeof CANCELLED, raw?: string): void {
     this.#pending.delete(gid);
     const cid = p.clientId;
     if (cid !== undefined) {
@@ -217,7 +221,7 @@ export class SessionCore {
       if (typeof m.id !== "number") return;
       const p = this.#pending.get(m.id);
       if (p === undefined) return;
-      if (p.link === link) this.#settle(m.id, m as Answer, raw);
+      if (p.link === link) this.#finish(m.id, p, m as Answer, raw);
       else this.#foreign(link, `an answer to request ${m.id}`, p.link);
       return;
     }

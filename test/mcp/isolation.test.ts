@@ -88,30 +88,31 @@ describe("answers forwarded as the upstream wrote them", () => {
   const rogue = (prefix: boolean) =>
     `  - name: r\n    command: ${JSON.stringify(process.execPath)}\n    args: [${JSON.stringify(ROGUE)}]\n    prefix: ${prefix}\n`;
   const policy = `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["exact", "r__exact"] }\n`;
-
-  it("keeps the upstream's bytes when nothing in the gateway changes the answer", async () => {
+  /** The line a raw client gets for tools/call `exact` (as request 7), upstream prefixed or not. */
+  const exactLine = async (prefix: boolean) => {
     const cfg = writeGatewayFiles(
       tempDir(),
-      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${rogue(false)}`,
+      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${rogue(prefix)}`,
       policy,
     );
     const gw = await rawGateway(cfg);
-    const line = await gw.ask(7, "tools/call", { name: "exact", arguments: {} });
+    const line = await gw.ask(7, "tools/call", {
+      name: prefix ? "r__exact" : "exact",
+      arguments: {},
+    });
     gw.close();
+    return line;
+  };
+
+  it("keeps the upstream's bytes when nothing in the gateway changes the answer", async () => {
+    const line = await exactLine(false);
     expect(line).toBe(
       '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"exact"}],"structuredContent":{"n":12345678901234567890}}}',
     );
   });
 
   it("serializes its own answer where it rewrites one (prefixed names)", async () => {
-    const cfg = writeGatewayFiles(
-      tempDir(),
-      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${rogue(true)}`,
-      policy,
-    );
-    const gw = await rawGateway(cfg);
-    const line = await gw.ask(7, "tools/call", { name: "r__exact", arguments: {} });
-    gw.close();
+    const line = await exactLine(true);
     expect(JSON.parse(line)).toMatchObject({ id: 7, result: { structuredContent: {} } });
     expect(line).toContain('"n":12345678901234567000');
   });
