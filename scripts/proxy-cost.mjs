@@ -10,7 +10,9 @@
  * `--callgrind=FILE` runs the proxy under `valgrind --tool=callgrind` with instrumentation on
  * only for the measured calls (so FILE's total ÷ measured calls is the proxy's instructions per
  * call, repeatable whatever the machine is doing); `--perf-basic-prof` is passed to Node, so
- * /tmp/perf-<pid>.map names the JIT code callgrind shows as addresses. CLI=<other build's
+ * /tmp/perf-<pid>.map names the JIT code callgrind shows as addresses. `--perf=FILE` records the
+ * measured calls with `perf record -e cpu-clock -g` (kernel and JIT frames; read it with
+ * `perf report -i FILE`), which shows where system time goes. CLI=<other build's
  * dist/cli/main.js> measures another build (A/B in turns).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -32,11 +34,12 @@ if (
   !(N >= 100)
 ) {
   process.stderr.write(
-    "usage: node scripts/proxy-cost.mjs stdio|http gateway|relay [warm-up calls] [measured calls, at least 100] [--callgrind=FILE]\n",
+    "usage: node scripts/proxy-cost.mjs stdio|http gateway|relay [warm-up calls] [measured calls, at least 100] [--callgrind=FILE | --perf=FILE]\n",
   );
   process.exit(2);
 }
 const cg = process.argv.find((a) => a.startsWith("--callgrind="))?.slice(12);
+const perfOut = process.argv.find((a) => a.startsWith("--perf="))?.slice(7);
 const bench = (f) => join(root, "dist-bench/bench/mcp", f);
 const { httpClient, spawnListening } = await import(pathToFileURL(bench("raw-clients.js")).href);
 const cli = process.env.CLI ?? join(root, "dist/cli/main.js");
@@ -75,7 +78,7 @@ if (cg !== undefined) {
     ...argv,
   ];
   cmd = "valgrind";
-}
+} else if (perfOut !== undefined) argv = ["--perf-basic-prof", ...argv];
 
 /** A raw NDJSON client of a stdio proxy (the benchmark's own stdio client, with the process). */
 function stdioProxy() {
@@ -129,6 +132,17 @@ const callgrind = (on) =>
   cg !== undefined &&
   execFileSync("callgrind_control", ["-i", on ? "on" : "off", String(pid)], { stdio: "ignore" });
 callgrind(true);
+let perf;
+if (perfOut !== undefined) {
+  perf = spawn(
+    "perf",
+    ["record", "-q", "-e", "cpu-clock", "-F", "4999", "-g", "-o", perfOut, "-p", String(pid)],
+    {
+      stdio: "inherit",
+    },
+  );
+  await new Promise((r) => setTimeout(r, 500));
+}
 const t0 = ticks();
 const lat = [];
 for (let i = 0; i < N; i++) {
@@ -138,9 +152,13 @@ for (let i = 0; i < N; i++) {
 }
 const t1 = ticks();
 callgrind(false);
+if (perf !== undefined) {
+  perf.kill("SIGINT");
+  await new Promise((r) => perf.once("exit", r));
+}
 lat.sort((a, b) => a - b);
 console.log(
-  `${transport} ${proxy}: p50 ${lat[N >> 1].toFixed(0)} µs; main thread per call: user ${(((t1[0] - t0[0]) * 1000) / N).toFixed(0)} µs, system ${(((t1[1] - t0[1]) * 1000) / N).toFixed(0)} µs${cg ? ` (under callgrind: ${cg})` : ""}`,
+  `${transport} ${proxy}: p50 ${lat[N >> 1].toFixed(0)} µs; main thread per call: user ${(((t1[0] - t0[0]) * 1000) / N).toFixed(0)} µs, system ${(((t1[1] - t0[1]) * 1000) / N).toFixed(0)} µs${cg ? ` (under callgrind: ${cg})` : ""}${perfOut ? ` (perf record: ${perfOut})` : ""}`,
 );
 p.stop();
 await new Promise((r) => p.proc.once("exit", r));
