@@ -8,9 +8,13 @@
  *   node scripts/proxy-cost.mjs stdio|http gateway|relay [warm-up calls] [measured calls]
  *
  * `--callgrind=FILE` runs the proxy under `valgrind --tool=callgrind` with instrumentation on
- * only for the measured calls (so FILE's total ÷ measured calls is the proxy's instructions per
- * call, repeatable whatever the machine is doing); `--perf-basic-prof` is passed to Node, so
- * /tmp/perf-<pid>.map names the JIT code callgrind shows as addresses. `--perf=FILE` records the
+ * only for the measured calls (FILE's total ÷ measured calls is the proxy's instructions per
+ * call, whatever the machine is doing; the total also holds whatever Turbofan compiles and the
+ * GC does in that window, so the same build's total varied 121K to 145K per call on
+ * 2026-12-03, while the count of one optimized function repeats to the instruction: compare
+ * functions, or totals of several runs); `--perf-basic-prof` is passed to Node, so
+ * /tmp/perf-<pid>.map names the JIT code callgrind shows as addresses (`node
+ * scripts/callgrind-names.mjs FILE` prints the profile with those names). `--perf=FILE` records the
  * measured calls with `perf record -e cpu-clock -g` (kernel and JIT frames; read it with
  * `perf report -i FILE`), which shows where system time goes. CLI=<other build's
  * dist/cli/main.js> measures another build (A/B in turns).
