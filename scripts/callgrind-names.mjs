@@ -51,10 +51,15 @@ function nameOf(addr) {
   }
   return undefined;
 }
-const out = execFileSync("callgrind_annotate", [file], {
-  encoding: "utf8",
-  maxBuffer: 64 << 20,
-});
+let out;
+try {
+  out = execFileSync("callgrind_annotate", [file], { encoding: "utf8", maxBuffer: 64 << 20 });
+} catch (e) {
+  process.stderr.write(
+    `callgrind-names: callgrind_annotate ${file} failed (${e.message.split("\n")[0]}): is valgrind installed (apt-get install valgrind) and ${file} a callgrind output file?\n`,
+  );
+  process.exit(2);
+}
 let shown = 0;
 process.stdout.write(`# ${file}, JIT names from ${map}\n`);
 for (const line of out.split("\n")) {

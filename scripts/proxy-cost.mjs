@@ -44,6 +44,10 @@ if (
 }
 const cg = process.argv.find((a) => a.startsWith("--callgrind="))?.slice(12);
 const perfOut = process.argv.find((a) => a.startsWith("--perf="))?.slice(7);
+if (cg !== undefined && perfOut !== undefined) {
+  process.stderr.write("proxy-cost: give --callgrind=FILE or --perf=FILE, not both\n");
+  process.exit(2);
+}
 const bench = (f) => join(root, "dist-bench/bench/mcp", f);
 const { httpClient, spawnListening } = await import(pathToFileURL(bench("raw-clients.js")).href);
 const cli = process.env.CLI ?? join(root, "dist/cli/main.js");
@@ -141,10 +145,14 @@ if (perfOut !== undefined) {
   perf = spawn(
     "perf",
     ["record", "-q", "-e", "cpu-clock", "-F", "4999", "-g", "-o", perfOut, "-p", String(pid)],
-    {
-      stdio: "inherit",
-    },
+    { stdio: "inherit" },
   );
+  perf.on("error", (e) => {
+    process.stderr.write(
+      `proxy-cost: could not run perf (${e.message}): install it (apt-get install linux-perf) or drop --perf\n`,
+    );
+    process.exit(2);
+  });
   await new Promise((r) => setTimeout(r, 500));
 }
 const t0 = ticks();
