@@ -68,6 +68,13 @@ export interface GatewayConfig {
   readonly metrics: { readonly path: string } | undefined;
   readonly restart: RestartConfig;
   readonly upstreams: readonly UpstreamConfig[];
+  /** listen: stdio only: who the client is, for rate limits and the audit (default "stdio"). */
+  readonly caller?: string;
+  /**
+   * Opt-in: the caller becomes `<caller>/<clientInfo.name>`, so that several agents behind one
+   * identity get their own rate limits. The client picks that name itself (see docs/gateway.md).
+   */
+  readonly callerIncludesClientName?: boolean;
   /** security_guards, validated by the guards layer (absent when the section is empty). */
   readonly guards?: readonly GuardSpec[];
 }

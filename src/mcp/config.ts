@@ -25,6 +25,8 @@ const TOP_KEYS = [
   "restart",
   "upstreams",
   "security_guards",
+  "caller",
+  "caller_includes_client_name",
 ];
 const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix"];
 const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "client"];
@@ -240,6 +242,27 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
   return out;
 }
 
+/** `caller` (stdio: who the client is) and `caller_includes_client_name` (opt-in). */
+function callerKeys(
+  c: Checker,
+  root: Obj,
+  l: ListenConfig,
+): { caller: string; callerIncludesClientName: boolean } {
+  const caller = c.str(root, "caller", [], false);
+  if (caller !== undefined && l.kind === "http")
+    c.add(
+      ["caller"],
+      "caller names the client of a stdio gateway; over HTTP the caller is the name of the token the client sent. Remove caller, or use listen: stdio.",
+      "conflicting_keys",
+    );
+  else if (caller !== undefined && !NAME_RE.test(caller))
+    c.add(["caller"], `caller "${caller}" must be letters, digits, "-" or "_".`);
+  const withName = root.caller_includes_client_name ?? false;
+  if (typeof withName !== "boolean")
+    c.add(["caller_includes_client_name"], '"caller_includes_client_name" must be true or false.');
+  return { caller: caller ?? "stdio", callerIncludesClientName: withName === true };
+}
+
 /** Validate warden.yaml text; returns the frozen config or every issue found. */
 export function parseConfig(
   text: string,
@@ -296,9 +319,11 @@ export function parseConfig(
     maxMs: c.int(r ?? {}, "max_ms", ["restart"], 10_000, 1, 3_600_000),
     maxAttempts: c.int(r ?? {}, "max_attempts", ["restart"], 20, 0, 1_000_000),
   };
+  const listenCfg = listen(c, root.listen);
   const config: GatewayConfig = {
     file,
-    listen: listen(c, root.listen),
+    listen: listenCfg,
+    ...callerKeys(c, root, listenCfg),
     policy: policy === undefined ? "" : abs(policy),
     audit,
     metrics,

@@ -109,7 +109,11 @@ export class Gateway extends EventEmitter {
   async #listen(opts: GatewayOptions): Promise<void> {
     const l = this.config.listen;
     if (l.kind === "stdio") {
-      const front = new StdioFront(opts.stdio?.input as never, opts.stdio?.output as never);
+      const front = new StdioFront(
+        opts.stdio?.input as never,
+        opts.stdio?.output as never,
+        this.config.caller,
+      );
       this.stdio = front;
       const session = this.#newSession(front);
       front.onmessage = (m) => session.receive(m);
@@ -149,6 +153,7 @@ export class Gateway extends EventEmitter {
       log: this.#log,
       decided: this.metrics ? (r) => this.metrics!.record(r) : undefined,
       version: this.version,
+      callerIncludesClientName: this.config.callerIncludesClientName === true,
     };
   }
 

@@ -152,6 +152,8 @@ export class HttpDownstream implements Downstream {
   constructor(
     readonly sessionId: string,
     readonly host: string | undefined,
+    /** The authenticated identity (see Downstream.caller); "anonymous" without named tokens. */
+    readonly caller = "anonymous",
   ) {
     this.sseHeaders = RenderedHeaders.of([
       "content-type",

@@ -28,7 +28,10 @@ export type GatewayPhase = (typeof PHASES)[number];
 export interface GatewayCallMeta {
   phase: GatewayPhase;
   session: string;
+  /** The clientInfo name@version the client sent in initialize (self-chosen: informative only). */
   client: string;
+  /** Who asks, as the front authenticated it (Downstream.caller); rate limits count per caller. */
+  caller: string;
   upstream: string | null;
   method: string;
   transport: "stdio" | "http";
@@ -118,7 +121,7 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
           if (meta.host !== undefined) action.host = meta.host;
           break;
         case "tool_invoke":
-          action = { kind: "tool.call", name: call.function, arguments: a, caller: meta.client };
+          action = { kind: "tool.call", name: call.function, arguments: a, caller: meta.caller };
           break;
         case "request":
           action = requestAction(call.function, a);

@@ -45,6 +45,7 @@ export class JudgedSession extends SessionCore {
       phase,
       session: this.id,
       client: this.client,
+      caller: this.caller,
       upstream: target,
       method,
       transport: this.down.transport,
@@ -83,6 +84,8 @@ export class JudgedSession extends SessionCore {
     const t0 = performance.now();
     const info = (p.clientInfo ?? {}) as Obj;
     this.client = `${String(info.name ?? "unknown")}${info.version ? `@${String(info.version)}` : ""}`;
+    if (this.ctx.callerIncludesClientName)
+      this.caller = `${this.down.caller}/${String(info.name ?? "unknown")}`;
     const { call, chain } = this.judge("connection", "initialize", null, p, "initialize");
     call.meta!.eachUpstream = true;
     const d = chain.before(call);

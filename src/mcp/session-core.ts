@@ -25,6 +25,12 @@ import { UpstreamLink } from "./upstream-link.js";
 export interface Downstream {
   readonly transport: "stdio" | "http";
   readonly host?: string;
+  /**
+   * Who the client is, as the front established it (never a name the client picked itself):
+   * over stdio the config's `caller` (default "stdio"); over HTTP the name of the token the
+   * client authenticated with, or "anonymous" without tokens. Rate limits count per caller.
+   */
+  readonly caller: string;
   /** The session id the client knows (HTTP), if any. */
   readonly sessionId?: string;
   /**
@@ -45,6 +51,8 @@ export interface GatewayContext {
   /** Called for every decision (metrics); the audit file is written separately. */
   decided?(rec: Omit<AuditRecord, "time" | "session" | "client">): void;
   readonly version: string;
+  /** The config's caller_includes_client_name (see GatewayConfig). */
+  readonly callerIncludesClientName?: boolean;
 }
 
 export type Answer = ResultResponse | ErrorResponse;
@@ -62,6 +70,8 @@ export class SessionCore {
   /** The Mcp-Session-Id over HTTP; a fresh UUID over stdio. */
   readonly id: string;
   client = "unknown";
+  /** Who asks: the front's authenticated caller (plus the client's name when configured). */
+  caller: string;
   closed = false;
   protected readonly links = new Map<string, UpstreamLink>();
   protected naming: Naming;
@@ -83,6 +93,7 @@ export class SessionCore {
     protected readonly down: Downstream,
   ) {
     this.id = down.sessionId ?? randomUUID();
+    this.caller = down.caller;
     this.naming = new Naming(ctx.upstreams);
     for (const cfg of ctx.upstreams) this.#makeLink(cfg, ctx.restart);
   }

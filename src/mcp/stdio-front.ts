@@ -26,6 +26,8 @@ export class StdioFront implements Downstream {
   constructor(
     readonly input: Readable = process.stdin,
     readonly output: Writable = process.stdout,
+    /** The config's `caller` (see Downstream.caller). */
+    readonly caller = "stdio",
   ) {}
 
   start(): void {
