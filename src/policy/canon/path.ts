@@ -7,10 +7,12 @@ import { type Canon, fail } from "./result.js";
  * 2. percent-decode once; an encoded `/`, `\`, `.`, `%` or control character is refused (so
  *    double encoding and encoded separators cannot change what the path names);
  * 3. refuse invalid UTF-8 and invisible/format characters; NFC-normalise;
- * 4. backslashes become `/`; repeated slashes collapse; `.` segments go; `..` removes the
- *    previous segment and stops at the root (as the kernel does: `/../etc` is `/etc`);
- *    a trailing slash goes;
- * 5. on case-insensitive targets, lower-case.
+ * 4. a backslash is refused: on POSIX it is an ordinary filename character (`public\x/..` is
+ *    the parent of `public\x`), on Windows and in `file:` URLs read by `new URL` a separator,
+ *    so the same string names different files depending on who reads it;
+ * 5. repeated slashes collapse; `.` segments go; `..` removes the previous segment and stops
+ *    at the root (as the kernel does: `/../etc` is `/etc`); a trailing slash goes;
+ * 6. on case-insensitive targets, lower-case.
  * Symlinks are not resolved here (no I/O): callers resolve them at the host boundary with
  * `resolveRealPath` before asking.
  */
@@ -50,7 +52,7 @@ function isSlashSlash(uri: string, i: number): boolean {
 
 /**
  * Segments kept by the ASCII lane, 3 slots each: where the separator before the segment is,
- * where the segment ends, and 1 when it must be rebuilt (a `\\` separator or `%XX` inside).
+ * where the segment ends, and 1 when it must be rebuilt (a `%XX` inside).
  * One buffer for the module (checks are synchronous); longer paths take the full lane.
  */
 const MAX_SEGMENTS = 128;
@@ -91,7 +93,7 @@ function decodeSegment(uri: string, from: number, to: number): string {
 
 /**
  * The ASCII lane: one pass over `uri` from `from` (no copy, no split, no RegExp) for printable
- * ASCII, `\\` read as `/` and `%XX` of safe printable characters decoded; `.` and empty
+ * ASCII without `\\`, `%XX` of safe printable characters decoded; `.` and empty
  * segments are dropped and `..` pops, kept segments are recorded as offsets in `SEGS`, and the
  * result is sliced from the input in as few runs as possible (the input itself when nothing
  * changes). Returns undefined to take the full lane (which also gives the reasons to refuse).
@@ -104,15 +106,15 @@ function asciiLane(uri: string, from: number): string | undefined {
   let sep = from - 1; // the separator before the current segment
   while (i < n) {
     let c = uri.charCodeAt(i);
-    if (c === 47 || c === 92) {
-      if (c === 92 || (i === sep + 1 && i > from)) clean = false;
+    if (c === 47) {
+      if (i === sep + 1 && i > from) clean = false;
       sep = i++;
       continue;
     }
     const start = i;
-    let rebuild = uri.charCodeAt(sep) !== 47 ? 1 : 0;
+    let rebuild = 0;
     while (true) {
-      if (c < 0x20 || c > 0x7e) return undefined;
+      if (c < 0x20 || c > 0x7e || c === 92) return undefined;
       if (c === 37) {
         if (decodedAt(uri, i) < 0) return undefined;
         rebuild = 1;
@@ -120,7 +122,7 @@ function asciiLane(uri: string, from: number): string | undefined {
       }
       if (++i >= n) break;
       c = uri.charCodeAt(i);
-      if (c === 47 || c === 92) break;
+      if (c === 47) break;
     }
     const len = i - start;
     if (
@@ -288,10 +290,13 @@ export function canonicalPathOf(uri: string, ci: boolean): string | undefined {
 
 /**
  * The full lane (any input; also the reference the ASCII lane is tested against): refuses
- * controls, encoded separators, dots, percents and controls, invalid UTF-8 and invisible
- * characters; decodes once, NFC-normalises, lower-cases on case-insensitive targets, reads
- * `\\` as `/` and resolves the segments.
+ * controls, encoded separators, dots, percents and controls, invalid UTF-8, invisible
+ * characters and backslashes; decodes once, NFC-normalises, lower-cases on case-insensitive
+ * targets and resolves the segments.
  */
+const BACKSLASH =
+  'path contains a backslash (refused: on POSIX it is part of a file name, so "a\\b/.." is the parent of "a\\b", while Windows and file: URLs read it as a separator)';
+
 export function fullLane(uri: string, from: number, ci: boolean): Canon {
   let path = `/${uri.slice(from)}`;
   if (CONTROL.test(path)) return fail("path contains a NUL or control character");
@@ -310,9 +315,10 @@ export function fullLane(uri: string, from: number, ci: boolean): Canon {
     }
   }
   if (BAD_CHAR.test(path)) return fail("path contains a control or invisible character");
+  if (path.includes("\\")) return fail(BACKSLASH);
   path = path.normalize("NFC");
   if (ci) path = path.toLowerCase();
-  return { ok: true, value: normalizeSegments(path.replace(/\\/g, "/")) };
+  return { ok: true, value: normalizeSegments(path) };
 }
 
 /** Resolve `.`, `..`, repeated and trailing slashes of an absolute path. */

@@ -41,10 +41,23 @@ export function canonicalizeUrl(input: unknown): Canon<CanonUrl> {
   return { ok: true, value: { scheme, host: host.value, port, href: url.href } };
 }
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const BAD_CHAR = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\ufffe\uffff]/u;
+const BAD_ENCODED = /%(?:2[eEfF5]|5[cC]|[01][0-9A-Fa-f]|7[fF])/;
+const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
+
 /**
- * Resource URIs (MCP): `file:` URIs become `file://` + canonical path; other schemes keep
- * their scheme (lower-cased) and get the same checks as paths (no control or invisible
- * characters, no encoded separators or dots, dot segments resolved).
+ * Resource URIs (MCP), read as RFC 3986 and the WHATWG parser (`new URL`, which the SDK's
+ * servers use to look resources up) read them, so the policy judges what the server serves:
+ * - `file:` URIs become `file://` + canonical path (see `canonicalizePath`);
+ * - other schemes: the scheme and host are lower-cased (compared case-insensitively), dot
+ *   segments are resolved inside the path only (`notes://private/../diary` is
+ *   `notes://private/diary`: a `..` never reaches the authority), escapes in host and path are
+ *   decoded once with the same refusals as paths (encoded separators, dots, percents, controls,
+ *   invisible characters, backslashes), and query and fragment are kept as the parser writes
+ *   them. Refused: control characters anywhere, user info (`user@host` can hide the host),
+ *   and `.` / `..` segments in an opaque path (`mem:a/../b`), which the parser leaves as they are.
+ * The same function canonicalizes rule patterns, so both sides agree.
  */
 export function canonicalizeResourceUri(input: unknown): Canon<{ scheme: string; rest: string }> {
   if (typeof input !== "string") return fail("uri must be a string");
@@ -56,11 +69,46 @@ export function canonicalizeResourceUri(input: unknown): Canon<{ scheme: string;
     if (!p.ok) return p;
     return { ok: true, value: { scheme, rest: p.value } };
   }
-  let rest = m[2]!;
-  const hadSlashes = rest.startsWith("//");
-  if (hadSlashes) rest = rest.slice(2);
-  const p = canonicalizePath(`/${rest}`);
+  if (CONTROL.test(input)) return fail("uri contains a control character");
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    return fail(`"${input.slice(0, 80)}" is not a valid URI`);
+  }
+  if (url.username !== "" || url.password !== "")
+    return fail("uri has user info (user@host), refused: rules name hosts, not users");
+  const tail = url.search + url.hash;
+  if (url.href.startsWith("//", scheme.length + 1)) {
+    const host = decodeOnce(url.host);
+    if (!host.ok) return host;
+    const path = url.pathname.length <= 1 ? undefined : canonicalizePath(url.pathname);
+    if (path !== undefined && !path.ok) return path;
+    const p = path === undefined || path.value === "/" ? "" : path.value;
+    return { ok: true, value: { scheme, rest: `//${host.value.toLowerCase()}${p}${tail}` } };
+  }
+  const opaque = url.pathname;
+  if (!opaque.startsWith("/") && DOT_SEGMENT.test(opaque))
+    return fail(`"${input.slice(0, 80)}" has a "." or ".." segment in an opaque path (refused)`);
+  const p = canonicalizePath(opaque.startsWith("/") ? opaque : `/${opaque}`);
   if (!p.ok) return p;
-  rest = p.value.slice(1);
-  return { ok: true, value: { scheme, rest: hadSlashes ? `//${rest}` : rest } };
+  const rest = opaque.startsWith("/") ? p.value : p.value.slice(1);
+  return { ok: true, value: { scheme, rest: `${rest}${tail}` } };
+}
+
+/** A host's `%XX` escapes decoded once, with the path canonicalizer's refusals. */
+function decodeOnce(s: string): Canon {
+  let v = s;
+  if (v.includes("%")) {
+    if (BAD_ENCODED.test(v))
+      return fail("uri host percent-encodes a separator, dot, percent or control character");
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      return fail("uri host has invalid percent-encoding or invalid UTF-8");
+    }
+  }
+  if (BAD_CHAR.test(v)) return fail("uri host contains a control or invisible character");
+  if (v.includes("\\")) return fail("uri host contains a backslash");
+  return { ok: true, value: v.normalize("NFC") };
 }
