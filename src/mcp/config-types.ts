@@ -40,7 +40,39 @@ export interface HttpListenConfig {
   readonly sessionIdleMs: number;
   /** Complete POST answers as JSON even when the client accepts SSE (default: SSE, as the SDK). */
   readonly jsonResponse?: boolean;
+  /** Limits of the HTTP server (defaults: HTTP_LIMITS). */
+  readonly limits?: Partial<HttpLimits>;
+  /** HTTPS: PEM files (absolute paths). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
+
+/** The HTTP front's limits (listen.http keys in docs/gateway.md, "Limits"). */
+export interface HttpLimits {
+  /** max_body_bytes: a request body. */
+  readonly bodyBytes: number;
+  /** max_header_bytes: a request head (and trailers). */
+  readonly headerBytes: number;
+  /** headers_timeout_seconds: to send the request head. */
+  readonly headersTimeoutMs: number;
+  /** request_timeout_seconds: to send the whole request. */
+  readonly requestTimeoutMs: number;
+  /** keep_alive_seconds: an idle keep-alive connection is closed after this. */
+  readonly keepAliveMs: number;
+  /** max_sessions: open HTTP sessions in all. */
+  readonly sessions: number;
+  /** max_sessions_per_token: open HTTP sessions of one caller. */
+  readonly sessionsPerCaller: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = Object.freeze({
+  bodyBytes: 4 * 1024 * 1024,
+  headerBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveMs: 65_000,
+  sessions: 256,
+  sessionsPerCaller: 32,
+});
 
 export type ListenConfig = { readonly kind: "stdio" } | HttpListenConfig;
 

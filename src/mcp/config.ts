@@ -3,13 +3,15 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
 import { parseGuardsConfig } from "../guards/config.js";
-import type {
-  ArgumentsMode,
-  ConfigIssue,
-  GatewayConfig,
-  HttpListenConfig,
-  ListenConfig,
-  UpstreamConfig,
+import {
+  type ArgumentsMode,
+  type ConfigIssue,
+  type GatewayConfig,
+  HTTP_LIMITS,
+  type HttpLimits,
+  type HttpListenConfig,
+  type ListenConfig,
+  type UpstreamConfig,
 } from "./config-types.js";
 
 type Path = (string | number)[];
@@ -39,6 +41,11 @@ const LISTEN_HTTP_KEYS = [
   "bearer_env",
   "session_idle_seconds",
   "json_response",
+  "max_body_bytes",
+  "max_header_bytes",
+  "headers_timeout_seconds",
+  "request_timeout_seconds",
+  "keep_alive_seconds",
 ];
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -161,11 +168,25 @@ function listen(c: Checker, v: unknown): ListenConfig {
     bearerEnv: c.str(h, "bearer_env", path, false),
     sessionIdleMs: c.int(h, "session_idle_seconds", path, 1800, 1, 7 * 86400) * 1000,
     jsonResponse: h.json_response === true,
+    limits: httpLimits(c, h, path),
   };
   if (h.json_response !== undefined && typeof h.json_response !== "boolean")
     c.add([...path, "json_response"], '"json_response" must be true or false.');
   if (!http.path.startsWith("/")) c.add([...path, "path"], 'listen.http.path must start with "/".');
   return http;
+}
+
+function httpLimits(c: Checker, h: Obj, path: Path): HttpLimits {
+  const d = HTTP_LIMITS;
+  const s = (k: string, dflt: number, max: number) => c.int(h, k, path, dflt / 1000, 1, max) * 1000;
+  return {
+    ...d,
+    bodyBytes: c.int(h, "max_body_bytes", path, d.bodyBytes, 1024, 1024 ** 3),
+    headerBytes: c.int(h, "max_header_bytes", path, d.headerBytes, 1024, 1024 * 1024),
+    headersTimeoutMs: s("headers_timeout_seconds", d.headersTimeoutMs, 3600),
+    requestTimeoutMs: s("request_timeout_seconds", d.requestTimeoutMs, 3600),
+    keepAliveMs: s("keep_alive_seconds", d.keepAliveMs, 3600),
+  };
 }
 
 function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {

@@ -3,12 +3,9 @@
  * (403) and the optional bearer token (401), and `fail`, the front's JSON-RPC error answer.
  */
 import { timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpListenConfig } from "./config-types.js";
 import { errorResponse, INVALID_REQUEST } from "./jsonrpc.js";
-import type {
-  LeanRequest as IncomingMessage,
-  LeanResponse as ServerResponse,
-} from "./lean-http-server.js";
 
 const LOOPBACK = ["localhost", "127.0.0.1", "[::1]", "::1"];
 /** Host header values (as sent) already accepted, so the usual request skips the parse. */
@@ -23,8 +20,15 @@ export function fail(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(status, { "content-type": "application/json", ...headers });
-  res.end(JSON.stringify(errorResponse(null, code, message)));
+  const body = JSON.stringify(errorResponse(null, code, message));
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    // a refusal before the body was read: close rather than read (and discard) that body
+    ...(res.req.complete ? undefined : { connection: "close" }),
+    ...headers,
+  });
+  res.end(body);
 }
 
 export class FrontChecks {

@@ -1,23 +1,21 @@
 /**
- * The gateway's Streamable HTTP front, on Warden's lean HTTP/1.1 server (lean-http-server.ts):
+ * The gateway's Streamable HTTP front, on node:http with its limits set (http-server.ts):
  * POST (JSON or SSE answers), GET (the
  * standalone SSE stream), DELETE (end a session), Mcp-Session-Id, MCP-Protocol-Version,
  * Host/Origin checks against DNS rebinding, an optional bearer token and idle collection.
  * It skips the SDK's web Request/Response conversion (see docs/gateway.md, "HTTP front").
+ * The Host, Origin and token checks run on the head, before any body is read.
  */
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
-import type { HttpListenConfig } from "./config-types.js";
+import { HTTP_LIMITS, type HttpListenConfig } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, fail } from "./http-checks.js";
+import { createFrontServer, readBody } from "./http-server.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
 import { type Id, INVALID_REQUEST, invalidMessage, type Message, PARSE_ERROR } from "./jsonrpc.js";
-import {
-  type LeanRequest as IncomingMessage,
-  LeanHttpServer,
-  type LeanResponse as ServerResponse,
-} from "./lean-http-server.js";
 import type { Downstream } from "./session-core.js";
 
 export const SUPPORTED_VERSIONS = new Set([
@@ -27,7 +25,6 @@ export const SUPPORTED_VERSIONS = new Set([
   "2024-11-05",
   "2024-10-07",
 ]);
-const MAX_BODY = 4 * 1024 * 1024;
 /** A POST unanswered this long gets a priming event (clients of protocol 2025-11-25 on). */
 export const PRIME_AFTER_MS = 1000;
 /** The SSE retry (ms) a priming event asks for. */
@@ -42,7 +39,8 @@ type Entry = { down: HttpDownstream; session: FrontSession };
 
 export class HttpFront {
   readonly sessions = new Map<string, Entry>();
-  readonly server: LeanHttpServer;
+  readonly server: Server;
+  readonly #maxBody: number;
   readonly #checks: FrontChecks;
   /** listen.http.json_response: complete answers as JSON even when SSE is accepted. */
   #json: boolean;
@@ -60,11 +58,18 @@ export class HttpFront {
   ) {
     this.#checks = new FrontChecks(cfg, token);
     this.#json = cfg.jsonResponse === true;
-    this.server = new LeanHttpServer((req, res) => this.#handle(req, res), MAX_BODY);
+    this.#maxBody = cfg.limits?.bodyBytes ?? HTTP_LIMITS.bodyBytes;
+    this.server = createFrontServer(cfg, (req, res) => this.#handle(req, res));
   }
 
   async listen(): Promise<AddressInfo> {
-    const addr = await this.server.listen(this.cfg.port, this.cfg.host).catch((e: Error) => {
+    const addr = await new Promise<AddressInfo>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.cfg.port, this.cfg.host, () => {
+        this.server.off("error", reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    }).catch((e: Error) => {
       throw new WardenError(
         "listen_failed",
         `Cannot listen on ${this.cfg.host}:${this.cfg.port}: ${e.message}. Choose another listen.http.port or stop what uses it.`,
@@ -123,6 +128,11 @@ export class HttpFront {
 
   #mcp(req: IncomingMessage, res: ServerResponse) {
     if (!this.#checks.check(req, res)) return;
+    // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing
+    if (req.httpVersionMinor === 0 && req.headers["transfer-encoding"] !== undefined) {
+      res.shouldKeepAlive = false;
+      return fail(res, 400, "Bad Request: Transfer-Encoding is not allowed in HTTP/1.0.");
+    }
     const v = req.headers["mcp-protocol-version"];
     if (typeof v === "string" && !SUPPORTED_VERSIONS.has(v))
       return fail(
@@ -197,7 +207,7 @@ export class HttpFront {
     const e = this.#session(req, res);
     if (e === undefined) return;
     this.#end(e.down.sessionId, e);
-    res.writeHead(200, ["content-length", "0"]).end();
+    res.writeHead(200, { "content-length": "0" }).end();
   }
 
   #post(req: IncomingMessage, res: ServerResponse) {
@@ -213,11 +223,12 @@ export class HttpFront {
     const ct = req.headers["content-type"] ?? "";
     if (!ct.includes("application/json"))
       return fail(res, 415, "Unsupported Media Type: Content-Type must be application/json.");
-    const body = req.body;
-    if (body === undefined) return fail(res, 413, `Payload too large (limit ${MAX_BODY} bytes).`);
     // a complete answer is one SSE event when the client names SSE (json_response: JSON if it can)
     const sseAnswer = accept.includes("text/event-stream") && !(acceptsJson && this.#json);
-    this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer);
+    readBody(req, res, this.#maxBody, (body) => {
+      if (body !== undefined)
+        this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer);
+    });
   }
 
   #messages(
@@ -287,6 +298,8 @@ export class HttpFront {
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#primer) clearInterval(this.#primer);
     for (const [id, e] of [...this.sessions]) this.#end(id, e);
-    await this.server.close();
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections();
+    await closed;
   }
 }

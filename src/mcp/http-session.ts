@@ -5,19 +5,22 @@
  * resumption of a session's SSE streams with GET + Last-Event-ID (event-store.ts).
  */
 
+import type { ServerResponse } from "node:http";
 import { EventStore, GET_STREAM } from "./event-store.js";
 import type { Id, Message } from "./jsonrpc.js";
-import { RenderedHeaders, type LeanResponse as ServerResponse } from "./lean-http-server.js";
 import type { Downstream } from "./session-core.js";
 
 const MAX_QUEUED = 1000;
 
+/** Response headers as a flat [name, value, ...] list (node:http writes it as it is). */
+type Headers = string[];
+
 /**
- * A complete answer written at once: SSE without ids (nothing to resume) or JSON; the head
- * gets its Content-Length from the body (`LeanResponse.end`).
+ * A complete answer written at once, with its Content-Length: SSE without ids (nothing to
+ * resume) or JSON.
  */
-function oneShot(res: ServerResponse, headers: RenderedHeaders, body: string): void {
-  res.writeHead(200, headers);
+function oneShot(res: ServerResponse, headers: Headers, body: string): void {
+  res.writeHead(200, [...headers, "content-length", String(Buffer.byteLength(body))]);
   res.end(body);
 }
 
@@ -143,11 +146,10 @@ export class HttpDownstream implements Downstream {
   getStream: ServerResponse | undefined;
   #queue: string[] = [];
   lastActive = Date.now();
-  /** The header lines of this session's answers, checked and rendered once. */
-  /** SSE streams and one-event SSE answers (end() adds the answer's Content-Length). */
-  readonly sseHeaders: RenderedHeaders;
-  readonly jsonOneShot: RenderedHeaders;
-  readonly acceptedHeaders: RenderedHeaders;
+  /** The headers of this session's answers: SSE streams and one-event SSE answers, JSON, 202. */
+  readonly sseHeaders: Headers;
+  readonly jsonOneShot: Headers;
+  readonly acceptedHeaders: Headers;
 
   constructor(
     readonly sessionId: string,
@@ -155,21 +157,16 @@ export class HttpDownstream implements Downstream {
     /** The authenticated identity (see Downstream.caller); "anonymous" without named tokens. */
     readonly caller = "anonymous",
   ) {
-    this.sseHeaders = RenderedHeaders.of([
+    this.sseHeaders = [
       "content-type",
       "text/event-stream",
       "cache-control",
       "no-cache",
       "mcp-session-id",
       sessionId,
-    ]);
-    this.jsonOneShot = RenderedHeaders.of([
-      "content-type",
-      "application/json",
-      "mcp-session-id",
-      sessionId,
-    ]);
-    this.acceptedHeaders = RenderedHeaders.of(["mcp-session-id", sessionId, "content-length", "0"]);
+    ];
+    this.jsonOneShot = ["content-type", "application/json", "mcp-session-id", sessionId];
+    this.acceptedHeaders = ["mcp-session-id", sessionId, "content-length", "0"];
   }
 
   send(m: Message, related?: Id, json?: string): void {

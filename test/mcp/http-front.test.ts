@@ -197,7 +197,9 @@ describe("the HTTP front on the wire", () => {
       req.write("{");
     });
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.text).error.message).toBe("Payload too large (limit 4194304 bytes).");
+    expect(JSON.parse(r.text).error.message).toBe(
+      "Payload too large: the body is over 4194304 bytes (listen.http.max_body_bytes).",
+    );
   });
 
   it("answers in JSON with listen.http.json_response, SSE still for streams", async () => {
