@@ -9,7 +9,13 @@ import { isAllowed } from "../core/decision.js";
 import type { McpCode } from "./codes.js";
 import type { RestartConfig, UpstreamConfig } from "./config-types.js";
 import { denialError } from "./denial.js";
-import { errorResponse, type Id, INTERNAL_ERROR, type Request } from "./jsonrpc.js";
+import {
+  errorResponse,
+  type Id,
+  INTERNAL_ERROR,
+  INVALID_REQUEST,
+  type Request,
+} from "./jsonrpc.js";
 import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
 import { type InitResult, mergeInitialize } from "./merge.js";
 import { type Answer, CANCELLED, SessionCore } from "./session-core.js";
@@ -28,6 +34,12 @@ export const SECTION: Record<string, [McpCode, string]> = {
 };
 
 export class JudgedSession extends SessionCore {
+  /**
+   * The MCP lifecycle: `new` until initialize arrives, `ready` once it is answered; `refused`
+   * when the connection was denied or no upstream started. Only ready sessions serve requests.
+   */
+  lifecycle: "new" | "initializing" | "ready" | "refused" = "new";
+
   constructor(...args: ConstructorParameters<typeof SessionCore>) {
     super(...args);
     for (const link of this.links.values()) link.onrestart = () => this.restarted(link);
@@ -82,6 +94,8 @@ export class JudgedSession extends SessionCore {
 
   async initialize(req: Request, p: Obj): Promise<void> {
     const t0 = performance.now();
+    if (this.lifecycle !== "new") return this.#initializeAgain(req);
+    this.lifecycle = "refused";
     const info = (p.clientInfo ?? {}) as Obj;
     this.client = `${String(info.name ?? "unknown")}${info.version ? `@${String(info.version)}` : ""}`;
     if (this.ctx.callerIncludesClientName)
@@ -95,6 +109,7 @@ export class JudgedSession extends SessionCore {
     if (refused !== undefined && this.links.size === 0)
       return this.deny(req, refused.call, refused.d, `a ${this.down.transport} connection`, t0);
     this.initParams = p;
+    this.lifecycle = "initializing";
     const results: InitResult[] = [];
     let firstError: Answer | undefined;
     await Promise.all(
@@ -117,6 +132,7 @@ export class JudgedSession extends SessionCore {
       duration_ms: performance.now() - t0,
     });
     if (results.length === 0) {
+      this.lifecycle = "refused";
       if (firstError) return this.down.send({ ...firstError, id: req.id }, req.id);
       return this.replyError(
         errorResponse(
@@ -126,7 +142,33 @@ export class JudgedSession extends SessionCore {
         ),
       );
     }
+    this.lifecycle = "ready";
     this.reply(req.id, mergeInitialize(results, this.ctx.version));
+  }
+
+  /**
+   * A second initialize on one session: refused, so that a client cannot change what the session
+   * was judged as (its clientInfo, capabilities) once it is connected; audited as a denial.
+   */
+  #initializeAgain(req: Request): void {
+    const info = ((req.params ?? {}) as Obj).clientInfo as Obj | undefined;
+    const reason = "initialize may be sent once per session";
+    this.audit({
+      upstream: null,
+      method: "initialize",
+      ...(typeof info?.name === "string" ? { target: info.name } : {}),
+      decision: "deny",
+      reason,
+      duration_ms: 0,
+    });
+    this.ctx.log(`session ${this.id}: a second initialize was refused (${reason})`);
+    this.replyError(
+      errorResponse(
+        req.id,
+        INVALID_REQUEST,
+        `Invalid Request: this session is already initialized (${reason}). To connect again, start a new session: a new gateway process over stdio, a POST without Mcp-Session-Id over HTTP.`,
+      ),
+    );
   }
 
   /**

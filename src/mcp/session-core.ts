@@ -10,6 +10,7 @@ import {
   type ErrorResponse,
   errorResponse,
   type Id,
+  INVALID_REQUEST,
   isRequest,
   isResponse,
   type Message,
@@ -237,6 +238,14 @@ export class SessionCore {
       return;
     }
     if (isRequest(m)) {
+      if (typeof m.id === "number" && !Number.isSafeInteger(m.id)) {
+        const why = `the ${m.method} request's id ${String(m.id)} (as parsed) is not a safe integer`;
+        link.post(
+          errorResponse(m.id, INVALID_REQUEST, `Invalid Request: ${why}; use a string id.`),
+        );
+        this.ctx.log(`upstream "${link.name}": ${why}; refused`);
+        return;
+      }
       if (m.method === "ping") {
         link.post({ jsonrpc: "2.0", id: m.id, result: {} });
         return;

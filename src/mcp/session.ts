@@ -7,10 +7,12 @@ import { isAllowed } from "../core/decision.js";
 import { denialError } from "./denial.js";
 import {
   answerWithId,
+  type ErrorResponse,
   errorResponse,
   type Id,
   INTERNAL_ERROR,
   INVALID_PARAMS,
+  INVALID_REQUEST,
   isRequest,
   isResponse,
   METHOD_NOT_FOUND,
@@ -36,6 +38,11 @@ export class GatewaySession extends JudgedSession {
     if (isRequest(m)) {
       const fail = (e: Error) =>
         this.replyError(errorResponse(m.id, INTERNAL_ERROR, `Warden gateway error: ${e.message}`));
+      const refusal = refuseRequest(m, this.lifecycle);
+      if (refusal !== undefined) {
+        this.replyError(refusal);
+        return;
+      }
       try {
         this.#request(m)?.catch(fail);
       } catch (e) {
@@ -49,9 +56,30 @@ export class GatewaySession extends JudgedSession {
   }
 
   #notification(n: Notification) {
+    if (!n.method.startsWith("notifications/")) return this.#requestWithoutId(n);
     if (n.method === "notifications/cancelled") return this.cancelFromClient(n);
     if (n.method === "notifications/initialized") this.clientInitialized = true;
     this.broadcast(n);
+  }
+
+  /**
+   * A request method sent as a notification (no id): it cannot be answered, so it is neither
+   * judged nor forwarded (an upstream would execute it unjudged); dropped, logged and audited.
+   */
+  #requestWithoutId(n: Notification): void {
+    const p = (n.params ?? {}) as Obj;
+    const target = typeof p.name === "string" ? p.name : typeof p.uri === "string" ? p.uri : "";
+    const reason = `"${n.method}" was sent without an id (a notification): a request must carry an id to be judged and answered; not forwarded`;
+    this.audit({
+      upstream: null,
+      method: n.method,
+      ...(target ? { target } : {}),
+      decision: "deny",
+      reason,
+      duration_ms: 0,
+      args: this.ctx.audit()?.args(p),
+    });
+    this.ctx.log(`session ${this.id}: ${reason}`);
   }
 
   /** Route one client request; the hot paths (tools/call, ...) return nothing, others a Promise. */
@@ -341,6 +369,28 @@ export class GatewaySession extends JudgedSession {
       log: this.ctx.log,
     };
   }
+}
+
+/**
+ * A client request refused before routing: an id that is a number but not a safe integer (JSON
+ * numbers past 2^53 lose digits, 1e400 parses as Infinity, so its answer could not name it), or
+ * any method but initialize and ping outside a ready session (the MCP lifecycle).
+ */
+function refuseRequest(m: Request, lifecycle: string): ErrorResponse | undefined {
+  if (typeof m.id === "number" && !Number.isSafeInteger(m.id))
+    return errorResponse(
+      m.id,
+      INVALID_REQUEST,
+      `Invalid Request: the ${m.method} request's id ${String(m.id)} (as parsed) is not a safe integer, so its answer could not carry it exactly; use an integer from -(2^53-1) to 2^53-1 or a string id.`,
+    );
+  if (lifecycle === "ready" || m.method === "initialize" || m.method === "ping") return undefined;
+  return errorResponse(
+    m.id,
+    INVALID_REQUEST,
+    lifecycle === "refused"
+      ? `Invalid Request: ${m.method} on a session whose initialize failed or was refused; start a new session.`
+      : `Invalid Request: ${m.method} before initialize; the session is not initialized. Send initialize first and wait for its answer (MCP lifecycle).`,
+  );
 }
 
 export function rewriteResult(naming: Naming, upstream: string, method: string, res: Obj): Obj {
