@@ -13,6 +13,7 @@ import {
   type ListenConfig,
   type UpstreamConfig,
 } from "./config-types.js";
+import { prefixClash } from "./naming.js";
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
@@ -211,6 +212,8 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         [...path, "name"],
         `Upstream name "${name}" must be letters, digits, "-" or "_" and must not contain "__" (it becomes the "<name>__" prefix).`,
       );
+    const clash = prefixClash(name, seen);
+    if (clash !== undefined) c.add([...path, "name"], clash, "ambiguous_name");
     if (seen.has(name))
       c.add(
         [...path, "name"],

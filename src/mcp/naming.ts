@@ -75,6 +75,23 @@ export class Naming {
   }
 }
 
+/**
+ * Why `name` cannot be an upstream's name beside the `earlier` ones, or undefined. Names are
+ * prefixes (`<name>__<tool>`, `<name>+<uri>`) and must read back one way: a name ending in "_"
+ * makes `ev___echo` both `ev_` + `echo` and `ev` + `_echo` (routing takes the first "__", so its
+ * own tools would not even reach it); two names equal but for case make one URI scheme
+ * (`Ev+test://x` and `ev+test://x` are the same URI to `new URL` and to the policy).
+ */
+export function prefixClash(name: string, earlier: Iterable<string>): string | undefined {
+  if (name.endsWith("_"))
+    return `Upstream name "${name}" must not end with "_": its tools would be named "${name}__<tool>", which also reads as upstream "${name.replace(/_+$/, "")}" with tool "_<tool>". Remove the trailing "_".`;
+  const lower = name.toLowerCase();
+  for (const e of earlier)
+    if (e !== name && e.toLowerCase() === lower)
+      return `Upstream names "${e}" and "${name}" differ only in case: their resource URIs ("${e}+<uri>", "${name}+<uri>") have the same URI scheme, which is compared without case. Rename one.`;
+  return undefined;
+}
+
 /** A merged list cursor: the upstream cursors still to fetch (null = first page). */
 export type MergedCursor = Record<string, string | null>;
 
