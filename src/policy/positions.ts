@@ -1,7 +1,7 @@
 /**
- * Where each key and value of a parsed source starts, for file:line:col. The readers that
- * do not use the `yaml` package (JSON.parse with json-index.ts, and yaml-lite.ts) record,
- * for each mapping and sequence they produce, the offsets of its children, keyed by the
+ * Where each key and value of a parsed source starts, for file:line:col. The JSON reader,
+ * which does not use the `yaml` package (JSON.parse with json-index.ts), records,
+ * for each mapping and sequence it produces, the offsets of its children, keyed by the
  * parsed object itself: a lookup walks the path through the parsed value. No string key is
  * built per node (the index this replaces built one per node and hashed it: a tenth of a
  * 500-rule compile).
@@ -9,7 +9,7 @@
 import type { Path } from "./source.js";
 
 /**
- * Sources at or over this many characters are not indexed (the readers give up and the `yaml`
+ * Sources at or over this many characters are not indexed (the scan gives up and the `yaml`
  * package, with its own node positions, reads them): below it, a key's and its value's offsets
  * pack into one number.
  */

@@ -2,7 +2,6 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument }
 import { indexJson } from "./json-index.js";
 import type { Positions } from "./positions.js";
 import type { PolicyError } from "./types.js";
-import { readYamlLite } from "./yaml-lite.js";
 
 export type Path = readonly (string | number)[];
 
@@ -16,12 +15,13 @@ export function keyOf(path: Path): string {
 /**
  * A parsed policy source: its plain value and where each key and value sits (line:col), so
  * every compile error and every rule can name `file:line:col`.
+ *
+ * Which reader parses a source: `json` (JSON.parse and a position scan, for text that starts
+ * with `{` and that JSON.parse takes) or `yaml` (the `yaml` package: every other text, and
+ * every error). There is no third reader: a text the `yaml` package refuses is refused, and a
+ * text it takes means what it says it means.
  */
-/**
- * Which reader parsed a source: `json` (JSON.parse and a position scan), `lite` (the small
- * YAML reader in yaml-lite.ts) or `yaml` (the yaml package: everything else, and every error).
- */
-export type SourceReader = "json" | "lite" | "yaml";
+export type SourceReader = "json" | "yaml";
 
 export class PolicySource {
   readonly file: string;
@@ -30,21 +30,15 @@ export class PolicySource {
   readonly errors: PolicyError[] = [];
   readonly #counter = new LineCounter();
   #root: Node | null = null;
-  /** For JSON and lite sources: offsets of each parsed node (no YAML composer needed). */
+  /** For JSON sources: offsets of each parsed node (no YAML composer needed). */
   #positions: Positions | undefined;
   #lineStarts: number[] | undefined;
 
-  /** `only`: use this reader alone (tests compare the readers); by default the fastest that can. */
-  constructor(text: string, file: string, only?: SourceReader) {
+  constructor(text: string, file: string) {
     this.file = file;
-    let value: unknown;
+    let value = this.#fromJson(text);
     let reader: SourceReader = "json";
-    if (only === undefined || only === "json") value = this.#fromJson(text);
-    if (value === undefined && (only === undefined || only === "lite")) {
-      reader = "lite";
-      value = this.#fromLite(text);
-    }
-    if (value === undefined && only !== "json" && only !== "lite") {
+    if (value === undefined) {
       reader = "yaml";
       value = this.#fromYaml(text);
     }
@@ -58,16 +52,11 @@ export class PolicySource {
     return starts;
   }
 
-  /** The common YAML subset, read without the yaml package (which is most of compile time). */
-  #fromLite(text: string): unknown {
-    const r = readYamlLite(text);
-    if (r === undefined) return undefined;
-    this.#positions = r.positions;
-    this.#lineStarts = this.#lines(text);
-    return r.value;
-  }
-
-  /** JSON is YAML, but JSON.parse plus one position scan is far faster than composing YAML. */
+  /**
+   * JSON is YAML, but JSON.parse plus one position scan is far faster than composing YAML.
+   * Anything the scan does not take (a duplicate key, a syntax error) goes to the `yaml`
+   * package, which refuses it with its position or reads it as the YAML it is.
+   */
   #fromJson(text: string): unknown {
     if (!/^\s*\{/.test(text)) return undefined;
     let value: unknown;
