@@ -10,6 +10,8 @@ export interface StdioUpstreamConfig {
   readonly cwd: string | undefined;
   /** Expose tools and prompts as `<name>__<tool>` and resources under `<name>+<uri>`. */
   readonly prefix: boolean;
+  /** Whose files its paths name (default "local"): see `Paths`. */
+  readonly paths: Paths;
 }
 
 export interface HttpUpstreamConfig {
@@ -20,9 +22,18 @@ export interface HttpUpstreamConfig {
   /** The environment variable holding a bearer token sent upstream, if any. */
   readonly bearerEnv: string | undefined;
   readonly prefix: boolean;
+  /** Whose files its paths name (default "remote"): see `Paths`. */
+  readonly paths: Paths;
   /** "lean" (default): Warden's node:http client; "sdk": the SDK's StreamableHTTPClientTransport. */
   readonly client: "lean" | "sdk";
 }
+
+/**
+ * `upstreams[].paths`: "local" when the upstream's paths name files on this host (path
+ * arguments, `file:` resource URIs and roots are resolved through symbolic links before the
+ * policy judges them), "remote" when they name another host's (judged as strings).
+ */
+export type Paths = "local" | "remote";
 
 export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
 

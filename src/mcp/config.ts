@@ -31,8 +31,8 @@ const TOP_KEYS = [
   "caller",
   "caller_includes_client_name",
 ];
-const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix"];
-const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "client"];
+const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix", "paths"];
+const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "client", "paths"];
 const LISTEN_HTTP_KEYS = [
   "host",
   "port",
@@ -225,6 +225,12 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
     if (prefix !== undefined && typeof prefix !== "boolean")
       c.add([...path, "prefix"], '"prefix" must be true or false.');
     const pfx = typeof prefix === "boolean" ? prefix : v.length > 1;
+    const paths = o.paths ?? (isHttp ? "remote" : "local");
+    if (paths !== "local" && paths !== "remote")
+      c.add(
+        [...path, "paths"],
+        'paths must be "local" (its paths name files on this host: resolved through symbolic links before the check; default for command upstreams) or "remote" (another host\'s files, e.g. "docker run -i": judged as strings; default for url upstreams).',
+      );
     if (isHttp) {
       const url = c.str(o, "url", path, true) ?? "http://invalid";
       try {
@@ -248,6 +254,7 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         headers: c.strMap(o, "headers", path),
         bearerEnv,
         prefix: pfx,
+        paths: paths === "local" ? "local" : "remote",
       });
     } else {
       const command = c.str(o, "command", path, true) ?? "";
@@ -260,6 +267,7 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         env: c.strMap(o, "env", path),
         cwd: cwd === undefined ? undefined : resolve(base, cwd),
         prefix: pfx,
+        paths: paths === "local" ? "local" : "remote",
       });
     }
   }

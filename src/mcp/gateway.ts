@@ -11,7 +11,13 @@ import { AuditLog } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
 import { HttpFront } from "./http-front.js";
-import { buildJudges, type GatewayPhase, type Judges, type PolicyHolder } from "./judges.js";
+import {
+  buildJudges,
+  type GatewayPhase,
+  type Judges,
+  localUpstreams,
+  type PolicyHolder,
+} from "./judges.js";
 import type { GatewayMetrics } from "./metrics.js";
 import { loadPolicy, retainState } from "./policy-adapter.js";
 import { GatewaySession } from "./session.js";
@@ -80,7 +86,7 @@ export class Gateway extends EventEmitter {
         `The policy ${opts.config.policy} (from ${opts.config.file}) has ${p.errors.length} problem(s):\n${formatIssues(p.errors)}`,
         { category: "config", details: { errors: p.errors } },
       );
-    this.#policy = { current: p.policy };
+    this.#policy = { current: p.policy, local: localUpstreams(opts.config.upstreams) };
     this.#extra = opts.judges ?? {};
     this.#judges = buildJudges(this.#policy, this.#extra);
     this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
@@ -231,6 +237,7 @@ export class Gateway extends EventEmitter {
     }
     const previous = this.config;
     this.#policy.current = p.policy;
+    this.#policy.local = localUpstreams(next.upstreams);
     retainState(p.policy);
     this.config = next;
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));

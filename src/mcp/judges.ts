@@ -19,7 +19,14 @@ import type { Call } from "../core/call.js";
 import { Chain } from "../core/chain.js";
 import { type Decision, decide } from "../core/decision.js";
 import type { Strategy } from "../core/strategy.js";
-import type { LoadedPolicy, PolicyAction, PolicyVerdict } from "./policy-adapter.js";
+import type { CheckOptions } from "../policy/index.js";
+import type { UpstreamConfig } from "./config-types.js";
+import {
+  type LoadedPolicy,
+  ON_THIS_HOST,
+  type PolicyAction,
+  type PolicyVerdict,
+} from "./policy-adapter.js";
 
 export const PHASES = ["connection", "tools_list", "tool_invoke", "request", "response"] as const;
 export type GatewayPhase = (typeof PHASES)[number];
@@ -59,6 +66,16 @@ export type Judges = Readonly<Record<GatewayPhase, Chain>>;
 /** A holder whose `current` is swapped on reload; the strategy reads it on every call. */
 export interface PolicyHolder {
   current: LoadedPolicy;
+  /**
+   * Upstreams with `paths: local` (their paths name files on this host): the policy judges
+   * their paths as resolved through the file system. Swapped with the config.
+   */
+  local?: ReadonlySet<string>;
+}
+
+/** The names of the upstreams whose paths are this host's files (`paths: local`). */
+export function localUpstreams(upstreams: readonly UpstreamConfig[]): ReadonlySet<string> {
+  return new Set(upstreams.filter((u) => u.paths === "local").map((u) => u.name));
 }
 
 type Item = Record<string, unknown>;
@@ -77,11 +94,12 @@ function filterList(
   list: unknown,
   action: (item: Item) => PolicyAction,
   label: (item: Item) => string,
+  opts?: CheckOptions,
 ): unknown {
   if (!Array.isArray(list)) return list;
   const kept: unknown[] = [];
   for (const item of list as Item[]) {
-    if (p.check(action(item)).allowed) kept.push(item);
+    if (p.check(action(item), opts).allowed) kept.push(item);
     else (meta.hidden ??= []).push(label(item));
   }
   return kept;
@@ -113,6 +131,10 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
     beforeCall(call: Call): Decision | undefined {
       const meta = call.meta as unknown as GatewayCallMeta;
       const p = holder.current;
+      const opts =
+        meta.upstream !== null && holder.local?.has(meta.upstream) === true
+          ? ON_THIS_HOST
+          : undefined;
       const a = (call.args ?? {}) as Item;
       let action: PolicyAction | undefined;
       switch (meta.phase) {
@@ -167,11 +189,12 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
               a.roots,
               (r) => ({ kind: "storage.read", uri: String(r.uri) }),
               (r) => String(r.uri),
+              opts,
             );
           return undefined;
       }
       if (action === undefined) return undefined;
-      const v = p.check(action);
+      const v = p.check(action, opts);
       meta.policy = v;
       return v.allowed ? undefined : blockFrom(v);
     },

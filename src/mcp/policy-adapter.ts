@@ -5,9 +5,11 @@
 import { readFileSync } from "node:fs";
 import {
   type Action,
+  type CheckOptions,
   type CompiledPolicy,
   compilePolicy,
   type PolicyError,
+  resolveRealPathSync,
 } from "../policy/index.js";
 
 /** What the gateway asks the policy about (see docs/gateway.md, "What the policy sees"). */
@@ -25,7 +27,8 @@ export interface PolicyVerdict {
 
 export interface LoadedPolicy {
   readonly file: string;
-  check(action: PolicyAction): PolicyVerdict;
+  /** `opts`: `ON_THIS_HOST` for upstreams whose paths name this host's files. */
+  check(action: PolicyAction, opts?: CheckOptions): PolicyVerdict;
   readonly compiled: CompiledPolicy;
 }
 
@@ -52,8 +55,19 @@ export function loadPolicy(
       : compilePolicy(source, { file, state: previous.compiled.state });
   if (!r.ok) return { ok: false, errors: r.errors };
   const p = r.policy;
-  return { ok: true, policy: { file, compiled: p, check: (action) => p.check(action) } };
+  return {
+    ok: true,
+    policy: { file, compiled: p, check: (action, opts) => p.check(action, opts) },
+  };
 }
+
+/**
+ * Check options for an upstream with `paths: local`: every path the policy judges (path
+ * arguments, `file:` resource URIs, roots) is resolved through this host's file system
+ * (symbolic links followed, see `resolveRealPathSync`) and judged as the file it opens.
+ * One frozen object: the per-call path allocates nothing for it.
+ */
+export const ON_THIS_HOST: CheckOptions = Object.freeze({ realPath: resolveRealPathSync });
 
 /** After a swap: drop the counters of rate-limited rules the new policy no longer has. */
 export function retainState(next: LoadedPolicy): void {

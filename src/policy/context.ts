@@ -2,7 +2,7 @@ import { markDeepFrozen } from "./freeze.js";
 import type { PolicyState, RuleLimiter } from "./rate-limit.js";
 import { makeDecision, type Rule, stableJson } from "./rule.js";
 import { keyOf, type Path, type PolicySource } from "./source.js";
-import type { Effect } from "./types.js";
+import type { Effect, RealPath } from "./types.js";
 
 /** What a permission type's compiler gets: the source (for positions) and a rule factory. */
 export class CompileContext {
@@ -76,4 +76,6 @@ export interface CheckContext {
   readonly state: PolicyState;
   /** Set by a matcher (when `explain`) to the canonical input it judged. */
   input: unknown;
+  /** Resolves paths through the host's file system (see `CheckOptions.realPath`), if given. */
+  realPath: RealPath | undefined;
 }

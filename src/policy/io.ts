@@ -1,9 +1,12 @@
 /**
  * The policy layer's only I/O, at its edge: reading a policy file, and resolving symlinks for
- * callers at the host boundary. Matching itself never touches the file system.
+ * callers at the host boundary. Matching itself never touches the file system: a host hands
+ * `resolveRealPathSync` to `check` (`CheckOptions.realPath`) when paths name its own files.
  */
+import { lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { canonicalPathOf } from "./canon/path.js";
 import { type CompileOptions, type CompileResult, compilePolicy } from "./compile.js";
 
 /** Read and compile a policy file; a file that cannot be read is a located error too. */
@@ -58,4 +61,92 @@ export async function resolveRealPath(path: string): Promise<string> {
     if (parent === abs) return abs;
     return join(await resolveRealPath(parent), basename(abs));
   }
+}
+
+/** As the kernel: at most 40 symbolic links followed in one resolution (Linux's MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * `CheckOptions.realPath` for files on this host: the canonical absolute `path` resolved through
+ * the real file system, as the kernel would open it. The longest existing prefix goes through
+ * `realpath(3)` and the rest is appended as written; a dangling symbolic link on the way is
+ * followed to where it points (a file created through it lands there). Refused (the check
+ * denies, with the reason): a `..` in `raw` that comes after a symbolic link (the kernel goes to
+ * the parent of the link's target, a lexical reader to the parent of the link: the two open
+ * different files), symbolic link loops, and any error but "does not exist" (permission
+ * denied, name too long...). Synchronous: checks are (one `realpath` call when the file exists;
+ * see docs/gateway.md for its cost).
+ */
+export function resolveRealPathSync(
+  path: string,
+  raw: string = path,
+): string | { readonly refused: string } {
+  const r = resolveExisting(path);
+  if (typeof r !== "string" || !raw.includes("..")) return r;
+  // Every `..` segment of the input: the lexical path before it must be its own real path.
+  for (let i = raw.indexOf(".."); i >= 0; i = raw.indexOf("..", i + 2)) {
+    if (!isDotDot(raw, i)) continue;
+    const before = canonicalPathOf(raw.slice(0, i), false);
+    if (before === undefined || before === "/") continue;
+    const real = resolveExisting(before);
+    if (typeof real !== "string") return real;
+    if (real !== before)
+      return {
+        refused: `".." follows the symbolic link in ${before} (the kernel would go to the parent of ${real}, a lexical reader to the parent of ${before}); write the path without ".."`,
+      };
+  }
+  return r;
+}
+
+function isDotDot(s: string, i: number): boolean {
+  const a = i === 0 ? 47 : s.charCodeAt(i - 1);
+  const b = i + 2 === s.length ? 47 : s.charCodeAt(i + 2);
+  return a === 47 && b === 47;
+}
+
+/** The longest existing prefix through realpath, the rest appended; dangling links followed. */
+function resolveExisting(path: string): string | { readonly refused: string } {
+  let head = path;
+  let tail = "";
+  let links = 0;
+  for (;;) {
+    try {
+      const real = realpathSync.native(head);
+      return tail === "" ? real : real === "/" ? `/${tail}` : `${real}/${tail}`;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return refusal(path, code, e);
+    }
+    // `head` does not resolve: a dangling link is followed, a missing name goes to the tail.
+    let target: string | undefined;
+    try {
+      if (lstatSync(head).isSymbolicLink()) target = readlinkSync(head);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") return refusal(path, code, e);
+    }
+    if (target !== undefined) {
+      if (++links > MAX_LINKS) return refusal(path, "ELOOP");
+      const next = canonicalPathOf(resolve(dirname(head), target), false);
+      if (next === undefined)
+        return { refused: `${head} is a symbolic link to "${target}", which cannot be judged` };
+      head = next;
+      continue;
+    }
+    if (head === "/") return path;
+    tail = tail === "" ? basename(head) : `${basename(head)}/${tail}`;
+    head = dirname(head);
+  }
+}
+
+function refusal(path: string, code: string | undefined, e?: unknown): { refused: string } {
+  const why =
+    code === "ELOOP"
+      ? "too many symbolic links (a loop?)"
+      : code === "EACCES"
+        ? "permission denied while following it"
+        : code === "ENAMETOOLONG"
+          ? "the name is too long"
+          : `${code ?? "error"}: ${(e as Error | undefined)?.message ?? ""}`;
+  return { refused: `${path} cannot be resolved through the file system (${why})` };
 }

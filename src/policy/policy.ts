@@ -61,7 +61,13 @@ export class CompiledPolicy {
     this.sections = init.sections;
     this.summary = init.summary;
     this.#dispatch = init.dispatch;
-    this.#ctx = { now: Number.NaN, explain: false, state: init.state, input: undefined };
+    this.#ctx = {
+      now: Number.NaN,
+      explain: false,
+      state: init.state,
+      input: undefined,
+      realPath: undefined,
+    };
   }
 
   /** `resources.limits`, in plain numbers (empty when the policy sets none). */
@@ -77,9 +83,12 @@ export class CompiledPolicy {
   check(action: unknown, opts?: CheckOptions): PolicyDecision {
     const ctx = this.#ctx;
     // `ctx.explain` is false outside `#explained` (it resets it on the way out).
-    if (opts === undefined) ctx.now = Number.NaN;
-    else {
+    if (opts === undefined) {
+      ctx.now = Number.NaN;
+      ctx.realPath = undefined;
+    } else {
       ctx.now = opts.now ?? Number.NaN;
+      ctx.realPath = opts.realPath;
       if (opts.explain === true) return this.#explained(action, ctx);
     }
     if (action === null || typeof action !== "object" || Array.isArray(action))

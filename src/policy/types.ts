@@ -56,7 +56,21 @@ export interface CheckOptions {
   explain?: boolean;
   /** Clock for rate limits, in ms (defaults to `performance.now()` based monotonic ms). */
   now?: number;
+  /**
+   * The host's file system, for paths that name files on it: every path the check judges
+   * (storage paths, `file:` resource URIs, `path` argument constraints) is first brought to its
+   * canonical form, then given to this function, and the check is made on what it returns
+   * (the file the host would open). `resolveRealPathSync` (io.ts) is the standard one. Without
+   * it, paths are judged as strings (and the answer is remembered per input).
+   */
+  realPath?: RealPath;
 }
+
+/**
+ * A canonical absolute path (and the input it came from) to the path the host would open, or
+ * `{ refused }` with the reason when that cannot be told safely (the check then denies).
+ */
+export type RealPath = (path: string, raw: string) => string | { readonly refused: string };
 
 /** What an action may carry in every kind. */
 interface Base {

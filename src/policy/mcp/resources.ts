@@ -1,3 +1,4 @@
+import { canonicalPathOf, pathRefusal } from "../canon/path.js";
 import { canonicalizeResourceUri } from "../canon/url.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { Memo } from "../match/memo.js";
@@ -6,7 +7,7 @@ import { PatternSet } from "../match/pattern-set.js";
 import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
 import { asList, S, type Schema } from "../schema.js";
 import type { Path } from "../source.js";
-import type { PolicyDecision } from "../types.js";
+import type { PolicyDecision, RealPath } from "../types.js";
 
 export const OPERATIONS = ["read", "list", "subscribe"] as const;
 type Op = (typeof OPERATIONS)[number];
@@ -96,10 +97,12 @@ export function judgeResource(
   if (c === undefined) {
     const u = canonicalizeResourceUri(a.uri);
     v = u.ok ? { uri: shown(u.value), deny: undefined, allow: undefined } : u.reason;
+  } else if (ctx.realPath !== undefined && isFileUri(a.uri)) {
+    v = resourceVerdict(c, a.uri, op, ctx.realPath); // not remembered: the file system changes
   } else {
     const memo = c.memo[op];
     v = memo.get(a.uri);
-    if (v === undefined) memo.set(a.uri, (v = resourceVerdict(c, a.uri, op)));
+    if (v === undefined) memo.set(a.uri, (v = resourceVerdict(c, a.uri, op, undefined)));
   }
   if (typeof v === "string") return notCanonical(kind, v);
   if (ctx.explain) ctx.input = { kind, uri: v.uri };
@@ -114,11 +117,29 @@ function shown(u: { scheme: string; rest: string }): string {
   return `${u.scheme}:${u.scheme === "file" ? "//" : ""}${u.rest}`;
 }
 
-function resourceVerdict(c: ResourceRules, raw: string, op: Op): ResourceVerdict | string {
+/** `file:` in any case: the URIs whose path names a file (resolved with `realPath`). */
+function isFileUri(uri: string): boolean {
+  return uri.length > 5 && uri.charCodeAt(4) === 58 && uri.slice(0, 4).toLowerCase() === "file";
+}
+
+function resourceVerdict(
+  c: ResourceRules,
+  raw: string,
+  op: Op,
+  real: RealPath | undefined,
+): ResourceVerdict | string {
   const u = canonicalizeResourceUri(raw);
   if (!u.ok) return u.reason;
-  const { scheme, rest } = u.value;
+  const scheme = u.value.scheme;
+  let rest = u.value.rest;
+  if (real !== undefined && scheme === "file") {
+    const r = real(rest, raw);
+    if (typeof r !== "string") return r.refused;
+    const p = r === rest ? rest : canonicalPathOf(r, false);
+    if (p === undefined) return `${raw.slice(0, 80)} resolves to ${r}: ${pathRefusal}`;
+    rest = p;
+  }
   const deny = c.deny.get(scheme)?.[op].first(rest);
   const allow = deny === undefined ? c.allow.get(scheme)?.[op].first(rest) : undefined;
-  return { uri: shown(u.value), deny, allow };
+  return { uri: shown({ scheme, rest }), deny, allow };
 }

@@ -102,7 +102,7 @@ function tryRule(
   ctx: CheckContext,
 ): PolicyDecision | undefined {
   if (r.params !== null) {
-    const why = checkParams(r.params, args);
+    const why = checkParams(r.params, args, ctx.realPath);
     if (why !== undefined) return conditionFailed(r, why);
   }
   if (r.maxLength >= 0) {

@@ -13,7 +13,7 @@ import type { PermissionType } from "../registry.js";
 import { badAction, noRuleTable, notCanonical, type Rule } from "../rule.js";
 import { asList, S } from "../schema.js";
 import type { Path } from "../source.js";
-import type { PolicyDecision } from "../types.js";
+import type { PolicyDecision, RealPath } from "../types.js";
 
 export const ACCESS = ["read", "write"] as const;
 type Access = (typeof ACCESS)[number];
@@ -105,13 +105,37 @@ function judge(
   const uri = action.uri;
   if (typeof uri !== "string")
     return badAction(kind, `"uri" must be a string (a path or fs:// URI)`);
-  const memo = c.memo[access];
-  let j = memo.get(uri);
-  if (j === undefined) memo.set(uri, (j = judgeUri(c, kind, access, uri)));
+  let j: Judged | undefined;
+  if (ctx.realPath !== undefined) j = judgeReal(c, kind, access, uri, ctx.realPath);
+  else {
+    const memo = c.memo[access];
+    j = memo.get(uri);
+    if (j === undefined) memo.set(uri, (j = judgeUri(c, kind, access, uri)));
+  }
   if (ctx.explain && !j.refused) {
     ctx.input = { kind, uri: j.path ?? canonicalPathOf(uri, c.caseInsensitive) };
   }
   return j.decision;
+}
+
+/**
+ * Judge the file the host would open: the canonical path resolved through its file system
+ * (`CheckOptions.realPath`). Not remembered: the file system changes between calls.
+ */
+function judgeReal(
+  c: StorageCompiled,
+  kind: "storage.read" | "storage.write",
+  access: Access,
+  uri: string,
+  real: RealPath,
+): Judged {
+  const p = canonicalPathOf(uri, c.caseInsensitive);
+  if (p === undefined)
+    return { decision: notCanonical(kind, pathRefusal), path: undefined, refused: true };
+  const r = real(p, uri);
+  if (typeof r !== "string")
+    return { decision: notCanonical(kind, r.refused), path: undefined, refused: true };
+  return judgeUri(c, kind, access, r);
 }
 
 /** Canonicalize a raw URI and judge it (what `judge` remembers). */
