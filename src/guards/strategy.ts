@@ -15,6 +15,7 @@ import type { GuardContext, GuardPhase, GuardTool, ServerInfo } from "./types.js
 /** The fields of `call.meta` the guards read. */
 interface Meta {
   phase: GuardPhase;
+  call_id?: string;
   session?: string;
   client?: string;
   upstream?: string | null;
@@ -31,6 +32,8 @@ interface Meta {
 /** A guard outcome worth its own audit line (modify, warn, a failure, a deny). */
 export interface GuardAuditNote {
   kind: "guard";
+  /** The host's id of the judged call (the gateway's audit call_id), when it gives one. */
+  call_id?: string;
   session?: string;
   client?: string;
   upstream: string | null;
@@ -101,6 +104,7 @@ export function guardStrategies(
           : r.warnings.join("; ") || r.decision.kind,
       guards: r.trail,
     };
+    if (m.call_id !== undefined) n.call_id = m.call_id;
     if (m.session !== undefined) n.session = m.session;
     if (m.client !== undefined) n.client = m.client;
     if (target !== undefined) n.target = target;

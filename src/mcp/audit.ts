@@ -1,43 +1,80 @@
+import { randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { type ArgumentBounds, boundArguments, DEFAULT_BOUNDS } from "./audit-bound.js";
 import type { ArgumentsMode, AuditConfig } from "./config-types.js";
 
-/** One line of the audit log: one decision (see docs/gateway.md, "Audit"). */
+/**
+ * `decision`: a call was judged (allowed and forwarded, or denied); `outcome`: a forwarded call
+ * ended (answered, error, denied answer, cancelled, failed, cut off); `event`: a note that is not
+ * a call's own line (a guard's trail, a guards reload).
+ */
+export type AuditPhase = "decision" | "outcome" | "event";
+
+/** How a forwarded call ended (docs/audit.md, "Outcomes"). */
+export type AuditOutcome = "answered" | "error" | "denied" | "cancelled" | "failed" | "cut_off";
+
+/** One line of the audit log; the one shape every line has (docs/audit.md, audit.schema.json). */
 export interface AuditRecord {
   time: string;
-  session: string;
-  client: string;
+  /** One per judged call: its decision line and its outcome line share it. */
+  call_id: string;
+  phase: AuditPhase;
+  /** Who made the call (null on gateway-wide events). */
+  caller: string | null;
+  session: string | null;
   upstream: string | null;
   method: string;
   /** The tool, prompt or resource URI (as the client sees it), when there is one. */
-  target?: string;
+  name?: string;
   decision: "allow" | "deny";
+  outcome?: AuditOutcome;
   rule?: string;
   reason?: string;
-  /** Milliseconds from the request to its answer (the answer of the upstream, or the denial). */
+  /** decision: from the request to the verdict; outcome: from the request to its end. */
   duration_ms: number;
-  /** Arguments as configured: redacted (shape only, default), full, or omitted. */
-  args?: unknown;
-  /** For lists: the names the policy hid. */
+  /** On decision lines, as configured: redacted (default), full or omitted; always bounded. */
+  arguments?: unknown;
+  /** Present (true) when the arguments were cut to their bounds. */
+  arguments_truncated?: true;
+  /** For lists and roots: the names the policy hid. */
   hidden?: string[];
-  /** For answered calls: true when the upstream answered with an error or isError. */
-  error?: boolean;
+  /** outcome `error` or `failed`: the JSON-RPC error (message bounded). */
+  error?: { code: number; message: string };
+  /** event lines: what they note. */
+  kind?: "guard" | "guards_reload";
+  /** kind guard: each guard's verdict and time. */
+  guards?: readonly unknown[];
+  /** kind guards_reload: what triggered it, and the error code of a rejected set. */
+  trigger?: string;
+  code?: string;
 }
 
-/** Replace every leaf with its type (and length), keeping the structure. */
-export function redact(v: unknown, depth = 0): unknown {
-  if (v === null || v === undefined) return v;
-  if (typeof v === "string") return `<string:${v.length}>`;
-  if (typeof v === "number" || typeof v === "boolean") return `<${typeof v}>`;
-  if (depth > 4) return "<…>";
-  if (Array.isArray(v))
-    return v.length > 8 ? `<array:${v.length}>` : v.map((x) => redact(x, depth + 1));
-  if (typeof v === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = redact(x, depth + 1);
-    return out;
-  }
-  return `<${typeof v}>`;
+/** What a session fills in (time, session, caller and a fresh call_id are added). */
+export type AuditEntry = Omit<AuditRecord, "time" | "session" | "caller" | "call_id"> & {
+  call_id?: string;
+};
+
+/** A fresh call id (UUID v4). */
+export function newCallId(): string {
+  return randomUUID();
+}
+
+/** Every leaf replaced by its type (strings by their length), within the default bounds. */
+export function redact(v: unknown): unknown {
+  return boundArguments(v, "redacted", DEFAULT_BOUNDS).value;
+}
+
+/** An error for the `error` field: its code and a message of at most 500 characters. */
+export function auditError(e: { code: number; message: string }): {
+  code: number;
+  message: string;
+} {
+  const message = typeof e.message === "string" ? e.message : String(e.message);
+  return {
+    code: typeof e.code === "number" ? e.code : 0,
+    message: message.length <= 500 ? message : `${message.slice(0, 500)}<…>`,
+  };
 }
 
 /**
@@ -48,6 +85,7 @@ export function redact(v: unknown, depth = 0): unknown {
 export class AuditLog {
   readonly file: string;
   readonly argsMode: ArgumentsMode;
+  readonly bounds: ArgumentBounds;
   #fd: number;
   #buf: string[] = [];
   #scheduled = false;
@@ -57,6 +95,10 @@ export class AuditLog {
   constructor(cfg: AuditConfig) {
     this.file = cfg.file;
     this.argsMode = cfg.arguments;
+    this.bounds = {
+      maxDepth: cfg.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
+      maxBytes: cfg.maxBytes ?? DEFAULT_BOUNDS.maxBytes,
+    };
     this.#fd = this.#open();
   }
 
@@ -66,14 +108,28 @@ export class AuditLog {
     return openSync(this.file, "a");
   }
 
-  args(v: unknown): unknown {
-    if (this.argsMode === "omit") return undefined;
-    return this.argsMode === "full" ? v : redact(v);
+  /** The arguments to record (as configured, bounded); spread into a record. */
+  args(v: unknown): Pick<AuditRecord, "arguments" | "arguments_truncated"> {
+    if (this.argsMode === "omit") return {};
+    const b = boundArguments(v, this.argsMode, this.bounds);
+    return b.truncated ? { arguments: b.value, arguments_truncated: true } : { arguments: b.value };
   }
 
   write(rec: AuditRecord): void {
     if (this.#closed) return;
-    this.#buf.push(`${JSON.stringify(rec)}\n`);
+    let line: string;
+    try {
+      line = JSON.stringify(rec);
+    } catch {
+      // Never drop a line: without what could not be serialized.
+      line = JSON.stringify({
+        ...rec,
+        arguments: "<…unserializable>",
+        arguments_truncated: true,
+        guards: undefined,
+      });
+    }
+    this.#buf.push(`${line}\n`);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());

@@ -93,6 +93,9 @@ export interface AuditConfig {
   /** A file path, or "-" for stderr. */
   readonly file: string;
   readonly arguments: ArgumentsMode;
+  /** Bounds of the recorded arguments (default 8 levels, 8192 characters; docs/audit.md). */
+  readonly maxDepth?: number;
+  readonly maxBytes?: number;
 }
 
 export interface RestartConfig {

@@ -322,7 +322,12 @@ export function parseConfig(
   const policy = c.str(root, "policy", [], true);
   let audit: GatewayConfig["audit"];
   if (root.audit !== undefined && root.audit !== null && root.audit !== false) {
-    const a = c.obj(root.audit, ["audit"], ["file", "arguments"], "audit");
+    const a = c.obj(
+      root.audit,
+      ["audit"],
+      ["file", "arguments", "max_depth", "max_bytes"],
+      "audit",
+    );
     if (a) {
       const f = c.str(a, "file", ["audit"], true) ?? "-";
       const mode = a.arguments ?? "redacted";
@@ -334,6 +339,12 @@ export function parseConfig(
       audit = {
         file: f === "-" ? "-" : abs(f),
         arguments: (typeof mode === "string" ? mode : "redacted") as ArgumentsMode,
+        ...(a.max_depth === undefined
+          ? {}
+          : { maxDepth: c.int(a, "max_depth", ["audit"], 8, 1, 64) }),
+        ...(a.max_bytes === undefined
+          ? {}
+          : { maxBytes: c.int(a, "max_bytes", ["audit"], 8192, 64, 16_777_216) }),
       };
     }
   }

@@ -157,7 +157,7 @@ export class Gateway extends EventEmitter {
       audit: () => this.#audit,
       policyFile: () => this.#policy.current.file,
       log: this.#log,
-      decided: this.metrics ? (r) => this.metrics!.record(r) : undefined,
+      decided: this.metrics ? (r, ends) => this.metrics!.record(r, ends) : undefined,
       version: this.version,
       callerIncludesClientName: this.config.callerIncludesClientName === true,
     };

@@ -14,6 +14,7 @@ import type { GuardPipeline } from "../guards/pipeline.js";
 import { type GuardAuditNote, guardStrategies } from "../guards/strategy.js";
 import { ToolCatalog } from "../guards/tool-verdicts.js";
 import type { ServerInfo } from "../guards/types.js";
+import { type AuditRecord, newCallId } from "./audit.js";
 import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
 import type { Gateway, ReloadResult } from "./gateway.js";
 import type { GatewayPhase } from "./judges.js";
@@ -119,14 +120,19 @@ export function followGuardReloads(
   const watchModules = () => watcher?.set(guardModuleFiles(gw.config));
   watchModules();
 
-  const audit = (rec: Record<string, unknown>) => {
-    const a = gw.audit;
-    if (a !== undefined)
-      a.write({
-        time: new Date().toISOString(),
-        duration_ms: 0,
-        ...rec,
-      } as unknown as Parameters<typeof a.write>[0]);
+  const audit = (rec: Pick<AuditRecord, "decision" | "reason" | "trigger" | "code">) => {
+    gw.audit?.write({
+      time: new Date().toISOString(),
+      call_id: newCallId(),
+      phase: "event",
+      caller: null,
+      session: null,
+      upstream: null,
+      method: "guards/reload",
+      duration_ms: 0,
+      kind: "guards_reload",
+      ...rec,
+    });
   };
 
   const rebuild = (trigger: "config" | "module") => {
@@ -171,9 +177,6 @@ export function followGuardReloads(
             `warden gateway: a guard module changed on disk; guards reloaded (${ids.join(", ") || "none"})\n`,
           );
         audit({
-          kind: "guards_reload",
-          upstream: null,
-          method: "guards/reload",
           decision: "allow",
           reason: `${trigger === "module" ? "a guard module changed" : "config reloaded"}: guards ${ids.join(", ") || "none"}`,
           trigger,
@@ -185,9 +188,6 @@ export function followGuardReloads(
           `warden gateway: rejected the new guards (${trigger === "module" ? "a guard module changed" : "config reloaded"}), the old guards keep running:\n${message}\n`,
         );
         audit({
-          kind: "guards_reload",
-          upstream: null,
-          method: "guards/reload",
           decision: "deny",
           reason: `rejected, the old guards keep running: ${message}`,
           trigger,
@@ -211,13 +211,29 @@ export function followGuardReloads(
   };
 }
 
-/** An audit sink for guard notes: one JSON line each in the gateway's audit log. */
+/**
+ * An audit sink for guard notes: one line each in the gateway's audit log (phase `event`, kind
+ * `guard`), sharing the call_id of the call the guards judged.
+ */
 export function auditNotes(gw: () => Gateway | undefined): (n: GuardAuditNote) => void {
   return (n) => {
     const audit = gw()?.audit;
     if (audit === undefined) return;
-    audit.write({ time: new Date().toISOString(), duration_ms: 0, ...n } as unknown as Parameters<
-      typeof audit.write
-    >[0]);
+    const rec: AuditRecord = {
+      time: new Date().toISOString(),
+      call_id: n.call_id ?? newCallId(),
+      phase: "event",
+      caller: n.client ?? null,
+      session: n.session ?? null,
+      upstream: n.upstream,
+      method: n.method,
+      decision: n.decision,
+      reason: n.reason,
+      duration_ms: 0,
+      kind: "guard",
+      guards: n.guards,
+    };
+    if (n.target !== undefined) rec.name = n.target;
+    audit.write(rec);
   };
 }

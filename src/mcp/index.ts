@@ -1,5 +1,12 @@
 /** The MCP gateway layer's public API. */
-export { AuditLog, type AuditRecord, redact } from "./audit.js";
+export {
+  AuditLog,
+  type AuditOutcome,
+  type AuditPhase,
+  type AuditRecord,
+  redact,
+} from "./audit.js";
+export { type ArgumentBounds, boundArguments } from "./audit-bound.js";
 export { MCP_CODES, type McpCode } from "./codes.js";
 export {
   formatIssues as formatConfigIssues,

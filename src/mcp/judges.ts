@@ -34,6 +34,8 @@ export type GatewayPhase = (typeof PHASES)[number];
 /** What `call.meta` holds for every gateway call. */
 export interface GatewayCallMeta {
   phase: GatewayPhase;
+  /** The audit's id of this call (docs/audit.md): its decision and outcome lines share it. */
+  call_id: string;
   session: string;
   /** The clientInfo name@version the client sent in initialize (self-chosen: informative only). */
   client: string;

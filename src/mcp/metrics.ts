@@ -1,6 +1,6 @@
 /** Prometheus metrics of the gateway (config `metrics: { path: /metrics }`, HTTP listen only). */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { AuditRecord } from "./audit.js";
+import type { AuditEntry } from "./audit.js";
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -29,8 +29,9 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  record(rec: Omit<AuditRecord, "time" | "session" | "client">): void {
-    this.decisions.inc({ method: rec.method, decision: rec.decision });
-    this.duration.observe({ method: rec.method }, rec.duration_ms / 1000);
+  /** Decision lines count decisions; a call's time is observed once, when it ends. */
+  record(rec: AuditEntry, ends: boolean): void {
+    if (rec.phase === "decision") this.decisions.inc({ method: rec.method, decision: rec.decision });
+    if (ends) this.duration.observe({ method: rec.method }, rec.duration_ms / 1000);
   }
 }

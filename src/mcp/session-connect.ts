@@ -5,7 +5,8 @@
  */
 import type { Call } from "../core/call.js";
 import type { Chain } from "../core/chain.js";
-import { isAllowed } from "../core/decision.js";
+import { type Decision, isAllowed } from "../core/decision.js";
+import { type AuditOutcome, auditError, newCallId } from "./audit.js";
 import type { McpCode } from "./codes.js";
 import type { RestartConfig, UpstreamConfig } from "./config-types.js";
 import { denialError } from "./denial.js";
@@ -15,6 +16,7 @@ import {
   INTERNAL_ERROR,
   INVALID_REQUEST,
   type Request,
+  UPSTREAM_UNAVAILABLE,
 } from "./jsonrpc.js";
 import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
 import { type InitResult, mergeInitialize } from "./merge.js";
@@ -55,6 +57,7 @@ export class JudgedSession extends SessionCore {
   ): { call: Call; chain: Chain } {
     const meta: GatewayCallMeta = {
       phase,
+      call_id: newCallId(),
       session: this.id,
       client: this.client,
       caller: this.caller,
@@ -78,18 +81,78 @@ export class JudgedSession extends SessionCore {
     const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
     const meta = call.meta as unknown as GatewayCallMeta;
     this.audit({
+      call_id: meta.call_id,
+      phase: "decision",
       upstream: meta.upstream,
       method: req.method,
-      target: call.function,
+      name: meta.target ?? call.function,
       decision: "deny",
       rule: d.rule,
       reason: d.reason,
       duration_ms: performance.now() - t0,
-      args: this.ctx.audit()?.args(call.args),
+      ...this.ctx.audit()?.args(call.args),
     });
     this.replyError(
       denialError(req.id, d, { code, what, section, policyFile: this.ctx.policyFile() }),
     );
+  }
+
+  /** The decision line of a call that is forwarded now: its outcome line follows (`outcome`). */
+  forwarded(call: Call, method: string, name: string | undefined, t0: number): void {
+    const meta = call.meta as unknown as GatewayCallMeta;
+    const rec: Parameters<SessionCore["audit"]>[0] = {
+      call_id: meta.call_id,
+      phase: "decision",
+      upstream: meta.upstream,
+      method,
+      decision: "allow",
+      rule: meta.policy?.rule,
+      duration_ms: performance.now() - t0,
+      ...this.ctx.audit()?.args(call.args),
+    };
+    if (name !== undefined) rec.name = name;
+    this.audit(rec, true);
+  }
+
+  /**
+   * The outcome line of a forwarded call: how its answer ended (docs/audit.md, "Outcomes").
+   * `refused`: the response judges refused the answer; `failed`: the gateway could not make the
+   * answer (its error is `a`).
+   */
+  outcome(
+    call: Call,
+    method: string,
+    name: string | undefined,
+    t0: number,
+    a: Answer | typeof CANCELLED,
+    how?: { refused?: Decision; failed?: boolean },
+  ): void {
+    const meta = call.meta as unknown as GatewayCallMeta;
+    const rec: Parameters<SessionCore["audit"]>[0] = {
+      call_id: meta.call_id,
+      phase: "outcome",
+      upstream: meta.upstream,
+      method,
+      decision: how?.refused ? "deny" : "allow",
+      outcome: "answered",
+      rule: how?.refused?.rule ?? meta.policy?.rule,
+      duration_ms: performance.now() - t0,
+    };
+    if (name !== undefined) rec.name = name;
+    let outcome: AuditOutcome = "answered";
+    if (a === CANCELLED) outcome = this.closed ? "cut_off" : "cancelled";
+    else if (how?.refused) {
+      outcome = "denied";
+      rec.reason = how.refused.reason;
+    } else if ("error" in a) {
+      const gone =
+        a.error.code === UPSTREAM_UNAVAILABLE &&
+        (a.error.data as Obj | undefined)?.warden === "upstream_unavailable";
+      outcome = how?.failed || gone ? "failed" : "error";
+      rec.error = auditError(a.error);
+    } else if (a.result.isError === true) outcome = "error";
+    rec.outcome = outcome;
+    this.audit(rec);
   }
 
   async initialize(req: Request, p: Obj): Promise<void> {
@@ -107,9 +170,10 @@ export class JudgedSession extends SessionCore {
     let refused: { call: Call; d: ReturnType<Chain["before"]> } | undefined;
     for (const link of [...this.links.values()]) refused ??= this.refuse(link);
     if (refused !== undefined && this.links.size === 0)
-      return this.deny(req, refused.call, refused.d, `a ${this.down.transport} connection`, t0);
+      return this.deny(req, call, refused.d, `a ${this.down.transport} connection`, t0);
     this.initParams = p;
     this.lifecycle = "initializing";
+    this.forwarded(call, "initialize", undefined, t0);
     const results: InitResult[] = [];
     let firstError: Answer | undefined;
     await Promise.all(
@@ -124,25 +188,20 @@ export class JudgedSession extends SessionCore {
       }),
     );
     link_order(results, [...this.links.keys()]);
-    this.audit({
-      upstream: null,
-      method: "initialize",
-      decision: "allow",
-      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
-      duration_ms: performance.now() - t0,
-    });
     if (results.length === 0) {
       this.lifecycle = "refused";
-      if (firstError) return this.down.send({ ...firstError, id: req.id }, req.id);
-      return this.replyError(
+      const e: Answer =
+        firstError ??
         errorResponse(
           req.id,
           INTERNAL_ERROR,
           "No upstream MCP server could be started; see the gateway's log (stderr) for each one's error.",
-        ),
-      );
+        );
+      this.outcome(call, "initialize", undefined, t0, e, { failed: firstError === undefined });
+      return this.down.send({ ...e, id: req.id }, req.id);
     }
     this.lifecycle = "ready";
+    this.outcome(call, "initialize", undefined, t0, { jsonrpc: "2.0", id: req.id, result: {} });
     this.reply(req.id, mergeInitialize(results, this.ctx.version));
   }
 
@@ -154,9 +213,10 @@ export class JudgedSession extends SessionCore {
     const info = ((req.params ?? {}) as Obj).clientInfo as Obj | undefined;
     const reason = "initialize may be sent once per session";
     this.audit({
+      phase: "decision",
       upstream: null,
       method: "initialize",
-      ...(typeof info?.name === "string" ? { target: info.name } : {}),
+      ...(typeof info?.name === "string" ? { name: info.name } : {}),
       decision: "deny",
       reason,
       duration_ms: 0,
@@ -188,6 +248,8 @@ export class JudgedSession extends SessionCore {
     this.caps.delete(link.name);
     link.close().catch(() => {});
     this.audit({
+      call_id: (call.meta as unknown as GatewayCallMeta).call_id,
+      phase: "decision",
       upstream: link.name,
       method: "initialize",
       decision: "deny",

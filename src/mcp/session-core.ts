@@ -4,7 +4,7 @@
  * judges are handled in session.ts; everything else passes through here untouched.
  */
 import { randomUUID } from "node:crypto";
-import type { AuditLog, AuditRecord } from "./audit.js";
+import { type AuditEntry, type AuditLog, newCallId } from "./audit.js";
 import type { RestartConfig, UpstreamConfig } from "./config-types.js";
 import {
   type ErrorResponse,
@@ -50,7 +50,7 @@ export interface GatewayContext {
   policyFile(): string;
   log(line: string): void;
   /** Called for every decision (metrics); the audit file is written separately. */
-  decided?(rec: Omit<AuditRecord, "time" | "session" | "client">): void;
+  decided?(rec: AuditEntry, ends: boolean): void;
   readonly version: string;
   /** The config's caller_includes_client_name (see GatewayConfig). */
   readonly callerIncludesClientName?: boolean;
@@ -329,16 +329,27 @@ export class SessionCore {
     this.down.send(e, e.id ?? undefined);
   }
 
-  protected audit(rec: Omit<AuditRecord, "time" | "session" | "client">): void {
-    this.ctx.decided?.(rec);
+  /** Who makes this session's calls, for the audit: the front's caller, else the client name. */
+  get caller(): string {
+    return (this.down as { readonly caller?: string }).caller ?? this.client;
+  }
+
+  /**
+   * One audit line (docs/audit.md); time, session, caller and a call_id if none are added.
+   * `forwarded`: a decision line whose outcome line follows (metrics time the call once).
+   */
+  protected audit(rec: AuditEntry, forwarded = false): void {
+    this.ctx.decided?.(rec, !forwarded);
     const a = this.ctx.audit();
     if (a === undefined) return;
+    const { call_id, ...rest } = rec;
     a.write({
       time: new Date().toISOString(),
+      call_id: call_id ?? newCallId(),
+      caller: this.caller,
       session: this.id,
-      client: this.client,
-      ...rec,
-    } as AuditRecord);
+      ...rest,
+    });
   }
 
   /** Close every upstream link (children are stopped) and fail what is pending. */

@@ -6,7 +6,7 @@
 import type { Call } from "../core/call.js";
 import type { Chain } from "../core/chain.js";
 import { type Decision, isAllowed } from "../core/decision.js";
-import type { AuditRecord } from "./audit.js";
+import type { AuditEntry } from "./audit.js";
 import { errorResponse, type Id, INVALID_PARAMS, type Message, type Request } from "./jsonrpc.js";
 import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
 import { capabilityFor } from "./merge.js";
@@ -49,7 +49,7 @@ export interface ListHost {
   deny(req: Request, call: Call, d: Decision, what: string, t0: number): void;
   reply(id: Id, result: Obj): void;
   send(m: Message, related?: Id): void;
-  audit(rec: Omit<AuditRecord, "time" | "session" | "client">): void;
+  audit(rec: AuditEntry): void;
   log(line: string): void;
 }
 
@@ -136,7 +136,9 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
   const d = chain.before(call);
   if (!isAllowed(d)) return h.deny(req, call, d, `the answer to ${req.method}`, t0);
   const meta = call.meta as unknown as GatewayCallMeta;
-  const rec: Omit<AuditRecord, "time" | "session" | "client"> = {
+  const rec: AuditEntry = {
+    call_id: meta.call_id,
+    phase: "decision",
     upstream,
     method: req.method,
     decision: "allow",

@@ -3,7 +3,7 @@
  * policy cares about (initialize, lists, tools/call, prompts/get, resources/read and
  * subscribe, completion/complete, roots/list answers). Every other method passes through.
  */
-import { isAllowed } from "../core/decision.js";
+import { type Decision, isAllowed } from "../core/decision.js";
 import { denialError } from "./denial.js";
 import {
   answerWithId,
@@ -222,39 +222,32 @@ export class GatewaySession extends JudgedSession {
     if (kind === "tool") fwd = { ...p, name: r.name, arguments: call.args };
     else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: r.name };
     else if (r.name !== publicName) fwd = { ...p, [key]: r.name };
+    this.forwarded(call, req.method, publicName, t0);
     this.callThen(link, req.method, fwd, req.id, (a, raw) => {
       this.doneProgress(p);
-      if (a === CANCELLED) return;
+      if (a === CANCELLED) return this.outcome(call, req.method, publicName, t0, a);
       let out: Answer;
       let json: string | undefined;
+      const how: { refused?: Decision; failed?: boolean } = {};
       try {
         if (!("result" in a)) out = a;
         else {
           json = raw === undefined ? undefined : this.#asIs(link, a, raw, req.id);
-          out = json === undefined ? this.#answer(req, link, a.result, publicName, r.name) : a;
+          out =
+            json === undefined ? this.#answer(req, link, a.result, publicName, r.name, how) : a;
         }
       } catch (e) {
+        how.failed = true;
         out = errorResponse(
           req.id,
           INTERNAL_ERROR,
           `Warden gateway error: ${(e as Error).message}`,
         );
       }
-      const isErr = "error" in out || (out as { result: Obj }).result.isError === true;
-      const duration = performance.now() - t0;
       // The answer first: the audit record and metrics (redaction, JSON, histograms) are off
       // the client's critical path; the audit line is written in the same event-loop turn.
       this.down.send({ ...out, id: req.id }, req.id, json);
-      this.audit({
-        upstream: r.upstream,
-        method: req.method,
-        target: publicName,
-        decision: "error" in out && (out.error.data as Obj | undefined)?.warden ? "deny" : "allow",
-        rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
-        duration_ms: duration,
-        args: this.ctx.audit()?.args(call.args),
-        error: isErr,
-      });
+      this.outcome(call, req.method, publicName, t0, out, how);
     });
   }
 
@@ -274,7 +267,14 @@ export class GatewaySession extends JudgedSession {
    * Rewrite names in an answer and run the response phase; the judged call names the request it
    * answers (meta.target: the public name, meta.name: the upstream's own one).
    */
-  #answer(req: Request, link: UpstreamLink, result: Obj, publicName: string, name: string): Answer {
+  #answer(
+    req: Request,
+    link: UpstreamLink,
+    result: Obj,
+    publicName: string,
+    name: string,
+    how: { refused?: Decision },
+  ): Answer {
     let res = result;
     if (link.cfg.prefix) res = rewriteResult(this.naming, link.name, req.method, res);
     const chain = this.ctx.judges().response;
@@ -284,6 +284,7 @@ export class GatewaySession extends JudgedSession {
       j.call.meta!.name = name;
       const d = j.chain.before(j.call);
       if (!isAllowed(d)) {
+        how.refused = d;
         const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
         return denialError(req.id, d, {
           code,
@@ -317,16 +318,10 @@ export class GatewaySession extends JudgedSession {
     const d = chain.before(call);
     if (!isAllowed(d)) return this.deny(req, call, d, `completion/complete for "${pub}"`, t0);
     const fwd = { ...(call.args as Obj), ref: { ...ref, [isPrompt ? "name" : "uri"]: r.name } };
+    this.forwarded(call, req.method, pub, t0);
     const a = await this.call(link, req.method, fwd, req.id);
+    this.outcome(call, req.method, pub, t0, a);
     if (a === CANCELLED) return;
-    this.audit({
-      upstream: r.upstream,
-      method: req.method,
-      target: pub,
-      decision: "allow",
-      rule: (call.meta as unknown as GatewayCallMeta).policy?.rule,
-      duration_ms: performance.now() - t0,
-    });
     this.down.send({ ...a, id: req.id }, req.id);
   }
 
@@ -345,6 +340,8 @@ export class GatewaySession extends JudgedSession {
     const meta = call.meta as unknown as GatewayCallMeta;
     const kept = isAllowed(d) ? ((call.args as Obj).roots as unknown[]) : [];
     this.audit({
+      call_id: meta.call_id,
+      phase: "decision",
       upstream: link.name,
       method: "roots/list",
       decision: meta.hidden?.length || !isAllowed(d) ? "deny" : "allow",

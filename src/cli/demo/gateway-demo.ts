@@ -103,15 +103,21 @@ export async function runGatewayDemo(): Promise<GatewayDemoStep[]> {
     await client.close().catch(() => {});
     await gw.stop();
   }
-  // The audit log says which rule allowed each call (one line per decision, in order).
+  // The audit log says which rule allowed each call (its decision lines, in order).
   const lines = readFileSync(audit, "utf8")
     .split("\n")
     .filter(Boolean)
     .map(
       (l) =>
-        JSON.parse(l) as { method: string; decision: string; rule?: string; hidden?: string[] },
+        JSON.parse(l) as {
+          phase: string;
+          method: string;
+          decision: string;
+          rule?: string;
+          hidden?: string[];
+        },
     );
-  const judged = lines.filter((l) => l.method !== "initialize");
+  const judged = lines.filter((l) => l.phase === "decision" && l.method !== "initialize");
   for (const [i, s] of steps.entries()) {
     const l = judged[i];
     if (s.decision !== "deny" && l)
