@@ -22,6 +22,8 @@ export interface AuditRecord {
   phase: AuditPhase;
   /** Who made the call (null on gateway-wide events). */
   caller: string | null;
+  /** The clientInfo `name@version` the client sent (self-chosen: informative only). */
+  client?: string;
   session: string | null;
   upstream: string | null;
   method: string;
@@ -51,7 +53,7 @@ export interface AuditRecord {
 }
 
 /** What a session fills in (time, session, caller and a fresh call_id are added). */
-export type AuditEntry = Omit<AuditRecord, "time" | "session" | "caller" | "call_id"> & {
+export type AuditEntry = Omit<AuditRecord, "time" | "session" | "caller" | "client" | "call_id"> & {
   call_id?: string;
 };
 

@@ -31,7 +31,8 @@ export class GatewayMetrics {
 
   /** Decision lines count decisions; a call's time is observed once, when it ends. */
   record(rec: AuditEntry, ends: boolean): void {
-    if (rec.phase === "decision") this.decisions.inc({ method: rec.method, decision: rec.decision });
+    if (rec.phase === "decision")
+      this.decisions.inc({ method: rec.method, decision: rec.decision });
     if (ends) this.duration.observe({ method: rec.method }, rec.duration_ms / 1000);
   }
 }

@@ -329,11 +329,6 @@ export class SessionCore {
     this.down.send(e, e.id ?? undefined);
   }
 
-  /** Who makes this session's calls, for the audit: the front's caller, else the client name. */
-  get caller(): string {
-    return (this.down as { readonly caller?: string }).caller ?? this.client;
-  }
-
   /**
    * One audit line (docs/audit.md); time, session, caller and a call_id if none are added.
    * `forwarded`: a decision line whose outcome line follows (metrics time the call once).
@@ -347,6 +342,7 @@ export class SessionCore {
       time: new Date().toISOString(),
       call_id: call_id ?? newCallId(),
       caller: this.caller,
+      client: this.client,
       session: this.id,
       ...rest,
     });

@@ -233,8 +233,7 @@ export class GatewaySession extends JudgedSession {
         if (!("result" in a)) out = a;
         else {
           json = raw === undefined ? undefined : this.#asIs(link, a, raw, req.id);
-          out =
-            json === undefined ? this.#answer(req, link, a.result, publicName, r.name, how) : a;
+          out = json === undefined ? this.#answer(req, link, a.result, publicName, r.name, how) : a;
         }
       } catch (e) {
         how.failed = true;

@@ -67,7 +67,7 @@ describe.skipIf(CLANG_MISSING !== undefined)("a C component guard through the ga
       .audit()
       .find((l) => l.kind === "guard" && l.method === "tools/call" && l.upstream === "evil");
     expect(warn).toMatchObject({
-      target: "evil__lookup_customer",
+      name: "evil__lookup_customer",
       reason: 'the result of lookup_customer matches "4111 1111"',
       guards: [expect.objectContaining({ guard: "patterns", outcome: "warn" })],
     });

@@ -1,5 +1,5 @@
 /** Helpers of the guards' gateway tests: a real gateway, real upstream servers, real clients. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { loadConfig } from "../../src/mcp/config.js";
 import { Gateway } from "../../src/mcp/gateway.js";
 import { auditNotes, type GatewayGuards, loadGatewayGuards } from "../../src/mcp/guards-hook.js";
+import { auditLines } from "../mcp/audit-schema.js";
 import { ROOT } from "./build.js";
 
 export const SERVERS = join(ROOT, "test", "guards", "fixtures", "mcp-servers.mjs");
@@ -75,12 +76,9 @@ export async function gatewayWith(upstreams: string, guards: string): Promise<Ru
     },
     audit() {
       const f = join(dir, "audit.jsonl");
-      (gw.audit as unknown as { flush?: () => void } | undefined)?.flush?.();
-      if (!existsSync(f)) return [];
-      return readFileSync(f, "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      gw.audit?.flush();
+      // Every line is checked against docs/audit.schema.json.
+      return auditLines(f);
     },
     async stop() {
       await Promise.all(clients.map((c) => c.close().catch(() => {})));

@@ -107,12 +107,12 @@ describe("built-in guards through the gateway, with real MCP servers", () => {
     );
     const deny = g
       .audit()
-      .find((l) => l.decision === "deny" && l.target === "evil__echo" && l.kind === undefined);
+      .find((l) => l.decision === "deny" && l.name === "evil__echo" && l.kind === undefined);
     expect(deny).toMatchObject({ rule: "security_guards.pii-in" });
     // The guard's own audit line says which guard decided, and how long each took.
     const note = g
       .audit()
-      .find((l) => l.kind === "guard" && l.target === "evil__echo" && l.decision === "deny");
+      .find((l) => l.kind === "guard" && l.name === "evil__echo" && l.decision === "deny");
     expect(note).toMatchObject({
       upstream: "evil",
       guards: expect.arrayContaining([
@@ -140,13 +140,19 @@ describe("response-phase guards know which tool answered", () => {
         .find((l) => l.kind === "guard" && l.method === "tools/call" && l.decision === "deny");
       expect(note).toMatchObject({
         upstream: "evil",
-        target: "evil__lookup_customer",
+        name: "evil__lookup_customer",
         guards: [expect.objectContaining({ guard: "pii-out", outcome: "deny" })],
       });
       // So does the gateway's own line for the call.
       expect(
-        g.audit().find((l) => l.kind === undefined && l.target === "evil__lookup_customer"),
-      ).toMatchObject({ upstream: "evil", decision: "deny", method: "tools/call" });
+        g.audit().find((l) => l.phase === "outcome" && l.name === "evil__lookup_customer"),
+      ).toMatchObject({
+        upstream: "evil",
+        decision: "deny",
+        outcome: "denied",
+        method: "tools/call",
+        rule: "security_guards.pii-out",
+      });
       // A clean answer from the other upstream passes, with no guard line.
       expect(
         textOf(await c.callTool({ name: "mail__send_email", arguments: { to: "a", body: "b" } })),

@@ -101,7 +101,7 @@ describe("a reload that changes only security_guards", () => {
     expect(audit).toContainEqual(
       expect.objectContaining({
         method: "tools/call",
-        target: "weather",
+        name: "weather",
         decision: "deny",
         rule: "security_guards.poisoning",
       }),

@@ -105,7 +105,7 @@ describe("audit lines: every call that reached an upstream has a line", () => {
       `${JSON.stringify(call)}\n${JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 7, reason: "user" } })}\n`,
     );
     await until(
-      () => auditLines(g.audit).some((l) => l.phase === "outcome"),
+      () => auditLines(g.audit).some((l) => l.phase === "outcome" && l.method === "tools/call"),
       10_000,
       "the outcome line",
     );
@@ -172,6 +172,38 @@ describe("audit lines: every call that reached an upstream has a line", () => {
     }
     expect(got.length).toBeGreaterThanOrEqual(INFLIGHT / 2);
   }, 120_000);
+});
+
+describe("audit lines: an upstream failure is an outcome, not a denial", () => {
+  it("records a call whose upstream died as allowed, outcome failed, with the -32004 error", async () => {
+    const dir = tempDir();
+    const g = await rawGateway(holdUpstream(join(dir, "received.txt")));
+    g.send({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "hold", arguments: { n: "exit" } },
+    });
+    await until(() => g.answers.has(3), 10_000, "the answer");
+    expect(g.answers.get(3)!.error).toMatchObject({ code: -32004 });
+    await until(
+      () => auditLines(g.audit).some((l) => l.phase === "outcome" && l.method === "tools/call"),
+      5000,
+      "the outcome line",
+    );
+    const lines = auditLines(g.audit).filter((l) => l.method === "tools/call");
+    expect(lines.map((l) => [l.phase, l.decision])).toEqual([
+      ["decision", "allow"],
+      ["outcome", "allow"],
+    ]);
+    expect(lines[1]).toMatchObject({
+      call_id: lines[0]!.call_id,
+      outcome: "failed",
+      error: { code: -32004, message: expect.stringMatching(/Upstream "slowpoke" is unavailable/) },
+    });
+    g.proc.stdin!.end();
+    expect(await g.exited).toBe(0);
+  }, 30_000);
 });
 
 describe("audit lines: a denial is always written, its arguments bounded", () => {

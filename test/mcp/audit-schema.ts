@@ -8,7 +8,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { ROOT } from "./helpers.js";
 
 const schema = JSON.parse(readFileSync(join(ROOT, "docs/audit.schema.json"), "utf8")) as object;
-const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(schema);
+const validate = new Ajv2020({ allErrors: true, strict: true, strictRequired: false }).compile(
+  schema,
+);
 
 export type AuditLine = Record<string, unknown>;
 
@@ -26,6 +28,9 @@ export function auditLines(file: string): AuditLine[] {
   if (!existsSync(file)) return [];
   const text = readFileSync(file, "utf8");
   // A line still being written (no newline yet) is not read.
-  const lines = text.slice(0, text.lastIndexOf("\n") + 1).split("\n").filter(Boolean);
+  const lines = text
+    .slice(0, text.lastIndexOf("\n") + 1)
+    .split("\n")
+    .filter(Boolean);
   return lines.map((l, i) => checkAuditLine(JSON.parse(l), `${file}:${i + 1}`));
 }

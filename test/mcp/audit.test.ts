@@ -1,10 +1,12 @@
-// Audit: one JSON line per decision; nothing lost on SIGTERM under load (every answered call
-// has its line); SIGHUP reopens the file after rotation. Drives the real CLI over HTTP.
+// Audit: a decision line per judged call and an outcome line per forwarded one (docs/audit.md,
+// each line validated against docs/audit.schema.json); nothing lost on SIGTERM under load;
+// SIGHUP reopens the file after rotation. Drives the real CLI over HTTP.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { auditLines } from "./audit-schema.js";
 import { CLI, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
 
 interface Started {
@@ -89,14 +91,6 @@ async function openSession(url: string): Promise<string> {
   return init.session!;
 }
 
-function auditLines(file: string): Record<string, unknown>[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
 describe("audit", () => {
   it("loses no decision on SIGTERM under load", async () => {
     const g = await startCli();
@@ -127,19 +121,23 @@ describe("audit", () => {
     stop = true;
     await Promise.all(workers);
     const lines = auditLines(join(g.dir, "audit.jsonl"));
-    const calls = lines.filter((l) => l.method === "tools/call");
-    expect(calls.length).toBeGreaterThanOrEqual(answered);
-    for (const l of calls) {
+    const decisions = lines.filter((l) => l.method === "tools/call" && l.phase === "decision");
+    const outcomes = lines.filter((l) => l.method === "tools/call" && l.phase === "outcome");
+    expect(outcomes.filter((l) => l.outcome === "answered").length).toBeGreaterThanOrEqual(
+      answered,
+    );
+    // One outcome per decision, sharing its call_id; call_ids are unique.
+    expect(new Set(decisions.map((l) => l.call_id)).size).toBe(decisions.length);
+    expect(outcomes.map((l) => l.call_id).sort()).toEqual(decisions.map((l) => l.call_id).sort());
+    for (const l of decisions) {
       expect(l).toMatchObject({
         session,
-        client: "load@1",
+        caller: "anonymous",
         upstream: "fx",
-        target: "echo",
+        name: "echo",
         decision: "allow",
-        args: { text: "<string:4>" },
+        arguments: { text: "<string:4>" },
       });
-      expect(typeof l.time).toBe("string");
-      expect(typeof l.duration_ms).toBe("number");
       expect(l.rule).toMatch(/policy\.yaml:\d+/);
     }
     expect(lines.some((l) => l.method === "initialize")).toBe(true);
@@ -157,8 +155,9 @@ describe("audit", () => {
     expect(denied.json?.error).toMatchObject({ code: -32003 });
     await until(() => auditLines(file).some((l) => l.decision === "deny"), 5000, "denial line");
     expect(auditLines(file).find((l) => l.decision === "deny")).toMatchObject({
+      phase: "decision",
       method: "tools/call",
-      target: "stats",
+      name: "stats",
       rule: expect.stringMatching(/policy\.yaml:\d+/),
       reason: expect.stringMatching(/mcp\.tools\.deny/),
     });
@@ -176,11 +175,11 @@ describe("audit", () => {
       session,
     );
     await until(
-      () => auditLines(file).some((l) => l.target === "echo"),
+      () => auditLines(file).some((l) => l.name === "echo" && l.phase === "outcome"),
       5000,
       "line in the new file",
     );
-    expect(auditLines(`${file}.1`).some((l) => l.target === "echo")).toBe(false);
+    expect(auditLines(`${file}.1`).some((l) => l.name === "echo")).toBe(false);
     g.proc.kill("SIGINT");
     expect(await g.exited).toBe(0);
   });
