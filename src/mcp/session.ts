@@ -71,13 +71,14 @@ export class GatewaySession extends JudgedSession {
     const target = typeof p.name === "string" ? p.name : typeof p.uri === "string" ? p.uri : "";
     const reason = `"${n.method}" was sent without an id (a notification): a request must carry an id to be judged and answered; not forwarded`;
     this.audit({
+      phase: "decision",
       upstream: null,
       method: n.method,
-      ...(target ? { target } : {}),
+      ...(target ? { name: target } : {}),
       decision: "deny",
       reason,
       duration_ms: 0,
-      args: this.ctx.audit()?.args(p),
+      ...this.ctx.audit()?.args(p),
     });
     this.ctx.log(`session ${this.id}: ${reason}`);
   }
