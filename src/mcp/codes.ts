@@ -21,6 +21,8 @@ export const MCP_CODES = {
   completion_denied: "The policy denied a completion/complete; the error names the rule.",
   connection_denied: "The policy's transport section refused the client's transport or host.",
   guard_denied: "A guard in the gateway's chain refused a message; the error names the guard.",
+  method_unknown:
+    "A client request whose method MCP does not define (-32601), refused unless mcp.methods.allow lists it.",
   unknown_target:
     "A request named a tool, prompt or resource no upstream serves (wrong prefix or stale list).",
 } as const;

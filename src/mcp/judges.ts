@@ -122,7 +122,9 @@ function requestAction(method: string, a: Item): PolicyAction | undefined {
       return { kind: "completion.complete", ref: r };
     }
     default:
-      return undefined;
+      // Known methods the policy has no kind for are judged by the gateway itself; any other
+      // is a method the gateway does not know, allowed only when mcp.methods lists it.
+      return { kind: "method.call", method };
   }
 }
 

@@ -133,12 +133,59 @@ export class GatewaySession extends JudgedSession {
         return this.#fanOutEmpty(req, p);
       default:
         if (LIST_METHODS.has(req.method)) return handleList(this.#listHost(), req, p);
-        return this.#passThrough(req, p);
+        return this.#unknown(req, p);
     }
   }
 
   /**
-   * A method the gateway neither judges nor knows: to the upstream its `params.name` or
+   * A method that is not one of MCP's client requests: refused with -32601 unless the policy
+   * lists it (`mcp.methods.allow`), so that no request reaches an upstream unjudged.
+   */
+  #unknown(req: Request, p: Obj): Promise<void> | undefined {
+    const t0 = performance.now();
+    const { call, chain } = this.judge("request", req.method, null, p, req.method);
+    const d = chain.before(call);
+    if (isAllowed(d)) {
+      this.audit({
+        upstream: null,
+        method: req.method,
+        decision: "allow",
+        rule: d.rule,
+        duration_ms: 0,
+        args: this.ctx.audit()?.args(p),
+      });
+      return this.#passThrough(req, p);
+    }
+    if (d.by !== "policy") {
+      this.deny(req, call, d, req.method, t0);
+      return;
+    }
+    this.audit({
+      upstream: null,
+      method: req.method,
+      decision: "deny",
+      rule: d.rule,
+      reason: d.reason,
+      duration_ms: performance.now() - t0,
+      args: this.ctx.audit()?.args(p),
+    });
+    const why =
+      d.details?.code === "deny_rule"
+        ? `the rule at ${d.rule} denies it; remove or narrow that rule to pass it through`
+        : `to pass it through to the upstream, list it under mcp.methods.allow in ${this.ctx.policyFile()} (e.g. methods: { allow: ["${req.method}"] })`;
+    this.replyError(
+      errorResponse(
+        req.id,
+        METHOD_NOT_FOUND,
+        `Method not found: "${req.method}" is not an MCP request the Warden gateway knows, and it does not pass unknown methods through unjudged: ${why}.`,
+        { warden: "method_unknown", method: req.method, policy: this.ctx.policyFile() },
+      ),
+    );
+    return;
+  }
+
+  /**
+   * A method the policy allows but the gateway does not know: to the upstream its `params.name` or
    * `params.uri` names (a prefixed name or URI; the prefix is removed), else to the first
    * upstream that is up (see docs/gateway.md, "Sessions and routing").
    */

@@ -92,6 +92,7 @@ export type Action =
       kind: "completion.complete";
       ref: { type: string; name?: string; uri?: string };
     })
+  | (Base & { kind: "method.call"; method: string })
   | (Base & {
       kind: "transport.connect";
       transport: "stdio" | "http" | "websocket";

@@ -136,6 +136,51 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
     expect((s.result as { tools: unknown[] }).tools.length).toBeGreaterThan(0);
   });
 
+  it("refuses a method MCP does not define with -32601 naming it and how to allow it, unless mcp.methods.allow lists it", async () => {
+    const dir = tempDir();
+    raw = new RawStdio(
+      stdioConfig(
+        dir,
+        recorderUpstream(),
+        "",
+        `${RECORDER_POLICY}  methods:\n    allow: ["x/allowed", "vendor/*"]\n    deny: ["vendor/secret"]\n`,
+      ),
+    );
+    await raw.initialize(1, "c");
+    const a = await raw.request(2, "x/evil", { name: "seen" });
+    expect(errorOf(a)?.code).toBe(-32601);
+    expect(errorOf(a)?.message).toContain(
+      '"x/evil" is not an MCP request the Warden gateway knows',
+    );
+    expect(errorOf(a)?.message).toContain("mcp.methods.allow");
+    expect(errorOf(a)?.data).toMatchObject({ warden: "method_unknown", method: "x/evil" });
+    const d = await raw.request(3, "vendor/secret");
+    expect(errorOf(d)?.message).toMatch(/the rule at .*policy\.yaml:\d+ denies it/);
+    // Allowed ones pass through: the recorder answers them itself (with its own error).
+    expect(errorOf(await raw.request(4, "x/allowed"))?.message).toBe("recorder: x/allowed");
+    expect(errorOf(await raw.request(5, "vendor/thing"))?.message).toBe("recorder: vendor/thing");
+    const s = await raw.request(6, "tools/call", { name: "seen", arguments: {} });
+    const seen = JSON.parse(((s.result as Obj).content as { text: string }[])[0]!.text) as Obj[];
+    expect(seen.map((m) => m.method)).toEqual([
+      "initialize",
+      "notifications/initialized",
+      "x/allowed",
+      "vendor/thing",
+    ]);
+    const file = join(dir, "audit.jsonl");
+    await until(() => auditLines(file).length >= 5, 10_000, "audit lines");
+    expect(
+      auditLines(file)
+        .filter((l) => l.method !== "initialize" && l.method !== "tools/call")
+        .map((l) => [l.method, l.decision]),
+    ).toEqual([
+      ["x/evil", "deny"],
+      ["vendor/secret", "deny"],
+      ["x/allowed", "allow"],
+      ["vendor/thing", "allow"],
+    ]);
+  });
+
   it("answers every method but ping before initialize with -32600, not an empty list", async () => {
     const dir = tempDir();
     raw = new RawStdio(stdioConfig(dir, stdioUpstream("fx")));

@@ -29,7 +29,7 @@ describe("routing of requests the gateway does not judge (two upstreams)", () =>
     cfg = writeGatewayFiles(
       tempDir(),
       `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${upstream("a")}${upstream("b")}`,
-      `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["*"] }\n`,
+      `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["*"] }\n  methods: { allow: ["x/whoami"] }\n`,
     );
     ({ client } = await stdioGatewayClient(cfg));
   });

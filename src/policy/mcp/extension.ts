@@ -24,6 +24,8 @@ export interface McpCompiled {
   readonly prompts?: NamedRules<NameRule>;
   readonly resources?: ResourceRules;
   readonly transport?: TransportRules;
+  /** JSON-RPC methods a gateway does not know, allowed to pass through (`methods.allow`). */
+  readonly methods?: NamedRules<NameRule>;
 }
 
 type A = Readonly<Record<string, unknown>>;
@@ -51,6 +53,7 @@ export const mcpType: PermissionType<McpCompiled> = {
     prompts: S.obj({ allow: S.arr(allowEntry(true)), deny: S.arr(denyEntry) }),
     resources: resourcesSchema,
     transport: transportSchema,
+    methods: S.obj({ allow: S.arr(denyEntry), deny: S.arr(denyEntry) }),
   }),
   compile(value, ctx, path) {
     const v = value as Record<string, unknown>;
@@ -62,6 +65,8 @@ export const mcpType: PermissionType<McpCompiled> = {
       out.resources = compileResources(v.resources, ctx, [...path, "resources"]);
     if (v.transport !== undefined)
       out.transport = compileTransport(v.transport, ctx, [...path, "transport"]);
+    if (v.methods !== undefined)
+      out.methods = compileNameRules(v.methods, ctx, [...path, "methods"]);
     return out as McpCompiled;
   },
   match: {
@@ -73,5 +78,9 @@ export const mcpType: PermissionType<McpCompiled> = {
     "resource.list": (c, a, ctx) => judgeResource(c.resources, "resource.list", a, ctx, "list"),
     "completion.complete": complete,
     "transport.connect": (c, a, ctx) => judgeTransport(c.transport, a, ctx),
+    "method.call": (c, a, ctx) =>
+      typeof a.method === "string"
+        ? judgeName(c.methods, "method.call", { name: a.method }, ctx, true)
+        : badAction("method.call", '"method" must be a string'),
   },
 };
