@@ -147,12 +147,13 @@ export class GatewaySession extends JudgedSession {
     const d = chain.before(call);
     if (isAllowed(d)) {
       this.audit({
+        phase: "decision",
         upstream: null,
         method: req.method,
         decision: "allow",
         rule: d.rule,
         duration_ms: 0,
-        args: this.ctx.audit()?.args(p),
+        ...this.ctx.audit()?.args(p),
       });
       return this.#passThrough(req, p);
     }
@@ -161,13 +162,14 @@ export class GatewaySession extends JudgedSession {
       return;
     }
     this.audit({
+      phase: "decision",
       upstream: null,
       method: req.method,
       decision: "deny",
       rule: d.rule,
       reason: d.reason,
       duration_ms: performance.now() - t0,
-      args: this.ctx.audit()?.args(p),
+      ...this.ctx.audit()?.args(p),
     });
     const why =
       d.details?.code === "deny_rule"
