@@ -24,8 +24,8 @@ export interface HttpUpstreamConfig {
   readonly prefix: boolean;
   /** Whose files its paths name (default "remote"): see `Paths`. */
   readonly paths: Paths;
-  /** "lean" (default): Warden's node:http client; "sdk": the SDK's StreamableHTTPClientTransport. */
-  readonly client: "lean" | "sdk";
+  /** max_answer_bytes: the bound of one answer or SSE event (default 16 MiB, MAX_ANSWER). */
+  readonly maxAnswerBytes?: number;
 }
 
 /**

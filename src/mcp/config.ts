@@ -32,7 +32,7 @@ const TOP_KEYS = [
   "caller_includes_client_name",
 ];
 const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix", "paths"];
-const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "client", "paths"];
+const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "max_answer_bytes", "paths"];
 const LISTEN_HTTP_KEYS = [
   "host",
   "port",
@@ -204,7 +204,19 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
   for (const [i, u] of v.entries()) {
     const path = ["upstreams", i];
     const isHttp = typeof u === "object" && u !== null && "url" in u;
-    const o = c.obj(u, path, isHttp ? HTTP_KEYS : STDIO_KEYS, `upstreams[${i}]`);
+    const removed = isHttp && "client" in u;
+    if (removed)
+      c.add(
+        [...path, "client"],
+        "upstreams[].client was removed: every HTTP upstream now uses one client (undici), which also resumes SSE streams (GET + Last-Event-ID). Delete the key.",
+        "unknown_key",
+      );
+    const o = c.obj(
+      removed ? { ...u, client: undefined } : u,
+      path,
+      isHttp ? [...HTTP_KEYS, ...(removed ? ["client"] : [])] : STDIO_KEYS,
+      `upstreams[${i}]`,
+    );
     if (!o) continue;
     const name = c.str(o, "name", path, true) ?? `#${i}`;
     if (!NAME_RE.test(name) || name.includes("__"))
@@ -240,14 +252,8 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         c.add([...path, "url"], `"${url}" is not an http:// or https:// URL.`);
       }
       const bearerEnv = c.str(o, "bearer_env", path, false);
-      const client = o.client ?? "lean";
-      if (client !== "lean" && client !== "sdk")
-        c.add(
-          [...path, "client"],
-          'client must be "lean" (default, fast) or "sdk" (the SDK\'s transport, for OAuth or SSE resumption).',
-        );
       out.push({
-        client: client === "sdk" ? "sdk" : "lean",
+        maxAnswerBytes: c.int(o, "max_answer_bytes", path, 16 * 1024 * 1024, 1024, 1024 ** 3),
         kind: "http",
         name,
         url,

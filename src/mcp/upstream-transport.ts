@@ -1,18 +1,15 @@
 /**
  * Client transports to upstream MCP servers: the SDK's stdio transport (its spawn and kill
- * logic, with a lean read buffer), and for Streamable HTTP either Warden's lean client
- * (default) or the SDK's transport over a node:http fetch (`client: sdk`).
+ * logic, with a lean read buffer), and for Streamable HTTP one client on undici
+ * (http-client.ts).
  */
 import type { Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 import type { UpstreamConfig } from "./config-types.js";
-import { nodeHttpFetch } from "./http-fetch.js";
+import { HttpClientTransport } from "./http-client.js";
 import type { Message } from "./jsonrpc.js";
-import { LeanHttpClientTransport } from "./lean-http-client.js";
 import { LeanReadBuffer } from "./lean-read-buffer.js";
-
-let sharedFetch: ReturnType<typeof nodeHttpFetch> | undefined;
 
 /** Every child process the gateway started and has not seen exit; killed on process exit. */
 export const liveChildren = new Set<number>();
@@ -36,12 +33,12 @@ export interface UpstreamTransport {
   pid(): number | null;
   /**
    * A send without a Promise, where the transport has one (stdio: one write to the child's
-   * stdin; lean HTTP: a POST on a pooled socket); `onFail` hears of a failure.
+   * stdin; HTTP: a POST dispatched on the upstream's pool); `onFail` hears of a failure.
    */
   write?(m: unknown, onFail: (e: Error) => void): void;
   /**
    * While the transport's `onmessage` runs: the exact text of that message, where the transport
-   * keeps it (stdio and lean HTTP), so an answer can be forwarded without serializing it again.
+   * keeps it (stdio and HTTP), so an answer can be forwarded without serializing it again.
    */
   lastRaw?(): string | undefined;
 }
@@ -104,28 +101,13 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
       );
     headers.authorization = `Bearer ${token}`;
   }
-  if (cfg.client === "lean") {
-    const t = new LeanHttpClientTransport(new URL(cfg.url), headers);
-    return {
-      transport: t,
-      setProtocolVersion: (v) => t.setProtocolVersion(v),
-      pid: () => null,
-      write: (m, onFail) => t.post(m as Message, onFail),
-      lastRaw: () => t.lastRaw,
-    };
-  }
-  const { StreamableHTTPClientTransport } = await import(
-    "@modelcontextprotocol/sdk/client/streamableHttp.js"
-  );
-  const t = new StreamableHTTPClientTransport(new URL(cfg.url), {
-    requestInit: { headers },
-    fetch: (sharedFetch ??= nodeHttpFetch()),
-    reconnectionOptions: {
-      initialReconnectionDelay: 500,
-      maxReconnectionDelay: 10_000,
-      reconnectionDelayGrowFactor: 2,
-      maxRetries: 3,
-    },
-  });
-  return { transport: t, setProtocolVersion: (v) => t.setProtocolVersion(v), pid: () => null };
+  const opts = cfg.maxAnswerBytes === undefined ? {} : { maxAnswer: cfg.maxAnswerBytes };
+  const t = new HttpClientTransport(new URL(cfg.url), headers, opts);
+  return {
+    transport: t,
+    setProtocolVersion: (v) => t.setProtocolVersion(v),
+    pid: () => null,
+    write: (m, onFail) => t.post(m as Message, onFail),
+    lastRaw: () => t.lastRaw,
+  };
 }

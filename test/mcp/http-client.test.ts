@@ -1,12 +1,13 @@
-// The lean HTTP upstream client's raw-socket path against a real node:http server that answers
-// the ways a Streamable HTTP server may: JSON with content-length, chunked JSON, SSE split
-// across writes (multi-byte characters cut in two), HTTP errors, a connection closed before an
-// answer, and keep-alive sockets the server closes while they are idle.
+// The HTTP upstream client (undici) against a real node:http server that answers the ways a
+// Streamable HTTP server may: JSON with content-length, chunked JSON, SSE split across writes
+// (multi-byte characters cut in two), HTTP errors, a connection closed before an answer; and
+// against hostile upstreams (raw sockets): a session id carrying a header line, answers and SSE
+// events over the bound.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LeanHttpClientTransport } from "../../src/mcp/lean-http-client.js";
-import { RawHttpPool } from "../../src/mcp/lean-http-socket.js";
+import { parseConfig } from "../../src/mcp/config.js";
+import { HttpClientTransport } from "../../src/mcp/http-client.js";
 
 type Handler = (body: Record<string, unknown>, req: IncomingMessage, res: ServerResponse) => void;
 
@@ -31,8 +32,8 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-function client(headers: Record<string, string> = {}) {
-  const t = new LeanHttpClientTransport(url, headers);
+function client(headers: Record<string, string> = {}, maxAnswer?: number, at = url) {
+  const t = new HttpClientTransport(at, headers, maxAnswer === undefined ? {} : { maxAnswer });
   const got: unknown[] = [];
   const errors: Error[] = [];
   t.onmessage = (m) => got.push(m);
@@ -47,7 +48,7 @@ function client(headers: Record<string, string> = {}) {
 
 const answer = (id: unknown, text: string) => ({ jsonrpc: "2.0", id, result: { text } });
 
-describe("lean HTTP client, raw socket path", () => {
+describe("the HTTP upstream client", () => {
   it("sends headers, keeps the session id, reads a content-length JSON answer", async () => {
     handler = (b, _req, res) => {
       const body = JSON.stringify(answer(b.id, "é plain"));
@@ -71,12 +72,9 @@ describe("lean HTTP client, raw socket path", () => {
     expect(req.headers["mcp-session-id"]).toBe("s-1");
     expect(req.headers["mcp-protocol-version"]).toBe("2025-06-18");
     expect(req.headers.accept).toBe("application/json, text/event-stream");
-    expect(req.rawHeaders).toContain("host"); // the raw path (node:http would write "Host")
-    expect(req.socket.remotePort).toBe(seen.at(-2)!.socket.remotePort); // the socket is kept
     expect(errors).toEqual([]);
     await t.close();
   });
-
   it("reads chunked JSON and an SSE stream split inside a multi-byte character", async () => {
     handler = (b, _req, res) => {
       if (b.method === "chunked") {
@@ -106,30 +104,7 @@ describe("lean HTTP client, raw socket path", () => {
     expect(errors).toEqual([]);
     await t.close();
   });
-
-  it("takes the node:http path for headers the raw path does not write as they are", async () => {
-    handler = (b, _req, res) => {
-      if (b.method === "sse") {
-        res.writeHead(200, { "content-type": "text/event-stream", "mcp-session-id": "s-2" });
-        res.end(`data: ${JSON.stringify(answer(b.id, "sse"))}\n\n`);
-        return;
-      }
-      const body = JSON.stringify(answer(b.id, "json"));
-      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-      res.end(body);
-    };
-    const { t, next, errors } = client({ Accept: "application/json, text/event-stream" });
-    await t.send({ jsonrpc: "2.0", id: 1, method: "sse" });
-    expect(await next(1)).toEqual(answer(1, "sse"));
-    await t.send({ jsonrpc: "2.0", id: 2, method: "json" });
-    expect(await next(2)).toEqual(answer(2, "json"));
-    expect(seen.at(-1)!.headers["mcp-session-id"]).toBe("s-2");
-    expect(seen.at(-1)!.rawHeaders).toContain("Host"); // node:http writes "Host", the raw path "host"
-    expect(errors).toEqual([]);
-    await t.close();
-  });
-
-  it("sends credentials given in the URL as Basic auth (node:http path)", async () => {
+  it("sends credentials given in the URL as Basic auth ", async () => {
     handler = (b, _req, res) => {
       const body = JSON.stringify(answer(b.id, "auth"));
       res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
@@ -138,7 +113,7 @@ describe("lean HTTP client, raw socket path", () => {
     const u = new URL(url);
     u.username = "ada";
     u.password = "s3cret";
-    const t = new LeanHttpClientTransport(u);
+    const t = new HttpClientTransport(u);
     const got: unknown[] = [];
     t.onmessage = (m) => got.push(m);
     await t.send({ jsonrpc: "2.0", id: 1, method: "x" });
@@ -147,7 +122,6 @@ describe("lean HTTP client, raw socket path", () => {
     );
     await t.close();
   });
-
   it("resumes a POST stream that ended before its answer with GET + Last-Event-ID", async () => {
     handler = (_b, req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream" });
@@ -167,7 +141,6 @@ describe("lean HTTP client, raw socket path", () => {
     expect(errors).toEqual([]);
     await t.close();
   });
-
   it("rejects on HTTP errors and on a connection closed before the answer", async () => {
     handler = (b, req, res) => {
       if (b.method === "boom") {
@@ -183,93 +156,139 @@ describe("lean HTTP client, raw socket path", () => {
     expect(errors.length).toBe(2);
     await t.close();
   });
-
   it("rejects with the socket's error when nothing listens", async () => {
     const free = createServer();
     await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
     const port = (free.address() as AddressInfo).port;
     await new Promise<void>((r) => free.close(() => r()));
-    const t = new LeanHttpClientTransport(new URL(`http://127.0.0.1:${port}/mcp`));
+    const t = new HttpClientTransport(new URL(`http://127.0.0.1:${port}/mcp`));
     await expect(t.send({ jsonrpc: "2.0", id: 1, method: "x" })).rejects.toThrow(/ECONNREFUSED/);
     await t.close();
   });
-
-  it("sends again on a fresh socket when a reused one closes without an answer", async () => {
-    const served = new WeakSet<object>();
-    let dropped = 0;
-    handler = (b, req, res) => {
-      if (served.has(req.socket)) {
-        dropped++;
-        return void req.socket.destroy();
-      }
-      served.add(req.socket);
-      const body = JSON.stringify(answer(b.id, "ok"));
-      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-      res.end(body);
-    };
-    const { t, next, errors } = client();
-    for (let i = 1; i <= 3; i++) {
-      await t.send({ jsonrpc: "2.0", id: i, method: "x" });
-      expect(await next(i)).toEqual(answer(i, "ok"));
-    }
-    expect(dropped).toBe(2);
-    expect(errors).toEqual([]);
-    await t.close();
-  });
-
-  it("answers many requests in flight at once, each on its own socket", async () => {
+  it("answers a quick request while a slow one is still in flight", async () => {
+    const held: (() => void)[] = [];
     handler = (b, _req, res) => {
-      const body = JSON.stringify(answer(b.id, "c"));
-      setTimeout(
-        () => {
-          res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
-          res.end(body);
-        },
-        (b.id as number) % 2 === 0 ? 30 : 1,
-      );
-    };
-    const { t, got, next } = client();
-    await Promise.all(
-      Array.from({ length: 16 }, (_, i) => t.send({ jsonrpc: "2.0", id: i, method: "x" })),
-    );
-    await next(16);
-    expect((got as { id: number }[]).map((m) => m.id).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 16 }, (_, i) => i),
-    );
-    // the fast ones were not held up behind the slow ones
-    expect((got.slice(0, 8) as { id: number }[]).every((m) => m.id % 2 === 1)).toBe(true);
-    await t.close();
-  });
-
-  it("queues requests beyond the pool's socket limit and runs them as sockets free up", async () => {
-    handler = (b, _req, res) => {
-      const body = JSON.stringify(answer(b.id, "q"));
-      setTimeout(() => {
+      const body = JSON.stringify(answer(b.id, String(b.method)));
+      const go = () => {
         res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
         res.end(body);
-      }, 10);
+      };
+      if (b.method === "slow") held.push(go);
+      else go();
     };
-    const pool = new RawHttpPool("127.0.0.1", Number(url.port), 2);
-    const ports = new Set<number>();
-    const one = (id: number) =>
-      new Promise<string>((resolve, reject) => {
-        const body = JSON.stringify({ jsonrpc: "2.0", id, method: "x" });
-        let text = "";
-        pool.request(
-          `POST /mcp HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-          {
-            head: (r) => expect(r.status).toBe(200),
-            data: (c) => (text += c.toString()),
-            end: () => resolve(text),
-            error: reject,
-          },
-        );
-      });
-    const n = seen.length;
-    const out = await Promise.all([1, 2, 3, 4, 5, 6].map(one));
-    expect(out.map((t) => (JSON.parse(t) as { id: number }).id)).toEqual([1, 2, 3, 4, 5, 6]);
-    for (const r of seen.slice(n)) ports.add(r.socket.remotePort!);
-    expect(ports.size).toBe(2);
-    pool.close();
+    const { t, got, next } = client();
+    const slow = t.send({ jsonrpc: "2.0", id: 1, method: "slow" });
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await t.send({ jsonrpc: "2.0", id: 2, method: "quick" });
+    expect(await next(1)).toEqual(answer(2, "quick"));
+    for (const go of held) go();
+    await slow;
+    expect(await next(2)).toEqual(answer(1, "slow"));
+    expect(got.length).toBe(2);
+    await t.close();
+  });
+});
+
+/** A raw TCP "HTTP server" that answers each request with the bytes `answer` gives. */
+async function rawUpstream(answer: (request: string, n: number) => string | Buffer) {
+  const requests: string[] = [];
+  const server = createNetServer((s) => {
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      for (;;) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const len = Number(/content-length: *(\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        const req = buf.slice(0, end + 4 + len);
+        buf = buf.slice(end + 4 + len);
+        requests.push(req);
+        s.write(answer(req, requests.length));
+      }
+    });
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const at = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`);
+  return { at, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const jsonAnswer = (id: number, extra = "") => {
+  const body = JSON.stringify(answer(id, "ok"));
+  return `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+};
+
+describe("the HTTP upstream client against hostile upstreams", () => {
+  it("never writes a session id carrying a header line into its next requests", async () => {
+    for (const sid of ["abc\nX-Injected: yes", "abc\rX-Injected: yes", "abc X-Injected"]) {
+      const up = await rawUpstream((_r, n) => jsonAnswer(n, `Mcp-Session-Id: ${sid}\r\n`));
+      const { t, errors } = client({}, undefined, up.at);
+      const first = await t.send({ jsonrpc: "2.0", id: 1, method: "initialize" }).then(
+        () => "sent",
+        (e: Error) => e.message,
+      );
+      await t.send({ jsonrpc: "2.0", id: 2, method: "tools/list" }).catch(() => {});
+      for (const r of up.requests) {
+        expect(r.toLowerCase()).not.toMatch(/\r\nx-injected/);
+        expect(r.toLowerCase()).not.toContain("mcp-session-id");
+      }
+      // refused, saying why, or (a bare LF ends the header line for undici) never copied raw
+      // refused: by undici's parser (a bare CR or LF in a head) or by the client's check
+      expect(first).not.toBe("sent");
+      expect(errors.length).toBeGreaterThan(0);
+      if (!/[\r\n]/.test(sid)) expect(first).toMatch(/Mcp-Session-Id .*visible ASCII/);
+      await t.close();
+      await up.close();
+    }
+  });
+
+  it("cuts a JSON answer over the bound and answers the request with an error", async () => {
+    const big = JSON.stringify(answer(1, "x".repeat(5000)));
+    const up = await rawUpstream(
+      () =>
+        `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${big.length}\r\n\r\n${big}`,
+    );
+    const { t, next, errors } = client({}, 2048, up.at);
+    await t.send({ jsonrpc: "2.0", id: 1, method: "tools/call" });
+    expect(await next(1)).toMatchObject({
+      id: 1,
+      error: { message: expect.stringMatching(/over 2048 bytes .*max_answer_bytes/) },
+    });
+    expect(errors.length).toBe(1);
+    await t.close();
+    await up.close();
+  });
+
+  it("cuts an SSE event over the bound (even one that never ends) and answers with an error", async () => {
+    const small = `data: ${JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progress: 1 } })}\n\n`;
+    const up = await rawUpstream(
+      () =>
+        `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${(small.length).toString(16)}\r\n${small}\r\n1000\r\ndata: ${"y".repeat(4096 - 6)}\r\n1000\r\n${"y".repeat(4096)}\r\n`,
+    );
+    const { t, next, errors } = client({}, 2048, up.at);
+    await t.send({ jsonrpc: "2.0", id: 1, method: "tools/call" });
+    expect(await next(1)).toMatchObject({ method: "notifications/progress" });
+    expect(await next(2)).toMatchObject({
+      id: 1,
+      error: { message: expect.stringMatching(/SSE event over 2048 bytes/) },
+    });
+    expect(errors.length).toBeGreaterThan(0);
+    await t.close();
+    await up.close();
+  });
+});
+
+describe("upstreams[].client", () => {
+  it("is refused, saying the one client replaced it", () => {
+    const r = parseConfig(
+      "policy: p.yaml\nupstreams:\n  - name: a\n    url: http://127.0.0.1:1/mcp\n    client: sdk\n",
+      "<inline>",
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]!.message).toMatch(/client was removed: .*undici/);
+    }
   });
 });
