@@ -3,7 +3,7 @@
  * callers at the host boundary. Matching itself never touches the file system: a host hands
  * `resolveRealPathSync` to `check` (`CheckOptions.realPath`) when paths name its own files.
  */
-import { lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { canonicalPathOf } from "./canon/path.js";
@@ -106,36 +106,47 @@ function isDotDot(s: string, i: number): boolean {
 
 /** The longest existing prefix through realpath, the rest appended; dangling links followed. */
 function resolveExisting(path: string): string | { readonly refused: string } {
+  // The common case, an existing path: one realpath(3), one readlink(2) per component.
+  try {
+    return realpathSync.native(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") return refusal(path, code, e);
+  }
+  // Walk up to the deepest name that exists (lstat without exceptions), following a dangling link.
   let head = path;
   let tail = "";
   let links = 0;
   for (;;) {
+    let st: Stats | undefined;
     try {
-      const real = realpathSync.native(head);
-      return tail === "" ? real : real === "/" ? `/${tail}` : `${real}/${tail}`;
+      st = lstatSync(head, { throwIfNoEntry: false });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") return refusal(path, code, e);
+      if (code !== "ENOTDIR") return refusal(path, code, e);
     }
-    // `head` does not resolve: a dangling link is followed, a missing name goes to the tail.
-    let target: string | undefined;
-    try {
-      if (lstatSync(head).isSymbolicLink()) target = readlinkSync(head);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") return refusal(path, code, e);
-    }
-    if (target !== undefined) {
-      if (++links > MAX_LINKS) return refusal(path, "ELOOP");
-      const next = canonicalPathOf(resolve(dirname(head), target), false);
-      if (next === undefined)
-        return { refused: `${head} is a symbolic link to "${target}", which cannot be judged` };
-      head = next;
+    if (st === undefined) {
+      if (head === "/") return path;
+      tail = tail === "" ? basename(head) : `${basename(head)}/${tail}`;
+      head = dirname(head);
       continue;
     }
-    if (head === "/") return path;
-    tail = tail === "" ? basename(head) : `${basename(head)}/${tail}`;
-    head = dirname(head);
+    let real: string | undefined;
+    try {
+      real = realpathSync.native(head);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!st.isSymbolicLink() || code !== "ENOENT") return refusal(path, code, e);
+    }
+    if (real !== undefined)
+      return tail === "" ? real : real === "/" ? `/${tail}` : `${real}/${tail}`;
+    // A dangling link: a file created through it lands where it points.
+    if (++links > MAX_LINKS) return refusal(path, "ELOOP");
+    const target = readlinkSync(head);
+    const next = canonicalPathOf(resolve(dirname(head), target), false);
+    if (next === undefined)
+      return { refused: `${head} is a symbolic link to "${target}", which cannot be judged` };
+    head = next;
   }
 }
 
