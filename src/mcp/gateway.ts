@@ -27,8 +27,18 @@ import { FileWatcher } from "./watch.js";
 
 export interface GatewayOptions {
   config: GatewayConfig;
-  /** Strategies (guards) appended after the policy, per phase. */
+  /**
+   * Strategies appended per phase after the policy and after the config's `security_guards`
+   * (which `start` loads, rebuilds on reloads and closes on stop).
+   */
   judges?: Partial<Record<GatewayPhase, readonly Strategy[]>>;
+  /**
+   * `false`: do not load the config's `security_guards`; the caller loads them itself
+   * (loadGatewayGuards, followGuardReloads) and passes them as `judges`. Default: loaded.
+   */
+  configGuards?: false;
+  /** Where transpiled component guards are cached (default: the guards layer's cache). */
+  guardCacheDir?: string;
   /** Where the gateway's own log lines go (default: stderr). */
   log?: (line: string) => void;
   /** Watch the config and policy files and reload on change (default true). */
@@ -61,6 +71,7 @@ export class Gateway extends EventEmitter {
   readonly sessions = new Set<GatewaySession>();
   readonly #policy: PolicyHolder;
   #extra: Partial<Record<GatewayPhase, readonly Strategy[]>>;
+  #own: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   #judges: Judges;
   #audit: AuditLog | undefined;
   readonly #log: (line: string) => void;
@@ -71,11 +82,17 @@ export class Gateway extends EventEmitter {
   stdio: StdioFront | undefined;
   address: AddressInfo | undefined;
   #stopping: Promise<void> | undefined;
+  /** Stops following guard reloads and closes the guards `start` loaded. */
+  #onStop: (() => void) | undefined;
   /** Resolves when the gateway has stopped (stdin closed, or stop() called). */
   readonly stopped: Promise<void>;
   #resolveStopped!: () => void;
 
-  private constructor(opts: GatewayOptions) {
+  /** `own`: the user's strategies, kept after the guards when setJudges swaps the guards. */
+  private constructor(
+    opts: GatewayOptions,
+    own?: Partial<Record<GatewayPhase, readonly Strategy[]>>,
+  ) {
     super();
     this.config = opts.config;
     this.#log = opts.log ?? ((l) => process.stderr.write(`warden gateway: ${l}\n`));
@@ -88,7 +105,8 @@ export class Gateway extends EventEmitter {
       );
     this.#policy = { current: p.policy, local: localUpstreams(opts.config.upstreams) };
     this.#extra = opts.judges ?? {};
-    this.#judges = buildJudges(this.#policy, this.#extra);
+    this.#own = own ?? {};
+    this.#judges = buildJudges(this.#policy, this.#strategies());
     this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
     this.stopped = new Promise((r) => {
       this.#resolveStopped = r;
@@ -101,7 +119,44 @@ export class Gateway extends EventEmitter {
 
   /** Validate everything, then listen. Throws config / policy / listen errors. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
-    const g = new Gateway(opts);
+    if (opts.configGuards === false) return Gateway.#start(opts);
+    // security_guards: loaded before the gateway listens (a guard that cannot load fails the
+    // start), so a library user gets them exactly as the CLI does.
+    const hook = await import("./guards-hook.js");
+    let ref: Gateway | undefined;
+    const guardOpts = {
+      note: hook.auditNotes(() => ref),
+      ...(opts.guardCacheDir === undefined ? {} : { cacheDir: opts.guardCacheDir }),
+    };
+    const guards = await hook.loadGatewayGuards(opts.config, guardOpts);
+    let latest = guards;
+    let g: Gateway;
+    try {
+      g = await Gateway.#start({ ...opts, judges: guards?.judges ?? {} }, opts.judges);
+    } catch (e) {
+      guards?.pipeline.close();
+      throw e;
+    }
+    ref = g;
+    const unfollow = hook.followGuardReloads(g, guards, {
+      ...guardOpts,
+      watchModules: opts.watch !== false,
+      onSwap: (next) => {
+        latest = next;
+      },
+    });
+    g.#onStop = () => {
+      unfollow();
+      latest?.pipeline.close();
+    };
+    return g;
+  }
+
+  static async #start(
+    opts: GatewayOptions,
+    own?: Partial<Record<GatewayPhase, readonly Strategy[]>>,
+  ): Promise<Gateway> {
+    const g = new Gateway(opts, own);
     try {
       if (opts.config.metrics) g.metrics = new (await import("./metrics.js")).GatewayMetrics();
       await g.#listen(opts);
@@ -179,7 +234,15 @@ export class Gateway extends EventEmitter {
   /** Replace the guard strategies of some phases (the policy stays first). */
   setJudges(extra: Partial<Record<GatewayPhase, readonly Strategy[]>>): void {
     this.#extra = extra;
-    this.#judges = buildJudges(this.#policy, extra);
+    this.#judges = buildJudges(this.#policy, this.#strategies());
+  }
+
+  /** The guards' strategies, then the user's own, per phase. */
+  #strategies(): Partial<Record<GatewayPhase, readonly Strategy[]>> {
+    const out: Partial<Record<GatewayPhase, readonly Strategy[]>> = { ...this.#extra };
+    for (const [p, list] of Object.entries(this.#own) as [GatewayPhase, readonly Strategy[]][])
+      out[p] = [...(out[p] ?? []), ...list];
+    return out;
   }
 
   get judges(): Judges {
@@ -261,6 +324,7 @@ export class Gateway extends EventEmitter {
       this.#watcher?.close();
       if (this.http) await this.http.close();
       await Promise.all([...this.sessions].map((s) => s.close()));
+      this.#onStop?.();
       this.#audit?.close();
       this.#resolveStopped();
     })();

@@ -94,6 +94,8 @@ export interface FollowOptions extends GatewayGuardsOptions {
   watchModules?: boolean;
   /** Debounce of the module watcher, ms (default 150). */
   debounceMs?: number;
+  /** Told of each guard set swapped in (so that its owner can close the latest one on stop). */
+  onSwap?: (next: GatewayGuards | undefined) => void;
 }
 
 /**
@@ -167,6 +169,7 @@ export function followGuardReloads(
         if (same) return;
         current = next;
         currentUpstreams = upstreams;
+        opts.onSwap?.(next);
         gw.setJudges(next?.judges ?? {});
         // The tools open sessions hold were judged by the old guards: ask them to list again
         // (a call by name before that is judged by the new guards too, see ToolVerdicts).

@@ -49,6 +49,8 @@ export async function gatewayWith(upstreams: string, guards: string): Promise<Ru
   const loaded = await loadGatewayGuards(config, { note: auditNotes(() => ref) });
   const gw = await Gateway.start({
     config,
+    // This helper loads the guards itself (the tests follow reloads by hand).
+    configGuards: false,
     watch: false,
     log: () => {},
     ...(loaded ? { judges: loaded.judges } : {}),

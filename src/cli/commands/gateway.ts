@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../mcp/config.js";
 import { Gateway } from "../../mcp/gateway.js";
-import { auditNotes, followGuardReloads, loadGatewayGuards } from "../../mcp/guards-hook.js";
 
 /** `warden gateway --config warden.yaml`: run the MCP gateway until stopped. */
 export function registerGateway(program: Command): void {
@@ -35,17 +34,8 @@ export function registerGateway(program: Command): void {
         );
         return;
       }
-      // security_guards (docs/guards.md): loaded before the gateway listens, rebuilt on reload.
-      let gwRef: Gateway | undefined;
-      const guardOpts = { note: auditNotes(() => gwRef) };
-      const guards = await loadGatewayGuards(config, guardOpts);
-      const gw = await Gateway.start({
-        config,
-        watch: opts.watch,
-        ...(guards ? { judges: guards.judges } : {}),
-      });
-      gwRef = gw;
-      if (opts.watch) followGuardReloads(gw, guards, guardOpts);
+      // security_guards (docs/guards.md) are loaded by Gateway.start and rebuilt on reload.
+      const gw = await Gateway.start({ config, watch: opts.watch });
       if (gw.address)
         process.stderr.write(
           `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,
