@@ -25,6 +25,12 @@ export const MCP_CODES = {
     "A client request whose method MCP does not define (-32601), refused unless mcp.methods.allow lists it.",
   unknown_target:
     "A request named a tool, prompt or resource no upstream serves (wrong prefix or stale list).",
+  upstream_timeout:
+    "An upstream did not answer a request within its request_timeout_ms; the gateway cancelled it upstream.",
+  message_invalid:
+    "A message was refused before it was judged: not JSON-RPC, nested past limits.json_depth, or a result that is not the shape MCP gives it.",
+  message_too_large:
+    "A message was longer than limits.client_message_bytes or upstreams[].max_answer_bytes and was dropped.",
 } as const;
 
 export type McpCode = keyof typeof MCP_CODES;

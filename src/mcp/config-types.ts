@@ -12,6 +12,10 @@ export interface StdioUpstreamConfig {
   readonly prefix: boolean;
   /** Whose files its paths name (default "local"): see `Paths`. */
   readonly paths: Paths;
+  /** max_answer_bytes: the bound of one line it sends (default 16 MiB). */
+  readonly maxAnswerBytes?: number;
+  /** request_timeout_ms: how long a request may wait for its answer (default 60 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface HttpUpstreamConfig {
@@ -26,6 +30,8 @@ export interface HttpUpstreamConfig {
   readonly paths: Paths;
   /** max_answer_bytes: the bound of one answer or SSE event (default 16 MiB, MAX_ANSWER). */
   readonly maxAnswerBytes?: number;
+  /** request_timeout_ms: how long a request may wait for its answer (default 60 s). */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -113,6 +119,8 @@ export interface GatewayConfig {
   readonly audit: AuditConfig | undefined;
   readonly metrics: { readonly path: string } | undefined;
   readonly restart: RestartConfig;
+  /** Message limits, both sides (`limits:`; defaults MESSAGE_LIMITS). */
+  readonly limits?: MessageLimits;
   readonly upstreams: readonly UpstreamConfig[];
   /** listen: stdio only: who the client is, for rate limits and the audit (default "stdio"). */
   readonly caller?: string;
@@ -134,3 +142,22 @@ export interface ConfigIssue {
   key: string;
   message: string;
 }
+
+/** What one JSON-RPC message and one client's queue may hold (`limits:` in warden.yaml). */
+export interface MessageLimits {
+  /** client_message_bytes: one message from a client (a stdio line). */
+  readonly clientMessageBytes: number;
+  /** json_depth: nesting of objects and arrays in any message, both sides. */
+  readonly jsonDepth: number;
+  /** client_queue_bytes: bytes waiting to be written towards one client; past it, it is dropped. */
+  readonly clientQueueBytes: number;
+}
+
+export const MESSAGE_LIMITS: MessageLimits = Object.freeze({
+  clientMessageBytes: 4 * 1024 * 1024,
+  jsonDepth: 128,
+  clientQueueBytes: 8 * 1024 * 1024,
+});
+
+/** How long a request waits for an upstream's answer by default (upstreams[].request_timeout_ms). */
+export const REQUEST_TIMEOUT_MS = 60_000;

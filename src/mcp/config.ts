@@ -11,6 +11,9 @@ import {
   type HttpLimits,
   type HttpListenConfig,
   type ListenConfig,
+  MESSAGE_LIMITS,
+  type MessageLimits,
+  REQUEST_TIMEOUT_MS,
   type UpstreamConfig,
 } from "./config-types.js";
 import { prefixClash } from "./naming.js";
@@ -30,9 +33,30 @@ const TOP_KEYS = [
   "security_guards",
   "caller",
   "caller_includes_client_name",
+  "limits",
 ];
-const STDIO_KEYS = ["name", "command", "args", "env", "cwd", "prefix", "paths"];
-const HTTP_KEYS = ["name", "url", "headers", "bearer_env", "prefix", "max_answer_bytes", "paths"];
+const STDIO_KEYS = [
+  "name",
+  "command",
+  "args",
+  "env",
+  "cwd",
+  "prefix",
+  "paths",
+  "request_timeout_ms",
+  "max_answer_bytes",
+];
+const HTTP_KEYS = [
+  "name",
+  "url",
+  "headers",
+  "bearer_env",
+  "prefix",
+  "max_answer_bytes",
+  "paths",
+  "request_timeout_ms",
+];
+const LIMIT_KEYS = ["client_message_bytes", "json_depth", "client_queue_bytes"];
 const LISTEN_HTTP_KEYS = [
   "host",
   "port",
@@ -243,6 +267,14 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         [...path, "paths"],
         'paths must be "local" (its paths name files on this host: resolved through symbolic links before the check; default for command upstreams) or "remote" (another host\'s files, e.g. "docker run -i": judged as strings; default for url upstreams).',
       );
+    const requestTimeoutMs = c.int(
+      o,
+      "request_timeout_ms",
+      path,
+      REQUEST_TIMEOUT_MS,
+      1,
+      86_400_000,
+    );
     if (isHttp) {
       const url = c.str(o, "url", path, true) ?? "http://invalid";
       try {
@@ -261,6 +293,7 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         bearerEnv,
         prefix: pfx,
         paths: paths === "local" ? "local" : "remote",
+        requestTimeoutMs,
       });
     } else {
       const command = c.str(o, "command", path, true) ?? "";
@@ -274,6 +307,8 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         cwd: cwd === undefined ? undefined : resolve(base, cwd),
         prefix: pfx,
         paths: paths === "local" ? "local" : "remote",
+        requestTimeoutMs,
+        maxAnswerBytes: c.int(o, "max_answer_bytes", path, 16 * 1024 * 1024, 1024, 1024 ** 3),
       });
     }
   }
@@ -299,6 +334,27 @@ function callerKeys(
   if (typeof withName !== "boolean")
     c.add(["caller_includes_client_name"], '"caller_includes_client_name" must be true or false.');
   return { caller: caller ?? "stdio", callerIncludesClientName: withName === true };
+}
+
+/** `limits:` message sizes, nesting and the queue towards a client (defaults: MESSAGE_LIMITS). */
+function limits(c: Checker, v: unknown): MessageLimits {
+  if (v === undefined || v === null) return MESSAGE_LIMITS;
+  const o = c.obj(v, ["limits"], LIMIT_KEYS, "limits");
+  if (!o) return MESSAGE_LIMITS;
+  const d = MESSAGE_LIMITS;
+  const GiB = 1024 * 1024 * 1024;
+  return {
+    clientMessageBytes: c.int(
+      o,
+      "client_message_bytes",
+      ["limits"],
+      d.clientMessageBytes,
+      1024,
+      GiB,
+    ),
+    jsonDepth: c.int(o, "json_depth", ["limits"], d.jsonDepth, 2, 10_000),
+    clientQueueBytes: c.int(o, "client_queue_bytes", ["limits"], d.clientQueueBytes, 65_536, GiB),
+  };
 }
 
 /** Validate warden.yaml text; returns the frozen config or every issue found. */
@@ -377,6 +433,7 @@ export function parseConfig(
     audit,
     metrics,
     restart,
+    limits: limits(c, root.limits),
     upstreams: upstreams(c, root.upstreams, base),
   };
   const guards = parseGuardsConfig(

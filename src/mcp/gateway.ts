@@ -174,7 +174,9 @@ export class Gateway extends EventEmitter {
         opts.stdio?.input as never,
         opts.stdio?.output as never,
         this.config.caller,
+        this.config.limits,
       );
+      front.log = this.#log;
       this.stdio = front;
       const session = this.#newSession(front);
       front.onmessage = (m) => session.receive(m);
@@ -208,6 +210,7 @@ export class Gateway extends EventEmitter {
     return {
       upstreams: this.config.upstreams,
       restart: this.config.restart,
+      limits: this.config.limits,
       judges: () => this.#judges,
       audit: () => this.#audit,
       policyFile: () => this.#policy.current.file,

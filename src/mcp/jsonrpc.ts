@@ -36,6 +36,8 @@ export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 /** An upstream is down or restarting. */
 export const UPSTREAM_UNAVAILABLE = -32004;
+/** An upstream did not answer within its request_timeout_ms (the SDK's RequestTimeout code). */
+export const UPSTREAM_TIMEOUT = -32001;
 
 export function isRequest(m: Message): m is Request {
   return "method" in m && "id" in m && m.id !== undefined && m.id !== null;
@@ -47,8 +49,37 @@ export function isResponse(m: Message): m is ResultResponse | ErrorResponse {
   return !("method" in m) && ("result" in m || "error" in m);
 }
 
-/** A structural check of one parsed JSON value; returns the reason it is not a message. */
-export function invalidMessage(v: unknown): string | undefined {
+/** How deep a JSON message may nest by default (objects and arrays; `limits.json_depth`). */
+export const MAX_DEPTH = 128;
+
+/**
+ * True when `v` nests more than `max` levels of objects and arrays (`{}` is one level). Walks the
+ * parsed value, not the text: a long string costs nothing; recursion stops at `max`.
+ */
+export function tooDeep(v: unknown, max: number): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  if (max <= 0) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (tooDeep(v[i], max - 1)) return true;
+    return false;
+  }
+  for (const k in v) if (tooDeep((v as Record<string, unknown>)[k], max - 1)) return true;
+  return false;
+}
+
+/**
+ * A structural check of one parsed JSON value; returns the reason it is not a message. Also
+ * refuses what the gateway could not serialize again: nesting deeper than `maxDepth`.
+ */
+export function invalidMessage(v: unknown, maxDepth = MAX_DEPTH): string | undefined {
+  const bad = invalidShape(v);
+  if (bad !== undefined) return bad;
+  if (tooDeep(v, maxDepth))
+    return `it nests deeper than ${maxDepth} levels (limits.json_depth in warden.yaml)`;
+  return undefined;
+}
+
+function invalidShape(v: unknown): string | undefined {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "not a JSON object";
   const o = v as Record<string, unknown>;
   if (o.jsonrpc !== "2.0") return 'missing "jsonrpc": "2.0"';
@@ -59,7 +90,22 @@ export function invalidMessage(v: unknown): string | undefined {
       return '"id" must be a string or a number';
     return undefined;
   }
-  if ("result" in o || "error" in o) return undefined;
+  if ("result" in o || "error" in o) {
+    if (o.id !== null && typeof o.id !== "string" && typeof o.id !== "number")
+      return 'the "id" of an answer must be a string, a number or null';
+    if ("result" in o && "error" in o) return 'an answer has "result" or "error", not both';
+    if ("result" in o) {
+      const r = o.result;
+      if (typeof r !== "object" || r === null || Array.isArray(r))
+        return '"result" must be an object';
+      return undefined;
+    }
+    const e = o.error as { code?: unknown; message?: unknown } | null;
+    if (typeof e !== "object" || e === null || typeof e.code !== "number")
+      return '"error" must be an object with a numeric "code"';
+    if (typeof e.message !== "string") return '"error.message" must be a string';
+    return undefined;
+  }
   return 'neither a request ("method") nor a response ("result" / "error")';
 }
 

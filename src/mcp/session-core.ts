@@ -5,21 +5,29 @@
  */
 import { randomUUID } from "node:crypto";
 import { type AuditEntry, type AuditLog, newCallId } from "./audit.js";
-import type { RestartConfig, UpstreamConfig } from "./config-types.js";
+import {
+  type MessageLimits,
+  REQUEST_TIMEOUT_MS,
+  type RestartConfig,
+  type UpstreamConfig,
+} from "./config-types.js";
 import {
   type ErrorResponse,
   errorResponse,
   type Id,
+  INTERNAL_ERROR,
   INVALID_REQUEST,
   isRequest,
   isResponse,
   type Message,
   type Notification,
   type ResultResponse,
+  UPSTREAM_TIMEOUT,
   UPSTREAM_UNAVAILABLE,
 } from "./jsonrpc.js";
 import type { Judges } from "./judges.js";
 import { Naming } from "./naming.js";
+import { invalidResult } from "./shapes.js";
 import { UpstreamLink } from "./upstream-link.js";
 
 /** Where a session's messages to the client go (a stdio or HTTP front). */
@@ -45,6 +53,8 @@ export interface Downstream {
 export interface GatewayContext {
   readonly upstreams: readonly UpstreamConfig[];
   readonly restart: RestartConfig;
+  /** Message limits (default MESSAGE_LIMITS). */
+  readonly limits?: MessageLimits;
   judges(): Judges;
   audit(): AuditLog | undefined;
   policyFile(): string;
@@ -64,6 +74,9 @@ type Pending = {
   done: Done;
   link: UpstreamLink;
   clientId: Id | undefined;
+  method: string;
+  /** Fires when the upstream takes longer than its request_timeout_ms; progress resets it. */
+  timer: NodeJS.Timeout;
 };
 type ServerReq = { link: UpstreamLink; id: Id; method: string };
 
@@ -84,7 +97,7 @@ export class SessionCore {
   readonly #pending = new Map<number, Pending>();
   readonly #byClient = new Map<Id, number[]>();
   /** A progress token of a pending client request: the client's id and the link it went to. */
-  readonly #progress = new Map<unknown, { clientId: Id; link: UpstreamLink }>();
+  readonly #progress = new Map<unknown, { clientId: Id; link: UpstreamLink; gid: number }>();
   readonly #serverReqs = new Map<number, ServerReq>();
   readonly #serverRev = new Map<string, number>();
   readonly #lastInflight = new Map<string, Id>();
@@ -104,6 +117,7 @@ export class SessionCore {
     link.onmessage = (m, raw) => this.#fromUpstream(link, m, raw);
     link.ondown = (reason) => this.#linkDown(link, reason);
     link.log = this.ctx.log;
+    if (this.ctx.limits !== undefined) link.limits = this.ctx.limits;
     this.links.set(cfg.name, link);
     return link;
   }
@@ -154,7 +168,12 @@ export class SessionCore {
     done: Done,
   ): void {
     const gid = this.#nextId++;
-    this.#pending.set(gid, { done, link, clientId });
+    const timer = setTimeout(
+      () => this.#timeout(gid),
+      link.cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    );
+    timer.unref();
+    this.#pending.set(gid, { done, link, clientId, method, timer });
     if (clientId !== undefined) {
       const list = this.#byClient.get(clientId);
       if (list === undefined) this.#byClient.set(clientId, [gid]);
@@ -162,7 +181,7 @@ export class SessionCore {
       this.#lastInflight.set(link.name, clientId);
       const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta
         ?.progressToken;
-      if (token !== undefined) this.#progress.set(token, { clientId, link });
+      if (token !== undefined) this.#progress.set(token, { clientId, link, gid });
     }
     link.post({ jsonrpc: "2.0", id: gid, method, params } as Message, (e) =>
       this.#settle(gid, this.#unavailable(gid, link, e.message)),
@@ -179,12 +198,49 @@ export class SessionCore {
     return new Promise((resolve) => this.callThen(link, method, params, clientId, resolve));
   }
 
+  /** An upstream's answer that is not the shape MCP gives it: refused, and logged. */
+  #invalid(id: number, link: UpstreamLink, method: string, why: string): ErrorResponse {
+    this.ctx.log(
+      `upstream "${link.name}" answered ${method} with an invalid result (${why}); refused`,
+    );
+    return errorResponse(
+      id,
+      INTERNAL_ERROR,
+      `Upstream "${link.name}" answered ${method} with a result that is not valid MCP (${why}); Warden refused it. Report it to the server's authors.`,
+      { warden: "message_invalid", upstream: link.name },
+    );
+  }
+
   #unavailable(id: Id, link: UpstreamLink, why: string): ErrorResponse {
     return errorResponse(
       id,
       UPSTREAM_UNAVAILABLE,
       `Upstream "${link.name}" is unavailable (${why}); Warden restarts it with backoff, retry shortly.`,
       { warden: "upstream_unavailable", upstream: link.name, state: link.state },
+    );
+  }
+
+  /** No answer in time: cancel the request upstream and answer it with an error. */
+  #timeout(gid: number): void {
+    const p = this.#pending.get(gid);
+    if (p === undefined) return;
+    const ms = p.link.cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const why = `did not answer ${p.method} within ${ms} ms (upstreams[].request_timeout_ms in warden.yaml)`;
+    this.ctx.log(`upstream "${p.link.name}" ${why}; cancelled`);
+    p.link.post({
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: gid, reason: `Warden: no answer within ${ms} ms` },
+    });
+    this.#finish(
+      gid,
+      p,
+      errorResponse(
+        gid,
+        UPSTREAM_TIMEOUT,
+        `Upstream "${p.link.name}" ${why}; Warden cancelled the request. Retry, or raise the timeout for a slow tool.`,
+        { warden: "upstream_timeout", upstream: p.link.name, timeout_ms: ms },
+      ),
     );
   }
 
@@ -196,6 +252,7 @@ export class SessionCore {
   /** Request `gid` (pending as `p`) is over: forget it and tell its caller. */
   #finish(gid: number, p: Pending, a: Answer | typeof CANCELLED, raw?: string): void {
     this.#pending.delete(gid);
+    clearTimeout(p.timer);
     const cid = p.clientId;
     if (cid !== undefined) {
       const list = this.#byClient.get(cid);
@@ -205,7 +262,18 @@ export class SessionCore {
       }
       if (this.#lastInflight.get(p.link.name) === cid) this.#lastInflight.delete(p.link.name);
     }
-    p.done(a, raw);
+    try {
+      p.done(a, raw);
+    } catch (e) {
+      // A bug or a shape no check foresaw costs this request an error, never the process.
+      this.ctx.log(
+        `request ${p.method} to upstream "${p.link.name}" failed: ${(e as Error).stack}`,
+      );
+      if (cid !== undefined)
+        this.replyError(
+          errorResponse(cid, INTERNAL_ERROR, `Warden gateway error: ${(e as Error).message}`),
+        );
+    }
   }
 
   /** Release a progress token once its request is answered. */
@@ -227,14 +295,28 @@ export class SessionCore {
 
   #fromUpstream(link: UpstreamLink, m: Message, raw?: string): void {
     if (this.closed) return;
+    try {
+      this.#route(link, m, raw);
+    } catch (e) {
+      this.ctx.log(
+        `upstream "${link.name}" sent a message the gateway could not handle; dropped: ${(e as Error).stack}`,
+      );
+    }
+  }
+
+  #route(link: UpstreamLink, m: Message, raw?: string): void {
     if (isResponse(m)) {
       // Only the upstream a request went to may answer it: gateway ids are one sequence per
       // session, so another upstream could guess them and answer in its place.
       if (typeof m.id !== "number") return;
       const p = this.#pending.get(m.id);
       if (p === undefined) return;
-      if (p.link === link) this.#finish(m.id, p, m as Answer, raw);
-      else this.#foreign(link, `an answer to request ${m.id}`, p.link);
+      if (p.link !== link) this.#foreign(link, `an answer to request ${m.id}`, p.link);
+      else if ("result" in m) {
+        const bad = invalidResult(p.method, m.result);
+        if (bad === undefined) this.#finish(m.id, p, m as Answer, raw);
+        else this.#finish(m.id, p, this.#invalid(m.id, link, p.method, bad));
+      } else this.#finish(m.id, p, m as Answer, raw);
       return;
     }
     if (isRequest(m)) {
@@ -261,6 +343,7 @@ export class SessionCore {
     switch (n.method) {
       case "notifications/progress": {
         const p = this.#progress.get(params.progressToken);
+        if (p !== undefined && p.link === link) this.#pending.get(p.gid)?.timer.refresh();
         if (p === undefined || p.link === link) this.down.send(n, p?.clientId);
         else this.#foreign(link, "progress on a request", p.link);
         return;

@@ -27,6 +27,7 @@ import type { Naming } from "./naming.js";
 import { JudgedSession, SECTION } from "./session-connect.js";
 import { type Answer, CANCELLED } from "./session-core.js";
 import { handleList, LIST_METHODS } from "./session-lists.js";
+import { invalidResult } from "./shapes.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
@@ -35,6 +36,15 @@ export class GatewaySession extends JudgedSession {
   /** Handle one message from the client. */
   receive(m: Message): void {
     if (this.closed) return;
+    try {
+      this.#receive(m);
+    } catch (e) {
+      // Every handler is guarded: a message nothing foresaw costs its sender, not the process.
+      this.ctx.log(`a client message could not be handled; dropped: ${(e as Error).stack}`);
+    }
+  }
+
+  #receive(m: Message): void {
     if (isRequest(m)) {
       const fail = (e: Error) =>
         this.replyError(errorResponse(m.id, INTERNAL_ERROR, `Warden gateway error: ${e.message}`));
@@ -377,6 +387,16 @@ export class GatewaySession extends JudgedSession {
   /** The roots a client sends up are limited to what the policy's storage allows. */
   #roots(link: UpstreamLink, a: Answer): Answer {
     if (!("result" in a)) return a;
+    const bad = invalidResult("roots/list", a.result);
+    if (bad !== undefined) {
+      this.ctx.log(`the client answered roots/list with an invalid result (${bad}); refused`);
+      return errorResponse(
+        a.id,
+        INTERNAL_ERROR,
+        `The client's answer to roots/list is not valid MCP (${bad}); Warden refused it.`,
+        { warden: "message_invalid" },
+      );
+    }
     const roots = Array.isArray(a.result.roots) ? [...(a.result.roots as unknown[])] : [];
     const { call, chain } = this.judge(
       "response",

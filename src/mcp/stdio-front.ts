@@ -1,16 +1,20 @@
 /**
  * The gateway's stdio front: newline-delimited JSON-RPC on stdin/stdout, parsed by hand
- * (no schema pass per message). When stdin closes, the gateway shuts down.
+ * (no schema pass per message), lines read in linear time and bounded (line-splitter.ts), and
+ * a bounded queue towards the client. When stdin closes, the gateway shuts down.
  */
 import type { Readable, Writable } from "node:stream";
+import { MESSAGE_LIMITS, type MessageLimits } from "./config-types.js";
 import {
   errorResponse,
   type Id,
+  INTERNAL_ERROR,
   INVALID_REQUEST,
   invalidMessage,
   type Message,
   PARSE_ERROR,
 } from "./jsonrpc.js";
+import { type DroppedLine, idOfDropped, LineSplitter } from "./line-splitter.js";
 import type { Downstream } from "./session-core.js";
 
 /** MCP 2025-06-18 removed JSON-RPC batching, and the SDK's clients never send batches. */
@@ -19,35 +23,46 @@ export const BATCH_REFUSED =
 
 export class StdioFront implements Downstream {
   readonly transport = "stdio" as const;
-  #buf = "";
+  readonly #lines: LineSplitter;
+  #dropped = false;
   onmessage: (m: Message) => void = () => {};
   onclose: () => void = () => {};
+  /** Where the front reports what it refused (the gateway's log). */
+  log: (line: string) => void = () => {};
 
   constructor(
     readonly input: Readable = process.stdin,
     readonly output: Writable = process.stdout,
     /** The config's `caller` (see Downstream.caller). */
     readonly caller = "stdio",
-  ) {}
+    readonly limits: MessageLimits = MESSAGE_LIMITS,
+  ) {
+    this.#lines = new LineSplitter(limits.clientMessageBytes);
+  }
 
   start(): void {
-    this.input.setEncoding("utf8");
-    this.input.on("data", (chunk: string) => this.#data(chunk));
+    this.input.on("data", (chunk: Buffer | string) =>
+      this.#lines.push(
+        typeof chunk === "string" ? Buffer.from(chunk) : chunk,
+        (line) => this.#line(line),
+        (d) => this.#tooLarge(d),
+      ),
+    );
     this.input.on("end", () => this.onclose());
     this.input.on("close", () => this.onclose());
     this.output.on("error", () => this.onclose());
   }
 
-  #data(chunk: string): void {
-    let text = this.#buf + chunk;
-    let nl = text.indexOf("\n");
-    while (nl >= 0) {
-      const line = text.slice(0, nl).trim();
-      text = text.slice(nl + 1);
-      if (line.length > 0) this.#line(line);
-      nl = text.indexOf("\n");
-    }
-    this.#buf = text;
+  #tooLarge(d: DroppedLine): void {
+    const id = idOfDropped(d);
+    const why = `a message of ${d.bytes} bytes, more than the ${this.limits.clientMessageBytes} allowed (limits.client_message_bytes in warden.yaml)`;
+    this.log(`the client sent ${why}; dropped`);
+    this.send(
+      errorResponse(id, INVALID_REQUEST, `Invalid Request: ${why}; Warden dropped it.`, {
+        warden: "message_too_large",
+        bytes: d.bytes,
+      }),
+    );
   }
 
   #line(line: string): void {
@@ -55,6 +70,7 @@ export class StdioFront implements Downstream {
     try {
       v = JSON.parse(line);
     } catch (e) {
+      if (line.trim() === "") return;
       this.send(errorResponse(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`));
       return;
     }
@@ -62,22 +78,64 @@ export class StdioFront implements Downstream {
       this.send(errorResponse(null, INVALID_REQUEST, BATCH_REFUSED));
       return;
     }
-    const bad = invalidMessage(v);
+    const bad = invalidMessage(v, this.limits.jsonDepth);
     if (bad !== undefined) {
-      const id = (v as { id?: unknown })?.id;
-      this.send(
-        errorResponse(
-          typeof id === "string" || typeof id === "number" ? id : null,
-          INVALID_REQUEST,
-          `Invalid JSON-RPC message: ${bad}`,
-        ),
-      );
+      const o = v as { id?: unknown; method?: unknown } | null;
+      const id = typeof o?.id === "string" || typeof o?.id === "number" ? o.id : null;
+      this.log(`the client sent an invalid message (${bad}); refused`);
+      if (id !== null && o !== null && o.method === undefined)
+        // An answer to a server's request: the server gets an error in its place.
+        this.#deliver(
+          errorResponse(id, INTERNAL_ERROR, `The client sent an invalid answer (${bad}).`, {
+            warden: "message_invalid",
+          }),
+        );
+      else
+        this.send(
+          errorResponse(id, INVALID_REQUEST, `Invalid JSON-RPC message: ${bad}`, {
+            warden: "message_invalid",
+          }),
+        );
       return;
     }
-    this.onmessage(v as Message);
+    this.#deliver(v as Message);
   }
 
-  send(m: Message, _related?: Id, json?: string): void {
-    this.output.write(`${json ?? JSON.stringify(m)}\n`);
+  #deliver(m: Message): void {
+    try {
+      this.onmessage(m);
+    } catch (e) {
+      this.log(`a client message could not be handled; dropped: ${(e as Error).stack}`);
+    }
+  }
+
+  send(m: Message, related?: Id, json?: string): void {
+    if (this.#dropped) return;
+    let text = json;
+    if (text === undefined)
+      try {
+        text = JSON.stringify(m);
+      } catch (e) {
+        this.log(`a message towards the client could not be serialized; dropped: ${e}`);
+        if (related === undefined) return;
+        text = JSON.stringify(
+          errorResponse(
+            related,
+            INTERNAL_ERROR,
+            "Warden gateway error: the answer could not be serialized.",
+          ),
+        );
+      }
+    this.output.write(`${text}\n`);
+    if (this.output.writableLength > this.limits.clientQueueBytes) this.#drop();
+  }
+
+  /** The client does not read what it is sent: drop it rather than queue without end. */
+  #drop(): void {
+    this.#dropped = true;
+    this.log(
+      `the client is not reading: more than ${this.limits.clientQueueBytes} bytes are queued towards it (limits.client_queue_bytes in warden.yaml); dropped`,
+    );
+    this.onclose();
   }
 }

@@ -3,7 +3,12 @@
  * exponential backoff when the upstream dies. The session re-initializes it (`onrestart`).
  */
 import { WardenError } from "../core/errors.js";
-import type { RestartConfig, UpstreamConfig } from "./config-types.js";
+import {
+  MESSAGE_LIMITS,
+  type MessageLimits,
+  type RestartConfig,
+  type UpstreamConfig,
+} from "./config-types.js";
 import type { Message } from "./jsonrpc.js";
 import { createUpstreamTransport, type UpstreamTransport } from "./upstream-transport.js";
 
@@ -28,6 +33,7 @@ export class UpstreamLink {
   /** Called after a restarted transport is connected; re-initializes the upstream session. */
   onrestart: () => Promise<void> = async () => {};
   log: (line: string) => void = () => {};
+  limits: MessageLimits = MESSAGE_LIMITS;
 
   constructor(
     cfg: UpstreamConfig,
@@ -41,7 +47,7 @@ export class UpstreamLink {
   async start(): Promise<void> {
     let t: UpstreamTransport;
     try {
-      t = await createUpstreamTransport(this.cfg);
+      t = await createUpstreamTransport(this.cfg, this.limits);
     } catch (cause) {
       if (cause instanceof WardenError) throw cause;
       throw new WardenError(
@@ -52,7 +58,7 @@ export class UpstreamLink {
     }
     const tr = t.transport;
     tr.onmessage = (m) => this.onmessage(m as Message, t.lastRaw?.());
-    tr.onerror = () => {};
+    tr.onerror = (e) => this.log(`upstream "${this.name}": ${e.message.split("\n")[0]}`);
     tr.onclose = () => {
       if (this.#t === t) this.fail("the connection closed (the server exited or hung up)");
     };
@@ -91,10 +97,15 @@ export class UpstreamLink {
       return;
     }
     if (t.write !== undefined) {
-      t.write(m, (e) => {
-        if (this.#t === t) this.fail(`sending failed: ${e.message}`);
-        onFail?.(e);
-      });
+      try {
+        t.write(m, (e) => {
+          if (this.#t === t) this.fail(`sending failed: ${e.message}`);
+          onFail?.(e);
+        });
+      } catch (e) {
+        // This message could not be sent (say, not serializable): its sender hears, the link stays.
+        onFail?.(e as Error);
+      }
       return;
     }
     t.transport.send(m as never).catch((e: Error) => {

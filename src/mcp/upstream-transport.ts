@@ -6,8 +6,10 @@
 import type { Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
-import type { UpstreamConfig } from "./config-types.js";
+
+import { MESSAGE_LIMITS, type MessageLimits, type UpstreamConfig } from "./config-types.js";
 import { HttpClientTransport } from "./http-client.js";
+
 import type { Message } from "./jsonrpc.js";
 import { LeanReadBuffer } from "./lean-read-buffer.js";
 
@@ -44,7 +46,10 @@ export interface UpstreamTransport {
 }
 
 /** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
-export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<UpstreamTransport> {
+export async function createUpstreamTransport(
+  cfg: UpstreamConfig,
+  limits: MessageLimits = MESSAGE_LIMITS,
+): Promise<UpstreamTransport> {
   if (cfg.kind === "stdio") {
     const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
     installExitHook();
@@ -57,7 +62,7 @@ export async function createUpstreamTransport(cfg: UpstreamConfig): Promise<Upst
     if (cfg.cwd !== undefined) params.cwd = cfg.cwd;
     const t = new StdioClientTransport(params);
     // The SDK's own spawn, close and kill logic, with a read buffer that skips the zod pass.
-    const reader = new LeanReadBuffer();
+    const reader = new LeanReadBuffer(cfg.maxAnswerBytes, limits.jsonDepth, cfg.name);
     (t as unknown as { _readBuffer: LeanReadBuffer })._readBuffer = reader;
     const start = t.start.bind(t);
     let pid: number | null = null;
