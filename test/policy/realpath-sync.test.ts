@@ -159,3 +159,25 @@ describe("checks with realPath judge the file the host opens", () => {
     expect(d.explanation?.input).toEqual({ kind: "storage.read", uri: join(pub, "a.txt") });
   });
 });
+
+describe("file: URIs behind a gateway prefix (<upstream>+file:)", () => {
+  const Q = policy(`version: "1.0"
+mcp:
+  resources:
+    allow: ["fs+file://${pub}/**"]
+`);
+  it("are paths: canonicalized as paths and resolved like file: URIs", () => {
+    expect(Q.check({ kind: "resource.read", uri: `fs+file://${pub}/a.txt` }, LOCAL).allowed).toBe(
+      true,
+    );
+    expect(Q.check({ kind: "resource.read", uri: `FS+File://${pub}/x/../a.txt` }).allowed).toBe(
+      true,
+    );
+    const link = `fs+file://${pub}/dirlink/s.txt`;
+    expect(Q.check({ kind: "resource.read", uri: link }).allowed).toBe(true);
+    expect(Q.check({ kind: "resource.read", uri: link }, LOCAL).allowed).toBe(false);
+    expect(
+      Q.check({ kind: "resource.read", uri: `fs+file://${pub}\\x/../secret/s.txt` }).allowed,
+    ).toBe(false);
+  });
+});

@@ -49,7 +49,8 @@ const DOT_SEGMENT = /(?:^|\/)\.{1,2}(?:\/|$)/;
 /**
  * Resource URIs (MCP), read as RFC 3986 and the WHATWG parser (`new URL`, which the SDK's
  * servers use to look resources up) read them, so the policy judges what the server serves:
- * - `file:` URIs become `file://` + canonical path (see `canonicalizePath`);
+ * - `file:` URIs become `file://` + canonical path (see `canonicalizePath`); so do `file:` URIs
+ *   behind an MCP gateway's upstream prefix (`<upstream>+file:///x`), which keep their scheme;
  * - other schemes: the scheme and host are lower-cased (compared case-insensitively), dot
  *   segments are resolved inside the path only (`notes://private/../diary` is
  *   `notes://private/diary`: a `..` never reaches the authority), escapes in host and path are
@@ -64,7 +65,7 @@ export function canonicalizeResourceUri(input: unknown): Canon<{ scheme: string;
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(input);
   if (m === null) return fail(`"${input.slice(0, 80)}" is not a URI (scheme:...)`);
   const scheme = m[1]!.toLowerCase();
-  if (scheme === "file") {
+  if (isFileScheme(scheme)) {
     const p = canonicalizePath(`file:${m[2]!}`);
     if (!p.ok) return p;
     return { ok: true, value: { scheme, rest: p.value } };
@@ -94,6 +95,11 @@ export function canonicalizeResourceUri(input: unknown): Canon<{ scheme: string;
   if (!p.ok) return p;
   const rest = opaque.startsWith("/") ? p.value : p.value.slice(1);
   return { ok: true, value: { scheme, rest: `${rest}${tail}` } };
+}
+
+/** `file`, or `<upstream>+file` (a gateway's prefixed `file:` URI): the rest is a path. */
+export function isFileScheme(scheme: string): boolean {
+  return scheme === "file" || scheme.endsWith("+file");
 }
 
 /** A host's `%XX` escapes decoded once, with the path canonicalizer's refusals. */

@@ -1,5 +1,5 @@
 import { canonicalPathOf, pathRefusal } from "../canon/path.js";
-import { canonicalizeResourceUri } from "../canon/url.js";
+import { canonicalizeResourceUri, isFileScheme } from "../canon/url.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { Memo } from "../match/memo.js";
 import { addNamePattern, addPathPattern } from "../match/names.js";
@@ -72,10 +72,9 @@ export function compileResources(value: unknown, ctx: CompileContext, path: Path
       const rule = ctx.rule(at, effect);
       const sets = setsFor(out[effect], c.value.scheme);
       for (const op of new Set(ops)) {
-        const err =
-          c.value.scheme === "file"
-            ? addPathPattern(sets[op], c.value.rest, rule, false)
-            : addNamePattern(sets[op], c.value.rest, rule);
+        const err = isFileScheme(c.value.scheme)
+          ? addPathPattern(sets[op], c.value.rest, rule, false)
+          : addNamePattern(sets[op], c.value.rest, rule);
         if (err) ctx.error([...at, "uri"], "policy_bad_pattern", err);
       }
     });
@@ -114,12 +113,17 @@ export function judgeResource(
 }
 
 function shown(u: { scheme: string; rest: string }): string {
-  return `${u.scheme}:${u.scheme === "file" ? "//" : ""}${u.rest}`;
+  return `${u.scheme}:${isFileScheme(u.scheme) ? "//" : ""}${u.rest}`;
 }
 
-/** `file:` in any case: the URIs whose path names a file (resolved with `realPath`). */
+/**
+ * `file:` or `<upstream>+file:`, in any case: the URIs whose path names a file (resolved with
+ * `realPath`). A cheap look at the raw scheme; `isFileScheme` decides on the canonical one.
+ */
 function isFileUri(uri: string): boolean {
-  return uri.length > 5 && uri.charCodeAt(4) === 58 && uri.slice(0, 4).toLowerCase() === "file";
+  const colon = uri.indexOf(":");
+  if (colon < 4 || uri.slice(colon - 4, colon).toLowerCase() !== "file") return false;
+  return colon === 4 || uri.charCodeAt(colon - 5) === 43;
 }
 
 function resourceVerdict(
@@ -132,7 +136,7 @@ function resourceVerdict(
   if (!u.ok) return u.reason;
   const scheme = u.value.scheme;
   let rest = u.value.rest;
-  if (real !== undefined && scheme === "file") {
+  if (real !== undefined && isFileScheme(scheme)) {
     const r = real(rest, raw);
     if (typeof r !== "string") return r.refused;
     const p = r === rest ? rest : canonicalPathOf(r, false);
