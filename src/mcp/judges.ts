@@ -81,6 +81,7 @@ export function localUpstreams(upstreams: readonly UpstreamConfig[]): ReadonlySe
 }
 
 type Item = Record<string, unknown>;
+const TASK_REQUEST = /^tasks\/(get|list|cancel|result)$/;
 
 function blockFrom(v: PolicyVerdict): Decision {
   const extra: { rule?: string; details?: Record<string, unknown> } = {};
@@ -150,7 +151,11 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
           action = { kind: "tool.call", name: call.function, arguments: a, caller: meta.caller };
           break;
         case "request":
-          action = requestAction(call.function, a);
+          // tasks/*: the task's tool must still be one the client may see (a reload may have
+          // removed it); tasks/list names no tool.
+          if (TASK_REQUEST.test(call.function))
+            action = meta.target ? { kind: "tool.list", name: meta.target } : undefined;
+          else action = requestAction(call.function, a);
           break;
         case "tools_list":
           a.tools = filterList(

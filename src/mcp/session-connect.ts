@@ -33,6 +33,9 @@ export const SECTION: Record<string, [McpCode, string]> = {
   "resources/subscribe": ["resource_denied", "mcp.resources.allow"],
   "completion/complete": ["completion_denied", "mcp.prompts.allow / mcp.resources.allow"],
   initialize: ["connection_denied", "mcp.transport"],
+  "tasks/get": ["tool_denied", "mcp.tools.allow"],
+  "tasks/result": ["tool_denied", "mcp.tools.allow"],
+  "tasks/cancel": ["tool_denied", "mcp.tools.allow"],
 };
 
 export class JudgedSession extends SessionCore {

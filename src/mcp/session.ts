@@ -27,12 +27,15 @@ import type { Naming } from "./naming.js";
 import { JudgedSession, SECTION } from "./session-connect.js";
 import { type Answer, CANCELLED } from "./session-core.js";
 import { handleList, LIST_METHODS } from "./session-lists.js";
+import { TASK_METHODS, type TaskHost, TaskRoutes } from "./session-tasks.js";
 import { invalidResult } from "./shapes.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
 
 export class GatewaySession extends JudgedSession {
+  readonly #tasks = new TaskRoutes();
+
   /** Handle one message from the client. */
   receive(m: Message): void {
     if (this.closed) return;
@@ -143,6 +146,7 @@ export class GatewaySession extends JudgedSession {
         return this.#fanOutEmpty(req, p);
       default:
         if (LIST_METHODS.has(req.method)) return handleList(this.#listHost(), req, p);
+        if (TASK_METHODS.has(req.method)) return this.#tasks.handle(this.#taskHost(), req, p);
         return this.#unknown(req, p);
     }
   }
@@ -286,6 +290,8 @@ export class GatewaySession extends JudgedSession {
     this.callThen(link, req.method, fwd, req.id, (a, raw) => {
       this.doneProgress(p);
       if (a === CANCELLED) return this.outcome(call, req.method, publicName, t0, a);
+      if (kind === "tool" && "result" in a && p.task !== undefined)
+        this.#tasks.created(link, publicName, r.name, a.result, this.ctx.log);
       let out: Answer;
       let json: string | undefined;
       const how: { refused?: Decision; failed?: boolean } = {};
@@ -333,12 +339,13 @@ export class GatewaySession extends JudgedSession {
     publicName: string,
     name: string,
     how: { refused?: Decision },
+    as = req.method,
   ): Answer {
     let res = result;
-    if (link.cfg.prefix) res = rewriteResult(this.naming, link.name, req.method, res);
+    if (link.cfg.prefix) res = rewriteResult(this.naming, link.name, as, res);
     const chain = this.ctx.judges().response;
     if (chain.strategies.length > 1) {
-      const j = this.judge("response", req.method, link.name, res, req.method);
+      const j = this.judge("response", as, link.name, res, as);
       j.call.meta!.target = publicName;
       j.call.meta!.name = name;
       const d = j.chain.before(j.call);
@@ -419,6 +426,20 @@ export class GatewaySession extends JudgedSession {
       hidden: meta.hidden,
     });
     return { ...a, result: { ...(call.args as Obj), roots: kept } };
+  }
+
+  #taskHost(): TaskHost {
+    return {
+      call: this.call.bind(this),
+      judge: this.judge.bind(this),
+      deny: this.deny.bind(this),
+      forwarded: this.forwarded.bind(this),
+      outcome: this.outcome.bind(this),
+      answer: (req, link, result, publicName, name, how, as) =>
+        this.#answer(req, link, result, publicName, name, how, as),
+      send: (a, related) => this.down.send(a, related),
+      log: this.ctx.log,
+    };
   }
 
   #listHost() {

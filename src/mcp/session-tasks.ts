@@ -1,0 +1,183 @@
+/**
+ * Tasks (MCP 2025-11-25): a tools/call sent with `task` is answered at once with a task, whose
+ * status and result the client fetches later with tasks/get, tasks/result, tasks/list and
+ * tasks/cancel. The gateway routes these to the upstream that created the task, and only for
+ * tasks created through this session (a task id is the upstream's; one from elsewhere is
+ * refused). Each is judged like the call that created it: the request phase (the policy asks
+ * whether the task's tool is still allowed, guards see the request), and every answer passes the
+ * response phase; the answer of tasks/result is judged as the answer to that tools/call, so a
+ * guard treats it exactly as a plain answer (a redacting PII guard redacts it). Audited with a
+ * decision and an outcome line, as every forwarded call.
+ */
+import type { Call } from "../core/call.js";
+import type { Chain } from "../core/chain.js";
+import { type Decision, isAllowed } from "../core/decision.js";
+import { errorResponse, type Id, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
+import type { GatewayPhase } from "./judges.js";
+import { type Answer, CANCELLED } from "./session-core.js";
+import type { UpstreamLink } from "./upstream-link.js";
+
+type Obj = Record<string, unknown>;
+type How = { refused?: Decision; failed?: boolean };
+
+export const TASK_METHODS = new Set(["tasks/get", "tasks/list", "tasks/cancel", "tasks/result"]);
+/** Tasks remembered per session; past it the oldest is forgotten (its id is then refused). */
+export const MAX_TASKS = 1024;
+
+interface Task {
+  link: UpstreamLink;
+  /** The tools/call's public tool name, and the upstream's own. */
+  publicName: string;
+  name: string;
+}
+
+/** What the task routes need from their session. */
+export interface TaskHost {
+  call(
+    link: UpstreamLink,
+    method: string,
+    params: unknown,
+    clientId?: Id,
+  ): Promise<Answer | typeof CANCELLED>;
+  judge(
+    phase: GatewayPhase,
+    fn: string,
+    target: string | null,
+    args: unknown,
+    method: string,
+  ): { call: Call; chain: Chain };
+  deny(req: Request, call: Call, d: Decision, what: string, t0: number): void;
+  forwarded(call: Call, method: string, name: string | undefined, t0: number): void;
+  outcome(
+    call: Call,
+    method: string,
+    name: string | undefined,
+    t0: number,
+    a: Answer | typeof CANCELLED,
+    how?: How,
+  ): void;
+  /** Rewrite names in a result and run the response phase, judged as an answer to `as`. */
+  answer(
+    req: Request,
+    link: UpstreamLink,
+    result: Obj,
+    publicName: string,
+    name: string,
+    how: How,
+    as: string,
+  ): Answer;
+  send(a: Answer, related: Id): void;
+  log(line: string): void;
+}
+
+export class TaskRoutes {
+  readonly #tasks = new Map<string, Task>();
+
+  /** A tools/call was answered: remember the task it created, if it did. */
+  created(link: UpstreamLink, publicName: string, name: string, result: Obj, log: TaskHost["log"]) {
+    const id = (result.task as Obj | undefined)?.taskId;
+    if (typeof id !== "string") return;
+    const had = this.#tasks.get(id);
+    if (had !== undefined && had.link !== link) {
+      // First come keeps it: an upstream cannot take over another upstream's task.
+      log(
+        `upstream "${link.name}" created task "${id}", an id upstream "${had.link.name}" created first; its tasks/* requests keep going to "${had.link.name}"`,
+      );
+      return;
+    }
+    this.#tasks.delete(id);
+    if (this.#tasks.size >= MAX_TASKS) this.#tasks.delete(this.#tasks.keys().next().value!);
+    this.#tasks.set(id, { link, publicName, name });
+  }
+
+  async handle(host: TaskHost, req: Request, p: Obj): Promise<void> {
+    if (req.method === "tasks/list") return this.#list(host, req, p);
+    const id = p.taskId;
+    const task = typeof id === "string" ? this.#tasks.get(id) : undefined;
+    if (task === undefined)
+      return host.send(
+        errorResponse(
+          req.id,
+          INVALID_PARAMS,
+          `Unknown task ${JSON.stringify(id ?? null)}: ${req.method} reaches only tasks created by a tools/call of this session (the gateway remembers the last ${MAX_TASKS}).`,
+          { warden: "unknown_target" },
+        ),
+        req.id,
+      );
+    const t0 = performance.now();
+    const { call, chain } = host.judge("request", req.method, task.link.name, p, req.method);
+    call.meta!.target = task.publicName;
+    call.meta!.name = task.name;
+    const d = chain.before(call);
+    if (!isAllowed(d))
+      return host.deny(
+        req,
+        call,
+        d,
+        `${req.method} for task "${id}" of tools/call "${task.publicName}"`,
+        t0,
+      );
+    host.forwarded(call, req.method, task.publicName, t0);
+    const a = await host.call(task.link, req.method, call.args, req.id);
+    if (a === CANCELLED) return host.outcome(call, req.method, task.publicName, t0, a);
+    // The result of a task is the answer to the tools/call that created it.
+    const as = req.method === "tasks/result" ? "tools/call" : req.method;
+    const how: How = {};
+    const out = guarded(req, how, () =>
+      "result" in a
+        ? host.answer(req, task.link, a.result, task.publicName, task.name, how, as)
+        : a,
+    );
+    host.send({ ...out, id: req.id }, req.id);
+    host.outcome(call, req.method, task.publicName, t0, out, how);
+  }
+
+  /**
+   * tasks/list: asked of the upstreams that created this session's tasks, answered with this
+   * session's tasks only. One upstream's cursor passes through; across several, the merged
+   * list is one page (no nextCursor).
+   */
+  async #list(host: TaskHost, req: Request, p: Obj): Promise<void> {
+    const links = [...new Set([...this.#tasks.values()].map((t) => t.link))];
+    if (links.length === 0)
+      return host.send({ jsonrpc: "2.0", id: req.id, result: { tasks: [] } }, req.id);
+    const t0 = performance.now();
+    const one = links.length === 1 ? links[0]!.name : null;
+    const { call, chain } = host.judge("request", req.method, one, p, req.method);
+    const d = chain.before(call);
+    if (!isAllowed(d)) return host.deny(req, call, d, req.method, t0);
+    host.forwarded(call, req.method, undefined, t0);
+    const params = one === null ? {} : call.args;
+    const answers = await Promise.all(links.map((l) => host.call(l, req.method, params, req.id)));
+    if (answers.includes(CANCELLED))
+      return host.outcome(call, req.method, undefined, t0, CANCELLED);
+    const how: How = {};
+    const out = guarded(req, how, () => {
+      const tasks: unknown[] = [];
+      let nextCursor: unknown;
+      for (const [i, a] of answers.entries()) {
+        if (a === CANCELLED) continue;
+        if (!("result" in a)) return a;
+        const listed = Array.isArray(a.result.tasks) ? (a.result.tasks as Obj[]) : [];
+        for (const t of listed)
+          if (this.#tasks.get(String(t?.taskId))?.link === links[i]) tasks.push(t);
+        if (one !== null) nextCursor = a.result.nextCursor;
+      }
+      const result: Obj = { tasks };
+      if (typeof nextCursor === "string") result.nextCursor = nextCursor;
+      return host.answer(req, links[0]!, result, "", "", how, req.method);
+    });
+    host.send({ ...out, id: req.id }, req.id);
+    host.outcome(call, req.method, undefined, t0, out, how);
+  }
+}
+
+/** `make()`, or the gateway's own error when it throws (`how.failed` set). */
+function guarded(req: Request, how: How, make: () => Answer): Answer {
+  try {
+    return make();
+  } catch (e) {
+    how.failed = true;
+    return errorResponse(req.id, INTERNAL_ERROR, `Warden gateway error: ${(e as Error).message}`);
+  }
+}
