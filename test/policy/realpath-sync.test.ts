@@ -181,3 +181,19 @@ mcp:
     ).toBe(false);
   });
 });
+
+describe("case_insensitive storage with realPath", () => {
+  const CI = policy(`version: "1.0"
+storage:
+  case_insensitive: true
+  allow:
+    - uri: "${pub}/**"
+      access: [read]
+`);
+  it("resolves the path as written, then compares without case", () => {
+    const upper = join(pub, "Up.txt");
+    symlinkSync(join(secret, "s.txt"), upper); // on a case-sensitive file system, only "Up.txt" is the link
+    expect(CI.check({ kind: "storage.read", uri: upper }, LOCAL).allowed).toBe(false);
+    expect(CI.check({ kind: "storage.read", uri: join(pub, "A.TXT") }, LOCAL).allowed).toBe(true);
+  });
+});

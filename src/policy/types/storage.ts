@@ -129,7 +129,8 @@ function judgeReal(
   uri: string,
   real: RealPath,
 ): Judged {
-  const p = canonicalPathOf(uri, c.caseInsensitive);
+  // Resolved as written (the file system decides case), lower-cased after when the rules say so.
+  const p = canonicalPathOf(uri, false);
   if (p === undefined)
     return { decision: notCanonical(kind, pathRefusal), path: undefined, refused: true };
   const r = real(p, uri);
