@@ -10,6 +10,8 @@ export interface StdioUpstreamConfig {
   readonly cwd: string | undefined;
   /** Expose tools and prompts as `<name>__<tool>` and resources under `<name>+<uri>`. */
   readonly prefix: boolean;
+  /** max_processes: this upstream's processes at most (one per HTTP session; default 32). */
+  readonly maxProcesses?: number;
   /** Whose files its paths name (default "local"): see `Paths`. */
   readonly paths: Paths;
   /** max_answer_bytes: the bound of one line it sends (default 16 MiB). */
@@ -61,6 +63,20 @@ export interface HttpListenConfig {
   readonly limits?: Partial<HttpLimits>;
   /** HTTPS: PEM files (absolute paths). */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** allow_insecure: listen beyond loopback without TLS or without tokens (refused otherwise). */
+  readonly allowInsecure?: boolean;
+}
+
+/** One named bearer token of the `auth` section: clients send its value; the caller is `name`. */
+export interface AuthToken {
+  readonly name: string;
+  /** The environment variable holding the token's value. */
+  readonly env: string;
+}
+
+/** The `auth` section, read by every listener that takes tokens. */
+export interface AuthConfig {
+  readonly tokens: readonly AuthToken[];
 }
 
 /** The HTTP front's limits (listen.http keys in docs/gateway.md, "Limits"). */
@@ -124,6 +140,8 @@ export interface GatewayConfig {
   readonly upstreams: readonly UpstreamConfig[];
   /** listen: stdio only: who the client is, for rate limits and the audit (default "stdio"). */
   readonly caller?: string;
+  /** `auth`: named bearer tokens (HTTP: the caller is the token's name). */
+  readonly auth?: AuthConfig;
   /**
    * Opt-in: the caller becomes `<caller>/<clientInfo.name>`, so that several agents behind one
    * identity get their own rate limits. The client picks that name itself (see docs/gateway.md).

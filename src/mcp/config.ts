@@ -5,6 +5,8 @@ import { WardenError } from "../core/errors.js";
 import { parseGuardsConfig } from "../guards/config.js";
 import {
   type ArgumentsMode,
+  type AuthConfig,
+  type AuthToken,
   type ConfigIssue,
   type GatewayConfig,
   HTTP_LIMITS,
@@ -34,6 +36,7 @@ const TOP_KEYS = [
   "caller",
   "caller_includes_client_name",
   "limits",
+  "auth",
 ];
 const STDIO_KEYS = [
   "name",
@@ -45,6 +48,7 @@ const STDIO_KEYS = [
   "paths",
   "request_timeout_ms",
   "max_answer_bytes",
+  "max_processes",
 ];
 const HTTP_KEYS = [
   "name",
@@ -71,6 +75,10 @@ const LISTEN_HTTP_KEYS = [
   "headers_timeout_seconds",
   "request_timeout_seconds",
   "keep_alive_seconds",
+  "tls",
+  "allow_insecure",
+  "max_sessions",
+  "max_sessions_per_token",
 ];
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -169,7 +177,7 @@ class Checker {
   }
 }
 
-function listen(c: Checker, v: unknown): ListenConfig {
+function listen(c: Checker, v: unknown, abs: (p: string) => string): ListenConfig {
   if (v === undefined || v === null || v === "stdio") return { kind: "stdio" };
   const o = c.obj(v, ["listen"], ["stdio", "http"], "listen");
   if (!o) return { kind: "stdio" };
@@ -191,14 +199,80 @@ function listen(c: Checker, v: unknown): ListenConfig {
     allowedHosts: c.strList(h, "allowed_hosts", path),
     allowedOrigins: c.strList(h, "allowed_origins", path),
     bearerEnv: c.str(h, "bearer_env", path, false),
-    sessionIdleMs: c.int(h, "session_idle_seconds", path, 1800, 1, 7 * 86400) * 1000,
+    sessionIdleMs: c.int(h, "session_idle_seconds", path, 600, 1, 7 * 86400) * 1000,
     jsonResponse: h.json_response === true,
     limits: httpLimits(c, h, path),
   };
   if (h.json_response !== undefined && typeof h.json_response !== "boolean")
     c.add([...path, "json_response"], '"json_response" must be true or false.');
   if (!http.path.startsWith("/")) c.add([...path, "path"], 'listen.http.path must start with "/".');
+  if (h.tls !== undefined && h.tls !== null) {
+    const t = c.obj(h.tls, [...path, "tls"], ["cert", "key"], "listen.http.tls");
+    const cert = t && c.str(t, "cert", [...path, "tls"], true);
+    const key = t && c.str(t, "key", [...path, "tls"], true);
+    if (cert && key) (http as { tls?: unknown }).tls = { cert: abs(cert), key: abs(key) };
+  }
+  if (h.allow_insecure !== undefined && typeof h.allow_insecure !== "boolean")
+    c.add([...path, "allow_insecure"], '"allow_insecure" must be true or false.');
+  if (h.allow_insecure === true) (http as { allowInsecure?: boolean }).allowInsecure = true;
   return http;
+}
+
+/** Loopback addresses: a listener there is reachable from this host only. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/**
+ * `auth: { tokens: [{ name, env }] }`; listen.http.bearer_env (deprecated) is read as a token
+ * named "default". Listening beyond loopback needs TLS and tokens, or allow_insecure: true.
+ */
+function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig } {
+  const tokens: AuthToken[] = [];
+  if (root.auth !== undefined && root.auth !== null) {
+    const a = c.obj(root.auth, ["auth"], ["tokens"], "auth");
+    const list = a?.tokens;
+    if (a && (!Array.isArray(list) || list.length === 0))
+      c.add(["auth", "tokens"], "auth.tokens must be a non-empty list of { name, env }.");
+    else if (a && Array.isArray(list))
+      for (const [i, t] of list.entries()) {
+        const path = ["auth", "tokens", i];
+        const o = c.obj(t, path, ["name", "env"], `auth.tokens[${i}]`);
+        const name = o && c.str(o, "name", path, true);
+        const env = o && c.str(o, "env", path, true);
+        if (name && !NAME_RE.test(name))
+          c.add([...path, "name"], `Token name "${name}" must be letters, digits, "-" or "_".`);
+        else if (name && tokens.some((x) => x.name === name))
+          c.add([...path, "name"], `Two tokens are named "${name}".`, "duplicate_name");
+        if (name && env) tokens.push({ name, env });
+      }
+  }
+  if (l.kind !== "http") return tokens.length > 0 ? { auth: { tokens } } : {};
+  if (l.bearerEnv !== undefined) {
+    if (root.auth !== undefined && root.auth !== null)
+      c.add(
+        ["listen", "http", "bearer_env"],
+        "listen.http.bearer_env and auth.tokens both name tokens: move it to auth.tokens as { name: default, env: ... }.",
+        "conflicting_keys",
+      );
+    else tokens.push({ name: "default", env: l.bearerEnv });
+  }
+  if (!isLoopback(l.host) && l.allowInsecure !== true) {
+    const missing = [
+      l.tls === undefined ? "TLS (listen.http.tls)" : "",
+      tokens.length === 0 ? "tokens (auth.tokens)" : "",
+    ]
+      .filter((x) => x !== "")
+      .join(" and ");
+    if (missing !== "")
+      c.add(
+        ["listen", "http", "host"],
+        `listen.http.host ${l.host} is reachable beyond this host, without ${missing}: add them, listen on 127.0.0.1, or set listen.http.allow_insecure: true if a proxy in front provides them.`,
+        "insecure_listen",
+      );
+  }
+  return tokens.length > 0 ? { auth: { tokens } } : {};
 }
 
 function httpLimits(c: Checker, h: Obj, path: Path): HttpLimits {
@@ -211,6 +285,8 @@ function httpLimits(c: Checker, h: Obj, path: Path): HttpLimits {
     headersTimeoutMs: s("headers_timeout_seconds", d.headersTimeoutMs, 3600),
     requestTimeoutMs: s("request_timeout_seconds", d.requestTimeoutMs, 3600),
     keepAliveMs: s("keep_alive_seconds", d.keepAliveMs, 3600),
+    sessions: c.int(h, "max_sessions", path, d.sessions, 1, 100_000),
+    sessionsPerCaller: c.int(h, "max_sessions_per_token", path, d.sessionsPerCaller, 1, 100_000),
   };
 }
 
@@ -309,6 +385,7 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         paths: paths === "local" ? "local" : "remote",
         requestTimeoutMs,
         maxAnswerBytes: c.int(o, "max_answer_bytes", path, 16 * 1024 * 1024, 1024, 1024 ** 3),
+        maxProcesses: c.int(o, "max_processes", path, 32, 1, 100_000),
       });
     }
   }
@@ -424,11 +501,12 @@ export function parseConfig(
     maxMs: c.int(r ?? {}, "max_ms", ["restart"], 10_000, 1, 3_600_000),
     maxAttempts: c.int(r ?? {}, "max_attempts", ["restart"], 20, 0, 1_000_000),
   };
-  const listenCfg = listen(c, root.listen);
+  const listenCfg = listen(c, root.listen, abs);
   const config: GatewayConfig = {
     file,
     listen: listenCfg,
     ...callerKeys(c, root, listenCfg),
+    ...authKeys(c, root, listenCfg),
     policy: policy === undefined ? "" : abs(policy),
     audit,
     metrics,

@@ -184,17 +184,21 @@ export class Gateway extends EventEmitter {
       front.start();
       return;
     }
-    let token: string | undefined;
-    if (l.bearerEnv !== undefined) {
-      token = process.env[l.bearerEnv];
-      if (!token)
+    const tokens = (this.config.auth?.tokens ?? []).map((t) => {
+      const secret = process.env[t.env];
+      if (!secret)
         throw new WardenError(
           "config_invalid",
-          `listen.http.bearer_env names $${l.bearerEnv}, which is not set; export the token clients must send.`,
+          `Token "${t.name}" of auth.tokens is read from $${t.env}, which is not set; export the token its clients must send.`,
           { category: "config" },
         );
-    }
-    this.http = new HttpFront(l, (down) => this.#newSession(down), token);
+      return { name: t.name, secret };
+    });
+    this.http = new HttpFront(l, (down) => this.#newSession(down), tokens);
+    // one process per session for each stdio upstream: its max_processes bounds the sessions
+    for (const u of this.config.upstreams)
+      if (u.kind === "stdio" && u.maxProcesses !== undefined)
+        this.http.maxSessions = Math.min(this.http.maxSessions, u.maxProcesses);
     if (this.metrics && this.config.metrics) {
       const reg = this.metrics.registry;
       this.http.routes.set(this.config.metrics.path, (res) => {

@@ -1,8 +1,9 @@
 /**
  * The checks of the HTTP front before any MCP work: Host and Origin against DNS rebinding
- * (403) and the optional bearer token (401), and `fail`, the front's JSON-RPC error answer.
+ * (403) and the bearer tokens of the `auth` section (401; the caller is the matching token's
+ * name), and `fail`, the front's JSON-RPC error answer.
  */
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HttpListenConfig } from "./config-types.js";
 import { errorResponse, INVALID_REQUEST } from "./jsonrpc.js";
@@ -31,22 +32,46 @@ export function fail(
   res.end(body);
 }
 
+/** A token of the `auth` section with its value (read from its environment variable). */
+export interface FrontToken {
+  readonly name: string;
+  readonly secret: string;
+}
+
+/** The caller of an HTTP front without tokens. */
+export const ANONYMOUS = "anonymous";
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
 export class FrontChecks {
   #hosts: Set<string>;
   #okHosts = new Set<string>();
-  #want: Buffer | undefined;
+  /** SHA-256 of each accepted `Authorization` value, with its token's name. */
+  #want: { name: string; hash: Buffer }[] = [];
 
   constructor(
     readonly cfg: HttpListenConfig,
-    token: string | undefined,
+    tokens: readonly FrontToken[],
   ) {
     this.#hosts = new Set([...LOOPBACK, ...cfg.allowedHosts.map((h) => h.toLowerCase())]);
     if (cfg.host !== "0.0.0.0" && cfg.host !== "::") this.#hosts.add(cfg.host.toLowerCase());
-    if (token !== undefined) this.#want = Buffer.from(`Bearer ${token}`);
+    for (const t of tokens) this.#want.push({ name: t.name, hash: digest(`Bearer ${t.secret}`) });
   }
 
-  /** Host, Origin (DNS rebinding) and bearer token; false after answering 403 or 401. */
-  check(req: IncomingMessage, res: ServerResponse): boolean {
+  /** The caller of a request whose token is right: the token's name (constant time). */
+  #caller(authorization: string | undefined): string | undefined {
+    if (this.#want.length === 0) return ANONYMOUS;
+    const got = digest(authorization ?? "");
+    let name: string | undefined;
+    for (const w of this.#want) if (timingSafeEqual(got, w.hash)) name ??= w.name;
+    return name;
+  }
+
+  /**
+   * Host, Origin (DNS rebinding) and bearer token: the caller (a token's name, or "anonymous"
+   * without tokens), or undefined after answering 403 or 401.
+   */
+  check(req: IncomingMessage, res: ServerResponse): string | undefined {
     const raw = req.headers.host ?? "";
     if (!this.#okHosts.has(raw)) {
       if (!this.#hosts.has(raw.toLowerCase().replace(/:\d+$/, ""))) {
@@ -55,7 +80,7 @@ export class FrontChecks {
           403,
           `Forbidden: Host "${raw}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
         );
-        return false;
+        return undefined;
       }
       if (this.#okHosts.size < MAX_HOST_CACHE) this.#okHosts.add(raw);
     }
@@ -75,26 +100,21 @@ export class FrontChecks {
           403,
           `Forbidden: Origin "${origin}" is not allowed. Add it to listen.http.allowed_origins if it is yours.`,
         );
-        return false;
+        return undefined;
       }
     } else if (origin === "null") {
       fail(res, 403, 'Forbidden: Origin "null" is not allowed.');
-      return false;
+      return undefined;
     }
-    const want = this.#want;
-    if (want !== undefined) {
-      const got = Buffer.from(req.headers.authorization ?? "");
-      if (got.length !== want.length || !timingSafeEqual(got, want)) {
-        fail(
-          res,
-          401,
-          "Unauthorized: send Authorization: Bearer <token> (the token is in the gateway's listen.http.bearer_env variable).",
-          INVALID_REQUEST,
-          { "www-authenticate": 'Bearer realm="warden"' },
-        );
-        return false;
-      }
-    }
-    return true;
+    const caller = this.#caller(req.headers.authorization);
+    if (caller === undefined)
+      fail(
+        res,
+        401,
+        "Unauthorized: send Authorization: Bearer <token> with a token of the gateway's auth.tokens (each is read from its env variable).",
+        INVALID_REQUEST,
+        { "www-authenticate": 'Bearer realm="warden"' },
+      );
+    return caller;
   }
 }

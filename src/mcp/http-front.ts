@@ -2,7 +2,8 @@
  * The gateway's Streamable HTTP front, on node:http with its limits set (http-server.ts):
  * POST (JSON or SSE answers), GET (the
  * standalone SSE stream), DELETE (end a session), Mcp-Session-Id, MCP-Protocol-Version,
- * Host/Origin checks against DNS rebinding, an optional bearer token and idle collection.
+ * Host/Origin checks against DNS rebinding, named bearer tokens (the caller), bounded sessions
+ * (in all and per caller: 503 with Retry-After past them) and idle collection.
  * It skips the SDK's web Request/Response conversion (see docs/gateway.md, "HTTP front").
  * The Host, Origin and token checks run on the head, before any body is read.
  */
@@ -12,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import { HTTP_LIMITS, type HttpListenConfig } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
-import { FrontChecks, fail } from "./http-checks.js";
+import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
 import { createFrontServer, readBody } from "./http-server.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
 import { type Id, INVALID_REQUEST, invalidMessage, type Message, PARSE_ERROR } from "./jsonrpc.js";
@@ -27,6 +28,8 @@ export const SUPPORTED_VERSIONS = new Set([
 ]);
 /** A POST unanswered this long gets a priming event (clients of protocol 2025-11-25 on). */
 export const PRIME_AFTER_MS = 1000;
+/** Retry-After (seconds) of a 503 when the sessions are at their limit. */
+const RETRY_AFTER_S = 5;
 /** The SSE retry (ms) a priming event asks for. */
 const RETRY_MS = 1000;
 
@@ -48,15 +51,24 @@ export class HttpFront {
   #primer: NodeJS.Timeout | undefined;
   /** A POST still unanswered after this long becomes a primed SSE stream (SEP-1699). */
   primeAfterMs = PRIME_AFTER_MS;
+  /** Open sessions at most, in all and per caller (max_sessions, max_sessions_per_token). */
+  maxSessions: number;
+  maxPerCaller: number;
+  /** Open sessions per caller. */
+  readonly #perCaller = new Map<string, number>();
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
 
   constructor(
     readonly cfg: HttpListenConfig,
     readonly createSession: (down: Downstream) => FrontSession,
-    readonly token: string | undefined,
+    /** The tokens of the `auth` section (a string: one token named "default"). */
+    tokens: readonly FrontToken[] | string | undefined,
   ) {
-    this.#checks = new FrontChecks(cfg, token);
+    const list = typeof tokens === "string" ? [{ name: "default", secret: tokens }] : tokens;
+    this.#checks = new FrontChecks(cfg, list ?? []);
+    this.maxSessions = cfg.limits?.sessions ?? HTTP_LIMITS.sessions;
+    this.maxPerCaller = cfg.limits?.sessionsPerCaller ?? HTTP_LIMITS.sessionsPerCaller;
     this.#json = cfg.jsonResponse === true;
     this.#maxBody = cfg.limits?.bodyBytes ?? HTTP_LIMITS.bodyBytes;
     this.server = createFrontServer(cfg, (req, res) => this.#handle(req, res));
@@ -107,7 +119,10 @@ export class HttpFront {
   }
 
   #end(id: string, e: Entry): void {
-    this.sessions.delete(id);
+    if (!this.sessions.delete(id)) return;
+    const n = (this.#perCaller.get(e.down.caller) ?? 1) - 1;
+    if (n > 0) this.#perCaller.set(e.down.caller, n);
+    else this.#perCaller.delete(e.down.caller);
     e.down.closeStreams();
     e.session.close().catch(() => {});
   }
@@ -119,7 +134,7 @@ export class HttpFront {
       const path = q < 0 ? url : url.slice(0, q);
       if (path === this.cfg.path) return this.#mcp(req, res);
       const route = req.method === "GET" ? this.routes.get(path) : undefined;
-      if (route && this.#checks.check(req, res)) return route(res);
+      if (route && this.#checks.check(req, res) !== undefined) return route(res);
       if (!route) fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
       return;
     }
@@ -127,7 +142,8 @@ export class HttpFront {
   }
 
   #mcp(req: IncomingMessage, res: ServerResponse) {
-    if (!this.#checks.check(req, res)) return;
+    const caller = this.#checks.check(req, res);
+    if (caller === undefined) return;
     // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing
     if (req.httpVersionMinor === 0 && req.headers["transfer-encoding"] !== undefined) {
       res.shouldKeepAlive = false;
@@ -140,35 +156,63 @@ export class HttpFront {
         400,
         `Bad Request: unsupported MCP-Protocol-Version "${v}" (supported: ${[...SUPPORTED_VERSIONS].join(", ")}).`,
       );
-    if (req.method === "POST") return this.#post(req, res);
-    if (req.method === "GET") return this.#get(req, res);
-    if (req.method === "DELETE") return this.#delete(req, res);
+    if (req.method === "POST") return this.#post(req, res, caller);
+    if (req.method === "GET") return this.#get(req, res, caller);
+    if (req.method === "DELETE") return this.#delete(req, res, caller);
     fail(res, 405, "Method not allowed: use POST, GET or DELETE.", INVALID_REQUEST, {
       allow: "GET, POST, DELETE",
     });
   }
 
-  #session(req: IncomingMessage, res: ServerResponse): Entry | undefined {
+  #session(req: IncomingMessage, res: ServerResponse, caller: string): Entry | undefined {
     const id = req.headers["mcp-session-id"];
     if (typeof id !== "string") {
       fail(res, 400, "Bad Request: Mcp-Session-Id header is required (initialize first).");
       return undefined;
     }
     const e = this.sessions.get(id);
-    if (e === undefined)
+    // a session is its caller's: another token does not find it
+    if (e === undefined || e.down.caller !== caller) {
       fail(
         res,
         404,
         "Session not found: it ended or was collected as idle; initialize again.",
         -32001,
       );
+      return undefined;
+    }
     return e;
   }
 
-  #get(req: IncomingMessage, res: ServerResponse) {
+  /**
+   * Is there room for one more session of `caller`? Idle sessions are collected first; past
+   * the limits, 503 with Retry-After (the client may try again after the idle timeout, or
+   * end a session with DELETE).
+   */
+  #room(res: ServerResponse, caller: string): boolean {
+    const full = () =>
+      this.sessions.size >= this.maxSessions ||
+      (this.#perCaller.get(caller) ?? 0) >= this.maxPerCaller;
+    if (!full()) return true;
+    this.collectIdle();
+    if (!full()) return true;
+    const all = this.sessions.size >= this.maxSessions;
+    fail(
+      res,
+      503,
+      all
+        ? `Service Unavailable: the gateway has ${this.maxSessions} sessions open, its limit (listen.http.max_sessions, or the upstreams' max_processes). End one with DELETE, or retry later.`
+        : `Service Unavailable: caller "${caller}" has ${this.maxPerCaller} sessions open, its limit (listen.http.max_sessions_per_token). End one with DELETE, or retry later.`,
+      INVALID_REQUEST,
+      { "retry-after": String(RETRY_AFTER_S) },
+    );
+    return false;
+  }
+
+  #get(req: IncomingMessage, res: ServerResponse, caller: string) {
     if (!(req.headers.accept ?? "").includes("text/event-stream"))
       return fail(res, 406, "Not Acceptable: a GET needs Accept: text/event-stream.");
-    const e = this.#session(req, res);
+    const e = this.#session(req, res, caller);
     if (e === undefined) return;
     e.down.lastActive = Date.now();
     const last = req.headers["last-event-id"];
@@ -203,14 +247,14 @@ export class HttpFront {
     else post.resume(res);
   }
 
-  #delete(req: IncomingMessage, res: ServerResponse) {
-    const e = this.#session(req, res);
+  #delete(req: IncomingMessage, res: ServerResponse, caller: string) {
+    const e = this.#session(req, res, caller);
     if (e === undefined) return;
     this.#end(e.down.sessionId, e);
     res.writeHead(200, { "content-length": "0" }).end();
   }
 
-  #post(req: IncomingMessage, res: ServerResponse) {
+  #post(req: IncomingMessage, res: ServerResponse, caller: string) {
     const accept = req.headers.accept ?? "*/*";
     const acceptsJson = accept.includes("application/json") || accept.includes("*/*");
     const acceptsSse = accept.includes("text/event-stream") || accept.includes("*/*");
@@ -227,7 +271,7 @@ export class HttpFront {
     const sseAnswer = accept.includes("text/event-stream") && !(acceptsJson && this.#json);
     readBody(req, res, this.#maxBody, (body) => {
       if (body !== undefined)
-        this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer);
+        this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer, caller);
     });
   }
 
@@ -237,6 +281,7 @@ export class HttpFront {
     text: string,
     acceptsSse: boolean,
     sseAnswer: boolean,
+    caller: string,
   ) {
     let body: unknown;
     try {
@@ -256,12 +301,14 @@ export class HttpFront {
       if (msgs.length > 1) return fail(res, 400, "Invalid Request: initialize must be sent alone.");
       if (req.headers["mcp-session-id"] !== undefined)
         return fail(res, 400, "Invalid Request: this session is already initialized.");
+      if (!this.#room(res, caller)) return;
       const id = randomUUID();
-      const down = new HttpDownstream(id, req.headers.host);
+      const down = new HttpDownstream(id, req.headers.host, caller);
       e = { down, session: this.createSession(down) };
       this.sessions.set(id, e);
+      this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1);
     } else {
-      e = this.#session(req, res);
+      e = this.#session(req, res, caller);
       if (e === undefined) return;
     }
     const down = e.down;
