@@ -23,6 +23,7 @@ import { loadPolicy, retainState } from "./policy-adapter.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
 import { StdioFront } from "./stdio-front.js";
+import { upstreamProblems } from "./upstream-check.js";
 import { FileWatcher } from "./watch.js";
 
 export interface GatewayOptions {
@@ -158,6 +159,14 @@ export class Gateway extends EventEmitter {
   ): Promise<Gateway> {
     const g = new Gateway(opts, own);
     try {
+      // A missing or non-executable upstream command is a start-up error, not a restart loop.
+      const problems = upstreamProblems(opts.config.file, opts.config.upstreams);
+      if (problems.length > 0)
+        throw new WardenError(
+          "upstream_failed",
+          `${problems.length} upstream(s) cannot be started:\n${problems.join("\n")}`,
+          { category: "config", details: { problems } },
+        );
       if (opts.config.metrics) g.metrics = new (await import("./metrics.js")).GatewayMetrics();
       await g.#listen(opts);
     } catch (e) {
@@ -290,6 +299,14 @@ export class Gateway extends EventEmitter {
       if (!c.ok) return { ok: false, errors: formatIssues(c.errors).split("\n"), changed: [] };
       next = c.config;
     }
+    // New or changed upstreams must be startable (the running ones were checked at start).
+    const before = new Set(this.config.upstreams.map((u) => JSON.stringify(u)));
+    const problems = upstreamProblems(
+      next.file,
+      next.upstreams,
+      (u) => !before.has(JSON.stringify(u)),
+    );
+    if (problems.length > 0) return { ok: false, errors: problems, changed: [] };
     const p = loadPolicy(next.policy, this.#policy.current);
     if (!p.ok) return { ok: false, errors: formatIssues(p.errors).split("\n"), changed: [] };
     const changed: string[] = [];

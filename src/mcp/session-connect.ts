@@ -186,7 +186,7 @@ export class JudgedSession extends SessionCore {
           if ("result" in r) results.push({ upstream: link.name, result: r.result });
           else firstError ??= r;
         } catch (e) {
-          link.retryLater((e as Error).message);
+          link.retryLater(e as Error);
         }
       }),
     );
@@ -303,7 +303,7 @@ export class JudgedSession extends SessionCore {
             if (this.clientInitialized)
               await link.send({ jsonrpc: "2.0", method: "notifications/initialized" });
           } catch (e) {
-            link.retryLater((e as Error).message);
+            link.retryLater(e as Error);
           }
         }),
       );

@@ -17,6 +17,18 @@ export type LinkState = "idle" | "up" | "down" | "failed" | "closed";
 /** An upstream that stays up this long has its restart counter reset. */
 const STABLE_MS = 10_000;
 
+/** Start errors no restart can fix: the command or its cwd is missing, or not executable. */
+function permanent(cause: unknown): boolean {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "EACCES" || code === "ENOTDIR" || code === "EISDIR";
+}
+
+/** A reason for the log, without the upstream's name (the log line names it once). */
+function why(e: Error): string {
+  const w = (e as { details?: { why?: unknown } }).details?.why;
+  return typeof w === "string" ? w : e.message;
+}
+
 export class UpstreamLink {
   readonly name: string;
   readonly cfg: UpstreamConfig;
@@ -26,6 +38,8 @@ export class UpstreamLink {
   #t: UpstreamTransport | undefined;
   #upSince = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Set when the last start failed in a way no restart can fix (no more restarts). */
+  #permanent = false;
   /** A message from the upstream; `raw` is its exact text where the transport keeps it. */
   onmessage: (m: Message, raw?: string) => void = () => {};
   /** Called once each time the link goes down (pending requests must be failed). */
@@ -67,12 +81,15 @@ export class UpstreamLink {
     } catch (cause) {
       const where =
         this.cfg.kind === "stdio" ? `command "${this.cfg.command}"` : `url ${this.cfg.url}`;
+      const reason = `could not start (${where}): ${(cause as Error).message}`;
+      this.#permanent = this.cfg.kind === "stdio" && permanent(cause);
       throw new WardenError(
         "upstream_failed",
-        `Upstream "${this.name}" could not start (${where}): ${(cause as Error).message}. Check the upstreams entry in the gateway config.`,
-        { category: "config", cause, details: { upstream: this.name } },
+        `Upstream "${this.name}" ${reason}. Check the upstreams entry in the gateway config.`,
+        { category: "config", cause, details: { upstream: this.name, why: reason } },
       );
     }
+    this.#permanent = false;
     this.#t = t;
     this.state = "up";
     this.#upSince = Date.now();
@@ -136,15 +153,28 @@ export class UpstreamLink {
     this.#schedule(reason);
   }
 
-  /** The first start failed: go down and try again with backoff. */
-  retryLater(reason: string): void {
+  /** The first start failed: go down and try again with backoff (unless no restart can help). */
+  retryLater(reason: string | Error): void {
     if (this.state === "closed") return;
+    if (this.state === "up") {
+      const t = this.#t;
+      this.#t = undefined;
+      t?.transport.close().catch(() => {});
+    }
     this.state = "down";
-    this.#schedule(reason);
+    this.#schedule(typeof reason === "string" ? reason : why(reason));
   }
 
+  /** Schedule the next restart: one at a time (a failure seen twice is one failure). */
   #schedule(reason: string): void {
-    if (this.state === "closed") return;
+    if (this.state === "closed" || this.#timer !== undefined) return;
+    if (this.#permanent) {
+      this.state = "failed";
+      this.log(
+        `upstream "${this.name}" ${reason}; not restarting: no restart can fix this. Install the command or fix its entry under upstreams in the gateway config, then reload.`,
+      );
+      return;
+    }
     if (this.attempts >= this.restart.maxAttempts) {
       this.state = "failed";
       this.log(
@@ -167,13 +197,16 @@ export class UpstreamLink {
           this.log(`upstream "${this.name}" is back`);
         })
         .catch((e: Error) => {
-          const dead = this.state === "up";
-          if (dead) {
+          // Either the start failed, or it came up and the re-initialize failed; if the link
+          // went down meanwhile, fail() has already scheduled the next attempt (#schedule
+          // then does nothing: one attempt per failure).
+          if (this.state === "up") {
             this.state = "down";
-            this.#t?.transport.close().catch(() => {});
+            const t = this.#t;
             this.#t = undefined;
+            t?.transport.close().catch(() => {});
           }
-          if (this.state === "down") this.#schedule(e.message);
+          if (this.state === "down") this.#schedule(why(e));
         });
     }, delay);
     this.#timer.unref();
