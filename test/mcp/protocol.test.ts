@@ -232,4 +232,72 @@ describe("callers over HTTP", () => {
     }
     expect(outcomes).toEqual(["ok", "ok", "ok", ...Array(6).fill("rate_limited")]);
   });
+
+  it("refuses a second initialize on a session and never forwards a request without an id (raw POSTs)", async () => {
+    const dir = tempDir();
+    const started = await startGateway(
+      writeGatewayFiles(
+        dir,
+        `listen: { http: { port: 0, json_response: true } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n${recorderUpstream()}`,
+        RECORDER_POLICY,
+      ),
+    );
+    const http = started.gw;
+    try {
+      const post = (body: Obj, session?: string) =>
+        fetch(started.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            ...(session ? { "mcp-session-id": session } : {}),
+          },
+          body: JSON.stringify(body),
+        });
+      const init = (id: number, name: string, session?: string) =>
+        post(
+          {
+            jsonrpc: "2.0",
+            id,
+            method: "initialize",
+            params: {
+              protocolVersion: "2025-06-18",
+              capabilities: {},
+              clientInfo: { name, version: "1" },
+            },
+          },
+          session,
+        );
+      const first = await init(1, "agent1");
+      expect(first.status).toBe(200);
+      const session = first.headers.get("mcp-session-id")!;
+      await first.text();
+      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, session)).text();
+      const again = await init(2, "agent2", session);
+      expect(again.status).toBe(400);
+      expect(await again.text()).toMatch(/already initialized/);
+      const noId = await post(
+        { jsonrpc: "2.0", method: "tools/call", params: { name: "exec", arguments: {} } },
+        session,
+      );
+      expect(noId.status).toBe(202);
+      await noId.text();
+      const seen = (await (
+        await post(
+          { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "seen", arguments: {} } },
+          session,
+        )
+      ).json()) as { result: { content: { text: string }[] } };
+      const methods = (JSON.parse(seen.result.content[0]!.text) as Obj[]).map((m) => m.method);
+      expect(methods).toEqual(["initialize", "notifications/initialized"]);
+      const file = join(dir, "audit.jsonl");
+      await until(
+        () => auditLines(file).some((l) => l.method === "tools/call" && l.decision === "deny"),
+        10_000,
+        "the audit line of the refused request without an id",
+      );
+    } finally {
+      await http.stop();
+    }
+  });
 });

@@ -2,10 +2,12 @@
 // real SDK client: the result of a task passes the response judges exactly as a plain tools/call
 // answer does (a redacting PII guard redacts both the same way), with audit lines; tasks/*
 // reach only the tasks this session created, at the upstream that created them.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   CallToolResultSchema,
+  CancelTaskResultSchema,
   CreateTaskResultSchema,
   GetTaskResultSchema,
   ListTasksResultSchema,
@@ -77,6 +79,36 @@ describe("tasks through the gateway (one upstream, PII guard in redact mode)", (
     await expect(
       c.request({ method: "tasks/get", params: { taskId: "nope" } }, GetTaskResultSchema),
     ).rejects.toThrow(/Unknown task "nope"/);
+  });
+});
+
+describe("tasks under the policy", () => {
+  let g: Running;
+  beforeAll(async () => {
+    g = await gatewayWith(upstream("crm"), PII_OUT);
+  }, 60_000);
+  afterAll(() => g?.stop());
+
+  it("cancels a task at its upstream, and refuses tasks/* once the policy no longer allows the task's tool", async () => {
+    const c = await g.client();
+    const pending = await createTask(c, "pending_task", "x");
+    expect(
+      await c.request({ method: "tasks/get", params: { taskId: pending } }, GetTaskResultSchema),
+    ).toMatchObject({ status: "working" });
+    const cancelled = await c.request(
+      { method: "tasks/cancel", params: { taskId: pending } },
+      CancelTaskResultSchema,
+    );
+    expect(cancelled).toMatchObject({ taskId: pending, status: "cancelled" });
+    const done = await createTask(c, "customer_task", "9");
+    writeFileSync(
+      join(g.dir, "policy.yaml"),
+      `version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n  tools:\n    allow: ["*"]\n    deny: ["customer_task"]\n`,
+    );
+    expect(g.gw.reload().ok).toBe(true);
+    await expect(
+      c.request({ method: "tasks/result", params: { taskId: done } }, CallToolResultSchema),
+    ).rejects.toThrow(/Warden denied tasks\/result for task .* of tools\/call "customer_task"/);
   });
 });
 
