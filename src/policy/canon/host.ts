@@ -72,7 +72,8 @@ export function canonicalizeHost(input: unknown): Canon<CanonHost> {
   if (url.username !== "" || url.password !== "" || url.pathname !== "/" || url.search !== "") {
     return fail("host contains userinfo or a path");
   }
-  const port = url.port === "" ? (/:80$/.test(text) ? 80 : -1) : Number(url.port);
+  // The parser leaves out a port equal to the scheme's default (80, written `:80` or `:0080`).
+  const port = url.port !== "" ? Number(url.port) : /:[0-9]+$/.test(text) ? 80 : -1;
   return fromHostname(url.hostname, port);
 }
 

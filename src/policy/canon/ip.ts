@@ -3,7 +3,6 @@
 /** A canonical dotted-quad IPv4 address (no leading zeros) to its integer, or -1. */
 export function ipv4ToInt(s: string): number {
   const n = s.length;
-  if (n < 7 || n > 15) return -1;
   let out = 0;
   let part = 0;
   let digits = 0;
@@ -31,16 +30,16 @@ export function intToIpv4(n: number): string {
 
 /** Parse an IPv6 address (no brackets, no zone) into 8 groups; undefined when invalid. */
 export function parseIpv6(s: string): number[] | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  // Each group is checked below (hex, 1 to 4 digits), and the IPv4 tail by ipv4ToInt.
   let tail: number[] = [];
   const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (v4) {
     const n = ipv4ToInt(v4[1]!);
     if (n < 0) return undefined;
     tail = [n >>> 16, n & 0xffff];
-    s = `${s.slice(0, v4.index)}:`;
-    if (s.endsWith("::")) s = `${s}`;
-    else s = s.slice(0, -1);
+    // `1:2:3:4:5:6:` + tail, or `::` + tail: keep the `::`, drop a single `:`.
+    s = s.slice(0, v4.index);
+    if (s.endsWith(":")) s = `${s}:`;
   }
   const halves = s.split("::");
   if (halves.length > 2) return undefined;

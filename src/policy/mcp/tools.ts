@@ -1,4 +1,4 @@
-import { canonicalizeName, plainNameKind } from "../canon/name.js";
+import { canonicalizeName, isPlainName } from "../canon/name.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { Memo } from "../match/memo.js";
 import {
@@ -149,7 +149,7 @@ export function judgeName(
     if (typeof found === "string") return notCanonical(kind, found);
     v = found;
     name = found.name ?? raw;
-  } else if (plainNameKind(raw) === 0) {
+  } else if (!isPlainName(raw)) {
     const n = canonicalizeName(raw);
     if (!n.ok) return notCanonical(kind, n.reason);
     name = n.value;
