@@ -1,0 +1,224 @@
+/**
+ * What path canonicalization (src/policy/canon/path.ts) gives, pinned as absolute values (the
+ * lanes test compares the fast lanes with the full lane; this pins the full lane itself): each
+ * line is a spelling a client could use to reach a path a rule denies, or one that must keep
+ * working. (Mutation testing: docs/policy.md.)
+ */
+import { describe, expect, it } from "vitest";
+import {
+  canonicalizePath,
+  canonicalPathCodes,
+  canonicalPathOf,
+  normalizeSegments,
+  PATH_CODES,
+} from "../../src/policy/canon/path.js";
+import { compilePolicy } from "../../src/policy/index.js";
+
+const NOT_ABSOLUTE = (s: string) =>
+  `"${s}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`;
+const CONTROL = "path contains a NUL or control character";
+const INVISIBLE = "path contains a control or invisible character";
+const ENCODED =
+  "path percent-encodes a separator, dot, percent or control character (refused: it could name another path)";
+const BAD_UTF8 = "path has invalid percent-encoding or invalid UTF-8";
+const BACKSLASH =
+  'path contains a backslash (refused: on POSIX it is part of a file name, so "a\\b/.." is the parent of "a\\b", while Windows and file: URLs read it as a separator)';
+
+describe("the canonical form of a path", () => {
+  it.each([
+    ["/", "/"],
+    ["/a/b", "/a/b"],
+    ["/a/./b", "/a/b"],
+    ["/a/../b", "/b"],
+    ["/../a", "/a"],
+    ["/a//b/", "/a/b"],
+    ["/a/b/..", "/a"],
+    ["/a/.../b", "/a/.../b"],
+    ["/a/..b", "/a/..b"],
+    ["/a/b../c", "/a/b../c"],
+    ["/a/.b/", "/a/.b"],
+    ["//", "/"],
+    ["/.", "/"],
+    ["/..", "/"],
+    ["/a/b/../../..", "/"],
+    ["/a/bb/../c", "/a/c"],
+    ["fs:///a/b", "/a/b"],
+    ["fs://a/b", "/a/b"],
+    ["FS:///a", "/a"],
+    ["Fs://a", "/a"],
+    ["fS://a/../b", "/b"],
+    ["fs://", "/"],
+    ["fs:///", "/"],
+    ["file:///a", "/a"],
+    ["FILE:///a", "/a"],
+    ["File:///a/./b", "/a/b"],
+    ["file://localhost/a", "/a"],
+    ["file://LOCALHOST/a", "/a"],
+    ["FILE://Localhost/a/../b", "/b"],
+    ["/a%41", "/aA"],
+    ["/a%20b", "/a b"],
+    ["/a%c3%a9", "/a\u00e9"],
+    ["/a%C3%A9", "/a\u00e9"],
+    ["/a%7e", "/a~"],
+    ["/a%3A", "/a:"],
+    ["/a%zz", "/a%zz"],
+    ["/a%4", "/a%4"],
+    ["/a%", "/a%"],
+    ["/cafe\u0301", "/caf\u00e9"],
+    ["/a b", "/a b"],
+    ["/~a", "/~a"],
+    ["/*", "/*"],
+    ["/a\ue000", "/a\ue000"],
+    [`/${"a/".repeat(130)}`, `/${"a/".repeat(129)}a`],
+    [`/${"a/../".repeat(200)}b`, "/b"],
+    [`/${"x".repeat(5000)}/../y`, "/y"],
+  ])("%j is %j", (input, want) => {
+    expect(canonicalizePath(input)).toEqual({ ok: true, value: want });
+    expect(canonicalPathOf(input, false)).toBe(want);
+  });
+
+  it.each([
+    ["/A/B", "/a/b"],
+    ["/\u00c9COLE/X", "/\u00e9cole/x"],
+    ["/A%42", "/ab"],
+    ["/A/./B/../C", "/a/c"],
+    ["fs:///Ab", "/ab"],
+    ["/Ab", "/ab"],
+  ])("on a case-insensitive target %j is %j", (input, want) => {
+    expect(canonicalizePath(input, { caseInsensitive: true })).toEqual({ ok: true, value: want });
+  });
+});
+
+describe("paths that are refused", () => {
+  it.each([
+    ["", "path is empty"],
+    ["fs:/a", NOT_ABSOLUTE("fs:/a")],
+    ["fs:", NOT_ABSOLUTE("fs:")],
+    ["fs:a", NOT_ABSOLUTE("fs:a")],
+    ["fx://a", NOT_ABSOLUTE("fx://a")],
+    ["file://localhost", NOT_ABSOLUTE("file://localhost")],
+    ["file://localhostx/a", NOT_ABSOLUTE("file://localhostx/a")],
+    ["file://host/a", NOT_ABSOLUTE("file://host/a")],
+    ["file:/a", NOT_ABSOLUTE("file:/a")],
+    ["file:a", NOT_ABSOLUTE("file:a")],
+    ["f", NOT_ABSOLUTE("f")],
+    ["a/b", NOT_ABSOLUTE("a/b")],
+    ["./a", NOT_ABSOLUTE("./a")],
+    ["http://x/a", NOT_ABSOLUTE("http://x/a")],
+    [`a${"b".repeat(100)}`, NOT_ABSOLUTE(`a${"b".repeat(79)}`)],
+    ["x\u0000", CONTROL],
+    ["x\u007f", CONTROL],
+    ["/a\u0000", CONTROL],
+    ["/a\u001f", CONTROL],
+    ["/a\u007f", CONTROL],
+    ["fs:///a\u0000", CONTROL],
+    ["/a%00", ENCODED],
+    ["/a%1f", ENCODED],
+    ["/a%7f", ENCODED],
+    ["/a%7F", ENCODED],
+    ["/%2e%2e/etc", ENCODED],
+    ["/a/%2E/b", ENCODED],
+    ["/a%2fb", ENCODED],
+    ["/a%2Fb", ENCODED],
+    ["/a%5cb", ENCODED],
+    ["/a%5Cb", ENCODED],
+    ["/a%25", ENCODED],
+    ["/a%252e", ENCODED],
+    ["/a%c3", BAD_UTF8],
+    ["/%41%zz", BAD_UTF8],
+    ["/a%c0%ae", BAD_UTF8],
+    ["/a\u0085", INVISIBLE],
+    ["/a\u200b", INVISIBLE],
+    ["/a\u202e", INVISIBLE],
+    ["/a\ud800", INVISIBLE],
+    ["/a\ufffe", INVISIBLE],
+    ["/a\uffff", INVISIBLE],
+    ["/a\u2028", INVISIBLE],
+    ["/a\u2029", INVISIBLE],
+    ["/a%e2%80%8b", INVISIBLE],
+    ["/a\\b", BACKSLASH],
+    ["/a\\", BACKSLASH],
+    ["/a\u00e9\\..", BACKSLASH],
+  ])("%j: %s", (input, reason) => {
+    expect(canonicalizePath(input)).toEqual({ ok: false, reason });
+    expect(canonicalPathOf(input, false)).toBeUndefined();
+  });
+
+  it("a path that is not a string", () => {
+    expect(canonicalizePath(7)).toEqual({ ok: false, reason: "path must be a string" });
+  });
+});
+
+describe("normalizeSegments", () => {
+  it.each([
+    ["", "/"],
+    ["a", "/a"],
+    ["//", "/"],
+    ["/a/b/../../..", "/"],
+    ["/a/../../b", "/b"],
+    ["a/b", "/a/b"],
+    ["/a/./", "/a"],
+    ["/.../..", "/"],
+    ["/a/bb/..", "/a"],
+    ["/ab/c/..", "/ab"],
+  ])("%j is %j", (input, want) => {
+    expect(normalizeSegments(input)).toBe(want);
+  });
+});
+
+describe("the code-unit form storage checks use", () => {
+  const codes = (s: string) => {
+    const n = canonicalPathCodes(s);
+    return n < 0 ? n : String.fromCharCode(...PATH_CODES.subarray(0, n));
+  };
+
+  it("is the canonical path, or says to use the input, or to ask canonicalPathOf", () => {
+    expect(codes("/a/b")).toBe(-2);
+    expect(codes("/")).toBe(-2);
+    expect(codes("/a/./b/../c//")).toBe("/a/c");
+    expect(codes("fs:///a/../../b")).toBe("/b");
+    expect(codes("/..")).toBe("/");
+    expect(codes("/a/.")).toBe("/a");
+    expect(codes(`/${"a/".repeat(130)}`)).toBe(`/${"a/".repeat(129)}a`);
+    for (const s of ["", "a/b", "/a%41", "/a\\b", "/a\u00e9/.", "/a\u0000/."])
+      expect(codes(s), s).toBe(-1);
+    expect(codes(`/${"x".repeat(4092)}/.`)).toBe(`/${"x".repeat(4092)}`);
+    expect(codes(`/${"x".repeat(4093)}/.`)).toBe(-1);
+  });
+});
+
+describe("storage rules hold against every spelling", () => {
+  const r = compilePolicy(`
+storage:
+  allow:
+    - uri: "fs:///srv/**"
+      access: [read]
+  deny:
+    - uri: "fs:///srv/secret/**"
+`);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const policy = r.policy;
+  const read = (uri: string) => policy.check({ kind: "storage.read", uri });
+
+  it.each([
+    "/srv/secret/k",
+    "/srv/./secret/k",
+    "/srv/x/../secret/k",
+    "/srv//secret/k",
+    "fs://srv/secret/k",
+    "FS:///srv/secret/k",
+    "file:///srv/secret/k",
+    "File://LocalHost/srv/secret/k",
+    "/srv/%73ecret/k",
+    "/srv/secre%74/k",
+    "/srv/secret",
+    "/srv/secret/",
+  ])("%j is denied by the rule on /srv/secret", (uri) => {
+    expect(read(uri)).toMatchObject({ allowed: false, code: "deny_rule" });
+  });
+
+  it("while the rest of /srv is allowed", () => {
+    for (const uri of ["/srv/public/k", "/srv/secretary/k", "/srv/a/../public", "fs:///srv/x%20y"])
+      expect(read(uri).allowed, uri).toBe(true);
+  });
+});
