@@ -83,6 +83,7 @@ describe("host names as the URL parser reads them", () => {
     ok("[::ffff:127.0.0.1]", { host: "127.0.0.1", ipv4: 0x7f000001, port: -1 });
     ok("[::ffff:7f00:1]:8443", { host: "127.0.0.1", ipv4: 0x7f000001, port: 8443 });
     ok("::FFFF:A00:1", { host: "10.0.0.1", ipv4: 0x0a000001, port: -1 });
+    ok("[::ffff:0.0.0.0]", { host: "0.0.0.0", ipv4: 0, port: -1 });
     expect(connect("[::1]")).toMatchObject({ allowed: false, ruleId: "network.deny[3]" });
     expect(connect("[::ffff:7f00:1]")).toMatchObject({ allowed: false, ruleId: "network.deny[2]" });
   });
@@ -181,6 +182,11 @@ describe("isCanonicalName: the fast path takes only what the URL parser leaves a
     ["9a", true],
     ["a.b9", true],
     ["z.0a", true],
+    ["a.1z", true],
+    ["a.1a", true],
+    ["a.ax", true],
+    ["a.bx9", true],
+    ["a.0x", false],
     ["a".repeat(253), true],
     ["a".repeat(254), false],
     ["", false],

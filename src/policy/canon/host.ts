@@ -1,4 +1,4 @@
-import { formatIpv6, ipv4ToInt, mappedIpv4, parseIpv6 } from "./ip.js";
+import { formatIpv6, intToIpv4, ipv4ToInt, mappedIpv4, parseIpv6 } from "./ip.js";
 import { type Canon, fail } from "./result.js";
 
 /**
@@ -35,8 +35,8 @@ export function isCanonicalName(s: string): boolean {
       labelStart = i + 1;
     } else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) return false;
   }
-  if (labelStart === n) return false;
-  // Last label: a name only if it has a letter other than a hex-number form (0x...).
+  // Last label (empty after a trailing dot: no letter): a name only if it has a letter other
+  // than a hex-number form (0x...).
   let letter = false;
   for (let i = labelStart; i < n; i++) {
     const c = s.charCodeAt(i);
@@ -69,9 +69,7 @@ export function canonicalizeHost(input: unknown): Canon<CanonHost> {
   } catch {
     return fail(`"${input.slice(0, 80)}" is not a valid host name or IP address`);
   }
-  if (url.username !== "" || url.password !== "" || url.pathname !== "/" || url.search !== "") {
-    return fail("host contains userinfo or a path");
-  }
+  // No user info, path, query or fragment can follow: `@`, `/`, `\\`, `?` and `#` were refused.
   // The parser leaves out a port equal to the scheme's default (80, written `:80` or `:0080`).
   const port = url.port !== "" ? Number(url.port) : /:[0-9]+$/.test(text) ? 80 : -1;
   return fromHostname(url.hostname, port);
@@ -82,25 +80,17 @@ export function fromHostname(hostname: string, port: number): Canon<CanonHost> {
   let host = hostname;
   if (host.startsWith("[")) {
     const groups = parseIpv6(host.slice(1, -1));
+    // The parser wrote it: always a valid address (the guard is for the type).
     if (groups === undefined) return fail("invalid IPv6 address");
     const v4 = mappedIpv4(groups);
-    if (v4 >= 0) {
-      return {
-        ok: true,
-        value: {
-          host: `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`,
-          ipv4: v4,
-          port,
-        },
-      };
-    }
+    if (v4 >= 0) return { ok: true, value: { host: intToIpv4(v4), ipv4: v4, port } };
     return { ok: true, value: { host: formatIpv6(groups), ipv4: -1, ipv6: groups, port } };
   }
   if (host.endsWith(".")) host = host.slice(0, -1);
   if (host === "" || host.endsWith(".") || host.includes(".."))
     return fail("host has empty labels");
-  if (host.includes("%"))
-    return fail("host contains percent-encoding that does not decode to a name");
+  // No `%` is left: the parser decodes escapes and refuses `%` in the hosts of http(s) and
+  // ws(s) URLs, the only ones read here.
   const n = ipv4ToInt(host);
   return { ok: true, value: { host, ipv4: n, port } };
 }
