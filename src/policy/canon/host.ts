@@ -69,7 +69,7 @@ export function canonicalizeHost(input: unknown): Canon<CanonHost> {
   } catch {
     return fail(`"${input.slice(0, 80)}" is not a valid host name or IP address`);
   }
-  // No user info, path, query or fragment can follow: `@`, `/`, `\\`, `?` and `#` were refused.
+  // No user info, path, query or fragment can follow: `@`, `/`, `\`, `?` and `#` were refused.
   // The parser leaves out a port equal to the scheme's default (80, written `:80` or `:0080`).
   const port = url.port !== "" ? Number(url.port) : /:[0-9]+$/.test(text) ? 80 : -1;
   return fromHostname(url.hostname, port);
