@@ -4,8 +4,8 @@
  * realistic one (20 rules with parameter constraints, audit on); throughput at concurrency 1
  * and 16 against a naive SDK pass-through proxy measured in the same run; gateway RSS under load.
  * Clients are lean JSON-RPC clients (bench/mcp/raw-clients.ts), so the client is not measured.
- * The floor rows (bench/mcp/relay.ts: a plain Node byte relay on stdio, a plain TCP relay on
- * HTTP) run interleaved with the others, so every run shows what one more process in the path
+ * The floor rows (bench/mcp/relay.ts: a plain Node byte relay on stdio; on HTTP the standard
+ * stack's floor, a node:http server relaying through an undici Pool, beside a plain TCP relay) run interleaved with the others, so every run shows what one more process in the path
  * costs on this machine and how much the gateway adds over it. Every process is warmed with the
  * same number of calls first (see `warm`), so the rows show warm processes, as in a long run.
  */
@@ -265,16 +265,24 @@ export default async function (h: Harness): Promise<void> {
     };
     const naive = await listen([NAIVE, echoHttp.url]);
     const tcpRelay = await listen([RELAY, "tcp", echoHttp.url]);
+    const httpRelay = await listen([RELAY, "http", echoHttp.url]);
     await group(
       "HTTP→HTTP",
       [
         ["direct", keep(await httpClient(echoHttp.url))],
-        ["floor: plain TCP relay", owned(keep(await httpClient(tcpRelay.url)), tcpRelay)],
+        [
+          "plain TCP relay (no HTTP parsing)",
+          owned(keep(await httpClient(tcpRelay.url)), tcpRelay),
+        ],
+        [
+          "floor: node:http + undici Pool relay",
+          owned(keep(await httpClient(httpRelay.url)), httpRelay),
+        ],
         ["gateway, allow-all", owned(keep(await httpClient(gws.allow!.url)), gws.allow!)],
         ["gateway, realistic + audit", owned(keep(await httpClient(gws.real!.url)), gws.real!)],
         ["naive SDK proxy", owned(keep(await httpClient(naive.url)), naive)],
       ],
-      "goal ≤ 300 µs p50, ≤ 1 ms p99",
+      "goal ≤ 150 µs p50 over the floor, ≤ 300 µs p50 over direct, ≤ 1 ms p99",
     );
 
     // Throughput, concurrency 1 and 16, with the gateway's CPU time per call and peak RSS.
@@ -285,6 +293,7 @@ export default async function (h: Harness): Promise<void> {
       ["HTTP→HTTP gateway (realistic+audit)", gws.real!.url, gws.real!.proc.pid],
       ["HTTP→stdio gateway (realistic+audit)", hsReal.url, hsReal.proc.pid],
       ["HTTP→HTTP naive SDK proxy", naive.url, naive.proc.pid],
+      ["HTTP→HTTP floor: node:http + undici relay", httpRelay.url, httpRelay.proc.pid],
     ];
     for (const conc of [1, 16]) {
       for (const [name, url, pid] of targets) {

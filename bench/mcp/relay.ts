@@ -5,9 +5,22 @@
  * bytes to and from the URL's host:port (prints `{"listening": url}` with the same path).
  * Whatever a relay adds over a direct call is the cost of one more Node process in the path
  * (wake-ups, pipe or socket hops) that any gateway pays before doing any work.
+ * `relay.js http <url>` is the standard HTTP stack's floor: a node:http server relaying each
+ * request's bytes through an undici Pool, and the answer's bytes back (no MCP work at all):
+ * what the gateway's HTTP→HTTP path costs before judging, routing and the audit.
  */
 import { spawn } from "node:child_process";
+import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
 import { connect, createServer } from "node:net";
+import { Pool } from "undici";
+
+/** Hop-by-hop headers a relay does not copy. */
+const HOP = new Set(["connection", "keep-alive", "transfer-encoding", "host", "content-length"]);
+const copy = (h: IncomingHttpHeaders | Record<string, string | string[] | undefined>) => {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP.has(k)) out[k] = v;
+  return out;
+};
 
 const [mode, ...rest] = process.argv.slice(2);
 
@@ -37,7 +50,38 @@ if (mode === "stdio") {
     );
   });
   process.on("SIGTERM", () => process.exit(0));
+} else if (mode === "http") {
+  const up = new URL(rest[0]!);
+  const pool = new Pool(up.origin, { connections: 256, pipelining: 1 });
+  const server = createHttpServer({ keepAliveTimeout: 65_000, noDelay: true }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      pool
+        .request({
+          path: req.url ?? "/",
+          method: req.method as "POST",
+          headers: copy(req.headers),
+          body: chunks.length === 0 ? null : Buffer.concat(chunks),
+        })
+        .then(async (r) => {
+          res.writeHead(r.statusCode, copy(r.headers));
+          for await (const c of r.body) res.write(c);
+          res.end();
+        })
+        .catch(() => res.destroy());
+    });
+  });
+  server.listen(0, "127.0.0.1", () => {
+    const a = server.address() as { port: number };
+    process.stdout.write(
+      `${JSON.stringify({ listening: `http://127.0.0.1:${a.port}${up.pathname}` })}\n`,
+    );
+  });
+  process.on("SIGTERM", () => process.exit(0));
 } else {
-  process.stderr.write("usage: relay.js stdio <command> [args...] | relay.js tcp <url>\n");
+  process.stderr.write(
+    "usage: relay.js stdio <command> [args...] | relay.js tcp <url> | relay.js http <url>\n",
+  );
   process.exit(2);
 }
