@@ -21,6 +21,7 @@ import {
 import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
 import { type InitResult, mergeInitialize } from "./merge.js";
 import { type Answer, CANCELLED, SessionCore } from "./session-core.js";
+import type { Lifecycle } from "./session-refusals.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
@@ -43,7 +44,7 @@ export class JudgedSession extends SessionCore {
    * The MCP lifecycle: `new` until initialize arrives, `ready` once it is answered; `refused`
    * when the connection was denied or no upstream started. Only ready sessions serve requests.
    */
-  lifecycle: "new" | "initializing" | "ready" | "refused" = "new";
+  lifecycle: Lifecycle = "new";
 
   constructor(...args: ConstructorParameters<typeof SessionCore>) {
     super(...args);

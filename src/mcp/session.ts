@@ -7,12 +7,10 @@ import { type Decision, isAllowed } from "../core/decision.js";
 import { denialError } from "./denial.js";
 import {
   answerWithId,
-  type ErrorResponse,
   errorResponse,
   type Id,
   INTERNAL_ERROR,
   INVALID_PARAMS,
-  INVALID_REQUEST,
   isRequest,
   isResponse,
   METHOD_NOT_FOUND,
@@ -27,6 +25,7 @@ import type { Naming } from "./naming.js";
 import { JudgedSession, SECTION } from "./session-connect.js";
 import { type Answer, CANCELLED } from "./session-core.js";
 import { handleList, LIST_METHODS } from "./session-lists.js";
+import { refuseRequest, unknownMethod, withoutId } from "./session-refusals.js";
 import { TASK_METHODS, type TaskHost, TaskRoutes } from "./session-tasks.js";
 import { invalidResult } from "./shapes.js";
 import type { UpstreamLink } from "./upstream-link.js";
@@ -82,7 +81,7 @@ export class GatewaySession extends JudgedSession {
   #requestWithoutId(n: Notification): void {
     const p = (n.params ?? {}) as Obj;
     const target = typeof p.name === "string" ? p.name : typeof p.uri === "string" ? p.uri : "";
-    const reason = `"${n.method}" was sent without an id (a notification): a request must carry an id to be judged and answered; not forwarded`;
+    const reason = withoutId(n.method);
     this.audit({
       phase: "decision",
       upstream: null,
@@ -185,18 +184,7 @@ export class GatewaySession extends JudgedSession {
       duration_ms: performance.now() - t0,
       ...this.ctx.audit()?.args(p),
     });
-    const why =
-      d.details?.code === "deny_rule"
-        ? `the rule at ${d.rule} denies it; remove or narrow that rule to pass it through`
-        : `to pass it through to the upstream, list it under mcp.methods.allow in ${this.ctx.policyFile()} (e.g. methods: { allow: ["${req.method}"] })`;
-    this.replyError(
-      errorResponse(
-        req.id,
-        METHOD_NOT_FOUND,
-        `Method not found: "${req.method}" is not an MCP request the Warden gateway knows, and it does not pass unknown methods through unjudged: ${why}.`,
-        { warden: "method_unknown", method: req.method, policy: this.ctx.policyFile() },
-      ),
-    );
+    this.replyError(unknownMethod(req, d, this.ctx.policyFile()));
     return;
   }
 
@@ -456,28 +444,6 @@ export class GatewaySession extends JudgedSession {
       log: this.ctx.log,
     };
   }
-}
-
-/**
- * A client request refused before routing: an id that is a number but not a safe integer (JSON
- * numbers past 2^53 lose digits, 1e400 parses as Infinity, so its answer could not name it), or
- * any method but initialize and ping outside a ready session (the MCP lifecycle).
- */
-function refuseRequest(m: Request, lifecycle: string): ErrorResponse | undefined {
-  if (typeof m.id === "number" && !Number.isSafeInteger(m.id))
-    return errorResponse(
-      m.id,
-      INVALID_REQUEST,
-      `Invalid Request: the ${m.method} request's id ${String(m.id)} (as parsed) is not a safe integer, so its answer could not carry it exactly; use an integer from -(2^53-1) to 2^53-1 or a string id.`,
-    );
-  if (lifecycle === "ready" || m.method === "initialize" || m.method === "ping") return undefined;
-  return errorResponse(
-    m.id,
-    INVALID_REQUEST,
-    lifecycle === "refused"
-      ? `Invalid Request: ${m.method} on a session whose initialize failed or was refused; start a new session.`
-      : `Invalid Request: ${m.method} before initialize; the session is not initialized. Send initialize first and wait for its answer (MCP lifecycle).`,
-  );
 }
 
 export function rewriteResult(naming: Naming, upstream: string, method: string, res: Obj): Obj {
