@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { LineCounter as LC, type LineCounter, parseDocument } from "yaml";
+import { didYouMean } from "../policy/schema.js";
 import { BUILTIN_TYPES } from "./builtin/registry.js";
 import type {
   FailureMode,
@@ -121,7 +122,7 @@ function parseEntry(
       report(
         entry.keyAt(k) ?? entry,
         `${path}.${k}`,
-        `unknown key "${k}" in a guard entry; known keys: ${[...ENTRY_KEYS].join(", ")}.`,
+        `unknown key "${k}" in a guard entry${didYouMean(k, ENTRY_KEYS)}; known keys: ${[...ENTRY_KEYS].join(", ")}.`,
       );
   }
   const get = (k: string) => entry.child(k);
@@ -134,7 +135,7 @@ function parseEntry(
     report(
       get("type")!,
       `${path}.type`,
-      `unknown guard type "${type}"; use wasm or a built-in: ${Object.keys(BUILTIN_TYPES).join(", ")}.`,
+      `unknown guard type "${type}"${didYouMean(String(type), ["wasm", ...Object.keys(BUILTIN_TYPES)])}; use wasm or a built-in: ${Object.keys(BUILTIN_TYPES).join(", ")}.`,
     );
   const enabled = bool(get("enabled"), `${path}.enabled`, report) ?? true;
   const priority =
@@ -283,7 +284,7 @@ function parseLimits(at: Located | undefined, key: string, report: Report): Guar
       report(
         at.keyAt(k) ?? at,
         `${key}.${k}`,
-        `unknown limit "${k}"; limits: ${[...LIMIT_KEYS].join(", ")}.`,
+        `unknown limit "${k}"${didYouMean(k, LIMIT_KEYS)}; limits: ${[...LIMIT_KEYS].join(", ")}.`,
       );
   const mem = int(
     at.child("max_memory_bytes"),

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
 import { parseGuardsConfig } from "../guards/config.js";
+import { didYouMean } from "../policy/schema.js";
 import {
   type ArgumentsMode,
   type AuthConfig,
@@ -121,7 +122,7 @@ class Checker {
       if (!keys.includes(k))
         this.add(
           [...path, k],
-          `Unknown key "${k}" in ${what}; allowed keys: ${keys.join(", ")}.`,
+          `Unknown key "${k}" in ${what}${didYouMean(k, keys)}; allowed keys: ${keys.join(", ")}.`,
           "unknown_key",
         );
     return v as Obj;

@@ -82,8 +82,8 @@ describe("gateway config", () => {
       { encoding: "utf8" },
     );
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(
-      /^warden: config_invalid: .*w\.yaml:2:\d+ upstreams: upstreams must be a non-empty list/,
-    );
+    expect(bad.stderr).toMatch(/^warden gateway --check: 2 problem\(s\):\n/);
+    expect(bad.stderr).toMatch(/w\.yaml:2:\d+ upstreams: upstreams must be a non-empty list/);
+    expect(bad.stderr).toMatch(/p\.yaml:1:1 policy: cannot read the policy file/);
   });
 });

@@ -13,27 +13,25 @@ export function registerGateway(program: Command): void {
     .option("--check", "validate the config and the policy, print a summary, and exit")
     .option("--no-watch", "do not reload the config and policy when their files change")
     .action(async (opts: { config: string; check?: boolean; watch: boolean }) => {
-      const config = loadConfig(opts.config);
       if (opts.check) {
-        const { loadPolicy } = await import("../../mcp/policy-adapter.js");
-        const p = loadPolicy(config.policy);
-        if (!p.ok) {
-          const { formatIssues } = await import("../../mcp/config.js");
-          const { WardenError } = await import("../../core/errors.js");
-          throw new WardenError(
-            "policy_load_failed",
-            `The policy ${config.policy} has problems:\n${formatIssues(p.errors)}`,
-            { category: "config" },
+        // Every problem at once, one per line (config, policy, upstream commands, guards,
+        // transports); exit 2 when there is any.
+        const { checkGateway } = await import("../../mcp/check.js");
+        const r = await checkGateway(opts.config);
+        if (!r.ok) {
+          process.stderr.write(
+            `warden gateway --check: ${r.problems.length} problem(s):\n${r.problems.join("\n")}\n`,
           );
+          process.exitCode = 2;
+          return;
         }
-        // security_guards: validated (file:line errors), not loaded.
-        const { checkGatewayGuards } = await import("../../mcp/guards-hook.js");
-        const guardIds = checkGatewayGuards(config);
+        const config = r.config!;
         process.stdout.write(
-          `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name), guards: guardIds })}\n`,
+          `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name), guards: r.guards ?? [] })}\n`,
         );
         return;
       }
+      const config = loadConfig(opts.config);
       // security_guards (docs/guards.md) are loaded by Gateway.start and rebuilt on reload.
       const gw = await Gateway.start({ config, watch: opts.watch });
       if (gw.address)

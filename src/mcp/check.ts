@@ -1,0 +1,112 @@
+/**
+ * `warden gateway --check`: everything that can be known before the gateway runs, reported at
+ * once, one problem per line. The config (every key, with "did you mean"), the policy (even
+ * when the config has errors, as long as its `policy:` path can be read), the upstream commands
+ * (exist, executable), the guards (each module found and loaded), and whether the policy lets
+ * the listen transport and each upstream's transport through at all.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { formatIssues, parseConfig } from "./config.js";
+import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
+import { type LoadedPolicy, loadPolicy } from "./policy-adapter.js";
+import { upstreamProblems } from "./upstream-check.js";
+
+export interface GatewayCheck {
+  ok: boolean;
+  /** One line each: `file:line:col key: message`, or `file: key: message`. */
+  problems: string[];
+  config?: GatewayConfig;
+  policy?: string;
+  guards?: string[];
+}
+
+/** The `policy:` path of a config that did not validate, if it can still be read. */
+function policyPathOf(text: string, file: string): string | undefined {
+  try {
+    const p = parseDocument(text).get("policy");
+    if (typeof p !== "string" || p === "") return undefined;
+    return isAbsolute(p) ? p : resolve(dirname(file), p);
+  } catch {
+    return undefined;
+  }
+}
+
+function transportProblems(c: GatewayConfig, policy: LoadedPolicy): string[] {
+  const out: string[] = [];
+  const refused = (transport: "stdio" | "http", host?: string) => {
+    const d = policy.check(
+      host === undefined
+        ? { kind: "transport.connect", transport }
+        : { kind: "transport.connect", transport, host },
+    );
+    return d.allowed ? undefined : d.reason;
+  };
+  const l = c.listen;
+  const why = l.kind === "http" ? refused("http", l.host) : refused("stdio");
+  if (why !== undefined)
+    out.push(
+      `${c.file}: listen: the policy ${policy.file} refuses ${l.kind} connections (${why}), so every client would be refused. Allow it under mcp.transport.${l.kind} in the policy, or listen on another transport.`,
+    );
+  for (const [i, u] of c.upstreams.entries()) {
+    const t = upstreamTransport(u);
+    const w = refused(t.transport, t.host);
+    if (w !== undefined)
+      out.push(
+        `${c.file}: upstreams[${i}]: the policy ${policy.file} refuses the ${t.transport} transport upstream "${u.name}" uses (${w}). Allow it under mcp.transport.${t.transport} in the policy, or remove the upstream.`,
+      );
+  }
+  return out;
+}
+
+function upstreamTransport(u: UpstreamConfig): { transport: "stdio" | "http"; host?: string } {
+  if (u.kind === "stdio") return { transport: "stdio" };
+  let host: string | undefined;
+  try {
+    host = new URL(u.url).hostname;
+  } catch {}
+  return host === undefined ? { transport: "http" } : { transport: "http", host };
+}
+
+/** Check a gateway config file and everything it names; never throws for a problem it finds. */
+export async function checkGateway(path: string): Promise<GatewayCheck> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    return {
+      ok: false,
+      problems: [`${file}: cannot read the gateway config: ${(e as Error).message}`],
+    };
+  }
+  const problems: string[] = [];
+  const c = parseConfig(text, file);
+  if (!c.ok) problems.push(...formatIssues(c.errors).split("\n"));
+  const config = c.ok ? c.config : undefined;
+  const policyFile = config?.policy ?? policyPathOf(text, file);
+  let policy: LoadedPolicy | undefined;
+  if (policyFile !== undefined) {
+    const p = loadPolicy(policyFile);
+    if (p.ok) policy = p.policy;
+    else problems.push(...formatIssues(p.errors).split("\n"));
+  }
+  const out: GatewayCheck = { ok: false, problems };
+  if (policyFile !== undefined) out.policy = policyFile;
+  if (config === undefined) return out;
+  out.config = config;
+  problems.push(...upstreamProblems(file, config.upstreams));
+  if (policy !== undefined) problems.push(...transportProblems(config, policy));
+  // The guards are loaded as the gateway would load them (modules read, compiled, warmed up).
+  const { loadGatewayGuards } = await import("./guards-hook.js");
+  try {
+    const g = await loadGatewayGuards(config);
+    out.guards = g?.pipeline.guards.map((e) => e.spec.id) ?? [];
+    g?.pipeline.close();
+  } catch (e) {
+    problems.push(...(e as Error).message.split("\n"));
+  }
+  out.ok = problems.length === 0;
+  return out;
+}
