@@ -181,6 +181,23 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
     ]);
   });
 
+  it("answers an upstream's request whose id is not a safe integer with -32600, and does not pass it on", async () => {
+    const dir = tempDir();
+    raw = new RawStdio(
+      stdioConfig(dir, recorderUpstream(), "", RECORDER_POLICY.replace('"seen"', '"seen", "ask"')),
+    );
+    await raw.initialize(1, "c");
+    const a = await raw.request(2, "tools/call", { name: "ask", arguments: {} });
+    const got = JSON.parse(((a.result as Obj).content as { text: string }[])[0]!.text) as Obj;
+    expect(got.id).toBe(null);
+    expect(errorOf(got)?.code).toBe(-32600);
+    expect(errorOf(got)?.message).toMatch(
+      /roots\/list request's id Infinity .* not a safe integer/,
+    );
+    expect(raw.lines.filter((m) => m.method === "roots/list")).toEqual([]);
+    expect(raw.stderr).toMatch(/upstream "rec": the roots\/list request's id Infinity/);
+  });
+
   it("answers every method but ping before initialize with -32600, not an empty list", async () => {
     const dir = tempDir();
     raw = new RawStdio(stdioConfig(dir, stdioUpstream("fx")));
