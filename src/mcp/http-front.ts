@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
-import { HTTP_LIMITS, type HttpListenConfig } from "./config-types.js";
+import { HTTP_LIMITS, type HttpListenConfig, MESSAGE_LIMITS } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
 import { createFrontServer, readBody } from "./http-server.js";
@@ -56,6 +56,10 @@ export class HttpFront {
   maxPerCaller: number;
   /** Open sessions per caller. */
   readonly #perCaller = new Map<string, number>();
+  /** limits.client_queue_bytes: unread bytes towards one client past which it is dropped. */
+  queueLimit = MESSAGE_LIMITS.clientQueueBytes;
+  /** Where the front reports the clients it dropped (the gateway's log). */
+  log: (line: string) => void = () => {};
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
 
@@ -305,6 +309,15 @@ export class HttpFront {
       const id = randomUUID();
       const down = new HttpDownstream(id, req.headers.host, caller);
       e = { down, session: this.createSession(down) };
+      const entry = e;
+      down.queueLimit = this.queueLimit;
+      down.ondrop = (queued) => {
+        this.log(
+          `HTTP session ${id} (caller "${caller}") is not reading: ${queued} bytes are queued towards it, more than limits.client_queue_bytes (${this.queueLimit}); dropped`,
+        );
+        down.destroyStreams();
+        this.#end(id, entry);
+      };
       this.sessions.set(id, e);
       this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1);
     } else {

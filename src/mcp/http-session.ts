@@ -6,6 +6,7 @@
  */
 
 import type { ServerResponse } from "node:http";
+import { MESSAGE_LIMITS } from "./config-types.js";
 import { EventStore, GET_STREAM } from "./event-store.js";
 import type { Id, Message } from "./jsonrpc.js";
 import type { Downstream } from "./session-core.js";
@@ -133,7 +134,21 @@ export class PostStream {
 
   #write(frame: string): void {
     const out = this.#out;
-    if (out !== undefined && !out.destroyed) out.write(frame);
+    if (out !== undefined && !out.destroyed) {
+      out.write(frame);
+      this.down.written(out);
+    }
+  }
+
+  /** Cut the stream without flushing what waits (a client that does not read). */
+  destroy(): void {
+    this.#done = true;
+    this.#out?.destroy();
+  }
+
+  /** Bytes written to this POST's stream that its client has not read yet. */
+  get queued(): number {
+    return this.#out?.writableLength ?? 0;
   }
 }
 
@@ -146,6 +161,11 @@ export class HttpDownstream implements Downstream {
   getStream: ServerResponse | undefined;
   #queue: string[] = [];
   lastActive = Date.now();
+  /** limits.client_queue_bytes: past this, unread bytes towards the client drop it. */
+  queueLimit = MESSAGE_LIMITS.clientQueueBytes;
+  /** Called once when the client does not read (the front ends the session). */
+  ondrop: (queued: number) => void = () => {};
+  #dropped = false;
   /** The headers of this session's answers: SSE streams and one-event SSE answers, JSON, 202. */
   readonly sseHeaders: Headers;
   readonly jsonOneShot: Headers;
@@ -191,8 +211,20 @@ export class HttpDownstream implements Downstream {
   standalone(json: string): void {
     const frame = this.store.frame(GET_STREAM, json);
     const g = this.getStream;
-    if (g !== undefined && !g.destroyed) g.write(frame);
-    else if (this.#queue.length < MAX_QUEUED) this.#queue.push(frame);
+    if (g !== undefined && !g.destroyed) {
+      g.write(frame);
+      this.written(g);
+    } else if (this.#queue.length < MAX_QUEUED) this.#queue.push(frame);
+  }
+
+  /** After a write to `res`: drop a client that lets more than queueLimit bytes wait. */
+  written(res: ServerResponse): void {
+    if (this.#dropped || res.writableLength === 0) return;
+    let queued = this.getStream?.writableLength ?? 0;
+    for (const s of this.byRequest.values()) queued += s.queued;
+    if (queued <= this.queueLimit) return;
+    this.#dropped = true;
+    this.ondrop(queued);
   }
 
   /** A GET stream opened: send what waited for it (a resumed one got it replayed). */
@@ -204,6 +236,12 @@ export class HttpDownstream implements Downstream {
     res.on("close", () => {
       if (this.getStream === res) this.getStream = undefined;
     });
+  }
+
+  /** Cut every stream of this client, dropping what waits for it. */
+  destroyStreams(): void {
+    this.getStream?.destroy();
+    for (const s of this.byRequest.values()) s.destroy();
   }
 
   closeStreams(): void {
