@@ -278,7 +278,8 @@ export class GatewaySession extends JudgedSession {
     this.callThen(link, req.method, fwd, req.id, (a, raw) => {
       this.doneProgress(p);
       if (a === CANCELLED) return this.outcome(call, req.method, publicName, t0, a);
-      if (kind === "tool" && "result" in a && p.task !== undefined)
+      // A task-augmented call (`task`, or `_meta.task` of early drafts) answers with its task.
+      if (kind === "tool" && "result" in a && a.result.task !== undefined)
         this.#tasks.created(link, publicName, r.name, a.result, this.ctx.log);
       let out: Answer;
       let json: string | undefined;
