@@ -230,9 +230,11 @@ describe("audit lines: a denial is always written, its arguments bounded", () =>
     expect(await g.exited).toBe(0);
   }, 30_000);
 
-  it("writes the denial of a call with 20,000-level arguments, cut at the depth bound", async () => {
+  it("writes the denial of a call with deep arguments, cut at the audit's depth bound", async () => {
+    // 100 levels: within limits.json_depth (128), so the call is judged and denied, and the
+    // audit line keeps only audit.max_depth (4) of them.
     const g = await rawGateway(stdioUpstream("fx"), ", arguments: full, max_depth: 4");
-    const deep = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+    const deep = `${"[".repeat(100)}${"]".repeat(100)}`;
     g.proc.stdin!.write(
       `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"stats","arguments":{"deep":${deep}}}}\n`,
     );
@@ -245,6 +247,12 @@ describe("audit lines: a denial is always written, its arguments bounded", () =>
       arguments: { deep: [[["<…depth>"]]] },
       arguments_truncated: true,
     });
+    // 20,000 levels: past limits.json_depth, refused before it is judged; the gateway stays up.
+    g.proc.stdin!.write(
+      `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"stats","arguments":{"deep":${"[".repeat(20_000)}${"]".repeat(20_000)}}}}\n`,
+    );
+    await until(() => g.answers.has(3), 10_000, "the refusal");
+    expect(g.answers.get(3)!.error).toMatchObject({ code: -32600 });
     g.proc.stdin!.end();
     expect(await g.exited).toBe(0);
   }, 30_000);
