@@ -205,7 +205,10 @@ export class Gateway extends EventEmitter {
     });
     this.http = new HttpFront(l, (down) => this.#newSession(down), tokens);
     this.http.log = this.#log;
-    if (this.config.limits) this.http.queueLimit = this.config.limits.clientQueueBytes;
+    if (this.config.limits) {
+      this.http.queueLimit = this.config.limits.clientQueueBytes;
+      this.http.jsonDepth = this.config.limits.jsonDepth;
+    }
     // one process per session for each stdio upstream: its max_processes bounds the sessions
     for (const u of this.config.upstreams)
       if (u.kind === "stdio" && u.maxProcesses !== undefined)

@@ -10,7 +10,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { type Dispatcher, Pool } from "undici";
-import { INTERNAL_ERROR, invalidMessage, type Message } from "./jsonrpc.js";
+import { INTERNAL_ERROR, invalidMessage, MAX_DEPTH, type Message } from "./jsonrpc.js";
 
 /** Default bound of one upstream answer (JSON body) or one SSE event. */
 export const MAX_ANSWER = 16 * 1024 * 1024;
@@ -30,6 +30,8 @@ interface SseBody {
 export interface HttpClientOptions {
   /** The bound of one answer or SSE event, in bytes (upstreams[].max_answer_bytes). */
   maxAnswer?: number;
+  /** How deep a message may nest (limits.json_depth). */
+  jsonDepth?: number;
 }
 
 export class HttpClientTransport implements Transport {
@@ -43,6 +45,7 @@ export class HttpClientTransport implements Transport {
   /** The fixed request headers (config headers, credentials of the URL). */
   readonly #fixed: string[];
   readonly #max: number;
+  readonly #depth: number;
   readonly #where: string;
   #session: string | undefined;
   #protocol: string | undefined;
@@ -51,6 +54,7 @@ export class HttpClientTransport implements Transport {
 
   constructor(url: URL, headers: Record<string, string> = {}, opts: HttpClientOptions = {}) {
     this.#max = opts.maxAnswer ?? MAX_ANSWER;
+    this.#depth = opts.jsonDepth ?? MAX_DEPTH;
     this.#path = `${url.pathname || "/"}${url.search}`;
     this.#where = url.origin;
     this.#fixed = [];
@@ -114,7 +118,7 @@ export class HttpClientTransport implements Transport {
     let answered = false;
     const batch = Array.isArray(v);
     for (const m of batch ? (v as unknown[]) : [v]) {
-      const bad = invalidMessage(m);
+      const bad = invalidMessage(m, this.#depth);
       if (bad !== undefined) {
         this.onerror?.(new Error(`upstream sent an invalid JSON-RPC message: ${bad}`));
         continue;

@@ -16,7 +16,14 @@ import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
 import { createFrontServer, readBody } from "./http-server.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
-import { type Id, INVALID_REQUEST, invalidMessage, type Message, PARSE_ERROR } from "./jsonrpc.js";
+import {
+  type Id,
+  INVALID_REQUEST,
+  invalidMessage,
+  MAX_DEPTH,
+  type Message,
+  PARSE_ERROR,
+} from "./jsonrpc.js";
 import type { Downstream } from "./session-core.js";
 
 export const SUPPORTED_VERSIONS = new Set([
@@ -58,6 +65,8 @@ export class HttpFront {
   readonly #perCaller = new Map<string, number>();
   /** limits.client_queue_bytes: unread bytes towards one client past which it is dropped. */
   queueLimit = MESSAGE_LIMITS.clientQueueBytes;
+  /** limits.json_depth: how deep a client's message may nest. */
+  jsonDepth = MAX_DEPTH;
   /** Where the front reports the clients it dropped (the gateway's log). */
   log: (line: string) => void = () => {};
   /** Extra GET routes (e.g. metrics), by path. */
@@ -296,7 +305,7 @@ export class HttpFront {
     const batch = Array.isArray(body);
     const msgs = (batch ? body : [body]) as Message[];
     for (const m of msgs) {
-      const bad = invalidMessage(m);
+      const bad = invalidMessage(m, this.jsonDepth);
       if (bad !== undefined) return fail(res, 400, `Invalid JSON-RPC message: ${bad}`);
     }
     const isInit = msgs.some((m) => "method" in m && m.method === "initialize");

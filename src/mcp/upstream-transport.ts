@@ -8,7 +8,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 
 import { MESSAGE_LIMITS, type MessageLimits, type UpstreamConfig } from "./config-types.js";
-import { HttpClientTransport } from "./http-client.js";
+import { type HttpClientOptions, HttpClientTransport } from "./http-client.js";
 
 import type { Message } from "./jsonrpc.js";
 import { LeanReadBuffer } from "./lean-read-buffer.js";
@@ -106,7 +106,8 @@ export async function createUpstreamTransport(
       );
     headers.authorization = `Bearer ${token}`;
   }
-  const opts = cfg.maxAnswerBytes === undefined ? {} : { maxAnswer: cfg.maxAnswerBytes };
+  const opts: HttpClientOptions = { jsonDepth: limits.jsonDepth };
+  if (cfg.maxAnswerBytes !== undefined) opts.maxAnswer = cfg.maxAnswerBytes;
   const t = new HttpClientTransport(new URL(cfg.url), headers, opts);
   return {
     transport: t,

@@ -179,3 +179,61 @@ describe("deep nesting towards and from a Streamable HTTP upstream", () => {
     expect(gw.exit).toBeUndefined();
   });
 });
+
+describe("limits are configured in warden.yaml", () => {
+  it("reads limits and request_timeout_ms, and says what is wrong with a bad value", async () => {
+    const { parseConfig } = await import("../../src/mcp/config.js");
+    const base = `policy: ./p.yaml\nupstreams:\n  - name: a\n    command: x\n`;
+    const ok = parseConfig(
+      `${base}    request_timeout_ms: 250\nlimits: { json_depth: 16, client_message_bytes: 65536, client_queue_bytes: 1048576 }\n`,
+      "<inline>",
+    );
+    expect(ok.ok && ok.config.limits).toEqual({
+      clientMessageBytes: 65536,
+      jsonDepth: 16,
+      clientQueueBytes: 1048576,
+    });
+    expect(ok.ok && ok.config.upstreams[0]!.requestTimeoutMs).toBe(250);
+    const d = parseConfig(base, "<inline>");
+    expect(d.ok && d.config.limits).toEqual({
+      clientMessageBytes: 4 * 1024 * 1024,
+      jsonDepth: 128,
+      clientQueueBytes: 8 * 1024 * 1024,
+    });
+    expect(d.ok && d.config.upstreams[0]!.requestTimeoutMs).toBe(60_000);
+    const bad = parseConfig(
+      `${base}    request_timeout_ms: 0\nlimits: { json_depth: 1, queue: 3 }\n`,
+      "<inline>",
+    );
+    expect(bad.ok).toBe(false);
+    const msgs = bad.ok ? [] : bad.errors.map((e) => `${e.key}: ${e.message}`);
+    expect(msgs).toContain(
+      'upstreams[0].request_timeout_ms: "request_timeout_ms" must be a whole number from 1 to 86400000.',
+    );
+    expect(msgs).toContain(
+      'limits.json_depth: "json_depth" must be a whole number from 2 to 10000.',
+    );
+    expect(msgs.some((m) => m.startsWith('limits.queue: Unknown key "queue" in limits'))).toBe(
+      true,
+    );
+  });
+
+  it("honours a smaller json_depth on stdio", async () => {
+    const cfg = writeGatewayFiles(
+      tempDir(),
+      `listen: stdio\npolicy: ./policy.yaml\nlimits: { json_depth: 8 }\nupstreams:\n${hostileUpstream("h")}`,
+      ALLOW_ALL,
+    );
+    const gw = new RawGateway(cfg);
+    try {
+      await gw.initialize();
+      gw.write(
+        `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":${nested(6)}}}}\n`,
+      );
+      const a = await gw.answer(1);
+      expect(String((a.error as { message: string }).message)).toMatch(/deeper than 8 levels/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
