@@ -6,7 +6,8 @@
  * Whatever a relay adds over a direct call is the cost of one more Node process in the path
  * (wake-ups, pipe or socket hops) that any gateway pays before doing any work.
  * `relay.js http <url>` is the standard HTTP stack's floor: a node:http server relaying each
- * request's bytes through an undici Pool, and the answer's bytes back (no MCP work at all):
+ * request's bytes through an undici Pool (`dispatch`, as the gateway's client does), and the
+ * answer's bytes back (no MCP work at all):
  * what the gateway's HTTP→HTTP path costs before judging, routing and the audit.
  */
 import { spawn } from "node:child_process";
@@ -15,10 +16,15 @@ import { connect, createServer } from "node:net";
 import { Pool } from "undici";
 
 /** Hop-by-hop headers a relay does not copy. */
-const HOP = new Set(["connection", "keep-alive", "transfer-encoding", "host", "content-length"]);
-const copy = (h: IncomingHttpHeaders | Record<string, string | string[] | undefined>) => {
+const HOP = new Set(["connection", "keep-alive", "transfer-encoding", "host"]);
+/** Copy the end-to-end headers (a request's Content-Length is undici's to write). */
+const copy = (
+  h: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  request = false,
+) => {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP.has(k)) out[k] = v;
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined && !HOP.has(k) && !(request && k === "content-length")) out[k] = v;
   return out;
 };
 
@@ -57,19 +63,33 @@ if (mode === "stdio") {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      pool
-        .request({
-          path: req.url ?? "/",
-          method: req.method as "POST",
-          headers: copy(req.headers),
-          body: chunks.length === 0 ? null : Buffer.concat(chunks),
-        })
-        .then(async (r) => {
-          res.writeHead(r.statusCode, copy(r.headers));
-          for await (const c of r.body) res.write(c);
-          res.end();
-        })
-        .catch(() => res.destroy());
+      // dispatch with a handler (no body stream per answer): the cheapest way through undici;
+      // sent once more when a kept-alive connection was closed before any answer (as the
+      // gateway's client does)
+      const body =
+        chunks.length === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const send = (again: boolean) => {
+        let started = false;
+        pool.dispatch(
+          {
+            path: req.url ?? "/",
+            method: req.method as "POST",
+            headers: copy(req.headers, true),
+            body,
+          },
+          {
+            onResponseStart: (_c, status, headers) => {
+              started = true;
+              res.writeHead(status, copy(headers));
+            },
+            onResponseData: (_c, chunk) => void res.write(chunk),
+            onResponseEnd: () => void res.end(),
+            onResponseError: () =>
+              !started && again ? setImmediate(() => send(false)) : res.destroy(),
+          },
+        );
+      };
+      send(true);
     });
   });
   server.listen(0, "127.0.0.1", () => {

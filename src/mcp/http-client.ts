@@ -68,6 +68,8 @@ export class HttpClientTransport implements Transport {
       connections: 256,
       pipelining: 1,
       keepAliveTimeout: 4_000,
+      // close an idle connection 2 s before the server's Keep-Alive: timeout says it will
+      keepAliveTimeoutThreshold: 2_000,
       maxHeaderSize: 16 * 1024,
       headersTimeout: 300_000,
       bodyTimeout: 300_000,
@@ -208,7 +210,7 @@ export class HttpClientTransport implements Transport {
    * Send without a Promise (the gateway's hot path): `onFail` hears of an HTTP error, a refused
    * answer or a connection that failed; `onSent` of the answer's head arriving.
    */
-  post(message: Message, onFail: (e: Error) => void, onSent?: () => void): void {
+  post(message: Message, onFail: (e: Error) => void, onSent?: () => void, retry = true): void {
     if (this.#closed) return void onFail(new Error("transport closed"));
     const answerOf = (message as { id?: unknown }).id;
     const isInitialized = (message as { method?: string }).method === "notifications/initialized";
@@ -284,6 +286,12 @@ export class HttpClientTransport implements Transport {
           // the stream broke after its head: resume it if the server gave ids
           this.onerror?.(e);
           return sse!.end();
+        }
+        // a kept-alive connection the server closed as we sent (no byte of answer): once more,
+        // on a fresh one (the server closed it idle: it did not read the request)
+        if (status === 0 && retry && (e as { code?: string }).code === "UND_ERR_SOCKET") {
+          failed = true;
+          return void setImmediate(() => this.post(message, onFail, onSent, false));
         }
         if (status === 0 || mode === "error") fail(e);
         else if (mode === "json")

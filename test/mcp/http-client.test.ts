@@ -165,6 +165,29 @@ describe("the HTTP upstream client", () => {
     await expect(t.send({ jsonrpc: "2.0", id: 1, method: "x" })).rejects.toThrow(/ECONNREFUSED/);
     await t.close();
   });
+  it("sends again on a fresh connection when a kept-alive one closes without an answer", async () => {
+    const served = new WeakSet<object>();
+    let dropped = 0;
+    handler = (b, req, res) => {
+      if (served.has(req.socket)) {
+        dropped++;
+        return void req.socket.destroy();
+      }
+      served.add(req.socket);
+      const body = JSON.stringify(answer(b.id, "ok"));
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      res.end(body);
+    };
+    const { t, next, errors } = client();
+    for (let i = 1; i <= 3; i++) {
+      await t.send({ jsonrpc: "2.0", id: i, method: "x" });
+      expect(await next(i)).toEqual(answer(i, "ok"));
+    }
+    expect(dropped).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await t.close();
+  });
+
   it("answers a quick request while a slow one is still in flight", async () => {
     const held: (() => void)[] = [];
     handler = (b, _req, res) => {
