@@ -27,7 +27,7 @@ import { type Answer, CANCELLED } from "./session-core.js";
 import { handleList, LIST_METHODS } from "./session-lists.js";
 import { refuseRequest, unknownMethod, withoutId } from "./session-refusals.js";
 import { TASK_METHODS, type TaskHost, TaskRoutes } from "./session-tasks.js";
-import { invalidResult } from "./shapes.js";
+import { invalidParams, invalidResult } from "./shapes.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
@@ -98,6 +98,15 @@ export class GatewaySession extends JudgedSession {
   /** Route one client request; the hot paths (tools/call, ...) return nothing, others a Promise. */
   #request(req: Request): Promise<void> | undefined {
     const p = (req.params ?? {}) as Obj;
+    const bad = invalidParams(req.method, p);
+    if (bad !== undefined) {
+      this.replyError(
+        errorResponse(req.id, INVALID_PARAMS, `Invalid params for ${req.method}: ${bad}.`, {
+          warden: "message_invalid",
+        }),
+      );
+      return;
+    }
     switch (req.method) {
       case "initialize":
         return this.initialize(req, p);

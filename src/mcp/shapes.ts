@@ -22,6 +22,39 @@ function items(r: Obj, list: string, key: string, required: boolean): string | u
 }
 
 /**
+ * Why `params`, a client's request of `method`, is not the shape MCP gives it, as far as the
+ * gateway routes and judges it (names and URIs are strings, tool arguments an object).
+ */
+export function invalidParams(method: string, params: Obj): string | undefined {
+  switch (method) {
+    case "tools/call":
+      if (typeof params.name !== "string") return '"params.name" must be a string';
+      if (params.arguments !== undefined && !isObj(params.arguments))
+        return '"params.arguments" must be an object';
+      return undefined;
+    case "prompts/get":
+      if (typeof params.name !== "string") return '"params.name" must be a string';
+      if (params.arguments !== undefined && !isObj(params.arguments))
+        return '"params.arguments" must be an object';
+      return undefined;
+    case "resources/read":
+    case "resources/subscribe":
+    case "resources/unsubscribe":
+      return typeof params.uri === "string" ? undefined : '"params.uri" must be a string';
+    case "completion/complete": {
+      const ref = params.ref;
+      if (!isObj(ref) || typeof ref.type !== "string")
+        return '"params.ref" must be an object with a "type"';
+      if (typeof ref.name !== "string" && typeof ref.uri !== "string")
+        return '"params.ref" must have a string "name" or "uri"';
+      return undefined;
+    }
+    default:
+      return params === undefined || isObj(params) ? undefined : '"params" must be an object';
+  }
+}
+
+/**
  * Why `result`, the answer to `method`, is not the shape MCP gives it (as far as the gateway
  * reads it); undefined when it is, or when the gateway does not read that method's results.
  */

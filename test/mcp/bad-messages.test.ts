@@ -121,6 +121,22 @@ describe("deep nesting over stdio, both sides", () => {
     expect(gw.exit).toBeUndefined();
   });
 
+  it("refuses a request whose params are not the shape MCP gives them, with -32602", async () => {
+    for (const [id, params] of [
+      [20, { name: 5 }],
+      [21, { name: "echo", arguments: "x" }],
+      [22, { name: "echo", arguments: [1] }],
+    ] as const) {
+      const a = await gw.request(id, "tools/call", params);
+      expect(a.error).toMatchObject({ code: -32602, data: { warden: "message_invalid" } });
+    }
+    const r = await gw.request(23, "resources/read", { uri: null });
+    expect(String((r.error as { message: string }).message)).toBe(
+      'Invalid params for resources/read: "params.uri" must be a string.',
+    );
+    expect((await gw.call(24, "echo", { text: "up" })).result).toBeDefined();
+  });
+
   it("refuses an upstream list whose items are not objects, naming the upstream", async () => {
     await gw.call(12, "bad_list");
     const l = await gw.request(13, "tools/list");
