@@ -151,14 +151,23 @@ export default async function (h: Harness): Promise<void> {
     goal: string,
     block = BLOCK,
   ) => {
-    for (const [, c] of cases) await warm(c);
+    for (const [name, c] of cases)
+      await warm(c).catch((e: Error) => {
+        throw new Error(`${label}: ${name}: warming failed: ${e.message}`, { cause: e });
+      });
     // the proxy's main-thread CPU over its measured calls (not the direct row: the server
     // behind serves every row)
     const cpu = cases.map(() => 0);
     let at = 0;
     const pidOf = (i: number) => (i === 0 ? undefined : cases[i]![1].pid());
     const lat = await interleaved(
-      cases.map(([, c]) => call(c)),
+      cases.map(([name, c]) => {
+        const f = call(c);
+        return () =>
+          f().catch((e: Error) => {
+            throw new Error(`${label}: ${name}: ${e.message}`, { cause: e });
+          });
+      }),
       block === 1 ? rounds : Math.max(3, Math.ceil(rounds / block)),
       budget,
       block,

@@ -78,6 +78,7 @@ if (mode === "stdio") {
             body,
           },
           {
+            onRequestStart: () => {},
             onResponseStart: (_c, status, headers) => {
               started = true;
               res.writeHead(status, copy(headers));
