@@ -22,6 +22,44 @@ export interface GatewayCheck {
   guards?: string[];
 }
 
+/**
+ * The stdio upstreams of a config that did not validate, as far as they can be read: their
+ * commands are checked too, so that one round shows every problem.
+ */
+function rawStdioUpstreams(text: string, file: string): UpstreamConfig[] {
+  let list: unknown;
+  try {
+    list = (parseDocument(text).toJS() as { upstreams?: unknown } | null)?.upstreams;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(list)) return [];
+  return list.map((u: unknown, i): UpstreamConfig => {
+    const o = (typeof u === "object" && u !== null ? u : {}) as Record<string, unknown>;
+    const env =
+      typeof o.env === "object" && o.env !== null ? (o.env as Record<string, unknown>) : {};
+    const cwd = typeof o.cwd === "string" ? resolve(dirname(file), o.cwd) : undefined;
+    if (typeof o.command !== "string" || o.command === "")
+      return {
+        kind: "http",
+        name: String(o.name ?? i),
+        url: "",
+        headers: {},
+        bearerEnv: undefined,
+        prefix: false,
+      } as unknown as UpstreamConfig;
+    return {
+      kind: "stdio",
+      name: String(o.name ?? i),
+      command: o.command,
+      args: [],
+      env: typeof env.PATH === "string" ? { PATH: env.PATH } : {},
+      cwd,
+      prefix: false,
+    } as unknown as UpstreamConfig;
+  });
+}
+
 /** The `policy:` path of a config that did not validate, if it can still be read. */
 function policyPathOf(text: string, file: string): string | undefined {
   try {
@@ -94,7 +132,10 @@ export async function checkGateway(path: string): Promise<GatewayCheck> {
   }
   const out: GatewayCheck = { ok: false, problems };
   if (policyFile !== undefined) out.policy = policyFile;
-  if (config === undefined) return out;
+  if (config === undefined) {
+    problems.push(...upstreamProblems(file, rawStdioUpstreams(text, file)));
+    return out;
+  }
   out.config = config;
   problems.push(...upstreamProblems(file, config.upstreams));
   if (policy !== undefined) problems.push(...transportProblems(config, policy));

@@ -28,11 +28,11 @@ describe("warden gateway --check", () => {
     const dir = tempDir();
     const r = check(
       dir,
-      "listen: stdio\npolicy: ./policy.yaml\nauditt: { file: a.jsonl }\nupstreams:\n  - name: fx\n    command: node\n    argz: []\n",
+      "listen: stdio\npolicy: ./policy.yaml\nauditt: { file: a.jsonl }\nupstreams:\n  - name: fx\n    command: node\n    argz: []\n  - name: gone\n    command: /nonexistent/mcp-server\n",
       'version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools:\n    allow: [{ nme: "x" }]\n',
     );
     expect(r.status).toBe(2);
-    expect(r.lines[0]).toBe("warden gateway --check: 4 problem(s):");
+    expect(r.lines[0]).toBe("warden gateway --check: 5 problem(s):");
     expect(r.lines.slice(1)).toEqual([
       expect.stringMatching(
         /warden\.yaml:3:1 auditt: Unknown key "auditt" in warden\.yaml \(did you mean "audit"\?\)/,
@@ -43,6 +43,10 @@ describe("warden gateway --check", () => {
       expect.stringMatching(/policy\.yaml:5:\d+ mcp\.tools\.allow\[0\]: .*needs the key "name"/),
       expect.stringMatching(
         /policy\.yaml:5:\d+ mcp\.tools\.allow\[0\]\.nme: unknown key "nme" .*\(did you mean "name"\?\)/,
+      ),
+      // The upstream commands are checked even though the config has errors.
+      expect.stringMatching(
+        /warden\.yaml: upstreams\[1\]\.command: upstream "gone" cannot be started: its command "\/nonexistent\/mcp-server" does not exist/,
       ),
     ]);
   });
