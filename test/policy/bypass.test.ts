@@ -157,6 +157,11 @@ const NAMES: [string, A][] = [
   ["zero-width joiner at the end", tool("system_exec\u200d")],
   ["full-width letters", tool("\uff53\uff59\uff53\uff54\uff45\uff4d_exec")],
   ["long s (NFKC folds it)", tool("\u017fystem_exec")],
+  ["full-width and Cyrillic together", tool("\uff53\u0443stem_exec")],
+  [
+    "allowed tool in a full-width spelling (the server reads another name)",
+    tool("\uff43alculator"),
+  ],
   ["soft hyphen", tool("sys\u00adtem_exec")],
   ["right-to-left override", tool("\u202esystem_exec")],
   ["variation selector", tool("system_exec\ufe0f")],
@@ -193,7 +198,6 @@ const CONFUSABLES: [string, A, string][] = [
     tool("\u0455\u0443\u0455t\u0435m_\u0435\u0445\u0435c"),
     "system_exec",
   ],
-  ["full-width and Cyrillic together", tool("\uff53\u0443stem_exec"), "system_exec"],
   ["Cyrillic ghe for r, exact deny", tool("\u0433m_rf"), "rm_rf"],
   ["list visibility", { kind: "tool.list", name: "\u0455ystem_exec" }, "system_exec"],
   ["prompt, Cyrillic e", prompt("d\u0435bug_dump"), "debug_dump"],
@@ -216,7 +220,6 @@ const CONTROLS: [string, A][] = [
   ["allowed CIDR by decimal form", connect("167772161")],
   ["allowed https anywhere", get("https://evil.com/")],
   ["allowed tool", tool("calculator")],
-  ["allowed tool after NFKC", tool("\uff43alculator")],
   ["allowed env key", { kind: "env.read", key: "HOME" }],
   // Non-Latin names that look like nothing denied still pass the allow `*`.
   [
@@ -283,7 +286,8 @@ describe("what the attempts canonicalize to", () => {
     [connect("BÜCHER.example.com."), "xn--bcher-kva.example.com"],
     [read("/srv/app//x/./y/../z/"), "/srv/app/x/z"],
     [read("/../../etc"), "/etc"],
-    [tool("\u017fystem_exec"), "system_exec"],
+    // A name is judged as written (NFKC-changed names are refused, not folded).
+    [tool("\u043e\u0442\u0447\u0451\u0442"), "\u043e\u0442\u0447\u0451\u0442"],
   ] as const)("%j", (action, want) => {
     const input = policy.check(action, { explain: true }).explanation?.input as Record<
       string,

@@ -107,15 +107,33 @@ describe("names that are refused, never stripped", () => {
   });
 });
 
-describe("names are judged in their NFKC form", () => {
-  it("a full-width or compatibility spelling of a denied name is denied", () => {
-    expect(canonicalizeName("ｓｙｓｔｅｍ_x")).toEqual({ ok: true, value: "system_x" });
-    expect(tool("ｓｙｓｔｅｍ_x")).toMatchObject({ allowed: false, code: "deny_rule" });
-    expect(tool("\u33a1")).toMatchObject({ allowed: true }); // ㎡ is "m2", no rule
-    expect(canonicalizeName("ﬁle")).toEqual({ ok: true, value: "file" });
+describe("a name NFKC would change is refused (the server reads it as written)", () => {
+  it("a full-width or compatibility spelling is refused, never folded", () => {
+    const notNfkc = (r: ReturnType<typeof canonicalizeName>) =>
+      expect(r).toMatchObject({ ok: false, reason: expect.stringContaining("not in NFKC form") });
+    notNfkc(canonicalizeName("ｓｙｓｔｅｍ_x"));
+    notNfkc(canonicalizeName("ﬁle"));
+    notNfkc(canonicalizeName("\u017fystem"));
+    notNfkc(canonicalizeName("cafe\u0301")); // decomposed: NFKC composes it
+    expect(canonicalizeName("caf\u00e9")).toEqual({ ok: true, value: "caf\u00e9" });
+    expect(tool("ｓｙｓｔｅｍ_x")).toMatchObject({ allowed: false, code: "not_canonical" });
+    expect(tool("\u33a1")).toMatchObject({ allowed: false, code: "not_canonical" }); // ㎡
     expect(policy.check({ kind: "env.read", key: "ＡＷＳ_KEY" })).toMatchObject({
       allowed: false,
-      code: "deny_rule",
+      code: "not_canonical",
+    });
+  });
+
+  it("an allow rule does not admit a compatibility spelling of its name (found by the gateway fuzz)", () => {
+    const p = compiled(`
+mcp:
+  tools:
+    allow: ["echo"]
+`);
+    expect(p.check({ kind: "tool.call", name: "echo" })).toMatchObject({ allowed: true });
+    expect(p.check({ kind: "tool.call", name: "\uff45\uff43\uff48\uff4f" })).toMatchObject({
+      allowed: false,
+      code: "not_canonical",
     });
   });
 

@@ -73,9 +73,9 @@ describe("remembered inputs get the answers fresh ones get", () => {
       "rate_limited",
     ]);
     expect(call("b").allowed).toBe(true);
-    // A caller written differently but canonically the same (full-width a) shares a's tokens.
-    expect(call("\uff41").code).toBe("rate_limited");
-    expect(call("\uff41").code).toBe("rate_limited");
+    // A caller NFKC would change (full-width a) is refused: it gets no window of its own.
+    expect(call("\uff41").code).toBe("not_canonical");
+    expect(call("\uff41").code).toBe("not_canonical");
     expect(call("a\u200b").code).toBe("not_canonical");
     expect(call("a\u200b").reason).toMatch(/caller: /);
   });
@@ -192,7 +192,7 @@ describe("explanations of remembered inputs", () => {
     ["a path URI", { kind: "storage.read", uri: "fs:///data/x/../y" }, { uri: "/data/y" }],
     ["a host", { kind: "network.connect", host: "API.Example.COM." }, { host: "api.example.com" }],
     ["an IPv4 short form", { kind: "network.connect", host: "10.1" }, { host: "10.0.0.1" }],
-    ["a tool name", { kind: "tool.call", name: "\uff43alc_add" }, { name: "calc_add" }],
+    ["a tool name", { kind: "tool.call", name: "calc_\u00e9" }, { name: "calc_\u00e9" }],
     ["an env key", { kind: "env.read", key: "APP_NAME" }, { key: "APP_NAME" }],
   ])("%s: the canonical input, asked plain first and explained after", (_n, action, want) => {
     const p = compiled();

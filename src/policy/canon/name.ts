@@ -1,7 +1,10 @@
 import { type Canon, fail } from "./result.js";
 
 /**
- * Names (tools, prompts, environment keys, callers): NFKC-normalised; control characters,
+ * Names (tools, prompts, environment keys, callers) are judged as the server reads them: as
+ * written. A name that NFKC would change (`ｓｙｓｔｅｍ`, `ﬁle`, `ſystem`) is refused, never
+ * folded: folded, an allow rule for `calculator` would admit `ｃalculator`, which the server
+ * reads as another name. Control characters,
  * invisible/format characters (zero-width, bidi controls, BOM, soft hyphen, variation
  * selectors, tag characters) and unpaired surrogates are refused, never stripped: a name that
  * hides characters is denied with a reason. Look-alike letters from other scripts stay (they
@@ -28,7 +31,7 @@ export function isPlainName(s: string): boolean {
 }
 
 /**
- * The name's NFKC form, or why it is refused. Checked after normalizing: NFKC keeps every
+ * The name itself when it is in NFKC form and clean, or why it is refused. Checked after normalizing: NFKC keeps every
  * character `BAD_NAME` refuses and makes none from characters it accepts (test/policy/
  * canon-name.test.ts checks every code point), so checking before too would refuse nothing more.
  */
@@ -39,5 +42,9 @@ export function canonicalizeName(name: unknown): Canon {
   const value = name.normalize("NFKC");
   if (BAD_NAME.test(value)) return fail("name contains a control or invisible character");
   if (BAD_SPACE.test(value)) return fail("name has leading/trailing or non-ASCII whitespace");
+  if (value !== name)
+    return fail(
+      `name is not in NFKC form (it would read as "${value}"); the server reads it as written, so it is refused rather than judged as another name`,
+    );
   return { ok: true, value };
 }
