@@ -430,7 +430,9 @@ function limits(c: Checker, v: unknown): MessageLimits {
       1024,
       GiB,
     ),
-    jsonDepth: c.int(o, "json_depth", ["limits"], d.jsonDepth, 2, 10_000),
+    // At most 1000: the shape check and every judge walk a message recursively, and 6,000 levels
+    // overflowed the stack (a config allowing that would let one message end the gateway).
+    jsonDepth: c.int(o, "json_depth", ["limits"], d.jsonDepth, 2, 1000),
     clientQueueBytes: c.int(o, "client_queue_bytes", ["limits"], d.clientQueueBytes, 65_536, GiB),
   };
 }

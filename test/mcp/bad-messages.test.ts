@@ -227,11 +227,35 @@ describe("limits are configured in warden.yaml", () => {
       'upstreams[0].request_timeout_ms: "request_timeout_ms" must be a whole number from 1 to 86400000.',
     );
     expect(msgs).toContain(
-      'limits.json_depth: "json_depth" must be a whole number from 2 to 10000.',
+      'limits.json_depth: "json_depth" must be a whole number from 2 to 1000.',
     );
     expect(msgs.some((m) => m.startsWith('limits.queue: Unknown key "queue" in limits'))).toBe(
       true,
     );
+  });
+
+  it("the largest json_depth allowed (1000) holds a message nested at the limit and past it", async () => {
+    const cfg = writeGatewayFiles(
+      tempDir(),
+      `listen: stdio\npolicy: ./policy.yaml\nlimits: { json_depth: 1000 }\nupstreams:\n${hostileUpstream("h")}`,
+      ALLOW_ALL,
+    );
+    const gw = new RawGateway(cfg);
+    try {
+      await gw.initialize();
+      // 9,000 levels overflowed the recursive check when json_depth could be 10,000.
+      gw.write(
+        `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":${nested(9000)}}}}\n`,
+      );
+      const a = await gw.answer(1);
+      expect(String((a.error as { message: string }).message)).toMatch(/deeper than 1000 levels/);
+      gw.write(
+        `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"x":${nested(990)}}}}\n`,
+      );
+      expect(await gw.answer(2)).toBeDefined();
+    } finally {
+      await gw.close();
+    }
   });
 
   it("honours a smaller json_depth on stdio", async () => {
