@@ -18,6 +18,11 @@ describe("the prototypes taken from the data", () => {
       "\u{1d41a}": "a", // a code point outside the BMP
       "\u00a0": " ", // printable ASCII includes the space
       "\u2053": "~",
+      "\u0080": "x", // the first non-ASCII code point
+      "\uffff": "y", // the last of the BMP: one code unit
+      "\u0437": "rn", // a prototype of several characters
+      "\u0436": "\u0444a", // not ASCII all through
+      "\u0438": "a\u0444",
       "\u0131\u0307": "i", // a key of two code points
       "\u{1d41a}x": "a",
       "\u0430": "", // empty
@@ -29,12 +34,17 @@ describe("the prototypes taken from the data", () => {
       "1": "l",
       m: "rn",
     });
-    expect([...t]).toEqual([
-      [0x0435, "e"],
-      [0x1d41a, "a"],
-      [0x00a0, " "],
-      [0x2053, "~"],
-    ]);
+    expect(new Map(t)).toEqual(
+      new Map([
+        [0x0435, "e"],
+        [0x1d41a, "a"],
+        [0x00a0, " "],
+        [0x2053, "~"],
+        [0x0080, "x"],
+        [0xffff, "y"],
+        [0x0437, "rn"],
+      ]),
+    );
   });
 
   it("refuses data that is not an object", () => {
@@ -93,6 +103,11 @@ describe("skeletons", () => {
     }
   });
 
+  it("a capital whose lower case has no prototype is judged by its own", () => {
+    expect(confusableSkeletons("rm\u2cbaf")).toEqual(["rm-f"]); // Coptic Ⲻ looks like -
+    expect(confusableSkeletons("\u0241")).toEqual(["?"]);
+  });
+
   it("İ, whose lower case is two code points, is its own", () => {
     expect(confusableSkeletons("\u0130")).toEqual([]);
   });
@@ -103,7 +118,7 @@ describe("deny rules hold against look-alikes", () => {
 mcp:
   tools:
     allow: ["*"]
-    deny: ["admin_*", "apl_key", "api_*"]
+    deny: ["admin_*", "apl_key", "api_*", "rm-f"]
 `);
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   const policy = r.policy;
@@ -114,6 +129,7 @@ mcp:
     ["ADM\u0406N_X", 0],
     ["AP\u0406_KEY", 1],
     ["\u0430p\u0456_x", 2],
+    ["rm\u2cbaf", 3],
   ])("%s", (name, rule) => {
     expect(call(name)).toMatchObject({
       allowed: false,
