@@ -98,6 +98,8 @@ describe("resource URIs", () => {
     ["file:///etc/../x", "file", "/x"],
     ["FILE:///a", "file", "/a"],
     ["file://localhost/a/./b", "file", "/a/b"],
+    ["fs+file:///a/../b", "fs+file", "/b"], // a gateway's prefixed file: URI is a path too
+    ["FS+FILE:///a", "fs+file", "/a"],
   ])("%j", (input, scheme, rest) => {
     expect(canonicalizeResourceUri(input)).toEqual({ ok: true, value: { scheme, rest } });
   });
@@ -118,6 +120,11 @@ describe("resource URIs", () => {
     ["mem:.", OPAQUE_DOTS("mem:.")],
     ["mem:a/..", OPAQUE_DOTS("mem:a/..")],
     ["mem:./a", OPAQUE_DOTS("mem:./a")],
+    ["mem:a/../", OPAQUE_DOTS("mem:a/../")],
+    ["mem:./", OPAQUE_DOTS("mem:./")],
+    [`mem:a/../${"b".repeat(100)}`, OPAQUE_DOTS(`mem:a/../${"b".repeat(71)}`)],
+    [`1${"a".repeat(100)}:x`, `"1${"a".repeat(79)}" is not a URI (scheme:...)`],
+    [`notes://h\\x/${"a".repeat(100)}`, `"notes://h\\x/${"a".repeat(68)}" is not a valid URI`],
     ["notes://h%2e/x", "uri host percent-encodes a separator, dot, percent or control character"],
     ["notes://h%2F/x", "uri host percent-encodes a separator, dot, percent or control character"],
     ["notes://h%5c/x", "uri host percent-encodes a separator, dot, percent or control character"],
@@ -136,6 +143,13 @@ describe("resource URIs", () => {
     ["mem:a\u0000", "uri contains a control character"],
   ])("%j: %s", (input, reason) => {
     expect(canonicalizeResourceUri(input)).toEqual({ ok: false, reason });
+  });
+
+  it("file+x: is not a file: URI", () => {
+    expect(canonicalizeResourceUri("file+x:///a/../b")).toEqual({
+      ok: true,
+      value: { scheme: "file+x", rest: "///b" },
+    });
   });
 
   it("a path the path canonicalizer refuses is refused, with its reason", () => {
