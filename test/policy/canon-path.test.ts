@@ -72,6 +72,13 @@ describe("the canonical form of a path", () => {
     [`/${"a/".repeat(130)}`, `/${"a/".repeat(129)}a`],
     [`/${"a/../".repeat(200)}b`, "/b"],
     [`/${"x".repeat(5000)}/../y`, "/y"],
+    // Not ASCII: the full lane reads them, from where the path starts.
+    ["fs:///cafe\u0301/./x", "/caf\u00e9/x"],
+    ["file://localhost/\u00e9", "/\u00e9"],
+    ["FILE:///\u00c9/../\u00e8", "/\u00e8"],
+    ["/\u00c9COLE/X", "/\u00c9COLE/X"], // case is kept on a case-sensitive target
+    ["/\u00e9/b./c", "/\u00e9/b./c"],
+    ["/\u00e9/.b/..c/c..", "/\u00e9/.b/..c/c.."],
   ])("%j is %j", (input, want) => {
     expect(canonicalizePath(input)).toEqual({ ok: true, value: want });
     expect(canonicalPathOf(input, false)).toBe(want);
@@ -101,6 +108,15 @@ describe("paths that are refused", () => {
     ["file://host/a", NOT_ABSOLUTE("file://host/a")],
     ["file:/a", NOT_ABSOLUTE("file:/a")],
     ["file:a", NOT_ABSOLUTE("file:a")],
+    ["fsx//a", NOT_ABSOLUTE("fsx//a")],
+    ["fs:x/a", NOT_ABSOLUTE("fs:x/a")],
+    ["fs:/xa", NOT_ABSOLUTE("fs:/xa")],
+    ["fs:ab/c", NOT_ABSOLUTE("fs:ab/c")],
+    ["fx:///a", NOT_ABSOLUTE("fx:///a")],
+    ["foo:bar/a", NOT_ABSOLUTE("foo:bar/a")],
+    ["fxxxxxxlocalhost/a", NOT_ABSOLUTE("fxxxxxxlocalhost/a")],
+    ["xfile:///a", NOT_ABSOLUTE("xfile:///a")],
+    ["ffile:///a", NOT_ABSOLUTE("ffile:///a")],
     ["f", NOT_ABSOLUTE("f")],
     ["a/b", NOT_ABSOLUTE("a/b")],
     ["./a", NOT_ABSOLUTE("./a")],
@@ -161,6 +177,13 @@ describe("normalizeSegments", () => {
     ["/.../..", "/"],
     ["/a/bb/..", "/a"],
     ["/ab/c/..", "/ab"],
+    ["/a/b./c", "/a/b./c"],
+    ["/a/.b/c", "/a/.b/c"],
+    ["/a/xy/c", "/a/xy/c"],
+    ["/x/..c/d", "/x/..c/d"],
+    ["/x/.bc/d", "/x/.bc/d"],
+    ["/x/a./d", "/x/a./d"],
+    ["/x/.a/d", "/x/.a/d"],
   ])("%j is %j", (input, want) => {
     expect(normalizeSegments(input)).toBe(want);
   });
