@@ -144,6 +144,12 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
       let action: PolicyAction | undefined;
       switch (meta.phase) {
         case "connection":
+          if (meta.upstream !== null) {
+            // One upstream about to be connected: judged on the transport it uses (and the
+            // host of its URL), as `warden gateway --check` reports it.
+            action = upstreamTransport(a);
+            break;
+          }
           action = { kind: "transport.connect", transport: meta.transport };
           if (meta.host !== undefined) action.host = meta.host;
           break;
@@ -220,4 +226,14 @@ export function buildJudges(
   for (const phase of PHASES)
     out[phase] = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? [])]);
   return Object.freeze(out);
+}
+
+/** The policy action for connecting one upstream (`args` as session-connect.ts builds them). */
+function upstreamTransport(a: Item): PolicyAction {
+  if (a.transport !== "http") return { kind: "transport.connect", transport: "stdio" };
+  const action: PolicyAction = { kind: "transport.connect", transport: "http" };
+  try {
+    action.host = new URL(String(a.url)).hostname;
+  } catch {}
+  return action;
 }

@@ -14,7 +14,7 @@ import { httpUpstream, startGateway, tempDir, writeGatewayFiles } from "./helper
 
 const ALLOW_ALL = `version: "1.0"
 mcp:
-  transport: { http: true }
+  transport: { http: true, stdio: true }
   tools: { allow: ["*"] }
   prompts: { allow: ["*"] }
   resources: { allow: [{ uri: "test://**" }] }

@@ -13,7 +13,7 @@ import { tempDir } from "./helpers.js";
 
 const POLICY = `version: "1.0"
 mcp:
-  transport: { http: true }
+  transport: { http: true, stdio: true }
   tools:
     allow: ["*"]
 `;

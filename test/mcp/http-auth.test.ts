@@ -39,7 +39,7 @@ describe("named tokens over HTTP", () => {
   beforeAll(async () => {
     process.env.WARDEN_T_ALICE = "alice-secret";
     process.env.WARDEN_T_BOB = "bob-secret";
-    const policy = `version: "1.0"\nmcp:\n  transport: { http: true }\n  tools: { allow: ["*"] }\n`;
+    const policy = `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["*"] }\n`;
     const cfg = writeGatewayFiles(
       tempDir(),
       `listen: { http: { port: 0 } }\nauth:\n  tokens:\n    - { name: alice, env: WARDEN_T_ALICE }\n    - { name: bob, env: WARDEN_T_BOB }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("fx")}`,
@@ -269,7 +269,7 @@ describe("bounded sessions", () => {
   });
 
   it("a session flood (150 initialize, no DELETE) leaves at most max_processes upstream processes", async () => {
-    const policy = `version: "1.0"\nmcp:\n  transport: { http: true }\n  tools: { allow: ["*"] }\n`;
+    const policy = `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["*"] }\n`;
     const cfg = writeGatewayFiles(
       tempDir(),
       `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("fx")}    max_processes: 3\n`,

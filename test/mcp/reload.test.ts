@@ -21,7 +21,7 @@ import {
 
 const policy = (extra: string) => `version: "1.0"
 mcp:
-  transport: { http: true }
+  transport: { http: true, stdio: true }
   tools:
     allow:
       - name: add
