@@ -168,16 +168,9 @@ export class GatewaySession extends JudgedSession {
     const { call, chain } = this.judge("request", req.method, null, p, req.method);
     const d = chain.before(call);
     if (isAllowed(d)) {
-      this.audit({
-        phase: "decision",
-        upstream: null,
-        method: req.method,
-        decision: "allow",
-        rule: d.rule,
-        duration_ms: 0,
-        ...this.ctx.audit()?.args(p),
-      });
-      return this.#passThrough(req, p);
+      // A decision line now and an outcome line when the answer comes, as for judged calls.
+      this.forwarded(call, req.method, undefined, t0);
+      return this.#passThrough(req, p, (a) => this.outcome(call, req.method, undefined, t0, a));
     }
     if (d.by !== "policy") {
       this.deny(req, call, d, req.method, t0);
@@ -202,7 +195,7 @@ export class GatewaySession extends JudgedSession {
    * `params.uri` names (a prefixed name or URI; the prefix is removed), else to the first
    * upstream that is up (see docs/gateway.md, "Sessions and routing").
    */
-  #passThrough(req: Request, p: Obj): Promise<void> {
+  #passThrough(req: Request, p: Obj, ended: (a: Answer | typeof CANCELLED) => void): Promise<void> {
     const key = typeof p.name === "string" ? "name" : typeof p.uri === "string" ? "uri" : undefined;
     if (key !== undefined) {
       const r =
@@ -210,20 +203,27 @@ export class GatewaySession extends JudgedSession {
           ? this.naming.route(p.name as string)
           : this.naming.routeUri(p.uri as string);
       const link = r && this.links.get(r.upstream);
-      if (link !== undefined) return this.#forward(req, link, { ...p, [key]: r!.name });
+      if (link !== undefined) return this.#forward(req, link, { ...p, [key]: r!.name }, ended);
     }
     let link: UpstreamLink | undefined;
     for (const l of this.links.values()) if (l.state === "up") link ??= l;
-    return this.#forward(req, link ?? this.links.values().next().value, req.params);
+    return this.#forward(req, link ?? this.links.values().next().value, req.params, ended);
   }
 
   /** Pass a request through to one upstream and its answer back, unjudged. */
-  async #forward(req: Request, link: UpstreamLink | undefined, params: unknown): Promise<void> {
-    if (link === undefined)
-      return this.replyError(
-        errorResponse(req.id, METHOD_NOT_FOUND, `No upstream serves ${req.method} here.`),
-      );
+  async #forward(
+    req: Request,
+    link: UpstreamLink | undefined,
+    params: unknown,
+    ended?: (a: Answer | typeof CANCELLED) => void,
+  ): Promise<void> {
+    if (link === undefined) {
+      const e = errorResponse(req.id, METHOD_NOT_FOUND, `No upstream serves ${req.method} here.`);
+      ended?.(e);
+      return this.replyError(e);
+    }
     const a = await this.call(link, req.method, params, req.id);
+    ended?.(a);
     if (a !== CANCELLED) this.down.send({ ...a, id: req.id }, req.id);
   }
 

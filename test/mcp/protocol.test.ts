@@ -168,17 +168,21 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
       "vendor/thing",
     ]);
     const file = join(dir, "audit.jsonl");
-    await until(() => auditLines(file).length >= 5, 10_000, "audit lines");
-    expect(
-      auditLines(file)
-        .filter((l) => l.method !== "initialize" && l.method !== "tools/call")
-        .map((l) => [l.method, l.decision]),
-    ).toEqual([
-      ["x/evil", "deny"],
-      ["vendor/secret", "deny"],
-      ["x/allowed", "allow"],
-      ["vendor/thing", "allow"],
+    const mine = () =>
+      auditLines(file).filter((l) => l.method !== "initialize" && l.method !== "tools/call");
+    await until(() => mine().length >= 6, 10_000, "audit lines");
+    expect(mine().map((l) => [l.method, l.phase, l.decision, l.outcome])).toEqual([
+      ["x/evil", "decision", "deny", undefined],
+      ["vendor/secret", "decision", "deny", undefined],
+      ["x/allowed", "decision", "allow", undefined],
+      ["x/allowed", "outcome", "allow", "error"],
+      ["vendor/thing", "decision", "allow", undefined],
+      ["vendor/thing", "outcome", "allow", "error"],
     ]);
+    // The outcome line of a passed-through call carries the call_id of its decision line.
+    const allowed = mine().filter((l) => l.method === "x/allowed");
+    expect(allowed[0]!.call_id).toBeDefined();
+    expect(allowed[1]!.call_id).toBe(allowed[0]!.call_id);
   });
 
   it("answers an upstream's request whose id is not a safe integer with -32600, and does not pass it on", async () => {
