@@ -7,14 +7,14 @@ export function printJson(value: unknown): void {
 
 /** Print an error as one line on stderr (`warden: <code>: <message>`) and return its exit code. */
 export function reportError(error: unknown): 1 | 2 | 3 {
-  if (isWardenError(error)) {
-    process.stderr.write(`warden: ${error.code}: ${error.message.replace(/\s*\n\s*/g, " ")}\n`);
-  } else {
-    const msg = error instanceof Error ? error.message : String(error);
-    process.stderr.write(
-      `warden: internal: ${msg.replace(/\s*\n\s*/g, " ")} (a bug in Warden: please report it)\n`,
-    );
-  }
+  const e = isWardenError(error)
+    ? error
+    : new WardenError(
+        "internal",
+        `${error instanceof Error ? error.message : String(error)} (a bug in Warden: please report it)`,
+        { cause: error },
+      );
+  process.stderr.write(`warden: ${e.code}: ${e.message.replace(/\s*\n\s*/g, " ")}\n`);
   return exitCodeFor(error);
 }
 

@@ -11,6 +11,8 @@ export const GUARD_CODES = {
     "A guard trapped, timed out, ran out of memory or fuel, or returned a bad decision; its failure_mode decided what happened next.",
   pins_invalid:
     "The rug_pull pins file is not valid JSON of the expected shape; the message names the file.",
+  threw:
+    "Audit only: a built-in guard threw an exception (its message follows); its failure_mode decided.",
   pin_not_found:
     "`warden pins approve` named a server or tool that has no pending change in the pins file.",
 } as const;

@@ -34,3 +34,24 @@ export const MCP_CODES = {
 } as const;
 
 export type McpCode = keyof typeof MCP_CODES;
+
+/**
+ * The code of each problem `config_invalid` lists (a warden.yaml issue); see docs/errors.md.
+ * `security_guards` problems carry the guards layer's `guard_config_invalid`.
+ */
+export const CONFIG_ISSUE_CODES = {
+  yaml_syntax: "warden.yaml is not valid YAML; line and column are where the parser stopped.",
+  unknown_key:
+    'A key warden.yaml does not have; the message suggests the closest ("did you mean").',
+  missing_key:
+    "A required key is missing (policy, upstreams, an upstream's name and command or url).",
+  invalid_value:
+    "A value has the wrong type or is out of range; the message says what is accepted.",
+  conflicting_keys: "Two keys that cannot go together; the message names both.",
+  duplicate_name: "Two upstreams or two tokens have the same name.",
+  ambiguous_name: "An upstream's name makes another's `<name>__` prefix ambiguous.",
+  insecure_listen:
+    "listen.http reaches beyond loopback without TLS or tokens, and allow_insecure is not set.",
+} as const;
+
+export type ConfigIssueCode = keyof typeof CONFIG_ISSUE_CODES;

@@ -7,7 +7,7 @@ export {
   redact,
 } from "./audit.js";
 export { type ArgumentBounds, boundArguments } from "./audit-bound.js";
-export { MCP_CODES, type McpCode } from "./codes.js";
+export { CONFIG_ISSUE_CODES, type ConfigIssueCode, MCP_CODES, type McpCode } from "./codes.js";
 export {
   formatIssues as formatConfigIssues,
   loadConfig as loadGatewayConfig,
