@@ -6,7 +6,14 @@
  */
 export type Phase = "before" | "after";
 
-export interface Call {
+/**
+ * What a layer keeps on its calls. A layer names its own shape (the gateway's
+ * `GatewayCallMeta`, the guards' `GuardCallMeta`) and types its calls, chains and strategies
+ * with it: `Call<GatewayCallMeta>`, `Chain<GatewayCallMeta>`. The default is an open record.
+ */
+export type CallMeta = object;
+
+export interface Call<M extends CallMeta = Record<string, unknown>> {
   /** Who calls: an agent, a client session, a plugin, a process. */
   source: string;
   /** What is called: a component, an upstream MCP server, a host. */
@@ -25,19 +32,19 @@ export interface Call {
   error?: unknown;
   /** Start time (ms, `performance.now()`), set by strategies that time calls. */
   startedAt?: number;
-  /** A bag for the layer that made the call (MCP session id, upstream, policy action...). */
-  meta?: Record<string, unknown>;
+  /** What the layer that made the call keeps on it (MCP session id, upstream, phase...). */
+  meta?: M;
 }
 
 /** Make a call; a convenience for callers that do not keep their own objects. */
-export function makeCall(
+export function makeCall<M extends CallMeta = Record<string, unknown>>(
   source: string,
   target: string,
   fn: string,
   args: unknown = undefined,
-  meta?: Record<string, unknown>,
-): Call {
-  const call: Call = { source, target, function: fn, args, phase: "before" };
+  meta?: M,
+): Call<M> {
+  const call: Call<M> = { source, target, function: fn, args, phase: "before" };
   if (meta !== undefined) call.meta = meta;
   return call;
 }

@@ -1,4 +1,4 @@
-export { type Call, makeCall, type Phase } from "./call.js";
+export { type Call, type CallMeta, makeCall, type Phase } from "./call.js";
 export { Chain, composeChain } from "./chain.js";
 export { CORE_CODES, type CoreCode } from "./codes.js";
 export {

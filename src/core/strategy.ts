@@ -1,4 +1,4 @@
-import type { Call } from "./call.js";
+import type { Call, CallMeta } from "./call.js";
 import type { Decision } from "./decision.js";
 
 /**
@@ -11,12 +11,23 @@ import type { Decision } from "./decision.js";
  * - `beforeCall(call)`: may rewrite `call.args` in place, and returns a decision or nothing.
  *   A `block` stops the chain at once (later strategies do not run); any other verdict is
  *   combined with the others and the strictest wins.
+ * - `beforeCallAsync(call)`: the same, for a judge that has to wait (a guard in a worker, a rate
+ *   limit on shared state, a person's review, a host call that waits). A strategy has one
+ *   before hook or the other, never both. A chain with any async strategy is asynchronous
+ *   (`chain.async`): it is judged with `beforeAsync`; a chain without one keeps the synchronous
+ *   path, which awaits nothing.
  * - `afterCall(call)`: runs after the target (or the bypass), in reverse order, and may rewrite
  *   or redact `call.result`. `call.error` holds what the target threw, if it did.
+ * - `priority`: where the strategy sits in its chain: lower first; equal priorities (and
+ *   strategies without one, which count as 0) keep the order they were given in.
+ *
+ * `M` is the shape of `call.meta` the strategy reads (see `CallMeta`).
  */
-export interface Strategy {
+export interface Strategy<M extends CallMeta = Record<string, unknown>> {
   readonly name: string;
-  shouldBypass?(call: Call): boolean;
-  beforeCall?(call: Call): Decision | undefined;
-  afterCall?(call: Call): void;
+  readonly priority?: number;
+  shouldBypass?(call: Call<M>): boolean;
+  beforeCall?(call: Call<M>): Decision | undefined;
+  beforeCallAsync?(call: Call<M>): Promise<Decision | undefined>;
+  afterCall?(call: Call<M>): void;
 }
