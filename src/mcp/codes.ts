@@ -31,6 +31,16 @@ export const MCP_CODES = {
     "A message was refused before it was judged: not JSON-RPC, nested past limits.json_depth, or a result that is not the shape MCP gives it.",
   message_too_large:
     "A message was longer than limits.client_message_bytes or upstreams[].max_answer_bytes and was dropped.",
+  id_unsafe:
+    "A numeric JSON-RPC id that is not a safe integer (-32600): its answer could not carry it exactly; use a string id.",
+  not_initialized:
+    "A request other than initialize or ping before the session's initialize was answered (-32600).",
+  session_refused:
+    "A request on a session whose initialize failed or was refused (-32600); start a new session.",
+  already_initialized:
+    "A second initialize on one session (-32600); start a new session to connect again.",
+  session_unknown:
+    "An HTTP request naming a session that ended, was collected as idle, or is another caller's (404); initialize again.",
 } as const;
 
 export type McpCode = keyof typeof MCP_CODES;

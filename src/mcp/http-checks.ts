@@ -19,9 +19,11 @@ export function fail(
   message: string,
   code = INVALID_REQUEST,
   headers: Record<string, string> = {},
+  /** The error's `data`, e.g. `{ warden: <code of docs/errors.md> }`. */
+  data?: Record<string, unknown>,
 ): void {
   if (res.headersSent) return void res.end();
-  const body = JSON.stringify(errorResponse(null, code, message));
+  const body = JSON.stringify(errorResponse(null, code, message, data));
   res.writeHead(status, {
     "content-type": "application/json",
     "content-length": String(Buffer.byteLength(body)),

@@ -180,7 +180,14 @@ export class HttpFront {
   #session(req: IncomingMessage, res: ServerResponse, caller: string): Entry | undefined {
     const id = req.headers["mcp-session-id"];
     if (typeof id !== "string") {
-      fail(res, 400, "Bad Request: Mcp-Session-Id header is required (initialize first).");
+      fail(
+        res,
+        400,
+        "Bad Request: Mcp-Session-Id header is required (initialize first).",
+        INVALID_REQUEST,
+        {},
+        { warden: "not_initialized" },
+      );
       return undefined;
     }
     const e = this.sessions.get(id);
@@ -191,6 +198,8 @@ export class HttpFront {
         404,
         "Session not found: it ended or was collected as idle; initialize again.",
         -32001,
+        {},
+        { warden: "session_unknown" },
       );
       return undefined;
     }
@@ -313,7 +322,14 @@ export class HttpFront {
     if (isInit) {
       if (msgs.length > 1) return fail(res, 400, "Invalid Request: initialize must be sent alone.");
       if (req.headers["mcp-session-id"] !== undefined)
-        return fail(res, 400, "Invalid Request: this session is already initialized.");
+        return fail(
+          res,
+          400,
+          "Invalid Request: this session is already initialized; to connect again, POST initialize without Mcp-Session-Id (a new session).",
+          INVALID_REQUEST,
+          {},
+          { warden: "already_initialized" },
+        );
       if (!this.#room(res, caller)) return;
       const id = randomUUID();
       const down = new HttpDownstream(id, req.headers.host, caller);

@@ -231,6 +231,7 @@ export class JudgedSession extends SessionCore {
         req.id,
         INVALID_REQUEST,
         `Invalid Request: this session is already initialized (${reason}). To connect again, start a new session: a new gateway process over stdio, a POST without Mcp-Session-Id over HTTP.`,
+        { warden: "already_initialized" },
       ),
     );
   }

@@ -323,7 +323,9 @@ export class SessionCore {
       if (typeof m.id === "number" && !Number.isSafeInteger(m.id)) {
         const why = `the ${m.method} request's id ${String(m.id)} (as parsed) is not a safe integer`;
         link.post(
-          errorResponse(m.id, INVALID_REQUEST, `Invalid Request: ${why}; use a string id.`),
+          errorResponse(m.id, INVALID_REQUEST, `Invalid Request: ${why}; use a string id.`, {
+            warden: "id_unsafe",
+          }),
         );
         this.ctx.log(`upstream "${link.name}": ${why}; refused`);
         return;

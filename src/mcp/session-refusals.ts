@@ -25,6 +25,7 @@ export function refuseRequest(m: Request, lifecycle: Lifecycle): ErrorResponse |
       m.id,
       INVALID_REQUEST,
       `Invalid Request: the ${m.method} request's id ${String(m.id)} (as parsed) is not a safe integer, so its answer could not carry it exactly; use an integer from -(2^53-1) to 2^53-1 or a string id.`,
+      { warden: "id_unsafe" },
     );
   if (lifecycle === "ready" || m.method === "initialize" || m.method === "ping") return undefined;
   return errorResponse(
@@ -33,6 +34,7 @@ export function refuseRequest(m: Request, lifecycle: Lifecycle): ErrorResponse |
     lifecycle === "refused"
       ? `Invalid Request: ${m.method} on a session whose initialize failed or was refused; start a new session.`
       : `Invalid Request: ${m.method} before initialize; the session is not initialized. Send initialize first and wait for its answer (MCP lifecycle).`,
+    { warden: lifecycle === "refused" ? "session_refused" : "not_initialized" },
   );
 }
 

@@ -49,6 +49,7 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
         const again = await raw.initialize(id++, agent);
         expect(errorOf(again)?.code).toBe(-32600);
         expect(errorOf(again)?.message).toMatch(/already initialized/);
+        expect(errorOf(again)?.data).toEqual({ warden: "already_initialized" });
       }
       for (let i = 0; i < 3; i++) {
         const a = await raw.request(id, "tools/call", add(id++));
@@ -124,6 +125,7 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
     expect(inf.id).toBe(null);
     expect(errorOf(inf)?.code).toBe(-32600);
     expect(errorOf(inf)?.message).toMatch(/id Infinity \(as parsed\) is not a safe integer/);
+    expect(errorOf(inf)?.data).toEqual({ warden: "id_unsafe" });
     const big = raw.lines.length;
     raw.write('{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/list"}');
     const b = await raw.next((m) => "error" in m || "result" in m, "the answer to 2^53+1", big);
@@ -131,6 +133,7 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
     expect(errorOf(b)?.message).toMatch(/id 9007199254740992 \(as parsed\) is not a safe integer/);
     const frac = await raw.request(1.5, "tools/list");
     expect(errorOf(frac)?.code).toBe(-32600);
+    expect(errorOf(frac)?.data).toEqual({ warden: "id_unsafe" });
     const s = await raw.request("9007199254740993", "tools/list");
     expect(s.id).toBe("9007199254740993");
     expect((s.result as { tools: unknown[] }).tools.length).toBeGreaterThan(0);
@@ -198,6 +201,7 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
     expect(errorOf(got)?.message).toMatch(
       /roots\/list request's id Infinity .* not a safe integer/,
     );
+    expect(errorOf(got)?.data).toEqual({ warden: "id_unsafe" });
     expect(raw.lines.filter((m) => m.method === "roots/list")).toEqual([]);
     expect(raw.stderr).toMatch(/upstream "rec": the roots\/list request's id Infinity/);
   });
@@ -215,11 +219,29 @@ describe("MCP lifecycle and JSON-RPC rules over stdio (raw client)", () => {
       expect(a.result).toBeUndefined();
       expect(errorOf(a)?.code).toBe(-32600);
       expect(errorOf(a)?.message).toMatch(`${method} before initialize`);
+      expect(errorOf(a)?.data).toEqual({ warden: "not_initialized" });
     }
     await raw.initialize(5, "c");
     expect(((await raw.request(6, "tools/list")).result as { tools: unknown[] }).tools).not.toEqual(
       [],
     );
+  });
+
+  it("answers requests on a session whose initialize was refused with -32600 session_refused", async () => {
+    const dir = tempDir();
+    raw = new RawStdio(
+      stdioConfig(
+        dir,
+        stdioUpstream("fx"),
+        "",
+        `version: "1.0"\nmcp:\n  transport: { http: true }\n`,
+      ),
+    );
+    expect(errorOf(await raw.initialize(1, "c"))?.code).toBe(-32003);
+    const a = await raw.request(2, "tools/list");
+    expect(errorOf(a)?.code).toBe(-32600);
+    expect(errorOf(a)?.message).toMatch(/initialize failed or was refused/);
+    expect(errorOf(a)?.data).toEqual({ warden: "session_refused" });
   });
 });
 
@@ -296,7 +318,22 @@ describe("callers over HTTP", () => {
       await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, session)).text();
       const again = await init(2, "agent2", session);
       expect(again.status).toBe(400);
-      expect(await again.text()).toMatch(/already initialized/);
+      expect(
+        ((await again.json()) as { error: { message: string; data: Obj } }).error,
+      ).toMatchObject({
+        message: expect.stringMatching(/already initialized/),
+        data: { warden: "already_initialized" },
+      });
+      const none = await post({ jsonrpc: "2.0", id: 9, method: "tools/list" });
+      expect(none.status).toBe(400);
+      expect(((await none.json()) as { error: { data: Obj } }).error.data).toEqual({
+        warden: "not_initialized",
+      });
+      const gone = await post({ jsonrpc: "2.0", id: 9, method: "tools/list" }, "no-such-session");
+      expect(gone.status).toBe(404);
+      expect(((await gone.json()) as { error: { data: Obj } }).error.data).toEqual({
+        warden: "session_unknown",
+      });
       const noId = await post(
         { jsonrpc: "2.0", method: "tools/call", params: { name: "exec", arguments: {} } },
         session,
