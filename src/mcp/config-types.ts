@@ -12,6 +12,10 @@ export interface StdioUpstreamConfig {
   readonly prefix: boolean;
   /** max_processes: this upstream's processes at most (one per HTTP session; default 32). */
   readonly maxProcesses?: number;
+  /** max_processes_wait_ms: how long a new session waits for a process slot (default 2000). */
+  readonly maxProcessesWaitMs?: number;
+  /** sessions: one process per client session (default) or one shared by all. */
+  readonly sessions?: UpstreamSessions;
   /** Whose files its paths name (default "local"): see `Paths`. */
   readonly paths: Paths;
   /** max_answer_bytes: the bound of one line it sends (default 16 MiB). */
@@ -34,7 +38,16 @@ export interface HttpUpstreamConfig {
   readonly maxAnswerBytes?: number;
   /** request_timeout_ms: how long a request may wait for its answer (default 60 s). */
   readonly requestTimeoutMs?: number;
+  /** sessions: one upstream session per client session (default) or one shared by all. */
+  readonly sessions?: UpstreamSessions;
 }
+
+/**
+ * `upstreams[].sessions`: "per_session" gives each client session its own upstream connection
+ * (a process for a command upstream); "shared" gives every client session one connection, which
+ * the gateway initializes once (docs/gateway.md, "Shared upstreams").
+ */
+export type UpstreamSessions = "per_session" | "shared";
 
 /**
  * `upstreams[].paths`: "local" when the upstream's paths name files on this host (path

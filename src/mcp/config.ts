@@ -18,6 +18,7 @@ import {
   type MessageLimits,
   REQUEST_TIMEOUT_MS,
   type UpstreamConfig,
+  type UpstreamSessions,
 } from "./config-types.js";
 import { prefixClash } from "./naming.js";
 
@@ -50,6 +51,8 @@ const STDIO_KEYS = [
   "request_timeout_ms",
   "max_answer_bytes",
   "max_processes",
+  "max_processes_wait_ms",
+  "sessions",
 ];
 const HTTP_KEYS = [
   "name",
@@ -60,6 +63,7 @@ const HTTP_KEYS = [
   "max_answer_bytes",
   "paths",
   "request_timeout_ms",
+  "sessions",
 ];
 const LIMIT_KEYS = ["client_message_bytes", "json_depth", "client_queue_bytes"];
 const LISTEN_HTTP_KEYS = [
@@ -344,6 +348,7 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         [...path, "paths"],
         'paths must be "local" (its paths name files on this host: resolved through symbolic links before the check; default for command upstreams) or "remote" (another host\'s files, e.g. "docker run -i": judged as strings; default for url upstreams).',
       );
+    const sessions = upstreamSessions(c, o, path);
     const requestTimeoutMs = c.int(
       o,
       "request_timeout_ms",
@@ -371,6 +376,7 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         prefix: pfx,
         paths: paths === "local" ? "local" : "remote",
         requestTimeoutMs,
+        sessions,
       });
     } else {
       const command = c.str(o, "command", path, true) ?? "";
@@ -387,10 +393,23 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         requestTimeoutMs,
         maxAnswerBytes: c.int(o, "max_answer_bytes", path, 16 * 1024 * 1024, 1024, 1024 ** 3),
         maxProcesses: c.int(o, "max_processes", path, 32, 1, 100_000),
+        maxProcessesWaitMs: c.int(o, "max_processes_wait_ms", path, 2000, 0, 60_000),
+        sessions,
       });
     }
   }
   return out;
+}
+
+/** `upstreams[].sessions`: one upstream connection per client session (default), or one shared. */
+function upstreamSessions(c: Checker, o: Obj, path: Path): UpstreamSessions {
+  const v = o.sessions ?? "per_session";
+  if (v === "per_session" || v === "shared") return v;
+  c.add(
+    [...path, "sessions"],
+    `sessions must be "per_session" (one upstream connection, a process for a command upstream, per client session; the default) or "shared" (one for every client session of the gateway)${didYouMean(String(v), ["per_session", "shared"])}.`,
+  );
+  return "per_session";
 }
 
 /** `caller` (stdio: who the client is) and `caller_includes_client_name` (opt-in). */

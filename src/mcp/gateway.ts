@@ -22,6 +22,7 @@ import type { GatewayMetrics } from "./metrics.js";
 import { loadPolicy, retainState } from "./policy-adapter.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
+import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
 import { upstreamProblems } from "./upstream-check.js";
 import { FileWatcher } from "./watch.js";
@@ -70,6 +71,8 @@ function version(): string {
 export class Gateway extends EventEmitter {
   config: GatewayConfig;
   readonly sessions = new Set<GatewaySession>();
+  /** The upstreams with `sessions: shared`: one connection each, for every session. */
+  readonly shared = new Map<string, SharedUpstream>();
   readonly #policy: PolicyHolder;
   #extra: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   #own: Partial<Record<GatewayPhase, readonly Strategy[]>>;
@@ -109,6 +112,7 @@ export class Gateway extends EventEmitter {
     this.#own = own ?? {};
     this.#judges = buildJudges(this.#policy, this.#strategies());
     this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
+    this.#shareUpstreams();
     this.stopped = new Promise((r) => {
       this.#resolveStopped = r;
     });
@@ -209,10 +213,10 @@ export class Gateway extends EventEmitter {
       this.http.queueLimit = this.config.limits.clientQueueBytes;
       this.http.jsonDepth = this.config.limits.jsonDepth;
     }
-    // one process per session for each stdio upstream: its max_processes bounds the sessions
+    // one process per session for each per-session stdio upstream: max_processes bounds them
     for (const u of this.config.upstreams)
-      if (u.kind === "stdio" && u.maxProcesses !== undefined)
-        this.http.maxSessions = Math.min(this.http.maxSessions, u.maxProcesses);
+      if (u.kind === "stdio" && u.sessions !== "shared" && u.maxProcesses !== undefined)
+        this.http.processCap(u.name, u.maxProcesses, u.maxProcessesWaitMs ?? 2000);
     if (this.metrics && this.config.metrics) {
       const reg = this.metrics.registry;
       this.http.routes.set(this.config.metrics.path, (res) => {
@@ -236,7 +240,36 @@ export class Gateway extends EventEmitter {
       decided: this.metrics ? (r, ends) => this.metrics!.record(r, ends) : undefined,
       version: this.version,
       callerIncludesClientName: this.config.callerIncludesClientName === true,
+      shared: (cfg) => (cfg.sessions === "shared" ? this.shared.get(cfg.name) : undefined),
     };
+  }
+
+  /**
+   * Make the shared connections of the upstreams with `sessions: shared` (started by the first
+   * session that connects); returns the ones the new config no longer has as they were.
+   */
+  #shareUpstreams(): SharedUpstream[] {
+    const old = new Map(this.shared);
+    this.shared.clear();
+    for (const u of this.config.upstreams) {
+      if (u.sessions !== "shared") continue;
+      const prev = old.get(u.name);
+      if (prev !== undefined && JSON.stringify(prev.cfg) === JSON.stringify(u)) {
+        old.delete(u.name);
+        this.shared.set(u.name, prev);
+        continue;
+      }
+      this.shared.set(
+        u.name,
+        new SharedUpstream(u, this.config.restart, {
+          log: this.#log,
+          audit: () => this.#audit,
+          version: this.version,
+          ...(this.config.limits === undefined ? {} : { limits: this.config.limits }),
+        }),
+      );
+    }
+    return [...old.values()];
   }
 
   #newSession(down: Downstream): GatewaySession {
@@ -334,11 +367,14 @@ export class Gateway extends EventEmitter {
     this.config = next;
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
     const upstreamsChanged = JSON.stringify(next.upstreams) !== JSON.stringify(previous.upstreams);
+    const unshared = upstreamsChanged ? this.#shareUpstreams() : [];
     for (const s of this.sessions) {
       if (upstreamsChanged)
         s.applyUpstreams(next.upstreams, next.restart).catch((e: Error) => this.#log(e.message));
       else s.listsChanged();
     }
+    // after the sessions let go of them (applyUpstreams closes changed links at once)
+    for (const u of unshared) u.close().catch(() => {});
     return { ok: true, errors: [], changed };
   }
 
@@ -353,6 +389,7 @@ export class Gateway extends EventEmitter {
       this.#watcher?.close();
       if (this.http) await this.http.close();
       await Promise.all([...this.sessions].map((s) => s.close()));
+      await Promise.all([...this.shared.values()].map((u) => u.close()));
       this.#onStop?.();
       this.#audit?.close();
       this.#resolveStopped();

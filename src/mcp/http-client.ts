@@ -40,6 +40,8 @@ export class HttpClientTransport implements Transport {
   onclose?: () => void;
   /** While `onmessage` runs: the text of that message when it came alone (not in a batch). */
   lastRaw: string | undefined;
+  /** While `onmessage` runs: the id of the request whose SSE stream carried the message. */
+  related: unknown;
   readonly #pool: Pool;
   readonly #path: string;
   /** The fixed request headers (config headers, credentials of the URL). */
@@ -128,8 +130,10 @@ export class HttpClientTransport implements Transport {
       const o = m as { id?: unknown; method?: unknown };
       if (answerOf !== undefined && o.id === answerOf && o.method === undefined) answered = true;
       this.lastRaw = batch ? undefined : text;
+      this.related = answerOf;
       this.onmessage?.(m as never);
       this.lastRaw = undefined;
+      this.related = undefined;
     }
     return answered;
   }

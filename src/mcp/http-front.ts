@@ -39,6 +39,8 @@ export const PRIME_AFTER_MS = 1000;
 const RETRY_AFTER_S = 5;
 /** The SSE retry (ms) a priming event asks for. */
 const RETRY_MS = 1000;
+/** New sessions waiting for an upstream process slot at most (more get 503 at once). */
+export const MAX_SLOT_WAITERS = 64;
 
 export interface FrontSession {
   receive(m: Message): void;
@@ -63,6 +65,13 @@ export class HttpFront {
   maxPerCaller: number;
   /** Open sessions per caller. */
   readonly #perCaller = new Map<string, number>();
+  /**
+   * The smallest upstreams[].max_processes of the per-session command upstreams (one process
+   * per session each), whose it is, and how long a new session waits for a slot.
+   */
+  #procs: { max: number; upstream: string; waitMs: number } | undefined;
+  /** New sessions waiting for a process slot, first come first served (MAX_SLOT_WAITERS). */
+  #waiters: (() => void)[] = [];
   /** limits.client_queue_bytes: unread bytes towards one client past which it is dropped. */
   queueLimit = MESSAGE_LIMITS.clientQueueBytes;
   /** limits.json_depth: how deep a client's message may nest. */
@@ -131,8 +140,19 @@ export class HttpFront {
     return n;
   }
 
+  /** An upstream with a process per session: at most `max` sessions, waiting `waitMs` for one. */
+  processCap(upstream: string, max: number, waitMs: number): void {
+    if (this.#procs === undefined || max < this.#procs.max) this.#procs = { max, upstream, waitMs };
+  }
+
+  /** Sessions waiting for a process slot now (for tests and status). */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
   #end(id: string, e: Entry): void {
     if (!this.sessions.delete(id)) return;
+    this.#waiters.shift()?.();
     const n = (this.#perCaller.get(e.down.caller) ?? 1) - 1;
     if (n > 0) this.#perCaller.set(e.down.caller, n);
     else this.#perCaller.delete(e.down.caller);
@@ -209,26 +229,69 @@ export class HttpFront {
   /**
    * Is there room for one more session of `caller`? Idle sessions are collected first; past
    * the limits, 503 with Retry-After (the client may try again after the idle timeout, or
-   * end a session with DELETE).
+   * end a session with DELETE). Past only an upstream's max_processes, the session first waits
+   * up to its max_processes_wait_ms for a slot (`wait`).
    */
-  #room(res: ServerResponse, caller: string): boolean {
+  #room(res: ServerResponse, caller: string): "yes" | "no" | "wait" {
     const full = () =>
       this.sessions.size >= this.maxSessions ||
       (this.#perCaller.get(caller) ?? 0) >= this.maxPerCaller;
-    if (!full()) return true;
+    const procs = this.#procs;
+    const noProcess = () => procs !== undefined && this.sessions.size >= procs.max;
+    if (!full() && !noProcess()) return "yes";
     this.collectIdle();
-    if (!full()) return true;
+    if (!full() && !noProcess()) return "yes";
+    if (
+      !full() &&
+      procs !== undefined &&
+      procs.waitMs > 0 &&
+      this.#waiters.length < MAX_SLOT_WAITERS
+    )
+      return "wait";
+    this.#full(res, caller);
+    return "no";
+  }
+
+  #full(res: ServerResponse, caller: string): void {
     const all = this.sessions.size >= this.maxSessions;
-    fail(
-      res,
-      503,
-      all
-        ? `Service Unavailable: the gateway has ${this.maxSessions} sessions open, its limit (listen.http.max_sessions, or the upstreams' max_processes). End one with DELETE, or retry later.`
-        : `Service Unavailable: caller "${caller}" has ${this.maxPerCaller} sessions open, its limit (listen.http.max_sessions_per_token). End one with DELETE, or retry later.`,
-      INVALID_REQUEST,
-      { "retry-after": String(RETRY_AFTER_S) },
-    );
-    return false;
+    const procs = this.#procs;
+    let why: string;
+    if (all)
+      why = `the gateway has ${this.maxSessions} sessions open, its limit (listen.http.max_sessions). End one with DELETE, or retry later.`;
+    else if ((this.#perCaller.get(caller) ?? 0) >= this.maxPerCaller)
+      why = `caller "${caller}" has ${this.maxPerCaller} sessions open, its limit (listen.http.max_sessions_per_token). End one with DELETE, or retry later.`;
+    else
+      why = `upstream "${procs?.upstream}" runs one process per session and has ${procs?.max}, its limit (upstreams[].max_processes; no slot freed within max_processes_wait_ms ${procs?.waitMs} ms, or ${MAX_SLOT_WAITERS} sessions were already waiting). End a session with DELETE, retry later, or set sessions: shared.`;
+    fail(res, 503, `Service Unavailable: ${why}`, INVALID_REQUEST, {
+      "retry-after": String(RETRY_AFTER_S),
+    });
+  }
+
+  /**
+   * Wait for a process slot: true when the new session may open now, false when none freed
+   * in time, or its client left (then answered, or nothing to answer).
+   */
+  #waitSlot(res: ServerResponse, caller: string, then: () => void): void {
+    const deadline = Date.now() + (this.#procs?.waitMs ?? 0);
+    const attempt = () => {
+      if (res.destroyed) return this.#waiters.shift()?.();
+      const room = this.#room(res, caller);
+      if (room === "yes") return then();
+      if (room === "no") return;
+      const left = deadline - Date.now();
+      if (left <= 0) return this.#full(res, caller);
+      const wake = () => {
+        clearTimeout(timer);
+        attempt();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        if (!res.destroyed) this.#full(res, caller);
+      }, left);
+      timer.unref();
+      this.#waiters.push(wake);
+    };
+    attempt();
   }
 
   #get(req: IncomingMessage, res: ServerResponse, caller: string) {
@@ -318,7 +381,6 @@ export class HttpFront {
       if (bad !== undefined) return fail(res, 400, `Invalid JSON-RPC message: ${bad}`);
     }
     const isInit = msgs.some((m) => "method" in m && m.method === "initialize");
-    let e: Entry | undefined;
     if (isInit) {
       if (msgs.length > 1) return fail(res, 400, "Invalid Request: initialize must be sent alone.");
       if (req.headers["mcp-session-id"] !== undefined)
@@ -330,25 +392,47 @@ export class HttpFront {
           {},
           { warden: "already_initialized" },
         );
-      if (!this.#room(res, caller)) return;
-      const id = randomUUID();
-      const down = new HttpDownstream(id, req.headers.host, caller);
-      e = { down, session: this.createSession(down) };
-      const entry = e;
-      down.queueLimit = this.queueLimit;
-      down.ondrop = (queued) => {
-        this.log(
-          `HTTP session ${id} (caller "${caller}") is not reading: ${queued} bytes are queued towards it, more than limits.client_queue_bytes (${this.queueLimit}); dropped`,
-        );
-        down.destroyStreams();
-        this.#end(id, entry);
+      const room = this.#room(res, caller);
+      if (room === "no") return;
+      const open = () => {
+        const entry = this.#open(req, caller);
+        this.#dispatch(req, res, entry, msgs, batch, acceptsSse, sseAnswer);
       };
-      this.sessions.set(id, e);
-      this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1);
-    } else {
-      e = this.#session(req, res, caller);
-      if (e === undefined) return;
+      if (room === "wait") return this.#waitSlot(res, caller, open);
+      return open();
     }
+    const e = this.#session(req, res, caller);
+    if (e === undefined) return;
+    this.#dispatch(req, res, e, msgs, batch, acceptsSse, sseAnswer);
+  }
+
+  /** A new session, counted against its caller. */
+  #open(req: IncomingMessage, caller: string): Entry {
+    const id = randomUUID();
+    const down = new HttpDownstream(id, req.headers.host, caller);
+    const entry: Entry = { down, session: this.createSession(down) };
+    down.queueLimit = this.queueLimit;
+    down.ondrop = (queued) => {
+      this.log(
+        `HTTP session ${id} (caller "${caller}") is not reading: ${queued} bytes are queued towards it, more than limits.client_queue_bytes (${this.queueLimit}); dropped`,
+      );
+      down.destroyStreams();
+      this.#end(id, entry);
+    };
+    this.sessions.set(id, entry);
+    this.#perCaller.set(caller, (this.#perCaller.get(caller) ?? 0) + 1);
+    return entry;
+  }
+
+  #dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    e: Entry,
+    msgs: Message[],
+    batch: boolean,
+    acceptsSse: boolean,
+    sseAnswer: boolean,
+  ) {
     const down = e.down;
     down.lastActive = Date.now();
     const ids = new Set<Id>();

@@ -28,6 +28,7 @@ import {
 import type { Judges } from "./judges.js";
 import { Naming } from "./naming.js";
 import { invalidResult } from "./shapes.js";
+import type { SharedUpstream } from "./shared-upstream.js";
 import { UpstreamLink } from "./upstream-link.js";
 
 /** Where a session's messages to the client go (a stdio or HTTP front). */
@@ -64,6 +65,8 @@ export interface GatewayContext {
   readonly version: string;
   /** The config's caller_includes_client_name (see GatewayConfig). */
   readonly callerIncludesClientName?: boolean;
+  /** The gateway's shared connection to an upstream with `sessions: shared`, if it is one. */
+  shared?(cfg: UpstreamConfig): SharedUpstream | undefined;
 }
 
 export type Answer = ResultResponse | ErrorResponse;
@@ -117,6 +120,12 @@ export class SessionCore {
     link.onmessage = (m, raw) => this.#fromUpstream(link, m, raw);
     link.ondown = (reason) => this.#linkDown(link, reason);
     link.log = this.ctx.log;
+    const shared = this.ctx.shared?.(cfg);
+    if (shared !== undefined) {
+      // one connection for every session: this link is this session's channel on it
+      link.connect = () => shared.connect();
+      link.log = () => {}; // the shared link logs its restarts once, not once per session
+    }
     if (this.ctx.limits !== undefined) link.limits = this.ctx.limits;
     this.links.set(cfg.name, link);
     return link;

@@ -48,6 +48,8 @@ export class UpstreamLink {
   onrestart: () => Promise<void> = async () => {};
   log: (line: string) => void = () => {};
   limits: MessageLimits = MESSAGE_LIMITS;
+  /** Where the connection comes from instead of a transport of its own (a shared upstream). */
+  connect: (() => Promise<UpstreamTransport>) | undefined;
 
   constructor(
     cfg: UpstreamConfig,
@@ -61,7 +63,7 @@ export class UpstreamLink {
   async start(): Promise<void> {
     let t: UpstreamTransport;
     try {
-      t = await createUpstreamTransport(this.cfg, this.limits);
+      t = await (this.connect?.() ?? createUpstreamTransport(this.cfg, this.limits));
     } catch (cause) {
       if (cause instanceof WardenError) throw cause;
       throw new WardenError(
@@ -101,6 +103,11 @@ export class UpstreamLink {
 
   pid(): number | null {
     return this.#t?.pid() ?? null;
+  }
+
+  /** While `onmessage` runs: the request whose stream carried the message, if the transport knows. */
+  related(): unknown {
+    return this.#t?.related?.();
   }
 
   /**

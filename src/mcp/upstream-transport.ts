@@ -43,6 +43,11 @@ export interface UpstreamTransport {
    * keeps it (stdio and HTTP), so an answer can be forwarded without serializing it again.
    */
   lastRaw?(): string | undefined;
+  /**
+   * While the transport's `onmessage` runs: the id of the request whose answer stream carried
+   * that message (Streamable HTTP: a POST's SSE stream), undefined when none did.
+   */
+  related?(): unknown;
 }
 
 /** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
@@ -115,5 +120,6 @@ export async function createUpstreamTransport(
     pid: () => null,
     write: (m, onFail) => t.post(m as Message, onFail),
     lastRaw: () => t.lastRaw,
+    related: () => t.related,
   };
 }

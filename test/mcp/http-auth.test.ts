@@ -272,7 +272,7 @@ describe("bounded sessions", () => {
     const policy = `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["*"] }\n`;
     const cfg = writeGatewayFiles(
       tempDir(),
-      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("fx")}    max_processes: 3\n`,
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("fx")}    max_processes: 3\n    max_processes_wait_ms: 0\n`,
       policy,
     );
     const { gw, url } = await startGateway(cfg);
