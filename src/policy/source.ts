@@ -1,7 +1,8 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { LineCounter, type Node, parseDocument } from "yaml";
 import { indexJson } from "./json-index.js";
 import type { Positions } from "./positions.js";
 import type { PolicyError } from "./types.js";
+import { nodeAt } from "./yaml-nodes.js";
 
 export type Path = readonly (string | number)[];
 
@@ -123,34 +124,10 @@ export class PolicySource {
     return { line: lo + 1, col: offset - starts[lo]! + 1 };
   }
 
-  /** The node at `path` (a value), or the pair's key node when `key` is true. */
-  #node(path: Path, key: boolean): Node | null {
-    let node: Node | null = this.#root;
-    for (let i = 0; i < path.length; i++) {
-      const p = path[i]!;
-      if (node === null) return null;
-      if (isMap(node)) {
-        const pair = node.items.find(
-          (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(p),
-        );
-        if (pair === undefined) return node;
-        if (key && i === path.length - 1) return pair.key as Node;
-        node = (pair.value as Node | null) ?? (pair.key as Node);
-      } else if (isSeq(node) && typeof p === "number") {
-        const item = node.items[p] as Node | undefined;
-        if (item === undefined) return node;
-        node = item;
-      } else {
-        return node;
-      }
-    }
-    return node;
-  }
-
   /** 1-based line and column of the value at `path` (or of its key). */
   pos(path: Path, key = false): { line: number; col: number } {
     if (this.#positions !== undefined) return this.#indexedPos(path, key);
-    const node = this.#node(path, key);
+    const node = nodeAt(this.#root, path, key);
     const offset = node?.range?.[0] ?? 0;
     return this.#counter.linePos(offset);
   }

@@ -69,19 +69,30 @@ describe("security_guards config", () => {
     const r = parseGuardsYaml(bad, "warden.yaml");
     const lines = formatGuardIssues(r.issues).split("\n");
     expect(lines).toEqual([
-      'warden.yaml:3:11 security_guards[0].type: unknown guard type "nope"; use wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii.',
+      'warden.yaml:3:11 security_guards[0].type: type must be wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii, not "nope".',
       'warden.yaml:6:19 security_guards[1].failure_mode: failure_mode must be fail_closed (the default) or fail_open, not "fail_sometimes".',
       "warden.yaml:7:15 security_guards[1].runs_on[0]: this guard type does not judge tools_list; it judges: request, response, tool_invoke.",
       'warden.yaml:8:5 security_guards[1].colour: unknown key "colour" in a guard entry; known keys: id, type, enabled, priority, failure_mode, timeout_ms, runs_on, module_path, config, limits.',
-      "warden.yaml:9:5 security_guards[2].id: security_guards[2].id is required.",
+      'warden.yaml:9:5 security_guards[2].id: a guard entry needs the key "id" (the guard\'s name in decisions and the audit: 1 to 128 of [A-Za-z0-9._-], unique).',
       "warden.yaml:9:5 security_guards[2].module_path: a wasm guard needs module_path: the .wasm file to load.",
-      "warden.yaml:10:17 security_guards[2].timeout_ms: security_guards[2].timeout_ms must be an integer from 1 to 30000, not 0.",
+      "warden.yaml:10:17 security_guards[2].timeout_ms: security_guards[2].timeout_ms must be a whole number from 1 to 30000, not 0.",
       "warden.yaml:13:18 security_guards[3].module_path: module_path is for type: wasm; the built-in tool_poisoning guard has no module.",
       'warden.yaml:14:23 security_guards[3].config.action: action must be one of hide, block, warn, not "explode".',
-      "warden.yaml:15:33 security_guards[3].limits.max_memory_bytes: security_guards[3].limits.max_memory_bytes must be an integer from 65536 to 268435456, not 10.",
-      'warden.yaml:15:37 security_guards[3].limits.max_cpu: unknown limit "max_cpu"; limits: max_memory_bytes, max_execution_time_ms, max_fuel.',
+      "warden.yaml:15:33 security_guards[3].limits.max_memory_bytes: security_guards[3].limits.max_memory_bytes must be a whole number from 65536 to 268435456, not 10.",
+      'warden.yaml:15:37 security_guards[3].limits.max_cpu: unknown key "max_cpu" in security_guards[3].limits; known keys: max_memory_bytes, max_execution_time_ms, max_fuel.',
     ]);
     expect(r.guards).toEqual([]);
+  });
+
+  it("suggests the closest type and key (did you mean)", () => {
+    const r = parseGuardsYaml(
+      "security_guards:\n  - id: a\n    type: rug_pul\n    priorty: 3\n",
+      "w.yaml",
+    );
+    expect(formatGuardIssues(r.issues).split("\n")).toEqual([
+      'w.yaml:3:11 security_guards[0].type: type must be wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii, not "rug_pul" (did you mean "rug_pull"?).',
+      'w.yaml:4:5 security_guards[0].priorty: unknown key "priorty" in a guard entry (did you mean "priority"?); known keys: id, type, enabled, priority, failure_mode, timeout_ms, runs_on, module_path, config, limits.',
+    ]);
   });
 
   it("names a duplicate id with the line of the first", () => {

@@ -161,7 +161,7 @@ describe("a reload that changes only security_guards", () => {
     const r = g.gw.reload();
     expect(r.ok).toBe(false);
     expect(r.errors.join("\n")).toContain(
-      `${file}:${line}:11 security_guards[0].type: unknown guard type "tool_poison"`,
+      `${file}:${line}:11 security_guards[0].type: type must be wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii, not "tool_poison" (did you mean "tool_poisoning"?).`,
     );
     await new Promise((res) => setTimeout(res, 200));
     expect(ev.list).toHaveLength(0);
@@ -277,10 +277,10 @@ describe("warden gateway over stdio", () => {
       expect((await c.listTools()).tools.map((t) => t.name)).not.toContain("weather");
       // A broken guards section is refused with its location; the guards in place stay.
       writeFileSync(file, `${base}security_guards:\n  - id: pii\n    type: nope\n`);
-      await until(() => stderr.includes("unknown guard type"), "the rejection on stderr");
+      await until(() => stderr.includes('not "nope"'), "the rejection on stderr");
       const line = readFileSync(file, "utf8").split("\n").indexOf("    type: nope") + 1;
       expect(stderr).toContain(
-        `${file}:${line}:11 security_guards[0].type: unknown guard type "nope"`,
+        `${file}:${line}:11 security_guards[0].type: type must be wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii, not "nope".`,
       );
       await expect(c.callTool({ name: "weather", arguments: { city: "x" } })).rejects.toThrow(
         /hidden by guard "poisoning"/,
