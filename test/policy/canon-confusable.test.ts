@@ -3,7 +3,7 @@
  * must catch its spellings in other scripts, as written and in lower case, and never turn plain
  * ASCII into another name. (Mutation testing: docs/policy.md.)
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   confusableSkeletons,
   confusableTable,
@@ -59,6 +59,16 @@ describe("the prototypes taken from the data", () => {
     expect(confusableTable()).toBe(confusableTable());
     expect(confusableTable().get(0x0406)).toBe("l"); // Cyrillic І as written
     expect(confusableTable().get(0x0456)).toBe("i"); // its lower case і
+  });
+
+  it("is read at the first use in a fresh module, as in a new process", async () => {
+    // This file's policies below are compiled while its tests are collected, which reads the
+    // table into the module the other tests share: a fresh one starts without it.
+    vi.resetModules();
+    const fresh = await import("../../src/policy/canon/confusable.js");
+    expect(fresh.confusableTable().get(0x0435)).toBe("e"); // Cyrillic е
+    expect(fresh.confusableSkeletons("d\u0435lete_X")).toEqual(["delete_x"]);
+    expect(fresh.confusableTable()).toBe(fresh.confusableTable());
   });
 });
 
