@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import {
   alive,
+  type ClientLog,
   httpClient,
   startGateway,
   stdioUpstream,
@@ -127,6 +128,99 @@ describe("sessions: shared, a stdio upstream", () => {
       expect(text(rb)).toBe("slept 500 ms");
       expect(progA).toEqual([3, 3, 3]);
       expect(progB).toEqual([5, 5, 5, 5, 5]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+  it("attacker: session B cannot receive or cancel session A's call, though both use id 7", async () => {
+    const open = async () => {
+      const r = await post(url, INIT);
+      await r.arrayBuffer();
+      return r.headers.get("mcp-session-id")!;
+    };
+    const [sa, sb] = [await open(), await open()];
+    const as = (sid: string, m: unknown) =>
+      post(url, JSON.stringify(m), { "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18" });
+    const call = (id: number, name: string, args: unknown) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name, arguments: args },
+    });
+    const stats = async () => {
+      const r = await (await as(sb, call(99, "stats", {}))).json();
+      return JSON.parse(r.result.content[0].text) as { slowStarted: number; cancelled: number };
+    };
+    const s0 = await stats();
+    // A: a slow call with id 7, in flight
+    const aAnswer = as(sa, call(7, "slow", { ms: 600, steps: 3 })).then((r) => r.json());
+    await until(async () => (await stats()).slowStarted === s0.slowStarted + 1);
+    // B names A's id in a cancel, and uses id 7 itself
+    const cancel = await as(sb, {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: 7, reason: "attacker" },
+    });
+    expect(cancel.status).toBe(202);
+    const b = await (await as(sb, call(7, "echo", { text: "mine" }))).json();
+    expect(b).toEqual({
+      jsonrpc: "2.0",
+      id: 7,
+      result: { content: [{ type: "text", text: "mine" }] },
+    });
+    const a = await aAnswer;
+    expect(a.id).toBe(7);
+    expect(a.result.content[0].text).toBe("slept 600 ms");
+    expect((await stats()).cancelled).toBe(s0.cancelled);
+    // the control: B cancelling its own call does reach the upstream
+    const bSlow = as(sb, call(8, "slow", { ms: 30_000, steps: 1 }));
+    await until(async () => (await stats()).slowStarted === s0.slowStarted + 2);
+    await as(sb, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 8 } });
+    await until(async () => (await stats()).cancelled === s0.cancelled + 1);
+    void bSlow.catch(() => {});
+  });
+
+  it("list_changed reaches every session; resources/updated only the sessions that subscribed", async () => {
+    const logA: ClientLog = { roots: [], notifications: [] };
+    const logB: ClientLog = { roots: [], notifications: [] };
+    const a = await httpClient(url, logA);
+    const b = await httpClient(url, logB);
+    const subs = async () =>
+      (
+        JSON.parse(text(await b.callTool({ name: "stats", arguments: {} }))) as {
+          subscriptions: string[];
+        }
+      ).subscriptions;
+    const updated = (l: ClientLog) =>
+      l.notifications.filter((n) => n.method === "notifications/resources/updated").length;
+    try {
+      await a.callTool({ name: "toggle_dynamic", arguments: { kind: "tools" } });
+      for (const l of [logA, logB])
+        await until(() =>
+          l.notifications.some((n) => n.method === "notifications/tools/list_changed"),
+        );
+      // A subscribes; B's update reaches A only
+      await a.subscribeResource({ uri: "test://watched-resource" });
+      expect(await subs()).toEqual(["test://watched-resource"]);
+      await b.callTool({ name: "update_resource", arguments: {} });
+      await until(() => updated(logA) === 1);
+      await b.callTool({ name: "echo", arguments: { text: "sync" } });
+      expect(updated(logB)).toBe(0);
+      // B unsubscribing what it never subscribed to changes nothing for A
+      await b.unsubscribeResource({ uri: "test://watched-resource" });
+      expect(await subs()).toEqual(["test://watched-resource"]);
+      // B subscribes too, A leaves: the upstream stays subscribed, for B only
+      await b.subscribeResource({ uri: "test://watched-resource" });
+      await a.unsubscribeResource({ uri: "test://watched-resource" });
+      expect(await subs()).toEqual(["test://watched-resource"]);
+      await a.callTool({ name: "update_resource", arguments: {} });
+      await until(() => updated(logB) === 1);
+      await a.callTool({ name: "echo", arguments: { text: "sync" } });
+      expect(updated(logA)).toBe(1);
+      // the last one leaves: the upstream is unsubscribed
+      await b.unsubscribeResource({ uri: "test://watched-resource" });
+      expect(await subs()).toEqual([]);
     } finally {
       await a.close();
       await b.close();
