@@ -6,6 +6,14 @@ import { parseConfig } from "../../src/mcp/config.js";
 import { MAX_SLOT_WAITERS } from "../../src/mcp/http-front.js";
 import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
 
+/** A JSON-RPC answer as these tests read it. */
+type Rpc = {
+  id: number;
+  result: { content: { text: string }[]; serverInfo: { name: string } };
+  error: { message: string };
+};
+const json = async (r: Response): Promise<Rpc> => (await r.json()) as Rpc;
+
 const INIT = JSON.stringify({
   jsonrpc: "2.0",
   id: 1,
@@ -50,7 +58,7 @@ describe("max_processes: a new session waits briefly for a process slot", () => 
       expect(del.status).toBe(200);
       const r = await second;
       expect(r.status).toBe(200);
-      expect((await r.json()).result.serverInfo.name).toBe("fx");
+      expect((await json(r)).result.serverInfo.name).toBe("fx");
       expect(gw.sessions.size).toBe(1);
     } finally {
       await gw.stop();
@@ -64,7 +72,7 @@ describe("max_processes: a new session waits briefly for a process slot", () => 
       const r = await post(url);
       expect(r.status).toBe(503);
       expect(r.headers.get("retry-after")).toMatch(/^\d+$/);
-      expect((await r.json()).error.message).toMatch(
+      expect((await json(r)).error.message).toMatch(
         /upstream "fx" runs one process per session and has 1, its limit \(upstreams\[\]\.max_processes/,
       );
     } finally {
@@ -80,7 +88,7 @@ describe("max_processes: a new session waits briefly for a process slot", () => 
       await until(() => gw.http!.waiting === MAX_SLOT_WAITERS);
       const r = await post(url);
       expect(r.status).toBe(503);
-      expect((await r.json()).error.message).toMatch(
+      expect((await json(r)).error.message).toMatch(
         new RegExp(`${MAX_SLOT_WAITERS} sessions were already waiting`),
       );
       expect(gw.http!.waiting).toBe(MAX_SLOT_WAITERS);

@@ -26,6 +26,14 @@ mcp:
       - uri: "test://watched-resource"
 `;
 
+/** A JSON-RPC answer as these tests read it. */
+type Rpc = {
+  id: number;
+  result: { content: { text: string }[]; serverInfo: { name: string } };
+  error: { message: string };
+};
+const json = async (r: Response): Promise<Rpc> => (await r.json()) as Rpc;
+
 const INIT = JSON.stringify({
   jsonrpc: "2.0",
   id: 1,
@@ -149,12 +157,12 @@ describe("sessions: shared, a stdio upstream", () => {
       params: { name, arguments: args },
     });
     const stats = async () => {
-      const r = await (await as(sb, call(99, "stats", {}))).json();
-      return JSON.parse(r.result.content[0].text) as { slowStarted: number; cancelled: number };
+      const r = await json(await as(sb, call(99, "stats", {})));
+      return JSON.parse(r.result.content[0]!.text) as { slowStarted: number; cancelled: number };
     };
     const s0 = await stats();
     // A: a slow call with id 7, in flight
-    const aAnswer = as(sa, call(7, "slow", { ms: 600, steps: 3 })).then((r) => r.json());
+    const aAnswer = as(sa, call(7, "slow", { ms: 600, steps: 3 })).then(json);
     await until(async () => (await stats()).slowStarted === s0.slowStarted + 1);
     // B names A's id in a cancel, and uses id 7 itself
     const cancel = await as(sb, {
@@ -163,7 +171,7 @@ describe("sessions: shared, a stdio upstream", () => {
       params: { requestId: 7, reason: "attacker" },
     });
     expect(cancel.status).toBe(202);
-    const b = await (await as(sb, call(7, "echo", { text: "mine" }))).json();
+    const b = await json(await as(sb, call(7, "echo", { text: "mine" })));
     expect(b).toEqual({
       jsonrpc: "2.0",
       id: 7,
@@ -171,7 +179,7 @@ describe("sessions: shared, a stdio upstream", () => {
     });
     const a = await aAnswer;
     expect(a.id).toBe(7);
-    expect(a.result.content[0].text).toBe("slept 600 ms");
+    expect(a.result.content[0]!.text).toBe("slept 600 ms");
     expect((await stats()).cancelled).toBe(s0.cancelled);
     // the control: B cancelling its own call does reach the upstream
     const bSlow = as(sb, call(8, "slow", { ms: 30_000, steps: 1 }));
