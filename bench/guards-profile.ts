@@ -19,8 +19,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseGuardsConfig } from "../src/guards/config.js";
-import { createGuardPipeline } from "../src/guards/loader.js";
-import type { GuardPipeline } from "../src/guards/pipeline.js";
+import { loadGuards } from "../src/guards/loader.js";
+import type { GuardSet } from "../src/guards/set.js";
 import type { GuardTool } from "../src/guards/types.js";
 import { toWitContext, toWitInvocation, toWitTool } from "../src/guards/wasm/wit-convert.js";
 import { Budget } from "../src/sandbox/budget.js";
@@ -65,7 +65,7 @@ const inv = {
   arguments: { path: "/srv/data/reports/2024-q3.csv", query: "revenue by region", limit: 100 },
 };
 
-async function pipeline(file: string, id: string, uncapped: boolean): Promise<GuardPipeline> {
+async function pipeline(file: string, id: string, uncapped: boolean): Promise<GuardSet> {
   const r = parseGuardsConfig(
     [
       {
@@ -82,7 +82,7 @@ async function pipeline(file: string, id: string, uncapped: boolean): Promise<Gu
   const bound = Budget.prototype.boundChunkByCode;
   if (uncapped) Budget.prototype.boundChunkByCode = () => {};
   try {
-    return await createGuardPipeline(r.guards, { cacheDir: CACHE });
+    return await loadGuards(r.guards, { cacheDir: CACHE });
   } finally {
     Budget.prototype.boundChunkByCode = bound;
   }
@@ -110,7 +110,7 @@ async function floor(file: string): Promise<Exports> {
 
 const cases: [string, () => unknown, number][] = [];
 let failed = 0;
-const judged = (p: GuardPipeline, list: boolean) => () => {
+const judged = (p: GuardSet, list: boolean) => () => {
   const o = list ? p.run("tools_list", tools, ctx) : p.run("tool_invoke", inv, ctx);
   if (o.trail.some((t) => t.outcome === "failed")) failed++;
   return o;

@@ -23,8 +23,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { parseGuardsConfig } from "../src/guards/config.js";
-import { createGuardPipeline } from "../src/guards/loader.js";
-import type { GuardPipeline } from "../src/guards/pipeline.js";
+import { loadGuards } from "../src/guards/loader.js";
+import type { GuardSet } from "../src/guards/set.js";
 import type { GuardPhase, GuardTool, PhasePayload } from "../src/guards/types.js";
 import { toWitContext, toWitInvocation, toWitTool } from "../src/guards/wasm/wit-convert.js";
 import { blackhole, type Harness } from "./harness.js";
@@ -75,16 +75,16 @@ const RESULT = {
   isError: false,
 };
 
-async function pipelineOf(entry: Record<string, unknown>, file: string): Promise<GuardPipeline> {
+async function pipelineOf(entry: Record<string, unknown>, file: string): Promise<GuardSet> {
   const r = parseGuardsConfig([entry], file);
   if (r.issues.length > 0) throw new Error(JSON.stringify(r.issues));
-  return createGuardPipeline(r.guards, { cacheDir: CACHE });
+  return loadGuards(r.guards, { cacheDir: CACHE });
 }
 
 function bench<P extends GuardPhase>(
   h: Harness,
   name: string,
-  p: GuardPipeline,
+  p: GuardSet,
   phase: P,
   payload: PhasePayload[P],
   note: string,

@@ -9,11 +9,12 @@ export type Phase = "before" | "after";
 /**
  * What a layer keeps on its calls. A layer names its own shape (the gateway's
  * `GatewayCallMeta`, the guards' `GuardCallMeta`) and types its calls, chains and strategies
- * with it: `Call<GatewayCallMeta>`, `Chain<GatewayCallMeta>`. The default is an open record.
+ * with it: `Call<GatewayCallMeta>`, `Chain<GatewayCallMeta>`. Untyped, it is opaque: a
+ * strategy that does not name a shape (the built-in ones) reads no meta, and so fits any chain.
  */
 export type CallMeta = object;
 
-export interface Call<M extends CallMeta = Record<string, unknown>> {
+export interface Call<M extends CallMeta = CallMeta> {
   /** Who calls: an agent, a client session, a plugin, a process. */
   source: string;
   /** What is called: a component, an upstream MCP server, a host. */
@@ -37,7 +38,7 @@ export interface Call<M extends CallMeta = Record<string, unknown>> {
 }
 
 /** Make a call; a convenience for callers that do not keep their own objects. */
-export function makeCall<M extends CallMeta = Record<string, unknown>>(
+export function makeCall<M extends CallMeta = CallMeta>(
   source: string,
   target: string,
   fn: string,

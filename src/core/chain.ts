@@ -23,7 +23,7 @@ const HOOKS = ["beforeCall", "beforeCallAsync", "afterCall", "shouldBypass"] as 
  * The per-call path does no validation, allocates nothing of its own when nothing objects,
  * and skips hook kinds no strategy has (their lists are `null`).
  */
-export class Chain<M extends CallMeta = Record<string, unknown>> {
+export class Chain<M extends CallMeta = CallMeta> {
   readonly name: string;
   /** The strategies in the order they run (by priority). */
   readonly strategies: readonly Strategy<M>[];
@@ -283,7 +283,7 @@ export class Chain<M extends CallMeta = Record<string, unknown>> {
 }
 
 /** Compose a chain; the same as `new Chain(name, strategies)`. */
-export function composeChain<M extends CallMeta = Record<string, unknown>>(
+export function composeChain<M extends CallMeta = CallMeta>(
   name: string,
   strategies: readonly Strategy<M>[],
 ): Chain<M> {

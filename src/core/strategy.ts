@@ -23,7 +23,7 @@ import type { Decision } from "./decision.js";
  *
  * `M` is the shape of `call.meta` the strategy reads (see `CallMeta`).
  */
-export interface Strategy<M extends CallMeta = Record<string, unknown>> {
+export interface Strategy<M extends CallMeta = CallMeta> {
   readonly name: string;
   readonly priority?: number;
   shouldBypass?(call: Call<M>): boolean;

@@ -40,7 +40,7 @@ type Report = (path: Path, message: string, atKey?: boolean, name?: string) => v
  * module_path per type, unique ids). `node` is the parsed YAML node of the key's value (with
  * positions) or plain data; `file` names the config file in messages. Returns frozen guard
  * specs sorted by priority (file order on ties), and every problem found. Nothing is loaded
- * here: module files are read by `createGuardPipeline`.
+ * here: module files are read by `loadGuards`.
  */
 export function parseGuardsConfig(
   node: unknown,

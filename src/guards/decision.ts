@@ -1,13 +1,12 @@
+import { type Decision, decide } from "../core/decision.js";
 import type { GuardDecision } from "./types.js";
+
+type Deny = Extract<GuardDecision, { kind: "deny" }>;
 
 /** The shared allow decision (frozen, allocated once). */
 export const GUARD_ALLOW: GuardDecision = Object.freeze({ kind: "allow" });
 
-export function guardDeny(
-  code: string,
-  message: string,
-  details?: Record<string, unknown>,
-): GuardDecision {
+export function guardDeny(code: string, message: string, details?: Record<string, unknown>): Deny {
   return details === undefined
     ? { kind: "deny", code, message }
     : { kind: "deny", code, message, details };
@@ -70,4 +69,12 @@ export function validateDecision(value: unknown): GuardDecision | string {
     default:
       return `unknown decision kind ${JSON.stringify(v.kind)} (allow, deny, modify or warn)`;
   }
+}
+
+/** A guard's deny as a core block: by the guard, rule `security_guards.<id>`, its code. */
+export function blockOf(id: string, d: Deny): Decision {
+  return decide("block", d.message, id, {
+    rule: `security_guards.${id}`,
+    details: { code: d.code, guard: id, ...(d.details ?? {}) },
+  });
 }

@@ -17,10 +17,17 @@ export type {
   GuardSpec,
   GuardsConfigResult,
 } from "./config-types.js";
-export { GUARD_ALLOW, guardDeny, guardModify, guardWarn } from "./decision.js";
-export { createGuardPipeline, type LoadGuardsOptions, loadGuard } from "./loader.js";
-export { GuardPipeline, type GuardTrail, type PipelineResult } from "./pipeline.js";
-export { type GuardAuditNote, type GuardHookOptions, guardStrategies } from "./strategy.js";
+export { blockOf, GUARD_ALLOW, guardDeny, guardModify, guardWarn } from "./decision.js";
+export { describeFailure, withFailureMode } from "./failure.js";
+export { type GuardCallMeta, guardStrategy } from "./guard-strategy.js";
+export { type LoadGuardsOptions, loadGuard, loadGuards } from "./loader.js";
+export { type GuardRun, GuardSet, type GuardTrail, type LoadedGuard } from "./set.js";
+export {
+  type GuardAuditNote,
+  type GuardHookOptions,
+  type GuardHostMeta,
+  guardStrategies,
+} from "./strategy.js";
 export { type HiddenTool, ToolCatalog, ToolVerdicts } from "./tool-verdicts.js";
 export {
   type DecisionKind,

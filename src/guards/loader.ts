@@ -4,7 +4,7 @@ import { WardenError } from "../core/errors.js";
 import { binaryKind } from "../sandbox/binary.js";
 import { BUILTIN_TYPES } from "./builtin/registry.js";
 import type { GuardSpec } from "./config-types.js";
-import { GuardPipeline } from "./pipeline.js";
+import { GuardSet } from "./set.js";
 import type { Guard } from "./types.js";
 import { loadComponentGuard } from "./wasm/component.js";
 import { loadJsonAbiGuard } from "./wasm/jsonabi.js";
@@ -20,10 +20,10 @@ export interface LoadGuardsOptions {
   /** Where WebAssembly guards' `log` lines go. */
   log?: (guard: string, level: string, message: string) => void;
   /**
-   * The pipeline of the configuration being replaced (hot reload): a guard whose entry and
+   * The guards of the configuration being replaced (hot reload): a guard whose entry and
    * module bytes did not change keeps its instance, and so its state.
    */
-  previous?: GuardPipeline;
+  previous?: GuardSet;
 }
 
 const fingerprints = new WeakMap<Guard, string>();
@@ -83,14 +83,15 @@ async function loadWasm(
 }
 
 /**
- * Load every enabled guard of a validated configuration and compose them. WebAssembly modules
+ * Load every enabled guard of a validated configuration and compose them (a `GuardSet`: one
+ * core chain per phase, each guard a strategy, by priority). WebAssembly modules
  * are read, transpiled (components, cached on disk) and instantiated here, once; a failure to
  * load any guard fails the whole configuration (fail closed), naming the guard.
  */
-export async function createGuardPipeline(
+export async function loadGuards(
   specs: readonly GuardSpec[],
   opts: LoadGuardsOptions = {},
-): Promise<GuardPipeline> {
+): Promise<GuardSet> {
   const old = new Map<string, Guard>();
   for (const { guard } of opts.previous?.guards ?? []) {
     const fp = fingerprints.get(guard);
@@ -128,7 +129,7 @@ export async function createGuardPipeline(
     throw error;
   }
   for (const { guard } of opts.previous?.guards ?? []) if (!reused.has(guard)) guard.close?.();
-  return new GuardPipeline(entries);
+  return new GuardSet(entries);
 }
 
 /** A load error that says which entry (file:line) and which module failed. */

@@ -1,19 +1,22 @@
 /**
- * Guards as core strategies: the gateway (or any host) runs every judged message through a core
- * Chain; this turns a GuardPipeline into one Strategy per phase. It reads the gateway's Call
- * shape structurally (no import of the gateway): `call.meta` carries the phase, session, client,
- * upstream and method; `call.function` the public tool name or the method; `call.args` the
- * arguments, the `{ tools }` answer or the result, rewritten in place on `modify`.
+ * The guards in a host's chains: the gateway (or any host) runs every judged message through a
+ * core Chain per phase; this gives each phase one strategy that hands the message to that
+ * phase's guard chain (set.ts: each guard a strategy, by priority) once per upstream it
+ * concerns. A merged tools list is split so each server's tools are judged under the server's
+ * own names, and each upstream's run gets its own audit note. It reads the host's Call shape
+ * structurally (no import of the gateway): `call.meta` is a `GuardHostMeta`; `call.function`
+ * the public tool name or the method; `call.args` the arguments, the `{ tools }` answer or the
+ * result, rewritten in place on `modify`.
  */
 import type { Call } from "../core/call.js";
 import { type Decision, decide } from "../core/decision.js";
 import type { Strategy } from "../core/strategy.js";
-import type { GuardPipeline, GuardTrail, PipelineResult } from "./pipeline.js";
+import type { GuardRun, GuardSet, GuardTrail } from "./set.js";
 import { ToolCatalog, ToolVerdicts } from "./tool-verdicts.js";
 import type { GuardContext, GuardPhase, GuardTool, ServerInfo } from "./types.js";
 
-/** The fields of `call.meta` the guards read. */
-interface Meta {
+/** The fields of a host call's `meta` the guards read (the gateway's GatewayCallMeta has them). */
+export interface GuardHostMeta {
   phase: GuardPhase;
   call_id?: string;
   session?: string;
@@ -61,8 +64,9 @@ export interface GuardHookOptions {
 }
 
 type Obj = Record<string, unknown>;
+type Meta = GuardHostMeta;
 
-function toCore(r: PipelineResult<GuardPhase>, what: string): Decision | undefined {
+function toCore(r: GuardRun<GuardPhase>, what: string): Decision | undefined {
   const d = r.decision;
   if (d.kind === "deny") {
     const by = r.by ?? "guards";
@@ -80,9 +84,9 @@ function toCore(r: PipelineResult<GuardPhase>, what: string): Decision | undefin
 
 /** Build the strategies; phases no guard runs on get none (the chain pays nothing). */
 export function guardStrategies(
-  pipeline: GuardPipeline,
+  guards: GuardSet,
   opts: GuardHookOptions,
-): Partial<Record<GuardPhase, Strategy[]>> {
+): Partial<Record<GuardPhase, Strategy<GuardHostMeta>[]>> {
   const known = Object.freeze(opts.upstreams.map((u) => u.name));
   const ctxOf = (m: Meta, server: string): GuardContext => {
     const c: GuardContext = { serverName: server, knownServers: known, timestamp: Date.now() };
@@ -90,7 +94,7 @@ export function guardStrategies(
     if (m.client !== undefined) c.clientName = m.client;
     return c;
   };
-  const note = (m: Meta, r: PipelineResult<GuardPhase>, server: string | null, target?: string) => {
+  const note = (m: Meta, r: GuardRun<GuardPhase>, server: string | null, target?: string) => {
     if (opts.note === undefined) return;
     if (r.decision.kind === "allow" && !r.trail.some((t) => t.outcome === "failed")) return;
     const n: GuardAuditNote = {
@@ -110,10 +114,10 @@ export function guardStrategies(
     if (target !== undefined) n.target = target;
     opts.note(n);
   };
-  const out: Partial<Record<GuardPhase, Strategy[]>> = {};
-  const verdicts = new ToolVerdicts(pipeline, opts.catalog ?? new ToolCatalog());
-  const listGuards = pipeline.has("tools_list");
-  const connGuards = pipeline.has("connection");
+  const out: Partial<Record<GuardPhase, Strategy<GuardHostMeta>[]>> = {};
+  const verdicts = new ToolVerdicts(guards, opts.catalog ?? new ToolCatalog());
+  const listGuards = guards.has("tools_list");
+  const connGuards = guards.has("connection");
   // The connection guards' verdict on each (client, upstream), under these guards. A session
   // is judged on connection when it starts; one that started under older guards (a reload
   // changed them) is held to the new verdict on its next message to that upstream: its calls
@@ -128,7 +132,7 @@ export function guardStrategies(
         name: server,
         transport: "stdio",
       };
-      const r = pipeline.run("connection", u, ctxOf(m, server));
+      const r = guards.run("connection", u, ctxOf(m, server));
       const c = toCore(r, `upstream "${server}"`);
       d = c?.verdict === "block" ? c : null;
       if (d !== null) note({ ...m, method: "initialize" }, r, server);
@@ -140,7 +144,10 @@ export function guardStrategies(
     }
     return d ?? undefined;
   };
-  const add = (phase: GuardPhase, beforeCall: (call: Call, m: Meta) => Decision | undefined) => {
+  const add = (
+    phase: GuardPhase,
+    beforeCall: (call: Call<GuardHostMeta>, m: Meta) => Decision | undefined,
+  ) => {
     // tools_list always records the catalog (new guards after a reload judge what sessions
     // hold); tool_invoke also holds calls to the tools_list guards' verdicts; and traffic to an
     // upstream is held to the connection guards' verdict (see refusedUpstream).
@@ -148,10 +155,8 @@ export function guardStrategies(
       phase === "tools_list" ||
       (phase === "tool_invoke" && (listGuards || connGuards)) ||
       (phase === "request" && connGuards);
-    if (!pipeline.has(phase) && !also) return;
-    out[phase] = [
-      { name: "guards", beforeCall: (call) => beforeCall(call, call.meta as unknown as Meta) },
-    ];
+    if (!guards.has(phase) && !also) return;
+    out[phase] = [{ name: "guards", beforeCall: (call) => beforeCall(call, call.meta!) }];
   };
 
   // connection: judged once per upstream (meta.upstream names it; args may carry its ServerInfo),
@@ -171,7 +176,7 @@ export function guardStrategies(
     }
     let warn: Decision | undefined;
     for (const u of list) {
-      const r = pipeline.run("connection", u, ctxOf(m, u.name));
+      const r = guards.run("connection", u, ctxOf(m, u.name));
       note(m, r, u.name);
       const d = toCore(r, `upstream "${u.name}"`);
       if (d?.verdict === "block") return d;
@@ -210,7 +215,7 @@ export function guardStrategies(
         if (replaced.has(server)) continue;
         const ctx = ctxOf(m, server);
         ctx.peerTools = peerTools;
-        const r = pipeline.run("tools_list", g.tools, ctx);
+        const r = guards.run("tools_list", g.tools, ctx);
         verdicts.record(server, g.tools, r);
         note(m, r, server);
         const d = toCore(r, `tools of "${server}"`);
@@ -276,8 +281,8 @@ export function guardStrategies(
         });
       }
     }
-    if (!pipeline.has("tool_invoke")) return undefined;
-    const r = pipeline.run(
+    if (!guards.has("tool_invoke")) return undefined;
+    const r = guards.run(
       "tool_invoke",
       { method: "tools/call", name, arguments: call.args },
       ctxOf(m, server),
@@ -293,10 +298,10 @@ export function guardStrategies(
     const server = m.upstream ?? "unknown";
     const refused = refusedUpstream(m, server);
     if (refused !== undefined) return refused;
-    if (!pipeline.has("request")) return undefined;
+    if (!guards.has("request")) return undefined;
     const name = String(p.name ?? p.uri ?? "");
     const method = m.method ?? call.function;
-    const r = pipeline.run("request", { method, name, arguments: p }, ctxOf(m, server));
+    const r = guards.run("request", { method, name, arguments: p }, ctxOf(m, server));
     note(m, r, server, name || undefined);
     if (r.decision.kind === "modify") call.args = r.payload.arguments;
     return toCore(r, `${method} "${name}"`);
@@ -309,7 +314,7 @@ export function guardStrategies(
     const server = m.upstream ?? "unknown";
     const res = call.args as Obj;
     const name = m.name ?? (m.target !== undefined ? (opts.route(m.target)?.name ?? m.target) : "");
-    const r = pipeline.run(
+    const r = guards.run(
       "response",
       { method, name, result: res, isError: res?.isError === true },
       ctxOf(m, server),

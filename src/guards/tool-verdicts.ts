@@ -5,7 +5,7 @@
  * guards reload: new guards judge the tools a session already holds the first time one of them
  * is called, without waiting for the client to list again.
  */
-import type { GuardPipeline, PipelineResult } from "./pipeline.js";
+import type { GuardRun, GuardSet } from "./set.js";
 import type { GuardContext, GuardTool } from "./types.js";
 
 /** The most tools kept per server. */
@@ -60,12 +60,12 @@ export class ToolVerdicts {
   readonly #byServer = new Map<string, { at: number; tools: Map<string, HiddenTool | null> }>();
 
   constructor(
-    readonly pipeline: GuardPipeline,
+    readonly guards: GuardSet,
     readonly catalog: ToolCatalog,
   ) {}
 
   /** Record what the guards made of one server's part of a listing. */
-  record(server: string, tools: readonly GuardTool[], r: PipelineResult<"tools_list">): void {
+  record(server: string, tools: readonly GuardTool[], r: GuardRun<"tools_list">): void {
     let entry = this.#byServer.get(server);
     if (entry === undefined) this.#byServer.set(server, (entry = { at: 0, tools: new Map() }));
     entry.at = this.catalog.versionOf(server);
@@ -103,7 +103,7 @@ export class ToolVerdicts {
     server: string,
     name: string,
     ctx: () => GuardContext,
-    noted: (r: PipelineResult<"tools_list">) => void,
+    noted: (r: GuardRun<"tools_list">) => void,
   ): HiddenTool | null {
     const entry = this.#byServer.get(server);
     const v = entry?.tools.get(name);
@@ -112,7 +112,7 @@ export class ToolVerdicts {
     const tools = this.catalog.tools(server);
     const c = ctx();
     c.peerTools = this.catalog.names();
-    const r = this.pipeline.run("tools_list", tools, c);
+    const r = this.guards.run("tools_list", tools, c);
     noted(r);
     this.record(server, tools, r);
     return this.#byServer.get(server)?.tools.get(name) ?? null;

@@ -8,9 +8,9 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
+import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
-import { type LoadedPolicy, loadPolicy } from "./policy-adapter.js";
 import { upstreamProblems } from "./upstream-check.js";
 
 export interface GatewayCheck {
@@ -71,7 +71,7 @@ function policyPathOf(text: string, file: string): string | undefined {
   }
 }
 
-function transportProblems(c: GatewayConfig, policy: LoadedPolicy): string[] {
+function transportProblems(c: GatewayConfig, policy: CompiledPolicy): string[] {
   const out: string[] = [];
   const refused = (transport: "stdio" | "http", host?: string) => {
     const d = policy.check(
@@ -124,9 +124,9 @@ export async function checkGateway(path: string): Promise<GatewayCheck> {
   if (!c.ok) problems.push(...formatIssues(c.errors).split("\n"));
   const config = c.ok ? c.config : undefined;
   const policyFile = config?.policy ?? policyPathOf(text, file);
-  let policy: LoadedPolicy | undefined;
+  let policy: CompiledPolicy | undefined;
   if (policyFile !== undefined) {
-    const p = loadPolicy(policyFile);
+    const p = loadPolicyFileSync(policyFile, { key: "policy" });
     if (p.ok) policy = p.policy;
     else problems.push(...formatIssues(p.errors).split("\n"));
   }
@@ -143,8 +143,8 @@ export async function checkGateway(path: string): Promise<GatewayCheck> {
   const { loadGatewayGuards } = await import("./guards-hook.js");
   try {
     const g = await loadGatewayGuards(config);
-    out.guards = g?.pipeline.guards.map((e) => e.spec.id) ?? [];
-    g?.pipeline.close();
+    out.guards = g?.set.guards.map((e) => e.spec.id) ?? [];
+    g?.set.close();
   } catch (e) {
     problems.push(...(e as Error).message.split("\n"));
   }

@@ -7,19 +7,21 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
+import { loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
 import { AuditLog } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
 import { HttpFront } from "./http-front.js";
 import {
   buildJudges,
+  type GatewayCallMeta,
   type GatewayPhase,
   type Judges,
+  type LocalPaths,
   localUpstreams,
-  type PolicyHolder,
+  PHASES,
 } from "./judges.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { loadPolicy, retainState } from "./policy-adapter.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
 import { SharedUpstream } from "./shared-upstream.js";
@@ -27,11 +29,24 @@ import { StdioFront } from "./stdio-front.js";
 import { upstreamProblems } from "./upstream-check.js";
 import { FileWatcher } from "./watch.js";
 
+/** Core strategies for the gateway's chains: in every phase's chain, or per phase. */
+export type GatewayStrategies =
+  | readonly Strategy<GatewayCallMeta>[]
+  | Partial<Record<GatewayPhase, readonly Strategy<GatewayCallMeta>[]>>;
+
 export interface GatewayOptions {
   config: GatewayConfig;
   /**
-   * Strategies appended per phase after the policy and after the config's `security_guards`
-   * (which `start` loads, rebuilds on reloads and closes on stop).
+   * Extra core strategies (statistics, logging, a firewall, rules of your own): a list goes
+   * into every phase's chain, a record into the phases it names. They run after the policy
+   * (always first) and the config's `security_guards`, in the order given unless their
+   * `priority` says otherwise; their decisions count like the guards' (a block is a -32003
+   * denial naming the strategy). Judged synchronously: a `beforeCallAsync` strategy is refused.
+   */
+  strategies?: GatewayStrategies;
+  /**
+   * Per-phase strategies, as `strategies` (kept for existing callers; both may be given, these
+   * come first).
    */
   judges?: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   /**
@@ -68,12 +83,30 @@ function version(): string {
   }
 }
 
+/** The caller's own strategies per phase: `judges` (unless they stand for guards), then `strategies`. */
+function ownStrategies(
+  opts: GatewayOptions,
+  withJudges: boolean,
+): Partial<Record<GatewayPhase, readonly Strategy[]>> {
+  const out: Partial<Record<GatewayPhase, Strategy[]>> = {};
+  for (const phase of PHASES) {
+    const list = withJudges ? [...(opts.judges?.[phase] ?? [])] : [];
+    const s = opts.strategies;
+    if (Array.isArray(s)) list.push(...(s as readonly Strategy[]));
+    else if (s !== undefined)
+      list.push(...((s as Partial<Record<GatewayPhase, readonly Strategy[]>>)[phase] ?? []));
+    if (list.length > 0) out[phase] = list;
+  }
+  return out;
+}
+
 export class Gateway extends EventEmitter {
   config: GatewayConfig;
   readonly sessions = new Set<GatewaySession>();
   /** The upstreams with `sessions: shared`: one connection each, for every session. */
   readonly shared = new Map<string, SharedUpstream>();
   readonly #policy: PolicyHolder;
+  readonly #paths: LocalPaths;
   #extra: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   #own: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   #judges: Judges;
@@ -100,17 +133,18 @@ export class Gateway extends EventEmitter {
     super();
     this.config = opts.config;
     this.#log = opts.log ?? ((l) => process.stderr.write(`warden gateway: ${l}\n`));
-    const p = loadPolicy(opts.config.policy);
+    const p = loadPolicyFileSync(opts.config.policy, { key: "policy" });
     if (!p.ok)
       throw new WardenError(
         "policy_load_failed",
         `The policy ${opts.config.policy} (from ${opts.config.file}) has ${p.errors.length} problem(s):\n${formatIssues(p.errors)}`,
         { category: "config", details: { errors: p.errors } },
       );
-    this.#policy = { current: p.policy, local: localUpstreams(opts.config.upstreams) };
+    this.#policy = new PolicyHolder(p.policy);
+    this.#paths = { local: localUpstreams(opts.config.upstreams) };
     this.#extra = opts.judges ?? {};
     this.#own = own ?? {};
-    this.#judges = buildJudges(this.#policy, this.#strategies());
+    this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies());
     this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
     this.#shareUpstreams();
     this.stopped = new Promise((r) => {
@@ -124,7 +158,9 @@ export class Gateway extends EventEmitter {
 
   /** Validate everything, then listen. Throws config / policy / listen errors. */
   static async start(opts: GatewayOptions): Promise<Gateway> {
-    if (opts.configGuards === false) return Gateway.#start(opts);
+    // configGuards: false: `judges` are the caller's guards (setJudges replaces them).
+    if (opts.configGuards === false) return Gateway.#start(opts, ownStrategies(opts, false));
+    const own = ownStrategies(opts, true);
     // security_guards: loaded before the gateway listens (a guard that cannot load fails the
     // start), so a library user gets them exactly as the CLI does.
     const hook = await import("./guards-hook.js");
@@ -137,9 +173,9 @@ export class Gateway extends EventEmitter {
     let latest = guards;
     let g: Gateway;
     try {
-      g = await Gateway.#start({ ...opts, judges: guards?.judges ?? {} }, opts.judges);
+      g = await Gateway.#start({ ...opts, judges: guards?.judges ?? {} }, own);
     } catch (e) {
-      guards?.pipeline.close();
+      guards?.set.close();
       throw e;
     }
     ref = g;
@@ -152,7 +188,7 @@ export class Gateway extends EventEmitter {
     });
     g.#onStop = () => {
       unfollow();
-      latest?.pipeline.close();
+      latest?.set.close();
     };
     return g;
   }
@@ -171,7 +207,10 @@ export class Gateway extends EventEmitter {
           `${problems.length} upstream(s) cannot be started:\n${problems.join("\n")}`,
           { category: "config", details: { problems } },
         );
-      if (opts.config.metrics) g.metrics = new (await import("./metrics.js")).GatewayMetrics();
+      if (opts.config.metrics) {
+        g.metrics = new (await import("./metrics.js")).GatewayMetrics();
+        g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies());
+      }
       await g.#listen(opts);
     } catch (e) {
       await g.stop();
@@ -288,14 +327,16 @@ export class Gateway extends EventEmitter {
   /** Replace the guard strategies of some phases (the policy stays first). */
   setJudges(extra: Partial<Record<GatewayPhase, readonly Strategy[]>>): void {
     this.#extra = extra;
-    this.#judges = buildJudges(this.#policy, this.#strategies());
+    this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies());
   }
 
-  /** The guards' strategies, then the user's own, per phase. */
+  /** The guards' strategies, then the user's own, per phase; the metrics' statistics last. */
   #strategies(): Partial<Record<GatewayPhase, readonly Strategy[]>> {
     const out: Partial<Record<GatewayPhase, readonly Strategy[]>> = { ...this.#extra };
     for (const [p, list] of Object.entries(this.#own) as [GatewayPhase, readonly Strategy[]][])
       out[p] = [...(out[p] ?? []), ...list];
+    if (this.metrics !== undefined)
+      out.tool_invoke = [...(out.tool_invoke ?? []), this.metrics.statistics];
     return out;
   }
 
@@ -345,7 +386,10 @@ export class Gateway extends EventEmitter {
       (u) => !before.has(JSON.stringify(u)),
     );
     if (problems.length > 0) return { ok: false, errors: problems, changed: [] };
-    const p = loadPolicy(next.policy, this.#policy.current);
+    const p = loadPolicyFileSync(next.policy, {
+      key: "policy",
+      state: this.#policy.current.state,
+    });
     if (!p.ok) return { ok: false, errors: formatIssues(p.errors).split("\n"), changed: [] };
     const changed: string[] = [];
     const sameConfig =
@@ -361,9 +405,8 @@ export class Gateway extends EventEmitter {
       this.#audit = next.audit ? new AuditLog(next.audit) : undefined;
     }
     const previous = this.config;
-    this.#policy.current = p.policy;
-    this.#policy.local = localUpstreams(next.upstreams);
-    retainState(p.policy);
+    this.#policy.swap(p.policy); // keeps the counters of unchanged rate-limited rules
+    this.#paths.local = localUpstreams(next.upstreams);
     this.config = next;
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
     const upstreamsChanged = JSON.stringify(next.upstreams) !== JSON.stringify(previous.upstreams);

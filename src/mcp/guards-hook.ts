@@ -9,8 +9,8 @@
  */
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
-import { createGuardPipeline } from "../guards/loader.js";
-import type { GuardPipeline } from "../guards/pipeline.js";
+import { loadGuards } from "../guards/loader.js";
+import type { GuardSet } from "../guards/set.js";
 import { type GuardAuditNote, guardStrategies } from "../guards/strategy.js";
 import { ToolCatalog } from "../guards/tool-verdicts.js";
 import type { ServerInfo } from "../guards/types.js";
@@ -22,7 +22,8 @@ import { Naming } from "./naming.js";
 import { FileWatcher } from "./watch.js";
 
 export interface GatewayGuards {
-  readonly pipeline: GuardPipeline;
+  /** The loaded guards: one core chain per phase (each guard a strategy, by priority). */
+  readonly set: GuardSet;
   readonly judges: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   /** The tools each upstream listed (kept across reloads; see ToolCatalog). */
   readonly catalog: ToolCatalog;
@@ -35,7 +36,7 @@ export interface GatewayGuardsOptions {
   note?: (n: GuardAuditNote) => void;
   /** Where guards' own log lines go. */
   log?: (guard: string, level: string, message: string) => void;
-  previous?: GuardPipeline;
+  previous?: GuardSet;
   /** The previous configuration's catalog of listed tools. */
   catalog?: ToolCatalog;
 }
@@ -65,21 +66,21 @@ export async function loadGatewayGuards(
   opts: GatewayGuardsOptions = {},
 ): Promise<GatewayGuards | undefined> {
   const specs = config.guards ?? [];
-  const pipeline = await createGuardPipeline(specs, {
+  const set = await loadGuards(specs, {
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
   });
   const naming = new Naming(config.upstreams);
   const catalog = opts.catalog ?? new ToolCatalog();
-  const judges = guardStrategies(pipeline, {
+  const judges = guardStrategies(set, {
     upstreams: config.upstreams.map(serverInfo),
     route: (n) => naming.route(n),
     publicName: (u, n) => naming.publicName(u, n),
     catalog,
     ...(opts.note ? { note: opts.note } : {}),
   });
-  return { pipeline, judges, catalog };
+  return { set, judges, catalog };
 }
 
 /** The module files of a config's enabled wasm guards (watched for changes). */
@@ -144,12 +145,12 @@ export function followGuardReloads(
       try {
         const next = await loadGatewayGuards(config, {
           ...opts,
-          ...(current ? { previous: current.pipeline, catalog: current.catalog } : {}),
+          ...(current ? { previous: current.set, catalog: current.catalog } : {}),
         });
         if (stopped) {
           // Close only what this rebuild started (the rest is shared with the current set).
-          for (const e of next?.pipeline.guards ?? [])
-            if (!current?.pipeline.guards.some((c) => c.guard === e.guard)) e.guard.close?.();
+          for (const e of next?.set.guards ?? [])
+            if (!current?.set.guards.some((c) => c.guard === e.guard)) e.guard.close?.();
           return;
         }
         // Nothing to do when every guard kept its instance and the upstreams (which the
@@ -160,11 +161,11 @@ export function followGuardReloads(
           next !== undefined &&
           current !== undefined &&
           upstreams === currentUpstreams &&
-          next.pipeline.guards.length === current.pipeline.guards.length &&
-          next.pipeline.guards.every(
+          next.set.guards.length === current.set.guards.length &&
+          next.set.guards.every(
             (e, i) =>
-              e.guard === current!.pipeline.guards[i]!.guard &&
-              e.spec.priority === current!.pipeline.guards[i]!.spec.priority,
+              e.guard === current!.set.guards[i]!.guard &&
+              e.spec.priority === current!.set.guards[i]!.spec.priority,
           );
         if (same) return;
         current = next;
@@ -174,7 +175,7 @@ export function followGuardReloads(
         // The tools open sessions hold were judged by the old guards: ask them to list again
         // (a call by name before that is judged by the new guards too, see ToolVerdicts).
         for (const s of gw.sessions) s.listsChanged();
-        const ids = next?.pipeline.guards.map((g) => g.spec.id) ?? [];
+        const ids = next?.set.guards.map((g) => g.spec.id) ?? [];
         if (trigger === "module")
           process.stderr.write(
             `warden gateway: a guard module changed on disk; guards reloaded (${ids.join(", ") || "none"})\n`,

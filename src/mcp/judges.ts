@@ -17,16 +17,13 @@
  */
 import type { Call } from "../core/call.js";
 import { Chain } from "../core/chain.js";
-import { type Decision, decide } from "../core/decision.js";
+import type { Decision } from "../core/decision.js";
+import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
-import type { CheckOptions } from "../policy/index.js";
+import type { CheckOptions, CompiledPolicy, PolicyDecision } from "../policy/index.js";
+import { type PolicyHolder, toCoreDecision } from "../policy/index.js";
 import type { UpstreamConfig } from "./config-types.js";
-import {
-  type LoadedPolicy,
-  ON_THIS_HOST,
-  type PolicyAction,
-  type PolicyVerdict,
-} from "./policy-adapter.js";
+import { ON_THIS_HOST, type PolicyAction } from "./policy-adapter.js";
 
 export const PHASES = ["connection", "tools_list", "tool_invoke", "request", "response"] as const;
 export type GatewayPhase = (typeof PHASES)[number];
@@ -45,8 +42,8 @@ export interface GatewayCallMeta {
   method: string;
   transport: "stdio" | "http";
   host?: string;
-  /** The policy's verdict for single-target calls (allowed ones too, for the audit). */
-  policy?: PolicyVerdict;
+  /** The policy's decision for single-target calls (allowed ones too, for the audit). */
+  policy?: PolicyDecision;
   /** Names removed from a list by the policy (or a guard that records them). */
   hidden?: string[];
   /**
@@ -63,16 +60,21 @@ export interface GatewayCallMeta {
   eachUpstream?: boolean;
 }
 
-export type Judges = Readonly<Record<GatewayPhase, Chain>>;
+/** A judged gateway message, and the chain that judges it (`call.meta` typed). */
+export type GatewayCall = Call<GatewayCallMeta>;
+export type GatewayChain = Chain<GatewayCallMeta>;
 
-/** A holder whose `current` is swapped on reload; the strategy reads it on every call. */
-export interface PolicyHolder {
-  current: LoadedPolicy;
-  /**
-   * Upstreams with `paths: local` (their paths name files on this host): the policy judges
-   * their paths as resolved through the file system. Swapped with the config.
-   */
-  local?: ReadonlySet<string>;
+/** A strategy in the gateway's chains: it reads `call.meta` as a GatewayCallMeta. */
+export type GatewayStrategy = Strategy<GatewayCallMeta>;
+
+export type Judges = Readonly<Record<GatewayPhase, Chain<GatewayCallMeta>>>;
+
+/**
+ * The upstreams whose paths name files on this host (`paths: local`): the policy judges their
+ * paths as resolved through the file system. Swapped with the config.
+ */
+export interface LocalPaths {
+  local: ReadonlySet<string>;
 }
 
 /** The names of the upstreams whose paths are this host's files (`paths: local`). */
@@ -83,16 +85,8 @@ export function localUpstreams(upstreams: readonly UpstreamConfig[]): ReadonlySe
 type Item = Record<string, unknown>;
 const TASK_REQUEST = /^tasks\/(get|list|cancel|result)$/;
 
-function blockFrom(v: PolicyVerdict): Decision {
-  const extra: { rule?: string; details?: Record<string, unknown> } = {};
-  if (v.rule !== undefined) extra.rule = v.rule;
-  extra.details = { code: v.code };
-  if (v.ruleId !== undefined) extra.details.ruleId = v.ruleId;
-  return decide("block", v.reason, "policy", extra);
-}
-
 function filterList(
-  p: LoadedPolicy,
+  p: CompiledPolicy,
   meta: GatewayCallMeta,
   list: unknown,
   action: (item: Item) => PolicyAction,
@@ -129,17 +123,19 @@ function requestAction(method: string, a: Item): PolicyAction | undefined {
   }
 }
 
-/** The policy as a strategy: one object, behaviour chosen by `call.meta.phase`. */
-export function policyStrategy(holder: PolicyHolder): Strategy {
+/**
+ * The policy as a strategy: one object, behaviour chosen by `call.meta.phase`. It reads the
+ * policy in force from the policy layer's `PolicyHolder` on every call (a reload swaps it).
+ */
+export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): GatewayStrategy {
   return {
     name: "policy",
-    beforeCall(call: Call): Decision | undefined {
-      const meta = call.meta as unknown as GatewayCallMeta;
+    priority: Number.NEGATIVE_INFINITY, // first in every chain, whatever the others' priorities
+    beforeCall(call: Call<GatewayCallMeta>): Decision | undefined {
+      const meta = call.meta!;
       const p = holder.current;
       const opts =
-        meta.upstream !== null && holder.local?.has(meta.upstream) === true
-          ? ON_THIS_HOST
-          : undefined;
+        meta.upstream !== null && paths.local.has(meta.upstream) ? ON_THIS_HOST : undefined;
       const a = (call.args ?? {}) as Item;
       let action: PolicyAction | undefined;
       switch (meta.phase) {
@@ -211,7 +207,7 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
       if (action === undefined) return undefined;
       const v = p.check(action, opts);
       meta.policy = v;
-      return v.allowed ? undefined : blockFrom(v);
+      return v.allowed ? undefined : toCoreDecision(v);
     },
   };
 }
@@ -219,12 +215,28 @@ export function policyStrategy(holder: PolicyHolder): Strategy {
 /** Build the five chains: the policy first, then the extra strategies of each phase. */
 export function buildJudges(
   holder: PolicyHolder,
-  extra: Partial<Record<GatewayPhase, readonly Strategy[]>> = {},
+  paths: LocalPaths,
+  extra: Partial<Record<GatewayPhase, readonly GatewayStrategy[]>> = {},
 ): Judges {
-  const policy = policyStrategy(holder);
-  const out = {} as Record<GatewayPhase, Chain>;
-  for (const phase of PHASES)
-    out[phase] = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? [])]);
+  const policy = policyStrategy(holder, paths);
+  const out = {} as Record<GatewayPhase, Chain<GatewayCallMeta>>;
+  for (const phase of PHASES) {
+    const chain = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? [])]);
+    // The sessions judge each message synchronously (no await on the per-message path); a
+    // strategy that has to be awaited would be skipped there, so it is refused here.
+    if (chain.async)
+      throw new WardenError(
+        "invalid_strategy",
+        `Chain "mcp.${phase}": strategy ${chain.strategies
+          .filter((s) => s.beforeCallAsync)
+          .map((s) => `"${s.name}"`)
+          .join(
+            ", ",
+          )} has beforeCallAsync, and the gateway judges messages synchronously: give it a synchronous beforeCall.`,
+        { category: "usage", details: { chain: `mcp.${phase}` } },
+      );
+    out[phase] = chain;
+  }
   return Object.freeze(out);
 }
 

@@ -1,9 +1,19 @@
 /** Prometheus metrics of the gateway (config `metrics: { path: /metrics }`, HTTP listen only). */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { StatisticsStrategy } from "../core/strategies/statistics.js";
 import type { AuditEntry } from "./audit.js";
+
+/** Distinct (upstream, tool) pairs counted one by one; later ones share the overflow series. */
+const MAX_TOOLS = 1000;
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /**
+   * The core statistics strategy, in the gateway's tool_invoke chain: it times every judged
+   * tools/call from its judgement to its end and counts calls and errors per (upstream, tool);
+   * the tool series below are read from it at each scrape.
+   */
+  readonly statistics = new StatisticsStrategy({ maxFunctions: MAX_TOOLS }, "metrics");
   readonly decisions = new Counter({
     name: "warden_mcp_decisions_total",
     help: "Gateway decisions by method and decision.",
@@ -29,10 +39,60 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  constructor() {
+    const stats = this.statistics;
+    const calls = new Counter({
+      name: "warden_mcp_tool_calls_total",
+      help: 'tools/call forwarded, per upstream and public tool name (past 1000 tools: tool="(overflow)").',
+      labelNames: ["upstream", "tool"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of rows(stats)) this.inc({ upstream: f.target, tool: f.function }, f.calls);
+      },
+    });
+    const errors = new Counter({
+      name: "warden_mcp_tool_errors_total",
+      help: "tools/call that ended in an error, a failure, a denied answer or a cancel, per tool.",
+      labelNames: ["upstream", "tool"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of rows(stats))
+          if (f.errors > 0) this.inc({ upstream: f.target, tool: f.function }, f.errors);
+      },
+    });
+    const latency = new Gauge({
+      name: "warden_mcp_tool_seconds",
+      help: "tools/call time from judgement to end, per tool: quantiles 0.5, 0.9, 0.99 (within 12.5%).",
+      labelNames: ["upstream", "tool", "quantile"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of rows(stats)) {
+          const t = f.timing;
+          if (t === undefined) continue;
+          const l = { upstream: f.target, tool: f.function };
+          this.set({ ...l, quantile: "0.5" }, t.p50_ms / 1000);
+          this.set({ ...l, quantile: "0.9" }, t.p90_ms / 1000);
+          this.set({ ...l, quantile: "0.99" }, t.p99_ms / 1000);
+        }
+      },
+    });
+    void calls;
+    void errors;
+    void latency;
+  }
+
   /** Decision lines count decisions; a call's time is observed once, when it ends. */
   record(rec: AuditEntry, ends: boolean): void {
     if (rec.phase === "decision")
       this.decisions.inc({ method: rec.method, decision: rec.decision });
     if (ends) this.duration.observe({ method: rec.method }, rec.duration_ms / 1000);
   }
+}
+
+function rows(stats: StatisticsStrategy) {
+  const s = stats.snapshot();
+  return s.overflow === null ? s.functions : [...s.functions, s.overflow];
 }

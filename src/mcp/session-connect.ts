@@ -58,7 +58,7 @@ export class JudgedSession extends SessionCore {
     target: string | null,
     args: unknown,
     method: string,
-  ): { call: Call; chain: Chain } {
+  ): { call: Call<GatewayCallMeta>; chain: Chain<GatewayCallMeta> } {
     const meta: GatewayCallMeta = {
       phase,
       call_id: newCallId(),
@@ -70,13 +70,13 @@ export class JudgedSession extends SessionCore {
       transport: this.down.transport,
     };
     if (this.down.host !== undefined) meta.host = this.down.host;
-    const call: Call = {
+    const call: Call<GatewayCallMeta> = {
       source: this.client,
       target: target ?? "gateway",
       function: fn,
       args,
       phase: "before",
-      meta: meta as unknown as Obj,
+      meta,
     };
     return { call, chain: this.ctx.judges()[phase] };
   }
@@ -124,7 +124,7 @@ export class JudgedSession extends SessionCore {
    * answer (its error is `a`).
    */
   outcome(
-    call: Call,
+    call: Call<GatewayCallMeta>,
     method: string,
     name: string | undefined,
     t0: number,
@@ -157,6 +157,14 @@ export class JudgedSession extends SessionCore {
     } else if (a.result.isError === true) outcome = "error";
     rec.outcome = outcome;
     this.audit(rec);
+    // The chain's after hooks see how the call ended (the metrics' statistics strategy counts
+    // it per tool): the result when answered, else the error (or the outcome) on call.error.
+    const chain = this.ctx.judges()[meta.phase];
+    if (chain.hasAfter) {
+      if (outcome === "answered" && a !== CANCELLED && "result" in a) call.result = a.result;
+      else call.error = a !== CANCELLED && "error" in a ? a.error : outcome;
+      chain.after(call);
+    }
   }
 
   async initialize(req: Request, p: Obj): Promise<void> {

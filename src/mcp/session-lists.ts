@@ -3,12 +3,15 @@
  * one upstream passes its own cursors through; several are asked in parallel and the merged
  * cursor remembers each one's next page. The policy (tools_list / response phase) filters.
  */
-import type { Call } from "../core/call.js";
-import type { Chain } from "../core/chain.js";
 import { type Decision, isAllowed } from "../core/decision.js";
 import type { AuditEntry } from "./audit.js";
 import { errorResponse, type Id, INVALID_PARAMS, type Message, type Request } from "./jsonrpc.js";
-import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
+import type {
+  GatewayCall as Call,
+  GatewayChain as Chain,
+  GatewayCallMeta,
+  GatewayPhase,
+} from "./judges.js";
 import { capabilityFor } from "./merge.js";
 import { decodeCursor, encodeCursor, type MergedCursor, type Naming } from "./naming.js";
 import { type Answer, CANCELLED } from "./session-core.js";

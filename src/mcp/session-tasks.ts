@@ -9,11 +9,9 @@
  * guard treats it exactly as a plain answer (a redacting PII guard redacts it). Audited with a
  * decision and an outcome line, as every forwarded call.
  */
-import type { Call } from "../core/call.js";
-import type { Chain } from "../core/chain.js";
 import { type Decision, isAllowed } from "../core/decision.js";
 import { errorResponse, type Id, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
-import type { GatewayPhase } from "./judges.js";
+import type { GatewayCall as Call, GatewayChain as Chain, GatewayPhase } from "./judges.js";
 import { type Answer, CANCELLED } from "./session-core.js";
 import type { UpstreamLink } from "./upstream-link.js";
 

@@ -10,7 +10,13 @@ export { type CompileOptions, type CompileResult, compilePolicy } from "./compil
 export { type CheckContext, CompileContext } from "./context.js";
 export { toCoreDecision } from "./core-decision.js";
 export { PolicyHolder } from "./holder.js";
-export { loadPolicyFile, resolveRealPath, resolveRealPathSync } from "./io.js";
+export {
+  type LoadOptions as PolicyLoadOptions,
+  loadPolicyFile,
+  loadPolicyFileSync,
+  resolveRealPath,
+  resolveRealPathSync,
+} from "./io.js";
 export { compileNameGlob, compilePathGlob } from "./match/glob.js";
 export { PatternSet } from "./match/pattern-set.js";
 export { CompiledPolicy } from "./policy.js";

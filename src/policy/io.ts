@@ -3,46 +3,73 @@
  * callers at the host boundary. Matching itself never touches the file system: a host hands
  * `resolveRealPathSync` to `check` (`CheckOptions.realPath`) when paths name its own files.
  */
-import { lstatSync, readlinkSync, realpathSync, type Stats } from "node:fs";
+import { lstatSync, readFileSync, readlinkSync, realpathSync, type Stats } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { canonicalPathOf } from "./canon/path.js";
 import { type CompileOptions, type CompileResult, compilePolicy } from "./compile.js";
 
+/** Options of the loaders: compile options, and the config key that named the file, if any. */
+export type LoadOptions = Omit<CompileOptions, "file"> & {
+  file?: string;
+  /** The key of the caller's config that names this file (`policy` in warden.yaml), for messages. */
+  key?: string;
+};
+
 /** Read and compile a policy file; a file that cannot be read is a located error too. */
-export async function loadPolicyFile(
-  path: string,
-  opts: Omit<CompileOptions, "file"> & { file?: string } = {},
-): Promise<CompileResult> {
-  const file = opts.file ?? path;
+export async function loadPolicyFile(path: string, opts: LoadOptions = {}): Promise<CompileResult> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why =
-      err.code === "ENOENT"
-        ? "the file does not exist: check the path"
-        : err.code === "EISDIR"
-          ? "it is a directory, not a policy file"
-          : err.code === "EACCES"
-            ? "permission denied"
-            : err.message;
-    return {
-      ok: false,
-      errors: [
-        {
-          file,
-          line: 1,
-          col: 1,
-          code: "policy_file",
-          key: "",
-          message: `cannot read policy: ${why}`,
-        },
-      ],
-    };
+    return unreadable(path, opts, e);
   }
-  return compilePolicy(text, { ...opts, file });
+  return compile(text, path, opts);
+}
+
+/**
+ * `loadPolicyFile` for a host that loads synchronously (the gateway at start and on a reload,
+ * whose swap must not interleave with the calls it judges): the same reading, errors and result.
+ */
+export function loadPolicyFileSync(path: string, opts: LoadOptions = {}): CompileResult {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return unreadable(path, opts, e);
+  }
+  return compile(text, path, opts);
+}
+
+function compile(text: string, path: string, opts: LoadOptions): CompileResult {
+  const { key: _, ...rest } = opts;
+  return compilePolicy(text, { ...rest, file: opts.file ?? path });
+}
+
+function unreadable(path: string, opts: LoadOptions, e: unknown): CompileResult {
+  const err = e as NodeJS.ErrnoException;
+  const why =
+    err.code === "ENOENT"
+      ? "the file does not exist: check the path"
+      : err.code === "EISDIR"
+        ? "it is a directory, not a policy file"
+        : err.code === "EACCES"
+          ? "permission denied"
+          : err.message;
+  const hint = opts.key === undefined ? "" : ` (fix "${opts.key}:" in the config that names it)`;
+  return {
+    ok: false,
+    errors: [
+      {
+        file: opts.file ?? path,
+        line: 1,
+        col: 1,
+        code: "policy_file",
+        key: opts.key ?? "",
+        message: `cannot read policy: ${why}${hint}`,
+      },
+    ],
+  };
 }
 
 /**

@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseGuardsConfig } from "../../src/guards/config.js";
-import { createGuardPipeline } from "../../src/guards/loader.js";
-import type { GuardPipeline } from "../../src/guards/pipeline.js";
+import { loadGuards } from "../../src/guards/loader.js";
+import type { GuardSet } from "../../src/guards/set.js";
 import type { GuardTool } from "../../src/guards/types.js";
 import type { ComponentGuard } from "../../src/guards/wasm/component.js";
 import { CACHE, ROOT } from "./build.js";
@@ -15,9 +15,9 @@ import { CLANG_MISSING, cPatternGuard } from "./c-build.js";
  * transpiled with jco and run by Warden's sandbox like any component guard.
  */
 let file = "";
-const open: GuardPipeline[] = [];
+const open: GuardSet[] = [];
 
-async function load(entry: Record<string, unknown> = {}): Promise<GuardPipeline> {
+async function load(entry: Record<string, unknown> = {}): Promise<GuardSet> {
   const r = parseGuardsConfig(
     [
       {
@@ -33,7 +33,7 @@ async function load(entry: Record<string, unknown> = {}): Promise<GuardPipeline>
     "/tmp/warden.yaml",
   );
   expect(r.issues).toEqual([]);
-  const p = await createGuardPipeline(r.guards, { cacheDir: CACHE });
+  const p = await loadGuards(r.guards, { cacheDir: CACHE });
   open.push(p);
   return p;
 }

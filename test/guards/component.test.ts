@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseGuardsConfig } from "../../src/guards/config.js";
-import { createGuardPipeline } from "../../src/guards/loader.js";
-import type { GuardPipeline } from "../../src/guards/pipeline.js";
+import { loadGuards } from "../../src/guards/loader.js";
+import type { GuardSet } from "../../src/guards/set.js";
 import type { GuardTool } from "../../src/guards/types.js";
 import type { ComponentGuard } from "../../src/guards/wasm/component.js";
 import { CACHE, jsPatternGuard } from "./build.js";
@@ -11,9 +11,9 @@ import { CACHE, jsPatternGuard } from "./build.js";
  * componentize-js at test time, transpiled with jco, its core modules run by Warden's sandbox.
  */
 let file = "";
-const open: GuardPipeline[] = [];
+const open: GuardSet[] = [];
 
-async function load(entry: Record<string, unknown>): Promise<GuardPipeline> {
+async function load(entry: Record<string, unknown>): Promise<GuardSet> {
   const r = parseGuardsConfig(
     [
       {
@@ -30,7 +30,7 @@ async function load(entry: Record<string, unknown>): Promise<GuardPipeline> {
     "/tmp/warden.yaml",
   );
   expect(r.issues).toEqual([]);
-  const p = await createGuardPipeline(r.guards, { cacheDir: CACHE });
+  const p = await loadGuards(r.guards, { cacheDir: CACHE });
   open.push(p);
   return p;
 }

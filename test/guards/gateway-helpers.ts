@@ -85,7 +85,7 @@ export async function gatewayWith(upstreams: string, guards: string): Promise<Ru
     async stop() {
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
       await gw.stop();
-      loaded?.pipeline.close();
+      loaded?.set.close();
     },
   };
 }

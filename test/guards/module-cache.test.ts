@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { parseGuardsConfig } from "../../src/guards/config.js";
-import { createGuardPipeline } from "../../src/guards/loader.js";
+import { loadGuards } from "../../src/guards/loader.js";
 import { clearPreparedCache } from "../../src/sandbox/prepare.js";
 import { watGuard } from "./build.js";
 
@@ -19,14 +19,14 @@ it("a JSON ABI guard's instrumented module is written once to cacheDir and read 
   );
   expect(r.issues).toEqual([]);
   clearPreparedCache();
-  (await createGuardPipeline(r.guards, { cacheDir: DIR })).close();
+  (await loadGuards(r.guards, { cacheDir: DIR })).close();
   const entries = readdirSync(DIR).filter((f) => f.endsWith(".wasm"));
   expect(entries).toHaveLength(1);
   const path = join(DIR, entries[0] as string);
   const before = statSync(path);
   expect(before.mode & 0o777).toBe(0o600);
   clearPreparedCache();
-  (await createGuardPipeline(r.guards, { cacheDir: DIR })).close();
+  (await loadGuards(r.guards, { cacheDir: DIR })).close();
   // read, not rewritten: a rewrite renames a new file over it (a new inode)
   expect(statSync(path).ino).toBe(before.ino);
   expect(readdirSync(DIR).filter((f) => f.endsWith(".wasm"))).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createGuardPipeline } from "../../src/guards/loader.js";
+import { loadGuards } from "../../src/guards/loader.js";
 import { ToolCatalog, ToolVerdicts } from "../../src/guards/tool-verdicts.js";
 import type { GuardTool } from "../../src/guards/types.js";
 import { specOf } from "./helpers.js";
@@ -14,7 +14,7 @@ const tools: GuardTool[] = [
 ];
 
 async function verdicts(config: Record<string, unknown> = {}, catalog = new ToolCatalog()) {
-  const p = await createGuardPipeline([specOf({ id: "tp", type: "tool_poisoning", config })]);
+  const p = await loadGuards([specOf({ id: "tp", type: "tool_poisoning", config })]);
   return new ToolVerdicts(p, catalog);
 }
 
@@ -23,7 +23,7 @@ describe("ToolVerdicts", () => {
     const v = await verdicts();
     const ctx = () => ({ serverName: "s1" });
     v.catalog.record("s1", tools);
-    v.record("s1", tools, v.pipeline.run("tools_list", tools, ctx()));
+    v.record("s1", tools, v.guards.run("tools_list", tools, ctx()));
     const noted: unknown[] = [];
     expect(v.hidden("s1", "add", ctx, (r) => noted.push(r))).toBeNull();
     expect(v.hidden("s1", "weather", ctx, (r) => noted.push(r))).toMatchObject({
@@ -40,7 +40,7 @@ describe("ToolVerdicts", () => {
     const v = await verdicts({ action: "block" });
     const ctx = () => ({ serverName: "s1" });
     v.catalog.record("s1", tools);
-    v.record("s1", tools, v.pipeline.run("tools_list", tools, ctx()));
+    v.record("s1", tools, v.guards.run("tools_list", tools, ctx()));
     expect(v.hidden("s1", "add", ctx, () => {})?.reason).toContain("Tool poisoning in tool");
   });
 

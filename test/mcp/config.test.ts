@@ -84,6 +84,6 @@ describe("gateway config", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^warden gateway --check: 2 problem\(s\):\n/);
     expect(bad.stderr).toMatch(/w\.yaml:2:\d+ upstreams: upstreams must be a non-empty list/);
-    expect(bad.stderr).toMatch(/p\.yaml:1:1 policy: cannot read the policy file/);
+    expect(bad.stderr).toMatch(/p\.yaml:1:1 policy: cannot read policy: the file does not exist/);
   });
 });

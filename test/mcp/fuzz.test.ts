@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadPolicy } from "../../src/mcp/policy-adapter.js";
+import { loadPolicyFileSync } from "../../src/policy/io.js";
 import { generator, rng } from "./fixtures/fuzz-gen.mjs";
 import { tempDir, writeGatewayFiles } from "./helpers.js";
 import { hostileUpstream, RawGateway } from "./raw-gateway.js";
@@ -62,7 +62,7 @@ describe(`fuzz both sides of the gateway (seed ${SEED}, ${BUDGET_MS} ms)`, () =>
           .map((l) => JSON.parse(l));
       } catch {}
       // the oracle is the policy itself: each call the upstream got must be one it allows
-      const p = loadPolicy(join(dir, "policy.yaml"));
+      const p = loadPolicyFileSync(join(dir, "policy.yaml"));
       if (!p.ok) throw new Error("policy");
       const denied = calls.filter(
         (c) =>

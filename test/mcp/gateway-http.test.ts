@@ -178,6 +178,11 @@ describe("gateway over HTTP with two upstreams", () => {
       /warden_mcp_decisions_total\{method="tools\/call",decision="deny"\} [1-9]/,
     );
     expect(text).toMatch(/warden_mcp_sessions [1-9]/);
+    // Per tool, from the core statistics strategy in the tool_invoke chain: calls, and time.
+    expect(text).toMatch(/warden_mcp_tool_calls_total\{upstream="[ab]",tool="[ab]__[^"]+"\} [1-9]/);
+    expect(text).toMatch(
+      /warden_mcp_tool_seconds\{upstream="[ab]",tool="[ab]__[^"]+",quantile="0\.5"\} [0-9.e-]+/,
+    );
   });
 
   it("collects idle sessions", async () => {

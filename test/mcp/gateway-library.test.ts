@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { Gateway, loadGatewayConfig } from "../../src/index.js";
+import {
+  FirewallBuilder,
+  Gateway,
+  loadGatewayConfig,
+  StatisticsStrategy,
+} from "../../src/index.js";
 import { upstream } from "../guards/gateway-helpers.js";
 import { auditLines } from "./audit-schema.js";
 import { tempDir } from "./helpers.js";
@@ -105,4 +110,50 @@ describe("Gateway.start: the user's judges run after the config's guards", () =>
       /no bananas/,
     );
   }, 30_000);
+});
+
+describe("Gateway.start({ strategies }): core strategies in the gateway's chains", () => {
+  it("a list goes into every phase's chain: the core firewall and statistics do their work on real traffic", async () => {
+    const { file } = configWith("  - id: pii-in\n    type: pii\n    runs_on: [tool_invoke]\n");
+    const stats = new StatisticsStrategy();
+    // The firewall judges (source = the client's name@version, target = upstream, function =
+    // tool or method) in the policy's glob dialect.
+    const firewall = new FirewallBuilder(true).denyFunction("library-user@*", "*", "add").build();
+    gw = await Gateway.start({
+      config: loadGatewayConfig(file),
+      watch: false,
+      log: () => {},
+      strategies: [firewall, stats],
+    });
+    client = new Client({ name: "library-user", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gw.address!.port}/mcp`)),
+    );
+    const r = await client.callTool({ name: "echo", arguments: { text: "hi" } });
+    expect((r.content as { text: string }[])[0]!.text).toBe("hi");
+    await expect(client.callTool({ name: "add", arguments: { a: 1, b: 2 } })).rejects.toThrow(
+      /firewall "firewall" rule deny#1 denies/,
+    );
+    // The guards still run before the user's strategies.
+    await expect(
+      client.callTool({ name: "echo", arguments: { text: "card 4111 1111 1111 1111" } }),
+    ).rejects.toThrow(/Personal or secret data/);
+    const echo = stats.snapshot().functions.find((f) => f.function === "echo");
+    expect(echo).toMatchObject({ target: "evil", calls: 1, errors: 0 });
+    expect(echo?.timing?.timed).toBe(1);
+  }, 30_000);
+
+  it("refuses a strategy that would have to be awaited, naming it", async () => {
+    const { file } = configWith("  - id: pii-in\n    type: pii\n    runs_on: [tool_invoke]\n");
+    await expect(
+      Gateway.start({
+        config: loadGatewayConfig(file),
+        watch: false,
+        log: () => {},
+        strategies: { tool_invoke: [{ name: "review", beforeCallAsync: async () => undefined }] },
+      }),
+    ).rejects.toThrow(
+      /"review" has beforeCallAsync, and the gateway judges messages synchronously/,
+    );
+  });
 });

@@ -6,7 +6,7 @@ import { approvePins, listPins } from "../../guards/builtin/pins.js";
 import { BUILTIN_TYPES } from "../../guards/builtin/registry.js";
 import { pinsFileOf } from "../../guards/builtin/rug-pull.js";
 import { formatGuardIssues, parseGuardsConfig, parseGuardsYaml } from "../../guards/config.js";
-import { createGuardPipeline } from "../../guards/loader.js";
+import { loadGuards } from "../../guards/loader.js";
 import { GUARD_PHASES, type GuardPhase, type PhasePayload } from "../../guards/types.js";
 import { printJson, usageError } from "../output.js";
 
@@ -146,11 +146,11 @@ function registerGuardTest(program: Command): void {
           );
         const payload = payloadOf(phase, readJson(opts.input));
         try {
-          const pipeline = await createGuardPipeline(
+          const guards = await loadGuards(
             parsed.guards,
             opts.cacheDir ? { cacheDir: opts.cacheDir } : {},
           );
-          const r = pipeline.run(phase, payload, {
+          const r = guards.run(phase, payload, {
             serverName: opts.server,
             knownServers: [opts.server],
           });
@@ -161,7 +161,7 @@ function registerGuardTest(program: Command): void {
             return;
           }
           printJson({ decision: r.decision, duration_us: r.trail[0]?.durationUs ?? 0 });
-          pipeline.close();
+          guards.close();
         } catch (error) {
           if (
             !isWardenError(error) ||

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WardenError } from "../../src/core/errors.js";
-import { GuardPipeline } from "../../src/guards/pipeline.js";
+import { GuardSet } from "../../src/guards/set.js";
 import type { Guard, GuardDecision, GuardTool } from "../../src/guards/types.js";
 import { specOf } from "./helpers.js";
 
@@ -35,7 +35,7 @@ const drop =
 describe("guard composition", () => {
   it("runs in priority order (ties keep file order) and applies modifications in order", () => {
     const seen: string[] = [];
-    const p = new GuardPipeline([
+    const p = new GuardSet([
       g("late", drop("b"), { priority: 200 }, seen),
       g("first", drop("a"), { priority: 1 }, seen),
       g("tie1", () => ({ kind: "warn", messages: ["w1"] }), { priority: 100 }, seen),
@@ -56,7 +56,7 @@ describe("guard composition", () => {
 
   it("a deny stops the chain and wins over everything before it", () => {
     const seen: string[] = [];
-    const p = new GuardPipeline([
+    const p = new GuardSet([
       g("mod", drop("a"), { priority: 1 }, seen),
       g("no", () => ({ kind: "deny", code: "nope", message: "no way" }), { priority: 2 }, seen),
       g("never", () => ({ kind: "allow" }), { priority: 3 }, seen),
@@ -68,12 +68,12 @@ describe("guard composition", () => {
   });
 
   it("warnings alone give warn; nothing gives the shared allow", () => {
-    const p = new GuardPipeline([g("w", () => ({ kind: "warn", messages: ["careful"] }))]);
+    const p = new GuardSet([g("w", () => ({ kind: "warn", messages: ["careful"] }))]);
     expect(p.run("tools_list", tools, ctx).decision).toEqual({
       kind: "warn",
       messages: ["careful"],
     });
-    const q = new GuardPipeline([g("a", () => ({ kind: "allow" }))]);
+    const q = new GuardSet([g("a", () => ({ kind: "allow" }))]);
     expect(q.run("tools_list", tools, ctx).decision.kind).toBe("allow");
     expect(q.has("response")).toBe(false);
     expect(
@@ -82,7 +82,7 @@ describe("guard composition", () => {
   });
 
   it("fail_closed (the default) turns a failure into a deny that says so", () => {
-    const p = new GuardPipeline([
+    const p = new GuardSet([
       g("boom", () => {
         throw new WardenError("trap", 'plugin "boom": evaluate trapped (unreachable)');
       }),
@@ -105,7 +105,7 @@ describe("guard composition", () => {
   });
 
   it("fail_open skips the failed guard with a warning and an audit note, and goes on", () => {
-    const p = new GuardPipeline([
+    const p = new GuardSet([
       g(
         "boom",
         () => {
@@ -128,7 +128,7 @@ describe("guard composition", () => {
   });
 
   it("a bad decision from a WebAssembly guard is a failure too", () => {
-    const p = new GuardPipeline([
+    const p = new GuardSet([
       g("bad", () => ({ kind: "deny", code: "Not Snake", message: "x" }) as GuardDecision),
     ]);
     expect(p.run("tools_list", tools, ctx).decision).toMatchObject({
@@ -140,7 +140,7 @@ describe("guard composition", () => {
 
   it("disabled guards and phases outside runs_on are skipped", () => {
     const seen: string[] = [];
-    const p = new GuardPipeline([
+    const p = new GuardSet([
       g("off", () => ({ kind: "allow" }), { enabled: false }, seen),
       g("on", () => ({ kind: "allow" }), { runs_on: ["tool_invoke"] }, seen),
     ]);
