@@ -1,9 +1,16 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap, LineCounter, type Node, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
 import { parseGuardsConfig } from "../guards/config.js";
-import { didYouMean } from "../policy/schema.js";
+import {
+  checkSchema,
+  dropNulls,
+  type SchemaProblem,
+  shippedValidator,
+} from "../policy/json-schema.js";
+import { nodeAt } from "../policy/yaml-nodes.js";
+import type { ConfigIssueCode } from "./codes.js";
 import {
   type ArgumentsMode,
   type AuthConfig,
@@ -16,6 +23,7 @@ import {
   type ListenConfig,
   MESSAGE_LIMITS,
   type MessageLimits,
+  type Paths,
   REQUEST_TIMEOUT_MS,
   type UpstreamConfig,
   type UpstreamSessions,
@@ -25,69 +33,14 @@ import { prefixClash } from "./naming.js";
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
 
-// security_guards is validated here by the guards layer's parseGuardsConfig (same document and
+// The keys, their types, ranges and defaults are schemas/warden.schema.json (validated first,
+// the file editors read); what follows builds the config and checks what a schema cannot say.
+// security_guards is validated by the guards layer's parseGuardsConfig (same document and
 // LineCounter, so its errors carry file:line:col like the rest) at start, --check and reload.
-const TOP_KEYS = [
-  "listen",
-  "policy",
-  "audit",
-  "metrics",
-  "restart",
-  "upstreams",
-  "security_guards",
-  "caller",
-  "caller_includes_client_name",
-  "limits",
-  "auth",
-];
-const STDIO_KEYS = [
-  "name",
-  "command",
-  "args",
-  "env",
-  "cwd",
-  "prefix",
-  "paths",
-  "request_timeout_ms",
-  "max_answer_bytes",
-  "max_processes",
-  "max_processes_wait_ms",
-  "sessions",
-];
-const HTTP_KEYS = [
-  "name",
-  "url",
-  "headers",
-  "bearer_env",
-  "prefix",
-  "max_answer_bytes",
-  "paths",
-  "request_timeout_ms",
-  "sessions",
-];
-const LIMIT_KEYS = ["client_message_bytes", "json_depth", "client_queue_bytes"];
-const LISTEN_HTTP_KEYS = [
-  "host",
-  "port",
-  "path",
-  "allowed_hosts",
-  "allowed_origins",
-  "bearer_env",
-  "session_idle_seconds",
-  "json_response",
-  "max_body_bytes",
-  "max_header_bytes",
-  "headers_timeout_seconds",
-  "request_timeout_seconds",
-  "keep_alive_seconds",
-  "tls",
-  "allow_insecure",
-  "max_sessions",
-  "max_sessions_per_token",
-];
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-
-/** Validates one parsed warden.yaml, collecting every problem with its position. */
+/**
+ * One parsed warden.yaml: collects every problem with its position, and reads values the
+ * schema pass has checked (a value of the wrong type reads as absent: the schema said so).
+ */
 class Checker {
   readonly issues: ConfigIssue[] = [];
   constructor(
@@ -96,129 +49,72 @@ class Checker {
     readonly lines: LineCounter,
   ) {}
 
-  add(path: Path, message: string, code = "invalid_value"): void {
-    let node: unknown;
-    if (code === "unknown_key" && path.length > 0) {
-      // Point at the key itself, not at its value.
-      const parent =
-        path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
-      if (isMap(parent))
-        node = parent.items.find(
-          (p) => isScalar(p.key) && p.key.value === path[path.length - 1],
-        )?.key;
-    }
-    for (let n = path.length; n >= 0 && !isNode(node); n--)
-      node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
-    const offset = isNode(node) && node.range ? node.range[0] : 0;
-    const pos = this.lines.linePos(offset);
+  /** A problem at `path` (its key for unknown_key); `name` overrides the key it names. */
+  add(path: Path, message: string, code: ConfigIssueCode = "invalid_value", name?: Path): void {
+    const node = nodeAt(this.doc.contents as Node | null, path, code === "unknown_key");
+    const pos = this.lines.linePos(node?.range ? node.range[0] : 0);
     const key =
-      path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("") ||
-      "(top)";
+      (name ?? path)
+        .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`))
+        .join("") || "(top)";
+    // One problem of a kind per key: the schema's, when a check in code would say it again.
+    if (this.issues.some((i) => i.key === key && i.code === code)) return;
     this.issues.push({ file: this.file, line: pos.line, col: pos.col, code, key, message });
   }
 
-  obj(v: unknown, path: Path, keys: readonly string[], what: string): Obj | undefined {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) {
-      this.add(path, `${what} must be a mapping (key: value lines).`);
-      return undefined;
-    }
-    for (const k of Object.keys(v))
-      if (!keys.includes(k))
-        this.add(
-          [...path, k],
-          `Unknown key "${k}" in ${what}${didYouMean(k, keys)}; allowed keys: ${keys.join(", ")}.`,
-          "unknown_key",
-        );
-    return v as Obj;
+  /** A problem the schema pass found. */
+  problem(p: SchemaProblem): void {
+    this.add([...p.at], p.message, p.kind, [...p.path]);
   }
 
-  str(o: Obj, k: string, path: Path, required: boolean): string | undefined {
-    const v = o[k];
-    if (v === undefined || v === null) {
-      if (required) this.add(path, `Missing required key "${k}".`, "missing_key");
-      return undefined;
-    }
-    if (typeof v !== "string" || v.length === 0) {
-      this.add([...path, k], `"${k}" must be a non-empty string.`);
-      return undefined;
-    }
-    return v;
+  obj(v: unknown): Obj | undefined {
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
   }
 
-  strList(o: Obj, k: string, path: Path): string[] {
+  str(o: Obj, k: string): string | undefined {
     const v = o[k];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== "string" && typeof x !== "number")) {
-      this.add([...path, k], `"${k}" must be a list of strings, e.g. ${k}: ["a", "b"].`);
-      return [];
-    }
-    return v.map(String);
+    return typeof v === "string" && v !== "" ? v : undefined;
   }
 
-  strMap(o: Obj, k: string, path: Path): Record<string, string> {
+  strList(o: Obj, k: string): string[] {
     const v = o[k];
-    if (v === undefined || v === null) return {};
-    if (typeof v !== "object" || Array.isArray(v)) {
-      this.add([...path, k], `"${k}" must be a mapping of names to strings.`);
-      return {};
-    }
+    return Array.isArray(v) ? v.map(String) : [];
+  }
+
+  strMap(o: Obj, k: string): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [name, val] of Object.entries(v as Obj)) {
-      if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean")
-        this.add([...path, k, name], `"${k}.${name}" must be a string.`);
-      else out[name] = String(val);
-    }
+    for (const [name, val] of Object.entries(this.obj(o[k]) ?? {})) out[name] = String(val);
     return out;
   }
 
-  int(o: Obj, k: string, path: Path, dflt: number, min: number, max: number): number {
+  int(o: Obj, k: string, dflt: number): number {
     const v = o[k];
-    if (v === undefined || v === null) return dflt;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      this.add([...path, k], `"${k}" must be a whole number from ${min} to ${max}.`);
-      return dflt;
-    }
-    return v;
+    return typeof v === "number" && Number.isInteger(v) ? v : dflt;
   }
 }
 
 function listen(c: Checker, v: unknown, abs: (p: string) => string): ListenConfig {
-  if (v === undefined || v === null || v === "stdio") return { kind: "stdio" };
-  const o = c.obj(v, ["listen"], ["stdio", "http"], "listen");
-  if (!o) return { kind: "stdio" };
-  if (o.http === undefined) {
-    if (o.stdio === undefined)
-      c.add(["listen"], 'Write "listen: stdio" or "listen: { http: {...} }".');
-    return { kind: "stdio" };
-  }
+  const o = c.obj(v);
+  if (o === undefined || o.http === undefined) return { kind: "stdio" };
   if (o.stdio !== undefined)
     c.add(["listen"], "listen takes one of stdio or http, not both.", "conflicting_keys");
-  const path = ["listen", "http"];
-  const h = o.http === null ? {} : c.obj(o.http, path, LISTEN_HTTP_KEYS, "listen.http");
-  if (!h) return { kind: "stdio" };
+  const h = c.obj(o.http) ?? {};
   const http: HttpListenConfig = {
     kind: "http",
-    host: c.str(h, "host", path, false) ?? "127.0.0.1",
-    port: c.int(h, "port", path, 8931, 0, 65535),
-    path: c.str(h, "path", path, false) ?? "/mcp",
-    allowedHosts: c.strList(h, "allowed_hosts", path),
-    allowedOrigins: c.strList(h, "allowed_origins", path),
-    bearerEnv: c.str(h, "bearer_env", path, false),
-    sessionIdleMs: c.int(h, "session_idle_seconds", path, 600, 1, 7 * 86400) * 1000,
+    host: c.str(h, "host") ?? "127.0.0.1",
+    port: c.int(h, "port", 8931),
+    path: c.str(h, "path") ?? "/mcp",
+    allowedHosts: c.strList(h, "allowed_hosts"),
+    allowedOrigins: c.strList(h, "allowed_origins"),
+    bearerEnv: c.str(h, "bearer_env"),
+    sessionIdleMs: c.int(h, "session_idle_seconds", 600) * 1000,
     jsonResponse: h.json_response === true,
-    limits: httpLimits(c, h, path),
+    limits: httpLimits(c, h),
   };
-  if (h.json_response !== undefined && typeof h.json_response !== "boolean")
-    c.add([...path, "json_response"], '"json_response" must be true or false.');
-  if (!http.path.startsWith("/")) c.add([...path, "path"], 'listen.http.path must start with "/".');
-  if (h.tls !== undefined && h.tls !== null) {
-    const t = c.obj(h.tls, [...path, "tls"], ["cert", "key"], "listen.http.tls");
-    const cert = t && c.str(t, "cert", [...path, "tls"], true);
-    const key = t && c.str(t, "key", [...path, "tls"], true);
-    if (cert && key) (http as { tls?: unknown }).tls = { cert: abs(cert), key: abs(key) };
-  }
-  if (h.allow_insecure !== undefined && typeof h.allow_insecure !== "boolean")
-    c.add([...path, "allow_insecure"], '"allow_insecure" must be true or false.');
+  const t = c.obj(h.tls);
+  const cert = t && c.str(t, "cert");
+  const key = t && c.str(t, "key");
+  if (cert && key) (http as { tls?: unknown }).tls = { cert: abs(cert), key: abs(key) };
   if (h.allow_insecure === true) (http as { allowInsecure?: boolean }).allowInsecure = true;
   return http;
 }
@@ -235,27 +131,19 @@ function isLoopback(host: string): boolean {
  */
 function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig } {
   const tokens: AuthToken[] = [];
-  if (root.auth !== undefined && root.auth !== null) {
-    const a = c.obj(root.auth, ["auth"], ["tokens"], "auth");
-    const list = a?.tokens;
-    if (a && (!Array.isArray(list) || list.length === 0))
-      c.add(["auth", "tokens"], "auth.tokens must be a non-empty list of { name, env }.");
-    else if (a && Array.isArray(list))
-      for (const [i, t] of list.entries()) {
-        const path = ["auth", "tokens", i];
-        const o = c.obj(t, path, ["name", "env"], `auth.tokens[${i}]`);
-        const name = o && c.str(o, "name", path, true);
-        const env = o && c.str(o, "env", path, true);
-        if (name && !NAME_RE.test(name))
-          c.add([...path, "name"], `Token name "${name}" must be letters, digits, "-" or "_".`);
-        else if (name && tokens.some((x) => x.name === name))
-          c.add([...path, "name"], `Two tokens are named "${name}".`, "duplicate_name");
-        if (name && env) tokens.push({ name, env });
-      }
-  }
+  const list = c.obj(root.auth)?.tokens;
+  if (Array.isArray(list))
+    for (const [i, t] of list.entries()) {
+      const o = c.obj(t) ?? {};
+      const name = c.str(o, "name");
+      const env = c.str(o, "env");
+      if (name && tokens.some((x) => x.name === name))
+        c.add(["auth", "tokens", i, "name"], `Two tokens are named "${name}".`, "duplicate_name");
+      if (name && env) tokens.push({ name, env });
+    }
   if (l.kind !== "http") return tokens.length > 0 ? { auth: { tokens } } : {};
   if (l.bearerEnv !== undefined) {
-    if (root.auth !== undefined && root.auth !== null)
+    if (root.auth !== undefined)
       c.add(
         ["listen", "http", "bearer_env"],
         "listen.http.bearer_env and auth.tokens both name tokens: move it to auth.tokens as { name: default, env: ... }.",
@@ -280,55 +168,31 @@ function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig }
   return tokens.length > 0 ? { auth: { tokens } } : {};
 }
 
-function httpLimits(c: Checker, h: Obj, path: Path): HttpLimits {
+function httpLimits(c: Checker, h: Obj): HttpLimits {
   const d = HTTP_LIMITS;
-  const s = (k: string, dflt: number, max: number) => c.int(h, k, path, dflt / 1000, 1, max) * 1000;
+  const s = (k: string, dflt: number) => c.int(h, k, dflt / 1000) * 1000;
   return {
     ...d,
-    bodyBytes: c.int(h, "max_body_bytes", path, d.bodyBytes, 1024, 1024 ** 3),
-    headerBytes: c.int(h, "max_header_bytes", path, d.headerBytes, 1024, 1024 * 1024),
-    headersTimeoutMs: s("headers_timeout_seconds", d.headersTimeoutMs, 3600),
-    requestTimeoutMs: s("request_timeout_seconds", d.requestTimeoutMs, 3600),
-    keepAliveMs: s("keep_alive_seconds", d.keepAliveMs, 3600),
-    sessions: c.int(h, "max_sessions", path, d.sessions, 1, 100_000),
-    sessionsPerCaller: c.int(h, "max_sessions_per_token", path, d.sessionsPerCaller, 1, 100_000),
+    bodyBytes: c.int(h, "max_body_bytes", d.bodyBytes),
+    headerBytes: c.int(h, "max_header_bytes", d.headerBytes),
+    headersTimeoutMs: s("headers_timeout_seconds", d.headersTimeoutMs),
+    requestTimeoutMs: s("request_timeout_seconds", d.requestTimeoutMs),
+    keepAliveMs: s("keep_alive_seconds", d.keepAliveMs),
+    sessions: c.int(h, "max_sessions", d.sessions),
+    sessionsPerCaller: c.int(h, "max_sessions_per_token", d.sessionsPerCaller),
   };
 }
 
 function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
-  if (!Array.isArray(v) || v.length === 0) {
-    c.add(
-      ["upstreams"],
-      "upstreams must be a non-empty list of MCP servers (name + command, or name + url).",
-      "missing_key",
-    );
-    return [];
-  }
+  if (!Array.isArray(v)) return [];
   const out: UpstreamConfig[] = [];
   const seen = new Set<string>();
   for (const [i, u] of v.entries()) {
     const path = ["upstreams", i];
-    const isHttp = typeof u === "object" && u !== null && "url" in u;
-    const removed = isHttp && "client" in u;
-    if (removed)
-      c.add(
-        [...path, "client"],
-        "upstreams[].client was removed: every HTTP upstream now uses one client (undici), which also resumes SSE streams (GET + Last-Event-ID). Delete the key.",
-        "unknown_key",
-      );
-    const o = c.obj(
-      removed ? { ...u, client: undefined } : u,
-      path,
-      isHttp ? [...HTTP_KEYS, ...(removed ? ["client"] : [])] : STDIO_KEYS,
-      `upstreams[${i}]`,
-    );
+    const o = c.obj(u);
     if (!o) continue;
-    const name = c.str(o, "name", path, true) ?? `#${i}`;
-    if (!NAME_RE.test(name) || name.includes("__"))
-      c.add(
-        [...path, "name"],
-        `Upstream name "${name}" must be letters, digits, "-" or "_" and must not contain "__" (it becomes the "<name>__" prefix).`,
-      );
+    const isHttp = "url" in o;
+    const name = c.str(o, "name") ?? `#${i}`;
     const clash = prefixClash(name, seen);
     if (clash !== undefined) c.add([...path, "name"], clash, "ambiguous_name");
     if (seen.has(name))
@@ -338,78 +202,52 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         "duplicate_name",
       );
     seen.add(name);
-    const prefix = o.prefix;
-    if (prefix !== undefined && typeof prefix !== "boolean")
-      c.add([...path, "prefix"], '"prefix" must be true or false.');
-    const pfx = typeof prefix === "boolean" ? prefix : v.length > 1;
-    const paths = o.paths ?? (isHttp ? "remote" : "local");
-    if (paths !== "local" && paths !== "remote")
-      c.add(
-        [...path, "paths"],
-        'paths must be "local" (its paths name files on this host: resolved through symbolic links before the check; default for command upstreams) or "remote" (another host\'s files, e.g. "docker run -i": judged as strings; default for url upstreams).',
-      );
-    const sessions = upstreamSessions(c, o, path);
-    const requestTimeoutMs = c.int(
-      o,
-      "request_timeout_ms",
-      path,
-      REQUEST_TIMEOUT_MS,
-      1,
-      86_400_000,
-    );
+    const prefix = typeof o.prefix === "boolean" ? o.prefix : v.length > 1;
+    const paths: Paths =
+      (o.paths ?? (isHttp ? "remote" : "local")) === "local" ? "local" : "remote";
+    const sessions: UpstreamSessions = o.sessions === "shared" ? "shared" : "per_session";
+    const requestTimeoutMs = c.int(o, "request_timeout_ms", REQUEST_TIMEOUT_MS);
+    const maxAnswerBytes = c.int(o, "max_answer_bytes", 16 * 1024 * 1024);
     if (isHttp) {
-      const url = c.str(o, "url", path, true) ?? "http://invalid";
+      const url = c.str(o, "url") ?? "http://invalid";
       try {
         const p = new URL(url);
         if (p.protocol !== "http:" && p.protocol !== "https:") throw new Error("scheme");
       } catch {
         c.add([...path, "url"], `"${url}" is not an http:// or https:// URL.`);
       }
-      const bearerEnv = c.str(o, "bearer_env", path, false);
       out.push({
-        maxAnswerBytes: c.int(o, "max_answer_bytes", path, 16 * 1024 * 1024, 1024, 1024 ** 3),
+        maxAnswerBytes,
         kind: "http",
         name,
         url,
-        headers: c.strMap(o, "headers", path),
-        bearerEnv,
-        prefix: pfx,
-        paths: paths === "local" ? "local" : "remote",
+        headers: c.strMap(o, "headers"),
+        bearerEnv: c.str(o, "bearer_env"),
+        prefix,
+        paths,
         requestTimeoutMs,
         sessions,
       });
     } else {
-      const command = c.str(o, "command", path, true) ?? "";
-      const cwd = c.str(o, "cwd", path, false);
+      const cwd = c.str(o, "cwd");
       out.push({
         kind: "stdio",
         name,
-        command,
-        args: c.strList(o, "args", path),
-        env: c.strMap(o, "env", path),
+        command: c.str(o, "command") ?? "",
+        args: c.strList(o, "args"),
+        env: c.strMap(o, "env"),
         cwd: cwd === undefined ? undefined : resolve(base, cwd),
-        prefix: pfx,
-        paths: paths === "local" ? "local" : "remote",
+        prefix,
+        paths,
         requestTimeoutMs,
-        maxAnswerBytes: c.int(o, "max_answer_bytes", path, 16 * 1024 * 1024, 1024, 1024 ** 3),
-        maxProcesses: c.int(o, "max_processes", path, 32, 1, 100_000),
-        maxProcessesWaitMs: c.int(o, "max_processes_wait_ms", path, 2000, 0, 60_000),
+        maxAnswerBytes,
+        maxProcesses: c.int(o, "max_processes", 32),
+        maxProcessesWaitMs: c.int(o, "max_processes_wait_ms", 2000),
         sessions,
       });
     }
   }
   return out;
-}
-
-/** `upstreams[].sessions`: one upstream connection per client session (default), or one shared. */
-function upstreamSessions(c: Checker, o: Obj, path: Path): UpstreamSessions {
-  const v = o.sessions ?? "per_session";
-  if (v === "per_session" || v === "shared") return v;
-  c.add(
-    [...path, "sessions"],
-    `sessions must be "per_session" (one upstream connection, a process for a command upstream, per client session; the default) or "shared" (one for every client session of the gateway)${didYouMean(String(v), ["per_session", "shared"])}.`,
-  );
-  return "per_session";
 }
 
 /** `caller` (stdio: who the client is) and `caller_includes_client_name` (opt-in). */
@@ -418,41 +256,31 @@ function callerKeys(
   root: Obj,
   l: ListenConfig,
 ): { caller: string; callerIncludesClientName: boolean } {
-  const caller = c.str(root, "caller", [], false);
+  const caller = c.str(root, "caller");
   if (caller !== undefined && l.kind === "http")
     c.add(
       ["caller"],
       "caller names the client of a stdio gateway; over HTTP the caller is the name of the token the client sent. Remove caller, or use listen: stdio.",
       "conflicting_keys",
     );
-  else if (caller !== undefined && !NAME_RE.test(caller))
-    c.add(["caller"], `caller "${caller}" must be letters, digits, "-" or "_".`);
-  const withName = root.caller_includes_client_name ?? false;
-  if (typeof withName !== "boolean")
-    c.add(["caller_includes_client_name"], '"caller_includes_client_name" must be true or false.');
-  return { caller: caller ?? "stdio", callerIncludesClientName: withName === true };
+  return {
+    caller: caller ?? "stdio",
+    callerIncludesClientName: root.caller_includes_client_name === true,
+  };
 }
 
 /** `limits:` message sizes, nesting and the queue towards a client (defaults: MESSAGE_LIMITS). */
 function limits(c: Checker, v: unknown): MessageLimits {
-  if (v === undefined || v === null) return MESSAGE_LIMITS;
-  const o = c.obj(v, ["limits"], LIMIT_KEYS, "limits");
+  const o = c.obj(v);
   if (!o) return MESSAGE_LIMITS;
   const d = MESSAGE_LIMITS;
-  const GiB = 1024 * 1024 * 1024;
   return {
-    clientMessageBytes: c.int(
-      o,
-      "client_message_bytes",
-      ["limits"],
-      d.clientMessageBytes,
-      1024,
-      GiB,
-    ),
-    // At most 1000: the shape check and every judge walk a message recursively, and 6,000 levels
-    // overflowed the stack (a config allowing that would let one message end the gateway).
-    jsonDepth: c.int(o, "json_depth", ["limits"], d.jsonDepth, 2, 1000),
-    clientQueueBytes: c.int(o, "client_queue_bytes", ["limits"], d.clientQueueBytes, 65_536, GiB),
+    clientMessageBytes: c.int(o, "client_message_bytes", d.clientMessageBytes),
+    // At most 1000 (the schema): the shape check and every judge walk a message recursively,
+    // and 6,000 levels overflowed the stack (a config allowing that would let one message end
+    // the gateway).
+    jsonDepth: c.int(o, "json_depth", d.jsonDepth),
+    clientQueueBytes: c.int(o, "client_queue_bytes", d.clientQueueBytes),
   };
 }
 
@@ -476,52 +304,30 @@ export function parseConfig(
     });
   }
   if (c.issues.length > 0) return { ok: false, errors: c.issues };
-  const root = c.obj(doc.toJS() ?? {}, [], TOP_KEYS, "warden.yaml");
+  const root = schemaPass(c, doc.toJS());
   if (!root) return { ok: false, errors: c.issues };
   const base = file === "<inline>" ? process.cwd() : dirname(file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  const policy = c.str(root, "policy", [], true);
+  const policy = c.str(root, "policy");
   let audit: GatewayConfig["audit"];
-  if (root.audit !== undefined && root.audit !== null && root.audit !== false) {
-    const a = c.obj(
-      root.audit,
-      ["audit"],
-      ["file", "arguments", "max_depth", "max_bytes"],
-      "audit",
-    );
-    if (a) {
-      const f = c.str(a, "file", ["audit"], true) ?? "-";
-      const mode = a.arguments ?? "redacted";
-      if (mode !== "redacted" && mode !== "full" && mode !== "omit")
-        c.add(
-          ["audit", "arguments"],
-          'audit.arguments must be "redacted" (default), "full" or "omit".',
-        );
-      audit = {
-        file: f === "-" ? "-" : abs(f),
-        arguments: (typeof mode === "string" ? mode : "redacted") as ArgumentsMode,
-        ...(a.max_depth === undefined
-          ? {}
-          : { maxDepth: c.int(a, "max_depth", ["audit"], 8, 1, 64) }),
-        ...(a.max_bytes === undefined
-          ? {}
-          : { maxBytes: c.int(a, "max_bytes", ["audit"], 8192, 64, 16_777_216) }),
-      };
-    }
+  const a = c.obj(root.audit);
+  if (a) {
+    const f = c.str(a, "file") ?? "-";
+    audit = {
+      file: f === "-" ? "-" : abs(f),
+      arguments: (c.str(a, "arguments") ?? "redacted") as ArgumentsMode,
+      ...(a.max_depth === undefined ? {} : { maxDepth: c.int(a, "max_depth", 8) }),
+      ...(a.max_bytes === undefined ? {} : { maxBytes: c.int(a, "max_bytes", 8192) }),
+    };
   }
   let metrics: GatewayConfig["metrics"];
-  if (root.metrics !== undefined && root.metrics !== null && root.metrics !== false) {
-    const m = root.metrics === true ? {} : c.obj(root.metrics, ["metrics"], ["path"], "metrics");
-    if (m) metrics = { path: c.str(m, "path", ["metrics"], false) ?? "/metrics" };
-  }
-  const r =
-    root.restart === undefined
-      ? {}
-      : c.obj(root.restart, ["restart"], ["initial_ms", "max_ms", "max_attempts"], "restart");
+  const m = root.metrics === true ? {} : c.obj(root.metrics);
+  if (m) metrics = { path: c.str(m, "path") ?? "/metrics" };
+  const r = c.obj(root.restart) ?? {};
   const restart = {
-    initialMs: c.int(r ?? {}, "initial_ms", ["restart"], 200, 1, 600_000),
-    maxMs: c.int(r ?? {}, "max_ms", ["restart"], 10_000, 1, 3_600_000),
-    maxAttempts: c.int(r ?? {}, "max_attempts", ["restart"], 20, 0, 1_000_000),
+    initialMs: c.int(r, "initial_ms", 200),
+    maxMs: c.int(r, "max_ms", 10_000),
+    maxAttempts: c.int(r, "max_attempts", 20),
   };
   const listenCfg = listen(c, root.listen, abs);
   const config: GatewayConfig = {
@@ -554,6 +360,22 @@ export function parseConfig(
     return { ok: false, errors: c.issues };
   }
   return { ok: true, config: deepFreeze(config) };
+}
+
+/**
+ * The schema pass: warden.yaml against schemas/warden.schema.json (security_guards aside: the
+ * guards layer checks it). `key:` with nothing after it reads as absent (`listen: { http: }`
+ * as an HTTP listener with every default). Returns the root mapping, or undefined when there
+ * is none.
+ */
+function schemaPass(c: Checker, raw: unknown): Obj | undefined {
+  const listenRaw = c.obj(c.obj(raw)?.listen);
+  if (listenRaw && listenRaw.http === null) listenRaw.http = {};
+  const value = dropNulls(raw ?? {});
+  const body = c.obj(value) ? { ...(value as Obj) } : value;
+  if (c.obj(body)) delete (body as Obj).security_guards;
+  for (const p of checkSchema(shippedValidator("warden"), body)) c.problem(p);
+  return c.obj(value);
 }
 
 function deepFreeze<T>(v: T): T {

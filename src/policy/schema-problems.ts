@@ -89,7 +89,8 @@ export function schemaProblems(errors: ErrorObject[], root: unknown, base: Path)
     const ps = (e.parentSchema ?? {}) as Schema;
     const v = e.data;
     const key = keyOf(path);
-    const what = typeof ps.title === "string" ? ps.title : key;
+    const title = typeof ps.title === "string" ? ps.title : undefined;
+    const what = title === undefined ? key : path.length === 0 ? title : `${key} (${title})`;
     switch (e.keyword) {
       case "additionalProperties": {
         const k = String((e.params as { additionalProperty: string }).additionalProperty);

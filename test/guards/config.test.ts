@@ -72,8 +72,8 @@ describe("security_guards config", () => {
       'warden.yaml:3:11 security_guards[0].type: type must be wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii, not "nope".',
       'warden.yaml:6:19 security_guards[1].failure_mode: failure_mode must be fail_closed (the default) or fail_open, not "fail_sometimes".',
       "warden.yaml:7:15 security_guards[1].runs_on[0]: this guard type does not judge tools_list; it judges: request, response, tool_invoke.",
-      'warden.yaml:8:5 security_guards[1].colour: unknown key "colour" in a guard entry; known keys: id, type, enabled, priority, failure_mode, timeout_ms, runs_on, module_path, config, limits.',
-      'warden.yaml:9:5 security_guards[2].id: a guard entry needs the key "id" (the guard\'s name in decisions and the audit: 1 to 128 of [A-Za-z0-9._-], unique).',
+      'warden.yaml:8:5 security_guards[1].colour: unknown key "colour" in security_guards[1] (a guard entry); known keys: id, type, enabled, priority, failure_mode, timeout_ms, runs_on, module_path, config, limits.',
+      'warden.yaml:9:5 security_guards[2].id: security_guards[2] (a guard entry) needs the key "id" (the guard\'s name in decisions and the audit: 1 to 128 of [A-Za-z0-9._-], unique).',
       "warden.yaml:9:5 security_guards[2].module_path: a wasm guard needs module_path: the .wasm file to load.",
       "warden.yaml:10:17 security_guards[2].timeout_ms: security_guards[2].timeout_ms must be a whole number from 1 to 30000, not 0.",
       "warden.yaml:13:18 security_guards[3].module_path: module_path is for type: wasm; the built-in tool_poisoning guard has no module.",
@@ -91,7 +91,7 @@ describe("security_guards config", () => {
     );
     expect(formatGuardIssues(r.issues).split("\n")).toEqual([
       'w.yaml:3:11 security_guards[0].type: type must be wasm or a built-in: tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii, not "rug_pul" (did you mean "rug_pull"?).',
-      'w.yaml:4:5 security_guards[0].priorty: unknown key "priorty" in a guard entry (did you mean "priority"?); known keys: id, type, enabled, priority, failure_mode, timeout_ms, runs_on, module_path, config, limits.',
+      'w.yaml:4:5 security_guards[0].priorty: unknown key "priorty" in security_guards[0] (a guard entry) (did you mean "priority"?); known keys: id, type, enabled, priority, failure_mode, timeout_ms, runs_on, module_path, config, limits.',
     ]);
   });
 

@@ -224,13 +224,13 @@ describe("limits are configured in warden.yaml", () => {
     expect(bad.ok).toBe(false);
     const msgs = bad.ok ? [] : bad.errors.map((e) => `${e.key}: ${e.message}`);
     expect(msgs).toContain(
-      'upstreams[0].request_timeout_ms: "request_timeout_ms" must be a whole number from 1 to 86400000.',
+      "upstreams[0].request_timeout_ms: upstreams[0].request_timeout_ms must be a whole number from 1 to 86400000, not 0.",
     );
     expect(msgs).toContain(
-      'limits.json_depth: "json_depth" must be a whole number from 2 to 1000.',
+      "limits.json_depth: limits.json_depth must be a whole number from 2 to 1000, not 1.",
     );
-    expect(msgs.some((m) => m.startsWith('limits.queue: Unknown key "queue" in limits'))).toBe(
-      true,
+    expect(msgs).toContain(
+      'limits.queue: unknown key "queue" in limits; known keys: client_message_bytes, json_depth, client_queue_bytes.',
     );
   });
 

@@ -28,8 +28,32 @@ describe("gateway config", () => {
       "3:36 audit.arguments invalid_value",
       "5:11 upstreams[0].name invalid_value",
       "6:10 upstreams[0].url invalid_value",
-      "7:5 upstreams[1] missing_key",
+      "7:5 upstreams[1].command missing_key",
       "8:5 upstreams[1].commandd unknown_key",
+    ]);
+  });
+
+  it("names the key, says what to write, and suggests the closest key or value", () => {
+    const text = [
+      "policy: ./p.yaml", // 1
+      "upstream:", // 2
+      "  - { name: a, command: b }", // 3
+      "caller_includes_client_name: yes", // 4
+      "metrics: { paht: /m }", // 5
+      "listen: { http: { sessions: 3 } }", // 6
+      "audit: { file: a.jsonl, arguments: ful }", // 7
+    ].join("\n");
+    const r = parseConfig(text, "/cfg/warden.yaml");
+    const lines = r.ok
+      ? []
+      : r.errors.map((e) => `${e.line}:${e.col} ${e.key} ${e.code}: ${e.message}`);
+    expect(lines).toEqual([
+      '1:1 upstreams missing_key: warden.yaml needs the key "upstreams" (the MCP servers behind the gateway).',
+      '2:1 upstream unknown_key: unknown key "upstream" in warden.yaml (did you mean "upstreams"?); known keys: listen, auth, policy, caller, caller_includes_client_name, audit, metrics, restart, limits, upstreams, security_guards.',
+      '4:30 caller_includes_client_name invalid_value: caller_includes_client_name must be true or false, not a string ("yes").',
+      '5:12 metrics.paht unknown_key: unknown key "paht" in metrics (did you mean "path"?); known keys: path.',
+      '6:19 listen.http.sessions unknown_key: unknown key "sessions" in listen.http; known keys: host, port, path, allowed_hosts, allowed_origins, bearer_env, session_idle_seconds, json_response, max_body_bytes, max_header_bytes, headers_timeout_seconds, request_timeout_seconds, keep_alive_seconds, tls, allow_insecure, max_sessions, max_sessions_per_token.',
+      '7:36 audit.arguments invalid_value: audit.arguments must be "redacted" (default), "full" or "omit", not "ful" (did you mean "full"?).',
     ]);
   });
 

@@ -35,10 +35,10 @@ describe("warden gateway --check", () => {
     expect(r.lines[0]).toBe("warden gateway --check: 5 problem(s):");
     expect(r.lines.slice(1)).toEqual([
       expect.stringMatching(
-        /warden\.yaml:3:1 auditt: Unknown key "auditt" in warden\.yaml \(did you mean "audit"\?\)/,
+        /warden\.yaml:3:1 auditt: unknown key "auditt" in warden\.yaml \(did you mean "audit"\?\)/,
       ),
       expect.stringMatching(
-        /warden\.yaml:7:5 upstreams\[0\]\.argz: Unknown key "argz" in upstreams\[0\] \(did you mean "args"\?\)/,
+        /warden\.yaml:7:5 upstreams\[0\]\.argz: unknown key "argz" in upstreams\[0\] \(a command upstream\) \(did you mean "args"\?\)/,
       ),
       expect.stringMatching(/policy\.yaml:5:\d+ mcp\.tools\.allow\[0\]: .*needs the key "name"/),
       expect.stringMatching(
