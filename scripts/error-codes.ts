@@ -5,7 +5,7 @@
  *
  * - the first argument of `new WardenError(...)`;
  * - the argument at a parameter named `code` of a function or method declared in src/ (and
- *   a `code = "..."` parameter default);
+ *   a `code = "..."` parameter default), and the value of a variable named `code`;
  * - the `code` property of an object literal that also has a `message` (an error, a config
  *   issue, a failure) or that is a `details` value, and the `warden` property of an object
  *   literal (a wire error's data);
@@ -126,6 +126,8 @@ export function findErrorCodes(root = "src"): CodeSite[] {
         const wire = props.get("warden");
         if (wire !== undefined && ts.isPropertyAssignment(wire))
           add(sf, literals(wire.initializer));
+      } else if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.name.text === "code") {
+        add(sf, literals(n.initializer));
       } else if (
         ts.isVariableDeclaration(n) &&
         n.type !== undefined &&

@@ -64,7 +64,13 @@ class Checker {
 
   /** A problem the schema pass found. */
   problem(p: SchemaProblem): void {
-    this.add([...p.at], p.message, p.kind, [...p.path]);
+    const code =
+      p.kind === "unknown_key"
+        ? "unknown_key"
+        : p.kind === "missing_key"
+          ? "missing_key"
+          : "invalid_value";
+    this.add([...p.at], p.message, code, [...p.path]);
   }
 
   obj(v: unknown): Obj | undefined {
