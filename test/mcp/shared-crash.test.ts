@@ -1,13 +1,13 @@
 // A shared upstream (`sessions: shared`, issue 18 point 4) that crashes fails every session's calls
 // in flight, each with an outcome audit line, and every session keeps working after the restart;
 // rate limits and audit lines stay those of each client session and its caller.
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/mcp/audit.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
+import { auditLines as readAudit } from "./audit-schema.js";
 import {
   alive,
   type ClientLog,
@@ -34,14 +34,8 @@ mcp:
 const body = (r: unknown) =>
   (r as { content: { text: string }[] }).content.map((x) => x.text).join("\n");
 
-function auditLines(dir: string): AuditRecord[] {
-  const f = join(dir, "audit.jsonl");
-  if (!existsSync(f)) return [];
-  return readFileSync(f, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as AuditRecord);
-}
+/** The gateway's audit lines, each checked against docs/audit.schema.json. */
+const auditLines = (dir: string) => readAudit(join(dir, "audit.jsonl")) as unknown as AuditRecord[];
 
 const sessionOf = (c: { transport?: unknown }) =>
   (c.transport as StreamableHTTPClientTransport).sessionId!;

@@ -2,7 +2,6 @@
 // the one session they belong to (over Streamable HTTP, the session whose call's stream carried
 // them; over stdio, the only session with calls in flight), never to a guessed one: otherwise
 // the upstream gets an error and the audit a line. roots/list is never asked of any session.
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/mcp/audit.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { type FixtureHttp, startFixtureHttp } from "../fixtures/mcp-server/http.mjs";
+import { auditLines as readAudit } from "./audit-schema.js";
 import {
   httpUpstream,
   startGateway,
@@ -57,14 +57,8 @@ async function client(url: string, who: string) {
 const body = (r: unknown) =>
   (r as { content: { text: string }[] }).content.map((x) => x.text).join("\n");
 
-function auditLines(dir: string): AuditRecord[] {
-  const f = join(dir, "audit.jsonl");
-  if (!existsSync(f)) return [];
-  return readFileSync(f, "utf8")
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as AuditRecord);
-}
+/** The gateway's audit lines, each checked against docs/audit.schema.json. */
+const auditLines = (dir: string) => readAudit(join(dir, "audit.jsonl")) as unknown as AuditRecord[];
 
 async function gateway(upstream: string) {
   const dir = tempDir();
