@@ -10,6 +10,7 @@ import {
   type ClientLog,
   httpClient,
   startGateway,
+  stdioGatewayClient,
   stdioUpstream,
   tempDir,
   until,
@@ -232,6 +233,26 @@ describe("sessions: shared, a stdio upstream", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+describe("sessions: shared behind the stdio front", () => {
+  it("serves the one stdio session through the gateway's shared connection", async () => {
+    const cfg = writeGatewayFiles(
+      tempDir(),
+      `listen: stdio\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("fx")}    sessions: shared\n`,
+      POLICY,
+    );
+    const { client } = await stdioGatewayClient(cfg);
+    try {
+      expect(text(await client.callTool({ name: "echo", arguments: { text: "via stdio" } }))).toBe(
+        "via stdio",
+      );
+      const st = JSON.parse(text(await client.callTool({ name: "stats", arguments: {} })));
+      expect(st.clientInfo.name).toBe("warden-gateway");
+    } finally {
+      await client.close();
     }
   });
 });
