@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { type ArgumentBounds, boundArguments, DEFAULT_BOUNDS } from "./audit-bound.js";
-import type { ArgumentsMode, AuditConfig } from "./config-types.js";
+import type { McpCode } from "./codes.js";
+import type { ArgumentsMode, AuditConfig, AuditLevel } from "./config-types.js";
 
 /**
  * `decision`: a call was judged (allowed and forwarded, or denied); `outcome`: a forwarded call
@@ -44,11 +45,17 @@ export interface AuditRecord {
   /** outcome `error` or `failed`: the JSON-RPC error (message bounded). */
   error?: { code: number; message: string };
   /** event lines: what they note. */
-  kind?: "guard" | "guards_reload";
+  kind?: "guard" | "guards_reload" | "passthrough";
+  /** kind passthrough: who sent the message the gateway passed on unjudged (or answered itself). */
+  from?: "client" | "upstream";
   /** kind guard: each guard's verdict and time. */
   guards?: readonly unknown[];
-  /** kind guards_reload: what triggered it, and the error code of a rejected set. */
+  /** kind guards_reload: what triggered it. */
   trigger?: string;
+  /**
+   * A refusal's decision line: the code of docs/errors.md its sender was answered with
+   * (message_invalid, id_unsafe, ...); kind guards_reload: the error code of a rejected set.
+   */
   code?: string;
 }
 
@@ -56,6 +63,53 @@ export interface AuditRecord {
 export type AuditEntry = Omit<AuditRecord, "time" | "session" | "caller" | "client" | "call_id"> & {
   call_id?: string;
 };
+
+/**
+ * A message refused before it could be judged, at a front (not JSON, not JSON-RPC, too deep, too
+ * large) or in a session (lifecycle, unsafe id, no id, bad params, unknown target): what its
+ * decision line says (docs/audit.md, "Refusals").
+ */
+export interface Refusal {
+  /** The refused message's method (see `methodOf`). */
+  method: string;
+  code: McpCode;
+  /** Why, as its sender was told. */
+  reason: string;
+  /** The tool, prompt, resource or task it named, if any. */
+  name?: string;
+}
+
+/** A Refusal (`code` is read by the error-code scan at each call). */
+export function refusal(method: string, code: McpCode, reason: string, name?: string): Refusal {
+  return name === undefined ? { method, code, reason } : { method, code, reason, name };
+}
+
+/** What a refused message's audit line says when it had no method (not JSON, a batch, an answer). */
+export const NO_METHOD = "-";
+const MAX_TEXT = 500;
+
+const bounded = (s: string) => (s.length <= MAX_TEXT ? s : `${s.slice(0, MAX_TEXT)}<…>`);
+
+/** The method of a parsed message, bounded, for a refusal's line; NO_METHOD when it has none. */
+export function methodOf(v: unknown): string {
+  const m = (v as { method?: unknown } | null)?.method;
+  return typeof m === "string" && m !== "" ? bounded(m) : NO_METHOD;
+}
+
+/** The decision line of a refusal (time, session, caller and call_id are added by the writer). */
+export function refusalEntry(r: Refusal): AuditEntry {
+  const rec: AuditEntry = {
+    phase: "decision",
+    upstream: null,
+    method: bounded(r.method),
+    decision: "deny",
+    reason: bounded(r.reason),
+    code: r.code,
+    duration_ms: 0,
+  };
+  if (r.name !== undefined) rec.name = bounded(r.name);
+  return rec;
+}
 
 /** A fresh call id (UUID v4). */
 export function newCallId(): string {
@@ -88,6 +142,8 @@ export class AuditLog {
   readonly file: string;
   readonly argsMode: ArgumentsMode;
   readonly bounds: ArgumentBounds;
+  /** audit.level: `calls` (judged calls and refusals) or `all` (and what passes unjudged). */
+  readonly level: AuditLevel;
   #fd: number;
   #buf: string[] = [];
   #scheduled = false;
@@ -97,6 +153,7 @@ export class AuditLog {
   constructor(cfg: AuditConfig) {
     this.file = cfg.file;
     this.argsMode = cfg.arguments;
+    this.level = cfg.level ?? "calls";
     this.bounds = {
       maxDepth: cfg.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
       maxBytes: cfg.maxBytes ?? DEFAULT_BOUNDS.maxBytes,

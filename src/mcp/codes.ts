@@ -39,6 +39,8 @@ export const MCP_CODES = {
     "A request on a session whose initialize failed or was refused (-32600); start a new session.",
   already_initialized:
     "A second initialize on one session (-32600); start a new session to connect again.",
+  id_missing:
+    "A request method sent as a notification (no id): dropped, never forwarded, and audited (a notification gets no answer).",
   session_unknown:
     "An HTTP request naming a session that ended, was collected as idle, or is another caller's (404); initialize again.",
 } as const;

@@ -124,6 +124,13 @@ export type ListenConfig = { readonly kind: "stdio" } | HttpListenConfig;
 
 export type ArgumentsMode = "redacted" | "full" | "omit";
 
+/**
+ * audit.level: `calls` (default) writes a line for every judged call, its outcome and every
+ * refused message; `all` also one for each message passed on unjudged (notifications both
+ * ways, ping, server-to-client requests and their answers): see docs/audit.md.
+ */
+export type AuditLevel = "calls" | "all";
+
 export interface AuditConfig {
   /** A file path, or "-" for stderr. */
   readonly file: string;
@@ -131,6 +138,8 @@ export interface AuditConfig {
   /** Bounds of the recorded arguments (default 8 levels, 8192 characters; docs/audit.md). */
   readonly maxDepth?: number;
   readonly maxBytes?: number;
+  /** What gets a line (default "calls"). */
+  readonly level?: AuditLevel;
 }
 
 export interface RestartConfig {

@@ -324,6 +324,7 @@ export function parseConfig(
       arguments: (c.str(a, "arguments") ?? "redacted") as ArgumentsMode,
       ...(a.max_depth === undefined ? {} : { maxDepth: c.int(a, "max_depth", 8) }),
       ...(a.max_bytes === undefined ? {} : { maxBytes: c.int(a, "max_bytes", 8192) }),
+      ...(a.level === "all" ? { level: "all" as const } : {}),
     };
   }
   let metrics: GatewayConfig["metrics"];

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
 import { loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
-import { AuditLog } from "./audit.js";
+import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
 import { HttpFront } from "./http-front.js";
@@ -232,6 +232,7 @@ export class Gateway extends EventEmitter {
       this.stdio = front;
       const session = this.#newSession(front);
       front.onmessage = (m) => session.receive(m);
+      front.onrefused = (r) => session.refused(r);
       front.onclose = () => void this.stop();
       front.start();
       return;
@@ -248,6 +249,7 @@ export class Gateway extends EventEmitter {
     });
     this.http = new HttpFront(l, (down) => this.#newSession(down), tokens);
     this.http.log = this.#log;
+    this.http.onrefused = (r, caller) => this.#refused(r, caller);
     if (this.config.limits) {
       this.http.queueLimit = this.config.limits.clientQueueBytes;
       this.http.jsonDepth = this.config.limits.jsonDepth;
@@ -309,6 +311,19 @@ export class Gateway extends EventEmitter {
       );
     }
     return [...old.values()];
+  }
+
+  /** A message refused at the HTTP front that names no session: its line (session null). */
+  #refused(r: Refusal, caller: string): void {
+    const rec = refusalEntry(r);
+    this.metrics?.record(rec, true);
+    this.#audit?.write({
+      time: new Date().toISOString(),
+      call_id: newCallId(),
+      caller,
+      session: null,
+      ...rec,
+    });
   }
 
   #newSession(down: Downstream): GatewaySession {

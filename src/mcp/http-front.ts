@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
+import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
 import { HTTP_LIMITS, type HttpListenConfig, MESSAGE_LIMITS } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
@@ -44,6 +45,8 @@ export const MAX_SLOT_WAITERS = 64;
 
 export interface FrontSession {
   receive(m: Message): void;
+  /** A message of this session refused at the front: its audit line. */
+  refused?(r: Refusal): void;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,8 @@ export class HttpFront {
   jsonDepth = MAX_DEPTH;
   /** Where the front reports the clients it dropped (the gateway's log). */
   log: (line: string) => void = () => {};
+  /** A message refused at the front that names no session of its caller: its audit line. */
+  onrefused: (r: Refusal, caller: string) => void = () => {};
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
 
@@ -197,33 +202,40 @@ export class HttpFront {
     });
   }
 
-  #session(req: IncomingMessage, res: ServerResponse, caller: string): Entry | undefined {
+  /** The session `req` names, if it is one of `caller`'s (another token does not find it). */
+  #named(req: IncomingMessage, caller: string): Entry | undefined {
     const id = req.headers["mcp-session-id"];
-    if (typeof id !== "string") {
-      fail(
-        res,
-        400,
-        "Bad Request: Mcp-Session-Id header is required (initialize first).",
-        INVALID_REQUEST,
-        {},
-        { warden: "not_initialized" },
-      );
-      return undefined;
-    }
-    const e = this.sessions.get(id);
-    // a session is its caller's: another token does not find it
-    if (e === undefined || e.down.caller !== caller) {
-      fail(
-        res,
-        404,
-        "Session not found: it ended or was collected as idle; initialize again.",
-        -32001,
-        {},
-        { warden: "session_unknown" },
-      );
-      return undefined;
-    }
-    return e;
+    const e = typeof id === "string" ? this.sessions.get(id) : undefined;
+    return e !== undefined && e.down.caller === caller ? e : undefined;
+  }
+
+  /**
+   * The session `req` names, or undefined after answering 400 (no Mcp-Session-Id) or 404; a
+   * refused POST (`method` given) gets its audit line.
+   */
+  #session(
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: string,
+    method?: string,
+  ): Entry | undefined {
+    const e = this.#named(req, caller);
+    if (e !== undefined) return e;
+    const none = typeof req.headers["mcp-session-id"] !== "string";
+    const reason = none
+      ? "Bad Request: Mcp-Session-Id header is required (initialize first)."
+      : "Session not found: it ended or was collected as idle; initialize again.";
+    const data = { warden: none ? "not_initialized" : "session_unknown" } as const;
+    if (method !== undefined) this.onrefused({ method, code: data.warden, reason }, caller);
+    fail(res, none ? 400 : 404, reason, none ? INVALID_REQUEST : -32001, {}, data);
+    return undefined;
+  }
+
+  /** Report a refused POST: to the session it names (its audit line), else to the gateway. */
+  #refused(req: IncomingMessage, caller: string, r: Refusal): void {
+    const e = this.#named(req, caller);
+    if (e !== undefined) e.session.refused?.(r);
+    else this.onrefused(r, caller);
   }
 
   /**
@@ -354,10 +366,17 @@ export class HttpFront {
       return fail(res, 415, "Unsupported Media Type: Content-Type must be application/json.");
     // a complete answer is one SSE event when the client names SSE (json_response: JSON if it can)
     const sseAnswer = accept.includes("text/event-stream") && !(acceptsJson && this.#json);
-    readBody(req, res, this.#maxBody, (body) => {
-      if (body !== undefined)
-        this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer, caller);
-    });
+    readBody(
+      req,
+      res,
+      this.#maxBody,
+      (body) => {
+        if (body !== undefined)
+          this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer, caller);
+      },
+      (reason) =>
+        this.#refused(req, caller, { method: NO_METHOD, code: "message_too_large", reason }),
+    );
   }
 
   #messages(
@@ -368,30 +387,40 @@ export class HttpFront {
     sseAnswer: boolean,
     caller: string,
   ) {
+    const refuse = (status: number, r: Refusal, code = INVALID_REQUEST) => {
+      this.#refused(req, caller, r);
+      fail(res, status, r.reason, code, {}, { warden: r.code });
+    };
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch (e) {
-      return fail(res, 400, `Parse error: ${(e as Error).message}`, PARSE_ERROR);
+      const reason = `Parse error: ${(e as Error).message}`;
+      return refuse(400, { method: NO_METHOD, code: "message_invalid", reason }, PARSE_ERROR);
     }
     const batch = Array.isArray(body);
     const msgs = (batch ? body : [body]) as Message[];
     for (const m of msgs) {
       const bad = invalidMessage(m, this.jsonDepth);
-      if (bad !== undefined) return fail(res, 400, `Invalid JSON-RPC message: ${bad}`);
+      const reason = `Invalid JSON-RPC message: ${bad}`;
+      if (bad !== undefined)
+        return refuse(400, { method: methodOf(m), code: "message_invalid", reason });
     }
     const isInit = msgs.some((m) => "method" in m && m.method === "initialize");
     if (isInit) {
-      if (msgs.length > 1) return fail(res, 400, "Invalid Request: initialize must be sent alone.");
+      if (msgs.length > 1)
+        return refuse(400, {
+          method: "initialize",
+          code: "message_invalid",
+          reason: "Invalid Request: initialize must be sent alone.",
+        });
       if (req.headers["mcp-session-id"] !== undefined)
-        return fail(
-          res,
-          400,
-          "Invalid Request: this session is already initialized; to connect again, POST initialize without Mcp-Session-Id (a new session).",
-          INVALID_REQUEST,
-          {},
-          { warden: "already_initialized" },
-        );
+        return refuse(400, {
+          method: "initialize",
+          code: "already_initialized",
+          reason:
+            "Invalid Request: this session is already initialized; to connect again, POST initialize without Mcp-Session-Id (a new session).",
+        });
       const room = this.#room(res, caller);
       if (room === "no") return;
       const open = () => {
@@ -401,7 +430,7 @@ export class HttpFront {
       if (room === "wait") return this.#waitSlot(res, caller, open);
       return open();
     }
-    const e = this.#session(req, res, caller);
+    const e = this.#session(req, res, caller, methodOf(msgs[0]));
     if (e === undefined) return;
     this.#dispatch(req, res, e, msgs, batch, acceptsSse, sseAnswer);
   }

@@ -90,17 +90,18 @@ export function readBody(
   res: ServerResponse,
   max: number,
   done: (body: Buffer | undefined) => void,
+  /** Told (with the error's message) when the body was refused as too large. */
+  tooLargeSeen: (message: string) => void = () => {},
 ): void {
   const tooLarge = () => {
+    const message = `Payload too large: the body is over ${max} bytes (listen.http.max_body_bytes).`;
+    tooLargeSeen(message);
     res.writeHead(413, { "content-type": "application/json", connection: "close" });
     res.end(
       JSON.stringify({
         jsonrpc: "2.0",
         id: null,
-        error: {
-          code: -32600,
-          message: `Payload too large: the body is over ${max} bytes (listen.http.max_body_bytes).`,
-        },
+        error: { code: -32600, message, data: { warden: "message_too_large" } },
       }),
     );
     req.socket.destroySoon?.();

@@ -6,6 +6,31 @@ import type { AuditEntry } from "./audit.js";
 /** Distinct (upstream, tool) pairs counted one by one; later ones share the overflow series. */
 const MAX_TOOLS = 1000;
 
+/**
+ * The methods metrics are labelled with; any other (a method MCP does not define, a refused
+ * message's) counts as "other", so that a client cannot grow the label set without end.
+ */
+const METHODS = new Set([
+  "initialize",
+  "ping",
+  "tools/call",
+  "tools/list",
+  "prompts/get",
+  "prompts/list",
+  "resources/read",
+  "resources/list",
+  "resources/templates/list",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "completion/complete",
+  "logging/setLevel",
+  "roots/list",
+  "tasks/get",
+  "tasks/list",
+  "tasks/cancel",
+  "tasks/result",
+]);
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   /**
@@ -86,9 +111,9 @@ export class GatewayMetrics {
 
   /** Decision lines count decisions; a call's time is observed once, when it ends. */
   record(rec: AuditEntry, ends: boolean): void {
-    if (rec.phase === "decision")
-      this.decisions.inc({ method: rec.method, decision: rec.decision });
-    if (ends) this.duration.observe({ method: rec.method }, rec.duration_ms / 1000);
+    const method = METHODS.has(rec.method) ? rec.method : "other";
+    if (rec.phase === "decision") this.decisions.inc({ method, decision: rec.decision });
+    if (ends) this.duration.observe({ method }, rec.duration_ms / 1000);
   }
 }
 

@@ -231,6 +231,7 @@ export class JudgedSession extends SessionCore {
       ...(typeof info?.name === "string" ? { name: info.name } : {}),
       decision: "deny",
       reason,
+      code: "already_initialized",
       duration_ms: 0,
     });
     this.ctx.log(`session ${this.id}: a second initialize was refused (${reason})`);

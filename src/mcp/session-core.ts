@@ -4,7 +4,8 @@
  * judges are handled in session.ts; everything else passes through here untouched.
  */
 import { randomUUID } from "node:crypto";
-import { type AuditEntry, type AuditLog, newCallId } from "./audit.js";
+import { type AuditEntry, type AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
+import type { McpCode } from "./codes.js";
 import {
   type MessageLimits,
   REQUEST_TIMEOUT_MS,
@@ -70,6 +71,10 @@ export interface GatewayContext {
 }
 
 export type Answer = ResultResponse | ErrorResponse;
+/** Why a notification went nowhere, for its passthrough line (audit.level all). */
+const FOREIGN = "dropped: progress on a request another upstream serves";
+const NO_URI = 'dropped: "params.uri" is not a string';
+const UNKNOWN_ID = "dropped: it names no request in flight";
 export const CANCELLED = Symbol("cancelled");
 /** `raw`: the answer's exact text from the upstream, where its transport keeps it. */
 type Done = (a: Answer | typeof CANCELLED, raw?: string) => void;
@@ -341,8 +346,10 @@ export class SessionCore {
       }
       if (m.method === "ping") {
         link.post({ jsonrpc: "2.0", id: m.id, result: {} });
+        this.passed("ping", "upstream", link.name);
         return;
       }
+      this.passed(m.method, "upstream", link.name);
       const sid = this.#nextId++;
       this.#serverReqs.set(sid, { link, id: m.id, method: m.method });
       this.#serverRev.set(`${link.name}\0${m.id}`, sid);
@@ -357,15 +364,23 @@ export class SessionCore {
         if (p !== undefined && p.link === link) this.#pending.get(p.gid)?.timer.refresh();
         if (p === undefined || p.link === link) this.down.send(n, p?.clientId);
         else this.#foreign(link, "progress on a request", p.link);
+        this.passed(
+          n.method,
+          "upstream",
+          link.name,
+          p === undefined || p.link === link ? "" : FOREIGN,
+        );
         return;
       }
       case "notifications/cancelled": {
         const sid = this.#serverRev.get(`${link.name}\0${String(params.requestId)}`);
+        this.passed(n.method, "upstream", link.name, sid === undefined ? UNKNOWN_ID : "");
         if (sid === undefined) return;
         this.down.send({ ...n, params: { ...params, requestId: sid } });
         return;
       }
       case "notifications/resources/updated":
+        this.passed(n.method, "upstream", link.name, typeof params.uri === "string" ? "" : NO_URI);
         if (typeof params.uri === "string")
           this.down.send({
             ...n,
@@ -373,9 +388,11 @@ export class SessionCore {
           });
         return;
       case "notifications/message":
+        this.passed(n.method, "upstream", link.name);
         this.down.send(n, this.#lastInflight.get(link.name));
         return;
       default:
+        this.passed(n.method, "upstream", link.name);
         this.down.send(n);
     }
   }
@@ -394,6 +411,8 @@ export class SessionCore {
     if (r === undefined) return;
     this.#serverReqs.delete(m.id);
     this.#serverRev.delete(`${r.link.name}\0${r.id}`);
+    // roots/list answers are judged (their decision line is written there)
+    if (r.method !== "roots/list") this.passed(r.method, "client", r.link.name);
     const out = transform ? transform(r, m) : m;
     r.link.post({ ...out, id: r.id } as Message);
   }
@@ -402,10 +421,15 @@ export class SessionCore {
   protected cancelFromClient(n: Notification): void {
     const cid = n.params?.requestId as Id | undefined;
     const gids = cid === undefined ? undefined : this.#byClient.get(cid);
-    if (gids === undefined) return;
+    if (gids === undefined) {
+      this.passed(n.method, "client", null, UNKNOWN_ID);
+      return;
+    }
     for (const gid of [...gids]) {
       const p = this.#pending.get(gid);
       if (p === undefined) continue;
+      // the cancelled call's own outcome line says `cancelled`; at level all, a line for this too
+      this.passed(n.method, "client", p.link.name);
       p.link.post({ ...n, params: { ...n.params, requestId: gid } } as Message);
       this.#settle(gid, CANCELLED);
     }
@@ -440,6 +464,48 @@ export class SessionCore {
       session: this.id,
       ...rest,
     });
+  }
+
+  /** A message refused before it was judged: its decision line, with its code. */
+  refused(r: Refusal): void {
+    this.audit(refusalEntry(r));
+  }
+
+  /** Answer `e`, a refusal of `method` (with its data.warden code), and audit it. */
+  protected replyRefused(e: ErrorResponse, method: string, name?: string): void {
+    const code = (e.error.data as { warden?: McpCode } | undefined)?.warden ?? "message_invalid";
+    this.refused({
+      method,
+      code,
+      reason: e.error.message,
+      ...(name === undefined ? {} : { name }),
+    });
+    this.replyError(e);
+  }
+
+  /**
+   * At audit.level all: a line (phase event, kind passthrough) for a message passed on unjudged
+   * (a ping: answered by the gateway itself); `dropped`, when not empty, says why it went nowhere.
+   */
+  protected passed(
+    method: string,
+    from: "client" | "upstream",
+    upstream: string | null,
+    dropped = "",
+  ): void {
+    if (this.ctx.audit()?.level !== "all") return;
+    const rec: AuditEntry = {
+      phase: "event",
+      kind: "passthrough",
+      from,
+      upstream,
+      method,
+      decision: dropped === "" ? "allow" : "deny",
+      duration_ms: 0,
+    };
+    if (dropped !== "") rec.reason = dropped;
+    // not a call: no decision counted, no time observed
+    this.audit(rec, true);
   }
 
   /** Close every upstream link (children are stopped) and fail what is pending. */

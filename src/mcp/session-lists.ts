@@ -5,7 +5,14 @@
  */
 import { type Decision, isAllowed } from "../core/decision.js";
 import type { AuditEntry } from "./audit.js";
-import { errorResponse, type Id, INVALID_PARAMS, type Message, type Request } from "./jsonrpc.js";
+import {
+  type ErrorResponse,
+  errorResponse,
+  type Id,
+  INVALID_PARAMS,
+  type Message,
+  type Request,
+} from "./jsonrpc.js";
 import type {
   GatewayCall as Call,
   GatewayChain as Chain,
@@ -53,6 +60,8 @@ export interface ListHost {
   reply(id: Id, result: Obj): void;
   send(m: Message, related?: Id): void;
   audit(rec: AuditEntry): void;
+  /** Answer a refusal of `method` and audit it (its decision line, with its code). */
+  refuse(e: ErrorResponse, method: string): void;
   log(line: string): void;
 }
 
@@ -101,13 +110,14 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
     if (p.cursor !== undefined) {
       cur = decodeCursor(p.cursor);
       if (cur === undefined)
-        return h.send(
+        return h.refuse(
           errorResponse(
             req.id,
             INVALID_PARAMS,
             `Invalid cursor for ${req.method}: pass the nextCursor of the previous page unchanged.`,
+            { warden: "message_invalid" },
           ),
-          req.id,
+          req.method,
         );
     } else {
       cur = {};

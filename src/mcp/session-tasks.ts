@@ -10,7 +10,14 @@
  * decision and an outcome line, as every forwarded call.
  */
 import { type Decision, isAllowed } from "../core/decision.js";
-import { errorResponse, type Id, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
+import {
+  type ErrorResponse,
+  errorResponse,
+  type Id,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  type Request,
+} from "./jsonrpc.js";
 import type { GatewayCall as Call, GatewayChain as Chain, GatewayPhase } from "./judges.js";
 import { type Answer, CANCELLED } from "./session-core.js";
 import type { UpstreamLink } from "./upstream-link.js";
@@ -65,6 +72,8 @@ export interface TaskHost {
     as: string,
   ): Answer;
   send(a: Answer, related: Id): void;
+  /** Answer a refusal of `method` and audit it (its decision line, with its code). */
+  refuse(e: ErrorResponse, method: string, name?: string): void;
   log(line: string): void;
 }
 
@@ -93,14 +102,15 @@ export class TaskRoutes {
     const id = p.taskId;
     const task = typeof id === "string" ? this.#tasks.get(id) : undefined;
     if (task === undefined)
-      return host.send(
+      return host.refuse(
         errorResponse(
           req.id,
           INVALID_PARAMS,
           `Unknown task ${JSON.stringify(id ?? null)}: ${req.method} reaches only tasks created by a tools/call of this session (the gateway remembers the last ${MAX_TASKS}).`,
           { warden: "unknown_target" },
         ),
-        req.id,
+        req.method,
+        typeof id === "string" ? id : undefined,
       );
     const t0 = performance.now();
     const { call, chain } = host.judge("request", req.method, task.link.name, p, req.method);

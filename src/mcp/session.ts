@@ -4,9 +4,11 @@
  * subscribe, completion/complete, roots/list answers). Every other method passes through.
  */
 import { type Decision, isAllowed } from "../core/decision.js";
+import { refusal, refusalEntry } from "./audit.js";
 import { denialError } from "./denial.js";
 import {
   answerWithId,
+  type ErrorResponse,
   errorResponse,
   type Id,
   INTERNAL_ERROR,
@@ -52,7 +54,7 @@ export class GatewaySession extends JudgedSession {
         this.replyError(errorResponse(m.id, INTERNAL_ERROR, `Warden gateway error: ${e.message}`));
       const refusal = refuseRequest(m, this.lifecycle);
       if (refusal !== undefined) {
-        this.replyError(refusal);
+        this.replyRefused(refusal, m.method);
         return;
       }
       try {
@@ -71,6 +73,7 @@ export class GatewaySession extends JudgedSession {
     if (!n.method.startsWith("notifications/")) return this.#requestWithoutId(n);
     if (n.method === "notifications/cancelled") return this.cancelFromClient(n);
     if (n.method === "notifications/initialized") this.clientInitialized = true;
+    this.passed(n.method, "client", null);
     this.broadcast(n);
   }
 
@@ -82,16 +85,8 @@ export class GatewaySession extends JudgedSession {
     const p = (n.params ?? {}) as Obj;
     const target = typeof p.name === "string" ? p.name : typeof p.uri === "string" ? p.uri : "";
     const reason = withoutId(n.method);
-    this.audit({
-      phase: "decision",
-      upstream: null,
-      method: n.method,
-      ...(target ? { name: target } : {}),
-      decision: "deny",
-      reason,
-      duration_ms: 0,
-      ...this.ctx.audit()?.args(p),
-    });
+    const r = refusal(n.method, "id_missing", reason, target || undefined);
+    this.audit({ ...refusalEntry(r), ...this.ctx.audit()?.args(p) });
     this.ctx.log(`session ${this.id}: ${reason}`);
   }
 
@@ -100,10 +95,11 @@ export class GatewaySession extends JudgedSession {
     const p = (req.params ?? {}) as Obj;
     const bad = invalidParams(req.method, p);
     if (bad !== undefined) {
-      this.replyError(
+      this.replyRefused(
         errorResponse(req.id, INVALID_PARAMS, `Invalid params for ${req.method}: ${bad}.`, {
           warden: "message_invalid",
         }),
+        req.method,
       );
       return;
     }
@@ -111,6 +107,7 @@ export class GatewaySession extends JudgedSession {
       case "initialize":
         return this.initialize(req, p);
       case "ping":
+        this.passed("ping", "client", null);
         this.reply(req.id, {});
         return;
       case "tools/call":
@@ -146,11 +143,13 @@ export class GatewaySession extends JudgedSession {
         );
       case "resources/unsubscribe": {
         const r = this.naming.routeUri(String(p.uri));
+        this.passed(req.method, "client", r?.upstream ?? null);
         return this.#forward(req, r && this.links.get(r.upstream), r ? { ...p, uri: r.name } : p);
       }
       case "completion/complete":
         return this.#complete(req, p);
       case "logging/setLevel":
+        this.passed(req.method, "client", null);
         return this.#fanOutEmpty(req, p);
       default:
         if (LIST_METHODS.has(req.method)) return handleList(this.#listHost(), req, p);
@@ -183,6 +182,7 @@ export class GatewaySession extends JudgedSession {
       decision: "deny",
       rule: d.rule,
       reason: d.reason,
+      code: "method_unknown",
       duration_ms: performance.now() - t0,
       ...this.ctx.audit()?.args(p),
     });
@@ -252,13 +252,15 @@ export class GatewaySession extends JudgedSession {
     const t0 = performance.now();
     const link = r && this.links.get(r.upstream);
     if (r === undefined || link === undefined) {
-      this.replyError(
+      this.replyRefused(
         errorResponse(
           req.id,
           INVALID_PARAMS,
           `Unknown ${kind} "${publicName}": no upstream serves it. List them again (${kind === "resource" ? "resources/list" : `${kind}s/list`}); merged names look like <upstream>__<name>, URIs like <upstream>+<uri>.`,
           { warden: "unknown_target" },
         ),
+        req.method,
+        publicName,
       );
       return;
     }
@@ -370,13 +372,15 @@ export class GatewaySession extends JudgedSession {
     const t0 = performance.now();
     const link = r && this.links.get(r.upstream);
     if (r === undefined || link === undefined)
-      return this.replyError(
+      return this.replyRefused(
         errorResponse(
           req.id,
           INVALID_PARAMS,
           `Unknown completion reference "${pub}": no upstream serves it.`,
           { warden: "unknown_target" },
         ),
+        req.method,
+        pub,
       );
     const { call, chain } = this.judge("request", req.method, r.upstream, p, req.method);
     const d = chain.before(call);
@@ -436,6 +440,7 @@ export class GatewaySession extends JudgedSession {
       answer: (req, link, result, publicName, name, how, as) =>
         this.#answer(req, link, result, publicName, name, how, as),
       send: (a, related) => this.down.send(a, related),
+      refuse: (e, method, name) => this.replyRefused(e, method, name),
       log: this.ctx.log,
     };
   }
@@ -451,6 +456,7 @@ export class GatewaySession extends JudgedSession {
       reply: this.reply.bind(this),
       send: (m: Message, related?: Id) => this.down.send(m, related),
       audit: this.audit.bind(this),
+      refuse: (e: ErrorResponse, method: string) => this.replyRefused(e, method),
       log: this.ctx.log,
     };
   }

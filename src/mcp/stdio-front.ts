@@ -4,8 +4,10 @@
  * a bounded queue towards the client. When stdin closes, the gateway shuts down.
  */
 import type { Readable, Writable } from "node:stream";
+import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
 import { MESSAGE_LIMITS, type MessageLimits } from "./config-types.js";
 import {
+  type ErrorResponse,
   errorResponse,
   type Id,
   INTERNAL_ERROR,
@@ -21,6 +23,8 @@ import type { Downstream } from "./session-core.js";
 export const BATCH_REFUSED =
   "Invalid Request: JSON-RPC batches are not accepted on stdio (MCP 2025-06-18 removed batching); send each message on its own line.";
 
+const INVALID = { warden: "message_invalid" };
+
 export class StdioFront implements Downstream {
   readonly transport = "stdio" as const;
   readonly #lines: LineSplitter;
@@ -29,6 +33,8 @@ export class StdioFront implements Downstream {
   onclose: () => void = () => {};
   /** Where the front reports what it refused (the gateway's log). */
   log: (line: string) => void = () => {};
+  /** Where the front reports each message it refused (the session's audit line). */
+  onrefused: (r: Refusal) => void = () => {};
 
   constructor(
     readonly input: Readable = process.stdin,
@@ -57,6 +63,7 @@ export class StdioFront implements Downstream {
     const id = idOfDropped(d);
     const why = `a message of ${d.bytes} bytes, more than the ${this.limits.clientMessageBytes} allowed (limits.client_message_bytes in warden.yaml)`;
     this.log(`the client sent ${why}; dropped`);
+    this.onrefused({ method: NO_METHOD, code: "message_too_large", reason: `${why}; dropped` });
     this.send(
       errorResponse(id, INVALID_REQUEST, `Invalid Request: ${why}; Warden dropped it.`, {
         warden: "message_too_large",
@@ -71,11 +78,14 @@ export class StdioFront implements Downstream {
       v = JSON.parse(line);
     } catch (e) {
       if (line.trim() === "") return;
-      this.send(errorResponse(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`));
+      this.#refuse(
+        errorResponse(null, PARSE_ERROR, `Parse error: ${(e as Error).message}`, INVALID),
+        NO_METHOD,
+      );
       return;
     }
     if (Array.isArray(v)) {
-      this.send(errorResponse(null, INVALID_REQUEST, BATCH_REFUSED));
+      this.#refuse(errorResponse(null, INVALID_REQUEST, BATCH_REFUSED, INVALID), NO_METHOD);
       return;
     }
     const bad = invalidMessage(v, this.limits.jsonDepth);
@@ -83,6 +93,11 @@ export class StdioFront implements Downstream {
       const o = v as { id?: unknown; method?: unknown } | null;
       const id = typeof o?.id === "string" || typeof o?.id === "number" ? o.id : null;
       this.log(`the client sent an invalid message (${bad}); refused`);
+      this.onrefused({
+        method: methodOf(o),
+        code: "message_invalid",
+        reason: `Invalid JSON-RPC message: ${bad}`,
+      });
       if (id !== null && o !== null && o.method === undefined)
         // An answer to a server's request: the server gets an error in its place.
         this.#deliver(
@@ -99,6 +114,12 @@ export class StdioFront implements Downstream {
       return;
     }
     this.#deliver(v as Message);
+  }
+
+  /** Answer a refused message with `e` and report it (its audit line). */
+  #refuse(e: ErrorResponse, method: string): void {
+    this.onrefused({ method, code: "message_invalid", reason: e.error.message });
+    this.send(e);
   }
 
   #deliver(m: Message): void {

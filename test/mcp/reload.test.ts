@@ -101,7 +101,9 @@ describe("hot reload", () => {
       writeFileSync(join(dir, "warden.yaml"), `${config()}auditt: {}\n`),
     );
     expect(r.ok).toBe(false);
-    expect(r.errors.join("\n")).toMatch(/warden\.yaml:\d+:\d+ auditt: unknown key "auditt" in warden\.yaml \(did you mean "audit"\?\)/);
+    expect(r.errors.join("\n")).toMatch(
+      /warden\.yaml:\d+:\d+ auditt: unknown key "auditt" in warden\.yaml \(did you mean "audit"\?\)/,
+    );
     await expect(client.callTool({ name: "echo", arguments: { text: "a" } })).rejects.toThrow(
       /Warden denied/,
     );
