@@ -71,6 +71,9 @@ describe("the canonical form of a path", () => {
     ["/a\ue000", "/a\ue000"],
     [`/${"a/".repeat(130)}`, `/${"a/".repeat(129)}a`],
     [`/${"a/../".repeat(200)}b`, "/b"],
+    [`/${"a/".repeat(300)}..`, `/${Array(299).fill("a").join("/")}`],
+    ["/%41%7e/./%20x//", "/A~/ x"],
+    ["fs://a%42/%43/../d", "/aB/d"],
     [`/${"x".repeat(5000)}/../y`, "/y"],
     // Not ASCII: the full lane reads them, from where the path starts.
     ["fs:///cafe\u0301/./x", "/caf\u00e9/x"],
@@ -117,6 +120,13 @@ describe("paths that are refused", () => {
     ["fxxxxxxlocalhost/a", NOT_ABSOLUTE("fxxxxxxlocalhost/a")],
     ["xfile:///a", NOT_ABSOLUTE("xfile:///a")],
     ["ffile:///a", NOT_ABSOLUTE("ffile:///a")],
+    // Other schemes that share a letter or an ending with fs:// or file://.
+    ["gs://data/x", NOT_ABSOLUTE("gs://data/x")],
+    ["ws://a/b", NOT_ABSOLUTE("ws://a/b")],
+    ["xile:///a", NOT_ABSOLUTE("xile:///a")],
+    ["ffile://", NOT_ABSOLUTE("ffile://")],
+    ["fffile://", NOT_ABSOLUTE("fffile://")],
+    ["fsfile:///a", NOT_ABSOLUTE("fsfile:///a")],
     ["f", NOT_ABSOLUTE("f")],
     ["a/b", NOT_ABSOLUTE("a/b")],
     ["./a", NOT_ABSOLUTE("./a")],
@@ -190,6 +200,9 @@ describe("normalizeSegments", () => {
 });
 
 describe("the code-unit form storage checks use", () => {
+  // The route that answers printable ASCII paths (storage checks read its code units; every
+  // other caller takes its string): what it takes is pinned exactly, since a route that
+  // declined more would still give the right answers, only through the full lane.
   const codes = (s: string) => {
     const n = canonicalPathCodes(s);
     return n < 0 ? n : String.fromCharCode(...PATH_CODES.subarray(0, n));
@@ -200,13 +213,74 @@ describe("the code-unit form storage checks use", () => {
     expect(codes("/")).toBe(-2);
     expect(codes("/a/./b/../c//")).toBe("/a/c");
     expect(codes("fs:///a/../../b")).toBe("/b");
+    expect(codes("fs://a/b/")).toBe("/a/b");
     expect(codes("/..")).toBe("/");
     expect(codes("/a/.")).toBe("/a");
+    expect(codes("/a/.b/..c/c../.../")).toBe("/a/.b/..c/c../...");
     expect(codes(`/${"a/".repeat(130)}`)).toBe(`/${"a/".repeat(129)}a`);
-    for (const s of ["", "a/b", "/a%41", "/a\\b", "/a\u00e9/.", "/a\u0000/."])
+    for (const s of ["", "a/b", "/a\\b", "/a\u00e9/.", "/a\u0000/.", "/a\u001f/.", "/a\u007f/."])
       expect(codes(s), s).toBe(-1);
+  });
+
+  it("takes every printable ASCII character but `%` (an escape) and the backslash", () => {
+    let all = "";
+    for (let c = 0x20; c <= 0x7e; c++)
+      if (c !== 0x25 && c !== 0x2f && c !== 0x5c) all += String.fromCharCode(c);
+    expect(codes(`/${all}/.`)).toBe(`/${all}`);
+    expect(codes("/ a~/./~ /")).toBe("/ a~/~ ");
+  });
+
+  it("decodes the escapes the full lane decodes to printable ASCII, and no others", () => {
+    expect(codes("/%20%21%30%39%3a%3A%41%4a%4A%4f%4F%5b%5d%61%66%7e%7E/.")).toBe(
+      "/ !09::AJJOO[]af~~",
+    );
+    expect(codes("fs://a%41/%42")).toBe("/aA/B");
+    expect(codes("/a/%41/..")).toBe("/a");
+    expect(codes("/.%41/..%41")).toBe("/.A/..A");
+    for (const s of [
+      "/a%",
+      "/a%4",
+      "/a%/",
+      "/a%4/",
+      "/a%zz",
+      "/a%z1",
+      "/a%4z",
+      "/a%4g",
+      "/a%4G",
+      "/a%4:",
+      "/a%4@",
+      "/a%4`",
+      "/a%g4",
+      "/a%2e",
+      "/a%2E",
+      "/a/%2e%2e",
+      "/a%2f",
+      "/a%2F",
+      "/a%25",
+      "/a%5c",
+      "/a%5C",
+      "/a%00",
+      "/a%1f",
+      "/a%7f",
+      "/a%80",
+      "/a%c3%a9",
+      "/a%41%",
+    ]) {
+      expect(codes(s), s).toBe(-1);
+      expect(codes(`${s}/.`), s).toBe(-1);
+    }
+  });
+
+  it("takes paths up to its buffer and its segment stack, from every scheme", () => {
+    // A result at most one code unit longer than what follows the scheme fits in 4,096.
     expect(codes(`/${"x".repeat(4092)}/.`)).toBe(`/${"x".repeat(4092)}`);
     expect(codes(`/${"x".repeat(4093)}/.`)).toBe(-1);
+    expect(codes(`fs:///${"x".repeat(4092)}/.`)).toBe(`/${"x".repeat(4092)}`);
+    expect(codes(`fs:///${"x".repeat(4093)}/.`)).toBe(-1);
+    expect(codes(`file://localhost/${"x".repeat(4092)}/.`)).toBe(`/${"x".repeat(4092)}`);
+    // 256 segments kept at most (each `..` needs where its segment starts).
+    expect(codes(`/${"a/".repeat(256)}../.`)).toBe(`/${Array(255).fill("a").join("/")}`);
+    expect(codes(`/${"a/".repeat(257)}../.`)).toBe(-1);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * The path canonicalizer's ASCII lane (one pass, offsets, no RegExp) must give exactly what the
- * full lane (decode, checks, NFC, segment resolution) gives, or fall back to it: compared on
+ * The path canonicalizer's plain lane and code-unit route (one pass, offsets, no RegExp) must
+ * give exactly what the full lane (decode, checks, NFC, segment resolution) gives, or fall back to it: compared on
  * hand-picked tricky inputs and on generated ones built from the pieces attackers combine.
  */
 import { describe, expect, it } from "vitest";
@@ -131,6 +131,14 @@ describe("path canonicalization lanes agree", () => {
       `/${"a/".repeat(300)}`,
       `/${"../".repeat(200)}etc`,
       "/data/secret/../secret/key",
+      "/%20%21%30%39%3a%3A%41%4a%4A%4f%4F%5b%5d%61%66%7e%7E/.",
+      "/a%4g/.",
+      "/a%4:/.",
+      "/a%z1/.",
+      "/a%4z/.",
+      "/a%41%",
+      "/a%80/.",
+      `/${"a/".repeat(300)}..`,
       "/a/b/c/../../../../etc/passwd",
     ];
     for (const c of cases) for (const ci of [false, true]) agree(c, ci);

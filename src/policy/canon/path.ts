@@ -35,173 +35,48 @@ export interface PathOptions {
 function pathStart(uri: string): number {
   const c = uri.charCodeAt(0);
   if (c === 47) return 0;
-  if ((c | 0x20) !== 102) return -1; // not "f" / "F": no fs:// or file://
-  // "fs://" and "file://" in lower case (the common spelling), compared by char code.
-  if (uri.charCodeAt(1) === 115 && uri.charCodeAt(2) === 58 && isSlashSlash(uri, 3)) return 5;
-  if (uri.slice(0, 5).toLowerCase() === "fs://") return 5;
-  if (uri.startsWith("file://") || uri.slice(0, 7).toLowerCase() === "file://") {
+  // "fs://" and "file://" in any case (`| 0x20` lower-cases an ASCII letter), "fs://" by char
+  // code: storage checks meet it on every call.
+  if ((c | 0x20) !== 102) return -1; // not "f" / "F"
+  const fs = (uri.charCodeAt(1) | 0x20) === 115 && uri.charCodeAt(2) === 58;
+  if (fs && uri.charCodeAt(3) === 47 && uri.charCodeAt(4) === 47) return 5;
+  if (uri.slice(1, 7).toLowerCase() === "ile://") {
     if (uri.charCodeAt(7) === 47) return 7;
     if (uri.slice(7, 17).toLowerCase() === "localhost/") return 16;
   }
   return -1;
 }
 
-function isSlashSlash(uri: string, i: number): boolean {
-  return uri.charCodeAt(i) === 47 && uri.charCodeAt(i + 1) === 47;
-}
-
 /**
- * Segments kept by the ASCII lane, 3 slots each: where the separator before the segment is,
- * where the segment ends, and 1 when it must be rebuilt (a `%XX` inside).
- * One buffer for the module (checks are synchronous); longer paths take the full lane.
+ * `canonicalPathCodes`' stack: where each kept segment starts in `PATH_CODES` (for `..`). One
+ * buffer for the module (checks are synchronous); paths with more segments take the full lane.
  */
-const MAX_SEGMENTS = 128;
-const SEGS = new Int32Array(MAX_SEGMENTS * 3);
+const SEGS = new Int32Array(256);
 
-/** Value of an ASCII hex digit, or -1. */
+/** Where `canonicalPathCodes` writes (checks are synchronous: one buffer for the module). */
+export const PATH_CODES = new Uint16Array(4096);
+
+/** Value of an ASCII hex digit, or a negative number. */
 function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
+  if (c <= 57) return c - 48; // "0" to "9"; below "0", negative
   const l = c | 0x20;
   return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
 /**
- * The code an ASCII lane may decode `%XX` at `i` to, or -1 (full lane): printable ASCII other
- * than the refused `%`, `.`, `/` and `\\` (the full lane refuses those and decodes the rest
- * exactly like this; controls and non-ASCII bytes need its checks).
- */
-function decodedAt(uri: string, i: number): number {
-  const hi = hexValue(uri.charCodeAt(i + 1));
-  const lo = hexValue(uri.charCodeAt(i + 2));
-  if (hi < 0 || lo < 0) return -1;
-  const c = (hi << 4) | lo;
-  return c < 0x20 || c > 0x7e || c === 37 || c === 46 || c === 47 || c === 92 ? -1 : c;
-}
-
-/** Segment `[from, to)` with its `%XX` escapes decoded (all checked by `decodedAt`). */
-function decodeSegment(uri: string, from: number, to: number): string {
-  let out = "";
-  let run = from;
-  for (let i = from; i < to; i++) {
-    if (uri.charCodeAt(i) !== 37) continue;
-    out += uri.slice(run, i) + String.fromCharCode(decodedAt(uri, i));
-    i += 2;
-    run = i + 1;
-  }
-  return out + uri.slice(run, to);
-}
-
-/**
- * The ASCII lane: one pass over `uri` from `from` (no copy, no split, no RegExp) for printable
- * ASCII without `\\`, `%XX` of safe printable characters decoded; `.` and empty
- * segments are dropped and `..` pops, kept segments are recorded as offsets in `SEGS`, and the
- * result is sliced from the input in as few runs as possible (the input itself when nothing
- * changes). Returns undefined to take the full lane (which also gives the reasons to refuse).
- */
-function asciiLane(uri: string, from: number): string | undefined {
-  const n = uri.length;
-  let top = 0; // segments on the stack
-  let clean = uri.charCodeAt(from) === 47;
-  let i = from;
-  let sep = from - 1; // the separator before the current segment
-  while (i < n) {
-    let c = uri.charCodeAt(i);
-    if (c === 47) {
-      if (i === sep + 1 && i > from) clean = false;
-      sep = i++;
-      continue;
-    }
-    const start = i;
-    let rebuild = 0;
-    while (true) {
-      if (c < 0x20 || c > 0x7e || c === 92) return undefined;
-      if (c === 37) {
-        if (decodedAt(uri, i) < 0) return undefined;
-        rebuild = 1;
-        i += 2;
-      }
-      if (++i >= n) break;
-      c = uri.charCodeAt(i);
-      if (c === 47) break;
-    }
-    const len = i - start;
-    if (
-      uri.charCodeAt(start) === 46 &&
-      (len === 1 || (len === 2 && uri.charCodeAt(start + 1) === 46))
-    ) {
-      clean = false;
-      if (len === 2 && top > 0) top--;
-      continue;
-    }
-    if (top === MAX_SEGMENTS) return undefined;
-    const k = top++ * 3;
-    SEGS[k] = sep;
-    SEGS[k + 1] = i;
-    SEGS[k + 2] = rebuild;
-    if (rebuild === 1) clean = false;
-  }
-  if (top === 0) return "/";
-  if (clean && sep !== n - 1) return from === 0 ? uri : uri.slice(from);
-  return joinSegments(uri, top);
-}
-
-/**
- * The plain lane: printable ASCII without `%` and `\\`, so only `.`, `..` and empty segments
- * to resolve. One char-code loop both checks the characters and finds the separators (measured
- * faster here than a RegExp check plus `indexOf`); kept segments are recorded as offsets in
- * `SEGS` and joined by `joinSegments`. Undefined at the first other character: the ASCII lane
- * (escapes, backslashes) or the full lane takes it.
- */
-function plainLane(uri: string, from: number): string | undefined {
-  const top = plainSegments(uri, from);
-  return top < 0 ? undefined : top === 0 ? "/" : joinSegments(uri, top);
-}
-
-/** The plain lane's pass: the kept segments into `SEGS`, their count, or -1 (another lane). */
-function plainSegments(uri: string, from: number): number {
-  const n = uri.length;
-  let top = 0;
-  let sep = uri.charCodeAt(from) === 47 ? from : from - 1;
-  while (sep < n) {
-    const start = sep + 1;
-    let end = start;
-    for (; end < n; end++) {
-      const c = uri.charCodeAt(end);
-      if (c === 47) break;
-      if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return -1;
-    }
-    const len = end - start;
-    if (len === 0 || (len === 1 && uri.charCodeAt(start) === 46)) {
-      // empty or "." : nothing
-    } else if (len === 2 && uri.charCodeAt(start) === 46 && uri.charCodeAt(start + 1) === 46) {
-      if (top > 0) top--;
-    } else {
-      if (top === MAX_SEGMENTS) return -1;
-      const k = top++ * 3;
-      SEGS[k] = sep;
-      SEGS[k + 1] = end;
-      SEGS[k + 2] = 0;
-    }
-    sep = end;
-  }
-  return top;
-}
-
-/** Where `canonicalPathCodes` writes (checks are synchronous: one buffer for the module). */
-export const PATH_CODES = new Uint16Array(4096);
-
-/**
- * The canonical form of a path the plain lane resolves (printable ASCII, no `%` or `\\`, on a
- * case-sensitive target) as UTF-16 code units in `PATH_CODES`, no string built: its length;
- * -2 when `uri` is canonical as written (use it); -1 for everything else (`canonicalPathOf`
- * decides, with the same result and its reasons).
+ * The canonical form of a path that is printable ASCII with at most `%XX` escapes of printable
+ * ASCII other than `%`, `.`, `/` and `\\` (decoded here exactly as the full lane decodes them),
+ * as UTF-16 code units in `PATH_CODES`, no string built: its length; -2 when `uri` is canonical
+ * as written (use it); -1 for everything else (the full lane decides, with the same result or
+ * its reasons to refuse). Case is kept: callers lower-case for case-insensitive targets.
+ * One pass over the input both checks the characters and resolves the segments.
  */
 export function canonicalPathCodes(uri: string): number {
   if (FAST_PATH.test(uri)) return -2;
   const n = uri.length;
-  if (n === 0) return -1;
-  const from = pathStart(uri);
-  // The result is at most one code unit longer than the input: no bound check per character.
+  const from = pathStart(uri); // -1 for "" too
+  // The result is at most one code unit longer than the input (a `/` before `fs://abs`;
+  // decoding only shortens): no bound check per character.
   if (from < 0 || n - from + 1 > PATH_CODES.length) return -1;
   const out = PATH_CODES;
   let w = 0;
@@ -215,8 +90,16 @@ export function canonicalPathCodes(uri: string): number {
     const mark = w;
     out[w++] = 47;
     for (; i < n; i++) {
-      const c = uri.charCodeAt(i);
+      let c = uri.charCodeAt(i);
       if (c === 47) break;
+      if (c === 37) {
+        // `%XX` decoded once, as the full lane does, and checked below like any character.
+        // Negative when either is not a hex digit (a bare `%`): an encoded `.` or `/` could
+        // change what the path names: both are the full lane's to keep or refuse.
+        c = (hexValue(uri.charCodeAt(i + 1)) << 4) | hexValue(uri.charCodeAt(i + 2));
+        if (c === 46 || c === 47) return -1;
+        i += 2;
+      }
       if (c < 0x20 || c > 0x7e || c === 37 || c === 92) return -1;
       out[w++] = c;
     }
@@ -233,25 +116,9 @@ export function canonicalPathCodes(uri: string): number {
   return w;
 }
 
-/** Join the `top` kept segments in `SEGS`, slicing each run that is contiguous in `uri`. */
-function joinSegments(uri: string, top: number): string {
-  let out = "";
-  let runStart = SEGS[0]!;
-  let runEnd = runStart;
-  for (let k = 0; k < top * 3; k += 3) {
-    const s = SEGS[k]!;
-    const e = SEGS[k + 1]!;
-    if (SEGS[k + 2] === 1) {
-      out += `${uri.slice(runStart, runEnd)}/${decodeSegment(uri, s + 1, e)}`;
-      runStart = runEnd = e;
-    } else if (s === runEnd) runEnd = e;
-    else {
-      out += uri.slice(runStart, runEnd);
-      runStart = s;
-      runEnd = e;
-    }
-  }
-  return out + uri.slice(runStart, runEnd);
+/** The string of the canonical path `canonicalPathCodes` wrote: `PATH_CODES[0..n)`. */
+function codesString(n: number): string {
+  return String.fromCharCode.apply(null, PATH_CODES.subarray(0, n) as unknown as number[]);
 }
 
 export function canonicalizePath(uri: unknown, opts?: PathOptions): Canon {
@@ -268,7 +135,13 @@ export let pathRefusal = "";
  * `pathRefusal` (no result object per check).
  */
 export function canonicalPathOf(uri: string, ci: boolean): string | undefined {
-  if (!ci && FAST_PATH.test(uri)) return uri;
+  // Canonical as written, or printable ASCII with segments to resolve and escapes to decode:
+  // the code-unit route gives the same path as the full lane, faster.
+  const n = canonicalPathCodes(uri);
+  if (n !== -1) {
+    const v = n === -2 ? uri : codesString(n);
+    return ci ? v.toLowerCase() : v;
+  }
   if (uri.length === 0) {
     pathRefusal = "path is empty";
     return undefined;
@@ -280,38 +153,34 @@ export function canonicalPathOf(uri: string, ci: boolean): string | undefined {
       : `"${uri.slice(0, 80)}" is not an absolute path or fs:// / file:/// URI (relative paths and other schemes are refused)`;
     return undefined;
   }
-  const fast = plainLane(uri, from) ?? asciiLane(uri, from);
-  if (fast !== undefined) return ci ? fast.toLowerCase() : fast;
   const full = fullLane(uri, from, ci);
   if (full.ok) return full.value;
   pathRefusal = full.reason;
   return undefined;
 }
 
-/**
- * The full lane (any input; also the reference the ASCII lane is tested against): refuses
- * controls, encoded separators, dots, percents and controls, invalid UTF-8, invisible
- * characters and backslashes; decodes once, NFC-normalises, lower-cases on case-insensitive
- * targets and resolves the segments.
- */
 const BACKSLASH =
   'path contains a backslash (refused: on POSIX it is part of a file name, so "a\\b/.." is the parent of "a\\b", while Windows and file: URLs read it as a separator)';
 
+/**
+ * The full lane (any input; also the reference the code-unit route is tested against):
+ * refuses controls, encoded separators, dots, percents and controls, invalid UTF-8, invisible
+ * characters and backslashes; decodes once, NFC-normalises, lower-cases on case-insensitive
+ * targets and resolves the segments.
+ */
 export function fullLane(uri: string, from: number, ci: boolean): Canon {
   let path = `/${uri.slice(from)}`;
   if (CONTROL.test(path)) return fail("path contains a NUL or control character");
-  if (path.includes("%")) {
-    if (BAD_ENCODED.test(path)) {
-      return fail(
-        "path percent-encodes a separator, dot, percent or control character (refused: it could name another path)",
-      );
-    }
-    if (ENCODED.test(path)) {
-      try {
-        path = decodeURIComponent(path);
-      } catch {
-        return fail("path has invalid percent-encoding or invalid UTF-8");
-      }
+  if (BAD_ENCODED.test(path)) {
+    return fail(
+      "path percent-encodes a separator, dot, percent or control character (refused: it could name another path)",
+    );
+  }
+  if (ENCODED.test(path)) {
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return fail("path has invalid percent-encoding or invalid UTF-8");
     }
   }
   if (BAD_CHAR.test(path)) return fail("path contains a control or invisible character");
@@ -327,7 +196,7 @@ export function normalizeSegments(path: string): string {
   const n = path.length;
   let i = 0;
   while (i < n) {
-    while (i < n && path.charCodeAt(i) === 47) i++;
+    while (path.charCodeAt(i) === 47) i++; // past the end, NaN
     let j = i;
     while (j < n && path.charCodeAt(j) !== 47) j++;
     const len = j - i;
