@@ -302,6 +302,11 @@ export class HttpFront {
       }, left);
       timer.unref();
       this.#waiters.push(wake);
+      // a client that leaves while it waits gives its place up at once
+      res.once("close", () => {
+        clearTimeout(timer);
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+      });
     };
     attempt();
   }

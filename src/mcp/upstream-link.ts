@@ -92,6 +92,18 @@ export class UpstreamLink {
       );
     }
     this.#permanent = false;
+    if (this.state === "closed") {
+      // closed while it started (its session ended): never left running unowned
+      await tr.close().catch(() => {});
+      throw new WardenError(
+        "upstream_failed",
+        `Upstream "${this.name}" was closed as it started.`,
+        {
+          category: "config",
+          details: { upstream: this.name, why: "closed as it started" },
+        },
+      );
+    }
     this.#t = t;
     this.state = "up";
     this.#upSince = Date.now();

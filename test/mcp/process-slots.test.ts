@@ -65,6 +65,27 @@ describe("max_processes: a new session waits briefly for a process slot", () => 
     }
   });
 
+  it("a client that leaves while it waits gives its place up", async () => {
+    const { gw, url } = await gateway("    max_processes_wait_ms: 60000\n");
+    try {
+      expect((await post(url)).status).toBe(200);
+      const ac = new AbortController();
+      const left = fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: INIT,
+        signal: ac.signal,
+      }).catch(() => "aborted");
+      await until(() => gw.http!.waiting === 1);
+      ac.abort();
+      expect(await left).toBe("aborted");
+      await until(() => gw.http!.waiting === 0);
+      expect(gw.sessions.size).toBe(1);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   it("gets 503 with Retry-After, naming the upstream, when no slot frees in time", async () => {
     const { gw, url } = await gateway("    max_processes_wait_ms: 50\n");
     try {
