@@ -8,14 +8,15 @@ import { join, relative, resolve, sep } from "node:path";
 
 export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   core: [],
+  audit: ["core"],
   policy: ["core"],
   sandbox: ["core"],
   guards: ["core", "sandbox", "policy"],
   rules: ["core", "sandbox", "policy"],
-  mcp: ["core", "policy", "sandbox", "guards"],
-  trace: ["core", "policy"],
+  mcp: ["core", "audit", "policy", "sandbox", "guards"],
+  trace: ["core", "audit", "policy"],
   admin: ["core", "policy", "sandbox", "rules"],
-  cli: ["core", "policy", "sandbox", "guards", "rules", "mcp", "trace", "admin"],
+  cli: ["core", "audit", "policy", "sandbox", "guards", "rules", "mcp", "trace", "admin"],
 };
 
 export interface Violation {

@@ -1,4 +1,5 @@
 /** Warden's public API: named exports only. */
+export * from "./audit/index.js";
 export * from "./core/index.js";
 export * from "./guards/index.js";
 export * from "./mcp/index.js";

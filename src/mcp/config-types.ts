@@ -1,4 +1,5 @@
 /** The validated, frozen shape of warden.yaml (see docs/gateway.md, "Configuration"). */
+import type { AuditConfig } from "../audit/record.js";
 import type { GuardSpec } from "../guards/config-types.js";
 
 export interface StdioUpstreamConfig {
@@ -122,25 +123,8 @@ export const HTTP_LIMITS: HttpLimits = Object.freeze({
 
 export type ListenConfig = { readonly kind: "stdio" } | HttpListenConfig;
 
-export type ArgumentsMode = "redacted" | "full" | "omit";
-
-/**
- * audit.level: `calls` (default) writes a line for every judged call, its outcome and every
- * refused message; `all` also one for each message passed on unjudged (notifications both
- * ways, ping, server-to-client requests and their answers): see docs/audit.md.
- */
-export type AuditLevel = "calls" | "all";
-
-export interface AuditConfig {
-  /** A file path, or "-" for stderr. */
-  readonly file: string;
-  readonly arguments: ArgumentsMode;
-  /** Bounds of the recorded arguments (default 8 levels, 8192 characters; docs/audit.md). */
-  readonly maxDepth?: number;
-  readonly maxBytes?: number;
-  /** What gets a line (default "calls"). */
-  readonly level?: AuditLevel;
-}
+/** The audit section's shape lives with the audit writer (src/audit/record.ts). */
+export type { ArgumentsMode, AuditConfig, AuditLevel } from "../audit/record.js";
 
 export interface RestartConfig {
   readonly initialMs: number;

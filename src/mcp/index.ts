@@ -1,12 +1,4 @@
 /** The MCP gateway layer's public API. */
-export {
-  AuditLog,
-  type AuditOutcome,
-  type AuditPhase,
-  type AuditRecord,
-  redact,
-} from "./audit.js";
-export { type ArgumentBounds, boundArguments } from "./audit-bound.js";
 export { CONFIG_ISSUE_CODES, type ConfigIssueCode, MCP_CODES, type McpCode } from "./codes.js";
 export {
   formatIssues as formatConfigIssues,

@@ -1,4 +1,6 @@
 /** The policy layer's public API. See docs/policy.md. */
+
+export { compileNameGlob, compilePathGlob } from "../core/glob.js";
 export { type CanonHost, canonicalizeHost } from "./canon/host.js";
 export { formatIpv6, intToIpv4, ipv4ToInt, parseIpv6 } from "./canon/ip.js";
 export { canonicalizeName } from "./canon/name.js";
@@ -17,7 +19,6 @@ export {
   resolveRealPath,
   resolveRealPathSync,
 } from "./io.js";
-export { compileNameGlob, compilePathGlob } from "./match/glob.js";
 export { PatternSet } from "./match/pattern-set.js";
 export { CompiledPolicy } from "./policy.js";
 export { PolicyState, RuleLimiter, WINDOW_MS } from "./rate-limit.js";

@@ -1,7 +1,7 @@
 // The audit's bounds on recorded arguments: whatever the nesting or size, the recorded value is
 // small, marked where it was cut, and serializable (so the line is always written).
 import { describe, expect, it } from "vitest";
-import { boundArguments } from "../../src/mcp/audit-bound.js";
+import { boundArguments } from "../../src/audit/bound.js";
 
 const B = { maxDepth: 8, maxBytes: 8192 };
 

@@ -1,5 +1,6 @@
 /** The indexed lookups must answer exactly like a naive scan of every rule. */
 import { describe, expect, it } from "vitest";
+import { literalPrefix, literalSuffix } from "../../src/core/glob.js";
 import { isCanonicalName } from "../../src/policy/canon/host.js";
 import {
   compileNameGlob,
@@ -8,7 +9,6 @@ import {
   PatternSet,
 } from "../../src/policy/index.js";
 import { CidrSet, parseCidr } from "../../src/policy/match/cidr.js";
-import { literalPrefix, literalSuffix } from "../../src/policy/match/glob.js";
 import { scanHost } from "../../src/policy/match/host-scan.js";
 import {
   FOLDED_HASHES,

@@ -1,8 +1,8 @@
 import type { Call } from "../call.js";
 import { type Decision, decide } from "../decision.js";
 import { WardenError } from "../errors.js";
+import { compileNameGlob, isGlob } from "../glob.js";
 import type { Strategy } from "../strategy.js";
-import { compileGlob, isGlob } from "./glob.js";
 
 export type FirewallEffect = "allow" | "deny";
 
@@ -58,9 +58,9 @@ export class FirewallStrategy implements Strategy {
         name,
         { rule: r.id },
       ),
-      src: compileGlob(r.source),
-      tgt: compileGlob(r.target),
-      fn: compileGlob(r.function),
+      src: compileNameGlob(r.source),
+      tgt: compileNameGlob(r.target),
+      fn: compileNameGlob(r.function),
     });
     this.#deny = Object.freeze(this.rules.filter((r) => r.effect === "deny").map(compile));
     this.#allow = Object.freeze(this.rules.filter((r) => r.effect === "allow").map(compile));
@@ -110,7 +110,17 @@ function checkName(what: string, value: unknown, method: string): string {
       { category: "usage", details: { method, argument: what } },
     );
   }
-  if (isGlob(value)) compileGlob(value); // throws early on a malformed glob
+  if (isGlob(value)) {
+    try {
+      compileNameGlob(value); // refuses a malformed glob here, not on the first call
+    } catch (e) {
+      throw new WardenError(
+        "invalid_argument",
+        `FirewallBuilder.${method}: ${what} ${JSON.stringify(value)} is not a valid glob (${(e as Error).message}); the firewall reads the policy's name globs: * ? [abc] [!abc] {a,b}.`,
+        { category: "usage", details: { method, argument: what } },
+      );
+    }
+  }
   return value;
 }
 

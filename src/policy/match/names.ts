@@ -1,6 +1,12 @@
+import {
+  compileNameGlob,
+  compilePathGlob,
+  isGlob,
+  literalPrefix,
+  literalSuffix,
+} from "../../core/glob.js";
 import { canonicalizeName } from "../canon/name.js";
 import type { Rule } from "../rule.js";
-import { compileNameGlob, compilePathGlob, isGlob, literalPrefix, literalSuffix } from "./glob.js";
 import { GlobShape, type PatternSet } from "./pattern-set.js";
 
 const PURE_PREFIX = /^[^*?[\]{}]*\*+$/;

@@ -1,5 +1,5 @@
+import type { Test } from "../../core/glob.js";
 import { deepFreeze } from "../freeze.js";
-import type { Test } from "./glob.js";
 
 /** Anything with a source-order index; the lowest index wins among matches. */
 export interface Ranked {

@@ -1,6 +1,6 @@
+import { compilePathGlob, type Test } from "../../core/glob.js";
 import { canonicalPathOf, pathRefusal } from "../canon/path.js";
 import type { CompileContext } from "../context.js";
-import { compilePathGlob, type Test } from "../match/glob.js";
 import { Memo } from "../match/memo.js";
 import { asList, S, type Schema } from "../schema.js";
 import type { Path } from "../source.js";

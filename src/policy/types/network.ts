@@ -1,10 +1,10 @@
 import { domainToASCII } from "node:url";
+import { isGlob } from "../../core/glob.js";
 import { type CanonHost, canonicalizeHost } from "../canon/host.js";
 import { ipv4ToInt } from "../canon/ip.js";
 import { canonicalizeUrl } from "../canon/url.js";
 import type { CheckContext, CompileContext } from "../context.js";
 import { CidrSet, parseCidr } from "../match/cidr.js";
-import { isGlob } from "../match/glob.js";
 import { scanHost } from "../match/host-scan.js";
 import { Memo } from "../match/memo.js";
 import { addNamePattern } from "../match/names.js";

@@ -3,7 +3,7 @@
  * client sent, so that a line is always written (a 20,000-level or 50 MB argument costs a
  * marker, never the line). Iterative budget, no recursion deeper than the depth bound.
  */
-import type { ArgumentsMode } from "./config-types.js";
+import type { ArgumentsMode } from "./record.js";
 
 export interface ArgumentBounds {
   /** Levels of objects and arrays kept; deeper values become "<…depth>". */

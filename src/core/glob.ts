@@ -1,7 +1,8 @@
 import picomatch from "picomatch";
 
 /**
- * Glob compilation. Two dialects:
+ * Glob compilation, shared by every layer that matches names (the core firewall, the policy).
+ * Two dialects:
  * - name globs (tools, prompts, keys, hosts, URIs without paths): `*` any run of characters,
  *   `?` one character, `[abc]` / `[!abc]` a class, `{a,b}` alternatives; no separators.
  *   Compiled by our own translator to one anchored RegExp (picomatch treats `/` and `.` as
