@@ -2,11 +2,12 @@ import { createHash } from "node:crypto";
 import { ensureBuiltins } from "./builtins.js";
 import { CompileContext } from "./context.js";
 import { deepFreeze } from "./freeze.js";
+import { checkSchema, validator } from "./json-schema.js";
 import { CompiledPolicy, type Judge } from "./policy.js";
 import { PolicyState } from "./rate-limit.js";
 import { type PermissionType, permissionTypes } from "./registry.js";
-import { didYouMean, S, type Schema, validate } from "./schema.js";
-import { PolicySource } from "./source.js";
+import { didYouMean, type Schema } from "./schema.js";
+import { type Path, PolicySource } from "./source.js";
 import type { PolicyError } from "./types.js";
 
 export interface CompileOptions {
@@ -61,16 +62,8 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     return { ok: false, errors: src.errors };
   }
   const types = permissionTypes();
-  const sectionSchema: Record<string, Schema> = {};
-  for (const t of types) sectionSchema[t.key] = S.any();
-  const top = S.obj({
-    version: S.oneOf(S.str(), S.num()),
-    description: S.str(),
-    permissions: S.obj(sectionSchema),
-    ...sectionSchema,
-  });
   // Unknown top-level keys are reported, and the known sections are still checked.
-  validate(src, top, root, []);
+  validate(src, topSchema(types), root, []);
   if (typeof root !== "object" || Array.isArray(root))
     return { ok: false, errors: sortErrors(src.errors) };
   const doc = root as Record<string, unknown>;
@@ -143,4 +136,46 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     dispatch,
   });
   return { ok: true, policy: deepFreeze(policy) };
+}
+
+/**
+ * The top level for the registered types: version, description, and each type's key, at the
+ * top or under `permissions` (their contents are checked by each type's own schema).
+ */
+const tops = new Map<string, Schema>();
+function topSchema(types: readonly PermissionType<unknown>[]): Schema {
+  const keys = types.map((t) => t.key).join(",");
+  let s = tops.get(keys);
+  if (s === undefined) {
+    const sections = Object.fromEntries(types.map((t) => [t.key, {}]));
+    s = {
+      title: "the policy",
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        version: { type: ["string", "number"] },
+        description: { type: "string" },
+        permissions: { type: "object", additionalProperties: false, properties: sections },
+        ...sections,
+      },
+    };
+    tops.set(keys, s);
+  }
+  return s;
+}
+
+/** Check `value` at `path` against a schema; every problem goes to `src`. True when valid. */
+function validate(src: PolicySource, schema: Schema, value: unknown, path: Path): boolean {
+  const problems = checkSchema(validator(schema), value, path);
+  for (const p of problems) {
+    const code =
+      p.kind === "unknown_key"
+        ? "policy_unknown_key"
+        : p.kind === "missing_key"
+          ? "policy_missing_key"
+          : "policy_type";
+    // Policy messages end without a period (`file:line:col code message`).
+    src.error(p.at, code, p.message.replace(/\.$/, ""), p.atKey);
+  }
+  return problems.length === 0;
 }

@@ -16,7 +16,7 @@ export const SCHEMA_BASE = "https://warden.invalid/schemas/";
 
 /** The shipped schema files, by name (`schemas/<name>.schema.json`). */
 export type ShippedSchema = "warden" | "policy" | "guards";
-const SHIPPED: readonly ShippedSchema[] = ["guards", "warden"];
+const SHIPPED: readonly ShippedSchema[] = ["guards", "policy", "warden"];
 
 /** What a schema said no to: `kind` picks the caller's code; `at` is where to point. */
 export interface SchemaProblem {

@@ -1,22 +1,12 @@
 import type { CheckContext } from "../context.js";
+import { shippedRef } from "../json-schema.js";
 import type { NamedRules } from "../match/named.js";
 import type { PermissionType } from "../registry.js";
 import { badAction } from "../rule.js";
-import { S } from "../schema.js";
 import type { PolicyDecision } from "../types.js";
-import {
-  compileResources,
-  judgeResource,
-  type ResourceRules,
-  resourcesSchema,
-} from "./resources.js";
-import { allowEntry, compileNameRules, denyEntry, judgeName, type NameRule } from "./tools.js";
-import {
-  compileTransport,
-  judgeTransport,
-  type TransportRules,
-  transportSchema,
-} from "./transport.js";
+import { compileResources, judgeResource, type ResourceRules } from "./resources.js";
+import { compileNameRules, judgeName, type NameRule } from "./tools.js";
+import { compileTransport, judgeTransport, type TransportRules } from "./transport.js";
 
 /** The compiled `mcp` section. */
 export interface McpCompiled {
@@ -48,13 +38,7 @@ function complete(c: McpCompiled, a: A, ctx: CheckContext): PolicyDecision {
 export const mcpType: PermissionType<McpCompiled> = {
   key: "mcp",
   description: "MCP tools, prompts, resources and transports",
-  schema: S.obj({
-    tools: S.obj({ allow: S.arr(allowEntry(false)), deny: S.arr(denyEntry) }),
-    prompts: S.obj({ allow: S.arr(allowEntry(true)), deny: S.arr(denyEntry) }),
-    resources: resourcesSchema,
-    transport: transportSchema,
-    methods: S.obj({ allow: S.arr(denyEntry), deny: S.arr(denyEntry) }),
-  }),
+  schema: { $ref: shippedRef("policy", "#/definitions/mcp") },
   compile(value, ctx, path) {
     const v = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};

@@ -2,7 +2,7 @@ import { compilePathGlob, type Test } from "../../core/glob.js";
 import { canonicalPathOf, pathRefusal } from "../canon/path.js";
 import type { CompileContext } from "../context.js";
 import { Memo } from "../match/memo.js";
-import { asList, S, type Schema } from "../schema.js";
+import { asList } from "../schema.js";
 import type { Path } from "../source.js";
 import { pathPattern } from "../types/storage.js";
 import type { RealPath } from "../types.js";
@@ -36,26 +36,6 @@ interface Constraint {
   items?: string | Constraint;
   properties?: Record<string, string | Constraint>;
 }
-
-const constraintProps: Record<string, Schema> = {
-  path: S.strs(),
-  max_length: S.int(0),
-  min_length: S.int(0),
-  enum: S.arr(S.any()),
-  regex: S.str(),
-  type: S.str("string", "number", "integer", "boolean", "object", "array"),
-  min: S.num(),
-  max: S.num(),
-  required: S.bool(),
-};
-const constraint = S.obj(constraintProps);
-// `items` (each element of an array) and `properties` (named keys of an object) take
-// constraints themselves: the schema refers to itself.
-constraintProps.items = S.oneOf(S.str(), constraint);
-constraintProps.properties = S.map(S.oneOf(S.str(), constraint));
-
-/** `parameters`: argument name → constraint (a string is short for `{ path: <glob> }`). */
-export const parametersSchema: Schema = S.map(S.oneOf(S.str(), constraint));
 
 function typeOf(v: unknown): string {
   if (Array.isArray(v)) return "array";

@@ -5,15 +5,12 @@ import { Memo } from "../match/memo.js";
 import { addNamePattern, addPathPattern } from "../match/names.js";
 import { PatternSet } from "../match/pattern-set.js";
 import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
-import { asList, S, type Schema } from "../schema.js";
+import { asList } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision, RealPath } from "../types.js";
 
 export const OPERATIONS = ["read", "list", "subscribe"] as const;
 type Op = (typeof OPERATIONS)[number];
-
-const entry = S.oneOf(S.str(), S.obj({ uri: S.str(), operations: S.strs(...OPERATIONS) }, ["uri"]));
-export const resourcesSchema: Schema = S.obj({ allow: S.arr(entry), deny: S.arr(entry) });
 
 type Sets = Map<string, Record<Op, PatternSet<Rule>>>;
 

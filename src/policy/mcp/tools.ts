@@ -18,10 +18,9 @@ import {
   notCanonical,
   type Rule,
 } from "../rule.js";
-import { S, type Schema } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
-import { checkParams, compileParams, type ParamCheck, parametersSchema } from "./params.js";
+import { checkParams, compileParams, type ParamCheck } from "./params.js";
 
 /** An allow rule on tools or prompts, with its conditions. */
 export interface NameRule extends Rule {
@@ -47,14 +46,6 @@ export const MAX_CALLS_PER_MINUTE = 100_000;
  * does not depend on the policy, so one memo serves every compiled policy.
  */
 const CALLERS = new Memo<ReturnType<typeof canonicalizeName>>();
-
-export function allowEntry(prompts: boolean): Schema {
-  const props: Record<string, Schema> = { name: S.str(), parameters: parametersSchema };
-  if (prompts) props.max_length = S.int(0);
-  props.max_calls_per_minute = S.int(1, MAX_CALLS_PER_MINUTE);
-  return S.oneOf(S.str(), S.obj(props, ["name"]));
-}
-export const denyEntry: Schema = S.oneOf(S.str(), S.obj({ name: S.str() }, ["name"]));
 
 export function compileNameRules(
   value: unknown,

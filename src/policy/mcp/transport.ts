@@ -3,13 +3,9 @@ import type { CheckContext, CompileContext } from "../context.js";
 import { addNamePattern } from "../match/names.js";
 import { PatternSet } from "../match/pattern-set.js";
 import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
-import { S, type Schema } from "../schema.js";
 import type { Path } from "../source.js";
 import { hostPattern } from "../types/network.js";
 import type { PolicyDecision } from "../types.js";
-
-const remote = S.oneOf(S.bool(), S.obj({ allowed_hosts: S.arr(S.str()) }));
-export const transportSchema: Schema = S.obj({ stdio: S.bool(), http: remote, websocket: remote });
 
 export const TRANSPORTS = ["stdio", "http", "websocket"] as const;
 

@@ -1,13 +1,11 @@
 import type { CheckContext } from "../context.js";
+import { shippedRef } from "../json-schema.js";
 import { compileNamed, entries, type NamedRules, nameVerdict } from "../match/named.js";
 import type { PermissionType } from "../registry.js";
 import { badAction, noRule, notCanonical, type Rule } from "../rule.js";
-import { S } from "../schema.js";
 import type { PolicyDecision } from "../types.js";
 
 const NO_ENV_RULE = noRule("env.read", "no environment rule allows this key");
-
-const entry = S.oneOf(S.str(), S.obj({ key: S.str() }, ["key"]));
 
 function read(
   c: NamedRules<Rule>,
@@ -25,7 +23,7 @@ function read(
 export const environmentType: PermissionType<NamedRules<Rule>> = {
   key: "environment",
   description: "environment variables a guest may read, by key glob",
-  schema: S.obj({ allow: S.arr(entry), deny: S.arr(entry) }),
+  schema: { $ref: shippedRef("policy", "#/definitions/environment") },
   compile(value, ctx, path) {
     const v = value as { allow?: unknown[]; deny?: unknown[] };
     const list = { allow: entries(v.allow, "key"), deny: entries(v.deny, "key") };

@@ -1,6 +1,6 @@
 import type { CompileContext } from "../context.js";
+import { shippedRef } from "../json-schema.js";
 import type { PermissionType } from "../registry.js";
-import { S } from "../schema.js";
 import type { Path } from "../source.js";
 import { parseBytes, parseCpu, parseDuration } from "../units.js";
 
@@ -18,8 +18,6 @@ export interface RuntimeSettings {
   readonly wasmtime?: { readonly fuel?: number; readonly memory_limit_bytes?: number };
   readonly wasmedge?: { readonly wasi_nn?: boolean; readonly memory_limit_bytes?: number };
 }
-
-const amount = S.oneOf(S.str(), S.num(0));
 
 function unit(
   ctx: CompileContext,
@@ -45,7 +43,7 @@ function clean<T extends object>(o: T): T {
 export const resourcesType: PermissionType<Limits> = {
   key: "resources",
   description: "resource limits: cpu, memory, execution_time",
-  schema: S.obj({ limits: S.obj({ cpu: amount, memory: amount, execution_time: amount }) }),
+  schema: { $ref: shippedRef("policy", "#/definitions/resources") },
   compile(value, ctx, path) {
     const l = (value as { limits?: Record<string, string | number> }).limits ?? {};
     const at = [...path, "limits"];
@@ -62,13 +60,7 @@ export const resourcesType: PermissionType<Limits> = {
 export const runtimeType: PermissionType<RuntimeSettings> = {
   key: "runtime",
   description: "WebAssembly runtime settings: engine, fuel, memory_limit",
-  schema: S.obj({
-    engine: S.str("wasmtime", "wasmedge", "node"),
-    fuel: S.int(1),
-    memory_limit: amount,
-    wasmtime: S.obj({ fuel: S.int(1), memory_limit: amount }),
-    wasmedge: S.obj({ wasi_nn: S.bool(), memory_limit: amount }),
-  }),
+  schema: { $ref: shippedRef("policy", "#/definitions/runtime") },
   compile(value, ctx, path) {
     const v = value as Record<string, Record<string, unknown> | string | number | undefined>;
     const sub = (k: "wasmtime" | "wasmedge") =>

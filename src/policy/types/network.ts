@@ -4,6 +4,7 @@ import { type CanonHost, canonicalizeHost } from "../canon/host.js";
 import { ipv4ToInt } from "../canon/ip.js";
 import { canonicalizeUrl } from "../canon/url.js";
 import type { CheckContext, CompileContext } from "../context.js";
+import { shippedRef } from "../json-schema.js";
 import { CidrSet, parseCidr } from "../match/cidr.js";
 import { scanHost } from "../match/host-scan.js";
 import { Memo } from "../match/memo.js";
@@ -18,7 +19,7 @@ import {
   notCanonical,
   type Rule,
 } from "../rule.js";
-import { asList, S } from "../schema.js";
+import { asList } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
 
@@ -49,15 +50,6 @@ export interface NetworkCompiled {
   readonly hosts: Memo<HostVerdict>;
   readonly urls: Memo<UrlVerdict>;
 }
-
-const port = S.oneOf(S.int(0, 65535), S.str());
-const entry = S.obj({
-  host: S.str(),
-  cidr: S.str(),
-  ports: S.oneOf(port, S.arr(port)),
-  schemes: S.strs(),
-  methods: S.strs(),
-});
 
 /** Canonicalize a host pattern: exact hosts as inputs are; globs lower-cased, IDN labels to punycode. */
 export function hostPattern(
@@ -387,7 +379,7 @@ function request(
 export const networkType: PermissionType<NetworkCompiled> = {
   key: "network",
   description: "outbound connections by host glob or CIDR, optionally ports, schemes, methods",
-  schema: S.obj({ allow: S.arr(entry), deny: S.arr(entry) }),
+  schema: { $ref: shippedRef("policy", "#/definitions/network") },
   compile(value, ctx, path) {
     const v = value as { allow?: Record<string, unknown>[]; deny?: Record<string, unknown>[] };
     const deny = compileHostRules(v.deny ?? [], "deny", ctx, [...path, "deny"]);

@@ -6,19 +6,18 @@ import {
   pathRefusal,
 } from "../canon/path.js";
 import type { CheckContext, CompileContext } from "../context.js";
+import { shippedRef } from "../json-schema.js";
 import { Memo } from "../match/memo.js";
 import { addPathPattern } from "../match/names.js";
 import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
 import { badAction, noRuleTable, notCanonical, type Rule } from "../rule.js";
-import { asList, S } from "../schema.js";
+import { asList } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision, RealPath } from "../types.js";
 
 export const ACCESS = ["read", "write"] as const;
 type Access = (typeof ACCESS)[number];
-
-const entry = S.obj({ uri: S.str(), access: S.strs(...ACCESS) }, ["uri"]);
 
 export interface StorageCompiled {
   readonly caseInsensitive: boolean;
@@ -184,7 +183,7 @@ function judgeCodes(
 export const storageType: PermissionType<StorageCompiled> = {
   key: "storage",
   description: "file system access by path glob (read, write)",
-  schema: S.obj({ allow: S.arr(entry), deny: S.arr(entry), case_insensitive: S.bool() }),
+  schema: { $ref: shippedRef("policy", "#/definitions/storage") },
   compile: compileStorage,
   match: {
     "storage.read": (c, a, ctx) => judge(c, a, ctx, "read"),
