@@ -24,9 +24,12 @@ export interface GuardHostMeta {
   upstream?: string | null;
   method?: string;
   hidden?: string[];
-  /** response: the public name (tool, prompt, URI) of the request answered. */
+  /**
+   * response: the public name (tool, prompt, URI) of the request answered; request: the one the
+   * request names (for tasks/*, the tool of the task's tools/call).
+   */
   target?: string;
-  /** response: the same under the upstream's own name. */
+  /** The same under the upstream's own name. */
   name?: string;
   /** connection: the host judges each upstream on its own after this session-wide call. */
   eachUpstream?: boolean;
@@ -299,10 +302,12 @@ export function guardStrategies(
     const refused = refusedUpstream(m, server);
     if (refused !== undefined) return refused;
     if (!guards.has("request")) return undefined;
-    const name = String(p.name ?? p.uri ?? "");
+    // tasks/* name no tool in their params: the host names the tool of the task's tools/call
+    // (meta.name, the upstream's own name, as tool_invoke sees it; meta.target, the public one)
+    const name = String(p.name ?? p.uri ?? m.name ?? "");
     const method = m.method ?? call.function;
     const r = guards.run("request", { method, name, arguments: p }, ctxOf(m, server));
-    note(m, r, server, name || undefined);
+    note(m, r, server, m.target ?? (name || undefined));
     if (r.decision.kind === "modify") call.args = r.payload.arguments;
     return toCore(r, `${method} "${name}"`);
   });

@@ -142,3 +142,35 @@ describe("tasks across two prefixed upstreams", () => {
     ]);
   });
 });
+
+describe("tasks under a request-phase guard", () => {
+  let g: Running;
+  beforeAll(async () => {
+    g = await gatewayWith(
+      upstream("a") + upstream("b"),
+      "  - id: pii-in\n    type: pii\n    runs_on: [request]\n    config: { mode: block }\n",
+    );
+  }, 60_000);
+  afterAll(() => g?.stop());
+
+  it("gives the guard the task's tool name (the upstream's own), and names it in the denial and the audit", async () => {
+    const c = await g.client();
+    const t = await createTask(c, "b__customer_task", "3");
+    const err = await c
+      .request(
+        { method: "tasks/get", params: { taskId: t, note: "mail jane.doe@example.com" } },
+        GetTaskResultSchema,
+      )
+      .then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+    expect(err).toMatch(/the arguments of tasks\/get "customer_task" \(server "b"\)/);
+    const note = g.audit().find((l) => l.kind === "guard" && l.method === "tasks/get");
+    expect(note).toMatchObject({ name: "b__customer_task", upstream: "b", decision: "deny" });
+    // Without personal data the same request passes.
+    expect(
+      await c.request({ method: "tasks/get", params: { taskId: t } }, GetTaskResultSchema),
+    ).toMatchObject({ taskId: t });
+  });
+});
