@@ -149,3 +149,51 @@ describe("guard composition", () => {
     expect(p.guards.map((e) => e.spec.id)).toEqual(["on"]);
   });
 });
+
+describe("each guard is a core strategy", () => {
+  it("a phase's guards are one core Chain, composed by priority, named by guard id", () => {
+    const p = new GuardSet([
+      g("late", () => ({ kind: "allow" }), { priority: 200 }),
+      g("first", () => ({ kind: "allow" }), { priority: 1 }),
+      g("only-invoke", () => ({ kind: "allow" }), { priority: 0, runs_on: ["tool_invoke"] }),
+    ]);
+    expect(p.chain("tools_list")!.strategies.map((s) => [s.name, s.priority])).toEqual([
+      ["first", 1],
+      ["late", 200],
+    ]);
+    expect(p.chain("tool_invoke")!.strategies.map((s) => s.name)).toEqual([
+      "only-invoke",
+      "first",
+      "late",
+    ]);
+    expect(p.chain("response")).toBeNull();
+    expect(p.chain("tools_list")!.async).toBe(false);
+  });
+
+  it("failure_mode wraps the guard's strategy: a throw becomes the chain's block (closed) or a warning (open)", () => {
+    const boom = () => {
+      throw new Error("kaboom");
+    };
+    const closed = new GuardSet([g("c", boom)]);
+    const d = closed.chain("tools_list")!.before({
+      source: "",
+      target: "s",
+      function: "tools_list",
+      args: tools,
+      phase: "before",
+      meta: { phase: "tools_list", context: ctx, trail: [], warnings: [] },
+    });
+    expect(d).toMatchObject({
+      verdict: "block",
+      by: "c",
+      rule: "security_guards.c",
+      details: { code: "guard_failed", failure: "threw", failure_mode: "fail_closed" },
+    });
+    const open = new GuardSet([g("o", boom, { failure_mode: "fail_open" })]);
+    const r = open.run("tools_list", tools, ctx);
+    expect(r.decision).toEqual({
+      kind: "warn",
+      messages: [expect.stringContaining('guard "o" failed on tools_list (threw: kaboom)')],
+    });
+  });
+});
