@@ -27,12 +27,12 @@ const POLICY = `version: "1.0"
 mcp:
   transport: { http: true, stdio: true }
   tools:
-    allow: ["slow", "sample", "list_roots", "stats", "echo"]
+    allow: ["slow", "sample", "list_roots", "stats", "echo", "log"]
 `;
 
 /** A real SDK client whose sampling and roots handlers say who answered, and count. */
 async function client(url: string, who: string) {
-  const asked = { sampling: 0, roots: 0 };
+  const asked = { sampling: 0, roots: 0, logs: [] as string[] };
   const c = new Client(
     { name: who, version: "1" },
     { capabilities: { sampling: {}, roots: { listChanged: true } } },
@@ -50,6 +50,9 @@ async function client(url: string, who: string) {
     asked.roots++;
     return { roots: [{ uri: `file:///home/${who}`, name: who }] };
   });
+  c.fallbackNotificationHandler = async (n) => {
+    if (n.method === "notifications/message") asked.logs.push(String(n.params?.data));
+  };
   await c.connect(new StreamableHTTPClientTransport(new URL(url)));
   return { c, asked };
 }
@@ -119,6 +122,24 @@ describe("a shared stdio upstream's server→client requests", () => {
       const line = auditLines(dir).find((l) => l.method === "sampling/createMessage")!;
       expect(line).toMatchObject({ session: null, upstream: "fx", phase: "decision" });
       expect(body(await slow)).toBe("slept 1500 ms");
+    } finally {
+      await a.c.close();
+      await b.c.close();
+    }
+  });
+
+  it("log messages go to the session whose call sent them; setLevel is not one session's to set", async () => {
+    const a = await client(url, "alice");
+    const b = await client(url, "bob");
+    try {
+      await b.c.setLoggingLevel("emergency");
+      await a.c.callTool({ name: "log", arguments: { level: "info", message: "for alice" } });
+      await until(() => a.asked.logs.includes("for alice"));
+      await b.c.callTool({ name: "echo", arguments: { text: "sync" } });
+      expect(b.asked.logs).toEqual([]);
+      // bob's setLevel was answered by the gateway: the shared upstream kept its own level
+      const st = JSON.parse(body(await a.c.callTool({ name: "stats", arguments: {} })));
+      expect(st.logLevel).toBeNull();
     } finally {
       await a.c.close();
       await b.c.close();

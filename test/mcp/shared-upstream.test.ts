@@ -3,6 +3,7 @@
 // another's call; list_changed fans out, resources/updated only to subscribers; a session that
 // ends does not stop the upstream; a crash fails every session's calls and they keep working.
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import {
@@ -253,6 +254,41 @@ describe("sessions: shared behind the stdio front", () => {
       expect(st.clientInfo.name).toBe("warden-gateway");
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe("sessions: shared across a config reload", () => {
+  it("a changed shared upstream gets a new process; the old one stops; sessions keep working", async () => {
+    const dir = tempDir();
+    const config = (env: string) =>
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("fx")}    sessions: shared\n    env: { MARK: "${env}" }\n`;
+    const cfg = writeGatewayFiles(dir, config("one"), POLICY);
+    const { gw, url } = await startGateway(cfg);
+    const a = await httpClient(url);
+    try {
+      expect(text(await a.callTool({ name: "echo", arguments: { text: "1" } }))).toBe("1");
+      const old = gw.shared.get("fx")!;
+      const pid = old.pid()!;
+      writeFileSync(cfg, config("two"));
+      expect(gw.reload().ok).toBe(true);
+      const works = () =>
+        a
+          .callTool({ name: "echo", arguments: { text: "2" } })
+          .then((r) => text(r) === "2")
+          .catch(() => false);
+      await until(works, 10_000, "the session on the new shared upstream");
+      const now = gw.shared.get("fx")!;
+      expect(now).not.toBe(old);
+      expect(now.pid()).not.toBe(pid);
+      await until(() => !alive(pid), 10_000, "the old shared upstream stopped");
+      const b = await httpClient(url);
+      expect(text(await b.callTool({ name: "echo", arguments: { text: "3" } }))).toBe("3");
+      expect(now.sessions).toBe(2);
+      await b.close();
+    } finally {
+      await a.close();
+      await gw.stop();
     }
   });
 });
