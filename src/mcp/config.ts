@@ -28,7 +28,7 @@ import {
   type UpstreamConfig,
   type UpstreamSessions,
 } from "./config-types.js";
-import { prefixClash } from "./naming.js";
+import { prefixClash, uriPrefixProblem } from "./naming.js";
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
@@ -209,6 +209,12 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
       );
     seen.add(name);
     const prefix = typeof o.prefix === "boolean" ? o.prefix : v.length > 1;
+    // a prefixed upstream's resources are <name>+<uri>: its name must be able to be a URI scheme
+    const badPrefix =
+      prefix && clash === undefined && typeof o.name === "string"
+        ? uriPrefixProblem(name)
+        : undefined;
+    if (badPrefix !== undefined) c.add([...path, "name"], badPrefix, "invalid_value");
     const paths: Paths =
       (o.paths ?? (isHttp ? "remote" : "local")) === "local" ? "local" : "remote";
     const sessions: UpstreamSessions = o.sessions === "shared" ? "shared" : "per_session";

@@ -92,6 +92,17 @@ export function prefixClash(name: string, earlier: Iterable<string>): string | u
   return undefined;
 }
 
+/**
+ * Why `name` cannot prefix resource URIs (`<name>+<uri>`), if it cannot: the prefix becomes part
+ * of a URI scheme, which is a letter followed by letters, digits, "+", "-" and "." (RFC 3986),
+ * so the policy would refuse every such URI.
+ */
+export function uriPrefixProblem(name: string): string | undefined {
+  if (/^[A-Za-z][A-Za-z0-9-]*$/.test(name)) return undefined;
+  const fix = name.replace(/_/g, "-").replace(/^[^A-Za-z]+/, "");
+  return `Upstream name "${name}" cannot prefix its resource URIs: "${name}+<uri>" is not a URI scheme (a letter, then letters, digits and "-"), so the policy would refuse every one of them. Rename it${fix !== "" && fix !== name ? ` (e.g. "${fix}")` : ""}, or set prefix: false on it.`;
+}
+
 /** A merged list cursor: the upstream cursors still to fetch (null = first page). */
 export type MergedCursor = Record<string, string | null>;
 

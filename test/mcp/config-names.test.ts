@@ -41,6 +41,25 @@ describe("upstream names that collide under the prefix", () => {
   });
 
   it("accepts names that read back one way", () => {
-    expect(issues(["ev", "ev-2", "e_v", "evx"])).toEqual([]);
+    expect(issues(["ev", "ev-2", "Evx", "e9"])).toEqual([]);
+  });
+
+  it('refuses a prefixed upstream whose name cannot be a URI scheme ("_", a leading digit), saying what to rename it to', () => {
+    const out = issues(["ev", "my_files", "2nd"]);
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatch(
+      /^\/cfg\/warden\.yaml:4:\d+ upstreams\[1\]\.name invalid_value: Upstream name "my_files" cannot prefix its resource URIs: "my_files\+<uri>" is not a URI scheme/,
+    );
+    expect(out[0]).toContain('Rename it (e.g. "my-files"), or set prefix: false on it.');
+    expect(out[1]).toMatch(/:5:\d+ upstreams\[2\]\.name invalid_value: .*"2nd"/);
+  });
+
+  it("accepts such a name when it prefixes nothing: alone, or with prefix: false", () => {
+    expect(issues(["my_files"])).toEqual([]);
+    const r = parseConfig(
+      "policy: ./p.yaml\nupstreams:\n  - { name: ev, command: srv }\n  - { name: my_files, command: srv, prefix: false }\n",
+      "/cfg/warden.yaml",
+    );
+    expect(r.ok).toBe(true);
   });
 });
