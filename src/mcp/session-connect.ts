@@ -81,9 +81,15 @@ export class JudgedSession extends SessionCore {
     return { call, chain: this.ctx.judges()[phase] };
   }
 
-  deny(req: Request, call: Call, d: ReturnType<Chain["before"]>, what: string, t0: number): void {
+  deny(
+    req: Request,
+    call: Call<GatewayCallMeta>,
+    d: ReturnType<Chain["before"]>,
+    what: string,
+    t0: number,
+  ): void {
     const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
-    const meta = call.meta as unknown as GatewayCallMeta;
+    const meta = call.meta!;
     this.audit({
       call_id: meta.call_id,
       phase: "decision",
@@ -102,8 +108,13 @@ export class JudgedSession extends SessionCore {
   }
 
   /** The decision line of a call that is forwarded now: its outcome line follows (`outcome`). */
-  forwarded(call: Call, method: string, name: string | undefined, t0: number): void {
-    const meta = call.meta as unknown as GatewayCallMeta;
+  forwarded(
+    call: Call<GatewayCallMeta>,
+    method: string,
+    name: string | undefined,
+    t0: number,
+  ): void {
+    const meta = call.meta!;
     const rec: Parameters<SessionCore["audit"]>[0] = {
       call_id: meta.call_id,
       phase: "decision",
@@ -131,7 +142,7 @@ export class JudgedSession extends SessionCore {
     a: Answer | typeof CANCELLED,
     how?: { refused?: Decision; failed?: boolean },
   ): void {
-    const meta = call.meta as unknown as GatewayCallMeta;
+    const meta = call.meta!;
     const rec: Parameters<SessionCore["audit"]>[0] = {
       call_id: meta.call_id,
       phase: "outcome",
@@ -262,7 +273,7 @@ export class JudgedSession extends SessionCore {
     this.caps.delete(link.name);
     link.close().catch(() => {});
     this.audit({
-      call_id: (call.meta as unknown as GatewayCallMeta).call_id,
+      call_id: call.meta!.call_id,
       phase: "decision",
       upstream: link.name,
       method: "initialize",

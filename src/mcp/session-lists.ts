@@ -13,12 +13,7 @@ import {
   type Message,
   type Request,
 } from "./jsonrpc.js";
-import type {
-  GatewayCall as Call,
-  GatewayChain as Chain,
-  GatewayCallMeta,
-  GatewayPhase,
-} from "./judges.js";
+import type { GatewayCall as Call, GatewayChain as Chain, GatewayPhase } from "./judges.js";
 import { capabilityFor } from "./merge.js";
 import { decodeCursor, encodeCursor, type MergedCursor, type Naming } from "./naming.js";
 import { type Answer, CANCELLED } from "./session-core.js";
@@ -148,7 +143,7 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
   const { call, chain } = h.judge(phase, req.method, upstream, result, req.method);
   const d = chain.before(call);
   if (!isAllowed(d)) return h.deny(req, call, d, `the answer to ${req.method}`, t0);
-  const meta = call.meta as unknown as GatewayCallMeta;
+  const meta = call.meta!;
   const rec: AuditEntry = {
     call_id: meta.call_id,
     phase: "decision",

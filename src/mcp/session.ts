@@ -21,7 +21,7 @@ import {
   type Request,
   type ResultResponse,
 } from "./jsonrpc.js";
-import type { GatewayCallMeta, GatewayPhase } from "./judges.js";
+import type { GatewayPhase } from "./judges.js";
 import { publicContent } from "./merge.js";
 import type { Naming } from "./naming.js";
 import { JudgedSession, SECTION } from "./session-connect.js";
@@ -415,7 +415,7 @@ export class GatewaySession extends JudgedSession {
       "roots/list",
     );
     const d = chain.before(call);
-    const meta = call.meta as unknown as GatewayCallMeta;
+    const meta = call.meta!;
     const kept = isAllowed(d) ? ((call.args as Obj).roots as unknown[]) : [];
     this.audit({
       call_id: meta.call_id,
