@@ -12,6 +12,7 @@ import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
 import { HttpFront } from "./http-front.js";
+import { processCap } from "./http-slots.js";
 import {
   buildJudges,
   type GatewayCallMeta,
@@ -255,9 +256,7 @@ export class Gateway extends EventEmitter {
       this.http.jsonDepth = this.config.limits.jsonDepth;
     }
     // one process per session for each per-session stdio upstream: max_processes bounds them
-    for (const u of this.config.upstreams)
-      if (u.kind === "stdio" && u.sessions !== "shared" && u.maxProcesses !== undefined)
-        this.http.processCap(u.name, u.maxProcesses, u.maxProcessesWaitMs ?? 2000);
+    this.http.procs = processCap(this.config.upstreams);
     if (this.metrics && this.config.metrics) {
       const reg = this.metrics.registry;
       this.http.routes.set(this.config.metrics.path, (res) => {
@@ -426,6 +425,7 @@ export class Gateway extends EventEmitter {
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
     const upstreamsChanged = JSON.stringify(next.upstreams) !== JSON.stringify(previous.upstreams);
     const unshared = upstreamsChanged ? this.#shareUpstreams() : [];
+    if (this.http !== undefined) this.http.procs = processCap(next.upstreams);
     for (const s of this.sessions) {
       if (upstreamsChanged)
         s.applyUpstreams(next.upstreams, next.restart).catch((e: Error) => this.#log(e.message));

@@ -17,6 +17,7 @@ import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
 import { createFrontServer, readBody } from "./http-server.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
+import { MAX_SLOT_WAITERS, type ProcessCap, SlotQueue } from "./http-slots.js";
 import {
   type Id,
   INVALID_REQUEST,
@@ -40,8 +41,6 @@ export const PRIME_AFTER_MS = 1000;
 const RETRY_AFTER_S = 5;
 /** The SSE retry (ms) a priming event asks for. */
 const RETRY_MS = 1000;
-/** New sessions waiting for an upstream process slot at most (more get 503 at once). */
-export const MAX_SLOT_WAITERS = 64;
 
 export interface FrontSession {
   receive(m: Message): void;
@@ -70,11 +69,10 @@ export class HttpFront {
   readonly #perCaller = new Map<string, number>();
   /**
    * The smallest upstreams[].max_processes of the per-session command upstreams (one process
-   * per session each), whose it is, and how long a new session waits for a slot.
+   * per session each), whose it is, and how long a new session waits for a slot (http-slots.ts).
    */
-  #procs: { max: number; upstream: string; waitMs: number } | undefined;
-  /** New sessions waiting for a process slot, first come first served (MAX_SLOT_WAITERS). */
-  #waiters: (() => void)[] = [];
+  procs: ProcessCap | undefined;
+  readonly #slots = new SlotQueue();
   /** limits.client_queue_bytes: unread bytes towards one client past which it is dropped. */
   queueLimit = MESSAGE_LIMITS.clientQueueBytes;
   /** limits.json_depth: how deep a client's message may nest. */
@@ -145,19 +143,14 @@ export class HttpFront {
     return n;
   }
 
-  /** An upstream with a process per session: at most `max` sessions, waiting `waitMs` for one. */
-  processCap(upstream: string, max: number, waitMs: number): void {
-    if (this.#procs === undefined || max < this.#procs.max) this.#procs = { max, upstream, waitMs };
-  }
-
   /** Sessions waiting for a process slot now (for tests and status). */
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#slots.length;
   }
 
   #end(id: string, e: Entry): void {
     if (!this.sessions.delete(id)) return;
-    this.#waiters.shift()?.();
+    this.#slots.wakeOne();
     const n = (this.#perCaller.get(e.down.caller) ?? 1) - 1;
     if (n > 0) this.#perCaller.set(e.down.caller, n);
     else this.#perCaller.delete(e.down.caller);
@@ -248,25 +241,19 @@ export class HttpFront {
     const full = () =>
       this.sessions.size >= this.maxSessions ||
       (this.#perCaller.get(caller) ?? 0) >= this.maxPerCaller;
-    const procs = this.#procs;
+    const procs = this.procs;
     const noProcess = () => procs !== undefined && this.sessions.size >= procs.max;
     if (!full() && !noProcess()) return "yes";
     this.collectIdle();
     if (!full() && !noProcess()) return "yes";
-    if (
-      !full() &&
-      procs !== undefined &&
-      procs.waitMs > 0 &&
-      this.#waiters.length < MAX_SLOT_WAITERS
-    )
-      return "wait";
+    if (!full() && procs !== undefined && procs.waitMs > 0 && !this.#slots.full) return "wait";
     this.#full(res, caller);
     return "no";
   }
 
   #full(res: ServerResponse, caller: string): void {
     const all = this.sessions.size >= this.maxSessions;
-    const procs = this.#procs;
+    const procs = this.procs;
     let why: string;
     if (all)
       why = `the gateway has ${this.maxSessions} sessions open, its limit (listen.http.max_sessions). End one with DELETE, or retry later.`;
@@ -280,33 +267,19 @@ export class HttpFront {
   }
 
   /**
-   * Wait for a process slot: true when the new session may open now, false when none freed
-   * in time, or its client left (then answered, or nothing to answer).
+   * Past only an upstream's max_processes: wait up to its max_processes_wait_ms for a session to
+   * end, then open the new session (`then`) or answer 503; a client that leaves gives up its place.
    */
   #waitSlot(res: ServerResponse, caller: string, then: () => void): void {
-    const deadline = Date.now() + (this.#procs?.waitMs ?? 0);
+    const deadline = Date.now() + (this.procs?.waitMs ?? 0);
     const attempt = () => {
-      if (res.destroyed) return this.#waiters.shift()?.();
+      if (res.destroyed) return this.#slots.wakeOne();
       const room = this.#room(res, caller);
       if (room === "yes") return then();
       if (room === "no") return;
       const left = deadline - Date.now();
       if (left <= 0) return this.#full(res, caller);
-      const wake = () => {
-        clearTimeout(timer);
-        attempt();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== wake);
-        if (!res.destroyed) this.#full(res, caller);
-      }, left);
-      timer.unref();
-      this.#waiters.push(wake);
-      // a client that leaves while it waits gives its place up at once
-      res.once("close", () => {
-        clearTimeout(timer);
-        this.#waiters = this.#waiters.filter((w) => w !== wake);
-      });
+      this.#slots.wait(res, left, attempt, () => this.#full(res, caller));
     };
     attempt();
   }

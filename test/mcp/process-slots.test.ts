@@ -3,7 +3,7 @@
 // MAX_SLOT_WAITERS wait at once. And the config keys `sessions` and `max_processes_wait_ms`.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/mcp/config.js";
-import { MAX_SLOT_WAITERS } from "../../src/mcp/http-front.js";
+import { MAX_SLOT_WAITERS } from "../../src/mcp/http-slots.js";
 import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
 
 /** A JSON-RPC answer as these tests read it. */
