@@ -30,6 +30,8 @@ export interface GuardSpec {
   readonly limits: GuardLimits;
   /** Where the entry was written (for messages). */
   readonly source: { readonly file: string; readonly line: number };
+  /** warden.yaml's state directory (absolute; default `.warden` beside it): rug_pull's pins. */
+  readonly stateDir?: string;
 }
 
 /** One problem in a config file: the same shape as the gateway's and the policy's. */
@@ -45,6 +47,8 @@ export interface GuardConfigIssue {
 export interface GuardsConfigResult {
   readonly guards: readonly GuardSpec[];
   readonly issues: readonly GuardConfigIssue[];
+  /** Accepted, but to be changed: a key at its old place (code `deprecated_key`). */
+  readonly warnings?: readonly GuardConfigIssue[];
 }
 
 /** Where a config value sits, for messages. */

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isNode, LineCounter as LC, type LineCounter, type Node, parseDocument } from "yaml";
 import { checkSchema, dropNulls, shippedValidator } from "../policy/json-schema.js";
 import { keyOf, type Path } from "../policy/source.js";
@@ -28,6 +28,8 @@ export interface ParseGuardsOptions {
   lineCounter?: LineCounter;
   /** Relative module_path values resolve against this (default: the config file's folder). */
   baseDir?: string;
+  /** warden.yaml's `state.dir`, absolute, when it is written (rug_pull keeps its pins there). */
+  stateDir?: string;
 }
 
 type Entry = Record<string, unknown>;
@@ -48,12 +50,16 @@ export function parseGuardsConfig(
   opts: ParseGuardsOptions = {},
 ): GuardsConfigResult {
   const issues: GuardConfigIssue[] = [];
+  const warnings: GuardConfigIssue[] = [];
   const baseDir = opts.baseDir ?? resolve(file, "..");
   const lc = opts.lineCounter;
   const root = isNode(node) ? node : null;
-  const report: Report = (path, message, atKey = false, name = keyOf(path)) => {
+  const locate = (path: Path, atKey: boolean) => {
     const at = root === null || lc === undefined ? null : nodeAt(root, path.slice(1), atKey);
-    const pos = at?.range ? lc!.linePos(at.range[0]) : { line: 1, col: 0 };
+    return at?.range ? lc!.linePos(at.range[0]) : { line: 1, col: 0 };
+  };
+  const report: Report = (path, message, atKey = false, name = keyOf(path)) => {
+    const pos = locate(path, atKey);
     issues.push({
       file,
       line: pos.line,
@@ -63,21 +69,27 @@ export function parseGuardsConfig(
       message,
     });
   };
+  const warn = (path: Path, message: string) => {
+    const pos = locate(path, true);
+    const code = "deprecated_key";
+    warnings.push({ file, line: pos.line, col: pos.col, code, key: keyOf(path), message });
+  };
   const value = dropNulls(isNode(node) ? node.toJSON() : node);
   const guards: GuardSpec[] = [];
-  if (value === null || value === undefined) return freeze(guards, issues);
+  if (value === null || value === undefined) return freeze(guards, issues, warnings);
   const bad = new Set<number>();
   for (const p of checkSchema(shippedValidator("guards"), value, ["security_guards"])) {
     report(p.at, p.message, p.atKey, keyOf(p.path));
     if (typeof p.path[1] === "number") bad.add(p.path[1]);
   }
-  if (!Array.isArray(value)) return freeze(guards, issues);
+  if (!Array.isArray(value)) return freeze(guards, issues, warnings);
   const ids = new Map<string, number>();
   value.forEach((raw, i) => {
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return;
     const path: Path = ["security_guards", i];
     const before = issues.length;
     const spec = buildEntry(raw as Entry, path, file, baseDir, report, lineOf(root, lc, i));
+    pinsFile(raw as Entry, path, baseDir, opts.stateDir, report, warn);
     if (spec === undefined || issues.length > before || bad.has(i)) return;
     const prev = ids.get(spec.id);
     if (prev !== undefined) {
@@ -92,7 +104,41 @@ export function parseGuardsConfig(
   });
   // Stable sort: lower priority first, file order on ties.
   guards.sort((a, b) => a.priority - b.priority);
-  return freeze(guards, issues);
+  const stateDir = opts.stateDir;
+  const out =
+    stateDir === undefined ? guards : guards.map((g) => Object.freeze({ ...g, stateDir }));
+  return freeze(out, issues, warnings);
+}
+
+/**
+ * rug_pull's `config.pins_file` is deprecated: the pins live in `<state.dir>/pins.json`. It
+ * still works (with a warning naming state.dir); next to a state.dir that puts the pins
+ * elsewhere it is refused.
+ */
+function pinsFile(
+  e: Entry,
+  path: Path,
+  baseDir: string,
+  stateDir: string | undefined,
+  report: Report,
+  warn: (path: Path, message: string) => void,
+): void {
+  const cfg = e.config as Record<string, unknown> | undefined;
+  const f = e.type === "rug_pull" && typeof cfg === "object" ? cfg?.pins_file : undefined;
+  if (typeof f !== "string") return;
+  const at = [...path, "config", "pins_file"];
+  const given = resolve(baseDir, f);
+  if (stateDir !== undefined && given !== join(stateDir, "pins.json"))
+    report(
+      at,
+      `config.pins_file (${given}) and state.dir (pins in ${join(stateDir, "pins.json")}) name two pins files: delete pins_file and keep state.dir, whose pins.json is where the pins go.`,
+      true,
+    );
+  else
+    warn(
+      at,
+      `config.pins_file is deprecated: the pins live in <state.dir>/pins.json; write state: { dir: ${JSON.stringify(dirname(f))} } at the top of warden.yaml (with pins.json as the file name) and delete pins_file.`,
+    );
 }
 
 function lineOf(root: Node | null, lc: LineCounter | undefined, i: number): number {
@@ -100,9 +146,17 @@ function lineOf(root: Node | null, lc: LineCounter | undefined, i: number): numb
   return n?.range && lc ? lc.linePos(n.range[0]).line : 1;
 }
 
-function freeze(guards: GuardSpec[], issues: GuardConfigIssue[]): GuardsConfigResult {
+function freeze(
+  guards: GuardSpec[],
+  issues: GuardConfigIssue[],
+  warnings: GuardConfigIssue[] = [],
+): GuardsConfigResult {
   issues.sort((a, b) => a.line - b.line || a.col - b.col);
-  return Object.freeze({ guards: Object.freeze(guards), issues: Object.freeze(issues) });
+  return Object.freeze({
+    guards: Object.freeze(guards),
+    issues: Object.freeze(issues),
+    warnings: Object.freeze(warnings),
+  });
 }
 
 const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
@@ -208,7 +262,16 @@ export function parseGuardsYaml(text: string, file: string, baseDir?: string): G
     !Array.isArray(doc.toJSON())
       ? (contents as { get(k: string, keep: true): unknown }).get("security_guards", true)
       : contents;
-  return parseGuardsConfig(node ?? null, file, { lineCounter, ...(baseDir ? { baseDir } : {}) });
+  const dir = doc.getIn(["state", "dir"]);
+  const stateDir =
+    typeof dir === "string" && dir !== ""
+      ? resolve(baseDir ?? resolve(file, ".."), dir)
+      : undefined;
+  return parseGuardsConfig(node ?? null, file, {
+    lineCounter,
+    ...(baseDir ? { baseDir } : {}),
+    ...(stateDir ? { stateDir } : {}),
+  });
 }
 
 /** Format issues as `file:line:col key: message` lines (the CLI's and the gateway's form). */

@@ -62,6 +62,8 @@ export const CONFIG_ISSUE_CODES = {
   conflicting_keys: "Two keys that cannot go together; the message names both.",
   duplicate_name: "Two upstreams or two tokens have the same name.",
   ambiguous_name: "An upstream's name makes another's `<name>__` prefix ambiguous.",
+  deprecated_key:
+    "A warning, not an error: a key at its old place still works; the message names its new home.",
   insecure_listen:
     "listen.http reaches beyond loopback without TLS or tokens, and allow_insecure is not set.",
 } as const;

@@ -153,8 +153,23 @@ export interface GatewayConfig {
    * identity get their own rate limits. The client picks that name itself (see docs/gateway.md).
    */
   readonly callerIncludesClientName?: boolean;
+  /** `state`: where what outlives a run is kept (docs/gateway.md, "Shared keys"). */
+  readonly state?: StateConfig;
+  /**
+   * Accepted, but to be changed: keys at their old place (`deprecated_key`, each naming the new
+   * key). `warden gateway` prints them on stderr at start; `--check` lists them.
+   */
+  readonly warnings?: readonly ConfigIssue[];
   /** security_guards, validated by the guards layer (absent when the section is empty). */
   readonly guards?: readonly GuardSpec[];
+}
+
+/** `state:` of warden.yaml. */
+export interface StateConfig {
+  /** Absolute; `state.dir`, default `.warden` beside warden.yaml (rug_pull keeps pins.json there). */
+  readonly dir: string;
+  /** `<dir>/cache` when state.dir is written: where WebAssembly guards' compiled modules go. */
+  readonly cacheDir?: string;
 }
 
 /** One problem in a config file, in the same shape as policy compile errors. */

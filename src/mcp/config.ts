@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, LineCounter, type Node, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
 import { parseGuardsConfig } from "../guards/config.js";
@@ -25,6 +25,7 @@ import {
   type MessageLimits,
   type Paths,
   REQUEST_TIMEOUT_MS,
+  type StateConfig,
   type UpstreamConfig,
   type UpstreamSessions,
 } from "./config-types.js";
@@ -43,6 +44,7 @@ type Obj = Record<string, unknown>;
  */
 class Checker {
   readonly issues: ConfigIssue[] = [];
+  readonly warnings: ConfigIssue[] = [];
   constructor(
     readonly file: string,
     readonly doc: ReturnType<typeof parseDocument>,
@@ -60,6 +62,17 @@ class Checker {
     // One problem of a kind per key: the schema's, when a check in code would say it again.
     if (this.issues.some((i) => i.key === key && i.code === code)) return;
     this.issues.push({ file: this.file, line: pos.line, col: pos.col, code, key, message });
+  }
+
+  /** A key at its old place: accepted, with a warning naming the new one. */
+  deprecated(path: Path, message: string): void {
+    const node = nodeAt(this.doc.contents as Node | null, path, true);
+    const pos = this.lines.linePos(node?.range ? node.range[0] : 0);
+    const key = path
+      .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`))
+      .join("");
+    const code = "deprecated_key";
+    this.warnings.push({ file: this.file, line: pos.line, col: pos.col, code, key, message });
   }
 
   /** A problem the schema pass found. */
@@ -149,13 +162,25 @@ function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig }
     }
   if (l.kind !== "http") return tokens.length > 0 ? { auth: { tokens } } : {};
   if (l.bearerEnv !== undefined) {
-    if (root.auth !== undefined)
+    const at = ["listen", "http", "bearer_env"];
+    if (root.auth !== undefined && !tokens.some((t) => t.env === l.bearerEnv))
       c.add(
-        ["listen", "http", "bearer_env"],
+        at,
         "listen.http.bearer_env and auth.tokens both name tokens: move it to auth.tokens as { name: default, env: ... }.",
         "conflicting_keys",
       );
-    else tokens.push({ name: "default", env: l.bearerEnv });
+    else if (root.auth !== undefined)
+      c.deprecated(
+        at,
+        "listen.http.bearer_env is deprecated and auth.tokens already names its variable: delete it.",
+      );
+    else {
+      tokens.push({ name: "default", env: l.bearerEnv });
+      c.deprecated(
+        at,
+        `listen.http.bearer_env is deprecated: write auth: { tokens: [{ name: default, env: ${l.bearerEnv} }] } instead.`,
+      );
+    }
   }
   if (!isLoopback(l.host) && l.allowInsecure !== true) {
     const missing = [
@@ -333,9 +358,7 @@ export function parseConfig(
       ...(a.level === "all" ? { level: "all" as const } : {}),
     };
   }
-  let metrics: GatewayConfig["metrics"];
-  const m = root.metrics === true ? {} : c.obj(root.metrics);
-  if (m) metrics = { path: c.str(m, "path") ?? "/metrics" };
+  const metrics = telemetryKeys(c, root);
   const r = c.obj(root.restart) ?? {};
   const restart = {
     initialMs: c.int(r, "initial_ms", 200),
@@ -354,17 +377,21 @@ export function parseConfig(
     restart,
     limits: limits(c, root.limits),
     upstreams: upstreams(c, root.upstreams, base),
+    state: stateKeys(c, root, abs),
   };
+  const stateDir = c.str(c.obj(root.state) ?? {}, "dir");
   const guards = parseGuardsConfig(
     isMap(doc.contents) ? (doc.contents.get("security_guards", true) ?? null) : null,
     file,
-    { lineCounter: lines, baseDir: base },
+    { lineCounter: lines, baseDir: base, ...(stateDir ? { stateDir: abs(stateDir) } : {}) },
   );
   c.issues.push(...guards.issues);
+  c.warnings.push(...(guards.warnings ?? []));
+  if (c.warnings.length > 0) (config as { warnings?: unknown }).warnings = c.warnings;
   if (guards.guards.length > 0) (config as { guards?: unknown }).guards = guards.guards;
   if (config.metrics && config.listen.kind !== "http")
     c.add(
-      ["metrics"],
+      root.metrics === undefined ? ["telemetry", "metrics"] : ["metrics"],
       "metrics are served over HTTP: they need listen: { http: ... }.",
       "conflicting_keys",
     );
@@ -373,6 +400,44 @@ export function parseConfig(
     return { ok: false, errors: c.issues };
   }
   return { ok: true, config: deepFreeze(config) };
+}
+
+/**
+ * `telemetry.metrics` (the top-level `metrics` is its deprecated old place: accepted with a
+ * warning, refused when both are written and differ).
+ */
+function telemetryKeys(c: Checker, root: Obj): GatewayConfig["metrics"] {
+  const read = (v: unknown) => {
+    const m = v === true ? {} : c.obj(v);
+    return m ? { path: c.str(m, "path") ?? "/metrics" } : undefined;
+  };
+  const tele = c.obj(root.telemetry) ?? {};
+  const now = read(tele.metrics);
+  if (root.metrics === undefined) return now;
+  const old = read(root.metrics);
+  if (tele.metrics !== undefined && now?.path !== old?.path) {
+    c.add(
+      ["metrics"],
+      "metrics and telemetry.metrics are both written and differ: keep telemetry.metrics and delete metrics.",
+      "conflicting_keys",
+    );
+    return now;
+  }
+  c.deprecated(
+    ["metrics"],
+    tele.metrics === undefined
+      ? "metrics is deprecated: write it under telemetry (telemetry: { metrics: ... })."
+      : "metrics is deprecated and telemetry.metrics says the same: delete metrics.",
+  );
+  return now ?? old;
+}
+
+/** `state: { dir }`: default `.warden` beside warden.yaml; the guards' module cache when written. */
+function stateKeys(c: Checker, root: Obj, abs: (p: string) => string): StateConfig {
+  const dir = c.str(c.obj(root.state) ?? {}, "dir");
+  return dir === undefined
+    ? { dir: abs(".warden") }
+    : { dir: abs(dir), cacheDir: join(abs(dir), "cache") };
 }
 
 /**

@@ -168,7 +168,10 @@ export class Gateway extends EventEmitter {
     let ref: Gateway | undefined;
     const guardOpts = {
       note: hook.auditNotes(() => ref),
-      ...(opts.guardCacheDir === undefined ? {} : { cacheDir: opts.guardCacheDir }),
+      // The guards' module cache: the option, else `<state.dir>/cache` when state.dir is written.
+      ...((opts.guardCacheDir ?? opts.config.state?.cacheDir) === undefined
+        ? {}
+        : { cacheDir: opts.guardCacheDir ?? opts.config.state?.cacheDir }),
     };
     const guards = await hook.loadGatewayGuards(opts.config, guardOpts);
     let latest = guards;

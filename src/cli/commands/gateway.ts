@@ -1,6 +1,13 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../mcp/config.js";
+import type { GatewayConfig } from "../../mcp/config-types.js";
 import { Gateway } from "../../mcp/gateway.js";
+
+/** Keys at their old place (docs/gateway.md, "Shared keys"): one line each on stderr. */
+function warnDeprecated(config: GatewayConfig): void {
+  for (const w of config.warnings ?? [])
+    process.stderr.write(`warden: warning: ${w.file}:${w.line}:${w.col} ${w.key}: ${w.message}\n`);
+}
 
 /** `warden gateway --config warden.yaml`: run the MCP gateway until stopped. */
 export function registerGateway(program: Command): void {
@@ -26,12 +33,14 @@ export function registerGateway(program: Command): void {
           return;
         }
         const config = r.config!;
+        warnDeprecated(config);
         process.stdout.write(
           `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name), guards: r.guards ?? [] })}\n`,
         );
         return;
       }
       const config = loadConfig(opts.config);
+      warnDeprecated(config);
       // security_guards (docs/guards.md) are loaded by Gateway.start and rebuilt on reload.
       const gw = await Gateway.start({ config, watch: opts.watch });
       if (gw.address)

@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { ConfigChecker, GuardSpec } from "../config-types.js";
 import { GUARD_ALLOW, guardDeny } from "../decision.js";
 import type { Guard, GuardDecision, GuardTool, InvocationInfo } from "../types.js";
@@ -19,10 +19,14 @@ export const checkRugPullConfig: ConfigChecker = (cfg, report) => {
   checkString(cfg, "pins_file", report);
 };
 
-/** Where the pins live: `config.pins_file`, relative to warden.yaml's folder. */
+/**
+ * Where the pins live: `<state.dir>/pins.json` (state.dir of warden.yaml, default `.warden`
+ * beside it), or the deprecated `config.pins_file`, relative to warden.yaml's folder.
+ */
 export function pinsFileOf(spec: GuardSpec): string {
-  const f = (spec.config.pins_file as string | undefined) ?? ".warden/pins.json";
-  return resolve(spec.source.file, "..", f);
+  const f = spec.config.pins_file as string | undefined;
+  if (f !== undefined) return resolve(spec.source.file, "..", f);
+  return join(spec.stateDir ?? resolve(spec.source.file, "..", ".warden"), "pins.json");
 }
 
 export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Guard {
