@@ -3,20 +3,14 @@
  * one upstream passes its own cursors through; several are asked in parallel and the merged
  * cursor remembers each one's next page. The policy (tools_list / response phase) filters.
  */
-import { type Decision, isAllowed } from "../core/decision.js";
+import { isAllowed } from "../core/decision.js";
 import type { AuditEntry } from "./audit.js";
-import {
-  type ErrorResponse,
-  errorResponse,
-  type Id,
-  INVALID_PARAMS,
-  type Message,
-  type Request,
-} from "./jsonrpc.js";
-import type { GatewayCall as Call, GatewayChain as Chain, GatewayPhase } from "./judges.js";
+import type { Id, Message, Request } from "./jsonrpc.js";
+import type { GatewayPhase } from "./judges.js";
 import { capabilityFor } from "./merge.js";
-import { decodeCursor, encodeCursor, type MergedCursor, type Naming } from "./naming.js";
-import { type Answer, CANCELLED } from "./session-core.js";
+import type { Naming } from "./naming.js";
+import { CANCELLED } from "./session-core.js";
+import { mergedPages, type SessionHost } from "./session-host.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
@@ -34,30 +28,13 @@ const KEY: Record<string, string> = {
   "resources/templates/list": "resourceTemplates",
 };
 
-export interface ListHost {
+export interface ListHost extends SessionHost {
   links: Map<string, UpstreamLink>;
   caps: Map<string, Obj>;
   naming: Naming;
-  call(
-    link: UpstreamLink,
-    method: string,
-    params: unknown,
-    clientId?: Id,
-  ): Promise<Answer | typeof CANCELLED>;
-  judge(
-    phase: GatewayPhase,
-    fn: string,
-    target: string | null,
-    args: unknown,
-    method: string,
-  ): { call: Call; chain: Chain };
-  deny(req: Request, call: Call, d: Decision, what: string, t0: number): void;
   reply(id: Id, result: Obj): void;
   send(m: Message, related?: Id): void;
   audit(rec: AuditEntry): void;
-  /** Answer a refusal of `method` and audit it (its decision line, with its code). */
-  refuse(e: ErrorResponse, method: string): void;
-  log(line: string): void;
 }
 
 function toPublic(
@@ -101,43 +78,23 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
     if ("error" in a) return h.send({ ...a, id: req.id }, req.id);
     result = { ...a.result, [key]: toPublic(h.naming, link.name, key, a.result[key], h.log) };
   } else {
-    let cur: MergedCursor | undefined;
-    if (p.cursor !== undefined) {
-      cur = decodeCursor(p.cursor);
-      if (cur === undefined)
-        return h.refuse(
-          errorResponse(
-            req.id,
-            INVALID_PARAMS,
-            `Invalid cursor for ${req.method}: pass the nextCursor of the previous page unchanged.`,
-            { warden: "message_invalid" },
-          ),
-          req.method,
-        );
-    } else {
-      cur = {};
-      const cap = capabilityFor(req.method)!;
-      for (const [name] of h.links) if (h.caps.get(name)?.[cap] !== undefined) cur[name] = null;
-    }
-    const names = Object.keys(cur).filter((n) => h.links.get(n)?.state === "up");
-    const answers = await Promise.all(
-      names.map((n) => {
-        const params: Obj = { ...p };
-        delete params.cursor;
-        if (cur[n] !== null && cur[n] !== undefined) params.cursor = cur[n];
-        return h.call(h.links.get(n)!, req.method, params, req.id);
-      }),
+    const cap = capabilityFor(req.method)!;
+    const merged = await mergedPages(
+      h,
+      req,
+      p,
+      () => [...h.links.values()].filter((l) => h.caps.get(l.name)?.[cap] !== undefined),
+      (n) => {
+        const l = h.links.get(n);
+        return l?.state === "up" ? l : undefined;
+      },
     );
+    if (merged === undefined || merged === CANCELLED) return;
     const items: Obj[] = [];
-    const next: MergedCursor = {};
-    for (const [i, a] of answers.entries()) {
-      if (a === CANCELLED) return;
-      if ("error" in a) continue;
-      items.push(...toPublic(h.naming, names[i]!, key, a.result[key], h.log));
-      if (typeof a.result.nextCursor === "string") next[names[i]!] = a.result.nextCursor;
-    }
+    for (const { link, answer: a } of merged.pages)
+      if ("result" in a) items.push(...toPublic(h.naming, link.name, key, a.result[key], h.log));
     result = { [key]: items };
-    if (Object.keys(next).length > 0) result.nextCursor = encodeCursor(next);
+    if (merged.nextCursor !== undefined) result.nextCursor = merged.nextCursor;
   }
   const phase: GatewayPhase = req.method === "tools/list" ? "tools_list" : "response";
   const { call, chain } = h.judge(phase, req.method, upstream, result, req.method);

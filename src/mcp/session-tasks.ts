@@ -10,16 +10,10 @@
  * decision and an outcome line, as every forwarded call.
  */
 import { type Decision, isAllowed } from "../core/decision.js";
-import {
-  type ErrorResponse,
-  errorResponse,
-  type Id,
-  INTERNAL_ERROR,
-  INVALID_PARAMS,
-  type Request,
-} from "./jsonrpc.js";
-import type { GatewayCall as Call, GatewayChain as Chain, GatewayPhase } from "./judges.js";
+import { errorResponse, type Id, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
+import type { GatewayCall as Call } from "./judges.js";
 import { type Answer, CANCELLED } from "./session-core.js";
+import { mergedPages, type Page, type SessionHost } from "./session-host.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
@@ -37,21 +31,7 @@ interface Task {
 }
 
 /** What the task routes need from their session. */
-export interface TaskHost {
-  call(
-    link: UpstreamLink,
-    method: string,
-    params: unknown,
-    clientId?: Id,
-  ): Promise<Answer | typeof CANCELLED>;
-  judge(
-    phase: GatewayPhase,
-    fn: string,
-    target: string | null,
-    args: unknown,
-    method: string,
-  ): { call: Call; chain: Chain };
-  deny(req: Request, call: Call, d: Decision, what: string, t0: number): void;
+export interface TaskHost extends SessionHost {
   forwarded(call: Call, method: string, name: string | undefined, t0: number): void;
   outcome(
     call: Call,
@@ -72,9 +52,6 @@ export interface TaskHost {
     as: string,
   ): Answer;
   send(a: Answer, related: Id): void;
-  /** Answer a refusal of `method` and audit it (its decision line, with its code). */
-  refuse(e: ErrorResponse, method: string, name?: string): void;
-  log(line: string): void;
 }
 
 export class TaskRoutes {
@@ -142,11 +119,12 @@ export class TaskRoutes {
 
   /**
    * tasks/list: asked of the upstreams that created this session's tasks, answered with this
-   * session's tasks only. One upstream's cursor passes through; across several, the merged
-   * list is one page (no nextCursor).
+   * session's tasks only. One upstream's cursor passes through; across several, each is asked
+   * for its next page and the merged cursor says where each one is (as the merged lists).
    */
   async #list(host: TaskHost, req: Request, p: Obj): Promise<void> {
-    const links = [...new Set([...this.#tasks.values()].map((t) => t.link))];
+    const byName = new Map([...this.#tasks.values()].map((t) => [t.link.name, t.link]));
+    const links = [...byName.values()];
     if (links.length === 0)
       return host.send({ jsonrpc: "2.0", id: req.id, result: { tasks: [] } }, req.id);
     const t0 = performance.now();
@@ -154,22 +132,36 @@ export class TaskRoutes {
     const { call, chain } = host.judge("request", req.method, one, p, req.method);
     const d = chain.before(call);
     if (!isAllowed(d)) return host.deny(req, call, d, req.method, t0);
-    host.forwarded(call, req.method, undefined, t0);
-    const params = one === null ? {} : call.args;
-    const answers = await Promise.all(links.map((l) => host.call(l, req.method, params, req.id)));
-    if (answers.includes(CANCELLED))
-      return host.outcome(call, req.method, undefined, t0, CANCELLED);
+    let pages: Page[];
+    let nextCursor: unknown;
+    if (one !== null) {
+      host.forwarded(call, req.method, undefined, t0);
+      const a = await host.call(links[0]!, req.method, call.args, req.id);
+      if (a === CANCELLED) return host.outcome(call, req.method, undefined, t0, CANCELLED);
+      pages = [{ link: links[0]!, answer: a }];
+      if ("result" in a) nextCursor = a.result.nextCursor;
+    } else {
+      const merged = await mergedPages(
+        host,
+        req,
+        call.args as Obj,
+        () => links,
+        (n) => byName.get(n),
+        () => host.forwarded(call, req.method, undefined, t0),
+      );
+      if (merged === undefined) return;
+      if (merged === CANCELLED) return host.outcome(call, req.method, undefined, t0, CANCELLED);
+      pages = merged.pages;
+      nextCursor = merged.nextCursor;
+    }
     const how: How = {};
     const out = guarded(req, how, () => {
       const tasks: unknown[] = [];
-      let nextCursor: unknown;
-      for (const [i, a] of answers.entries()) {
-        if (a === CANCELLED) continue;
+      for (const { link, answer: a } of pages) {
         if (!("result" in a)) return a;
         const listed = Array.isArray(a.result.tasks) ? (a.result.tasks as Obj[]) : [];
         for (const t of listed)
-          if (this.#tasks.get(String(t?.taskId))?.link === links[i]) tasks.push(t);
-        if (one !== null) nextCursor = a.result.nextCursor;
+          if (this.#tasks.get(String(t?.taskId))?.link === link) tasks.push(t);
       }
       const result: Obj = { tasks };
       if (typeof nextCursor === "string") result.nextCursor = nextCursor;

@@ -143,6 +143,42 @@ describe("tasks across two prefixed upstreams", () => {
   });
 });
 
+describe("tasks/list across two upstreams, more than a page", () => {
+  let g: Running;
+  beforeAll(async () => {
+    g = await gatewayWith(upstream("a") + upstream("b"), PII_OUT);
+  }, 60_000);
+  afterAll(() => g?.stop());
+
+  it("pages with a merged cursor (each upstream's next page), as the merged lists do", async () => {
+    const c = await g.client();
+    const made = new Set<string>();
+    for (let i = 0; i < 12; i++) made.add(await createTask(c, "a__customer_task", `a${i}`));
+    for (let i = 0; i < 3; i++) made.add(await createTask(c, "b__customer_task", `b${i}`));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await c.request(
+        { method: "tasks/list", params: cursor === undefined ? {} : { cursor } },
+        ListTasksResultSchema,
+      );
+      seen.push(...page.tasks.map((t) => t.taskId));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== undefined && pages < 10);
+    // the upstream's store pages by 10: a's 10 and b's 3, then a's last 2
+    expect(pages).toBe(2);
+    expect(seen.length).toBe(15);
+    expect(new Set(seen)).toEqual(made);
+    await expect(
+      c.request({ method: "tasks/list", params: { cursor: "not-ours" } }, ListTasksResultSchema),
+    ).rejects.toThrow(/Invalid cursor for tasks\/list/);
+    const refused = g.audit().find((l) => l.method === "tasks/list" && l.code !== undefined);
+    expect(refused).toMatchObject({ decision: "deny", code: "message_invalid" });
+  });
+});
+
 describe("tasks under a request-phase guard", () => {
   let g: Running;
   beforeAll(async () => {
