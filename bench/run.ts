@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- --json] [-- --only <group,...>] [-- --quick]`
  *
+ * `floor` (bench/floor.bench.ts, what the standard HTTP stack's floor is made of) runs only when
+ * named: `npm run bench -- --only floor`.
  * Runs every `bench/*.bench.ts` (compiled to dist-bench/bench/*.bench.js). Each exports
  * `default async function (h: Harness): Promise<void>` and records cases through `h`.
  * Prints a Markdown table (or, with --json, a JSON array: one object per case with name,
@@ -48,7 +50,11 @@ function calibrate(): number {
  * The child prints its results as JSON on stdout; progress goes to stderr as before.
  */
 const child = args.includes("--child");
-const groups = files.map((f) => f.replace(/\.bench\.js$/, "")).filter((g) => !only || only.has(g));
+/** Groups run only when named in --only (diagnostics, not part of a whole run). */
+const ON_DEMAND = new Set(["floor"]);
+const groups = files
+  .map((f) => f.replace(/\.bench\.js$/, ""))
+  .filter((g) => (only ? only.has(g) : !ON_DEMAND.has(g)));
 const unknown = [...(only ?? [])].filter((g) => !files.includes(`${g}.bench.js`));
 if (unknown.length > 0) {
   process.stderr.write(

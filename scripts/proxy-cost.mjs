@@ -5,8 +5,11 @@
  * then p50 latency and the proxy's main-thread CPU per call, user and system (from /proc).
  *
  *   npm run build && npx tsc -p tsconfig.bench.json
- *   node scripts/proxy-cost.mjs stdio|http gateway|relay [warm-up calls] [measured calls]
+ *   node scripts/proxy-cost.mjs stdio|http gateway|relay|floor[:client] [warm-up calls] [measured calls]
  *
+ * `relay` is the plain byte relay (on HTTP the TCP relay); `floor` (HTTP only) the standard
+ * stack's floor, node:http relaying through an undici Pool, or through another standard client
+ * (`floor:client`, `floor:request`, `floor:agent`; see bench/mcp/relay.ts).
  * `--callgrind=FILE` runs the proxy under `valgrind --tool=callgrind` with instrumentation on
  * only for the measured calls (FILE's total ÷ measured calls is the proxy's instructions per
  * call, whatever the machine is doing; the total also holds whatever Turbofan compiles and the
@@ -33,12 +36,12 @@ const WARM = Number(args[2] ?? 5000);
 const N = Number(args[3] ?? 5000);
 if (
   !["stdio", "http"].includes(transport) ||
-  !["gateway", "relay"].includes(proxy) ||
+  !/^(gateway|relay|floor(:(pool|client|request|agent))?)$/.test(proxy ?? "") ||
   !(WARM >= 0) ||
   !(N >= 100)
 ) {
   process.stderr.write(
-    "usage: node scripts/proxy-cost.mjs stdio|http gateway|relay [warm-up calls] [measured calls, at least 100] [--callgrind=FILE | --perf=FILE]\n",
+    "usage: node scripts/proxy-cost.mjs stdio|http gateway|relay|floor[:pool|client|request|agent] [warm-up calls] [measured calls, at least 100] [--callgrind=FILE | --perf=FILE]\n",
   );
   process.exit(2);
 }
@@ -72,7 +75,9 @@ let argv =
   proxy === "gateway"
     ? [cli, "gateway", "--config", join(dir, "w.yaml"), "--no-watch"]
     : transport === "http"
-      ? [bench("relay.js"), "tcp", echo.url]
+      ? proxy.startsWith("floor")
+        ? [bench("relay.js"), "http", echo.url, proxy.slice(6) || "pool"]
+        : [bench("relay.js"), "tcp", echo.url]
       : [bench("relay.js"), "stdio", node, bench("echo-server.js")];
 let cmd = node;
 if (cg !== undefined) {
