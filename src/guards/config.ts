@@ -59,6 +59,8 @@ export function parseGuardsConfig(
     return at?.range ? lc!.linePos(at.range[0]) : { line: 1, col: 0 };
   };
   const report: Report = (path, message, atKey = false, name = keyOf(path)) => {
+    // One problem per key: the schema's, when a check in code would say it again.
+    if (issues.some((i) => i.key === name)) return;
     const pos = locate(path, atKey);
     issues.push({
       file,
@@ -151,7 +153,9 @@ function freeze(
   issues: GuardConfigIssue[],
   warnings: GuardConfigIssue[] = [],
 ): GuardsConfigResult {
-  issues.sort((a, b) => a.line - b.line || a.col - b.col);
+  const byKey = (a: GuardConfigIssue, b: GuardConfigIssue) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  issues.sort((a, b) => a.line - b.line || a.col - b.col || byKey(a, b));
   return Object.freeze({
     guards: Object.freeze(guards),
     issues: Object.freeze(issues),
@@ -199,7 +203,7 @@ function buildEntry(
     typeof e.config === "object" && e.config !== null && !Array.isArray(e.config)
       ? (e.config as Record<string, unknown>)
       : undefined;
-  if (builtin !== undefined && (config !== undefined || e.config === undefined))
+  if (builtin?.checkConfig !== undefined && (config !== undefined || e.config === undefined))
     builtin.checkConfig(config ?? {}, (key, message) =>
       report(
         [...path, "config", key.split(".")[0]!],

@@ -77,7 +77,7 @@ describe("security_guards config", () => {
       "warden.yaml:9:5 security_guards[2].module_path: a wasm guard needs module_path: the .wasm file to load.",
       "warden.yaml:10:17 security_guards[2].timeout_ms: security_guards[2].timeout_ms must be a whole number from 1 to 30000, not 0.",
       "warden.yaml:13:18 security_guards[3].module_path: module_path is for type: wasm; the built-in tool_poisoning guard has no module.",
-      'warden.yaml:14:23 security_guards[3].config.action: action must be one of hide, block, warn, not "explode".',
+      'warden.yaml:14:23 security_guards[3].config.action: security_guards[3].config.action must be one of "hide", "block", "warn", not "explode".',
       "warden.yaml:15:33 security_guards[3].limits.max_memory_bytes: security_guards[3].limits.max_memory_bytes must be a whole number from 65536 to 268435456, not 10.",
       'warden.yaml:15:37 security_guards[3].limits.max_cpu: unknown key "max_cpu" in security_guards[3].limits; known keys: max_memory_bytes, max_execution_time_ms, max_fuel.',
     ]);

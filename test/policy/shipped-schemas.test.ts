@@ -5,7 +5,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
+import { LIST_ACTIONS } from "../../src/guards/builtin/check.js";
+import { PII_KINDS } from "../../src/guards/builtin/pii-scan.js";
+import { BUILTIN_TYPES } from "../../src/guards/builtin/registry.js";
 import { GUARD_DEFAULTS } from "../../src/guards/config.js";
+import { GUARD_PHASES } from "../../src/guards/types.js";
 import { HTTP_LIMITS, MESSAGE_LIMITS, REQUEST_TIMEOUT_MS } from "../../src/mcp/config-types.js";
 import {
   checkSchema,
@@ -130,5 +134,18 @@ describe("the shipped schemas", () => {
     expect(e.priority!.default).toBe(GUARD_DEFAULTS.priority);
     expect(e.timeout_ms!.default).toBe(GUARD_DEFAULTS.timeoutMs);
     expect(e.failure_mode!.default).toBe(GUARD_DEFAULTS.failureMode);
+  });
+
+  it("name the guard types, phases and built-in settings the code has", () => {
+    const g = readShippedSchema("guards") as {
+      definitions: Record<string, { enum?: string[]; properties: Record<string, Schema> }>;
+    };
+    type Schema = { enum?: string[]; items?: { enum?: string[] } };
+    const d = g.definitions;
+    expect(d.entry!.properties.type!.enum).toEqual(["wasm", ...Object.keys(BUILTIN_TYPES)]);
+    expect(d.phase!.enum).toEqual([...GUARD_PHASES]);
+    expect(d.pii_config!.properties.kinds!.items!.enum).toEqual([...PII_KINDS]);
+    for (const t of ["tool_poisoning", "rug_pull", "tool_shadowing"])
+      expect(d[`${t}_config`]!.properties.action!.enum).toEqual([...LIST_ACTIONS]);
   });
 });

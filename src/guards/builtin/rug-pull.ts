@@ -1,8 +1,8 @@
 import { join, resolve } from "node:path";
-import type { ConfigChecker, GuardSpec } from "../config-types.js";
+import type { GuardSpec } from "../config-types.js";
 import { GUARD_ALLOW, guardDeny } from "../decision.js";
 import type { Guard, GuardDecision, GuardTool, InvocationInfo } from "../types.js";
-import { checkEnum, checkKeys, checkString, LIST_ACTIONS, type ListAction } from "./check.js";
+import type { ListAction } from "./check.js";
 import { type Flagged, listVerdict } from "./list-verdict.js";
 import { PinStore, toolHash } from "./pins.js";
 
@@ -11,13 +11,7 @@ import { PinStore, toolHash } from "./pins.js";
  * hides (or blocks, or warns about) the tool until a person approves the new version with
  * `warden pins approve`. Calls to a tool with an unapproved change are denied.
  */
-const KEYS = ["action", "pins_file"];
-
-export const checkRugPullConfig: ConfigChecker = (cfg, report) => {
-  checkKeys(cfg, KEYS, report);
-  checkEnum(cfg, "action", LIST_ACTIONS, report);
-  checkString(cfg, "pins_file", report);
-};
+const _KEYS = ["action", "pins_file"];
 
 /**
  * Where the pins live: `<state.dir>/pins.json` (state.dir of warden.yaml, default `.warden`

@@ -1,7 +1,6 @@
 import type { ConfigChecker, GuardSpec } from "../config-types.js";
 import { GUARD_ALLOW, guardDeny } from "../decision.js";
 import type { Guard, GuardDecision, ServerInfo } from "../types.js";
-import { checkKeys } from "./check.js";
 
 /**
  * server_whitelist: only listed upstreams may connect, by name and, for HTTP, by URL (exact, or
@@ -48,7 +47,6 @@ function parseEntries(v: unknown): Entry[] {
 }
 
 export const checkServerWhitelistConfig: ConfigChecker = (cfg, report) => {
-  checkKeys(cfg, ["servers"], report);
   const v = cfg.servers;
   if (!Array.isArray(v) || v.length === 0) {
     report(

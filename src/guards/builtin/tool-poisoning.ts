@@ -1,14 +1,7 @@
-import type { ConfigChecker, GuardSpec } from "../config-types.js";
+import type { GuardSpec } from "../config-types.js";
 import { GUARD_ALLOW } from "../decision.js";
 import type { Guard, GuardContext, GuardDecision, GuardTool } from "../types.js";
-import {
-  checkEnum,
-  checkKeys,
-  checkStringList,
-  LIST_ACTIONS,
-  type ListAction,
-  stringList,
-} from "./check.js";
+import { type ListAction, stringList } from "./check.js";
 import { type Flagged, listVerdict, toolText } from "./list-verdict.js";
 
 /**
@@ -224,15 +217,8 @@ export function scanPoisoning(text: string, enabled: ReadonlySet<string>): strin
   return out.length === 0 ? CLEAN : out;
 }
 
-const KEYS = ["action", "categories", "allow_tools"];
+const _KEYS = ["action", "categories", "allow_tools"];
 const MEMO_MAX = 4096;
-
-export const checkToolPoisoningConfig: ConfigChecker = (cfg, report) => {
-  checkKeys(cfg, KEYS, report);
-  checkEnum(cfg, "action", LIST_ACTIONS, report);
-  checkStringList(cfg, "categories", report, CATEGORIES);
-  checkStringList(cfg, "allow_tools", report);
-};
 
 export function createToolPoisoning(spec: GuardSpec): Guard {
   const action = (spec.config.action as ListAction | undefined) ?? "hide";

@@ -1,14 +1,7 @@
-import type { ConfigChecker, GuardSpec } from "../config-types.js";
+import type { GuardSpec } from "../config-types.js";
 import { GUARD_ALLOW } from "../decision.js";
 import type { Guard, GuardDecision, GuardTool } from "../types.js";
-import {
-  checkEnum,
-  checkKeys,
-  checkStringList,
-  LIST_ACTIONS,
-  type ListAction,
-  stringList,
-} from "./check.js";
+import { type ListAction, stringList } from "./check.js";
 import { type Flagged, listVerdict, toolText } from "./list-verdict.js";
 
 /**
@@ -41,14 +34,8 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-const KEYS = ["action", "allow_references"];
+const _KEYS = ["action", "allow_references"];
 const MEMO_MAX = 4096;
-
-export const checkToolShadowingConfig: ConfigChecker = (cfg, report) => {
-  checkKeys(cfg, KEYS, report);
-  checkEnum(cfg, "action", LIST_ACTIONS, report);
-  checkStringList(cfg, "allow_references", report);
-};
 
 export function createToolShadowing(spec: GuardSpec): Guard {
   const action = (spec.config.action as ListAction | undefined) ?? "hide";
