@@ -109,7 +109,13 @@ describe("a shared stdio upstream's server→client requests", () => {
           }
         ).slowStarted;
       const s0 = await started();
-      const slow = a.c.callTool({ name: "slow", arguments: { ms: 1500, steps: 1 } });
+      // A's call stays in flight until the end of the test (then cancelled)
+      const ac = new AbortController();
+      const slow = a.c
+        .callTool({ name: "slow", arguments: { ms: 60_000, steps: 1 } }, undefined, {
+          signal: ac.signal,
+        })
+        .catch((e: Error) => e);
       await until(async () => (await started()) === s0 + 1);
       const r = await b.c
         .callTool({ name: "sample", arguments: { prompt: "whose?" } })
@@ -121,7 +127,17 @@ describe("a shared stdio upstream's server→client requests", () => {
       );
       const line = auditLines(dir).find((l) => l.method === "sampling/createMessage")!;
       expect(line).toMatchObject({ session: null, upstream: "fx", phase: "decision" });
-      expect(body(await slow)).toBe("slept 1500 ms");
+      // A's call ends (cancelled upstream): no call of this test stays in flight
+      const cancelled = async () =>
+        (
+          JSON.parse(body(await b.c.callTool({ name: "stats", arguments: {} }))) as {
+            cancelled: number;
+          }
+        ).cancelled;
+      const c0 = await cancelled();
+      ac.abort();
+      await slow;
+      await until(async () => (await cancelled()) === c0 + 1);
     } finally {
       await a.c.close();
       await b.c.close();
@@ -187,12 +203,18 @@ describe("a shared Streamable HTTP upstream's server→client requests", () => {
           }
         ).slowStarted;
       const s0 = await started();
-      const slow = a.c.callTool({ name: "slow", arguments: { ms: 1500, steps: 1 } });
+      const ac = new AbortController();
+      const slow = a.c
+        .callTool({ name: "slow", arguments: { ms: 60_000, steps: 1 } }, undefined, {
+          signal: ac.signal,
+        })
+        .catch((e: Error) => e);
       await until(async () => (await started()) === s0 + 1);
       const r = await b.c.callTool({ name: "sample", arguments: { prompt: "mine" } });
       expect(JSON.parse(body(r)).content.text).toBe("bob: mine");
       expect(a.asked.sampling).toBe(0);
-      expect(body(await slow)).toBe("slept 1500 ms");
+      ac.abort();
+      await slow;
       // one upstream MCP session for every client session
       expect(fixture.sessions()).toBe(1);
     } finally {

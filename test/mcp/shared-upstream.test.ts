@@ -164,7 +164,7 @@ describe("sessions: shared, a stdio upstream", () => {
     };
     const s0 = await stats();
     // A: a slow call with id 7, in flight
-    const aAnswer = as(sa, call(7, "slow", { ms: 600, steps: 3 })).then(json);
+    const aAnswer = as(sa, call(7, "slow", { ms: 2000, steps: 2 })).then(json);
     await until(async () => (await stats()).slowStarted === s0.slowStarted + 1);
     // B names A's id in a cancel, and uses id 7 itself
     const cancel = await as(sb, {
@@ -181,7 +181,7 @@ describe("sessions: shared, a stdio upstream", () => {
     });
     const a = await aAnswer;
     expect(a.id).toBe(7);
-    expect(a.result.content[0]!.text).toBe("slept 600 ms");
+    expect(a.result.content[0]!.text).toBe("slept 2000 ms");
     expect((await stats()).cancelled).toBe(s0.cancelled);
     // the control: B cancelling its own call does reach the upstream
     const bSlow = as(sb, call(8, "slow", { ms: 30_000, steps: 1 }));
