@@ -13,6 +13,7 @@ import { type FrontSession, HttpFront } from "../../src/mcp/http-front.js";
 import type { Message } from "../../src/mcp/jsonrpc.js";
 import type { Downstream } from "../../src/mcp/session-core.js";
 import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
+import { LOOPBACK_LISTEN as LISTEN, postRaw as post } from "./http-raw.js";
 
 const INIT = JSON.stringify({
   jsonrpc: "2.0",
@@ -25,13 +26,6 @@ const INIT = JSON.stringify({
   },
 });
 const LIST = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} });
-
-const post = (url: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...headers },
-    body,
-  });
 
 describe("named tokens over HTTP", () => {
   let gw: Gateway;
@@ -140,17 +134,6 @@ class Echo implements FrontSession {
   }
   async close(): Promise<void> {}
 }
-
-const LISTEN: HttpListenConfig = {
-  kind: "http",
-  host: "127.0.0.1",
-  port: 0,
-  path: "/mcp",
-  allowedHosts: [],
-  allowedOrigins: [],
-  bearerEnv: undefined,
-  sessionIdleMs: 60_000,
-};
 
 describe("HTTPS (listen.http.tls)", () => {
   const dir = tempDir();

@@ -8,6 +8,7 @@ import { type FrontSession, HttpFront } from "../../src/mcp/http-front.js";
 import type { Id, Message } from "../../src/mcp/jsonrpc.js";
 import type { Downstream } from "../../src/mcp/session-core.js";
 import { until } from "./helpers.js";
+import { LOOPBACK_LISTEN, postRaw } from "./http-raw.js";
 
 /** Answers initialize and echo at once; holds "hold" requests until the test answers them. */
 class Scripted implements FrontSession {
@@ -122,16 +123,7 @@ describe("the HTTP front on the wire", () => {
 
   beforeAll(async () => {
     front = new HttpFront(
-      {
-        kind: "http",
-        host: "127.0.0.1",
-        port: 0,
-        path: "/mcp",
-        allowedHosts: [],
-        allowedOrigins: [],
-        bearerEnv: undefined,
-        sessionIdleMs: 60_000,
-      },
+      LOOPBACK_LISTEN,
       (d) => {
         last = new Scripted(d);
         return last;
@@ -211,10 +203,9 @@ describe("the HTTP front on the wire", () => {
     const jport = ((await jf.listen()) as AddressInfo).port;
     try {
       const post = (body: string, sid?: string) =>
-        fetch(`http://127.0.0.1:${jport}/mcp`, {
-          method: "POST",
-          headers: { ...both, ...(sid ? { "mcp-session-id": sid } : {}) },
-          body,
+        postRaw(`http://127.0.0.1:${jport}/mcp`, body, {
+          ...both,
+          ...(sid ? { "mcp-session-id": sid } : {}),
         });
       const init = await post(rpc(1, "initialize"));
       expect(init.headers.get("content-type")).toBe("application/json");

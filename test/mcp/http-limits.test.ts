@@ -8,6 +8,7 @@ import type { HttpListenConfig } from "../../src/mcp/config-types.js";
 import { type FrontSession, HttpFront } from "../../src/mcp/http-front.js";
 import type { Message } from "../../src/mcp/jsonrpc.js";
 import type { Downstream } from "../../src/mcp/session-core.js";
+import { LOOPBACK_LISTEN as LISTEN, postRaw } from "./http-raw.js";
 
 /** Answers initialize and echo. */
 class Echo implements FrontSession {
@@ -19,17 +20,6 @@ class Echo implements FrontSession {
   }
   async close(): Promise<void> {}
 }
-
-const LISTEN: HttpListenConfig = {
-  kind: "http",
-  host: "127.0.0.1",
-  port: 0,
-  path: "/mcp",
-  allowedHosts: [],
-  allowedOrigins: [],
-  bearerEnv: undefined,
-  sessionIdleMs: 60_000,
-};
 
 const INIT = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: {} });
 
@@ -108,11 +98,7 @@ describe("the HTTP front under hostile clients", () => {
   let authedPort: number;
 
   const legit = async (p = port, headers: Record<string, string> = {}) => {
-    const r = await fetch(`http://127.0.0.1:${p}/mcp`, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", ...headers },
-      body: INIT,
-    });
+    const r = await postRaw(`http://127.0.0.1:${p}/mcp`, INIT, headers);
     return { status: r.status, body: await r.json() };
   };
 
@@ -231,11 +217,7 @@ describe("the HTTP front under hostile clients", () => {
         method: "initialize",
         params: { x: "y".repeat(3000) },
       });
-      const res = await fetch(`http://127.0.0.1:${p}/mcp`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: big,
-      });
+      const res = await postRaw(`http://127.0.0.1:${p}/mcp`, big);
       expect(res.status).toBe(413);
       expect((await legit(p)).status).toBe(200);
     } finally {
