@@ -1,8 +1,8 @@
 /**
- * A drop-in for the SDK's stdio ReadBuffer that checks messages by hand instead of with the
- * SDK's zod schema (about 65 µs per answer on the reference VM, on every hop), and reads lines
- * in linear time with a size limit (line-splitter.ts). Malformed lines still raise an error,
- * which the SDK transport reports through `onerror` (the link logs it).
+ * The read side of the stdio client transport (stdio-client.ts): checks messages by hand instead
+ * of with the SDK's zod schema (about 65 µs per answer on the reference VM, on every hop), and
+ * reads lines in linear time with a size limit (line-splitter.ts). Malformed lines raise an
+ * error, which the transport reports through `onerror` (the link logs it).
  */
 import { errorResponse, INTERNAL_ERROR, invalidMessage, MAX_DEPTH } from "./jsonrpc.js";
 import { type DroppedLine, idOfDropped, LineSplitter } from "./line-splitter.js";
@@ -62,7 +62,7 @@ export class LeanReadBuffer {
   }
 
   /**
-   * A line past the limit is reported (the SDK passes the error to `onerror`, which logs it), and
+   * A line past the limit is reported (the transport passes the error to `onerror`, which logs it), and
    * the request it answers, when its id can be read, gets an error in its place.
    */
   #tooLarge(d: DroppedLine): void {

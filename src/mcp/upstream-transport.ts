@@ -1,9 +1,8 @@
 /**
- * Client transports to upstream MCP servers: the SDK's stdio transport (its spawn and kill
- * logic, with a lean read buffer), and for Streamable HTTP one client on undici
- * (http-client.ts).
+ * Client transports to upstream MCP servers, both Warden's own implementations of the SDK's
+ * public `Transport` interface: stdio (stdio-client.ts, loaded only when a config has a stdio
+ * upstream) and Streamable HTTP on undici (http-client.ts).
  */
-import type { Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { WardenError } from "../core/errors.js";
 
@@ -11,22 +10,6 @@ import { MESSAGE_LIMITS, type MessageLimits, type UpstreamConfig } from "./confi
 import { type HttpClientOptions, HttpClientTransport } from "./http-client.js";
 
 import type { Message } from "./jsonrpc.js";
-import { LeanReadBuffer } from "./lean-read-buffer.js";
-
-/** Every child process the gateway started and has not seen exit; killed on process exit. */
-export const liveChildren = new Set<number>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of liveChildren) {
-      try {
-        process.kill(pid, "SIGTERM");
-      } catch {}
-    }
-  });
-}
 
 export interface UpstreamTransport {
   transport: Transport;
@@ -50,54 +33,28 @@ export interface UpstreamTransport {
   related?(): unknown;
 }
 
-/** Make the transport; the SDK module of each kind is loaded only when a config uses it. */
+/** Make the transport of the upstream's kind. */
 export async function createUpstreamTransport(
   cfg: UpstreamConfig,
   limits: MessageLimits = MESSAGE_LIMITS,
 ): Promise<UpstreamTransport> {
   if (cfg.kind === "stdio") {
-    const { StdioClientTransport } = await import("@modelcontextprotocol/sdk/client/stdio.js");
-    installExitHook();
-    const params: ConstructorParameters<typeof StdioClientTransport>[0] = {
+    const { StdioClientTransport } = await import("./stdio-client.js");
+    const t = new StdioClientTransport({
       command: cfg.command,
-      args: [...cfg.args],
-      env: { ...cfg.env },
-      stderr: "inherit",
-    };
-    if (cfg.cwd !== undefined) params.cwd = cfg.cwd;
-    const t = new StdioClientTransport(params);
-    // The SDK's own spawn, close and kill logic, with a read buffer that skips the zod pass.
-    const reader = new LeanReadBuffer(cfg.maxAnswerBytes, limits.jsonDepth, cfg.name);
-    (t as unknown as { _readBuffer: LeanReadBuffer })._readBuffer = reader;
-    const start = t.start.bind(t);
-    let pid: number | null = null;
-    t.start = async () => {
-      await start();
-      pid = t.pid;
-      if (pid !== null) liveChildren.add(pid);
-    };
-    const close = t.close.bind(t);
-    t.close = async () => {
-      await close();
-      if (pid !== null) liveChildren.delete(pid);
-    };
-    // The SDK's send wraps each write in a Promise and serializes through a helper; write directly.
-    const proc = () => (t as unknown as { _process?: { stdin?: Writable | null } })._process;
-    const write = (m: unknown, onFail: (e: Error) => void) => {
-      const stdin = proc()?.stdin;
-      if (stdin == null) return onFail(new Error("not connected"));
-      try {
-        stdin.write(`${JSON.stringify(m)}\n`);
-      } catch (e) {
-        onFail(e as Error);
-      }
-    };
+      args: cfg.args,
+      env: cfg.env,
+      cwd: cfg.cwd,
+      maxBytes: cfg.maxAnswerBytes,
+      jsonDepth: limits.jsonDepth,
+      upstream: cfg.name,
+    });
     return {
       transport: t,
       setProtocolVersion: () => {},
       pid: () => t.pid,
-      write,
-      lastRaw: () => reader.last,
+      write: (m, onFail) => t.write(m, onFail),
+      lastRaw: () => t.lastRaw,
     };
   }
   const headers: Record<string, string> = { ...cfg.headers };
