@@ -9,7 +9,7 @@ import type { Id, Message, Request } from "./jsonrpc.js";
 import type { GatewayPhase } from "./judges.js";
 import { capabilityFor } from "./merge.js";
 import type { Naming } from "./naming.js";
-import { CANCELLED } from "./session-core.js";
+import { type Answer, CANCELLED } from "./session-core.js";
 import { mergedPages, type SessionHost } from "./session-host.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
@@ -35,6 +35,11 @@ export interface ListHost extends SessionHost {
   reply(id: Id, result: Obj): void;
   send(m: Message, related?: Id): void;
   audit(rec: AuditEntry): void;
+  /**
+   * A list that ended before it could be judged (cancelled, cut off, answered with an error):
+   * its outcome line.
+   */
+  ended(method: string, upstream: string | null, t0: number, a: Answer | typeof CANCELLED): void;
 }
 
 function toPublic(
@@ -74,8 +79,11 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
     const link = h.links.values().next().value!;
     upstream = link.name;
     const a = await h.call(link, req.method, req.params, req.id);
-    if (a === CANCELLED) return;
-    if ("error" in a) return h.send({ ...a, id: req.id }, req.id);
+    if (a === CANCELLED) return h.ended(req.method, link.name, t0, a);
+    if ("error" in a) {
+      h.ended(req.method, link.name, t0, a);
+      return h.send({ ...a, id: req.id }, req.id);
+    }
     result = { ...a.result, [key]: toPublic(h.naming, link.name, key, a.result[key], h.log) };
   } else {
     const cap = capabilityFor(req.method)!;
@@ -89,7 +97,8 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
         return l?.state === "up" ? l : undefined;
       },
     );
-    if (merged === undefined || merged === CANCELLED) return;
+    if (merged === undefined) return;
+    if (merged === CANCELLED) return h.ended(req.method, null, t0, merged);
     const items: Obj[] = [];
     for (const { link, answer: a } of merged.pages)
       if ("result" in a) items.push(...toPublic(h.naming, link.name, key, a.result[key], h.log));

@@ -457,6 +457,14 @@ export class GatewaySession extends JudgedSession {
       send: (m: Message, related?: Id) => this.down.send(m, related),
       audit: this.audit.bind(this),
       refuse: (e: ErrorResponse, method: string) => this.replyRefused(e, method),
+      ended: (method: string, upstream: string | null, t0: number, a: Answer | typeof CANCELLED) =>
+        this.outcome(
+          this.judge("response", method, upstream, {}, method).call,
+          method,
+          undefined,
+          t0,
+          a,
+        ),
       log: this.ctx.log,
     };
   }

@@ -284,3 +284,32 @@ describe("metrics of refusals", () => {
     expect(text).not.toMatch(/evil/);
   });
 });
+
+describe("a list that ends before it can be judged", () => {
+  it("gets an outcome line (here: the upstream's list is not MCP's shape, answered with an error)", async () => {
+    const { hostileUpstream, RawGateway } = await import("./raw-gateway.js");
+    const dir = tempDir();
+    const gw = new RawGateway(
+      writeGatewayFiles(
+        dir,
+        `listen: stdio\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n${hostileUpstream("h")}`,
+        `version: "1.0"\nmcp:\n  transport: { stdio: true }\n  tools: { allow: ["*"] }\n`,
+      ),
+    );
+    try {
+      await gw.initialize();
+      await gw.call(1, "bad_list");
+      const l = await gw.request(2, "tools/list");
+      expect(l.error).toMatchObject({ data: { warden: "message_invalid" } });
+      const file = join(dir, "audit.jsonl");
+      const lists = (f: string) => auditLines(f).filter((x) => x.method === "tools/list");
+      const lines = await linesUntil(file, lists, 1, "the tools/list line");
+      expect(lines.map((x) => [x.phase, x.outcome, x.upstream, x.decision])).toEqual([
+        ["outcome", "error", "h", "allow"],
+      ]);
+      expect((lines[0]!.error as Obj).message).toMatch(/tools\[0\] must be an object/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
