@@ -11,6 +11,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { type Dispatcher, Pool } from "undici";
 import { INTERNAL_ERROR, invalidMessage, MAX_DEPTH, type Message } from "./jsonrpc.js";
+import type { Received } from "./upstream-transport.js";
 
 /** Default bound of one upstream answer (JSON body) or one SSE event. */
 export const MAX_ANSWER = 16 * 1024 * 1024;
@@ -38,10 +39,11 @@ export class HttpClientTransport implements Transport {
   onmessage?: Transport["onmessage"];
   onerror?: (e: Error) => void;
   onclose?: () => void;
-  /** While `onmessage` runs: the text of that message when it came alone (not in a batch). */
-  lastRaw: string | undefined;
-  /** While `onmessage` runs: the id of the request whose SSE stream carried the message. */
-  related: unknown;
+  /**
+   * When set, each message goes here instead of to `onmessage`, with its text when it came alone
+   * (not in a batch) and the id of the request whose answer (or SSE stream) carried it.
+   */
+  onreceive?: (r: Received) => void;
   readonly #pool: Pool;
   readonly #path: string;
   /** The fixed request headers (config headers, credentials of the URL). */
@@ -129,11 +131,9 @@ export class HttpClientTransport implements Transport {
       }
       const o = m as { id?: unknown; method?: unknown };
       if (answerOf !== undefined && o.id === answerOf && o.method === undefined) answered = true;
-      this.lastRaw = batch ? undefined : text;
-      this.related = answerOf;
-      this.onmessage?.(m as never);
-      this.lastRaw = undefined;
-      this.related = undefined;
+      if (this.onreceive === undefined) this.onmessage?.(m as never);
+      else
+        this.onreceive({ message: m as Message, raw: batch ? undefined : text, related: answerOf });
     }
     return answered;
   }

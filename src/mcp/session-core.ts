@@ -122,7 +122,7 @@ export class SessionCore {
 
   #makeLink(cfg: UpstreamConfig, restart: RestartConfig): UpstreamLink {
     const link = new UpstreamLink(cfg, restart);
-    link.onmessage = (m, raw) => this.#fromUpstream(link, m, raw);
+    link.onmessage = (r) => this.#fromUpstream(link, r.message, r.raw);
     link.ondown = (reason) => this.#linkDown(link, reason);
     link.log = this.ctx.log;
     const shared = this.ctx.shared?.(cfg);

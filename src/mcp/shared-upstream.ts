@@ -41,7 +41,7 @@ export class SharedUpstream implements ChannelHost {
     const link = new UpstreamLink(cfg, restart);
     link.log = ctx.log;
     if (ctx.limits !== undefined) link.limits = ctx.limits;
-    link.onmessage = (m) => this.#routes.fromUpstream(m, link.related());
+    link.onmessage = (r) => this.#routes.fromUpstream(r.message, r.related);
     link.ondown = () => this.#down();
     link.onrestart = () => this.#restarted();
     this.link = link;

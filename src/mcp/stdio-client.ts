@@ -7,7 +7,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Message } from "./jsonrpc.js";
 import { LeanReadBuffer } from "./lean-read-buffer.js";
+import type { Received } from "./upstream-transport.js";
 
 /** Every child process the gateway started and has not seen exit; killed on process exit. */
 export const liveChildren = new Set<number>();
@@ -44,6 +46,8 @@ export class StdioClientTransport implements Transport {
   onmessage?: Transport["onmessage"];
   onerror?: (e: Error) => void;
   onclose?: () => void;
+  /** When set, each message goes here with its exact text, instead of to `onmessage`. */
+  onreceive?: (r: Received) => void;
   readonly #opts: StdioClientOptions;
   readonly #reader: LeanReadBuffer;
   #proc: ChildProcess | undefined;
@@ -52,11 +56,6 @@ export class StdioClientTransport implements Transport {
   constructor(opts: StdioClientOptions) {
     this.#opts = opts;
     this.#reader = new LeanReadBuffer(opts.maxBytes, opts.jsonDepth, opts.upstream);
-  }
-
-  /** While `onmessage` runs: the exact text of that message (forwarded without re-serializing). */
-  get lastRaw(): string | undefined {
-    return this.#reader.last;
   }
 
   /** The child's pid while it runs, null before start and after it exits. */
@@ -107,7 +106,8 @@ export class StdioClientTransport implements Transport {
         continue;
       }
       if (m === null) return;
-      this.onmessage?.(m as never);
+      if (this.onreceive === undefined) this.onmessage?.(m as never);
+      else this.onreceive({ message: m as Message, raw: this.#reader.last, related: undefined });
     }
   }
 

@@ -10,7 +10,11 @@ import {
   type UpstreamConfig,
 } from "./config-types.js";
 import type { Message } from "./jsonrpc.js";
-import { createUpstreamTransport, type UpstreamTransport } from "./upstream-transport.js";
+import {
+  createUpstreamTransport,
+  type Received,
+  type UpstreamTransport,
+} from "./upstream-transport.js";
 
 export type LinkState = "idle" | "up" | "down" | "failed" | "closed";
 
@@ -40,8 +44,8 @@ export class UpstreamLink {
   #timer: NodeJS.Timeout | undefined;
   /** Set when the last start failed in a way no restart can fix (no more restarts). */
   #permanent = false;
-  /** A message from the upstream; `raw` is its exact text where the transport keeps it. */
-  onmessage: (m: Message, raw?: string) => void = () => {};
+  /** A message from the upstream, with its exact text and related request where known. */
+  onmessage: (r: Received) => void = () => {};
   /** Called once each time the link goes down (pending requests must be failed). */
   ondown: (reason: string) => void = () => {};
   /** Called after a restarted transport is connected; re-initializes the upstream session. */
@@ -73,7 +77,10 @@ export class UpstreamLink {
       );
     }
     const tr = t.transport;
-    tr.onmessage = (m) => this.onmessage(m as Message, t.lastRaw?.());
+    if (t.receive !== undefined) t.receive((r) => this.onmessage(r));
+    else
+      tr.onmessage = (m) =>
+        this.onmessage({ message: m as Message, raw: undefined, related: undefined });
     tr.onerror = (e) => this.log(`upstream "${this.name}": ${e.message.split("\n")[0]}`);
     tr.onclose = () => {
       if (this.#t === t) this.fail("the connection closed (the server exited or hung up)");
@@ -115,11 +122,6 @@ export class UpstreamLink {
 
   pid(): number | null {
     return this.#t?.pid() ?? null;
-  }
-
-  /** While `onmessage` runs: the request whose stream carried the message, if the transport knows. */
-  related(): unknown {
-    return this.#t?.related?.();
   }
 
   /**

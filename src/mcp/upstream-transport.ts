@@ -22,15 +22,19 @@ export interface UpstreamTransport {
    */
   write?(m: unknown, onFail: (e: Error) => void): void;
   /**
-   * While the transport's `onmessage` runs: the exact text of that message, where the transport
-   * keeps it (stdio and HTTP), so an answer can be forwarded without serializing it again.
+   * Where the transport delivers each message with what it knows of it (`Received`), in place of
+   * its `onmessage`; absent when it only has `onmessage` (a shared upstream's channel).
    */
-  lastRaw?(): string | undefined;
-  /**
-   * While the transport's `onmessage` runs: the id of the request whose answer stream carried
-   * that message (Streamable HTTP: a POST's SSE stream), undefined when none did.
-   */
-  related?(): unknown;
+  receive?(to: (r: Received) => void): void;
+}
+
+/** One message from an upstream, as its transport read it. */
+export interface Received {
+  message: Message;
+  /** Its exact text when it came alone, so an answer can be forwarded without serializing it. */
+  raw: string | undefined;
+  /** The request whose answer stream carried it (Streamable HTTP: a POST's SSE), if any. */
+  related: unknown;
 }
 
 /** Make the transport of the upstream's kind. */
@@ -54,7 +58,9 @@ export async function createUpstreamTransport(
       setProtocolVersion: () => {},
       pid: () => t.pid,
       write: (m, onFail) => t.write(m, onFail),
-      lastRaw: () => t.lastRaw,
+      receive: (to) => {
+        t.onreceive = to;
+      },
     };
   }
   const headers: Record<string, string> = { ...cfg.headers };
@@ -76,7 +82,8 @@ export async function createUpstreamTransport(
     setProtocolVersion: (v) => t.setProtocolVersion(v),
     pid: () => null,
     write: (m, onFail) => t.post(m as Message, onFail),
-    lastRaw: () => t.lastRaw,
-    related: () => t.related,
+    receive: (to) => {
+      t.onreceive = to;
+    },
   };
 }
