@@ -1,7 +1,7 @@
 // The public API is a deliberate list: src/index.ts names every export, this test pins the names
 // (values and types), and the README's and docs' library snippets run against the built package
 // entry (dist/index.js, what `import ... from "warden"` loads; `npm test` builds first).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -16,7 +16,9 @@ const dir = mkdtempSync(join(tmpdir(), "warden-api-"));
 let api: Api;
 
 beforeAll(async () => {
-  api = (await import(pathToFileURL(join(ROOT, "dist", "index.js")).href)) as Api;
+  const entry = join(ROOT, "dist", "index.js");
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
+  api = (await import(pathToFileURL(entry).href)) as Api;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
