@@ -11,6 +11,8 @@ export const POLICY_CODES = {
   policy_bad_value: "A value has the right type but cannot be used: version, unit, port range.",
   policy_bad_pattern:
     "A glob, host, CIDR, URI or regex in a rule is invalid or not canonical (`..`).",
+  policy_too_deep:
+    "The policy nests mappings and sequences deeper than 64 levels; the message names the line and key.",
   policy_duplicate: "A section is given twice (at the top level and under `permissions`).",
   policy_extension: "A registered permission type failed while compiling its section.",
   policy_file: "The policy file cannot be read (missing, a directory, no permission).",

@@ -1,5 +1,14 @@
-import { LineCounter, type Node, parseDocument } from "yaml";
+import {
+  Composer,
+  type CST,
+  type Document,
+  LineCounter,
+  type Node,
+  Parser,
+  YAMLParseError,
+} from "yaml";
 import { indexJson } from "./json-index.js";
+import { MAX_NESTING, tooDeepCst, tooDeepValue } from "./nesting.js";
 import type { Positions } from "./positions.js";
 import type { PolicyError } from "./types.js";
 import { nodeAt } from "./yaml-nodes.js";
@@ -66,6 +75,8 @@ export class PolicySource {
     } catch {
       return undefined;
     }
+    // Too deep for the checks that recurse: the `yaml` reader below refuses it with its line.
+    if (tooDeepValue(value)) return undefined;
     const index = indexJson(text, value);
     if (index === undefined) return undefined;
     this.#positions = index;
@@ -75,12 +86,39 @@ export class PolicySource {
 
   #fromYaml(text: string): unknown {
     const file = this.file;
-    const doc = parseDocument(text, {
-      lineCounter: this.#counter,
-      prettyErrors: false,
-      uniqueKeys: true,
-      strict: true,
-    });
+    // `parseDocument`, in its two steps: the syntax tree (built without recursion) is measured
+    // before the composer, which recurses once per level, reads it.
+    const tokens: CST.Token[] = Array.from(new Parser(this.#counter.addNewLine).parse(text));
+    const deep = tooDeepCst(tokens);
+    if (deep !== undefined) {
+      const pos = this.#counter.linePos(deep.offset);
+      this.errors.push({
+        file,
+        line: pos.line,
+        col: pos.col,
+        code: "policy_too_deep",
+        key: keyOf(deep.path),
+        message: `${keyOf(deep.path.slice(0, 6))}${deep.path.length > 6 ? "…" : ""} nests deeper than ${MAX_NESTING} levels of mappings and sequences (the limit of a policy): flatten it`,
+      });
+      return null;
+    }
+    const composer = new Composer({ uniqueKeys: true, strict: true });
+    let doc: Document.Parsed | undefined;
+    for (const d of composer.compose(tokens, true, text.length)) {
+      if (doc === undefined) doc = d;
+      else {
+        const at: [number, number] = [d.range[0], d.range[1]];
+        doc.errors.push(
+          new YAMLParseError(
+            at,
+            "MULTIPLE_DOCS",
+            "Source contains multiple documents; please use YAML.parseAllDocuments()",
+          ),
+        );
+        break;
+      }
+    }
+    if (doc === undefined) return null;
     this.#root = (doc.contents as Node | null) ?? null;
     for (const e of doc.errors) {
       const pos = this.#counter.linePos(e.pos[0]);
@@ -97,6 +135,18 @@ export class PolicySource {
     if (this.errors.length === 0) {
       try {
         value = doc.toJS({ maxAliasCount: 100 });
+        // Aliases can nest a value deeper than the text it was written in.
+        if (tooDeepValue(value)) {
+          this.errors.push({
+            file,
+            line: 1,
+            col: 1,
+            code: "policy_too_deep",
+            key: "",
+            message: `the policy nests deeper than ${MAX_NESTING} levels of mappings and sequences once its aliases are expanded (the limit of a policy): flatten it`,
+          });
+          value = null;
+        }
       } catch (e) {
         this.errors.push({
           file,
