@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isNode, LineCounter as LC, type LineCounter, type Node, parseDocument } from "yaml";
 import { checkSchema, dropNulls, shippedValidator } from "../policy/json-schema.js";
+import { MAX_NESTING, tooDeepYaml } from "../policy/nesting.js";
 import { keyOf, type Path } from "../policy/source.js";
 import { nodeAt } from "../policy/yaml-nodes.js";
 import { BUILTIN_TYPES } from "./builtin/registry.js";
@@ -239,6 +240,22 @@ function buildEntry(
  * parsed document.
  */
 export function parseGuardsYaml(text: string, file: string, baseDir?: string): GuardsConfigResult {
+  // The composer recurses once per level: a text nested too deep is refused before it runs.
+  const deep = tooDeepYaml(text);
+  if (deep !== undefined)
+    return Object.freeze({
+      guards: Object.freeze([]),
+      issues: Object.freeze([
+        {
+          file,
+          line: deep.line,
+          col: deep.col,
+          code: "guard_config_invalid",
+          key: deep.key,
+          message: `nests deeper than ${MAX_NESTING} levels of mappings and sequences (the limit of a config): flatten it`,
+        },
+      ]),
+    });
   const lineCounter = new LC();
   const doc = parseDocument(text, { lineCounter, keepSourceTokens: false });
   if (doc.errors.length > 0) {

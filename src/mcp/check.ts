@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
+import { tooDeepYaml } from "../policy/nesting.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
 import { upstreamProblems } from "./upstream-check.js";
@@ -28,6 +29,7 @@ export interface GatewayCheck {
  */
 function rawStdioUpstreams(text: string, file: string): UpstreamConfig[] {
   let list: unknown;
+  if (tooDeepYaml(text) !== undefined) return [];
   try {
     list = (parseDocument(text).toJS() as { upstreams?: unknown } | null)?.upstreams;
   } catch {
@@ -62,6 +64,7 @@ function rawStdioUpstreams(text: string, file: string): UpstreamConfig[] {
 
 /** The `policy:` path of a config that did not validate, if it can still be read. */
 function policyPathOf(text: string, file: string): string | undefined {
+  if (tooDeepYaml(text) !== undefined) return undefined;
   try {
     const p = parseDocument(text).get("policy");
     if (typeof p !== "string" || p === "") return undefined;

@@ -53,6 +53,8 @@ export type McpCode = keyof typeof MCP_CODES;
  */
 export const CONFIG_ISSUE_CODES = {
   yaml_syntax: "warden.yaml is not valid YAML; line and column are where the parser stopped.",
+  too_deep:
+    "warden.yaml nests mappings and sequences deeper than 64 levels; line, column and key are where.",
   unknown_key:
     'A key warden.yaml does not have; the message suggests the closest ("did you mean").',
   missing_key:

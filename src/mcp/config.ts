@@ -9,6 +9,7 @@ import {
   type SchemaProblem,
   shippedValidator,
 } from "../policy/json-schema.js";
+import { MAX_NESTING, tooDeepYaml } from "../policy/nesting.js";
 import { nodeAt } from "../policy/yaml-nodes.js";
 import type { ConfigIssueCode } from "./codes.js";
 import {
@@ -326,6 +327,22 @@ export function parseConfig(
   text: string,
   file: string,
 ): { ok: true; config: GatewayConfig } | { ok: false; errors: ConfigIssue[] } {
+  // The composer recurses once per level: a text nested too deep is refused before it runs.
+  const deep = tooDeepYaml(text);
+  if (deep !== undefined)
+    return {
+      ok: false,
+      errors: [
+        {
+          file,
+          line: deep.line,
+          col: deep.col,
+          code: "too_deep",
+          key: deep.key,
+          message: `nests deeper than ${MAX_NESTING} levels of mappings and sequences (the limit of warden.yaml): flatten it`,
+        },
+      ],
+    };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const c = new Checker(file, doc, lines);

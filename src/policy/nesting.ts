@@ -5,7 +5,7 @@
  * `yaml` parser builds its syntax tree without recursion: it is measured here, before anything
  * recurses, and a source deeper than `MAX_NESTING` is refused with its line, key and the limit.
  */
-import type { CST } from "yaml";
+import { type CST, LineCounter, Parser } from "yaml";
 
 /**
  * Deepest nesting of mappings and sequences a policy may have. The deepest legitimate policy
@@ -62,4 +62,27 @@ export function tooDeepValue(root: unknown): boolean {
     for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push({ v: c, depth: depth + 1 });
   }
   return false;
+}
+
+/** Where a YAML text first nests deeper than `MAX_NESTING`: 1-based line, column and key path. */
+export interface TooDeepAt {
+  readonly line: number;
+  readonly col: number;
+  readonly key: string;
+}
+
+/**
+ * Measure a whole YAML text before `parseDocument` (whose composer recurses once per level) reads
+ * it: the syntax tree is built without recursion. For the gateway and guards configs.
+ */
+export function tooDeepYaml(text: string): TooDeepAt | undefined {
+  const lines = new LineCounter();
+  const deep = tooDeepCst(Array.from(new Parser(lines.addNewLine).parse(text)));
+  if (deep === undefined) return undefined;
+  const pos = lines.linePos(deep.offset);
+  let key = "";
+  for (const p of deep.path.slice(0, 6))
+    key += typeof p === "number" ? `[${p}]` : key === "" ? p : `.${p}`;
+  if (deep.path.length > 6) key += "…";
+  return { line: pos.line, col: pos.col, key: key === "" ? "(top level)" : key };
 }
