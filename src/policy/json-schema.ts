@@ -7,7 +7,9 @@
  * after this pass.
  */
 import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { createRequire } from "node:module";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
+import { byRef as generated } from "./generated/validators.js";
 import { schemaProblems } from "./schema-problems.js";
 import type { Path } from "./source.js";
 
@@ -29,23 +31,33 @@ export interface SchemaProblem {
   readonly message: string;
 }
 
+/**
+ * The ajv options; scripts/gen-validators.mjs compiles the shipped schemas at build time with
+ * the same ones (a test compares them). inlineRefs: false: a definition used in several places
+ * (a rule entry, a constraint) is compiled once, not once per place.
+ */
+export const AJV_OPTIONS = {
+  allErrors: true,
+  verbose: true,
+  strictTypes: false,
+  allowUnionTypes: true,
+  inlineRefs: false,
+} as const;
+/** Annotations editors read (VS Code / yaml-language-server); ajv only carries them. */
+export const ANNOTATIONS = ["errorMessage", "deprecationMessage", "markdownDescription"] as const;
+
 let ajv: Ajv | undefined;
 
-/** The one ajv instance, with the shipped schemas added (each compiled on first use). */
+/**
+ * The one ajv instance, with the shipped schemas added, for the schemas a host registers at
+ * run time only (`registerPermissionType`, `S`): the shipped ones were compiled at build time
+ * (./generated/validators.ts), so a start that needs nothing else never loads ajv.
+ */
 function instance(): Ajv {
   if (ajv !== undefined) return ajv;
-  // inlineRefs: false: a definition used in several places (a rule entry, a constraint) is
-  // compiled once, not once per place (about 40% less compile time for the policy's mcp).
-  const a = new Ajv({
-    allErrors: true,
-    verbose: true,
-    strictTypes: false,
-    allowUnionTypes: true,
-    inlineRefs: false,
-  });
-  // Annotations editors read (VS Code / yaml-language-server); ajv only carries them.
-  for (const keyword of ["errorMessage", "deprecationMessage", "markdownDescription"])
-    a.addKeyword({ keyword, schemaType: "string" });
+  const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+  const a = new AjvClass({ ...AJV_OPTIONS });
+  for (const keyword of ANNOTATIONS) a.addKeyword({ keyword, schemaType: "string" });
   for (const name of SHIPPED) a.addSchema(readShippedSchema(name));
   ajv = a;
   return a;
@@ -68,10 +80,18 @@ const compiled = new WeakMap<object, ValidateFunction>();
 export function validator(schema: object): ValidateFunction {
   let v = compiled.get(schema);
   if (v === undefined) {
-    v = instance().compile(schema);
+    v = precompiled(schema) ?? instance().compile(schema);
     compiled.set(schema, v);
   }
   return v;
+}
+
+/** The build-time validator of `schema`, when it is `{ $ref }` to a shipped schema or definition. */
+export function precompiled(schema: object): ValidateFunction | undefined {
+  const keys = Object.keys(schema);
+  const ref = (schema as { $ref?: unknown }).$ref;
+  if (keys.length !== 1 || typeof ref !== "string" || !Object.hasOwn(generated, ref)) return;
+  return (generated as unknown as Record<string, ValidateFunction>)[ref];
 }
 
 const byRef = new Map<string, ValidateFunction>();

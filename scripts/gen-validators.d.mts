@@ -1,0 +1,7 @@
+/** Types of scripts/gen-validators.mjs (for its test). */
+export declare const BASE: string;
+export declare const OUT: URL;
+export declare const AJV_OPTIONS: Readonly<Record<string, boolean>>;
+export declare const ANNOTATIONS: readonly string[];
+export declare const REFS: Readonly<Record<string, string>>;
+export declare function generateValidators(): string;
