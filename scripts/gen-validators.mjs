@@ -39,6 +39,26 @@ export const REFS = {
   policy_mcp: `${BASE}policy.schema.json#/definitions/mcp`,
 };
 
+/** The built-in permission types' keys, in registration order (src/policy/builtins.ts). */
+export const BUILTIN_KEYS = ["storage", "network", "environment", "resources", "runtime", "mcp"];
+const TOP = "warden:policy-top";
+
+/** The policy's top level for `keys`: the same object src/policy/compile.ts `topSchema` builds. */
+export function topSchema(keys) {
+  const sections = Object.fromEntries(keys.map((k) => [k, {}]));
+  return {
+    title: "the policy",
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      version: { type: ["string", "number"] },
+      description: { type: "string" },
+      permissions: { type: "object", additionalProperties: false, properties: sections },
+      ...sections,
+    },
+  };
+}
+
 /** The module text for the schemas as they are on disk now. */
 export function generateValidators() {
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true } });
@@ -48,7 +68,8 @@ export function generateValidators() {
     ajv.addSchema(JSON.parse(text));
   }
   // ajv's esm output still `require`s its run-time helpers (ucs2length): give it a require.
-  const code = standaloneCode(ajv, REFS);
+  ajv.addSchema(topSchema(BUILTIN_KEYS), TOP);
+  const code = standaloneCode(ajv, { ...REFS, policy_top: TOP });
   const byRef = Object.entries(REFS)
     .map(([name, ref]) => `  ${JSON.stringify(ref)}: ${name},`)
     .join("\n");
@@ -62,6 +83,8 @@ export function generateValidators() {
     "",
     "/** The validators above, by the ref they validate (`$id` plus fragment). */",
     `export const byRef = {\n${byRef}\n};`,
+    "/** The validators of schemas given whole, by their JSON text: the built-in policy top. */",
+    `export const byJson = {\n  ${JSON.stringify(JSON.stringify(topSchema(BUILTIN_KEYS)))}: policy_top,\n};`,
     "",
   ].join("\n");
 }

@@ -143,7 +143,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
  * top or under `permissions` (their contents are checked by each type's own schema).
  */
 const tops = new Map<string, Schema>();
-function topSchema(types: readonly PermissionType<unknown>[]): Schema {
+export function topSchema(types: readonly PermissionType<unknown>[]): Schema {
   const keys = types.map((t) => t.key).join(",");
   let s = tops.get(keys);
   if (s === undefined) {

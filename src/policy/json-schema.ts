@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
-import { byRef as generated } from "./generated/validators.js";
+import { byJson, byRef as generated } from "./generated/validators.js";
 import { schemaProblems } from "./schema-problems.js";
 import type { Path } from "./source.js";
 
@@ -86,12 +86,20 @@ export function validator(schema: object): ValidateFunction {
   return v;
 }
 
-/** The build-time validator of `schema`, when it is `{ $ref }` to a shipped schema or definition. */
+/**
+ * The build-time validator of `schema`: `{ $ref }` to a shipped schema or definition, or the
+ * policy top of the built-in sections (compile.ts); undefined for anything a host registers.
+ */
 export function precompiled(schema: object): ValidateFunction | undefined {
   const keys = Object.keys(schema);
   const ref = (schema as { $ref?: unknown }).$ref;
-  if (keys.length !== 1 || typeof ref !== "string" || !Object.hasOwn(generated, ref)) return;
-  return (generated as unknown as Record<string, ValidateFunction>)[ref];
+  if (keys.length === 1 && typeof ref === "string") {
+    if (!Object.hasOwn(generated, ref)) return;
+    return (generated as unknown as Record<string, ValidateFunction>)[ref];
+  }
+  const text = JSON.stringify(schema);
+  if (!Object.hasOwn(byJson, text)) return;
+  return (byJson as unknown as Record<string, ValidateFunction>)[text];
 }
 
 const byRef = new Map<string, ValidateFunction>();
