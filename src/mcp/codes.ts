@@ -41,6 +41,8 @@ export const MCP_CODES = {
     "A second initialize on one session (-32600); start a new session to connect again.",
   id_missing:
     "A request method sent as a notification (no id): dropped, never forwarded, and audited (a notification gets no answer).",
+  server_requests_full:
+    "An upstream already had 1,024 requests to the client (sampling, elicitation, ...) unanswered; its next one was refused and audited.",
   session_unknown:
     "An HTTP request naming a session that ended, was collected as idle, or is another caller's (404); initialize again.",
 } as const;

@@ -22,12 +22,14 @@ import {
   isResponse,
   type Message,
   type Notification,
+  type Request,
   type ResultResponse,
   UPSTREAM_TIMEOUT,
   UPSTREAM_UNAVAILABLE,
 } from "./jsonrpc.js";
 import type { Judges } from "./judges.js";
 import { Naming } from "./naming.js";
+import { MAX_SERVER_REQUESTS, serverRequestsFull } from "./server-requests.js";
 import { invalidResult } from "./shapes.js";
 import type { SharedUpstream } from "./shared-upstream.js";
 import { UpstreamLink } from "./upstream-link.js";
@@ -349,6 +351,10 @@ export class SessionCore {
         this.passed("ping", "upstream", link.name);
         return;
       }
+      if (this.#serverReqs.size >= MAX_SERVER_REQUESTS) {
+        this.#serverRequestsFull(link, m);
+        return;
+      }
       this.passed(m.method, "upstream", link.name);
       const sid = this.#nextId++;
       this.#serverReqs.set(sid, { link, id: m.id, method: m.method });
@@ -437,6 +443,14 @@ export class SessionCore {
 
   protected broadcast(n: Notification): void {
     for (const link of this.links.values()) if (link.state === "up") link.post(n);
+  }
+
+  /** A server→client request past MAX_SERVER_REQUESTS unanswered: refused upstream, audited. */
+  #serverRequestsFull(link: UpstreamLink, m: Request): void {
+    const why = `upstream "${link.name}" already has ${MAX_SERVER_REQUESTS} requests to the client unanswered`;
+    link.post(serverRequestsFull(m, why));
+    this.ctx.log(`${why}; refused its ${m.method}`);
+    this.refused({ method: m.method, code: "server_requests_full", reason: why });
   }
 
   protected reply(id: Id, result: Record<string, unknown>): void {

@@ -17,6 +17,7 @@ import {
   type Notification,
   type Request,
 } from "./jsonrpc.js";
+import { MAX_SERVER_REQUESTS, serverRequestsFull } from "./server-requests.js";
 import type { SharedChannel } from "./shared-channel.js";
 
 type Obj = Record<string, unknown>;
@@ -296,6 +297,12 @@ export class SharedRoutes {
       // one process for every session: no session's roots are given to it (see above)
       this.host.post({ jsonrpc: "2.0", id: m.id, result: { roots: [] } });
       return this.#refusedAudit(m.method, "a shared upstream gets no client's roots (empty list)");
+    }
+    if (this.#serverReqs.size >= MAX_SERVER_REQUESTS) {
+      const why = `shared upstream "${this.host.name}" already has ${MAX_SERVER_REQUESTS} requests to clients unanswered`;
+      this.host.post(serverRequestsFull(m, why));
+      this.host.ctx.log(`${why}; refused its ${m.method}`);
+      return this.#refusedAudit(m.method, why);
     }
     const ch = this.#owner(related);
     if (ch === undefined) {
