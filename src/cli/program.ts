@@ -1,13 +1,22 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.js";
-import { reportError } from "./output.js";
+import { EXIT, exitCodesHelp } from "./exit-codes.js";
+import { printJson, reportError } from "./output.js";
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
     version: string;
   };
   return pkg.version;
+}
+
+/** One line: commander's message without its `error:` prefix. */
+function usageLine(s: string): string {
+  return s
+    .replace(/^error:\s*/i, "")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
 }
 
 /** Build the `warden` program; each layer's command module registers its subcommand. */
@@ -20,38 +29,40 @@ export function buildProgram(): Command {
       writeErr: (s) => process.stderr.write(s),
       // Usage errors: one line on stderr with the code, like every other error.
       outputError: (s, write) =>
-        write(
-          `warden: usage: ${s
-            .replace(/^error:\s*/i, "")
-            .replace(/\s*\n\s*/g, " ")
-            .trim()} (run \`warden --help\` for usage)\n`,
-        ),
+        write(`warden: usage: ${usageLine(s)} (run \`warden --help\` for usage)\n`),
     })
-    .addHelpText(
-      "after",
-      "\nExit codes: 0 success, 1 a check said no (denied / invalid), 2 bad usage or bad config, 3 internal or plugin failure.",
-    );
+    .addHelpText("after", `\n${exitCodesHelp()}`);
   for (const register of commands) register(program);
   return program;
 }
 
+/** `--json` given to the command that runs (commander's parse errors: anywhere in argv). */
+let jsonMode = false;
+
 /** Run the CLI with `argv` (as process.argv); resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
+  jsonMode = false;
+  program.hook("preAction", (_program, action) => {
+    jsonMode = action.opts().json === true;
+  });
   try {
     await program.parseAsync([...argv]);
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (
-        error.code === "commander.helpDisplayed" ||
-        error.code === "commander.version" ||
-        error.code === "commander.help"
-      ) {
-        return 0;
-      }
-      return 2;
+      // --help, --version, `warden help`: 0. Help shown because no command was given (bare
+      // `warden`, `warden policy`): bad usage, 2.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version")
+        return EXIT.ok;
+      if (error.code === "commander.help" || error.code === "commander.executeSubCommandAsync")
+        return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (argv.slice(2).includes("--json"))
+        printJson({
+          error: { code: "usage", message: usageLine(error.message) },
+        });
+      return EXIT.usage;
     }
-    return reportError(error);
+    return reportError(error, { json: jsonMode });
   }
 }

@@ -13,7 +13,23 @@ describe("warden CLI", () => {
     const r = warden(["--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("demo");
-    expect(r.stdout).toContain("Exit codes: 0 success, 1 a check said no");
+    expect(r.stdout).toContain("Exit codes: 0 ok, 1 denied or blocked, 2 bad usage");
+  });
+
+  it("bare `warden` (and a command group without its subcommand) prints help and exits 2", () => {
+    for (const args of [[], ["policy"], ["pins"]]) {
+      const r = warden(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain("Usage: warden");
+    }
+  });
+
+  it("with --json, a usage error is one JSON document on stdout too", () => {
+    const r = warden(["policy", "check", "--json", "--no-such-option", "x.yaml"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: { code: "usage", message: "unknown option '--no-such-option'" },
+    });
   });
 
   it("bad usage exits 2 with one line on stderr naming the code", () => {

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { loadConfig } from "../../mcp/config.js";
 import type { GatewayConfig } from "../../mcp/config-types.js";
 import { Gateway } from "../../mcp/gateway.js";
+import { EXIT } from "../exit-codes.js";
+import { printJson, usageError } from "../output.js";
 
 /** Keys at their old place (docs/gateway.md, "Shared keys"): one line each on stderr. */
 function warnDeprecated(config: GatewayConfig): void {
@@ -18,25 +20,43 @@ export function registerGateway(program: Command): void {
     )
     .requiredOption("-c, --config <file>", "the gateway config (warden.yaml)")
     .option("--check", "validate the config and the policy, print a summary, and exit")
+    .option("--json", "with --check: print the summary, or the problems, as one JSON document")
     .option("--no-watch", "do not reload the config and policy when their files change")
-    .action(async (opts: { config: string; check?: boolean; watch: boolean }) => {
+    .action(async (opts: { config: string; check?: boolean; json?: boolean; watch: boolean }) => {
+      if (opts.json === true && opts.check !== true)
+        throw usageError(
+          "--json goes with --check (the running gateway prints no data; its audit is JSON lines)",
+        );
       if (opts.check) {
         // Every problem at once, one per line (config, policy, upstream commands, guards,
         // transports); exit 2 when there is any.
         const { checkGateway } = await import("../../mcp/check.js");
         const r = await checkGateway(opts.config);
         if (!r.ok) {
+          if (opts.json === true)
+            printJson({
+              error: {
+                code: "config_invalid",
+                message: `${opts.config}: ${r.problems.length} problem(s)`,
+                details: { problems: r.problems },
+              },
+            });
           process.stderr.write(
             `warden gateway --check: ${r.problems.length} problem(s):\n${r.problems.join("\n")}\n`,
           );
-          process.exitCode = 2;
+          process.exitCode = EXIT.usage;
           return;
         }
         const config = r.config!;
         warnDeprecated(config);
-        process.stdout.write(
-          `${JSON.stringify({ ok: true, config: config.file, policy: config.policy, listen: config.listen.kind, upstreams: config.upstreams.map((u) => u.name), guards: r.guards ?? [] })}\n`,
-        );
+        printJson({
+          ok: true,
+          config: config.file,
+          policy: config.policy,
+          listen: config.listen.kind,
+          upstreams: config.upstreams.map((u) => u.name),
+          guards: r.guards ?? [],
+        });
         return;
       }
       const config = loadConfig(opts.config);

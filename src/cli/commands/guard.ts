@@ -8,7 +8,7 @@ import { pinsFileOf } from "../../guards/builtin/rug-pull.js";
 import { formatGuardIssues, parseGuardsConfig, parseGuardsYaml } from "../../guards/config.js";
 import { loadGuards } from "../../guards/loader.js";
 import { GUARD_PHASES, type GuardPhase, type PhasePayload } from "../../guards/types.js";
-import { printJson, usageError } from "../output.js";
+import { jsonOption, printJson, usageError } from "../output.js";
 
 type Obj = Record<string, unknown>;
 
@@ -79,12 +79,12 @@ function configPairs(pairs: string[]): Obj {
 const collect = (v: string, acc: string[]) => [...acc, v];
 
 function registerGuardTest(program: Command): void {
-  program
+  const guard = program
     .command("guard")
     .description(
       "Test security guards (WebAssembly components, JSON ABI modules or built-in types).",
-    )
-    .command("test <guard>")
+    );
+  jsonOption(guard.command("test <guard>"))
     .description(
       'Run one guard once on --input and print the decision as JSON. <guard> is a .wasm file (component or JSON ABI core module) or a built-in type (tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii). Exit 0 with the decision; a guard failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
     )
@@ -209,7 +209,7 @@ function registerPins(program: Command): void {
     .command("pins")
     .description("Review and approve the tool versions the rug_pull guard pinned.");
   const where = (c: Command) =>
-    c
+    jsonOption(c)
       .option("--file <pins.json>", "the pins file")
       .option(
         "--config <warden.yaml>",

@@ -5,7 +5,7 @@ import { isWardenError } from "../../core/errors.js";
 import { inspectModule } from "../../sandbox/inspect.js";
 import type { LimitsInput } from "../../sandbox/limits.js";
 import { loadPlugin, readModuleFile } from "../../sandbox/plugin.js";
-import { printJson, usageError } from "../output.js";
+import { jsonOption, printJson, usageError } from "../output.js";
 
 interface LimitOpts {
   memoryLimit?: string;
@@ -55,7 +55,7 @@ function readInput(input: string | undefined): string {
 }
 
 function limitOptions(cmd: Command): Command {
-  return cmd
+  return jsonOption(cmd)
     .option("--function <name>", "evaluation export to call", "evaluate")
     .option("--memory-limit <bytes>", "memory_limit_bytes (default 16 MiB, up to 256 MiB)")
     .option("--timeout-ms <n>", "timeout_ms (default 100, 1 to 30000)")

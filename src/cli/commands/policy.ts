@@ -7,7 +7,7 @@ import {
   type PolicyDecision,
   type PolicyError,
 } from "../../policy/index.js";
-import { printJson } from "../output.js";
+import { jsonOption, printJson } from "../output.js";
 
 function formatError(e: PolicyError): string {
   return `${e.file}:${e.line}:${e.col} ${e.code} ${e.message}`;
@@ -50,8 +50,7 @@ export function registerPolicy(program: Command): void {
     .command("policy")
     .description("Check a policy file, or evaluate actions against it (see docs/policy.md).");
 
-  policy
-    .command("check")
+  jsonOption(policy.command("check"))
     .description(
       "Compile a policy and print a summary (exit 0), or print every error as `file:line:col code message` (exit 2).",
     )
@@ -68,8 +67,7 @@ export function registerPolicy(program: Command): void {
       });
     });
 
-  policy
-    .command("eval")
+  jsonOption(policy.command("eval"))
     .description(
       "Judge an action (or a JSON array of actions, in order) and print the decision as JSON: exit 0 allowed, 1 denied, 2 bad input.",
     )
