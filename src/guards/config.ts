@@ -29,7 +29,10 @@ export interface ParseGuardsOptions {
   lineCounter?: LineCounter;
   /** Relative module_path values resolve against this (default: the config file's folder). */
   baseDir?: string;
-  /** warden.yaml's `state.dir`, absolute, when it is written (rug_pull keeps its pins there). */
+  /**
+   * warden.yaml's `state.dir`, absolute, when it is written (rug_pull keeps its pins there;
+   * without it, in the default state directory: core's `defaultStateDir`).
+   */
   stateDir?: string;
 }
 

@@ -166,9 +166,12 @@ export interface GatewayConfig {
 
 /** `state:` of warden.yaml. */
 export interface StateConfig {
-  /** Absolute; `state.dir`, default `.warden` beside warden.yaml (rug_pull keeps pins.json there). */
+  /**
+   * Absolute; `state.dir`, default the XDG state directory (`$XDG_STATE_HOME/warden`, else
+   * `~/.local/state/warden`): rug_pull's pins.json, the default audit file.
+   */
   readonly dir: string;
-  /** `<dir>/cache` when state.dir is written: where WebAssembly guards' compiled modules go. */
+  /** `<dir>/cache`: where WebAssembly guards' transpiled and instrumented modules go. */
   readonly cacheDir?: string;
 }
 

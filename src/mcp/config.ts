@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, LineCounter, type Node, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
+import { defaultStateDir, STATE_FILES } from "../core/state-dir.js";
 import { parseGuardsConfig } from "../guards/config.js";
 import {
   checkSchema,
@@ -363,12 +364,14 @@ export function parseConfig(
   const base = file === "<inline>" ? process.cwd() : dirname(file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const policy = c.str(root, "policy");
+  const state = stateKeys(c, root, abs);
   let audit: GatewayConfig["audit"];
-  const a = c.obj(root.audit);
+  // `audit: true`, or a mapping without `file`: <state.dir>/audit.jsonl.
+  const a = root.audit === true ? {} : c.obj(root.audit);
   if (a) {
-    const f = c.str(a, "file") ?? "-";
+    const f = c.str(a, "file");
     audit = {
-      file: f === "-" ? "-" : abs(f),
+      file: f === undefined ? join(state.dir, STATE_FILES.audit) : f === "-" ? "-" : abs(f),
       arguments: (c.str(a, "arguments") ?? "redacted") as ArgumentsMode,
       ...(a.max_depth === undefined ? {} : { maxDepth: c.int(a, "max_depth", 8) }),
       ...(a.max_bytes === undefined ? {} : { maxBytes: c.int(a, "max_bytes", 8192) }),
@@ -394,7 +397,7 @@ export function parseConfig(
     restart,
     limits: limits(c, root.limits),
     upstreams: upstreams(c, root.upstreams, base),
-    state: stateKeys(c, root, abs),
+    state,
   };
   const stateDir = c.str(c.obj(root.state) ?? {}, "dir");
   const guards = parseGuardsConfig(
@@ -449,12 +452,14 @@ function telemetryKeys(c: Checker, root: Obj): GatewayConfig["metrics"] {
   return now ?? old;
 }
 
-/** `state: { dir }`: default `.warden` beside warden.yaml; the guards' module cache when written. */
+/**
+ * `state: { dir }`: relative to warden.yaml; default the XDG state directory (core's
+ * `defaultStateDir`), never the package or the cwd. The guards' caches are `<dir>/cache`.
+ */
 function stateKeys(c: Checker, root: Obj, abs: (p: string) => string): StateConfig {
-  const dir = c.str(c.obj(root.state) ?? {}, "dir");
-  return dir === undefined
-    ? { dir: abs(".warden") }
-    : { dir: abs(dir), cacheDir: join(abs(dir), "cache") };
+  const written = c.str(c.obj(root.state) ?? {}, "dir");
+  const dir = written === undefined ? defaultStateDir() : abs(written);
+  return { dir, cacheDir: join(dir, STATE_FILES.cache) };
 }
 
 /**

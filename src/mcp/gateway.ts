@@ -168,7 +168,7 @@ export class Gateway extends EventEmitter {
     let ref: Gateway | undefined;
     const guardOpts = {
       note: hook.auditNotes(() => ref),
-      // The guards' module cache: the option, else `<state.dir>/cache` when state.dir is written.
+      // The guards' module cache: the option, else `<state.dir>/cache`.
       ...((opts.guardCacheDir ?? opts.config.state?.cacheDir) === undefined
         ? {}
         : { cacheDir: opts.guardCacheDir ?? opts.config.state?.cacheDir }),

@@ -30,7 +30,7 @@ export interface GatewayGuards {
 }
 
 export interface GatewayGuardsOptions {
-  /** Where transpiled component guards are cached. */
+  /** Where transpiled component guards are cached (default `<state.dir>/cache`). */
   cacheDir?: string;
   /** Receives guard outcomes worth an audit line (the gateway's audit log, once it runs). */
   note?: (n: GuardAuditNote) => void;
@@ -66,8 +66,10 @@ export async function loadGatewayGuards(
   opts: GatewayGuardsOptions = {},
 ): Promise<GatewayGuards | undefined> {
   const specs = config.guards ?? [];
+  // The cache: the option, else <state.dir>/cache (so --check and reloads fill the same one).
+  const cacheDir = opts.cacheDir ?? config.state?.cacheDir;
   const set = await loadGuards(specs, {
-    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    ...(cacheDir ? { cacheDir } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
   });

@@ -3,8 +3,9 @@
 // are refused when both places are written and say different things.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { pinsFileOf } from "../../src/guards/builtin/rug-pull.js";
 import { parseGuardsYaml } from "../../src/guards/config.js";
 import { parseConfig } from "../../src/mcp/config.js";
@@ -79,10 +80,23 @@ describe("state: the one home of what outlives a run", () => {
   const guards = (state: string, pins = "") =>
     `${state}security_guards:\n  - id: rp\n    type: rug_pull\n${pins ? `    config: { pins_file: ${pins} }\n` : ""}`;
 
-  it("keeps rug_pull's pins in <state.dir>/pins.json, .warden beside warden.yaml by default", () => {
-    const d = parse(guards(""));
-    expect(d.ok && d.config.state).toEqual({ dir: "/cfg/.warden" });
-    expect(d.ok && pinsFileOf(d.config.guards![0]!)).toBe("/cfg/.warden/pins.json");
+  it("keeps rug_pull's pins in <state.dir>/pins.json, the XDG state directory by default", () => {
+    const xdg = tempDir();
+    vi.stubEnv("XDG_STATE_HOME", xdg);
+    try {
+      const d = parse(guards(""));
+      expect(d.ok && d.config.state).toEqual({
+        dir: join(xdg, "warden"),
+        cacheDir: join(xdg, "warden", "cache"),
+      });
+      expect(d.ok && pinsFileOf(d.config.guards![0]!)).toBe(join(xdg, "warden", "pins.json"));
+      // A relative XDG_STATE_HOME is ignored (the XDG spec): it would name a folder of the cwd.
+      vi.stubEnv("XDG_STATE_HOME", "rel/state");
+      const r = parse(guards(""));
+      expect(r.ok && r.config.state?.dir).toBe(join(homedir(), ".local", "state", "warden"));
+    } finally {
+      vi.unstubAllEnvs();
+    }
     const s = parse(guards("state: { dir: /var/lib/warden }\n"));
     expect(s.ok && s.config.state).toEqual({
       dir: "/var/lib/warden",

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { defaultStateDir, STATE_FILES } from "../../core/state-dir.js";
 import type { GuardSpec } from "../config-types.js";
 import { GUARD_ALLOW, guardDeny } from "../decision.js";
 import type { Guard, GuardDecision, GuardTool, InvocationInfo } from "../types.js";
@@ -14,13 +15,14 @@ import { PinStore, toolHash } from "./pins.js";
 const _KEYS = ["action", "pins_file"];
 
 /**
- * Where the pins live: `<state.dir>/pins.json` (state.dir of warden.yaml, default `.warden`
- * beside it), or the deprecated `config.pins_file`, relative to warden.yaml's folder.
+ * Where the pins live: `<state.dir>/pins.json` (state.dir of warden.yaml, default the XDG state
+ * directory: core's `defaultStateDir`), or the deprecated `config.pins_file`, relative to
+ * warden.yaml's folder.
  */
 export function pinsFileOf(spec: GuardSpec): string {
   const f = spec.config.pins_file as string | undefined;
   if (f !== undefined) return resolve(spec.source.file, "..", f);
-  return join(spec.stateDir ?? resolve(spec.source.file, "..", ".warden"), "pins.json");
+  return join(spec.stateDir ?? defaultStateDir(), STATE_FILES.pins);
 }
 
 export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Guard {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { approvePins, listPins, toolHash } from "../../../src/guards/builtin/pins.js";
 import { createRugPull, pinsFileOf, sameJson } from "../../../src/guards/builtin/rug-pull.js";
 import type { GuardTool } from "../../../src/guards/types.js";
@@ -17,8 +17,16 @@ const v1: GuardTool[] = [
 ];
 const ctx = { serverName: "math" };
 
+const XDG = process.env.XDG_STATE_HOME;
+afterAll(() => {
+  if (XDG === undefined) delete process.env.XDG_STATE_HOME;
+  else process.env.XDG_STATE_HOME = XDG;
+});
+
 function setup(config: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "warden-pins-"));
+  // The default pins file is in the state directory: a fresh one per test.
+  process.env.XDG_STATE_HOME = join(dir, "state");
   const spec = specOf({ id: "rp", type: "rug_pull", config }, join(dir, "warden.yaml"));
   let now = 1_000_000;
   const guard = createRugPull(spec, () => (now += 1000));
@@ -26,9 +34,9 @@ function setup(config: Record<string, unknown> = {}) {
 }
 
 describe("rug_pull", () => {
-  it("pins on first sight, to the pins file next to warden.yaml", () => {
+  it("pins on first sight, to the pins file in the state directory (never beside warden.yaml)", () => {
     const { guard, file, dir } = setup();
-    expect(file).toBe(join(dir, ".warden/pins.json"));
+    expect(file).toBe(join(dir, "state/warden/pins.json"));
     expect(guard.evaluate("tools_list", v1, ctx).kind).toBe("allow");
     const pins = JSON.parse(readFileSync(file, "utf8"));
     expect(pins.servers.math.add.hash).toBe(toolHash(v1[0]!));
