@@ -193,7 +193,7 @@ describe.skipIf(CLANG_MISSING !== undefined)("a C guard as a WebAssembly compone
         "tool_invoke",
         "--input",
         '{"name":"q","arguments":{"sql":"DROP TABLE x"}}',
-        "--config",
+        "--set",
         'patterns=["drop table"]',
         "--cache-dir",
         CACHE,
@@ -201,7 +201,7 @@ describe.skipIf(CLANG_MISSING !== undefined)("a C guard as a WebAssembly compone
       { encoding: "utf8", timeout: 60_000 },
     );
     expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout).decision).toEqual({
       kind: "deny",
       code: "blocked_argument",

@@ -30,7 +30,8 @@ describe("warden guard test", () => {
       "--input",
       '{"name":"deploy","arguments":{"key":"AKIAIOSFODNN7EXAMPLE"}}',
     ]);
-    expect(r.code).toBe(0);
+    // A block is a "no": exit 1, as a policy's deny.
+    expect(r.code).toBe(1);
     const out = JSON.parse(r.out);
     expect(out.decision).toEqual({
       kind: "deny",
@@ -41,7 +42,7 @@ describe("warden guard test", () => {
     expect(typeof out.duration_us).toBe("number");
   });
 
-  it("passes --config settings to the guard", () => {
+  it("passes --set settings to the guard (a warn exits 0)", () => {
     const r = warden([
       "guard",
       "test",
@@ -50,9 +51,10 @@ describe("warden guard test", () => {
       "response",
       "--input",
       '{"result":{"content":[]}}',
-      "--config",
+      "--set",
       "warn_after=0",
     ]);
+    expect(r.code).toBe(0);
     expect(JSON.parse(r.out).decision).toEqual({
       kind: "warn",
       messages: ["the secrets guard has judged 1 messages (warn_after 0)"],
@@ -76,10 +78,10 @@ describe("warden guard test", () => {
       "tools_list",
       "--input",
       input,
-      "--config",
+      "--set",
       "action=block",
     ]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(JSON.parse(r.out).decision).toMatchObject({ kind: "deny", code: "tool_poisoned" });
   });
 
@@ -87,6 +89,14 @@ describe("warden guard test", () => {
     const r = warden(["guard", "test", trap, "--phase", "tools_list", "--input", "[]"]);
     expect(r.code).toBe(3);
     expect(JSON.parse(r.out).error).toMatchObject({ code: "trap" });
+  });
+
+  it("--config means a warden.yaml: the old --config key=value form says to use --set", () => {
+    const r = warden(["guard", "test", "pii", "--phase", "response", "--config", "mode=redact"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "warden: usage: --config names a warden.yaml in every warden command; give guard settings with --set key=value (for example --set mode=redact)",
+    );
   });
 
   it("bad usage exits 2 and says what to do", () => {

@@ -15,10 +15,10 @@ function json(stdout: string): Record<string, unknown> {
 vi.setConfig({ testTimeout: 120_000 });
 
 describe("warden plugin test", () => {
-  it("prints one JSON line and exits 0", async () => {
+  it("prints one JSON line; exits 1 when the verdict is false (a no), 0 when true", async () => {
     const file = await fixtureFile("scan");
     const r = warden(["plugin", "test", file, "--input", '{"tool":"fs.delete"}']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     const out = json(r.stdout);
     expect(out).toMatchObject({
       verdict: false,
@@ -36,7 +36,7 @@ describe("warden plugin test", () => {
         input: '{"op":"delete"}',
       },
     );
-    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.code).toBe(1);
     expect(json(fromStdin.stdout)).toMatchObject({ verdict: false });
     expect(json(fromStdin.stdout).fuel_used).toBeGreaterThan(0);
     const input = join(BUILD, "input.json");
@@ -63,9 +63,13 @@ describe("warden plugin test", () => {
     const link = warden(["plugin", "test", await fixtureFile("link-env")]);
     expect(link.code).toBe(3);
     expect(json(link.stdout).error).toMatchObject({ code: "link_error" });
-    const missing = warden(["plugin", "test", join(BUILD, "does-not-exist.wasm")]);
-    expect(missing.code).toBe(3);
+  });
+
+  it("a missing plugin file is bad input: exit 2, with --json an {error} document", () => {
+    const missing = warden(["plugin", "test", join(BUILD, "does-not-exist.wasm"), "--json"]);
+    expect(missing.code).toBe(2);
     expect(json(missing.stdout).error).toMatchObject({ code: "not_found" });
+    expect(missing.stderr).toMatch(/^warden: not_found: .*does-not-exist\.wasm/);
   });
 
   it("bad usage exits 2", async () => {

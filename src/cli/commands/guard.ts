@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { isWardenError, WardenError } from "../../core/errors.js";
 import { approvePins, listPins } from "../../guards/builtin/pins.js";
 import { BUILTIN_TYPES } from "../../guards/builtin/registry.js";
@@ -8,6 +8,7 @@ import { pinsFileOf } from "../../guards/builtin/rug-pull.js";
 import { formatGuardIssues, parseGuardsConfig, parseGuardsYaml } from "../../guards/config.js";
 import { loadGuards } from "../../guards/loader.js";
 import { GUARD_PHASES, type GuardPhase, type PhasePayload } from "../../guards/types.js";
+import { EXIT } from "../exit-codes.js";
 import { jsonOption, printJson, usageError } from "../output.js";
 
 type Obj = Record<string, unknown>;
@@ -64,7 +65,7 @@ function configPairs(pairs: string[]): Obj {
   const out: Obj = {};
   for (const p of pairs) {
     const i = p.indexOf("=");
-    if (i <= 0) throw usageError(`--config "${p}" must be key=value (the value may be JSON)`);
+    if (i <= 0) throw usageError(`--set "${p}" must be key=value (the value may be JSON)`);
     const k = p.slice(0, i);
     const raw = p.slice(i + 1);
     try {
@@ -86,11 +87,13 @@ function registerGuardTest(program: Command): void {
     );
   jsonOption(guard.command("test <guard>"))
     .description(
-      'Run one guard once on --input and print the decision as JSON. <guard> is a .wasm file (component or JSON ABI core module) or a built-in type (tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii). Exit 0 with the decision; a guard failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
+      'Run one guard once on --input and print the decision as JSON. <guard> is a .wasm file (component or JSON ABI core module) or a built-in type (tool_poisoning, rug_pull, tool_shadowing, server_whitelist, pii). Exit 0 allowed (or warn, modify), 1 blocked (deny); a guard failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
     )
     .requiredOption("--phase <phase>", `one of ${GUARD_PHASES.join(", ")}`)
     .option("--input <file|-|json>", "the payload: a file, - for stdin, or JSON text")
-    .option("--config <key=value>", "a guard setting (repeatable; values may be JSON)", collect, [])
+    .option("--set <key=value>", "a guard setting (repeatable; values may be JSON)", collect, [])
+    // `--config` names a warden.yaml in every command; guard settings were `--config k=v` once.
+    .addOption(new Option("--config <value>").hideHelp())
     .option("--server <name>", "the upstream server name in the context", "test")
     .option("--timeout-ms <n>", "timeout_ms (default 100)")
     .option("--memory-limit <bytes>", "limits.max_memory_bytes (default 64 MiB)")
@@ -102,7 +105,8 @@ function registerGuardTest(program: Command): void {
         opts: {
           phase: string;
           input?: string;
-          config: string[];
+          set: string[];
+          config?: string;
           server: string;
           timeoutMs?: string;
           memoryLimit?: string;
@@ -110,6 +114,10 @@ function registerGuardTest(program: Command): void {
           cacheDir?: string;
         },
       ) => {
+        if (opts.config !== undefined)
+          throw usageError(
+            `--config names a warden.yaml in every warden command; give guard settings with --set key=value (for example --set ${opts.config.includes("=") ? opts.config : "mode=redact"})`,
+          );
         if (!(GUARD_PHASES as readonly string[]).includes(opts.phase))
           throw usageError(
             `--phase must be one of ${GUARD_PHASES.join(", ")}, not "${opts.phase}"`,
@@ -129,7 +137,7 @@ function registerGuardTest(program: Command): void {
                 .slice(0, 128) || "guard",
           type: builtin ? guard : "wasm",
           runs_on: [phase],
-          config: configPairs(opts.config),
+          config: configPairs(opts.set),
         };
         if (!builtin) entry.module_path = resolve(guard);
         if (opts.timeoutMs !== undefined) entry.timeout_ms = Number(opts.timeoutMs);
@@ -157,11 +165,13 @@ function registerGuardTest(program: Command): void {
           const failed = r.trail.find((t) => t.outcome === "failed");
           if (failed !== undefined) {
             printJson({ error: { code: failed.code, message: failed.message } });
-            process.exitCode = 3;
+            process.exitCode = EXIT.failure;
             return;
           }
           printJson({ decision: r.decision, duration_us: r.trail[0]?.durationUs ?? 0 });
           guards.close();
+          // A block is a "no", as a policy's deny is (docs/cli.md, "Exit codes").
+          if (r.decision.kind === "deny") process.exitCode = EXIT.denied;
         } catch (error) {
           if (
             !isWardenError(error) ||
@@ -169,7 +179,7 @@ function registerGuardTest(program: Command): void {
           )
             throw error;
           printJson({ error: { code: error.code, message: error.message } });
-          process.exitCode = 3;
+          process.exitCode = EXIT.failure;
         }
       },
     );

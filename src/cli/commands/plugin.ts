@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Command } from "commander";
-import { isWardenError } from "../../core/errors.js";
+import { isWardenError, WardenError } from "../../core/errors.js";
 import { inspectModule } from "../../sandbox/inspect.js";
 import type { LimitsInput } from "../../sandbox/limits.js";
 import { loadPlugin, readModuleFile } from "../../sandbox/plugin.js";
+import { EXIT } from "../exit-codes.js";
 import { jsonOption, printJson, usageError } from "../output.js";
 
 interface LimitOpts {
@@ -54,6 +55,20 @@ function readInput(input: string | undefined): string {
   return input;
 }
 
+/** The module's bytes; a file that cannot be read is bad input (exit 2), not a plugin failure. */
+async function moduleBytes(file: string, name: string): Promise<Uint8Array> {
+  try {
+    return await readModuleFile(file, name);
+  } catch (error) {
+    if (!isWardenError(error)) throw error;
+    throw new WardenError("not_found", `${error.message} (give the path of a .wasm file)`, {
+      category: "usage",
+      details: { path: file },
+      cause: error,
+    });
+  }
+}
+
 function limitOptions(cmd: Command): Command {
   return jsonOption(cmd)
     .option("--function <name>", "evaluation export to call", "evaluate")
@@ -71,7 +86,7 @@ export function registerPlugin(program: Command): void {
     plugin
       .command("test <file>")
       .description(
-        'Evaluate a plugin once and print one JSON line: verdict, message, metadata, duration_us, memory_used_bytes, fuel_used. Exit 0; a plugin failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
+        'Evaluate a plugin once and print one JSON line: verdict, message, metadata, duration_us, memory_used_bytes, fuel_used. Exit 0 verdict true, 1 verdict false; a plugin failure prints {"error":{code,message}} and exits 3; bad usage exits 2.',
       )
       .option(
         "--input <file|-|json>",
@@ -82,16 +97,20 @@ export function registerPlugin(program: Command): void {
     const input = readInput(opts.input);
     const name = nameOf(file);
     try {
-      const p = await loadPlugin(await readModuleFile(file, name), {
+      const bytes = await moduleBytes(file, name);
+      const p = await loadPlugin(bytes, {
         name,
         limits,
         function: opts.function ?? "evaluate",
       });
-      printJson(await p.evaluate(input));
+      const out = await p.evaluate(input);
+      printJson(out);
+      // verdict false is a "no" (docs/cli.md, "Exit codes").
+      if (out.verdict === false) process.exitCode = EXIT.denied;
     } catch (error) {
       if (!isWardenError(error) || error.category !== "plugin") throw error;
       printJson({ error: { code: error.code, message: error.message } });
-      process.exitCode = 3;
+      process.exitCode = EXIT.failure;
     }
   });
 
@@ -105,7 +124,7 @@ export function registerPlugin(program: Command): void {
     const limits = limitsFrom(opts);
     printJson(
       await inspectModule(
-        await readModuleFile(file, nameOf(file)),
+        await moduleBytes(file, nameOf(file)),
         limits,
         opts.function ?? "evaluate",
       ),
