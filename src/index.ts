@@ -113,6 +113,15 @@ export {
   type Judges,
   PHASES as GATEWAY_PHASES,
 } from "./mcp/judges.js";
+export type {
+  DecisionFilter,
+  GatewayViews,
+  NotReady,
+  Readiness,
+  ToolPin,
+  UpstreamHealth,
+  UpstreamState,
+} from "./mcp/views.js";
 /**
  * Policy (docs/policy.md): compile once, check many. `compilePolicy` / `loadPolicyFile` give a
  * frozen `CompiledPolicy` or located errors; `check(action, { explain })` decides and explains;

@@ -1,5 +1,6 @@
 /** The audit layer's public API: the one audit line shape and its writer (docs/audit.md). */
 export { type ArgumentBounds, boundArguments } from "./bound.js";
+export { RECENT_LINES, RecentLines } from "./recent.js";
 export {
   type ArgumentsMode,
   type AuditConfig,

@@ -19,6 +19,8 @@ export class AuditLog {
   #scheduled = false;
   #closed = false;
   written = 0;
+  /** Hears each line as it is buffered, without its newline (the gateway's recent decisions). */
+  onwrite: ((line: string) => void) | undefined;
 
   constructor(cfg: AuditConfig) {
     this.file = cfg.file;
@@ -59,6 +61,7 @@ export class AuditLog {
       });
     }
     this.#buf.push(`${line}\n`);
+    this.onwrite?.(line);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());

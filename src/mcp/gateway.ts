@@ -5,6 +5,8 @@
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { RecentLines } from "../audit/recent.js";
+import type { AuditConfig } from "../audit/record.js";
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
 import { loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
@@ -28,6 +30,8 @@ import type { Downstream, GatewayContext } from "./session-core.js";
 import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
 import { upstreamProblems } from "./upstream-check.js";
+import { UpstreamHealthBook } from "./upstream-health.js";
+import { type GatewayViews, gatewayViews } from "./views.js";
 import { FileWatcher } from "./watch.js";
 
 /** Core strategies for the gateway's chains: in every phase's chain, or per phase. */
@@ -63,6 +67,8 @@ export interface GatewayOptions {
   watch?: boolean;
   /** For stdio listen: the streams (default process.stdin / process.stdout). */
   stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
+  /** How many recent audit lines `views().decisions()` keeps (default 256). */
+  recentDecisions?: number;
 }
 
 export interface ReloadResult {
@@ -112,6 +118,11 @@ export class Gateway extends EventEmitter {
   #own: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   #judges: Judges;
   #audit: AuditLog | undefined;
+  /** The last audit lines written, for the views. */
+  readonly #recent: RecentLines;
+  /** Each upstream's links and restart counts, for the views, /readyz and /metrics. */
+  readonly #health = new UpstreamHealthBook();
+  #views: GatewayViews | undefined;
   readonly #log: (line: string) => void;
   readonly #watcher: FileWatcher | undefined;
   metrics: GatewayMetrics | undefined;
@@ -146,7 +157,8 @@ export class Gateway extends EventEmitter {
     this.#extra = opts.judges ?? {};
     this.#own = own ?? {};
     this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies());
-    this.#audit = opts.config.audit ? new AuditLog(opts.config.audit) : undefined;
+    this.#recent = new RecentLines(opts.recentDecisions);
+    this.#audit = this.#openAudit(opts.config.audit);
     this.#shareUpstreams();
     this.stopped = new Promise((r) => {
       this.#resolveStopped = r;
@@ -239,6 +251,7 @@ export class Gateway extends EventEmitter {
       front.onrefused = (r) => session.refused(r);
       front.onclose = () => void this.stop();
       front.start();
+      this.#warmShared();
       return;
     }
     const tokens = (this.config.auth?.tokens ?? []).map((t) => {
@@ -269,6 +282,12 @@ export class Gateway extends EventEmitter {
       });
     }
     this.address = await this.http.listen();
+    this.#warmShared();
+  }
+
+  /** Start the shared upstreams now, so that they are up (or restarting) before any session. */
+  #warmShared(): void {
+    for (const u of this.shared.values()) u.warm();
   }
 
   #context(): GatewayContext {
@@ -284,6 +303,10 @@ export class Gateway extends EventEmitter {
       version: this.version,
       callerIncludesClientName: this.config.callerIncludesClientName === true,
       shared: (cfg) => (cfg.sessions === "shared" ? this.shared.get(cfg.name) : undefined),
+      // a session's channel to a shared upstream is not followed: the shared link is
+      linkMade: (link) => {
+        if (link.cfg.sessions !== "shared") this.#health.track(link);
+      },
     };
   }
 
@@ -302,15 +325,14 @@ export class Gateway extends EventEmitter {
         this.shared.set(u.name, prev);
         continue;
       }
-      this.shared.set(
-        u.name,
-        new SharedUpstream(u, this.config.restart, {
-          log: this.#log,
-          audit: () => this.#audit,
-          version: this.version,
-          ...(this.config.limits === undefined ? {} : { limits: this.config.limits }),
-        }),
-      );
+      const shared = new SharedUpstream(u, this.config.restart, {
+        log: this.#log,
+        audit: () => this.#audit,
+        version: this.version,
+        ...(this.config.limits === undefined ? {} : { limits: this.config.limits }),
+      });
+      this.#health.track(shared.link);
+      this.shared.set(u.name, shared);
     }
     return [...old.values()];
   }
@@ -419,7 +441,7 @@ export class Gateway extends EventEmitter {
       );
     if (JSON.stringify(next.audit) !== JSON.stringify(this.config.audit)) {
       this.#audit?.close();
-      this.#audit = next.audit ? new AuditLog(next.audit) : undefined;
+      this.#audit = this.#openAudit(next.audit);
     }
     const previous = this.config;
     this.#policy.swap(p.policy); // keeps the counters of unchanged rate-limited rules
@@ -428,6 +450,10 @@ export class Gateway extends EventEmitter {
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
     const upstreamsChanged = JSON.stringify(next.upstreams) !== JSON.stringify(previous.upstreams);
     const unshared = upstreamsChanged ? this.#shareUpstreams() : [];
+    if (upstreamsChanged) {
+      this.#health.retain(new Set(next.upstreams.map((u) => u.name)));
+      for (const u of this.shared.values()) u.warm();
+    }
     if (this.http !== undefined) this.http.procs = processCap(next.upstreams);
     for (const s of this.sessions) {
       if (upstreamsChanged)
@@ -437,6 +463,29 @@ export class Gateway extends EventEmitter {
     // after the sessions let go of them (applyUpstreams closes changed links at once)
     for (const u of unshared) u.close().catch(() => {});
     return { ok: true, errors: [], changed };
+  }
+
+  /** The audit writer of `cfg`, whose lines the views' recent decisions keep. */
+  #openAudit(cfg: AuditConfig | undefined): AuditLog | undefined {
+    if (cfg === undefined) return undefined;
+    const log = new AuditLog(cfg);
+    const recent = this.#recent;
+    log.onwrite = (line) => recent.push(line);
+    return log;
+  }
+
+  /**
+   * Read-only views of this gateway (pins, upstream health, readiness, recent audit lines) for a
+   * layer above it, such as an admin API: each call returns a fresh frozen copy (views.ts).
+   */
+  views(): GatewayViews {
+    this.#views ??= gatewayViews({
+      config: () => this.config,
+      shared: this.shared,
+      health: this.#health,
+      recent: this.#recent,
+    });
+    return this.#views;
   }
 
   /** Reopen the audit file (after rotation; the CLI calls this on SIGHUP). */

@@ -70,6 +70,8 @@ export interface GatewayContext {
   readonly callerIncludesClientName?: boolean;
   /** The gateway's shared connection to an upstream with `sessions: shared`, if it is one. */
   shared?(cfg: UpstreamConfig): SharedUpstream | undefined;
+  /** Told of each upstream link a session makes (the gateway's upstream health follows it). */
+  linkMade?(link: UpstreamLink): void;
 }
 
 export type Answer = ResultResponse | ErrorResponse;
@@ -135,6 +137,7 @@ export class SessionCore {
     }
     if (this.ctx.limits !== undefined) link.limits = this.ctx.limits;
     this.links.set(cfg.name, link);
+    this.ctx.linkMade?.(link);
     return link;
   }
 

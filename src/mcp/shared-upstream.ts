@@ -70,6 +70,14 @@ export class SharedUpstream implements ChannelHost {
     return this.#channels.size;
   }
 
+  /**
+   * Start the upstream now if it was never started (the gateway does so when it listens, so
+   * that it is up, or restarting, before the first session; /readyz reports which).
+   */
+  warm(): void {
+    if (this.link.state === "idle") this.#up().catch(() => {});
+  }
+
   /** A session's link connects: start the upstream if it is not yet, wait while it restarts. */
   async connect(): Promise<UpstreamTransport> {
     await this.#up();

@@ -18,6 +18,15 @@ import {
 
 export type LinkState = "idle" | "up" | "down" | "failed" | "closed";
 
+/**
+ * Who keeps count of a link's life beyond the link (the gateway's upstream health, read by its
+ * views and metrics): told of each restart, and when the link is closed for good.
+ */
+export interface LinkMonitor {
+  restarted(link: UpstreamLink): void;
+  closed(link: UpstreamLink): void;
+}
+
 /** An upstream that stays up this long has its restart counter reset. */
 const STABLE_MS = 10_000;
 
@@ -39,6 +48,12 @@ export class UpstreamLink {
   state: LinkState = "idle";
   attempts = 0;
   restarts = 0;
+  /** A start is under way (the first, or a restart). */
+  starting = false;
+  /** Why it last went down or failed to start, and when (ISO time). */
+  lastError: { readonly message: string; readonly at: string } | undefined;
+  /** Told of restarts and of the close (the gateway's upstream health). */
+  monitor: LinkMonitor | undefined;
   #t: UpstreamTransport | undefined;
   #upSince = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -65,6 +80,18 @@ export class UpstreamLink {
 
   /** Connect (spawn or open). Throws `upstream_failed` naming the upstream and the cause. */
   async start(): Promise<void> {
+    this.starting = true;
+    try {
+      await this.#start();
+    } catch (e) {
+      this.lastError = { message: why(e as Error), at: new Date().toISOString() };
+      throw e;
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  async #start(): Promise<void> {
     let t: UpstreamTransport;
     try {
       t = await (this.connect?.() ?? createUpstreamTransport(this.cfg, this.limits));
@@ -188,7 +215,9 @@ export class UpstreamLink {
 
   /** Schedule the next restart: one at a time (a failure seen twice is one failure). */
   #schedule(reason: string): void {
-    if (this.state === "closed" || this.#timer !== undefined) return;
+    if (this.state === "closed") return;
+    this.lastError = { message: reason, at: new Date().toISOString() };
+    if (this.#timer !== undefined) return;
     if (this.#permanent) {
       this.state = "failed";
       this.log(
@@ -215,6 +244,7 @@ export class UpstreamLink {
         .then(() => this.onrestart())
         .then(() => {
           this.restarts++;
+          this.monitor?.restarted(this);
           this.log(`upstream "${this.name}" is back`);
         })
         .catch((e: Error) => {
@@ -234,6 +264,7 @@ export class UpstreamLink {
   }
 
   async close(): Promise<void> {
+    if (this.state !== "closed") this.monitor?.closed(this);
     this.state = "closed";
     if (this.#timer) clearTimeout(this.#timer);
     const t = this.#t;

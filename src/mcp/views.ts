@@ -1,0 +1,154 @@
+/**
+ * Read-only views of a running gateway (`Gateway.views()`): what rug_pull pinned, each upstream's
+ * health, readiness, and the recent audit lines. They are what a layer above (the admin API, a
+ * status page) is handed, so that it reads the gateway without importing it or reaching into it:
+ * every value returned is a fresh, deeply frozen copy, and nothing a caller does with one
+ * changes the gateway or the next view.
+ */
+
+import type { RecentLines } from "../audit/recent.js";
+import type { AuditPhase, AuditRecord } from "../audit/record.js";
+import { compileNameGlob } from "../core/glob.js";
+import { readPins } from "../guards/builtin/pins.js";
+import { pinsFileOf } from "../guards/builtin/rug-pull.js";
+import type { GatewayConfig } from "./config-types.js";
+import type { SharedUpstream } from "./shared-upstream.js";
+import type {
+  NotReady,
+  UpstreamHealth,
+  UpstreamHealthBook,
+  UpstreamState,
+} from "./upstream-health.js";
+
+export type { NotReady, UpstreamHealth, UpstreamState };
+
+/** A tool rug_pull pinned: the version approved, and the change waiting for a person, if any. */
+export interface ToolPin {
+  /** The upstream (the `upstreams[].name` rug_pull judged it under). */
+  readonly upstream: string;
+  /** The tool's own name on that upstream (not prefixed). */
+  readonly tool: string;
+  /** sha256 of its name, description and input schema (`sha256:<hex>`). */
+  readonly hash: string;
+  /** When that version was first seen (ISO time). */
+  readonly pinnedAt: string;
+  /** Who approved it with `warden pins approve`, if it was a change approved. */
+  readonly approvedBy: string | null;
+  /** A changed version seen since, waiting for approval (calls to the tool are denied). */
+  readonly pending: { readonly hash: string; readonly seenAt: string } | null;
+  /** The pins file it is kept in. */
+  readonly file: string;
+}
+
+/** Which recent audit lines to return (every given condition must hold). */
+export interface DecisionFilter {
+  /** The line's `decision`. */
+  readonly decision?: "allow" | "deny";
+  /** tools/call lines whose tool (the name the client called) matches this name glob. */
+  readonly tool?: string;
+  /** The line's `caller`. */
+  readonly caller?: string;
+  /** The line's `phase` (decision, outcome or event). */
+  readonly phase?: AuditPhase;
+  /** At most this many (newest first). */
+  readonly limit?: number;
+}
+
+/** Whether the gateway can serve its upstreams now (what /readyz answers). */
+export interface Readiness {
+  readonly ready: boolean;
+  /** Each upstream not ready, with its state and why (no error text: names and states only). */
+  readonly notReady: readonly NotReady[];
+}
+
+export interface GatewayViews {
+  /** The pins of the config's enabled rug_pull guards, read from their pins files now. */
+  pins(): readonly ToolPin[];
+  /** Each configured upstream's health now, in config order. */
+  upstreams(): readonly UpstreamHealth[];
+  /** Ready when every shared upstream is up and every per-session command can be started. */
+  readiness(): Readiness;
+  /**
+   * The last audit lines the gateway wrote (decision, outcome and event lines; at most the ring's
+   * capacity, 256 by default), newest first. Empty without an `audit` section: they are the
+   * audit's lines.
+   */
+  decisions(filter?: DecisionFilter): readonly AuditRecord[];
+  /** Hear each audit line as it is written (a frozen copy); returns a function to stop. */
+  onDecision(fn: (rec: AuditRecord) => void): () => void;
+}
+
+/** What the views read: the gateway's own state, through getters (reloads are seen at once). */
+export interface ViewSource {
+  config(): GatewayConfig;
+  readonly shared: ReadonlyMap<string, SharedUpstream>;
+  readonly health: UpstreamHealthBook;
+  readonly recent: RecentLines;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
+
+function pinsOf(config: GatewayConfig): ToolPin[] {
+  const files = new Set<string>();
+  for (const g of config.guards ?? [])
+    if (g.enabled && g.type === "rug_pull") files.add(pinsFileOf(g));
+  const out: ToolPin[] = [];
+  for (const file of files) {
+    const pins = readPins(file);
+    for (const [upstream, tools] of Object.entries(pins.servers))
+      for (const [tool, pin] of Object.entries(tools))
+        out.push({
+          upstream,
+          tool,
+          hash: pin.hash,
+          pinnedAt: pin.seen_at,
+          approvedBy: pin.approved_by ?? null,
+          pending:
+            pin.pending === undefined
+              ? null
+              : { hash: pin.pending.hash, seenAt: pin.pending.seen_at },
+          file,
+        });
+  }
+  return out;
+}
+
+function matcher(f: DecisionFilter): (r: AuditRecord) => boolean {
+  const tool = f.tool === undefined ? undefined : compileNameGlob(f.tool);
+  return (r) =>
+    (f.decision === undefined || r.decision === f.decision) &&
+    (f.caller === undefined || r.caller === f.caller) &&
+    (f.phase === undefined || r.phase === f.phase) &&
+    (tool === undefined || (r.method === "tools/call" && r.name !== undefined && tool(r.name)));
+}
+
+export function gatewayViews(src: ViewSource): GatewayViews {
+  const upstreams = () => Object.freeze(src.health.read(src.config().upstreams, src.shared));
+  return Object.freeze({
+    pins: () => deepFreeze(pinsOf(src.config())),
+    upstreams,
+    readiness(): Readiness {
+      const notReady = src.health.notReady(upstreams(), src.config().upstreams);
+      return deepFreeze({ ready: notReady.length === 0, notReady });
+    },
+    decisions(filter: DecisionFilter = {}): readonly AuditRecord[] {
+      const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+      const keep = matcher(filter);
+      const out: AuditRecord[] = [];
+      if (limit <= 0) return Object.freeze(out);
+      for (const r of src.recent.newest()) {
+        if (!keep(r)) continue;
+        out.push(deepFreeze(r));
+        if (out.length >= limit) break;
+      }
+      return Object.freeze(out);
+    },
+    onDecision: (fn: (rec: AuditRecord) => void) => src.recent.listen((r) => fn(deepFreeze(r))),
+  });
+}

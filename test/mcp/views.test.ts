@@ -1,0 +1,247 @@
+// The gateway's read-only views (Gateway.views(): what an admin layer is handed): rug_pull's pins,
+// each upstream's health, readiness and the recent audit lines, seen after real calls through a
+// real SDK client to real fixture upstreams (one per session, one shared), after a denied call,
+// after a crash of each upstream, past the ring's bound; and no caller can change the gateway
+// through what a view returned.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditRecord } from "../../src/index.js";
+import { Gateway, loadGatewayConfig } from "../../src/index.js";
+import { alive, httpClient, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const STALE = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+async function start(
+  file: string,
+  recentDecisions?: number,
+): Promise<{ gw: Gateway; url: string }> {
+  const gw = await Gateway.start({
+    config: loadGatewayConfig(file),
+    watch: false,
+    log: () => {},
+    ...(recentDecisions === undefined ? {} : { recentDecisions }),
+  });
+  return { gw, url: `http://127.0.0.1:${gw.address!.port}/mcp` };
+}
+
+describe("Gateway.views()", () => {
+  let gw: Gateway;
+  let url: string;
+  let client: Client;
+  beforeAll(async () => {
+    const dir = tempDir();
+    // rug_pull pinned b's echo at another version: the one it serves now is a pending change
+    mkdirSync(join(dir, ".warden"));
+    writeFileSync(
+      join(dir, ".warden", "pins.json"),
+      JSON.stringify({
+        version: 1,
+        servers: {
+          b: { echo: { hash: STALE, description: "old", seen_at: "2026-01-01T00:00:00.000Z" } },
+        },
+      }),
+    );
+    const cfg = writeGatewayFiles(
+      dir,
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nrestart: { initial_ms: 100, max_ms: 400 }\nupstreams:\n${stdioUpstream("a")}${stdioUpstream("b")}    sessions: shared\nsecurity_guards:\n  - id: rp\n    type: rug_pull\n`,
+    );
+    ({ gw, url } = await start(cfg));
+  });
+  afterAll(async () => {
+    await client?.close().catch(() => {});
+    await gw?.stop();
+  });
+
+  const up = (name: string) =>
+    gw
+      .views()
+      .upstreams()
+      .find((u) => u.name === name)!;
+
+  it("shows the shared upstream up before any session, the per-session one idle", async () => {
+    await until(() => up("b").state === "up", 10_000, "shared upstream b up");
+    expect(up("b")).toMatchObject({
+      transport: "stdio",
+      sessions: "shared",
+      restarts: 0,
+      lastError: null,
+      sessionsUsing: 0,
+    });
+    expect(up("b").pids).toHaveLength(1);
+    expect(up("a")).toEqual({
+      name: "a",
+      transport: "stdio",
+      sessions: "per_session",
+      state: "idle",
+      pids: [],
+      restarts: 0,
+      lastError: null,
+      sessionsUsing: 0,
+    });
+    expect(gw.views().readiness()).toEqual({ ready: true, notReady: [] });
+  });
+
+  it("shows each upstream's health after real calls", async () => {
+    client = await httpClient(url);
+    const listed = (await client.listTools()).tools.map((t) => t.name);
+    expect(listed).toContain("a__echo");
+    expect(listed).not.toContain("b__echo"); // rug_pull hides the changed tool
+    await client.callTool({ name: "a__echo", arguments: { text: "hi" } });
+    await client.callTool({ name: "b__add", arguments: { a: 1, b: 2 } });
+    const a = up("a");
+    expect(a).toMatchObject({ state: "up", sessionsUsing: 1, restarts: 0, lastError: null });
+    expect(a.pids).toHaveLength(1);
+    expect(alive(a.pids[0]!)).toBe(true);
+    expect(up("b")).toMatchObject({ state: "up", sessionsUsing: 1 });
+    expect(up("b").pids[0]).not.toBe(a.pids[0]);
+  });
+
+  it("shows what rug_pull pinned, with hash and time, and the change waiting for approval", () => {
+    const pins = gw.views().pins();
+    const aEcho = pins.find((p) => p.upstream === "a" && p.tool === "echo")!;
+    expect(aEcho).toMatchObject({ approvedBy: null, pending: null });
+    expect(aEcho.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(aEcho.pinnedAt).toMatch(ISO);
+    expect(aEcho.file).toMatch(/\.warden[/\\]pins\.json$/);
+    expect(pins.filter((p) => p.upstream === "a").map((p) => p.tool)).toContain("add");
+    const bEcho = pins.find((p) => p.upstream === "b" && p.tool === "echo")!;
+    expect(bEcho.hash).toBe(STALE);
+    expect(bEcho.pinnedAt).toBe("2026-01-01T00:00:00.000Z");
+    // the same fixture server: what b serves now is what a was pinned at
+    expect(bEcho.pending).toEqual({ hash: aEcho.hash, seenAt: expect.stringMatching(ISO) });
+  });
+
+  it("shows a denied call first among the recent decisions, filtered by verdict and tool", async () => {
+    const denied = await client.callTool({ name: "a__stats", arguments: {} }).catch((e) => e);
+    expect(denied).toBeInstanceOf(McpError);
+    const changed = await client
+      .callTool({ name: "b__echo", arguments: { text: "x" } })
+      .catch((e) => e);
+    expect((changed as McpError).message).toMatch(/changed since it was approved/);
+    const denials = gw.views().decisions({ decision: "deny", phase: "decision" });
+    expect(denials[0]).toMatchObject({
+      phase: "decision",
+      method: "tools/call",
+      name: "b__echo",
+      upstream: "b",
+      caller: "anonymous",
+      decision: "deny",
+      rule: "security_guards.rp",
+    });
+    expect(denials[1]).toMatchObject({ name: "a__stats", decision: "deny", upstream: "a" });
+    expect(denials[1]!.rule).toMatch(/policy\.yaml:\d+/);
+    expect(
+      gw
+        .views()
+        .decisions({ decision: "deny", tool: "a__*" })
+        .map((r) => r.name),
+    ).toEqual(["a__stats"]);
+    const echoes = gw.views().decisions({ tool: "a__echo" });
+    // newest first: the outcome line of the allowed call, then its decision line
+    expect(echoes.map((r) => [r.phase, r.decision])).toEqual([
+      ["outcome", "allow"],
+      ["decision", "allow"],
+    ]);
+    expect(echoes[0]!.call_id).toBe(echoes[1]!.call_id);
+    expect(gw.views().decisions({ decision: "deny", limit: 1 })).toHaveLength(1);
+    expect(gw.views().decisions({ caller: "someone-else" })).toEqual([]);
+  });
+
+  it("hears each new audit line as it is written", async () => {
+    const heard: AuditRecord[] = [];
+    const stop = gw.views().onDecision((r) => heard.push(r));
+    await client.callTool({ name: "a__add", arguments: { a: 2, b: 3 } });
+    stop();
+    await client.callTool({ name: "a__add", arguments: { a: 4, b: 5 } });
+    expect(heard.map((r) => [r.name, r.phase])).toEqual([
+      ["a__add", "decision"],
+      ["a__add", "outcome"],
+    ]);
+    expect(Object.isFrozen(heard[0])).toBe(true);
+  });
+
+  it("shows restarts and the last error after each upstream crashes", async () => {
+    const before = up("a").pids[0]!;
+    process.kill(before, "SIGKILL");
+    await until(() => up("a").restarts === 1 && up("a").state === "up", 10_000, "a restarted");
+    const a = up("a");
+    expect(a.pids).toHaveLength(1);
+    expect(a.pids[0]).not.toBe(before);
+    expect(a.lastError?.message).toMatch(/connection closed/);
+    expect(a.lastError?.at).toMatch(ISO);
+    const shared = up("b").pids[0]!;
+    process.kill(shared, "SIGKILL");
+    await until(() => up("b").restarts === 1 && up("b").state === "up", 10_000, "b restarted");
+    expect(up("b").pids[0]).not.toBe(shared);
+    expect(up("b").lastError?.message).toMatch(/connection closed/);
+    expect(gw.views().readiness().ready).toBe(true);
+  });
+
+  it("hands out frozen copies: changing one changes neither the gateway nor the next view", () => {
+    const v = gw.views();
+    const ups = v.upstreams();
+    const first = JSON.stringify(ups);
+    expect(() => {
+      (ups[0] as { state: string }).state = "failed";
+    }).toThrow(TypeError);
+    expect(() => (ups as unknown[]).push({})).toThrow(TypeError);
+    expect(() => (ups[0]!.pids as number[]).push(1)).toThrow(TypeError);
+    expect(JSON.stringify(v.upstreams())).toBe(first);
+
+    const recs = v.decisions();
+    expect(() => {
+      (recs[0] as { decision: string }).decision = "deny";
+    }).toThrow(TypeError);
+    expect(() => (recs as unknown[]).splice(0)).toThrow(TypeError);
+    const withArgs = recs.find((r) => r.arguments !== undefined)!;
+    expect(() => {
+      (withArgs.arguments as Record<string, unknown>).injected = 1;
+    }).toThrow(TypeError);
+    expect(v.decisions()[0]).toEqual(recs[0]);
+
+    const pins = v.pins();
+    expect(() => {
+      (pins[0] as { hash: string }).hash = "sha256:forged";
+    }).toThrow(TypeError);
+    expect(v.pins()).toEqual(pins);
+
+    const ready = v.readiness();
+    expect(() => (ready.notReady as unknown[]).push({})).toThrow(TypeError);
+    expect(v.readiness().notReady).toEqual([]);
+  });
+});
+
+describe("the recent decisions' ring", () => {
+  it("keeps the newest lines only, up to its bound", async () => {
+    const dir = tempDir();
+    const cfg = writeGatewayFiles(
+      dir,
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl, arguments: full }\nupstreams:\n${stdioUpstream("a")}`,
+    );
+    const { gw, url } = await start(cfg, 5);
+    const client = await httpClient(url);
+    try {
+      for (let i = 0; i < 12; i++)
+        await client.callTool({ name: "echo", arguments: { text: `n${i}` } });
+      const all = gw.views().decisions();
+      expect(all).toHaveLength(5);
+      // newest first: the last call's outcome and decision, then the one before it, ...
+      expect(
+        all.map((r) => [r.phase, (r.arguments as { text?: string } | undefined)?.text]),
+      ).toEqual([
+        ["outcome", undefined],
+        ["decision", "n11"],
+        ["outcome", undefined],
+        ["decision", "n10"],
+        ["outcome", undefined],
+      ]);
+    } finally {
+      await client.close();
+      await gw.stop();
+    }
+  });
+});
