@@ -32,12 +32,13 @@ describe("Gateway.views()", () => {
   let gw: Gateway;
   let url: string;
   let client: Client;
+  let dir: string;
   beforeAll(async () => {
-    const dir = tempDir();
+    dir = tempDir();
     // rug_pull pinned b's echo at another version: the one it serves now is a pending change
-    mkdirSync(join(dir, ".warden"));
+    mkdirSync(join(dir, "state"));
     writeFileSync(
-      join(dir, ".warden", "pins.json"),
+      join(dir, "state", "pins.json"),
       JSON.stringify({
         version: 1,
         servers: {
@@ -47,7 +48,7 @@ describe("Gateway.views()", () => {
     );
     const cfg = writeGatewayFiles(
       dir,
-      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nrestart: { initial_ms: 100, max_ms: 400 }\nupstreams:\n${stdioUpstream("a")}${stdioUpstream("b")}    sessions: shared\nsecurity_guards:\n  - id: rp\n    type: rug_pull\n`,
+      `listen: { http: { port: 0 } }\nstate: { dir: ./state }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nrestart: { initial_ms: 100, max_ms: 400 }\nupstreams:\n${stdioUpstream("a")}${stdioUpstream("b")}    sessions: shared\nsecurity_guards:\n  - id: rp\n    type: rug_pull\n`,
     );
     ({ gw, url } = await start(cfg));
   });
@@ -106,7 +107,7 @@ describe("Gateway.views()", () => {
     expect(aEcho).toMatchObject({ approvedBy: null, pending: null });
     expect(aEcho.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(aEcho.pinnedAt).toMatch(ISO);
-    expect(aEcho.file).toMatch(/\.warden[/\\]pins\.json$/);
+    expect(aEcho.file).toBe(join(dir, "state", "pins.json"));
     expect(pins.filter((p) => p.upstream === "a").map((p) => p.tool)).toContain("add");
     const bEcho = pins.find((p) => p.upstream === "b" && p.tool === "echo")!;
     expect(bEcho.hash).toBe(STALE);
