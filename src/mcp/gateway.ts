@@ -273,6 +273,7 @@ export class Gateway extends EventEmitter {
     }
     // one process per session for each per-session stdio upstream: max_processes bounds them
     this.http.procs = processCap(this.config.upstreams);
+    this.http.health = this.views();
     if (this.metrics && this.config.metrics) {
       const reg = this.metrics.registry;
       this.http.routes.set(this.config.metrics.path, (res) => {

@@ -74,16 +74,27 @@ export class FrontChecks {
    * without tokens), or undefined after answering 403 or 401.
    */
   check(req: IncomingMessage, res: ServerResponse): string | undefined {
+    const v = this.#verdict(req);
+    if (typeof v === "string") return v;
+    fail(res, v.status, v.message, INVALID_REQUEST, v.headers ?? {});
+    return undefined;
+  }
+
+  /** Would `check` let `req` through? (Nothing is answered.) */
+  passes(req: IncomingMessage): boolean {
+    return typeof this.#verdict(req) === "string";
+  }
+
+  #verdict(
+    req: IncomingMessage,
+  ): string | { status: number; message: string; headers?: Record<string, string> } {
     const raw = req.headers.host ?? "";
     if (!this.#okHosts.has(raw)) {
-      if (!this.#hosts.has(raw.toLowerCase().replace(/:\d+$/, ""))) {
-        fail(
-          res,
-          403,
-          `Forbidden: Host "${raw}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
-        );
-        return undefined;
-      }
+      if (!this.#hosts.has(raw.toLowerCase().replace(/:\d+$/, "")))
+        return {
+          status: 403,
+          message: `Forbidden: Host "${raw}" is not allowed (DNS rebinding protection). Add it to listen.http.allowed_hosts if it is yours.`,
+        };
       if (this.#okHosts.size < MAX_HOST_CACHE) this.#okHosts.add(raw);
     }
     const origin = req.headers.origin;
@@ -96,27 +107,21 @@ export class FrontChecks {
             this.#hosts.has(`[${new URL(origin).hostname}]`);
         } catch {}
       }
-      if (!ok) {
-        fail(
-          res,
-          403,
-          `Forbidden: Origin "${origin}" is not allowed. Add it to listen.http.allowed_origins if it is yours.`,
-        );
-        return undefined;
-      }
+      if (!ok)
+        return {
+          status: 403,
+          message: `Forbidden: Origin "${origin}" is not allowed. Add it to listen.http.allowed_origins if it is yours.`,
+        };
     } else if (origin === "null") {
-      fail(res, 403, 'Forbidden: Origin "null" is not allowed.');
-      return undefined;
+      return { status: 403, message: 'Forbidden: Origin "null" is not allowed.' };
     }
-    const caller = this.#caller(req.headers.authorization);
-    if (caller === undefined)
-      fail(
-        res,
-        401,
-        "Unauthorized: send Authorization: Bearer <token> with a token of the gateway's auth.tokens (each is read from its env variable).",
-        INVALID_REQUEST,
-        { "www-authenticate": 'Bearer realm="warden"' },
-      );
-    return caller;
+    return (
+      this.#caller(req.headers.authorization) ?? {
+        status: 401,
+        message:
+          "Unauthorized: send Authorization: Bearer <token> with a token of the gateway's auth.tokens (each is read from its env variable).",
+        headers: { "www-authenticate": 'Bearer realm="warden"' },
+      }
+    );
   }
 }

@@ -15,6 +15,7 @@ import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
 import { HTTP_LIMITS, type HttpListenConfig, MESSAGE_LIMITS } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
+import { HEALTH_PATH, type HealthSource, READY_PATH, serveHealth } from "./http-health.js";
 import { createFrontServer, readBody } from "./http-server.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
 import { MAX_SLOT_WAITERS, type ProcessCap, SlotQueue } from "./http-slots.js";
@@ -83,6 +84,8 @@ export class HttpFront {
   onrefused: (r: Refusal, caller: string) => void = () => {};
   /** Extra GET routes (e.g. metrics), by path. */
   readonly routes = new Map<string, (res: ServerResponse) => void>();
+  /** What /healthz and /readyz read (the gateway's views); without it they are 404. */
+  health: HealthSource | undefined;
 
   constructor(
     readonly cfg: HttpListenConfig,
@@ -164,6 +167,8 @@ export class HttpFront {
       const q = url.indexOf("?");
       const path = q < 0 ? url : url.slice(0, q);
       if (path === this.cfg.path) return this.#mcp(req, res);
+      if (this.health !== undefined && (path === HEALTH_PATH || path === READY_PATH))
+        return serveHealth(req, res, path, this.health, () => this.#checks.passes(req));
       const route = req.method === "GET" ? this.routes.get(path) : undefined;
       if (route && this.#checks.check(req, res) !== undefined) return route(res);
       if (!route) fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
