@@ -5,13 +5,12 @@
  */
 import { isAllowed } from "../core/decision.js";
 import type { AuditEntry } from "./audit.js";
-import type { Id, Message, Request } from "./jsonrpc.js";
+import type { Request } from "./jsonrpc.js";
 import type { GatewayPhase } from "./judges.js";
 import { capabilityFor } from "./merge.js";
 import type { Naming } from "./naming.js";
-import { type Answer, CANCELLED } from "./session-core.js";
-import { mergedPages, type SessionHost } from "./session-host.js";
-import type { UpstreamLink } from "./upstream-link.js";
+import { type Answer, CANCELLED, type SessionParts } from "./session-core.js";
+import { mergedPages } from "./session-pages.js";
 
 type Obj = Record<string, unknown>;
 
@@ -27,20 +26,6 @@ const KEY: Record<string, string> = {
   "resources/list": "resources",
   "resources/templates/list": "resourceTemplates",
 };
-
-export interface ListHost extends SessionHost {
-  links: Map<string, UpstreamLink>;
-  caps: Map<string, Obj>;
-  naming: Naming;
-  reply(id: Id, result: Obj): void;
-  send(m: Message, related?: Id): void;
-  audit(rec: AuditEntry): void;
-  /**
-   * A list that ended before it could be judged (cancelled, cut off, answered with an error):
-   * its outcome line.
-   */
-  ended(method: string, upstream: string | null, t0: number, a: Answer | typeof CANCELLED): void;
-}
 
 function toPublic(
   naming: Naming,
@@ -70,45 +55,63 @@ function toPublic(
   return out;
 }
 
-export async function handleList(h: ListHost, req: Request, p: Obj): Promise<void> {
+/**
+ * A list that ended before it could be judged (cancelled, cut off, answered with an error):
+ * its outcome line.
+ */
+function ended(
+  s: SessionParts,
+  method: string,
+  upstream: string | null,
+  t0: number,
+  a: Answer | typeof CANCELLED,
+): void {
+  const { call } = s.judges.judge("response", method, upstream, {}, method);
+  s.audit.outcome(call, method, undefined, t0, a);
+}
+
+export async function handleList(s: SessionParts, req: Request, p: Obj): Promise<void> {
   const t0 = performance.now();
+  const links = s.links;
+  const naming = links.naming;
+  const log = s.ctx.log;
   const key = KEY[req.method]!;
   let result: Obj;
   let upstream: string | null = null;
-  if (h.links.size === 1) {
-    const link = h.links.values().next().value!;
+  if (links.size === 1) {
+    const link = links.values().next().value!;
     upstream = link.name;
-    const a = await h.call(link, req.method, req.params, req.id);
-    if (a === CANCELLED) return h.ended(req.method, link.name, t0, a);
+    const a = await s.calls.call(link, req.method, req.params, req.id);
+    if (a === CANCELLED) return ended(s, req.method, link.name, t0, a);
     if ("error" in a) {
-      h.ended(req.method, link.name, t0, a);
-      return h.send({ ...a, id: req.id }, req.id);
+      ended(s, req.method, link.name, t0, a);
+      return s.down.send({ ...a, id: req.id }, req.id);
     }
-    result = { ...a.result, [key]: toPublic(h.naming, link.name, key, a.result[key], h.log) };
+    result = { ...a.result, [key]: toPublic(naming, link.name, key, a.result[key], log) };
   } else {
     const cap = capabilityFor(req.method)!;
     const merged = await mergedPages(
-      h,
+      s,
       req,
       p,
-      () => [...h.links.values()].filter((l) => h.caps.get(l.name)?.[cap] !== undefined),
+      () => [...links.values()].filter((l) => links.caps.get(l.name)?.[cap] !== undefined),
       (n) => {
-        const l = h.links.get(n);
+        const l = links.get(n);
         return l?.state === "up" ? l : undefined;
       },
     );
     if (merged === undefined) return;
-    if (merged === CANCELLED) return h.ended(req.method, null, t0, merged);
+    if (merged === CANCELLED) return ended(s, req.method, null, t0, merged);
     const items: Obj[] = [];
     for (const { link, answer: a } of merged.pages)
-      if ("result" in a) items.push(...toPublic(h.naming, link.name, key, a.result[key], h.log));
+      if ("result" in a) items.push(...toPublic(naming, link.name, key, a.result[key], log));
     result = { [key]: items };
     if (merged.nextCursor !== undefined) result.nextCursor = merged.nextCursor;
   }
   const phase: GatewayPhase = req.method === "tools/list" ? "tools_list" : "response";
-  const { call, chain } = h.judge(phase, req.method, upstream, result, req.method);
+  const { call, chain } = s.judges.judge(phase, req.method, upstream, result, req.method);
   const d = chain.before(call);
-  if (!isAllowed(d)) return h.deny(req, call, d, `the answer to ${req.method}`, t0);
+  if (!isAllowed(d)) return s.audit.deny(req, call, d, `the answer to ${req.method}`, t0);
   const meta = call.meta!;
   const rec: AuditEntry = {
     call_id: meta.call_id,
@@ -119,6 +122,6 @@ export async function handleList(h: ListHost, req: Request, p: Obj): Promise<voi
     duration_ms: performance.now() - t0,
   };
   if (meta.hidden !== undefined) rec.hidden = meta.hidden;
-  h.audit(rec);
-  h.reply(req.id, call.args as Obj);
+  s.audit.write(rec);
+  s.down.send({ jsonrpc: "2.0", id: req.id, result: call.args as Obj }, req.id);
 }

@@ -9,15 +9,15 @@
  * guard treats it exactly as a plain answer (a redacting PII guard redacts it). Audited with a
  * decision and an outcome line, as every forwarded call.
  */
-import { type Decision, isAllowed } from "../core/decision.js";
-import { errorResponse, type Id, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
-import type { GatewayCall as Call } from "./judges.js";
-import { type Answer, CANCELLED } from "./session-core.js";
-import { mergedPages, type Page, type SessionHost } from "./session-host.js";
+import { isAllowed } from "../core/decision.js";
+import { errorResponse, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
+import { judgeAnswer } from "./session-answers.js";
+import type { How } from "./session-audit.js";
+import { type Answer, CANCELLED, type SessionParts } from "./session-core.js";
+import { mergedPages, type Page } from "./session-pages.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
-type How = { refused?: Decision; failed?: boolean };
 
 export const TASK_METHODS = new Set(["tasks/get", "tasks/list", "tasks/cancel", "tasks/result"]);
 /** Tasks remembered per session; past it the oldest is forgotten (its id is then refused). */
@@ -30,41 +30,19 @@ interface Task {
   name: string;
 }
 
-/** What the task routes need from their session. */
-export interface TaskHost extends SessionHost {
-  forwarded(call: Call, method: string, name: string | undefined, t0: number): void;
-  outcome(
-    call: Call,
-    method: string,
-    name: string | undefined,
-    t0: number,
-    a: Answer | typeof CANCELLED,
-    how?: How,
-  ): void;
-  /** Rewrite names in a result and run the response phase, judged as an answer to `as`. */
-  answer(
-    req: Request,
-    link: UpstreamLink,
-    result: Obj,
-    publicName: string,
-    name: string,
-    how: How,
-    as: string,
-  ): Answer;
-  send(a: Answer, related: Id): void;
-}
-
 export class TaskRoutes {
   readonly #tasks = new Map<string, Task>();
 
+  constructor(readonly s: SessionParts) {}
+
   /** A tools/call was answered: remember the task it created, if it did. */
-  created(link: UpstreamLink, publicName: string, name: string, result: Obj, log: TaskHost["log"]) {
+  created(link: UpstreamLink, publicName: string, name: string, result: Obj): void {
     const id = (result.task as Obj | undefined)?.taskId;
     if (typeof id !== "string") return;
     const had = this.#tasks.get(id);
     if (had !== undefined && had.link !== link) {
       // First come keeps it: an upstream cannot take over another upstream's task.
-      log(
+      this.s.ctx.log(
         `upstream "${link.name}" created task "${id}", an id upstream "${had.link.name}" created first; its tasks/* requests keep going to "${had.link.name}"`,
       );
       return;
@@ -74,12 +52,13 @@ export class TaskRoutes {
     this.#tasks.set(id, { link, publicName, name });
   }
 
-  async handle(host: TaskHost, req: Request, p: Obj): Promise<void> {
-    if (req.method === "tasks/list") return this.#list(host, req, p);
+  async handle(req: Request, p: Obj): Promise<void> {
+    const s = this.s;
+    if (req.method === "tasks/list") return this.#list(req, p);
     const id = p.taskId;
     const task = typeof id === "string" ? this.#tasks.get(id) : undefined;
     if (task === undefined)
-      return host.refuse(
+      return s.audit.refuse(
         errorResponse(
           req.id,
           INVALID_PARAMS,
@@ -90,31 +69,31 @@ export class TaskRoutes {
         typeof id === "string" ? id : undefined,
       );
     const t0 = performance.now();
-    const { call, chain } = host.judge("request", req.method, task.link.name, p, req.method);
+    const { call, chain } = s.judges.judge("request", req.method, task.link.name, p, req.method);
     call.meta!.target = task.publicName;
     call.meta!.name = task.name;
     const d = chain.before(call);
     if (!isAllowed(d))
-      return host.deny(
+      return s.audit.deny(
         req,
         call,
         d,
         `${req.method} for task "${id}" of tools/call "${task.publicName}"`,
         t0,
       );
-    host.forwarded(call, req.method, task.publicName, t0);
-    const a = await host.call(task.link, req.method, call.args, req.id);
-    if (a === CANCELLED) return host.outcome(call, req.method, task.publicName, t0, a);
+    s.audit.forwarded(call, req.method, task.publicName, t0);
+    const a = await s.calls.call(task.link, req.method, call.args, req.id);
+    if (a === CANCELLED) return s.audit.outcome(call, req.method, task.publicName, t0, a);
     // The result of a task is the answer to the tools/call that created it.
     const as = req.method === "tasks/result" ? "tools/call" : req.method;
     const how: How = {};
     const out = guarded(req, how, () =>
       "result" in a
-        ? host.answer(req, task.link, a.result, task.publicName, task.name, how, as)
+        ? judgeAnswer(s, req, task.link, a.result, task.publicName, task.name, how, as)
         : a,
     );
-    host.send({ ...out, id: req.id }, req.id);
-    host.outcome(call, req.method, task.publicName, t0, out, how);
+    s.down.send({ ...out, id: req.id }, req.id);
+    s.audit.outcome(call, req.method, task.publicName, t0, out, how);
   }
 
   /**
@@ -122,35 +101,36 @@ export class TaskRoutes {
    * session's tasks only. One upstream's cursor passes through; across several, each is asked
    * for its next page and the merged cursor says where each one is (as the merged lists).
    */
-  async #list(host: TaskHost, req: Request, p: Obj): Promise<void> {
+  async #list(req: Request, p: Obj): Promise<void> {
+    const s = this.s;
     const byName = new Map([...this.#tasks.values()].map((t) => [t.link.name, t.link]));
     const links = [...byName.values()];
     if (links.length === 0)
-      return host.send({ jsonrpc: "2.0", id: req.id, result: { tasks: [] } }, req.id);
+      return s.down.send({ jsonrpc: "2.0", id: req.id, result: { tasks: [] } }, req.id);
     const t0 = performance.now();
     const one = links.length === 1 ? links[0]!.name : null;
-    const { call, chain } = host.judge("request", req.method, one, p, req.method);
+    const { call, chain } = s.judges.judge("request", req.method, one, p, req.method);
     const d = chain.before(call);
-    if (!isAllowed(d)) return host.deny(req, call, d, req.method, t0);
+    if (!isAllowed(d)) return s.audit.deny(req, call, d, req.method, t0);
     let pages: Page[];
     let nextCursor: unknown;
     if (one !== null) {
-      host.forwarded(call, req.method, undefined, t0);
-      const a = await host.call(links[0]!, req.method, call.args, req.id);
-      if (a === CANCELLED) return host.outcome(call, req.method, undefined, t0, CANCELLED);
+      s.audit.forwarded(call, req.method, undefined, t0);
+      const a = await s.calls.call(links[0]!, req.method, call.args, req.id);
+      if (a === CANCELLED) return s.audit.outcome(call, req.method, undefined, t0, CANCELLED);
       pages = [{ link: links[0]!, answer: a }];
       if ("result" in a) nextCursor = a.result.nextCursor;
     } else {
       const merged = await mergedPages(
-        host,
+        s,
         req,
         call.args as Obj,
         () => links,
         (n) => byName.get(n),
-        () => host.forwarded(call, req.method, undefined, t0),
+        () => s.audit.forwarded(call, req.method, undefined, t0),
       );
       if (merged === undefined) return;
-      if (merged === CANCELLED) return host.outcome(call, req.method, undefined, t0, CANCELLED);
+      if (merged === CANCELLED) return s.audit.outcome(call, req.method, undefined, t0, CANCELLED);
       pages = merged.pages;
       nextCursor = merged.nextCursor;
     }
@@ -165,10 +145,10 @@ export class TaskRoutes {
       }
       const result: Obj = { tasks };
       if (typeof nextCursor === "string") result.nextCursor = nextCursor;
-      return host.answer(req, links[0]!, result, "", "", how, req.method);
+      return judgeAnswer(s, req, links[0]!, result, "", "", how, req.method);
     });
-    host.send({ ...out, id: req.id }, req.id);
-    host.outcome(call, req.method, undefined, t0, out, how);
+    s.down.send({ ...out, id: req.id }, req.id);
+    s.audit.outcome(call, req.method, undefined, t0, out, how);
   }
 }
 

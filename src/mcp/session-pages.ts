@@ -1,43 +1,14 @@
 /**
- * What the session's request handlers outside session.ts (lists, tasks) need from it, and the
- * paging they share: a list asked of several upstreams answers with one page from each, and a
- * merged cursor (made by the gateway) says where each one is for the next page.
+ * The paging shared by merged lists (session-lists.ts) and tasks/list (session-tasks.ts): a list
+ * asked of several upstreams answers with one page from each, and a merged cursor (made by the
+ * gateway) says where each one is for the next page.
  */
-import type { Decision } from "../core/decision.js";
-import {
-  type ErrorResponse,
-  errorResponse,
-  type Id,
-  INVALID_PARAMS,
-  type Request,
-} from "./jsonrpc.js";
-import type { GatewayCall as Call, GatewayChain as Chain, GatewayPhase } from "./judges.js";
+import { errorResponse, INVALID_PARAMS, type Request } from "./jsonrpc.js";
 import { decodeCursor, encodeCursor, type MergedCursor } from "./naming.js";
-import { type Answer, CANCELLED } from "./session-core.js";
+import { type Answer, CANCELLED, type SessionParts } from "./session-core.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
-
-/** The session, as a request handler outside session.ts sees it. */
-export interface SessionHost {
-  call(
-    link: UpstreamLink,
-    method: string,
-    params: unknown,
-    clientId?: Id,
-  ): Promise<Answer | typeof CANCELLED>;
-  judge(
-    phase: GatewayPhase,
-    fn: string,
-    target: string | null,
-    args: unknown,
-    method: string,
-  ): { call: Call; chain: Chain };
-  deny(req: Request, call: Call, d: Decision, what: string, t0: number): void;
-  /** Answer a refusal of `method` and audit it (its decision line, with its code). */
-  refuse(e: ErrorResponse, method: string, name?: string): void;
-  log(line: string): void;
-}
 
 /** One upstream's page of a merged list. */
 export interface Page {
@@ -53,7 +24,7 @@ export interface Page {
  * when a call was cancelled.
  */
 export async function mergedPages(
-  h: SessionHost,
+  s: SessionParts,
   req: Request,
   p: Obj,
   first: () => readonly UpstreamLink[],
@@ -65,7 +36,7 @@ export async function mergedPages(
   if (p.cursor !== undefined) {
     const c = decodeCursor(p.cursor);
     if (c === undefined) {
-      h.refuse(
+      s.audit.refuse(
         errorResponse(
           req.id,
           INVALID_PARAMS,
@@ -91,7 +62,7 @@ export async function mergedPages(
       delete params.cursor;
       const at = cur[l.name];
       if (at !== null && at !== undefined) params.cursor = at;
-      return h.call(l, req.method, params, req.id);
+      return s.calls.call(l, req.method, params, req.id);
     }),
   );
   const pages: Page[] = [];

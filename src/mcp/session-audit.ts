@@ -1,0 +1,197 @@
+/**
+ * The audit lines of one session (docs/audit.md): decision and outcome lines of judged calls,
+ * passthrough lines (audit.level all), refusals; and the refusals and denials whose answer to the
+ * client and audit line always go together. Metrics hear of every decision (ctx.decided).
+ */
+import type { Decision } from "../core/decision.js";
+import {
+  type AuditEntry,
+  type AuditOutcome,
+  auditError,
+  newCallId,
+  type Refusal,
+  refusalEntry,
+} from "./audit.js";
+import type { McpCode } from "./codes.js";
+import { denialError } from "./denial.js";
+import { type ErrorResponse, type Request, UPSTREAM_UNAVAILABLE } from "./jsonrpc.js";
+import type { GatewayCall } from "./judges.js";
+import {
+  type Answer,
+  CANCELLED,
+  type Downstream,
+  type GatewayContext,
+  type SessionIdentity,
+} from "./session-core.js";
+
+type Obj = Record<string, unknown>;
+/** How a forwarded call's answer ended, besides answered: refused by the response judges, or failed. */
+export type How = { refused?: Decision; failed?: boolean };
+
+/** Which policy section allows what, for denial hints. */
+export const SECTION: Record<string, [McpCode, string]> = {
+  "tools/call": ["tool_denied", "mcp.tools.allow"],
+  "prompts/get": ["prompt_denied", "mcp.prompts.allow"],
+  "resources/read": ["resource_denied", "mcp.resources.allow"],
+  "resources/subscribe": ["resource_denied", "mcp.resources.allow"],
+  "completion/complete": ["completion_denied", "mcp.prompts.allow / mcp.resources.allow"],
+  initialize: ["connection_denied", "mcp.transport"],
+  "tasks/get": ["tool_denied", "mcp.tools.allow"],
+  "tasks/result": ["tool_denied", "mcp.tools.allow"],
+  "tasks/cancel": ["tool_denied", "mcp.tools.allow"],
+};
+
+export class SessionAudit {
+  constructor(
+    readonly ctx: GatewayContext,
+    readonly who: SessionIdentity,
+    readonly down: Downstream,
+  ) {}
+
+  /**
+   * One audit line; time, session, caller and a call_id if none are added. `forwarded`: a
+   * decision line whose outcome line follows (metrics time the call once).
+   */
+  write(rec: AuditEntry, forwarded = false): void {
+    this.ctx.decided?.(rec, !forwarded);
+    const a = this.ctx.audit();
+    if (a === undefined) return;
+    const { call_id, ...rest } = rec;
+    a.write({
+      time: new Date().toISOString(),
+      call_id: call_id ?? newCallId(),
+      caller: this.who.caller,
+      client: this.who.client,
+      session: this.who.id,
+      ...rest,
+    });
+  }
+
+  /** A message's arguments as the audit records them (audit.args), or nothing. */
+  args(v: unknown): Obj | undefined {
+    return this.ctx.audit()?.args(v);
+  }
+
+  /** A message refused before it was judged: its decision line, with its code. */
+  refused(r: Refusal): void {
+    this.write(refusalEntry(r));
+  }
+
+  /** Answer `e`, a refusal of `method` (with its data.warden code), and audit it. */
+  refuse(e: ErrorResponse, method: string, name?: string): void {
+    const code = (e.error.data as { warden?: McpCode } | undefined)?.warden ?? "message_invalid";
+    this.refused({
+      method,
+      code,
+      reason: e.error.message,
+      ...(name === undefined ? {} : { name }),
+    });
+    this.down.send(e, e.id ?? undefined);
+  }
+
+  /**
+   * At audit.level all: a line (phase event, kind passthrough) for a message passed on unjudged
+   * (a ping: answered by the gateway itself); `dropped`, when not empty, says why it went nowhere.
+   */
+  passed(method: string, from: "client" | "upstream", upstream: string | null, dropped = ""): void {
+    if (this.ctx.audit()?.level !== "all") return;
+    const rec: AuditEntry = {
+      phase: "event",
+      kind: "passthrough",
+      from,
+      upstream,
+      method,
+      decision: dropped === "" ? "allow" : "deny",
+      duration_ms: 0,
+    };
+    if (dropped !== "") rec.reason = dropped;
+    // not a call: no decision counted, no time observed
+    this.write(rec, true);
+  }
+
+  /** A judged request denied (`d`): its decision line, and the denial error to the client. */
+  deny(req: Request, call: GatewayCall, d: Decision, what: string, t0: number): void {
+    const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
+    const meta = call.meta!;
+    this.write({
+      call_id: meta.call_id,
+      phase: "decision",
+      upstream: meta.upstream,
+      method: req.method,
+      name: meta.target ?? call.function,
+      decision: "deny",
+      rule: d.rule,
+      reason: d.reason,
+      duration_ms: performance.now() - t0,
+      ...this.args(call.args),
+    });
+    const e = denialError(req.id, d, { code, what, section, policyFile: this.ctx.policyFile() });
+    this.down.send(e, e.id ?? undefined);
+  }
+
+  /** The decision line of a call that is forwarded now: its outcome line follows (`outcome`). */
+  forwarded(call: GatewayCall, method: string, name: string | undefined, t0: number): void {
+    const meta = call.meta!;
+    const rec: AuditEntry = {
+      call_id: meta.call_id,
+      phase: "decision",
+      upstream: meta.upstream,
+      method,
+      decision: "allow",
+      rule: meta.policy?.rule,
+      duration_ms: performance.now() - t0,
+      ...this.args(call.args),
+    };
+    if (name !== undefined) rec.name = name;
+    this.write(rec, true);
+  }
+
+  /**
+   * The outcome line of a forwarded call: how its answer ended (docs/audit.md, "Outcomes").
+   * `refused`: the response judges refused the answer; `failed`: the gateway could not make the
+   * answer (its error is `a`). Then the chain's after hooks see how the call ended.
+   */
+  outcome(
+    call: GatewayCall,
+    method: string,
+    name: string | undefined,
+    t0: number,
+    a: Answer | typeof CANCELLED,
+    how?: How,
+  ): void {
+    const meta = call.meta!;
+    const rec: AuditEntry = {
+      call_id: meta.call_id,
+      phase: "outcome",
+      upstream: meta.upstream,
+      method,
+      decision: how?.refused ? "deny" : "allow",
+      outcome: "answered",
+      rule: how?.refused?.rule ?? meta.policy?.rule,
+      duration_ms: performance.now() - t0,
+    };
+    if (name !== undefined) rec.name = name;
+    let outcome: AuditOutcome = "answered";
+    if (a === CANCELLED) outcome = this.who.closed ? "cut_off" : "cancelled";
+    else if (how?.refused) {
+      outcome = "denied";
+      rec.reason = how.refused.reason;
+    } else if ("error" in a) {
+      const gone =
+        a.error.code === UPSTREAM_UNAVAILABLE &&
+        (a.error.data as Obj | undefined)?.warden === "upstream_unavailable";
+      outcome = how?.failed || gone ? "failed" : "error";
+      rec.error = auditError(a.error);
+    } else if (a.result.isError === true) outcome = "error";
+    rec.outcome = outcome;
+    this.write(rec);
+    // The chain's after hooks see how the call ended (the metrics' statistics strategy counts
+    // it per tool): the result when answered, else the error (or the outcome) on call.error.
+    const chain = this.ctx.judges()[meta.phase];
+    if (chain.hasAfter) {
+      if (outcome === "answered" && a !== CANCELLED && "result" in a) call.result = a.result;
+      else call.error = a !== CANCELLED && "error" in a ? a.error : outcome;
+      chain.after(call);
+    }
+  }
+}
