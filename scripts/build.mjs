@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * Builds dist/: regenerates the schema validators (scripts/gen-validators.mjs), compiles src/
+ * with tsc (tsconfig.build.json), then writes dist/.build-stamp, a fingerprint of every input
+ * (path, size and mtime of each file under src/ and schemas/, the tsconfigs, package.json, the
+ * build scripts, and node_modules/.package-lock.json, which npm rewrites on every install).
+ *
+ *   node scripts/build.mjs             `npm run build`: always builds
+ *   node scripts/build.mjs --if-stale  `npm run demo`, `npm test`, `prepare`: builds only when
+ *                                      the fingerprint differs from the stamp (or dist has none)
+ *
+ * A `git pull`, a checkout or an edit changes a file's mtime (and a deleted or added file changes
+ * the list), so the fingerprint differs and the next run builds. A failed build leaves no stamp.
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const STAMP = join(ROOT, "dist", ".build-stamp");
+const TREES = ["src", "schemas"];
+const FILES = [
+  "tsconfig.json",
+  "tsconfig.build.json",
+  "package.json",
+  "scripts/build.mjs",
+  "scripts/gen-validators.mjs",
+  "node_modules/.package-lock.json",
+];
+
+/** Every input's `path size mtime`, sorted, hashed. Missing files count as missing. */
+export function fingerprint(root = ROOT) {
+  const lines = [];
+  const add = (abs) => {
+    let st;
+    try {
+      st = statSync(abs);
+    } catch {
+      lines.push(`${relative(root, abs)} missing`);
+      return;
+    }
+    lines.push(`${relative(root, abs)} ${st.isDirectory() ? "dir" : st.size} ${st.mtimeMs}`);
+    if (st.isDirectory()) {
+      for (const name of readdirSync(abs).sort()) add(join(abs, name));
+    }
+  };
+  for (const t of TREES) add(join(root, t));
+  for (const f of FILES) add(join(root, f));
+  return createHash("sha256").update(lines.sort().join("\n")).digest("hex");
+}
+
+function run(args) {
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) {
+    process.stderr.write(`build: ${args.join(" ")} failed (exit ${r.status ?? r.signal})\n`);
+    process.exit(r.status || 1);
+  }
+}
+
+function build() {
+  rmSync(STAMP, { force: true });
+  run([join(ROOT, "scripts", "gen-validators.mjs")]);
+  const tsc = createRequire(join(ROOT, "package.json")).resolve("typescript/bin/tsc");
+  run([tsc, "-p", join(ROOT, "tsconfig.build.json")]);
+  writeFileSync(STAMP, `${fingerprint()}\n`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const ifStale = process.argv.includes("--if-stale");
+  let fresh = false;
+  if (ifStale && existsSync(join(ROOT, "dist", "cli", "main.js"))) {
+    try {
+      fresh = readFileSync(STAMP, "utf8").trim() === fingerprint();
+    } catch {}
+  }
+  if (!fresh) {
+    if (ifStale)
+      process.stderr.write("build: dist/ is missing or older than its sources; building\n");
+    build();
+  }
+}
