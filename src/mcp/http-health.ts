@@ -44,10 +44,16 @@ export function serveHealth(
     res.writeHead(405, { allow: "GET, HEAD", "content-length": "0" }).end();
     return;
   }
-  if (path === HEALTH_PATH) return send(req, res, 200, { status: "ok" });
+  if (path === HEALTH_PATH) {
+    send(req, res, 200, { status: "ok" });
+    return;
+  }
   const r = source.readiness();
   const status = r.ready ? "ready" : "not_ready";
-  if (!detailed()) return send(req, res, r.ready ? 200 : 503, { status });
+  if (!detailed()) {
+    send(req, res, r.ready ? 200 : 503, { status });
+    return;
+  }
   const upstreams = source
     .upstreams()
     .map((u) => ({ name: u.name, sessions: u.sessions, state: u.state }));
