@@ -19,6 +19,15 @@ export const POLICY_CODES = {
   policy_invalid: "`warden policy` was given a policy with errors (each one printed on stderr).",
   policy_bad_action:
     "`warden policy eval` got an action that is not JSON, malformed, or of an unknown kind.",
+  policy_test_file:
+    "`warden policy test` was given a path it cannot read, or a directory with no case files.",
+  policy_test_syntax: "A case file is not valid YAML or JSON (the message gives line and column).",
+  policy_test_case:
+    "A case file does not match schemas/policy-test.schema.json, names no policy, or names a rule the policy does not have.",
+  policy_test_action:
+    "A case's action is malformed or of an unknown kind (`code: bad_action` tests that on purpose).",
+  policy_test_invalid:
+    "`warden policy test` found problems in the cases or their policies (each printed on stderr).",
 } as const;
 
 export type PolicyCode = keyof typeof POLICY_CODES;

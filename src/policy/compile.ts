@@ -134,6 +134,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     sections,
     summary: { rules: ctx.counts, ...summary },
     dispatch,
+    rules: ctx.rules,
   });
   return { ok: true, policy: deepFreeze(policy) };
 }

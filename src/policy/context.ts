@@ -13,6 +13,8 @@ export class CompileContext {
   readonly rateKeys = new Set<string>();
   /** Rules per group (`storage`, `mcp.tools`...) and effect, for the summary. */
   readonly counts: Record<string, { allow: number; deny: number }> = {};
+  /** Every rule made, in the order made (`CompiledPolicy.rules`). */
+  readonly rules: Rule[] = [];
   #next = 0;
 
   constructor(source: PolicySource, state: PolicyState) {
@@ -64,7 +66,11 @@ export class CompileContext {
         { id, where },
       ),
     );
-    return markDeepFrozen(Object.freeze({ index: this.#next++, id, where, effect, decision }));
+    const rule = markDeepFrozen(
+      Object.freeze({ index: this.#next++, id, where, effect, decision }),
+    );
+    this.rules.push(rule);
+    return rule;
   }
 }
 

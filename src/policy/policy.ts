@@ -1,6 +1,6 @@
 import type { CheckContext } from "./context.js";
 import type { PolicyState } from "./rate-limit.js";
-import { badAction, makeDecision } from "./rule.js";
+import { badAction, makeDecision, type Rule } from "./rule.js";
 import type { Limits, RuntimeSettings } from "./types/limits.js";
 import type { CheckOptions, Explanation, PolicyDecision } from "./types.js";
 
@@ -27,6 +27,7 @@ export interface PolicyInit {
   sections: ReadonlyMap<string, unknown>;
   summary: Record<string, unknown>;
   dispatch: ReadonlyMap<string, Judge>;
+  rules: readonly Rule[];
 }
 
 /**
@@ -48,6 +49,11 @@ export class CompiledPolicy {
   readonly sections: ReadonlyMap<string, unknown>;
   /** What `warden policy check` prints. */
   readonly summary: Readonly<Record<string, unknown>>;
+  /**
+   * Every rule, in the order the compiler made them (`id`: its key path, `where`: `file:line`,
+   * `effect`): the rules a decision's `ruleId` can name (`warden policy test --coverage`).
+   */
+  readonly rules: readonly Rule[];
   readonly #dispatch: ReadonlyMap<string, Judge>;
   readonly #ctx: CheckContext;
 
@@ -60,6 +66,7 @@ export class CompiledPolicy {
     this.rateKeys = init.rateKeys;
     this.sections = init.sections;
     this.summary = init.summary;
+    this.rules = init.rules;
     this.#dispatch = init.dispatch;
     this.#ctx = {
       now: Number.NaN,

@@ -64,10 +64,16 @@ describe("the shipped schemas", () => {
       expect(problems("policy", parseDocument(readFileSync(f, "utf8")).toJS()), f).toEqual([]);
   });
 
-  it("accept every YAML snippet of the docs (a warden.yaml part, or a policy)", () => {
-    const seen = { warden: 0, policy: 0 };
+  it("accept every YAML snippet of the docs (a warden.yaml part, a policy, or policy test cases)", () => {
+    const seen = { warden: 0, policy: 0, cases: 0 };
     for (const { where, value } of snippets()) {
       if (value === null || typeof value !== "object") continue;
+      // A `warden policy test` case file (docs/cli.md).
+      if ("cases" in value) {
+        seen.cases++;
+        expect(problems("policy-test", value), where).toEqual([]);
+        continue;
+      }
       // A list snippet shows rules of mcp.tools.allow (docs/policy.md, "Parameters").
       if (Array.isArray(value)) {
         expect(problems("policy", { mcp: { tools: { allow: value } } }), where).toEqual([]);
@@ -80,6 +86,13 @@ describe("the shipped schemas", () => {
     }
     expect(seen.warden).toBeGreaterThanOrEqual(2);
     expect(seen.policy).toBeGreaterThanOrEqual(1);
+    expect(seen.cases).toBeGreaterThanOrEqual(1);
+  });
+
+  it("accept the example policy test cases", () => {
+    const dir = "examples/policies/tests";
+    for (const f of readdirSync(dir).map((n) => join(dir, n)))
+      expect(problems("policy-test", parseDocument(readFileSync(f, "utf8")).toJS()), f).toEqual([]);
   });
 
   it("have an $id and a description on every key, for editors", () => {
@@ -98,7 +111,7 @@ describe("the shipped schemas", () => {
           for (const [n, d] of Object.entries((o[k] ?? {}) as object)) walk(d, `${at}#${n}`);
         else walk(o[k], at);
     };
-    for (const name of ["warden", "policy", "guards"] as const) {
+    for (const name of ["warden", "policy", "guards", "policy-test"] as const) {
       const s = readShippedSchema(name);
       expect(s.$id).toBe(`https://warden.invalid/schemas/${name}.schema.json`);
       walk(s, name);

@@ -8,6 +8,7 @@ import {
   type PolicyError,
 } from "../../policy/index.js";
 import { jsonOption, printJson } from "../output.js";
+import { registerPolicyTest } from "./policy-test.js";
 
 function formatError(e: PolicyError): string {
   return `${e.file}:${e.line}:${e.col} ${e.code} ${e.message}`;
@@ -91,4 +92,6 @@ export function registerPolicy(program: Command): void {
       }
       process.exitCode = status;
     });
+
+  registerPolicyTest(policy);
 }
