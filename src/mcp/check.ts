@@ -40,7 +40,7 @@ function rawStdioUpstreams(text: string, file: string): UpstreamConfig[] {
     const o = (typeof u === "object" && u !== null ? u : {}) as Record<string, unknown>;
     const env =
       typeof o.env === "object" && o.env !== null ? (o.env as Record<string, unknown>) : {};
-    const cwd = typeof o.cwd === "string" ? resolve(dirname(file), o.cwd) : undefined;
+    const cwd = resolve(dirname(file), typeof o.cwd === "string" ? o.cwd : ".");
     if (typeof o.command !== "string" || o.command === "")
       return {
         kind: "http",

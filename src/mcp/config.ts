@@ -123,7 +123,7 @@ function listen(c: Checker, v: unknown, abs: (p: string) => string): ListenConfi
   const http: HttpListenConfig = {
     kind: "http",
     host: c.str(h, "host") ?? "127.0.0.1",
-    port: c.int(h, "port", 8931),
+    port: portOverride(c) ?? c.int(h, "port", 8931),
     path: c.str(h, "path") ?? "/mcp",
     allowedHosts: c.strList(h, "allowed_hosts"),
     allowedOrigins: c.strList(h, "allowed_origins"),
@@ -138,6 +138,23 @@ function listen(c: Checker, v: unknown, abs: (p: string) => string): ListenConfi
   if (cert && key) (http as { tls?: unknown }).tls = { cert: abs(cert), key: abs(key) };
   if (h.allow_insecure === true) (http as { allowInsecure?: boolean }).allowInsecure = true;
   return http;
+}
+
+/**
+ * `WARDEN_PORT` (set by `warden gateway --port`) replaces listen.http.port, so a config that
+ * pins a port can run beside another copy of itself, or on a free port (0) in tests.
+ */
+function portOverride(c: Checker): number | undefined {
+  const v = process.env.WARDEN_PORT;
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (/^\d{1,5}$/.test(v) && n <= 65535) return n;
+  c.add(
+    ["listen", "http", "port"],
+    `WARDEN_PORT (or --port) is "${v}", not a port: give a number from 0 to 65535 (0: any free port).`,
+    "invalid_value",
+  );
+  return undefined;
 }
 
 /** Loopback addresses: a listener there is reachable from this host only. */
@@ -275,7 +292,9 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
         command: c.str(o, "command") ?? "",
         args: c.strList(o, "args"),
         env: c.strMap(o, "env"),
-        cwd: cwd === undefined ? undefined : resolve(base, cwd),
+        // Default: warden.yaml's folder, so relative commands and arguments (node ./server.mjs
+        // ./data) mean the same files from whatever directory the gateway is started.
+        cwd: resolve(base, cwd ?? "."),
         prefix,
         paths,
         requestTimeoutMs,

@@ -64,7 +64,7 @@ describe("warden policy eval", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       allowed: true,
-      rule: `${gw}:7`,
+      rule: `${gw}:8`,
       ruleId: "mcp.tools.allow[0]",
     });
   });

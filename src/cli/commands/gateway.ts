@@ -11,6 +11,14 @@ function warnDeprecated(config: GatewayConfig): void {
     process.stderr.write(`warden: warning: ${w.file}:${w.line}:${w.col} ${w.key}: ${w.message}\n`);
 }
 
+interface GatewayOpts {
+  config: string;
+  check?: boolean;
+  json?: boolean;
+  watch: boolean;
+  port?: string;
+}
+
 /** `warden gateway --config warden.yaml`: run the MCP gateway until stopped. */
 export function registerGateway(program: Command): void {
   program
@@ -22,7 +30,10 @@ export function registerGateway(program: Command): void {
     .option("--check", "validate the config and the policy, print a summary, and exit")
     .option("--json", "with --check: print the summary, or the problems, as one JSON document")
     .option("--no-watch", "do not reload the config and policy when their files change")
-    .action(async (opts: { config: string; check?: boolean; json?: boolean; watch: boolean }) => {
+    .option("--port <n>", "listen on this port instead of listen.http.port (0: any free port)")
+    .action(async (opts: GatewayOpts) => {
+      // Read by the config loader, at start and on every reload (docs/gateway.md, WARDEN_PORT).
+      if (opts.port !== undefined) process.env.WARDEN_PORT = opts.port;
       if (opts.json === true && opts.check !== true)
         throw usageError(
           "--json goes with --check (the running gateway prints no data; its audit is JSON lines)",
