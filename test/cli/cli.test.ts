@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { warden } from "./helpers.js";
 
@@ -40,6 +42,24 @@ describe("warden CLI", () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^warden: usage: /);
     }
+  });
+});
+
+describe("errors: one problem per line", () => {
+  it("a warden.yaml with several problems lists each on its own line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "warden-cli-"));
+    const file = join(dir, "warden.yaml");
+    writeFileSync(file, "listen: stdio\nupstreams:\n  - name: a\n    comand: x\nfoo: 1\n");
+    const r = warden(["gateway", "--config", file]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines[0]).toBe(`warden: config_invalid: 4 problem(s) in ${file}:`);
+    expect(lines.slice(1).map((l) => l.trim().split(" ")[0])).toEqual([
+      `${file}:1:1`,
+      `${file}:3:5`,
+      `${file}:4:5`,
+      `${file}:5:1`,
+    ]);
   });
 });
 

@@ -5,6 +5,10 @@ import { Gateway } from "../../mcp/gateway.js";
 import { EXIT } from "../exit-codes.js";
 import { printJson, usageError } from "../output.js";
 
+/** Said on stderr when a stdio gateway's stdin is a terminal: nobody will speak MCP there. */
+export const STDIO_TTY_HINT =
+  'warden gateway: waiting for an MCP client on stdin/stdout (listen: stdio), but stdin is a terminal. Let an MCP client start this command (its config names `warden gateway --config <abs path>`; see docs/gateway.md, "Claude Desktop (or any stdio client)"), or set `listen: { http: ... }` to connect clients over HTTP. Ctrl-C stops.';
+
 /** Keys at their old place (docs/gateway.md, "Shared keys"): one line each on stderr. */
 function warnDeprecated(config: GatewayConfig): void {
   for (const w of config.warnings ?? [])
@@ -78,6 +82,8 @@ export function registerGateway(program: Command): void {
         process.stderr.write(
           `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,
         );
+      if (config.listen.kind === "stdio" && process.stdin.isTTY === true)
+        process.stderr.write(`${STDIO_TTY_HINT}\n`);
       const stop = () => void gw.stop();
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);

@@ -150,7 +150,7 @@ function registerGuardTest(program: Command): void {
           throw usageError(
             parsed.issues
               .map((i) => `${i.key.replace("security_guards[0].", "--")}: ${i.message}`)
-              .join(" "),
+              .join("\n"),
           );
         const payload = payloadOf(phase, readJson(opts.input));
         try {
