@@ -11,7 +11,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
-import { checkSchema, shippedValidator } from "../src/policy/json-schema.js";
+import { checkSchema, type ShippedSchema, shippedValidator } from "../src/policy/json-schema.js";
 import { CLI, ROOT, tempDir } from "./mcp/helpers.js";
 
 const EXAMPLES = join(ROOT, "examples");
@@ -37,10 +37,12 @@ function yamlFiles(dir = EXAMPLES, out: string[] = []): string[] {
   return out.sort();
 }
 
-const kindOf = (file: string): "warden" | "policy" | "guards" => {
+/** The shipped schema a file is written against, from what it holds. */
+const kindOf = (file: string): ShippedSchema => {
   const v = parseDocument(readFileSync(file, "utf8")).toJS();
   if (Array.isArray(v)) return "guards";
-  return v && typeof v === "object" && "upstreams" in v ? "warden" : "policy";
+  if (v && typeof v === "object" && "upstreams" in v) return "warden";
+  return v && typeof v === "object" && "cases" in v ? "policy-test" : "policy";
 };
 const CONFIGS = yamlFiles().filter((f) => kindOf(f) === "warden");
 
