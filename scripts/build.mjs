@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Builds dist/: regenerates the schema validators (scripts/gen-validators.mjs), compiles src/
- * with tsc (tsconfig.build.json), then writes dist/.build-stamp, a fingerprint of every input
- * (path, size and mtime of each file under src/ and schemas/, the tsconfigs, package.json, the
- * build scripts, and node_modules/.package-lock.json, which npm rewrites on every install).
+ * with tsc (tsconfig.build.json), then writes dist/.build-stamp, a fingerprint of every input:
+ * path, size and mtime of each file under src/ and schemas/, and the contents of the tsconfigs,
+ * package.json, the build scripts and node_modules/.package-lock.json (what npm installed, so
+ * a new TypeScript or @types rebuilds, while an `npm install` that changes nothing does not).
  *
  *   node scripts/build.mjs             `npm run build`: always builds
  *   node scripts/build.mjs --if-stale  `npm run demo`, `npm test`, `prepare`: builds only when
@@ -31,7 +32,7 @@ const FILES = [
   "node_modules/.package-lock.json",
 ];
 
-/** Every input's `path size mtime`, sorted, hashed. Missing files count as missing. */
+/** The trees' `path size mtime` lines and the files' content hashes, sorted, hashed. */
 export function fingerprint(root = ROOT) {
   const lines = [];
   const add = (abs) => {
@@ -48,7 +49,15 @@ export function fingerprint(root = ROOT) {
     }
   };
   for (const t of TREES) add(join(root, t));
-  for (const f of FILES) add(join(root, f));
+  for (const f of FILES) {
+    let text = "missing";
+    try {
+      text = createHash("sha256")
+        .update(readFileSync(join(root, f)))
+        .digest("hex");
+    } catch {}
+    lines.push(`${f} ${text}`);
+  }
   return createHash("sha256").update(lines.sort().join("\n")).digest("hex");
 }
 
