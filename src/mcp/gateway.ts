@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
 import { RecentLines } from "../audit/recent.js";
 import type { AuditConfig } from "../audit/record.js";
 import { WardenError } from "../core/errors.js";
@@ -69,6 +70,11 @@ export interface GatewayOptions {
   stdio?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
   /** How many recent audit lines `views().decisions()` keeps (default 256). */
   recentDecisions?: number;
+  /**
+   * The process's prom-client registry, for the metrics (`telemetry.metrics`) to be registered
+   * in, so that one registry serves every part of the process (default: one of the gateway's own).
+   */
+  metricsRegistry?: Registry;
 }
 
 export interface ReloadResult {
@@ -224,7 +230,8 @@ export class Gateway extends EventEmitter {
           { category: "config", details: { problems } },
         );
       if (opts.config.metrics) {
-        g.metrics = new (await import("./metrics.js")).GatewayMetrics();
+        g.metrics = new (await import("./metrics.js")).GatewayMetrics(opts.metricsRegistry);
+        g.metrics.upstreams = () => g.views().upstreams();
         g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies());
       }
       await g.#listen(opts);

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { StatisticsStrategy } from "../core/strategies/statistics.js";
 import type { AuditEntry } from "./audit.js";
+import type { UpstreamHealth } from "./upstream-health.js";
 
 /** Distinct (upstream, tool) pairs counted one by one; later ones share the overflow series. */
 const MAX_TOOLS = 1000;
@@ -32,39 +33,47 @@ const METHODS = new Set([
 ]);
 
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
+  /** Each upstream's health, read at each scrape (the gateway's views set it). */
+  upstreams: () => readonly UpstreamHealth[] = () => [];
   /**
    * The core statistics strategy, in the gateway's tool_invoke chain: it times every judged
    * tools/call from its judgement to its end and counts calls and errors per (upstream, tool);
    * the tool series below are read from it at each scrape.
    */
   readonly statistics = new StatisticsStrategy({ maxFunctions: MAX_TOOLS }, "metrics");
-  readonly decisions = new Counter({
-    name: "warden_mcp_decisions_total",
-    help: "Gateway decisions by method and decision.",
-    labelNames: ["method", "decision"],
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: "warden_mcp_request_seconds",
-    help: "Time from a judged request to its answer.",
-    labelNames: ["method"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [this.registry],
-  });
-  readonly sessions = new Gauge({
-    name: "warden_mcp_sessions",
-    help: "Open downstream sessions.",
-    registers: [this.registry],
-  });
-  readonly reloads = new Counter({
-    name: "warden_mcp_reloads_total",
-    help: "Config and policy reloads by outcome.",
-    labelNames: ["outcome"],
-    registers: [this.registry],
-  });
+  readonly decisions: Counter;
+  readonly duration: Histogram;
+  readonly sessions: Gauge;
+  readonly reloads: Counter;
 
-  constructor() {
+  /** `registry`: the process's own, to register in (default: one of its own). */
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    this.decisions = new Counter({
+      name: "warden_mcp_decisions_total",
+      help: "Gateway decisions by method and decision.",
+      labelNames: ["method", "decision"],
+      registers: [this.registry],
+    });
+    this.duration = new Histogram({
+      name: "warden_mcp_request_seconds",
+      help: "Time from a judged request to its answer.",
+      labelNames: ["method"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+    this.sessions = new Gauge({
+      name: "warden_mcp_sessions",
+      help: "Open downstream sessions.",
+      registers: [this.registry],
+    });
+    this.reloads = new Counter({
+      name: "warden_mcp_reloads_total",
+      help: "Config and policy reloads by outcome.",
+      labelNames: ["outcome"],
+      registers: [this.registry],
+    });
     const stats = this.statistics;
     const calls = new Counter({
       name: "warden_mcp_tool_calls_total",
@@ -104,9 +113,43 @@ export class GatewayMetrics {
         }
       },
     });
+    const health = () => this.upstreams();
+    const up = new Gauge({
+      name: "warden_mcp_upstream_up",
+      help: "1 when the upstream is up (shared: its connection; per session: every open session's), else 0 (starting, down, failed, or a per-session upstream with no session).",
+      labelNames: ["upstream"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of health()) this.set({ upstream: h.name }, h.state === "up" ? 1 : 0);
+      },
+    });
+    const restarts = new Counter({
+      name: "warden_mcp_upstream_restarts_total",
+      help: "Restarts of the upstream after a failure since the gateway started (per session: every session's).",
+      labelNames: ["upstream"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of health()) this.inc({ upstream: h.name }, h.restarts);
+      },
+    });
+    const using = new Gauge({
+      name: "warden_mcp_upstream_sessions",
+      help: "Client sessions using the upstream now.",
+      labelNames: ["upstream"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const h of health()) this.set({ upstream: h.name }, h.sessionsUsing);
+      },
+    });
     void calls;
     void errors;
     void latency;
+    void up;
+    void restarts;
+    void using;
   }
 
   /** Decision lines count decisions; a call's time is observed once, when it ends. */
