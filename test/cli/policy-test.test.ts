@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { warden } from "./helpers.js";
+import { run } from "./run-async.js";
 
 const dir = mkdtempSync(join(tmpdir(), "warden-policy-test-"));
 const gw = resolve("examples/policies/mcp-gateway.yaml");
@@ -16,8 +16,8 @@ function write(name: string, text: string): string {
 }
 
 describe("warden policy test", () => {
-  it("runs the shipped example cases green, every rule of every example policy reached", () => {
-    const r = warden(["policy", "test", "examples/policies/tests/", "--coverage"]);
+  it("runs the shipped example cases green, every rule of every example policy reached", async () => {
+    const r = await run(["policy", "test", "examples/policies/tests/", "--coverage"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n");
@@ -31,7 +31,7 @@ describe("warden policy test", () => {
     expect(r.stdout).not.toContain("no case reached");
   });
 
-  it("prints each failure with what decided, the reason and the canonical input, and exits 1", () => {
+  it("prints each failure with what decided, the reason and the canonical input, and exits 1", async () => {
     const f = write(
       "fail.yaml",
       `policy: ${JSON.stringify(gw)}
@@ -48,7 +48,7 @@ cases:
     rule: mcp.tools.allow[2]
 `,
     );
-    const r = warden(["policy", "test", f]);
+    const r = await run(["policy", "test", f]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(
       `FAIL ${f}:6:5 git_push slips through\n  expected allow, got deny\n`,
@@ -65,11 +65,11 @@ cases:
     );
     expect(r.stdout).not.toContain("calculator is allowed");
     expect(r.stdout.trim().split("\n").at(-1)).toBe("FAIL: 1 passed, 2 failed (3 cases in 1 file)");
-    const v = warden(["policy", "test", f, "--verbose"]);
+    const v = await run(["policy", "test", f, "--verbose"]);
     expect(v.stdout).toContain(`PASS ${f}:3:5 calculator is allowed\n`);
   });
 
-  it("--json prints every case and the counts; --coverage adds the rules no case reached", () => {
+  it("--json prints every case and the counts; --coverage adds the rules no case reached", async () => {
     const f = write(
       "json.yaml",
       `policy: ${JSON.stringify(gw)}
@@ -81,7 +81,7 @@ cases:
     code: no_rule
 `,
     );
-    const r = warden(["policy", "test", f, "--json", "--coverage"]);
+    const r = await run(["policy", "test", f, "--json", "--coverage"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ ok: true, passed: 1, failed: 0, files: 1 });
@@ -109,7 +109,7 @@ cases:
     });
   });
 
-  it("--policy judges the cases against another policy, over their policy: key", () => {
+  it("--policy judges the cases against another policy, over their policy: key", async () => {
     const f = write(
       "other.yaml",
       `policy: ${JSON.stringify(gw)}
@@ -120,13 +120,13 @@ cases:
     rule: mcp.tools.allow[0]
 `,
     );
-    expect(warden(["policy", "test", f]).code).toBe(1);
-    const r = warden(["policy", "test", f, "--policy", "examples/policies/development.yaml"]);
+    expect((await run(["policy", "test", f])).code).toBe(1);
+    const r = await run(["policy", "test", f, "--policy", "examples/policies/development.yaml"]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe("PASS: 1 passed, 0 failed (1 case in 1 file)");
   });
 
-  it("counts rate limits across a file's cases, in order", () => {
+  it("counts rate limits across a file's cases, in order", async () => {
     write(
       "limited.yaml",
       "mcp:\n  tools:\n    allow:\n      - name: search\n        max_calls_per_minute: 2\n",
@@ -136,12 +136,12 @@ cases:
       "rate.yaml",
       `policy: limited.yaml\ncases:\n${["allow", "allow", "deny"].map((e, i) => `  - name: call ${i + 1}\n    ${call}\n    expect: ${e}\n`).join("")}    code: rate_limited\n`,
     );
-    const r = warden(["policy", "test", f]);
+    const r = await run(["policy", "test", f]);
     expect(r.stdout.trim()).toBe("PASS: 3 passed, 0 failed (3 cases in 1 file)");
     expect(r.code).toBe(0);
   });
 
-  it("locates every problem of a bad case file and exits 2, running nothing", () => {
+  it("locates every problem of a bad case file and exits 2, running nothing", async () => {
     const schema = write(
       "schema.yaml",
       `policy: ${JSON.stringify(gw)}
@@ -177,7 +177,7 @@ cases:
       "missing.yaml",
       "policy: ./gone.yaml\ncases:\n  - { name: a, action: { kind: tool.call, name: a }, expect: deny }\n",
     );
-    const r = warden([
+    const r = await run([
       "policy",
       "test",
       schema,
@@ -223,29 +223,29 @@ cases:
     ]);
   });
 
-  it("reports a policy with errors as its own located errors (exit 2)", () => {
+  it("reports a policy with errors as its own located errors (exit 2)", async () => {
     const p = write("broken.yaml", "mcp:\n  tools:\n    allow:\n      - nme: x\n");
     const f = write(
       "uses-broken.yaml",
       "policy: broken.yaml\ncases:\n  - { name: a, action: { kind: tool.call, name: a }, expect: deny }\n",
     );
-    const r = warden(["policy", "test", f]);
+    const r = await run(["policy", "test", f]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${p}:4:9 policy_unknown_key unknown key "nme"`);
   });
 
-  it("a case may test a malformed action on purpose with code: bad_action", () => {
+  it("a case may test a malformed action on purpose with code: bad_action", async () => {
     const f = write(
       "malformed.yaml",
       `policy: ${JSON.stringify(gw)}\ncases:\n  - { name: no name, action: { kind: tool.call }, expect: deny, code: bad_action }\n`,
     );
-    const r = warden(["policy", "test", f]);
+    const r = await run(["policy", "test", f]);
     expect(r.code).toBe(0);
   });
 
-  it("a directory with no case files is bad input", () => {
+  it("a directory with no case files is bad input", async () => {
     const empty = mkdtempSync(join(tmpdir(), "warden-policy-test-empty-"));
-    const r = warden(["policy", "test", empty]);
+    const r = await run(["policy", "test", empty]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       `${empty}:1:1 policy_test_file the directory has no .yaml, .yml or .json case files`,

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerAudit } from "./audit.js";
 import { registerDemo } from "./demo.js";
 import { registerGateway } from "./gateway.js";
 import { registerGuards } from "./guard.js";
@@ -7,6 +8,7 @@ import { registerPolicy } from "./policy.js";
 
 /** Every subcommand; each layer adds its own `register*` here (one line, one module). */
 export const commands: ReadonlyArray<(program: Command) => void> = [
+  registerAudit,
   registerDemo,
   registerGateway,
   registerGuards,
