@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
+import { allowHint, type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
 import { tooDeepYaml } from "../policy/nesting.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
@@ -77,25 +77,27 @@ function policyPathOf(text: string, file: string): string | undefined {
 function transportProblems(c: GatewayConfig, policy: CompiledPolicy): string[] {
   const out: string[] = [];
   const refused = (transport: "stdio" | "http", host?: string) => {
-    const d = policy.check(
+    const action =
       host === undefined
         ? { kind: "transport.connect", transport }
-        : { kind: "transport.connect", transport, host },
-    );
-    return d.allowed ? undefined : d.reason;
+        : { kind: "transport.connect", transport, host };
+    const d = policy.check(action);
+    if (d.allowed) return undefined;
+    const hint = allowHint(policy, action, d) ?? `allow it under mcp.transport.${transport}`;
+    return { why: d.reason, fix: `In the policy, ${hint}` };
   };
   const l = c.listen;
   const why = l.kind === "http" ? refused("http", l.host) : refused("stdio");
   if (why !== undefined)
     out.push(
-      `${c.file}: listen: the policy ${policy.file} refuses ${l.kind} connections (${why}), so every client would be refused. Allow it under mcp.transport.${l.kind} in the policy, or listen on another transport.`,
+      `${c.file}: listen: the policy ${policy.file} refuses ${l.kind} connections (${why.why}), so every client would be refused. ${why.fix}, or listen on another transport.`,
     );
   for (const [i, u] of c.upstreams.entries()) {
     const t = upstreamTransport(u);
     const w = refused(t.transport, t.host);
     if (w !== undefined)
       out.push(
-        `${c.file}: upstreams[${i}]: the policy ${policy.file} refuses the ${t.transport} transport upstream "${u.name}" uses (${w}). Allow it under mcp.transport.${t.transport} in the policy, or remove the upstream.`,
+        `${c.file}: upstreams[${i}]: the policy ${policy.file} refuses the ${t.transport} transport upstream "${u.name}" uses (${w.why}). ${w.fix}, or remove the upstream.`,
       );
   }
   return out;

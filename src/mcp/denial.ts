@@ -25,8 +25,13 @@ function policyHint(d: Decision, f: DenialFacts): string {
       return `${at === undefined ? "An allow rule" : `The rule at ${d.rule}`} matches the name but not this request: widen its conditions (parameters, max_length, operations) if this call is legitimate.`;
     case "rate_limited":
       return `Wait a minute, or raise max_calls_per_minute of ${at ?? "the rule"}.`;
-    default:
-      return `Nothing in ${f.policyFile} allows it (no allow means deny): add an allow entry under ${f.section}.`;
+    default: {
+      // The exact key and value when the policy layer could tell them (policy/hints.ts).
+      const hint = d.details?.hint;
+      return typeof hint === "string"
+        ? `Nothing in ${f.policyFile} allows it (no allow means deny): ${hint}.`
+        : `Nothing in ${f.policyFile} allows it (no allow means deny): add an allow entry under ${f.section}.`;
+    }
   }
 }
 

@@ -21,7 +21,7 @@ import type { Decision } from "../core/decision.js";
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
 import type { CheckOptions, CompiledPolicy, PolicyDecision } from "../policy/index.js";
-import { type PolicyHolder, toCoreDecision } from "../policy/index.js";
+import { allowHint, type PolicyHolder, toCoreDecision } from "../policy/index.js";
 import type { UpstreamConfig } from "./config-types.js";
 import { ON_THIS_HOST, type PolicyAction } from "./policy-adapter.js";
 
@@ -207,7 +207,8 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
       if (action === undefined) return undefined;
       const v = p.check(action, opts);
       meta.policy = v;
-      return v.allowed ? undefined : toCoreDecision(v);
+      // A default deny says what to add, key and value (policy/hints.ts).
+      return v.allowed ? undefined : toCoreDecision(v, allowHint(p, action, v, opts));
     },
   };
 }

@@ -11,6 +11,7 @@ export { POLICY_CODES, type PolicyCode } from "./codes.js";
 export { type CompileOptions, type CompileResult, compilePolicy } from "./compile.js";
 export { type CheckContext, CompileContext } from "./context.js";
 export { toCoreDecision } from "./core-decision.js";
+export { allowHint, allowHintFor } from "./hints.js";
 export { PolicyHolder } from "./holder.js";
 export {
   type LoadOptions as PolicyLoadOptions,

@@ -85,7 +85,7 @@ security_guards:
       /upstreams\[1\]\.command: upstream "noexec" cannot be started: its command ".*server\.sh" is not executable/,
     );
     expect(text).toMatch(
-      /listen: the policy .*policy\.yaml refuses stdio connections .*every client would be refused/,
+      /listen: the policy .*policy\.yaml refuses stdio connections .*every client would be refused\. In the policy, set `mcp\.transport\.stdio: true`, or listen on another transport\./,
     );
     expect(text).toMatch(
       /upstreams\[0\]: the policy .* refuses the stdio transport upstream "gone" uses/,
@@ -94,7 +94,7 @@ security_guards:
       /upstreams\[1\]: the policy .* refuses the stdio transport upstream "noexec" uses/,
     );
     expect(text).toMatch(
-      /upstreams\[2\]: the policy .* refuses the http transport upstream "web" uses/,
+      /upstreams\[2\]: the policy .* refuses the http transport upstream "web" uses .*In the policy, set `mcp\.transport\.http: \{ allowed_hosts: \["127\.0\.0\.1"\] \}` \(or `mcp\.transport\.http: true` for any host\), or remove the upstream\./,
     );
     expect(text).toMatch(
       /Guard "mine" \(.*warden\.yaml:\d+\): cannot read module_path .*missing-guard\.wasm/,

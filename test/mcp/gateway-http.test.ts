@@ -275,6 +275,10 @@ describe("the HTTP front's checks", () => {
     expect(body.error?.code).toBe(-32003);
     expect(body.error?.data.warden).toBe("connection_denied");
     expect(body.error?.message).toMatch(/transport "http" is not enabled/);
+    // The hint names the exact key and value to set.
+    expect(body.error?.message).toMatch(
+      /set `mcp\.transport\.http: \{ allowed_hosts: \[".+"\] \}` \(or `mcp\.transport\.http: true` for any host\)\.$/,
+    );
   });
 
   it("answers unknown sessions with 404 and missing ones with 400", async () => {

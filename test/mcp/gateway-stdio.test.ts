@@ -97,7 +97,10 @@ describe("gateway over stdio", () => {
     const e = await denied(client.getPrompt({ name: "test_prompt_with_image" }));
     expect(e.code).toBe(-32003);
     expect(e.data).toMatchObject({ warden: "prompt_denied", decision: "no_rule" });
-    expect(e.message).toMatch(/add an allow entry under mcp\.prompts\.allow/);
+    // The hint names the exact entry and list to add.
+    expect(e.message).toContain(
+      'allows it (no allow means deny): add `- name: "test_prompt_with_image"` under mcp.prompts.allow.',
+    );
   });
 
   it("resources: list and templates are filtered, read and subscribe are judged", async () => {

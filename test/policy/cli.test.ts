@@ -88,6 +88,15 @@ describe("warden policy eval", () => {
     expect(d.explanation.time_ns).toBeGreaterThan(0);
   });
 
+  it("a default deny prints the exact key to add as hint", () => {
+    const r = warden("policy", "eval", gw, "-a", '{"kind":"tool.call","name":"files__delete"}');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      code: "no_rule",
+      hint: 'add `- name: "files__delete"` under mcp.tools.allow',
+    });
+  });
+
   it("evaluates an array of actions in order (rate limits apply), exit = the worst", () => {
     const call = { kind: "tool.call", name: "search", arguments: { query: "q" }, caller: "bob" };
     const r = warden(

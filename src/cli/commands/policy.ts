@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { WardenError } from "../../core/errors.js";
 import {
+  allowHint,
   type CompiledPolicy,
   loadPolicyFile,
   type PolicyDecision,
@@ -84,7 +85,12 @@ export function registerPolicy(program: Command): void {
       const p = await load(file);
       const explain = opts.explain === true;
       const decisions = list.map((a) => p.check(a, { explain }));
-      printJson(many ? decisions : decisions[0]);
+      // A default deny says what to add (policy/hints.ts): `hint`, after the decision's fields.
+      const shown = decisions.map((d, i) => {
+        const hint = allowHint(p, list[i], d);
+        return hint === undefined ? d : { ...d, hint };
+      });
+      printJson(many ? shown : shown[0]);
       const status = Math.max(0, ...decisions.map(statusOf));
       if (status === 2) {
         const bad = decisions.find((d) => d.code === "bad_action")!;
