@@ -156,7 +156,8 @@ describe("evaluation limits", () => {
     expect(e.details).toMatchObject({ limit: "fuel", fuel: 50_000 });
     const slow = await loadPlugin(await fixture("slow"), {
       name: "slowfuel",
-      limits: { fuel: 10_000_000 },
+      // The time limit stays out of the way: fuel, not the clock, must decide (a loaded CI box).
+      limits: { fuel: 10_000_000, timeout_ms: 30_000 },
     });
     const a = await slow.evaluate({});
     const b = await slow.evaluate({});
@@ -164,12 +165,12 @@ describe("evaluation limits", () => {
     expect(a.fuel_used).toBe(b.fuel_used);
     const tight = await loadPlugin(await fixture("slow"), {
       name: "slowfuel",
-      limits: { fuel: (a.fuel_used as number) - 1 },
+      limits: { fuel: (a.fuel_used as number) - 1, timeout_ms: 30_000 },
     });
     expect((await failure(tight.evaluate({}))).code).toBe("fuel_exhausted");
     const exact = await loadPlugin(await fixture("slow"), {
       name: "slowfuel",
-      limits: { fuel: a.fuel_used as number },
+      limits: { fuel: a.fuel_used as number, timeout_ms: 30_000 },
     });
     expect((await exact.evaluate({})).verdict).toBe(true);
   });
