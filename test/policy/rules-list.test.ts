@@ -39,7 +39,11 @@ describe("CompiledPolicy.rules", () => {
       ].sort(),
     );
     const deny = p.rules.find((r) => r.id === "mcp.tools.deny[1]")!;
-    expect(deny).toMatchObject({ where: `${file}:23`, effect: "deny" });
+    const line =
+      readFileSync(file, "utf8")
+        .split("\n")
+        .findIndex((l) => l.includes('- name: "git_push"')) + 1;
+    expect(deny).toMatchObject({ where: `${file}:${line}`, effect: "deny" });
     expect(Object.isFrozen(p.rules)).toBe(true);
   });
 
