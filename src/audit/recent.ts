@@ -3,6 +3,7 @@
  * a fixed number of lines, as written (JSON text: nothing a reader does can change them), fed by
  * the writer (`AuditLog.onwrite`). A line costs one array slot; it is parsed only when read.
  */
+import { WardenError } from "../core/errors.js";
 import type { AuditRecord } from "./record.js";
 
 /** How many lines the ring keeps unless told otherwise. */
@@ -18,7 +19,11 @@ export class RecentLines {
 
   constructor(capacity = RECENT_LINES) {
     if (!Number.isInteger(capacity) || capacity < 1)
-      throw new RangeError(`RecentLines: capacity must be a positive integer, got ${capacity}`);
+      throw new WardenError(
+        "invalid_argument",
+        `The recent decisions' capacity must be a whole number of lines, 1 or more (Gateway.start's recentDecisions); got ${capacity}.`,
+        { category: "usage", details: { capacity } },
+      );
     this.capacity = capacity;
     this.#ring = new Array(capacity);
   }

@@ -3,7 +3,7 @@
 // real SDK client to real fixture upstreams (one per session, one shared), after a denied call,
 // after a crash of each upstream, past the ring's bound; and no caller can change the gateway
 // through what a view returned.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
@@ -152,17 +152,26 @@ describe("Gateway.views()", () => {
     expect(gw.views().decisions({ caller: "someone-else" })).toEqual([]);
   });
 
-  it("hears each new audit line as it is written", async () => {
+  it("hears each new audit line as it is written; a listener that throws stops nothing", async () => {
     const heard: AuditRecord[] = [];
     const stop = gw.views().onDecision((r) => heard.push(r));
+    const stopBad = gw.views().onDecision(() => {
+      throw new Error("a broken admin page");
+    });
     await client.callTool({ name: "a__add", arguments: { a: 2, b: 3 } });
     stop();
+    stopBad();
     await client.callTool({ name: "a__add", arguments: { a: 4, b: 5 } });
     expect(heard.map((r) => [r.name, r.phase])).toEqual([
       ["a__add", "decision"],
       ["a__add", "outcome"],
     ]);
     expect(Object.isFrozen(heard[0])).toBe(true);
+    // the ring and the file got every line, the second call's too
+    expect(gw.views().decisions({ tool: "a__add" })).toHaveLength(4);
+    gw.audit!.flush();
+    const lines = readFileSync(join(dir, "audit.jsonl"), "utf8").trim().split("\n");
+    expect(lines.filter((l) => l.includes('"name":"a__add"'))).toHaveLength(4);
   });
 
   it("shows restarts and the last error after each upstream crashes", async () => {
@@ -217,6 +226,19 @@ describe("Gateway.views()", () => {
 });
 
 describe("the recent decisions' ring", () => {
+  it("refuses a bound that is not a whole number of lines, 1 or more", async () => {
+    const dir = tempDir();
+    const cfg = writeGatewayFiles(
+      dir,
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\nupstreams:\n${stdioUpstream("a")}`,
+    );
+    for (const n of [0, -1, 2.5])
+      await expect(start(cfg, n)).rejects.toMatchObject({
+        code: "invalid_argument",
+        message: expect.stringMatching(/recentDecisions\); got/),
+      });
+  });
+
   it("keeps the newest lines only, up to its bound", async () => {
     const dir = tempDir();
     const cfg = writeGatewayFiles(
