@@ -47,7 +47,7 @@ export interface GatewayOptions {
    * into every phase's chain, a record into the phases it names. They run after the policy
    * (always first) and the config's `security_guards`, in the order given unless their
    * `priority` says otherwise; their decisions count like the guards' (a block is a -32003
-   * denial naming the strategy). Judged synchronously: a `beforeCallAsync` strategy is refused.
+   * denial naming the strategy). A `beforeCallAsync` strategy is awaited (one that fails denies).
    */
   strategies?: GatewayStrategies;
   /**

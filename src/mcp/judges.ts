@@ -13,12 +13,12 @@
  *   strategies may rewrite in place.
  *
  * A `block` (or `review`) verdict turns into a denial error. The policy is the first strategy
- * of every chain; guards are appended after it, in the order given.
+ * of every chain; guards are appended after it, in the order given. A chain with a strategy to
+ * await (`beforeCallAsync`) is awaited by the sessions; one without is judged synchronously.
  */
 import type { Call } from "../core/call.js";
 import { Chain } from "../core/chain.js";
 import type { Decision } from "../core/decision.js";
-import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
 import type { CheckOptions, CompiledPolicy, PolicyDecision } from "../policy/index.js";
 import { allowHint, type PolicyHolder, toCoreDecision } from "../policy/index.js";
@@ -213,7 +213,11 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
   };
 }
 
-/** Build the five chains: the policy first, then the extra strategies of each phase. */
+/**
+ * Build the five chains: the policy first, then the extra strategies of each phase. A chain with
+ * a strategy that has to be awaited (`beforeCallAsync`) is asynchronous: the sessions await its
+ * decision (session-judges.ts); a chain without one is judged synchronously, as before.
+ */
 export function buildJudges(
   holder: PolicyHolder,
   paths: LocalPaths,
@@ -221,24 +225,55 @@ export function buildJudges(
 ): Judges {
   const policy = policyStrategy(holder, paths);
   const out = {} as Record<GatewayPhase, Chain<GatewayCallMeta>>;
-  for (const phase of PHASES) {
-    const chain = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? [])]);
-    // The sessions judge each message synchronously (no await on the per-message path); a
-    // strategy that has to be awaited would be skipped there, so it is refused here.
-    if (chain.async)
-      throw new WardenError(
-        "invalid_strategy",
-        `Chain "mcp.${phase}": strategy ${chain.strategies
-          .filter((s) => s.beforeCallAsync)
-          .map((s) => `"${s.name}"`)
-          .join(
-            ", ",
-          )} has beforeCallAsync, and the gateway judges messages synchronously: give it a synchronous beforeCall.`,
-        { category: "usage", details: { chain: `mcp.${phase}` } },
-      );
-    out[phase] = chain;
-  }
+  for (const phase of PHASES)
+    out[phase] = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? []).map(failClosed)]);
   return Object.freeze(out);
+}
+
+/** How long the gateway waits for an asynchronous judge before it denies (fail closed). */
+export const JUDGE_TIMEOUT_MS = 60_000;
+
+/**
+ * An asynchronous strategy whose judgement throws, rejects or does not come within
+ * JUDGE_TIMEOUT_MS denies the message, naming itself and why (fail closed); its denial and audit
+ * line say so. Synchronous strategies are left as they are (no cost on the fast path).
+ */
+function failClosed(s: GatewayStrategy): GatewayStrategy {
+  const judge = s.beforeCallAsync;
+  // both hooks: left for the chain to refuse, naming the strategy
+  if (judge === undefined || s.beforeCall !== undefined) return s;
+  return {
+    name: s.name,
+    ...(s.priority === undefined ? {} : { priority: s.priority }),
+    ...(s.afterCall === undefined ? {} : { afterCall: s.afterCall.bind(s) }),
+    ...(s.shouldBypass === undefined ? {} : { shouldBypass: s.shouldBypass.bind(s) }),
+    beforeCallAsync: async (call) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<Decision>((resolve) => {
+        timer = setTimeout(
+          () => resolve(failed(s.name, `no decision within ${JUDGE_TIMEOUT_MS} ms`)),
+          JUDGE_TIMEOUT_MS,
+        );
+        timer.unref();
+      });
+      try {
+        return await Promise.race([judge.call(s, call), late]);
+      } catch (e) {
+        return failed(s.name, e instanceof Error ? e.message : String(e));
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+/** The decision of a judge that failed: a block by it (`by`), saying why. */
+export function failed(by: string, why: string): Decision {
+  return {
+    verdict: "block",
+    by,
+    reason: `strategy "${by}" failed (${why}); the message is refused (a judge that fails denies)`,
+  };
 }
 
 /** The policy action for connecting one upstream (`args` as session-connect.ts builds them). */

@@ -4,7 +4,7 @@
  * the upstream's own text when nothing would change it; and the client's roots/list answer
  * going up, limited to what the policy's storage allows.
  */
-import { isAllowed } from "../core/decision.js";
+import { type Decision, isAllowed } from "../core/decision.js";
 import { denialError } from "./denial.js";
 import {
   answerWithId,
@@ -14,6 +14,7 @@ import {
   type Request,
   type ResultResponse,
 } from "./jsonrpc.js";
+import type { GatewayCall } from "./judges.js";
 import { publicContent } from "./merge.js";
 import type { Naming } from "./naming.js";
 import { type How, SECTION } from "./session-audit.js";
@@ -26,7 +27,8 @@ type Obj = Record<string, unknown>;
 /**
  * Rewrite names in an answer and run the response phase; the judged call names the request it
  * answers (meta.target: the public name, meta.name: the upstream's own one). `as`: the method
- * the answer is judged as (tasks/result: the tools/call that created the task).
+ * the answer is judged as (tasks/result: the tools/call that created the task). A promise only
+ * when a response judge has to be awaited.
  */
 export function judgeAnswer(
   s: SessionParts,
@@ -37,28 +39,37 @@ export function judgeAnswer(
   name: string,
   how: How,
   as = req.method,
-): Answer {
+): Answer | Promise<Answer> {
   let res = result;
   if (link.cfg.prefix) res = rewriteResult(s.links.naming, link.name, as, res);
   const chain = s.ctx.judges().response;
-  if (chain.strategies.length > 1) {
-    const j = s.judges.judge("response", as, link.name, res, as);
-    j.call.meta!.target = publicName;
-    j.call.meta!.name = name;
-    const d = j.chain.before(j.call);
-    if (!isAllowed(d)) {
-      how.refused = d;
-      const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
-      return denialError(req.id, d, {
-        code,
-        what: `the answer to ${req.method} "${publicName}"`,
-        section,
-        policyFile: s.ctx.policyFile(),
-      });
-    }
-    res = j.call.args as Obj;
-  }
-  return { jsonrpc: "2.0", id: req.id, result: res };
+  if (chain.strategies.length <= 1) return { jsonrpc: "2.0", id: req.id, result: res };
+  const j = s.judges.judge("response", as, link.name, res, as);
+  j.call.meta!.target = publicName;
+  j.call.meta!.name = name;
+  const d = s.judges.decide(j);
+  if (d instanceof Promise) return d.then((d) => judgedAnswer(s, req, j.call, d, publicName, how));
+  return judgedAnswer(s, req, j.call, d, publicName, how);
+}
+
+/** The answer the client gets once the response judges decided (`d`) on it. */
+function judgedAnswer(
+  s: SessionParts,
+  req: Request,
+  call: GatewayCall,
+  d: Decision,
+  publicName: string,
+  how: How,
+): Answer {
+  if (isAllowed(d)) return { jsonrpc: "2.0", id: req.id, result: call.args as Obj };
+  how.refused = d;
+  const [code, section] = SECTION[req.method] ?? ["guard_denied", "mcp"];
+  return denialError(req.id, d, {
+    code,
+    what: `the answer to ${req.method} "${publicName}"`,
+    section,
+    policyFile: s.ctx.policyFile(),
+  });
 }
 
 /**
@@ -79,8 +90,15 @@ export function asIs(
   return typeof a.id === "number" ? answerWithId(raw, a.id, to) : undefined;
 }
 
-/** The roots a client sends up are limited to what the policy's storage allows. */
-export function judgeRoots(s: SessionParts, link: UpstreamLink, a: Answer): Answer {
+/**
+ * The roots a client sends up are limited to what the policy's storage allows. A promise only
+ * when a response judge has to be awaited.
+ */
+export function judgeRoots(
+  s: SessionParts,
+  link: UpstreamLink,
+  a: Answer,
+): Answer | Promise<Answer> {
   if (!("result" in a)) return a;
   const bad = invalidResult("roots/list", a.result);
   if (bad !== undefined) {
@@ -93,14 +111,25 @@ export function judgeRoots(s: SessionParts, link: UpstreamLink, a: Answer): Answ
     );
   }
   const roots = Array.isArray(a.result.roots) ? [...(a.result.roots as unknown[])] : [];
-  const { call, chain } = s.judges.judge(
+  const j = s.judges.judge(
     "response",
     "roots/list",
     link.name,
     { ...a.result, roots },
     "roots/list",
   );
-  const d = chain.before(call);
+  const d = s.judges.decide(j);
+  if (d instanceof Promise) return d.then((d) => judgedRoots(s, link, a, j.call, d));
+  return judgedRoots(s, link, a, j.call, d);
+}
+
+function judgedRoots(
+  s: SessionParts,
+  link: UpstreamLink,
+  a: ResultResponse,
+  call: GatewayCall,
+  d: Decision,
+): Answer {
   const meta = call.meta!;
   const kept = isAllowed(d) ? ((call.args as Obj).roots as unknown[]) : [];
   s.audit.write({

@@ -45,13 +45,19 @@ export class Connection {
     who.client = `${String(info.name ?? "unknown")}${info.version ? `@${String(info.version)}` : ""}`;
     if (ctx.callerIncludesClientName)
       who.caller = `${down.caller}/${String(info.name ?? "unknown")}`;
-    const { call, chain } = this.s.judges.judge("connection", "initialize", null, p, "initialize");
+    const j = this.s.judges.judge("connection", "initialize", null, p, "initialize");
+    const call = j.call;
     call.meta!.eachUpstream = true;
-    const d = chain.before(call);
+    let d = this.s.judges.decide(j);
+    if (d instanceof Promise) d = await d;
     const what = `a ${down.transport} connection`;
     if (!isAllowed(d)) return audit.deny(req, call, d, what, t0);
     let refused: Decision | undefined;
-    for (const link of [...links.values()]) refused ??= this.refuse(link);
+    for (const link of [...links.values()]) {
+      let r = this.refuse(link);
+      if (r instanceof Promise) r = await r;
+      refused ??= r;
+    }
     if (refused !== undefined && links.size === 0) return audit.deny(req, call, refused, what, t0);
     this.#initParams = p;
     this.lifecycle = "initializing";
@@ -125,9 +131,14 @@ export class Connection {
    * starts (its tools, prompts and resources are absent) and the audit says so. Returns the
    * refusal, if it was refused.
    */
-  refuse(link: UpstreamLink): Decision | undefined {
+  refuse(link: UpstreamLink): Decision | undefined | Promise<Decision | undefined> {
     const j = this.#judgeUpstream(link);
-    const d = j.chain.before(j.call);
+    const d = this.s.judges.decide(j);
+    if (d instanceof Promise) return d.then((d) => this.#refused(link, j, d));
+    return this.#refused(link, j, d);
+  }
+
+  #refused(link: UpstreamLink, j: Judged, d: Decision): Decision | undefined {
     if (isAllowed(d)) return undefined;
     this.s.links.drop(link);
     this.s.audit.write({
@@ -186,7 +197,7 @@ export class Connection {
     if (this.#initParams !== undefined)
       await Promise.all(
         added.map(async (link) => {
-          if (this.refuse(link) !== undefined) return;
+          if ((await this.refuse(link)) !== undefined) return;
           try {
             const a = await this.#initLink(link);
             if ("error" in a) throw new Error(`initialize failed: ${a.error.message}`);

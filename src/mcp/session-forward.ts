@@ -12,8 +12,9 @@ import {
   METHOD_NOT_FOUND,
   type Request,
 } from "./jsonrpc.js";
-import type { GatewayPhase } from "./judges.js";
+import type { GatewayCall, GatewayPhase } from "./judges.js";
 import { asIs, judgeAnswer } from "./session-answers.js";
+import type { How } from "./session-audit.js";
 import { type Answer, CANCELLED, type SessionParts } from "./session-core.js";
 import { unknownMethod } from "./session-refusals.js";
 import type { TaskRoutes } from "./session-tasks.js";
@@ -21,6 +22,20 @@ import type { UpstreamLink } from "./upstream-link.js";
 
 type Obj = Record<string, unknown>;
 type Ended = (a: Answer | typeof CANCELLED) => void;
+/** Where a routed request goes, and when it arrived. */
+type Target = {
+  link: UpstreamLink;
+  publicName: string;
+  /** The upstream's own name or URI. */
+  name: string;
+  key: "name" | "uri";
+  kind: string;
+  t0: number;
+};
+
+/** The gateway's own error for a request whose answer it could not make. */
+const gatewayError = (req: Request, e: unknown): Answer =>
+  errorResponse(req.id, INTERNAL_ERROR, `Warden gateway error: ${(e as Error).message}`);
 
 export class Forwarding {
   constructor(
@@ -28,7 +43,10 @@ export class Forwarding {
     readonly tasks: TaskRoutes,
   ) {}
 
-  /** tools/call, prompts/get, resources/read|subscribe: route, judge, forward, judge the answer. */
+  /**
+   * tools/call, prompts/get, resources/read|subscribe: route, judge, forward, judge the answer.
+   * Returns nothing when judged at once (the fast path), the judgement's promise otherwise.
+   */
   routed(
     req: Request,
     p: Obj,
@@ -37,7 +55,7 @@ export class Forwarding {
     r: { upstream: string; name: string } | undefined,
     key: "name" | "uri",
     kind: string,
-  ): undefined {
+  ): Promise<void> | undefined {
     const s = this.s;
     const t0 = performance.now();
     const link = r && s.links.get(r.upstream);
@@ -55,7 +73,7 @@ export class Forwarding {
       return;
     }
     const args = key === "name" && kind === "tool" ? ((p.arguments as Obj) ?? {}) : p;
-    const { call, chain } = s.judges.judge(
+    const j = s.judges.judge(
       phase,
       kind === "tool" ? publicName : req.method,
       r.upstream,
@@ -63,18 +81,28 @@ export class Forwarding {
       req.method,
     );
     if (phase === "request") {
-      call.meta!.target = publicName;
-      call.meta!.name = r.name;
+      j.call.meta!.target = publicName;
+      j.call.meta!.name = r.name;
     }
-    const d = chain.before(call);
+    const d = s.judges.decide(j);
+    const to: Target = { link, publicName, name: r.name, key, kind, t0 };
+    if (d instanceof Promise) return d.then((d) => this.#judged(req, p, j.call, d, to));
+    this.#judged(req, p, j.call, d, to);
+  }
+
+  /** A routed request judged (`d`): denied, or forwarded and its answer judged on its way back. */
+  #judged(req: Request, p: Obj, call: GatewayCall, d: Decision, to: Target): void {
+    const s = this.s;
+    const { link, publicName, name, key, kind, t0 } = to;
     if (!isAllowed(d)) {
       s.audit.deny(req, call, d, `${req.method} "${publicName}"`, t0);
       return;
     }
+    if (s.who.closed) return; // the session ended while the call was judged
     let fwd: Obj = p;
-    if (kind === "tool") fwd = { ...p, name: r.name, arguments: call.args };
-    else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: r.name };
-    else if (r.name !== publicName) fwd = { ...p, [key]: r.name };
+    if (kind === "tool") fwd = { ...p, name, arguments: call.args };
+    else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: name };
+    else if (name !== publicName) fwd = { ...p, [key]: name };
     s.audit.forwarded(call, req.method, publicName, t0);
     s.calls.callThen(link, req.method, fwd, req.id, (got) => {
       s.calls.doneProgress(p);
@@ -82,30 +110,47 @@ export class Forwarding {
       const a = got.message;
       // A task-augmented call (`task`, or `_meta.task` of early drafts) answers with its task.
       if (kind === "tool" && "result" in a && a.result.task !== undefined)
-        this.tasks.created(link, publicName, r.name, a.result);
-      let out: Answer;
+        this.tasks.created(link, publicName, name, a.result);
+      let out: Answer | Promise<Answer>;
       let json: string | undefined;
-      const how: { refused?: Decision; failed?: boolean } = {};
+      const how: How = {};
       try {
         if (!("result" in a)) out = a;
         else {
           json = got.raw === undefined ? undefined : asIs(s, link, a, got.raw, req.id);
-          out =
-            json === undefined ? judgeAnswer(s, req, link, a.result, publicName, r.name, how) : a;
+          out = json === undefined ? judgeAnswer(s, req, link, a.result, publicName, name, how) : a;
         }
       } catch (e) {
         how.failed = true;
-        out = errorResponse(
-          req.id,
-          INTERNAL_ERROR,
-          `Warden gateway error: ${(e as Error).message}`,
-        );
+        out = gatewayError(req, e);
       }
-      // The answer first: the audit record and metrics (redaction, JSON, histograms) are off
-      // the client's critical path; the audit line is written in the same event-loop turn.
-      s.down.send({ ...out, id: req.id }, req.id, json);
-      s.audit.outcome(call, req.method, publicName, t0, out, how);
+      if (!(out instanceof Promise))
+        return this.#answered(req, call, publicName, t0, out, how, json);
+      out.then(
+        (o) => this.#answered(req, call, publicName, t0, o, how),
+        (e) => {
+          how.failed = true;
+          this.#answered(req, call, publicName, t0, gatewayError(req, e), how);
+        },
+      );
     });
+  }
+
+  /**
+   * The answer first: the audit record and metrics (redaction, JSON, histograms) are off the
+   * client's critical path; the audit line is written in the same event-loop turn.
+   */
+  #answered(
+    req: Request,
+    call: GatewayCall,
+    publicName: string,
+    t0: number,
+    out: Answer,
+    how: How,
+    json?: string,
+  ): void {
+    this.s.down.send({ ...out, id: req.id }, req.id, json);
+    this.s.audit.outcome(call, req.method, publicName, t0, out, how);
   }
 
   async complete(req: Request, p: Obj): Promise<void> {
@@ -127,8 +172,10 @@ export class Forwarding {
         req.method,
         pub,
       );
-    const { call, chain } = s.judges.judge("request", req.method, r.upstream, p, req.method);
-    const d = chain.before(call);
+    const j = s.judges.judge("request", req.method, r.upstream, p, req.method);
+    const call = j.call;
+    let d = s.judges.decide(j);
+    if (d instanceof Promise) d = await d;
     if (!isAllowed(d)) return s.audit.deny(req, call, d, `completion/complete for "${pub}"`, t0);
     const fwd = { ...(call.args as Obj), ref: { ...ref, [isPrompt ? "name" : "uri"]: r.name } };
     s.audit.forwarded(call, req.method, pub, t0);
@@ -143,10 +190,21 @@ export class Forwarding {
    * lists it (`mcp.methods.allow`), so that no request reaches an upstream unjudged.
    */
   unknown(req: Request, p: Obj): Promise<void> | undefined {
-    const s = this.s;
     const t0 = performance.now();
-    const { call, chain } = s.judges.judge("request", req.method, null, p, req.method);
-    const d = chain.before(call);
+    const j = this.s.judges.judge("request", req.method, null, p, req.method);
+    const d = this.s.judges.decide(j);
+    if (d instanceof Promise) return d.then((d) => this.#unknownJudged(req, p, j.call, d, t0));
+    return this.#unknownJudged(req, p, j.call, d, t0);
+  }
+
+  #unknownJudged(
+    req: Request,
+    p: Obj,
+    call: GatewayCall,
+    d: Decision,
+    t0: number,
+  ): Promise<void> | undefined {
+    const s = this.s;
     if (isAllowed(d)) {
       // A decision line now and an outcome line when the answer comes, as for judged calls.
       s.audit.forwarded(call, req.method, undefined, t0);

@@ -1,10 +1,19 @@
 /**
  * The judge points of one session: every message the session judges becomes a core `Call`
  * (its `meta` says which session, caller, upstream and phase) run through the chain of its phase
- * (judges.ts). Handlers build the call here, then judge it with the chain they get back.
+ * (judges.ts). `decide` judges it: at once when the chain has no strategy to await (the fast
+ * path: no promise, no microtask), else a promise of the decision; the judgements in flight are
+ * known, so that the session keeps a client's later notifications and answers behind them.
  */
+import type { Decision } from "../core/decision.js";
 import { newCallId } from "./audit.js";
-import type { GatewayCall, GatewayCallMeta, GatewayChain, GatewayPhase } from "./judges.js";
+import {
+  failed,
+  type GatewayCall,
+  type GatewayCallMeta,
+  type GatewayChain,
+  type GatewayPhase,
+} from "./judges.js";
 import type { Downstream, GatewayContext, SessionIdentity } from "./session-core.js";
 
 /** A call about to be judged, and the chain of its phase. */
@@ -14,6 +23,9 @@ export interface Judged {
 }
 
 export class SessionJudges {
+  /** Asynchronous judgements not decided yet. */
+  readonly #inflight = new Set<Promise<Decision>>();
+
   constructor(
     readonly ctx: GatewayContext,
     readonly who: SessionIdentity,
@@ -48,5 +60,29 @@ export class SessionJudges {
       meta,
     };
     return { call, chain: this.ctx.judges()[phase] };
+  }
+
+  /**
+   * The decision on `j`: a Decision when its chain is synchronous, else a Promise of one that
+   * never rejects (a chain that fails denies: fail closed, the decision names the chain).
+   */
+  decide(j: Judged): Decision | Promise<Decision> {
+    if (!j.chain.async) return j.chain.before(j.call);
+    const p = j.chain
+      .beforeAsync(j.call)
+      .catch((e: unknown) => failed(j.chain.name, e instanceof Error ? e.message : String(e)));
+    this.#inflight.add(p);
+    p.then(() => this.#inflight.delete(p));
+    return p;
+  }
+
+  /** True when no judgement is in flight. */
+  get idle(): boolean {
+    return this.#inflight.size === 0;
+  }
+
+  /** The judgements in flight now. */
+  inflight(): Promise<Decision>[] {
+    return [...this.#inflight];
   }
 }

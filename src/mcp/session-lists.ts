@@ -109,8 +109,10 @@ export async function handleList(s: SessionParts, req: Request, p: Obj): Promise
     if (merged.nextCursor !== undefined) result.nextCursor = merged.nextCursor;
   }
   const phase: GatewayPhase = req.method === "tools/list" ? "tools_list" : "response";
-  const { call, chain } = s.judges.judge(phase, req.method, upstream, result, req.method);
-  const d = chain.before(call);
+  const j = s.judges.judge(phase, req.method, upstream, result, req.method);
+  const call = j.call;
+  let d = s.judges.decide(j);
+  if (d instanceof Promise) d = await d;
   if (!isAllowed(d)) return s.audit.deny(req, call, d, `the answer to ${req.method}`, t0);
   const meta = call.meta!;
   const rec: AuditEntry = {

@@ -69,10 +69,12 @@ export class TaskRoutes {
         typeof id === "string" ? id : undefined,
       );
     const t0 = performance.now();
-    const { call, chain } = s.judges.judge("request", req.method, task.link.name, p, req.method);
+    const j = s.judges.judge("request", req.method, task.link.name, p, req.method);
+    const call = j.call;
     call.meta!.target = task.publicName;
     call.meta!.name = task.name;
-    const d = chain.before(call);
+    let d = s.judges.decide(j);
+    if (d instanceof Promise) d = await d;
     if (!isAllowed(d))
       return s.audit.deny(
         req,
@@ -87,7 +89,7 @@ export class TaskRoutes {
     // The result of a task is the answer to the tools/call that created it.
     const as = req.method === "tasks/result" ? "tools/call" : req.method;
     const how: How = {};
-    const out = guarded(req, how, () =>
+    const out = await guarded(req, how, () =>
       "result" in a
         ? judgeAnswer(s, req, task.link, a.result, task.publicName, task.name, how, as)
         : a,
@@ -109,8 +111,10 @@ export class TaskRoutes {
       return s.down.send({ jsonrpc: "2.0", id: req.id, result: { tasks: [] } }, req.id);
     const t0 = performance.now();
     const one = links.length === 1 ? links[0]!.name : null;
-    const { call, chain } = s.judges.judge("request", req.method, one, p, req.method);
-    const d = chain.before(call);
+    const j = s.judges.judge("request", req.method, one, p, req.method);
+    const call = j.call;
+    let d = s.judges.decide(j);
+    if (d instanceof Promise) d = await d;
     if (!isAllowed(d)) return s.audit.deny(req, call, d, req.method, t0);
     let pages: Page[];
     let nextCursor: unknown;
@@ -135,7 +139,7 @@ export class TaskRoutes {
       nextCursor = merged.nextCursor;
     }
     const how: How = {};
-    const out = guarded(req, how, () => {
+    const out = await guarded(req, how, () => {
       const tasks: unknown[] = [];
       for (const { link, answer: a } of pages) {
         if (!("result" in a)) return a;
@@ -153,9 +157,13 @@ export class TaskRoutes {
 }
 
 /** `make()`, or the gateway's own error when it throws (`how.failed` set). */
-function guarded(req: Request, how: How, make: () => Answer): Answer {
+async function guarded(
+  req: Request,
+  how: How,
+  make: () => Answer | Promise<Answer>,
+): Promise<Answer> {
   try {
-    return make();
+    return await make();
   } catch (e) {
     how.failed = true;
     return errorResponse(req.id, INTERNAL_ERROR, `Warden gateway error: ${(e as Error).message}`);

@@ -53,6 +53,9 @@ export class GatewaySession implements SessionIdentity {
   readonly #connection: Connection;
   readonly #tasks: TaskRoutes;
   readonly #forwarding: Forwarding;
+  /** Client answers and notifications held behind judgements in flight (see #hold). */
+  #held = 0;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: GatewayContext, down: Downstream) {
     this.id = down.sessionId ?? randomUUID();
@@ -143,16 +146,56 @@ export class GatewaySession implements SessionIdentity {
       } catch (e) {
         fail(e as Error);
       }
-    } else if (isResponse(m)) {
-      // the client's answer to an upstream's request: to the upstream that asked, by its id
-      const r = s.calls.clientAnswered(m as Answer);
-      if (r === undefined) return;
-      let out = m as Answer;
-      // roots/list answers are judged (their decision line is written there)
-      if (r.method === "roots/list") out = judgeRoots(s, r.link, out);
-      else s.audit.passed(r.method, "client", r.link.name);
+    } else if (this.#held === 0 && s.judges.idle) this.#answerOrNotification(m);
+    else this.#hold(m);
+  }
+
+  /**
+   * A client's answer or notification that arrived while judgements were in flight (an
+   * asynchronous judge): handled once the judgements that began before it are decided, and
+   * after the messages held before it, so that a cancel never overtakes the judgement of the
+   * request it cancels and notifications keep their order. Requests are not held.
+   */
+  #hold(m: Message): void {
+    const before = this.#s.judges.inflight();
+    this.#held++;
+    this.#queue = this.#queue
+      .then(() => Promise.allSettled(before))
+      .then(() => {
+        this.#held--;
+        if (this.closed) return;
+        try {
+          this.#answerOrNotification(m);
+        } catch (e) {
+          this.#ctx.log(`a client message could not be handled; dropped: ${(e as Error).stack}`);
+        }
+      });
+  }
+
+  #answerOrNotification(m: Message): void {
+    if (!isResponse(m)) {
+      this.#notification(m as Notification);
+      return;
+    }
+    // the client's answer to an upstream's request: to the upstream that asked, by its id
+    const s = this.#s;
+    const r = s.calls.clientAnswered(m as Answer);
+    if (r === undefined) return;
+    if (r.method !== "roots/list") {
+      s.audit.passed(r.method, "client", r.link.name);
+      r.link.post({ ...m, id: r.id } as Message);
+      return;
+    }
+    // roots/list answers are judged (their decision line is written there)
+    const out = judgeRoots(s, r.link, m as Answer);
+    if (!(out instanceof Promise)) {
       r.link.post({ ...out, id: r.id } as Message);
-    } else this.#notification(m as Notification);
+      return;
+    }
+    out.then(
+      (o) => r.link.post({ ...o, id: r.id } as Message),
+      (e: Error) => this.#ctx.log(`the client's roots/list answer was dropped: ${e.stack}`),
+    );
   }
 
   #notification(n: Notification) {

@@ -142,18 +142,4 @@ describe("Gateway.start({ strategies }): core strategies in the gateway's chains
     expect(echo).toMatchObject({ target: "evil", calls: 1, errors: 0 });
     expect(echo?.timing?.timed).toBe(1);
   }, 30_000);
-
-  it("refuses a strategy that would have to be awaited, naming it", async () => {
-    const { file } = configWith("  - id: pii-in\n    type: pii\n    runs_on: [tool_invoke]\n");
-    await expect(
-      Gateway.start({
-        config: loadGatewayConfig(file),
-        watch: false,
-        log: () => {},
-        strategies: { tool_invoke: [{ name: "review", beforeCallAsync: async () => undefined }] },
-      }),
-    ).rejects.toThrow(
-      /"review" has beforeCallAsync, and the gateway judges messages synchronously/,
-    );
-  });
 });
