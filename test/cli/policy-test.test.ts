@@ -250,6 +250,25 @@ cases:
     expect(r.code).toBe(0);
   });
 
+  it("refuses an alias bomb and a case nested too deep, located, before anything expands or recurses", async () => {
+    let bombText = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (let i = 1; i < 8; i++)
+      bombText += `a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(", ")}]\n`;
+    const bomb = write("bomb.yaml", `${bombText}cases: *a7\n`);
+    const deep = write(
+      "deep.yaml",
+      `cases:\n  - name: x\n    action: ${"[".repeat(5000)}${"]".repeat(5000)}\n`,
+    );
+    const r = await run(["policy", "test", bomb, deep]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bomb}:1:1 policy_test_syntax `);
+    expect(r.stderr).toMatch(
+      new RegExp(`${deep}:3:\\d+ policy_test_syntax cases\\[0\\]\\.action.* nests too deep`),
+    );
+  });
+
   it("a directory with no case files is bad input", async () => {
     const empty = mkdtempSync(join(tmpdir(), "warden-policy-test-empty-"));
     const r = await run(["policy", "test", empty]);
