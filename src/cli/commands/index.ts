@@ -3,6 +3,7 @@ import { registerAudit } from "./audit.js";
 import { registerDemo } from "./demo.js";
 import { registerGateway } from "./gateway.js";
 import { registerGuards } from "./guard.js";
+import { registerInit } from "./init.js";
 import { registerPlugin } from "./plugin.js";
 import { registerPolicy } from "./policy.js";
 
@@ -12,6 +13,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerDemo,
   registerGateway,
   registerGuards,
+  registerInit,
   registerPlugin,
   registerPolicy,
 ];
