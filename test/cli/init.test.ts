@@ -13,8 +13,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadPolicyFile } from "../../src/policy/index.js";
 import { stdioGatewayClient, tempDir } from "../mcp/helpers.js";
-import { warden } from "./helpers.js";
+import { wardenAsync as warden } from "./init-helpers.js";
 
+/** Each test starts servers and CLIs; a loaded 2-core machine needs more than the default. */
+const SLOW = 120_000;
 const require = createRequire(import.meta.url);
 const FS_SERVER = require.resolve("@modelcontextprotocol/server-filesystem/dist/index.js");
 const MEMORY_SERVER = require.resolve("@modelcontextprotocol/server-memory/dist/index.js");
@@ -44,8 +46,8 @@ interface Summary {
   next: { client: { command: string; args: string[] } };
 }
 
-function init(dir: string, ...args: string[]): Summary {
-  const r = warden(["init", "--dir", dir, "--json", ...args], {
+async function init(dir: string, ...args: string[]): Promise<Summary> {
+  const r = await warden(["init", "--dir", dir, "--json", ...args], {
     env: { ...process.env, MEMORY_FILE_PATH: join(root, "memory.jsonl") },
   });
   expect(r.code, r.stderr).toBe(0);
@@ -69,12 +71,12 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 const text = (r: Awaited<ReturnType<typeof call>>) =>
   r.ok ? (r.result.content as { type: string; text?: string }[])[0]?.text : undefined;
 
-describe("warden init: server-filesystem", () => {
+describe("warden init: server-filesystem", { timeout: SLOW }, () => {
   const dir = join(root, "fs");
   let s: Summary;
 
   it("writes warden.yaml and policy.yaml with the schema header, from the tools' annotations", async () => {
-    s = init(dir, "--upstream", fsUpstream);
+    s = await init(dir, "--upstream", fsUpstream);
     expect(s.upstreams).toMatchObject([
       { name: "filesystem", prefix: false, directories: [data], tools: 14 },
     ]);
@@ -121,8 +123,8 @@ describe("warden init: server-filesystem", () => {
     expect(policy.mcp.tools.deny.sort()).toEqual(["edit_file", "move_file", "write_file"]);
   });
 
-  it("passes warden gateway --check", () => {
-    const r = warden(["gateway", "--check", "--config", join(dir, "warden.yaml")]);
+  it("passes warden gateway --check", async () => {
+    const r = await warden(["gateway", "--check", "--config", join(dir, "warden.yaml")]);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, upstreams: ["filesystem"] });
   });
@@ -165,11 +167,11 @@ describe("warden init: server-filesystem", () => {
   });
 });
 
-describe("warden init: server-memory", () => {
+describe("warden init: server-memory", { timeout: SLOW }, () => {
   const dir = join(root, "memory");
 
   it("allows its read-only tools, denies its delete tools, leaves the others to decide", async () => {
-    const s = init(dir, "--upstream", memoryUpstream);
+    const s = await init(dir, "--upstream", memoryUpstream);
     expect(s.upstreams).toMatchObject([{ name: "memory", prefix: false, directories: [] }]);
     expect(s.tools.allowed.sort()).toEqual(["open_nodes", "read_graph", "search_nodes"]);
     expect(s.tools.denied.sort()).toEqual([
@@ -186,7 +188,7 @@ describe("warden init: server-memory", () => {
     // its resource is listed for the user, commented out
     expect(policyText).toContain("#     - uri: memory://knowledge-graph");
     expect(parse(policyText).storage).toBeUndefined();
-    const r = warden(["gateway", "--check", "--config", join(dir, "warden.yaml")]);
+    const r = await warden(["gateway", "--check", "--config", join(dir, "warden.yaml")]);
     expect(r.code, r.stderr).toBe(0);
 
     const client = await gateway(join(dir, "warden.yaml"));
@@ -199,11 +201,11 @@ describe("warden init: server-memory", () => {
   });
 });
 
-describe("warden init: two servers at once", () => {
+describe("warden init: two servers at once", { timeout: SLOW }, () => {
   const dir = join(root, "both");
 
   it("writes the prefixed names the gateway exposes, and the gateway judges them", async () => {
-    const s = init(dir, "--upstream", fsUpstream, "--upstream", memoryUpstream);
+    const s = await init(dir, "--upstream", fsUpstream, "--upstream", memoryUpstream);
     expect(s.upstreams.map((u) => [u.name, u.prefix])).toEqual([
       ["filesystem", true],
       ["memory", true],
@@ -213,7 +215,7 @@ describe("warden init: two servers at once", () => {
     expect(s.tools.denied).toContain("memory__delete_entities");
     const config = parse(readFileSync(join(dir, "warden.yaml"), "utf8"));
     expect(config.upstreams.map((u: { prefix: boolean }) => u.prefix)).toEqual([true, true]);
-    const r = warden(["gateway", "--check", "--config", join(dir, "warden.yaml")]);
+    const r = await warden(["gateway", "--check", "--config", join(dir, "warden.yaml")]);
     expect(r.code, r.stderr).toBe(0);
 
     const client = await gateway(join(dir, "warden.yaml"));

@@ -13,7 +13,7 @@ import {
   uniqueNames,
 } from "../init/spec.js";
 import { configYaml, policyYaml } from "../init/write-yaml.js";
-import { printJson, reportError, usageError } from "../output.js";
+import { jsonOption, printJson, usageError } from "../output.js";
 
 interface InitOptions {
   upstream: string[];
@@ -61,15 +61,24 @@ function timeoutMs(text: string): number {
   return Math.round(s * 1000);
 }
 
-/** Start every upstream at once; every failure is printed (one line each), the worst thrown. */
+/**
+ * Start every upstream at once. Failures become one error, one line per upstream, with the
+ * code of the worst (a server that failed at run time over a command that does not exist).
+ */
 async function discoverAll(specs: readonly UpstreamSpec[], ms: number): Promise<Discovered[]> {
   const results = await Promise.allSettled(specs.map((s) => discover(s, ms)));
   const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
   if (failures.length === 0)
     return results.map((r) => (r as PromiseFulfilledResult<Discovered>).value);
   const worst = failures.reduce((a, b) => (exitCodeFor(b) > exitCodeFor(a) ? b : a));
-  for (const f of failures) if (f !== worst) reportError(f);
-  throw worst;
+  if (failures.length === 1 || !(worst instanceof WardenError)) throw worst;
+  throw new WardenError(
+    worst.code,
+    failures
+      .map((f) => (f instanceof WardenError ? `${f.code}: ${f.message}` : String(f)))
+      .join("\n"),
+    { category: worst.category, cause: worst, details: { upstreams: failures.length } },
+  );
 }
 
 function counts(p: UpstreamPlan) {
@@ -142,8 +151,7 @@ function printText(s: ReturnType<typeof summary>, dir: string): void {
 
 /** `warden init`: discover upstreams and write a commented warden.yaml and policy.yaml. */
 export function registerInit(program: Command): void {
-  program
-    .command("init")
+  jsonOption(program.command("init"))
     .description(
       "Start MCP servers, list their tools, prompts and resources, and write a commented warden.yaml and policy.yaml for them (see docs/cli.md).",
     )
@@ -168,7 +176,6 @@ export function registerInit(program: Command): void {
     .option("--dir <dir>", "where to write warden.yaml and policy.yaml", ".")
     .option("--force", "overwrite warden.yaml and policy.yaml if they exist")
     .option("--timeout <seconds>", "how long each server may take to start and list", "60")
-    .option("--json", "print a summary as JSON")
     .action(async (o: InitOptions) => {
       const cwd = process.cwd();
       const ms = timeoutMs(o.timeout);

@@ -1,0 +1,29 @@
+/** Helpers of the `warden init` tests. */
+import { spawn } from "node:child_process";
+import { CLI, type CliResult } from "./helpers.js";
+
+/**
+ * Run the built `warden` CLI without blocking this process (`warden init` starts servers for
+ * seconds; a synchronous wait would stall vitest's worker and any server this process runs).
+ */
+export function wardenAsync(
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
