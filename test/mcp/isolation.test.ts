@@ -72,7 +72,7 @@ async function rawGateway(cfg: string) {
   createInterface({ input: proc.stdout! }).on("line", (l) => lines.push(l));
   const ask = async (id: number, method: string, params: unknown) => {
     proc.stdin!.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
-    await until(() => lines.some((l) => l.includes(`"id":${id}`)), 10_000, `answer ${id}`);
+    await until(() => lines.some((l) => l.includes(`"id":${id}`)), 20_000, `answer ${id}`);
     return lines.find((l) => l.includes(`"id":${id}`))!;
   };
   await ask(1, "initialize", {
@@ -109,13 +109,13 @@ describe("answers forwarded as the upstream wrote them", () => {
     expect(line).toBe(
       '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"exact"}],"structuredContent":{"n":12345678901234567890}}}',
     );
-  });
+  }, 60_000);
 
   it("serializes its own answer where it rewrites one (prefixed names)", async () => {
     const line = await exactLine(true);
     expect(JSON.parse(line)).toMatchObject({ id: 7, result: { structuredContent: {} } });
     expect(line).toContain('"n":12345678901234567000');
-  });
+  }, 60_000);
 });
 
 describe("names shared by upstreams without prefixes", () => {
