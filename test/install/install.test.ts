@@ -1,8 +1,9 @@
 // Warden as a user installs it: `npm pack` the checkout, install the tarball into an empty
 // prefix (`npm install -g --prefix`), then run the installed `warden` binary: --version, the
 // demo, and a real stdio gateway session driven by the MCP SDK's client, one call allowed and
-// one denied. The install reads the npm cache first (`--prefer-offline`; `npm ci` has just
-// filled it), so it works without the registry when the cache holds the dependencies.
+// one denied, then `warden audit` on what it wrote. The install reads the npm cache first
+// (`--prefer-offline`; `npm ci` has just filled it), so it works without the registry when the
+// cache holds the dependencies.
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -170,5 +171,11 @@ describe("the tarball installed into an empty prefix", () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(audit.some((l) => JSON.stringify(l).includes("echo"))).toBe(true);
     expect(audit.some((l) => JSON.stringify(l).includes("mcp.tools.deny[0]"))).toBe(true);
+
+    // The installed `warden audit` reads it back as a table: the denied call with its rule.
+    const shown = await warden(["audit", join(work, "audit.jsonl"), "--verdict", "deny"]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/deny .*tools\/call add .*mcp\.tools\.deny\[0\]/);
+    expect(shown.stdout).not.toContain("echo");
   });
 });
