@@ -211,6 +211,24 @@ describe("warden audit on lines from the audit writer", () => {
     expect(r.stdout.trim().split("\n")).toHaveLength(2);
   });
 
+  it("stops quietly, exit 0, when its reader goes away (warden audit | head)", async () => {
+    const file = join(dir, "many.jsonl");
+    writeAudit(
+      file,
+      Array.from({ length: 20_000 }, (_, i) => record({ name: `tool_${i}` })),
+    );
+    const p = spawn(process.execPath, [CLI, "audit", file], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (b: Buffer) => {
+      err += b.toString();
+    });
+    const exited = new Promise<number | null>((r) => p.once("close", (code) => r(code)));
+    await new Promise<void>((r) => p.stdout.once("data", () => r()));
+    p.stdout.destroy();
+    expect(await exited).toBe(0);
+    expect(err).toBe("");
+  }, 60_000);
+
   it("reads the default audit file under the XDG state directory, or says where it looked", async () => {
     const xdg = join(dir, "xdg");
     const env = { ...process.env, XDG_STATE_HOME: xdg };

@@ -32,10 +32,28 @@ function auditFile(file: string | undefined, config: string | undefined): string
   return c.audit.file;
 }
 
+/** The reader of stdout went away (`warden audit | head`): stop reading, exit 0. */
+class StdoutClosed extends Error {}
+let stdoutClosed = false;
+
+function watchStdout(): void {
+  process.stdout.on("error", () => {
+    stdoutClosed = true;
+  });
+}
+
 /** Write to stdout, waiting when the pipe is full (a slow reader never grows our memory). */
 async function out(text: string): Promise<void> {
+  if (stdoutClosed) throw new StdoutClosed();
   if (text === "" || process.stdout.write(text)) return;
-  await new Promise<void>((resolve) => process.stdout.once("drain", resolve));
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      process.stdout.off("drain", done).off("error", done).off("close", done);
+      resolve();
+    };
+    process.stdout.once("drain", done).once("error", done).once("close", done);
+  });
+  if (stdoutClosed) throw new StdoutClosed();
 }
 
 /** `warden audit [FILE]`: the JSONL audit as a table, or the matching lines (--json). */
@@ -62,6 +80,7 @@ export function registerAudit(program: Command): void {
     .option("--since <when>", 'only lines since a duration back ("10m", "2h", "7d") or a date-time')
     .action(async (file: string | undefined, opts: Options) => {
       const keep = makeFilter(opts);
+      watchStdout();
       const path = auditFile(file, opts.config);
       const json = opts.json === true;
       const sink: Sink = {
@@ -90,14 +109,15 @@ export function registerAudit(program: Command): void {
         },
       };
       if (opts.follow) {
-        if (!json) await out(`${header()}\n`);
         const stop = new AbortController();
         const abort = () => stop.abort();
         process.once("SIGINT", abort);
         process.once("SIGTERM", abort);
-        process.stdout.once("error", abort);
         try {
+          if (!json) await out(`${header()}\n`);
           await follow(path, sink, stop.signal);
+        } catch (e) {
+          if (!(e instanceof StdoutClosed)) throw e;
         } finally {
           process.off("SIGINT", abort);
           process.off("SIGTERM", abort);
@@ -115,7 +135,11 @@ export function registerAudit(program: Command): void {
           { category: "usage", details: { file: path } },
         );
       }
-      if (!json) await out(`${header()}\n`);
-      await readOnce(src, sink);
+      try {
+        if (!json) await out(`${header()}\n`);
+        await readOnce(src, sink);
+      } catch (e) {
+        if (!(e instanceof StdoutClosed)) throw e;
+      }
     });
 }
