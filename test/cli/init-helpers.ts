@@ -1,5 +1,7 @@
 /** Helpers of the `warden init` tests. */
 import { spawn } from "node:child_process";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CLI, type CliResult } from "./helpers.js";
 
 /**
@@ -26,4 +28,23 @@ export function wardenAsync(
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * `warden gateway --config <file>` as a stdio MCP server, driven by a real SDK client, with its
+ * state (the audit of a config written by `warden init`) under `stateHome`, not the user's.
+ */
+export async function gatewayClient(
+  configFile: string,
+  stateHome: string,
+): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, "gateway", "--config", configFile],
+    env: { XDG_STATE_HOME: stateHome },
+    stderr: "pipe",
+  });
+  const client = new Client({ name: "init-test", version: "1.0.0" });
+  await client.connect(transport);
+  return { client, transport };
 }

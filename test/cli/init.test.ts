@@ -4,7 +4,7 @@
  * `warden gateway --check`, and a real gateway started from them, driven by a real SDK client,
  * allows a read-only tool and denies a destructive one, under the names the gateway exposes.
  */
-import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -12,8 +12,8 @@ import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdi
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadPolicyFile } from "../../src/policy/index.js";
-import { stdioGatewayClient, tempDir } from "../mcp/helpers.js";
-import { wardenAsync as warden } from "./init-helpers.js";
+import { tempDir, until } from "../mcp/helpers.js";
+import { gatewayClient, wardenAsync as warden } from "./init-helpers.js";
 
 /** Each test starts servers and CLIs; a loaded 2-core machine needs more than the default. */
 const SLOW = 120_000;
@@ -55,7 +55,7 @@ async function init(dir: string, ...args: string[]): Promise<Summary> {
 }
 
 async function gateway(config: string): Promise<Client> {
-  const o = await stdioGatewayClient(config);
+  const o = await gatewayClient(config, join(root, "state"));
   open.push(o);
   return o.client;
 }
@@ -233,5 +233,22 @@ describe("warden init: two servers at once", { timeout: SLOW }, () => {
       content: "x",
     });
     expect(write.ok ? 0 : write.error.code).toBe(-32003);
+
+    // the written config audits into the state directory, where `warden audit` finds it
+    const audit = join(root, "state", "warden", "audit.jsonl");
+    const lines = () =>
+      existsSync(audit)
+        ? readFileSync(audit, "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as { name?: string; decision?: string })
+        : [];
+    await until(() => lines().some((l) => l.name === "filesystem__write_file"), 20_000, "audit");
+    expect(lines()).toContainEqual(
+      expect.objectContaining({ name: "memory__delete_entities", decision: "deny" }),
+    );
+    expect(lines()).toContainEqual(
+      expect.objectContaining({ name: "filesystem__read_text_file", decision: "allow" }),
+    );
   });
 });

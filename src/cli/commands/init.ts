@@ -121,12 +121,13 @@ function summary(plans: readonly UpstreamPlan[], config: string, policy: string)
     next: {
       check: `warden gateway --check --config ${config}`,
       start: `warden gateway --config ${config}`,
+      audit: `warden audit --config ${config}`,
       client: { command: client.command, args },
     },
   };
 }
 
-function printText(s: ReturnType<typeof summary>, dir: string): void {
+function printText(s: ReturnType<typeof summary>): void {
   const out: string[] = [`warden init: wrote ${s.config} and ${s.policy}`];
   for (const u of s.upstreams)
     out.push(
@@ -144,7 +145,7 @@ function printText(s: ReturnType<typeof summary>, dir: string): void {
     `     Claude Desktop (claude_desktop_config.json), Cursor (.cursor/mcp.json): ${snippet}`,
     `     VS Code (.vscode/mcp.json): ${vscode}`,
     `     Or run it yourself: ${s.next.start}`,
-    `  4. See what it decided: ${join(dir, "audit.jsonl")} (one JSON line per judged call)`,
+    `  4. See what it decided:  warden audit --config ${s.config}`,
   );
   process.stdout.write(`${out.join("\n")}\n`);
 }
@@ -223,6 +224,6 @@ export function registerInit(program: Command): void {
       }
       const s = summary(plans, config, policy);
       if (o.json) printJson(s);
-      else printText(s, dir);
+      else printText(s);
     });
 }

@@ -67,12 +67,12 @@ export interface WriteOptions {
   readonly policyFile: string;
 }
 
-/** warden.yaml: listen on stdio, the policy, an audit file, and one entry per upstream. */
+/** warden.yaml: listen on stdio, the policy, the audit (in the state directory), the upstreams. */
 export function configYaml(plans: readonly UpstreamPlan[], o: WriteOptions): string {
   const doc = new Document({
     listen: "stdio",
     policy: `./${o.policyFile}`,
-    audit: { file: "./audit.jsonl" },
+    audit: { arguments: "redacted" },
     upstreams: [],
   });
   doc.commentBefore = [
@@ -87,8 +87,10 @@ export function configYaml(plans: readonly UpstreamPlan[], o: WriteOptions): str
     " the client starts the gateway and speaks MCP on its stdin/stdout; HTTP: listen: { http: { port: 8931 } }";
   (doc.get("policy", true) as Node).comment =
     " what clients may do; relative paths are relative to this file";
-  (doc.getIn(["audit", "file"], true) as Node).comment =
-    " one JSON line per judged call (allowed or denied, with the rule)";
+  (doc.get("audit", true) as Node).commentBefore =
+    " one JSON line per judged call, in <state.dir>/audit.jsonl ($XDG_STATE_HOME/warden, else ~/.local/state/warden): warden audit --config warden.yaml";
+  (doc.getIn(["audit", "arguments"], true) as Node).comment =
+    " redacted (shapes only) | full | omit";
   const list = doc.get("upstreams", true);
   if (!isSeq(list)) throw new Error("upstreams is a sequence");
   for (const p of plans) {
