@@ -101,7 +101,8 @@ describe("AssemblyScript plugin compiled at test time", () => {
     const bad = await p.evaluate(new TextEncoder().encode('{"tool": [1, 2,, 3]}'));
     expect(bad.verdict).toBe(false);
     expect(bad.message).toMatch(/^invalid JSON at byte 15/);
-  });
+    // the first test compiles the AssemblyScript source (asc): 48 s were seen on a loaded CI box
+  }, 120_000);
 
   it("runs many evaluations from a clean image", async () => {
     const p = await loadPlugin(await assemblyScriptGuard(), { name: "as-guard" });
