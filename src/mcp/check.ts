@@ -12,6 +12,7 @@ import { allowHint, type CompiledPolicy, loadPolicyFileSync } from "../policy/in
 import { tooDeepYaml } from "../policy/nesting.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
+import { formatPolicyWarning, prefixWarnings } from "./prefix-check.js";
 import { upstreamProblems } from "./upstream-check.js";
 
 export interface GatewayCheck {
@@ -21,6 +22,11 @@ export interface GatewayCheck {
   config?: GatewayConfig;
   policy?: string;
   guards?: string[];
+  /**
+   * What is not wrong but probably not meant, one line each (`file:line:col key: message`):
+   * policy rules that name no prefixed tool while every upstream is prefixed (prefix-check.ts).
+   */
+  warnings?: string[];
 }
 
 /**
@@ -143,7 +149,11 @@ export async function checkGateway(path: string): Promise<GatewayCheck> {
   }
   out.config = config;
   problems.push(...upstreamProblems(file, config.upstreams));
-  if (policy !== undefined) problems.push(...transportProblems(config, policy));
+  if (policy !== undefined) {
+    problems.push(...transportProblems(config, policy));
+    const w = prefixWarnings(config).map(formatPolicyWarning);
+    if (w.length > 0) out.warnings = w;
+  }
   // The guards are loaded as the gateway would load them (modules read, compiled, warmed up).
   const { loadGatewayGuards } = await import("./guards-hook.js");
   try {

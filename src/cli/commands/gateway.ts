@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../../mcp/config.js";
 import type { GatewayConfig } from "../../mcp/config-types.js";
 import { Gateway } from "../../mcp/gateway.js";
+import { formatPolicyWarning, prefixWarnings } from "../../mcp/prefix-check.js";
 import { EXIT } from "../exit-codes.js";
 import { printJson, usageError } from "../output.js";
 
@@ -64,6 +65,7 @@ export function registerGateway(program: Command): void {
         }
         const config = r.config!;
         warnDeprecated(config);
+        for (const w of r.warnings ?? []) process.stderr.write(`warden: warning: ${w}\n`);
         printJson({
           ok: true,
           config: config.file,
@@ -71,11 +73,15 @@ export function registerGateway(program: Command): void {
           listen: config.listen.kind,
           upstreams: config.upstreams.map((u) => u.name),
           guards: r.guards ?? [],
+          ...(r.warnings ? { warnings: r.warnings } : {}),
         });
         return;
       }
       const config = loadConfig(opts.config);
       warnDeprecated(config);
+      // Policy rules a prefix renamed away (docs/gateway.md, "Several upstreams rename tools").
+      for (const w of prefixWarnings(config))
+        process.stderr.write(`warden: warning: ${formatPolicyWarning(w)}\n`);
       // security_guards (docs/guards.md) are loaded by Gateway.start and rebuilt on reload.
       const gw = await Gateway.start({ config, watch: opts.watch });
       if (gw.address)
