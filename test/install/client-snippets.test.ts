@@ -1,6 +1,6 @@
 // The client snippets of docs/install.md (Claude Desktop, VS Code, Cursor) and docs/gateway.md
 // have the shape each client documents, start the installed `warden` binary (never `npx warden`,
-// which would fetch an unrelated package of that name from the registry), and their command
+// which looks the name up on the registry, where Warden is not published), and their command
 // line is one `warden gateway --check` accepts.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
