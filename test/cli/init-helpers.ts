@@ -10,11 +10,12 @@ import { CLI, type CliResult } from "./helpers.js";
  */
 export function wardenAsync(
   args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: opts.env ?? process.env,
+      cwd: opts.cwd,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -167,6 +167,30 @@ describe("warden init: server-filesystem", { timeout: SLOW }, () => {
   });
 });
 
+describe("warden init in a fresh folder, as the README's quick start", { timeout: SLOW }, () => {
+  it("keeps ./data relative: the gateway, started from elsewhere, serves the folder's data", async () => {
+    const home = join(root, "home");
+    mkdirSync(join(home, "data"), { recursive: true });
+    writeFileSync(join(home, "data", "note.txt"), "a note");
+    const r = await warden(
+      ["init", "--json", "--upstream", `${NODE} ${JSON.stringify(FS_SERVER)} ./data`],
+      {
+        cwd: home,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const config = parse(readFileSync(join(home, "warden.yaml"), "utf8"));
+    expect(config.upstreams[0].args).toEqual([FS_SERVER, "./data"]);
+    expect(config.upstreams[0].cwd).toBeUndefined(); // the config's folder, the gateway's default
+    const policy = parse(readFileSync(join(home, "policy.yaml"), "utf8"));
+    expect(policy.storage.allow).toEqual([{ uri: `${join(home, "data")}/**`, access: ["read"] }]);
+
+    const client = await gateway(join(home, "warden.yaml")); // this process's cwd is not home
+    const read = await call(client, "read_text_file", { path: join(home, "data", "note.txt") });
+    expect(text(read)).toBe("a note");
+  });
+});
+
 describe("warden init: server-memory", { timeout: SLOW }, () => {
   const dir = join(root, "memory");
 

@@ -3,7 +3,7 @@
  * Document API (values are the library's to quote; comments are one line each, made safe by
  * `oneLine`). Undecided rules are written as comments that are valid YAML once uncommented.
  */
-import { isAbsolute, relative } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Document, isMap, isSeq, type Node, stringify, type YAMLMap, YAMLSeq } from "yaml";
 import { oneLine, type ToolPlan, type UpstreamPlan } from "./classify.js";
@@ -102,7 +102,7 @@ export function configYaml(plans: readonly UpstreamPlan[], o: WriteOptions): str
             command: s.command,
             args: [...s.args],
             ...(Object.keys(s.env).length > 0 ? { env: { ...s.env } } : {}),
-            cwd: s.cwd,
+            ...(resolve(s.cwd) === resolve(o.dir) ? {} : { cwd: s.cwd }),
             prefix: p.prefix,
           })
         : doc.createNode({
@@ -120,6 +120,9 @@ export function configYaml(plans: readonly UpstreamPlan[], o: WriteOptions): str
     const cwd = entry.get("cwd", true) as Node | undefined;
     if (cwd)
       cwd.comment = " where warden init started it: relative paths in args resolve from here";
+    else if (s.kind === "stdio")
+      (entry.get("command", true) as Node).comment =
+        " started in this file's folder: relative paths in args resolve from here";
     (entry.get("prefix", true) as Node).comment = p.prefix
       ? ` several upstreams: its tools are ${p.name}__<tool>, its resources ${p.name}+<uri> (as policy.yaml names them)`
       : " one upstream: its tools keep their names (as policy.yaml names them); with a second one, set prefix: true and rename them in policy.yaml";
