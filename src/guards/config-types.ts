@@ -30,7 +30,7 @@ export interface GuardSpec {
   readonly limits: GuardLimits;
   /** Where the entry was written (for messages). */
   readonly source: { readonly file: string; readonly line: number };
-  /** warden.yaml's state directory (absolute; default `.warden` beside it): rug_pull's pins. */
+  /** warden.yaml's state directory (absolute; unset: core's defaultStateDir): rug_pull's pins. */
   readonly stateDir?: string;
 }
 
