@@ -222,6 +222,8 @@ export function registerInit(program: Command): void {
           `the files warden init wrote do not pass warden gateway --check (listed above): a bug in warden init, please report it`,
         );
       }
+      // what --check warns about (none expected: the names are the ones the gateway exposes)
+      for (const w of check.warnings ?? []) process.stderr.write(`warden: warning: ${w}\n`);
       const s = summary(plans, config, policy);
       if (o.json) printJson(s);
       else printText(s);
