@@ -13,11 +13,16 @@ import type { RealPath } from "../types.js";
  */
 type Check = (value: unknown, real: RealPath | undefined) => string | undefined;
 
+/** A value as a constraint judges it: paths canonical (`/data/x/../y` is `/data/y`). */
+type Canon = (value: unknown) => unknown;
+
 /** One argument constraint, compiled. */
 export interface ParamCheck {
   readonly name: string;
   readonly required: boolean;
   readonly check: Check;
+  /** For explanations: the argument in canonical form; absent when it holds no path. */
+  readonly canon?: Canon;
 }
 
 /** Deepest `items` / `properties` nesting a rule may write (the schema and the checks recurse). */
@@ -60,9 +65,55 @@ export function compileParams(
     const c = (typeof raw === "string" ? { path: raw } : raw) as Constraint;
     const check = compileConstraint(c, ctx, [...path, name], 0);
     if (check === undefined) ok = false;
-    else out.push({ name, required: c.required ?? true, check });
+    else {
+      const canon = canonOf(c);
+      out.push({ name, required: c.required ?? true, check, ...(canon ? { canon } : {}) });
+    }
   }
   return ok ? out : undefined;
+}
+
+const asConstraint = (raw: string | Constraint): Constraint =>
+  typeof raw === "string" ? { path: raw } : raw;
+
+/** How a (compiled, so at most MAX_DEPTH deep) constraint shows a value: its paths canonical. */
+function canonOf(c: Constraint): Canon | undefined {
+  if (c.path !== undefined)
+    return (v) => (typeof v === "string" ? (canonicalPathOf(v, false) ?? v) : v);
+  if (c.items !== undefined) {
+    const each = canonOf(asConstraint(c.items));
+    if (each !== undefined) return (v) => (Array.isArray(v) ? v.map(each) : v);
+  }
+  if (c.properties !== undefined) {
+    const props: [string, Canon][] = [];
+    for (const [k, raw] of Object.entries(c.properties)) {
+      const f = canonOf(asConstraint(raw));
+      if (f !== undefined) props.push([k, f]);
+    }
+    if (props.length > 0)
+      return (v) => {
+        if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+        const o: Record<string, unknown> = { ...(v as Record<string, unknown>) };
+        for (const [k, f] of props) if (Object.hasOwn(o, k)) o[k] = f(o[k]);
+        return o;
+      };
+  }
+  return undefined;
+}
+
+/**
+ * The arguments as the rule's constraints judged them (paths canonical), for
+ * `explanation.input`; the same object when no constraint holds a path.
+ */
+export function canonicalArgs(checks: readonly ParamCheck[], args: unknown): unknown {
+  if (args === null || typeof args !== "object" || Array.isArray(args)) return args;
+  let out: Record<string, unknown> | undefined;
+  for (const p of checks) {
+    if (p.canon === undefined || !Object.hasOwn(args, p.name)) continue;
+    out ??= { ...(args as Record<string, unknown>) };
+    out[p.name] = p.canon(out[p.name]);
+  }
+  return out ?? args;
 }
 
 /** One constraint (and those under its `items` / `properties`) as one check, or undefined. */

@@ -20,7 +20,7 @@ import {
 } from "../rule.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
-import { checkParams, compileParams, type ParamCheck } from "./params.js";
+import { canonicalArgs, checkParams, compileParams, type ParamCheck } from "./params.js";
 
 /** An allow rule on tools or prompts, with its conditions. */
 export interface NameRule extends Rule {
@@ -173,11 +173,23 @@ export function judgeName(
   if (first === undefined) return NO_NAME_RULE[kind] ?? noRule(kind, "no rule allows this name");
   if (visibility || first.plain) return first.decision;
   const failed = tryRule(first, name, args, caller, ctx);
-  if (failed === undefined) return first.decision;
+  if (failed === undefined) return explained(ctx, first, first.decision);
   for (const r of c.allow.all(name)) {
     if (r === first) continue;
     const d = r.plain ? undefined : tryRule(r, name, args, caller, ctx);
-    if (d === undefined) return r.decision;
+    if (d === undefined) return explained(ctx, r, r.decision);
   }
-  return failed;
+  return explained(ctx, first, failed);
+}
+
+/**
+ * With `explain`, the arguments in `explanation.input` are shown as the deciding rule judged
+ * them: the paths its constraints name, canonical (docs/policy.md, "Decisions").
+ */
+function explained(ctx: CheckContext, r: NameRule, d: PolicyDecision): PolicyDecision {
+  if (ctx.explain && r.params !== null) {
+    const input = ctx.input as Record<string, unknown>;
+    ctx.input = { ...input, arguments: canonicalArgs(r.params, input.arguments) };
+  }
+  return d;
 }
