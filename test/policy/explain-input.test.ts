@@ -61,9 +61,8 @@ describe("explain shows tool and prompt arguments as judged", () => {
     );
     expect(d.code).toBe("condition");
     expect(d.reason).toContain('"/etc/passwd" (canonical)');
-    expect((d.explanation?.input as { arguments: unknown }).arguments).toEqual({
-      path: "/etc/passwd",
-      paths: [],
+    expect(d.explanation?.input).toMatchObject({
+      arguments: { path: "/etc/passwd", paths: [] },
     });
   });
 
