@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isMap, LineCounter, type Node, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
@@ -478,6 +478,15 @@ function telemetryKeys(c: Checker, root: Obj): GatewayConfig["metrics"] {
 function stateKeys(c: Checker, root: Obj, abs: (p: string) => string): StateConfig {
   const written = c.str(c.obj(root.state) ?? {}, "dir");
   const dir = written === undefined ? defaultStateDir() : abs(written);
+  // Before state.dir defaulted to the XDG state directory it was `.warden` beside warden.yaml:
+  // pins left there would be lost silently (rug_pull would pin every tool again, a changed one
+  // included), so say where they are and how to keep them.
+  const old = abs(join(".warden", STATE_FILES.pins));
+  if (written === undefined && c.file !== "<inline>" && existsSync(old))
+    c.deprecated(
+      ["state"],
+      `rug_pull pins are in ${old}, the old default state directory; the default is now ${dir}, where there are none. Write state: { dir: ./.warden } to keep using them (or move the file there).`,
+    );
   return { dir, cacheDir: join(dir, STATE_FILES.cache) };
 }
 

@@ -1,7 +1,7 @@
 // State (pins, the default audit file, caches) lives under one directory: warden.yaml's
 // state.dir, default the XDG state directory; never the package or the current directory.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defaultStateDir } from "../../src/core/state-dir.js";
@@ -35,6 +35,26 @@ describe("the state directory", () => {
     expect(file("audit: { file: ./a.jsonl }\n")).toBe("/cfg/a.jsonl");
     expect(file("audit: false\n")).toBeUndefined();
     expect(file("")).toBeUndefined();
+  });
+
+  it("warns when pins sit at the old default (.warden beside warden.yaml) and state.dir is not written", () => {
+    const dir = tempDir();
+    vi.stubEnv("XDG_STATE_HOME", tempDir());
+    const file = join(dir, "warden.yaml");
+    const parse = (text: string) => {
+      const r = parseConfig(`${BASE}${text}`, file);
+      expect(r.ok, JSON.stringify(r)).toBe(true);
+      return r.ok ? (r.config.warnings ?? []).map((w) => `${w.code} ${w.key}: ${w.message}`) : [];
+    };
+    expect(parse("")).toEqual([]);
+    mkdirSync(join(dir, ".warden"));
+    writeFileSync(join(dir, ".warden", "pins.json"), "{}");
+    expect(parse("")).toEqual([
+      expect.stringMatching(
+        /^deprecated_key state: rug_pull pins are in .*\/\.warden\/pins\.json, the old default state directory; .*Write state: \{ dir: \.\/\.warden \}/,
+      ),
+    ]);
+    expect(parse("state: { dir: ./.warden }\n")).toEqual([]);
   });
 
   it("warden guard test rug_pull pins under the state directory, not in the current directory", () => {
