@@ -43,6 +43,8 @@ export const MCP_CODES = {
     "A request method sent as a notification (no id): dropped, never forwarded, and audited (a notification gets no answer).",
   server_requests_full:
     "An upstream already had 1,024 requests to the client (sampling, elicitation, ...) unanswered; its next one was refused and audited.",
+  held_full:
+    "A client's notifications and answers waited behind asynchronous judgements, 1,024 of them; the next was dropped and audited.",
   session_unknown:
     "An HTTP request naming a session that ended, was collected as idle, or is another caller's (404); initialize again.",
 } as const;

@@ -7,7 +7,7 @@
  * Calls (session-calls.ts). docs/internals/gateway-flow.md follows a tools/call through them.
  */
 import { randomUUID } from "node:crypto";
-import { type Refusal, refusal, refusalEntry } from "./audit.js";
+import { methodOf, type Refusal, refusal, refusalEntry } from "./audit.js";
 import type { RestartConfig, UpstreamConfig } from "./config-types.js";
 import {
   errorResponse,
@@ -42,6 +42,8 @@ import type { Received } from "./upstream-transport.js";
 
 type Obj = Record<string, unknown>;
 const NO_URI = 'dropped: "params.uri" is not a string';
+/** Client answers and notifications held behind judgements in flight, at most (see #hold). */
+export const MAX_HELD = 1024;
 
 export class GatewaySession implements SessionIdentity {
   readonly id: string;
@@ -157,6 +159,13 @@ export class GatewaySession implements SessionIdentity {
    * request it cancels and notifications keep their order. Requests are not held.
    */
   #hold(m: Message): void {
+    if (this.#held >= MAX_HELD) {
+      // bounded: a client cannot grow the session's memory while a judge is slow
+      const why = `${MAX_HELD} client messages already wait for judgements in flight`;
+      this.#ctx.log(`session ${this.id}: ${why}; dropped a ${methodOf(m)} message`);
+      this.#s.audit.refused(refusal(methodOf(m), "held_full", why));
+      return;
+    }
     const before = this.#s.judges.inflight();
     this.#held++;
     this.#queue = this.#queue

@@ -282,4 +282,40 @@ describe("async strategies over the stdio front", () => {
     );
     expect(outcome?.outcome).toBe("cancelled");
   }, 30_000);
+
+  it("attacker: notifications flooded while a judgement is in flight are bounded (held_full), audited", async () => {
+    let judged!: () => void;
+    const judging = new Promise<void>((r) => {
+      judged = r;
+    });
+    let go!: () => void;
+    const wait = new Promise<void>((r) => {
+      go = r;
+    });
+    const gate: GatewayStrategy = {
+      name: "gate",
+      beforeCallAsync: async (call) => {
+        if (call.function !== "echo") return undefined;
+        judged();
+        await wait;
+        return undefined;
+      },
+    };
+    const started = await stdioGateway({ tool_invoke: [gate] });
+    client = started.client;
+    const call = client.callTool({ name: "echo", arguments: { text: "late" } });
+    await judging;
+    for (let i = 0; i < 1100; i++)
+      await client.notification({ method: "notifications/test/flood" });
+    await client.ping();
+    gw!.audit?.flush();
+    const full = auditLines(started.audit).filter((l) => l.code === "held_full");
+    expect(full).toHaveLength(1100 - 1024);
+    expect(full[0]).toMatchObject({
+      method: "notifications/test/flood",
+      decision: "deny",
+    });
+    go();
+    expect(text(await call)).toBe("late");
+  }, 30_000);
 });
