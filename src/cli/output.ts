@@ -2,6 +2,18 @@ import type { Command } from "commander";
 import { isWardenError, WardenError } from "../core/errors.js";
 import { type ExitCode, exitCodeOf } from "./exit-codes.js";
 
+/**
+ * A reader that leaves early (`warden demo | head`) ends the output: the command stops quietly
+ * with exit 0 instead of dying on EPIPE with a stack trace. For commands that only print; not
+ * for the gateway, whose stdout is an MCP transport with its own shutdown.
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(0);
+  });
+}
+
 /** Print a value as one JSON line on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { printCoreDemo, runCoreDemo } from "../demo/core-demo.js";
 import { printGatewayDemo, runGatewayDemo } from "../demo/gateway-demo.js";
-import { printJson } from "../output.js";
+import { endQuietlyWhenStdoutCloses, printJson } from "../output.js";
 
 export function registerDemo(program: Command): void {
   program
@@ -11,6 +11,7 @@ export function registerDemo(program: Command): void {
     )
     .option("--json", "print the results as JSON")
     .action(async (opts: { json?: boolean }) => {
+      endQuietlyWhenStdoutCloses();
       const gateway = await runGatewayDemo();
       const core = runCoreDemo();
       if (opts.json) printJson({ gateway, core });
