@@ -187,7 +187,15 @@ function registerGuardTest(program: Command): void {
 
 /** The pins file: --file, or the rug_pull guard's pins_file in --config warden.yaml. */
 function pinsFile(opts: { file?: string; config?: string; guard?: string }): string {
-  if (opts.file !== undefined) return resolve(opts.file);
+  if (opts.file !== undefined) {
+    // A pins file named on the command line is an input: missing is bad input (exit 2). The
+    // one a warden.yaml names may not exist yet (nothing pinned so far).
+    if (!existsSync(opts.file))
+      throw usageError(
+        `--file ${opts.file} does not exist; name the pins file the rug_pull guard writes, or pass --config <warden.yaml>`,
+      );
+    return resolve(opts.file);
+  }
   const cfg = resolve(opts.config ?? "warden.yaml");
   if (!existsSync(cfg))
     throw usageError(
