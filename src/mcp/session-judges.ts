@@ -64,10 +64,18 @@ export class SessionJudges {
 
   /**
    * The decision on `j`: a Decision when its chain is synchronous, else a Promise of one that
-   * never rejects (a chain that fails denies: fail closed, the decision names the chain).
+   * never rejects. A chain that fails (a strategy throws, or rejects) denies: fail closed, the
+   * decision names the chain.
    */
   decide(j: Judged): Decision | Promise<Decision> {
-    if (!j.chain.async) return j.chain.before(j.call);
+    if (!j.chain.async) {
+      // A synchronous strategy that throws denies too, with its decision line (fail closed).
+      try {
+        return j.chain.before(j.call);
+      } catch (e) {
+        return failed(j.chain.name, e instanceof Error ? e.message : String(e));
+      }
+    }
     const p = j.chain
       .beforeAsync(j.call)
       .catch((e: unknown) => failed(j.chain.name, e instanceof Error ? e.message : String(e)));

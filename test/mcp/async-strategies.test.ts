@@ -170,6 +170,49 @@ describe("async strategies over the HTTP front", () => {
   }, 30_000);
 });
 
+describe("a synchronous strategy that throws", () => {
+  it("fails closed on a request and on an answer: denied, named, audited; the session goes on", async () => {
+    /** Throws on tools/call "add" (before the call) and on the answer to echo "late". */
+    const throwing: GatewayStrategy = {
+      name: "throws",
+      beforeCall: (call) => {
+        if (call.meta?.phase === "tool_invoke" && call.function === "add")
+          throw new Error("the judge has a bug");
+        const r = call.meta?.phase === "response" ? JSON.stringify(call.args) : "";
+        if (r.includes("late")) throw new Error("the answer judge has a bug");
+        return undefined;
+      },
+    };
+    const { file, audit } = files("{ http: { port: 0 } }");
+    gw = await Gateway.start({
+      config: loadGatewayConfig(file),
+      watch: false,
+      log: () => {},
+      strategies: [throwing],
+    });
+    client = new Client({ name: "sync-throw-test", version: "1" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gw.address!.port}/mcp`)),
+    );
+    await expect(client.callTool({ name: "add", arguments: { a: 1, b: 2 } })).rejects.toThrow(
+      /failed.*the judge has a bug/,
+    );
+    await expect(client.callTool({ name: "echo", arguments: { text: "late" } })).rejects.toThrow(
+      /failed.*the answer judge has a bug/,
+    );
+    expect(text(await client.callTool({ name: "echo", arguments: { text: "ok" } }))).toBe("ok");
+    gw.audit?.flush();
+    const denied = auditLines(audit).filter((l) => l.decision === "deny");
+    expect(denied.map((l) => [l.name, l.reason])).toEqual([
+      ["add", expect.stringMatching(/the judge has a bug/)],
+      ["echo", expect.stringMatching(/the answer judge has a bug/)],
+    ]);
+    // "add" never reached the upstream: no outcome line for it
+    const outcomes = auditLines(audit).filter((l) => l.phase === "outcome" && l.name === "add");
+    expect(outcomes).toHaveLength(0);
+  }, 30_000);
+});
+
 describe("async strategies over the stdio front", () => {
   it("awaits a strategy and fails closed when one rejects", async () => {
     const started = await stdioGateway({ tool_invoke: [noAdd, failing] });
