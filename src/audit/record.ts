@@ -54,6 +54,8 @@ export interface AuditRecord {
   decision: "allow" | "deny";
   outcome?: AuditOutcome;
   rule?: string;
+  /** The deciding policy rule's key path (`mcp.tools.deny[1]`), beside its `file:line`. */
+  rule_id?: string;
   reason?: string;
   /** decision: from the request to the verdict; outcome: from the request to its end. */
   duration_ms: number;

@@ -7,6 +7,9 @@ import type { UpstreamHealth } from "./upstream-health.js";
 /** Distinct (upstream, tool) pairs counted one by one; later ones share the overflow series. */
 const MAX_TOOLS = 1000;
 
+/** Distinct rules counted one by one; later ones count as rule "other". */
+const MAX_RULES = 1000;
+
 /**
  * The methods metrics are labelled with; any other (a method MCP does not define, a refused
  * message's) counts as "other", so that a client cannot grow the label set without end.
@@ -43,6 +46,9 @@ export class GatewayMetrics {
    */
   readonly statistics = new StatisticsStrategy({ maxFunctions: MAX_TOOLS }, "metrics");
   readonly decisions: Counter;
+  /** Decisions per deciding rule (`mcp.tools.deny[1]`, `security_guards.pii`; "none": a default). */
+  readonly ruleDecisions: Counter;
+  readonly #rules = new Set<string>();
   readonly duration: Histogram;
   readonly sessions: Gauge;
   readonly reloads: Counter;
@@ -54,6 +60,12 @@ export class GatewayMetrics {
       name: "warden_mcp_decisions_total",
       help: "Gateway decisions by method and decision.",
       labelNames: ["method", "decision"],
+      registers: [this.registry],
+    });
+    this.ruleDecisions = new Counter({
+      name: "warden_mcp_rule_decisions_total",
+      help: 'Gateway decisions by the rule that decided them (a policy rule\'s key path, security_guards.<id>; "none" when no rule decided, as a default deny) and decision.',
+      labelNames: ["rule", "decision"],
       registers: [this.registry],
     });
     this.duration = new Histogram({
@@ -155,8 +167,23 @@ export class GatewayMetrics {
   /** Decision lines count decisions; a call's time is observed once, when it ends. */
   record(rec: AuditEntry, ends: boolean): void {
     const method = METHODS.has(rec.method) ? rec.method : "other";
-    if (rec.phase === "decision") this.decisions.inc({ method, decision: rec.decision });
+    if (rec.phase === "decision") {
+      this.decisions.inc({ method, decision: rec.decision });
+      this.ruleDecisions.inc({
+        rule: this.#rule(rec.rule_id ?? rec.rule),
+        decision: rec.decision,
+      });
+    }
     if (ends) this.duration.observe({ method }, rec.duration_ms / 1000);
+  }
+
+  /** The rule label: rule ids come from the config, but their count is bounded all the same. */
+  #rule(rule: string | undefined): string {
+    if (rule === undefined || rule === "") return "none";
+    if (this.#rules.has(rule)) return rule;
+    if (this.#rules.size >= MAX_RULES) return "other";
+    this.#rules.add(rule);
+    return rule;
   }
 }
 

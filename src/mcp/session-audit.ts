@@ -121,6 +121,7 @@ export class SessionAudit {
       name: meta.target ?? call.function,
       decision: "deny",
       rule: d.rule,
+      rule_id: ruleId(d.details),
       reason: d.reason,
       duration_ms: performance.now() - t0,
       ...this.args(call.args),
@@ -139,6 +140,7 @@ export class SessionAudit {
       method,
       decision: "allow",
       rule: meta.policy?.rule,
+      rule_id: meta.policy?.ruleId,
       duration_ms: performance.now() - t0,
       ...this.args(call.args),
     };
@@ -168,6 +170,7 @@ export class SessionAudit {
       decision: how?.refused ? "deny" : "allow",
       outcome: "answered",
       rule: how?.refused?.rule ?? meta.policy?.rule,
+      rule_id: how?.refused ? ruleId(how.refused.details) : meta.policy?.ruleId,
       duration_ms: performance.now() - t0,
     };
     if (name !== undefined) rec.name = name;
@@ -194,4 +197,10 @@ export class SessionAudit {
       chain.after(call);
     }
   }
+}
+
+/** The policy rule's key path a core decision carries (toCoreDecision puts it in details). */
+function ruleId(details: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const id = details?.ruleId;
+  return typeof id === "string" ? id : undefined;
 }

@@ -119,6 +119,7 @@ describe("audit lines: every call that reached an upstream has a line", () => {
       name: "slow",
       decision: "allow",
       rule: expect.stringMatching(/policy\.yaml:\d+/),
+      rule_id: expect.stringMatching(/^mcp\.tools\.allow\[\d+\]$/),
       arguments: { ms: "<number>", steps: "<number>" },
     });
     expect(outcome).toMatchObject({

@@ -159,6 +159,7 @@ describe("audit", () => {
       method: "tools/call",
       name: "stats",
       rule: expect.stringMatching(/policy\.yaml:\d+/),
+      rule_id: "mcp.tools.deny[0]",
       reason: expect.stringMatching(/mcp\.tools\.deny/),
     });
     renameSync(file, `${file}.1`);

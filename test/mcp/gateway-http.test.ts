@@ -177,6 +177,13 @@ describe("gateway over HTTP with two upstreams", () => {
     expect(text).toMatch(
       /warden_mcp_decisions_total\{method="tools\/call",decision="deny"\} [1-9]/,
     );
+    // Per deciding rule, by its key path: a__stats was denied by "*__stats", b__add allowed by "add"
+    expect(text).toMatch(
+      /warden_mcp_rule_decisions_total\{rule="mcp\.tools\.deny\[1\]",decision="deny"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /warden_mcp_rule_decisions_total\{rule="mcp\.tools\.allow\[\d+\]",decision="allow"\} [1-9]/,
+    );
     expect(text).toMatch(/warden_mcp_sessions [1-9]/);
     // Per tool, from the core statistics strategy in the tool_invoke chain: calls, and time.
     expect(text).toMatch(/warden_mcp_tool_calls_total\{upstream="[ab]",tool="[ab]__[^"]+"\} [1-9]/);
