@@ -137,9 +137,9 @@ function yamlReads(text: string): { value: unknown } | undefined {
 
 describe("Warden reads a policy exactly as the yaml package does (differential)", () => {
   const texts = [
-    ...readdirSync(join(root, "examples/policies")).map((f) =>
-      readFileSync(join(root, "examples/policies", f), "utf8"),
-    ),
+    ...readdirSync(join(root, "examples/policies"))
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => readFileSync(join(root, "examples/policies", f), "utf8")),
     readFileSync(join(root, "examples/policy.yaml"), "utf8"),
     readFileSync(join(root, "examples/demo/policy.yaml"), "utf8"),
     ruleSet(20).yaml,
