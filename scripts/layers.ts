@@ -13,10 +13,11 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   sandbox: ["core"],
   guards: ["core", "sandbox", "policy"],
   rules: ["core", "sandbox", "policy"],
-  mcp: ["core", "audit", "policy", "sandbox", "guards"],
+  hosted: ["core", "audit", "policy", "sandbox"],
+  mcp: ["core", "audit", "policy", "sandbox", "guards", "hosted"],
   trace: ["core", "audit", "policy"],
-  admin: ["core", "policy", "sandbox", "rules"],
-  cli: ["core", "audit", "policy", "sandbox", "guards", "rules", "mcp", "trace", "admin"],
+  admin: ["core", "audit", "policy", "sandbox", "rules"],
+  cli: ["core", "audit", "policy", "sandbox", "guards", "rules", "hosted", "mcp", "trace", "admin"],
 };
 
 export interface Violation {
