@@ -1,0 +1,77 @@
+/** The registry's public shapes (the seed's API bodies: docs/admin.md). */
+import type { Evaluation } from "../../sandbox/index.js";
+
+/** What registering takes (POST /v1/wasm/plugins). */
+export interface RegisterInput {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly description?: string | null;
+  readonly memory_limit_bytes?: number;
+  readonly timeout_ms?: number;
+  readonly enabled?: boolean;
+}
+
+/** The body of a 201 (the seed's). */
+export interface RegisteredPlugin {
+  readonly name: string;
+  readonly description: string | null;
+  readonly enabled: boolean;
+  readonly memory_limit_bytes: number;
+  readonly timeout_ms: number;
+  readonly registered_at: string;
+}
+
+/** One plugin as listed: its configuration and its counters. */
+export interface PluginInfo extends RegisteredPlugin {
+  readonly invocation_count: number;
+  readonly last_invoked_at: string | null;
+  /** "api": registered over the API and kept under state.dir; "plugin_dir": found at start. */
+  readonly source: "api" | "plugin_dir";
+  readonly sha256: string;
+  readonly size_bytes: number;
+}
+
+/** A plugin invocation's result: the sandbox's evaluation (verdict, message, metadata, ...). */
+export type Invocation = Evaluation;
+
+/**
+ * How rules call plugins (the seed's `wasm("plugin", "fn")` and `source: wasm_plugin`): a
+ * synchronous call under the plugin's limits. Throws a WardenError with the sandbox's code
+ * (timeout, trap, memory_exceeded, ...), `plugin_not_found` or `plugin_disabled`.
+ */
+export interface RulePlugins {
+  invoke(plugin: string, fn: string, input: unknown): Invocation;
+}
+
+/** What the registry reports, for metrics (the admin layer's prom-client counters). */
+export interface RegistryObserver {
+  invoked?(plugin: string, ok: boolean, durationUs: number, code?: string): void;
+  /** Plugins registered and the memory their instances hold, after any change. */
+  changed?(count: number, memoryBytes: number): void;
+}
+
+/** A pino-compatible logger (the seed's event names go in `event`). */
+export interface RegistryLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** `wasm:` of warden.yaml, as the registry takes it. */
+export interface RegistryOptions {
+  /** state.dir: plugins registered over the API are kept in `<dir>/plugins/`; absent: memory only. */
+  readonly stateDir?: string;
+  /** wasm.plugin_dir: every `<name>.wasm` in it is registered at start, with the defaults. */
+  readonly pluginDir?: string;
+  /** wasm.default_memory_limit_bytes (default 16 MiB). */
+  readonly defaultMemoryLimitBytes?: number;
+  /** wasm.default_timeout_ms (default 100). */
+  readonly defaultTimeoutMs?: number;
+  /** Where instrumented modules are cached (the sandbox's cacheDir; false: none). */
+  readonly cacheDir?: string | false;
+  readonly log?: RegistryLog;
+  readonly observer?: RegistryObserver;
+  /** The clock (tests). */
+  readonly now?: () => Date;
+}
