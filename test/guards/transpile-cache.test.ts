@@ -42,5 +42,7 @@ it("caches in a private directory, and refuses a group- or world-writable one", 
     await new Promise((r) => setImmediate(r));
     process.off("warning", onWarning);
   }
-  expect(warnings.join("\n")).toMatch(/does not use the guard cache: .* group- or world-writable/);
+  expect(warnings.join("\n")).toMatch(
+    /does not use the component cache: .* group- or world-writable/,
+  );
 });

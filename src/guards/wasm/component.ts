@@ -12,9 +12,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { WardenError } from "../../core/errors.js";
+import type { CoreRuntime } from "../../sandbox/component/runtime.js";
 import type { GuardSpec } from "../config-types.js";
 import type { Guard, GuardContext, GuardDecision, GuardPhase, PhasePayload } from "../types.js";
-import type { CoreRuntime } from "./runtime.js";
 import { transpileGuard } from "./transpile.js";
 import {
   fromWitDecision,
