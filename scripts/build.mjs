@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Builds dist/: regenerates the schema validators (scripts/gen-validators.mjs), compiles src/
- * with tsc (tsconfig.build.json), then writes dist/.build-stamp, a fingerprint of every input:
+ * with tsc (tsconfig.build.json), copies the admin page's static files (src/admin/page/assets),
+ * then writes dist/.build-stamp, a fingerprint of every input:
  * path, size and mtime of each file under src/ and schemas/, and the contents of the tsconfigs,
  * package.json, the build scripts and node_modules/.package-lock.json (what npm installed, so
  * a new TypeScript or @types rebuilds, while an `npm install` that changes nothing does not).
@@ -15,7 +16,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,6 +83,12 @@ function build() {
   run([join(ROOT, "scripts", "gen-validators.mjs")]);
   const tsc = createRequire(join(ROOT, "package.json")).resolve("typescript/bin/tsc");
   run([tsc, "-p", join(ROOT, "tsconfig.build.json")]);
+  // The admin page's static files (HTML, one ES module, CSS) are not TypeScript: copied as they are.
+  const page = join(ROOT, "src", "admin", "page", "assets");
+  if (existsSync(page)) {
+    rmSync(join(ROOT, "dist", "admin", "page", "assets"), { recursive: true, force: true });
+    cpSync(page, join(ROOT, "dist", "admin", "page", "assets"), { recursive: true });
+  }
   writeFileSync(STAMP, `${fingerprint()}\n`);
 }
 

@@ -14,7 +14,7 @@ export const GUARD_CODES = {
   threw:
     "Audit only: a built-in guard threw an exception (its message follows); its failure_mode decided.",
   pin_not_found:
-    "`warden pins approve` named a server or tool that has no pending change in the pins file.",
+    "`warden pins approve` (or the admin page's Approve) named a server or tool that has no pending change (at that version) in the pins file.",
 } as const;
 
 export type GuardCode = keyof typeof GUARD_CODES;

@@ -8,8 +8,9 @@
 
 import type { RecentLines } from "../audit/recent.js";
 import type { AuditPhase, AuditRecord } from "../audit/record.js";
+import { WardenError } from "../core/errors.js";
 import { compileNameGlob } from "../core/glob.js";
-import { readPins } from "../guards/builtin/pins.js";
+import { approvePins, readPins } from "../guards/builtin/pins.js";
 import { pinsFileOf } from "../guards/builtin/rug-pull.js";
 import type { GatewayConfig } from "./config-types.js";
 import type { SharedUpstream } from "./shared-upstream.js";
@@ -76,6 +77,14 @@ export interface GatewayViews {
   decisions(filter?: DecisionFilter): readonly AuditRecord[];
   /** Hear each audit line as it is written (a frozen copy); returns a function to stop. */
   onDecision(fn: (rec: AuditRecord) => void): () => void;
+  /**
+   * Approve the change rug_pull holds for `tool` of `upstream`, as `warden pins approve` does,
+   * but only the version `hash` names (the one the person reviewed: a newer change is not
+   * approved unseen). Written to every pins file of the config holding that change; the guard
+   * reads it within its refresh interval (500 ms). Returns the pins now at `hash` (approving twice
+   * answers the same); throws pin_not_found when no pins file holds that version.
+   */
+  approvePin(upstream: string, tool: string, hash: string, by: string): readonly ToolPin[];
 }
 
 /** What the views read: the gateway's own state, through getters (reloads are seen at once). */
@@ -94,10 +103,37 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-function pinsOf(config: GatewayConfig): ToolPin[] {
+function pinsFiles(config: GatewayConfig): Set<string> {
   const files = new Set<string>();
   for (const g of config.guards ?? [])
     if (g.enabled && g.type === "rug_pull") files.add(pinsFileOf(g));
+  return files;
+}
+
+function approvePin(
+  config: GatewayConfig,
+  upstream: string,
+  tool: string,
+  hash: string,
+  by: string,
+): ToolPin[] {
+  for (const file of pinsFiles(config))
+    if (readPins(file).servers[upstream]?.[tool]?.pending?.hash === hash)
+      approvePins(file, upstream, tool, by);
+  const approved = pinsOf(config).filter(
+    (p) => p.upstream === upstream && p.tool === tool && p.hash === hash && p.pending === null,
+  );
+  if (approved.length === 0)
+    throw new WardenError(
+      "pin_not_found",
+      `No pending change ${hash} for tool "${tool}" of upstream "${upstream}" in the rug_pull pins files (${[...pinsFiles(config)].join(", ") || "none configured"}). It may have been approved already or changed again: list the pins again.`,
+      { category: "usage", details: { upstream, tool, hash } },
+    );
+  return approved;
+}
+
+function pinsOf(config: GatewayConfig): ToolPin[] {
+  const files = pinsFiles(config);
   const out: ToolPin[] = [];
   for (const file of files) {
     const pins = readPins(file);
@@ -150,5 +186,7 @@ export function gatewayViews(src: ViewSource): GatewayViews {
       return Object.freeze(out);
     },
     onDecision: (fn: (rec: AuditRecord) => void) => src.recent.listen((r) => fn(deepFreeze(r))),
+    approvePin: (upstream: string, tool: string, hash: string, by: string) =>
+      deepFreeze(approvePin(src.config(), upstream, tool, hash, by)),
   });
 }

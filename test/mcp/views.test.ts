@@ -223,6 +223,46 @@ describe("Gateway.views()", () => {
     expect(() => (ready.notReady as unknown[]).push({})).toThrow(TypeError);
     expect(v.readiness().notReady).toEqual([]);
   });
+
+  it("approves a pending pin only at the hash reviewed; the tool is served and callable again", async () => {
+    const v = gw.views();
+    const pending = v.pins().find((p) => p.upstream === "b" && p.tool === "echo")!.pending!;
+    expect(pending).not.toBeNull();
+    // a hash other than the pending one (a newer change nobody saw) approves nothing
+    expect(() => v.approvePin("b", "echo", STALE, "page")).toThrow(
+      expect.objectContaining({ code: "pin_not_found" }),
+    );
+    expect(() => v.approvePin("b", "nope", pending.hash, "page")).toThrow(/No pending change/);
+    expect(v.pins().find((p) => p.upstream === "b" && p.tool === "echo")!.pending).toEqual(pending);
+
+    const approved = v.approvePin("b", "echo", pending.hash, "alice");
+    expect(approved).toEqual([
+      expect.objectContaining({
+        upstream: "b",
+        tool: "echo",
+        hash: pending.hash,
+        approvedBy: "alice",
+        pending: null,
+      }),
+    ]);
+    expect(Object.isFrozen(approved[0])).toBe(true);
+    // approving again (a second person, a second click) finds it approved: the same answer
+    expect(v.approvePin("b", "echo", pending.hash, "bob")).toEqual(approved);
+    // rug_pull reads the file within its refresh interval: the call goes through
+    let last: unknown;
+    await until(
+      async () => {
+        last = await client.listTools().then((r) => r.tools.map((t) => t.name));
+        return (last as string[]).includes("b__echo");
+      },
+      10_000,
+      "b__echo listed after approval",
+    ).catch((e) => {
+      throw new Error(`${e}: ${JSON.stringify(last)}`);
+    });
+    const r = await client.callTool({ name: "b__echo", arguments: { text: "ok" } });
+    expect(r.content).toEqual([{ type: "text", text: "ok" }]);
+  });
 });
 
 describe("the recent decisions' ring", () => {
