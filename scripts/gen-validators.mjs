@@ -38,6 +38,7 @@ export const REFS = {
   policy_storage: `${BASE}policy.schema.json#/definitions/storage`,
   policy_mcp: `${BASE}policy.schema.json#/definitions/mcp`,
   policy_test: `${BASE}policy-test.schema.json`,
+  rules: `${BASE}rules.schema.json`,
 };
 
 /** The built-in permission types' keys, in registration order (src/policy/builtins.ts). */
@@ -64,7 +65,7 @@ export function topSchema(keys) {
 export function generateValidators() {
   const ajv = new Ajv({ ...AJV_OPTIONS, code: { source: true, esm: true } });
   for (const keyword of ANNOTATIONS) ajv.addKeyword({ keyword, schemaType: "string" });
-  for (const name of ["guards", "policy", "policy-test", "warden"]) {
+  for (const name of ["guards", "policy", "policy-test", "rules", "warden"]) {
     const text = readFileSync(new URL(`schemas/${name}.schema.json`, ROOT), "utf8");
     ajv.addSchema(JSON.parse(text));
   }

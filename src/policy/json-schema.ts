@@ -17,8 +17,8 @@ import type { Path } from "./source.js";
 export const SCHEMA_BASE = "https://warden.invalid/schemas/";
 
 /** The shipped schema files, by name (`schemas/<name>.schema.json`). */
-export type ShippedSchema = "warden" | "policy" | "guards" | "policy-test";
-const SHIPPED: readonly ShippedSchema[] = ["guards", "policy", "policy-test", "warden"];
+export type ShippedSchema = "warden" | "policy" | "guards" | "policy-test" | "rules";
+const SHIPPED: readonly ShippedSchema[] = ["guards", "policy", "policy-test", "rules", "warden"];
 
 /** What a schema said no to: `kind` picks the caller's code; `at` is where to point. */
 export interface SchemaProblem {
