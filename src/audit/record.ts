@@ -80,6 +80,11 @@ export interface AuditRecord {
    * (message_invalid, id_unsafe, ...); kind guards_reload: the error code of a rejected set.
    */
   code?: string;
+  /**
+   * `warden run`'s lines: the verdict on the lattice (block, review, warn, display, suppress,
+   * allow) that `decision` sums up as allow or deny.
+   */
+  verdict?: "allow" | "suppress" | "display" | "warn" | "review" | "block";
 }
 
 /** What a session fills in (time, session, caller and a fresh call_id are added). */

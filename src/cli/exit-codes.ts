@@ -39,7 +39,7 @@ export const EXIT_TABLE: ReadonlyArray<{ readonly code: ExitCode; readonly meani
 
 /** The one exception, stated with the table. */
 export const EXIT_EXCEPTION =
-  "`warden run` (planned) exits with the traced program's own code, as `env` and `time` do.";
+  "`warden run` exits with the traced program's own code, as `env` and `time` do (126 when Warden refuses to start it, 127 when the command does not exist).";
 
 /** One line for `warden --help`. */
 export function exitCodesHelp(): string {

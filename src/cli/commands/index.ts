@@ -6,6 +6,7 @@ import { registerGuards } from "./guard.js";
 import { registerInit } from "./init.js";
 import { registerPlugin } from "./plugin.js";
 import { registerPolicy } from "./policy.js";
+import { registerRun } from "./run.js";
 
 /** Every subcommand; each layer adds its own `register*` here (one line, one module). */
 export const commands: ReadonlyArray<(program: Command) => void> = [
@@ -16,4 +17,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerInit,
   registerPlugin,
   registerPolicy,
+  registerRun,
 ];

@@ -1,0 +1,279 @@
+/**
+ * `warden run [options] -- <command...>`: run a program with Warden's agents preloaded, judge
+ * what it does as it does it, and exit with its own exit code (docs/cli.md, docs/trace.md).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
+import { basename } from "node:path";
+import type { Command } from "commander";
+import { AuditLog } from "../../audit/writer.js";
+import { rank, type Verdict } from "../../core/decision.js";
+import { isWardenError, WardenError } from "../../core/errors.js";
+import { compilePolicy } from "../../policy/compile.js";
+import {
+  AGENT_PRELOAD,
+  auditRecord,
+  defaultPolicy,
+  eventLine,
+  hasTerminal,
+  sectionsOf,
+  shown,
+  startTraceServer,
+  summaryOf,
+  summaryText,
+  type TraceEvent,
+  TraceSession,
+  terminalReviewer,
+  tracedEnv,
+} from "../../trace/index.js";
+import { reportError, usageError } from "../output.js";
+
+interface Options {
+  policy?: string;
+  preset?: string;
+  json?: boolean;
+  audit?: string;
+  failOn?: string;
+  reviewTimeout?: string;
+  verbose?: boolean;
+  linger?: string;
+}
+
+/** Exit status when Warden refuses to start the program (as a shell's "cannot execute"). */
+export const REFUSED = 126;
+/** Exit status when the command does not exist (as a shell's and env's). */
+export const NOT_FOUND = 127;
+
+/** A preset's policy, from the process policy presets when they exist (src/trace/policy/presets.ts). */
+interface Presets {
+  presetPolicy?: (name: string) => { text: string; file: string } | undefined;
+  presetFor?: (argv: readonly string[]) => string | undefined;
+}
+
+async function presets(): Promise<Presets | undefined> {
+  const spec = "../../trace/policy/presets.js";
+  try {
+    return (await import(spec)) as Presets;
+  } catch {
+    return undefined;
+  }
+}
+
+function refused(message: string, details?: Record<string, unknown>): WardenError {
+  return new WardenError("trace_refused", message, {
+    category: "usage",
+    ...(details ? { details } : {}),
+  });
+}
+
+/** The policy to judge with: --policy, --preset, a preset the command calls for, or the default. */
+async function choosePolicy(
+  o: Options,
+  argv: readonly string[],
+): Promise<{ text: string; file: string; note?: string }> {
+  if (o.policy !== undefined && o.preset !== undefined)
+    throw usageError("--policy and --preset both name a policy: give one");
+  if (o.policy !== undefined) {
+    try {
+      return { text: readFileSync(o.policy, "utf8"), file: o.policy };
+    } catch (e) {
+      throw refused(`cannot read the policy ${o.policy}: ${(e as Error).message}`);
+    }
+  }
+  const p = await presets();
+  if (o.preset !== undefined) {
+    const got = p?.presetPolicy?.(o.preset);
+    if (got === undefined)
+      throw refused(
+        p?.presetPolicy === undefined
+          ? `--preset ${o.preset}: this build of Warden has no presets yet; give --policy FILE`
+          : `--preset ${o.preset}: no such preset`,
+      );
+    return got;
+  }
+  const auto = p?.presetFor?.(argv);
+  const got = auto === undefined ? undefined : p?.presetPolicy?.(auto);
+  if (got !== undefined) return { ...got, note: `preset ${auto} (chosen from the command)` };
+  return { ...defaultPolicy(), note: "the default policy (no --policy)" };
+}
+
+function parseFailOn(v: string | undefined): Verdict | undefined {
+  if (v === undefined) return undefined;
+  if (v === "warn" || v === "review" || v === "block") return v;
+  throw usageError(`--fail-on ${v}: use warn, review or block`);
+}
+
+function seconds(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw usageError(`${name} ${v}: give a number of seconds`);
+  return n * 1000;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "Run a program under Warden: every file, network, child process and environment access its Node processes make is judged by the policy before it happens (docs/trace.md). Exits with the program's own exit code.",
+    )
+    .argument("<command...>", "the program and its arguments, after --")
+    .option(
+      "--policy <file>",
+      "the policy to judge with (default: a preset the command calls for, else the default policy)",
+    )
+    .option("--preset <name>", "a built-in policy preset (npm-install, pypi-install, air-gap)")
+    .option(
+      "--json",
+      "print each event as one JSON line on stdout (the program's stdout goes to stderr), then the summary",
+    )
+    .option("--audit <file>", "append every event to FILE as audit lines (docs/audit.md)")
+    .option(
+      "--fail-on <verdict>",
+      "exit 1 instead of 0 when an event was at least this strict: warn, review or block",
+    )
+    .option(
+      "--review-timeout <seconds>",
+      "how long a review waits for an answer before it denies (default 60)",
+    )
+    .option("--verbose", "show allowed events too")
+    .option(
+      "--linger <seconds>",
+      "after the program exits, how long to wait for its descendants (default 5)",
+    )
+    .action(async (command: string[], o: Options) => {
+      try {
+        process.exitCode = await run(command, o);
+      } catch (e) {
+        if (
+          !isWardenError(e) ||
+          (e.code !== "trace_refused" && e.code !== "trace_command_not_found")
+        )
+          throw e;
+        reportError(e, { json: o.json === true });
+        process.exitCode = e.code === "trace_refused" ? REFUSED : NOT_FOUND;
+      }
+    });
+}
+
+async function run(command: string[], o: Options): Promise<number> {
+  const failOn = parseFailOn(o.failOn);
+  const reviewMs = seconds(o.reviewTimeout, "--review-timeout", 60_000);
+  const lingerMs = seconds(o.linger, "--linger", 5_000);
+  const json = o.json === true;
+  const verbose = o.verbose === true;
+  const color = !json && process.stderr.isTTY === true;
+  if (!existsSync(AGENT_PRELOAD))
+    throw refused(`the Node agent is missing (${AGENT_PRELOAD}): build Warden (npm run build)`);
+  const policy = await choosePolicy(o, command);
+  const compiled = compilePolicy(policy.text, { file: policy.file });
+  if (!compiled.ok) {
+    for (const e of compiled.errors)
+      process.stderr.write(`${e.file}:${e.line}:${e.col} ${e.code} ${e.message}\n`);
+    throw refused(`${policy.file}: ${compiled.errors.length} error(s) (listed above); fix them`, {
+      errors: compiled.errors,
+    });
+  }
+  const sections = sectionsOf(policy.text);
+  const program = basename(command[0]!);
+  const audit =
+    o.audit === undefined ? undefined : new AuditLog({ file: o.audit, arguments: "full" });
+  const runId = `run-${process.pid}-${Date.now()}`;
+
+  const write = (s: string): undefined | Promise<void> => {
+    if (json ? process.stdout.write(s) : process.stderr.write(s)) return undefined;
+    return new Promise((resolve) =>
+      (json ? process.stdout : process.stderr).once("drain", () => resolve()),
+    );
+  };
+  const onEvent = (e: TraceEvent): undefined | Promise<void> => {
+    audit?.write(auditRecord(e, runId, program));
+    if (json) return write(`${JSON.stringify(e)}\n`);
+    if (shown(e, verbose)) return write(`warden: ${eventLine(e, color)}\n`);
+    return undefined;
+  };
+  const session = new TraceSession({
+    policy: { text: policy.text, file: policy.file },
+    sections,
+    reviewTimeoutMs: reviewMs,
+    onEvent,
+    review: terminalReviewer(reviewMs),
+  });
+  const server = await startTraceServer(session);
+  if (!json && policy.note !== undefined)
+    process.stderr.write(
+      `warden run: judging with ${policy.note}; sections: ${sections.join(", ") || "none"}\n`,
+    );
+  if (!hasTerminal() && !json && verbose)
+    process.stderr.write("warden run: no terminal: review means deny\n");
+
+  const env = tracedEnv(process.env, {
+    url: server.url,
+    token: server.token,
+    agent: AGENT_PRELOAD,
+  }).env;
+  const child = spawn(command[0]!, command.slice(1), {
+    stdio: ["inherit", json ? 2 : "inherit", "inherit"],
+    env,
+  });
+  if (child.pid !== undefined) {
+    const p = session.proc(child.pid);
+    p.ppid = process.pid;
+    p.path = command[0]!;
+    p.argv = command;
+    session.record(execEvent(command, child.pid, session.t0));
+  }
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+  const onTerm = forward("SIGTERM");
+  const onHup = forward("SIGHUP");
+  process.on("SIGTERM", onTerm);
+  process.on("SIGHUP", onHup);
+  process.on("SIGINT", () => {}); // the terminal sends it to the program too; wait for its end
+  const exit = await new Promise<number | Error>((resolve) => {
+    child.once("error", (e) => resolve(e));
+    child.once("exit", (code, signal) =>
+      resolve(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0))),
+    );
+  });
+  const { left } = await session.drain(lingerMs);
+  await server.close();
+  process.off("SIGTERM", onTerm);
+  process.off("SIGHUP", onHup);
+  audit?.close();
+
+  let code: number;
+  if (exit instanceof Error) {
+    const e = exit as NodeJS.ErrnoException;
+    if (e.code === "ENOENT")
+      throw new WardenError(
+        "trace_command_not_found",
+        `${command[0]}: command not found (check the name and PATH)`,
+        {
+          category: "usage",
+          details: { exit: NOT_FOUND },
+        },
+      );
+    throw refused(`cannot start ${command[0]}: ${e.message}`);
+  } else code = exit;
+  const summary = summaryOf(session, code, left);
+  if (json) await write(`${JSON.stringify({ summary })}\n`);
+  else process.stderr.write(summaryText(summary, color));
+  if (code === 0 && failOn !== undefined && rank(session.worst) >= rank(failOn)) return 1;
+  return code;
+}
+
+/** The program's own exec, as the CLI saw it (the root of the tree). */
+function execEvent(command: string[], pid: number, t0: bigint): TraceEvent {
+  return {
+    hook_type: "exec",
+    event_type: "enter",
+    function: "exec",
+    module: command[0]!,
+    arguments: command.map((a, i) => ({ index: i, display: a })),
+    timestamp_ns: Number(process.hrtime.bigint() - t0),
+    thread_id: 0,
+    pid,
+    target: command[0]!,
+    verdict: "display",
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Child process hooks. Every asynchronous form (spawn, exec, execFile, fork, and Node's own
+ * users) goes through `ChildProcess.prototype.spawn`; the synchronous forms each call the
+ * binding themselves and are wrapped one by one. Each exec is judged and reported (`/child`),
+ * and a child whose caller dropped the trace from its environment gets it back. A blocked spawn
+ * fails as a missing executable does (ENOENT), naming Warden and the rule.
+ */
+import type * as CP from "node:child_process";
+import { type TraceEnv, tracedEnv, tracedEnvPairs } from "../env.js";
+import { spawnError } from "./errors.js";
+import type { Tracer } from "./tracer.js";
+
+/** Where a blocked asynchronous spawn is pointed, so that Node fails it as ENOENT itself. */
+const NOWHERE = "/nonexistent/warden-blocked-spawn";
+
+interface SpawnOptions {
+  file: string;
+  args?: string[];
+  envPairs?: string[];
+}
+
+type AnyFn = (...a: unknown[]) => unknown;
+
+export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): string[] {
+  const proto = cp.ChildProcess.prototype as unknown as {
+    spawn: (this: CP.ChildProcess, o: SpawnOptions) => unknown;
+  };
+  const spawn = proto.spawn;
+  proto.spawn = function (this: CP.ChildProcess, o: SpawnOptions) {
+    const file = String(o.file);
+    const args = Array.isArray(o.args) ? o.args.map(String) : [file];
+    const j = t.op(
+      "child_process.spawn",
+      "child_process",
+      { kind: "exec", target: file, argv: args },
+      args.slice(1),
+    );
+    if (j.verdict === "block") {
+      const err = spawnError(file, args, j);
+      const self = this as unknown as { emit: AnyFn };
+      const emit = self.emit;
+      self.emit = function (this: unknown, ev: unknown, ...rest: unknown[]) {
+        if (ev === "error") {
+          self.emit = emit;
+          return emit.call(this, ev, err);
+        }
+        return emit.call(this, ev, ...rest);
+      };
+      o.file = NOWHERE;
+      const r = spawn.call(this, o);
+      (this as { spawnfile: string }).spawnfile = file;
+      return r;
+    }
+    const restored = Array.isArray(o.envPairs) ? tracedEnvPairs(o.envPairs, env) : false;
+    const r = spawn.call(this, o);
+    if (typeof this.pid === "number") {
+      t.judge.children++;
+      this.once("exit", () => t.judge.children--);
+      t.channel.notify("child", {
+        parent_pid: process.pid,
+        child_pid: this.pid,
+        path: file,
+        argv: args,
+        env_restored: restored,
+      });
+    }
+    return r;
+  };
+
+  const installed = ["child_process.spawn"];
+  const target = cp as unknown as Record<string, AnyFn>;
+  for (const name of ["spawnSync", "execFileSync", "execSync"] as const) {
+    const orig = target[name];
+    if (typeof orig !== "function") continue;
+    target[name] = function (this: unknown, ...a: unknown[]) {
+      let file: string;
+      let args: string[];
+      let opts: Record<string, unknown> | undefined;
+      if (name === "execSync") {
+        opts = (a[1] ?? undefined) as Record<string, unknown> | undefined;
+        file = typeof opts?.shell === "string" ? opts.shell : "/bin/sh";
+        args = [file, "-c", String(a[0])];
+      } else {
+        file = String(a[0]);
+        const list = Array.isArray(a[1]);
+        args = [file, ...(list ? (a[1] as unknown[]).map(String) : [])];
+        opts = (list ? a[2] : a[1]) as Record<string, unknown> | undefined;
+      }
+      const fn = `child_process.${name}`;
+      const j = t.op(
+        fn,
+        "child_process",
+        { kind: "exec", target: file, argv: args },
+        args.slice(1),
+      );
+      if (j.verdict === "block") {
+        const err = spawnError(file, args, j);
+        if (name === "spawnSync")
+          return {
+            pid: 0,
+            output: null,
+            stdout: null,
+            stderr: null,
+            status: null,
+            signal: null,
+            error: err,
+          };
+        Object.assign(err, {
+          status: null,
+          signal: null,
+          output: null,
+          stdout: null,
+          stderr: null,
+        });
+        throw err;
+      }
+      const base = (opts?.env ?? process.env) as Record<string, string | undefined>;
+      const traced = tracedEnv(base, env);
+      const withEnv = { ...(opts ?? {}), env: traced.env };
+      const call =
+        name === "execSync"
+          ? [a[0], withEnv]
+          : Array.isArray(a[1])
+            ? [a[0], a[1], withEnv]
+            : [a[0], withEnv];
+      t.judge.children++;
+      let r: unknown;
+      try {
+        r = Reflect.apply(orig, this, call);
+        return r;
+      } finally {
+        t.judge.children--;
+        const pid = (r as { pid?: unknown } | undefined)?.pid;
+        t.channel.notify("child", {
+          parent_pid: process.pid,
+          child_pid: typeof pid === "number" ? pid : 0,
+          path: file,
+          argv: args,
+          env_restored: traced.restored,
+        });
+      }
+    };
+    installed.push(`child_process.${name}`);
+  }
+  return installed;
+}

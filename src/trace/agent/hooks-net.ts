@@ -1,0 +1,164 @@
+/**
+ * Network hooks: every TCP connect (net, tls, http, https, and the fetch Node bundles all end
+ * in `net.Socket.prototype.connect`) is judged on its host and port before the socket opens;
+ * `http(s).request/get` and global `fetch` are judged on their URL too, and `dns.lookup` on the
+ * name. A blocked connect fails as a refused one (ECONNREFUSED), a blocked lookup as a name
+ * that does not exist (ENOTFOUND), a blocked fetch as fetch fails (TypeError, the cause named).
+ */
+import type * as DNS from "node:dns";
+import type * as HTTP from "node:http";
+import type * as NET from "node:net";
+import { connectError, lookupError } from "./errors.js";
+import type { Tracer } from "./tracer.js";
+
+type AnyFn = (...a: unknown[]) => unknown;
+
+/** Host and port of `socket.connect(...)`'s arguments; undefined for a local (IPC) socket. */
+function endpoint(args: unknown[]): { host: string; port: number } | undefined {
+  let a0 = args[0];
+  // net.connect hands the socket its normalized arguments, an array.
+  if (Array.isArray(a0)) a0 = a0[0];
+  if (a0 !== null && typeof a0 === "object") {
+    const o = a0 as { host?: unknown; port?: unknown; path?: unknown };
+    if (o.path !== undefined && o.port === undefined) return undefined;
+    const port = Number(o.port);
+    return { host: typeof o.host === "string" && o.host !== "" ? o.host : "localhost", port };
+  }
+  if (typeof a0 === "number" || (typeof a0 === "string" && /^\d+$/.test(a0))) {
+    const h = args[1];
+    return { host: typeof h === "string" && h !== "" ? h : "localhost", port: Number(a0) };
+  }
+  return undefined;
+}
+
+export function hookNet(net: typeof NET, t: Tracer): string[] {
+  const proto = net.Socket.prototype as unknown as { connect: AnyFn };
+  const connect = proto.connect;
+  proto.connect = function (this: NET.Socket, ...args: unknown[]) {
+    const ep = endpoint(args);
+    if (ep !== undefined && !t.judge.busy) {
+      const port =
+        Number.isInteger(ep.port) && ep.port >= 0 && ep.port <= 65535 ? ep.port : undefined;
+      const j = t.op("net.connect", "net", { kind: "connect", target: ep.host, port });
+      if (j.verdict === "block") {
+        const err = connectError(ep.host, port, j);
+        process.nextTick(() => this.destroy(err));
+        return this;
+      }
+    }
+    return Reflect.apply(connect, this, args);
+  };
+  return ["net.connect"];
+}
+
+/** The URL of `http.request(url?, options?, cb?)`'s arguments. */
+function urlOf(args: unknown[], defaultProtocol: string): { url: string; method: string } {
+  let u: URL | undefined;
+  let o: Record<string, unknown> = {};
+  if (typeof args[0] === "string") u = new URL(args[0]);
+  else if (args[0] instanceof URL) u = args[0];
+  else if (args[0] !== null && typeof args[0] === "object") o = args[0] as Record<string, unknown>;
+  if (u !== undefined && args[1] !== null && typeof args[1] === "object")
+    o = args[1] as Record<string, unknown>;
+  const method = typeof o.method === "string" ? o.method.toUpperCase() : "GET";
+  if (u !== undefined && Object.keys(o).length === 0) return { url: u.href, method };
+  const protocol = (o.protocol as string | undefined) ?? u?.protocol ?? defaultProtocol;
+  const host =
+    (o.hostname as string | undefined) ??
+    (o.host as string | undefined) ??
+    u?.hostname ??
+    "localhost";
+  const port = o.port ?? u?.port;
+  const path = (o.path as string | undefined) ?? (u ? `${u.pathname}${u.search}` : "/");
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return {
+    url: `${protocol}//${h}${port !== undefined && port !== "" ? `:${port}` : ""}${path}`,
+    method,
+  };
+}
+
+export function hookHttp(mod: typeof HTTP, name: "http" | "https", t: Tracer): string[] {
+  const target = mod as unknown as Record<string, AnyFn>;
+  const out: string[] = [];
+  for (const fnName of ["request", "get"] as const) {
+    const orig = target[fnName]!;
+    const fn = `${name}.${fnName}`;
+    target[fnName] = function (this: unknown, ...args: unknown[]) {
+      let blocked: Error | undefined;
+      try {
+        const { url, method } = urlOf(args, `${name}:`);
+        const j = t.op(fn, name, { kind: "http", target: url, method });
+        if (j.verdict === "block") {
+          const parsed = new URL(url);
+          blocked = connectError(parsed.hostname, Number(parsed.port) || undefined, j);
+        }
+      } catch {
+        // Arguments Node itself refuses: its own error follows.
+      }
+      const req = Reflect.apply(orig, this, args) as HTTP.ClientRequest;
+      if (blocked !== undefined) req.destroy(blocked);
+      return req;
+    };
+    out.push(fn);
+  }
+  return out;
+}
+
+export function hookFetch(t: Tracer): string[] {
+  const orig = globalThis.fetch;
+  if (typeof orig !== "function") return [];
+  globalThis.fetch = function (this: unknown, input: unknown, init?: { method?: string }) {
+    let url: string | undefined;
+    let method = init?.method ?? "GET";
+    if (typeof input === "string") url = input;
+    else if (input instanceof URL) url = input.href;
+    else if (input !== null && typeof input === "object" && "url" in input) {
+      url = String((input as { url: unknown }).url);
+      method = init?.method ?? String((input as { method?: unknown }).method ?? "GET");
+    }
+    if (url !== undefined) {
+      const j = t.op("fetch", "fetch", { kind: "http", target: url, method: method.toUpperCase() });
+      if (j.verdict === "block") {
+        let host = url;
+        try {
+          host = new URL(url).hostname;
+        } catch {}
+        return Promise.reject(
+          new TypeError("fetch failed", { cause: connectError(host, undefined, j) }),
+        );
+      }
+    }
+    return Reflect.apply(orig, this, [input, init]) as Promise<Response>;
+  } as typeof fetch;
+  return ["fetch"];
+}
+
+export function hookDns(dns: typeof DNS, t: Tracer): string[] {
+  const target = dns as unknown as Record<string, AnyFn>;
+  const lookup = target.lookup!;
+  target.lookup = function (this: unknown, ...args: unknown[]) {
+    const host = args[0];
+    if (typeof host === "string" && !t.judge.busy) {
+      const j = t.op("dns.lookup", "dns", { kind: "dns", target: host });
+      if (j.verdict === "block") {
+        const cb = args[args.length - 1];
+        if (typeof cb === "function") {
+          process.nextTick(cb as AnyFn, lookupError(host, j));
+          return {};
+        }
+      }
+    }
+    return Reflect.apply(lookup, this, args);
+  };
+  const promises = dns.promises as unknown as Record<string, AnyFn>;
+  const plookup = promises.lookup!;
+  promises.lookup = function (this: unknown, ...args: unknown[]) {
+    const host = args[0];
+    if (typeof host === "string") {
+      const j = t.op("dns.promises.lookup", "dns", { kind: "dns", target: host });
+      if (j.verdict === "block") return Promise.reject(lookupError(host, j));
+    }
+    return Reflect.apply(plookup, this, args);
+  };
+  return ["dns.lookup", "dns.promises.lookup"];
+}

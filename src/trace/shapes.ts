@@ -1,0 +1,73 @@
+/**
+ * The shape of each request body, checked after JSON.parse and before a handler sees it: an
+ * agent runs inside the traced program, so what it posts is input like any other.
+ */
+import { isVerdict } from "../core/decision.js";
+
+const MAX_STRING = 64 * 1024;
+
+function str(v: unknown): boolean {
+  return typeof v === "string" && v.length <= MAX_STRING;
+}
+function int(v: unknown): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+function obj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+function strings(v: unknown): boolean {
+  return Array.isArray(v) && v.length <= 4096 && v.every(str);
+}
+
+/** Why an event is not one, or undefined. */
+export function eventProblem(e: unknown): string | undefined {
+  if (!obj(e)) return "an event must be an object";
+  if (!str(e.function) || !str(e.target) || !str(e.module))
+    return "function, module and target must be strings";
+  if (!isVerdict(e.verdict))
+    return `verdict ${JSON.stringify(e.verdict)} is not one of the lattice`;
+  if (!int(e.pid) || !int(e.thread_id)) return "pid and thread_id must be integers";
+  if (typeof e.timestamp_ns !== "number") return "timestamp_ns must be a number";
+  if (!Array.isArray(e.arguments)) return "arguments must be an array";
+  for (const k of ["rule", "rule_id", "reason"] as const)
+    if (e[k] !== undefined && !str(e[k])) return `${k} must be a string`;
+  return undefined;
+}
+
+/** Status and message for a body that does not fit its endpoint, or undefined. */
+export function checkBody(path: string, b: unknown): { status: number; error: string } | undefined {
+  const bad = (error: string) => ({ status: 400, error });
+  switch (path) {
+    case "/configure":
+      return obj(b) && int(b.pid) && int(b.thread_id) && strings(b.argv)
+        ? undefined
+        : bad("configure needs pid, thread_id and argv");
+    case "/ready":
+      return obj(b) && int(b.pid) && strings(b.hooks_installed)
+        ? undefined
+        : bad("ready needs pid and hooks_installed");
+    case "/events": {
+      if (!Array.isArray(b)) return bad("events must be an array of events");
+      for (let i = 0; i < b.length; i++) {
+        const p = eventProblem(b[i]);
+        if (p !== undefined) return bad(`event ${i}: ${p}`);
+      }
+      return undefined;
+    }
+    case "/child":
+      return obj(b) && int(b.parent_pid) && int(b.child_pid) && str(b.path) && strings(b.argv)
+        ? undefined
+        : bad("child needs parent_pid, child_pid, path and argv");
+    case "/review": {
+      if (!obj(b)) return bad("review needs an event");
+      const p = eventProblem(b.event);
+      return p === undefined ? undefined : bad(`review: ${p}`);
+    }
+    case "/shutdown":
+      return obj(b) && int(b.pid) && int(b.thread_id) && int(b.events_sent)
+        ? undefined
+        : bad("shutdown needs pid, thread_id and events_sent");
+    default:
+      return { status: 404, error: `no endpoint ${path}` };
+  }
+}
