@@ -37,12 +37,29 @@ export const REFS = {
   policy_network: `${BASE}policy.schema.json#/definitions/network`,
   policy_storage: `${BASE}policy.schema.json#/definitions/storage`,
   policy_mcp: `${BASE}policy.schema.json#/definitions/mcp`,
+  policy_commands: `${BASE}policy.schema.json#/definitions/commands`,
+  policy_nodejs: `${BASE}policy.schema.json#/definitions/nodejs`,
+  policy_python: `${BASE}policy.schema.json#/definitions/python`,
+  policy_http: `${BASE}policy.schema.json#/definitions/http`,
+  policy_endpoints: `${BASE}policy.schema.json#/definitions/endpoints`,
   policy_test: `${BASE}policy-test.schema.json`,
   rules: `${BASE}rules.schema.json`,
 };
 
 /** The built-in permission types' keys, in registration order (src/policy/builtins.ts). */
-export const BUILTIN_KEYS = ["storage", "network", "environment", "resources", "runtime", "mcp"];
+export const BUILTIN_KEYS = [
+  "storage",
+  "network",
+  "environment",
+  "resources",
+  "runtime",
+  "mcp",
+  "commands",
+  "nodejs",
+  "python",
+  "http",
+  "endpoints",
+];
 const TOP = "warden:policy-top";
 
 /** The policy's top level for `keys`: the same object src/policy/compile.ts `topSchema` builds. */

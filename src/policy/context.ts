@@ -37,6 +37,16 @@ export class CompileContext {
     return this.source.file;
   }
 
+  /** True when the source writes a value at `path` (a section given, not defaulted). */
+  has(path: Path): boolean {
+    let v: unknown = this.source.value;
+    for (const p of path) {
+      if (v === null || typeof v !== "object" || !Object.hasOwn(v, p)) return false;
+      v = (v as Record<string | number, unknown>)[p];
+    }
+    return v !== undefined;
+  }
+
   error(path: Path, code: string, message: string): void {
     this.source.error(path, code, message);
   }

@@ -1,4 +1,5 @@
 /** Shared types of the policy layer. */
+import type { Verdict } from "../core/decision.js";
 
 /** A compile error, located: `file:line:col code message` (key names the policy key). */
 export interface PolicyError {
@@ -29,7 +30,8 @@ export interface Explanation {
  * Why a call was denied when no deny rule said so: `no_rule` (default deny), `bad_action`
  * (malformed or unknown kind; the CLI exits 2), `not_canonical` (the input cannot be brought
  * to one canonical form), `condition` (an allow rule matched the name but a parameter,
- * port, scheme, length or operation did not), `rate_limited`, `deny_rule`, `allow_rule`.
+ * port, scheme, length or operation did not), `rate_limited`, `deny_rule`, `allow_rule`,
+ * `default_rule` (no rule of a process section named it; its `default` decided).
  */
 export type DecisionCode =
   | "allow_rule"
@@ -38,7 +40,8 @@ export type DecisionCode =
   | "bad_action"
   | "not_canonical"
   | "condition"
-  | "rate_limited";
+  | "rate_limited"
+  | "default_rule";
 
 export interface PolicyDecision {
   readonly allowed: boolean;
@@ -50,6 +53,11 @@ export interface PolicyDecision {
   /** The deciding rule's key path, e.g. `mcp.tools.allow[0]`. */
   readonly ruleId?: string;
   readonly explanation?: Explanation;
+  /**
+   * The verdict on core's lattice, for sections with modes (the process sections: review,
+   * warn, log, noop). Absent: allow or block, as `allowed` says.
+   */
+  readonly verdict?: Verdict;
 }
 
 export interface CheckOptions {
