@@ -28,7 +28,7 @@ export interface PatternOptions {
 
 const REGEX_OPERATORS = /[\^$.+()[\]{}|\\?*]/g;
 
-function escape(c: string): string {
+function literal(c: string): string {
   return /[\\^$.*+?()[\]{}|/-]/.test(c) ? `\\${c}` : c;
 }
 
@@ -48,7 +48,7 @@ export function globSource(glob: string, pathLike: boolean): string {
         }
       } else out += pathLike ? "[^/]*" : ".*";
     } else if (c === "?") out += pathLike ? "[^/]" : ".";
-    else out += escape(c);
+    else out += literal(c);
   }
   return `${out}$`;
 }
