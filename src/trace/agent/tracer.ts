@@ -37,6 +37,11 @@ export class Tracer {
     return this.#record(fn, module, op.target, j, extra, op.port);
   }
 
+  /** Record an operation judged elsewhere (an environment key judged once, read again). */
+  record(fn: string, module: string, target: string, j: Judged): Judged {
+    return this.#record(fn, module, target, j, undefined, undefined);
+  }
+
   #record(
     fn: string,
     module: string,
