@@ -23,4 +23,9 @@ export interface AdminGatewayViews {
   readiness(): { readonly ready: boolean; readonly notReady: readonly object[] };
   decisions(filter?: AdminDecisionFilter): readonly AuditRecord[];
   onDecision(fn: (rec: AuditRecord) => void): () => void;
+  /**
+   * Approve rug_pull's pending change of `tool` at the version `hash` (the one reviewed), as
+   * `warden pins approve` does; returns the pins now at that hash, throws pin_not_found.
+   */
+  approvePin(upstream: string, tool: string, hash: string, by: string): readonly object[];
 }

@@ -89,6 +89,22 @@ describe("the tarball installed into an empty prefix", () => {
     expect(r.code).toBe(0);
   });
 
+  it("ships the admin page's files (HTML, the ES module, CSS), which the installed copy serves", async () => {
+    const installed = join(prefix, "lib", "node_modules", pkg.name, "dist", "admin", "page");
+    const mod = (await import(join(installed, "assets.js"))) as {
+      loadPageAssets(): readonly { path: string; body: Buffer }[];
+    };
+    const assets = mod.loadPageAssets();
+    expect(assets.map((a) => a.path)).toEqual(["/", "/page.js", "/page.css"]);
+    for (const [a, file] of assets.map(
+      (a, i) => [a, ["index.html", "page.js", "page.css"][i]!] as const,
+    ))
+      expect(
+        a!.body.equals(readFileSync(join(ROOT, "src", "admin", "page", "assets", file))),
+        file,
+      ).toBe(true);
+  });
+
   it("runs the demo from the installed copy: allowed and denied calls, each with its rule", async () => {
     const r = await warden(["demo", "--json"]);
     expect(r.code, r.stderr).toBe(0);

@@ -7,7 +7,7 @@
 import type { ServerResponse } from "node:http";
 import type { AuditRecord } from "../../audit/record.js";
 import { compileNameGlob } from "../../core/glob.js";
-import type { PageDecisionFilter, PageViews } from "./views.js";
+import type { AdminDecisionFilter, AdminGatewayViews } from "../views.js";
 
 export const MAX_STREAMS = 32;
 export const MAX_BUFFERED = 1 << 20;
@@ -16,7 +16,7 @@ const HEARTBEAT_MS = 15_000;
 export const BACKLOG = 50;
 
 /** The same conditions as the gateway's `views.decisions(filter)`, for lines heard live. */
-export function decisionMatcher(f: PageDecisionFilter): (r: AuditRecord) => boolean {
+export function decisionMatcher(f: AdminDecisionFilter): (r: AuditRecord) => boolean {
   const tool = f.tool === undefined ? undefined : compileNameGlob(f.tool);
   return (r) =>
     (f.decision === undefined || r.decision === f.decision) &&
@@ -37,7 +37,7 @@ export class DecisionStreams {
   }
 
   /** Follow `views` on `res` (headers already written) until the client goes or close(). */
-  follow(res: ServerResponse, views: PageViews, filter: PageDecisionFilter): void {
+  follow(res: ServerResponse, views: AdminGatewayViews, filter: AdminDecisionFilter): void {
     let stop: (() => void) | undefined;
     let beat: NodeJS.Timeout | undefined;
     let ended = false;

@@ -65,7 +65,7 @@ async function api(method, path, body) {
   }
   if (!res.ok) {
     const why = data?.message ?? data?.error ?? res.statusText;
-    if (res.status === 401) throw new ApiError(401, `${why} (paste the admin token above)`);
+    if (res.status === 401) throw new ApiError(401, `401: ${why} (paste the admin token above)`);
     throw new ApiError(
       res.status,
       `${res.status}: ${typeof why === "string" ? why : JSON.stringify(why)}`,

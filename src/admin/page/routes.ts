@@ -1,0 +1,160 @@
+/**
+ * The admin page's routes, registered into the admin listener (createAdminServer's extraRoutes,
+ * inside its access hook): the page itself at `/` (index.html, page.js, page.css: public, they
+ * hold no data), and what the page reads of a running gateway: rug_pull's pins and their
+ * approval, upstream health, the recent and the live decisions. Everything under /v1/gateway
+ * needs the admin token (the access hook); without a gateway in the process it answers 501.
+ */
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { WardenError } from "../../core/errors.js";
+import { callerOf } from "../access.js";
+import { sendError } from "../reply.js";
+import type { AdminDecisionFilter, AdminGatewayViews } from "../views.js";
+import { loadPageAssets } from "./assets.js";
+import { PAGE_HEADERS } from "./headers.js";
+import { DecisionStreams } from "./stream.js";
+
+/** What the page's routes read (the AdminContext gives both). */
+export interface PageRouteContext {
+  /** The gateway's views (Gateway.views()); absent when no gateway runs in this process. */
+  readonly views: AdminGatewayViews | undefined;
+}
+
+type Query = {
+  decision?: "allow" | "deny";
+  tool?: string;
+  caller?: string;
+  phase?: string;
+  limit?: string;
+};
+
+const FILTER_QUERY = {
+  type: "object",
+  properties: {
+    decision: { type: "string", enum: ["allow", "deny"] },
+    tool: { type: "string", minLength: 1, maxLength: 256 },
+    caller: { type: "string", minLength: 1, maxLength: 256 },
+    phase: { type: "string", enum: ["decision", "outcome", "event"] },
+    limit: { type: "string", pattern: "^[0-9]{1,4}$" },
+  },
+  additionalProperties: false,
+} as const;
+
+const APPROVE_BODY = {
+  type: "object",
+  properties: {
+    upstream: { type: "string", minLength: 1, maxLength: 256 },
+    tool: { type: "string", minLength: 1, maxLength: 512 },
+    hash: { type: "string", pattern: "^sha256:[0-9a-f]{64}$" },
+  },
+  required: ["upstream", "tool", "hash"],
+  additionalProperties: false,
+} as const;
+
+function filterOf(q: Query): AdminDecisionFilter {
+  return {
+    ...(q.decision === undefined ? {} : { decision: q.decision }),
+    ...(q.tool === undefined ? {} : { tool: q.tool }),
+    ...(q.caller === undefined ? {} : { caller: q.caller }),
+    ...(q.phase === undefined ? {} : { phase: q.phase as AdminDecisionFilter["phase"] }),
+    ...(q.limit === undefined ? {} : { limit: Number(q.limit) }),
+  };
+}
+
+/**
+ * Register the page on the admin listener: `extraRoutes: pageRoutes` (createAdminServer passes
+ * the AdminContext, whose views the cli filled with Gateway.views()).
+ */
+export async function pageRoutes(
+  app: FastifyInstance,
+  ctx: PageRouteContext,
+  assetsDir?: string,
+): Promise<void> {
+  const assets = loadPageAssets(assetsDir);
+  const streams = new DecisionStreams();
+  app.addHook("onClose", async () => streams.close());
+  app.addHook("onSend", async (_req, reply, payload) => {
+    reply.headers(PAGE_HEADERS);
+    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
+    return payload;
+  });
+
+  for (const a of assets)
+    app.get(a.path, { config: { public: true } }, async (req, reply) => {
+      reply.header("cache-control", "no-cache").header("etag", a.etag).type(a.type);
+      if (req.headers["if-none-match"] === a.etag) return reply.code(304).send();
+      return reply.send(a.body);
+    });
+
+  const views = (reply: FastifyReply): AdminGatewayViews | undefined => {
+    if (ctx.views !== undefined) return ctx.views;
+    sendError(
+      reply,
+      "admin_unavailable",
+      "no gateway runs in this process (warden admin runs the API alone): pins, upstreams and decisions are served by `warden gateway` with an admin section",
+    );
+    return undefined;
+  };
+
+  app.get("/v1/gateway/pins", async (_req, reply) => {
+    const v = views(reply);
+    return v && { pins: v.pins() };
+  });
+
+  app.post<{ Body: { upstream: string; tool: string; hash: string } }>(
+    "/v1/gateway/pins/approve",
+    { schema: { body: APPROVE_BODY } },
+    async (req, reply) => {
+      const v = views(reply);
+      if (!v) return;
+      const { upstream, tool, hash } = req.body;
+      try {
+        return { approved: v.approvePin(upstream, tool, hash, `${callerOf(req)} (admin page)`) };
+      } catch (e) {
+        if (e instanceof WardenError && e.code === "pin_not_found")
+          return sendError(reply, e.code, e.message, e.details, 404);
+        throw e;
+      }
+    },
+  );
+
+  app.get("/v1/gateway/upstreams", async (_req, reply) => {
+    const v = views(reply);
+    return v && { upstreams: v.upstreams(), readiness: v.readiness() };
+  });
+
+  app.get<{ Querystring: Query }>(
+    "/v1/gateway/decisions",
+    { schema: { querystring: FILTER_QUERY } },
+    async (req, reply) => {
+      const v = views(reply);
+      return v && { decisions: v.decisions(filterOf(req.query)) };
+    },
+  );
+
+  app.get<{ Querystring: Query }>(
+    "/v1/gateway/decisions/stream",
+    { schema: { querystring: FILTER_QUERY } },
+    async (req, reply) => {
+      const v = views(reply);
+      if (!v) return;
+      if (streams.full)
+        return sendError(
+          reply,
+          "admin_unavailable",
+          `${streams.size} live decision streams are open, the most this listener keeps; close one (another tab) and retry`,
+          {},
+          503,
+        );
+      reply.hijack();
+      reply.raw.writeHead(200, {
+        ...PAGE_HEADERS,
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      });
+      reply.raw.write(": following the audit\n\n");
+      streams.follow(reply.raw, v, filterOf(req.query));
+    },
+  );
+}
