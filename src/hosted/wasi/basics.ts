@@ -1,0 +1,160 @@
+/**
+ * wasi:cli (environment, exit, stdin, stdout, stderr, terminal-*), wasi:clocks, wasi:random and
+ * wasi:io, reviewed one function at a time:
+ * - environment: only the keys every policy allows (`env.read`) exist; the others are hidden,
+ *   and the call's event names them (`hidden`), as the gateway's audit names what a list hid.
+ *   No arguments but the component's name; no initial working directory.
+ * - exit: ends the call (a trap naming the status), never the worker or the process.
+ * - stdin: none (the host's stdin is the MCP transport of `warden serve`): a trap.
+ * - stdout and stderr: both write to Warden's stderr, so a component never writes into the MCP
+ *   stream on stdout. No terminal.
+ * - clocks and random: allowed (no capability), counted as crossings.
+ * - io (error, poll, streams): the shim's classes as they are: a stream is a capability the
+ *   component got from a call that was judged (open, connect, request).
+ */
+import {
+  stderr as shimStderr,
+  terminalInput,
+  terminalOutput,
+} from "@bytecodealliance/preview2-shim/cli";
+import { monotonicClock, wallClock } from "@bytecodealliance/preview2-shim/clocks";
+import {
+  error as ioError,
+  poll as ioPoll,
+  streams as ioStreams,
+} from "@bytecodealliance/preview2-shim/io";
+import { insecure, insecureSeed, random } from "@bytecodealliance/preview2-shim/random";
+import { WardenError } from "../../core/errors.js";
+import type { Crossings } from "./crossing.js";
+
+type Fns = Record<string, (...args: never[]) => unknown>;
+
+/** Each function of `fns` as a crossing without a policy question (counted, firewall-able). */
+function counted(
+  crossings: Crossings,
+  iface: string,
+  fns: Fns,
+  names: Record<string, string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [js, wit] of Object.entries(names)) {
+    const f = fns[js] as ((...args: unknown[]) => unknown) | undefined;
+    if (f === undefined) continue;
+    out[js] = (...args: unknown[]) =>
+      crossings.run(iface, wit, undefined, undefined, () => f.apply(fns, args));
+  }
+  return out;
+}
+
+export interface CliOptions {
+  /** The environment the component may see a part of (default: none). */
+  readonly environment?: Readonly<Record<string, string | undefined>>;
+  /** `get-arguments` (default: the component's name alone). */
+  readonly arguments?: readonly string[];
+}
+
+export function basicImports(
+  crossings: Crossings,
+  visibleEnv: () => readonly (readonly [string, string])[],
+  opts: CliOptions,
+): Record<string, Record<string, unknown>> {
+  const args = [...(opts.arguments ?? [crossings.component])];
+  const stderrStream = () => shimStderr.getStderr();
+  const trap = (what: string) => {
+    throw new WardenError("hosted_wasi_trap", `Component "${crossings.component}" ${what}.`, {
+      category: "plugin",
+      details: { component: crossings.component },
+    });
+  };
+  const ENV = "wasi:cli/environment";
+  const EXIT = "wasi:cli/exit";
+  return {
+    [ENV]: {
+      getEnvironment: () =>
+        crossings.run(ENV, "get-environment", undefined, undefined, () =>
+          visibleEnv().map(([k, v]) => [k, v]),
+        ),
+      getArguments: () =>
+        crossings.run(ENV, "get-arguments", undefined, undefined, () => [...args]),
+      initialCwd: () => crossings.run(ENV, "initial-cwd", undefined, undefined, () => undefined),
+    },
+    [EXIT]: {
+      exit: (status: { tag: string }) =>
+        crossings.run(EXIT, "exit", undefined, undefined, () =>
+          trap(
+            `exited with status ${status?.tag === "err" ? "err" : "ok"} (wasi:cli/exit ends the call, not the host)`,
+          ),
+        ),
+      exitWithCode: (code: number) =>
+        crossings.run(EXIT, "exit-with-code", undefined, undefined, () =>
+          trap(`exited with code ${code} (wasi:cli/exit ends the call, not the host)`),
+        ),
+    },
+    "wasi:cli/stdin": {
+      getStdin: () =>
+        crossings.run("wasi:cli/stdin", "get-stdin", undefined, undefined, () =>
+          trap(
+            "asked for stdin, which hosted components do not get (Warden's stdin carries MCP); take input as tool arguments",
+          ),
+        ),
+    },
+    "wasi:cli/stdout": {
+      getStdout: () =>
+        crossings.run("wasi:cli/stdout", "get-stdout", undefined, undefined, stderrStream),
+    },
+    "wasi:cli/stderr": {
+      getStderr: () =>
+        crossings.run("wasi:cli/stderr", "get-stderr", undefined, undefined, stderrStream),
+    },
+    "wasi:cli/terminal-input": { TerminalInput: terminalInput.TerminalInput },
+    "wasi:cli/terminal-output": { TerminalOutput: terminalOutput.TerminalOutput },
+    "wasi:cli/terminal-stdin": { getTerminalStdin: () => undefined },
+    "wasi:cli/terminal-stdout": { getTerminalStdout: () => undefined },
+    "wasi:cli/terminal-stderr": { getTerminalStderr: () => undefined },
+    "wasi:clocks/monotonic-clock": counted(
+      crossings,
+      "wasi:clocks/monotonic-clock",
+      monotonicClock as unknown as Fns,
+      {
+        now: "now",
+        resolution: "resolution",
+        subscribeInstant: "subscribe-instant",
+        subscribeDuration: "subscribe-duration",
+      },
+    ),
+    "wasi:clocks/wall-clock": counted(
+      crossings,
+      "wasi:clocks/wall-clock",
+      wallClock as unknown as Fns,
+      {
+        now: "now",
+        resolution: "resolution",
+      },
+    ),
+    "wasi:random/random": counted(crossings, "wasi:random/random", random as unknown as Fns, {
+      getRandomBytes: "get-random-bytes",
+      getRandomU64: "get-random-u64",
+    }),
+    "wasi:random/insecure": counted(crossings, "wasi:random/insecure", insecure as unknown as Fns, {
+      getInsecureRandomBytes: "get-insecure-random-bytes",
+      getInsecureRandomU64: "get-insecure-random-u64",
+    }),
+    "wasi:random/insecure-seed": counted(
+      crossings,
+      "wasi:random/insecure-seed",
+      insecureSeed as unknown as Fns,
+      {
+        insecureSeed: "insecure-seed",
+      },
+    ),
+    "wasi:io/error": { Error: (ioError as { Error: unknown }).Error },
+    "wasi:io/poll": {
+      Pollable: (ioPoll as { Pollable: unknown }).Pollable,
+      poll: (ioPoll as { poll: unknown }).poll,
+    },
+    "wasi:io/streams": {
+      InputStream: (ioStreams as { InputStream: unknown }).InputStream,
+      OutputStream: (ioStreams as { OutputStream: unknown }).OutputStream,
+    },
+  };
+}

@@ -1,0 +1,334 @@
+/**
+ * wasi:filesystem (types + preopens), every method checked by the policy before the real one
+ * runs. The real work is preview2-shim's (node): each `Descriptor` here wraps one of the
+ * shim's and knows the real host path it stands for, so a call is judged on the file it
+ * touches: the guest's path joined to it, `..` and absolute paths refused (`not-permitted`:
+ * they would leave the directory the descriptor grants), symbolic links resolved
+ * (`resolveRealPathSync`), then `storage.read` / `storage.write` asked on the canonical real
+ * path; a refusal is the WASI error `access`. Methods are listed one by one (reviewed); a
+ * method WASI adds later is absent, so jco's glue fails the call (deny by default).
+ *
+ * Race: the path is resolved, then the shim opens it (it walks the path again, refusing
+ * absolute symbolic links and links that climb out of its preopen). A link swapped between
+ * the two by another process on the host is not seen; a component cannot swap one itself
+ * between them (a host call is synchronous).
+ */
+import { basename, dirname } from "node:path";
+import {
+  _createPreopenDescriptor,
+  types as shimTypes,
+} from "@bytecodealliance/preview2-shim/filesystem";
+import { canonicalPathOf } from "../../policy/canon/path.js";
+import { resolveRealPathSync } from "../../policy/io.js";
+import type { Action } from "../../policy/types.js";
+import type { Crossings } from "./crossing.js";
+
+const TYPES = "wasi:filesystem/types";
+const PREOPENS = "wasi:filesystem/preopens";
+const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("dispose");
+
+/** The shim's descriptor, as far as this file uses it. */
+type Inner = Record<string, (...args: unknown[]) => unknown>;
+interface PathFlags {
+  symlinkFollow?: boolean;
+}
+interface OpenFlags {
+  create?: boolean;
+  directory?: boolean;
+  exclusive?: boolean;
+  truncate?: boolean;
+}
+interface DescriptorFlags {
+  read?: boolean;
+  write?: boolean;
+  mutateDirectory?: boolean;
+}
+
+/** What a descriptor needs from its host (one per component instance). */
+export interface FsContext {
+  readonly crossings: Crossings;
+}
+
+type Access = "read" | "write";
+const ACTION: Record<Access, "storage.read" | "storage.write"> = {
+  read: "storage.read",
+  write: "storage.write",
+};
+
+function action(access: Access, uri: string): Action {
+  return { kind: ACTION[access], uri };
+}
+
+/** The guarded descriptor: the class jco's glue sees as `wasi:filesystem/types.descriptor`. */
+export class Descriptor {
+  readonly #inner: Inner;
+  /** The real, canonical host path this descriptor stands for. */
+  readonly #path: string;
+  readonly #ctx: FsContext;
+
+  /** @internal made by the host only (a component cannot construct a descriptor). */
+  constructor(inner: unknown, path: string, ctx: FsContext, token: symbol) {
+    if (token !== MAKE) throw new TypeError("Descriptor cannot be constructed");
+    this.#inner = inner as Inner;
+    this.#path = path;
+    this.#ctx = ctx;
+  }
+
+  /** The real host path (for the host and tests; not part of WASI). */
+  static hostPath(d: Descriptor): string {
+    return d.#path;
+  }
+
+  #run<T>(fn: string, act: Action | undefined, target: () => T): T {
+    return this.#ctx.crossings.run(TYPES, `[method]descriptor.${fn}`, act, "access", target);
+  }
+
+  #call(name: string, ...args: unknown[]): unknown {
+    return this.#inner[name]!.apply(this.#inner, args);
+  }
+
+  /**
+   * The real path a guest path names from this descriptor, or a refusal (thrown): absolute
+   * paths and `..` above the descriptor are `not-permitted`; a path whose links cannot be
+   * resolved safely is `access`. `follow`: resolve a link in the last component too.
+   */
+  #resolve(fn: string, access: Access, path: string, follow: boolean): string {
+    const refuse = (why: string, code: string) =>
+      this.#ctx.crossings.refuse(
+        TYPES,
+        `[method]descriptor.${fn}`,
+        action(access, `${this.#path}/${path}`),
+        why,
+        code,
+      );
+    if (typeof path !== "string") throw refuse("the path is not a string", "invalid");
+    if (path.startsWith("/") || path.includes("\\") || path.includes("\u0000"))
+      throw refuse(
+        `absolute path "${path}": a component names files relative to a directory it was given`,
+        "not-permitted",
+      );
+    let depth = 0;
+    for (const seg of path.split("/")) {
+      if (seg === "..") depth--;
+      else if (seg !== "" && seg !== ".") depth++;
+      if (depth < 0)
+        throw refuse(`"${path}" climbs above the directory it is opened from`, "not-permitted");
+    }
+    const lexical = canonicalPathOf(`${this.#path}/${path}`, false);
+    if (lexical === undefined) throw refuse(`"${path}" is not a path Warden can judge`, "access");
+    let real: string | { readonly refused: string };
+    if (follow || lexical === this.#path)
+      real = resolveRealPathSync(lexical, `${this.#path}/${path}`);
+    else {
+      const parent = resolveRealPathSync(dirname(lexical), `${this.#path}/${dirname(path)}`);
+      real =
+        typeof parent === "string"
+          ? `${parent === "/" ? "" : parent}/${basename(lexical)}`
+          : parent;
+    }
+    if (typeof real !== "string") throw refuse(real.refused, "access");
+    return real;
+  }
+
+  #child(inner: unknown, path: string): Descriptor {
+    return new Descriptor(inner, path, this.#ctx, MAKE);
+  }
+
+  readViaStream(offset: bigint): unknown {
+    return this.#run("read-via-stream", action("read", this.#path), () =>
+      this.#call("readViaStream", offset),
+    );
+  }
+  writeViaStream(offset: bigint): unknown {
+    return this.#run("write-via-stream", action("write", this.#path), () =>
+      this.#call("writeViaStream", offset),
+    );
+  }
+  appendViaStream(): unknown {
+    return this.#run("append-via-stream", action("write", this.#path), () =>
+      this.#call("appendViaStream"),
+    );
+  }
+  advise(offset: bigint, length: bigint, advice: unknown): void {
+    this.#run("advise", action("read", this.#path), () =>
+      this.#call("advise", offset, length, advice),
+    );
+  }
+  syncData(): void {
+    this.#run("sync-data", action("write", this.#path), () => this.#call("syncData"));
+  }
+  getFlags(): unknown {
+    return this.#run("get-flags", undefined, () => this.#call("getFlags"));
+  }
+  getType(): unknown {
+    return this.#run("get-type", undefined, () => this.#call("getType"));
+  }
+  setSize(size: bigint): void {
+    this.#run("set-size", action("write", this.#path), () => this.#call("setSize", size));
+  }
+  setTimes(atime: unknown, mtime: unknown): void {
+    this.#run("set-times", action("write", this.#path), () => this.#call("setTimes", atime, mtime));
+  }
+  read(length: bigint, offset: bigint): unknown {
+    return this.#run("read", action("read", this.#path), () => this.#call("read", length, offset));
+  }
+  write(buffer: Uint8Array, offset: bigint): unknown {
+    return this.#run("write", action("write", this.#path), () =>
+      this.#call("write", buffer, offset),
+    );
+  }
+  readDirectory(): unknown {
+    return this.#run("read-directory", action("read", this.#path), () =>
+      this.#call("readDirectory"),
+    );
+  }
+  sync(): void {
+    this.#run("sync", action("write", this.#path), () => this.#call("sync"));
+  }
+  createDirectoryAt(path: string): void {
+    const real = this.#resolve("create-directory-at", "write", path, false);
+    this.#run("create-directory-at", action("write", real), () =>
+      this.#call("createDirectoryAt", path),
+    );
+  }
+  stat(): unknown {
+    return this.#run("stat", action("read", this.#path), () => this.#call("stat"));
+  }
+  statAt(flags: PathFlags, path: string): unknown {
+    const real = this.#resolve("stat-at", "read", path, flags?.symlinkFollow === true);
+    return this.#run("stat-at", action("read", real), () => this.#call("statAt", flags, path));
+  }
+  setTimesAt(flags: PathFlags, path: string, atime: unknown, mtime: unknown): void {
+    const real = this.#resolve("set-times-at", "write", path, flags?.symlinkFollow === true);
+    this.#run("set-times-at", action("write", real), () =>
+      this.#call("setTimesAt", flags, path, atime, mtime),
+    );
+  }
+  linkAt(oldFlags: PathFlags, oldPath: string, newDir: Descriptor, newPath: string): void {
+    if (!(newDir instanceof Descriptor)) throw "bad-descriptor";
+    const from = this.#resolve("link-at", "read", oldPath, oldFlags?.symlinkFollow === true);
+    const to = newDir.#resolve("link-at", "write", newPath, false);
+    // A hard link makes the file reachable (and writable) at the new name: both ends judged.
+    this.#run("link-at", action("write", from), () => undefined);
+    this.#run("link-at", action("write", to), () =>
+      this.#call("linkAt", oldFlags, oldPath, newDir.#inner, newPath),
+    );
+  }
+  openAt(flags: PathFlags, path: string, open: OpenFlags, dflags: DescriptorFlags): Descriptor {
+    const follow = flags?.symlinkFollow === true;
+    const writes =
+      dflags?.write === true ||
+      dflags?.mutateDirectory === true ||
+      open?.create === true ||
+      open?.truncate === true;
+    const real = this.#resolve("open-at", writes ? "write" : "read", path, follow);
+    // Opening for write is judged as write, and as read too when it reads.
+    if (writes && dflags?.read === true)
+      this.#run("open-at", action("read", real), () => undefined);
+    return this.#run("open-at", action(writes ? "write" : "read", real), () =>
+      this.#child(this.#call("openAt", flags, path, open, dflags), real),
+    );
+  }
+  readlinkAt(path: string): unknown {
+    const real = this.#resolve("readlink-at", "read", path, false);
+    return this.#run("readlink-at", action("read", real), () => this.#call("readlinkAt", path));
+  }
+  removeDirectoryAt(path: string): void {
+    const real = this.#resolve("remove-directory-at", "write", path, false);
+    this.#run("remove-directory-at", action("write", real), () =>
+      this.#call("removeDirectoryAt", path),
+    );
+  }
+  renameAt(oldPath: string, newDir: Descriptor, newPath: string): void {
+    if (!(newDir instanceof Descriptor)) throw "bad-descriptor";
+    const from = this.#resolve("rename-at", "write", oldPath, false);
+    const to = newDir.#resolve("rename-at", "write", newPath, false);
+    this.#run("rename-at", action("write", from), () => undefined);
+    this.#run("rename-at", action("write", to), () =>
+      this.#call("renameAt", oldPath, newDir.#inner, newPath),
+    );
+  }
+  symlinkAt(target: string, path: string): void {
+    const real = this.#resolve("symlink-at", "write", path, false);
+    if (typeof target !== "string" || target.startsWith("/"))
+      throw this.#ctx.crossings.refuse(
+        TYPES,
+        "[method]descriptor.symlink-at",
+        action("write", real),
+        `symbolic link to the absolute path "${String(target)}": a link may only point within the directories the component was given`,
+        "not-permitted",
+      );
+    // Where the link points, read from its own directory: it must be readable by the policy.
+    const pointsTo = canonicalPathOf(`${dirname(real)}/${target}`, false);
+    const judged = pointsTo === undefined ? undefined : resolveRealPathSync(pointsTo);
+    if (typeof judged !== "string")
+      throw this.#ctx.crossings.refuse(
+        TYPES,
+        "[method]descriptor.symlink-at",
+        action("write", real),
+        `symbolic link target "${target}" cannot be judged`,
+        "not-permitted",
+      );
+    this.#run("symlink-at", action("read", judged), () => undefined);
+    this.#run("symlink-at", action("write", real), () => this.#call("symlinkAt", target, path));
+  }
+  unlinkFileAt(path: string): void {
+    const real = this.#resolve("unlink-file-at", "write", path, false);
+    this.#run("unlink-file-at", action("write", real), () => this.#call("unlinkFileAt", path));
+  }
+  isSameObject(other: Descriptor): boolean {
+    return this.#run("is-same-object", undefined, () =>
+      other instanceof Descriptor ? other.#path === this.#path : false,
+    );
+  }
+  metadataHash(): unknown {
+    return this.#run("metadata-hash", action("read", this.#path), () => this.#call("metadataHash"));
+  }
+  metadataHashAt(flags: PathFlags, path: string): unknown {
+    const real = this.#resolve("metadata-hash-at", "read", path, flags?.symlinkFollow === true);
+    return this.#run("metadata-hash-at", action("read", real), () =>
+      this.#call("metadataHashAt", flags, path),
+    );
+  }
+  [symbolDispose](): void {
+    (this.#inner[symbolDispose as unknown as string] as (() => void) | undefined)?.call(
+      this.#inner,
+    );
+  }
+}
+
+const MAKE = Symbol("make descriptor");
+
+/** A preopen: the directory a component sees at `guestPath`, and its real host path. */
+export interface Preopen {
+  readonly guestPath: string;
+  readonly hostPath: string;
+}
+
+/** Make the preopen descriptor of a real, canonical host directory. */
+export function preopenDescriptor(hostPath: string, ctx: FsContext): Descriptor {
+  return new Descriptor(_createPreopenDescriptor(hostPath), hostPath, ctx, MAKE);
+}
+
+/** The `wasi:filesystem/types` and `wasi:filesystem/preopens` imports. */
+export function filesystemImports(
+  ctx: FsContext,
+  preopens: readonly (readonly [Descriptor, string])[],
+): Record<string, Record<string, unknown>> {
+  const shim = shimTypes as unknown as {
+    DirectoryEntryStream: unknown;
+    filesystemErrorCode: (e: unknown) => unknown;
+  };
+  return {
+    [TYPES]: {
+      Descriptor,
+      // Entries of a directory already judged readable (read-directory): names and types only.
+      DirectoryEntryStream: shim.DirectoryEntryStream,
+      filesystemErrorCode: (e: unknown) => shim.filesystemErrorCode(e),
+    },
+    [PREOPENS]: {
+      getDirectories: () =>
+        ctx.crossings.run(PREOPENS, "get-directories", undefined, "access", () => [...preopens]),
+    },
+  };
+}
