@@ -133,32 +133,26 @@ try { fs.writeFileSync(${JSON.stringify(secret)}, "y"); } catch {}`,
       "app.js": `try { require("fs").readFileSync(${JSON.stringify(join(dir, "nope"))}); } catch {}`,
     });
     const policy = join(dir, "policy.yaml");
-    const exit3 = await runWarden(
-      ["run", "--policy", policy, "--", process.execPath, "-e", "process.exit(3)"],
-      { cwd: dir },
-    );
-    expect(exit3.code).toBe(3);
-    const ok = await runWarden(["run", "--policy", policy, "--", process.execPath, "app.js"], {
-      cwd: dir,
-    });
-    expect(ok.code).toBe(0);
-    const failOn = await runWarden(
-      ["run", "--fail-on", "block", "--policy", policy, "--", process.execPath, "app.js"],
-      {
+    const [exit3, ok, failOn, bad, missing] = await Promise.all([
+      runWarden(["run", "--policy", policy, "--", process.execPath, "-e", "process.exit(3)"], {
         cwd: dir,
-      },
-    );
+      }),
+      runWarden(["run", "--policy", policy, "--", process.execPath, "app.js"], { cwd: dir }),
+      runWarden(
+        ["run", "--fail-on", "block", "--policy", policy, "--", process.execPath, "app.js"],
+        { cwd: dir },
+      ),
+      runWarden(["run", "--policy", join(dir, "bad.yaml"), "--", process.execPath, "app.js"], {
+        cwd: dir,
+      }),
+      runWarden(["run", "--policy", policy, "--", "no-such-command-xyz"], { cwd: dir }),
+    ]);
+    expect(exit3.code).toBe(3);
+    expect(ok.code).toBe(0);
     expect(failOn.code).toBe(1);
-    const bad = await runWarden(
-      ["run", "--policy", join(dir, "bad.yaml"), "--", process.execPath, "app.js"],
-      { cwd: dir },
-    );
     expect(bad.code).toBe(126);
     expect(bad.stderr).toMatch(/bad\.yaml:3:3 policy_unknown_key/);
     expect(bad.stderr).toContain("warden: trace_refused:");
-    const missing = await runWarden(["run", "--policy", policy, "--", "no-such-command-xyz"], {
-      cwd: dir,
-    });
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain("trace_command_not_found");
   });
