@@ -29,6 +29,8 @@ export interface AdminServerOptions {
   /** The `auth` section's tokens with their values; none: every caller is "anonymous". */
   readonly tokens?: readonly AdminToken[];
   readonly registry: PluginRegistry;
+  /** wasm.enabled: false answers the plugin routes 501 (default true). */
+  readonly pluginsEnabled?: boolean;
   /** The policy in force, for the decision API. */
   readonly policy?: () => CompiledPolicy;
   readonly rules?: AdminRules;
@@ -125,7 +127,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
     requestTimeout: ADMIN_DEFAULTS.requestTimeoutMs,
     keepAliveTimeout: ADMIN_DEFAULTS.keepAliveMs,
     connectionTimeout: ADMIN_DEFAULTS.requestTimeoutMs * 2,
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     return503OnClosing: true,
@@ -178,7 +180,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
     const text = await metricsRegistry.metrics();
     return reply.type(metricsRegistry.contentType).send(text);
   });
-  await app.register(async (scope) => pluginRoutes(scope, context));
+  await app.register(async (scope) => pluginRoutes(scope, context, opts.pluginsEnabled !== false));
   await app.register(async (scope) => decisionRoutes(scope, context));
   if (opts.extraRoutes) {
     const extra = opts.extraRoutes;

@@ -162,6 +162,31 @@ export interface GatewayConfig {
   readonly warnings?: readonly ConfigIssue[];
   /** security_guards, validated by the guards layer (absent when the section is empty). */
   readonly guards?: readonly GuardSpec[];
+  /** `admin:`: the admin HTTP API's listener (docs/admin.md); absent: no admin listener. */
+  readonly admin?: AdminSection;
+  /** `wasm:`: the rule plugin registry's settings (docs/admin.md). */
+  readonly wasm?: WasmSection;
+}
+
+/** `admin:` of warden.yaml (the admin layer takes it structurally). */
+export interface AdminSection {
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    /** Absolute paths. */
+    readonly tls?: { readonly cert: string; readonly key: string };
+    readonly allowedHosts: readonly string[];
+    readonly allowInsecure: boolean;
+  };
+}
+
+/** `wasm:` of warden.yaml. */
+export interface WasmSection {
+  readonly enabled: boolean;
+  /** Absolute. */
+  readonly pluginDir?: string;
+  readonly defaultMemoryLimitBytes: number;
+  readonly defaultTimeoutMs: number;
 }
 
 /** `state:` of warden.yaml. */

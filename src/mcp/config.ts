@@ -13,6 +13,7 @@ import {
 import { MAX_NESTING, tooDeepYaml } from "../policy/nesting.js";
 import { nodeAt } from "../policy/yaml-nodes.js";
 import type { ConfigIssueCode } from "./codes.js";
+import { adminKeys } from "./config-admin.js";
 import {
   type ArgumentsMode,
   type AuthConfig,
@@ -405,11 +406,13 @@ export function parseConfig(
     maxAttempts: c.int(r, "max_attempts", 20),
   };
   const listenCfg = listen(c, root.listen, abs);
+  const auth = authKeys(c, root, listenCfg);
   const config: GatewayConfig = {
     file,
     listen: listenCfg,
     ...callerKeys(c, root, listenCfg),
-    ...authKeys(c, root, listenCfg),
+    ...auth,
+    ...adminKeys(c, root, abs, auth.auth?.tokens.length ?? 0),
     policy: policy === undefined ? "" : abs(policy),
     audit,
     metrics,

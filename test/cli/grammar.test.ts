@@ -106,6 +106,8 @@ const TABLE: [string, Kind, string[], number][] = [
   ["gateway --check", "usage", ["gateway", "--json", "--config", "examples/warden.stdio.yaml"], 2],
   ["gateway --check", "missing", ["gateway", "--check", "--json", "--config", NOPE], 2],
   ["gateway", "missing", ["gateway", "--config", NOPE], 2],
+  ["admin", "missing", ["admin", "--config", NOPE], 2],
+  ["admin", "usage", ["admin", "--config", NOPE, "--port", "http"], 2],
   ["audit", "json", ["audit", "--json", AUDIT], 0],
   ["audit", "usage", ["audit", "--json", "--verdict", "maybe", AUDIT], 2],
   ["audit", "missing", ["audit", "--json", NOPE], 2],

@@ -9,6 +9,7 @@ import { WardenError } from "../../core/errors.js";
 import { MAX_MODULE_BYTES, type RegisterInput } from "../../rules/registry/index.js";
 import { ADMIN_DEFAULTS } from "../config-types.js";
 import type { AdminContext } from "../context.js";
+import { sendError } from "../reply.js";
 
 const FIELDS = new Set(["name", "description", "memory_limit_bytes", "timeout_ms", "enabled"]);
 
@@ -89,7 +90,20 @@ const NAME_PARAM = {
   required: ["name"],
 } as const;
 
-export async function pluginRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
+export async function pluginRoutes(
+  app: FastifyInstance,
+  ctx: AdminContext,
+  enabled = true,
+): Promise<void> {
+  if (!enabled)
+    app.addHook("onRequest", async (_req, reply) => {
+      await sendError(
+        reply.header("connection", "close"),
+        "admin_unavailable",
+        "WebAssembly plugins are off in this process: set wasm: { enabled: true } in warden.yaml",
+      );
+      return reply;
+    });
   await app.register(multipart, {
     throwFileSizeLimit: true,
     limits: {

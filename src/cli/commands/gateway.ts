@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { Registry } from "prom-client";
 import { loadConfig } from "../../mcp/config.js";
 import type { GatewayConfig } from "../../mcp/config-types.js";
 import { Gateway } from "../../mcp/gateway.js";
@@ -83,7 +84,19 @@ export function registerGateway(program: Command): void {
       for (const w of prefixWarnings(config))
         process.stderr.write(`warden: warning: ${formatPolicyWarning(w)}\n`);
       // security_guards (docs/guards.md) are loaded by Gateway.start and rebuilt on reload.
-      const gw = await Gateway.start({ config, watch: opts.watch });
+      // One prom-client registry for the process: the gateway's metrics and the admin API's.
+      const metricsRegistry = new Registry();
+      const gw = await Gateway.start({ config, watch: opts.watch, metricsRegistry });
+      // admin: in warden.yaml starts the admin API beside the gateway (docs/admin.md).
+      const admin = config.admin
+        ? await (await import("../admin-compose.js"))
+            .startAdminApi(config, { metricsRegistry, views: gw.views() })
+            .catch(async (e: unknown) => {
+              await gw.stop();
+              throw e;
+            })
+        : undefined;
+      if (admin) process.stderr.write(`warden gateway: admin API on ${admin.url}\n`);
       if (gw.address)
         process.stderr.write(
           `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,
@@ -95,6 +108,7 @@ export function registerGateway(program: Command): void {
       process.once("SIGINT", stop);
       process.on("SIGHUP", () => gw.reopenAudit());
       await gw.stopped;
+      await admin?.close();
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
       process.removeAllListeners("SIGHUP");

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerAdmin } from "./admin.js";
 import { registerAudit } from "./audit.js";
 import { registerDemo } from "./demo.js";
 import { registerGateway } from "./gateway.js";
@@ -10,6 +11,7 @@ import { registerRun } from "./run.js";
 
 /** Every subcommand; each layer adds its own `register*` here (one line, one module). */
 export const commands: ReadonlyArray<(program: Command) => void> = [
+  registerAdmin,
   registerAudit,
   registerDemo,
   registerGateway,
