@@ -42,6 +42,7 @@ const kindOf = (file: string): ShippedSchema => {
   const v = parseDocument(readFileSync(file, "utf8")).toJS();
   if (Array.isArray(v)) return "guards";
   if (v && typeof v === "object" && "upstreams" in v) return "warden";
+  if (v && typeof v === "object" && "rules" in v) return "rules";
   return v && typeof v === "object" && "cases" in v ? "policy-test" : "policy";
 };
 const CONFIGS = yamlFiles().filter((f) => kindOf(f) === "warden");
