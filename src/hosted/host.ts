@@ -1,5 +1,6 @@
 /**
- * The host in force inside the component worker (see ./host-seam.ts for the contract). Today
- * the deny-everything host; the policy-checked WASI host replaces this line.
+ * The host in force inside the component worker (see ./host-seam.ts for the contract): the
+ * policy-checked WASI host (./wasi/index.ts). ./deny-host.ts is the deny-everything host it
+ * replaced.
  */
-export { createHostImports, PROVIDED_IMPORTS } from "./deny-host.js";
+export { createHostImports, PROVIDED_IMPORTS } from "./wasi/index.js";

@@ -71,6 +71,10 @@ class PolicyStrategy implements Strategy<WasiCallMeta> {
     const action = call.args as Action | undefined;
     if (action === undefined) return undefined; // no capability asked (clocks, random, streams)
     const meta = call.meta!;
+    if (this.policies.length === 0) {
+      meta.decision = NO_POLICY;
+      return toCoreDecision(NO_POLICY);
+    }
     for (const p of this.policies) {
       const d = p.policy.check(action);
       meta.decision = d;
@@ -153,7 +157,7 @@ export class Crossings {
     const t0 = performance.now();
     const d = this.chain.invoke(call, target as (args: unknown) => unknown);
     if (rank(d.verdict) >= REVIEW_RANK) throw this.#refuse(call, d, denied, t0);
-    if (this.#emitAllowed && this.#emit !== undefined)
+    if (this.#emitAllowed && action !== undefined && this.#emit !== undefined)
       this.#emit(this.#event(call, d, undefined, t0));
     return call.result as T;
   }

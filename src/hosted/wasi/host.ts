@@ -34,6 +34,8 @@ export interface WasiHostOptions {
   readonly policy?: HostPolicyInput;
   /** The component's own grants (a Warden or Wassette policy file): both must allow. */
   readonly grants?: HostPolicyInput;
+  /** More policies that must all allow too (the seam hands every policy file it has). */
+  readonly extraPolicies?: readonly HostPolicyInput[];
   /**
    * Directories the component sees: guest path → host path. Each is resolved (symbolic
    * links) and kept only when every policy allows reading or writing the directory itself.
@@ -81,6 +83,8 @@ export function createWasiHost(opts: WasiHostOptions): WasiHost {
     policies.push(
       compileHostPolicy({ format: "auto", ...opts.grants } as HostPolicyInput, "component grants"),
     );
+  for (const [i, p] of (opts.extraPolicies ?? []).entries())
+    policies.push(compileHostPolicy(p, `policy #${i + 2}`));
   const crossings = new Crossings(opts.component, policies, {
     ...(opts.strategies ? { strategies: opts.strategies } : {}),
     ...(opts.emit ? { emit: opts.emit } : {}),
