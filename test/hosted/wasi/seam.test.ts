@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createHostImports, PROVIDED_IMPORTS } from "../../../src/hosted/host.js";
-import type { HostEvent } from "../../../src/hosted/host-seam.js";
+import type { HostDecisionEvent, HostEvent } from "../../../src/hosted/host-seam.js";
 import { createWasiHost } from "../../../src/hosted/wasi/host.js";
 import { tempDir, wasiError } from "./helpers.js";
 
@@ -77,7 +77,7 @@ describe("the WASI host behind the worker seam", () => {
     expect(wasiError(() => d.openAt!({}, "sub/new.txt", { create: true }, { write: true }))).toBe(
       "access",
     );
-    const block = events.at(-1) as HostEvent & { rule?: string; hint?: string };
+    const block = events.at(-1) as HostDecisionEvent;
     expect(block).toMatchObject({ kind: "decision", decision: "block" });
     expect(block.reason).toContain(
       "Warden refused wasi:filesystem/types [method]descriptor.open-at",
