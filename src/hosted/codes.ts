@@ -10,3 +10,25 @@ export const WASI_CODES = {
   hosted_wasi_trap:
     "A component called wasi:cli/exit or asked for stdin: the call ends with this error, never the host.",
 } as const;
+
+/**
+ * `HOSTED_CODES`: components served as MCP tools (load, calls, the worker pool). A call stopped
+ * by a limit answers with the sandbox's code (`timeout`, `memory_exceeded`, `fuel_exhausted`, `trap`).
+ */
+export const HOSTED_CODES = {
+  hosted_load_failed:
+    "A component cannot be served: unreadable, not a component, jco cannot transpile it, or its exported interface has no WIT source beside it.",
+  hosted_function_refused:
+    "An exported function takes or returns a resource handle (own/borrow), a stream or future, or is async; the message names it.",
+  hosted_name_collision:
+    "Two exported functions would be the same MCP tool name; the message names both components.",
+  hosted_invalid_arguments:
+    "A tools/call's arguments do not match the tool's inputSchema; the component did not run.",
+  hosted_unknown_tool: "A tools/call named a tool no loaded component exports.",
+  hosted_worker_lost:
+    "The worker thread running a call stopped (crashed); it was replaced and the call failed.",
+  hosted_exit: "The component called wasi:cli/exit; the call failed and the instance was dropped.",
+  hosted_closed: "The component server is shutting down; the call was not run.",
+} as const;
+
+export type HostedCode = keyof typeof HOSTED_CODES;

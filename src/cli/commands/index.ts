@@ -8,6 +8,7 @@ import { registerInit } from "./init.js";
 import { registerPlugin } from "./plugin.js";
 import { registerPolicy } from "./policy.js";
 import { registerRun } from "./run.js";
+import { registerServe } from "./serve.js";
 
 /** Every subcommand; each layer adds its own `register*` here (one line, one module). */
 export const commands: ReadonlyArray<(program: Command) => void> = [
@@ -20,4 +21,5 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerPlugin,
   registerPolicy,
   registerRun,
+  registerServe,
 ];

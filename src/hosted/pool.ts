@@ -1,0 +1,269 @@
+/**
+ * A bounded pool of worker threads running components (./worker/). A call is sent to an idle
+ * worker (one that already holds the component's instance first), so a host call that waits
+ * (preview2-shim does wasi:http and sockets synchronously with Atomics.wait) blocks a worker,
+ * never the gateway's event loop.
+ *
+ * Deadlines are enforced twice: inside the worker by the sandbox's metering (timeout_ms, fuel,
+ * the memory cap: typed errors, the worker survives), and from outside: when a call overruns
+ * timeout_ms plus a grace period (a host call that never returns), or instantiation overruns
+ * its load deadline, the worker is terminated and replaced, and the call answers `timeout`.
+ * A worker that dies (its JavaScript heap limit, a crash) is replaced the same way.
+ *
+ * `stateful` components are pinned to one worker (one instance keeps its state); others may
+ * run in any worker, each holding its own instance, reset to its image after every call.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { WardenError } from "../core/errors.js";
+import type { HostEvent } from "./host-seam.js";
+import type { ComponentSpec, ToMain, ToWorker } from "./worker/protocol.js";
+
+export interface PoolOptions {
+  /** Worker threads (default: min(4, available parallelism)). */
+  size?: number;
+  /** Extra time past a call's timeout_ms before the worker is terminated (default 1000 ms). */
+  graceMs?: number;
+  /** Instantiating a component in a worker may take this long (default 120 s: a cold cache instruments a JS engine). */
+  loadTimeoutMs?: number;
+  /** JavaScript heap of each worker, MiB (default 512; wasm memories are capped by the sandbox). */
+  heapMb?: number;
+  onEvent?: (e: HostEvent) => void;
+}
+
+export interface CallOutcome {
+  readonly value?: unknown;
+  readonly isError: boolean;
+  readonly state: "reset" | "kept" | "dropped";
+}
+
+interface Pending {
+  id: number;
+  component: string;
+  tool: string;
+  args: Record<string, unknown>;
+  timeoutMs: number;
+  resolve: (o: CallOutcome) => void;
+  reject: (e: WardenError) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Pending | undefined;
+  timer: NodeJS.Timeout | undefined;
+  warm: Set<string>;
+}
+
+/** The worker's entry: dist/hosted/worker/entry.js (from sources under a test runner too). */
+function entryUrl(): URL {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) {
+    const dist = here.replace(/\/src\/hosted\/pool\.ts$/, "/dist/hosted/worker/entry.js");
+    return new URL(dist);
+  }
+  return new URL("./worker/entry.js", here);
+}
+
+export class ComponentPool {
+  readonly size: number;
+  private readonly slots: Slot[] = [];
+  private readonly specs = new Map<string, ComponentSpec>();
+  private readonly pinned = new Map<string, Slot>();
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private closed = false;
+  /** Workers terminated or lost so far (deadline, crash). */
+  replaced = 0;
+
+  constructor(private readonly opts: PoolOptions = {}) {
+    this.size = Math.max(1, opts.size ?? Math.min(4, availableParallelism()));
+  }
+
+  /** Make (or replace) a component's spec; workers get it before their next call. */
+  define(spec: ComponentSpec): void {
+    this.specs.set(spec.key, spec);
+    this.pinned.delete(spec.key);
+    for (const s of this.slots) {
+      s.warm.delete(spec.key);
+      this.send(s, { type: "define", spec });
+    }
+  }
+
+  call(
+    component: string,
+    tool: string,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<CallOutcome> {
+    if (this.closed)
+      return Promise.reject(
+        new WardenError("hosted_closed", "the component server is shutting down", {
+          category: "internal",
+        }),
+      );
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, component, tool, args, timeoutMs, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(entryUrl(), {
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? 512 },
+      stdout: true,
+      stderr: true,
+    });
+    const slot: Slot = { worker, busy: undefined, timer: undefined, warm: new Set() };
+    worker.unref();
+    worker.on("message", (m: ToMain) => this.onMessage(slot, m));
+    worker.on("error", (e) => this.lost(slot, e));
+    worker.on("exit", () => this.lost(slot, undefined));
+    for (const spec of this.specs.values()) this.send(slot, { type: "define", spec });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private send(slot: Slot, m: ToWorker): void {
+    slot.worker.postMessage(m);
+  }
+
+  private pick(p: Pending): Slot | undefined {
+    const spec = this.specs.get(p.component);
+    if (spec?.stateful) {
+      let s = this.pinned.get(p.component);
+      if (s === undefined || !this.slots.includes(s)) {
+        s = this.slots.find((x) => x.busy === undefined);
+        if (s === undefined && this.slots.length < this.size) s = this.spawn();
+        if (s !== undefined) this.pinned.set(p.component, s);
+      }
+      return s?.busy === undefined ? s : undefined;
+    }
+    const idle = this.slots.filter((s) => s.busy === undefined);
+    return (
+      idle.find((s) => s.warm.has(p.component)) ??
+      (this.slots.length < this.size ? this.spawn() : idle[0])
+    );
+  }
+
+  private pump(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const p = this.queue[i]!;
+      const slot = this.pick(p);
+      if (slot === undefined) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      slot.busy = p;
+      slot.worker.ref();
+      // Until the worker says the call started, instantiation may be running: a load deadline.
+      this.arm(slot, this.opts.loadTimeoutMs ?? 120_000, "instantiating the component");
+      this.send(slot, {
+        type: "call",
+        id: p.id,
+        component: p.component,
+        tool: p.tool,
+        args: p.args,
+      });
+    }
+  }
+
+  private arm(slot: Slot, ms: number, what: string): void {
+    clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => this.expire(slot, ms, what), ms);
+  }
+
+  private expire(slot: Slot, ms: number, what: string): void {
+    const p = slot.busy;
+    if (p === undefined) return;
+    slot.busy = undefined;
+    p.reject(
+      new WardenError(
+        "timeout",
+        `component tool ${p.tool} did not finish ${what} within ${ms} ms; its worker was terminated (a host call that does not return is stopped from outside)`,
+        {
+          category: "plugin",
+          details: {
+            component: p.component,
+            tool: p.tool,
+            limit: "timeout_ms",
+            enforced: "worker terminated",
+          },
+        },
+      ),
+    );
+    this.retire(slot);
+  }
+
+  private retire(slot: Slot): void {
+    clearTimeout(slot.timer);
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    for (const [k, s] of this.pinned) if (s === slot) this.pinned.delete(k);
+    this.replaced++;
+    void slot.worker.terminate();
+    this.pump();
+  }
+
+  private lost(slot: Slot, error: Error | undefined): void {
+    if (!this.slots.includes(slot)) return;
+    const p = slot.busy;
+    slot.busy = undefined;
+    if (p !== undefined) {
+      const oom = (error as NodeJS.ErrnoException | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY";
+      p.reject(
+        new WardenError(
+          oom ? "memory_exceeded" : "hosted_worker_lost",
+          oom
+            ? `component tool ${p.tool} exhausted its worker's JavaScript heap; the worker was replaced`
+            : `the worker running component tool ${p.tool} stopped (${error?.message ?? "exited"}); it was replaced`,
+          { category: "plugin", details: { component: p.component, tool: p.tool } },
+        ),
+      );
+    }
+    this.retire(slot);
+  }
+
+  private onMessage(slot: Slot, m: ToMain): void {
+    if (m.type === "event") {
+      this.opts.onEvent?.(m.event);
+      return;
+    }
+    const p = slot.busy;
+    if (p === undefined || p.id !== m.id) return;
+    if (m.type === "started") {
+      slot.warm.add(p.component);
+      this.arm(slot, p.timeoutMs + (this.opts.graceMs ?? 1000), "its call");
+      return;
+    }
+    clearTimeout(slot.timer);
+    slot.busy = undefined;
+    slot.worker.unref();
+    if (m.ok) {
+      if (m.state === "dropped") slot.warm.delete(p.component);
+      p.resolve({
+        isError: m.isError,
+        state: m.state,
+        ...(m.value === undefined ? {} : { value: m.value }),
+      });
+    } else {
+      slot.warm.delete(p.component);
+      p.reject(
+        new WardenError(m.error.code, m.error.message, {
+          category: "plugin",
+          details: { component: p.component, tool: p.tool, ...(m.error.details ?? {}) },
+        }),
+      );
+    }
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0))
+      p.reject(new WardenError("hosted_closed", "the component server is shutting down"));
+    const all = this.slots.splice(0);
+    for (const s of all) clearTimeout(s.timer);
+    await Promise.all(all.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Components served as MCP tools: load a component file or folder (./load.ts), validate a
+ * call's arguments against the tool's inputSchema (ajv) before anything runs, run it in the
+ * worker pool (./pool.ts) and answer a CallToolResult: the result as `structuredContent`
+ * (`{ "result": ... }`, described by the tool's outputSchema) and as JSON text, a function's
+ * own `err(E)` as `isError: true`, and a refusal or failure (invalid arguments, timeout,
+ * memory, trap) as `isError: true` with its code in `_meta["warden/error"]`.
+ */
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import type { ValidateFunction } from "ajv";
+import { WardenError } from "../core/errors.js";
+import { loadPolicyFile } from "../policy/io.js";
+import type { CompiledPolicy } from "../policy/policy.js";
+import type { LimitsInput } from "../sandbox/limits.js";
+import type { HostEvent } from "./host-seam.js";
+import { hostedLimits } from "./limits.js";
+import { type LoadedComponent, loadComponents } from "./load.js";
+import { ComponentPool, type PoolOptions } from "./pool.js";
+import type { HostedTool } from "./tools.js";
+
+export interface HostedOptions {
+  /** A component file or a folder of components. */
+  path: string;
+  /** Policy files that must all allow a host call; their limits apply (strictest). */
+  policies?: readonly string[];
+  /** Keep one instance per component across calls (default: fresh state per call). */
+  stateful?: boolean;
+  /** Where transpiled components and instrumented modules are cached. */
+  cacheDir?: string;
+  pool?: Omit<PoolOptions, "onEvent">;
+  /** Host calls judged in the workers (audit, metrics). */
+  onEvent?: (e: HostEvent) => void;
+}
+
+/** An MCP tool as tools/list shows it. */
+export interface McpTool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+}
+
+export interface ToolAnswer {
+  content: { type: "text"; text: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+  _meta?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+interface Entry {
+  component: LoadedComponent;
+  tool: HostedTool;
+  validate: ValidateFunction;
+}
+
+let ajvInstance: import("ajv").Ajv | undefined;
+function ajv(): import("ajv").Ajv {
+  if (ajvInstance === undefined) {
+    const { Ajv } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+    ajvInstance = new Ajv({ allErrors: true, strict: false });
+  }
+  return ajvInstance;
+}
+
+/** Load and compile the policy files (a located error for each problem). */
+export async function loadPolicies(files: readonly string[]): Promise<CompiledPolicy[]> {
+  const out: CompiledPolicy[] = [];
+  for (const f of files) {
+    const r = await loadPolicyFile(f);
+    if (!r.ok)
+      throw new WardenError(
+        "policy_invalid",
+        `${f}: ${r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.code}: ${e.message}`).join("; ")}`,
+        { category: "config", details: { file: f } },
+      );
+    out.push(r.policy);
+  }
+  return out;
+}
+
+function answerError(e: WardenError): ToolAnswer {
+  return {
+    content: [{ type: "text", text: `${e.code}: ${e.message}` }],
+    isError: true,
+    _meta: { "warden/error": e.toJSON() },
+  };
+}
+
+export class HostedServer {
+  private constructor(
+    readonly components: readonly LoadedComponent[],
+    private readonly entries: Map<string, Entry>,
+    readonly limits: LimitsInput,
+    readonly pool: ComponentPool,
+  ) {}
+
+  static async open(opts: HostedOptions): Promise<HostedServer> {
+    const policies = (opts.policies ?? []).map((p) => resolve(p));
+    const compiled = await loadPolicies(policies);
+    const limits = hostedLimits(compiled);
+    const components = await loadComponents(
+      opts.path,
+      opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir },
+    );
+    const pool = new ComponentPool({
+      ...(opts.pool ?? {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
+    const entries = new Map<string, Entry>();
+    for (const c of components) {
+      pool.define({
+        key: c.name,
+        host: {
+          componentName: c.name,
+          componentFile: c.file,
+          imports: c.imports,
+          policies,
+          baseDir: policies[0] === undefined ? dirname(c.file) : dirname(policies[0]),
+        },
+        jsPath: c.transpiled.jsPath,
+        dir: c.transpiled.dir,
+        limits,
+        ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
+        stateful: opts.stateful === true,
+        tools: c.tools.map((t) => t.call),
+      });
+      for (const tool of c.tools)
+        entries.set(tool.name, { component: c, tool, validate: ajv().compile(tool.inputSchema) });
+    }
+    return new HostedServer(components, entries, limits, pool);
+  }
+
+  /** The tools, as tools/list answers them. */
+  tools(): McpTool[] {
+    return [...this.entries.values()].map(({ tool }) => ({
+      name: tool.name,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      ...(tool.outputSchema ? { outputSchema: tool.outputSchema } : {}),
+    }));
+  }
+
+  /** tools/call: validate, run in a worker, answer. Never throws for a call's own failure. */
+  async call(name: string, args: Record<string, unknown> | undefined): Promise<ToolAnswer> {
+    const e = this.entries.get(name);
+    if (e === undefined)
+      return answerError(
+        new WardenError("hosted_unknown_tool", `no tool ${name}; tools/list names the tools`, {
+          category: "usage",
+          details: { tool: name },
+        }),
+      );
+    const input = args ?? {};
+    if (!e.validate(input)) {
+      const problems = (e.validate.errors ?? [])
+        .map((x) => `arguments${x.instancePath.replaceAll("/", ".")} ${x.message ?? "is invalid"}`)
+        .join("; ");
+      return answerError(
+        new WardenError(
+          "hosted_invalid_arguments",
+          `tool ${name}: ${problems}; the component did not run (inputSchema says what it takes)`,
+          { category: "usage", details: { tool: name, component: e.component.name } },
+        ),
+      );
+    }
+    try {
+      const out = await this.pool.call(
+        e.component.name,
+        name,
+        input,
+        Number(this.limits.timeout_ms),
+      );
+      if (out.isError)
+        return {
+          content: [{ type: "text", text: JSON.stringify(out.value ?? null) }],
+          isError: true,
+        };
+      if (!("value" in out) || e.tool.outputSchema === undefined)
+        return { content: [{ type: "text", text: "" }] };
+      const structured = { result: out.value };
+      return {
+        content: [{ type: "text", text: JSON.stringify(structured) }],
+        structuredContent: structured,
+      };
+    } catch (err) {
+      if (err instanceof WardenError) return answerError(err);
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * One instance of a component inside a worker: jco's glue instantiated on the sandbox (every
+ * core module instrumented, capped and metered by one budget), its host imports from the host
+ * in force (../host.ts), and the image each core instance is reset to after a call.
+ *
+ * Fresh state: right after instantiation, every memory is copied and every core instance's
+ * mutable globals saved (the sandbox's `__warden_save`); after a call both are put back, so
+ * the next call starts from the same image without instantiating again. That reset is exact
+ * only when no core module can write a table, has passive data or GC types, and no memory grew
+ * during the call: otherwise the instance is dropped and the next call makes a new one.
+ * jco's glue keeps a little JavaScript state of its own (handle tables of host resources made
+ * during a call, dropped by the component before it returns); after a failure the glue refuses
+ * further calls, so a failed instance is always dropped.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  type CoreInstanceRecord,
+  type CoreRuntime,
+  componentRuntime,
+} from "../../sandbox/component/runtime.js";
+import { RESTORE_EXPORT, SAVE_EXPORT } from "../../sandbox/instrument.js";
+import { createHostImports } from "../host.js";
+import type { Emit, HostImports } from "../host-seam.js";
+import type { ComponentSpec } from "./protocol.js";
+
+type Instantiate = (
+  getCoreModule: (path: string) => Promise<WebAssembly.Module>,
+  imports: Record<string, unknown>,
+  instantiateCore: (
+    m: WebAssembly.Module,
+    i?: WebAssembly.Imports,
+  ) => Promise<WebAssembly.Instance>,
+) => Promise<Record<string, unknown>>;
+
+type GuestFn = () => void;
+
+export class ComponentInstance {
+  private constructor(
+    readonly rt: CoreRuntime,
+    readonly exports: Record<string, unknown>,
+    readonly host: HostImports,
+    private readonly records: CoreInstanceRecord[],
+    private readonly images: { memory: WebAssembly.Memory; image: Uint8Array }[],
+    readonly resettable: boolean,
+  ) {}
+
+  static async create(spec: ComponentSpec, emit: Emit): Promise<ComponentInstance> {
+    const mod = (await import(pathToFileURL(spec.jsPath).href)) as { instantiate: Instantiate };
+    const records: CoreInstanceRecord[] = [];
+    const rt = componentRuntime({
+      name: spec.host.componentName,
+      limits: spec.limits,
+      ...(spec.cacheDir === undefined ? {} : { cacheDir: spec.cacheDir }),
+      loadTimeoutMs: 60_000,
+      onInstance: (r) => records.push(r),
+      warn: (m) =>
+        emit({ kind: "log", component: spec.host.componentName, level: "warn", message: m }),
+    });
+    const compiled = new Map<string, Promise<WebAssembly.Module>>();
+    const getCoreModule = (p: string) => {
+      let m = compiled.get(p);
+      if (m === undefined) {
+        m = readFile(join(spec.dir, p)).then((b) =>
+          rt.compile(new Uint8Array(b), `${spec.host.componentName}/${p}`),
+        );
+        compiled.set(p, m);
+      }
+      return m;
+    };
+    const host = await createHostImports(spec.host, emit);
+    const exports = await rt.instantiateComponent(() =>
+      mod.instantiate(getCoreModule, host.imports, (m, i) => rt.instantiate(m, i)),
+    );
+    const memories = new Set<WebAssembly.Memory>();
+    for (const r of records)
+      for (const v of Object.values(r.instance.exports))
+        if (v instanceof WebAssembly.Memory) memories.add(v);
+    const resettable = records.every((r) => r.prepared.resettable);
+    const images: { memory: WebAssembly.Memory; image: Uint8Array }[] = [];
+    if (resettable && !spec.stateful) {
+      for (const r of records) (r.instance.exports[SAVE_EXPORT] as GuestFn | undefined)?.();
+      for (const memory of memories)
+        images.push({ memory, image: new Uint8Array(memory.buffer).slice() });
+    }
+    return new ComponentInstance(rt, exports, host, records, images, resettable);
+  }
+
+  /** Back to the image taken after instantiation; false when that cannot be exact. */
+  reset(): boolean {
+    if (!this.resettable) return false;
+    for (const { memory, image } of this.images)
+      if (memory.buffer.byteLength !== image.length) return false;
+    for (const r of this.records) (r.instance.exports[RESTORE_EXPORT] as GuestFn | undefined)?.();
+    for (const { memory, image } of this.images) new Uint8Array(memory.buffer).set(image);
+    return true;
+  }
+
+  /** The function a tool calls, or undefined when the component does not export it. */
+  fn(exportKey: string | null, exportShort: string | null, jsName: string) {
+    const holder =
+      exportKey === null
+        ? this.exports
+        : ((this.exports[exportKey] ?? (exportShort ? this.exports[exportShort] : undefined)) as
+            | Record<string, unknown>
+            | undefined);
+    const f = holder?.[jsName];
+    return typeof f === "function" ? (f as (...a: unknown[]) => unknown) : undefined;
+  }
+}

@@ -1,0 +1,50 @@
+/** Messages between the main thread (../pool.ts) and a component worker (./run.ts). */
+import type { LimitsInput } from "../../sandbox/limits.js";
+import type { HostEvent, WorkerHostOptions } from "../host-seam.js";
+import type { ToolCallSpec } from "../tools.js";
+
+/** Everything a worker needs to instantiate a component (sent once per worker, before calls). */
+export interface ComponentSpec {
+  readonly key: string;
+  readonly host: WorkerHostOptions;
+  /** The transpiled glue and its folder (the shared cache). */
+  readonly jsPath: string;
+  readonly dir: string;
+  readonly limits: LimitsInput;
+  /** Where instrumented core modules are cached (default: the sandbox's). */
+  readonly cacheDir?: string;
+  /** Keep one instance across calls instead of resetting it to its image after each. */
+  readonly stateful: boolean;
+  readonly tools: readonly ToolCallSpec[];
+}
+
+export type ToMain =
+  | { readonly type: "started"; readonly id: number }
+  | {
+      readonly type: "done";
+      readonly id: number;
+      readonly ok: true;
+      /** Undefined when the function returns nothing. */
+      readonly value?: unknown;
+      /** The function's own result<_, E> was err: `value` is E's JSON. */
+      readonly isError: boolean;
+      /** How the instance was left: reset to its image, kept (stateful), or dropped. */
+      readonly state: "reset" | "kept" | "dropped";
+    }
+  | {
+      readonly type: "done";
+      readonly id: number;
+      readonly ok: false;
+      readonly error: { code: string; message: string; details?: Record<string, unknown> };
+    }
+  | { readonly type: "event"; readonly event: HostEvent };
+
+export type ToWorker =
+  | { readonly type: "define"; readonly spec: ComponentSpec }
+  | {
+      readonly type: "call";
+      readonly id: number;
+      readonly component: string;
+      readonly tool: string;
+      readonly args: Record<string, unknown>;
+    };

@@ -1,0 +1,153 @@
+/**
+ * The component worker's message loop: `define` a component (its spec), `call` a tool. A call
+ * converts the JSON arguments (already validated by the main thread) to jco's values, runs the
+ * function under the sandbox's budget (deadline, fuel, memory cap), converts the result back,
+ * and resets the instance to its image (or keeps it: `stateful`; or drops it: failures and
+ * resets that cannot be exact). Everything here is synchronous per call; the main thread
+ * enforces its own deadline by terminating the whole worker.
+ */
+import { WardenError } from "../../core/errors.js";
+import { ConvertError, fromJs, toJs } from "../convert.js";
+import { ComponentExit, type Emit } from "../host-seam.js";
+import type { ToolCallSpec } from "../tools.js";
+import { ComponentInstance } from "./instance.js";
+import type { ComponentSpec, ToMain, ToWorker } from "./protocol.js";
+
+interface Entry {
+  spec: ComponentSpec;
+  tools: Map<string, ToolCallSpec>;
+  instance?: ComponentInstance;
+}
+
+/** The function's own err(E): a result, not a failure. */
+class ResultErr {
+  constructor(readonly payload: unknown) {}
+}
+
+function errorOf(e: unknown): { code: string; message: string; details?: Record<string, unknown> } {
+  if (e instanceof WardenError) {
+    const d = e.details as Record<string, unknown> | undefined;
+    return { code: e.code, message: e.message, ...(d ? { details: d } : {}) };
+  }
+  if (e instanceof ComponentExit) return { code: "hosted_exit", message: e.message };
+  if (e instanceof ConvertError) return { code: "hosted_invalid_arguments", message: e.message };
+  return { code: "trap", message: (e as Error)?.message ?? String(e) };
+}
+
+export function startWorker(post: (m: ToMain) => void): (m: ToWorker) => Promise<void> {
+  const entries = new Map<string, Entry>();
+  const emit: Emit = (event) => post({ type: "event", event });
+
+  async function call(m: Extract<ToWorker, { type: "call" }>): Promise<void> {
+    const entry = entries.get(m.component);
+    const tool = entry?.tools.get(m.tool);
+    if (entry === undefined || tool === undefined) {
+      post({
+        type: "done",
+        id: m.id,
+        ok: false,
+        error: { code: "hosted_unknown_tool", message: `no tool ${m.tool} in ${m.component}` },
+      });
+      return;
+    }
+    let inst: ComponentInstance;
+    try {
+      inst = entry.instance ??= await ComponentInstance.create(entry.spec, emit);
+    } catch (e) {
+      post({ type: "done", id: m.id, ok: false, error: errorOf(e) });
+      return;
+    }
+    const fn = inst.fn(tool.exportKey, tool.exportShort, tool.jsName);
+    if (fn === undefined) {
+      post({
+        type: "done",
+        id: m.id,
+        ok: false,
+        error: {
+          code: "hosted_load_failed",
+          message: `component "${entry.spec.host.componentName}" does not export ${tool.name} as its WIT says; rebuild it from that WIT`,
+        },
+      });
+      return;
+    }
+    post({ type: "started", id: m.id });
+    let out: unknown;
+    try {
+      const args = tool.params.map((p) => toJs(p.type, m.args[p.name], `arguments.${p.name}`));
+      out = inst.rt.run(() => {
+        try {
+          return fn(...args);
+        } catch (error) {
+          // jco throws a function's own err(E) as a ComponentError with the payload.
+          if (
+            tool.result?.kind === "result" &&
+            error !== null &&
+            typeof error === "object" &&
+            "payload" in error &&
+            !(error instanceof WardenError)
+          )
+            return new ResultErr((error as { payload: unknown }).payload);
+          throw error;
+        }
+      });
+      inst.host.afterCall?.();
+    } catch (e) {
+      entry.instance = undefined; // a trap or an exhausted limit: the instance may be half-way
+      post({ type: "done", id: m.id, ok: false, error: errorOf(e) });
+      return;
+    }
+    let state: "reset" | "kept" | "dropped" = "kept";
+    if (!entry.spec.stateful) {
+      if (inst.reset()) state = "reset";
+      else {
+        entry.instance = undefined;
+        state = "dropped";
+      }
+    }
+    try {
+      const r = tool.result;
+      if (out instanceof ResultErr) {
+        const errT = r?.kind === "result" ? r.err : undefined;
+        post({
+          type: "done",
+          id: m.id,
+          ok: true,
+          isError: true,
+          value: errT === undefined ? null : fromJs(errT, out.payload),
+          state,
+        });
+        return;
+      }
+      const okT = r?.kind === "result" ? r.ok : r;
+      post({
+        type: "done",
+        id: m.id,
+        ok: true,
+        isError: false,
+        ...(okT === undefined ? {} : { value: fromJs(okT, out) }),
+        state,
+      });
+    } catch (e) {
+      post({
+        type: "done",
+        id: m.id,
+        ok: false,
+        error: {
+          code: "invalid_output",
+          message: `the component's result: ${(e as Error).message}`,
+        },
+      });
+    }
+  }
+
+  return async (m) => {
+    if (m.type === "define") {
+      entries.set(m.spec.key, {
+        spec: m.spec,
+        tools: new Map(m.spec.tools.map((t) => [t.name, t])),
+      });
+      return;
+    }
+    await call(m);
+  };
+}
