@@ -1,21 +1,14 @@
 /** What every admin route reads: handed once to createAdminServer (and to extra routes). */
 import type { Registry } from "prom-client";
 import type { CompiledPolicy } from "../policy/index.js";
+import type { RuleSet } from "../rules/index.js";
 import type { PluginRegistry, RegistryLog } from "../rules/registry/index.js";
 import type { AdminAccess } from "./access.js";
 import type { WasmMetrics } from "./metrics.js";
 import type { AdminGatewayViews } from "./views.js";
 
-/**
- * The rules engine as the decision API calls it (provided by the rules layer through the cli;
- * absent: /v1/check answers with the policy alone and /v1/rules/playground is 501).
- */
-export interface AdminRules {
-  /** Judge an action the policy allowed; the result is shown as `rules` in /v1/check. */
-  check(action: unknown): unknown;
-  /** The playground: every rule's trace for an action (rules YAML given, or the rules in force). */
-  playground(body: { rules?: string; action: unknown }): unknown;
-}
+/** The rules in force (`rules: FILE`, calling the registry's plugins); null: none. */
+export type AdminRules = () => RuleSet | null;
 
 export interface AdminContext {
   readonly registry: PluginRegistry;

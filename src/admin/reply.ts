@@ -37,6 +37,8 @@ const STATUS: Readonly<Record<string, number>> = {
   trap: 502,
   invalid_output: 502,
   policy_bad_action: 422,
+  rules_bad_action: 422,
+  rules_invalid: 422,
 };
 
 /** The short `error` text of a code (the seed's `{"error": "plugin not found"}`). */

@@ -9,6 +9,7 @@ import { Registry } from "prom-client";
 import {
   ADMIN_DEFAULTS,
   type AdminGatewayViews,
+  type AdminRules,
   type AdminServer,
   createAdminServer,
   WasmMetrics,
@@ -16,6 +17,7 @@ import {
 import { WardenError } from "../core/errors.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
+import { loadRulesOrThrow } from "../rules/index.js";
 import { PluginRegistry } from "../rules/registry/index.js";
 
 export interface ComposeAdminOptions {
@@ -28,6 +30,10 @@ export interface ComposeAdminOptions {
   port?: number;
   /** pino destination (default stderr). */
   log?: pino.Logger;
+  /** The registry already opened (openPluginRegistry), e.g. the one the gateway's rules call. */
+  registry?: { registry: PluginRegistry; wasmMetrics: WasmMetrics };
+  /** The rules in force (default: `rules: FILE` loaded once, calling the registry's plugins). */
+  rules?: AdminRules;
 }
 
 function tokensOf(config: GatewayConfig): { name: string; secret: string }[] {
@@ -55,18 +61,23 @@ function policyOf(config: GatewayConfig): () => CompiledPolicy {
   return () => p;
 }
 
-/** Open the registry, build the admin server and start listening. */
-export async function startAdminApi(
+/** The process's pino logger for the admin API and the registry (stderr, WARDEN_LOG_LEVEL). */
+export function adminLog(): pino.Logger {
+  return pino({ base: null, level: process.env.WARDEN_LOG_LEVEL ?? "info" }, pino.destination(2));
+}
+
+/**
+ * The plugin registry of `wasm:` and state.dir, observed by the seed's metrics in
+ * `metricsRegistry`. One per process: the rules in force call it (RuleSet.withPlugins) and the
+ * admin API manages it. wasm.enabled false (the default) keeps it empty.
+ */
+export async function openPluginRegistry(
   config: GatewayConfig,
-  opts: ComposeAdminOptions = {},
-): Promise<AdminServer> {
-  const log =
-    opts.log ??
-    pino({ base: null, level: process.env.WARDEN_LOG_LEVEL ?? "info" }, pino.destination(2));
-  const metricsRegistry = opts.metricsRegistry ?? new Registry();
+  metricsRegistry: Registry,
+  log: pino.Logger,
+): Promise<{ registry: PluginRegistry; wasmMetrics: WasmMetrics }> {
   const wasmMetrics = new WasmMetrics(metricsRegistry);
   const wasm = config.wasm;
-  // wasm.enabled: false (the default) keeps the registry empty and its routes 501
   const on = wasm?.enabled === true;
   const registry = await PluginRegistry.open({
     ...(on && config.state ? { stateDir: config.state.dir } : {}),
@@ -81,18 +92,40 @@ export async function startAdminApi(
     log,
     observer: wasmMetrics,
   });
+  return { registry, wasmMetrics };
+}
+
+/** The rules of `rules: FILE` (the rules layer's key), calling the registry's plugins. */
+function rulesOf(config: GatewayConfig, registry: PluginRegistry): AdminRules | undefined {
+  const file = (config as { rules?: unknown }).rules;
+  if (typeof file !== "string" || file === "") return undefined;
+  const set = loadRulesOrThrow(file, { plugins: registry });
+  return () => set;
+}
+
+/** Open the registry (unless given), build the admin server and start listening. */
+export async function startAdminApi(
+  config: GatewayConfig,
+  opts: ComposeAdminOptions = {},
+): Promise<AdminServer> {
+  const log = opts.log ?? adminLog();
+  const metricsRegistry = opts.metricsRegistry ?? new Registry();
+  const { registry, wasmMetrics } =
+    opts.registry ?? (await openPluginRegistry(config, metricsRegistry, log));
   const listen = config.admin?.listen ?? {
     host: ADMIN_DEFAULTS.host,
     port: ADMIN_DEFAULTS.port,
     allowedHosts: [],
     allowInsecure: false,
   };
+  const rules = opts.rules ?? rulesOf(config, registry);
   const server = await createAdminServer({
     listen: opts.port === undefined ? listen : { ...listen, port: opts.port },
     tokens: tokensOf(config),
     registry,
-    pluginsEnabled: on,
+    pluginsEnabled: config.wasm?.enabled === true,
     policy: opts.policy ?? policyOf(config),
+    ...(rules === undefined ? {} : { rules }),
     metricsRegistry,
     wasmMetrics,
     log,

@@ -2,11 +2,19 @@
  * The decision API, in the manner of OPA's REST API: POST /v1/check judges one Warden action (as
  * `warden policy eval` takes it) by the policy, then by the rules when the policy allows, and
  * answers the decision with both explanations; GET /v1/policy says which policy is in force;
- * POST /v1/policy/explain explains one action; POST /v1/rules/playground traces the rules.
+ * POST /v1/policy/explain explains one action; POST /v1/rules/playground traces the rules (the
+ * rules in force, or rules given as YAML, calling the registry's plugins).
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { allowHint, type CompiledPolicy } from "../../policy/index.js";
+import {
+  fromAction,
+  parseRules,
+  type RuleSet,
+  type RulesOutcome,
+  toDecision,
+} from "../../rules/index.js";
 import { callerOf } from "../access.js";
 import type { AdminContext } from "../context.js";
 import { sendError } from "../reply.js";
@@ -49,14 +57,20 @@ export async function decisionRoutes(app: FastifyInstance, ctx: AdminContext): P
       const action = withCaller(req.body.action, callerOf(req));
       const explain = req.body.explain === true;
       const p = policy.check(action, { explain });
-      let rules: unknown = null;
+      let rules: RulesOutcome | null = null;
       let allowed = p.allowed;
       let decision: string = p.allowed ? "allow" : "deny";
-      if (p.allowed && ctx.rules) {
-        const r = ctx.rules.check(action) as { decision?: string; allowed?: boolean } | null;
-        rules = r;
-        if (r && typeof r.allowed === "boolean") allowed = r.allowed;
-        if (r && typeof r.decision === "string") decision = r.decision;
+      let reason = p.reason;
+      // The policy's deny is final: rules see only what it allowed.
+      const set = p.allowed ? ctx.rules?.() : null;
+      if (set) {
+        rules = set.evaluate(fromAction(action), { trace: explain });
+        const d = toDecision(rules, set.file);
+        if (d !== undefined) {
+          decision = rules.action ?? "allow";
+          allowed = d.verdict !== "block" && d.verdict !== "review";
+          reason = rules.reason;
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
       ctx.wasmMetrics.checks.inc({ decision });
@@ -65,7 +79,7 @@ export async function decisionRoutes(app: FastifyInstance, ctx: AdminContext): P
         decision_id: randomUUID(),
         allowed,
         decision,
-        reason: p.reason,
+        reason,
         policy: { revision: policy.revision, ...p },
         rules,
         duration_us: Math.round(seconds * 1e7) / 10,
@@ -111,13 +125,25 @@ export async function decisionRoutes(app: FastifyInstance, ctx: AdminContext): P
       },
     },
     async (req, reply) => {
-      if (!ctx.rules)
+      let set: RuleSet | null | undefined;
+      if (req.body.rules !== undefined) {
+        const r = parseRules(req.body.rules, "<playground>", { plugins: ctx.registry });
+        if (!r.ok)
+          return sendError(
+            reply,
+            "rules_invalid",
+            `the rules have ${r.errors.length} problem(s); each is in details.errors`,
+            { errors: r.errors },
+          );
+        set = r.rules;
+      } else set = ctx.rules?.();
+      if (!set)
         return sendError(
           reply,
           "admin_unavailable",
-          "the rules engine is not available in this process yet; see docs/rules.md",
+          "no rules are in force in this process: give warden.yaml a rules: file, or send the rules' YAML as rules",
         );
-      return ctx.rules.playground(req.body);
+      return set.evaluate(fromAction(req.body.action), { trace: true });
     },
   );
 }

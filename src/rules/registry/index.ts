@@ -10,5 +10,4 @@ export type {
   RegistryLog,
   RegistryObserver,
   RegistryOptions,
-  RulePlugins,
 } from "./types.js";

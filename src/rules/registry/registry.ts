@@ -13,6 +13,7 @@ import {
   loadPlugin,
   type Plugin,
 } from "../../sandbox/index.js";
+import type { ActionContext, RulePlugins } from "../types.js";
 import { checkRegistryName, MAX_PLUGINS } from "./names.js";
 import { RegistryStore, type StoredPlugin, sha256 } from "./store.js";
 import type {
@@ -21,7 +22,6 @@ import type {
   RegisterInput,
   RegistryLog,
   RegistryOptions,
-  RulePlugins,
 } from "./types.js";
 
 /** The largest module the registry takes (the sandbox's max_module_bytes default, 16 MiB). */
@@ -210,8 +210,12 @@ export class PluginRegistry implements RulePlugins {
     return this.#info(e);
   }
 
-  /** Invoke for a rule: a disabled plugin is refused (`plugin_disabled`). */
-  invoke(plugin: string, fn: string, input: unknown): Evaluation {
+  /**
+   * Invoke for a rule (rules' `RulePlugins`: the seed's `wasm("plugin", "fn")` and `source:
+   * wasm_plugin`), synchronously under the plugin's limits. Throws a WardenError with the
+   * sandbox's code (timeout, trap, memory_exceeded, ...), `plugin_not_found` or `plugin_disabled`.
+   */
+  invoke(plugin: string, fn: string, input: ActionContext | unknown): Evaluation {
     const e = this.#need(plugin);
     if (!e.stored.enabled)
       throw new WardenError(

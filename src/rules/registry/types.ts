@@ -34,15 +34,6 @@ export interface PluginInfo extends RegisteredPlugin {
 /** A plugin invocation's result: the sandbox's evaluation (verdict, message, metadata, ...). */
 export type Invocation = Evaluation;
 
-/**
- * How rules call plugins (the seed's `wasm("plugin", "fn")` and `source: wasm_plugin`): a
- * synchronous call under the plugin's limits. Throws a WardenError with the sandbox's code
- * (timeout, trap, memory_exceeded, ...), `plugin_not_found` or `plugin_disabled`.
- */
-export interface RulePlugins {
-  invoke(plugin: string, fn: string, input: unknown): Invocation;
-}
-
 /** What the registry reports, for metrics (the admin layer's prom-client counters). */
 export interface RegistryObserver {
   invoked?(plugin: string, ok: boolean, durationUs: number, code?: string): void;
