@@ -55,11 +55,29 @@ export const cspViolations = (seen: readonly string[]) =>
   seen.filter((s) => /Content Security Policy|Refused to|Trusted Type/i.test(s));
 
 /** When WARDEN_PAGE_SCREENSHOTS names a folder (scripts/admin-screenshots.mjs), save one there. */
-export async function screenshot(page: Page, name: string, selector?: string): Promise<void> {
+export async function screenshot(
+  page: Page,
+  name: string,
+  selector?: string,
+  maxHeight = 900,
+): Promise<void> {
   const dir = process.env.WARDEN_PAGE_SCREENSHOTS;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.png`);
-  if (selector) await page.locator(selector).screenshot({ path });
-  else await page.screenshot({ path, fullPage: true });
+  if (!selector) {
+    await page.evaluate("window.scrollTo(0, 0)");
+    await page.screenshot({ path });
+    return;
+  }
+  // the element's box in page coordinates (a fullPage clip is in page coordinates)
+  const box = (await page.evaluate(
+    `(() => { const r = document.querySelector(${JSON.stringify(selector)}).getBoundingClientRect();
+      return { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height }; })()`,
+  )) as { x: number; y: number; width: number; height: number };
+  await page.screenshot({
+    path,
+    fullPage: true,
+    clip: { ...box, height: Math.min(box.height, maxHeight) },
+  });
 }

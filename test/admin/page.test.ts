@@ -231,7 +231,7 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     ).toMatch(/policy\.yaml:\d+/);
     await page.selectOption("#decisions-form [name=decision]", "");
     await page.click("#decisions-form button[type=submit]");
-    await screenshot(page, "admin-decisions", "#decisions");
+    await screenshot(page, "admin-decisions", "#decisions", 600);
   });
 
   it("approves a rug_pull change: the tool is served and answers again", async () => {
@@ -240,7 +240,7 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     await page.click("#pins-refresh");
     const pin = row("data-pin", "b/echo");
     await expect.poll(() => pin.textContent()).toMatch(/changed: calls denied/);
-    await screenshot(page, "admin-pins", "#guards");
+    await screenshot(page, "admin-pins", "#guards", 420);
     await pin.getByRole("button", { name: "Approve change" }).click();
     await expect.poll(() => pin.textContent()).toMatch(/pinned/);
     expect(await pin.textContent()).toMatch(/ops \(admin page\)/);

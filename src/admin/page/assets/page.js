@@ -246,7 +246,12 @@ async function playground(ev) {
   const box = $("playground-result");
   try {
     const action = parseJson(ev.target.elements.action.value, "The action");
-    const r = await api("POST", "/v1/rules/playground", { action });
+    const rules = ev.target.elements.rules.value;
+    const r = await api(
+      "POST",
+      "/v1/rules/playground",
+      rules.trim() ? { rules, action } : { action },
+    );
     showError("playground-error", "");
     const verdict = r?.verdict ?? r?.decision?.verdict ?? r?.decision ?? "";
     $("playground-verdict").textContent =
