@@ -14,6 +14,7 @@ import {
   createAdminServer,
   WasmMetrics,
 } from "../admin/index.js";
+import { pageRoutes } from "../admin/page/routes.js";
 import { WardenError } from "../core/errors.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
@@ -130,6 +131,8 @@ export async function startAdminApi(
     wasmMetrics,
     log,
     ...(opts.views === undefined ? {} : { views: opts.views }),
+    // the admin page at / (src/admin/page): its files, and pins, upstreams and live decisions
+    extraRoutes: pageRoutes,
   });
   await server.listen();
   return server;
