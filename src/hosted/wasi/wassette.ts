@@ -34,9 +34,9 @@ export type WassetteResult =
 
 /**
  * True when `source` is shaped as a Wassette policy file: a mapping whose keys are among
- * Wassette's top-level keys and that has `permissions` (a Warden policy written under
- * `permissions:` with only Wassette's sections reads the same either way, but for storage
- * directories: see the module comment).
+ * Wassette's top-level keys, with `permissions` whose keys are Wassette's sections. (A Warden
+ * policy written under `permissions:` with only those sections is read as Wassette's: the same
+ * but for a storage uri without a glob, which becomes its directory tree.)
  */
 export function isWassettePolicy(source: string): boolean {
   try {
@@ -44,7 +44,11 @@ export function isWassettePolicy(source: string): boolean {
     const root = doc.contents;
     if (!isMap(root)) return false;
     const keys = root.items.map((p) => (isScalar(p.key) ? String(p.key.value) : ""));
-    return keys.includes("permissions") && keys.every((k) => TOP.includes(k));
+    if (!keys.includes("permissions") || !keys.every((k) => TOP.includes(k))) return false;
+    // Warden's own keys under `permissions` (mcp, case_insensitive...) make it Warden's.
+    const perms = root.get("permissions", true);
+    if (!isMap(perms)) return true;
+    return perms.items.every((p) => isScalar(p.key) && PERMISSIONS.includes(String(p.key.value)));
   } catch {
     return false;
   }
