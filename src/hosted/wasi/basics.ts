@@ -4,7 +4,8 @@
  * - environment: only the keys every policy allows (`env.read`) exist; the others are hidden,
  *   and the call's event names them (`hidden`), as the gateway's audit names what a list hid.
  *   No arguments but the component's name; no initial working directory.
- * - exit: ends the call (a trap naming the status), never the worker or the process.
+ * - exit: throws the seam's `ComponentExit`: the call ends (`hosted_exit`), never the worker
+ *   or the process.
  * - stdin: none (the host's stdin is the MCP transport of `warden serve`): a trap.
  * - stdout and stderr: both write to Warden's stderr, so a component never writes into the MCP
  *   stream on stdout. No terminal.
@@ -25,6 +26,7 @@ import {
 } from "@bytecodealliance/preview2-shim/io";
 import { insecure, insecureSeed, random } from "@bytecodealliance/preview2-shim/random";
 import { WardenError } from "../../core/errors.js";
+import { ComponentExit } from "../host-seam.js";
 import type { Crossings } from "./crossing.js";
 
 type Fns = Record<string, (...args: never[]) => unknown>;
@@ -79,16 +81,15 @@ export function basicImports(
       initialCwd: () => crossings.run(ENV, "initial-cwd", undefined, undefined, () => undefined),
     },
     [EXIT]: {
+      // The seam's ComponentExit: the worker ends the call (`hosted_exit`) and drops the instance.
       exit: (status: { tag: string }) =>
-        crossings.run(EXIT, "exit", undefined, undefined, () =>
-          trap(
-            `exited with status ${status?.tag === "err" ? "err" : "ok"} (wasi:cli/exit ends the call, not the host)`,
-          ),
-        ),
+        crossings.run(EXIT, "exit", undefined, undefined, () => {
+          throw new ComponentExit(status?.tag === "ok");
+        }),
       exitWithCode: (code: number) =>
-        crossings.run(EXIT, "exit-with-code", undefined, undefined, () =>
-          trap(`exited with code ${code} (wasi:cli/exit ends the call, not the host)`),
-        ),
+        crossings.run(EXIT, "exit-with-code", undefined, undefined, () => {
+          throw new ComponentExit(code === 0);
+        }),
     },
     "wasi:cli/stdin": {
       getStdin: () =>

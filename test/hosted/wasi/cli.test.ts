@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { isWardenError } from "../../../src/core/errors.js";
+import { ComponentExit } from "../../../src/hosted/host-seam.js";
 import { hostWith } from "./helpers.js";
 
 const policy = {
@@ -41,7 +42,7 @@ describe("wasi:cli/environment", () => {
 });
 
 describe("wasi:cli exit and stdin", () => {
-  it("exit ends the call with an error naming the component, not the process", () => {
+  it("exit ends the call with the seam's ComponentExit, not the process", () => {
     const { host } = hostWith({ component: "quitter", policy });
     let err: unknown;
     try {
@@ -49,13 +50,20 @@ describe("wasi:cli exit and stdin", () => {
     } catch (e) {
       err = e;
     }
-    expect(isWardenError(err) && err.code).toBe("hosted_wasi_trap");
-    expect((err as Error).message).toContain('"quitter" exited');
+    expect(err).toBeInstanceOf(ComponentExit);
+    expect((err as ComponentExit).ok).toBe(false);
   });
 
-  it("stdin is not given", () => {
+  it("stdin is not given: hosted_wasi_trap", () => {
     const { host } = hostWith({ component: "reader", policy });
-    expect(() => (host.imports["wasi:cli/stdin"]!.getStdin as () => unknown)()).toThrow(/stdin/);
+    let err: unknown;
+    try {
+      (host.imports["wasi:cli/stdin"]!.getStdin as () => unknown)();
+    } catch (e) {
+      err = e;
+    }
+    expect(isWardenError(err) && err.code).toBe("hosted_wasi_trap");
+    expect((err as Error).message).toContain('"reader" asked for stdin');
   });
 });
 
