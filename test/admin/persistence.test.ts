@@ -1,0 +1,137 @@
+/**
+ * Plugins registered over the API survive a restart (kept under state.dir, written atomically,
+ * checked against their sha256 when read back), and wasm.plugin_dir is scanned at start.
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PluginRegistry } from "../../src/rules/registry/index.js";
+import { registerForm, spamPlugin, startAdmin, tempDir, wat } from "./helpers.js";
+
+describe("persistence under state.dir", () => {
+  it("a restarted server lists, tests and deletes what was registered before", async () => {
+    const stateDir = tempDir();
+    const spam = await spamPlugin();
+    const a = await startAdmin({ registry: { stateDir } });
+    const post = (form: FormData) =>
+      fetch(`${a.url}/v1/wasm/plugins`, { method: "POST", body: form });
+    expect(
+      (await post(registerForm({ name: "spam", description: "d", timeout_ms: "250" }, spam)))
+        .status,
+    ).toBe(201);
+    expect(
+      (await post(registerForm({ name: "off", enabled: "false" }, await wat("allow")))).status,
+    ).toBe(201);
+    expect((await post(registerForm({ name: "gone" }, await wat("allow")))).status).toBe(201);
+    expect((await fetch(`${a.url}/v1/wasm/plugins/gone`, { method: "DELETE" })).status).toBe(204);
+    const before = (await (await fetch(`${a.url}/v1/wasm/plugins`)).json()) as {
+      plugins: { name: string; registered_at: string }[];
+    };
+    await a.close();
+
+    // no temporary files left; modules named by hash; the deleted plugin's module is shared
+    // with "off" (same bytes), so it stays
+    const dir = join(stateDir, "plugins");
+    expect(readdirSync(dir).sort()).toEqual(["index.json", "modules"]);
+    expect(readdirSync(join(dir, "modules"))).toHaveLength(2);
+
+    const b = await startAdmin({ registry: { stateDir } });
+    const after = (await (await fetch(`${b.url}/v1/wasm/plugins`)).json()) as {
+      plugins: Record<string, unknown>[];
+      count: number;
+    };
+    expect(after.count).toBe(2);
+    expect(after.plugins.map((p) => [p.name, p.enabled, p.registered_at])).toEqual(
+      before.plugins.map((p) => [p.name, p.name !== "off", p.registered_at]),
+    );
+    expect(after.plugins.find((p) => p.name === "spam")).toMatchObject({
+      description: "d",
+      timeout_ms: 250,
+      source: "api",
+    });
+    const t = await fetch(`${b.url}/v1/wasm/plugins/spam/test`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ input: { action_type: "spam" } }),
+    });
+    expect(await t.json()).toMatchObject({ verdict: false });
+    expect((await fetch(`${b.url}/v1/wasm/plugins/spam`, { method: "DELETE" })).status).toBe(204);
+    await b.close();
+    const c = await PluginRegistry.open({ stateDir, cacheDir: false });
+    expect(c.list().map((p) => p.name)).toEqual(["off"]);
+    expect(readdirSync(join(dir, "modules"))).toHaveLength(1);
+  });
+
+  it("refuses to start on an altered module or a corrupt index (registry_corrupt), naming the file", async () => {
+    const stateDir = tempDir();
+    const r = await PluginRegistry.open({ stateDir, cacheDir: false });
+    await r.register({ name: "p", bytes: await wat("allow") });
+    const modules = join(stateDir, "plugins", "modules");
+    const file = join(modules, readdirSync(modules)[0]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(file, bytes);
+    await expect(PluginRegistry.open({ stateDir, cacheDir: false })).rejects.toMatchObject({
+      code: "registry_corrupt",
+      message: expect.stringContaining(file),
+    });
+    writeFileSync(join(stateDir, "plugins", "index.json"), "{ not json");
+    await expect(PluginRegistry.open({ stateDir, cacheDir: false })).rejects.toMatchObject({
+      code: "registry_corrupt",
+    });
+    writeFileSync(
+      join(stateDir, "plugins", "index.json"),
+      JSON.stringify({ version: 1, plugins: [{ name: "../../x", sha256: "0".repeat(64) }] }),
+    );
+    await expect(PluginRegistry.open({ stateDir, cacheDir: false })).rejects.toMatchObject({
+      code: "registry_corrupt",
+    });
+  });
+});
+
+describe("wasm.plugin_dir", () => {
+  it("registers every <name>.wasm at start with the defaults; the API's plugins replace them", async () => {
+    const pluginDir = tempDir();
+    writeFileSync(join(pluginDir, "spam.wasm"), await spamPlugin());
+    writeFileSync(join(pluginDir, "allow.wasm"), await wat("allow"));
+    writeFileSync(join(pluginDir, "notes.txt"), "not a plugin");
+    const a = await startAdmin({
+      registry: { pluginDir, defaultTimeoutMs: 42, defaultMemoryLimitBytes: 1 << 20 },
+    });
+    const list = (await (await fetch(`${a.url}/v1/wasm/plugins`)).json()) as {
+      plugins: Record<string, unknown>[];
+    };
+    expect(list.plugins.map((p) => [p.name, p.source, p.timeout_ms, p.memory_limit_bytes])).toEqual(
+      [
+        ["allow", "plugin_dir", 42, 1 << 20],
+        ["spam", "plugin_dir", 42, 1 << 20],
+      ],
+    );
+    // taken by the plugin_dir one until it is deleted
+    const dup = await fetch(`${a.url}/v1/wasm/plugins`, {
+      method: "POST",
+      body: registerForm({ name: "spam" }, await spamPlugin()),
+    });
+    expect(dup.status).toBe(409);
+    await a.close();
+  });
+
+  it("a file that is not a plugin, or whose name is not a plugin name, refuses the start", async () => {
+    const bad = tempDir();
+    writeFileSync(join(bad, "junk.wasm"), "junk");
+    await expect(PluginRegistry.open({ pluginDir: bad, cacheDir: false })).rejects.toMatchObject({
+      code: "compile_error",
+    });
+    const hidden = tempDir();
+    copyFileSync(join(bad, "junk.wasm"), join(hidden, ".hidden.wasm"));
+    await expect(PluginRegistry.open({ pluginDir: hidden, cacheDir: false })).rejects.toMatchObject(
+      { code: "plugin_name_invalid" },
+    );
+    const missing = join(tempDir(), "nope");
+    await expect(
+      PluginRegistry.open({ pluginDir: missing, cacheDir: false }),
+    ).rejects.toMatchObject({ code: "registry_corrupt" });
+    mkdirSync(missing);
+    expect((await PluginRegistry.open({ pluginDir: missing, cacheDir: false })).size).toBe(0);
+  });
+});
