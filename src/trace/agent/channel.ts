@@ -15,6 +15,7 @@ import {
 import type { PolicyDecision } from "../../policy/types.js";
 import { BATCH_EVENTS, BATCH_MS } from "../protocol.js";
 import {
+  encodeEvent,
   FLUSHER_MARK,
   type FromFlusher,
   type RawEvent,
@@ -30,7 +31,9 @@ export class Channel {
   readonly #port: MessagePort;
   readonly #shared: Int32Array;
   readonly #worker: Worker;
-  #batch: RawEvent[] = [];
+  /** The batch, encoded (`encodeEvent`): one string crosses to the flusher, not objects. */
+  #batch = "";
+  #count = 0;
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
   #closed = false;
@@ -76,9 +79,8 @@ export class Channel {
 
   event(e: RawEvent): void {
     if (this.#closed) return;
-    const b = this.#batch;
-    b.push(e);
-    if (b.length >= this.batchEvents) this.flush();
+    this.#batch += encodeEvent(e);
+    if (++this.#count >= this.batchEvents) this.flush();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.flush(), this.batchMs);
       this.#timer.unref();
@@ -91,10 +93,12 @@ export class Channel {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    const n = this.#count;
+    if (n === 0) return;
     const b = this.#batch;
-    if (b.length === 0) return;
-    this.#batch = [];
-    this.#sent += b.length;
+    this.#batch = "";
+    this.#count = 0;
+    this.#sent += n;
     this.#post({ t: "ev", b });
     const s = this.#shared;
     for (;;) {

@@ -11,6 +11,7 @@ import { type MessagePort, workerData } from "node:worker_threads";
 import { BATCH_EVENTS, BATCH_MS, type TraceEvent } from "../protocol.js";
 import {
   type DecisionNote,
+  decodeEvents,
   type FromFlusher,
   type RawEvent,
   SLOT_ACKED,
@@ -30,8 +31,9 @@ interface Data {
 const data = workerData as Data;
 const base = new URL(data.url);
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const decisions: DecisionNote[] = [];
-let queue: TraceEvent[] = [];
+const decisions: (DecisionNote & { json: string })[] = [];
+/** Events waiting, as JSON text. */
+let queue: string[] = [];
 let chain: Promise<unknown> = Promise.resolve();
 let sending = false;
 let timer: NodeJS.Timeout | undefined;
@@ -40,9 +42,15 @@ let batchEvents = BATCH_EVENTS;
 /** The CLI is gone (or refused us): events are dropped, requests fail at once. */
 let dead: string | undefined;
 
+/** Events per request at most: the CLI handles one while the next is built. */
+const MAX_BATCH = 8192;
+
 function post(path: string, body: unknown): Promise<unknown> {
+  return postText(path, JSON.stringify(body));
+}
+
+function postText(path: string, text: string): Promise<unknown> {
   if (dead !== undefined) return Promise.reject(new Error(dead));
-  const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -82,32 +90,29 @@ function post(path: string, body: unknown): Promise<unknown> {
   });
 }
 
-function expand(e: RawEvent): TraceEvent {
+/** The event as a `TraceEvent`, built as JSON text directly (no object per event: less GC). */
+function eventJson(e: RawEvent): string {
   const d = e.d >= 0 ? decisions[e.d] : undefined;
-  const args: { index: number; display: string }[] = [{ index: 0, display: e.a }];
+  const a = JSON.stringify(e.a);
+  let args = `{"index":0,"display":${a}}`;
   if (e.x !== undefined)
-    for (let i = 0; i < e.x.length; i++) args.push({ index: i + 1, display: e.x[i]! });
+    for (let i = 0; i < e.x.length; i++)
+      args += `,{"index":${i + 1},"display":${JSON.stringify(e.x[i])}}`;
   const dot = e.f.indexOf(".");
-  const ev: Record<string, unknown> = {
-    hook_type: e.m === "exec" ? "exec" : "nodejs",
-    event_type: "enter",
-    function: `js:${e.f}`,
-    module: dot > 0 ? e.f.slice(0, dot) : e.m,
-    arguments: args,
-    timestamp_ns: e.t,
-    thread_id: data.threadId,
-    pid: data.pid,
-    target: e.a,
-    verdict: e.v,
-  };
-  if (e.p !== undefined) ev.network_info = { host: e.a, port: e.p };
-  if (d !== undefined) {
-    if (d.rule !== undefined) ev.rule = d.rule;
-    if (d.rule_id !== undefined) ev.rule_id = d.rule_id;
-    ev.reason = d.reason;
-  }
-  if (e.r !== undefined) ev.review = e.r;
-  return ev as unknown as TraceEvent;
+  const module = dot > 0 ? e.f.slice(0, dot) : e.m;
+  let s = `{"hook_type":"nodejs","event_type":"enter","function":"js:${e.f}","module":${JSON.stringify(module)},"arguments":[${args}],"timestamp_ns":${e.t},"thread_id":${data.threadId},"pid":${data.pid},"target":${a},"verdict":"${e.v}"`;
+  if (e.p !== undefined) s += `,"network_info":{"host":${a},"port":${e.p}}`;
+  if (d !== undefined) s += d.json;
+  if (e.r !== undefined) s += `,"review":"${e.r}"`;
+  return `${s}}`;
+}
+
+/** The decision's fields as JSON text to append to an event (`,"rule":...`). */
+function decisionJson(d: DecisionNote): string {
+  let s = "";
+  if (d.rule !== undefined) s += `,"rule":${JSON.stringify(d.rule)}`;
+  if (d.rule_id !== undefined) s += `,"rule_id":${JSON.stringify(d.rule_id)}`;
+  return `${s},"reason":${JSON.stringify(d.reason)}`;
 }
 
 function answer(a: FromFlusher): void {
@@ -135,17 +140,20 @@ function sendEvents(): Promise<void> {
   }
   if (sending || queue.length === 0) return Promise.resolve();
   sending = true;
+  // One task posts everything waiting, a bounded batch at a time, events that arrive meanwhile
+  // included: a request queued after it (`/shutdown`) goes after all of them.
   return then(async () => {
-    const batch = queue;
-    queue = [];
     sending = false;
-    if (batch.length === 0) return;
-    try {
-      if (dead === undefined) await post("/events", batch);
-    } catch (e) {
-      dead ??= (e as Error).message;
+    while (queue.length > 0) {
+      const batch = queue.length <= MAX_BATCH ? queue : queue.splice(0, MAX_BATCH);
+      if (batch === queue) queue = [];
+      try {
+        if (dead === undefined) await postText("/events", `[${batch.join(",")}]`);
+      } catch (e) {
+        dead ??= (e as Error).message;
+      }
+      ack(batch.length);
     }
-    ack(batch.length);
   });
 }
 
@@ -168,10 +176,10 @@ function sync(path: string, body: unknown, onDone?: (b: unknown) => void): void 
 data.port.on("message", (m: ToFlusher) => {
   switch (m.t) {
     case "dec":
-      decisions[m.d.id] = m.d;
+      decisions[m.d.id] = { ...m.d, json: decisionJson(m.d) };
       return;
     case "ev":
-      for (const e of m.b) queue.push(expand(e));
+      decodeEvents(m.b, (e) => queue.push(eventJson(e)));
       schedule();
       return;
     case "configure":
@@ -187,7 +195,7 @@ data.port.on("message", (m: ToFlusher) => {
       void then(() => post(`/${m.t}`, m.body)).catch(() => undefined);
       return;
     case "review":
-      sync("/review", { event: expand(m.ev) });
+      sync("/review", { event: JSON.parse(eventJson(m.ev)) as TraceEvent });
       return;
     case "bye":
       sync("/shutdown", { pid: data.pid, thread_id: data.threadId, events_sent: m.sent });

@@ -36,7 +36,7 @@ export interface DecisionNote {
 
 export type ToFlusher =
   | { readonly t: "dec"; readonly d: DecisionNote }
-  | { readonly t: "ev"; readonly b: RawEvent[] }
+  | { readonly t: "ev"; readonly b: string }
   | { readonly t: "configure"; readonly body: unknown }
   | { readonly t: "ready"; readonly body: unknown }
   | { readonly t: "child"; readonly body: unknown }
@@ -54,3 +54,42 @@ export const SLOT_ACKED = 1;
 
 /** workerData key that marks the flusher thread (the preload then does nothing there). */
 export const FLUSHER_MARK = "__wardenTraceFlusher";
+
+/**
+ * A batch crosses as one string: per event its fields `f m a v d t p r n x1..xn`, each followed
+ * by NUL (no path, host, argument or key contains NUL: the kernel's strings end there).
+ */
+export function encodeEvent(e: RawEvent): string {
+  let s = `${e.f}\0${e.m}\0${e.a}\0${e.v}\0${e.d}\0${e.t}\0${e.p ?? ""}\0${e.r ?? ""}\0`;
+  const x = e.x;
+  if (x === undefined) return `${s}0\0`;
+  s += `${x.length}\0`;
+  for (let i = 0; i < x.length; i++) s += `${x[i]}\0`;
+  return s;
+}
+
+/** The events of a batch string, in order. */
+export function decodeEvents(b: string, each: (e: RawEvent) => void): void {
+  const f = b.split("\0");
+  let i = 0;
+  // The string ends with NUL: the last piece is empty.
+  while (i + 9 <= f.length - 1) {
+    const e: RawEvent = {
+      f: f[i]!,
+      m: f[i + 1]!,
+      a: f[i + 2]!,
+      v: f[i + 3] as RawEvent["v"],
+      d: Number(f[i + 4]),
+      t: Number(f[i + 5]),
+    };
+    if (f[i + 6] !== "") e.p = Number(f[i + 6]);
+    if (f[i + 7] !== "") e.r = f[i + 7] as RawEvent["r"];
+    const n = Number(f[i + 8]);
+    i += 9;
+    if (n > 0) {
+      e.x = f.slice(i, i + n);
+      i += n;
+    }
+    each(e);
+  }
+}
