@@ -37,8 +37,9 @@ export const SECTION_OF: Readonly<Record<OpKind, string | null>> = {
   http: "network",
   dns: "network",
   env: "environment",
-  // No section judges these until the process sections exist: reported (display), not judged.
-  exec: null,
+  // `commands` (the process sections): the executable's absolute path and its argv.
+  exec: "commands",
+  // No section judges these yet: reported (display), not judged.
   worker: null,
   dlopen: null,
 };
@@ -61,6 +62,12 @@ export function actionFor(op: Op): Action | null {
         : { kind: "http.request", url: op.target, method: op.method };
     case "env":
       return { kind: "env.read", key: op.target };
+    case "exec":
+      return {
+        kind: "command.exec",
+        path: op.target,
+        argv: op.argv ?? [op.target],
+      } as unknown as Action;
     default:
       return null;
   }

@@ -93,6 +93,9 @@ network:
     - { host: 127.0.0.1 }
   allow:
     - { host: registry.npmjs.org, ports: [443] }
+commands:
+  default: allow
+  deny: ["sh -c *pwned*"]
 `,
     );
     const r = await runWarden(

@@ -21,6 +21,12 @@ interface SpawnOptions {
 
 type AnyFn = (...a: unknown[]) => unknown;
 
+/** PATH of a child's environment pairs. */
+function pathOf(pairs: string[] | undefined): string | undefined {
+  const p = pairs?.find((e) => e.startsWith("PATH="));
+  return p === undefined ? process.env.PATH : p.slice(5);
+}
+
 export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): string[] {
   const proto = cp.ChildProcess.prototype as unknown as {
     spawn: (this: CP.ChildProcess, o: SpawnOptions) => unknown;
@@ -29,10 +35,11 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
   proto.spawn = function (this: CP.ChildProcess, o: SpawnOptions) {
     const file = String(o.file);
     const args = Array.isArray(o.args) ? o.args.map(String) : [file];
+    const path = t.judge.judges("commands") ? t.judge.which(file, pathOf(o.envPairs)) : file;
     const j = t.op(
       "child_process.spawn",
       "child_process",
-      { kind: "exec", target: file, argv: args },
+      { kind: "exec", target: path, argv: args },
       args.slice(1),
     );
     if (j.verdict === "block") {
@@ -87,10 +94,12 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
         opts = (list ? a[2] : a[1]) as Record<string, unknown> | undefined;
       }
       const fn = `child_process.${name}`;
+      const envPath = ((opts?.env ?? process.env) as Record<string, string | undefined>).PATH;
+      const path = t.judge.judges("commands") ? t.judge.which(file, envPath) : file;
       const j = t.op(
         fn,
         "child_process",
-        { kind: "exec", target: file, argv: args },
+        { kind: "exec", target: path, argv: args },
         args.slice(1),
       );
       if (j.verdict === "block") {

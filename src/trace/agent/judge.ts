@@ -5,6 +5,7 @@
  * (symlink, rename, unlink, rm, link, cp) and not used while a child it started is running (a
  * child could swap a symbolic link: docs/trace.md, "Limits").
  */
+import { accessSync, constants } from "node:fs";
 import { resolve } from "node:path";
 import type { Verdict } from "../../core/decision.js";
 import { resolveRealPathSync } from "../../policy/io.js";
@@ -67,9 +68,27 @@ export class Judge {
     try {
       const d = this.#policy.check(
         action,
-        op.kind === "read" || op.kind === "write" ? CHECK_OPTS : undefined,
+        op.kind === "read" || op.kind === "write" || op.kind === "exec" ? CHECK_OPTS : undefined,
       );
       return { verdict: verdictOf(op, d), decision: d };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The absolute path of a program to exec, searched in PATH as execvp does (as given if not found). */
+  which(file: string, pathEnv: string | undefined): string {
+    if (file.includes("/")) return file.charCodeAt(0) === 47 ? file : resolve(file);
+    this.busy = true;
+    try {
+      for (const dir of (pathEnv ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+        const p = resolve(dir === "" ? "." : dir, file);
+        try {
+          accessSync(p, constants.X_OK);
+          return p;
+        } catch {}
+      }
+      return file;
     } finally {
       this.busy = false;
     }
