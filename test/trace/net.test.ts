@@ -18,7 +18,7 @@ beforeAll(async () => {
     requests++;
     req.resume();
     res.end("ok");
-  });
+  }, 120_000);
   sink.on("connection", () => connections++);
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
   port = (sink.address() as AddressInfo).port;
@@ -102,5 +102,5 @@ out.push("env: " + JSON.stringify(env) + " child " + child); done();
     expect(new Set(envEvents.map((e) => e.target))).toEqual(
       new Set(["SECRET_TOKEN", "PUBLIC_NAME"]),
     );
-  });
+  }, 120_000);
 });

@@ -34,7 +34,7 @@ fs.promises.readFile(${JSON.stringify(join(dir, "secret.txt"))}).then(() => cons
     expect(r.code, r.stderr).toBe(7);
     expect(r.stderr).toMatch(/block\s+js:fs\.readFileSync .*secret\.txt\s+storage\.deny\[0\]/);
     expect(r.stderr).toMatch(/warden run: \d+ events \(2 block/);
-  });
+  }, 120_000);
 
   it("follows node -> sh -> node and a child whose environment was cleared", async () => {
     const dir = tempDir();
@@ -83,7 +83,7 @@ process.stdout.write("CLEARED " + r.stdout);
     expect(sh.ppid).toBe(root.pid);
     expect(summary.lost).toBe(0);
     expect(summary.verdicts.block).toBe(2);
-  });
+  }, 120_000);
 
   it("writes every event as an audit line of the gateway's shape", async () => {
     const dir = tempDir();
@@ -123,7 +123,7 @@ try { fs.writeFileSync(${JSON.stringify(secret)}, "y"); } catch {}`,
       rule_id: "storage.deny[0]",
     });
     expect(readFileSync(secret, "utf8")).toBe("x");
-  });
+  }, 120_000);
 
   it("exit codes: the program's own; 1 with --fail-on when it exited 0; 126 refused; 127 not found", async () => {
     const dir = tempDir();
@@ -155,5 +155,5 @@ try { fs.writeFileSync(${JSON.stringify(secret)}, "y"); } catch {}`,
     expect(bad.stderr).toContain("warden: trace_refused:");
     expect(missing.code).toBe(127);
     expect(missing.stderr).toContain("trace_command_not_found");
-  });
+  }, 120_000);
 });
