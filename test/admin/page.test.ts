@@ -195,6 +195,44 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     await screenshot(page, "admin-plugins", "#plugins");
   });
 
+  it("runs the rules playground with a rule calling the plugin, and explains an action", async () => {
+    await page.fill(
+      "#playground-form [name=rules]",
+      [
+        "rules:",
+        "  - name: no-spam",
+        "    priority: 10",
+        "    source: wasm_plugin",
+        "    wasm_plugin: spam-check",
+        "    action: deny",
+        "",
+      ].join("\n"),
+    );
+    await page.fill(
+      "#playground-form [name=action]",
+      JSON.stringify({ tenant: "t", provider: "p", action_type: "ok", payload: {} }),
+    );
+    await page.click("#playground-form button[type=submit]");
+    const rule = row("data-rule", "no-spam");
+    await expect.poll(() => rule.textContent()).toMatch(/no-spam/);
+    const cells = await rule.locator("td").allTextContents();
+    expect(cells[1]).toMatch(/^(matched|not_matched)$/);
+    expect(cells[2]).toBe("deny");
+    expect(JSON.parse(cells[3]!).wasm_details[0]).toMatchObject({
+      plugin: "spam-check",
+      function: "evaluate",
+      verdict: true,
+    });
+    expect(await page.locator("#playground-verdict").textContent()).toMatch(/deny|No rule/);
+    await screenshot(page, "admin-playground", "#playground", 700);
+
+    await page.click("#explain-form button[type=submit]");
+    await expect
+      .poll(() => page.locator("#explain-verdict").textContent())
+      .toMatch(/^Decision: allow by .*mcp-gateway\.yaml:\d+/);
+    expect(await page.locator("#explain-text").textContent()).toMatch(/"revision"/);
+  });
+
   it("disables and enables the plugin", async () => {
     const r = row("data-plugin", "spam-check");
     await r.getByRole("button", { name: "Disable" }).click();

@@ -253,23 +253,31 @@ async function playground(ev) {
       rules.trim() ? { rules, action } : { action },
     );
     showError("playground-error", "");
-    const verdict = r?.verdict ?? r?.decision?.verdict ?? r?.decision ?? "";
-    $("playground-verdict").textContent =
-      `Verdict: ${typeof verdict === "string" ? verdict : JSON.stringify(verdict)}`;
+    $("playground-verdict").textContent = r?.action
+      ? `Decided: ${r.action} by ${r.rule} (${r.where}): ${r.reason ?? ""}`
+      : `No rule decided: ${r?.reason ?? "the policy's allow stands"}`;
     const trace = Array.isArray(r?.trace) ? r.trace : [];
     fill(
       $("playground-trace").tBodies[0],
       trace.length === 0
         ? [empty(4, "no rules evaluated")]
         : trace.map((t) => {
-            const { name, rule, matched, action: act, ...rest } = t;
+            const details = {};
+            for (const k of ["conditions", "cel", "wasm_details", "error"])
+              if (t[k] !== undefined) details[k] = t[k];
             return h(
               "tr",
-              {},
-              h("td", {}, name ?? rule ?? ""),
-              h("td", { class: matched ? "bad" : "" }, String(Boolean(matched))),
-              h("td", {}, act ?? ""),
-              h("td", {}, h("pre", {}, JSON.stringify(rest, null, 2))),
+              { "data-rule": t.rule_name ?? "" },
+              h(
+                "td",
+                { title: t.where ?? "" },
+                t.rule_name ?? "",
+                h("br"),
+                h("small", {}, t.where ?? ""),
+              ),
+              h("td", { class: t.result === "matched" ? "bad" : "" }, t.result ?? ""),
+              h("td", {}, t.action ?? ""),
+              h("td", {}, h("pre", {}, JSON.stringify(details, null, 2))),
             );
           }),
     );
@@ -302,8 +310,10 @@ async function explain(ev) {
     const action = parseJson(ev.target.elements.action.value, "The action");
     const r = await api("POST", "/v1/policy/explain", { action });
     showError("policy-error", "");
-    const d = r?.decision ?? r?.verdict ?? "";
-    $("explain-verdict").textContent = `Decision: ${typeof d === "string" ? d : JSON.stringify(d)}`;
+    const d = r?.effect ?? r?.verdict ?? r?.decision ?? "";
+    $("explain-verdict").textContent =
+      `Decision: ${typeof d === "string" ? d : JSON.stringify(d)}` +
+      `${r?.rule ? ` by ${r.rule}` : ""}${r?.reason ? `: ${r.reason}` : ""}`;
     $("explain-text").textContent = JSON.stringify(r, null, 2);
     $("explain-result").hidden = false;
   } catch (e) {
@@ -527,6 +537,11 @@ function start() {
   $("playground-form").addEventListener("submit", playground);
   $("playground-form").elements.action.value = JSON.stringify(
     { ...SAMPLE_INPUT, action_type: "tools/call" },
+    null,
+    2,
+  );
+  $("explain-form").elements.action.value = JSON.stringify(
+    { kind: "tool.call", name: "calculator/add", arguments: { a: 1, b: 2 } },
     null,
     2,
   );
