@@ -18,7 +18,7 @@ beforeAll(async () => {
     requests++;
     req.resume();
     res.end("ok");
-  }, 120_000);
+  });
   sink.on("connection", () => connections++);
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
   port = (sink.address() as AddressInfo).port;
