@@ -166,6 +166,8 @@ export interface GatewayConfig {
   readonly admin?: AdminSection;
   /** `wasm:`: the rule plugin registry's settings (docs/admin.md). */
   readonly wasm?: WasmSection;
+  /** `rules:`: the rules file, absolute (docs/rules.md); the cli composes the rules strategy. */
+  readonly rules?: string;
 }
 
 /** `admin:` of warden.yaml (the admin layer takes it structurally). */

@@ -414,6 +414,7 @@ export function parseConfig(
     ...auth,
     ...adminKeys(c, root, abs, auth.auth?.tokens.length ?? 0),
     policy: policy === undefined ? "" : abs(policy),
+    ...(typeof root.rules === "string" && root.rules !== "" ? { rules: abs(root.rules) } : {}),
     audit,
     metrics,
     restart,

@@ -40,7 +40,9 @@ export function denialMessage(d: Decision, f: DenialFacts): string {
   const hint =
     d.by === "policy"
       ? policyHint(d, f)
-      : `Guard "${d.by}" refused it; change that guard's configuration if this is wrong.`;
+      : d.by === "rules"
+        ? `A rule of ${String(d.details?.rules ?? "the rules file")} refused it (docs/rules.md); change that rule if this is wrong.`
+        : `Guard "${d.by}" refused it; change that guard's configuration if this is wrong.`;
   return `Warden denied ${f.what}: ${d.reason}${rule}. ${hint}`;
 }
 

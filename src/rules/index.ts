@@ -11,6 +11,7 @@ export {
   type RulesLoadResult,
   type RulesProblem,
 } from "./load.js";
+export { evaluateAction, type RulesEvaluation } from "./playground.js";
 export { DirectoryPlugins, type DirectoryPluginsOptions } from "./plugins.js";
 export { type RulesSource, rulesStrategy, toDecision } from "./strategy.js";
 export type {

@@ -4,6 +4,7 @@ import { loadConfig } from "../../mcp/config.js";
 import type { GatewayConfig } from "../../mcp/config-types.js";
 import { Gateway } from "../../mcp/gateway.js";
 import { formatPolicyWarning, prefixWarnings } from "../../mcp/prefix-check.js";
+import { formatRulesProblems, loadRulesFile } from "../../rules/index.js";
 import { EXIT } from "../exit-codes.js";
 import { printJson, usageError } from "../output.js";
 
@@ -49,6 +50,14 @@ export function registerGateway(program: Command): void {
         // transports); exit 2 when there is any.
         const { checkGateway } = await import("../../mcp/check.js");
         const r = await checkGateway(opts.config);
+        // rules: the rules file's problems too (docs/rules.md), one per line
+        if (r.config?.rules !== undefined) {
+          const rr = loadRulesFile(r.config.rules);
+          if (!rr.ok) {
+            r.problems.push(...formatRulesProblems(rr.errors).split("\n"));
+            r.ok = false;
+          }
+        }
         if (!r.ok) {
           if (opts.json === true)
             printJson({
@@ -86,12 +95,40 @@ export function registerGateway(program: Command): void {
       // security_guards (docs/guards.md) are loaded by Gateway.start and rebuilt on reload.
       // One prom-client registry for the process: the gateway's metrics and the admin API's.
       const metricsRegistry = new Registry();
-      const gw = await Gateway.start({ config, watch: opts.watch, metricsRegistry });
+      // admin: in warden.yaml: one plugin registry for the process, which the rules call too.
+      const compose = config.admin ? await import("../admin-compose.js") : undefined;
+      const log = compose?.adminLog();
+      const reg =
+        compose && log ? await compose.openPluginRegistry(config, metricsRegistry, log) : undefined;
+      // rules: in warden.yaml: one core strategy after the policy (docs/rules.md); its plugins are
+      // the registry's when wasm.enabled, else those of wasm.plugin_dir.
+      const rules = await (await import("../rules-compose.js")).composeRules(config, {
+        watch: opts.watch,
+        ...(reg && config.wasm?.enabled === true ? { plugins: reg.registry } : {}),
+      });
+      const gw = await Gateway.start({
+        config,
+        watch: opts.watch,
+        metricsRegistry,
+        ...(rules === undefined ? {} : { strategies: rules.strategies }),
+      });
+      // A reloaded warden.yaml may name another rules file.
+      if (rules)
+        gw.on("reload", (r: { ok: boolean }) => {
+          if (r.ok && gw.config.rules !== undefined) rules.reload(gw.config.rules);
+        });
       // admin: in warden.yaml starts the admin API beside the gateway (docs/admin.md).
-      const admin = config.admin
-        ? await (await import("../admin-compose.js"))
-            .startAdminApi(config, { metricsRegistry, views: gw.views() })
+      const admin = compose
+        ? await compose
+            .startAdminApi(config, {
+              metricsRegistry,
+              views: gw.views(),
+              ...(reg === undefined ? {} : { registry: reg }),
+              ...(log === undefined ? {} : { log }),
+              ...(rules === undefined ? {} : { rules: () => rules.holder.current }),
+            })
             .catch(async (e: unknown) => {
+              rules?.close();
               await gw.stop();
               throw e;
             })
@@ -108,6 +145,7 @@ export function registerGateway(program: Command): void {
       process.once("SIGINT", stop);
       process.on("SIGHUP", () => gw.reopenAudit());
       await gw.stopped;
+      rules?.close();
       await admin?.close();
       process.off("SIGTERM", stop);
       process.off("SIGINT", stop);
