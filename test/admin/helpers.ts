@@ -63,7 +63,10 @@ export interface Running {
 
 /** Start a registry and an admin server on 127.0.0.1, any free port. */
 export async function startAdmin(
-  opts: Partial<AdminServerOptions> & { registry?: RegistryOptions; policyFile?: string } = {},
+  opts: Omit<Partial<AdminServerOptions>, "registry"> & {
+    registry?: RegistryOptions;
+    policyFile?: string;
+  } = {},
 ): Promise<Running> {
   const stateDir = opts.registry?.stateDir ?? tempDir();
   const metrics = new Registry();

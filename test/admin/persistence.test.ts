@@ -69,7 +69,7 @@ describe("persistence under state.dir", () => {
     const modules = join(stateDir, "plugins", "modules");
     const file = join(modules, readdirSync(modules)[0]!);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
     writeFileSync(file, bytes);
     await expect(PluginRegistry.open({ stateDir, cacheDir: false })).rejects.toMatchObject({
       code: "registry_corrupt",
