@@ -157,3 +157,23 @@ try { fs.writeFileSync(${JSON.stringify(secret)}, "y"); } catch {}`,
     expect(missing.stderr).toContain("trace_command_not_found");
   }, 120_000);
 });
+
+describe("warden run: review", () => {
+  it("holds a call the policy sends to review; without a terminal review means deny, and the summary says so", async () => {
+    const dir = tempDir();
+    files(dir, {
+      "policy.yaml": 'version: "1.0"\ncommands:\n  default: allow\n  review: [sh]\n',
+      "app.js": `require("child_process").execFile("sh", ["-c", "echo hi"], (e, out) => console.log("RESULT", e ? e.code : out.trim()));`,
+    });
+    const r = await runWarden(
+      ["run", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("RESULT ENOENT");
+    expect(r.stderr).toMatch(
+      /review\s+js:child_process\.spawn \/\S*sh -c echo hi\s+commands\.review\[0\].*\[review: no_tty\]/,
+    );
+    expect(r.stderr).toContain("no terminal: 1 review(s) were denied");
+  }, 120_000);
+});
