@@ -20,6 +20,11 @@ try { fs.readFileSync(${JSON.stringify(join(dir, "secret.txt"))}, "utf8"); conso
 catch (e) { console.log("ERR", e.code, e.message); }
 fs.promises.readFile(${JSON.stringify(join(dir, "secret.txt"))}).then(() => console.log("READ2"), (e) => { console.log("ERR2", e.code); process.exitCode = 7; });
 `,
+      "esm.mjs": `import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+try { readFileSync(${JSON.stringify(join(dir, "secret.txt"))}); console.log("ESM READ"); } catch (e) { console.log("ESM", e.code); }
+try { await readFile(${JSON.stringify(join(dir, "secret.txt"))}); console.log("ESM READ2"); } catch (e) { console.log("ESM2", e.code); }
+`,
     });
     const r = await runWarden(
       ["run", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
@@ -34,6 +39,16 @@ fs.promises.readFile(${JSON.stringify(join(dir, "secret.txt"))}).then(() => cons
     expect(r.code, r.stderr).toBe(7);
     expect(r.stderr).toMatch(/block\s+js:fs\.readFileSync .*secret\.txt\s+storage\.deny\[0\]/);
     expect(r.stderr).toMatch(/warden run: \d+ events \(2 block/);
+    // An ES module's named imports of node:fs and node:fs/promises are hooked too.
+    const esm = await runWarden(
+      ["run", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "esm.mjs"],
+      {
+        cwd: dir,
+      },
+    );
+    expect(esm.stdout).toContain("ESM EACCES");
+    expect(esm.stdout).toContain("ESM2 EACCES");
+    expect(esm.stdout).not.toContain("READ");
   }, 120_000);
 
   it("follows node -> sh -> node and a child whose environment was cleared", async () => {
