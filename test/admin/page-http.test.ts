@@ -153,6 +153,37 @@ describe("the admin page's endpoints under warden gateway", () => {
     expect(new TextDecoder().decode(value)).toMatch(/^: following the audit/);
     ctl.abort();
   });
+
+  it("keeps at most 32 live streams: the 33rd is refused (503) until one closes", async () => {
+    const open = async () => {
+      const ctl = new AbortController();
+      const r = await fetch(`${url}/v1/gateway/decisions/stream`, {
+        headers: auth,
+        signal: ctl.signal,
+      });
+      return { r, ctl };
+    };
+    const streams = [];
+    for (let i = 0; i < 32; i++) {
+      const s = await open();
+      expect(s.r.status, `stream ${i + 1}`).toBe(200);
+      streams.push(s);
+    }
+    const refused = await open();
+    expect(refused.r.status).toBe(503);
+    expect(((await refused.r.json()) as { code: string }).code).toBe("admin_unavailable");
+    streams.pop()!.ctl.abort();
+    // the server sees the close; a new follower is then taken
+    let again = await open();
+    for (let i = 0; again.r.status === 503 && i < 200; i++) {
+      await again.r.body?.cancel();
+      await new Promise((res) => setTimeout(res, 25));
+      again = await open();
+    }
+    expect(again.r.status).toBe(200);
+    again.ctl.abort();
+    for (const s of streams) s.ctl.abort();
+  });
 });
 
 describe("the admin page under warden admin (no gateway)", () => {

@@ -23,6 +23,7 @@ import {
 } from "./page-browser.js";
 
 const TOKEN = "page-test-token-0123456789";
+const XSS = `<img src=x onerror="document.title='pwned'">`;
 const STALE = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
@@ -35,6 +36,7 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
   let page: Page;
   let seen: string[];
   let wasmFile: string;
+  const dialogs: string[] = [];
 
   beforeAll(async () => {
     dir = tempDir("warden-page-");
@@ -73,7 +75,10 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     seen = consoleOf(page);
-    page.on("dialog", (d) => void d.accept());
+    page.on("dialog", (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.accept();
+    });
   });
 
   afterAll(async () => {
@@ -146,7 +151,8 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
   it("registers a plugin by upload, tests it and shows the result panel", async () => {
     await page.click("#register summary");
     await page.fill("#register-form [name=name]", "spam-check");
-    await page.fill("#register-form [name=description]", "Blocks spam actions");
+    // markup in a description is shown as text, never run (the page builds no HTML from data)
+    await page.fill("#register-form [name=description]", `Blocks spam actions ${XSS}`);
     await page.setInputFiles("#register-form [name=wasm_file]", wasmFile);
     await page.click("#register-form button[type=submit]");
     const r = row("data-plugin", "spam-check");
@@ -154,7 +160,7 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     const cells = await r.locator("td").allTextContents();
     expect(cells.slice(0, 7)).toEqual([
       "spam-check",
-      "Blocks spam actions",
+      `Blocks spam actions ${XSS}`,
       "Enabled",
       "0",
       "never",
@@ -254,9 +260,14 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     await page.click("#decisions-form button[type=submit]");
     await expect.poll(() => page.locator("#stream-state").textContent()).toBe("following");
     await client.callTool({ name: "a__stats", arguments: {} }).catch(() => {});
+    await client.callTool({ name: XSS, arguments: {} }).catch(() => {});
     await expect
       .poll(() => page.locator("#decisions-table tbody").textContent())
       .toMatch(/a__stats/);
+    // a tool name with markup is denied, and shown as text
+    await expect.poll(() => page.locator("#decisions-table tbody").textContent()).toContain(XSS);
+    expect(await page.locator("#decisions-table img, #plugins-table img").count()).toBe(0);
+    expect(await page.title()).toBe("Warden admin");
     const rows = await page.locator("#decisions-table tbody tr").allTextContents();
     expect(rows.length).toBeGreaterThan(0);
     for (const t of rows) expect(t).toMatch(/deny/);
@@ -294,6 +305,8 @@ describe.skipIf(SKIP_BROWSER)("the admin page in Chromium", () => {
     await r.getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => r.count()).toBe(0);
     expect(admin.registry.size).toBe(0);
+    // the only dialog was Delete's confirmation (no script of anyone else's ran: no alert)
+    expect(dialogs).toEqual([expect.stringMatching(/^confirm: Delete the plugin spam-check\?/)]);
     expect(cspViolations(seen)).toEqual([]);
     // the only errors are the 401s of the visit before the token was pasted
     expect(seen.filter((s) => !/401/.test(s))).toEqual([]);
