@@ -110,7 +110,7 @@ function transportProblems(c: GatewayConfig, policy: CompiledPolicy): string[] {
 }
 
 function upstreamTransport(u: UpstreamConfig): { transport: "stdio" | "http"; host?: string } {
-  if (u.kind === "stdio") return { transport: "stdio" };
+  if (u.kind !== "http") return { transport: "stdio" };
   let host: string | undefined;
   try {
     host = new URL(u.url).hostname;

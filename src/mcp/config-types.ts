@@ -57,7 +57,29 @@ export type UpstreamSessions = "per_session" | "shared";
  */
 export type Paths = "local" | "remote";
 
-export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
+/**
+ * `upstreams[].component`: WebAssembly components served as MCP tools in-process (src/hosted,
+ * docs/hosted-tools.md). `command`/`args` describe it where a connection is judged or shown
+ * (transport stdio, command "warden-component", args [the component path]).
+ */
+export interface ComponentUpstreamConfig {
+  readonly kind: "component";
+  readonly name: string;
+  /** The component file or folder (absolute). */
+  readonly component: string;
+  /** Policy files that must all allow a host call: the gateway's, then the upstream's own. */
+  readonly policies: readonly string[];
+  readonly stateful: boolean;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly prefix: boolean;
+  readonly paths: Paths;
+  readonly maxAnswerBytes?: number;
+  readonly requestTimeoutMs?: number;
+  readonly sessions?: UpstreamSessions;
+}
+
+export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig | ComponentUpstreamConfig;
 
 export interface HttpListenConfig {
   readonly kind: "http";

@@ -234,7 +234,7 @@ function httpLimits(c: Checker, h: Obj): HttpLimits {
   };
 }
 
-function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
+function upstreams(c: Checker, v: unknown, base: string, policy: string): UpstreamConfig[] {
   if (!Array.isArray(v)) return [];
   const out: UpstreamConfig[] = [];
   const seen = new Set<string>();
@@ -265,6 +265,29 @@ function upstreams(c: Checker, v: unknown, base: string): UpstreamConfig[] {
     const sessions: UpstreamSessions = o.sessions === "shared" ? "shared" : "per_session";
     const requestTimeoutMs = c.int(o, "request_timeout_ms", REQUEST_TIMEOUT_MS);
     const maxAnswerBytes = c.int(o, "max_answer_bytes", 16 * 1024 * 1024);
+    if (!isHttp && "component" in o) {
+      // WebAssembly components served in-process (src/hosted): the gateway's policy and the
+      // upstream's own must both allow a host call.
+      const component = resolve(base, c.str(o, "component") ?? ".");
+      const own = c.str(o, "policy");
+      out.push({
+        kind: "component",
+        name,
+        component,
+        policies: [policy, ...(own === undefined ? [] : [resolve(base, own)])].filter(
+          (p) => p !== "",
+        ),
+        stateful: o.stateful === true,
+        command: "warden-component",
+        args: [component],
+        prefix,
+        paths,
+        requestTimeoutMs,
+        maxAnswerBytes,
+        sessions,
+      });
+      continue;
+    }
     if (isHttp) {
       const url = c.str(o, "url") ?? "http://invalid";
       try {
@@ -419,7 +442,7 @@ export function parseConfig(
     metrics,
     restart,
     limits: limits(c, root.limits),
-    upstreams: upstreams(c, root.upstreams, base),
+    upstreams: upstreams(c, root.upstreams, base, policy === undefined ? "" : abs(policy)),
     state,
   };
   const stateDir = c.str(c.obj(root.state) ?? {}, "dir");

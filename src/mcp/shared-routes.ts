@@ -38,7 +38,7 @@ export interface SharedContext {
 /** What the routes need of their SharedUpstream. */
 export interface RoutesHost {
   readonly name: string;
-  readonly kind: "stdio" | "http";
+  readonly kind: "stdio" | "http" | "component";
   readonly ctx: SharedContext;
   /** The sessions connected now. */
   readonly channels: ReadonlySet<SharedChannel>;

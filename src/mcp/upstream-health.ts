@@ -19,7 +19,7 @@ export type UpstreamState = "up" | "starting" | "down" | "failed" | "idle";
 /** One upstream's health, as the views hand it out (a frozen copy). */
 export interface UpstreamHealth {
   readonly name: string;
-  readonly transport: "stdio" | "http";
+  readonly transport: "stdio" | "http" | "component";
   /** `shared`: one connection for every session; `per_session`: one per client session. */
   readonly sessions: "shared" | "per_session";
   /** Shared: its connection's; per session: the worst of the open sessions' (idle with none). */

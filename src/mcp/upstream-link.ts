@@ -116,7 +116,7 @@ export class UpstreamLink {
       await tr.start();
     } catch (cause) {
       const where =
-        this.cfg.kind === "stdio" ? `command "${this.cfg.command}"` : `url ${this.cfg.url}`;
+        this.cfg.kind === "http" ? `url ${this.cfg.url}` : `command "${this.cfg.command}"`;
       const reason = `could not start (${where}): ${(cause as Error).message}`;
       this.#permanent = this.cfg.kind === "stdio" && permanent(cause);
       throw new WardenError(

@@ -42,6 +42,10 @@ export async function createUpstreamTransport(
   cfg: UpstreamConfig,
   limits: MessageLimits = MESSAGE_LIMITS,
 ): Promise<UpstreamTransport> {
+  if (cfg.kind === "component") {
+    const { componentTransport } = await import("./component-upstream.js");
+    return componentTransport(cfg);
+  }
   if (cfg.kind === "stdio") {
     const { StdioClientTransport } = await import("./stdio-client.js");
     const t = new StdioClientTransport({
