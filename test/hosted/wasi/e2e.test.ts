@@ -10,7 +10,9 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  realpathSync,
   renameSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +27,7 @@ import { BUILD, CACHE } from "../build.js";
 
 const FIXTURES = join(import.meta.dirname, "fixtures");
 let component: string;
+let opener: string;
 
 async function build(name: string): Promise<string> {
   const wat = readFileSync(join(FIXTURES, `${name}.wat`), "utf8");
@@ -51,15 +54,22 @@ async function build(name: string): Promise<string> {
 beforeAll(async () => {
   mkdirSync(CACHE, { recursive: true, mode: 0o700 });
   component = await build("envreader");
+  opener = await build("fileopener");
 });
 
-async function count(policy: string): Promise<unknown> {
+/** Serve `file` under `policy`, call `tool` once per argument set, return the results. */
+async function calls(
+  file: string,
+  policy: string,
+  tool: string,
+  argSets: Record<string, unknown>[],
+): Promise<unknown[]> {
   const dir = mkdtempSync(join(tmpdir(), "warden-wasi-e2e-"));
-  const file = join(dir, "policy.yaml");
-  writeFileSync(file, policy);
+  const policyFile = join(dir, "policy.yaml");
+  writeFileSync(policyFile, policy);
   const t = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, "serve", component, "--policy", file, "--workers", "1"],
+    args: [CLI, "serve", file, "--policy", policyFile, "--workers", "1"],
     env: {
       ...process.env,
       WARDEN_CACHE_DIR: CACHE,
@@ -71,13 +81,21 @@ async function count(policy: string): Promise<unknown> {
   const c = new Client({ name: "wasi-e2e", version: "1" });
   await c.connect(t);
   try {
-    const r = (await c.callTool({ name: "tools.count", arguments: {} })) as {
-      structuredContent?: { result?: unknown };
-    };
-    return r.structuredContent?.result;
+    const out: unknown[] = [];
+    for (const args of argSets) {
+      const r = (await c.callTool({ name: tool, arguments: args })) as {
+        structuredContent?: { result?: unknown };
+      };
+      out.push(r.structuredContent?.result);
+    }
+    return out;
   } finally {
     await c.close();
   }
+}
+
+async function count(policy: string): Promise<unknown> {
+  return (await calls(component, policy, "tools.count", [{}]))[0];
 }
 
 describe("the WASI host end to end (warden serve, worker pool, SDK client)", () => {
@@ -93,5 +111,28 @@ describe("the WASI host end to end (warden serve, worker pool, SDK client)", () 
     expect(await count('version: "1.0"\nnetwork:\n  allow:\n    - host: api.example.com\n')).toBe(
       0,
     );
+  });
+});
+
+describe("the WASI host end to end: a hostile file tool", () => {
+  it("reads in its directory; /etc/passwd, .. and a planted link out are refused with the WASI error", {
+    timeout: 120_000,
+  }, async () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-e2e-fs-")));
+    mkdirSync(join(root, "allowed"));
+    mkdirSync(join(root, "outside"));
+    writeFileSync(join(root, "allowed", "data.txt"), "ok");
+    writeFileSync(join(root, "outside", "secret"), "secret");
+    symlinkSync("../outside/secret", join(root, "allowed", "link"));
+    const policy = `version: "1.0"\nstorage:\n  allow:\n    - uri: "fs://${root}/allowed/**"\n      access: [read]\n`;
+    const r = await calls(opener, policy, "tools.open", [
+      { path: "data.txt" },
+      { path: "missing.txt" },
+      { path: "/etc/passwd" },
+      { path: "../outside/secret" },
+      { path: "link" },
+    ]);
+    // 0 opened; 100 + wasi:filesystem error-code: 120 no-entry, 131 not-permitted, 100 access.
+    expect(r).toEqual([0, 120, 131, 131, 100]);
   });
 });
