@@ -46,7 +46,19 @@ function snippets(): { where: string; value: unknown }[] {
   return out;
 }
 
-const WARDEN_KEYS = ["listen", "upstreams", "security_guards", "auth", "audit", "state"];
+const WARDEN_KEYS = [
+  "listen",
+  "upstreams",
+  "security_guards",
+  "auth",
+  "audit",
+  "state",
+  "admin",
+  "wasm",
+  "telemetry",
+];
+/** Keys of one rule in a rules file (docs/rules.md shows single conditions as fragments). */
+const RULE_KEYS = ["condition", "conditions", "action", "priority", "on_error", "wasm_plugin"];
 
 describe("the shipped schemas", () => {
   it("accept every example warden.yaml and policy", () => {
@@ -64,8 +76,8 @@ describe("the shipped schemas", () => {
       expect(problems("policy", parseDocument(readFileSync(f, "utf8")).toJS()), f).toEqual([]);
   });
 
-  it("accept every YAML snippet of the docs (a warden.yaml part, a policy, or policy test cases)", () => {
-    const seen = { warden: 0, policy: 0, cases: 0 };
+  it("accept every YAML snippet of the docs (a warden.yaml part, a policy, policy test cases, or rules)", () => {
+    const seen = { warden: 0, policy: 0, cases: 0, rules: 0 };
     for (const { where, value } of snippets()) {
       if (value === null || typeof value !== "object") continue;
       // A `warden policy test` case file (docs/cli.md).
@@ -79,6 +91,18 @@ describe("the shipped schemas", () => {
         expect(problems("policy", { mcp: { tools: { allow: value } } }), where).toEqual([]);
         continue;
       }
+      // A rules file (docs/rules.md), or a part of one rule.
+      if ("rules" in value && Array.isArray(value.rules)) {
+        seen.rules++;
+        expect(problems("rules", value, true), where).toEqual([]);
+        continue;
+      }
+      if (Object.keys(value).every((k) => RULE_KEYS.includes(k))) {
+        seen.rules++;
+        const rule = { name: "snippet", action: "deny", ...value };
+        expect(problems("rules", { rules: [rule] }, true), where).toEqual([]);
+        continue;
+      }
       const warden = Object.keys(value).some((k) => WARDEN_KEYS.includes(k));
       seen[warden ? "warden" : "policy"]++;
       // A snippet shows a part: keys it leaves out are not missing.
@@ -87,6 +111,7 @@ describe("the shipped schemas", () => {
     expect(seen.warden).toBeGreaterThanOrEqual(2);
     expect(seen.policy).toBeGreaterThanOrEqual(1);
     expect(seen.cases).toBeGreaterThanOrEqual(1);
+    expect(seen.rules).toBeGreaterThanOrEqual(1);
   });
 
   it("accept the example policy test cases", () => {
