@@ -16,6 +16,12 @@ export const POLICY_CODES = {
   policy_duplicate: "A section is given twice (at the top level and under `permissions`).",
   policy_extension: "A registered permission type failed while compiling its section.",
   policy_file: "The policy file cannot be read (missing, a directory, no permission).",
+  policy_version_ambiguous:
+    'The version could be Warden\'s "1.0" or malwi\'s 1 (`"1"`, `1.0`): write `"1.0"` for a Warden policy, `1` for a malwi policy.',
+  policy_not_enforced:
+    "Warning: a key of a malwi policy that Warden cannot enforce (symbols, syscalls, includes, regex file patterns, warn/log on files and environment keys); the rest of the policy applies.",
+  policy_approximated:
+    "Warning: a rule of a malwi policy that Warden enforces differently (hide and review on files as deny, edit/delete/create as write).",
   policy_invalid: "`warden policy` was given a policy with errors (each one printed on stderr).",
   policy_bad_action:
     "`warden policy eval` got an action that is not JSON, malformed, or of an unknown kind.",

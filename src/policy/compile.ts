@@ -3,11 +3,14 @@ import { ensureBuiltins } from "./builtins.js";
 import { CompileContext } from "./context.js";
 import { deepFreeze } from "./freeze.js";
 import { checkSchema, validator } from "./json-schema.js";
+import { MappedSource } from "./malwi/source.js";
+import { translateMalwi } from "./malwi/translate.js";
+import { policyDialect } from "./malwi/version.js";
 import { CompiledPolicy, type Judge } from "./policy.js";
 import { PolicyState } from "./rate-limit.js";
 import { type PermissionType, permissionTypes } from "./registry.js";
 import { didYouMean, type Schema } from "./schema.js";
-import { type Path, PolicySource } from "./source.js";
+import { keyOf, type Path, PolicySource, type SourceText } from "./source.js";
 import type { PolicyError } from "./types.js";
 
 export interface CompileOptions {
@@ -15,13 +18,15 @@ export interface CompileOptions {
   file?: string;
   /** Rate-limit state to keep (the previous policy's `state`). */
   state?: PolicyState;
+  /** What `~` expands to in a malwi policy (default: $HOME). */
+  home?: string;
 }
 
 export type CompileResult =
-  | { ok: true; policy: CompiledPolicy }
+  | { ok: true; policy: CompiledPolicy; warnings: readonly PolicyError[] }
   | { ok: false; errors: PolicyError[] };
 
-export const POLICY_VERSIONS = ["1.0", "1"] as const;
+export const POLICY_VERSIONS = ["1.0"] as const;
 
 function sortErrors(errors: PolicyError[]): PolicyError[] {
   return errors.sort((a, b) => a.line - b.line || a.col - b.col || a.code.localeCompare(b.code));
@@ -50,8 +55,30 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
       ],
     };
   }
-  const src = new PolicySource(source, file);
-  if (src.errors.length > 0) return { ok: false, errors: sortErrors(src.errors) };
+  const base = new PolicySource(source, file);
+  if (base.errors.length > 0) return { ok: false, errors: sortErrors(base.errors) };
+  // A malwi policy (integer version 1) is read as the Warden policy it means (malwi/).
+  let src: SourceText = base;
+  let dialect: "warden" | "malwi" = "warden";
+  const warnings: PolicyError[] = [];
+  const which = policyDialect(base, base.value);
+  if ("code" in which) {
+    base.error(["version"], which.code, which.message);
+    return { ok: false, errors: base.errors };
+  }
+  if (which.dialect === "malwi") {
+    dialect = "malwi";
+    const t = translateMalwi(base.value as Record<string, unknown>, {
+      ...(opts.home !== undefined ? { home: opts.home } : {}),
+    });
+    // Reported with what the compiler finds in the translated sections (all errors at once).
+    for (const e of t.errors) base.error(e.at, e.code, e.message, e.key);
+    for (const w of t.warnings) {
+      const { line, col } = base.pos(w.at, w.key);
+      warnings.push({ file, line, col, code: w.code, key: keyOf(w.at), message: w.message });
+    }
+    src = new MappedSource(base, t);
+  }
   const root = src.value;
   if (root === null || root === undefined) {
     src.error(
@@ -74,7 +101,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
   >;
 
   const version = doc.version === undefined ? "1.0" : String(doc.version);
-  if (!(POLICY_VERSIONS as readonly string[]).includes(version)) {
+  if (dialect === "warden" && !(POLICY_VERSIONS as readonly string[]).includes(version)) {
     src.error(
       ["version"],
       "policy_bad_value",
@@ -88,6 +115,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
   const summary: Record<string, unknown> = {};
   // One call per check: the matcher itself, with its section (no wrapping closure).
   const dispatch = new Map<string, Judge>();
+  const given: string[] = [];
   for (const t of types as PermissionType<unknown>[]) {
     const inTop = t.key in doc;
     const inPerms = t.key in perms;
@@ -101,6 +129,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
       continue;
     }
     const present = inTop || inPerms;
+    if (present) given.push(t.key);
     const path = inTop ? [t.key] : ["permissions", t.key];
     let value = inTop ? doc[t.key] : perms[t.key];
     if (value === null || value === undefined) value = {};
@@ -127,7 +156,10 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
   const policy = new CompiledPolicy({
     file,
     revision: createHash("sha256").update(source).digest("hex"),
-    version,
+    version: dialect === "malwi" ? "1" : version,
+    dialect,
+    warnings: sortErrors(warnings),
+    given,
     description: typeof doc.description === "string" ? doc.description : "",
     state,
     rateKeys: ctx.rateKeys,
@@ -136,7 +168,7 @@ export function compilePolicy(source: string, opts: CompileOptions = {}): Compil
     dispatch,
     rules: ctx.rules,
   });
-  return { ok: true, policy: deepFreeze(policy) };
+  return { ok: true, policy: deepFreeze(policy), warnings: policy.warnings };
 }
 
 /**
@@ -166,7 +198,7 @@ export function topSchema(types: readonly PermissionType<unknown>[]): Schema {
 }
 
 /** Check `value` at `path` against a schema; every problem goes to `src`. True when valid. */
-function validate(src: PolicySource, schema: Schema, value: unknown, path: Path): boolean {
+function validate(src: SourceText, schema: Schema, value: unknown, path: Path): boolean {
   const problems = checkSchema(validator(schema), value, path);
   for (const p of problems) {
     const code =

@@ -1,12 +1,12 @@
 import { markDeepFrozen } from "./freeze.js";
 import type { PolicyState, RuleLimiter } from "./rate-limit.js";
 import { makeDecision, type Rule, stableJson } from "./rule.js";
-import { keyOf, type Path, type PolicySource } from "./source.js";
+import { keyOf, type Path, type SourceText } from "./source.js";
 import type { Effect, RealPath } from "./types.js";
 
 /** What a permission type's compiler gets: the source (for positions) and a rule factory. */
 export class CompileContext {
-  readonly source: PolicySource;
+  readonly source: SourceText;
   /** Rate-limit state (kept across swaps); rules take their limiters from it. */
   readonly state: PolicyState;
   /** Content keys of rules with rate limits, so a swap can drop the state of removed rules. */
@@ -17,7 +17,7 @@ export class CompileContext {
   readonly rules: Rule[] = [];
   #next = 0;
 
-  constructor(source: PolicySource, state: PolicyState) {
+  constructor(source: SourceText, state: PolicyState) {
     this.source = source;
     this.state = state;
   }
@@ -53,7 +53,7 @@ export class CompileContext {
 
   /** A rule at `path` with its preallocated decision; `value` is its content. */
   rule(path: Path, effect: Effect): Rule {
-    const id = keyOf(path);
+    const id = this.source.idOf?.(path) ?? keyOf(path);
     // The group: the path's names without allow/deny (and a leading `permissions`).
     let group = "";
     for (let i = 0; i < path.length; i++) {

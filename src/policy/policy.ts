@@ -2,7 +2,7 @@ import type { CheckContext } from "./context.js";
 import type { PolicyState } from "./rate-limit.js";
 import { badAction, makeDecision, type Rule } from "./rule.js";
 import type { Limits, RuntimeSettings } from "./types/limits.js";
-import type { CheckOptions, Explanation, PolicyDecision } from "./types.js";
+import type { CheckOptions, Explanation, PolicyDecision, PolicyError } from "./types.js";
 
 /** A kind's matcher with its compiled section: called as `match(section, action, ctx)`. */
 export interface Judge {
@@ -21,6 +21,9 @@ export interface PolicyInit {
   file: string;
   revision: string;
   version: string;
+  dialect: "warden" | "malwi";
+  warnings: readonly PolicyError[];
+  given: readonly string[];
   description: string;
   state: PolicyState;
   rateKeys: ReadonlySet<string>;
@@ -40,6 +43,15 @@ export class CompiledPolicy {
   /** sha256 (hex) of the source text. */
   readonly revision: string;
   readonly version: string;
+  /** The language the file was written in: Warden's own, or malwi's (read as Warden's). */
+  readonly dialect: "warden" | "malwi";
+  /**
+   * What compiled but is not enforced as written (a malwi key Warden cannot enforce, a rule
+   * enforced more strictly), each located `file:line:col`: say them to the user.
+   */
+  readonly warnings: readonly PolicyError[];
+  /** The sections the policy writes (for a malwi policy: the Warden sections it was read as). */
+  readonly given: readonly string[];
   readonly description: string;
   /** Rate-limit state; pass it to the next `compilePolicy` to keep counters across a swap. */
   readonly state: PolicyState;
@@ -61,6 +73,9 @@ export class CompiledPolicy {
     this.file = init.file;
     this.revision = init.revision;
     this.version = init.version;
+    this.dialect = init.dialect;
+    this.warnings = init.warnings;
+    this.given = init.given;
     this.description = init.description;
     this.state = init.state;
     this.rateKeys = init.rateKeys;

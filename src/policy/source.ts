@@ -33,7 +33,23 @@ export function keyOf(path: Path): string {
  */
 export type SourceReader = "json" | "yaml";
 
-export class PolicySource {
+/**
+ * What the compiler reads a policy from: its value, and where each path sits. A
+ * `PolicySource` is one; a translated source (a malwi policy read as Warden's, malwi/) is
+ * another, whose paths point back into the file the user wrote.
+ */
+export interface SourceText {
+  readonly file: string;
+  readonly value: unknown;
+  readonly errors: PolicyError[];
+  pos(path: Path, key?: boolean): { line: number; col: number };
+  where(path: Path): string;
+  error(path: Path, code: string, message: string, key?: boolean): void;
+  /** The id a rule at `path` is named by (default: `keyOf(path)`). */
+  idOf?(path: Path): string;
+}
+
+export class PolicySource implements SourceText {
   readonly file: string;
   readonly value: unknown;
   readonly reader: SourceReader;
@@ -44,8 +60,11 @@ export class PolicySource {
   #positions: Positions | undefined;
   #lineStarts: number[] | undefined;
 
+  readonly #text: string;
+
   constructor(text: string, file: string) {
     this.file = file;
+    this.#text = text;
     let value = this.#fromJson(text);
     let reader: SourceReader = "json";
     if (value === undefined) {
@@ -180,6 +199,21 @@ export class PolicySource {
     const node = nodeAt(this.#root, path, key);
     const offset = node?.range?.[0] ?? 0;
     return this.#counter.linePos(offset);
+  }
+
+  /**
+   * The text a scalar at `path` was written as (`1`, `1.0`, `"1"`), or undefined: what tells
+   * `version: 1` from `version: 1.0` once both are the number 1.
+   */
+  scalarText(path: Path): string | undefined {
+    if (this.#positions !== undefined) {
+      const at = this.#positions.offset(this.value, path, false);
+      return /^(?:"(?:[^"\\]|\\.)*"|[-+0-9.eE]+|true|false|null)/.exec(this.#text.slice(at))?.[0];
+    }
+    const node = nodeAt(this.#root, path, false);
+    const r = node?.range;
+    if (r === undefined || r === null) return undefined;
+    return this.#text.slice(r[0], r[1]).trim();
   }
 
   /** `file:line` of the value at `path`: how decisions name their rule. */

@@ -38,6 +38,7 @@ interface Options {
   reviewTimeout?: string;
   verbose?: boolean;
   linger?: string;
+  printPreset?: string;
 }
 
 /** Exit status when Warden refuses to start the program (as a shell's "cannot execute"). */
@@ -49,6 +50,7 @@ export const NOT_FOUND = 127;
 interface Presets {
   presetPolicy?: (name: string) => { text: string; file: string } | undefined;
   presetFor?: (argv: readonly string[]) => string | undefined;
+  printPreset?: (name: string) => string | undefined;
 }
 
 async function presets(): Promise<Presets | undefined> {
@@ -117,12 +119,13 @@ export function registerRun(program: Command): void {
     .description(
       "Run a program under Warden: every file, network, child process and environment access its Node processes make is judged by the policy before it happens (docs/trace.md). Exits with the program's own exit code.",
     )
-    .argument("<command...>", "the program and its arguments, after --")
+    .argument("[command...]", "the program and its arguments, after --")
     .option(
       "--policy <file>",
       "the policy to judge with (default: a preset the command calls for, else the default policy)",
     )
     .option("--preset <name>", "a built-in policy preset (npm-install, pypi-install, air-gap)")
+    .option("--print-preset <name>", "print a preset's policy (malwi's format) and exit")
     .option(
       "--json",
       "print each event as one JSON line on stdout (the program's stdout goes to stderr), then the summary",
@@ -143,6 +146,16 @@ export function registerRun(program: Command): void {
     )
     .action(async (command: string[], o: Options) => {
       try {
+        if (o.printPreset !== undefined) {
+          const text = (await presets())?.printPreset?.(o.printPreset);
+          if (text === undefined)
+            throw usageError(
+              `--print-preset ${o.printPreset}: no such preset (npm-install, pypi-install, air-gap)`,
+            );
+          process.stdout.write(text);
+          return;
+        }
+        if (command.length === 0) throw usageError("give the program to run after --");
         process.exitCode = await run(command, o);
       } catch (e) {
         if (
@@ -174,7 +187,12 @@ async function run(command: string[], o: Options): Promise<number> {
       errors: compiled.errors,
     });
   }
-  const sections = sectionsOf(policy.text);
+  // What the policy does not enforce as written (a malwi key): said, located, before the run.
+  for (const w of compiled.warnings)
+    process.stderr.write(`warden: ${w.file}:${w.line}:${w.col} warning ${w.code} ${w.message}\n`);
+  // A malwi policy's sections are the Warden sections it was read as.
+  const sections =
+    compiled.policy.dialect === "malwi" ? [...compiled.policy.given] : sectionsOf(policy.text);
   const program = basename(command[0]!);
   const audit =
     o.audit === undefined ? undefined : new AuditLog({ file: o.audit, arguments: "full" });
