@@ -82,18 +82,29 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
+    // With a content-length (the agents send one), one buffer of that size, filled in place.
+    const declared = Number(req.headers["content-length"]);
+    const known = Number.isInteger(declared) && declared >= 0 && declared <= MAX_BODY;
+    const whole = known ? Buffer.allocUnsafe(declared) : undefined;
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
+      if (size + c.length > (whole?.length ?? MAX_BODY)) {
         resolve(undefined);
         req.destroy();
         return;
       }
-      chunks.push(c);
+      if (whole !== undefined) c.copy(whole, size);
+      else chunks.push(c);
+      size += c.length;
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () =>
+      resolve(
+        whole !== undefined
+          ? whole.toString("utf8", 0, size)
+          : Buffer.concat(chunks).toString("utf8"),
+      ),
+    );
     req.on("error", reject);
   });
 }

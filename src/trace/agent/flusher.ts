@@ -31,7 +31,7 @@ interface Data {
 const data = workerData as Data;
 const base = new URL(data.url);
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const decisions: (DecisionNote & { json: string })[] = [];
+const decisions: (DecisionNote & { json: string; ruleJson: string })[] = [];
 /** Events waiting, as JSON text. */
 let queue: string[] = [];
 let chain: Promise<unknown> = Promise.resolve();
@@ -102,17 +102,18 @@ function eventJson(e: RawEvent): string {
   const module = dot > 0 ? e.f.slice(0, dot) : e.m;
   let s = `{"hook_type":"nodejs","event_type":"enter","function":"js:${e.f}","module":${JSON.stringify(module)},"arguments":[${args}],"timestamp_ns":${e.t},"thread_id":${data.threadId},"pid":${data.pid},"target":${a},"verdict":"${e.v}"`;
   if (e.p !== undefined) s += `,"network_info":{"host":${a},"port":${e.p}}`;
-  if (d !== undefined) s += d.json;
+  // The reason of an allowed event is its rule's ("allowed by <rule_id> (<rule>)"): left out.
+  if (d !== undefined) s += e.v === "allow" ? d.ruleJson : d.json;
   if (e.r !== undefined) s += `,"review":"${e.r}"`;
   return `${s}}`;
 }
 
-/** The decision's fields as JSON text to append to an event (`,"rule":...`). */
-function decisionJson(d: DecisionNote): string {
+/** The decision's rule as JSON text to append to an event (`,"rule":...,"rule_id":...`). */
+function ruleJson(d: DecisionNote): string {
   let s = "";
   if (d.rule !== undefined) s += `,"rule":${JSON.stringify(d.rule)}`;
   if (d.rule_id !== undefined) s += `,"rule_id":${JSON.stringify(d.rule_id)}`;
-  return `${s},"reason":${JSON.stringify(d.reason)}`;
+  return s;
 }
 
 function answer(a: FromFlusher): void {
@@ -176,7 +177,11 @@ function sync(path: string, body: unknown, onDone?: (b: unknown) => void): void 
 data.port.on("message", (m: ToFlusher) => {
   switch (m.t) {
     case "dec":
-      decisions[m.d.id] = { ...m.d, json: decisionJson(m.d) };
+      decisions[m.d.id] = {
+        ...m.d,
+        ruleJson: ruleJson(m.d),
+        json: `${ruleJson(m.d)},"reason":${JSON.stringify(m.d.reason)}`,
+      };
       return;
     case "ev":
       decodeEvents(m.b, (e) => queue.push(eventJson(e)));
