@@ -7,6 +7,7 @@ import { registerGuards } from "./guard.js";
 import { registerInit } from "./init.js";
 import { registerPlugin } from "./plugin.js";
 import { registerPolicy } from "./policy.js";
+import { registerRules } from "./rules.js";
 import { registerRun } from "./run.js";
 import { registerServe } from "./serve.js";
 
@@ -20,6 +21,7 @@ export const commands: ReadonlyArray<(program: Command) => void> = [
   registerInit,
   registerPlugin,
   registerPolicy,
+  registerRules,
   registerRun,
   registerServe,
 ];
