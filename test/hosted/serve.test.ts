@@ -169,3 +169,44 @@ describe("warden serve: components as MCP tools over stdio", () => {
     expect(r.stderr).toContain('"twin"');
   });
 });
+
+describe("warden serve --http: the gateway's HTTP front with one component upstream", () => {
+  it("serves the tools over Streamable HTTP under the policy", { timeout: 120_000 }, async () => {
+    const { spawn } = await import("node:child_process");
+    const { StreamableHTTPClientTransport } = await import(
+      "@modelcontextprotocol/sdk/client/streamableHttp.js"
+    );
+    const gwPolicy = join(TMP, "gateway.yaml");
+    writeFileSync(
+      gwPolicy,
+      'version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n  tools:\n    allow: ["tools.ok"]\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [CLI, "serve", hostile, "--http", "127.0.0.1:0", "--policy", gwPolicy, "--policy", POLICY],
+      { env: ENV, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    try {
+      const url = await new Promise<string>((ok, fail) => {
+        let err = "";
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(err);
+          if (m) ok(m[1]!);
+        });
+        child.on("exit", () => fail(new Error(`warden serve --http exited: ${err}`)));
+      });
+      const c = new Client({ name: "serve-http-test", version: "1" });
+      await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+      try {
+        const { tools } = await c.listTools();
+        expect(tools.map((t) => t.name)).toEqual(["tools.ok"]);
+        expect((await call(c, "tools.ok")).structuredContent).toEqual({ result: 42 });
+      } finally {
+        await c.close();
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});

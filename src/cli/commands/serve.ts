@@ -3,6 +3,7 @@
  * MCP server over stdio (docs/hosted-tools.md). `--inspect` prints the tools it would expose as
  * JSON and exits.
  */
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { printJson, usageError } from "../output.js";
 
@@ -31,7 +32,15 @@ export function registerServe(program: Command): void {
       "keep one instance per component across calls (default: fresh state per call)",
     )
     .option("--workers <n>", "worker threads running components (default: min(4, cores))")
+    .option(
+      "--http <host:port>",
+      "serve over Streamable HTTP instead, through the gateway's hardened HTTP front (one component upstream; the first --policy is the gateway's)",
+    )
     .action(async (path: string, opts: ServeOpts) => {
+      if (opts.http !== undefined && opts.inspect !== true) {
+        await serveHttp(path, opts);
+        return;
+      }
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
         throw usageError(`--workers must be a whole number from 1 to 64 (got "${opts.workers}")`);
@@ -71,4 +80,48 @@ export function registerServe(program: Command): void {
       await hosted.close();
       setImmediate(() => process.exit(process.exitCode ?? 0));
     });
+}
+
+/**
+ * `--http host:port`: the gateway with this one component upstream, listening on HTTP: the same
+ * hardened front (limits, Host/Origin checks, sessions, /healthz) and the same policy, guards
+ * and audit as `warden gateway`. The first --policy is the gateway's; a second one is the
+ * component's own (both must allow).
+ */
+async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
+  const m = /^(.+):(\d{1,5})$/.exec(opts.http ?? "");
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (m === null || port > 65535)
+    throw usageError(`--http must be host:port, e.g. 127.0.0.1:8940 (got "${opts.http}")`);
+  const policies = opts.policy ?? [];
+  if (policies.length === 0 || policies.length > 2)
+    throw usageError(
+      "--http needs --policy (the gateway's), and at most one more (the component's own)",
+    );
+  const q = JSON.stringify;
+  const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
+  const text = [
+    `listen: { http: { host: ${q(host)}, port: ${port} } }`,
+    `policy: ${q(resolve(policies[0]!))}`,
+    "upstreams:",
+    "  - name: components",
+    `    component: ${q(resolve(path))}`,
+    ...(policies[1] === undefined ? [] : [`    policy: ${q(resolve(policies[1]))}`]),
+    `    stateful: ${opts.stateful === true}`,
+    "",
+  ].join("\n");
+  const { parseConfig } = await import("../../mcp/config.js");
+  const { Gateway } = await import("../../mcp/gateway.js");
+  const parsed = parseConfig(text, resolve("warden-serve.yaml"));
+  if (!parsed.ok) throw usageError(parsed.errors.map((e) => `${e.key}: ${e.message}`).join("; "));
+  const gw = await Gateway.start({ config: parsed.config, watch: false });
+  if (gw.address)
+    process.stderr.write(
+      `warden serve: listening on http://${gw.address.address}:${gw.address.port}/mcp\n`,
+    );
+  const stop = () => void gw.stop();
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  await gw.stopped;
+  setImmediate(() => process.exit(process.exitCode ?? 0));
 }
