@@ -333,7 +333,17 @@ export class PluginRegistry implements RulePlugins {
         registered_at: this.#now().toISOString(),
         sha256: sha256(bytes),
       };
-      await this.#add(stored, bytes, "plugin_dir");
+      try {
+        await this.#add(stored, bytes, "plugin_dir");
+      } catch (e) {
+        // a module of the config that is not a plugin is a config error (exit 2), naming the file
+        if (!(e instanceof WardenError)) throw e;
+        throw new WardenError(e.code, `${file}: ${e.message}; fix or remove the file`, {
+          category: "config",
+          details: { ...e.details, file },
+          cause: e,
+        });
+      }
       this.#log.info(
         { event: "wasm.plugin.register", plugin: name, file, source: "plugin_dir" },
         "wasm.plugin.register",
