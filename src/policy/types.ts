@@ -101,6 +101,10 @@ export type Action =
       ref: { type: string; name?: string; uri?: string };
     })
   | (Base & { kind: "method.call"; method: string })
+  | (Base & { kind: "command.exec"; path: string; argv?: readonly string[] })
+  | (Base & { kind: "nodejs.call" | "python.call"; name: string; args?: readonly string[] })
+  | (Base & { kind: "http.url"; url: string; method?: string })
+  | (Base & { kind: "endpoint.connect"; host: string; port?: number; protocol?: string })
   | (Base & {
       kind: "transport.connect";
       transport: "stdio" | "http" | "websocket";
