@@ -184,6 +184,20 @@ describe("the admin page's endpoints under warden gateway", () => {
     again.ctl.abort();
     for (const s of streams) s.ctl.abort();
   });
+
+  it("stops on SIGTERM while a live stream is open (the stream is ended, not waited for)", async () => {
+    const ctl = new AbortController();
+    const r = await fetch(`${url}/v1/gateway/decisions/stream`, {
+      headers: auth,
+      signal: ctl.signal,
+    });
+    expect(r.status).toBe(200);
+    const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
+    proc.kill("SIGTERM");
+    // it exits (before the fix the admin listener waited for the stream forever)
+    expect(await exited).toBe(0);
+    ctl.abort();
+  });
 });
 
 describe("the admin page under warden admin (no gateway)", () => {

@@ -72,7 +72,8 @@ export async function pageRoutes(
 ): Promise<void> {
   const assets = loadPageAssets(assetsDir);
   const streams = new DecisionStreams();
-  app.addHook("onClose", async () => streams.close());
+  // before the server waits for its connections: an open stream would hold the close forever
+  app.addHook("preClose", async () => streams.close());
   app.addHook("onSend", async (_req, reply, payload) => {
     reply.headers(PAGE_HEADERS);
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
@@ -152,6 +153,9 @@ export async function pageRoutes(
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-store",
         "x-accel-buffering": "no",
+        // the connection is the stream's: closed with it, never left for reuse (a close of
+        // the listener would otherwise wait for it)
+        connection: "close",
       });
       reply.raw.write(": following the audit\n\n");
       streams.follow(reply.raw, v, filterOf(req.query));
