@@ -61,7 +61,11 @@ export class Judge {
   op(op: Op): Judged {
     const section = SECTION_OF[op.kind];
     if (section === null) return { verdict: unjudgedVerdict(op), decision: undefined };
-    if (!this.#sections.has(section)) return NOT_JUDGED;
+    // A program run with no commands section is still shown (display), as before it was judged.
+    if (!this.#sections.has(section))
+      return op.kind === "exec"
+        ? { verdict: unjudgedVerdict(op), decision: undefined }
+        : NOT_JUDGED;
     const action = actionFor(op);
     if (action === null) return NOT_JUDGED;
     this.busy = true;
