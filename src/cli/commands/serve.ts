@@ -3,6 +3,7 @@
  * MCP server over stdio (docs/hosted-tools.md). `--inspect` prints the tools it would expose as
  * JSON and exits.
  */
+import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { printJson, usageError } from "../output.js";
@@ -13,6 +14,7 @@ interface ServeOpts {
   stateful?: boolean;
   http?: string;
   workers?: string;
+  audit?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -33,6 +35,10 @@ export function registerServe(program: Command): void {
     )
     .option("--workers <n>", "worker threads running components (default: min(4, cores))")
     .option(
+      "--audit <file>",
+      "append every host call the components make (judged in their workers) as one JSON line to this file (- for stderr)",
+    )
+    .option(
       "--http <host:port>",
       "serve over Streamable HTTP instead, through the gateway's hardened HTTP front (one component upstream; the first --policy is the gateway's)",
     )
@@ -45,8 +51,10 @@ export function registerServe(program: Command): void {
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
         throw usageError(`--workers must be a whole number from 1 to 64 (got "${opts.workers}")`);
       const { HostedServer } = await import("../../hosted/server.js");
+      const audit = opts.audit === undefined ? undefined : hostAudit(opts.audit);
       const hosted = await HostedServer.open({
         path,
+        ...(audit === undefined ? {} : { onEvent: audit }),
         policies: opts.policy ?? [],
         stateful: opts.stateful === true,
         ...(workers === undefined ? {} : { pool: { size: workers } }),
@@ -124,4 +132,14 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
   process.once("SIGINT", stop);
   await gw.stopped;
   setImmediate(() => process.exit(process.exitCode ?? 0));
+}
+
+/** Host-call events from the workers as JSON lines (the event as the host reported it, timed). */
+function hostAudit(file: string): (e: object) => void {
+  const path = file === "-" ? undefined : resolve(file);
+  return (e) => {
+    const line = `${JSON.stringify({ time: new Date().toISOString(), event: "host_call", ...e })}\n`;
+    if (path === undefined) process.stderr.write(line);
+    else appendFileSync(path, line, { mode: 0o600 });
+  };
 }
