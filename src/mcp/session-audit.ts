@@ -131,19 +131,28 @@ export class SessionAudit {
   }
 
   /** The decision line of a call that is forwarded now: its outcome line follows (`outcome`). */
-  forwarded(call: GatewayCall, method: string, name: string | undefined, t0: number): void {
+  forwarded(
+    call: GatewayCall,
+    method: string,
+    name: string | undefined,
+    t0: number,
+    d?: Decision,
+  ): void {
     const meta = call.meta!;
+    // A strategy that let it through with a say (warn, display: a rule's warn or log) names its rule.
+    const said = d !== undefined && d.verdict !== "allow" && d.rule !== undefined ? d : undefined;
     const rec: AuditEntry = {
       call_id: meta.call_id,
       phase: "decision",
       upstream: meta.upstream,
       method,
       decision: "allow",
-      rule: meta.policy?.rule,
-      rule_id: meta.policy?.ruleId,
+      rule: said ? said.rule : meta.policy?.rule,
+      rule_id: said ? ruleId(said.details) : meta.policy?.ruleId,
       duration_ms: performance.now() - t0,
       ...this.args(call.args),
     };
+    if (said) rec.reason = said.reason;
     if (name !== undefined) rec.name = name;
     this.write(rec, true);
   }

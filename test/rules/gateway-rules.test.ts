@@ -126,6 +126,24 @@ describe("rules in the gateway", () => {
     await until(() => audit().some((l) => l.rule_id === "plugin-gate"));
   });
 
+  it("a warn rule lets the call through, and its decision line names the rule", async () => {
+    const { client, audit } = await gateway(`rules:
+  - name: warn-adds
+    conditions: [ { field: action_type, operator: eq, value: add } ]
+    action: warn
+    description: adds are watched
+`);
+    const sum = await client.callTool({ name: "add", arguments: { a: 2, b: 2 } });
+    expect(JSON.stringify(sum.content)).toContain("4");
+    await until(() => audit().some((l) => l.rule_id === "warn-adds"));
+    expect(audit().find((l) => l.rule_id === "warn-adds")).toMatchObject({
+      phase: "decision",
+      decision: "allow",
+      rule: expect.stringMatching(/rules\.yaml:2$/),
+      reason: expect.stringContaining("adds are watched"),
+    });
+  });
+
   it("prompts/get and resources/read are judged by the rules too", async () => {
     const { client } = await gateway(`rules:
   - name: no-prompts
