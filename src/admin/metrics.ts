@@ -14,6 +14,8 @@ export class WasmMetrics implements RegistryObserver {
   readonly memory: Gauge;
   readonly checks: Counter;
   readonly checkSeconds: Histogram;
+  /** The error codes each plugin's series carry (to remove them with the plugin). */
+  readonly #codes = new Map<string, Set<string>>();
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -60,10 +62,23 @@ export class WasmMetrics implements RegistryObserver {
   }
 
   invoked(plugin: string, ok: boolean, durationUs: number, code?: string): void {
-    // past 256 plugins names are refused, so the plugin label is bounded
+    // at most 256 plugins, and a deleted plugin's series are removed: the label is bounded
     this.invocations.inc({ plugin });
-    if (!ok) this.errors.inc({ plugin, code: code ?? "error" });
+    if (!ok) {
+      const c = code ?? "error";
+      this.errors.inc({ plugin, code: c });
+      let codes = this.#codes.get(plugin);
+      if (!codes) this.#codes.set(plugin, (codes = new Set()));
+      codes.add(c);
+    }
     this.duration.observe(durationUs);
+  }
+
+  /** Drop a deleted plugin's series, so names registered and deleted do not pile up. */
+  deleted(plugin: string): void {
+    this.invocations.remove({ plugin });
+    for (const code of this.#codes.get(plugin) ?? []) this.errors.remove({ plugin, code });
+    this.#codes.delete(plugin);
   }
 
   changed(count: number, memoryBytes: number): void {

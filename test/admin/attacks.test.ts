@@ -179,6 +179,13 @@ describe("hostile plugins", () => {
     const text = await (await fetch(`${admin.url}/metrics`)).text();
     expect(text).toMatch(/wasm_invocation_errors\{plugin="loop",code="timeout"\} 1/);
     expect(text).toMatch(/wasm_invocation_errors\{plugin="bomb",code="memory_exceeded"\} 1/);
+    // a deleted plugin's series go with it (names registered and deleted cannot pile up)
+    expect((await fetch(`${admin.url}/v1/wasm/plugins/loop`, { method: "DELETE" })).status).toBe(
+      204,
+    );
+    const after = await (await fetch(`${admin.url}/metrics`)).text();
+    expect(after).not.toContain('plugin="loop"');
+    expect(after).toContain('plugin="bomb"');
   });
 });
 

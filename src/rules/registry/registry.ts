@@ -187,6 +187,7 @@ export class PluginRegistry implements RulePlugins {
         await this.#store?.dropModule(hash);
     }
     this.#log.info({ event: "wasm.plugin.delete", plugin: name }, "wasm.plugin.delete");
+    this.#opts.observer?.deleted?.(name);
     this.#changed();
   }
 

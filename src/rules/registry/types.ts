@@ -37,6 +37,8 @@ export type Invocation = Evaluation;
 /** What the registry reports, for metrics (the admin layer's prom-client counters). */
 export interface RegistryObserver {
   invoked?(plugin: string, ok: boolean, durationUs: number, code?: string): void;
+  /** A plugin was deleted (its per-plugin series can go). */
+  deleted?(plugin: string): void;
   /** Plugins registered and the memory their instances hold, after any change. */
   changed?(count: number, memoryBytes: number): void;
 }
