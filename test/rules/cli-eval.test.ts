@@ -1,5 +1,7 @@
 /** `warden rules eval` on the real CLI: decisions, exit codes, the trace with wasm_details. */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pluginDir, ROOT } from "./build.js";
@@ -80,5 +82,23 @@ describe("warden rules eval", () => {
     const action = warden("rules", "eval", "--rules", RULES, "--action", "[1]", "--json");
     expect(action.code).toBe(2);
     expect(JSON.parse(action.stdout).error.code).toBe("rules_bad_action");
+  });
+
+  it("warden gateway --check lists the rules file's problems, located (exit 2)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "warden-rules-check-"));
+    writeFileSync(join(dir, "policy.yaml"), 'mcp:\n  tools:\n    allow: ["*"]\n');
+    writeFileSync(
+      join(dir, "rules.yaml"),
+      "rules:\n  - name: x\n    action: deny\n    conditions: [ { field: nope, operator: eq, value: 1 } ]\n",
+    );
+    writeFileSync(
+      join(dir, "warden.yaml"),
+      `policy: policy.yaml\nrules: rules.yaml\nupstreams:\n  - name: a\n    command: ${JSON.stringify(process.execPath)}\n`,
+    );
+    const r = warden("gateway", "--check", "--json", "--config", join(dir, "warden.yaml"));
+    expect(r.code).toBe(2);
+    expect(JSON.stringify(JSON.parse(r.stdout).error.details.problems)).toMatch(
+      /rules\.yaml:4:\d+ rules_condition .*unknown field \\"nope\\"/,
+    );
   });
 });
