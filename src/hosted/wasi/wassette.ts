@@ -98,7 +98,10 @@ export function fromWassette(source: string, file: string): WassetteResult {
   const out: Record<string, unknown> = {};
   const locations = new Map<string, string>();
   const version = root.get("version");
-  out.version = version === undefined ? "1.0" : String(version);
+  // Wassette's format version 1 (written "1.0", "1", 1 or 1.0) maps onto Warden's "1.0"; Warden's
+  // own reader would take a bare 1 for malwi's format, so the mapped policy never carries it.
+  out.version =
+    version === undefined || ["1", "1.0"].includes(String(version)) ? "1.0" : String(version);
   const description = root.get("description");
   if (typeof description === "string") out.description = description;
   const perms = root.get("permissions", true) as Node | undefined;

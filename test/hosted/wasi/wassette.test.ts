@@ -37,6 +37,11 @@ function errorsOf(source: string): PolicyError[] {
 }
 
 describe("Wassette policy files", () => {
+  it('read version 1 however it is written ("1.0", 1, 1.0, "1")', () => {
+    for (const v of ['"1.0"', "1", "1.0", '"1"'])
+      expect(errorsOf(WEATHER.replace('version: "1.0"', `version: ${v}`)), v).toEqual([]);
+  });
+
   it("are recognised by their shape", () => {
     expect(isWassettePolicy(WEATHER)).toBe(true);
     expect(isWassettePolicy('version: "1.0"\nnetwork:\n  allow: [{host: a.b}]\n')).toBe(false);
