@@ -96,6 +96,15 @@ describe("process sections: verdicts", () => {
     ).toMatchObject({ verdict: "review" });
   });
 
+  it("regex: patterns are RE2, linear in the input: a backtracking bomb answers at once; lookaround is refused", () => {
+    const p = policy(`version: "1.0"\ncommands:\n  default: allow\n  deny: ["regex:^(a+)+$"]\n`);
+    // A JavaScript RegExp backtracks 2^40 times on this; RE2 reads it once.
+    const evil = `/usr/bin/${"a".repeat(40)}!`;
+    expect(p.check({ kind: "command.exec", path: evil, argv: [evil] }).allowed).toBe(true);
+    expect(p.check({ kind: "command.exec", path: "aaaa", argv: ["aaaa"] }).allowed).toBe(false);
+    expect(() => policy(`version: "1.0"\ncommands:\n  deny: ["regex:^(?=x)y"]\n`)).toThrow(/RE2/);
+  });
+
   it("constrained rules match on arguments; regex: patterns work", () => {
     expect(
       P.check({ kind: "nodejs.call", name: "child_process.exec", args: ["curl evil"] }),

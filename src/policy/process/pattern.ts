@@ -6,12 +6,19 @@
  * - a glob: `?` is one character, `**` any run of characters, `*` any run too, except in
  *   path-like patterns (URLs, and patterns that start with `/` or `~`) where it stops at `/`;
  *   `**` followed by `/` is zero or more whole segments;
- * - `regex:<source>`: a JavaScript regular expression (unanchored unless it anchors itself).
+ * - `regex:<source>`: an RE2 regular expression (unanchored unless it anchors itself), matched
+ *   by @bufbuild/re2 in time linear in the input: the input is what a traced program asks for,
+ *   so no pattern may backtrack on it (ReDoS); RE2 has no backreferences or lookaround.
  *
  * Specificity (which of several matching rules decides, as malwi): an exact pattern counts
  * twice its length, a glob its literal characters, a regex the characters of its source that
  * are not operators.
  */
+import { RE2JS } from "@bufbuild/re2";
+
+/** The longest `regex:` body a policy may hold. */
+const MAX_REGEX_CHARS = 1024;
+
 export interface ProcessPattern {
   /** As written in the policy. */
   readonly source: string;
@@ -61,11 +68,13 @@ export function compileProcessPattern(
   const nocase = opts.nocase === true;
   if (raw.startsWith("regex:")) {
     const body = raw.slice(6);
-    let re: RegExp;
+    if (body.length > MAX_REGEX_CHARS)
+      return `regex has ${body.length} characters; a regex is at most ${MAX_REGEX_CHARS}`;
+    let re: RE2JS;
     try {
-      re = new RegExp(body, nocase ? "iu" : "u");
+      re = RE2JS.compile(body, nocase ? RE2JS.CASE_INSENSITIVE : 0);
     } catch (e) {
-      return `regex "${body}" is invalid: ${(e as Error).message}`;
+      return `regex "${body}" is not valid RE2 syntax (${(e as Error).message}); RE2 has no backreferences or lookaround`;
     }
     return Object.freeze({
       source: raw,
