@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { WardenError } from "../../core/errors.js";
 import type { CoreRuntime } from "../../sandbox/component/runtime.js";
+import type { Instantiate } from "../../sandbox/component/transpile.js";
 import type { GuardSpec } from "../config-types.js";
 import type { Guard, GuardContext, GuardDecision, GuardPhase, PhasePayload } from "../types.js";
 import { transpileGuard } from "./transpile.js";
@@ -35,15 +36,6 @@ interface GuardExports {
   getSettingsSchema(): string;
   getDefaultConfig(): string;
 }
-
-type Instantiate = (
-  getCoreModule: (path: string) => Promise<WebAssembly.Module>,
-  imports: Record<string, unknown>,
-  instantiateCore: (
-    m: WebAssembly.Module,
-    i?: WebAssembly.Imports,
-  ) => Promise<WebAssembly.Instance>,
-) => Promise<Record<string, unknown>>;
 
 const WARMUP: { [P in GuardPhase]: PhasePayload[P] } = {
   connection: { name: "warden.warmup", transport: "stdio", command: "true", args: [] },

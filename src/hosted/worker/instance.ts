@@ -20,19 +20,11 @@ import {
   type CoreRuntime,
   componentRuntime,
 } from "../../sandbox/component/runtime.js";
+import type { Instantiate } from "../../sandbox/component/transpile.js";
 import { RESTORE_EXPORT, SAVE_EXPORT } from "../../sandbox/instrument.js";
 import { createHostImports } from "../host.js";
 import type { Emit, HostImports } from "../host-seam.js";
 import type { ComponentSpec } from "./protocol.js";
-
-type Instantiate = (
-  getCoreModule: (path: string) => Promise<WebAssembly.Module>,
-  imports: Record<string, unknown>,
-  instantiateCore: (
-    m: WebAssembly.Module,
-    i?: WebAssembly.Imports,
-  ) => Promise<WebAssembly.Instance>,
-) => Promise<Record<string, unknown>>;
 
 type GuestFn = () => void;
 

@@ -24,6 +24,16 @@ import { unsafeDirReason } from "../disk-cache.js";
 /** Bumped when the transpile options or the entry layout change, so old entries are not reused. */
 const TRANSPILE_VERSION = 2;
 
+/** The `instantiate` export of the glue jco generates with `instantiation: "async"`. */
+export type Instantiate = (
+  getCoreModule: (path: string) => Promise<WebAssembly.Module>,
+  imports: Record<string, unknown>,
+  instantiateCore: (
+    m: WebAssembly.Module,
+    i?: WebAssembly.Imports,
+  ) => Promise<WebAssembly.Instance>,
+) => Promise<Record<string, unknown>>;
+
 export interface Transpiled {
   readonly sha256: string;
   readonly dir: string;
