@@ -89,6 +89,15 @@ function build() {
     rmSync(join(ROOT, "dist", "admin", "page", "assets"), { recursive: true, force: true });
     cpSync(page, join(ROOT, "dist", "admin", "page", "assets"), { recursive: true });
   }
+  // The Python agent (src/trace/python/site: sitecustomize.py and the agent) is Python: copied.
+  const site = join(ROOT, "src", "trace", "python", "site");
+  if (existsSync(site)) {
+    rmSync(join(ROOT, "dist", "trace", "python", "site"), { recursive: true, force: true });
+    cpSync(site, join(ROOT, "dist", "trace", "python", "site"), {
+      recursive: true,
+      filter: (f) => !f.includes("__pycache__"),
+    });
+  }
   writeFileSync(STAMP, `${fingerprint()}\n`);
 }
 

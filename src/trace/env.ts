@@ -1,9 +1,10 @@
 /**
- * The environment a traced process runs with: the agent preloaded through NODE_OPTIONS and the
- * channel's address and token. `warden run` builds it for the program, and the agent puts it
+ * The environment a traced process runs with: the agent preloaded through NODE_OPTIONS, the
+ * Python agent's sitecustomize first on PYTHONPATH, and the channel's address and token. `warden run` builds it for the program, and the agent puts it
  * back for every child whose caller dropped it (`env: {}`, a NODE_OPTIONS of its own).
  */
 import { ENV_AGENT, ENV_TOKEN, ENV_URL } from "./protocol.js";
+import { pythonSiteFor, withPythonSite } from "./python/site.js";
 
 export interface TraceEnv {
   readonly url: string;
@@ -34,8 +35,11 @@ export function tracedEnv(
   t: TraceEnv,
 ): { env: Record<string, string | undefined>; restored: boolean } {
   const opts = withAgent(env.NODE_OPTIONS, t.agent);
+  // The Python agent's sitecustomize first on PYTHONPATH (a Python child is traced too).
+  const pp = withPythonSite(env.PYTHONPATH, pythonSiteFor(t.agent));
   if (
     opts === env.NODE_OPTIONS &&
+    pp === env.PYTHONPATH &&
     env[ENV_URL] === t.url &&
     env[ENV_TOKEN] === t.token &&
     env[ENV_AGENT] === t.agent
@@ -45,6 +49,7 @@ export function tracedEnv(
     env: {
       ...env,
       NODE_OPTIONS: opts,
+      PYTHONPATH: pp,
       [ENV_URL]: t.url,
       [ENV_TOKEN]: t.token,
       [ENV_AGENT]: t.agent,
@@ -62,6 +67,8 @@ export function tracedEnvPairs(pairs: string[], t: TraceEnv): boolean {
     [ENV_AGENT]: t.agent,
   };
   let sawOptions = false;
+  let sawPython = false;
+  const site = pythonSiteFor(t.agent);
   for (let i = 0; i < pairs.length; i++) {
     const p = pairs[i]!;
     const eq = p.indexOf("=");
@@ -74,6 +81,14 @@ export function tracedEnvPairs(pairs: string[], t: TraceEnv): boolean {
         pairs[i] = `NODE_OPTIONS=${w}`;
         restored = true;
       }
+    } else if (k === "PYTHONPATH") {
+      sawPython = true;
+      const v = p.slice(eq + 1);
+      const w = withPythonSite(v, site);
+      if (w !== v) {
+        pairs[i] = `PYTHONPATH=${w}`;
+        restored = true;
+      }
     } else if (k in want) {
       if (p.slice(eq + 1) !== want[k]) {
         pairs[i] = `${k}=${want[k]}`;
@@ -84,6 +99,10 @@ export function tracedEnvPairs(pairs: string[], t: TraceEnv): boolean {
   }
   if (!sawOptions) {
     pairs.push(`NODE_OPTIONS=${requireFlag(t.agent)}`);
+    restored = true;
+  }
+  if (!sawPython) {
+    pairs.push(`PYTHONPATH=${site}`);
     restored = true;
   }
   for (const [k, v] of Object.entries(want)) {

@@ -16,6 +16,7 @@ export {
   summaryText,
 } from "./output.js";
 export * from "./protocol.js";
+export { pythonJudge, pythonSiteFor } from "./python/index.js";
 export { hasTerminal, terminalReviewer } from "./review.js";
 export { sectionsOf } from "./sections.js";
 export { startTraceServer, type TraceHandlers, type TraceServer } from "./server.js";

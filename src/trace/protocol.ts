@@ -119,3 +119,35 @@ export interface ShutdownRequest {
 export interface CommandAnswer {
   readonly command: "shutdown" | null;
 }
+
+/**
+ * `POST /judge`: an agent that does not judge in-process (the Python agent) asks before the
+ * call goes on. `fns`: function names a `python`/`nodejs` section may name; `op`: the
+ * operation (src/trace/actions.ts), judged as the Node agent judges it in-process.
+ */
+export interface JudgeRequest {
+  readonly pid: number;
+  readonly runtime?: "python" | "nodejs";
+  readonly fns?: readonly string[];
+  readonly op?: {
+    readonly kind: string;
+    readonly target: string;
+    readonly port?: number;
+    readonly method?: string;
+    readonly argv?: readonly string[];
+  };
+}
+
+/** One answer of `/judge`: the verdict and, when a rule decided, the rule. */
+export interface Judgement {
+  readonly verdict: Verdict;
+  readonly rule?: string;
+  readonly rule_id?: string;
+  readonly reason?: string;
+}
+
+export interface JudgeAnswer {
+  /** In the order of the request's `fns`; a name no rule names has no `rule`. */
+  readonly fns?: readonly Judgement[];
+  readonly op?: Judgement;
+}

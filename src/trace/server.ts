@@ -13,6 +13,8 @@ import type {
   CommandAnswer,
   ConfigureAnswer,
   ConfigureRequest,
+  JudgeAnswer,
+  JudgeRequest,
   ReadyRequest,
   ReviewAnswer,
   ReviewRequest,
@@ -29,6 +31,8 @@ export interface TraceHandlers {
   review(r: ReviewRequest): Promise<ReviewAnswer>;
   shutdown(r: ShutdownRequest): void;
   command(): CommandAnswer;
+  /** `/judge`, for agents that ask before each call (the Python agent); 404 without it. */
+  judge?(r: JudgeRequest): JudgeAnswer;
 }
 
 export interface TraceServer {
@@ -142,5 +146,8 @@ async function route(h: TraceHandlers, req: IncomingMessage, res: ServerResponse
     case "/shutdown":
       h.shutdown(body as ShutdownRequest);
       return send(res, 200, {});
+    case "/judge":
+      if (h.judge === undefined) return send(res, 404, { error: "no endpoint /judge" });
+      return send(res, 200, h.judge(body as JudgeRequest));
   }
 }

@@ -9,6 +9,8 @@ import type {
   ChildReport,
   ConfigureAnswer,
   ConfigureRequest,
+  JudgeAnswer,
+  JudgeRequest,
   ReadyRequest,
   ReviewAnswer,
   ReviewRequest,
@@ -25,6 +27,8 @@ export interface SessionOptions {
   /** Each event, in the order handled; a promise holds the agent (a slow reader). */
   readonly onEvent: (e: TraceEvent) => undefined | Promise<void>;
   readonly review: (e: TraceEvent) => Promise<ReviewAnswer>;
+  /** `/judge` (the Python agent asks before each call): src/trace/python/judge.ts. */
+  readonly judge?: (r: JudgeRequest) => JudgeAnswer;
 }
 
 export interface Proc {
@@ -106,7 +110,8 @@ export class TraceSession implements TraceHandlers {
 
   configure(r: ConfigureRequest): ConfigureAnswer {
     const key = `${r.pid}:${r.thread_id}`;
-    if (!this.#agents.has(key)) {
+    // A process that exec'd a new image configures again under the same pid: counted anew.
+    if (this.#agents.get(key)?.out !== false) {
       this.#agents.set(key, {
         pid: r.pid,
         thread: r.thread_id,
@@ -116,6 +121,7 @@ export class TraceSession implements TraceHandlers {
         lost: 0,
       });
       this.#active++;
+      this.proc(r.pid).done = false;
     }
     const p = this.proc(r.pid);
     p.traced = true;
@@ -171,6 +177,12 @@ export class TraceSession implements TraceHandlers {
     p.path = r.path;
     p.argv = r.argv;
     p.envRestored = r.env_restored === true;
+  }
+
+  judge(r: JudgeRequest): JudgeAnswer {
+    if (this.opts.judge !== undefined) return this.opts.judge(r);
+    const no = { verdict: "block", reason: "this warden run judges no /judge requests" } as const;
+    return { fns: (r.fns ?? []).map(() => no), op: no };
   }
 
   review(r: ReviewRequest): Promise<ReviewAnswer> {

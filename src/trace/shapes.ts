@@ -34,6 +34,19 @@ export function eventProblem(e: unknown): string | undefined {
   return undefined;
 }
 
+/** An operation to judge (`/judge`): absent, or kind and target with optional details. */
+function opShape(v: unknown): boolean {
+  if (v === undefined) return true;
+  return (
+    obj(v) &&
+    str(v.kind) &&
+    str(v.target) &&
+    (v.port === undefined || int(v.port)) &&
+    (v.method === undefined || str(v.method)) &&
+    (v.argv === undefined || strings(v.argv))
+  );
+}
+
 /** Status and message for a body that does not fit its endpoint, or undefined. */
 export function checkBody(path: string, b: unknown): { status: number; error: string } | undefined {
   const bad = (error: string) => ({ status: 400, error });
@@ -63,6 +76,10 @@ export function checkBody(path: string, b: unknown): { status: number; error: st
       const p = eventProblem(b.event);
       return p === undefined ? undefined : bad(`review: ${p}`);
     }
+    case "/judge":
+      return obj(b) && int(b.pid) && (b.fns === undefined || strings(b.fns)) && opShape(b.op)
+        ? undefined
+        : bad("judge needs pid, and fns (names) and/or op {kind, target, port?, method?, argv?}");
     case "/shutdown":
       return obj(b) && int(b.pid) && int(b.thread_id) && int(b.events_sent)
         ? undefined

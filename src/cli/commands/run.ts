@@ -17,6 +17,7 @@ import {
   defaultPolicy,
   eventLine,
   hasTerminal,
+  pythonJudge,
   sectionsOf,
   shown,
   startTraceServer,
@@ -216,6 +217,7 @@ async function run(command: string[], o: Options): Promise<number> {
     reviewTimeoutMs: reviewMs,
     onEvent,
     review: terminalReviewer(reviewMs),
+    judge: pythonJudge(compiled.policy, sections),
   });
   const server = await startTraceServer(session);
   if (!json && policy.note !== undefined)

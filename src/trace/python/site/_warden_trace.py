@@ -1,0 +1,781 @@
+"""Warden's Python agent (docs/trace.md, "The Python agent"). Standard library only.
+
+Started by Warden's `sitecustomize` before user code: it asks `warden run` for its settings
+(`POST /configure`, blocking, as the seed's agent), installs an audit hook (`sys.addaudithook`:
+the traced code cannot remove it) and reports it (`/ready`). Each hooked event is judged
+before the operation goes on: the agent asks `warden run` (`POST /judge`, synchronous, on a
+kept-alive loopback connection with the run's token), which judges with Warden's own policy
+layer, the same code the Node agent runs, and remembers the answer in this process (paths per
+read/write, forgotten when this process renames or removes a name and not used while a child
+of it runs; hosts, URLs and function names). A block raises what the runtime would (EACCES,
+ECONNREFUSED, ENOENT), naming Warden and the rule; a review holds the call on `POST /review`.
+Events are batched (64 events or 50 ms) by a flusher thread that posts `/events`, `/child`
+and, at exit after the last batch, `/shutdown` with the number of events sent.
+"""
+
+import atexit
+import errno
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+
+ENV_URL = "WARDEN_TRACE_URL"
+ENV_TOKEN = "WARDEN_TRACE_TOKEN"
+ENV_AGENT = "WARDEN_TRACE_AGENT"
+
+SITE = os.path.dirname(os.path.abspath(__file__))
+REFUSED = 126
+CONFIGURE_S = 60.0
+SHUTDOWN_S = 10.0
+MAX_UNACKED = 65536
+MAX_BATCH = 8192
+CACHE_MAX = 16384
+RANK = {"allow": 0, "suppress": 1, "display": 2, "warn": 3, "review": 4, "block": 5}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# The policy section that judges each kind of operation (src/trace/actions.ts, SECTION_OF):
+# a kind whose section the policy lacks is not asked about.
+SECTION_OF = {
+    "read": "storage",
+    "write": "storage",
+    "connect": "network",
+    "http": "network",
+    "dns": "network",
+    "exec": "commands",
+    "dlopen": None,
+}
+ALLOW = {"verdict": "allow"}
+DISPLAY = {"verdict": "display"}
+
+_get_ident = threading.get_ident
+_getpid = os.getpid
+_monotonic_ns = time.monotonic_ns
+# Threads inside the agent's own work (its HTTP, its path lookups) and the flusher thread:
+# events they raise are the agent's, not the program's.
+_busy = set()
+
+
+class AgentError(Exception):
+    pass
+
+
+def _because(j):
+    rule, rule_id, reason = j.get("rule"), j.get("rule_id"), j.get("reason")
+    if rule is not None:
+        return f"blocked by Warden ({rule_id or 'rule'} at {rule})"
+    if reason:
+        return f"blocked by Warden: {reason}"
+    return "blocked by Warden"
+
+
+class _Conn:
+    """One kept-alive HTTP/1.1 connection to warden run (one per thread)."""
+
+    def __init__(self, host, port, token):
+        self.host, self.port = host, port
+        self.headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+        self.c = None
+
+    def post(self, path, body, timeout):
+        data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        for attempt in (0, 1):
+            try:
+                if self.c is None:
+                    self.c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+                elif self.c.sock is not None:
+                    self.c.sock.settimeout(timeout)
+                self.c.request("POST", path, data, self.headers)
+                r = self.c.getresponse()
+                text = r.read()
+                if r.status != 200:
+                    raise AgentError(f"warden run answered {r.status} to {path}: {text[:200]!r}")
+                return json.loads(text) if text else {}
+            except (OSError, http.client.HTTPException) as e:
+                if self.c is not None:
+                    self.c.close()
+                self.c = None
+                if attempt == 1:
+                    raise AgentError(f"cannot reach warden run ({type(e).__name__}: {e})") from None
+        return {}
+
+
+class Agent:
+    """The agent of one process (a forked child gets its own)."""
+
+    def __init__(self, url, token, node_agent):
+        self.url, self.token, self.node_agent = url, token, node_agent
+        rest = url.split("://", 1)[-1].split("/", 1)[0]
+        host, _, port = rest.rpartition(":")
+        self.host, self.port = host, int(port)
+        self.pid = _getpid()
+        self.local = threading.local()
+        self.cond = threading.Condition()
+        self.queue = []
+        self.sent = 0
+        self.posted = 0
+        self.stopping = False
+        self.closed = False
+        self.exec_closed = False
+        self.flusher = None
+        self.fns = {}
+        self.paths = ({}, {})  # read, write
+        self.others = {}
+        self.spawned = False
+        self.sections = frozenset()
+        self.t0 = 0
+        self.batch_s = 0.05
+        self.batch_events = 64
+        self.review_s = 60.0
+
+    # --- the channel -------------------------------------------------------------------
+    def conn(self):
+        c = getattr(self.local, "c", None)
+        if c is None:
+            c = _Conn(self.host, self.port, self.token)
+            self.local.c = c
+        return c
+
+    def configure(self):
+        me = _get_ident()
+        _busy.add(me)
+        try:
+            cfg = self.conn().post(
+                "/configure",
+                {
+                    "pid": self.pid,
+                    "ppid": os.getppid(),
+                    "thread_id": 0,
+                    "python_version": sys.version.split()[0],
+                    "argv": [str(a) for a in getattr(sys, "orig_argv", sys.argv)],
+                },
+                CONFIGURE_S,
+            )
+            self.sections = frozenset(cfg.get("sections", []))
+            self.t0 = int(cfg["t0"])
+            self.batch_s = cfg.get("batch_ms", 50) / 1000
+            self.batch_events = cfg.get("batch_events", 64)
+            self.review_s = cfg.get("review_timeout_ms", 60000) / 1000
+            # The verdicts on the functions the hooks report, asked once.
+            names = sorted({n for ns in FUNCTION_NAMES.values() for n in ns})
+            got = self.judge(names, None)
+            for n, j in zip(names, got.get("fns", [])):
+                self.fns[n] = j
+        finally:
+            _busy.discard(me)
+        self.flusher = threading.Thread(target=self.flush_loop, name="warden-trace-flusher", daemon=True)
+        self.flusher.start()
+        self.put(("ready", {"pid": self.pid, "thread_id": 0, "hooks_installed": sorted(HANDLERS)}))
+
+    def judge(self, fns, op):
+        body = {"pid": self.pid}
+        if fns:
+            body["fns"] = fns
+        if op is not None:
+            body["op"] = op
+        return self.conn().post("/judge", body, CONFIGURE_S)
+
+    def put(self, item):
+        if self.closed:
+            return
+        with self.cond:
+            self.queue.append(item)
+            n = len(self.queue)
+            if n == 1 or n >= self.batch_events:
+                self.cond.notify()
+            while len(self.queue) > MAX_UNACKED and not self.closed:
+                self.cond.wait(1.0)
+
+    def event(self, ev):
+        if self.closed:
+            return
+        self.sent += 1
+        self.put(("e", ev))
+
+    def flush_loop(self):
+        _busy.add(_get_ident())
+        c = _Conn(self.host, self.port, self.token)
+        while True:
+            with self.cond:
+                while not self.queue and not self.stopping:
+                    self.cond.wait()
+                if self.queue and not self.stopping and len(self.queue) < self.batch_events:
+                    self.cond.wait(self.batch_s)
+                items = self.queue[: MAX_BATCH * 2]
+                del self.queue[: len(items)]
+                last = self.stopping and not self.queue
+                self.cond.notify_all()
+            self.post_items(c, items)
+            if last:
+                try:
+                    c.post("/shutdown", {"pid": self.pid, "thread_id": 0, "events_sent": self.sent}, SHUTDOWN_S)
+                except AgentError:
+                    pass
+                return
+
+    def post_items(self, c, items):
+        batch = []
+        for kind, body in items:
+            if kind == "e":
+                batch.append(event_json(self, body))
+                if len(batch) >= MAX_BATCH:
+                    self.post_events(c, batch)
+                    batch = []
+                continue
+            if batch:
+                self.post_events(c, batch)
+                batch = []
+            try:
+                c.post("/" + kind, body, SHUTDOWN_S)
+            except AgentError:
+                pass
+        if batch:
+            self.post_events(c, batch)
+
+    def post_events(self, c, batch):
+        try:
+            c.post("/events", ("[" + ",".join(batch) + "]").encode(), 600.0)
+        except AgentError:
+            pass  # counted by the CLI as lost (events_sent is more than it received)
+
+    def close(self):
+        """The last batch, then /shutdown after it: the CLI counts this agent out."""
+        if self.closed or self.flusher is None:
+            return
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        self.flusher.join(SHUTDOWN_S)
+        self.closed = True
+
+    # --- judging -----------------------------------------------------------------------
+    def children_may_run(self):
+        if not self.spawned:
+            return False
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            return True
+        except ChildProcessError:
+            self.spawned = False
+            return False
+        except OSError:
+            return True
+
+    def op_judgement(self, op):
+        kind = op["kind"]
+        section = SECTION_OF.get(kind)
+        if section is None or section not in self.sections:
+            return DISPLAY if kind in ("exec", "dlopen") else ALLOW
+        if kind == "read" or kind == "write":
+            cache = self.paths[kind == "write"]
+            key = op["target"]
+            if not self.children_may_run():
+                j = cache.get(key)
+                if j is not None:
+                    return j
+        elif kind != "exec":
+            cache = self.others
+            key = (kind, op["target"], op.get("port"), op.get("method"))
+            j = cache.get(key)
+            if j is not None:
+                return j
+        else:
+            cache = None
+        try:
+            j = self.judge(None, op).get("op") or ALLOW
+        except AgentError as e:
+            return {"verdict": "block", "reason": str(e)}
+        if cache is not None:
+            if len(cache) >= CACHE_MAX:
+                cache.clear()
+            cache[key] = j
+        return j
+
+    def forget(self):
+        self.paths[0].clear()
+        self.paths[1].clear()
+
+    def review(self, ev):
+        try:
+            a = self.conn().post("/review", ("{\"event\":" + event_json(self, ev) + "}").encode(), self.review_s + 5)
+        except AgentError:
+            return "deny", "timeout"
+        return a.get("decision", "deny"), a.get("why", "timeout")
+
+
+def event_json(agent, ev):
+    fn, module, target, j, t, extra, port, review = ev
+    d = {
+        "hook_type": "python",
+        "event_type": "enter",
+        "function": "py:" + fn,
+        "module": module,
+        "arguments": [{"index": 0, "display": target}]
+        + [{"index": i + 1, "display": x} for i, x in enumerate(extra or ())],
+        "timestamp_ns": t,
+        "thread_id": 0,
+        "pid": agent.pid,
+        "target": target,
+        "verdict": j["verdict"],
+    }
+    if port is not None:
+        d["network_info"] = {"host": target, "port": port}
+    if "rule" in j:
+        d["rule"] = j["rule"]
+    if "rule_id" in j:
+        d["rule_id"] = j["rule_id"]
+    if j["verdict"] != "allow" and "reason" in j:
+        d["reason"] = j["reason"]
+    if review is not None:
+        d["review"] = review
+    return json.dumps(d, ensure_ascii=False)
+
+
+# --- the hooks -----------------------------------------------------------------------------
+
+_agent = None
+
+
+def _current():
+    """This process's agent (a forked child configures its own on its first event)."""
+    a = _agent
+    if a is not None and a.pid != _getpid():
+        a = _refork(a)
+    return a
+
+
+def _refork(parent):
+    global _agent
+    a = Agent(parent.url, parent.token, parent.node_agent)
+    try:
+        a.configure()
+    except AgentError as e:
+        _refuse(str(e))
+    _agent = a
+    return a
+
+
+def _refuse(why):
+    try:
+        sys.stderr.write(f"warden: trace_agent_failed: {why}\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(REFUSED)
+
+
+def _path(p, dir_fd=None):
+    """The absolute path a call names (relative to the working directory or to dir_fd)."""
+    if p is None:
+        p = "."
+    if isinstance(p, int):
+        try:
+            return os.readlink(f"/proc/self/fd/{p}")
+        except OSError:
+            return None
+    try:
+        p = os.fsdecode(os.fspath(p))
+    except TypeError:
+        return None
+    if p.startswith("/"):
+        return p
+    base = None
+    if dir_fd is not None and dir_fd != -1:
+        try:
+            base = os.readlink(f"/proc/self/fd/{dir_fd}")
+        except OSError:
+            return None
+    else:
+        try:
+            base = os.getcwd()
+        except OSError:
+            return p
+    return base.rstrip("/") + "/" + p if p else base
+
+
+def _text(x):
+    if isinstance(x, (bytes, bytearray)):
+        return os.fsdecode(bytes(x))
+    if isinstance(x, os.PathLike):
+        return os.fsdecode(os.fspath(x))
+    return str(x)
+
+
+def _which(name, env):
+    """The program execvp would run for `name` (as given when not found)."""
+    if "/" in name:
+        return name if name.startswith("/") else _path(name)
+    path = None
+    if env is not None:
+        try:
+            path = env.get("PATH", env.get(b"PATH"))
+        except Exception:
+            path = None
+    if path is None:
+        path = os.environ.get("PATH", os.defpath)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    for d in path.split(os.pathsep):
+        p = os.path.join(d or ".", name)
+        if os.access(p, os.X_OK) and not os.path.isdir(p):
+            return p if p.startswith("/") else _path(p)
+    return name
+
+
+def _stricter(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if RANK[b["verdict"]] > RANK[a["verdict"]] else a
+
+
+def _judge_call(agent, event, op, target, extra=None, port=None):
+    """Judge one hooked call and record it; returns the judgement (verdict `block`: fail it)."""
+    fj = None
+    for n in FUNCTION_NAMES[event]:
+        j = agent.fns.get(n)
+        if j is not None and "rule" in j:
+            fj = _stricter(fj, j)
+    oj = agent.op_judgement(op) if op is not None else None
+    j = _stricter(oj, fj)
+    if j is None:
+        return ALLOW
+    ev = [event, MODULE_OF.get(event) or event.split(".", 1)[0], target, j, _monotonic_ns() - agent.t0, extra, port, None]
+    if j["verdict"] == "review":
+        decision, why = agent.review(tuple(ev))
+        ev[7] = why
+        agent.event(tuple(ev))
+        return ALLOW if decision == "allow" else dict(j, verdict="block")
+    agent.event(tuple(ev))
+    return j
+
+
+def _file(agent, event, write, raw, dir_fd=None):
+    p = _path(raw, dir_fd)
+    if p is None:
+        return
+    j = _judge_call(agent, event, {"kind": "write" if write else "read", "target": p}, p)
+    if j["verdict"] == "block":
+        raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})", p)
+
+
+def on_open(agent, a):
+    path, mode, flags = a[0], a[1], a[2]
+    if isinstance(path, int) or path is None:
+        return
+    write = bool(flags & WRITE_FLAGS) if isinstance(flags, int) else False
+    if isinstance(mode, str) and any(c in mode for c in "wax+"):
+        write = True
+    _file(agent, "open", write, path)
+
+
+# Where each event carries its dir_fd (a relative path is relative to that folder).
+DIR_FD_AT = {"os.remove": 1, "os.rmdir": 1, "os.mkdir": 2, "os.chmod": 2, "os.chown": 3, "os.utime": 3, "shutil.rmtree": 1}
+
+
+def _write1(event):
+    at = DIR_FD_AT.get(event)
+
+    def h(agent, a):
+        fd = a[at] if at is not None and len(a) > at and isinstance(a[at], int) else None
+        _file(agent, event, True, a[0], fd)
+        if event in FORGETS:
+            agent.forget()
+
+    return h
+
+
+def _read1(event):
+    def h(agent, a):
+        _file(agent, event, False, a[0] if a else None)
+
+    return h
+
+
+def on_rename(agent, a):
+    src, dst, sfd, dfd = (list(a) + [None] * 4)[:4]
+    _file(agent, "os.rename", True, src, sfd)
+    _file(agent, "os.rename", True, dst, dfd)
+    agent.forget()
+
+
+def on_link(agent, a):
+    src, dst = a[0], a[1]
+    sfd = a[2] if len(a) > 2 and isinstance(a[2], int) else None
+    dfd = a[3] if len(a) > 3 and isinstance(a[3], int) else None
+    _file(agent, "os.link", False, src, sfd)
+    _file(agent, "os.link", True, dst, dfd)
+    agent.forget()
+
+
+def on_symlink(agent, a):
+    dfd = a[2] if len(a) > 2 and isinstance(a[2], int) else None
+    _file(agent, "os.symlink", True, a[1], dfd)
+    agent.forget()
+
+
+def on_two_paths(event):
+    def h(agent, a):
+        _file(agent, event, False, a[0])
+        _file(agent, event, True, a[1])
+        if event == "shutil.move":
+            agent.forget()
+
+    return h
+
+
+def _connect_target(address):
+    if isinstance(address, tuple) and len(address) >= 2:
+        return _text(address[0]), address[1] if isinstance(address[1], int) else None
+    return None, None
+
+
+def on_connect(event):
+    def h(agent, a):
+        address = a[1]
+        if isinstance(address, (str, bytes)) and not (isinstance(address, str) and address.startswith("\0")):
+            # A Unix socket: the file it names (docker.sock), judged as a write.
+            _file(agent, event, True, address)
+            return
+        host, port = _connect_target(address)
+        if host is None:
+            return
+        j = _judge_call(agent, event, {"kind": "connect", "target": host, **({"port": port} if port is not None else {})}, host, port=port)
+        if j["verdict"] == "block":
+            where = host if port is None else f"{host}:{port}"
+            raise ConnectionRefusedError(errno.ECONNREFUSED, f"Connection refused: {where} ({_because(j)})")
+
+    return h
+
+
+def on_lookup(event):
+    def h(agent, a):
+        host = a[0]
+        if host is None:
+            return
+        host = _text(host)
+        j = _judge_call(agent, event, {"kind": "dns", "target": host}, host)
+        if j["verdict"] == "block":
+            import socket
+
+            raise socket.gaierror(socket.EAI_NONAME, f"Name or service not known: {host} ({_because(j)})")
+
+    return h
+
+
+def on_urllib(agent, a):
+    url, method = _text(a[0]), a[3] if len(a) > 3 and a[3] else "GET"
+    j = _judge_call(agent, "urllib.Request", {"kind": "http", "target": url, "method": str(method).upper()}, url, [str(method)])
+    if j["verdict"] == "block":
+        import urllib.error
+
+        raise urllib.error.URLError(ConnectionRefusedError(errno.ECONNREFUSED, f"Connection refused: {url} ({_because(j)})"))
+
+
+def _restore_env(agent, env):
+    """Put the trace back into a child's environment (a dict: in place); True when changed."""
+    if env is None:
+        env = os.environ
+    changed = False
+    try:
+        b = isinstance(next(iter(env), ""), bytes)
+    except Exception:
+        return False
+
+    def get(k):
+        return env.get(k.encode() if b else k)
+
+    def put(k, v):
+        env[k.encode() if b else k] = v.encode() if b else v
+
+    for k, v in ((ENV_URL, agent.url), (ENV_TOKEN, agent.token)):
+        if _text(get(k) or "") != v:
+            put(k, v)
+            changed = True
+    pp = _text(get("PYTHONPATH") or "")
+    parts = pp.split(os.pathsep) if pp else []
+    if not parts or parts[0] != SITE:
+        put("PYTHONPATH", os.pathsep.join([SITE] + [x for x in parts if x != SITE]))
+        changed = True
+    if agent.node_agent:
+        if _text(get(ENV_AGENT) or "") != agent.node_agent:
+            put(ENV_AGENT, agent.node_agent)
+            changed = True
+        flag = "--require " + json.dumps(agent.node_agent, ensure_ascii=False)
+        no = _text(get("NODE_OPTIONS") or "")
+        if flag not in no:
+            put("NODE_OPTIONS", flag if not no.strip() else f"{flag} {no}")
+            changed = True
+    return changed
+
+
+def _spawn(agent, event, exe, argv, env, restore=True):
+    path = _which(exe, env if hasattr(env, "get") else None)
+    j = _judge_call(agent, event, {"kind": "exec", "target": path, "argv": argv}, path, argv)
+    if j["verdict"] == "block":
+        raise FileNotFoundError(errno.ENOENT, f"No such file or directory ({_because(j)})", exe)
+    restored = _restore_env(agent, env) if restore and (env is None or isinstance(env, dict) or env is os.environ) else False
+    agent.spawned = True
+    agent.put(("child", {"parent_pid": agent.pid, "child_pid": 0, "path": path, "argv": argv, "env_restored": restored}))
+
+
+def _argv(args):
+    if isinstance(args, (str, bytes, os.PathLike)):
+        return [_text(args)]
+    try:
+        return [_text(x) for x in args]
+    except TypeError:
+        return [_text(args)]
+
+
+def on_popen(agent, a):
+    exe, args, cwd, env = a[0], a[1], a[2], a[3]
+    argv = _argv(args)
+    exe = _text(exe) if exe is not None else (argv[0] if argv else "")
+    if "/" in exe and not exe.startswith("/") and cwd is not None:
+        exe = _text(cwd).rstrip("/") + "/" + exe
+    _spawn(agent, "subprocess.Popen", exe, argv, env)
+
+
+def on_system(agent, a):
+    cmd = _text(a[0])
+    _spawn(agent, "os.system", "/bin/sh", ["sh", "-c", cmd], None)
+
+
+def on_exec(agent, a):
+    path, args, env = a[0], a[1], a[2] if len(a) > 2 else None
+    _spawn(agent, "os.exec", _text(path), _argv(args), env)
+    # The image is replaced: the last batch and /shutdown go now (a failed exec configures anew).
+    agent.close()
+    agent.exec_closed = True
+
+
+def on_posix_spawn(agent, a):
+    path, args, env = a[0], a[1], a[2] if len(a) > 2 else None
+    _spawn(agent, "os.posix_spawn", _text(path), _argv(args), env)
+
+
+def on_dlopen(agent, a):
+    name = _text(a[0]) if a and a[0] is not None else "<main program>"
+    j = _judge_call(agent, "ctypes.dlopen", {"kind": "dlopen", "target": name}, name)
+    if j["verdict"] == "block":
+        raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})", name)
+
+
+def on_named(event):
+    def h(agent, a):
+        target = _text(a[0])[:200] if a else event
+        j = _judge_call(agent, event, None, target)
+        if j["verdict"] == "block":
+            raise PermissionError(errno.EACCES, f"{event}: permission denied ({_because(j)})")
+
+    return h
+
+
+FORGETS = {"os.remove", "os.rmdir", "shutil.rmtree"}
+HANDLERS = {
+    "open": on_open,
+    "os.remove": _write1("os.remove"),
+    "os.rmdir": _write1("os.rmdir"),
+    "os.mkdir": _write1("os.mkdir"),
+    "os.chmod": _write1("os.chmod"),
+    "os.chown": _write1("os.chown"),
+    "os.truncate": _write1("os.truncate"),
+    "os.utime": _write1("os.utime"),
+    "shutil.rmtree": _write1("shutil.rmtree"),
+    "os.listdir": _read1("os.listdir"),
+    "os.scandir": _read1("os.scandir"),
+    "os.rename": on_rename,
+    "os.link": on_link,
+    "os.symlink": on_symlink,
+    "shutil.copyfile": on_two_paths("shutil.copyfile"),
+    "shutil.copytree": on_two_paths("shutil.copytree"),
+    "shutil.move": on_two_paths("shutil.move"),
+    "socket.connect": on_connect("socket.connect"),
+    "socket.sendto": on_connect("socket.sendto"),
+    "socket.getaddrinfo": on_lookup("socket.getaddrinfo"),
+    "socket.gethostbyname": on_lookup("socket.gethostbyname"),
+    "socket.gethostbyname_ex": on_lookup("socket.gethostbyname_ex"),
+    "urllib.Request": on_urllib,
+    "subprocess.Popen": on_popen,
+    "os.system": on_system,
+    "os.exec": on_exec,
+    "os.posix_spawn": on_posix_spawn,
+    "ctypes.dlopen": on_dlopen,
+    "compile": on_named("compile"),
+    "exec": on_named("exec"),
+    "os.fork": on_named("os.fork"),
+    "os.forkpty": on_named("os.forkpty"),
+    "os.kill": on_named("os.kill"),
+    "webbrowser.open": on_named("webbrowser.open"),
+}
+MODULE_OF = {"open": "builtins", "compile": "builtins", "exec": "builtins"}
+# The names a `python` policy section may use for each event (the strictest rule wins).
+FUNCTION_NAMES = {e: (e,) for e in HANDLERS}
+FUNCTION_NAMES.update(
+    {
+        "open": ("open", "builtins.open", "io.open"),
+        "compile": ("compile", "builtins.compile"),
+        "exec": ("exec", "builtins.exec"),
+        "ctypes.dlopen": ("ctypes.dlopen", "ctypes.CDLL", "ctypes.cdll.LoadLibrary"),
+        "os.remove": ("os.remove", "os.unlink"),
+        "os.rename": ("os.rename", "os.replace"),
+    }
+)
+
+
+def _hook(event, args):
+    h = HANDLERS.get(event)
+    if h is None:
+        return
+    me = _get_ident()
+    if me in _busy:
+        return
+    a = _current()
+    if a is None:
+        return
+    if a.closed:
+        a = _reopen(a)
+    _busy.add(me)
+    try:
+        h(a, args)
+    finally:
+        _busy.discard(me)
+
+
+def _reopen(closed):
+    """After an exec that failed (or any event after exit): a new agent for this process."""
+    global _agent
+    if closed.exec_closed and not sys.is_finalizing():
+        _agent = None
+        n = Agent(closed.url, closed.token, closed.node_agent)
+        try:
+            n.configure()
+        except AgentError:
+            return closed
+        _agent = n
+        return n
+    return closed
+
+
+def _exit():
+    a = _agent
+    if a is not None and a.pid == _getpid():
+        a.stopping = True
+        a.close()
+
+
+def start():
+    global _agent
+    url, token = os.environ.get(ENV_URL), os.environ.get(ENV_TOKEN)
+    if not url or not token or _agent is not None:
+        return
+    a = Agent(url, token, os.environ.get(ENV_AGENT, ""))
+    try:
+        a.configure()
+    except (AgentError, KeyError, ValueError) as e:
+        _refuse(f"cannot reach warden run at {url} ({e})")
+    _agent = a
+    atexit.register(_exit)
+    sys.addaudithook(_hook)
