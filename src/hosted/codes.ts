@@ -8,7 +8,7 @@ export const WASI_CODES = {
   hosted_import_refused:
     "A component imports a WASI interface (or any interface) the WASI host does not provide; the message names it.",
   hosted_wasi_trap:
-    "A component asked for stdin (hosted components get none: Warden's stdin carries MCP): the call ends with this error, never the host.",
+    "A component read stdin (hosted components get none: Warden's stdin carries MCP): the call ends with this error, never the host.",
 } as const;
 
 /**

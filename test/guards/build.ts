@@ -5,31 +5,15 @@
  * - examples/guards/as-secrets-guard (AssemblyScript, JSON ABI);
  * - the hostile WAT fixtures (wabt).
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import wabtInit from "wabt";
+import { hashOf, ROOT, runBuildOnce, version } from "../build-cache.js";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export { ROOT };
 export const BUILD = join(ROOT, "test", ".build", "guards");
 /** Where transpiled components are cached during tests. */
 export const CACHE = join(BUILD, "cache");
-
-function hashOf(files: string[], salt: string): string {
-  const h = createHash("sha256").update(salt);
-  for (const f of files) h.update(readFileSync(f));
-  return h.digest("hex").slice(0, 16);
-}
-
-function version(pkg: string): string {
-  return (
-    JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as {
-      version: string;
-    }
-  ).version;
-}
 
 /** Run an example's build.mjs (a real user's command) once per source hash. */
 function buildExample(
@@ -41,17 +25,7 @@ function buildExample(
 ): string {
   const src = join(ROOT, "examples", "guards", dir);
   const key = hashOf([join(src, source), join(src, "build.mjs"), ...extra], toolchain);
-  const out = join(BUILD, `${name}-${key}.wasm`);
-  if (existsSync(out)) return out;
-  mkdirSync(BUILD, { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
-  execFileSync(process.execPath, [join(src, "build.mjs"), tmp], {
-    cwd: ROOT,
-    stdio: "pipe",
-    timeout: 300_000,
-  });
-  renameSync(tmp, out);
-  return out;
+  return runBuildOnce(join(src, "build.mjs"), join(BUILD, `${name}-${key}.wasm`), 300_000);
 }
 
 /** The JavaScript pattern guard as a component. */

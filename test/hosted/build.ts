@@ -1,12 +1,13 @@
 /**
  * Components the hosted tests serve, built from source at test time into test/.build/hosted/,
- * cached by the hash of their sources and toolchain (a second run reuses them):
+ * cached by the hash of their sources and toolchain (a second run reuses them; see
+ * ../build-cache.ts):
  * - examples/components/kitchen (JavaScript, componentize-js: every WIT value type);
+ * - examples/components/c-files (C, clang --target=wasm32-wasi + wasi-libc, jco's preview 1
+ *   adapter: a file tool);
  * - the WAT fixtures (wabt + jco componentEmbed/componentNew: milliseconds), each with its WIT
  *   source beside it as `warden serve` expects.
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   copyFileSync,
   existsSync,
@@ -18,45 +19,44 @@ import {
 import { join } from "node:path";
 import { componentEmbed, componentNew } from "@bytecodealliance/jco";
 import wabtInit from "wabt";
-import { ROOT } from "../guards/build.js";
+import {
+  CLANG,
+  clangMissing,
+  clangVersion,
+  hashOf,
+  ROOT,
+  runBuildOnce,
+  version,
+} from "../build-cache.js";
 
 export { ROOT };
 export const BUILD = join(ROOT, "test", ".build", "hosted");
 export const CACHE = join(BUILD, "cache");
 const FIXTURES = join(ROOT, "test", "hosted", "fixtures");
-
-function hashOf(files: string[], salt: string): string {
-  const h = createHash("sha256").update(salt);
-  for (const f of files) h.update(readFileSync(f));
-  return h.digest("hex").slice(0, 16);
-}
-
-function version(pkg: string): string {
-  return (
-    JSON.parse(readFileSync(join(ROOT, "node_modules", pkg, "package.json"), "utf8")) as {
-      version: string;
-    }
-  ).version;
-}
+const EXAMPLES = join(ROOT, "examples", "components");
 
 /** The kitchen example (JavaScript) as a component, with kitchen.wit beside it. */
 export function kitchenComponent(): string {
-  const src = join(ROOT, "examples", "components", "kitchen");
+  const src = join(EXAMPLES, "kitchen");
   const files = ["kitchen.js", "kitchen.wit", "build.mjs"].map((f) => join(src, f));
   const key = hashOf(files, `componentize-js@${version("@bytecodealliance/componentize-js")}`);
-  const dir = join(BUILD, `kitchen-${key}`);
-  const out = join(dir, "kitchen.wasm");
-  if (existsSync(out) && existsSync(join(dir, "kitchen.wit"))) return out;
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `tmp-${process.pid}.wasm`);
-  execFileSync(process.execPath, [join(src, "build.mjs"), tmp], {
-    cwd: ROOT,
-    stdio: "pipe",
-    timeout: 600_000,
-  });
-  copyFileSync(join(src, "kitchen.wit"), join(dir, "kitchen.wit"));
-  renameSync(tmp, out);
-  return out;
+  return runBuildOnce(
+    join(src, "build.mjs"),
+    join(BUILD, `kitchen-${key}`, "kitchen.wasm"),
+    600_000,
+  );
+}
+
+/** Why the C component cannot be built here (no clang at all), or undefined. */
+export const C_MISSING = clangMissing("C component tests");
+
+/** The C file tool example as a component, with files.wit beside it. */
+export function cFilesComponent(): string {
+  if (clangVersion === undefined) throw new Error(C_MISSING);
+  const src = join(EXAMPLES, "c-files");
+  const files = ["files.c", "files.wit", "build.mjs"].map((f) => join(src, f));
+  const key = hashOf(files, `${CLANG}: ${clangVersion} jco@${version("@bytecodealliance/jco")}`);
+  return runBuildOnce(join(src, "build.mjs"), join(BUILD, `c-files-${key}`, "files.wasm"), 120_000);
 }
 
 /**

@@ -6,7 +6,9 @@
  *   No arguments but the component's name; no initial working directory.
  * - exit: throws the seam's `ComponentExit`: the call ends (`hosted_exit`), never the worker
  *   or the process.
- * - stdin: none (the host's stdin is the MCP transport of `warden serve`): a trap.
+ * - stdin: none (the host's stdin is the MCP transport of `warden serve`): `get-stdin` gives a
+ *   stream whose every read, skip or subscribe is a trap (wasi-libc's preview 1 adapter asks
+ *   for the three standard streams when a C component starts; only reading is refused).
  * - stdout and stderr: both write to Warden's stderr, so a component never writes into the MCP
  *   stream on stdout. No terminal.
  * - clocks and random: allowed (no capability), counted as crossings.
@@ -48,6 +50,25 @@ function counted(
   return out;
 }
 
+/**
+ * The stream `get-stdin` gives: an InputStream for jco's glue (same class) whose every use is a
+ * trap naming the component, and whose drop does nothing (there is no stream behind it).
+ */
+function noStdin(trap: (what: string) => never): unknown {
+  const refuse = () =>
+    trap(
+      "read stdin, which hosted components do not get (Warden's stdin carries MCP); take input as tool arguments",
+    );
+  const methods = ["read", "blockingRead", "skip", "blockingSkip", "subscribe"];
+  return Object.create(
+    (ioStreams as unknown as { InputStream: { prototype: object } }).InputStream.prototype,
+    Object.fromEntries([
+      ...methods.map((m) => [m, { value: refuse }]),
+      [Symbol.dispose, { value: () => {} }],
+    ]),
+  );
+}
+
 export interface CliOptions {
   /** The environment the component may see a part of (default: none). */
   readonly environment?: Readonly<Record<string, string | undefined>>;
@@ -62,7 +83,7 @@ export function basicImports(
 ): Record<string, Record<string, unknown>> {
   const args = [...(opts.arguments ?? [crossings.component])];
   const stderrStream = () => shimStderr.getStderr();
-  const trap = (what: string) => {
+  const trap = (what: string): never => {
     throw new WardenError("hosted_wasi_trap", `Component "${crossings.component}" ${what}.`, {
       category: "plugin",
       details: { component: crossings.component },
@@ -93,11 +114,7 @@ export function basicImports(
     },
     "wasi:cli/stdin": {
       getStdin: () =>
-        crossings.run("wasi:cli/stdin", "get-stdin", undefined, undefined, () =>
-          trap(
-            "asked for stdin, which hosted components do not get (Warden's stdin carries MCP); take input as tool arguments",
-          ),
-        ),
+        crossings.run("wasi:cli/stdin", "get-stdin", undefined, undefined, () => noStdin(trap)),
     },
     "wasi:cli/stdout": {
       getStdout: () =>

@@ -54,16 +54,21 @@ describe("wasi:cli exit and stdin", () => {
     expect((err as ComponentExit).ok).toBe(false);
   });
 
-  it("stdin is not given: hosted_wasi_trap", () => {
+  it("stdin is not given: the stream exists (C's adapter asks for it), reading it is hosted_wasi_trap", () => {
     const { host } = hostWith({ component: "reader", policy });
-    let err: unknown;
-    try {
-      (host.imports["wasi:cli/stdin"]!.getStdin as () => unknown)();
-    } catch (e) {
-      err = e;
+    const stdin = (host.imports["wasi:cli/stdin"]!.getStdin as () => Record<string, unknown>)();
+    expect(stdin).toBeInstanceOf(host.imports["wasi:io/streams"]!.InputStream as object as never);
+    for (const m of ["read", "blockingRead", "skip", "blockingSkip", "subscribe"]) {
+      let err: unknown;
+      try {
+        (stdin[m] as (n: bigint) => unknown)(1n);
+      } catch (e) {
+        err = e;
+      }
+      expect(isWardenError(err) && err.code).toBe("hosted_wasi_trap");
+      expect((err as Error).message).toContain('"reader" read stdin');
     }
-    expect(isWardenError(err) && err.code).toBe("hosted_wasi_trap");
-    expect((err as Error).message).toContain('"reader" asked for stdin');
+    (stdin[Symbol.dispose as never] as () => void)();
   });
 });
 
