@@ -17,8 +17,9 @@ import {
 import { pageRoutes } from "../admin/page/routes.js";
 import { WardenError } from "../core/errors.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
+import { FileWatcher } from "../mcp/watch.js";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
-import { loadRulesOrThrow } from "../rules/index.js";
+import { formatRulesProblems, loadRulesFile, loadRulesOrThrow } from "../rules/index.js";
 import { PluginRegistry } from "../rules/registry/index.js";
 
 export interface ComposeAdminOptions {
@@ -50,16 +51,58 @@ function tokensOf(config: GatewayConfig): { name: string; secret: string }[] {
   });
 }
 
-function policyOf(config: GatewayConfig): () => CompiledPolicy {
-  const r = loadPolicyFileSync(config.policy);
+function compiledPolicy(file: string): CompiledPolicy {
+  const r = loadPolicyFileSync(file);
   if (!r.ok)
     throw new WardenError(
       "policy_load_failed",
-      `${config.policy}: ${r.errors.length} error(s):\n${r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.code} ${e.message}`).join("\n")}`,
+      `${file}: ${r.errors.length} error(s):\n${r.errors.map((e) => `${e.file}:${e.line}:${e.col} ${e.code} ${e.message}`).join("\n")}`,
       { category: "config" },
     );
-  const p = r.policy;
-  return () => p;
+  return r.policy;
+}
+
+/**
+ * The policy and the rules in force under `warden admin` alone (no gateway to follow): read at
+ * start, then reloaded when their files change, as the gateway does: a valid new version is
+ * swapped in, an invalid one is said on the log and the old one keeps answering.
+ */
+function watchedSources(
+  config: GatewayConfig,
+  registry: PluginRegistry,
+  log: pino.Logger,
+): { policy: () => CompiledPolicy; rules: AdminRules | undefined; close(): void } {
+  let policy = compiledPolicy(config.policy);
+  const file = (config as { rules?: unknown }).rules;
+  const rulesFile = typeof file === "string" && file !== "" ? file : undefined;
+  let rules = rulesFile === undefined ? null : loadRulesOrThrow(rulesFile, { plugins: registry });
+  const watcher = new FileWatcher(() => {
+    const p = loadPolicyFileSync(config.policy, { state: policy.state });
+    if (p.ok) {
+      if (p.policy.revision !== policy.revision) {
+        policy = p.policy;
+        log.info({ event: "admin.policy.reload", file: config.policy }, "admin.policy.reload");
+      }
+    } else
+      log.error(
+        { event: "admin.policy.rejected", file: config.policy, errors: p.errors },
+        "the new policy does not compile; the old one keeps answering",
+      );
+    if (rulesFile === undefined) return;
+    const r = loadRulesFile(rulesFile, { plugins: registry });
+    if (r.ok) rules = r.rules;
+    else
+      log.error(
+        { event: "admin.rules.rejected", file: rulesFile, problems: formatRulesProblems(r.errors) },
+        "the new rules have problems; the old ones keep answering",
+      );
+  });
+  watcher.set([config.policy, ...(rulesFile === undefined ? [] : [rulesFile])]);
+  return {
+    policy: () => policy,
+    rules: rulesFile === undefined ? undefined : () => rules,
+    close: () => watcher.close(),
+  };
 }
 
 /** The process's pino logger for the admin API and the registry (stderr, WARDEN_LOG_LEVEL). */
@@ -96,14 +139,6 @@ export async function openPluginRegistry(
   return { registry, wasmMetrics };
 }
 
-/** The rules of `rules: FILE` (the rules layer's key), calling the registry's plugins. */
-function rulesOf(config: GatewayConfig, registry: PluginRegistry): AdminRules | undefined {
-  const file = (config as { rules?: unknown }).rules;
-  if (typeof file !== "string" || file === "") return undefined;
-  const set = loadRulesOrThrow(file, { plugins: registry });
-  return () => set;
-}
-
 /** Open the registry (unless given), build the admin server and start listening. */
 export async function startAdminApi(
   config: GatewayConfig,
@@ -119,13 +154,18 @@ export async function startAdminApi(
     allowedHosts: [],
     allowInsecure: false,
   };
-  const rules = opts.rules ?? rulesOf(config, registry);
+  // under warden gateway the gateway's policy and rules (hot reload theirs); alone, watched here
+  const own =
+    opts.policy === undefined || opts.rules === undefined
+      ? watchedSources(config, registry, log)
+      : undefined;
+  const rules = opts.rules ?? own?.rules;
   const server = await createAdminServer({
     listen: opts.port === undefined ? listen : { ...listen, port: opts.port },
     tokens: tokensOf(config),
     registry,
     pluginsEnabled: config.wasm?.enabled === true,
-    policy: opts.policy ?? policyOf(config),
+    policy: opts.policy ?? own!.policy,
     ...(rules === undefined ? {} : { rules }),
     metricsRegistry,
     wasmMetrics,
@@ -134,6 +174,16 @@ export async function startAdminApi(
     // the admin page at / (src/admin/page): its files, and pins, upstreams and live decisions
     extraRoutes: pageRoutes,
   });
-  await server.listen();
-  return server;
+  await server.listen().catch((e: unknown) => {
+    own?.close();
+    throw e;
+  });
+  if (own === undefined) return server;
+  const close = server.close.bind(server);
+  return Object.assign(server, {
+    close: async () => {
+      own.close();
+      await close();
+    },
+  });
 }

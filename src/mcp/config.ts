@@ -366,10 +366,16 @@ function limits(c: Checker, v: unknown): MessageLimits {
   };
 }
 
+export interface ParseConfigOptions {
+  /** `upstreams` may be left out (warden admin runs the admin API without a gateway). */
+  readonly upstreamsOptional?: boolean;
+}
+
 /** Validate warden.yaml text; returns the frozen config or every issue found. */
 export function parseConfig(
   text: string,
   file: string,
+  opts: ParseConfigOptions = {},
 ): { ok: true; config: GatewayConfig } | { ok: false; errors: ConfigIssue[] } {
   // The composer recurses once per level: a text nested too deep is refused before it runs.
   const deep = tooDeepYaml(text);
@@ -402,7 +408,7 @@ export function parseConfig(
     });
   }
   if (c.issues.length > 0) return { ok: false, errors: c.issues };
-  const root = schemaPass(c, doc.toJS());
+  const root = schemaPass(c, doc.toJS(), opts);
   if (!root) return { ok: false, errors: c.issues };
   const base = file === "<inline>" ? process.cwd() : dirname(file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
@@ -523,12 +529,15 @@ function stateKeys(c: Checker, root: Obj, abs: (p: string) => string): StateConf
  * as an HTTP listener with every default). Returns the root mapping, or undefined when there
  * is none.
  */
-function schemaPass(c: Checker, raw: unknown): Obj | undefined {
+function schemaPass(c: Checker, raw: unknown, opts: ParseConfigOptions): Obj | undefined {
   const listenRaw = c.obj(c.obj(raw)?.listen);
   if (listenRaw && listenRaw.http === null) listenRaw.http = {};
   const value = dropNulls(raw ?? {});
   const body = c.obj(value) ? { ...(value as Obj) } : value;
   if (c.obj(body)) delete (body as Obj).security_guards;
+  // warden admin serves no upstreams: a file without the key is checked as if it had one
+  if (opts.upstreamsOptional === true && c.obj(body) && (body as Obj).upstreams === undefined)
+    (body as Obj).upstreams = [{ name: "none", command: "none" }];
   for (const p of checkSchema(shippedValidator("warden"), body)) c.problem(p);
   return c.obj(value);
 }
@@ -551,7 +560,7 @@ export function formatIssues(
 }
 
 /** Read and validate a config file; throws `config_invalid` / `config_unreadable`. */
-export function loadConfig(path: string): GatewayConfig {
+export function loadConfig(path: string, opts: ParseConfigOptions = {}): GatewayConfig {
   const file = resolve(path);
   let text: string;
   try {
@@ -563,7 +572,7 @@ export function loadConfig(path: string): GatewayConfig {
       { category: "config", cause, details: { file } },
     );
   }
-  const r = parseConfig(text, file);
+  const r = parseConfig(text, file, opts);
   if (!r.ok)
     throw new WardenError(
       "config_invalid",

@@ -10,7 +10,7 @@ import { RecentLines } from "../audit/recent.js";
 import type { AuditConfig } from "../audit/record.js";
 import { WardenError } from "../core/errors.js";
 import type { Strategy } from "../core/strategy.js";
-import { loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
+import { type CompiledPolicy, loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
 import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
@@ -393,6 +393,11 @@ export class Gateway extends EventEmitter {
 
   get audit(): AuditLog | undefined {
     return this.#audit;
+  }
+
+  /** The policy in force now (a reload swaps it): what the admin API's /v1/check judges by. */
+  get policy(): CompiledPolicy {
+    return this.#policy.current;
   }
 
   /**

@@ -13,7 +13,7 @@ import {
   refusalEntry,
 } from "./audit.js";
 import type { McpCode } from "./codes.js";
-import { denialError } from "./denial.js";
+import { denialCode, denialError } from "./denial.js";
 import { type ErrorResponse, type Request, UPSTREAM_UNAVAILABLE } from "./jsonrpc.js";
 import type { GatewayCall } from "./judges.js";
 import {
@@ -123,6 +123,9 @@ export class SessionAudit {
       rule: d.rule,
       rule_id: ruleId(d.details),
       reason: d.reason,
+      // a rule's refusal: its code, and a review is said as such (it is refused, not held)
+      ...(denialCode(d) === undefined ? {} : { code: denialCode(d) }),
+      ...(d.verdict === "review" ? { verdict: "review" as const } : {}),
       duration_ms: performance.now() - t0,
       ...this.args(call.args),
     });

@@ -19,6 +19,14 @@ export const RULES_CODES = {
     "A rule's plugin could not be called or failed (not found, trap, timeout, memory, bad output); the rule's on_error decided.",
   rules_eval_failed:
     "A rule could not be evaluated (a CEL error at run time, such as a missing key); the rule's on_error decided.",
+  rule_denied:
+    "A rule matched with action deny and refused the call; the message names the rule and its file:line.",
+  rule_review:
+    "A rule matched with action review: the call needs a person's approval, which the gateway cannot hold calls for, so it is refused; the message names the rule and its file:line.",
+  rule_plugin_error:
+    "A rule's plugin failed (unknown, disabled, trap, timeout, memory, bad output) and the rule's on_error refused the call; the message names the rule, its file:line and the cause.",
+  rule_eval_error:
+    "A rule could not be evaluated (a CEL error at run time) and its on_error refused the call; the message names the rule, its file:line and the cause.",
   rules_bad_action:
     "`warden rules eval --action` is not a JSON object of the plugin input or a Warden action.",
 } as const;

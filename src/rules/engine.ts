@@ -166,19 +166,27 @@ export class RuleSet {
 function matched(r: CompiledRule): RulesOutcome {
   const why =
     r.description ?? (r.plugin ? `plugin ${r.plugin.name} said true` : "its conditions hold");
-  return {
+  const out: RulesOutcome = {
     action: r.action,
     rule: r.name,
     where: r.where,
     reason: `rule "${r.name}" (${r.where}) matched: ${why}`,
   };
+  // the stable code a refusal is answered with (docs/errors.md, rules)
+  if (r.action === "deny" || r.action === "review") {
+    const code = r.action === "deny" ? "rule_denied" : "rule_review";
+    out.code = code;
+  }
+  return out;
 }
 
 function errored(r: CompiledRule, f: { code: string; message: string }): RulesOutcome {
+  const code = f.code === "rules_plugin_failed" ? "rule_plugin_error" : "rule_eval_error";
   return {
     action: r.onError as RuleAction,
     rule: r.name,
     where: r.where,
     reason: `rule "${r.name}" (${r.where}) could not be evaluated (${f.code}: ${f.message}); its on_error is ${r.onError}`,
+    code,
   };
 }

@@ -3,8 +3,9 @@
  * It judges tools/call (phase tool_invoke), prompts/get and resources/read (phase request)
  * after the policy: the policy is first in every chain and its deny stops the chain, so rules
  * only see what the policy allowed. The first matching rule decides: deny blocks, review holds
- * (the gateway refuses it, marked review), warn warns, log lets it through as `display`; allow
- * or no match objects to nothing. The decision names the rule: `rule` is its file:line, and
+ * (the gateway refuses it with rule_review: it holds no call waiting for a person), warn warns,
+ * log lets it through as `display`; allow or no match objects to nothing. `details.code` is
+ * the stable code of the refusal (rule_denied, rule_review, rule_plugin_error, rule_eval_error). The decision names the rule: `rule` is its file:line, and
  * `details.ruleId` its name (the audit line's rule_id).
  */
 import type { Call } from "../core/call.js";
@@ -34,7 +35,12 @@ export function toDecision(out: RulesOutcome, file: string): Decision | undefine
   if (verdict === null) return undefined;
   return decide(verdict, out.reason, "rules", {
     ...(out.where === null ? {} : { rule: out.where }),
-    details: { ruleId: out.rule, action: out.action, rules: file },
+    details: {
+      ruleId: out.rule,
+      action: out.action,
+      rules: file,
+      ...(out.code === undefined ? {} : { code: out.code }),
+    },
   });
 }
 

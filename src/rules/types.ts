@@ -101,6 +101,8 @@ export interface RuleTrace {
 }
 
 /** How the rules ended: the deciding rule (null: none matched, the policy's allow stands). */
+export type RuleCode = "rule_denied" | "rule_review" | "rule_plugin_error" | "rule_eval_error";
+
 export interface RulesOutcome {
   /** The action decided: that of the first rule that matched, or its on_error. */
   action: RuleAction | null;
@@ -108,6 +110,13 @@ export interface RulesOutcome {
   rule: string | null;
   where: string | null;
   reason: string;
+  /**
+   * The stable code (docs/errors.md, rules): `rule_denied` / `rule_review` for a rule that
+   * matched with deny / review, `rule_plugin_error` / `rule_eval_error` for a rule that could
+   * not be evaluated (its on_error decided). Absent when no rule decided, or one matched with
+   * allow, warn or log.
+   */
+  code?: RuleCode;
   /** Present when evaluated with a trace: one entry per rule, in evaluation order. */
   trace?: RuleTrace[];
 }

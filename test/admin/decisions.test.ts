@@ -20,6 +20,11 @@ const RULES = `rules:
     conditions:
       - { field: action_type, operator: eq, value: search }
     action: warn
+  - name: review-git
+    priority: 3
+    conditions:
+      - { field: action_type, operator: starts_with, value: git_ }
+    action: review
 `;
 
 let admin: Running;
@@ -69,13 +74,27 @@ describe("POST /v1/check", () => {
       allowed: false,
       decision: "deny",
       policy: { allowed: true },
-      rules: { action: "deny", rule: "no-spam" },
+      code: "rule_denied",
+      rules: { action: "deny", rule: "no-spam", code: "rule_denied" },
     });
     expect(r.body.reason).toContain("no-spam");
     const trace = (r.body.rules as { trace: { wasm_details?: unknown[] }[] }).trace;
     expect(trace[0]!.wasm_details).toEqual([
       expect.objectContaining({ plugin: "spam-check", function: "evaluate", verdict: false }),
     ]);
+  });
+
+  it("a review rule answers decision review, not allowed, with the code rule_review", async () => {
+    const r = await post("/v1/check", {
+      action: { kind: "tool.call", name: "git_status", arguments: { repo: "a/b" } },
+    });
+    expect(r.body).toMatchObject({
+      allowed: false,
+      decision: "review",
+      code: "rule_review",
+      rules: { action: "review", rule: "review-git", code: "rule_review" },
+    });
+    expect(r.body.reason).toMatch(/rule "review-git" \(.*rules\.yaml:\d+\)/);
   });
 
   it("the policy's deny is final: rules do not run", async () => {
@@ -136,6 +155,7 @@ describe("policy and playground", () => {
     expect(trace.map((t) => [t.rule_name, t.result])).toEqual([
       ["no-spam", "matched"],
       ["watch-search", "not_reached"],
+      ["review-git", "not_reached"],
     ]);
     expect(trace[0]!.wasm_details![0]).toMatchObject({
       plugin: "spam-check",

@@ -88,7 +88,12 @@ describe("rules in the gateway", () => {
       .catch((e: unknown) => e as { code: number; message: string; data: Record<string, unknown> });
     expect(err).toMatchObject({
       code: -32003,
-      data: { by: "rules", ruleId: "no-secrets", rule: expect.stringMatching(/rules\.yaml:2$/) },
+      data: {
+        warden: "rule_denied",
+        by: "rules",
+        ruleId: "no-secrets",
+        rule: expect.stringMatching(/rules\.yaml:2$/),
+      },
     });
     expect((err as { message: string }).message).toMatch(
       /Warden denied .*rule "no-secrets" \(.*rules\.yaml:2\) matched: secrets stay home/,
@@ -98,10 +103,12 @@ describe("rules in the gateway", () => {
     expect(line).toMatchObject({
       phase: "decision",
       decision: "deny",
+      code: "rule_denied",
       method: "tools/call",
       name: "echo",
       rule: expect.stringMatching(/rules\.yaml:2$/),
     });
+    expect(line.verdict).toBeUndefined();
   });
 
   it("the policy's deny is final: an allow rule does not let a denied tool through", async () => {
@@ -119,7 +126,10 @@ describe("rules in the gateway", () => {
     const err = await client
       .callTool({ name: "add", arguments: { a: 13, b: 1 } })
       .catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: -32003, data: { ruleId: "plugin-gate" } });
+    expect(err).toMatchObject({
+      code: -32003,
+      data: { warden: "rule_plugin_error", ruleId: "plugin-gate" },
+    });
     expect((err as Error).message).toMatch(/could not be evaluated \(rules_plugin_failed: .*trap/);
     const sum = await client.callTool({ name: "add", arguments: { a: 1, b: 2 } });
     expect(JSON.stringify(sum.content)).toContain("3");
@@ -144,8 +154,8 @@ describe("rules in the gateway", () => {
     });
   });
 
-  it("prompts/get and resources/read are judged by the rules too", async () => {
-    const { client } = await gateway(`rules:
+  it("prompts/get and resources/read are judged by the rules too; review is refused as rule_review and audited as a review", async () => {
+    const { client, audit } = await gateway(`rules:
   - name: no-prompts
     conditions: [ { field: metadata.method, operator: eq, value: prompts/get } ]
     action: review
@@ -154,9 +164,20 @@ describe("rules in the gateway", () => {
     action: deny
 `);
     const p = await client.getPrompt({ name: "test_simple_prompt" }).catch((e: unknown) => e);
-    expect(p).toMatchObject({ code: -32003, data: { ruleId: "no-prompts", review: true } });
+    expect(p).toMatchObject({
+      code: -32003,
+      data: { warden: "rule_review", ruleId: "no-prompts", review: true },
+    });
+    expect((p as Error).message).toMatch(/rule "no-prompts" \(.*rules\.yaml:2\).*review/);
     const r = await client.readResource({ uri: "test://static-text" }).catch((e: unknown) => e);
-    expect(r).toMatchObject({ code: -32003, data: { ruleId: "no-static" } });
+    expect(r).toMatchObject({ code: -32003, data: { warden: "rule_denied", ruleId: "no-static" } });
+    await until(() => audit().some((l) => l.rule_id === "no-prompts"));
+    expect(audit().find((l) => l.rule_id === "no-prompts")).toMatchObject({
+      phase: "decision",
+      decision: "deny",
+      verdict: "review",
+      code: "rule_review",
+    });
   });
 
   it("an edited rules file is reloaded; a broken one is rejected and the old rules keep running", async () => {

@@ -61,6 +61,7 @@ export async function decisionRoutes(app: FastifyInstance, ctx: AdminContext): P
       let allowed = p.allowed;
       let decision: string = p.allowed ? "allow" : "deny";
       let reason = p.reason;
+      let code: string | undefined;
       // The policy's deny is final: rules see only what it allowed.
       const set = p.allowed ? ctx.rules?.() : null;
       if (set) {
@@ -70,6 +71,7 @@ export async function decisionRoutes(app: FastifyInstance, ctx: AdminContext): P
           decision = rules.action ?? "allow";
           allowed = d.verdict !== "block" && d.verdict !== "review";
           reason = rules.reason;
+          code = rules.code;
         }
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -80,6 +82,8 @@ export async function decisionRoutes(app: FastifyInstance, ctx: AdminContext): P
         allowed,
         decision,
         reason,
+        // a rule's refusal: rule_denied, rule_review, rule_plugin_error, rule_eval_error
+        ...(code === undefined ? {} : { code }),
         policy: { revision: policy.revision, ...p },
         rules,
         duration_us: Math.round(seconds * 1e7) / 10,

@@ -26,7 +26,8 @@ export function registerAdmin(program: Command): void {
         if (!/^\d{1,5}$/.test(opts.port) || port > 65535)
           throw usageError(`--port ${opts.port} is not a port: give a number from 0 to 65535`);
       }
-      const config = loadConfig(opts.config);
+      // no gateway: `upstreams` may be left out (docs/admin.md)
+      const config = loadConfig(opts.config, { upstreamsOptional: true });
       for (const w of config.warnings ?? [])
         process.stderr.write(
           `warden: warning: ${w.file}:${w.line}:${w.col} ${w.key}: ${w.message}\n`,

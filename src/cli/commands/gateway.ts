@@ -123,6 +123,8 @@ export function registerGateway(program: Command): void {
             .startAdminApi(config, {
               metricsRegistry,
               views: gw.views(),
+              // /v1/check and /v1/policy judge by the policy in force (hot reload included)
+              policy: () => gw.policy,
               ...(reg === undefined ? {} : { registry: reg }),
               ...(log === undefined ? {} : { log }),
               ...(rules === undefined ? {} : { rules: () => rules.holder.current }),
