@@ -21,6 +21,7 @@ export { hasTerminal, terminalReviewer } from "./review.js";
 export { sectionsOf } from "./sections.js";
 export { startTraceServer, type TraceHandlers, type TraceServer } from "./server.js";
 export { type SessionOptions, TraceSession } from "./session.js";
+export { type StraceMode, StraceRun, type StraceSummary, straceText } from "./strace/index.js";
 
 /** The Node agent's CommonJS preload, for NODE_OPTIONS=--require. */
 export const AGENT_PRELOAD = fileURLToPath(new URL("./agent/preload.cjs", import.meta.url));

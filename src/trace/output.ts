@@ -34,7 +34,7 @@ export function eventLine(e: TraceEvent, color: boolean): string {
   const rule =
     e.rule_id !== undefined
       ? `${e.rule_id} (${e.rule})`
-      : e.verdict === "display"
+      : e.verdict === "display" && e.reason === undefined
         ? "reported"
         : (e.reason ?? "");
   const review = e.review === undefined ? "" : ` [review: ${e.review}]`;

@@ -18,9 +18,11 @@ import {
   eventLine,
   hasTerminal,
   pythonJudge,
+  StraceRun,
   sectionsOf,
   shown,
   startTraceServer,
+  straceText,
   summaryOf,
   summaryText,
   type TraceEvent,
@@ -40,6 +42,8 @@ interface Options {
   verbose?: boolean;
   linger?: string;
   printPreset?: string;
+  /** true: --strace (required), false: --no-strace, undefined: where it works. */
+  strace?: boolean;
 }
 
 /** Exit status when Warden refuses to start the program (as a shell's "cannot execute"). */
@@ -145,6 +149,11 @@ export function registerRun(program: Command): void {
       "--linger <seconds>",
       "after the program exits, how long to wait for its descendants (default 5)",
     )
+    .option(
+      "--strace",
+      "require the strace layer (refuse to start without a working strace); by default it runs where strace works",
+    )
+    .option("--no-strace", "do not run the program under strace (no unhooked checks)")
     .action(async (command: string[], o: Options) => {
       try {
         if (o.printPreset !== undefined) {
@@ -194,6 +203,9 @@ async function run(command: string[], o: Options): Promise<number> {
   // A malwi policy's sections are the Warden sections it was read as.
   const sections =
     compiled.policy.dialect === "malwi" ? [...compiled.policy.given] : sectionsOf(policy.text);
+  const strace = StraceRun.prepare(o.strace === true ? "on" : o.strace === false ? "off" : "auto");
+  if (strace.mode === "on" && strace.unavailable !== undefined)
+    throw refused(`--strace: ${strace.unavailable}; install strace or drop --strace`);
   const program = basename(command[0]!);
   const audit =
     o.audit === undefined ? undefined : new AuditLog({ file: o.audit, arguments: "full" });
@@ -206,6 +218,7 @@ async function run(command: string[], o: Options): Promise<number> {
     );
   };
   const onEvent = (e: TraceEvent): undefined | Promise<void> => {
+    strace.agentEvent(e);
     audit?.write(auditRecord(e, runId, program));
     if (json) return write(`${JSON.stringify(e)}\n`);
     if (shown(e, verbose)) return write(`warden: ${eventLine(e, color)}\n`);
@@ -232,7 +245,8 @@ async function run(command: string[], o: Options): Promise<number> {
     token: server.token,
     agent: AGENT_PRELOAD,
   }).env;
-  const child = spawn(command[0]!, command.slice(1), {
+  const argv = strace.command(command);
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ["inherit", json ? 2 : "inherit", "inherit"],
     env,
   });
@@ -242,6 +256,15 @@ async function run(command: string[], o: Options): Promise<number> {
     p.path = command[0]!;
     p.argv = command;
     session.record(execEvent(command, child.pid, session.t0));
+    strace.attach({
+      root: child.pid,
+      policy: compiled.policy,
+      sections,
+      serverPort: Number(new URL(server.url).port),
+      agents: session,
+      t0: session.t0,
+      emit: (e) => session.record(e),
+    });
   }
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
   const onTerm = forward("SIGTERM");
@@ -256,6 +279,7 @@ async function run(command: string[], o: Options): Promise<number> {
     );
   });
   const { left } = await session.drain(lingerMs);
+  await strace.finish(Math.max(lingerMs, 1000));
   await server.close();
   process.off("SIGTERM", onTerm);
   process.off("SIGHUP", onHup);
@@ -275,9 +299,13 @@ async function run(command: string[], o: Options): Promise<number> {
       );
     throw refused(`cannot start ${command[0]}: ${e.message}`);
   } else code = exit;
-  const summary = summaryOf(session, code, left);
+  const summary = {
+    ...summaryOf(session, code, left),
+    not_seen: strace.notSeen(),
+    strace: strace.summary(),
+  };
   if (json) await write(`${JSON.stringify({ summary })}\n`);
-  else process.stderr.write(summaryText(summary, color));
+  else process.stderr.write(summaryText(summary, color) + straceText(summary.strace));
   if (code === 0 && failOn !== undefined && rank(session.worst) >= rank(failOn)) return 1;
   return code;
 }

@@ -132,6 +132,9 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
           : Array.isArray(a[1])
             ? [a[0], a[1], withEnv]
             : [a[0], withEnv];
+      // The spawn event leaves now, not after the child ends: the strace layer matches the
+      // child's exec against it while the child runs.
+      t.channel.flush();
       t.judge.children++;
       let r: unknown;
       try {

@@ -1,0 +1,247 @@
+// The strace layer end to end: the real CLI runs real programs under the real strace; what a
+// static binary, a raw syscall or a bypassed hook does is flagged "unhooked" in the live lines,
+// the summary and the audit; a child that clears its environment is still followed or seen; a
+// clean `tsc` build shows nothing unhooked. (docs/trace.md, "The strace layer")
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeStrace } from "../../src/trace/strace/probe.js";
+import { auditLines } from "../mcp/audit-schema.js";
+import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import { EVADER_C, staticProgram } from "./strace-build.js";
+
+const STRACE = probeStrace();
+const NODE = process.execPath;
+
+interface Ev {
+  function: string;
+  target: string;
+  verdict: string;
+  pid: number;
+  rule_id?: string;
+  reason?: string;
+}
+interface Summary {
+  exit_code: number;
+  not_seen: string[];
+  strace: {
+    state: string;
+    reason?: string;
+    stats?: { checked: number; hooked: number; unhooked: number };
+    unhooked: { function: string; target: string }[];
+  };
+}
+
+function jsonLines(stdout: string): { events: Ev[]; summary: Summary } {
+  const lines = stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return {
+    events: lines.slice(0, -1) as unknown as Ev[],
+    summary: lines.at(-1)!.summary as Summary,
+  };
+}
+
+/** A loopback TCP sink that counts connections. */
+let sink: Server;
+let sinkPort = 0;
+let accepted = 0;
+beforeAll(async () => {
+  sink = createServer((s) => {
+    accepted++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+  sinkPort = (sink.address() as { port: number }).port;
+});
+afterAll(() => sink.close());
+
+describe.skipIf(!STRACE.ok)("warden run under strace", () => {
+  it("flags a static binary's raw read of a denied file, connect and exec as unhooked: live, summary, audit", async () => {
+    const evader = staticProgram("evader", EVADER_C);
+    const dir = tempDir();
+    mkdirSync(join(dir, "secret"));
+    const key = join(dir, "secret", "id_rsa");
+    files(dir, {
+      "secret/id_rsa": "KEY",
+      "policy.yaml": denyPolicy([join(dir, "secret"), join(dir, "secret/**")]),
+      "app.js": `const r = require("child_process").spawnSync(${JSON.stringify(evader)}, ["read", ${JSON.stringify(key)}, "connect", "${sinkPort}", "exec", "exit 3"]);
+console.log("evader exit", r.status);`,
+    });
+    const audit = join(dir, "audit.jsonl");
+    const before = accepted;
+    const r = await runWarden(
+      ["run", "--audit", audit, "--policy", join(dir, "policy.yaml"), "--", NODE, "app.js"],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("evader exit 3");
+    // strace sees, it does not block: the connect reached the sink.
+    expect(accepted - before).toBe(1);
+    // Live lines.
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `warn +unhooked:openat ${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} O_RDONLY +storage\\.deny\\[1\\]`,
+      ),
+    );
+    expect(r.stderr).toMatch(
+      new RegExp(`warn +unhooked:connect 127\\.0\\.0\\.1 port ${sinkPort} `),
+    );
+    expect(r.stderr).toMatch(
+      /display +unhooked:execve \/bin\/sh -c exit 3 +unhooked: strace saw execve/,
+    );
+    // The summary.
+    expect(r.stderr).toMatch(
+      /strace [\d.]+( \(seccomp-bpf\))?: \d+ syscall\(s\) checked, \d+ reported by agents, 3 UNHOOKED/,
+    );
+    // The audit: each one a decision line (it happened: allow), its verdict, the rule it broke.
+    const lines = auditLines(audit).filter((l) => String(l.method).startsWith("unhooked:"));
+    expect(lines.map((l) => l.method).sort()).toEqual([
+      "unhooked:connect",
+      "unhooked:execve",
+      "unhooked:openat",
+    ]);
+    expect(lines.find((l) => l.method === "unhooked:openat")).toMatchObject({
+      name: key,
+      decision: "allow",
+      verdict: "warn",
+      rule_id: "storage.deny[1]",
+    });
+    expect(String(lines[0]!.reason)).toMatch(/^unhooked: strace saw/);
+  }, 60_000);
+
+  it("catches a Node program going around its hooks (internal bindings), hostile file names read exactly", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "secret"));
+    // Quotes, a newline, strace's own markers and a terminal escape in one file name.
+    const hostile = join(dir, "secret", 'a"b\n) = 0 <unfinished ...>\u001b[31m.txt');
+    writeFileSync(hostile, "TOKEN");
+    files(dir, {
+      "policy.yaml": denyPolicy([join(dir, "secret/**")]),
+      "raw.js": `
+const fsb = process.binding("fs");
+console.log("raw read", fsb.readFileUtf8(${JSON.stringify(hostile)}, 0));
+const r = process.binding("spawn_sync").spawn({ file: "/bin/sh", args: ["/bin/sh", "-c", "exit 0"], envPairs: [],
+  stdio: [{ type: "pipe", readable: true, writable: false }, { type: "pipe", readable: false, writable: true }, { type: "pipe", readable: false, writable: true }] });
+console.log("raw spawn", r.status);
+const { TCP, TCPConnectWrap, constants } = process.binding("tcp_wrap");
+const h = new TCP(constants.SOCKET);
+const req = new TCPConnectWrap();
+req.oncomplete = (status) => { console.log("raw connect", status); h.close(); };
+h.connect(req, "127.0.0.1", ${sinkPort});
+`,
+    });
+    const r = await runWarden(
+      ["run", "--json", "--policy", join(dir, "policy.yaml"), "--", NODE, "raw.js"],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // Not blocked (the hooks were bypassed; strace does not block): seen.
+    expect(r.stderr).toContain("raw read TOKEN");
+    expect(r.stderr).toContain("raw spawn 0");
+    expect(r.stderr).toContain("raw connect 0");
+    const { events, summary } = jsonLines(r.stdout);
+    const unhooked = events.filter((e) => e.function.startsWith("unhooked:"));
+    expect(unhooked.map((e) => e.function).sort()).toEqual([
+      "unhooked:connect",
+      "unhooked:execve",
+      "unhooked:openat",
+    ]);
+    const read = unhooked.find((e) => e.function === "unhooked:openat")!;
+    expect(read.target).toBe(hostile);
+    // The policy refuses such a name outright (a control character): so would the agent have.
+    expect(read.verdict).toBe("warn");
+    expect(read.reason).toMatch(
+      /^unhooked: strace saw openat, no agent reported it; the policy would have blocked it \(.*control character/,
+    );
+    expect(summary.strace.state).toBe("on");
+    expect(summary.strace.stats?.unhooked).toBe(3);
+    // The agent's own reports were matched: the program's exec is not flagged.
+    expect(unhooked.every((e) => e.target !== NODE)).toBe(true);
+  }, 60_000);
+
+  it("a child that clears its environment: node's env {} is still traced, env -i is seen by strace", async () => {
+    const dir = tempDir();
+    const secret = join(dir, "secret.txt");
+    files(dir, {
+      "secret.txt": "S",
+      "policy.yaml": denyPolicy([secret]),
+      "leaf.js": `try { require("fs").readFileSync(${JSON.stringify(secret)}); console.log("LEAF READ"); } catch (e) { console.log("LEAF", e.code); }`,
+      "app.js": `const { spawnSync } = require("child_process");
+process.stdout.write("EMPTY " + spawnSync(${JSON.stringify(NODE)}, ["leaf.js"], { env: {}, encoding: "utf8" }).stdout);
+process.stdout.write("ENV-I " + spawnSync("env", ["-i", ${JSON.stringify(NODE)}, "leaf.js"], { encoding: "utf8" }).stdout);`,
+    });
+    const r = await runWarden(
+      ["run", "--json", "--policy", join(dir, "policy.yaml"), "--", NODE, "app.js"],
+      { cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    // env: {}: the agent put the trace back; the leaf's read was blocked in the leaf.
+    expect(r.stderr).toContain("EMPTY LEAF EACCES");
+    // env -i: the leaf ran without an agent (the read happened) but strace saw it.
+    expect(r.stderr).toContain("ENV-I LEAF READ");
+    const { events } = jsonLines(r.stdout);
+    const unhooked = events.filter((e) => e.function.startsWith("unhooked:"));
+    expect(unhooked.find((e) => e.function === "unhooked:openat")).toMatchObject({
+      target: secret,
+      verdict: "warn",
+      rule_id: "storage.deny[0]",
+    });
+    // env's exec of node (the program env -i started, that no agent reported).
+    expect(unhooked.some((e) => e.function === "unhooked:execve" && e.target === NODE)).toBe(true);
+    // Exactly those two: the env {} child was traced, nothing of it is unhooked.
+    expect(unhooked).toHaveLength(2);
+  }, 60_000);
+
+  it("a clean tsc build shows no unhooked syscall and no block", async () => {
+    const dir = tempDir();
+    files(dir, {
+      "a.ts": "export const a: number = 1;\n",
+      "b.ts": 'import { a } from "./a.js";\nexport const b = a + 1;\n',
+      "tsconfig.json": JSON.stringify({
+        compilerOptions: { module: "nodenext", target: "es2022", outDir: "out", strict: true },
+        include: ["*.ts"],
+      }),
+    });
+    const tsc = resolve("node_modules/typescript/bin/tsc");
+    const r = await runWarden(["run", "--json", "--", NODE, tsc, "-p", dir], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const { events, summary } = jsonLines(r.stdout);
+    expect(events.filter((e) => e.verdict === "block")).toEqual([]);
+    expect(summary.strace.state).toBe("on");
+    expect(summary.strace.unhooked).toEqual([]);
+    expect(summary.strace.stats?.unhooked).toBe(0);
+  }, 60_000);
+});
+
+describe("warden run without strace", () => {
+  it("--no-strace says in the summary what is not seen", async () => {
+    const dir = tempDir();
+    files(dir, { "app.js": "" });
+    const r = await runWarden(["run", "--json", "--no-strace", "--", NODE, "app.js"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const { summary } = jsonLines(r.stdout);
+    expect(summary.strace).toMatchObject({ state: "off", unhooked: [] });
+    expect(summary.not_seen.join("; ")).toMatch(/statically linked programs/);
+    expect(summary.not_seen.join("; ")).toMatch(/native addons/);
+    expect(summary.not_seen.join("; ")).toMatch(/raw system calls/);
+    const text = await runWarden(["run", "--no-strace", "--", NODE, "app.js"], { cwd: dir });
+    expect(text.stderr).toContain(
+      "strace: off (--no-strace); static binaries, raw system calls and native addons' own system calls are not seen",
+    );
+  }, 60_000);
+
+  it("--strace refuses to start the program (126) when strace cannot run", async () => {
+    const dir = tempDir();
+    files(dir, { "app.js": "console.log('RAN')" });
+    const r = await runWarden(["run", "--strace", "--", NODE, "app.js"], {
+      cwd: dir,
+      env: { ...process.env, PATH: "/nonexistent" },
+    });
+    expect(r.code).toBe(126);
+    expect(r.stdout).not.toContain("RAN");
+    expect(r.stderr).toMatch(/--strace: strace is not installed \(not in PATH\); install strace/);
+  }, 60_000);
+});
