@@ -45,10 +45,12 @@ export function pythonJudge(
   const fn = (runtime: "python" | "nodejs", name: string): Judgement => {
     if (!runtimes.has(runtime)) return NOT_NAMED;
     const d = policy.check({ kind: `${runtime}.call`, name });
-    // What no rule names is not the section's business (its effect is judged by its own).
-    if (d.rule === undefined && d.allowed) return NOT_NAMED;
-    const own = d.verdict;
-    return judgement(own ?? (d.allowed ? "allow" : "block"), d);
+    const verdict = d.verdict ?? (d.allowed ? "allow" : "block");
+    // A function no rule names and the section's default lets go is not reported (its effect,
+    // a file or a connect, is judged by its own section); `default: deny` or `warn` still is.
+    if ((d.code === "default_rule" || d.code === "no_rule") && verdict === "allow")
+      return NOT_NAMED;
+    return judgement(verdict, d);
   };
   return (r) => {
     const runtime = r.runtime ?? "python";

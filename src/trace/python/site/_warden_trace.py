@@ -435,7 +435,7 @@ def _judge_call(agent, event, op, target, extra=None, port=None):
     fj = None
     for n in FUNCTION_NAMES[event]:
         j = agent.fns.get(n)
-        if j is not None and "rule" in j:
+        if j is not None and ("rule" in j or j["verdict"] != "allow"):
             fj = _stricter(fj, j)
     oj = agent.op_judgement(op) if op is not None else None
     j = _stricter(oj, fj)
