@@ -68,11 +68,13 @@ export interface AuditRecord {
   /** outcome `error` or `failed`: the JSON-RPC error (message bounded). */
   error?: { code: number; message: string };
   /** event lines: what they note. */
-  kind?: "guard" | "guards_reload" | "passthrough";
+  kind?: "guard" | "guards_reload" | "passthrough" | "host_call" | "component_reload";
   /** kind passthrough: who sent the message the gateway passed on unjudged (or answered itself). */
   from?: "client" | "upstream";
   /** kind guard: each guard's verdict and time. */
   guards?: readonly unknown[];
+  /** kind host_call: the host call a hosted component made during the tool call `call_id` names. */
+  host?: HostCallDetail;
   /** kind guards_reload: what triggered it. */
   trigger?: string;
   /**
@@ -85,6 +87,28 @@ export interface AuditRecord {
    * allow) that `decision` sums up as allow or deny.
    */
   verdict?: "allow" | "suppress" | "display" | "warn" | "review" | "block";
+}
+
+/** kind host_call: a component's host call (a crossing judged by the policy, docs/hosted-tools.md). */
+export interface HostCallDetail {
+  /** The component that made it. */
+  component: string;
+  /** The WASI interface (`wasi:filesystem/types`). */
+  interface: string;
+  /** The host function as WIT names it (`[method]descriptor.open-at`). */
+  function: string;
+  /** What it asked for, bounded: the resolved path, the URL, `host:port`, the env key. */
+  target?: string;
+  /** The policy's decision code (`no_rule`, `deny_rule`, ...), or `host` when the host itself refused. */
+  code?: string;
+  /** The WASI error the component got back. */
+  wasi_error?: string;
+  /** What to add to the policy to allow it. */
+  hint?: string;
+  /** Environment keys hidden from the component. */
+  hidden?: string[];
+  /** Past the per-call bound: how many such calls this one line stands for. */
+  count?: number;
 }
 
 /** What a session fills in (time, session, caller and a fresh call_id are added). */

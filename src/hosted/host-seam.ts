@@ -44,21 +44,52 @@ export interface WorkerHostOptions {
   readonly baseDir: string;
 }
 
-/** A host call judged by the policies, reported to the main thread (audit line, metrics). */
+/**
+ * A host call judged by the policies (a crossing between the component and the host): the one
+ * event shape the WASI host emits, the worker batches to the main thread, and the main thread
+ * turns into an audit line (docs/audit.md, kind `host_call`), /metrics counts and, for a
+ * refusal, the hint in the tool's answer. Plain data (structured-clone safe).
+ */
 export interface HostDecisionEvent {
   readonly kind: "decision";
+  /** The component (the `source` of the core `Call`). */
   readonly component: string;
-  /** The WASI function, `interface.function`, e.g. `wasi:filesystem/types.open-at`. */
+  /** The WASI interface, e.g. `wasi:filesystem/types` (the `target` of the core `Call`). */
+  readonly interface: string;
+  /** The host function as WIT names it, e.g. `[method]descriptor.open-at`. */
   readonly function: string;
-  /** What the call asked for, bounded (a path, a URL, a host:port, an env key). */
+  /** What the call asked for, bounded (the resolved path, the URL, `host:port`, the env key). */
   readonly target: string;
-  readonly decision: "allow" | "block";
-  /** Why (for a block: what was refused and what to add to the policy). */
-  readonly reason: string;
-  /** The deciding rule as `file:line` (and its key path), when a rule decided. */
+  readonly decision: "allow" | "deny";
+  /** The policy's decision code (`no_rule`, `deny_rule`, `allow_rule`...), or `host` when the host itself refused. */
+  readonly code: string;
+  /** Which strategy decided (`policy`, `host`, a firewall's name). */
+  readonly by?: string;
+  /** The deciding rule as `file:line`, when a rule decided. */
   readonly rule?: string;
-  /** Microseconds the check took (policy decision, path resolution included). */
-  readonly micros?: number;
+  /** The deciding rule's key path (`storage.allow[0]`). */
+  readonly rule_id?: string;
+  /** Why, in words (for a refusal: what the policy said). */
+  readonly reason: string;
+  /** What to add to the policy to allow it (a default deny), as `warden policy eval` says it. */
+  readonly hint?: string;
+  /** The WASI error the component got back (`access`, `HTTP-request-denied`, ...). */
+  readonly wasi_error?: string;
+  /** `get-environment`: the keys that exist in the host's environment but no policy allows. */
+  readonly hidden?: readonly string[];
+  /** The policy action as it was judged (the canonical, resolved path or host). */
+  readonly action?: unknown;
+  /** Microseconds the call took in the host (judging it, and running it when allowed). */
+  readonly micros: number;
+}
+
+/** One line: what was refused (and its target), the rule, and what to add. */
+export function describeDenial(e: HostDecisionEvent): string {
+  const on = e.target !== "" ? ` ${e.target}` : "";
+  const rule =
+    e.rule !== undefined ? ` (${e.rule_id !== undefined ? `${e.rule_id}, ` : ""}${e.rule})` : "";
+  const hint = e.hint !== undefined ? `; to allow it, ${e.hint}` : "";
+  return `Warden refused ${e.interface} ${e.function}${on}: ${e.reason}${rule}${hint}`;
 }
 
 /** A line the component wrote to stdout/stderr, or a note of the host. */

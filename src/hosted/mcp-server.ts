@@ -9,20 +9,37 @@ import type { HostedServer } from "./server.js";
 
 export const SERVER_NAME = "warden-serve";
 
-export function mcpServerOf(hosted: HostedServer, version = "0.1.0"): Server {
+export interface ServeOptions {
+  /** Put each call's host calls in the answer's `_meta["warden/host_calls"]` (a gateway upstream). */
+  hostCallsInMeta?: boolean;
+}
+
+export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Server {
   const server = new Server(
-    { name: SERVER_NAME, version },
+    { name: SERVER_NAME, version: "0.1.0" },
     { capabilities: { tools: { listChanged: true } } },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: hosted.tools() }));
-  server.setRequestHandler(CallToolRequestSchema, async (req) =>
-    hosted.call(req.params.name, req.params.arguments as Record<string, unknown> | undefined),
-  );
+  server.setRequestHandler(CallToolRequestSchema, async (req) => {
+    const info = server.getClientVersion();
+    return hosted.call(
+      req.params.name,
+      req.params.arguments as Record<string, unknown> | undefined,
+      {
+        ...(info === undefined ? {} : { client: `${info.name}@${info.version}` }),
+        ...(opts.hostCallsInMeta === true ? { hostCallsInMeta: true } : {}),
+      },
+    );
+  });
   return server;
 }
 
-export async function serveOn(hosted: HostedServer, transport: Transport): Promise<Server> {
-  const server = mcpServerOf(hosted);
+export async function serveOn(
+  hosted: HostedServer,
+  transport: Transport,
+  opts: ServeOptions = {},
+): Promise<Server> {
+  const server = mcpServerOf(hosted, opts);
   await server.connect(transport);
   return server;
 }

@@ -16,7 +16,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { WardenError } from "../core/errors.js";
-import type { HostEvent } from "./host-seam.js";
+import type { EventsMessage } from "./event-batch.js";
 import type { ComponentSpec, ToMain, ToWorker } from "./worker/protocol.js";
 
 export interface PoolOptions {
@@ -28,7 +28,8 @@ export interface PoolOptions {
   loadTimeoutMs?: number;
   /** JavaScript heap of each worker, MiB (default 512; wasm memories are capped by the sandbox). */
   heapMb?: number;
-  onEvent?: (e: HostEvent) => void;
+  /** Host-call events that arrive with no call to hand them to (none in practice). */
+  onEvents?: (m: EventsMessage) => void;
 }
 
 export interface CallOutcome {
@@ -45,6 +46,8 @@ interface Pending {
   timeoutMs: number;
   resolve: (o: CallOutcome) => void;
   reject: (e: WardenError) => void;
+  /** The call's host-call events, as they arrive (batched, bounded: ./event-batch.ts). */
+  onEvents: ((m: EventsMessage) => void) | undefined;
 }
 
 interface Slot {
@@ -94,6 +97,7 @@ export class ComponentPool {
     tool: string,
     args: Record<string, unknown>,
     timeoutMs: number,
+    onEvents?: (m: EventsMessage) => void,
   ): Promise<CallOutcome> {
     if (this.closed)
       return Promise.reject(
@@ -102,7 +106,16 @@ export class ComponentPool {
         }),
       );
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, component, tool, args, timeoutMs, resolve, reject });
+      this.queue.push({
+        id: this.nextId++,
+        component,
+        tool,
+        args,
+        timeoutMs,
+        resolve,
+        reject,
+        onEvents,
+      });
       this.pump();
     });
   }
@@ -225,8 +238,9 @@ export class ComponentPool {
   }
 
   private onMessage(slot: Slot, m: ToMain): void {
-    if (m.type === "event") {
-      this.opts.onEvent?.(m.event);
+    if (m.type === "events") {
+      const to = slot.busy?.onEvents ?? this.opts.onEvents;
+      to?.(m);
       return;
     }
     const p = slot.busy;

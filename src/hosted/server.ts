@@ -13,7 +13,7 @@ import { WardenError } from "../core/errors.js";
 import { loadPolicyFile } from "../policy/io.js";
 import type { CompiledPolicy } from "../policy/policy.js";
 import type { LimitsInput } from "../sandbox/limits.js";
-import type { HostEvent } from "./host-seam.js";
+import { denialList, denialText, HostCallCollector, type HostCalls } from "./host-calls.js";
 import { hostedLimits } from "./limits.js";
 import { type LoadedComponent, loadComponents } from "./load.js";
 import { ComponentPool, type PoolOptions } from "./pool.js";
@@ -28,10 +28,19 @@ export interface HostedOptions {
   stateful?: boolean;
   /** Where transpiled components and instrumented modules are cached. */
   cacheDir?: string;
-  pool?: Omit<PoolOptions, "onEvent">;
-  /** Host calls judged in the workers (audit, metrics). */
-  onEvent?: (e: HostEvent) => void;
+  pool?: Omit<PoolOptions, "onEvents">;
+  /** The host calls of each tool call, when it ends (judged in the workers: audit, metrics). */
+  onHostCalls?: (calls: HostCalls, context: CallContext) => void;
 }
+
+/** Who made a tool call, as the MCP server knows it (for `onHostCalls`). */
+export interface CallContext {
+  /** The clientInfo `name@version` of the session. */
+  readonly client?: string;
+}
+
+/** The answer's `_meta` key carrying the call's host calls (a gateway upstream only). */
+export const HOST_CALLS_META = "warden/host_calls";
 
 /** An MCP tool as tools/list shows it. */
 export interface McpTool {
@@ -94,6 +103,7 @@ export class HostedServer {
     private readonly entries: Map<string, Entry>,
     readonly limits: LimitsInput,
     readonly pool: ComponentPool,
+    private readonly onHostCalls?: HostedOptions["onHostCalls"],
   ) {}
 
   static async open(opts: HostedOptions): Promise<HostedServer> {
@@ -104,10 +114,7 @@ export class HostedServer {
       opts.path,
       opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir },
     );
-    const pool = new ComponentPool({
-      ...(opts.pool ?? {}),
-      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-    });
+    const pool = new ComponentPool(opts.pool ?? {});
     const entries = new Map<string, Entry>();
     for (const c of components) {
       pool.define({
@@ -129,7 +136,7 @@ export class HostedServer {
       for (const tool of c.tools)
         entries.set(tool.name, { component: c, tool, validate: ajv().compile(tool.inputSchema) });
     }
-    return new HostedServer(components, entries, limits, pool);
+    return new HostedServer(components, entries, limits, pool, opts.onHostCalls);
   }
 
   /** The tools, as tools/list answers them. */
@@ -142,8 +149,17 @@ export class HostedServer {
     }));
   }
 
-  /** tools/call: validate, run in a worker, answer. Never throws for a call's own failure. */
-  async call(name: string, args: Record<string, unknown> | undefined): Promise<ToolAnswer> {
+  /**
+   * tools/call: validate, run in a worker, answer. Never throws for a call's own failure. When
+   * host calls were refused, the answer says which and what to add to the policy (a text item
+   * and `_meta["warden/denials"]`); `hostCallsInMeta`: the call's host calls go in
+   * `_meta["warden/host_calls"]` too (for the gateway, which audits them and takes them out).
+   */
+  async call(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    context: CallContext & { hostCallsInMeta?: boolean } = {},
+  ): Promise<ToolAnswer> {
     const e = this.entries.get(name);
     if (e === undefined)
       return answerError(
@@ -165,29 +181,56 @@ export class HostedServer {
         ),
       );
     }
+    const host = new HostCallCollector(e.component.name, name);
+    let answer: ToolAnswer;
     try {
       const out = await this.pool.call(
         e.component.name,
         name,
         input,
         Number(this.limits.timeout_ms),
+        host.add,
       );
       if (out.isError)
-        return {
+        answer = {
           content: [{ type: "text", text: JSON.stringify(out.value ?? null) }],
           isError: true,
         };
-      if (!("value" in out) || e.tool.outputSchema === undefined)
-        return { content: [{ type: "text", text: "" }] };
-      const structured = { result: out.value };
-      return {
-        content: [{ type: "text", text: JSON.stringify(structured) }],
-        structuredContent: structured,
-      };
+      else if (!("value" in out) || e.tool.outputSchema === undefined)
+        answer = { content: [{ type: "text", text: "" }] };
+      else {
+        const structured = { result: out.value };
+        answer = {
+          content: [{ type: "text", text: JSON.stringify(structured) }],
+          structuredContent: structured,
+        };
+      }
     } catch (err) {
-      if (err instanceof WardenError) return answerError(err);
-      throw err;
+      if (!(err instanceof WardenError)) throw err;
+      answer = answerError(err);
     }
+    return this.#withHostCalls(answer, host.done(), context);
+  }
+
+  /** The refusals' hint in the answer; the host calls to whoever audits them. */
+  #withHostCalls(
+    answer: ToolAnswer,
+    calls: HostCalls,
+    context: CallContext & { hostCallsInMeta?: boolean },
+  ): ToolAnswer {
+    const text = denialText(calls);
+    if (text !== undefined) {
+      answer.content.push({ type: "text", text });
+      answer._meta = { ...(answer._meta ?? {}), "warden/denials": denialList(calls) };
+    }
+    if (context.hostCallsInMeta === true && (calls.events.length > 0 || calls.dropped.length > 0))
+      answer._meta = { ...(answer._meta ?? {}), [HOST_CALLS_META]: calls };
+    try {
+      this.onHostCalls?.(calls, context);
+    } catch {
+      // an audit sink that fails does not fail the call
+    }
+    return answer;
   }
 
   close(): Promise<void> {

@@ -83,6 +83,6 @@ async function serverFor(cfg: ComponentUpstreamConfig): Promise<HostedServer> {
 export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<UpstreamTransport> {
   const hosted = await serverFor(cfg);
   const [client, server] = InMemoryTransport.createLinkedPair();
-  await serveOn(hosted, server);
+  await serveOn(hosted, server, { hostCallsInMeta: true });
   return { transport: client, setProtocolVersion: () => {}, pid: () => null };
 }

@@ -308,6 +308,7 @@ export class Gateway extends EventEmitter {
       policyFile: () => this.#policy.current.file,
       log: this.#log,
       decided: this.metrics ? (r, ends) => this.metrics!.record(r, ends) : undefined,
+      hostCalls: this.metrics ? (u, c) => this.metrics!.hosted.record(u, c) : undefined,
       version: this.version,
       callerIncludesClientName: this.config.callerIncludesClientName === true,
       shared: (cfg) => (cfg.sessions === "shared" ? this.shared.get(cfg.name) : undefined),

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { StatisticsStrategy } from "../core/strategies/statistics.js";
 import type { AuditEntry } from "./audit.js";
+import { HostCallMetrics } from "./host-call-metrics.js";
 import type { UpstreamHealth } from "./upstream-health.js";
 
 /** Distinct (upstream, tool) pairs counted one by one; later ones share the overflow series. */
@@ -52,6 +53,8 @@ export class GatewayMetrics {
   readonly duration: Histogram;
   readonly sessions: Gauge;
   readonly reloads: Counter;
+  /** Component upstreams' host calls (host-call-metrics.ts). */
+  readonly hosted: HostCallMetrics;
 
   /** `registry`: the process's own, to register in (default: one of its own). */
   constructor(registry = new Registry()) {
@@ -86,6 +89,7 @@ export class GatewayMetrics {
       labelNames: ["outcome"],
       registers: [this.registry],
     });
+    this.hosted = new HostCallMetrics(this.registry);
     const stats = this.statistics;
     const calls = new Counter({
       name: "warden_mcp_tool_calls_total",

@@ -4,6 +4,7 @@
  * (`SessionIdentity`), an upstream's answer with its exact text (`UpstreamAnswer`), and the
  * named parts a session is composed of (`SessionParts`, see session.ts).
  */
+import type { HostCalls } from "../hosted/host-calls.js";
 import type { AuditEntry, AuditLog } from "./audit.js";
 import type { MessageLimits, RestartConfig, UpstreamConfig } from "./config-types.js";
 import type { ErrorResponse, Id, Message, ResultResponse } from "./jsonrpc.js";
@@ -54,6 +55,8 @@ export interface GatewayContext {
   shared?(cfg: UpstreamConfig): SharedUpstream | undefined;
   /** Told of each upstream link a session makes (the gateway's upstream health follows it). */
   linkMade?(link: UpstreamLink): void;
+  /** The host calls of a component upstream's tool call (metrics; the audit is written apart). */
+  hostCalls?(upstream: string, calls: HostCalls): void;
 }
 
 /** Who a session is, as its audit lines and judged calls name it (client and caller: at initialize). */

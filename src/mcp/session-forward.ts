@@ -5,6 +5,7 @@
  * outcome line; resources/unsubscribe and logging/setLevel pass through unjudged.
  */
 import { type Decision, isAllowed } from "../core/decision.js";
+import { takeHostCalls } from "./host-call-lines.js";
 import {
   errorResponse,
   INTERNAL_ERROR,
@@ -108,6 +109,7 @@ export class Forwarding {
       s.calls.doneProgress(p);
       if (got === CANCELLED) return s.audit.outcome(call, req.method, publicName, t0, got);
       const a = got.message;
+      if ("result" in a) takeHostCalls(s, call, link, publicName, a.result);
       // A task-augmented call (`task`, or `_meta.task` of early drafts) answers with its task.
       if (kind === "tool" && "result" in a && a.result.task !== undefined)
         this.tasks.created(link, publicName, name, a.result);

@@ -3,9 +3,10 @@
  * MCP server over stdio (docs/hosted-tools.md). `--inspect` prints the tools it would expose as
  * JSON and exits.
  */
-import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import type { HostCalls } from "../../hosted/host-calls.js";
+import type { CallContext } from "../../hosted/server.js";
 import { printJson, usageError } from "../output.js";
 
 interface ServeOpts {
@@ -51,10 +52,10 @@ export function registerServe(program: Command): void {
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
         throw usageError(`--workers must be a whole number from 1 to 64 (got "${opts.workers}")`);
       const { HostedServer } = await import("../../hosted/server.js");
-      const audit = opts.audit === undefined ? undefined : hostAudit(opts.audit);
+      const audit = opts.audit === undefined ? undefined : await hostAudit(opts.audit);
       const hosted = await HostedServer.open({
         path,
-        ...(audit === undefined ? {} : { onEvent: audit }),
+        ...(audit === undefined ? {} : { onHostCalls: audit }),
         policies: opts.policy ?? [],
         stateful: opts.stateful === true,
         ...(workers === undefined ? {} : { pool: { size: workers } }),
@@ -111,6 +112,9 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
   const text = [
     `listen: { http: { host: ${q(host)}, port: ${port} } }`,
     `policy: ${q(resolve(policies[0]!))}`,
+    ...(opts.audit === undefined
+      ? []
+      : [`audit: { file: ${q(opts.audit === "-" ? "-" : resolve(opts.audit))} }`]),
     "upstreams:",
     "  - name: components",
     `    component: ${q(resolve(path))}`,
@@ -134,12 +138,31 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
   setImmediate(() => process.exit(process.exitCode ?? 0));
 }
 
-/** Host-call events from the workers as JSON lines (the event as the host reported it, timed). */
-function hostAudit(file: string): (e: object) => void {
-  const path = file === "-" ? undefined : resolve(file);
-  return (e) => {
-    const line = `${JSON.stringify({ time: new Date().toISOString(), event: "host_call", ...e })}\n`;
-    if (path === undefined) process.stderr.write(line);
-    else appendFileSync(path, line, { mode: 0o600 });
+/**
+ * `--audit`: each tool call's host calls as audit lines in the gateway's one record shape
+ * (docs/audit.md, `phase: event, kind: host_call`), caller `stdio`, one session id per process,
+ * the lines of one tool call sharing its call_id.
+ */
+async function hostAudit(file: string) {
+  const { AuditLog } = await import("../../audit/writer.js");
+  const { newCallId } = await import("../../audit/record.js");
+  const { hostCallEntries } = await import("../../hosted/host-calls.js");
+  const log = new AuditLog({ file: file === "-" ? "-" : resolve(file), arguments: "redacted" });
+  const session = newCallId();
+  const flush = () => log.flush();
+  process.once("exit", flush);
+  return (calls: HostCalls, context: CallContext) => {
+    const callId = newCallId();
+    for (const rec of hostCallEntries(calls, null, calls.tool, callId)) {
+      const { call_id, ...rest } = rec;
+      log.write({
+        time: new Date().toISOString(),
+        call_id: call_id ?? callId,
+        caller: "stdio",
+        ...(context.client === undefined ? {} : { client: context.client }),
+        session,
+        ...rest,
+      });
+    }
   };
 }

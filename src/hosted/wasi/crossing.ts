@@ -15,7 +15,8 @@ import type { Strategy } from "../../core/strategy.js";
 import { toCoreDecision } from "../../policy/core-decision.js";
 import { allowHint } from "../../policy/hints.js";
 import type { Action, PolicyDecision } from "../../policy/types.js";
-import type { EmitHostEvent, WasiCallEvent } from "./events.js";
+import { describeDenial } from "../host-seam.js";
+import { type EmitHostEvent, targetOf, type WasiCallEvent } from "./events.js";
 import type { HostPolicy } from "./policies.js";
 
 /** What the host keeps on its calls (`call.meta`). */
@@ -45,13 +46,8 @@ export class WasiDenied extends Error {
   }
 }
 
-/** One line: what was refused, the rule, and what to add. */
-export function describeDenial(e: WasiCallEvent): string {
-  const what = `${e.interface} ${e.function}`;
-  const rule = e.rule !== undefined ? ` (rule ${e.rule_id ?? ""} at ${e.rule})` : "";
-  const hint = e.hint !== undefined ? `; to allow it, ${e.hint}` : "";
-  return `Warden refused ${what}: ${e.reason ?? "denied"}${rule}${hint}`;
-}
+/** One line: what was refused, the rule, and what to add (the seam's wording). */
+export { describeDenial };
 
 const REVIEW_RANK = rank("review");
 const NO_POLICY: PolicyDecision = Object.freeze({
@@ -226,22 +222,26 @@ export class Crossings {
   #event(call: Call<WasiCallMeta>, d: Decision, denied: unknown, t0: number): WasiCallEvent {
     const meta = call.meta ?? {};
     const pd = meta.decision;
-    const byPolicy = d.by === "policy" && pd !== undefined;
+    // A refusal by the policy, or an allowed call (the policy allowed it): the policy's rule.
+    const byPolicy = pd !== undefined && (d.by === "policy" || denied === undefined);
     const ev: Record<string, unknown> = {
-      type: "wasi.call",
+      kind: "decision",
       component: this.component,
       interface: call.target,
       function: call.function,
+      target: targetOf(call.args),
       decision: denied === undefined ? "allow" : "deny",
       code: byPolicy ? pd.code : "host",
       by: d.by ?? "policy",
-      duration_ns: Math.round((performance.now() - t0) * 1e6),
+      reason:
+        (denied === undefined && byPolicy ? pd.reason : d.reason) ??
+        (denied === undefined ? "allowed by the policies" : "denied"),
+      micros: Math.round((performance.now() - t0) * 1e6) / 1000,
     };
     const rule = byPolicy ? meta.rule : d.rule;
     if (rule !== undefined) ev.rule = rule;
     if (byPolicy && pd.ruleId !== undefined) ev.rule_id = pd.ruleId;
     if (denied !== undefined) {
-      ev.reason = d.reason;
       ev.wasi_error = typeof denied === "string" ? denied : (denied as { tag: string }).tag;
       if (meta.hint !== undefined) ev.hint = meta.hint;
     }

@@ -1,45 +1,26 @@
 /**
- * What the WASI host reports about its host calls. The host runs inside the component's worker
- * thread; it hands each event to the `emit` function it was given (`WasiHostOptions.emit`), and
- * the worker posts it to the main thread, which writes the audit line and counts it for
- * /metrics. Events are plain, structured-clone-safe objects (strings, numbers, plain objects),
- * so `postMessage` carries them as they are.
+ * What the WASI host reports about its host calls: the seam's one event shape
+ * (`HostDecisionEvent`, ../host-seam.ts), handed to the `emit` function the host was given
+ * (`WasiHostOptions.emit`). The worker batches them to the main thread, which writes the audit
+ * line (kind `host_call`), counts them for /metrics and puts refusals in the tool's answer.
  */
-import type { DecisionCode } from "../../policy/types.js";
+import type { HostDecisionEvent } from "../host-seam.js";
 
 /** One judged host call (a crossing between the component and the host). */
-export interface WasiCallEvent {
-  readonly type: "wasi.call";
-  /** The component (the `source` of the core `Call`). */
-  readonly component: string;
-  /** The WASI interface, e.g. `wasi:filesystem/types` (the `target` of the core `Call`). */
-  readonly interface: string;
-  /** The host function, e.g. `[method]descriptor.open-at` as WIT names it. */
-  readonly function: string;
-  readonly decision: "allow" | "deny";
-  /** The policy's decision code, or `host` when the host itself refused (see docs/hosted-tools.md). */
-  readonly code: DecisionCode | "host";
-  /** `file:line` of the deciding rule, when a rule decided. */
-  readonly rule?: string;
-  /** The deciding rule's key path (`storage.allow[0]`). */
-  readonly rule_id?: string;
-  /** One sentence: what was refused and why. */
-  readonly reason?: string;
-  /** What to add to the policy to allow it (a default deny only). */
-  readonly hint?: string;
-  /** The policy action as it was asked (the canonical, resolved path or host). */
-  readonly action?: unknown;
-  /** The WASI error the component got back (`access`, `HTTP-request-denied`, ...). */
-  readonly wasi_error?: string;
-  /** `get-environment`: the keys that exist in the host's environment but no policy allows. */
-  readonly hidden?: readonly string[];
-  /** Which strategy decided (`policy`, a firewall's name...). */
-  readonly by?: string;
-  /** Time spent judging (and, when allowed and timed, running) the call, in nanoseconds. */
-  readonly duration_ns: number;
-}
+export type WasiCallEvent = HostDecisionEvent;
 
 export type WasiHostEvent = WasiCallEvent;
 
 /** Where events go; the worker side of the seam posts them to the main thread. */
 export type EmitHostEvent = (event: WasiHostEvent) => void;
+
+const TARGET_MAX = 512;
+
+/** The judged target of a policy action, bounded: the path, the URL, `host:port`, the key. */
+export function targetOf(action: unknown): string {
+  if (action === null || typeof action !== "object") return "";
+  const a = action as Record<string, unknown>;
+  const port = typeof a.port === "number" ? `:${a.port}` : "";
+  const t = String(a.uri ?? a.url ?? (a.host !== undefined ? `${a.host}${port}` : (a.key ?? "")));
+  return t.length > TARGET_MAX ? `${t.slice(0, TARGET_MAX)}…` : t;
+}

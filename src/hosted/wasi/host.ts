@@ -144,16 +144,17 @@ export function createWasiHost(opts: WasiHostOptions): WasiHost {
     }
     if (hidden.length > 0 && first !== undefined) {
       const ev: Record<string, unknown> = {
-        type: "wasi.call",
+        kind: "decision",
         component: opts.component,
         interface: "wasi:cli/environment",
         function: "get-environment",
+        target: hidden.slice(0, 10).join(","),
         decision: "allow",
         code: first.decision.code,
         reason: `${hidden.length} environment key(s) hidden: no policy rule allows ${hidden.slice(0, 10).join(", ")}`,
         hidden: hidden.slice(0, 1000),
         by: "policy",
-        duration_ns: 0,
+        micros: 0,
       };
       if (first.rule !== undefined) ev.rule = first.rule;
       if (first.hint !== undefined) ev.hint = first.hint;

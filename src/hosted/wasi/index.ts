@@ -8,9 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import type { CreateHostImports, HostDecisionEvent, ProvidedImports } from "../host-seam.js";
-import { describeDenial } from "./crossing.js";
-import type { WasiCallEvent } from "./events.js";
+import type { CreateHostImports, ProvidedImports } from "../host-seam.js";
 import { createWasiHost } from "./host.js";
 import type { HostPolicyInput } from "./policies.js";
 import { storageDirs } from "./preopens.js";
@@ -48,34 +46,6 @@ export const PROVIDED_IMPORTS: ProvidedImports = Object.freeze([
   "wasi:sockets/udp",
 ]);
 
-const TARGET_MAX = 512;
-
-/** The seam's event for one of the host's. */
-export function toDecisionEvent(e: WasiCallEvent): HostDecisionEvent {
-  const a = e.action as Record<string, unknown> | undefined;
-  let target = "";
-  if (a !== undefined) {
-    const port = typeof a.port === "number" ? `:${a.port}` : "";
-    target = String(a.uri ?? a.url ?? (a.host !== undefined ? `${a.host}${port}` : (a.key ?? "")));
-  } else if (e.hidden !== undefined) target = e.hidden.join(",");
-  const out: Record<string, unknown> = {
-    kind: "decision",
-    component: e.component,
-    function: `${e.interface}.${e.function}`,
-    target: target.length > TARGET_MAX ? `${target.slice(0, TARGET_MAX)}…` : target,
-    decision: e.decision === "allow" ? "allow" : "block",
-    reason: e.decision === "deny" ? describeDenial(e) : (e.reason ?? "allowed by the policies"),
-    micros: Math.round(e.duration_ns / 1000),
-    // Beyond the seam's fields: what the audit line can carry too.
-    code: e.code,
-  };
-  if (e.rule !== undefined) out.rule = e.rule;
-  if (e.rule_id !== undefined) out.rule_id = e.rule_id;
-  if (e.wasi_error !== undefined) out.wasi_error = e.wasi_error;
-  if (e.hint !== undefined) out.hint = e.hint;
-  return out as unknown as HostDecisionEvent;
-}
-
 export const createHostImports: CreateHostImports = (options, emit) => {
   const files = options.policies.map((p) => (isAbsolute(p) ? p : resolve(options.baseDir, p)));
   const sources = files.map((f) => readFileSync(f, "utf8"));
@@ -93,7 +63,7 @@ export const createHostImports: CreateHostImports = (options, emit) => {
     extraPolicies: inputs.slice(1),
     preopens,
     environment: process.env,
-    emit: (e) => emit(toDecisionEvent(e)),
+    emit,
     emitAllowed: true,
   });
   return {

@@ -1,6 +1,7 @@
 /** Messages between the main thread (../pool.ts) and a component worker (./run.ts). */
 import type { LimitsInput } from "../../sandbox/limits.js";
-import type { HostEvent, WorkerHostOptions } from "../host-seam.js";
+import type { EventsMessage } from "../event-batch.js";
+import type { WorkerHostOptions } from "../host-seam.js";
 import type { ToolCallSpec } from "../tools.js";
 
 /** Everything a worker needs to instantiate a component (sent once per worker, before calls). */
@@ -37,7 +38,8 @@ export type ToMain =
       readonly ok: false;
       readonly error: { code: string; message: string; details?: Record<string, unknown> };
     }
-  | { readonly type: "event"; readonly event: HostEvent };
+  /** Host-call events of the call in progress, batched and bounded (../event-batch.ts). */
+  | EventsMessage;
 
 export type ToWorker =
   | { readonly type: "define"; readonly spec: ComponentSpec }

@@ -8,6 +8,7 @@
  */
 import { WardenError } from "../../core/errors.js";
 import { ConvertError, fromJs, toJs } from "../convert.js";
+import { EventBatch } from "../event-batch.js";
 import { ComponentExit, type Emit } from "../host-seam.js";
 import type { ToolCallSpec } from "../tools.js";
 import { ComponentInstance } from "./instance.js";
@@ -34,9 +35,15 @@ function errorOf(e: unknown): { code: string; message: string; details?: Record<
   return { code: "trap", message: (e as Error)?.message ?? String(e) };
 }
 
-export function startWorker(post: (m: ToMain) => void): (m: ToWorker) => Promise<void> {
+export function startWorker(send: (m: ToMain) => void): (m: ToWorker) => Promise<void> {
   const entries = new Map<string, Entry>();
-  const emit: Emit = (event) => post({ type: "event", event });
+  // Host-call events cross batched and bounded; the rest of a call's go before its `done`.
+  const batch = new EventBatch(send);
+  const emit: Emit = batch.emit;
+  const post = (m: ToMain) => {
+    if (m.type === "done") batch.end();
+    send(m);
+  };
 
   async function call(m: Extract<ToWorker, { type: "call" }>): Promise<void> {
     const entry = entries.get(m.component);

@@ -107,7 +107,7 @@ describe("wasi:filesystem attacker cases", () => {
     expect(wasiError(() => data.openAt(FOLLOW, "/etc/passwd", {}, READ))).toBe("not-permitted");
     const ev = events.at(-1)!;
     expect(ev).toMatchObject({
-      type: "wasi.call",
+      kind: "decision",
       component: "files",
       interface: "wasi:filesystem/types",
       function: "[method]descriptor.open-at",

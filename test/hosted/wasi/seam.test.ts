@@ -6,7 +6,11 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createHostImports, PROVIDED_IMPORTS } from "../../../src/hosted/host.js";
-import type { HostDecisionEvent, HostEvent } from "../../../src/hosted/host-seam.js";
+import {
+  describeDenial,
+  type HostDecisionEvent,
+  type HostEvent,
+} from "../../../src/hosted/host-seam.js";
 import { createWasiHost } from "../../../src/hosted/wasi/host.js";
 import { tempDir, wasiError } from "./helpers.js";
 
@@ -70,7 +74,8 @@ describe("the WASI host behind the worker seam", () => {
     expect(events.at(-2)).toMatchObject({
       kind: "decision",
       component: "weather",
-      function: "wasi:filesystem/types.[method]descriptor.open-at",
+      interface: "wasi:filesystem/types",
+      function: "[method]descriptor.open-at",
       target: join(data, "sub", "a.txt"),
       decision: "allow",
     });
@@ -78,11 +83,12 @@ describe("the WASI host behind the worker seam", () => {
       "access",
     );
     const block = events.at(-1) as HostDecisionEvent;
-    expect(block).toMatchObject({ kind: "decision", decision: "block" });
-    expect(block.reason).toContain(
-      "Warden refused wasi:filesystem/types [method]descriptor.open-at",
+    expect(block).toMatchObject({ kind: "decision", decision: "deny", code: "no_rule" });
+    expect(block.target).toBe(join(data, "sub", "new.txt"));
+    expect(describeDenial(block)).toContain(
+      `Warden refused wasi:filesystem/types [method]descriptor.open-at ${join(data, "sub", "new.txt")}`,
     );
-    expect(block.reason).toContain("storage.allow");
+    expect(describeDenial(block)).toContain("storage.allow");
     expect(root).toBeTruthy();
   });
 
