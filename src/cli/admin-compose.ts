@@ -178,12 +178,13 @@ export async function startAdminApi(
     own?.close();
     throw e;
   });
-  if (own === undefined) return server;
   const close = server.close.bind(server);
   return Object.assign(server, {
     close: async () => {
-      own.close();
+      own?.close();
       await close();
+      // the plugins' counters, kept under state.dir across restarts
+      await registry.close();
     },
   });
 }

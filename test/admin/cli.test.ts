@@ -62,14 +62,24 @@ describe("warden admin", () => {
       body: registerForm({ name: "spam" }, await spamPlugin()),
     });
     expect(reg.status).toBe(201);
+    const tested = await fetch(`${a.url}/v1/wasm/plugins/spam/test`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ input: { action_type: "x" } }),
+    });
+    expect(tested.status).toBe(200);
     a.child.kill("SIGTERM");
     expect(await exited(a.child)).toBe(0);
 
     const b = await start(["admin", "--config", cfg], env);
     const list = (await (await fetch(`${b.url}/v1/wasm/plugins`, { headers: auth })).json()) as {
       count: number;
+      plugins: { invocation_count: number; last_invoked_at: string | null }[];
     };
     expect(list.count).toBe(1);
+    // the counters were written on SIGTERM and read back
+    expect(list.plugins[0]).toMatchObject({ invocation_count: 1 });
+    expect(list.plugins[0]!.last_invoked_at).not.toBeNull();
     b.child.kill("SIGTERM");
     expect(await exited(b.child)).toBe(0);
   }, 60_000);

@@ -2,7 +2,14 @@
  * Plugins registered over the API survive a restart (kept under state.dir, written atomically,
  * checked against their sha256 when read back), and wasm.plugin_dir is scanned at start.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PluginRegistry } from "../../src/rules/registry/index.js";
@@ -60,6 +67,40 @@ describe("persistence under state.dir", () => {
     const c = await PluginRegistry.open({ stateDir, cacheDir: false });
     expect(c.list().map((p) => p.name)).toEqual(["off"]);
     expect(readdirSync(join(dir, "modules"))).toHaveLength(1);
+  });
+
+  it("invocation_count and last_invoked_at survive a restart, written at a bounded rate; a new module under the name starts from zero", async () => {
+    const stateDir = tempDir();
+    const pluginDir = tempDir();
+    writeFileSync(join(pluginDir, "dirp.wasm"), await wat("allow"));
+    const open = () =>
+      PluginRegistry.open({ stateDir, pluginDir, cacheDir: false, countsFlushMs: 3_600_000 });
+    const a = await open();
+    await a.register({ name: "spam", bytes: await spamPlugin() });
+    for (let i = 0; i < 1000; i++) a.invoke("spam", "evaluate", { action_type: "x" });
+    a.test("dirp", {});
+    const counts = join(stateDir, "plugins", "counts.json");
+    // 1001 invocations, no write yet: the file is written at most once per interval, and on close
+    expect(existsSync(counts)).toBe(false);
+    const last = a.info("spam").last_invoked_at;
+    await a.close();
+    expect(readdirSync(join(stateDir, "plugins")).sort()).toEqual([
+      "counts.json",
+      "index.json",
+      "modules",
+    ]);
+    const b = await open();
+    expect(b.info("spam")).toMatchObject({ invocation_count: 1000, last_invoked_at: last });
+    expect(b.info("dirp")).toMatchObject({ invocation_count: 1 });
+    // deleted and registered again (other bytes): its count starts from zero
+    await b.delete("spam");
+    await b.register({ name: "spam", bytes: await wat("allow") });
+    b.invoke("spam", "evaluate", {});
+    await b.close();
+    expect((await open()).info("spam").invocation_count).toBe(1);
+    // a counts file that does not read back is ignored (counters are not configuration)
+    writeFileSync(counts, "{ nope");
+    expect((await open()).info("spam").invocation_count).toBe(0);
   });
 
   it("refuses to start on an altered module or a corrupt index (registry_corrupt), naming the file", async () => {

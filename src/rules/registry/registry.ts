@@ -14,6 +14,7 @@ import {
   type Plugin,
 } from "../../sandbox/index.js";
 import type { ActionContext, RulePlugins } from "../types.js";
+import { CountsFile, type PluginCount } from "./counts.js";
 import { checkRegistryName, MAX_PLUGINS } from "./names.js";
 import { RegistryStore, type StoredPlugin, sha256 } from "./store.js";
 import type {
@@ -51,6 +52,8 @@ export class PluginRegistry implements RulePlugins {
   /** Names being registered now (their modules compiling): taken, and counted. */
   readonly #pending = new Set<string>();
   readonly #store: RegistryStore | undefined;
+  /** invocation_count and last_invoked_at kept under state.dir (written at a bounded rate). */
+  readonly #counts: CountsFile | undefined;
   readonly #log: RegistryLog;
   readonly #opts: RegistryOptions;
   readonly #now: () => Date;
@@ -60,6 +63,31 @@ export class PluginRegistry implements RulePlugins {
     this.#log = opts.log ?? SILENT;
     this.#now = opts.now ?? (() => new Date());
     this.#store = opts.stateDir === undefined ? undefined : new RegistryStore(opts.stateDir);
+    this.#counts =
+      this.#store === undefined
+        ? undefined
+        : new CountsFile(
+            join(this.#store.dir, "counts.json"),
+            () => this.#countsNow(),
+            opts.countsFlushMs,
+          );
+  }
+
+  #countsNow(): Record<string, PluginCount> {
+    const out: Record<string, PluginCount> = {};
+    for (const e of this.#entries.values())
+      if (e.count > 0)
+        out[e.stored.name] = {
+          sha256: e.stored.sha256,
+          invocation_count: e.count,
+          last_invoked_at: e.last,
+        };
+    return out;
+  }
+
+  /** Write the counters now (the process is stopping); resolves when they are on disk. */
+  async close(): Promise<void> {
+    await this.#counts?.flush();
   }
 
   /**
@@ -77,6 +105,19 @@ export class PluginRegistry implements RulePlugins {
         );
       r.#entries.delete(entry.name);
       await r.#add(entry, bytes, "api");
+    }
+    // the counters of the last run, for the same modules (a replaced module starts from zero)
+    const kept = await r.#counts?.load((why) =>
+      r.#log.warn(
+        { event: "wasm.plugin.counts", file: r.#counts?.file },
+        `the plugins' counts file ${r.#counts?.file}: ${why}; counting from zero`,
+      ),
+    );
+    for (const [name, c] of kept ?? []) {
+      const e = r.#entries.get(name);
+      if (e === undefined || e.stored.sha256 !== c.sha256) continue;
+      e.count = c.invocation_count;
+      e.last = c.last_invoked_at;
     }
     r.#changed();
     return r;
@@ -237,6 +278,7 @@ export class PluginRegistry implements RulePlugins {
     const t0 = performance.now();
     e.count++;
     e.last = this.#now().toISOString();
+    this.#counts?.mark();
     try {
       const r = e.plugin.evaluateSync(input, { function: fn });
       e.memory = r.memory_used_bytes;

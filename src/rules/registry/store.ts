@@ -26,7 +26,7 @@ const INDEX_VERSION = 1;
 export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** Write `data` to `file` atomically (temporary file, fsync, rename). */
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   const fh = await open(tmp, "wx", 0o600);
   try {

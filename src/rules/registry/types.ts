@@ -65,6 +65,11 @@ export interface RegistryOptions {
   readonly cacheDir?: string | false;
   readonly log?: RegistryLog;
   readonly observer?: RegistryObserver;
+  /**
+   * invocation_count and last_invoked_at are written under state.dir at most once per this many
+   * ms (default 1000) and on close().
+   */
+  readonly countsFlushMs?: number;
   /** The clock (tests). */
   readonly now?: () => Date;
 }
