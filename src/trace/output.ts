@@ -167,10 +167,23 @@ function treeLines(procs: RunSummary["processes"]): string[] {
   return lines;
 }
 
+/** The time of the last audit line, kept for the lines in the same millisecond (a flood). */
+let lastMs = 0;
+let lastIso = "";
+
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** The audit line of an event: the gateway's shape (decision line; `caller` is the pid). */
 export function auditRecord(e: TraceEvent, run: string, program: string): AuditRecord {
   const rec: AuditRecord = {
-    time: new Date().toISOString(),
+    time: isoNow(),
     call_id: randomUUID(),
     phase: "decision",
     caller: `pid:${e.pid}`,

@@ -26,6 +26,8 @@ export interface SessionOptions {
   readonly reviewTimeoutMs: number;
   /** Each event, in the order handled; a promise holds the agent (a slow reader). */
   readonly onEvent: (e: TraceEvent) => undefined | Promise<void>;
+  /** After each batch (and each event the CLI records itself): write what onEvent kept. */
+  readonly onBatchEnd?: () => undefined | Promise<void>;
   readonly review: (e: TraceEvent) => Promise<ReviewAnswer>;
   /** `/judge` (the Python agent asks before each call): src/trace/python/judge.ts. */
   readonly judge?: (r: JudgeRequest) => JudgeAnswer;
@@ -144,20 +146,31 @@ export class TraceSession implements TraceHandlers {
 
   events(batch: TraceEvent[]): undefined | Promise<void> {
     let wait: Promise<void> | undefined;
+    // A batch comes from one agent: its state is looked up again only when the sender changes.
+    let pid = -1;
+    let thread = -1;
+    let a: AgentState | undefined;
     for (const e of batch) {
-      const a = this.#agents.get(`${e.pid}:${e.thread_id}`);
+      if (e.pid !== pid || e.thread_id !== thread) {
+        pid = e.pid;
+        thread = e.thread_id;
+        a = this.#agents.get(`${pid}:${thread}`);
+      }
       if (a !== undefined) a.received++;
       this.#count(e);
       const w = this.opts.onEvent(e);
       if (w !== undefined) wait = w;
     }
-    return wait;
+    const end = this.opts.onBatchEnd?.();
+    if (end === undefined) return wait;
+    return wait === undefined ? end : Promise.all([wait, end]).then(() => undefined);
   }
 
   /** An event the CLI itself made (the program's own exec). */
   record(e: TraceEvent): void {
     this.#count(e);
     void this.opts.onEvent(e);
+    void this.opts.onBatchEnd?.();
   }
 
   #count(e: TraceEvent): void {

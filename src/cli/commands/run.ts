@@ -217,18 +217,27 @@ async function run(command: string[], o: Options): Promise<number> {
       (json ? process.stdout : process.stderr).once("drain", () => resolve()),
     );
   };
-  const onEvent = (e: TraceEvent): undefined | Promise<void> => {
+  // A batch's lines are written at once (one write, one wait for a slow reader per batch).
+  let lines = "";
+  const onEvent = (e: TraceEvent): undefined => {
     strace.agentEvent(e);
     audit?.write(auditRecord(e, runId, program));
-    if (json) return write(`${JSON.stringify(e)}\n`);
-    if (shown(e, verbose)) return write(`warden: ${eventLine(e, color)}\n`);
+    if (json) lines += `${JSON.stringify(e)}\n`;
+    else if (shown(e, verbose)) lines += `warden: ${eventLine(e, color)}\n`;
     return undefined;
+  };
+  const onBatchEnd = (): undefined | Promise<void> => {
+    if (lines === "") return undefined;
+    const s = lines;
+    lines = "";
+    return write(s);
   };
   const session = new TraceSession({
     policy: { text: policy.text, file: policy.file },
     sections,
     reviewTimeoutMs: reviewMs,
     onEvent,
+    onBatchEnd,
     review: terminalReviewer(reviewMs),
     judge: pythonJudge(compiled.policy, sections),
   });

@@ -70,7 +70,10 @@ export function start(): void {
     );
 
   const judge = new Judge(compiled.policy, c.sections);
-  const tracer = new Tracer(judge, channel, BigInt(c.t0), c.review_timeout_ms);
+  const tracer = new Tracer(judge, channel, BigInt(c.t0), c.review_timeout_ms, {
+    pid: process.pid,
+    threadId,
+  });
   const require = createRequire(import.meta.url);
   const hooks = [
     ...hookFs(require("node:fs"), tracer),

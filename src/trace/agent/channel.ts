@@ -1,6 +1,8 @@
 /**
  * The traced thread's side of the agent's channel to `warden run`: events are batched here
- * (64, or whatever is waiting after 50 ms) and handed to a flusher thread that posts them; the
+ * (64, or whatever is waiting after 50 ms; up to `GROWN_BATCH` while the flusher is behind) and
+ * handed to a flusher thread as UTF-8 bytes (the buffer is transferred, not copied) that posts
+ * them; the
  * synchronous requests (configure, review, the last batch at exit) block this thread with
  * `Atomics.wait` until the flusher has the CLI's answer, which is read with
  * `receiveMessageOnPort`. Bounded: past `MAX_UNACKED` events the CLI has not acknowledged,
@@ -12,13 +14,10 @@ import {
   receiveMessageOnPort,
   Worker,
 } from "node:worker_threads";
-import type { PolicyDecision } from "../../policy/types.js";
 import { BATCH_EVENTS, BATCH_MS } from "../protocol.js";
 import {
-  encodeEvent,
   FLUSHER_MARK,
   type FromFlusher,
-  type RawEvent,
   SLOT_ACKED,
   SLOT_ANSWERS,
   type ToFlusher,
@@ -26,18 +25,24 @@ import {
 
 /** Events posted but not yet acknowledged by the CLI before the traced thread waits. */
 export const MAX_UNACKED = 65_536;
+/** A batch's size while more than `BEHIND` events are unacknowledged (fewer hand-overs). */
+export const GROWN_BATCH = 2048;
+const BEHIND = 1024;
+
+const ENCODER = new TextEncoder();
 
 export class Channel {
   readonly #port: MessagePort;
   readonly #shared: Int32Array;
   readonly #worker: Worker;
-  /** The batch, encoded (`encodeEvent`): one string crosses to the flusher, not objects. */
+  /** The batch: events' JSON texts joined by commas; one string crosses to the flusher. */
   #batch = "";
   #count = 0;
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
   #closed = false;
-  #decisions = new Map<PolicyDecision, number>();
+  /** Events per hand-over now: `batchEvents`, or `GROWN_BATCH` under load. */
+  #limit = BATCH_EVENTS;
   batchEvents = BATCH_EVENTS;
   batchMs = BATCH_MS;
 
@@ -63,24 +68,11 @@ export class Channel {
     this.#port = port1;
   }
 
-  /** The id of a decision in the flusher's table (sent the first time). */
-  decisionId(d: PolicyDecision): number {
-    let id = this.#decisions.get(d);
-    if (id === undefined) {
-      id = this.#decisions.size;
-      this.#decisions.set(d, id);
-      this.#post({
-        t: "dec",
-        d: { id, rule: d.rule, rule_id: d.ruleId, reason: d.reason },
-      });
-    }
-    return id;
-  }
-
-  event(e: RawEvent): void {
+  /** One event, as its JSON text (`EventJson`). */
+  event(json: string): void {
     if (this.#closed) return;
-    this.#batch += encodeEvent(e);
-    if (++this.#count >= this.batchEvents) this.flush();
+    this.#batch = this.#count === 0 ? json : `${this.#batch},${json}`;
+    if (++this.#count >= this.#limit) this.flush();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.flush(), this.batchMs);
       this.#timer.unref();
@@ -99,11 +91,16 @@ export class Channel {
     this.#batch = "";
     this.#count = 0;
     this.#sent += n;
-    this.#post({ t: "ev", b });
+    const bytes = ENCODER.encode(b);
+    this.#port.postMessage({ t: "ev", b: bytes, n } satisfies ToFlusher, [bytes.buffer]);
     const s = this.#shared;
     for (;;) {
       const acked = Atomics.load(s, SLOT_ACKED);
-      if (this.#sent - acked <= MAX_UNACKED) break;
+      const unacked = this.#sent - acked;
+      if (unacked <= MAX_UNACKED) {
+        this.#limit = unacked > BEHIND ? GROWN_BATCH : this.batchEvents;
+        break;
+      }
       Atomics.wait(s, SLOT_ACKED, acked, 1000);
     }
   }
@@ -118,16 +115,17 @@ export class Channel {
   /** A request the traced thread waits for (at most `timeoutMs`). */
   request(msg: ToFlusher, timeoutMs: number): FromFlusher {
     const s = this.#shared;
-    const before = Atomics.load(s, SLOT_ANSWERS);
     this.#post(msg);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      // Read the counter before looking: an answer posted after the look changes it, so the
+      // wait below returns at once instead of sleeping on an answer already there.
+      const seen = Atomics.load(s, SLOT_ANSWERS);
       const got = receiveMessageOnPort(this.#port);
       if (got !== undefined) return got.message as FromFlusher;
       const left = deadline - Date.now();
       if (left <= 0) return { ok: false, error: `no answer from warden run in ${timeoutMs} ms` };
-      Atomics.wait(s, SLOT_ANSWERS, Atomics.load(s, SLOT_ANSWERS), Math.min(left, 1000));
-      void before;
+      Atomics.wait(s, SLOT_ANSWERS, seen, Math.min(left, 1000));
     }
   }
 

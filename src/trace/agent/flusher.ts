@@ -1,23 +1,16 @@
 /**
- * The agent's flusher thread (the seed's flush thread): receives compact events from the traced
- * thread, expands them into `TraceEvent`s and posts them to `warden run` in order, one request
- * at a time on one kept-alive connection, so that `/shutdown` arrives after the last `/events`.
- * A batch leaves at 64 events or 50 ms after its first; while a post is in flight the next
- * batch grows. Synchronous requests are answered on the port and signalled through the shared
+ * The agent's flusher thread (the seed's flush thread): receives batches of events (their
+ * `TraceEvent` JSON texts, built in the traced thread) and posts them to `warden run` in order,
+ * one request at a time on one kept-alive connection, so that `/shutdown` arrives after the last
+ * `/events`. A batch leaves at 64 events or 50 ms after its first; while a post is in flight
+ * everything that arrives waits, and goes in the next request (up to `MAX_BATCH` events: under
+ * load batches grow beyond 64). Synchronous requests are answered on the port and signalled through the shared
  * array (the traced thread waits on it).
  */
 import { Agent, request } from "node:http";
 import { type MessagePort, workerData } from "node:worker_threads";
-import { BATCH_EVENTS, BATCH_MS, type TraceEvent } from "../protocol.js";
-import {
-  type DecisionNote,
-  decodeEvents,
-  type FromFlusher,
-  type RawEvent,
-  SLOT_ACKED,
-  SLOT_ANSWERS,
-  type ToFlusher,
-} from "./wire.js";
+import { BATCH_EVENTS, BATCH_MS } from "../protocol.js";
+import { type FromFlusher, SLOT_ACKED, SLOT_ANSWERS, type ToFlusher } from "./wire.js";
 
 interface Data {
   url: string;
@@ -31,9 +24,10 @@ interface Data {
 const data = workerData as Data;
 const base = new URL(data.url);
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const decisions: (DecisionNote & { json: string; ruleJson: string })[] = [];
-/** Events waiting, as JSON text. */
-let queue: string[] = [];
+/** Batches waiting (JSON texts joined by commas, UTF-8) and their event counts. */
+let queue: Uint8Array[] = [];
+let counts: number[] = [];
+let queued = 0;
 let chain: Promise<unknown> = Promise.resolve();
 let sending = false;
 let timer: NodeJS.Timeout | undefined;
@@ -49,7 +43,28 @@ function post(path: string, body: unknown): Promise<unknown> {
   return postText(path, JSON.stringify(body));
 }
 
+const OPEN = Buffer.from("[");
+const COMMA = Buffer.from(",");
+const CLOSE = Buffer.from("]");
+
+/** `[part,part,...]` as the body, written as the buffers are (no copy into one string). */
+function postParts(path: string, parts: readonly Uint8Array[]): Promise<unknown> {
+  const body: Uint8Array[] = [OPEN];
+  let size = 1 + parts.length;
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) body.push(COMMA);
+    body.push(parts[i]!);
+    size += parts[i]!.length;
+  }
+  body.push(CLOSE);
+  return postBody(path, body, size);
+}
+
 function postText(path: string, text: string): Promise<unknown> {
+  return postBody(path, [Buffer.from(text)], Buffer.byteLength(text));
+}
+
+function postBody(path: string, body: readonly Uint8Array[], size: number): Promise<unknown> {
   if (dead !== undefined) return Promise.reject(new Error(dead));
   return new Promise((resolve, reject) => {
     const req = request(
@@ -62,7 +77,7 @@ function postText(path: string, text: string): Promise<unknown> {
         headers: {
           authorization: `Bearer ${data.token}`,
           "content-type": "application/json",
-          "content-length": Buffer.byteLength(text),
+          "content-length": size,
         },
       },
       (res) => {
@@ -86,34 +101,10 @@ function postText(path: string, text: string): Promise<unknown> {
       },
     );
     req.on("error", reject);
-    req.end(text);
+    req.cork();
+    for (const b of body) req.write(b);
+    req.end();
   });
-}
-
-/** The event as a `TraceEvent`, built as JSON text directly (no object per event: less GC). */
-function eventJson(e: RawEvent): string {
-  const d = e.d >= 0 ? decisions[e.d] : undefined;
-  const a = JSON.stringify(e.a);
-  let args = `{"index":0,"display":${a}}`;
-  if (e.x !== undefined)
-    for (let i = 0; i < e.x.length; i++)
-      args += `,{"index":${i + 1},"display":${JSON.stringify(e.x[i])}}`;
-  const dot = e.f.indexOf(".");
-  const module = dot > 0 ? e.f.slice(0, dot) : e.m;
-  let s = `{"hook_type":"nodejs","event_type":"enter","function":"js:${e.f}","module":${JSON.stringify(module)},"arguments":[${args}],"timestamp_ns":${e.t},"thread_id":${data.threadId},"pid":${data.pid},"target":${a},"verdict":"${e.v}"`;
-  if (e.p !== undefined) s += `,"network_info":{"host":${a},"port":${e.p}}`;
-  // The reason of an allowed event is its rule's ("allowed by <rule_id> (<rule>)"): left out.
-  if (d !== undefined) s += e.v === "allow" ? d.ruleJson : d.json;
-  if (e.r !== undefined) s += `,"review":"${e.r}"`;
-  return `${s}}`;
-}
-
-/** The decision's rule as JSON text to append to an event (`,"rule":...,"rule_id":...`). */
-function ruleJson(d: DecisionNote): string {
-  let s = "";
-  if (d.rule !== undefined) s += `,"rule":${JSON.stringify(d.rule)}`;
-  if (d.rule_id !== undefined) s += `,"rule_id":${JSON.stringify(d.rule_id)}`;
-  return s;
 }
 
 function answer(a: FromFlusher): void {
@@ -146,26 +137,36 @@ function sendEvents(): Promise<void> {
   return then(async () => {
     sending = false;
     while (queue.length > 0) {
-      const batch = queue.length <= MAX_BATCH ? queue : queue.splice(0, MAX_BATCH);
-      if (batch === queue) queue = [];
+      // Whole batches, up to MAX_BATCH events (at least one batch).
+      let k = 0;
+      let n = 0;
+      while (k < queue.length && (k === 0 || n + counts[k]! <= MAX_BATCH)) n += counts[k++]!;
+      const parts = k === queue.length ? queue : queue.slice(0, k);
+      queue = k === queue.length ? [] : queue.slice(k);
+      counts = k === counts.length ? [] : counts.slice(k);
+      queued -= n;
       try {
-        if (dead === undefined) await postText("/events", `[${batch.join(",")}]`);
+        if (dead === undefined) await postParts("/events", parts);
       } catch (e) {
         dead ??= (e as Error).message;
       }
-      ack(batch.length);
+      ack(n);
     }
   });
 }
 
 function schedule(): void {
-  if (queue.length >= batchEvents) void sendEvents();
+  if (queued >= batchEvents) void sendEvents();
   else if (timer === undefined) timer = setTimeout(() => void sendEvents(), batchMs);
 }
 
 function sync(path: string, body: unknown, onDone?: (b: unknown) => void): void {
+  syncText(path, JSON.stringify(body), onDone);
+}
+
+function syncText(path: string, text: string, onDone?: (b: unknown) => void): void {
   void sendEvents();
-  void then(() => post(path, body)).then(
+  void then(() => postText(path, text)).then(
     (b) => {
       onDone?.(b);
       answer({ ok: true, body: b });
@@ -176,15 +177,10 @@ function sync(path: string, body: unknown, onDone?: (b: unknown) => void): void 
 
 data.port.on("message", (m: ToFlusher) => {
   switch (m.t) {
-    case "dec":
-      decisions[m.d.id] = {
-        ...m.d,
-        ruleJson: ruleJson(m.d),
-        json: `${ruleJson(m.d)},"reason":${JSON.stringify(m.d.reason)}`,
-      };
-      return;
     case "ev":
-      decodeEvents(m.b, (e) => queue.push(eventJson(e)));
+      queue.push(m.b);
+      counts.push(m.n);
+      queued += m.n;
       schedule();
       return;
     case "configure":
@@ -200,7 +196,7 @@ data.port.on("message", (m: ToFlusher) => {
       void then(() => post(`/${m.t}`, m.body)).catch(() => undefined);
       return;
     case "review":
-      sync("/review", { event: JSON.parse(eventJson(m.ev)) as TraceEvent });
+      syncText("/review", `{"event":${m.ev}}`);
       return;
     case "bye":
       sync("/shutdown", { pid: data.pid, thread_id: data.threadId, events_sent: m.sent });

@@ -7,8 +7,8 @@ import type { Verdict } from "../../core/decision.js";
 import type { Op } from "../actions.js";
 import type { ReviewAnswer } from "../protocol.js";
 import type { Channel } from "./channel.js";
+import { EventJson } from "./event-json.js";
 import type { Judge, Judged } from "./judge.js";
-import type { RawEvent } from "./wire.js";
 
 const REVIEW_ALLOWED: Judged = Object.freeze({ verdict: "allow", decision: undefined });
 
@@ -17,10 +17,18 @@ export class Tracer {
   readonly channel: Channel;
   readonly #t0: bigint;
   readonly #reviewMs: number;
+  readonly #json: EventJson;
 
-  constructor(judge: Judge, channel: Channel, t0: bigint, reviewTimeoutMs: number) {
+  constructor(
+    judge: Judge,
+    channel: Channel,
+    t0: bigint,
+    reviewTimeoutMs: number,
+    ids: { pid: number; threadId: number },
+  ) {
     this.judge = judge;
     this.channel = channel;
+    this.#json = new EventJson(ids.pid, ids.threadId);
     this.#t0 = t0;
     this.#reviewMs = reviewTimeoutMs;
   }
@@ -50,32 +58,21 @@ export class Tracer {
     extra: readonly string[] | undefined,
     port: number | undefined,
   ): Judged {
-    const ch = this.channel;
-    const e: RawEvent = {
-      f: fn,
-      m: module,
-      a: target,
-      v: j.verdict,
-      d: j.decision === undefined ? -1 : ch.decisionId(j.decision),
-      t: Number(process.hrtime.bigint() - this.#t0),
-      x: extra,
-      p: port,
-    };
+    const t = Number(process.hrtime.bigint() - this.#t0);
+    const d = j.decision;
     if (j.verdict !== "review") {
-      ch.event(e);
+      this.channel.event(this.#json.build(fn, module, target, j.verdict, d, t, extra, port));
       return j;
     }
-    return this.#review(e, j);
-  }
-
-  /** Hold the call until a person answers on the terminal (or the timeout denies). */
-  #review(e: RawEvent, j: Judged): Judged {
+    // Review: hold the call until a person answers on the terminal (or the timeout denies).
     const ch = this.channel;
     ch.flush();
-    const a = ch.request({ t: "review", ev: e }, this.#reviewMs + 5_000);
+    const ev = this.#json.build(fn, module, target, j.verdict, d, t, extra, port);
+    const a = ch.request({ t: "review", ev }, this.#reviewMs + 5_000);
     const answer = a.ok ? (a.body as ReviewAnswer) : undefined;
-    e.r = answer?.why ?? "timeout";
-    ch.event(e);
+    ch.event(
+      this.#json.build(fn, module, target, j.verdict, d, t, extra, port, answer?.why ?? "timeout"),
+    );
     return answer?.decision === "allow" ? REVIEW_ALLOWED : blocked(j);
   }
 }
