@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { commands } from "./commands/index.js";
+import { commandsFor } from "./commands/index.js";
 import { EXIT, exitCodesHelp } from "./exit-codes.js";
 import { printJson, reportError } from "./output.js";
 
@@ -19,8 +19,11 @@ function usageLine(s: string): string {
     .trim();
 }
 
-/** Build the `warden` program; each layer's command module registers its subcommand. */
-export function buildProgram(): Command {
+/**
+ * Build the `warden` program for `argv` (as process.argv): the command it names is registered
+ * (its module loaded only then), or every command for help, --version and unknown names.
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("warden")
     .description("A fast, fail-closed checkpoint around everything an AI agent's tools can do.")
     .version(packageVersion(), "-V, --version")
@@ -32,7 +35,7 @@ export function buildProgram(): Command {
         write(`warden: usage: ${usageLine(s)} (run \`warden --help\` for usage)\n`),
     })
     .addHelpText("after", `\n${exitCodesHelp()}`);
-  for (const register of commands) register(program);
+  for (const register of await commandsFor(argv.slice(2))) register(program);
   return program;
 }
 
@@ -41,7 +44,7 @@ let jsonMode = false;
 
 /** Run the CLI with `argv` (as process.argv); resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   jsonMode = false;
   program.hook("preAction", (_program, action) => {
     jsonMode = action.opts().json === true;
