@@ -1,6 +1,7 @@
 /** The validated, frozen shape of warden.yaml (see docs/gateway.md, "Configuration"). */
 import type { AuditConfig } from "../audit/record.js";
 import type { GuardSpec } from "../guards/config-types.js";
+import type { OAuthSettings } from "../identity/index.js";
 
 export interface StdioUpstreamConfig {
   readonly kind: "stdio";
@@ -41,6 +42,12 @@ export interface HttpUpstreamConfig {
   readonly requestTimeoutMs?: number;
   /** sessions: one upstream session per client session (default) or one shared by all. */
   readonly sessions?: UpstreamSessions;
+  /** token_exchange: its bearer token comes from an RFC 8693 exchange of the caller's (docs/identity.md). */
+  readonly tokenExchange?: {
+    readonly resource: string;
+    readonly audience?: string;
+    readonly scopes: readonly string[];
+  };
 }
 
 /**
@@ -113,6 +120,8 @@ export interface AuthToken {
 /** The `auth` section, read by every listener that takes tokens. */
 export interface AuthConfig {
   readonly tokens: readonly AuthToken[];
+  /** `auth.oauth`: access tokens checked as a resource server (docs/identity.md). */
+  readonly oauth?: OAuthSettings;
 }
 
 /** The HTTP front's limits (listen.http keys in docs/gateway.md, "Limits"). */

@@ -4,6 +4,7 @@ import { isMap, LineCounter, type Node, parseDocument } from "yaml";
 import { WardenError } from "../core/errors.js";
 import { defaultStateDir, STATE_FILES } from "../core/state-dir.js";
 import { parseGuardsConfig } from "../guards/config.js";
+import type { OAuthSettings } from "../identity/index.js";
 import {
   checkSchema,
   dropNulls,
@@ -14,6 +15,7 @@ import { MAX_NESTING, tooDeepYaml } from "../policy/nesting.js";
 import { nodeAt } from "../policy/yaml-nodes.js";
 import type { ConfigIssueCode } from "./codes.js";
 import { adminKeys } from "./config-admin.js";
+import { oauthKeys, tokenExchangeKeys } from "./config-oauth.js";
 import {
   type ArgumentsMode,
   type AuthConfig,
@@ -168,7 +170,16 @@ function isLoopback(host: string): boolean {
  * `auth: { tokens: [{ name, env }] }`; listen.http.bearer_env (deprecated) is read as a token
  * named "default". Listening beyond loopback needs TLS and tokens, or allow_insecure: true.
  */
-function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig } {
+function authKeys(
+  c: Checker,
+  root: Obj,
+  l: ListenConfig,
+  oauth: OAuthSettings | undefined,
+): { auth?: AuthConfig } {
+  const withOauth = (tokens: AuthToken[]) =>
+    tokens.length > 0 || oauth !== undefined
+      ? { auth: { tokens, ...(oauth === undefined ? {} : { oauth }) } }
+      : {};
   const tokens: AuthToken[] = [];
   const list = c.obj(root.auth)?.tokens;
   if (Array.isArray(list))
@@ -180,7 +191,7 @@ function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig }
         c.add(["auth", "tokens", i, "name"], `Two tokens are named "${name}".`, "duplicate_name");
       if (name && env) tokens.push({ name, env });
     }
-  if (l.kind !== "http") return tokens.length > 0 ? { auth: { tokens } } : {};
+  if (l.kind !== "http") return withOauth(tokens);
   if (l.bearerEnv !== undefined) {
     const at = ["listen", "http", "bearer_env"];
     if (root.auth !== undefined && !tokens.some((t) => t.env === l.bearerEnv))
@@ -205,7 +216,7 @@ function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig }
   if (!isLoopback(l.host) && l.allowInsecure !== true) {
     const missing = [
       l.tls === undefined ? "TLS (listen.http.tls)" : "",
-      tokens.length === 0 ? "tokens (auth.tokens)" : "",
+      tokens.length === 0 && oauth === undefined ? "tokens (auth.tokens)" : "",
     ]
       .filter((x) => x !== "")
       .join(" and ");
@@ -216,7 +227,7 @@ function authKeys(c: Checker, root: Obj, l: ListenConfig): { auth?: AuthConfig }
         "insecure_listen",
       );
   }
-  return tokens.length > 0 ? { auth: { tokens } } : {};
+  return withOauth(tokens);
 }
 
 function httpLimits(c: Checker, h: Obj): HttpLimits {
@@ -435,7 +446,8 @@ export function parseConfig(
     maxAttempts: c.int(r, "max_attempts", 20),
   };
   const listenCfg = listen(c, root.listen, abs);
-  const auth = authKeys(c, root, listenCfg);
+  const oauth = oauthKeys(c, root, abs, listenCfg);
+  const auth = authKeys(c, root, listenCfg, oauth);
   const config: GatewayConfig = {
     file,
     listen: listenCfg,
@@ -451,6 +463,7 @@ export function parseConfig(
     upstreams: upstreams(c, root.upstreams, base, policy === undefined ? "" : abs(policy)),
     state,
   };
+  tokenExchangeKeys(c, root.upstreams, config.upstreams as UpstreamConfig[], oauth);
   const stateDir = c.str(c.obj(root.state) ?? {}, "dir");
   const guards = parseGuardsConfig(
     isMap(doc.contents) ? (doc.contents.get("security_guards", true) ?? null) : null,

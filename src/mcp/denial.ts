@@ -22,7 +22,7 @@ function policyHint(d: Decision, f: DenialFacts): string {
     case "deny_rule":
       return `To allow it, remove or narrow ${at ?? "the deny rule"} (deny rules beat allow rules).`;
     case "condition":
-      return `${at === undefined ? "An allow rule" : `The rule at ${d.rule}`} matches the name but not this request: widen its conditions (parameters, max_length, operations) if this call is legitimate.`;
+      return `${at === undefined ? "An allow rule" : `The rule at ${d.rule}`} matches the name but not this request: widen its conditions (parameters, max_length, operations, callers) if this call is legitimate.`;
     case "rate_limited":
       return `Wait a minute, or raise max_calls_per_minute of ${at ?? "the rule"}.`;
     default: {

@@ -15,6 +15,7 @@ import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
 import { HttpFront } from "./http-front.js";
+import { FrontOAuth } from "./http-oauth.js";
 import { processCap } from "./http-slots.js";
 import {
   buildJudges,
@@ -31,6 +32,7 @@ import type { Downstream, GatewayContext } from "./session-core.js";
 import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
 import { upstreamProblems } from "./upstream-check.js";
+import { exchangeConnector } from "./upstream-exchange.js";
 import { UpstreamHealthBook } from "./upstream-health.js";
 import { type GatewayViews, gatewayViews } from "./views.js";
 import { FileWatcher } from "./watch.js";
@@ -128,6 +130,8 @@ export class Gateway extends EventEmitter {
   readonly #recent: RecentLines;
   /** Each upstream's links and restart counts, for the views, /readyz and /metrics. */
   readonly #health = new UpstreamHealthBook();
+  /** auth.oauth.token_endpoint: token exchange for upstreams with token_exchange. */
+  #exchange: ReturnType<typeof exchangeConnector> | undefined;
   #views: GatewayViews | undefined;
   readonly #log: (line: string) => void;
   readonly #watcher: FileWatcher | undefined;
@@ -271,7 +275,11 @@ export class Gateway extends EventEmitter {
         );
       return { name: t.name, secret };
     });
-    this.http = new HttpFront(l, (down) => this.#newSession(down), tokens);
+    const oauth = this.config.auth?.oauth;
+    if (oauth?.tokenEndpoint !== undefined) this.#exchange = exchangeConnector(oauth);
+    const front =
+      oauth === undefined ? undefined : new FrontOAuth(oauth, new Set(tokens.map((t) => t.name)));
+    this.http = new HttpFront(l, (down) => this.#newSession(down), tokens, front);
     this.http.log = this.#log;
     this.http.onrefused = (r, caller) => this.#refused(r, caller);
     if (this.config.limits) {
@@ -310,6 +318,7 @@ export class Gateway extends EventEmitter {
       decided: this.metrics ? (r, ends) => this.metrics!.record(r, ends) : undefined,
       hostCalls: this.metrics ? (u, c) => this.metrics!.hosted.record(u, c) : undefined,
       version: this.version,
+      ...(this.#exchange === undefined ? {} : { exchangeConnect: this.#exchange.connect }),
       callerIncludesClientName: this.config.callerIncludesClientName === true,
       shared: (cfg) => (cfg.sessions === "shared" ? this.shared.get(cfg.name) : undefined),
       // a session's channel to a shared upstream is not followed: the shared link is

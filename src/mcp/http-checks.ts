@@ -45,8 +45,17 @@ export const ANONYMOUS = "anonymous";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
+/** A bearer token that is none of the static tokens: for the OAuth check (http-oauth.ts). */
+export interface Bearer {
+  readonly bearer: string;
+}
+
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+
 export class FrontChecks {
   #hosts: Set<string>;
+  /** auth.oauth: the WWW-Authenticate of a 401 (tokens are then required, even without static ones). */
+  readonly #oauth: string | undefined;
   #okHosts = new Set<string>();
   /** SHA-256 of each accepted `Authorization` value, with its token's name. */
   #want: { name: string; hash: Buffer }[] = [];
@@ -54,7 +63,9 @@ export class FrontChecks {
   constructor(
     readonly cfg: HttpListenConfig,
     tokens: readonly FrontToken[],
+    oauthChallenge?: string,
   ) {
+    this.#oauth = oauthChallenge;
     this.#hosts = new Set([...LOOPBACK, ...cfg.allowedHosts.map((h) => h.toLowerCase())]);
     if (cfg.host !== "0.0.0.0" && cfg.host !== "::") this.#hosts.add(cfg.host.toLowerCase());
     for (const t of tokens) this.#want.push({ name: t.name, hash: digest(`Bearer ${t.secret}`) });
@@ -62,7 +73,7 @@ export class FrontChecks {
 
   /** The caller of a request whose token is right: the token's name (constant time). */
   #caller(authorization: string | undefined): string | undefined {
-    if (this.#want.length === 0) return ANONYMOUS;
+    if (this.#want.length === 0) return this.#oauth === undefined ? ANONYMOUS : undefined;
     const got = digest(authorization ?? "");
     let name: string | undefined;
     for (const w of this.#want) if (timingSafeEqual(got, w.hash)) name ??= w.name;
@@ -73,9 +84,9 @@ export class FrontChecks {
    * Host, Origin (DNS rebinding) and bearer token: the caller (a token's name, or "anonymous"
    * without tokens), or undefined after answering 403 or 401.
    */
-  check(req: IncomingMessage, res: ServerResponse): string | undefined {
+  check(req: IncomingMessage, res: ServerResponse): string | Bearer | undefined {
     const v = this.#verdict(req);
-    if (typeof v === "string") return v;
+    if (typeof v === "string" || "bearer" in v) return v;
     fail(res, v.status, v.message, INVALID_REQUEST, v.headers ?? {});
     return undefined;
   }
@@ -87,7 +98,7 @@ export class FrontChecks {
 
   #verdict(
     req: IncomingMessage,
-  ): string | { status: number; message: string; headers?: Record<string, string> } {
+  ): string | Bearer | { status: number; message: string; headers?: Record<string, string> } {
     const raw = req.headers.host ?? "";
     if (!this.#okHosts.has(raw)) {
       if (!this.#hosts.has(raw.toLowerCase().replace(/:\d+$/, "")))
@@ -115,13 +126,24 @@ export class FrontChecks {
     } else if (origin === "null") {
       return { status: 403, message: 'Forbidden: Origin "null" is not allowed.' };
     }
-    return (
-      this.#caller(req.headers.authorization) ?? {
+    const auth = req.headers.authorization;
+    const name = this.#caller(auth);
+    if (name !== undefined) return name;
+    if (this.#oauth !== undefined) {
+      const m = BEARER.exec(auth ?? "");
+      if (m !== null) return { bearer: m[1]! };
+      return {
         status: 401,
         message:
-          "Unauthorized: send Authorization: Bearer <token> with a token of the gateway's auth.tokens (each is read from its env variable).",
-        headers: { "www-authenticate": 'Bearer realm="warden"' },
-      }
-    );
+          "Unauthorized: send Authorization: Bearer <access token> from the authorization server named in the protected resource metadata (WWW-Authenticate: resource_metadata).",
+        headers: { "www-authenticate": this.#oauth },
+      };
+    }
+    return {
+      status: 401,
+      message:
+        "Unauthorized: send Authorization: Bearer <token> with a token of the gateway's auth.tokens (each is read from its env variable).",
+      headers: { "www-authenticate": 'Bearer realm="warden"' },
+    };
   }
 }

@@ -16,6 +16,7 @@ import { HTTP_LIMITS, type HttpListenConfig, MESSAGE_LIMITS } from "./config-typ
 import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
 import { HEALTH_PATH, type HealthSource, READY_PATH, serveHealth } from "./http-health.js";
+import { type FrontOAuth, principalOf } from "./http-oauth.js";
 import { createFrontServer, readBody } from "./http-server.js";
 import { HttpDownstream, PostStream } from "./http-session.js";
 import { MAX_SLOT_WAITERS, type ProcessCap, SlotQueue } from "./http-slots.js";
@@ -92,9 +93,11 @@ export class HttpFront {
     readonly createSession: (down: Downstream) => FrontSession,
     /** The tokens of the `auth` section (a string: one token named "default"). */
     tokens: readonly FrontToken[] | string | undefined,
+    /** auth.oauth: access tokens checked as a resource server (http-oauth.ts). */
+    readonly oauth?: FrontOAuth,
   ) {
     const list = typeof tokens === "string" ? [{ name: "default", secret: tokens }] : tokens;
-    this.#checks = new FrontChecks(cfg, list ?? []);
+    this.#checks = new FrontChecks(cfg, list ?? [], oauth?.challenge);
     this.maxSessions = cfg.limits?.sessions ?? HTTP_LIMITS.sessions;
     this.maxPerCaller = cfg.limits?.sessionsPerCaller ?? HTTP_LIMITS.sessionsPerCaller;
     this.#json = cfg.jsonResponse === true;
@@ -166,20 +169,28 @@ export class HttpFront {
     if (url !== this.cfg.path) {
       const q = url.indexOf("?");
       const path = q < 0 ? url : url.slice(0, q);
-      if (path === this.cfg.path) return this.#mcp(req, res);
+      if (path === this.cfg.path) return this.#authed(req, res, (c) => this.#mcp(req, res, c));
       if (this.health !== undefined && (path === HEALTH_PATH || path === READY_PATH))
         return serveHealth(req, res, path, this.health, () => this.#checks.passes(req));
+      if (this.oauth?.serveMetadata(req, res, path)) return;
       const route = req.method === "GET" ? this.routes.get(path) : undefined;
-      if (route && this.#checks.check(req, res) !== undefined) return route(res);
-      if (!route) fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
+      if (route) return this.#authed(req, res, () => route(res));
+      fail(res, 404, `Not found: the MCP endpoint is ${this.cfg.path}.`);
       return;
     }
-    this.#mcp(req, res);
+    this.#authed(req, res, (c) => this.#mcp(req, res, c));
   }
 
-  #mcp(req: IncomingMessage, res: ServerResponse) {
-    const caller = this.#checks.check(req, res);
-    if (caller === undefined) return;
+  /** Host, Origin and the bearer token (a static one, or an OAuth access token): then `then`. */
+  #authed(req: IncomingMessage, res: ServerResponse, then: (caller: string) => void): void {
+    const v = this.#checks.check(req, res);
+    if (v === undefined) return;
+    if (typeof v === "string") then(v);
+    // a Bearer only comes back with auth.oauth
+    else this.oauth?.authenticate(req, res, v.bearer, then);
+  }
+
+  #mcp(req: IncomingMessage, res: ServerResponse, caller: string) {
     // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing
     if (req.httpVersionMinor === 0 && req.headers["transfer-encoding"] !== undefined) {
       res.shouldKeepAlive = false;
@@ -447,6 +458,8 @@ export class HttpFront {
   ) {
     const down = e.down;
     down.lastActive = Date.now();
+    const who = principalOf(req);
+    if (who !== undefined) down.principal = who;
     const ids = new Set<Id>();
     for (const m of msgs)
       if ("method" in m && "id" in m && m.id !== undefined && m.id !== null) ids.add(m.id);

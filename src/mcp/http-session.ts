@@ -6,6 +6,7 @@
  */
 
 import type { ServerResponse } from "node:http";
+import type { Principal } from "../identity/index.js";
 import { MESSAGE_LIMITS } from "./config-types.js";
 import { EventStore, GET_STREAM } from "./event-store.js";
 import type { Id, Message } from "./jsonrpc.js";
@@ -170,6 +171,8 @@ export class HttpDownstream implements Downstream {
   readonly sseHeaders: Headers;
   readonly jsonOneShot: Headers;
   readonly acceptedHeaders: Headers;
+  /** auth.oauth: who the latest request's access token names (groups, scopes; see Downstream). */
+  principal: Principal | undefined;
 
   constructor(
     readonly sessionId: string,

@@ -38,6 +38,9 @@ export interface GatewayCallMeta {
   client: string;
   /** Who asks, as the front authenticated it (Downstream.caller); rate limits count per caller. */
   caller: string;
+  /** auth.oauth: the caller's groups and scopes, from its access token (policy `callers`). */
+  groups?: readonly string[];
+  scopes?: readonly string[];
   upstream: string | null;
   method: string;
   transport: "stdio" | "http";
@@ -84,6 +87,14 @@ export function localUpstreams(upstreams: readonly UpstreamConfig[]): ReadonlySe
 
 type Item = Record<string, unknown>;
 const TASK_REQUEST = /^tasks\/(get|list|cancel|result)$/;
+
+/** Who asks, on an action judged by mcp rules that may name `callers`. */
+function withWho(action: PolicyAction, meta: GatewayCallMeta): PolicyAction {
+  action.caller = meta.caller;
+  if (meta.groups !== undefined) action.groups = meta.groups;
+  if (meta.scopes !== undefined) action.scopes = meta.scopes;
+  return action;
+}
 
 function filterList(
   p: CompiledPolicy,
@@ -151,6 +162,7 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
           break;
         case "tool_invoke":
           action = { kind: "tool.call", name: call.function, arguments: a, caller: meta.caller };
+          if (meta.groups !== undefined) withWho(action, meta);
           break;
         case "request":
           // tasks/*: the task's tool must still be one the client may see (a reload may have
@@ -158,13 +170,15 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
           if (TASK_REQUEST.test(call.function))
             action = meta.target ? { kind: "tool.list", name: meta.target } : undefined;
           else action = requestAction(call.function, a);
+          if (action !== undefined && (action.kind === "tool.list" || action.kind === "prompt.get"))
+            withWho(action, meta);
           break;
         case "tools_list":
           a.tools = filterList(
             p,
             meta,
             a.tools,
-            (t) => ({ kind: "tool.list", name: String(t.name) }),
+            (t) => withWho({ kind: "tool.list", name: String(t.name) }, meta),
             (t) => String(t.name),
           );
           return undefined;
@@ -174,7 +188,7 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
               p,
               meta,
               a.prompts,
-              (t) => ({ kind: "prompt.list", name: String(t.name) }),
+              (t) => withWho({ kind: "prompt.list", name: String(t.name) }, meta),
               (t) => String(t.name),
             );
           else if (call.function === "resources/list")

@@ -5,6 +5,7 @@
  * named parts a session is composed of (`SessionParts`, see session.ts).
  */
 import type { HostCalls } from "../hosted/host-calls.js";
+import type { Principal } from "../identity/index.js";
 import type { AuditEntry, AuditLog } from "./audit.js";
 import type { MessageLimits, RestartConfig, UpstreamConfig } from "./config-types.js";
 import type { ErrorResponse, Id, Message, ResultResponse } from "./jsonrpc.js";
@@ -14,6 +15,7 @@ import type { Calls } from "./session-calls.js";
 import type { SessionJudges } from "./session-judges.js";
 import type { SessionLinks } from "./session-links.js";
 import type { SharedUpstream } from "./shared-upstream.js";
+import type { ExchangeConnect } from "./upstream-exchange.js";
 import type { UpstreamLink } from "./upstream-link.js";
 import type { Received } from "./upstream-transport.js";
 
@@ -27,6 +29,12 @@ export interface Downstream {
    * client authenticated with, or "anonymous" without tokens. Rate limits count per caller.
    */
   readonly caller: string;
+  /**
+   * HTTP with auth.oauth: the access token of the latest request (its subject is `caller`),
+   * with the groups and scopes the policy's `callers` judge, and the token a token exchange
+   * for an upstream trades (never sent to an upstream itself).
+   */
+  readonly principal?: Principal;
   /** The session id the client knows (HTTP), if any. */
   readonly sessionId?: string;
   /**
@@ -53,6 +61,8 @@ export interface GatewayContext {
   readonly callerIncludesClientName?: boolean;
   /** The gateway's shared connection to an upstream with `sessions: shared`, if it is one. */
   shared?(cfg: UpstreamConfig): SharedUpstream | undefined;
+  /** Connects an HTTP upstream with token_exchange for a session (upstream-exchange.ts). */
+  exchangeConnect?: ExchangeConnect;
   /** Told of each upstream link a session makes (the gateway's upstream health follows it). */
   linkMade?(link: UpstreamLink): void;
   /** The host calls of a component upstream's tool call (metrics; the audit is written apart). */

@@ -51,6 +51,11 @@ export class SessionJudges {
       transport: this.down.transport,
     };
     if (this.down.host !== undefined) meta.host = this.down.host;
+    const p = this.down.principal;
+    if (p !== undefined) {
+      meta.groups = p.groups;
+      meta.scopes = p.scopes;
+    }
     const call: GatewayCall = {
       source: this.who.client,
       target: target ?? "gateway",

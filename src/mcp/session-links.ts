@@ -7,7 +7,7 @@
 import type { RestartConfig, UpstreamConfig } from "./config-types.js";
 import type { Notification } from "./jsonrpc.js";
 import { Naming } from "./naming.js";
-import type { GatewayContext } from "./session-core.js";
+import type { Downstream, GatewayContext } from "./session-core.js";
 import { UpstreamLink } from "./upstream-link.js";
 import type { Received } from "./upstream-transport.js";
 
@@ -33,6 +33,8 @@ export class SessionLinks {
   constructor(
     readonly ctx: GatewayContext,
     readonly events: LinkEvents,
+    /** The session's client (an upstream with token_exchange trades its access token). */
+    readonly down?: Downstream,
   ) {
     this.naming = new Naming(ctx.upstreams);
     for (const cfg of ctx.upstreams) this.#make(cfg, ctx.restart);
@@ -80,6 +82,16 @@ export class SessionLinks {
       link.log = () => {}; // the shared link logs its restarts once, not once per session
     }
     if (this.ctx.limits !== undefined) link.limits = this.ctx.limits;
+    if (cfg.kind === "http" && cfg.tokenExchange !== undefined) {
+      // its token is exchanged for the caller's, never the caller's own (fail closed without one)
+      const { exchangeConnect: connect } = this.ctx;
+      const down = this.down;
+      link.connect = async () => {
+        if (connect === undefined || down === undefined)
+          throw new Error("token_exchange needs auth.oauth.token_endpoint and an HTTP client");
+        return connect(cfg, down, this.ctx.limits);
+      };
+    }
     this.#links.set(cfg.name, link);
     this.ctx.linkMade?.(link);
     return link;

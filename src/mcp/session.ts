@@ -64,11 +64,15 @@ export class GatewaySession implements SessionIdentity {
     this.caller = down.caller;
     this.#ctx = ctx;
     const audit = new SessionAudit(ctx, this, down);
-    const links = new SessionLinks(ctx, {
-      message: (link, r) => this.#fromUpstream(link, r),
-      down: (link, reason) => this.#s.calls.linkDown(link, reason),
-      restarted: (link) => this.#connection.restarted(link),
-    });
+    const links = new SessionLinks(
+      ctx,
+      {
+        message: (link, r) => this.#fromUpstream(link, r),
+        down: (link, reason) => this.#s.calls.linkDown(link, reason),
+        restarted: (link) => this.#connection.restarted(link),
+      },
+      down,
+    );
     this.#s = {
       ctx,
       down,

@@ -84,6 +84,9 @@ export type RealPath = (path: string, raw: string) => string | { readonly refuse
 interface Base {
   /** Who asks: for rate limits and audit. */
   caller?: string;
+  /** The caller's groups and scopes (an OAuth access token's): for `callers` of mcp rules. */
+  groups?: readonly string[];
+  scopes?: readonly string[];
 }
 
 export type Action =

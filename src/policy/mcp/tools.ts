@@ -20,6 +20,14 @@ import {
 } from "../rule.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision } from "../types.js";
+import {
+  type Callers,
+  callersMatch,
+  compileCallers,
+  notAmong,
+  type Who,
+  whoOf,
+} from "./callers.js";
 import { canonicalArgs, checkParams, compileParams, type ParamCheck } from "./params.js";
 
 /** An allow rule on tools or prompts, with its conditions. */
@@ -28,6 +36,8 @@ export interface NameRule extends Rule {
   readonly limiter: RuleLimiter | null;
   /** Prompts: maximum total length of the string arguments. */
   readonly maxLength: number;
+  /** `callers`: who the rule allows (null: every caller). */
+  readonly callers: Callers | null;
   /** No conditions: the name match alone decides. */
   readonly plain: boolean;
 }
@@ -66,12 +76,14 @@ export function compileNameRules(
     if (params === undefined) return undefined;
     const perMinute = e.max_calls_per_minute as number | undefined;
     const maxLength = (e.max_length as number | undefined) ?? -1;
+    const callers = compileCallers(e.callers);
     return Object.freeze({
       ...rule,
       params,
       limiter: perMinute === undefined ? null : ctx.limiter(rule, e, perMinute),
       maxLength,
-      plain: params === null && perMinute === undefined && maxLength < 0,
+      callers,
+      plain: params === null && perMinute === undefined && maxLength < 0 && callers === null,
     });
   });
 }
@@ -89,9 +101,12 @@ function tryRule(
   r: NameRule,
   name: string,
   args: unknown,
-  caller: string,
+  who: Who,
   ctx: CheckContext,
 ): PolicyDecision | undefined {
+  if (r.callers !== null && !callersMatch(r.callers, who))
+    return conditionFailed(r, notAmong(r.callers, who));
+  const caller = who.caller;
   if (r.params !== null) {
     const why = checkParams(r.params, args, ctx.realPath);
     if (why !== undefined) return conditionFailed(r, why);
@@ -162,24 +177,41 @@ export function judgeName(
     if (!cc.ok) return notCanonical(kind, `caller: ${cc.reason}`);
     caller = cc.value;
   }
+  const who = whoOf(caller, a);
+  if (typeof who === "string") return badAction(kind, who);
   if (ctx.explain) {
-    ctx.input = visibility
-      ? { kind, name }
-      : { kind, name, arguments: args ?? {}, ...(caller ? { caller } : {}) };
+    const id = {
+      ...(caller ? { caller } : {}),
+      ...(who.groups.length > 0 ? { groups: who.groups } : {}),
+      ...(who.scopes.length > 0 ? { scopes: who.scopes } : {}),
+    };
+    ctx.input = visibility ? { kind, name, ...id } : { kind, name, arguments: args ?? {}, ...id };
   }
   if (c === undefined || v === undefined) return noRule(kind);
   if (v.deny !== undefined) return v.deny;
   const first = v.first;
   if (first === undefined) return NO_NAME_RULE[kind] ?? noRule(kind, "no rule allows this name");
-  if (visibility || first.plain) return first.decision;
-  const failed = tryRule(first, name, args, caller, ctx);
+  if (first.plain) return first.decision;
+  if (visibility) return visible(c, first, name, who);
+  const failed = tryRule(first, name, args, who, ctx);
   if (failed === undefined) return explained(ctx, first, first.decision);
   for (const r of c.allow.all(name)) {
     if (r === first) continue;
-    const d = r.plain ? undefined : tryRule(r, name, args, caller, ctx);
+    const d = r.plain ? undefined : tryRule(r, name, args, who, ctx);
     if (d === undefined) return explained(ctx, r, r.decision);
   }
   return explained(ctx, first, failed);
+}
+
+/**
+ * May `who` see `name` in a list? The first allow rule whose callers include it (conditions
+ * other than callers are judged at the call, not in the list).
+ */
+function visible(c: NamedRules<NameRule>, first: NameRule, name: string, who: Who): PolicyDecision {
+  if (first.callers === null || callersMatch(first.callers, who)) return first.decision;
+  for (const r of c.allow.all(name))
+    if (r.callers === null || callersMatch(r.callers, who)) return r.decision;
+  return conditionFailed(first, notAmong(first.callers, who));
 }
 
 /**

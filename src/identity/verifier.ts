@@ -1,0 +1,172 @@
+/**
+ * Access tokens as a resource server checks them (the MCP authorization spec, RFC 9068 profile):
+ * a JWT verified by jose against the issuer's keys (jwks.ts), with `iss`, `aud` (the gateway's
+ * own resource URI: a token minted for another resource is refused), `exp` (required) and `nbf`
+ * within `clock_skew_seconds`, and only the algorithms of `auth.oauth.algorithms` (asymmetric:
+ * `none` and HS* are never accepted). A token verified once is remembered (by its exact text,
+ * for at most a minute and never past its `exp`), so a client's next requests cost a Map lookup.
+ */
+import { errors, type JWTPayload, jwtVerify } from "jose";
+import { type KeyGetter, type KeySource, keySource } from "./jwks.js";
+import type { OAuthSettings, Principal } from "./types.js";
+
+/** Tokens remembered as verified, at most. */
+export const MAX_VERIFIED = 4096;
+/** A verified token is verified again after this long, whatever its exp (key rotation). */
+export const VERIFIED_FOR_MS = 60_000;
+/** The longest token accepted (the HTTP head is bounded too). */
+export const MAX_TOKEN_CHARS = 8192;
+/** A caller name taken from a token: no control, format or space characters, 256 at most. */
+const BAD_SUBJECT = /[\p{Cc}\p{Cf}\p{Z}]/u;
+
+/** Why a token was not accepted; `status` is the HTTP answer (401, 403, 503). */
+export interface Refused {
+  readonly ok: false;
+  readonly status: 401 | 403 | 503;
+  readonly code: "token_invalid" | "insufficient_scope" | "issuer_unavailable";
+  readonly message: string;
+}
+export type Verdict = { readonly ok: true; readonly principal: Principal } | Refused;
+
+/** The issuer could not be asked (its keys did not arrive). */
+class IssuerDown extends Error {}
+
+const invalid = (message: string): Refused => ({
+  ok: false,
+  status: 401,
+  code: "token_invalid",
+  message,
+});
+
+function strings(v: unknown): string[] {
+  if (typeof v === "string") return v === "" ? [] : [v];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+}
+
+/** Scopes of a token: `scope` (space-separated, RFC 9068) or `scp` (a list or a string). */
+export function scopesOf(p: JWTPayload): string[] {
+  if (typeof p.scope === "string") return p.scope.split(" ").filter((s) => s !== "");
+  return strings(p.scp).flatMap((s) => s.split(" ").filter((x) => x !== ""));
+}
+
+export class JwtVerifier {
+  readonly #s: OAuthSettings;
+  readonly #keys: KeySource;
+  readonly #getKey: KeyGetter;
+  readonly #verified = new Map<string, { p: Principal; until: number }>();
+  /** Times the signature path ran (for tests and the bench). */
+  signatureChecks = 0;
+
+  constructor(s: OAuthSettings, keys: KeySource = keySource(s)) {
+    this.#s = s;
+    this.#keys = keys;
+    const get = keys.get;
+    this.#getKey = (async (h: Parameters<KeyGetter>[0], t: Parameters<KeyGetter>[1]) => {
+      try {
+        return await get(h, t);
+      } catch (e) {
+        if (
+          e instanceof errors.JWKSNoMatchingKey ||
+          e instanceof errors.JWKSMultipleMatchingKeys ||
+          e instanceof errors.JOSENotSupported
+        )
+          throw e;
+        throw new IssuerDown((e as Error).message, { cause: e });
+      }
+    }) as unknown as KeyGetter;
+  }
+
+  /** Forget the tokens remembered as verified (e.g. after the keys changed). */
+  forget(): void {
+    this.#verified.clear();
+  }
+
+  /** Check a bearer token: who it names, or why it is refused. */
+  async verify(token: string, now = Date.now()): Promise<Verdict> {
+    const hit = this.#verified.get(token);
+    if (hit !== undefined) {
+      if (now < hit.until) return { ok: true, principal: hit.p };
+      this.#verified.delete(token);
+    }
+    if (token.length > MAX_TOKEN_CHARS)
+      return invalid(`the token is longer than ${MAX_TOKEN_CHARS} characters`);
+    const s = this.#s;
+    let payload: JWTPayload;
+    try {
+      this.signatureChecks++;
+      const r = await jwtVerify(token, this.#getKey, {
+        issuer: s.issuer,
+        audience: s.audience,
+        algorithms: [...s.algorithms],
+        clockTolerance: s.clockSkewSeconds,
+        requiredClaims: ["exp"],
+        currentDate: new Date(now),
+      });
+      payload = r.payload;
+    } catch (e) {
+      return this.#why(e);
+    }
+    const sub = payload[s.subjectClaim];
+    if (typeof sub !== "string" || sub === "" || sub.length > 256 || BAD_SUBJECT.test(sub))
+      return invalid(
+        `the token's "${s.subjectClaim}" claim (auth.oauth.subject_claim) is missing or is not a name (a string of 1 to 256 characters without spaces or control characters)`,
+      );
+    const principal: Principal = Object.freeze({
+      caller: sub,
+      groups: Object.freeze(strings(payload[s.groupsClaim])),
+      scopes: Object.freeze(scopesOf(payload)),
+      token,
+      exp: payload.exp as number,
+    });
+    const missing = s.requiredScopes.filter((x) => !principal.scopes.includes(x));
+    if (missing.length > 0)
+      return {
+        ok: false,
+        status: 403,
+        code: "insufficient_scope",
+        message: `the token of "${sub}" lacks the scope${missing.length > 1 ? "s" : ""} ${missing.join(" ")} (auth.oauth.required_scopes); ask the authorization server for a token with them`,
+      };
+    if (this.#verified.size >= MAX_VERIFIED) {
+      const oldest = this.#verified.keys().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
+    const until = Math.min(now + VERIFIED_FOR_MS, (principal.exp + s.clockSkewSeconds) * 1000);
+    this.#verified.set(token, { p: principal, until });
+    return { ok: true, principal };
+  }
+
+  #why(e: unknown): Refused {
+    const s = this.#s;
+    if (e instanceof IssuerDown)
+      return {
+        ok: false,
+        status: 503,
+        code: "issuer_unavailable",
+        message: `cannot check tokens: the issuer's keys at ${this.#keys.where} could not be fetched (${e.message}); the gateway refuses every token until they can (fail closed)`,
+      };
+    if (e instanceof errors.JWTExpired)
+      return invalid(`the token expired (exp, with ${s.clockSkewSeconds} s of clock skew)`);
+    if (e instanceof errors.JWTClaimValidationFailed) {
+      if (e.claim === "aud")
+        return invalid(
+          `the token is not for this gateway: its audience is not ${s.audience} (auth.oauth.audience); ask for a token for this resource`,
+        );
+      if (e.claim === "iss")
+        return invalid(`the token was not issued by ${s.issuer} (auth.oauth.issuer)`);
+      if (e.claim === "nbf") return invalid("the token is not valid yet (nbf)");
+      return invalid(`the token's "${e.claim}" claim is wrong or missing: ${e.message}`);
+    }
+    if (e instanceof errors.JOSEAlgNotAllowed)
+      return invalid(
+        `the token's algorithm is not one of auth.oauth.algorithms (${s.algorithms.join(", ")})`,
+      );
+    if (e instanceof errors.JWKSNoMatchingKey)
+      return invalid(
+        `no key of the issuer (${this.#keys.where}) matches the token's kid and algorithm`,
+      );
+    if (e instanceof errors.JWSSignatureVerificationFailed)
+      return invalid("the token's signature does not verify");
+    if (e instanceof errors.JOSEError) return invalid(`the token is malformed: ${e.message}`);
+    return invalid(`the token cannot be checked: ${(e as Error).message}`);
+  }
+}
