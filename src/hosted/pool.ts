@@ -17,7 +17,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { WardenError } from "../core/errors.js";
 import type { EventsMessage } from "./event-batch.js";
-import type { ComponentSpec, ToMain, ToWorker } from "./worker/protocol.js";
+import { type ComponentSpec, StartedBoard, type ToMain, type ToWorker } from "./worker/protocol.js";
 
 export interface PoolOptions {
   /** Worker threads (default: min(4, available parallelism)). */
@@ -55,6 +55,10 @@ interface Slot {
   busy: Pending | undefined;
   timer: NodeJS.Timeout | undefined;
   warm: Set<string>;
+  /** Shared with the worker: which call it started, and when (see ./worker/protocol.ts). */
+  started: StartedBoard;
+  /** When the current call was sent (Date.now()). */
+  sentAt: number;
 }
 
 /** The worker's entry: dist/hosted/worker/entry.js (from sources under a test runner too). */
@@ -121,12 +125,21 @@ export class ComponentPool {
   }
 
   private spawn(): Slot {
+    const started = new StartedBoard();
     const worker = new Worker(entryUrl(), {
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? 512 },
       stdout: true,
       stderr: true,
+      workerData: { started: started.buffer },
     });
-    const slot: Slot = { worker, busy: undefined, timer: undefined, warm: new Set() };
+    const slot: Slot = {
+      worker,
+      busy: undefined,
+      timer: undefined,
+      warm: new Set(),
+      started,
+      sentAt: 0,
+    };
     worker.unref();
     worker.on("message", (m: ToMain) => this.onMessage(slot, m));
     worker.on("error", (e) => this.lost(slot, e));
@@ -169,8 +182,8 @@ export class ComponentPool {
       this.queue.splice(i, 1);
       slot.busy = p;
       slot.worker.ref();
-      // Until the worker says the call started, instantiation may be running: a load deadline.
-      this.arm(slot, this.opts.loadTimeoutMs ?? 120_000, "instantiating the component");
+      slot.sentAt = Date.now();
+      this.watch(slot, p);
       this.send(slot, {
         type: "call",
         id: p.id,
@@ -181,9 +194,29 @@ export class ComponentPool {
     }
   }
 
-  private arm(slot: Slot, ms: number, what: string): void {
+  /**
+   * The deadline from outside, without a message per call: the worker marks the call started
+   * (and when) on the slot's shared board once the instance is ready; until then the load
+   * deadline applies (instantiation may be running), from then the call's own timeout plus
+   * grace. A timer checks the board when the nearer of the two could have passed.
+   */
+  private watch(slot: Slot, p: Pending): void {
+    const load = this.opts.loadTimeoutMs ?? 120_000;
+    const call = p.timeoutMs + (this.opts.graceMs ?? 1000);
+    const check = () => {
+      if (slot.busy !== p) return;
+      const now = Date.now();
+      const at = slot.started.startedAt(p.id);
+      if (at !== undefined) {
+        if (now >= at + call) return this.expire(slot, call, "its call");
+        slot.timer = setTimeout(check, at + call - now);
+        return;
+      }
+      if (now >= slot.sentAt + load) return this.expire(slot, load, "instantiating the component");
+      slot.timer = setTimeout(check, Math.min(call, slot.sentAt + load - now));
+    };
     clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => this.expire(slot, ms, what), ms);
+    slot.timer = setTimeout(check, Math.min(call, load));
   }
 
   private expire(slot: Slot, ms: number, what: string): void {
@@ -245,16 +278,12 @@ export class ComponentPool {
     }
     const p = slot.busy;
     if (p === undefined || p.id !== m.id) return;
-    if (m.type === "started") {
-      slot.warm.add(p.component);
-      this.arm(slot, p.timeoutMs + (this.opts.graceMs ?? 1000), "its call");
-      return;
-    }
     clearTimeout(slot.timer);
     slot.busy = undefined;
     slot.worker.unref();
     if (m.ok) {
       if (m.state === "dropped") slot.warm.delete(p.component);
+      else slot.warm.add(p.component);
       p.resolve({
         isError: m.isError,
         state: m.state,

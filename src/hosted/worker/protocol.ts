@@ -19,8 +19,29 @@ export interface ComponentSpec {
   readonly tools: readonly ToolCallSpec[];
 }
 
+/**
+ * A slot's shared board: the worker writes the id of the call it started and when (Date.now()),
+ * so the main thread enforces the call's deadline from outside without a message per call.
+ */
+export class StartedBoard {
+  private readonly ids: Int32Array;
+  private readonly at: Float64Array;
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(16)) {
+    this.ids = new Int32Array(buffer, 0, 1);
+    this.at = new Float64Array(buffer, 8, 1);
+  }
+  /** Worker side: the call `id` starts now. */
+  start(id: number): void {
+    this.at[0] = Date.now();
+    Atomics.store(this.ids, 0, id | 0);
+  }
+  /** Main side: when call `id` started, or undefined while it has not. */
+  startedAt(id: number): number | undefined {
+    return Atomics.load(this.ids, 0) === (id | 0) ? this.at[0] : undefined;
+  }
+}
+
 export type ToMain =
-  | { readonly type: "started"; readonly id: number }
   | {
       readonly type: "done";
       readonly id: number;

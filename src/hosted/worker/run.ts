@@ -12,7 +12,7 @@ import { EventBatch } from "../event-batch.js";
 import { ComponentExit, type Emit } from "../host-seam.js";
 import type { ToolCallSpec } from "../tools.js";
 import { ComponentInstance } from "./instance.js";
-import type { ComponentSpec, ToMain, ToWorker } from "./protocol.js";
+import type { ComponentSpec, StartedBoard, ToMain, ToWorker } from "./protocol.js";
 
 interface Entry {
   spec: ComponentSpec;
@@ -35,7 +35,10 @@ function errorOf(e: unknown): { code: string; message: string; details?: Record<
   return { code: "trap", message: (e as Error)?.message ?? String(e) };
 }
 
-export function startWorker(send: (m: ToMain) => void): (m: ToWorker) => Promise<void> {
+export function startWorker(
+  send: (m: ToMain) => void,
+  board?: StartedBoard,
+): (m: ToWorker) => Promise<void> {
   const entries = new Map<string, Entry>();
   // Host-call events cross batched and bounded; the rest of a call's go before its `done`.
   const batch = new EventBatch(send);
@@ -77,7 +80,7 @@ export function startWorker(send: (m: ToMain) => void): (m: ToWorker) => Promise
       });
       return;
     }
-    post({ type: "started", id: m.id });
+    board?.start(m.id);
     let out: unknown;
     try {
       const args = tool.params.map((p) => toJs(p.type, m.args[p.name], `arguments.${p.name}`));
