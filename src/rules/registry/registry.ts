@@ -7,13 +7,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../../core/errors.js";
-import {
-  DEFAULT_PLUGIN_LIMITS,
-  type Evaluation,
-  loadPlugin,
-  type Plugin,
-} from "../../sandbox/index.js";
+import { DEFAULT_PLUGIN_LIMITS, type Evaluation, type Plugin } from "../../sandbox/index.js";
 import type { ActionContext, RulePlugins } from "../types.js";
+import { sharedCompiler } from "./compile.js";
 import { CountsFile, type PluginCount } from "./counts.js";
 import { checkRegistryName, MAX_PLUGINS } from "./names.js";
 import { RegistryStore, type StoredPlugin, sha256 } from "./store.js";
@@ -57,6 +53,8 @@ export class PluginRegistry implements RulePlugins {
   readonly #log: RegistryLog;
   readonly #opts: RegistryOptions;
   readonly #now: () => Date;
+  /** Compiles modules in a worker thread: the event loop stays free while one compiles. */
+  readonly #compiler = sharedCompiler();
 
   private constructor(opts: RegistryOptions) {
     this.#opts = opts;
@@ -314,7 +312,11 @@ export class PluginRegistry implements RulePlugins {
   }
 
   async #add(stored: StoredPlugin, bytes: Uint8Array, source: Entry["source"]): Promise<Entry> {
-    const plugin = await loadPlugin(bytes, {
+    this.#log.debug(
+      { event: "wasm.plugin.compile", plugin: stored.name, size_bytes: bytes.byteLength },
+      "wasm.plugin.compile",
+    );
+    const plugin = await this.#compiler.load(bytes, {
       name: stored.name,
       limits: { memory_limit_bytes: stored.memory_limit_bytes, timeout_ms: stored.timeout_ms },
       ...(this.#opts.cacheDir === undefined ? {} : { cacheDir: this.#opts.cacheDir }),
