@@ -156,10 +156,14 @@ except OSError as e:
     expect(summary.lost).toBe(0);
 
     // The same run judges a review: without a terminal it is denied and the summary says so.
+    // A sitecustomize of the user's own on PYTHONPATH still runs (after Warden's).
+    mkdirSync(join(root, "usersite"));
+    writeFileSync(join(root, "usersite", "sitecustomize.py"), 'print("USER SITECUSTOMIZE")\n');
     const sneaky = await runWarden(
       ["run", "--policy", join(root, "policy.yaml"), "--", PY!, "sneaky.py"],
-      { cwd: root },
+      { cwd: root, env: { ...process.env, PYTHONPATH: join(root, "usersite") } },
     );
+    expect(sneaky.stdout).toContain("USER SITECUSTOMIZE");
     expect(sneaky.code, sneaky.stderr).toBe(0);
     expect(sneaky.stdout).toContain("DENIED innocent.txt 13");
     expect(sneaky.stdout).toContain("DENIED work/../secret/key.txt 13");
