@@ -20,6 +20,15 @@ export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Serv
     { capabilities: { tools: { listChanged: true } } },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: hosted.tools() }));
+  // A reload that changed the components: the client lists again.
+  const stop = hosted.onReload((r) => {
+    if (r.ok) server.sendToolListChanged().catch(() => {});
+  });
+  const closed = server.onclose;
+  server.onclose = () => {
+    stop();
+    closed?.();
+  };
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     const info = server.getClientVersion();
     return hosted.call(

@@ -6,6 +6,7 @@
  * own `err(E)` as `isError: true`, and a refusal or failure (invalid arguments, timeout,
  * memory, trap) as `isError: true` with its code in `_meta["warden/error"]`.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type { ValidateFunction } from "ajv";
@@ -18,6 +19,7 @@ import { hostedLimits } from "./limits.js";
 import { type LoadedComponent, loadComponents } from "./load.js";
 import { ComponentPool, type PoolOptions } from "./pool.js";
 import type { HostedTool } from "./tools.js";
+import { followedPaths, PathWatcher } from "./watch.js";
 
 export interface HostedOptions {
   /** A component file or a folder of components. */
@@ -29,6 +31,8 @@ export interface HostedOptions {
   /** Where transpiled components and instrumented modules are cached. */
   cacheDir?: string;
   pool?: Omit<PoolOptions, "onEvents">;
+  /** Follow the component and policy files: a change reloads them (see `reload`). */
+  watch?: boolean;
   /** The host calls of each tool call, when it ends (judged in the workers: audit, metrics). */
   onHostCalls?: (calls: HostCalls, context: CallContext) => void;
 }
@@ -97,27 +101,94 @@ function answerError(e: WardenError): ToolAnswer {
   };
 }
 
+/** What a reload did (`warden serve` logs it; the gateway audits it, kind component_reload). */
+export interface ReloadOutcome {
+  /** False: the new version could not be loaded; the old one keeps serving. */
+  readonly ok: boolean;
+  /** True when something changed (a reload of identical files changes nothing, says nothing). */
+  readonly changed: boolean;
+  /** What was loaded, or (on failure) what keeps serving. */
+  readonly components: readonly string[];
+  /** Why the new version was refused: its error code and message. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+interface State {
+  readonly components: readonly LoadedComponent[];
+  readonly entries: Map<string, Entry>;
+  readonly limits: LimitsInput;
+  /** The component hashes and policy texts: a reload that changes nothing is skipped. */
+  readonly signature: string;
+}
+
+async function loadState(opts: HostedOptions, policies: readonly string[]) {
+  const compiled = await loadPolicies(policies);
+  const limits = hostedLimits(compiled);
+  const components = await loadComponents(
+    opts.path,
+    opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir },
+  );
+  const entries = new Map<string, Entry>();
+  for (const c of components)
+    for (const tool of c.tools)
+      entries.set(tool.name, { component: c, tool, validate: ajv().compile(tool.inputSchema) });
+  const texts = policies.map((p) => {
+    try {
+      return readFileSync(p, "utf8");
+    } catch {
+      return "";
+    }
+  });
+  const signature = JSON.stringify([components.map((c) => [c.file, c.sha256]), texts]);
+  return { components, entries, limits, signature } satisfies State;
+}
+
 export class HostedServer {
+  #state: State;
+  #watcher: PathWatcher | undefined;
+  #reloading: Promise<ReloadOutcome> | undefined;
+  readonly #reloadListeners = new Set<(r: ReloadOutcome) => void>();
+
   private constructor(
-    readonly components: readonly LoadedComponent[],
-    private readonly entries: Map<string, Entry>,
-    readonly limits: LimitsInput,
+    state: State,
     readonly pool: ComponentPool,
-    private readonly onHostCalls?: HostedOptions["onHostCalls"],
-  ) {}
+    private readonly opts: HostedOptions,
+    private readonly policies: readonly string[],
+  ) {
+    this.#state = state;
+  }
+
+  /** The components serving now. */
+  get components(): readonly LoadedComponent[] {
+    return this.#state.components;
+  }
+
+  /** The limits every call runs under (the strictest of the policies'). */
+  get limits(): LimitsInput {
+    return this.#state.limits;
+  }
+
+  private get entries(): Map<string, Entry> {
+    return this.#state.entries;
+  }
 
   static async open(opts: HostedOptions): Promise<HostedServer> {
     const policies = (opts.policies ?? []).map((p) => resolve(p));
-    const compiled = await loadPolicies(policies);
-    const limits = hostedLimits(compiled);
-    const components = await loadComponents(
-      opts.path,
-      opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir },
-    );
+    const state = await loadState(opts, policies);
     const pool = new ComponentPool(opts.pool ?? {});
-    const entries = new Map<string, Entry>();
-    for (const c of components) {
-      pool.define({
+    const server = new HostedServer(state, pool, opts, policies);
+    server.#define(state);
+    if (opts.watch === true)
+      server.#watcher = new PathWatcher(followedPaths(resolve(opts.path), policies), () => {
+        void server.reload();
+      });
+    return server;
+  }
+
+  #define(state: State): void {
+    const policies = this.policies;
+    for (const c of state.components)
+      this.pool.define({
         key: c.name,
         host: {
           componentName: c.name,
@@ -128,15 +199,65 @@ export class HostedServer {
         },
         jsPath: c.transpiled.jsPath,
         dir: c.transpiled.dir,
-        limits,
-        ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
-        stateful: opts.stateful === true,
+        limits: state.limits,
+        ...(this.opts.cacheDir === undefined ? {} : { cacheDir: this.opts.cacheDir }),
+        stateful: this.opts.stateful === true,
         tools: c.tools.map((t) => t.call),
       });
-      for (const tool of c.tools)
-        entries.set(tool.name, { component: c, tool, validate: ajv().compile(tool.inputSchema) });
-    }
-    return new HostedServer(components, entries, limits, pool, opts.onHostCalls);
+  }
+
+  /** Hear of each reload that changed something or failed; returns a function to stop. */
+  onReload(listener: (r: ReloadOutcome) => void): () => void {
+    this.#reloadListeners.add(listener);
+    return () => this.#reloadListeners.delete(listener);
+  }
+
+  /**
+   * Load the component(s) and policies again (a file changed). A new version that loads is
+   * swapped in: calls from now on run it (workers drop their instances of the old one; a
+   * stateful component's state is lost); one that cannot be loaded (not a component, a WIT
+   * mismatch, a tool name collision, an invalid policy) is refused and the old one keeps
+   * serving. One reload at a time.
+   */
+  reload(): Promise<ReloadOutcome> {
+    const run = async (): Promise<ReloadOutcome> => {
+      let next: State;
+      try {
+        next = await loadState(this.opts, this.policies);
+      } catch (e) {
+        const err =
+          e instanceof WardenError
+            ? { code: e.code, message: e.message }
+            : { code: "hosted_load_failed", message: (e as Error).message };
+        return this.#told({
+          ok: false,
+          changed: true,
+          components: this.#state.components.map((c) => c.file),
+          error: err,
+        });
+      }
+      const changed = next.signature !== this.#state.signature;
+      if (changed) {
+        this.#define(next);
+        this.#state = next;
+      }
+      return this.#told({ ok: true, changed, components: next.components.map((c) => c.file) });
+    };
+    const p = (this.#reloading ?? Promise.resolve()).then(run, run);
+    this.#reloading = p;
+    return p;
+  }
+
+  #told(r: ReloadOutcome): ReloadOutcome {
+    if (r.changed)
+      for (const l of this.#reloadListeners) {
+        try {
+          l(r);
+        } catch {
+          // a listener's failure does not undo the reload
+        }
+      }
+    return r;
   }
 
   /** The tools, as tools/list answers them. */
@@ -226,7 +347,7 @@ export class HostedServer {
     if (context.hostCallsInMeta === true && (calls.events.length > 0 || calls.dropped.length > 0))
       answer._meta = { ...(answer._meta ?? {}), [HOST_CALLS_META]: calls };
     try {
-      this.onHostCalls?.(calls, context);
+      this.opts.onHostCalls?.(calls, context);
     } catch {
       // an audit sink that fails does not fail the call
     }
@@ -234,6 +355,7 @@ export class HostedServer {
   }
 
   close(): Promise<void> {
+    this.#watcher?.close();
     return this.pool.close();
   }
 }

@@ -5,79 +5,57 @@
  * as any upstream. The components and their worker pool are loaded once per upstream entry and
  * shared by every session; each session gets its own MCP server over them.
  *
- * A file change (a component, its WIT) is seen when a session connects: the components are
- * loaded again; when the new ones cannot be loaded, the old ones keep serving and a warning
- * says why.
+ * A file change (a component, its WIT, the upstream's policy files) reloads the components at
+ * once (src/hosted/watch.ts): a new version that loads is swapped in and every session's client
+ * is told to list again; one that cannot be loaded is refused and the old one keeps serving. The
+ * gateways that use the upstream hear of each reload (`followComponentReloads`: a log line and
+ * an audit line, kind component_reload).
  */
-import { readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { serveOn } from "../hosted/mcp-server.js";
-import { HostedServer } from "../hosted/server.js";
+import { HostedServer, type ReloadOutcome } from "../hosted/server.js";
 import type { ComponentUpstreamConfig } from "./config-types.js";
 import type { UpstreamTransport } from "./upstream-transport.js";
 
-interface Loaded {
-  stamp: string;
-  server: Promise<HostedServer>;
+const loaded = new Map<string, Promise<HostedServer>>();
+const listeners = new Set<(cfg: ComponentUpstreamConfig, r: ReloadOutcome) => void>();
+
+const keyOf = (cfg: ComponentUpstreamConfig) =>
+  JSON.stringify([cfg.name, cfg.component, cfg.policies, cfg.stateful]);
+
+/**
+ * Hear of every reload of a component upstream's files (`cfg` names the upstream entry): a
+ * gateway writes its log and audit lines from it. Returns a function to stop.
+ */
+export function followComponentReloads(
+  fn: (cfg: ComponentUpstreamConfig, r: ReloadOutcome) => void,
+): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
 }
 
-const loaded = new Map<string, Loaded>();
-
-/** Sizes and mtimes of the component files and their WIT sources: what a reload follows. */
-function stampOf(path: string): string {
-  const parts: string[] = [];
-  const add = (p: string) => {
-    try {
-      const st = statSync(p);
-      parts.push(`${p}:${st.size}:${st.mtimeMs}`);
-      if (st.isDirectory()) {
-        for (const f of readdirSync(p).sort())
-          if (f.endsWith(".wasm") || f.endsWith(".wit")) add(join(p, f));
-      }
-    } catch {
-      parts.push(`${p}:missing`);
-    }
-  };
-  add(path);
-  if (path.endsWith(".wasm")) add(`${path.slice(0, -5)}.wit`);
-  add(join(dirname(path), "wit"));
-  return parts.join("|");
-}
-
-function open(cfg: ComponentUpstreamConfig): Promise<HostedServer> {
-  return HostedServer.open({
-    path: cfg.component,
-    policies: cfg.policies,
-    stateful: cfg.stateful,
-  });
-}
-
-async function serverFor(cfg: ComponentUpstreamConfig): Promise<HostedServer> {
-  const key = JSON.stringify([cfg.name, cfg.component, cfg.policies, cfg.stateful]);
-  const stamp = stampOf(cfg.component);
-  const prev = loaded.get(key);
-  if (prev === undefined) {
-    const entry: Loaded = { stamp, server: open(cfg) };
-    loaded.set(key, entry);
-    entry.server.catch(() => {
-      if (loaded.get(key) === entry) loaded.delete(key);
+function serverFor(cfg: ComponentUpstreamConfig): Promise<HostedServer> {
+  const key = keyOf(cfg);
+  let p = loaded.get(key);
+  if (p === undefined) {
+    p = HostedServer.open({
+      path: cfg.component,
+      policies: cfg.policies,
+      stateful: cfg.stateful,
+      watch: true,
     });
-    return entry.server;
-  }
-  if (prev.stamp === stamp) return prev.server;
-  try {
-    const next = await open(cfg);
-    loaded.set(key, { stamp, server: Promise.resolve(next) });
-    return next;
-  } catch (error) {
-    prev.stamp = stamp; // say it once per change
-    process.emitWarning(
-      `upstream "${cfg.name}": the changed component could not be loaded (${(error as Error).message}); the previous one keeps serving`,
-      "WardenComponentWarning",
+    loaded.set(key, p);
+    p.then(
+      (h) =>
+        h.onReload((r) => {
+          for (const l of listeners) l(cfg, r);
+        }),
+      () => {
+        if (loaded.get(key) === p) loaded.delete(key);
+      },
     );
-    return prev.server;
   }
+  return p;
 }
 
 export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<UpstreamTransport> {

@@ -143,6 +143,8 @@ export class Gateway extends EventEmitter {
   #stopping: Promise<void> | undefined;
   /** Stops following guard reloads and closes the guards `start` loaded. */
   #onStop: (() => void) | undefined;
+  /** Stops following component upstreams' reloads. */
+  #stopComponents: (() => void) | undefined;
   /** Resolves when the gateway has stopped (stdin closed, or stop() called). */
   readonly stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -238,12 +240,42 @@ export class Gateway extends EventEmitter {
         g.metrics.upstreams = () => g.views().upstreams();
         g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies());
       }
+      if (opts.config.upstreams.some((u) => u.kind === "component")) await g.#followComponents();
       await g.#listen(opts);
     } catch (e) {
       await g.stop();
       throw e;
     }
     return g;
+  }
+
+  /** A component upstream's files changed: a log line and an audit line (kind component_reload). */
+  async #followComponents(): Promise<void> {
+    const { followComponentReloads } = await import("./component-upstream.js");
+    const stop = followComponentReloads((cfg, r) => {
+      if (!this.config.upstreams.some((u) => JSON.stringify(u) === JSON.stringify(cfg))) return;
+      const what = `upstream "${cfg.name}" (${cfg.component})`;
+      const reason = r.ok
+        ? `${what}: reloaded ${r.components.join(", ")}`
+        : `${what}: the changed component could not be loaded (${r.error?.code}: ${r.error?.message}); the previous one keeps serving`;
+      this.#log(reason);
+      this.#audit?.write({
+        time: new Date().toISOString(),
+        call_id: newCallId(),
+        phase: "event",
+        kind: "component_reload",
+        caller: null,
+        session: null,
+        upstream: cfg.name,
+        method: "components/reload",
+        decision: r.ok ? "allow" : "deny",
+        reason: reason.length <= 500 ? reason : `${reason.slice(0, 500)}<…>`,
+        ...(r.error === undefined ? {} : { code: r.error.code }),
+        trigger: "file",
+        duration_ms: 0,
+      });
+    });
+    this.#stopComponents = stop;
   }
 
   async #listen(opts: GatewayOptions): Promise<void> {
@@ -524,6 +556,7 @@ export class Gateway extends EventEmitter {
       await Promise.all([...this.sessions].map((s) => s.close()));
       await Promise.all([...this.shared.values()].map((u) => u.close()));
       this.#onStop?.();
+      this.#stopComponents?.();
       this.#audit?.close();
       this.#resolveStopped();
     })();

@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { HostCalls } from "../../hosted/host-calls.js";
-import type { CallContext } from "../../hosted/server.js";
+import type { CallContext, ReloadOutcome } from "../../hosted/server.js";
 import { printJson, usageError } from "../output.js";
 
 interface ServeOpts {
@@ -55,7 +55,8 @@ export function registerServe(program: Command): void {
       const audit = opts.audit === undefined ? undefined : await hostAudit(opts.audit);
       const hosted = await HostedServer.open({
         path,
-        ...(audit === undefined ? {} : { onHostCalls: audit }),
+        watch: opts.inspect !== true,
+        ...(audit === undefined ? {} : { onHostCalls: audit.hostCalls }),
         policies: opts.policy ?? [],
         stateful: opts.stateful === true,
         ...(workers === undefined ? {} : { pool: { size: workers } }),
@@ -74,6 +75,15 @@ export function registerServe(program: Command): void {
         await hosted.close();
         return;
       }
+      hosted.onReload((r) => {
+        const what = r.components.join(", ");
+        process.stderr.write(
+          r.ok
+            ? `warden serve: reloaded ${what}\n`
+            : `warden serve: the changed component or policy could not be loaded (${r.error?.code}: ${r.error?.message}); the previous version keeps serving (${what})\n`,
+        );
+        audit?.reload(r);
+      });
       const { serveOn } = await import("../../hosted/mcp-server.js");
       const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
       const transport = new StdioServerTransport();
@@ -151,7 +161,26 @@ async function hostAudit(file: string) {
   const session = newCallId();
   const flush = () => log.flush();
   process.once("exit", flush);
-  return (calls: HostCalls, context: CallContext) => {
+  const reload = (r: ReloadOutcome) => {
+    log.write({
+      time: new Date().toISOString(),
+      call_id: newCallId(),
+      phase: "event",
+      kind: "component_reload",
+      caller: null,
+      session,
+      upstream: null,
+      method: "components/reload",
+      decision: r.ok ? "allow" : "deny",
+      reason: r.ok
+        ? `reloaded ${r.components.join(", ")}`
+        : `the changed version could not be loaded (${r.error?.message ?? "unknown"}); the previous one keeps serving`,
+      ...(r.error === undefined ? {} : { code: r.error.code }),
+      trigger: "file",
+      duration_ms: 0,
+    });
+  };
+  const hostCalls = (calls: HostCalls, context: CallContext) => {
     const callId = newCallId();
     for (const rec of hostCallEntries(calls, null, calls.tool, callId)) {
       const { call_id, ...rest } = rec;
@@ -165,4 +194,5 @@ async function hostAudit(file: string) {
       });
     }
   };
+  return { hostCalls, reload };
 }
