@@ -51,7 +51,7 @@ function calibrate(): number {
  */
 const child = args.includes("--child");
 /** Groups run only when named in --only (diagnostics, not part of a whole run). */
-const ON_DEMAND = new Set(["floor"]);
+const ON_DEMAND = new Set(["floor", "trace-programs"]);
 const groups = files
   .map((f) => f.replace(/\.bench\.js$/, ""))
   .filter((g) => (only ? only.has(g) : !ON_DEMAND.has(g)));

@@ -11,6 +11,7 @@ import { compilePolicy } from "../../policy/compile.js";
 import { type ConfigureAnswer, ENV_AGENT, ENV_TOKEN, ENV_URL } from "../protocol.js";
 import { Channel } from "./channel.js";
 import { hookChildProcess } from "./hooks-child.js";
+import { hookCode } from "./hooks-code.js";
 import { hookEnv } from "./hooks-env.js";
 import { hookFs } from "./hooks-fs.js";
 import { hookDlopen, hookWorkers } from "./hooks-misc.js";
@@ -86,6 +87,7 @@ export function start(): void {
     ...hookWorkers(require("node:worker_threads"), tracer),
     ...hookDlopen(tracer),
     ...hookEnv(tracer),
+    ...hookCode(require("node:vm"), tracer),
   ];
   // ESM named imports of builtins (`import { readFileSync } from "node:fs"`) see the hooks.
   syncBuiltinESMExports();

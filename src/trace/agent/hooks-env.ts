@@ -28,6 +28,11 @@ export function hookEnv(t: Tracer): string[] {
       if (hidden(key)) return undefined;
       return Reflect.get(target, key);
     },
+    // Set on the environment itself: the default would define the key on the proxy's receiver
+    // with a partial descriptor, which process.env refuses for a key it has (npm sets some).
+    set(target, key, value) {
+      return Reflect.set(target, key, value);
+    },
     has(target, key) {
       if (hidden(key)) return false;
       return Reflect.has(target, key);

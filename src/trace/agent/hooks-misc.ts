@@ -5,13 +5,26 @@
  */
 import type * as WT from "node:worker_threads";
 import { spawnError } from "./errors.js";
+import type { Judged } from "./judge.js";
 import type { Tracer } from "./tracer.js";
+
+/** By the `nodejs` section where it names the function, else reported (display). */
+function judged(
+  t: Tracer,
+  fn: string,
+  module: string,
+  kind: "worker" | "dlopen",
+  target: string,
+): Judged {
+  const j = t.judge.names("nodejs", fn) ? t.judge.fn("nodejs", fn, [target]) : undefined;
+  return j === undefined ? t.op(fn, module, { kind, target }) : t.record(fn, module, target, j);
+}
 
 export function hookWorkers(wt: typeof WT, t: Tracer): string[] {
   const Orig = wt.Worker;
   const Wrapped = function (this: unknown, ...args: unknown[]) {
     const what = args[0] instanceof URL ? args[0].href : String(args[0]).slice(0, 200);
-    const j = t.op("worker_threads.Worker", "worker_threads", { kind: "worker", target: what });
+    const j = judged(t, "worker_threads.Worker", "worker_threads", "worker", what);
     if (j.verdict === "block") throw spawnError(what, [what], j);
     return Reflect.construct(Orig, args, new.target ?? Orig);
   } as unknown as typeof WT.Worker;
@@ -25,7 +38,7 @@ export function hookDlopen(t: Tracer): string[] {
   const orig = process.dlopen;
   process.dlopen = function (this: unknown, ...args: unknown[]) {
     const file = String(args[1]);
-    const j = t.op("process.dlopen", "process", { kind: "dlopen", target: file });
+    const j = judged(t, "process.dlopen", "process", "dlopen", file);
     if (j.verdict === "block") throw spawnError(file, [file], j);
     return Reflect.apply(orig, this, args);
   } as typeof process.dlopen;

@@ -10,8 +10,10 @@ import { resolve } from "node:path";
 import type { Verdict } from "../../core/decision.js";
 import { resolveRealPathSync } from "../../policy/io.js";
 import type { CompiledPolicy } from "../../policy/policy.js";
+import type { ModeSection } from "../../policy/process/modes.js";
 import type { PolicyDecision } from "../../policy/types.js";
 import { actionFor, type Op, SECTION_OF, unjudgedVerdict, verdictOf } from "../actions.js";
+import { judgeTraceNet } from "../policy/actions.js";
 
 export interface Judged {
   readonly verdict: Verdict;
@@ -59,6 +61,7 @@ export class Judge {
 
   /** Any operation; paths through `path` (remembered), the rest judged each time. */
   op(op: Op): Judged {
+    if (op.kind === "http" || op.kind === "connect") return this.#net(op);
     const section = SECTION_OF[op.kind];
     if (section === null) return { verdict: unjudgedVerdict(op), decision: undefined };
     // A program run with no commands section is still shown (display), as before it was judged.
@@ -75,6 +78,71 @@ export class Judge {
         op.kind === "read" || op.kind === "write" || op.kind === "exec" ? CHECK_OPTS : undefined,
       );
       return { verdict: verdictOf(op, d), decision: d };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * A request or connect: `network` (hosts), `http` (URL patterns) and `endpoints` (host:port,
+   * protocols), each where the policy has it, the strictest answer winning (one policy: the
+   * process sections' judge, src/trace/policy/actions.ts).
+   */
+  #net(op: Op): Judged {
+    this.busy = true;
+    try {
+      const d = judgeTraceNet(
+        this.#policy,
+        op.kind === "http"
+          ? {
+              kind: "http",
+              url: op.target,
+              ...(op.method !== undefined ? { method: op.method } : {}),
+            }
+          : {
+              kind: "connect",
+              host: op.target,
+              ...(op.port !== undefined ? { port: op.port } : {}),
+            },
+        this.#sections,
+      );
+      return d === undefined ? NOT_JUDGED : { verdict: verdictOf(op, d), decision: d };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Does the `nodejs` (or `python`) section name this function: a rule's pattern matches it,
+   * or the section's default is not to allow (an allowlist names everything)? Only then is it
+   * hooked.
+   */
+  names(runtime: "nodejs" | "python", name: string): boolean {
+    if (!this.#sections.has(runtime)) return false;
+    const c = this.#policy.sections.get(runtime) as ModeSection | undefined;
+    if (c === undefined) return false;
+    if (!c.fallback.allowed || (c.fallback.verdict ?? "allow") !== "allow") return true;
+    return c.rules.some((r) => r.pattern.test(name));
+  }
+
+  /**
+   * A function of the runtime (`eval`, `vm.runInContext`) by the `nodejs` (or `python`)
+   * section; undefined when no rule names it and the default lets it go (not reported).
+   */
+  fn(runtime: "nodejs" | "python", name: string, args?: readonly string[]): Judged | undefined {
+    if (!this.#sections.has(runtime)) return undefined;
+    this.busy = true;
+    try {
+      const d = this.#policy.check(
+        args === undefined
+          ? { kind: `${runtime}.call`, name }
+          : { kind: `${runtime}.call`, name, args },
+      );
+      const own = (d as { verdict?: Verdict }).verdict;
+      const verdict: Verdict = own ?? (d.allowed ? "allow" : "block");
+      if ((d.code === "default_rule" || d.code === "no_rule") && verdict === "allow")
+        return undefined;
+      return { verdict, decision: d };
     } finally {
       this.busy = false;
     }

@@ -55,35 +55,9 @@ export function judgeTracePolicy(
           : { kind: `${action.runtime}.call`, name: action.name, args: action.args },
         opts,
       );
-    case "http": {
-      const method = action.method ?? "GET";
-      let d = policy.check({ kind: "http.request", url: action.url, method }, opts);
-      d = stricterDecision(d, policy.check({ kind: "http.url", url: action.url, method }, opts));
-      const u = canonicalizeUrl(action.url);
-      if (u.ok) {
-        const e = policy.check(
-          {
-            kind: "endpoint.connect",
-            host: u.value.host.host,
-            port: u.value.port,
-            protocol: u.value.scheme,
-          },
-          opts,
-        );
-        d = stricterDecision(d, e);
-      }
-      return d;
-    }
-    case "connect": {
-      const proto = action.protocol?.toLowerCase();
-      const net: Record<string, unknown> = { kind: "network.connect", host: action.host };
-      if (action.port !== undefined) net.port = action.port;
-      if (proto !== undefined && URL_SCHEMES.has(proto)) net.scheme = proto;
-      const ep: Record<string, unknown> = { kind: "endpoint.connect", host: action.host };
-      if (action.port !== undefined) ep.port = action.port;
-      if (proto !== undefined) ep.protocol = proto;
-      return stricterDecision(policy.check(net, opts), policy.check(ep, opts));
-    }
+    case "http":
+    case "connect":
+      return judgeTraceNet(policy, action, undefined, opts)!;
     case "file":
       return policy.check(
         {
@@ -106,4 +80,58 @@ export function judgeTraceAction(
   opts?: CheckOptions,
 ): Decision {
   return toCoreDecision(judgeTracePolicy(policy, action, opts));
+}
+
+/**
+ * A request or a connect, judged by the sections of `given` only (all when undefined): an
+ * agent judges what the policy file has (an absent `network` section is not a deny-all there),
+ * and the `http` (URL patterns) and `endpoints` (host:port, protocols) sections refine what
+ * `network` allows. The strictest answer wins; undefined when no given section judges it.
+ */
+export function judgeTraceNet(
+  policy: CompiledPolicy,
+  action: Extract<TraceAction, { kind: "http" | "connect" }>,
+  given: ReadonlySet<string> | undefined,
+  opts?: CheckOptions,
+): PolicyDecision | undefined {
+  const has = (s: string) => given === undefined || given.has(s);
+  let d: PolicyDecision | undefined;
+  const add = (x: PolicyDecision) => {
+    d = d === undefined ? x : stricterDecision(d, x);
+  };
+  if (action.kind === "http") {
+    const method = action.method ?? "GET";
+    if (has("network")) add(policy.check({ kind: "http.request", url: action.url, method }, opts));
+    if (has("http")) add(policy.check({ kind: "http.url", url: action.url, method }, opts));
+    if (has("endpoints")) {
+      const u = canonicalizeUrl(action.url);
+      if (u.ok)
+        add(
+          policy.check(
+            {
+              kind: "endpoint.connect",
+              host: u.value.host.host,
+              port: u.value.port,
+              protocol: u.value.scheme,
+            },
+            opts,
+          ),
+        );
+    }
+    return d;
+  }
+  const proto = action.protocol?.toLowerCase();
+  if (has("network")) {
+    const net: Record<string, unknown> = { kind: "network.connect", host: action.host };
+    if (action.port !== undefined) net.port = action.port;
+    if (proto !== undefined && URL_SCHEMES.has(proto)) net.scheme = proto;
+    add(policy.check(net, opts));
+  }
+  if (has("endpoints")) {
+    const ep: Record<string, unknown> = { kind: "endpoint.connect", host: action.host };
+    if (action.port !== undefined) ep.port = action.port;
+    if (proto !== undefined) ep.protocol = proto;
+    add(policy.check(ep, opts));
+  }
+  return d;
 }

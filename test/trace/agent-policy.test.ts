@@ -1,0 +1,148 @@
+// The Node agent judges with the process policy's sections too: `http` URL patterns and
+// `endpoints` (host:port) refuse a fetch / connect before it leaves (the sink sees nothing),
+// `nodejs` names eval, new Function and vm (a named one is judged, reported, and refused as the
+// runtime refuses code generation), and a program may still set an environment variable it has
+// while a policy judges the environment (npm does). Each failed on the agent before.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { files, runWarden, tempDir } from "./helpers.js";
+
+let sink: ReturnType<typeof createServer>;
+let port = 0;
+const paths: string[] = [];
+
+beforeAll(async () => {
+  sink = createServer((req, res) => {
+    paths.push(req.url ?? "");
+    req.resume();
+    res.end("ok");
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+  port = (sink.address() as AddressInfo).port;
+});
+afterAll(() => new Promise<void>((r) => sink.close(() => r())));
+
+interface Ev {
+  function: string;
+  target: string;
+  verdict: string;
+  rule_id?: string;
+}
+
+async function traced(dir: string, policy: string, app: string, env: NodeJS.ProcessEnv = {}) {
+  files(dir, { "policy.yaml": policy, "app.js": app });
+  const r = await runWarden(
+    [
+      "run",
+      "--json",
+      "--no-strace",
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--",
+      process.execPath,
+      "app.js",
+      String(port),
+    ],
+    { cwd: dir, env: { ...process.env, ...env } },
+  );
+  expect(r.code, r.stderr).toBe(0);
+  const printed = JSON.parse(r.stderr.split("\n").find((l) => l.startsWith('{"out"'))!) as {
+    out: string[];
+  };
+  const events = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Ev & { summary?: unknown })
+    .filter((e) => e.summary === undefined);
+  return { out: printed.out, events };
+}
+
+describe("warden run: the Node agent judges with the process sections", () => {
+  it("refuses a fetch by URL pattern (http) and a connect by host:port (endpoints); the sink sees only the allowed request", async () => {
+    paths.length = 0;
+    const dir = tempDir();
+    const { out, events } = await traced(
+      dir,
+      `version: "1.0"
+http:
+  deny: ["127.0.0.1:*/secret/*"]
+endpoints:
+  deny: ["127.0.0.1:9"]
+`,
+      `const net = require("net");
+const base = "http://127.0.0.1:" + process.argv[2];
+const out = [];
+const end = () => { if (out.length === 3) console.error(JSON.stringify({ out: out.sort() })); };
+fetch(base + "/secret/key").then(() => { out.push("secret: FETCHED"); end(); }, (e) => { out.push("secret: " + e.cause.code + " " + /Warden/.test(e.cause.message)); end(); });
+fetch(base + "/public").then((r) => r.text()).then((t) => { out.push("public: " + t); end(); }, (e) => { out.push("public: " + e.message); end(); });
+net.connect(9, "127.0.0.1").on("connect", () => { out.push("port 9: CONNECTED"); end(); }).on("error", (e) => { out.push("port 9: " + e.code); end(); });
+`,
+    );
+    expect(out).toEqual(["port 9: ECONNREFUSED", "public: ok", "secret: ECONNREFUSED true"]);
+    expect(paths).toEqual(["/public"]);
+    const blocked = events.filter((e) => e.verdict === "block");
+    expect(blocked.map((e) => [e.function, e.rule_id])).toEqual(
+      expect.arrayContaining([
+        ["js:fetch", "http.deny[0]"],
+        ["js:net.connect", "endpoints.deny[0]"],
+      ]),
+    );
+  }, 120_000);
+
+  it("judges eval, new Function and vm where nodejs names them; a blocked one is an EvalError naming Warden", async () => {
+    const dir = tempDir();
+    const { out, events } = await traced(
+      dir,
+      `version: "1.0"
+nodejs:
+  deny: [eval, { "vm.runInNewContext": ["*secret*"] }]
+  warn: [Function]
+`,
+      `const vm = require("vm");
+const out = [];
+try { eval("1 + 1"); out.push("eval: ran"); } catch (e) { out.push("eval: " + e.name + " " + /Warden/.test(e.message)); }
+out.push("Function: " + new Function("a", "return a * 2")(21));
+out.push("constructor: " + (function () {}).constructor("return 7")());
+out.push("vm plain: " + vm.runInNewContext("6 * 7"));
+try { vm.runInNewContext("'secret'"); out.push("vm secret: ran"); } catch (e) { out.push("vm secret: " + e.name); }
+console.error(JSON.stringify({ out }));
+`,
+    );
+    expect(out).toEqual([
+      "eval: EvalError true",
+      "Function: 42",
+      "constructor: 7",
+      "vm plain: 42",
+      "vm secret: EvalError",
+    ]);
+    const seen = events
+      .filter((e) => e.function !== "exec" && !e.function.startsWith("js:fs."))
+      .map((e) => [e.function, e.verdict]);
+    expect(seen).toEqual([
+      ["js:eval", "block"],
+      ["js:Function", "warn"],
+      ["js:Function", "warn"],
+      ["js:vm.runInNewContext", "block"],
+    ]);
+  }, 120_000);
+
+  it("lets a program set an environment variable it has while the environment is judged", async () => {
+    const dir = tempDir();
+    const { out } = await traced(
+      dir,
+      `version: "1.0"
+environment:
+  deny:
+    - { key: SECRET_TOKEN }
+  allow:
+    - { key: "*" }
+`,
+      `process.env.HOME_SET = "1"; process.env.PATH = process.env.PATH + ":/x"; process.env.SECRET_TOKEN = "mine";
+console.error(JSON.stringify({ out: [process.env.HOME_SET, String(process.env.PATH.endsWith(":/x")), String(process.env.SECRET_TOKEN)] }));`,
+      { SECRET_TOKEN: "hunter2" },
+    );
+    expect(out).toEqual(["1", "true", "undefined"]);
+  }, 120_000);
+});
