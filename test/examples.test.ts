@@ -48,7 +48,15 @@ const kindOf = (file: string): ShippedSchema => {
 const CONFIGS = yamlFiles().filter((f) => kindOf(f) === "warden");
 
 /** What each example must allow and deny (a config without an entry fails the test). */
-const CALLS: Record<string, { allow: [string, object, RegExp]; deny: [string, object] }> = {
+const CALLS: Record<
+  string,
+  {
+    allow: [string, object, RegExp];
+    deny: [string, object];
+    /** Started first (docs/identity.md): its stdout's ALICE_TOKEN is the client's token. */
+    issuer?: string;
+  }
+> = {
   "warden.stdio.yaml": {
     allow: ["files__read_text_file", { path: "/data/notes/todo.md" }, /Read the gateway docs/],
     deny: ["files__write_file", { path: "/data/x.md", content: "hi" }],
@@ -56,6 +64,11 @@ const CALLS: Record<string, { allow: [string, object, RegExp]; deny: [string, ob
   "warden.http.yaml": {
     allow: ["search__search", { query: "warden" }, /policy gateway/],
     deny: ["files__read_text_file", { path: "/etc/passwd" }],
+  },
+  "identity/warden.yaml": {
+    allow: ["files__read_text_file", { path: "/data/notes/todo.md" }, /Read the gateway docs/],
+    deny: ["files__write_file", { path: "/data/x.md", content: "hi" }],
+    issuer: "identity/issuer.mjs",
   },
   "demo/warden.yaml": {
     allow: ["read_note", { name: "public/welcome" }, /Welcome to the notes server/],
@@ -102,11 +115,33 @@ describe("the shipped examples", () => {
       const client = new Client({ name: "examples-test", version: "1.0.0" });
       const http = parseDocument(readFileSync(file, "utf8")).getIn(["listen", "http"]) != null;
       let child: ChildProcess | undefined;
+      let issuer: ChildProcess | undefined;
       try {
+        const headers: Record<string, string> = {};
+        if (calls.issuer !== undefined) {
+          issuer = spawn(process.execPath, [join(EXAMPLES, calls.issuer)], {
+            cwd,
+            stdio: ["ignore", "pipe", "ignore"],
+          });
+          let out = "";
+          const token = await new Promise<string>((ok, fail) => {
+            issuer!.stdout!.on("data", (d: Buffer) => {
+              out += d.toString();
+              const m = /^ALICE_TOKEN=(\S+)$/m.exec(out);
+              if (m) ok(m[1]!);
+            });
+            issuer!.once("exit", (code) => fail(new Error(`issuer exited (${code})`)));
+          });
+          headers.authorization = `Bearer ${token}`;
+        }
         if (http) {
           const g = startHttp(file, cwd, env);
           child = g.child;
-          await client.connect(new StreamableHTTPClientTransport(new URL(await g.url)));
+          await client.connect(
+            new StreamableHTTPClientTransport(new URL(await g.url), {
+              requestInit: { headers },
+            }),
+          );
         } else {
           const t = new StdioClientTransport({
             command: process.execPath,
@@ -135,6 +170,10 @@ describe("the shipped examples", () => {
         if (child) {
           child.kill("SIGTERM");
           await exited(child);
+        }
+        if (issuer) {
+          issuer.kill("SIGTERM");
+          await exited(issuer);
         }
       }
       // State went to the state directory; nothing was written beside the examples or in cwd.
