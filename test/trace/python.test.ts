@@ -3,7 +3,8 @@
 // preset and a loopback sink receives nothing; a benign script sees no block; a blocked call
 // raises the runtime's own error naming Warden and the rule; a symbolic link and `..` are
 // judged where they lead; a review without a terminal denies; children that drop PYTHONPATH or
-// NODE_OPTIONS get them back, and node -> sh -> python -> node is followed to the end.
+// NODE_OPTIONS get them back (os.execve's own env too), and node -> sh -> python -> node is
+// followed to the end.
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -199,12 +200,19 @@ r = subprocess.run([sys.executable, "leaf.py"], env={"PATH": os.environ["PATH"]}
 print("PYLEAF", r.stdout.strip(), flush=True)
 r = subprocess.run([${JSON.stringify(process.execPath)}, "leaf.js"], env={}, capture_output=True, text=True)
 print("JSLEAF", r.stdout.strip(), flush=True)
+# A forked child that execs a new image with an environment of its own (read before the hook).
+pid = os.fork()
+if pid == 0:
+    os.execve(sys.executable, [sys.executable, "leaf.py", "EXECLEAF"], {"PATH": os.environ["PATH"]})
+os.waitpid(pid, 0)
 `,
       "leaf.py": `
+import sys
+tag = sys.argv[1] + " " if len(sys.argv) > 1 else ""
 try:
-    open(${JSON.stringify(secret)}).read(); print("READ")
+    open(${JSON.stringify(secret)}).read(); print(tag + "READ", flush=True)
 except PermissionError as e:
-    print("EACCES", e.errno)
+    print(tag + "EACCES", e.errno, flush=True)
 `,
       "leaf.js": `try { require("fs").readFileSync(${JSON.stringify(secret)}); console.log("READ"); } catch (e) { console.log(e.code); }`,
     });
@@ -216,13 +224,14 @@ except PermissionError as e:
     expect(r.stderr).toContain("MID EACCES 13");
     expect(r.stderr).toContain("PYLEAF EACCES 13");
     expect(r.stderr).toContain("JSLEAF EACCES");
+    expect(r.stderr).toContain("EXECLEAF EACCES 13");
     const { events, summary } = eventsOf(r.stdout);
     const blockedBy = new Set(
       events.filter((e) => e.verdict === "block" && e.target === secret).map((e) => e.function),
     );
     expect([...blockedBy].sort()).toEqual(["js:fs.readFileSync", "py:open"]);
     const pids = new Set(events.filter((e) => e.target === secret).map((e) => e.pid));
-    expect(pids.size).toBe(3); // mid.py, leaf.py, leaf.js
+    expect(pids.size).toBe(4); // mid.py, leaf.py, leaf.js, the forked child's new image
     const procs = summary.processes as {
       argv: string[];
       traced: boolean;

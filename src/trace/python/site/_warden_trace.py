@@ -115,6 +115,7 @@ class Agent:
         self.queue = []
         self.sent = 0
         self.posted = 0
+        self.urgent = False
         self.stopping = False
         self.closed = False
         self.exec_closed = False
@@ -192,6 +193,21 @@ class Agent:
             return
         self.sent += 1
         self.put(("e", ev))
+        # A block is posted before the call fails (the process may leave by os._exit next, as
+        # a forked worker does, and its last batch would be lost).
+        if ev[3]["verdict"] == "block":
+            self.wait_posted(self.sent)
+
+    def wait_posted(self, n):
+        deadline = time.monotonic() + SHUTDOWN_S
+        with self.cond:
+            self.urgent = True
+            self.cond.notify_all()
+            while self.posted < n and not self.closed and self.flusher is not None and self.flusher.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.cond.wait(min(left, 0.05))
 
     def flush_loop(self):
         _busy.add(_get_ident())
@@ -200,13 +216,17 @@ class Agent:
             with self.cond:
                 while not self.queue and not self.stopping:
                     self.cond.wait()
-                if self.queue and not self.stopping and len(self.queue) < self.batch_events:
+                if self.queue and not self.stopping and len(self.queue) < self.batch_events and not self.urgent:
                     self.cond.wait(self.batch_s)
+                self.urgent = False
                 items = self.queue[: MAX_BATCH * 2]
                 del self.queue[: len(items)]
                 last = self.stopping and not self.queue
                 self.cond.notify_all()
             self.post_items(c, items)
+            with self.cond:
+                self.posted += sum(1 for k, _ in items if k == "e")
+                self.cond.notify_all()
             if last:
                 try:
                     c.post("/shutdown", {"pid": self.pid, "thread_id": 0, "events_sent": self.sent}, SHUTDOWN_S)
@@ -618,6 +638,7 @@ def _spawn(agent, event, exe, argv, env, restore=True):
     restored = _restore_env(agent, env) if restore and (env is None or isinstance(env, dict) or env is os.environ) else False
     agent.spawned = True
     agent.put(("child", {"parent_pid": agent.pid, "child_pid": 0, "path": path, "argv": argv, "env_restored": restored}))
+    return restored
 
 
 def _argv(args):
@@ -645,15 +666,21 @@ def on_system(agent, a):
 
 def on_exec(agent, a):
     path, args, env = a[0], a[1], a[2] if len(a) > 2 else None
-    _spawn(agent, "os.exec", _text(path), _argv(args), env)
+    # os.execve reads its env before this event: a copy with the trace put back, exec'd here.
+    mine = None if env is None else dict(env)
+    restored = _spawn(agent, "os.exec", _text(path), _argv(args), mine)
     # The image is replaced: the last batch and /shutdown go now (a failed exec configures anew).
     agent.close()
     agent.exec_closed = True
+    if restored and mine is not None:
+        os.execve(path, args, mine)  # does not return; its error is the caller's
 
 
 def on_posix_spawn(agent, a):
+    # Its env was read before this event: a dict without the trace is reported, not restored
+    # (subprocess restores it at subprocess.Popen, before it calls posix_spawn).
     path, args, env = a[0], a[1], a[2] if len(a) > 2 else None
-    _spawn(agent, "os.posix_spawn", _text(path), _argv(args), env)
+    _spawn(agent, "os.posix_spawn", _text(path), _argv(args), env, restore=False)
 
 
 def on_dlopen(agent, a):
