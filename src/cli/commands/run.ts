@@ -308,8 +308,10 @@ async function run(command: string[], o: Options): Promise<number> {
       );
     throw refused(`cannot start ${command[0]}: ${e.message}`);
   } else code = exit;
+  const base = summaryOf(session, code, left);
   const summary = {
-    ...summaryOf(session, code, left),
+    ...base,
+    processes: strace.processes(base.processes),
     not_seen: strace.notSeen(),
     strace: strace.summary(),
   };

@@ -96,6 +96,8 @@ export class Correlator {
   readonly #parent = new Map<number, number>();
   readonly #execs = new Map<number, number>();
   readonly #exited = new Set<number>();
+  /** The last program each process exec'd (for the process tree). */
+  readonly #images = new Map<number, readonly string[]>();
   readonly #reports = new Map<number, Reports>();
   #pending: Pending[] = [];
   readonly stats: CorrelationStats = { records: 0, checked: 0, hooked: 0, unhooked: 0, skipped: 0 };
@@ -191,6 +193,8 @@ export class Correlator {
       this.#execs.set(pid, execNo);
       // A thread that execs becomes its process's only task.
       this.#tgid.set(rec.tid, pid);
+      if (this.#images.size < 100_000)
+        this.#images.set(pid, rec.argv.length > 0 ? rec.argv : [rec.path]);
     }
     const checked = this.#judge.check(rec);
     if (checked === undefined) return;
@@ -221,6 +225,15 @@ export class Correlator {
       keep.push(p);
     }
     this.#pending = keep;
+  }
+
+  /** Processes strace saw exec a program: pid, parent (by strace's clone lines), argv. */
+  processes(): { pid: number; ppid: number; argv: readonly string[] }[] {
+    return [...this.#images].map(([pid, argv]) => ({
+      pid,
+      ppid: this.#parent.get(pid) ?? 0,
+      argv,
+    }));
   }
 
   get pending(): number {

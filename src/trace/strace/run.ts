@@ -124,6 +124,28 @@ export class StraceRun {
     };
   }
 
+  /**
+   * The process tree with the processes strace saw and no agent told about (a shell's
+   * children, what a static binary started), untraced, under their parent.
+   */
+  processes<P extends { pid: number; ppid: number; argv: readonly string[]; traced: boolean }>(
+    known: readonly P[],
+  ): (P | { pid: number; ppid: number; argv: readonly string[]; traced: boolean })[] {
+    const c = this.#correlator;
+    if (c === undefined) return [...known];
+    const have = new Set(known.map((p) => p.pid));
+    const more = c
+      .processes()
+      .filter((p) => !have.has(p.pid))
+      .map((p) => ({ ...p, traced: false }));
+    // A child an agent reported without its pid (execSync) is the one strace saw with it.
+    const same = (a: readonly string[], b: readonly string[]) => a.join("\0") === b.join("\0");
+    const kept = known.filter(
+      (k) => k.pid > 0 || !more.some((m) => m.ppid === k.ppid && same(m.argv, k.argv)),
+    );
+    return [...kept, ...more];
+  }
+
   notSeen(): string[] {
     return notSeen(this.summary());
   }
