@@ -7,7 +7,7 @@
  * say what was refused and what to add. A component flooding refused calls: the events crossing
  * from its worker are bounded, the drops counted, the process unharmed. Real SDK clients.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -144,6 +144,51 @@ describe("warden serve --audit: host calls as audit lines, refusals in the answe
     expect((opens[2]!.host as { hint: string }).hint).toContain("under storage.allow");
     // One tool call's lines share its call_id; two calls do not.
     expect(new Set(lines.map((l) => l.call_id)).size).toBe(3);
+  });
+});
+
+describe("warden serve --audit: environment reads", () => {
+  it("each get-environment call is a line naming the keys given and the keys hidden, never a value", {
+    timeout: 120_000,
+  }, async () => {
+    const envreader = await wasiComponent("envreader");
+    const dir = tempDir();
+    const p = join(dir, "env.yaml");
+    writeFileSync(p, 'version: "1.0"\nenvironment:\n  allow:\n    - key: API_KEY\n');
+    const audit = join(dir, "audit.jsonl");
+    const t = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "serve", envreader, "--policy", p, "--workers", "1", "--audit", audit],
+      env: {
+        ...process.env,
+        WARDEN_CACHE_DIR: CACHE,
+        API_KEY: "k-1",
+        MY_SECRET_TOKEN: "s3cr3t-value",
+      } as Record<string, string>,
+      stderr: "pipe",
+    });
+    const c = new Client({ name: "host-audit-env", version: "1" });
+    await c.connect(t);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = (await c.callTool({ name: "tools.count", arguments: {} })) as Answer;
+        expect(r.structuredContent?.result).toBe(1);
+      }
+    } finally {
+      await c.close();
+    }
+    await until(() => hostLines(audit).length >= 2, 20_000, "the environment lines");
+    const lines = hostLines(audit);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l).toMatchObject({
+        decision: "allow",
+        name: "tools.count",
+        host: { component: "envreader", function: "get-environment", target: "API_KEY" },
+      });
+      expect((l.host as { hidden: string[] }).hidden).toContain("MY_SECRET_TOKEN");
+    }
+    expect(readFileSync(audit, "utf8")).not.toContain("s3cr3t-value");
   });
 });
 

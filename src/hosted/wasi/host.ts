@@ -128,38 +128,50 @@ export function createWasiHost(opts: WasiHostOptions): WasiHost {
     descriptors.push([preopenDescriptor(real, ctx), guestPath]);
   }
   let env: (readonly [string, string])[] | undefined;
+  let envEvent: WasiCallEvent | undefined;
+  // Judged once per instance (the policies and the environment do not change under it); each
+  // get-environment call is reported (an audit line each): the keys given, the keys hidden.
   const visibleEnv = () => {
-    if (env !== undefined) return env;
-    env = [];
-    const hidden: string[] = [];
-    let first: ReturnType<Crossings["judge"]> | undefined;
-    for (const [k, v] of Object.entries(opts.environment ?? {})) {
-      if (v === undefined) continue;
-      const j = crossings.judge({ kind: "env.read", key: k });
-      if (j.decision.allowed) env.push([k, v]);
-      else {
-        hidden.push(k);
-        first ??= j;
+    if (env === undefined || envEvent === undefined) {
+      const t0 = performance.now();
+      env = [];
+      const hidden: string[] = [];
+      let first: ReturnType<Crossings["judge"]> | undefined;
+      let allowed: ReturnType<Crossings["judge"]> | undefined;
+      for (const [k, v] of Object.entries(opts.environment ?? {})) {
+        if (v === undefined) continue;
+        const j = crossings.judge({ kind: "env.read", key: k });
+        if (j.decision.allowed) {
+          env.push([k, v]);
+          allowed ??= j;
+        } else {
+          hidden.push(k);
+          first ??= j;
+        }
       }
-    }
-    if (hidden.length > 0 && first !== undefined) {
+      const given = env.map(([k]) => k);
+      const decided = first ?? allowed;
       const ev: Record<string, unknown> = {
         kind: "decision",
         component: opts.component,
         interface: "wasi:cli/environment",
         function: "get-environment",
-        target: hidden.slice(0, 10).join(","),
+        target: given.join(",").slice(0, 512),
         decision: "allow",
-        code: first.decision.code,
-        reason: `${hidden.length} environment key(s) hidden: no policy rule allows ${hidden.slice(0, 10).join(", ")}`,
-        hidden: hidden.slice(0, 1000),
+        code: decided?.decision.code ?? "no_rule",
+        reason:
+          hidden.length > 0
+            ? `${given.length} environment key(s) given; ${hidden.length} hidden: no policy rule allows ${hidden.slice(0, 10).join(", ")}`
+            : `${given.length} environment key(s) given, none hidden`,
         by: "policy",
-        micros: 0,
+        micros: Math.round((performance.now() - t0) * 1e6) / 1000,
       };
-      if (first.rule !== undefined) ev.rule = first.rule;
-      if (first.hint !== undefined) ev.hint = first.hint;
-      crossings.note(ev as unknown as WasiCallEvent);
+      if (hidden.length > 0) ev.hidden = hidden.slice(0, 1000);
+      if (decided?.rule !== undefined) ev.rule = decided.rule;
+      if (first?.hint !== undefined) ev.hint = first.hint;
+      envEvent = ev as unknown as WasiCallEvent;
     }
+    crossings.note(envEvent);
     return env;
   };
   const imports: Record<string, Record<string, unknown>> = {
