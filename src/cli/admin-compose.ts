@@ -136,6 +136,8 @@ export async function openPluginRegistry(
     log,
     observer: wasmMetrics,
   });
+  // plugin_dir is followed: a .wasm added, changed or removed there is picked up (docs/admin.md)
+  if (on && wasm.pluginDir !== undefined) registry.watchPluginDir();
   return { registry, wasmMetrics };
 }
 

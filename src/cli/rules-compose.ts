@@ -10,7 +10,6 @@ import type { Strategy } from "../core/strategy.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
 import { FileWatcher } from "../mcp/watch.js";
 import {
-  DirectoryPlugins,
   formatRulesProblems,
   loadRulesFile,
   loadRulesOrThrow,
@@ -18,6 +17,7 @@ import {
   type RuleSet,
   rulesStrategy,
 } from "../rules/index.js";
+import { PluginRegistry } from "../rules/registry/index.js";
 
 export interface RulesRuntime {
   /** The rule set in force (swapped on reload). */
@@ -29,14 +29,37 @@ export interface RulesRuntime {
   close(): void;
 }
 
-/** The plugins of `wasm.plugin_dir` (undefined when none is set). */
-async function directoryPlugins(config: GatewayConfig): Promise<RulePlugins | undefined> {
+/**
+ * The plugins of `wasm.plugin_dir` (undefined when none is set): a registry of that folder
+ * alone (nothing kept), which follows it: a .wasm added, changed or removed is picked up, a
+ * broken one is refused on stderr and the version in force keeps running.
+ */
+async function directoryPlugins(
+  config: GatewayConfig,
+  say: (line: string) => void,
+  follow: boolean,
+): Promise<PluginRegistry | undefined> {
   const w = config.wasm;
   if (w?.pluginDir === undefined) return undefined;
-  return DirectoryPlugins.load(w.pluginDir, {
-    limits: { memory_limit_bytes: w.defaultMemoryLimitBytes, timeout_ms: w.defaultTimeoutMs },
+  const line = (
+    o: { event?: string; plugin?: string; file?: string; reload?: boolean },
+    msg?: string,
+  ) => {
+    if (o.event === "wasm.plugin.register" && o.reload === true)
+      say(`loaded plugin "${o.plugin}" from ${o.file} (changed in wasm.plugin_dir)`);
+    else if (o.event === "wasm.plugin.delete")
+      say(`plugin "${o.plugin}" removed: its file is gone`);
+    else if (msg !== undefined && !msg.startsWith("wasm.plugin.")) say(msg);
+  };
+  const registry = await PluginRegistry.open({
+    pluginDir: w.pluginDir,
+    defaultMemoryLimitBytes: w.defaultMemoryLimitBytes,
+    defaultTimeoutMs: w.defaultTimeoutMs,
     ...(config.state?.cacheDir === undefined ? {} : { cacheDir: config.state.cacheDir }),
+    log: { debug() {}, info: line, warn: line, error: line },
   });
+  if (follow) registry.watchPluginDir();
+  return registry;
 }
 
 export async function composeRules(
@@ -45,7 +68,11 @@ export async function composeRules(
 ): Promise<RulesRuntime | undefined> {
   if (config.rules === undefined) return undefined;
   const log = opts.log ?? ((l: string) => process.stderr.write(`warden gateway: ${l}\n`));
-  const plugins = opts.plugins ?? (await directoryPlugins(config));
+  const own =
+    opts.plugins === undefined
+      ? await directoryPlugins(config, log, opts.watch !== false)
+      : undefined;
+  const plugins = opts.plugins ?? own;
   let file = config.rules;
   const holder: { current: RuleSet | null } = {
     current: loadRulesOrThrow(file, plugins === undefined ? {} : { plugins }),
@@ -73,6 +100,7 @@ export async function composeRules(
     reload,
     close() {
       watcher?.close();
+      void own?.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -155,6 +156,44 @@ describe("wasm.plugin_dir", () => {
     });
     expect(dup.status).toBe(409);
     await a.close();
+  });
+
+  it("is followed while running: a .wasm added or changed is loaded, a broken one keeps the old and says why, a removed one goes", async () => {
+    const pluginDir = tempDir();
+    writeFileSync(join(pluginDir, "spam.wasm"), await spamPlugin());
+    const said: string[] = [];
+    const log = (_o: object, msg?: string) => said.push(msg ?? "");
+    const r = await PluginRegistry.open({
+      pluginDir,
+      cacheDir: false,
+      log: { debug() {}, info: log, warn: log, error: log },
+    });
+    r.watchPluginDir(20);
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 400 && !cond(); i++) await new Promise((res) => setTimeout(res, 25));
+      expect(cond()).toBe(true);
+    };
+    // added: registered by the watcher
+    writeFileSync(join(pluginDir, "allow.wasm"), await wat("allow"));
+    await until(() => r.has("allow"));
+    expect(r.info("allow").source).toBe("plugin_dir");
+    // changed: the new module is in force
+    const spamHash = r.info("spam").sha256;
+    expect(r.test("spam", { action_type: "spam" }).verdict).toBe(false);
+    writeFileSync(join(pluginDir, "spam.wasm"), await wat("allow"));
+    await until(() => r.info("spam").sha256 !== spamHash);
+    expect(r.test("spam", { action_type: "spam" }).verdict).toBe(true);
+    // broken: refused, said with the file and the sandbox's code, the old version keeps running
+    const before = r.info("spam").sha256;
+    writeFileSync(join(pluginDir, "spam.wasm"), "not wasm");
+    await until(() => said.some((l) => l.includes("spam.wasm") && l.includes("keeps running")));
+    expect(said.find((l) => l.includes("keeps running"))).toMatch(/not a WebAssembly module/);
+    expect(r.info("spam").sha256).toBe(before);
+    expect(r.test("spam", {}).verdict).toBe(true);
+    // removed: unregistered
+    unlinkSync(join(pluginDir, "allow.wasm"));
+    await until(() => !r.has("allow"));
+    await r.close();
   });
 
   it("a file that is not a plugin, or whose name is not a plugin name, refuses the start", async () => {

@@ -15,6 +15,7 @@ import {
   until,
   writeGatewayFiles,
 } from "../mcp/helpers.js";
+import { FIXTURES, watToWasm } from "../sandbox/helpers.js";
 import { pluginDir } from "./build.js";
 
 const RULES = `rules:
@@ -121,8 +122,8 @@ describe("rules in the gateway", () => {
     expect(err).toMatchObject({ code: -32003, data: { by: "policy" } });
   });
 
-  it("a plugin that traps follows on_error (deny), and the gateway keeps serving", async () => {
-    const { client, audit } = await gateway();
+  it("a plugin that traps follows on_error (deny), and the gateway keeps serving; a fixed plugin file is picked up", async () => {
+    const { client, audit, dir, stderr } = await gateway();
     const err = await client
       .callTool({ name: "add", arguments: { a: 13, b: 1 } })
       .catch((e: unknown) => e);
@@ -134,6 +135,15 @@ describe("rules in the gateway", () => {
     const sum = await client.callTool({ name: "add", arguments: { a: 1, b: 2 } });
     expect(JSON.stringify(sum.content)).toContain("3");
     await until(() => audit().some((l) => l.rule_id === "plugin-gate"));
+    // wasm.plugin_dir is followed: a fixed plugin replaces the trapping one, no restart
+    writeFileSync(
+      join(dir, "trapper.wasm"),
+      await watToWasm(readFileSync(join(FIXTURES, "allow.wat"), "utf8"), "allow.wat"),
+    );
+    // (add is rate limited to 3 a minute by the policy: one more call only)
+    await until(() => /loaded plugin "trapper" from .*trapper\.wasm/.test(stderr()));
+    const fixed = await client.callTool({ name: "add", arguments: { a: 13, b: 1 } });
+    expect(JSON.stringify(fixed.content)).toContain("14");
   });
 
   it("a warn rule lets the call through, and its decision line names the rule", async () => {

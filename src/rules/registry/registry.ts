@@ -4,6 +4,7 @@
  * registered over the API persist under state.dir (store.ts) and are loaded again at start; the
  * `wasm.plugin_dir` is scanned at start. At most MAX_PLUGINS.
  */
+import { type FSWatcher, watch } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../../core/errors.js";
@@ -85,6 +86,7 @@ export class PluginRegistry implements RulePlugins {
 
   /** Write the counters now (the process is stopping); resolves when they are on disk. */
   async close(): Promise<void> {
+    this.#unwatch?.();
     await this.#counts?.flush();
   }
 
@@ -338,6 +340,133 @@ export class PluginRegistry implements RulePlugins {
     };
     this.#entries.set(stored.name, entry);
     return entry;
+  }
+
+  /**
+   * Follow wasm.plugin_dir while running: a `.wasm` added or changed there is loaded (the new
+   * version replaces the old one only once it compiled and instantiated), one removed is
+   * unregistered; a broken one is refused with its reason on the log (`wasm.plugin.rejected`)
+   * and the version in force keeps running. Returns a function that stops following.
+   */
+  watchPluginDir(debounceMs = 150): () => void {
+    const dir = this.#opts.pluginDir;
+    if (dir === undefined) return () => {};
+    let timer: NodeJS.Timeout | undefined;
+    let w: FSWatcher | undefined;
+    try {
+      w = watch(dir, { persistent: false }, () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          void this.syncPluginDir();
+        }, debounceMs);
+        timer.unref();
+      });
+      w.on("error", () => {});
+    } catch (e) {
+      this.#log.warn(
+        { event: "wasm.plugin.rejected", file: dir },
+        `cannot watch wasm.plugin_dir ${dir} (${(e as NodeJS.ErrnoException).code}); restart to pick up changes`,
+      );
+    }
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      w?.close();
+    };
+    this.#unwatch = stop;
+    return stop;
+  }
+
+  #unwatch: (() => void) | undefined;
+
+  /** Bring the plugin_dir plugins in line with the folder now (what the watcher runs). */
+  syncPluginDir(): Promise<void> {
+    const run = this.#syncing.then(() => this.#sync());
+    this.#syncing = run.catch(() => {});
+    return run;
+  }
+
+  #syncing: Promise<void> = Promise.resolve();
+
+  async #sync(): Promise<void> {
+    const dir = this.#opts.pluginDir;
+    if (dir === undefined) return;
+    let files: string[];
+    try {
+      files = (await readdir(dir)).filter((f) => f.endsWith(".wasm")).sort();
+    } catch (e) {
+      this.#log.warn(
+        { event: "wasm.plugin.rejected", file: dir },
+        `wasm.plugin_dir ${dir} cannot be read (${(e as NodeJS.ErrnoException).code}); its plugins keep running`,
+      );
+      return;
+    }
+    const present = new Set<string>();
+    for (const f of files) {
+      const name = f.slice(0, -".wasm".length);
+      const file = join(dir, f);
+      present.add(name);
+      const cur = this.#entries.get(name);
+      if (cur?.source === "api") continue; // the API's plugin of that name is in force
+      const reject = (code: string, why: string) =>
+        this.#log.warn(
+          { event: "wasm.plugin.rejected", plugin: name, file, code },
+          `${file}: ${why}; ${cur ? "the version in force keeps running" : "not registered"}`,
+        );
+      try {
+        checkRegistryName(name);
+      } catch (e) {
+        reject("plugin_name_invalid", `${(e as Error).message}; rename the file`);
+        continue;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = new Uint8Array(await readFile(file));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") present.delete(name);
+        else reject("registry_corrupt", `cannot read it (${(e as NodeJS.ErrnoException).code})`);
+        continue;
+      }
+      const hash = sha256(bytes);
+      if (cur?.stored.sha256 === hash) continue;
+      if (!cur && this.#entries.size + this.#pending.size >= MAX_PLUGINS) {
+        reject(
+          "registry_full",
+          `${MAX_PLUGINS} plugins are registered, the most the registry holds`,
+        );
+        continue;
+      }
+      const stored: StoredPlugin = {
+        name,
+        description: null,
+        enabled: cur?.stored.enabled ?? true,
+        ...this.defaults,
+        registered_at: this.#now().toISOString(),
+        sha256: hash,
+      };
+      try {
+        await this.#add(stored, bytes, "plugin_dir");
+      } catch (e) {
+        const code = e instanceof WardenError ? e.code : "compile_error";
+        reject(code, `${(e as Error).message}; fix or remove the file`);
+        continue;
+      }
+      this.#log.info(
+        { event: "wasm.plugin.register", plugin: name, file, source: "plugin_dir", reload: true },
+        "wasm.plugin.register",
+      );
+      this.#changed();
+    }
+    for (const [name, e] of [...this.#entries]) {
+      if (e.source !== "plugin_dir" || present.has(name)) continue;
+      this.#entries.delete(name);
+      this.#log.info(
+        { event: "wasm.plugin.delete", plugin: name, source: "plugin_dir" },
+        "wasm.plugin.delete",
+      );
+      this.#opts.observer?.deleted?.(name);
+      this.#changed();
+    }
   }
 
   async #scan(dir: string): Promise<void> {
