@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { auditLines } from "../mcp/audit-schema.js";
 import { CLI, httpClient, startGateway, tempDir, until } from "../mcp/helpers.js";
 import { CACHE, watComponent } from "./build.js";
+import { wasiComponent } from "./wasi/components.js";
 
 let hostile: string;
 let counter: string;
@@ -134,6 +135,50 @@ describe("a component upstream follows its file", () => {
       );
       expect(await names(c)).toEqual(["tools.next"]);
       expect(await result(c, "tools.next")).toBe(1);
+    } finally {
+      await c.close();
+      await gw.stop();
+    }
+  });
+});
+
+describe("a component upstream follows its policy files", () => {
+  it("a policy change reaches the component's host calls at once (the workers' instances are made again)", {
+    timeout: 120_000,
+  }, async () => {
+    const opener = await wasiComponent("fileopener");
+    const dir = tempDir();
+    mkdirSync(join(dir, "data"));
+    writeFileSync(join(dir, "data", "a.txt"), "a");
+    const policy = (extra: string) =>
+      `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["tools.*"] }\nstorage:\n  allow:\n    - uri: "fs://${dir}/data/**"\n      access: [read]\n${extra}`;
+    writeFileSync(
+      join(dir, "policy.yaml"),
+      policy(`  deny:\n    - uri: "fs://${dir}/data/a.txt"\n`),
+    );
+    writeFileSync(
+      join(dir, "warden.yaml"),
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n  - name: files\n    component: ${JSON.stringify(opener)}\n`,
+    );
+    process.env.WARDEN_CACHE_DIR = CACHE;
+    const { gw, url } = await startGateway(join(dir, "warden.yaml"), true);
+    const c = await httpClient(url);
+    const open = async () =>
+      (
+        (await c.callTool({ name: "tools.open", arguments: { path: "a.txt" } })) as {
+          structuredContent?: { result?: unknown };
+        }
+      ).structuredContent?.result;
+    try {
+      expect(await open()).toBe(100); // access: the deny rule
+      writeFileSync(join(dir, "policy.yaml.tmp"), policy(""));
+      renameSync(join(dir, "policy.yaml.tmp"), join(dir, "policy.yaml"));
+      await until(
+        () => auditLines(join(dir, "audit.jsonl")).some((l) => l.kind === "component_reload"),
+        30_000,
+        "the component reload",
+      );
+      expect(await open()).toBe(0);
     } finally {
       await c.close();
       await gw.stop();
