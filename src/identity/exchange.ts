@@ -45,9 +45,19 @@ export class TokenExchange {
     this.#s = s;
   }
 
+  /** When the token for `t` exchanged for `subjectToken` is to be asked for again (ms), if known. */
+  renewAt(subjectToken: string, t: ExchangeTarget): number | undefined {
+    const hit = this.#cache.get(this.#key(subjectToken, t));
+    return hit === undefined || hit.until === Number.POSITIVE_INFINITY ? undefined : hit.until;
+  }
+
+  #key(subjectToken: string, t: ExchangeTarget): string {
+    return `${createHash("sha256").update(subjectToken).digest("base64url")} ${t.upstream}`;
+  }
+
   /** A token for `t` in exchange for `subjectToken` (cached until shortly before it expires). */
   token(subjectToken: string, t: ExchangeTarget, now = Date.now()): Promise<string> {
-    const key = `${createHash("sha256").update(subjectToken).digest("base64url")} ${t.upstream}`;
+    const key = this.#key(subjectToken, t);
     const hit = this.#cache.get(key);
     if (hit !== undefined && now < hit.until) return hit.token;
     this.#cache.delete(key);

@@ -91,6 +91,22 @@ export class HttpClientTransport implements Transport {
     this.#protocol = v;
   }
 
+  /** Replace the Authorization header of the next requests (an exchanged token renewed). */
+  setAuthorization(value: string): void {
+    const f = this.#fixed;
+    for (let i = 0; i < f.length; i += 2)
+      if (f[i]!.toLowerCase() === "authorization") {
+        f[i + 1] = value;
+        return;
+      }
+    f.push("authorization", value);
+  }
+
+  /** True once closed (nothing more is sent). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   #headers(accept: string, body: boolean, extra?: string[]): string[] {
     const h = [...this.#fixed, "accept", accept];
     if (body) h.push("content-type", "application/json");

@@ -4,8 +4,9 @@
  * (the identity layer's TokenExchange, cached); the client's own token is never sent upstream.
  */
 import { WardenError } from "../core/errors.js";
-import { type OAuthSettings, TokenExchange } from "../identity/index.js";
+import { type ExchangeTarget, type OAuthSettings, TokenExchange } from "../identity/index.js";
 import type { HttpUpstreamConfig, MessageLimits } from "./config-types.js";
+import type { HttpClientTransport } from "./http-client.js";
 import type { Downstream } from "./session-core.js";
 import { createUpstreamTransport, type UpstreamTransport } from "./upstream-transport.js";
 
@@ -15,6 +16,38 @@ export type ExchangeConnect = (
   down: Downstream,
   limits?: MessageLimits,
 ) => Promise<UpstreamTransport>;
+
+/**
+ * Before the exchanged token expires, exchange the session's latest access token again and send
+ * the new one from then on (until the connection closes, or no exchange succeeds: the upstream
+ * then refuses the old token and the link fails as any upstream failure does).
+ */
+function renew(
+  exchange: TokenExchange,
+  t: HttpClientTransport,
+  down: Downstream,
+  target: ExchangeTarget,
+  subject: string,
+): void {
+  const at = exchange.renewAt(subject, target);
+  if (at === undefined) return;
+  const timer = setTimeout(
+    async () => {
+      const p = down.principal;
+      if (t.closed || p === undefined) return;
+      try {
+        const next = await exchange.token(p.token, target);
+        if (t.closed) return;
+        t.setAuthorization(`Bearer ${next}`);
+        renew(exchange, t, down, target, p.token);
+      } catch {
+        // the upstream refuses the old token from now on: its link fails and says so
+      }
+    },
+    Math.max(1000, at - Date.now()),
+  );
+  timer.unref();
+}
 
 export function exchangeConnector(oauth: OAuthSettings): {
   exchange: TokenExchange;
@@ -30,14 +63,17 @@ export function exchangeConnector(oauth: OAuthSettings): {
         `Upstream "${cfg.name}" gets its token by exchanging the caller's access token (token_exchange), and caller "${down.caller}" did not send one (a static token, or stdio); connect with an OAuth access token, or give the upstream its own credentials (bearer_env).`,
         { category: "config", details: { upstream: cfg.name } },
       );
-    const token = await exchange.token(p.token, {
+    const target = {
       upstream: cfg.name,
       resource: t.resource,
       ...(t.audience === undefined ? {} : { audience: t.audience }),
       scopes: t.scopes,
-    });
+    };
+    const token = await exchange.token(p.token, target);
     const headers = { ...cfg.headers, authorization: `Bearer ${token}` };
-    return createUpstreamTransport({ ...cfg, bearerEnv: undefined, headers }, limits);
+    const up = await createUpstreamTransport({ ...cfg, bearerEnv: undefined, headers }, limits);
+    renew(exchange, up.transport as HttpClientTransport, down, target, p.token);
+    return up;
   };
   return { exchange, connect };
 }

@@ -15,6 +15,8 @@ export interface Issuer {
   jwksFetches: number;
   /** Token exchange requests so far (form fields). */
   exchanges: URLSearchParams[];
+  /** expires_in of the exchanged tokens (default 600 s). */
+  exchangeExpiresIn: number;
   /** false: the JWKS and token endpoints answer 503. */
   up: boolean;
   /** A token signed with the current key (claims override the defaults). */
@@ -65,7 +67,7 @@ export async function startIssuer(audience: string): Promise<Issuer> {
             access_token: token,
             issued_token_type: "urn:ietf:params:oauth:token-type:access_token",
             token_type: "Bearer",
-            expires_in: 600,
+            expires_in: issuer.exchangeExpiresIn,
           }),
         );
       }
@@ -80,6 +82,7 @@ export async function startIssuer(audience: string): Promise<Issuer> {
     tokenUrl: `${url}/token`,
     jwksFetches: 0,
     exchanges: [],
+    exchangeExpiresIn: 600,
     up: true,
     kid: "k0",
     async sign(claims = {}, opts = {}) {

@@ -187,6 +187,30 @@ ${stdioUpstream("fx")}  - name: remote
     expect(issuer.exchanges.filter((f) => f.get("subject_token") === tokens.alice).length).toBe(1);
   });
 
+  it("an exchanged token is exchanged again before it expires, and the new one is sent", async () => {
+    issuer.exchangeExpiresIn = 31; // renewed 30 s before expiry: after about 1 s
+    tokens.dave = await issuer.sign({ sub: "dave", groups: ["eng"] });
+    const dave = await as("dave");
+    const seen = () =>
+      new Set(
+        proxy.seen
+          .filter((s) => s.path.startsWith("/remote") && decodeJwt(s.auth.slice(7)).sub === "dave")
+          .map((s) => s.auth),
+      );
+    await until(
+      async () => {
+        await dave.listTools();
+        await dave.ping();
+        return seen().size >= 2;
+      },
+      20_000,
+      "a renewed token upstream",
+    );
+    expect(
+      issuer.exchanges.filter((f) => f.get("subject_token") === tokens.dave).length,
+    ).toBeGreaterThanOrEqual(2);
+  });
+
   it("every audit line of a judged call names the subject", async () => {
     const file = join(dir, "audit.jsonl");
     await until(() => {
