@@ -129,13 +129,17 @@ export interface JudgeRequest {
   readonly pid: number;
   readonly runtime?: "python" | "nodejs";
   readonly fns?: readonly string[];
-  readonly op?: {
-    readonly kind: string;
-    readonly target: string;
-    readonly port?: number;
-    readonly method?: string;
-    readonly argv?: readonly string[];
-  };
+  readonly op?: JudgeOp;
+  /** Several operations at once (the Python agent judges a folder's modules ahead of imports). */
+  readonly ops?: readonly JudgeOp[];
+}
+
+export interface JudgeOp {
+  readonly kind: string;
+  readonly target: string;
+  readonly port?: number;
+  readonly method?: string;
+  readonly argv?: readonly string[];
 }
 
 /** One answer of `/judge`: the verdict and, when a rule decided, the rule. */
@@ -150,4 +154,6 @@ export interface JudgeAnswer {
   /** In the order of the request's `fns`; a name no rule names has no `rule`. */
   readonly fns?: readonly Judgement[];
   readonly op?: Judgement;
+  /** In the order of the request's `ops`. */
+  readonly ops?: readonly Judgement[];
 }

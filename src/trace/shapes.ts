@@ -77,7 +77,14 @@ export function checkBody(path: string, b: unknown): { status: number; error: st
       return p === undefined ? undefined : bad(`review: ${p}`);
     }
     case "/judge":
-      return obj(b) && int(b.pid) && (b.fns === undefined || strings(b.fns)) && opShape(b.op)
+      return obj(b) &&
+        int(b.pid) &&
+        (b.fns === undefined || strings(b.fns)) &&
+        opShape(b.op) &&
+        (b.ops === undefined ||
+          (Array.isArray(b.ops) &&
+            b.ops.length <= 4096 &&
+            b.ops.every((o) => o !== undefined && opShape(o))))
         ? undefined
         : bad("judge needs pid, and fns (names) and/or op {kind, target, port?, method?, argv?}");
     case "/shutdown":

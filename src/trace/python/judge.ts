@@ -10,7 +10,7 @@ import type { CompiledPolicy } from "../../policy/policy.js";
 import type { PolicyDecision } from "../../policy/types.js";
 import type { Op, OpKind } from "../actions.js";
 import { Judge } from "../agent/judge.js";
-import type { JudgeAnswer, Judgement, JudgeRequest } from "../protocol.js";
+import type { JudgeAnswer, Judgement, JudgeOp, JudgeRequest } from "../protocol.js";
 
 const KINDS: ReadonlySet<string> = new Set<OpKind>([
   "read",
@@ -52,25 +52,25 @@ export function pythonJudge(
       return NOT_NAMED;
     return judgement(verdict, d);
   };
+  const one = (o: JudgeOp): Judgement => {
+    if (!KINDS.has(o.kind))
+      return { verdict: "block", reason: `an operation of unknown kind ${o.kind}` };
+    const op: Op = {
+      kind: o.kind as OpKind,
+      target: o.target,
+      ...(o.port !== undefined ? { port: o.port } : {}),
+      ...(o.method !== undefined ? { method: o.method } : {}),
+      ...(o.argv !== undefined ? { argv: o.argv } : {}),
+    };
+    const j = judge.op(op);
+    return judgement(j.verdict, j.decision);
+  };
   return (r) => {
     const runtime = r.runtime ?? "python";
-    const out: { fns?: Judgement[]; op?: Judgement } = {};
+    const out: { fns?: Judgement[]; op?: Judgement; ops?: Judgement[] } = {};
     if (r.fns !== undefined) out.fns = r.fns.map((n) => fn(runtime, n));
-    if (r.op !== undefined) {
-      if (!KINDS.has(r.op.kind))
-        out.op = { verdict: "block", reason: `an operation of unknown kind ${r.op.kind}` };
-      else {
-        const op: Op = {
-          kind: r.op.kind as OpKind,
-          target: r.op.target,
-          ...(r.op.port !== undefined ? { port: r.op.port } : {}),
-          ...(r.op.method !== undefined ? { method: r.op.method } : {}),
-          ...(r.op.argv !== undefined ? { argv: r.op.argv } : {}),
-        };
-        const j = judge.op(op);
-        out.op = judgement(j.verdict, j.decision);
-      }
-    }
+    if (r.op !== undefined) out.op = one(r.op);
+    if (r.ops !== undefined) out.ops = r.ops.map(one);
     return out;
   };
 }

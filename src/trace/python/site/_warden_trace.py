@@ -33,6 +33,11 @@ SHUTDOWN_S = 10.0
 MAX_UNACKED = 65536
 MAX_BATCH = 8192
 CACHE_MAX = 16384
+# A folder's modules judged in one ask when it is listed (imports list a folder, then open its
+# modules and their cached bytecode; importlib.metadata reads each *.dist-info/METADATA): at
+# most this many paths per folder.
+PREFETCH_MAX = 1024
+MODULE_SUFFIXES = (".py", ".pyc", ".so", ".pth")
 RANK = {"allow": 0, "suppress": 1, "display": 2, "warn": 3, "review": 4, "block": 5}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 # The policy section that judges each kind of operation (src/trace/actions.ts, SECTION_OF):
@@ -123,6 +128,7 @@ class Agent:
         self.fns = {}
         self.paths = ({}, {})  # read, write
         self.others = {}
+        self.prefetched = set()
         self.spawned = False
         self.sections = frozenset()
         self.t0 = 0
@@ -312,9 +318,47 @@ class Agent:
             cache[key] = j
         return j
 
+    def prefetch(self, d):
+        """Judge the modules of a folder being listed (an import looks there next) in one ask."""
+        if "storage" not in self.sections or self.children_may_run():
+            return
+        cache = self.paths[0]
+        want = [] if d in cache else [d]
+        if d in self.prefetched or len(self.prefetched) > CACHE_MAX:
+            subs = ()
+        else:
+            self.prefetched.add(d)
+            subs = (d, d.rstrip("/") + "/__pycache__")
+        for sub in subs:
+            try:
+                names = os.listdir(sub)
+            except OSError:
+                continue
+            for n in names:
+                if n.endswith(MODULE_SUFFIXES):
+                    p = sub.rstrip("/") + "/" + n
+                elif n.endswith(".dist-info"):  # what importlib.metadata reads of each
+                    p = sub.rstrip("/") + "/" + n + "/METADATA"
+                else:
+                    continue
+                if p not in cache:
+                    want.append(p)
+        want = want[:PREFETCH_MAX]
+        if not want:
+            return
+        try:
+            got = self.conn().post("/judge", {"pid": self.pid, "ops": [{"kind": "read", "target": p} for p in want]}, CONFIGURE_S).get("ops", [])
+        except AgentError:
+            return
+        if len(cache) + len(want) >= CACHE_MAX:
+            cache.clear()
+        for p, j in zip(want, got):
+            cache[p] = j
+
     def forget(self):
         self.paths[0].clear()
         self.paths[1].clear()
+        self.prefetched.clear()
 
     def review(self, ev):
         try:
@@ -508,7 +552,10 @@ def _write1(event):
 
 def _read1(event):
     def h(agent, a):
-        _file(agent, event, False, a[0] if a else None)
+        p = _path(a[0] if a else None)
+        if p is not None:
+            agent.prefetch(p)  # the folder itself and its modules, in one ask
+        _file(agent, event, False, p)
 
     return h
 
