@@ -273,6 +273,17 @@ describe("correlation", () => {
         argv: ["curl", "x"],
         ok: true,
       },
+      // sh's own child (no agent above it): unhooked, but quiet (suppress).
+      { kind: "spawn", tid: 11, wallNs: w, child: 12, thread: false },
+      {
+        kind: "exec",
+        tid: 12,
+        wallNs: w,
+        syscall: "execve",
+        path: "/usr/bin/cat",
+        argv: ["cat"],
+        ok: true,
+      },
     ];
     for (const r of recs) c.straceRecord(r);
     // Within the grace nothing is decided.
@@ -283,9 +294,10 @@ describe("correlation", () => {
       "unhooked:openat /secret/b warn",
       "unhooked:connect 127.0.0.1 warn",
       "unhooked:execve /usr/bin/curl display",
+      "unhooked:execve /usr/bin/cat suppress",
     ]);
     expect(out[0]).toMatchObject({ rule_id: "storage.deny[0]", pid: 10 });
-    expect(c.stats).toMatchObject({ checked: 7, hooked: 4, unhooked: 3 });
+    expect(c.stats).toMatchObject({ checked: 8, hooked: 4, unhooked: 4, quiet: 1 });
   });
 
   it("maps threads to their process", () => {

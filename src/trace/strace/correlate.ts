@@ -69,6 +69,8 @@ export interface CorrelationStats {
   hooked: number;
   /** Reported by no agent. */
   unhooked: number;
+  /** Of those, programs a program without an agent started, as the policy allows (`suppress`). */
+  quiet: number;
   /** Lines strace printed that the parser did not use. */
   skipped: number;
 }
@@ -100,7 +102,14 @@ export class Correlator {
   readonly #images = new Map<number, readonly string[]>();
   readonly #reports = new Map<number, Reports>();
   #pending: Pending[] = [];
-  readonly stats: CorrelationStats = { records: 0, checked: 0, hooked: 0, unhooked: 0, skipped: 0 };
+  readonly stats: CorrelationStats = {
+    records: 0,
+    checked: 0,
+    hooked: 0,
+    unhooked: 0,
+    quiet: 0,
+    skipped: 0,
+  };
 
   /**
    * `t0`: the run's `process.hrtime.bigint()` origin (agents' timestamps count from it);
@@ -219,7 +228,9 @@ export class Correlator {
       }
       if (final || this.#settled(p, now)) {
         this.stats.unhooked++;
-        this.#emit(this.#event(p));
+        const e = this.#event(p);
+        if (e.verdict === "suppress") this.stats.quiet++;
+        this.#emit(e);
         continue;
       }
       keep.push(p);
@@ -229,11 +240,14 @@ export class Correlator {
 
   /** Processes strace saw exec a program: pid, parent (by strace's clone lines), argv. */
   processes(): { pid: number; ppid: number; argv: readonly string[] }[] {
-    return [...this.#images].map(([pid, argv]) => ({
-      pid,
-      ppid: this.#parent.get(pid) ?? 0,
-      argv,
-    }));
+    // A fork that exec'd nothing (a subshell) is skipped: its children go under its parent.
+    const shown = (q: number) =>
+      q === this.#root || this.#images.has(q) || this.#agents.procs.has(q);
+    return [...this.#images].map(([pid, argv]) => {
+      let q = this.#parent.get(pid);
+      for (let i = 0; q !== undefined && !shown(q) && i < 64; i++) q = this.#parent.get(q);
+      return { pid, ppid: q ?? 0, argv };
+    });
   }
 
   get pending(): number {
@@ -249,6 +263,20 @@ export class Correlator {
     if (proc === undefined || !proc.traced) return true;
     if (this.#exited.has(p.pid)) return true;
     return (this.#reports.get(p.pid)?.watermark ?? -1) >= p.ts;
+  }
+
+  /**
+   * An exec the policy allows, by a process no agent reported, whose parent has no agent
+   * either: a shell's or a build tool's own programs. Still unhooked (counted, audited, listed
+   * with --verbose), not a line of its own: they would flood the output of any build.
+   */
+  #quiet(p: Pending): boolean {
+    if (p.rec.kind !== "exec") return false;
+    const procs = this.#agents.procs;
+    const own = procs.get(p.pid);
+    if (p.pid === this.#root || own?.traced === true || (own?.path ?? "") !== "") return false;
+    const parent = this.#parent.get(p.pid);
+    return parent === undefined || procs.get(parent)?.traced !== true;
   }
 
   #explained(p: Pending): boolean {
@@ -331,7 +359,12 @@ export class Correlator {
       pid: p.pid,
       ...(rec.kind === "connect" ? { network_info: { host: rec.ip, port: rec.port } } : {}),
       target: c.op.target,
-      verdict: notAllowed || (c.op.kind !== "exec" && d === undefined) ? "warn" : "display",
+      verdict:
+        notAllowed || (c.op.kind !== "exec" && d === undefined)
+          ? "warn"
+          : this.#quiet(p)
+            ? "suppress"
+            : "display",
       ...(d?.rule !== undefined ? { rule: d.rule } : {}),
       ...(d?.ruleId !== undefined ? { rule_id: d.ruleId } : {}),
       reason: `unhooked: strace saw ${syscall}${rec.kind === "open" && rec.error !== undefined ? ` (${rec.error})` : ""}, no agent reported it; ${why}`,

@@ -83,7 +83,8 @@ export class StraceRun {
     if (layer === undefined) return;
     const judge = new StraceJudge(o.policy, o.sections, o.serverPort);
     const c = new Correlator(judge, o.agents, o.t0, o.root, (e) => {
-      if (this.#unhooked.length < UNHOOKED_KEPT) this.#unhooked.push(unhookedEntry(e));
+      if (this.#unhooked.length < UNHOOKED_KEPT && e.verdict !== "suppress")
+        this.#unhooked.push(unhookedEntry(e));
       o.emit(e);
     });
     this.#correlator = c;

@@ -17,7 +17,10 @@ export interface StraceSummary {
   /** strace ended with the program (false: stopped early or still running at the end). */
   readonly complete?: boolean;
   readonly stats?: CorrelationStats;
-  /** The unhooked syscalls (the first 1,000; `stats.unhooked` counts them all). */
+  /**
+   * The unhooked syscalls shown as lines (the first 1,000; `stats.unhooked` counts them all,
+   * `stats.quiet` those of programs started by programs without an agent, not listed here).
+   */
   readonly unhooked: readonly {
     function: string;
     target: string;
@@ -65,8 +68,13 @@ export function straceText(s: StraceSummary): string {
     );
     for (const u of s.unhooked)
       out.push(`  ${u.verdict} ${printable(`${u.function} ${u.target}`)}  pid ${u.pid}`);
-    if ((st?.unhooked ?? 0) > s.unhooked.length)
-      out.push(`  ... and ${(st?.unhooked ?? 0) - s.unhooked.length} more`);
+    const quiet = st?.quiet ?? 0;
+    const more = (st?.unhooked ?? 0) - quiet - s.unhooked.length;
+    if (more > 0) out.push(`  ... and ${more} more`);
+    if (quiet > 0)
+      out.push(
+        `  and ${quiet} program(s) started by programs without an agent (shells, build tools), as the policy allows: --verbose, --json or --audit lists them`,
+      );
   } else
     out.push(
       `strace: ${s.state === "off" ? "off (--no-strace)" : `not used: ${s.reason ?? "unavailable"}`}; static binaries, raw system calls and native addons' own system calls are not seen`,
