@@ -494,6 +494,10 @@ export class Gateway extends EventEmitter {
       this.#log(
         "listen changed: restart the gateway to apply it (the rest of the new config is applied)",
       );
+    if (JSON.stringify(next.auth) !== JSON.stringify(this.config.auth))
+      this.#log(
+        "auth changed: restart the gateway to apply it (tokens and auth.oauth are read at start; the rest of the new config is applied)",
+      );
     if (JSON.stringify(next.audit) !== JSON.stringify(this.config.audit)) {
       this.#audit?.close();
       this.#audit = this.#openAudit(next.audit);
