@@ -2,6 +2,7 @@
  * A HostedServer as an MCP server (the official SDK's `Server`) on any transport: stdio for
  * `warden serve`, an in-memory pair for a gateway upstream.
  */
+import { randomUUID } from "node:crypto";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -19,6 +20,10 @@ export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Serv
     { name: SERVER_NAME, version: "0.1.0" },
     { capabilities: { tools: { listChanged: true } } },
   );
+  // One MCP server is one session: per-session components keep one instance for it, dropped
+  // when it closes.
+  const session = randomUUID();
+  server.onclose = () => hosted.endSession(session);
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: hosted.tools() }));
   // A reload that changed the components: the client lists again.
   const stop = hosted.onReload((r) => {
@@ -35,6 +40,7 @@ export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Serv
       req.params.name,
       req.params.arguments as Record<string, unknown> | undefined,
       {
+        session,
         ...(info === undefined ? {} : { client: `${info.name}@${info.version}` }),
         ...(opts.hostCallsInMeta === true ? { hostCallsInMeta: true } : {}),
       },

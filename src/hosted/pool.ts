@@ -10,8 +10,10 @@
  * its load deadline, the worker is terminated and replaced, and the call answers `timeout`.
  * A worker that dies (its JavaScript heap limit, a crash) is replaced the same way.
  *
- * `stateful` components are pinned to one worker (one instance keeps its state); others may
- * run in any worker, each holding its own instance, reset to its image after every call.
+ * `stateful` components are pinned to one worker (one instance keeps its state); `per-session`
+ * ones are pinned per (component, MCP session), the worker keeping one instance per session
+ * until `endSession`; `per-call` ones may run in any worker, each holding its own instance,
+ * reset to its image after every call.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -48,6 +50,15 @@ interface Pending {
   reject: (e: WardenError) => void;
   /** The call's host-call events, as they arrive (batched, bounded: ./event-batch.ts). */
   onEvents: ((m: EventsMessage) => void) | undefined;
+  /** The MCP session (per-session components). */
+  session: string | undefined;
+}
+
+/** The pin of a call: one worker per stateful component, or per (component, session). */
+function pinOf(spec: ComponentSpec | undefined, p: Pending): string | undefined {
+  if (spec?.instance === "stateful") return p.component;
+  if (spec?.instance === "per-session") return `${p.component}\u0000${p.session ?? ""}`;
+  return undefined;
 }
 
 interface Slot {
@@ -89,7 +100,8 @@ export class ComponentPool {
   /** Make (or replace) a component's spec; workers get it before their next call. */
   define(spec: ComponentSpec): void {
     this.specs.set(spec.key, spec);
-    this.pinned.delete(spec.key);
+    for (const pin of [...this.pinned.keys()])
+      if (pin === spec.key || pin.startsWith(`${spec.key}\u0000`)) this.pinned.delete(pin);
     for (const s of this.slots) {
       s.warm.delete(spec.key);
       this.send(s, { type: "define", spec });
@@ -102,6 +114,7 @@ export class ComponentPool {
     args: Record<string, unknown>,
     timeoutMs: number,
     onEvents?: (m: EventsMessage) => void,
+    session?: string,
   ): Promise<CallOutcome> {
     if (this.closed)
       return Promise.reject(
@@ -119,6 +132,7 @@ export class ComponentPool {
         resolve,
         reject,
         onEvents,
+        session,
       });
       this.pump();
     });
@@ -149,18 +163,31 @@ export class ComponentPool {
     return slot;
   }
 
+  /** An MCP session ended: its per-session instances are dropped (their workers told). */
+  endSession(session: string): void {
+    const suffix = `\u0000${session}`;
+    const told = new Set<Slot>();
+    for (const [pin, s] of this.pinned) {
+      if (!pin.endsWith(suffix)) continue;
+      this.pinned.delete(pin);
+      if (told.has(s) || !this.slots.includes(s)) continue;
+      told.add(s);
+      this.send(s, { type: "end-session", session });
+    }
+  }
+
   private send(slot: Slot, m: ToWorker): void {
     slot.worker.postMessage(m);
   }
 
   private pick(p: Pending): Slot | undefined {
-    const spec = this.specs.get(p.component);
-    if (spec?.stateful) {
-      let s = this.pinned.get(p.component);
+    const pin = pinOf(this.specs.get(p.component), p);
+    if (pin !== undefined) {
+      let s = this.pinned.get(pin);
       if (s === undefined || !this.slots.includes(s)) {
         s = this.slots.find((x) => x.busy === undefined);
         if (s === undefined && this.slots.length < this.size) s = this.spawn();
-        if (s !== undefined) this.pinned.set(p.component, s);
+        if (s !== undefined) this.pinned.set(pin, s);
       }
       return s?.busy === undefined ? s : undefined;
     }
@@ -190,6 +217,7 @@ export class ComponentPool {
         component: p.component,
         tool: p.tool,
         args: p.args,
+        ...(p.session === undefined ? {} : { session: p.session }),
       });
     }
   }

@@ -20,6 +20,7 @@ import { type LoadedComponent, loadComponents } from "./load.js";
 import { ComponentPool, type PoolOptions } from "./pool.js";
 import type { HostedTool } from "./tools.js";
 import { followedPaths, PathWatcher } from "./watch.js";
+import type { InstanceMode } from "./worker/protocol.js";
 
 export interface HostedOptions {
   /** A component file or a folder of components. */
@@ -28,6 +29,8 @@ export interface HostedOptions {
   policies?: readonly string[];
   /** Keep one instance per component across calls (default: fresh state per call). */
   stateful?: boolean;
+  /** Which instance a call runs in (docs/hosted-tools.md#state); `stateful: true` is "stateful". */
+  instance?: InstanceMode;
   /** Where transpiled components and instrumented modules are cached. */
   cacheDir?: string;
   pool?: Omit<PoolOptions, "onEvents">;
@@ -41,6 +44,8 @@ export interface HostedOptions {
 export interface CallContext {
   /** The clientInfo `name@version` of the session. */
   readonly client?: string;
+  /** The MCP session (one per MCP server over this HostedServer): per-session instances. */
+  readonly session?: string;
 }
 
 /** The answer's `_meta` key carrying the call's host calls (a gateway upstream only). */
@@ -201,7 +206,7 @@ export class HostedServer {
         dir: c.transpiled.dir,
         limits: state.limits,
         ...(this.opts.cacheDir === undefined ? {} : { cacheDir: this.opts.cacheDir }),
-        stateful: this.opts.stateful === true,
+        instance: this.opts.stateful === true ? "stateful" : (this.opts.instance ?? "per-call"),
         tools: c.tools.map((t) => t.call),
       });
   }
@@ -311,6 +316,7 @@ export class HostedServer {
         input,
         Number(this.limits.timeout_ms),
         host.add,
+        context.session,
       );
       if (out.isError)
         answer = {
@@ -352,6 +358,11 @@ export class HostedServer {
       // an audit sink that fails does not fail the call
     }
     return answer;
+  }
+
+  /** An MCP session ended: drop its per-session instances. */
+  endSession(session: string): void {
+    this.pool.endSession(session);
   }
 
   close(): Promise<void> {

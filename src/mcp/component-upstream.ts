@@ -21,7 +21,7 @@ const loaded = new Map<string, Promise<HostedServer>>();
 const listeners = new Set<(cfg: ComponentUpstreamConfig, r: ReloadOutcome) => void>();
 
 const keyOf = (cfg: ComponentUpstreamConfig) =>
-  JSON.stringify([cfg.name, cfg.component, cfg.policies, cfg.stateful]);
+  JSON.stringify([cfg.name, cfg.component, cfg.policies, cfg.instance]);
 
 /**
  * Hear of every reload of a component upstream's files (`cfg` names the upstream entry): a
@@ -42,6 +42,7 @@ function serverFor(cfg: ComponentUpstreamConfig): Promise<HostedServer> {
       path: cfg.component,
       policies: cfg.policies,
       stateful: cfg.stateful,
+      instance: cfg.instance,
       watch: true,
     });
     loaded.set(key, p);

@@ -77,6 +77,8 @@ export interface ComponentUpstreamConfig {
   /** Policy files that must all allow a host call: the gateway's, then the upstream's own. */
   readonly policies: readonly string[];
   readonly stateful: boolean;
+  /** per-call (default), per-session, or stateful (docs/hosted-tools.md#state). */
+  readonly instance: "per-call" | "per-session" | "stateful";
   readonly command: string;
   readonly args: readonly string[];
   readonly prefix: boolean;

@@ -147,6 +147,22 @@ function listen(c: Checker, v: unknown, abs: (p: string) => string): ListenConfi
  * `WARDEN_PORT` (set by `warden gateway --port`) replaces listen.http.port, so a config that
  * pins a port can run beside another copy of itself, or on a free port (0) in tests.
  */
+/** A component upstream's `instance` (the schema checked the value); `stateful: true` is "stateful". */
+function componentInstance(
+  c: Checker,
+  o: Record<string, unknown>,
+  path: (string | number)[],
+): "per-call" | "per-session" | "stateful" {
+  const mode = o.instance === "per-session" || o.instance === "stateful" ? o.instance : "per-call";
+  if (o.stateful === true && o.instance !== undefined && mode !== "stateful")
+    c.add(
+      [...path, "instance"],
+      `stateful: true and instance: ${mode} disagree; keep one (stateful: true is instance: stateful).`,
+      "conflicting_keys",
+    );
+  return o.stateful === true ? "stateful" : mode;
+}
+
 function portOverride(c: Checker): number | undefined {
   const v = process.env.WARDEN_PORT;
   if (v === undefined || v === "") return undefined;
@@ -289,6 +305,7 @@ function upstreams(c: Checker, v: unknown, base: string, policy: string): Upstre
           (p) => p !== "",
         ),
         stateful: o.stateful === true,
+        instance: componentInstance(c, o, path),
         command: "warden-component",
         args: [component],
         prefix,

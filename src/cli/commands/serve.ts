@@ -13,6 +13,7 @@ interface ServeOpts {
   policy?: string[];
   inspect?: boolean;
   stateful?: boolean;
+  instance?: string;
   http?: string;
   workers?: string;
   audit?: string;
@@ -34,6 +35,10 @@ export function registerServe(program: Command): void {
       "--stateful",
       "keep one instance per component across calls (default: fresh state per call)",
     )
+    .option(
+      "--instance <mode>",
+      "per-call (default: fresh state per call), per-session (one instance per MCP session), or stateful (as --stateful)",
+    )
     .option("--workers <n>", "worker threads running components (default: min(4, cores))")
     .option(
       "--audit <file>",
@@ -51,6 +56,7 @@ export function registerServe(program: Command): void {
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
         throw usageError(`--workers must be a whole number from 1 to 64 (got "${opts.workers}")`);
+      const instance = instanceMode(opts);
       const { HostedServer } = await import("../../hosted/server.js");
       const audit = opts.audit === undefined ? undefined : await hostAudit(opts.audit);
       const hosted = await HostedServer.open({
@@ -58,7 +64,7 @@ export function registerServe(program: Command): void {
         watch: opts.inspect !== true,
         ...(audit === undefined ? {} : { onHostCalls: audit.hostCalls }),
         policies: opts.policy ?? [],
-        stateful: opts.stateful === true,
+        instance,
         ...(workers === undefined ? {} : { pool: { size: workers } }),
       });
       if (opts.inspect) {
@@ -107,6 +113,16 @@ export function registerServe(program: Command): void {
  * and audit as `warden gateway`. The first --policy is the gateway's; a second one is the
  * component's own (both must allow).
  */
+/** --instance, or --stateful (which is --instance stateful). */
+function instanceMode(opts: ServeOpts): "per-call" | "per-session" | "stateful" {
+  const mode = opts.instance ?? (opts.stateful === true ? "stateful" : "per-call");
+  if (mode !== "per-call" && mode !== "per-session" && mode !== "stateful")
+    throw usageError(`--instance takes per-call, per-session or stateful (got "${mode}")`);
+  if (opts.stateful === true && mode !== "stateful")
+    throw usageError(`--stateful and --instance ${mode} disagree; keep one`);
+  return mode;
+}
+
 async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
   const m = /^(.+):(\d{1,5})$/.exec(opts.http ?? "");
   const port = m ? Number(m[2]) : Number.NaN;
@@ -129,7 +145,7 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
     "  - name: components",
     `    component: ${q(resolve(path))}`,
     ...(policies[1] === undefined ? [] : [`    policy: ${q(resolve(policies[1]))}`]),
-    `    stateful: ${opts.stateful === true}`,
+    `    instance: ${instanceMode(opts)}`,
     "",
   ].join("\n");
   const { parseConfig } = await import("../../mcp/config.js");

@@ -71,7 +71,7 @@ export class ComponentInstance {
         if (v instanceof WebAssembly.Memory) memories.add(v);
     const resettable = records.every((r) => r.prepared.resettable);
     const images: { memory: WebAssembly.Memory; image: Uint8Array }[] = [];
-    if (resettable && !spec.stateful) {
+    if (resettable && spec.instance === "per-call") {
       for (const r of records) (r.instance.exports[SAVE_EXPORT] as GuestFn | undefined)?.();
       for (const memory of memories)
         images.push({ memory, image: new Uint8Array(memory.buffer).slice() });

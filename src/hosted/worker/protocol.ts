@@ -4,6 +4,15 @@ import type { EventsMessage } from "../event-batch.js";
 import type { WorkerHostOptions } from "../host-seam.js";
 import type { ToolCallSpec } from "../tools.js";
 
+/**
+ * - `per-call` (default): every call starts from the instance's image (reset after each call);
+ * - `per-session`: one instance per MCP session, kept across that session's calls, dropped when
+ *   the session ends (for components that cannot be reset safely, or keep a session's state);
+ * - `stateful`: one instance for everyone, kept across calls.
+ */
+export type InstanceMode = "per-call" | "per-session" | "stateful";
+export const INSTANCE_MODES: readonly InstanceMode[] = ["per-call", "per-session", "stateful"];
+
 /** Everything a worker needs to instantiate a component (sent once per worker, before calls). */
 export interface ComponentSpec {
   readonly key: string;
@@ -14,8 +23,8 @@ export interface ComponentSpec {
   readonly limits: LimitsInput;
   /** Where instrumented core modules are cached (default: the sandbox's). */
   readonly cacheDir?: string;
-  /** Keep one instance across calls instead of resetting it to its image after each. */
-  readonly stateful: boolean;
+  /** Which instance a call runs in and whether it is reset after it (see InstanceMode). */
+  readonly instance: InstanceMode;
   readonly tools: readonly ToolCallSpec[];
 }
 
@@ -50,7 +59,7 @@ export type ToMain =
       readonly value?: unknown;
       /** The function's own result<_, E> was err: `value` is E's JSON. */
       readonly isError: boolean;
-      /** How the instance was left: reset to its image, kept (stateful), or dropped. */
+      /** How the instance was left: reset to its image, kept (stateful, per-session), or dropped. */
       readonly state: "reset" | "kept" | "dropped";
     }
   | {
@@ -70,4 +79,8 @@ export type ToWorker =
       readonly component: string;
       readonly tool: string;
       readonly args: Record<string, unknown>;
-    };
+      /** The MCP session (per-session components). */
+      readonly session?: string;
+    }
+  /** A session ended: drop its per-session instances. */
+  | { readonly type: "end-session"; readonly session: string };

@@ -2,8 +2,9 @@
  * The component worker's message loop: `define` a component (its spec), `call` a tool. A call
  * converts the JSON arguments (already validated by the main thread) to jco's values, runs the
  * function under the sandbox's budget (deadline, fuel, memory cap), converts the result back,
- * and resets the instance to its image (or keeps it: `stateful`; or drops it: failures and
- * resets that cannot be exact). Everything here is synchronous per call; the main thread
+ * and resets the instance to its image (or keeps it: `stateful`, and `per-session`, whose
+ * instances are one per MCP session until `end-session`; or drops it: failures and resets that
+ * cannot be exact). Everything here is synchronous per call; the main thread
  * enforces its own deadline by terminating the whole worker.
  */
 import { WardenError } from "../../core/errors.js";
@@ -17,7 +18,28 @@ import type { ComponentSpec, StartedBoard, ToMain, ToWorker } from "./protocol.j
 interface Entry {
   spec: ComponentSpec;
   tools: Map<string, ToolCallSpec>;
+  /** The instance of per-call and stateful components; per-session ones: one per session. */
   instance?: ComponentInstance;
+  sessions: Map<string, ComponentInstance>;
+}
+
+/** Where a call's instance lives: the entry's one, or its session's. */
+function slotOf(entry: Entry, session: string | undefined) {
+  if (entry.spec.instance !== "per-session")
+    return {
+      get: () => entry.instance,
+      set: (i: ComponentInstance | undefined) => {
+        entry.instance = i;
+      },
+    };
+  const key = session ?? "";
+  return {
+    get: () => entry.sessions.get(key),
+    set: (i: ComponentInstance | undefined) => {
+      if (i === undefined) entry.sessions.delete(key);
+      else entry.sessions.set(key, i);
+    },
+  };
 }
 
 /** The function's own err(E): a result, not a failure. */
@@ -60,9 +82,11 @@ export function startWorker(
       });
       return;
     }
+    const slot = slotOf(entry, m.session);
     let inst: ComponentInstance;
     try {
-      inst = entry.instance ??= await ComponentInstance.create(entry.spec, emit);
+      inst = slot.get() ?? (await ComponentInstance.create(entry.spec, emit));
+      slot.set(inst);
     } catch (e) {
       post({ type: "done", id: m.id, ok: false, error: errorOf(e) });
       return;
@@ -102,15 +126,15 @@ export function startWorker(
       });
       inst.host.afterCall?.();
     } catch (e) {
-      entry.instance = undefined; // a trap or an exhausted limit: the instance may be half-way
+      slot.set(undefined); // a trap or an exhausted limit: the instance may be half-way
       post({ type: "done", id: m.id, ok: false, error: errorOf(e) });
       return;
     }
     let state: "reset" | "kept" | "dropped" = "kept";
-    if (!entry.spec.stateful) {
+    if (entry.spec.instance === "per-call") {
       if (inst.reset()) state = "reset";
       else {
-        entry.instance = undefined;
+        slot.set(undefined);
         state = "dropped";
       }
     }
@@ -155,7 +179,12 @@ export function startWorker(
       entries.set(m.spec.key, {
         spec: m.spec,
         tools: new Map(m.spec.tools.map((t) => [t.name, t])),
+        sessions: new Map(),
       });
+      return;
+    }
+    if (m.type === "end-session") {
+      for (const e of entries.values()) e.sessions.delete(m.session);
       return;
     }
     await call(m);
