@@ -111,7 +111,7 @@ console.log("evader exit", r.status);`,
       rule_id: "storage.deny[1]",
     });
     expect(String(lines[0]!.reason)).toMatch(/^unhooked: strace saw/);
-  }, 60_000);
+  }, 120_000);
 
   it("catches a Node program going around its hooks (internal bindings), hostile file names read exactly", async () => {
     const dir = tempDir();
@@ -169,7 +169,7 @@ h.connect(req, "127.0.0.1", ${sinkPort});
     });
     // The agent's own reports were matched: the program's exec is not flagged.
     expect(unhooked.every((e) => e.target !== NODE)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it("a child that clears its environment: node's env {} is still traced, env -i is seen by strace", async () => {
     const dir = tempDir();
@@ -202,7 +202,7 @@ process.stdout.write("ENV-I " + spawnSync("env", ["-i", ${JSON.stringify(NODE)},
     expect(unhooked.some((e) => e.function === "unhooked:execve" && e.target === NODE)).toBe(true);
     // Exactly those two: the env {} child was traced, nothing of it is unhooked.
     expect(unhooked).toHaveLength(2);
-  }, 60_000);
+  }, 120_000);
 
   it("a clean tsc build shows no unhooked syscall and no block", async () => {
     const dir = tempDir();
@@ -222,7 +222,7 @@ process.stdout.write("ENV-I " + spawnSync("env", ["-i", ${JSON.stringify(NODE)},
     expect(summary.strace.state).toBe("on");
     expect(summary.strace.unhooked).toEqual([]);
     expect(summary.strace.stats?.unhooked).toBe(0);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("warden run without strace", () => {
@@ -238,7 +238,7 @@ describe("warden run without strace", () => {
     expect(notSeen).toMatch(/statically linked programs/);
     expect(notSeen).toMatch(/native addons/);
     expect(notSeen).toMatch(/raw system calls/);
-  }, 60_000);
+  }, 120_000);
 
   it("--strace refuses to start the program (126) when strace cannot run", async () => {
     const dir = tempDir();
@@ -250,5 +250,5 @@ describe("warden run without strace", () => {
     expect(r.code).toBe(126);
     expect(r.stdout).not.toContain("RAN");
     expect(r.stderr).toMatch(/--strace: strace is not installed \(not in PATH\); install strace/);
-  }, 60_000);
+  }, 120_000);
 });
