@@ -1,6 +1,16 @@
 /**
  * The agent's CommonJS entry, for `NODE_OPTIONS=--require <this file>`: it runs before user
  * code (CommonJS or ESM) and loads the agent synchronously (Node's require of ES modules).
+ * Not in the agent's own flusher thread (Node runs `--require` in every worker: loading the
+ * policy layer there again cost each traced process about as much as in its main thread), nor
+ * where no run is being traced.
  */
-const agent = require("./agent.js") as { start(): void };
-agent.start();
+const { isMainThread, workerData } =
+  require("node:worker_threads") as typeof import("node:worker_threads");
+/** `FLUSHER_MARK` of wire.ts (kept literal: importing it would load the agent's modules). */
+const flusher =
+  !isMainThread && (workerData as Record<string, unknown> | null)?.__wardenTraceFlusher === true;
+if (!flusher && process.env.WARDEN_TRACE_URL !== undefined) {
+  const agent = require("./agent.js") as { start(): void };
+  agent.start();
+}
