@@ -93,6 +93,11 @@ export class ComponentPool {
   /** Workers terminated or lost so far (deadline, crash). */
   replaced = 0;
 
+  /** Worker threads running now (0 once closed: close() ends them all). */
+  get workers(): number {
+    return this.slots.length;
+  }
+
   constructor(private readonly opts: PoolOptions = {}) {
     this.size = Math.max(1, opts.size ?? Math.min(4, availableParallelism()));
   }

@@ -10,14 +10,35 @@
  * is told to list again; one that cannot be loaded is refused and the old one keeps serving. The
  * gateways that use the upstream hear of each reload (`followComponentReloads`: a log line and
  * an audit line, kind component_reload).
+ *
+ * A reload of the gateway's config that changes or removes the entry, and the gateway's stop,
+ * let go of the old server: it is closed (worker threads ended, file watcher closed) as soon as
+ * the sessions' links to it are closed, which a reload does at once, as for a stdio upstream.
  */
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { serveOn } from "../hosted/mcp-server.js";
 import { HostedServer, type ReloadOutcome } from "../hosted/server.js";
-import type { ComponentUpstreamConfig } from "./config-types.js";
+import type { ComponentUpstreamConfig, UpstreamConfig } from "./config-types.js";
 import type { UpstreamTransport } from "./upstream-transport.js";
 
-const loaded = new Map<string, Promise<HostedServer>>();
+/**
+ * One loaded upstream entry: its server and the transports open on it. Once no transport is open
+ * on it and no gateway's config has it (`holdComponents`), as after a reload that changed or
+ * removed the entry or a gateway's stop, the server is closed: its worker pool terminated and
+ * its file watcher closed.
+ */
+interface Entry {
+  readonly cfg: ComponentUpstreamConfig;
+  readonly server: Promise<HostedServer>;
+  transports: number;
+  /** Resolves once the server is closed (its worker threads ended, its watcher closed). */
+  readonly closed: Promise<void>;
+  close: () => void;
+}
+
+const loaded = new Map<string, Entry>();
+/** The keys of the component upstreams each gateway's config has now. */
+const held = new Map<object, Set<string>>();
 const listeners = new Set<(cfg: ComponentUpstreamConfig, r: ReloadOutcome) => void>();
 
 const keyOf = (cfg: ComponentUpstreamConfig) =>
@@ -34,34 +55,106 @@ export function followComponentReloads(
   return () => listeners.delete(fn);
 }
 
-function serverFor(cfg: ComponentUpstreamConfig): Promise<HostedServer> {
+/** The component servers loaded now (for tests and views): each entry's config and server. */
+export function componentServers(): {
+  cfg: ComponentUpstreamConfig;
+  server: Promise<HostedServer>;
+  closed: Promise<void>;
+}[] {
+  return [...loaded.values()].map((e) => ({ cfg: e.cfg, server: e.server, closed: e.closed }));
+}
+
+function entryFor(cfg: ComponentUpstreamConfig): Entry {
   const key = keyOf(cfg);
-  let p = loaded.get(key);
-  if (p === undefined) {
-    p = HostedServer.open({
-      path: cfg.component,
-      policies: cfg.policies,
-      stateful: cfg.stateful,
-      instance: cfg.instance,
-      watch: true,
-    });
-    loaded.set(key, p);
-    p.then(
-      (h) =>
-        h.onReload((r) => {
-          for (const l of listeners) l(cfg, r);
-        }),
-      () => {
-        if (loaded.get(key) === p) loaded.delete(key);
-      },
-    );
+  const had = loaded.get(key);
+  if (had !== undefined) return had;
+  const server = HostedServer.open({
+    path: cfg.component,
+    policies: cfg.policies,
+    stateful: cfg.stateful,
+    instance: cfg.instance,
+    watch: true,
+  });
+  let done!: () => void;
+  const closed = new Promise<void>((r) => {
+    done = r;
+  });
+  const entry: Entry = {
+    cfg,
+    server,
+    transports: 0,
+    closed,
+    close: () => {
+      if (loaded.get(key) === entry) loaded.delete(key);
+      server.then((h) => h.close()).then(done, done);
+    },
+  };
+  loaded.set(key, entry);
+  server.then(
+    (h) =>
+      h.onReload((r) => {
+        for (const l of listeners) l(cfg, r);
+      }),
+    () => {
+      if (loaded.get(key) === entry) loaded.delete(key);
+      done();
+    },
+  );
+  return entry;
+}
+
+/** Close the entry when no gateway holds it and no transport is open on it. */
+function maybeClose(entry: Entry): Promise<void> {
+  const key = keyOf(entry.cfg);
+  if (entry.transports > 0 || [...held.values()].some((keys) => keys.has(key)))
+    return Promise.resolve();
+  if (loaded.get(key) === entry) entry.close();
+  return entry.closed;
+}
+
+/**
+ * The component upstreams `owner` (a gateway) uses now: its whole list, given at start and at
+ * each reload; `[]` at its stop. The entries it no longer uses are let go, and each one that
+ * nobody holds and no session's link is open on any more is closed: the same rule as a stdio
+ * upstream a reload drops, whose links the sessions close at once. Resolves when the entries
+ * closed by this call are closed (worker threads ended).
+ */
+export function holdComponents(owner: object, cfgs: readonly UpstreamConfig[]): Promise<void> {
+  const before = held.get(owner) ?? new Set<string>();
+  const now = new Set<string>();
+  for (const u of cfgs) if (u.kind === "component") now.add(keyOf(u));
+  if (now.size > 0) held.set(owner, now);
+  else held.delete(owner);
+  const closing: Promise<void>[] = [];
+  for (const key of before) {
+    const e = loaded.get(key);
+    if (!now.has(key) && e !== undefined) closing.push(maybeClose(e));
   }
-  return p;
+  return Promise.all(closing).then(() => {});
 }
 
 export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<UpstreamTransport> {
-  const hosted = await serverFor(cfg);
-  const [client, server] = InMemoryTransport.createLinkedPair();
-  await serveOn(hosted, server, { hostCallsInMeta: true });
-  return { transport: client, setProtocolVersion: () => {}, pid: () => null };
+  const entry = entryFor(cfg);
+  entry.transports++;
+  let open = true;
+  const release = () => {
+    if (!open) return;
+    open = false;
+    entry.transports--;
+    void maybeClose(entry);
+  };
+  try {
+    const hosted = await entry.server;
+    const [client, server] = InMemoryTransport.createLinkedPair();
+    const srv = await serveOn(hosted, server, { hostCallsInMeta: true });
+    const onclose = srv.onclose;
+    srv.onclose = () => {
+      onclose?.();
+      release();
+    };
+    return { transport: client, setProtocolVersion: () => {}, pid: () => null };
+  } catch (e) {
+    release();
+    throw e;
+  }
 }

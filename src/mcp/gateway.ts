@@ -145,6 +145,8 @@ export class Gateway extends EventEmitter {
   #onStop: (() => void) | undefined;
   /** Stops following component upstreams' reloads. */
   #stopComponents: (() => void) | undefined;
+  /** Tells component-upstream.ts which component upstreams this gateway's config has now. */
+  #holdComponents: ((cfgs: GatewayConfig["upstreams"]) => Promise<void>) | undefined;
   /** Resolves when the gateway has stopped (stdin closed, or stop() called). */
   readonly stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -251,7 +253,11 @@ export class Gateway extends EventEmitter {
 
   /** A component upstream's files changed: a log line and an audit line (kind component_reload). */
   async #followComponents(): Promise<void> {
-    const { followComponentReloads } = await import("./component-upstream.js");
+    const { followComponentReloads, holdComponents } = await import("./component-upstream.js");
+    if (this.#stopping !== undefined) return;
+    this.#holdComponents = (cfgs) => holdComponents(this, cfgs);
+    void this.#holdComponents(this.config.upstreams);
+    if (this.#stopComponents !== undefined) return;
     const stop = followComponentReloads((cfg, r) => {
       if (!this.config.upstreams.some((u) => JSON.stringify(u) === JSON.stringify(cfg))) return;
       const what = `upstream "${cfg.name}" (${cfg.component})`;
@@ -521,6 +527,12 @@ export class Gateway extends EventEmitter {
     }
     // after the sessions let go of them (applyUpstreams closes changed links at once)
     for (const u of unshared) u.close().catch(() => {});
+    // component servers the new config no longer has: closed once their links are
+    if (upstreamsChanged && this.#stopping === undefined) {
+      if (this.#holdComponents !== undefined) this.#holdComponents(next.upstreams).catch(() => {});
+      else if (next.upstreams.some((u) => u.kind === "component"))
+        this.#followComponents().catch((e: Error) => this.#log(e.message));
+    }
     return { ok: true, errors: [], changed };
   }
 
@@ -561,6 +573,8 @@ export class Gateway extends EventEmitter {
       await Promise.all([...this.shared.values()].map((u) => u.close()));
       this.#onStop?.();
       this.#stopComponents?.();
+      // the component servers no other gateway uses: worker threads ended, watchers closed
+      await this.#holdComponents?.([]).catch(() => {});
       this.#audit?.close();
       this.#resolveStopped();
     })();
