@@ -33,7 +33,7 @@ describe("warden policy check", () => {
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split("\n");
     expect(lines).toContain(
-      `${bad}:5:9 policy_unknown_key unknown key "nme" in mcp.tools.allow[0] (did you mean "name"?); known keys: name, parameters, max_calls_per_minute`,
+      `${bad}:5:9 policy_unknown_key unknown key "nme" in mcp.tools.allow[0] (did you mean "name"?); known keys: name, parameters, max_calls_per_minute, callers`,
     );
     expect(lines.some((l) => l.startsWith(`${bad}:6:12 policy_type `))).toBe(true);
     expect(
