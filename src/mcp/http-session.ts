@@ -135,7 +135,7 @@ export class PostStream {
 
   #write(frame: string): void {
     const out = this.#out;
-    if (out !== undefined && !out.destroyed) {
+    if (out !== undefined && !out.destroyed && !out.writableEnded) {
       out.write(frame);
       this.down.written(out);
     }
@@ -214,6 +214,9 @@ export class HttpDownstream implements Downstream {
   standalone(json: string): void {
     const frame = this.store.frame(GET_STREAM, json);
     const g = this.getStream;
+    // an ended stream (the session is closing) takes no more writes: writing would throw
+    // ERR_STREAM_WRITE_AFTER_END out of the event loop and end the process
+    if (g?.writableEnded === true) return;
     if (g !== undefined && !g.destroyed) {
       g.write(frame);
       this.written(g);
