@@ -2,18 +2,21 @@
  * Plugins registered over the API survive a restart (kept under state.dir, written atomically,
  * checked against their sha256 when read back), and wasm.plugin_dir is scanned at start.
  */
+import { execFileSync } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  symlinkSync,
+  truncateSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PluginRegistry } from "../../src/rules/registry/index.js";
+import { MAX_MODULE_BYTES, PluginRegistry } from "../../src/rules/registry/index.js";
 import { registerForm, spamPlugin, startAdmin, tempDir, wat } from "./helpers.js";
 
 describe("persistence under state.dir", () => {
@@ -194,6 +197,27 @@ describe("wasm.plugin_dir", () => {
     unlinkSync(join(pluginDir, "allow.wasm"));
     await until(() => !r.has("allow"));
     await r.close();
+  });
+
+  it("a device, a FIFO or an oversized file named .wasm refuses the start, naming it, without blocking or filling memory", async () => {
+    const zero = tempDir();
+    symlinkSync("/dev/zero", join(zero, "zero.wasm"));
+    await expect(PluginRegistry.open({ pluginDir: zero, cacheDir: false })).rejects.toMatchObject({
+      code: "registry_corrupt",
+      message: expect.stringContaining("zero.wasm is not a regular file"),
+    });
+    const fifo = tempDir();
+    execFileSync("mkfifo", [join(fifo, "pipe.wasm")]);
+    await expect(PluginRegistry.open({ pluginDir: fifo, cacheDir: false })).rejects.toMatchObject({
+      code: "registry_corrupt",
+    });
+    const big = tempDir();
+    writeFileSync(join(big, "big.wasm"), "\0asm");
+    truncateSync(join(big, "big.wasm"), MAX_MODULE_BYTES + 1); // sparse: no disk used
+    await expect(PluginRegistry.open({ pluginDir: big, cacheDir: false })).rejects.toMatchObject({
+      code: "too_large",
+      message: expect.stringContaining("big.wasm is larger than"),
+    });
   });
 
   it("a file that is not a plugin, or whose name is not a plugin name, refuses the start", async () => {

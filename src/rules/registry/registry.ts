@@ -5,13 +5,14 @@
  * `wasm.plugin_dir` is scanned at start. At most MAX_PLUGINS.
  */
 import { type FSWatcher, watch } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../../core/errors.js";
 import { DEFAULT_PLUGIN_LIMITS, type Evaluation, type Plugin } from "../../sandbox/index.js";
 import type { ActionContext, RulePlugins } from "../types.js";
 import { sharedCompiler } from "./compile.js";
 import { CountsFile, type PluginCount } from "./counts.js";
+import { readModuleFile } from "./module-file.js";
 import { checkRegistryName, MAX_PLUGINS } from "./names.js";
 import { RegistryStore, type StoredPlugin, sha256 } from "./store.js";
 import type {
@@ -421,9 +422,10 @@ export class PluginRegistry implements RulePlugins {
       }
       let bytes: Uint8Array;
       try {
-        bytes = new Uint8Array(await readFile(file));
+        bytes = await readModuleFile(file, MAX_MODULE_BYTES);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") present.delete(name);
+        else if (e instanceof WardenError) reject(e.code, e.message);
         else reject("registry_corrupt", `cannot read it (${(e as NodeJS.ErrnoException).code})`);
         continue;
       }
@@ -498,7 +500,7 @@ export class PluginRegistry implements RulePlugins {
           `${dir} holds more than ${MAX_PLUGINS} plugins, the most the registry holds; remove some`,
           { category: "config", details: { file: dir, limit: MAX_PLUGINS } },
         );
-      const bytes = new Uint8Array(await readFile(file));
+      const bytes = await readModuleFile(file, MAX_MODULE_BYTES);
       const stored: StoredPlugin = {
         name,
         description: null,
