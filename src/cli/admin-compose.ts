@@ -16,8 +16,8 @@ import {
 } from "../admin/index.js";
 import { pageRoutes } from "../admin/page/routes.js";
 import { WardenError } from "../core/errors.js";
+import { FileWatcher } from "../core/file-watch.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
-import { FileWatcher } from "../mcp/watch.js";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
 import { formatRulesProblems, loadRulesFile, loadRulesOrThrow } from "../rules/index.js";
 import { PluginRegistry } from "../rules/registry/index.js";

@@ -6,9 +6,10 @@
  * new version is swapped in at once, an invalid one is rejected with its problems and the old
  * one keeps running (as the gateway does with its config and policy).
  */
+
+import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
-import { FileWatcher } from "../mcp/watch.js";
 import {
   formatRulesProblems,
   loadRulesFile,

@@ -11,6 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import type { ValidateFunction } from "ajv";
 import { WardenError } from "../core/errors.js";
+import { FileWatcher } from "../core/file-watch.js";
 import { loadPolicyFile } from "../policy/io.js";
 import type { CompiledPolicy } from "../policy/policy.js";
 import type { LimitsInput } from "../sandbox/limits.js";
@@ -19,7 +20,7 @@ import { hostedLimits } from "./limits.js";
 import { type LoadedComponent, loadComponents } from "./load.js";
 import { ComponentPool, type PoolOptions } from "./pool.js";
 import type { HostedTool } from "./tools.js";
-import { followedPaths, PathWatcher } from "./watch.js";
+import { followedPaths } from "./watch.js";
 import type { InstanceMode } from "./worker/protocol.js";
 
 export interface HostedOptions {
@@ -150,7 +151,7 @@ async function loadState(opts: HostedOptions, policies: readonly string[]) {
 
 export class HostedServer {
   #state: State;
-  #watcher: PathWatcher | undefined;
+  #watcher: FileWatcher | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
   readonly #reloadListeners = new Set<(r: ReloadOutcome) => void>();
 
@@ -184,9 +185,9 @@ export class HostedServer {
     const server = new HostedServer(state, pool, opts, policies);
     server.#define(state);
     if (opts.watch === true)
-      server.#watcher = new PathWatcher(followedPaths(resolve(opts.path), policies), () => {
+      server.#watcher = new FileWatcher(() => {
         void server.reload();
-      });
+      }).set(followedPaths(resolve(opts.path), policies));
     return server;
   }
 

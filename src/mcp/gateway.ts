@@ -9,6 +9,7 @@ import type { Registry } from "prom-client";
 import { RecentLines } from "../audit/recent.js";
 import type { AuditConfig } from "../audit/record.js";
 import { WardenError } from "../core/errors.js";
+import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
 import { type CompiledPolicy, loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
 import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
@@ -35,7 +36,6 @@ import { upstreamProblems } from "./upstream-check.js";
 import { exchangeConnector } from "./upstream-exchange.js";
 import { UpstreamHealthBook } from "./upstream-health.js";
 import { type GatewayViews, gatewayViews } from "./views.js";
-import { FileWatcher } from "./watch.js";
 
 /** Core strategies for the gateway's chains: in every phase's chain, or per phase. */
 export type GatewayStrategies =

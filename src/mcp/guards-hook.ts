@@ -8,6 +8,7 @@
  * A guard that fails to load is rejected and the old guards keep running.
  */
 import { WardenError } from "../core/errors.js";
+import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
 import { loadGuards } from "../guards/loader.js";
 import type { GuardSet } from "../guards/set.js";
@@ -19,7 +20,6 @@ import type { GatewayConfig, UpstreamConfig } from "./config-types.js";
 import type { Gateway, ReloadResult } from "./gateway.js";
 import type { GatewayPhase } from "./judges.js";
 import { Naming } from "./naming.js";
-import { FileWatcher } from "./watch.js";
 
 export interface GatewayGuards {
   /** The loaded guards: one core chain per phase (each guard a strategy, by priority). */

@@ -4,10 +4,10 @@
  * registered over the API persist under state.dir (store.ts) and are loaded again at start; the
  * `wasm.plugin_dir` is scanned at start. At most MAX_PLUGINS.
  */
-import { type FSWatcher, watch } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../../core/errors.js";
+import { FileWatcher } from "../../core/file-watch.js";
 import { DEFAULT_PLUGIN_LIMITS, type Evaluation, type Plugin } from "../../sandbox/index.js";
 import type { ActionContext, RulePlugins } from "../types.js";
 import { sharedCompiler } from "./compile.js";
@@ -352,28 +352,13 @@ export class PluginRegistry implements RulePlugins {
   watchPluginDir(debounceMs = 150): () => void {
     const dir = this.#opts.pluginDir;
     if (dir === undefined) return () => {};
-    let timer: NodeJS.Timeout | undefined;
-    let w: FSWatcher | undefined;
-    try {
-      w = watch(dir, { persistent: false }, () => {
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(() => {
-          timer = undefined;
-          void this.syncPluginDir();
-        }, debounceMs);
-        timer.unref();
-      });
-      w.on("error", () => {});
-    } catch (e) {
+    const watcher = new FileWatcher(() => void this.syncPluginDir(), debounceMs).set([dir]);
+    if (!watcher.watches(dir))
       this.#log.warn(
         { event: "wasm.plugin.rejected", file: dir },
-        `cannot watch wasm.plugin_dir ${dir} (${(e as NodeJS.ErrnoException).code}); restart to pick up changes`,
+        `cannot watch wasm.plugin_dir ${dir} (missing or unreadable); restart to pick up changes`,
       );
-    }
-    const stop = () => {
-      if (timer) clearTimeout(timer);
-      w?.close();
-    };
+    const stop = () => watcher.close();
     this.#unwatch = stop;
     return stop;
   }
