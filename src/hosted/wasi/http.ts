@@ -6,9 +6,11 @@
  * `HTTP-request-denied` of wasi:http/types. wasi:http/types (fields, requests, bodies,
  * responses) is preview2-shim's as it is: building a request is no capability; sending it is.
  *
- * Not covered: the shim sends the request from its I/O worker, which resolves the name again;
- * a DNS server that answers differently the second time (rebinding within milliseconds) is not
- * seen. The `lookup` option lets an embedder pin resolution (tests use it to map a name).
+ * The shim sends the request from its I/O worker, which would resolve the name again: the name
+ * is pinned there to exactly the addresses judged here (./dns-pin.ts), so a DNS server that
+ * answers differently the second time (rebinding) is never asked. The `lookup` option is the
+ * judging resolver (tests use it to play a hostile DNS server); the request connects to what it
+ * answered.
  */
 
 import { types as httpTypes, outgoingHandler } from "@bytecodealliance/preview2-shim/http";
@@ -16,6 +18,7 @@ import { instanceNetwork, ipNameLookup } from "@bytecodealliance/preview2-shim/s
 import { canonicalizeHost } from "../../policy/canon/host.js";
 import { ipText, judgeAddress } from "./address.js";
 import type { Crossings } from "./crossing.js";
+import { pinHost } from "./dns-pin.js";
 import type { Lookup } from "./sockets.js";
 
 const HANDLER = "wasi:http/outgoing-handler";
@@ -76,8 +79,10 @@ export function httpImports(
       const port = Number(new URL(url).port || (scheme === "http" ? 80 : 443));
       const c = canonicalizeHost(host);
       const literal = c.ok && (c.value.ipv4 >= 0 || c.value.ipv6 !== undefined);
-      if (!literal) {
-        let addrs: readonly string[];
+      let addrs: readonly string[];
+      if (literal)
+        addrs = [host]; // the URL parser wrote it as an address (2852039166 → 169.254.169.254)
+      else {
         try {
           addrs = lookup(host);
         } catch {
@@ -88,6 +93,9 @@ export function httpImports(
           if (refused !== undefined) throw refused;
         }
       }
+      // The shim resolves the authority's host again in its I/O worker: pin it to exactly the
+      // addresses judged here (./dns-pin.ts), so a second DNS answer is never used.
+      pinHost((authority ?? "").split(":")[0] ?? "", addrs);
       return (outgoingHandler as { handle(r: unknown, o: unknown): unknown }).handle(
         request,
         options,

@@ -147,3 +147,64 @@ describe("wasi:http attacker cases", () => {
     });
   });
 });
+
+/**
+ * DNS rebinding: the judging lookup answers an allowed address, a second resolution would answer
+ * a denied one. Two servers share one port: 127.0.0.2 (the allowed address, "good") and
+ * 127.0.0.1 (denied by a CIDR rule: it stands in for 169.254.169.254, "bad"). The name is
+ * `localhost`, which the system's resolver (what the shim's I/O worker would ask again) maps to
+ * 127.0.0.1: the request must connect to the address that was judged, never to a second answer.
+ */
+describe("wasi:http DNS rebinding", () => {
+  let pair: ChildProcess;
+  let pairPort: number;
+  const PAIR = `const http = require("node:http");
+const good = http.createServer((q, s) => { s.setHeader("x-who", "good"); s.end("ok"); });
+good.listen(0, "127.0.0.2", () => {
+  const port = good.address().port;
+  http.createServer((q, s) => { console.error("BAD SERVER REACHED " + q.url); s.setHeader("x-who", "bad"); s.end("secret"); })
+    .listen(port, "127.0.0.1", () => console.log(port));
+});`;
+  beforeAll(async () => {
+    pair = spawn(process.execPath, ["-e", PAIR], { stdio: ["ignore", "pipe", "inherit"] });
+    pairPort = await new Promise<number>((resolve) =>
+      pair.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
+  });
+  afterAll(() => {
+    pair.kill();
+  });
+  const policy = ["  allow:", '    - host: "localhost"', "  deny:", '    - cidr: "127.0.0.1/32"'];
+
+  it("the request connects to the judged address, not to a second DNS answer", () => {
+    let asked = 0;
+    // A hostile DNS server: the allowed address first, the denied one after.
+    const lookup = () => (asked++ === 0 ? ["127.0.0.2"] : ["127.0.0.1"]);
+    const { host, events } = setup(policy, { lookup });
+    const future = request(host, `localhost:${pairPort}`)();
+    future.subscribe().block();
+    const r = future.get();
+    expect(r.tag).toBe("ok");
+    expect(r.val.tag).toBe("ok");
+    expect(new TextDecoder().decode(r.val.val.headers().get("x-who")[0]!)).toBe("good");
+    expect(asked).toBe(1);
+    // A second request is judged on its own answer (127.0.0.1) and refused before it leaves.
+    expect(wasiError(request(host, `localhost:${pairPort}`))).toEqual({
+      tag: "HTTP-request-denied",
+    });
+    expect(events.filter((e) => e.decision === "deny").at(-1)).toMatchObject({
+      code: "deny_rule",
+      rule_id: "network.deny[0]",
+    });
+  });
+
+  it("a name whose judged lookup found nothing is not resolved again by the shim", () => {
+    const { host } = setup(policy, { lookup: () => [] });
+    const future = request(host, `localhost:${pairPort}`)();
+    future.subscribe().block();
+    const r = future.get();
+    // Never the denied server: the request fails to resolve.
+    expect(r.tag === "ok" && r.val.tag === "ok").toBe(false);
+    expect(JSON.stringify(r)).toContain("DNS");
+  });
+});
