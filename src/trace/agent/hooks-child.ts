@@ -6,8 +6,11 @@
  * fails as a missing executable does (ENOENT), naming Warden and the rule.
  */
 import type * as CP from "node:child_process";
+import { rank } from "../../core/decision.js";
+import type { Op } from "../actions.js";
 import { type TraceEnv, tracedEnv, tracedEnvPairs } from "../env.js";
 import { spawnError } from "./errors.js";
+import type { Judged } from "./judge.js";
 import type { Tracer } from "./tracer.js";
 
 /** Where a blocked asynchronous spawn is pointed, so that Node fails it as ENOENT itself. */
@@ -27,21 +30,52 @@ function pathOf(pairs: string[] | undefined): string | undefined {
   return p === undefined ? process.env.PATH : p.slice(5);
 }
 
+/** The asynchronous forms a `nodejs` section may name (all end in `ChildProcess#spawn`). */
+const ASYNC_FORMS = ["spawn", "exec", "execFile", "fork"] as const;
+
+/**
+ * Judge an exec by `commands` (the program) and, where the `nodejs` section names `fn`
+ * (`child_process.exec`), by the function with the argv as its arguments: the strictest answer
+ * wins, as the Python agent does for `subprocess.Popen`.
+ */
+function judgeExec(t: Tracer, fn: string, op: Op, argv: readonly string[]): Judged {
+  const named = t.judge.names("nodejs", fn) ? t.judge.fn("nodejs", fn, argv) : undefined;
+  if (named === undefined) return t.op(fn, "child_process", op, argv.slice(1));
+  const byProgram = t.judge.op(op);
+  const j = rank(named.verdict) > rank(byProgram.verdict) ? named : byProgram;
+  return t.record(fn, "child_process", op.target, j, argv.slice(1));
+}
+
 export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): string[] {
   const proto = cp.ChildProcess.prototype as unknown as {
     spawn: (this: CP.ChildProcess, o: SpawnOptions) => unknown;
   };
   const spawn = proto.spawn;
+  // The public function the program called (`exec` calls `execFile`: the outermost is kept),
+  // set only for the forms the `nodejs` section names.
+  let form: string | undefined;
+  const target = cp as unknown as Record<string, AnyFn>;
+  for (const f of ASYNC_FORMS) {
+    const name = `child_process.${f}`;
+    const orig = target[f];
+    if (typeof orig !== "function" || !t.judge.names("nodejs", name)) continue;
+    target[f] = function (this: unknown, ...a: unknown[]) {
+      if (form !== undefined) return Reflect.apply(orig, this, a);
+      form = name;
+      try {
+        return Reflect.apply(orig, this, a);
+      } finally {
+        form = undefined;
+      }
+    };
+  }
   proto.spawn = function (this: CP.ChildProcess, o: SpawnOptions) {
     const file = String(o.file);
     const args = Array.isArray(o.args) ? o.args.map(String) : [file];
     const path = t.judge.judges("commands") ? t.judge.which(file, pathOf(o.envPairs)) : file;
-    const j = t.op(
-      "child_process.spawn",
-      "child_process",
-      { kind: "exec", target: path, argv: args },
-      args.slice(1),
-    );
+    const fn = form ?? "child_process.spawn";
+    form = undefined;
+    const j = judgeExec(t, fn, { kind: "exec", target: path, argv: args }, args);
     if (j.verdict === "block") {
       const err = spawnError(file, args, j);
       const self = this as unknown as { emit: AnyFn };
@@ -75,7 +109,6 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
   };
 
   const installed = ["child_process.spawn"];
-  const target = cp as unknown as Record<string, AnyFn>;
   for (const name of ["spawnSync", "execFileSync", "execSync"] as const) {
     const orig = target[name];
     if (typeof orig !== "function") continue;
@@ -96,12 +129,7 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
       const fn = `child_process.${name}`;
       const envPath = ((opts?.env ?? process.env) as Record<string, string | undefined>).PATH;
       const path = t.judge.judges("commands") ? t.judge.which(file, envPath) : file;
-      const j = t.op(
-        fn,
-        "child_process",
-        { kind: "exec", target: path, argv: args },
-        args.slice(1),
-      );
+      const j = judgeExec(t, fn, { kind: "exec", target: path, argv: args }, args);
       if (j.verdict === "block") {
         const err = spawnError(file, args, j);
         if (name === "spawnSync")

@@ -46,8 +46,8 @@ export class Tracer {
   }
 
   /** Record an operation judged elsewhere (an environment key judged once, read again). */
-  record(fn: string, module: string, target: string, j: Judged): Judged {
-    return this.#record(fn, module, target, j, undefined, undefined);
+  record(fn: string, module: string, target: string, j: Judged, extra?: readonly string[]): Judged {
+    return this.#record(fn, module, target, j, extra, undefined);
   }
 
   #record(
