@@ -92,12 +92,13 @@ nodejs:
     expect(events.find((e) => e.function === "js:AsyncFunction")?.rule_id).toBe("nodejs.deny[0]");
   }, 60_000);
 
-  it("each constructor is judged by its own name where the nodejs section names it", async () => {
+  it("each constructor is judged by its own name where the nodejs section names it; a review without a terminal refuses", async () => {
     const { out, events } = await traced(
       `version: "1.0"
 nodejs:
   deny: [AsyncGeneratorFunction]
   warn: [AsyncFunction]
+  review: [GeneratorFunction]
 `,
       CONSTRUCTORS,
     );
@@ -105,7 +106,7 @@ nodejs:
       "Function: function",
       "AsyncFunction: function",
       "AsyncFunction call: function",
-      "GeneratorFunction: function",
+      "GeneratorFunction: EvalError Warden",
       "AsyncGeneratorFunction: EvalError Warden",
       "prototype of AsyncFunction: function",
       "prototype of Function: function",
@@ -117,6 +118,7 @@ nodejs:
     expect(seen).toEqual([
       ["js:AsyncFunction", "warn"],
       ["js:AsyncFunction", "warn"],
+      ["js:GeneratorFunction", "review"],
       ["js:AsyncGeneratorFunction", "block"],
     ]);
   }, 60_000);
