@@ -10,6 +10,7 @@ export {
   boundedFetch,
   JWKS_MAX_AGE_MS,
   type KeySource,
+  type KeysState,
   keySource,
   MAX_JWKS_BYTES,
 } from "./jwks.js";

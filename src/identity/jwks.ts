@@ -65,17 +65,57 @@ function readJwksFile(file: string): JSONWebKeySet {
 export interface KeySource {
   readonly get: KeyGetter;
   readonly where: string;
+  /**
+   * Which fetch of the issuer's keys is in force: it changes with each JWKS fetch (a refresh),
+   * and is undefined while one is under way, so that what was verified with older keys is
+   * verified again (absent: the keys never change, e.g. a JWKS file).
+   */
+  readonly epoch?: () => number | undefined;
+  /** What /readyz may say of the keys (remote keys only): states, never error text. */
+  readonly state?: () => KeysState;
+}
+
+/** The issuer's keys as /readyz reports them. */
+export interface KeysState {
+  /** The last fetch of the JWKS: answered (200), failed, or none yet. */
+  readonly issuer: "reachable" | "unreachable" | "not_asked";
+  /** Seconds since the keys in use were fetched (absent: never fetched). */
+  readonly jwks_age_seconds?: number;
 }
 
 export function keySource(s: OAuthSettings): KeySource {
   if (s.jwksFile !== undefined)
     return { get: createLocalJWKSet(readJwksFile(s.jwksFile)), where: s.jwksFile };
   const uri = s.jwksUri as string;
-  const get = createRemoteJWKSet(new URL(uri), {
+  const bounded = boundedFetch(MAX_JWKS_BYTES);
+  let fetches = 0;
+  let fetchedAt: number | undefined;
+  let last: KeysState["issuer"] = "not_asked";
+  const remote = createRemoteJWKSet(new URL(uri), {
     timeoutDuration: JWKS_TIMEOUT_MS,
     cooldownDuration: s.jwksCooldownSeconds * 1000,
     cacheMaxAge: JWKS_MAX_AGE_MS,
-    [customFetch]: boundedFetch(MAX_JWKS_BYTES),
-  }) as unknown as KeyGetter;
-  return { get, where: uri };
+    [customFetch]: async (url: string, init: RequestInit) => {
+      fetches++;
+      try {
+        const res = await bounded(url, init);
+        last = res.status === 200 ? "reachable" : "unreachable";
+        if (res.status === 200) fetchedAt = Date.now();
+        return res;
+      } catch (e) {
+        last = "unreachable";
+        throw e;
+      }
+    },
+  });
+  return {
+    get: remote as unknown as KeyGetter,
+    where: uri,
+    // jose's `reloading` stays true until the fetched keys are in force
+    epoch: () => (remote.reloading ? undefined : fetches),
+    state: () =>
+      fetchedAt === undefined
+        ? { issuer: last }
+        : { issuer: last, jwks_age_seconds: Math.floor((Date.now() - fetchedAt) / 1000) },
+  };
 }

@@ -3,11 +3,21 @@
  * a JWT verified by jose against the issuer's keys (jwks.ts), with `iss`, `aud` (the gateway's
  * own resource URI: a token minted for another resource is refused), `exp` (required) and `nbf`
  * within `clock_skew_seconds`, and only the algorithms of `auth.oauth.algorithms` (asymmetric:
- * `none` and HS* are never accepted). A token verified once is remembered (by its exact text,
- * for at most a minute and never past its `exp`), so a client's next requests cost a Map lookup.
+ * `none` and HS* are never accepted). A plain token's signature is checked with node:crypto on
+ * the key jose looked up (signature.ts), the rest by jose. A token verified once is remembered
+ * (by its exact text, for at most a minute, never past its `exp`, and only until the issuer's
+ * keys are fetched again), so a client's next requests cost a Map lookup.
  */
-import { errors, type JWTPayload, jwtVerify } from "jose";
+import {
+  decodeProtectedHeader,
+  errors,
+  type JWTClaimVerificationOptions,
+  type JWTPayload,
+  jwtVerify,
+  UnsecuredJWT,
+} from "jose";
 import { type KeyGetter, type KeySource, keySource } from "./jwks.js";
+import { hasScheme, isCompact, keyFor, plainHeader, signatureVerifies } from "./signature.js";
 import type { OAuthSettings, Principal } from "./types.js";
 
 /** Tokens remembered as verified, at most. */
@@ -31,6 +41,9 @@ export type Verdict = { readonly ok: true; readonly principal: Principal } | Ref
 /** The issuer could not be asked (its keys did not arrive). */
 class IssuerDown extends Error {}
 
+/** The header of an unsecured JWT: the claims of a verified token are checked by jose as one. */
+const NONE_HEADER = Buffer.from('{"alg":"none"}').toString("base64url");
+
 const invalid = (message: string): Refused => ({
   ok: false,
   status: 401,
@@ -53,13 +66,17 @@ export class JwtVerifier {
   readonly #s: OAuthSettings;
   readonly #keys: KeySource;
   readonly #getKey: KeyGetter;
-  readonly #verified = new Map<string, { p: Principal; until: number }>();
+  readonly #verified = new Map<string, { p: Principal; until: number; epoch: number }>();
+  readonly #algorithms: ReadonlySet<string>;
   /** Times the signature path ran (for tests and the bench). */
   signatureChecks = 0;
+  /** Of those, the times jose's whole path ran (a token that is not plain; for tests). */
+  joseChecks = 0;
 
   constructor(s: OAuthSettings, keys: KeySource = keySource(s)) {
     this.#s = s;
     this.#keys = keys;
+    this.#algorithms = new Set(s.algorithms);
     const get = keys.get;
     this.#getKey = (async (h: Parameters<KeyGetter>[0], t: Parameters<KeyGetter>[1]) => {
       try {
@@ -81,28 +98,37 @@ export class JwtVerifier {
     this.#verified.clear();
   }
 
+  /** The epoch of the keys in force (0: they never change; undefined: a fetch is under way). */
+  #epoch(): number | undefined {
+    return this.#keys.epoch === undefined ? 0 : this.#keys.epoch();
+  }
+
+  /** What the issuer's keys look like now (remote keys only), for /readyz. */
+  keysState() {
+    return this.#keys.state?.();
+  }
+
   /** Check a bearer token: who it names, or why it is refused. */
   async verify(token: string, now = Date.now()): Promise<Verdict> {
     const hit = this.#verified.get(token);
     if (hit !== undefined) {
-      if (now < hit.until) return { ok: true, principal: hit.p };
+      if (now < hit.until && hit.epoch === this.#epoch()) return { ok: true, principal: hit.p };
       this.#verified.delete(token);
     }
     if (token.length > MAX_TOKEN_CHARS)
       return invalid(`the token is longer than ${MAX_TOKEN_CHARS} characters`);
     const s = this.#s;
+    const epoch = this.#epoch();
     let payload: JWTPayload;
     try {
       this.signatureChecks++;
-      const r = await jwtVerify(token, this.#getKey, {
+      payload = await this.#payload(token, {
         issuer: s.issuer,
         audience: s.audience,
-        algorithms: [...s.algorithms],
         clockTolerance: s.clockSkewSeconds,
         requiredClaims: ["exp"],
         currentDate: new Date(now),
       });
-      payload = r.payload;
     } catch (e) {
       return this.#why(e);
     }
@@ -131,8 +157,48 @@ export class JwtVerifier {
       if (oldest !== undefined) this.#verified.delete(oldest);
     }
     const until = Math.min(now + VERIFIED_FOR_MS, (principal.exp + s.clockSkewSeconds) * 1000);
-    this.#verified.set(token, { p: principal, until });
+    // verified with keys that a fetch replaced meanwhile, or may have: not remembered
+    if (epoch !== undefined && epoch === this.#epoch())
+      this.#verified.set(token, { p: principal, until, epoch });
     return { ok: true, principal };
+  }
+
+  /**
+   * The verified claims of `token`. A plain token (compact, header of alg/kid/typ only, an
+   * allowed algorithm) has its key looked up by jose's key set, its signature checked by
+   * node:crypto on that key, and its claims checked by jose; any other token, or a key
+   * node:crypto is not given, goes through jose's jwtVerify whole. Throws jose's errors.
+   */
+  async #payload(token: string, claims: JWTClaimVerificationOptions): Promise<JWTPayload> {
+    const whole = async () => {
+      this.joseChecks++;
+      const r = await jwtVerify(token, this.#getKey, {
+        ...claims,
+        algorithms: [...this.#s.algorithms],
+      });
+      return r.payload;
+    };
+    if (!isCompact(token)) return whole();
+    let header: Record<string, unknown>;
+    try {
+      header = decodeProtectedHeader(token) as Record<string, unknown>;
+    } catch {
+      return whole();
+    }
+    if (!plainHeader(header) || !this.#algorithms.has(header.alg) || !hasScheme(header.alg))
+      return whole();
+    const [protectedHeader, payload, signature] = token.split(".") as [string, string, string];
+    const key = await this.#getKey(header, { protected: protectedHeader, payload, signature });
+    const k = keyFor(key, header.alg);
+    if (k === undefined) return whole();
+    let ok: boolean;
+    try {
+      ok = signatureVerifies(token, header.alg, k);
+    } catch {
+      return whole();
+    }
+    if (!ok) throw new errors.JWSSignatureVerificationFailed();
+    return UnsecuredJWT.decode(`${NONE_HEADER}.${payload}.`, claims).payload;
   }
 
   #why(e: unknown): Refused {
