@@ -11,13 +11,14 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   audit: ["core"],
   policy: ["core"],
   identity: ["core"],
+  state: ["core", "audit"],
   sandbox: ["core"],
   guards: ["core", "sandbox", "policy"],
   rules: ["core", "sandbox", "policy"],
   hosted: ["core", "audit", "policy", "sandbox"],
-  mcp: ["core", "audit", "policy", "sandbox", "guards", "hosted", "identity"],
+  mcp: ["core", "audit", "policy", "sandbox", "guards", "hosted", "identity", "state"],
   trace: ["core", "audit", "policy"],
-  admin: ["core", "audit", "policy", "sandbox", "rules"],
+  admin: ["core", "audit", "policy", "sandbox", "rules", "state"],
   cli: [
     "core",
     "audit",
@@ -30,6 +31,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     "trace",
     "admin",
     "identity",
+    "state",
   ],
 };
 

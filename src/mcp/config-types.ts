@@ -2,6 +2,7 @@
 import type { AuditConfig } from "../audit/record.js";
 import type { GuardSpec } from "../guards/config-types.js";
 import type { OAuthSettings } from "../identity/index.js";
+import type { RedisSettings } from "../state/index.js";
 
 export interface StdioUpstreamConfig {
   readonly kind: "stdio";
@@ -233,6 +234,8 @@ export interface StateConfig {
   readonly dir: string;
   /** `<dir>/cache`: where WebAssembly guards' transpiled and instrumented modules go. */
   readonly cacheDir?: string;
+  /** `state.redis`: shared state for several instances (docs/gateway.md, "Shared state in Redis"). */
+  readonly redis?: RedisSettings;
 }
 
 /** One problem in a config file, in the same shape as policy compile errors. */

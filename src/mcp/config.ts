@@ -13,6 +13,7 @@ import {
 } from "../policy/json-schema.js";
 import { MAX_NESTING, tooDeepYaml } from "../policy/nesting.js";
 import { nodeAt } from "../policy/yaml-nodes.js";
+import { REDIS_DEFAULTS, type RedisSettings, redisUrlProblem } from "../state/index.js";
 import type { ConfigIssueCode } from "./codes.js";
 import { adminKeys } from "./config-admin.js";
 import { oauthKeys, tokenExchangeKeys } from "./config-oauth.js";
@@ -550,7 +551,39 @@ function stateKeys(c: Checker, root: Obj, abs: (p: string) => string): StateConf
       ["state"],
       `rug_pull pins are in ${old}, the old default state directory; the default is now ${dir}, where there are none. Write state: { dir: ./.warden } to keep using them (or move the file there).`,
     );
-  return { dir, cacheDir: join(dir, STATE_FILES.cache) };
+  const redis = redisKeys(c, c.obj(c.obj(root.state)?.redis));
+  return { dir, cacheDir: join(dir, STATE_FILES.cache), ...(redis ? { redis } : {}) };
+}
+
+/** `state.redis`: `url` or `url_env` (one of them), the key prefix and the timeouts. */
+function redisKeys(c: Checker, r: Obj | undefined): RedisSettings | undefined {
+  if (r === undefined) return undefined;
+  const at = ["state", "redis"];
+  const url = c.str(r, "url");
+  const urlEnv = c.str(r, "url_env");
+  if (url !== undefined && urlEnv !== undefined)
+    c.add(
+      [...at, "url_env"],
+      "state.redis has both url and url_env: keep one (url_env when the URL carries a password).",
+      "conflicting_keys",
+    );
+  else if (url === undefined && urlEnv === undefined)
+    c.add(
+      at,
+      "state.redis needs url (redis://host:port) or url_env (the variable holding it).",
+      "missing_key",
+    );
+  const bad = url === undefined ? undefined : redisUrlProblem(url);
+  if (bad !== undefined) c.add([...at, "url"], `state.redis.url ${bad}.`);
+  const d = REDIS_DEFAULTS;
+  return {
+    ...(url === undefined ? {} : { url }),
+    ...(urlEnv === undefined ? {} : { urlEnv }),
+    keyPrefix: typeof r.key_prefix === "string" ? r.key_prefix : d.keyPrefix,
+    connectTimeoutMs: c.int(r, "connect_timeout_ms", d.connectTimeoutMs),
+    commandTimeoutMs: c.int(r, "command_timeout_ms", d.commandTimeoutMs),
+    maxReconnectDelayMs: c.int(r, "max_reconnect_delay_ms", d.maxReconnectDelayMs),
+  };
 }
 
 /**

@@ -122,12 +122,10 @@ describe("state: the one home of what outlives a run", () => {
     ]);
   });
 
-  it("refuses state.redis until it is supported, and unknown state keys with a did you mean", () => {
-    expect(errors("state: { redis: { url_env: R } }\n")).toEqual([
-      "unknown_key state.redis: state.redis is not supported yet (planned: rate limits shared between gateways); remove it.",
-    ]);
+  it("accepts state.redis (test/state/redis-connection.test.ts), refuses unknown state keys with a did you mean", () => {
+    expect(errors("state: { redis: { url_env: R } }\n")).toEqual([]);
     expect(errors("state: { dri: x }\n")).toEqual([
-      'unknown_key state.dri: unknown key "dri" in state (did you mean "dir"?); known keys: dir.',
+      'unknown_key state.dri: unknown key "dri" in state (did you mean "dir"?); known keys: dir, redis.',
     ]);
   });
 });

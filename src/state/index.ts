@@ -1,0 +1,20 @@
+/**
+ * The state layer: what several gateway instances share, kept in Redis (`state.redis`,
+ * docs/gateway.md, "Shared state in Redis"). Imports core (and audit) only; mcp, admin and cli
+ * use it. Without `state.redis` nothing here runs: everything stays in memory.
+ */
+export { STATE_CODES, type StateCode } from "./codes.js";
+export {
+  type RedisHealth,
+  type RedisHealthState,
+  RedisState,
+  type RedisStateOptions,
+} from "./redis.js";
+export {
+  KEY_PREFIX_RE,
+  REDIS_DEFAULTS,
+  type RedisSettings,
+  redisUrlProblem,
+  resolveUrl,
+  shownUrl,
+} from "./settings.js";
