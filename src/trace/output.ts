@@ -74,10 +74,18 @@ export interface RunSummary {
   readonly not_seen: readonly string[];
 }
 
+/** The Python agent's blind spots (docs/trace.md, "Not seen by the Python agent"). */
+export const PYTHON_NOT_SEEN = [
+  "Python: system calls made by C extensions themselves and by library functions called through ctypes or cffi (ctypes.dlopen is reported, the calls after it are not)",
+  "Python: os calls that raise no audit event (os.stat, os.access, os.readlink, os.environ reads, os.write on a descriptor already open) and functions the python section names that raise none (getpass.getpass)",
+  "Python: processes started with python -I, -E or -S run without the agent (their exec is judged by the parent)",
+] as const;
+
 /** What no agent of this run could see (docs/trace.md, "What is not seen"). */
 export const NOT_SEEN = [
   "system calls of programs without an agent (shells, native binaries, statically linked programs) other than their exec",
   "system calls made by native addons themselves",
+  ...PYTHON_NOT_SEEN,
 ] as const;
 
 export function summaryOf(s: TraceSession, exitCode: number, left: readonly number[]): RunSummary {

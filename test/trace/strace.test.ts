@@ -238,6 +238,10 @@ describe("warden run without strace", () => {
     expect(notSeen).toMatch(/statically linked programs/);
     expect(notSeen).toMatch(/native addons/);
     expect(notSeen).toMatch(/raw system calls/);
+    // The Python agent's blind spots too (they were missing).
+    expect(notSeen).toMatch(/Python: system calls made by C extensions themselves/);
+    expect(notSeen).toMatch(/called through ctypes/);
+    expect(notSeen).toMatch(/python -I, -E or -S/);
   }, 120_000);
 
   it("--strace refuses to start the program (126) when strace cannot run", async () => {

@@ -2,7 +2,7 @@
  * What the run summary says of the strace layer: whether it ran (and why not), what it
  * counted, the unhooked syscalls, and what is still not seen (docs/trace.md, "Limits").
  */
-import { printable } from "../output.js";
+import { NOT_SEEN, printable } from "../output.js";
 import type { TraceEvent } from "../protocol.js";
 import type { CorrelationStats } from "./correlate.js";
 
@@ -37,12 +37,9 @@ export function notSeen(s: StraceSummary): string[] {
       "system calls other than exec, open and connect of programs without an agent (reads and writes on descriptors they already hold, unlink, rename, sendto without connect, local sockets)",
       "opens the policy allows and system files (the loader, locale, resolver files: docs/trace.md) are not checked",
       "strace sees, it does not block: an unhooked action has already happened",
+      "the agents' blind spots beyond the execs, connects and checked opens strace sees: system calls made by native addons and Python C extensions themselves, library functions called through ctypes or cffi, Python os calls that raise no audit event, processes started with python -I, -E or -S",
     ];
-  return [
-    "system calls of programs without an agent (shells, native binaries, statically linked programs) other than their exec",
-    "system calls made by native addons themselves",
-    "raw system calls and bypassed hooks (no strace layer)",
-  ];
+  return [...NOT_SEEN, "raw system calls and bypassed hooks (no strace layer)"];
 }
 
 export const UNHOOKED_KEPT = 1000;

@@ -724,10 +724,42 @@ def on_exec(agent, a):
 
 
 def on_posix_spawn(agent, a):
-    # Its env was read before this event: a dict without the trace is reported, not restored
-    # (subprocess restores it at subprocess.Popen, before it calls posix_spawn).
+    # Its env was read before this event: os.posix_spawn and os.posix_spawnp are wrapped
+    # (_wrap_posix_spawn) to put the trace back into a copy before they read it.
     path, args, env = a[0], a[1], a[2] if len(a) > 2 else None
     _spawn(agent, "os.posix_spawn", _text(path), _argv(args), env, restore=False)
+
+
+def _wrap_posix_spawn():
+    """os.posix_spawn(p) read their `env` before the audit event: wrap them (in `os` and `posix`)
+    so that a child whose env dropped the trace gets it back in a copy, as subprocess.Popen's
+    and os.execve's children do. The audit hook still judges and reports each spawn."""
+    try:
+        import posix
+    except ImportError:
+        return
+    for name in ("posix_spawn", "posix_spawnp"):
+        orig = getattr(posix, name, None)
+        if orig is None:
+            continue
+
+        def wrapped(path, argv, env, *args, _orig=orig, **kw):
+            a = _agent
+            if a is not None and env is not None and hasattr(env, "keys"):
+                try:
+                    mine = dict(env)
+                    _restore_env(a, mine)
+                    env = mine
+                except Exception:
+                    pass
+            return _orig(path, argv, env, *args, **kw)
+
+        wrapped.__name__ = wrapped.__qualname__ = name
+        wrapped.__doc__ = orig.__doc__
+        wrapped.__module__ = orig.__module__
+        setattr(posix, name, wrapped)
+        if getattr(os, name, None) is orig:
+            setattr(os, name, wrapped)
 
 
 def on_dlopen(agent, a):
@@ -852,4 +884,5 @@ def start():
         _refuse(f"cannot reach warden run at {url} ({e})")
     _agent = a
     atexit.register(_exit)
+    _wrap_posix_spawn()
     sys.addaudithook(_hook)
