@@ -38,6 +38,7 @@ const FILES = [
   "package.json",
   "scripts/build.mjs",
   "scripts/gen-validators.mjs",
+  "scripts/bundle-agent.mjs",
   "node_modules/.package-lock.json",
 ];
 
@@ -82,7 +83,10 @@ function build() {
   rmSync(STAMP, { force: true });
   run([join(ROOT, "scripts", "gen-validators.mjs")]);
   const tsc = createRequire(join(ROOT, "package.json")).resolve("typescript/bin/tsc");
+  // The Node agent's bundle is made from tsc's output: an old one must not outlive a failed build.
+  rmSync(join(ROOT, "dist", "trace", "agent", "agent.bundle.cjs"), { force: true });
   run([tsc, "-p", join(ROOT, "tsconfig.build.json")]);
+  run([join(ROOT, "scripts", "bundle-agent.mjs")]);
   // The admin page's static files (HTML, one ES module, CSS) are not TypeScript: copied as they are.
   const page = join(ROOT, "src", "admin", "page", "assets");
   if (existsSync(page)) {

@@ -3,7 +3,7 @@
  * Python agent's sitecustomize first on PYTHONPATH, and the channel's address and token. `warden run` builds it for the program, and the agent puts it
  * back for every child whose caller dropped it (`env: {}`, a NODE_OPTIONS of its own).
  */
-import { ENV_AGENT, ENV_TOKEN, ENV_URL } from "./protocol.js";
+import { ENV_AGENT, ENV_CONFIG, ENV_TOKEN, ENV_URL } from "./protocol.js";
 import { pythonSiteFor, withPythonSite } from "./python/site.js";
 
 export interface TraceEnv {
@@ -11,6 +11,8 @@ export interface TraceEnv {
   readonly token: string;
   /** Absolute path of the agent's CommonJS preload (dist/trace/agent/preload.cjs). */
   readonly agent: string;
+  /** The configuration handed over in a file (`ENV_CONFIG`'s value), when there is one. */
+  readonly config?: string | undefined;
 }
 
 /** `--require "<agent>"`, quoted as NODE_OPTIONS reads it. */
@@ -42,7 +44,8 @@ export function tracedEnv(
     pp === env.PYTHONPATH &&
     env[ENV_URL] === t.url &&
     env[ENV_TOKEN] === t.token &&
-    env[ENV_AGENT] === t.agent
+    env[ENV_AGENT] === t.agent &&
+    (t.config === undefined || env[ENV_CONFIG] === t.config)
   )
     return { env: env as Record<string, string | undefined>, restored: false };
   return {
@@ -53,6 +56,7 @@ export function tracedEnv(
       [ENV_URL]: t.url,
       [ENV_TOKEN]: t.token,
       [ENV_AGENT]: t.agent,
+      ...(t.config !== undefined ? { [ENV_CONFIG]: t.config } : {}),
     },
     restored: true,
   };
@@ -66,6 +70,7 @@ export function tracedEnvPairs(pairs: string[], t: TraceEnv): boolean {
     [ENV_TOKEN]: t.token,
     [ENV_AGENT]: t.agent,
   };
+  if (t.config !== undefined) want[ENV_CONFIG] = t.config;
   let sawOptions = false;
   let sawPython = false;
   const site = pythonSiteFor(t.agent);

@@ -5,6 +5,7 @@ export { actionFor, type Op, type OpKind, SECTION_OF, verdictOf } from "./action
 export { TRACE_CODES, type TraceCode } from "./codes.js";
 export { defaultPolicy } from "./default-policy.js";
 export { type TraceEnv, tracedEnv, withAgent } from "./env.js";
+export { type Handoff, writeHandoff } from "./handoff.js";
 export {
   auditRecord,
   eventLine,

@@ -13,6 +13,13 @@ export const TOKEN_HEADER = "authorization";
 export const ENV_URL = "WARDEN_TRACE_URL";
 export const ENV_TOKEN = "WARDEN_TRACE_TOKEN";
 export const ENV_AGENT = "WARDEN_TRACE_AGENT";
+/**
+ * `<sha256 hex>:<path>`: the `/configure` answer as a file `warden run` wrote before the program
+ * started (src/trace/handoff.ts). An agent that reads it, with that hash, installs its hooks
+ * without waiting for the CLI and registers with `/configure` afterwards, in order before its
+ * events; without it (or on a mismatch) it waits for `/configure`'s answer as before.
+ */
+export const ENV_CONFIG = "WARDEN_TRACE_CONFIG";
 
 /** Batching (the seed's): a batch leaves every 50 ms or at 64 events; it grows under load. */
 export const BATCH_MS = 50;

@@ -129,6 +129,11 @@ export class TraceSession implements TraceHandlers {
     p.traced = true;
     if (p.ppid === 0) p.ppid = r.ppid;
     if (p.argv.length === 0) p.argv = r.argv;
+    return this.answer();
+  }
+
+  /** What `/configure` answers every agent (also handed over in a file: src/trace/handoff.ts). */
+  answer(): ConfigureAnswer {
     return {
       policy: this.opts.policy,
       sections: this.opts.sections,

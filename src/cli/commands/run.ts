@@ -29,6 +29,7 @@ import {
   TraceSession,
   terminalReviewer,
   tracedEnv,
+  writeHandoff,
 } from "../../trace/index.js";
 import { reportError, usageError } from "../output.js";
 
@@ -249,10 +250,13 @@ async function run(command: string[], o: Options): Promise<number> {
   if (!hasTerminal() && !json && verbose)
     process.stderr.write("warden run: no terminal: review means deny\n");
 
+  // Every traced process reads the policy from this file instead of waiting for /configure.
+  const handoff = writeHandoff(session.answer());
   const env = tracedEnv(process.env, {
     url: server.url,
     token: server.token,
     agent: AGENT_PRELOAD,
+    config: handoff.env,
   }).env;
   const argv = strace.command(command);
   const child = spawn(argv[0]!, argv.slice(1), {
@@ -290,6 +294,7 @@ async function run(command: string[], o: Options): Promise<number> {
   const { left } = await session.drain(lingerMs);
   await strace.finish(Math.max(lingerMs, 1000));
   await server.close();
+  handoff.remove();
   process.off("SIGTERM", onTerm);
   process.off("SIGHUP", onHup);
   audit?.close();

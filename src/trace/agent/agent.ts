@@ -1,14 +1,16 @@
 /**
  * The Node agent, preloaded into every traced Node process (`NODE_OPTIONS=--require
- * .../preload.cjs`): before user code runs it asks `warden run` for the policy (blocking on
- * `/configure`, as the seed's agent does), compiles it with Warden's own policy layer, installs
+ * .../preload.cjs`): before user code runs it reads the policy `warden run` handed over in a
+ * file (src/trace/handoff.ts; else it asks `/configure` and blocks, as the seed's agent does),
+ * compiles it with Warden's own policy layer, installs
  * the hooks and reports them (`/ready`). Each hooked call is then judged in-process,
  * synchronously, before it goes on. At exit the last batch is posted, then `/shutdown`.
  */
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { isMainThread, threadId, workerData } from "node:worker_threads";
 import { compilePolicy } from "../../policy/compile.js";
-import { type ConfigureAnswer, ENV_AGENT, ENV_TOKEN, ENV_URL } from "../protocol.js";
+import { readHandoff } from "../handoff.js";
+import { type ConfigureAnswer, ENV_AGENT, ENV_CONFIG, ENV_TOKEN, ENV_URL } from "../protocol.js";
 import { Channel } from "./channel.js";
 import { hookChildProcess } from "./hooks-child.js";
 import { hookCode } from "./hooks-code.js";
@@ -46,21 +48,25 @@ export function start(): void {
   if (url === undefined || token === undefined || agentPath === undefined) return;
 
   const channel = new Channel(url, token, process.pid, threadId);
-  const cfg = channel.request(
-    {
-      t: "configure",
-      body: {
-        pid: process.pid,
-        ppid: process.ppid,
-        thread_id: threadId,
-        nodejs_version: process.version,
-        argv: process.argv,
-      },
-    },
-    CONFIGURE_MS,
-  );
-  if (!cfg.ok) refuse("trace_agent_failed", `cannot reach warden run at ${url} (${cfg.error})`);
-  const c = cfg.body as ConfigureAnswer;
+  const hello = {
+    pid: process.pid,
+    ppid: process.ppid,
+    thread_id: threadId,
+    nodejs_version: process.version,
+    argv: process.argv,
+  };
+  // The answer warden run handed over in a file (its hash checked): no waiting for the flusher
+  // thread to start and the CLI to answer; registered with /configure before any event.
+  const handed = readHandoff(process.env[ENV_CONFIG]);
+  let c: ConfigureAnswer;
+  if (typeof handed !== "string") {
+    c = handed;
+    channel.notify("hello", hello);
+  } else {
+    const cfg = channel.request({ t: "configure", body: hello }, CONFIGURE_MS);
+    if (!cfg.ok) refuse("trace_agent_failed", `cannot reach warden run at ${url} (${cfg.error})`);
+    c = cfg.body as ConfigureAnswer;
+  }
   channel.batchEvents = c.batch_events;
   channel.batchMs = c.batch_ms;
   const compiled = compilePolicy(c.policy.text, { file: c.policy.file });
@@ -78,7 +84,12 @@ export function start(): void {
   const require = createRequire(import.meta.url);
   const hooks = [
     ...hookFs(require("node:fs"), tracer),
-    ...hookChildProcess(require("node:child_process"), tracer, { url, token, agent: agentPath }),
+    ...hookChildProcess(require("node:child_process"), tracer, {
+      url,
+      token,
+      agent: agentPath,
+      config: typeof handed === "string" ? undefined : process.env[ENV_CONFIG],
+    }),
     ...hookNet(require("node:net"), tracer),
     ...hookHttp(require("node:http"), "http", tracer),
     ...hookHttp(require("node:https"), "https", tracer),

@@ -105,8 +105,8 @@ export class Channel {
     }
   }
 
-  /** Post without waiting (ready, child reports): ordered after the events before it. */
-  notify(t: "ready" | "child", body: unknown): void {
+  /** Post without waiting (hello, ready, child reports): ordered after the events before it. */
+  notify(t: "hello" | "ready" | "child", body: unknown): void {
     if (this.#closed) return;
     this.flush();
     this.#post({ t, body });
@@ -134,6 +134,20 @@ export class Channel {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
+    // Every event acknowledged first, for as long as the flusher makes progress: a process that
+    // exits right after a burst (the flusher thread still starting, the CLI busy) would
+    // otherwise end the thread with events in it. Only `timeoutMs` without progress gives up.
+    const s = this.#shared;
+    let acked = Atomics.load(s, SLOT_ACKED);
+    let until = Date.now() + timeoutMs;
+    while (acked < this.#sent) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      Atomics.wait(s, SLOT_ACKED, acked, Math.min(left, 1000));
+      const now = Atomics.load(s, SLOT_ACKED);
+      if (now !== acked) until = Date.now() + timeoutMs;
+      acked = now;
+    }
     this.request({ t: "bye", sent: this.#sent }, timeoutMs);
   }
 

@@ -190,6 +190,20 @@ data.port.on("message", (m: ToFlusher) => {
         if (typeof c.batch_events === "number") batchEvents = c.batch_events;
       });
       return;
+    case "hello":
+      // The answer came in a file: registered here, first in order, and not answered; if it
+      // fails, the run is gone (or refuses this agent) and the events after it are dropped.
+      void then(() => post("/configure", m.body)).then(
+        (b) => {
+          const c = b as { batch_ms?: number; batch_events?: number };
+          if (typeof c.batch_ms === "number") batchMs = c.batch_ms;
+          if (typeof c.batch_events === "number") batchEvents = c.batch_events;
+        },
+        (e: Error) => {
+          dead ??= e.message;
+        },
+      );
+      return;
     case "ready":
     case "child":
       void sendEvents();

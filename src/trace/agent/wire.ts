@@ -7,6 +7,8 @@ export type ToFlusher =
   /** A batch: `n` events' JSON texts joined by commas, as UTF-8 (its buffer transferred). */
   | { readonly t: "ev"; readonly b: Uint8Array; readonly n: number }
   | { readonly t: "configure"; readonly body: unknown }
+  /** `/configure` as a registration only (the answer came in a file): not answered. */
+  | { readonly t: "hello"; readonly body: unknown }
   | { readonly t: "ready"; readonly body: unknown }
   | { readonly t: "child"; readonly body: unknown }
   /** The event under review, as JSON text. */

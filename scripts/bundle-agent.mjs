@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+/**
+ * Bundles `warden run`'s Node agent (dist/trace/agent/agent.js and everything it imports: the
+ * policy layer, yaml, picomatch, ...) into one CommonJS file, dist/trace/agent/agent.bundle.cjs,
+ * which the preload loads in every traced Node process. Loading ~180 ES modules one by one
+ * (resolve, read, compile, link each) was most of a traced process's start: one file loads in
+ * about a third of the time (bench/HISTORY.md, 14:40 UTC entry).
+ *
+ * `import.meta.url` has no meaning in a CommonJS bundle: each use is replaced with the URL of
+ * the module it was written in (relative to the bundle at run time), so `new URL("./x",
+ * import.meta.url)` and `createRequire(import.meta.url)` find what they found before.
+ *
+ *   node scripts/bundle-agent.mjs      (run by scripts/build.mjs after tsc)
+ *
+ * Without esbuild (a production install) nothing is bundled and the preload loads agent.js.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const AGENT = join(ROOT, "dist", "trace", "agent");
+export const BUNDLE = join(AGENT, "agent.bundle.cjs");
+
+/** `__wardenUrl("../../policy/x.js")`: the URL that module's `import.meta.url` was. */
+const BANNER =
+  'const __wardenUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;';
+
+/** Replaces `import.meta.url` in every bundled module with its own URL. */
+const metaUrl = {
+  name: "import-meta-url",
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?js$/ }, async (a) => {
+      const text = await readFile(a.path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      const rel = relative(dirname(BUNDLE), a.path);
+      return {
+        contents: text.replaceAll("import.meta.url", `__wardenUrl(${JSON.stringify(rel)})`),
+        loader: "js",
+      };
+    });
+  },
+};
+
+export async function bundleAgent() {
+  let esbuild;
+  try {
+    esbuild = await import("esbuild");
+  } catch {
+    process.stderr.write("build: esbuild is not installed: the Node agent is not bundled\n");
+    return false;
+  }
+  await esbuild.build({
+    entryPoints: [join(AGENT, "agent.js")],
+    outfile: BUNDLE,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    banner: { js: BANNER },
+    plugins: [metaUrl],
+    logLevel: "warning",
+  });
+  return true;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await bundleAgent();
