@@ -16,7 +16,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   guards: ["core", "sandbox", "policy"],
   rules: ["core", "sandbox", "policy"],
   hosted: ["core", "audit", "policy", "sandbox"],
-  mcp: ["core", "audit", "policy", "sandbox", "guards", "hosted", "identity", "state"],
+  telemetry: ["core", "audit"],
+  mcp: ["core", "audit", "policy", "sandbox", "guards", "hosted", "identity", "state", "telemetry"],
   trace: ["core", "audit", "policy"],
   admin: ["core", "audit", "policy", "sandbox", "rules", "state"],
   cli: [
@@ -32,6 +33,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     "admin",
     "identity",
     "state",
+    "telemetry",
   ],
 };
 

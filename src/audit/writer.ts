@@ -21,6 +21,12 @@ export class AuditLog {
   written = 0;
   /** Hears each line as it is buffered, without its newline (the gateway's recent decisions). */
   onwrite: ((line: string) => void) | undefined;
+  /**
+   * Hears each record as it is written (the gateway's OpenTelemetry spans); `open`: a decision
+   * line whose outcome line follows. What it returns (trace headers for the call's upstream
+   * request) `write` returns.
+   */
+  onrecord: ((rec: AuditRecord, open: boolean) => string[] | undefined) | undefined;
 
   constructor(cfg: AuditConfig) {
     this.file = cfg.file;
@@ -46,8 +52,8 @@ export class AuditLog {
     return b.truncated ? { arguments: b.value, arguments_truncated: true } : { arguments: b.value };
   }
 
-  write(rec: AuditRecord): void {
-    if (this.#closed) return;
+  write(rec: AuditRecord, open = false): string[] | undefined {
+    if (this.#closed) return undefined;
     let line: string;
     try {
       line = JSON.stringify(rec);
@@ -66,6 +72,7 @@ export class AuditLog {
       this.#scheduled = true;
       setImmediate(() => this.flush());
     }
+    return this.onrecord?.(rec, open);
   }
 
   /** Write every buffered line now (synchronously). */

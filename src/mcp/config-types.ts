@@ -3,6 +3,7 @@ import type { AuditConfig } from "../audit/record.js";
 import type { GuardSpec } from "../guards/config-types.js";
 import type { OAuthSettings } from "../identity/index.js";
 import type { RedisSettings } from "../state/index.js";
+import type { OtlpSettings } from "../telemetry/index.js";
 
 export interface StdioUpstreamConfig {
   readonly kind: "stdio";
@@ -174,6 +175,8 @@ export interface GatewayConfig {
   readonly policy: string;
   readonly audit: AuditConfig | undefined;
   readonly metrics: { readonly path: string } | undefined;
+  /** `telemetry.otlp`: a span per judged call to an OpenTelemetry collector (docs/telemetry.md). */
+  readonly otlp?: OtlpSettings;
   readonly restart: RestartConfig;
   /** Message limits, both sides (`limits:`; defaults MESSAGE_LIMITS). */
   readonly limits?: MessageLimits;

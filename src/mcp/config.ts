@@ -17,6 +17,7 @@ import { REDIS_DEFAULTS, type RedisSettings, redisUrlProblem } from "../state/in
 import type { ConfigIssueCode } from "./codes.js";
 import { adminKeys } from "./config-admin.js";
 import { oauthKeys, tokenExchangeKeys } from "./config-oauth.js";
+import { otlpKeys } from "./config-telemetry.js";
 import {
   type ArgumentsMode,
   type AuthConfig,
@@ -457,6 +458,7 @@ export function parseConfig(
     };
   }
   const metrics = telemetryKeys(c, root);
+  const otlp = otlpKeys(c, root, audit !== undefined);
   const r = c.obj(root.restart) ?? {};
   const restart = {
     initialMs: c.int(r, "initial_ms", 200),
@@ -476,6 +478,7 @@ export function parseConfig(
     ...(typeof root.rules === "string" && root.rules !== "" ? { rules: abs(root.rules) } : {}),
     audit,
     metrics,
+    ...(otlp === undefined ? {} : { otlp }),
     restart,
     limits: limits(c, root.limits),
     upstreams: upstreams(c, root.upstreams, base, policy === undefined ? "" : abs(policy)),

@@ -12,6 +12,7 @@ import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
 import { type CompiledPolicy, loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
+import type { CallTracer, OtlpSettings } from "../telemetry/index.js";
 import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
@@ -126,6 +127,8 @@ export class Gateway extends EventEmitter {
   #own: Partial<Record<GatewayPhase, readonly Strategy[]>>;
   #judges: Judges;
   #audit: AuditLog | undefined;
+  /** telemetry.otlp: the spans made from the audit lines (docs/telemetry.md). */
+  #tracer: CallTracer | undefined;
   /** The last audit lines written, for the views. */
   readonly #recent: RecentLines;
   /** Each upstream's links and restart counts, for the views, /readyz and /metrics. */
@@ -242,6 +245,7 @@ export class Gateway extends EventEmitter {
         g.metrics.upstreams = () => g.views().upstreams();
         g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies());
       }
+      if (opts.config.otlp) await g.#trace(opts.config.otlp);
       if (opts.config.upstreams.some((u) => u.kind === "component")) await g.#followComponents();
       await g.#listen(opts);
     } catch (e) {
@@ -249,6 +253,20 @@ export class Gateway extends EventEmitter {
       throw e;
     }
     return g;
+  }
+
+  /** telemetry.otlp: spans from every audit line, client trace context read at the HTTP front. */
+  async #trace(otlp: OtlpSettings): Promise<void> {
+    const { CallTracer } = await import("../telemetry/index.js");
+    const tracer = new CallTracer(otlp, this.version);
+    this.#tracer = tracer;
+    if (this.#audit) this.#audit.onrecord = (rec, open) => tracer.record(rec, open);
+    if (this.metrics)
+      (await import("./telemetry-metrics.js")).telemetryMetrics(
+        this.metrics.registry,
+        () => tracer.counts,
+        () => tracer.openSpans,
+      );
   }
 
   /** A component upstream's files changed: a log line and an audit line (kind component_reload). */
@@ -319,6 +337,7 @@ export class Gateway extends EventEmitter {
       oauth === undefined ? undefined : new FrontOAuth(oauth, new Set(tokens.map((t) => t.name)));
     this.http = new HttpFront(l, (down) => this.#newSession(down), tokens, front);
     this.http.log = this.#log;
+    if (this.#tracer) this.http.withTrace = (await import("../telemetry/index.js")).withClientTrace;
     this.http.onrefused = (r, caller) => this.#refused(r, caller);
     if (this.config.limits) {
       this.http.queueLimit = this.config.limits.clientQueueBytes;
@@ -512,6 +531,8 @@ export class Gateway extends EventEmitter {
     this.#policy.swap(p.policy); // keeps the counters of unchanged rate-limited rules
     this.#paths.local = localUpstreams(next.upstreams);
     this.config = next;
+    if (JSON.stringify(next.otlp) !== JSON.stringify(previous.otlp))
+      this.#log("telemetry.otlp changed: it takes effect when the gateway is started again");
     this.#watcher?.set([next.file, next.policy].filter((f) => f !== "<inline>"));
     const upstreamsChanged = JSON.stringify(next.upstreams) !== JSON.stringify(previous.upstreams);
     const unshared = upstreamsChanged ? this.#shareUpstreams() : [];
@@ -542,6 +563,8 @@ export class Gateway extends EventEmitter {
     const log = new AuditLog(cfg);
     const recent = this.#recent;
     log.onwrite = (line) => recent.push(line);
+    const tracer = this.#tracer;
+    if (tracer) log.onrecord = (rec, open) => tracer.record(rec, open);
     return log;
   }
 
@@ -575,6 +598,8 @@ export class Gateway extends EventEmitter {
       this.#stopComponents?.();
       // the component servers no other gateway uses: worker threads ended, watchers closed
       await this.#holdComponents?.([]).catch(() => {});
+      // the spans of the last lines, flushed within telemetry.otlp.timeout_ms
+      await this.#tracer?.shutdown().catch(() => {});
       this.#audit?.close();
       this.#resolveStopped();
     })();

@@ -107,7 +107,7 @@ export class HttpClientTransport implements Transport {
     return this.#closed;
   }
 
-  #headers(accept: string, body: boolean, extra?: string[]): string[] {
+  #headers(accept: string, body: boolean, extra?: readonly string[]): string[] {
     const h = [...this.#fixed, "accept", accept];
     if (body) h.push("content-type", "application/json");
     if (this.#session !== undefined) h.push("mcp-session-id", this.#session);
@@ -228,9 +228,16 @@ export class HttpClientTransport implements Transport {
 
   /**
    * Send without a Promise (the gateway's hot path): `onFail` hears of an HTTP error, a refused
-   * answer or a connection that failed; `onSent` of the answer's head arriving.
+   * answer or a connection that failed; `onSent` of the answer's head arriving. `trace`: the
+   * call's trace headers (traceparent, tracestate) as name, value pairs.
    */
-  post(message: Message, onFail: (e: Error) => void, onSent?: () => void, retry = true): void {
+  post(
+    message: Message,
+    onFail: (e: Error) => void,
+    onSent?: () => void,
+    retry = true,
+    trace?: readonly string[],
+  ): void {
     if (this.#closed) return void onFail(new Error("transport closed"));
     const answerOf = (message as { id?: unknown }).id;
     const isInitialized = (message as { method?: string }).method === "notifications/initialized";
@@ -311,7 +318,7 @@ export class HttpClientTransport implements Transport {
         // on a fresh one (the server closed it idle: it did not read the request)
         if (status === 0 && retry && (e as { code?: string }).code === "UND_ERR_SOCKET") {
           failed = true;
-          return void setImmediate(() => this.post(message, onFail, onSent, false));
+          return void setImmediate(() => this.post(message, onFail, onSent, false, trace));
         }
         if (status === 0 || mode === "error") fail(e);
         else if (mode === "json")
@@ -323,7 +330,7 @@ export class HttpClientTransport implements Transport {
         {
           path: this.#path,
           method: "POST",
-          headers: this.#headers("application/json, text/event-stream", true),
+          headers: this.#headers("application/json, text/event-stream", true, trace),
           body: JSON.stringify(message),
         },
         handler,

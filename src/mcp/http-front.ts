@@ -8,7 +8,7 @@
  * The Host, Origin and token checks run on the head, before any body is read.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
 import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
@@ -81,6 +81,8 @@ export class HttpFront {
   jsonDepth = MAX_DEPTH;
   /** Where the front reports the clients it dropped (the gateway's log). */
   log: (line: string) => void = () => {};
+  /** telemetry.otlp: runs a request's handling with the client's W3C trace context, if any. */
+  withTrace: ((headers: IncomingHttpHeaders, fn: () => void) => void) | undefined;
   /** A message refused at the front that names no session of its caller: its audit line. */
   onrefused: (r: Refusal, caller: string) => void = () => {};
   /** Extra GET routes (e.g. metrics), by path. */
@@ -365,8 +367,11 @@ export class HttpFront {
       res,
       this.#maxBody,
       (body) => {
-        if (body !== undefined)
+        if (body === undefined) return;
+        const go = () =>
           this.#messages(req, res, body.toString("utf8"), acceptsSse, sseAnswer, caller);
+        if (this.withTrace === undefined) go();
+        else this.withTrace(req.headers, go);
       },
       (reason) =>
         this.#refused(req, caller, { method: NO_METHOD, code: "message_too_large", reason }),

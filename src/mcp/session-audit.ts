@@ -50,21 +50,25 @@ export class SessionAudit {
 
   /**
    * One audit line; time, session, caller and a call_id if none are added. `forwarded`: a
-   * decision line whose outcome line follows (metrics time the call once).
+   * decision line whose outcome line follows (metrics time the call once). Returns the trace
+   * headers of a forwarded call's span (telemetry), for its request to the upstream.
    */
-  write(rec: AuditEntry, forwarded = false): void {
+  write(rec: AuditEntry, forwarded = false): string[] | undefined {
     this.ctx.decided?.(rec, !forwarded);
     const a = this.ctx.audit();
-    if (a === undefined) return;
+    if (a === undefined) return undefined;
     const { call_id, ...rest } = rec;
-    a.write({
-      time: new Date().toISOString(),
-      call_id: call_id ?? newCallId(),
-      caller: this.who.caller,
-      client: this.who.client,
-      session: this.who.id,
-      ...rest,
-    });
+    return a.write(
+      {
+        time: new Date().toISOString(),
+        call_id: call_id ?? newCallId(),
+        caller: this.who.caller,
+        client: this.who.client,
+        session: this.who.id,
+        ...rest,
+      },
+      forwarded && rec.phase === "decision",
+    );
   }
 
   /** A message's arguments as the audit records them (audit.args), or nothing. */
@@ -133,14 +137,17 @@ export class SessionAudit {
     this.down.send(e, e.id ?? undefined);
   }
 
-  /** The decision line of a call that is forwarded now: its outcome line follows (`outcome`). */
+  /**
+   * The decision line of a call that is forwarded now: its outcome line follows (`outcome`).
+   * Returns the trace headers of its span (telemetry on), for the request to the upstream.
+   */
   forwarded(
     call: GatewayCall,
     method: string,
     name: string | undefined,
     t0: number,
     d?: Decision,
-  ): void {
+  ): string[] | undefined {
     const meta = call.meta!;
     // A strategy that let it through with a say (warn, display: a rule's warn or log) names its rule.
     const said = d !== undefined && d.verdict !== "allow" && d.rule !== undefined ? d : undefined;
@@ -157,7 +164,7 @@ export class SessionAudit {
     };
     if (said) rec.reason = said.reason;
     if (name !== undefined) rec.name = name;
-    this.write(rec, true);
+    return this.write(rec, true);
   }
 
   /**

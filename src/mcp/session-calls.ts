@@ -77,6 +77,7 @@ export class Calls {
     method: string,
     params: unknown,
     clientId: Id | undefined,
+    trace: readonly string[] | undefined,
     done: Done,
   ): void {
     const gid = this.#nextId++;
@@ -95,8 +96,10 @@ export class Calls {
         ?.progressToken;
       if (token !== undefined) this.#progress.set(token, { clientId, link, gid });
     }
-    link.post({ jsonrpc: "2.0", id: gid, method, params } as Message, (e) =>
-      this.#settle(gid, made(this.#unavailable(gid, link, e.message))),
+    link.post(
+      { jsonrpc: "2.0", id: gid, method, params } as Message,
+      (e) => this.#settle(gid, made(this.#unavailable(gid, link, e.message))),
+      trace,
     );
   }
 
@@ -108,7 +111,7 @@ export class Calls {
     clientId?: Id,
   ): Promise<Answer | typeof CANCELLED> {
     return new Promise((resolve) =>
-      this.callThen(link, method, params, clientId, (a) =>
+      this.callThen(link, method, params, clientId, undefined, (a) =>
         resolve(a === CANCELLED ? a : a.message),
       ),
     );

@@ -104,8 +104,8 @@ export class Forwarding {
     if (kind === "tool") fwd = { ...p, name, arguments: call.args };
     else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: name };
     else if (name !== publicName) fwd = { ...p, [key]: name };
-    s.audit.forwarded(call, req.method, publicName, t0, d);
-    s.calls.callThen(link, req.method, fwd, req.id, (got) => {
+    const trace = s.audit.forwarded(call, req.method, publicName, t0, d);
+    s.calls.callThen(link, req.method, fwd, req.id, trace, (got) => {
       s.calls.doneProgress(p);
       if (got === CANCELLED) return s.audit.outcome(call, req.method, publicName, t0, got);
       const a = got.message;

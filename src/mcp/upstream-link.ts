@@ -153,9 +153,10 @@ export class UpstreamLink {
 
   /**
    * Send without a Promise where the transport allows (stdio, lean HTTP); `onFail` hears of a
-   * link that is not up or a send that failed (the link is then marked down).
+   * link that is not up or a send that failed (the link is then marked down). `trace`: the
+   * call's trace headers (traceparent, tracestate), sent by HTTP transports.
    */
-  post(m: Message, onFail?: (e: Error) => void): void {
+  post(m: Message, onFail?: (e: Error) => void, trace?: readonly string[]): void {
     const t = this.#t;
     if (t === undefined || this.state !== "up") {
       onFail?.(new Error(`upstream "${this.name}" is ${this.state}`));
@@ -163,10 +164,14 @@ export class UpstreamLink {
     }
     if (t.write !== undefined) {
       try {
-        t.write(m, (e) => {
-          if (this.#t === t) this.fail(`sending failed: ${e.message}`);
-          onFail?.(e);
-        });
+        t.write(
+          m,
+          (e) => {
+            if (this.#t === t) this.fail(`sending failed: ${e.message}`);
+            onFail?.(e);
+          },
+          trace,
+        );
       } catch (e) {
         // This message could not be sent (say, not serializable): its sender hears, the link stays.
         onFail?.(e as Error);

@@ -19,8 +19,9 @@ export interface UpstreamTransport {
   /**
    * A send without a Promise, where the transport has one (stdio: one write to the child's
    * stdin; HTTP: a POST dispatched on the upstream's pool); `onFail` hears of a failure.
+   * `trace`: the call's trace headers (name, value, ...), which HTTP sends with it.
    */
-  write?(m: unknown, onFail: (e: Error) => void): void;
+  write?(m: unknown, onFail: (e: Error) => void, trace?: readonly string[]): void;
   /**
    * Where the transport delivers each message with what it knows of it (`Received`), in place of
    * its `onmessage`; absent when it only has `onmessage` (a shared upstream's channel).
@@ -85,7 +86,7 @@ export async function createUpstreamTransport(
     transport: t,
     setProtocolVersion: (v) => t.setProtocolVersion(v),
     pid: () => null,
-    write: (m, onFail) => t.post(m as Message, onFail),
+    write: (m, onFail, trace) => t.post(m as Message, onFail, undefined, true, trace),
     receive: (to) => {
       t.onreceive = to;
     },

@@ -1,0 +1,77 @@
+/**
+ * `telemetry.otlp` of warden.yaml (docs/telemetry.md), after the schema pass: defaults, the
+ * endpoint (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT when it is not
+ * written: the config wins) made into the traces URL, and what a schema cannot say: a URL that
+ * parses, http or https, and an audit section (spans are made from the audit lines).
+ */
+import { OTLP_DEFAULTS, type OtlpSettings, tracesUrl } from "../telemetry/index.js";
+import type { ConfigIssueCode } from "./codes.js";
+
+type Obj = Record<string, unknown>;
+type Path = (string | number)[];
+
+/** What of config.ts's Checker this file uses. */
+interface Checker {
+  obj(v: unknown): Obj | undefined;
+  str(o: Obj, k: string): string | undefined;
+  strMap(o: Obj, k: string): Record<string, string>;
+  int(o: Obj, k: string, dflt: number): number;
+  add(path: Path, message: string, code?: ConfigIssueCode): void;
+}
+
+/** The endpoint as written, or from the environment (with where it came from). */
+function endpointOf(written: string | undefined, env: NodeJS.ProcessEnv): [string, string] | [] {
+  if (written !== undefined) return [written, "telemetry.otlp.endpoint"];
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (traces !== undefined && traces !== "") return [traces, "$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"];
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (base !== undefined && base !== "") return [base, "$OTEL_EXPORTER_OTLP_ENDPOINT"];
+  return [];
+}
+
+export function otlpKeys(
+  c: Checker,
+  root: Obj,
+  hasAudit: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): OtlpSettings | undefined {
+  const o = c.obj(c.obj(root.telemetry)?.otlp);
+  if (o === undefined) return undefined;
+  const at: Path = ["telemetry", "otlp"];
+  if (!hasAudit)
+    c.add(
+      at,
+      "telemetry.otlp makes its spans from the audit lines: add an audit section (audit: true writes <state.dir>/audit.jsonl).",
+      "conflicting_keys",
+    );
+  const [endpoint, from] = endpointOf(c.str(o, "endpoint"), env);
+  let url = "";
+  if (endpoint === undefined)
+    c.add(
+      at,
+      "telemetry.otlp has no endpoint: write endpoint: http://<collector>:4318, or export OTEL_EXPORTER_OTLP_ENDPOINT.",
+      "missing_key",
+    );
+  else {
+    let ok = false;
+    try {
+      const u = new URL(endpoint);
+      ok = u.protocol === "http:" || u.protocol === "https:";
+      if (ok) url = tracesUrl(endpoint);
+    } catch {}
+    if (!ok)
+      c.add(
+        from === "telemetry.otlp.endpoint" ? [...at, "endpoint"] : at,
+        `${from} "${endpoint}" is not an http:// or https:// URL (the collector's OTLP/HTTP endpoint, e.g. http://localhost:4318).`,
+      );
+  }
+  return {
+    url,
+    headers: c.strMap(o, "headers"),
+    serviceName: c.str(o, "service_name") ?? OTLP_DEFAULTS.serviceName,
+    timeoutMs: c.int(o, "timeout_ms", OTLP_DEFAULTS.timeoutMs),
+    maxQueue: c.int(o, "max_queue", OTLP_DEFAULTS.maxQueue),
+    maxBatch: c.int(o, "max_batch", OTLP_DEFAULTS.maxBatch),
+    delayMs: c.int(o, "delay_ms", OTLP_DEFAULTS.delayMs),
+  };
+}

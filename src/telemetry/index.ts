@@ -1,0 +1,5 @@
+/** The telemetry layer: spans of judged calls to OpenTelemetry, W3C trace context (docs/telemetry.md). */
+export { OTLP_DEFAULTS, type OtlpSettings, TRACES_PATH, tracesUrl } from "./config.js";
+export type { DropReason, ProcessorCounts } from "./processor.js";
+export { clientContext, traceHeaders, withClientTrace } from "./propagation.js";
+export { CallTracer, MAX_OPEN_SPANS } from "./tracer.js";
