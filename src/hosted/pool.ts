@@ -14,9 +14,21 @@
  * ones are pinned per (component, MCP session), the worker keeping one instance per session
  * until `endSession`; `per-call` ones may run in any worker, each holding its own instance,
  * reset to its image after every call.
+ *
+ * Wake-ups: a thread woken from its event loop costs far more than the call of a small
+ * component (tens to hundreds of µs in a VM). So after a call a worker stays hot for a while
+ * (./worker/entry.ts: polls briefly when calls come about a round trip apart, else sleeps in
+ * `Atomics.wait`), and takes the next message itself when the board's request counter moves;
+ * and a call expected to be short, alone in flight, is waited for here, bounded by
+ * `syncWaitUs`, its answer taken from the reply port at once (`waitBriefly`).
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from "node:worker_threads";
 import { WardenError } from "../core/errors.js";
 import type { EventsMessage } from "./event-batch.js";
 import { type ComponentSpec, StartedBoard, type ToMain, type ToWorker } from "./worker/protocol.js";
@@ -32,6 +44,13 @@ export interface PoolOptions {
   heapMb?: number;
   /** Host-call events that arrive with no call to hand them to (none in practice). */
   onEvents?: (m: EventsMessage) => void;
+  /**
+   * A call expected to take less than half of this (µs, default 300; 0: never) is waited for
+   * on the calling thread when it is the only one in flight: the answer is taken as soon as
+   * the worker posts it, not on the event loop's next wake-up. The wait never exceeds this
+   * bound (past it the answer arrives through the event loop as usual).
+   */
+  syncWaitUs?: number;
 }
 
 export interface CallOutcome {
@@ -66,10 +85,14 @@ interface Slot {
   busy: Pending | undefined;
   timer: NodeJS.Timeout | undefined;
   warm: Set<string>;
-  /** Shared with the worker: which call it started, and when (see ./worker/protocol.ts). */
+  /** Shared with the worker: which call it started, and when; wake-up counters (./worker/protocol.ts). */
   started: StartedBoard;
+  /** The worker's answers (`done`, host-call events) arrive on this port. */
+  replies: MessagePort;
   /** When the current call was sent (Date.now()). */
   sentAt: number;
+  /** The same, in performance.now() milliseconds (how long calls take: `syncWaitUs`). */
+  sentHr: number;
 }
 
 /** The worker's entry: dist/hosted/worker/entry.js (from sources under a test runner too). */
@@ -88,6 +111,8 @@ export class ComponentPool {
   private readonly specs = new Map<string, ComponentSpec>();
   private readonly pinned = new Map<string, Slot>();
   private readonly queue: Pending[] = [];
+  /** How long a call of each component took recently (µs, a moving average): `syncWaitUs`. */
+  private readonly took = new Map<string, number>();
   private nextId = 1;
   private closed = false;
   /** Workers terminated or lost so far (deadline, crash). */
@@ -145,11 +170,13 @@ export class ComponentPool {
 
   private spawn(): Slot {
     const started = new StartedBoard();
+    const channel = new MessageChannel();
     const worker = new Worker(entryUrl(), {
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? 512 },
       stdout: true,
       stderr: true,
-      workerData: { started: started.buffer },
+      workerData: { started: started.buffer, reply: channel.port2 },
+      transferList: [channel.port2],
     });
     const slot: Slot = {
       worker,
@@ -157,10 +184,13 @@ export class ComponentPool {
       timer: undefined,
       warm: new Set(),
       started,
+      replies: channel.port1,
       sentAt: 0,
+      sentHr: 0,
     };
     worker.unref();
-    worker.on("message", (m: ToMain) => this.onMessage(slot, m));
+    channel.port1.unref();
+    channel.port1.on("message", (m: ToMain) => this.onMessage(slot, m));
     worker.on("error", (e) => this.lost(slot, e));
     worker.on("exit", () => this.lost(slot, undefined));
     for (const spec of this.specs.values()) this.send(slot, { type: "define", spec });
@@ -183,6 +213,7 @@ export class ComponentPool {
 
   private send(slot: Slot, m: ToWorker): void {
     slot.worker.postMessage(m);
+    slot.started.posted();
   }
 
   private pick(p: Pending): Slot | undefined {
@@ -204,6 +235,7 @@ export class ComponentPool {
   }
 
   private pump(): void {
+    let sent: Slot | undefined;
     for (let i = 0; i < this.queue.length; ) {
       const p = this.queue[i]!;
       const slot = this.pick(p);
@@ -215,6 +247,7 @@ export class ComponentPool {
       slot.busy = p;
       slot.worker.ref();
       slot.sentAt = Date.now();
+      slot.sentHr = performance.now();
       this.watch(slot, p);
       this.send(slot, {
         type: "call",
@@ -224,6 +257,39 @@ export class ComponentPool {
         args: p.args,
         ...(p.session === undefined ? {} : { session: p.session }),
       });
+      sent = slot;
+    }
+    if (sent !== undefined) this.waitBriefly(sent);
+  }
+
+  /**
+   * A short call, alone in flight: wait for its answer here, bounded by `syncWaitUs` (a short
+   * poll, then `Atomics.wait` on the board's reply counter), and take it from the port at once.
+   * Anything else (a long or unknown call, another in flight, a queue) goes by the event loop.
+   */
+  private waitBriefly(slot: Slot): void {
+    const p = slot.busy;
+    const bound = this.opts.syncWaitUs ?? 300;
+    if (p === undefined || bound <= 0 || this.queue.length > 0) return;
+    const took = this.took.get(p.component);
+    if (took === undefined || took > bound / 2) return;
+    for (const s of this.slots) if (s !== slot && s.busy !== undefined) return;
+    const seq = slot.started.seq;
+    const end = slot.sentHr + bound / 1000;
+    // Poll (the answer is due within microseconds; a thread asleep in a VM wakes late), then
+    // sleep in Atomics.wait for the rest of the bound.
+    const spinEnd = slot.sentHr + Math.min(bound, Math.max(4 * took, 50)) / 1000;
+    while (slot.busy === p) {
+      const seen = Atomics.load(seq, 1);
+      const r = receiveMessageOnPort(slot.replies);
+      if (r !== undefined) {
+        this.onMessage(slot, r.message as ToMain);
+        continue;
+      }
+      const now = performance.now();
+      if (now >= end) return;
+      if (now < spinEnd) continue;
+      Atomics.wait(seq, 1, seen, end - now);
     }
   }
 
@@ -280,7 +346,7 @@ export class ComponentPool {
     if (i >= 0) this.slots.splice(i, 1);
     for (const [k, s] of this.pinned) if (s === slot) this.pinned.delete(k);
     this.replaced++;
-    void slot.worker.terminate();
+    void slot.worker.terminate().finally(() => slot.replies.close());
     this.pump();
   }
 
@@ -314,6 +380,9 @@ export class ComponentPool {
     clearTimeout(slot.timer);
     slot.busy = undefined;
     slot.worker.unref();
+    const us = (performance.now() - slot.sentHr) * 1000;
+    const was = this.took.get(p.component);
+    this.took.set(p.component, was === undefined ? us : (was + us) / 2);
     if (m.ok) {
       if (m.state === "dropped") slot.warm.delete(p.component);
       else slot.warm.add(p.component);
@@ -341,5 +410,6 @@ export class ComponentPool {
     const all = this.slots.splice(0);
     for (const s of all) clearTimeout(s.timer);
     await Promise.all(all.map((s) => s.worker.terminate()));
+    for (const s of all) s.replies.close();
   }
 }

@@ -28,6 +28,27 @@ import type { ComponentSpec } from "./protocol.js";
 
 type GuestFn = () => void;
 
+/**
+ * jco's glue asks `process.env.JCO_DEBUG` (a lookup through the host, about a microsecond) in
+ * every `_debugLog` call, several per call and per host call. The glue is imported with that
+ * read once at instantiation instead (same behaviour: the variable still turns its log on);
+ * a glue without that exact text is imported as it is.
+ */
+const JCO_DEBUG_LOG =
+  /const _debugLog = \(\.\.\.args\) => \{\s*if \(!globalThis\?\.process\?\.env\?\.JCO_DEBUG\) \{ return; \}/;
+
+async function importGlue(jsPath: string): Promise<{ instantiate: Instantiate }> {
+  const src = await readFile(jsPath, "utf8");
+  if (!JCO_DEBUG_LOG.test(src))
+    return (await import(pathToFileURL(jsPath).href)) as { instantiate: Instantiate };
+  const fast = src.replace(
+    JCO_DEBUG_LOG,
+    "const _wardenJcoDebug = Boolean(globalThis?.process?.env?.JCO_DEBUG);\n  const _debugLog = (...args) => {\n    if (!_wardenJcoDebug) { return; }",
+  );
+  const url = `data:text/javascript;base64,${Buffer.from(fast).toString("base64")}`;
+  return (await import(url)) as { instantiate: Instantiate };
+}
+
 export class ComponentInstance {
   private constructor(
     readonly rt: CoreRuntime,
@@ -39,7 +60,7 @@ export class ComponentInstance {
   ) {}
 
   static async create(spec: ComponentSpec, emit: Emit): Promise<ComponentInstance> {
-    const mod = (await import(pathToFileURL(spec.jsPath).href)) as { instantiate: Instantiate };
+    const mod = await importGlue(spec.jsPath);
     const records: CoreInstanceRecord[] = [];
     const rt = componentRuntime({
       name: spec.host.componentName,

@@ -29,16 +29,24 @@ export interface ComponentSpec {
 }
 
 /**
- * A slot's shared board: the worker writes the id of the call it started and when (Date.now()),
- * so the main thread enforces the call's deadline from outside without a message per call.
+ * A slot's shared board (one SharedArrayBuffer per worker):
+ * - the worker writes the id of the call it started and when (Date.now()), so the main thread
+ *   enforces the call's deadline from outside without a message per call;
+ * - two counters wake the other side without its event loop: the main thread bumps `requests`
+ *   after each message it posts (a worker waiting hot, in `Atomics.wait`, takes the message
+ *   at once with `receiveMessageOnPort`), the worker bumps `replies` after each call's `done`
+ *   (the main thread may wait for a short call the same way: ../pool.ts).
  */
 export class StartedBoard {
   private readonly ids: Int32Array;
   private readonly at: Float64Array;
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(16)) {
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(24)) {
     this.ids = new Int32Array(buffer, 0, 1);
     this.at = new Float64Array(buffer, 8, 1);
+    this.seq = new Int32Array(buffer, 16, 2);
   }
+  /** [0] requests posted by the main thread, [1] replies (`done`) posted by the worker. */
+  readonly seq: Int32Array;
   /** Worker side: the call `id` starts now. */
   start(id: number): void {
     this.at[0] = Date.now();
@@ -47,6 +55,16 @@ export class StartedBoard {
   /** Main side: when call `id` started, or undefined while it has not. */
   startedAt(id: number): number | undefined {
     return Atomics.load(this.ids, 0) === (id | 0) ? this.at[0] : undefined;
+  }
+  /** Main side, after posting a message: wake a worker waiting hot. */
+  posted(): void {
+    Atomics.add(this.seq, 0, 1);
+    Atomics.notify(this.seq, 0);
+  }
+  /** Worker side, after posting a call's `done`: wake a main thread waiting for it. */
+  replied(): void {
+    Atomics.add(this.seq, 1, 1);
+    Atomics.notify(this.seq, 1);
   }
 }
 
