@@ -2,7 +2,7 @@
 // static binary, a raw syscall or a bypassed hook does is flagged "unhooked" in the live lines,
 // the summary and the audit; a child that clears its environment is still followed or seen; a
 // clean `tsc` build shows nothing unhooked. (docs/trace.md, "The strace layer")
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,6 +30,7 @@ interface Summary {
     state: string;
     reason?: string;
     stats?: { checked: number; hooked: number; unhooked: number };
+    following?: number[];
     unhooked: { function: string; target: string }[];
   };
 }
@@ -222,6 +223,30 @@ process.stdout.write("ENV-I " + spawnSync("env", ["-i", ${JSON.stringify(NODE)},
     expect(summary.strace.state).toBe("on");
     expect(summary.strace.unhooked).toEqual([]);
     expect(summary.strace.stats?.unhooked).toBe(0);
+  }, 120_000);
+});
+
+describe.skipIf(!STRACE.ok)("warden run under strace: processes that outlive the run", () => {
+  it("a descendant still running after --linger keeps working, strace stays quiet, the summary says strace goes on following it", async () => {
+    const dir = tempDir();
+    const out = join(dir, "out.txt");
+    files(dir, {
+      "data.txt": "DATA",
+      // A detached shell that outlives the run, then opens and execs (syscalls strace traces).
+      "app.js": `require("child_process").spawn("sh", ["-c", "sleep 2; cat data.txt > out.txt; echo status $? >> out.txt"], { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref();`,
+    });
+    // runWarden returns when stderr closes: strace (and the shell) hold it until they end.
+    const r = await runWarden(["run", "--json", "--linger", "0", "--", NODE, "app.js"], {
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const { summary } = jsonLines(r.stdout);
+    const following = summary.strace.following;
+    expect(following?.length, r.stderr).toBeGreaterThan(0);
+    // The shell's open and exec worked (no ENOSYS), and strace wrote no error per syscall
+    // into the terminal after warden run stopped reading (it did: "Broken pipe").
+    expect(readFileSync(out, "utf8")).toBe("DATAstatus 0\n");
+    expect(r.stderr).not.toMatch(/Broken pipe|Function not implemented/);
   }, 120_000);
 });
 

@@ -250,6 +250,14 @@ export class Correlator {
     });
   }
 
+  /** Processes strace saw start, not seen end, and still alive (they outlive the run). */
+  running(): number[] {
+    const out: number[] = [];
+    for (const [tid, pid] of this.#tgid)
+      if (tid === pid && !this.#exited.has(pid) && alive(pid)) out.push(pid);
+    return out;
+  }
+
   get pending(): number {
     return this.#pending.length;
   }
@@ -369,5 +377,14 @@ export class Correlator {
       ...(d?.ruleId !== undefined ? { rule_id: d.ruleId } : {}),
       reason: `unhooked: strace saw ${syscall}${rec.kind === "open" && rec.error !== undefined ? ` (${rec.error})` : ""}, no agent reported it; ${why}`,
     };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -5,7 +5,7 @@
  * which Warden reads line by line while the program runs; each record goes to the correlator.
  * strace sees, it does not block: what it reports has already happened.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { closeSync, constants, createReadStream, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ export class StraceLayer {
   #ended: Promise<void> | undefined;
   #stream: ReturnType<typeof createReadStream> | undefined;
   #eof = false;
+  #opened = false;
 
   private constructor(setup: StraceSetup, dir: string) {
     this.setup = setup;
@@ -49,6 +50,9 @@ export class StraceLayer {
   read(each: (r: StraceRecord) => void): void {
     const stream = createReadStream(this.#fifo, { encoding: "latin1", highWaterMark: 1 << 16 });
     this.#stream = stream;
+    stream.once("open", () => {
+      this.#opened = true;
+    });
     const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     lines.on("line", (l) => {
       const r = this.parser.line(l);
@@ -70,8 +74,40 @@ export class StraceLayer {
   }
 
   /**
-   * Wait for strace to end (at most `ms`), then stop reading and remove the pipe. A strace that
-   * never opened the pipe (it failed to start) is unblocked by opening it for writing here.
+   * strace still follows processes that outlive the run: its pipe goes to a detached reader
+   * that discards it until strace ends with them. Without one, strace would write an error to
+   * the user's terminal for every syscall (its writes fail with EPIPE), and if strace died its
+   * tracees' traced syscalls would fail with ENOSYS (the seccomp filter stays in the kernel with
+   * no tracer to answer it). The reader is a Node process without the agent (no NODE_OPTIONS)
+   * whose stdin is the pipe: it ends at the pipe's end, when strace ends.
+   */
+  #handOff(): boolean {
+    try {
+      const fd = openSync(this.#fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const sink = spawn(process.execPath, ["-e", "process.stdin.resume()"], {
+          stdio: [fd, "ignore", "ignore"],
+          detached: true,
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        });
+        sink.on("error", () => {});
+        sink.unref();
+        return sink.pid !== undefined;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  /** The pipe went to a detached reader: strace goes on following processes after the run. */
+  handedOff = false;
+
+  /**
+   * Wait for strace to end (at most `ms`), then stop reading and remove the pipe (handing it to
+   * a detached reader while strace still follows processes). A strace that never opened the
+   * pipe (it failed to start) is unblocked by opening it for writing here.
    */
   async finish(ms: number): Promise<boolean> {
     if (this.#ended === undefined) return false;
@@ -85,6 +121,7 @@ export class StraceLayer {
     clearTimeout(timer);
     const complete = this.#eof;
     if (!complete) {
+      if (this.#opened) this.handedOff = this.#handOff();
       try {
         closeSync(openSync(this.#fifo, constants.O_WRONLY | constants.O_NONBLOCK));
       } catch {}

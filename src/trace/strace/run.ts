@@ -29,6 +29,7 @@ export class StraceRun {
   #correlator: Correlator | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #complete: boolean | undefined;
+  #following: number[] = [];
   readonly #unhooked: StraceSummary["unhooked"][number][] = [];
 
   private constructor(mode: StraceMode, layer: StraceLayer | undefined, reason?: string) {
@@ -102,6 +103,7 @@ export class StraceRun {
   async finish(ms: number): Promise<void> {
     if (this.#layer === undefined) return;
     this.#complete = await this.#layer.finish(ms);
+    if (this.#layer.handedOff) this.#following = this.#correlator?.running() ?? [];
     clearInterval(this.#ticker);
     this.#correlator?.settle(true);
   }
@@ -120,6 +122,7 @@ export class StraceRun {
       version: layer.setup.version,
       seccomp: layer.setup.seccomp,
       ...(this.#complete !== undefined ? { complete: this.#complete } : {}),
+      ...(this.#following.length > 0 ? { following: this.#following } : {}),
       ...(c !== undefined ? { stats: { ...c.stats, skipped: layer.parser.skipped } } : {}),
       unhooked: this.#unhooked,
     };

@@ -16,6 +16,12 @@ export interface StraceSummary {
   readonly seccomp?: boolean;
   /** strace ended with the program (false: stopped early or still running at the end). */
   readonly complete?: boolean;
+  /**
+   * Processes strace still follows when the run ends (they outlived `--linger`): strace goes on
+   * with them, its output discarded, so their system calls keep working (under --seccomp-bpf a
+   * tracee that loses its tracer gets ENOSYS from the syscalls strace traced).
+   */
+  readonly following?: readonly number[];
   readonly stats?: CorrelationStats;
   /**
    * The unhooked syscalls shown as lines (the first 1,000; `stats.unhooked` counts them all,
@@ -63,6 +69,10 @@ export function straceText(s: StraceSummary): string {
     out.push(
       `strace ${s.version ?? ""}${s.seccomp === true ? " (seccomp-bpf)" : ""}: ${st?.checked ?? 0} syscall(s) checked, ${st?.hooked ?? 0} reported by agents, ${st?.unhooked ?? 0} UNHOOKED${s.complete === false ? "; strace did not end with the program (its last lines may be missing)" : ""}`,
     );
+    if (s.following !== undefined && s.following.length > 0)
+      out.push(
+        `  strace goes on following pid ${s.following.join(", ")} after this run, its output discarded (what they do now is not seen); ${s.seccomp === true ? "if strace were killed (SIGKILL), their exec, open, connect and clone calls would fail with ENOSYS (the --seccomp-bpf filter stays in the kernel)" : "if strace were killed they would go on untraced"}`,
+      );
     for (const u of s.unhooked)
       out.push(`  ${u.verdict} ${printable(`${u.function} ${u.target}`)}  pid ${u.pid}`);
     const quiet = st?.quiet ?? 0;
