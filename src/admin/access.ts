@@ -21,7 +21,7 @@ export const ANONYMOUS = "anonymous";
 
 export class AdminAccess {
   readonly #hosts: Set<string>;
-  readonly #want: { name: string; hash: Buffer }[];
+  #want: { name: string; hash: Buffer }[];
   readonly #extra: Authenticator[];
 
   constructor(listen: AdminListen, tokens: readonly AdminToken[], extra: Authenticator[] = []) {
@@ -33,6 +33,11 @@ export class AdminAccess {
       this.#hosts.add(listen.host.toLowerCase());
     this.#want = tokens.map((t) => ({ name: t.name, hash: digest(`Bearer ${t.secret}`) }));
     this.#extra = extra;
+  }
+
+  /** The tokens from now on (a reload of the `auth` section). */
+  setTokens(tokens: readonly AdminToken[]): void {
+    this.#want = tokens.map((t) => ({ name: t.name, hash: digest(`Bearer ${t.secret}`) }));
   }
 
   /** Are tokens required? (false: every caller is "anonymous"). */

@@ -56,6 +56,11 @@ export interface AdminServer {
   listen(): Promise<AddressInfo>;
   /** The URL it serves (after listen). */
   readonly url: string;
+  /**
+   * The `auth` section's tokens from now on (a reload); throws insecure_listen, keeping the
+   * tokens in force, when the listener is beyond loopback and `tokens` is empty.
+   */
+  setTokens(tokens: readonly AdminToken[]): void;
   close(): Promise<void>;
 }
 
@@ -208,6 +213,10 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
       const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
       url = `${tls ? "https" : "http"}://${host}:${addr.port}`;
       return addr;
+    },
+    setTokens(tokens) {
+      checkListen(opts.listen, tokens);
+      access.setTokens(tokens);
     },
     close: () => app.close(),
   };

@@ -38,7 +38,7 @@ export interface ComposeAdminOptions {
   rules?: AdminRules;
 }
 
-function tokensOf(config: GatewayConfig): { name: string; secret: string }[] {
+export function tokensOf(config: GatewayConfig): { name: string; secret: string }[] {
   return (config.auth?.tokens ?? []).map((t) => {
     const secret = process.env[t.env];
     if (!secret)

@@ -16,8 +16,8 @@ import type { CallTracer, OtlpSettings } from "../telemetry/index.js";
 import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
 import type { GatewayConfig } from "./config-types.js";
+import { authReload, frontOAuth, frontTokens } from "./gateway-auth.js";
 import { HttpFront } from "./http-front.js";
-import { FrontOAuth } from "./http-oauth.js";
 import { processCap } from "./http-slots.js";
 import {
   buildJudges,
@@ -321,20 +321,10 @@ export class Gateway extends EventEmitter {
       this.#warmShared();
       return;
     }
-    const tokens = (this.config.auth?.tokens ?? []).map((t) => {
-      const secret = process.env[t.env];
-      if (!secret)
-        throw new WardenError(
-          "config_invalid",
-          `Token "${t.name}" of auth.tokens is read from $${t.env}, which is not set; export the token its clients must send.`,
-          { category: "config" },
-        );
-      return { name: t.name, secret };
-    });
+    const tokens = frontTokens(this.config.auth, this.config.file);
     const oauth = this.config.auth?.oauth;
     if (oauth?.tokenEndpoint !== undefined) this.#exchange = exchangeConnector(oauth);
-    const front =
-      oauth === undefined ? undefined : new FrontOAuth(oauth, new Set(tokens.map((t) => t.name)));
+    const front = frontOAuth(this.config.auth, tokens);
     this.http = new HttpFront(l, (down) => this.#newSession(down), tokens, front);
     this.http.log = this.#log;
     if (this.#tracer) this.http.withTrace = (await import("../telemetry/index.js")).withClientTrace;
@@ -510,6 +500,9 @@ export class Gateway extends EventEmitter {
       state: this.#policy.current.state,
     });
     if (!p.ok) return { ok: false, errors: formatIssues(p.errors).split("\n"), changed: [] };
+    // auth is applied at once, or the reload is refused (docs/identity.md, "Reload")
+    const auth = this.http === undefined ? undefined : authReload(this.config, next, this.http.cfg);
+    if (auth?.ok === false) return { ok: false, errors: auth.errors, changed: [] };
     const changed: string[] = [];
     const sameConfig =
       JSON.stringify({ ...next, file: 0 }) === JSON.stringify({ ...this.config, file: 0 });
@@ -519,10 +512,14 @@ export class Gateway extends EventEmitter {
       this.#log(
         "listen changed: restart the gateway to apply it (the rest of the new config is applied)",
       );
-    if (JSON.stringify(next.auth) !== JSON.stringify(this.config.auth))
+    if (auth?.swap !== undefined && this.http !== undefined) {
+      const o = next.auth?.oauth;
+      this.#exchange = o?.tokenEndpoint === undefined ? undefined : exchangeConnector(o);
+      const ended = this.http.setAuth(auth.swap.tokens, auth.swap.oauth, auth.swap.keep);
       this.#log(
-        "auth changed: restart the gateway to apply it (tokens and auth.oauth are read at start; the rest of the new config is applied)",
+        `auth changed: applied (${auth.swap.tokens.length} static token(s)${o === undefined ? "" : ", auth.oauth"}); ${ended} session(s) whose caller it no longer vouches for were ended`,
       );
+    }
     if (JSON.stringify(next.audit) !== JSON.stringify(this.config.audit)) {
       this.#audit?.close();
       this.#audit = this.#openAudit(next.audit);

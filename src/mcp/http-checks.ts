@@ -91,6 +91,12 @@ export class FrontChecks {
     return undefined;
   }
 
+  /** The bearer token of `req` for the OAuth check, if Host and Origin pass and it is no static token. */
+  bearerOf(req: IncomingMessage): string | undefined {
+    const v = this.#verdict(req);
+    return typeof v === "object" && "bearer" in v ? v.bearer : undefined;
+  }
+
   /** Would `check` let `req` through? (Nothing is answered.) */
   passes(req: IncomingMessage): boolean {
     return typeof this.#verdict(req) === "string";

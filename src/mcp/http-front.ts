@@ -57,7 +57,7 @@ export class HttpFront {
   readonly sessions = new Map<string, Entry>();
   readonly server: Server;
   readonly #maxBody: number;
-  readonly #checks: FrontChecks;
+  #checks: FrontChecks;
   /** listen.http.json_response: complete answers as JSON even when SSE is accepted. */
   #json: boolean;
   #sweep: NodeJS.Timeout | undefined;
@@ -95,8 +95,8 @@ export class HttpFront {
     readonly createSession: (down: Downstream) => FrontSession,
     /** The tokens of the `auth` section (a string: one token named "default"). */
     tokens: readonly FrontToken[] | string | undefined,
-    /** auth.oauth: access tokens checked as a resource server (http-oauth.ts). */
-    readonly oauth?: FrontOAuth,
+    /** auth.oauth: access tokens checked as a resource server (http-oauth.ts); see setAuth. */
+    public oauth?: FrontOAuth,
   ) {
     const list = typeof tokens === "string" ? [{ name: "default", secret: tokens }] : tokens;
     this.#checks = new FrontChecks(cfg, list ?? [], oauth?.challenge);
@@ -173,7 +173,14 @@ export class HttpFront {
       const path = q < 0 ? url : url.slice(0, q);
       if (path === this.cfg.path) return this.#authed(req, res, (c) => this.#mcp(req, res, c));
       if (this.health !== undefined && (path === HEALTH_PATH || path === READY_PATH))
-        return serveHealth(req, res, path, this.health, () => this.#checks.passes(req));
+        return serveHealth(
+          req,
+          res,
+          path,
+          this.health,
+          () => this.#detailed(req),
+          () => this.#authHealth(),
+        );
       if (this.oauth?.serveMetadata(req, res, path)) return;
       const route = req.method === "GET" ? this.routes.get(path) : undefined;
       if (route) return this.#authed(req, res, () => route(res));
@@ -187,9 +194,48 @@ export class HttpFront {
   #authed(req: IncomingMessage, res: ServerResponse, then: (caller: string) => void): void {
     const v = this.#checks.check(req, res);
     if (v === undefined) return;
-    if (typeof v === "string") then(v);
-    // a Bearer only comes back with auth.oauth
-    else this.oauth?.authenticate(req, res, v.bearer, then);
+    if (typeof v === "string") {
+      then(v);
+      return;
+    }
+    // a Bearer only comes back with auth.oauth; a reload meanwhile: checked again by the new auth
+    const o = this.oauth;
+    o?.authenticate(req, res, v.bearer, (c) =>
+      o === this.oauth ? then(c) : this.#authed(req, res, then),
+    );
+  }
+
+  /** May `req` hear /readyz's details? It passes the front's checks (a valid access token too). */
+  #detailed(req: IncomingMessage): boolean | Promise<boolean> {
+    if (this.#checks.passes(req)) return true;
+    const bearer = this.oauth === undefined ? undefined : this.#checks.bearerOf(req);
+    return bearer === undefined ? false : (this.oauth as FrontOAuth).vouches(bearer);
+  }
+
+  /** /readyz's details of auth.oauth: the state of the issuer's keys (no URL, no secret). */
+  #authHealth(): Record<string, unknown> {
+    if (this.oauth === undefined) return {};
+    return { auth: { oauth: this.oauth.health() } };
+  }
+
+  /**
+   * A reload's new `auth` (gateway-auth.ts): the static tokens and the OAuth front from the
+   * next request on; the open sessions `keep` refuses are ended. Returns how many were.
+   */
+  setAuth(
+    tokens: readonly FrontToken[],
+    oauth: FrontOAuth | undefined,
+    keep: (caller: string, viaOAuth: boolean) => boolean,
+  ): number {
+    this.#checks = new FrontChecks(this.cfg, tokens, oauth?.challenge);
+    this.oauth = oauth;
+    let n = 0;
+    for (const [id, e] of [...this.sessions])
+      if (!keep(e.down.caller, e.down.principal !== undefined)) {
+        this.#end(id, e);
+        n++;
+      }
+    return n;
   }
 
   #mcp(req: IncomingMessage, res: ServerResponse, caller: string) {

@@ -4,7 +4,8 @@
  * session. They need no token (a probe rarely has one) and skip the Host check (a probe calls
  * the pod's address), so what they say to anyone is only whether the gateway is live or ready;
  * the upstreams' names and states are added for a request that passes the front's own checks
- * (Host, Origin and, when `auth` is configured, a token). No error text, ever: states only.
+ * (Host, Origin and, when `auth` is configured, a token: a static one or a valid access token),
+ * with, under auth.oauth, what is known of the issuer's keys. No error text, ever: states only.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UpstreamHealth } from "./upstream-health.js";
@@ -31,14 +32,15 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, body: u
 
 /**
  * Answer a request for HEALTH_PATH or READY_PATH. `detailed`: the request passed the front's
- * checks, so it may hear the upstreams' names and states.
+ * checks, so it may hear the upstreams' names and states, and `more` (e.g. the OAuth keys' state).
  */
 export function serveHealth(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   source: HealthSource,
-  detailed: () => boolean,
+  detailed: () => boolean | Promise<boolean>,
+  more: () => Record<string, unknown> = () => ({}),
 ): void {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { allow: "GET, HEAD", "content-length": "0" }).end();
@@ -48,19 +50,22 @@ export function serveHealth(
     send(req, res, 200, { status: "ok" });
     return;
   }
-  const r = source.readiness();
-  const status = r.ready ? "ready" : "not_ready";
-  if (!detailed()) {
-    send(req, res, r.ready ? 200 : 503, { status });
-    return;
-  }
-  const upstreams = source
-    .upstreams()
-    .map((u) => ({ name: u.name, sessions: u.sessions, state: u.state }));
-  send(
-    req,
-    res,
-    r.ready ? 200 : 503,
-    r.ready ? { status, upstreams } : { status, not_ready: r.notReady, upstreams },
-  );
+  const answer = (full: boolean) => {
+    if (res.destroyed) return;
+    const r = source.readiness();
+    const status = r.ready ? "ready" : "not_ready";
+    if (!full) return send(req, res, r.ready ? 200 : 503, { status });
+    const upstreams = source
+      .upstreams()
+      .map((u) => ({ name: u.name, sessions: u.sessions, state: u.state }));
+    send(req, res, r.ready ? 200 : 503, {
+      status,
+      ...(r.ready ? {} : { not_ready: r.notReady }),
+      upstreams,
+      ...more(),
+    });
+  };
+  const full = detailed();
+  if (typeof full === "boolean") answer(full);
+  else full.then(answer, () => answer(false));
 }

@@ -44,6 +44,18 @@ export class FrontOAuth {
     this.#metadata = JSON.stringify(protectedResourceMetadata(settings));
   }
 
+  /** Is `token` a valid access token of a caller (for /readyz's details; nothing answered)? */
+  async vouches(token: string): Promise<boolean> {
+    const v = await this.verifier.verify(token);
+    return v.ok && !this.tokenNames.has(v.principal.caller);
+  }
+
+  /** What /readyz's details say of auth.oauth: the issuer's keys, states only. */
+  health(): Record<string, unknown> {
+    const keys = this.verifier.keysState();
+    return keys === undefined ? { jwks: "file" } : { jwks: "uri", ...keys };
+  }
+
   /** Serve the protected resource metadata when `path` is its; false when it is not. */
   serveMetadata(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (!this.#paths.has(path)) return false;

@@ -38,6 +38,11 @@ export interface GatewayCallMeta {
   client: string;
   /** Who asks, as the front authenticated it (Downstream.caller); rate limits count per caller. */
   caller: string;
+  /**
+   * caller_includes_client_name: who authenticated (the caller before the client's name was
+   * appended), for `user:<name>` of the policy's `callers`. Absent: the caller.
+   */
+  user?: string;
   /** auth.oauth: the caller's groups and scopes, from its access token (policy `callers`). */
   groups?: readonly string[];
   scopes?: readonly string[];
@@ -91,6 +96,7 @@ const TASK_REQUEST = /^tasks\/(get|list|cancel|result)$/;
 /** Who asks, on an action judged by mcp rules that may name `callers`. */
 function withWho(action: PolicyAction, meta: GatewayCallMeta): PolicyAction {
   action.caller = meta.caller;
+  if (meta.user !== undefined) action.user = meta.user;
   if (meta.groups !== undefined) action.groups = meta.groups;
   if (meta.scopes !== undefined) action.scopes = meta.scopes;
   return action;
@@ -162,7 +168,7 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
           break;
         case "tool_invoke":
           action = { kind: "tool.call", name: call.function, arguments: a, caller: meta.caller };
-          if (meta.groups !== undefined) withWho(action, meta);
+          if (meta.groups !== undefined || meta.user !== undefined) withWho(action, meta);
           break;
         case "request":
           // tasks/*: the task's tool must still be one the client may see (a reload may have

@@ -51,6 +51,7 @@ export class SessionJudges {
       transport: this.down.transport,
     };
     if (this.down.host !== undefined) meta.host = this.down.host;
+    if (this.who.caller !== this.down.caller) meta.user = this.down.caller;
     const p = this.down.principal;
     if (p !== undefined) {
       meta.groups = p.groups;

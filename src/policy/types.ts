@@ -84,6 +84,11 @@ export type RealPath = (path: string, raw: string) => string | { readonly refuse
 interface Base {
   /** Who asks: for rate limits and audit. */
   caller?: string;
+  /**
+   * Who authenticated, when it is not `caller` (caller_includes_client_name appends the
+   * client's self-chosen name to it): what `user:<name>` of `callers` matches. Default: caller.
+   */
+  user?: string;
   /** The caller's groups and scopes (an OAuth access token's): for `callers` of mcp rules. */
   groups?: readonly string[];
   scopes?: readonly string[];

@@ -136,6 +136,18 @@ export function registerGateway(program: Command): void {
             })
         : undefined;
       if (admin) process.stderr.write(`warden gateway: admin API on ${admin.url}\n`);
+      // a reloaded auth section: the admin API takes its tokens too, or keeps its own saying why
+      if (admin && compose)
+        gw.on("reload", (r: { ok: boolean }) => {
+          if (!r.ok) return;
+          try {
+            admin.setTokens(compose.tokensOf(gw.config));
+          } catch (e) {
+            process.stderr.write(
+              `warden gateway: the admin API keeps the tokens in force: ${(e as Error).message}\n`,
+            );
+          }
+        });
       if (gw.address)
         process.stderr.write(
           `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,

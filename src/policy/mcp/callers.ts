@@ -15,14 +15,16 @@ export interface Callers {
   readonly text: string;
 }
 
-/** Who asks, as the action says (caller, groups, scopes). */
+/** Who asks, as the action says (caller, user, groups, scopes). */
 export interface Who {
   readonly caller: string;
+  /** Who authenticated (the action's `user`, else its caller): what `user:<name>` matches. */
+  readonly user: string;
   readonly groups: readonly string[];
   readonly scopes: readonly string[];
 }
 
-export const NOBODY: Who = Object.freeze({ caller: "", groups: [], scopes: [] });
+export const NOBODY: Who = Object.freeze({ caller: "", user: "", groups: [], scopes: [] });
 
 export function compileCallers(list: unknown): Callers | null {
   if (!Array.isArray(list)) return null;
@@ -41,7 +43,7 @@ export function compileCallers(list: unknown): Callers | null {
 }
 
 export function callersMatch(c: Callers, who: Who): boolean {
-  if (who.caller !== "" && c.users.has(who.caller)) return true;
+  if (who.user !== "" && c.users.has(who.user)) return true;
   for (const g of who.groups) if (c.groups.has(g)) return true;
   for (const s of who.scopes) if (c.scopes.has(s)) return true;
   return false;
@@ -49,7 +51,8 @@ export function callersMatch(c: Callers, who: Who): boolean {
 
 /** Why `who` is not among `c` (a condition's reason). */
 export function notAmong(c: Callers, who: Who): string {
-  const name = who.caller === "" ? "an anonymous caller" : `caller "${who.caller}"`;
+  const as = who.user !== who.caller && who.user !== "" ? ` (user "${who.user}")` : "";
+  const name = who.caller === "" ? "an anonymous caller" : `caller "${who.caller}"${as}`;
   const has = [
     who.groups.length > 0 ? `groups: ${who.groups.join(", ")}` : "",
     who.scopes.length > 0 ? `scopes: ${who.scopes.join(" ")}` : "",
@@ -60,12 +63,19 @@ export function notAmong(c: Callers, who: Who): string {
 const strings = (v: unknown): v is readonly string[] =>
   Array.isArray(v) && v.every((x) => typeof x === "string");
 
-/** The groups and scopes of an action, or why they cannot be read. */
-export function whoOf(caller: string, a: Readonly<Record<string, unknown>>): Who | string {
+/**
+ * The groups and scopes of an action, or why they cannot be read; `user` is who authenticated
+ * when the action names it apart from its caller (canonical already).
+ */
+export function whoOf(
+  caller: string,
+  a: Readonly<Record<string, unknown>>,
+  user = caller,
+): Who | string {
   const groups = a.groups ?? [];
   const scopes = a.scopes ?? [];
   if (!strings(groups)) return `"groups" must be a list of strings`;
   if (!strings(scopes)) return `"scopes" must be a list of strings`;
-  if (caller === "" && groups.length === 0 && scopes.length === 0) return NOBODY;
-  return { caller, groups, scopes };
+  if (caller === "" && user === "" && groups.length === 0 && scopes.length === 0) return NOBODY;
+  return { caller, user, groups, scopes };
 }

@@ -177,11 +177,21 @@ export function judgeName(
     if (!cc.ok) return notCanonical(kind, `caller: ${cc.reason}`);
     caller = cc.value;
   }
-  const who = whoOf(caller, a);
+  let user = caller;
+  const rawUser = a.user;
+  if (rawUser !== undefined) {
+    if (typeof rawUser !== "string") return badAction(kind, `"user" must be a string`);
+    let cu = CALLERS.get(rawUser);
+    if (cu === undefined) CALLERS.set(rawUser, (cu = canonicalizeName(rawUser)));
+    if (!cu.ok) return notCanonical(kind, `user: ${cu.reason}`);
+    user = cu.value;
+  }
+  const who = whoOf(caller, a, user);
   if (typeof who === "string") return badAction(kind, who);
   if (ctx.explain) {
     const id = {
       ...(caller ? { caller } : {}),
+      ...(user !== caller ? { user } : {}),
       ...(who.groups.length > 0 ? { groups: who.groups } : {}),
       ...(who.scopes.length > 0 ? { scopes: who.scopes } : {}),
     };
