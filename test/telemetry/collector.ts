@@ -4,8 +4,12 @@
  * attributes flattened. `mode` makes it misbehave: hang (never answers), garbage (200 with a
  * body that is not OTLP), error (HTTP 500 with HTML).
  */
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { AuditRecord } from "../../src/audit/record.js";
+import { httpUpstream, stdioUpstream } from "../mcp/helpers.js";
 
 export interface ReceivedSpan {
   traceId: string;
@@ -37,15 +41,15 @@ type OtlpValue = {
 };
 type OtlpAttr = { key: string; value: OtlpValue };
 
-const valueOf = (v: OtlpValue): unknown =>
+const attrValue = (v: OtlpValue): unknown =>
   v.stringValue ??
   (v.intValue === undefined ? undefined : Number(v.intValue)) ??
   v.doubleValue ??
   v.boolValue ??
-  v.arrayValue?.values?.map(valueOf);
+  v.arrayValue?.values?.map(attrValue);
 
 const flat = (attrs: OtlpAttr[] | undefined): Record<string, unknown> =>
-  Object.fromEntries((attrs ?? []).map((a) => [a.key, valueOf(a.value)]));
+  Object.fromEntries((attrs ?? []).map((a) => [a.key, attrValue(a.value)]));
 
 /** The spans of one OTLP/JSON ExportTraceServiceRequest. */
 function spansOf(body: unknown): ReceivedSpan[] {
@@ -106,3 +110,21 @@ export async function startCollector(
     });
   return c;
 }
+
+/** A gateway with audit level all and telemetry to `endpoint`; upstreams a (stdio), b (HTTP). */
+export function telemetryConfig(endpoint: string, upstreamUrl: string, otlp = ""): string {
+  return `listen: { http: { port: 0 } }
+policy: ./policy.yaml
+audit: { file: ./audit.jsonl, level: all }
+telemetry:
+  metrics: true
+  otlp: { endpoint: ${endpoint}, delay_ms: 20${otlp} }
+upstreams:
+${stdioUpstream("a")}${httpUpstream("b", upstreamUrl)}`;
+}
+
+export const auditLines = (dir: string): AuditRecord[] =>
+  readFileSync(join(dir, "audit.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as AuditRecord);

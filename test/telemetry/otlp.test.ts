@@ -3,45 +3,24 @@
 // counted against the JSONL audit: one span per judged call, the decision, rule, caller and
 // upstream as attributes, a denial's span an error; the HTTP upstream gets a traceparent naming
 // the call's span, a child of the client's traceparent.
-import { readFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
-import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../src/audit/record.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { type FixtureHttp, startFixtureHttp } from "../fixtures/mcp-server/http.mjs";
+import { httpClient, startGateway, tempDir, writeGatewayFiles } from "../mcp/helpers.js";
 import {
-  httpClient,
-  httpUpstream,
-  startGateway,
-  stdioUpstream,
-  tempDir,
-  writeGatewayFiles,
-} from "../mcp/helpers.js";
-import { type Collector, type ReceivedSpan, startCollector } from "./collector.js";
+  auditLines,
+  type Collector,
+  type ReceivedSpan,
+  startCollector,
+  telemetryConfig,
+} from "./collector.js";
 
 const CLIENT_TRACE = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN = "b7ad6b7169203331";
 const CLIENT_PARENT = `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`;
-
-/** A gateway with audit level all and telemetry to `endpoint`; upstreams a (stdio), b (HTTP). */
-export function telemetryConfig(endpoint: string, upstreamUrl: string, otlp = ""): string {
-  return `listen: { http: { port: 0 } }
-policy: ./policy.yaml
-audit: { file: ./audit.jsonl, level: all }
-telemetry:
-  metrics: true
-  otlp: { endpoint: ${endpoint}, delay_ms: 20${otlp} }
-upstreams:
-${stdioUpstream("a")}${httpUpstream("b", upstreamUrl)}`;
-}
-
-export const auditLines = (dir: string): AuditRecord[] =>
-  readFileSync(join(dir, "audit.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as AuditRecord);
 
 describe("telemetry.otlp: a span per judged call", () => {
   let dir: string;
@@ -143,7 +122,9 @@ describe("telemetry.otlp: a span per judged call", () => {
     const sent = upstreamSaw.map((h) => h.traceparent).filter((t) => t !== undefined);
     expect(sent).toContain(`00-${CLIENT_TRACE}-${span.spanId}-01`);
     expect(sent).not.toContain(CLIENT_PARENT);
-    const withSpan = upstreamSaw.find((h) => h.traceparent === `00-${CLIENT_TRACE}-${span.spanId}-01`)!;
+    const withSpan = upstreamSaw.find(
+      (h) => h.traceparent === `00-${CLIENT_TRACE}-${span.spanId}-01`,
+    )!;
     expect(withSpan.tracestate).toBe("vendor=abc");
   });
 });
