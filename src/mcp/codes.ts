@@ -47,6 +47,10 @@ export const MCP_CODES = {
     "A client's notifications and answers waited behind asynchronous judgements, 1,024 of them; the next was dropped and audited.",
   session_unknown:
     "An HTTP request naming a session that ended, was collected as idle, or is another caller's (404); initialize again.",
+  session_forward_busy:
+    "A request for a session another gateway instance holds, past state.sessions.max_forwards forwards at once (503, Retry-After); retry shortly.",
+  session_forward_failed:
+    "A request forwarded to the gateway instance holding its session failed there or timed out (502/504); retry, or initialize a new session.",
 } as const;
 
 export type McpCode = keyof typeof MCP_CODES;

@@ -239,6 +239,20 @@ export interface StateConfig {
   readonly cacheDir?: string;
   /** `state.redis`: shared state for several instances (docs/gateway.md, "Shared state in Redis"). */
   readonly redis?: RedisSettings;
+  /** `state.sessions`: HTTP sessions routed between instances (docs/scale-out.md). */
+  readonly sessions?: SessionRoutingConfig;
+}
+
+/** `state.sessions` of warden.yaml (src/mcp/config-sessions.ts). */
+export interface SessionRoutingConfig {
+  /** This instance's MCP endpoint as the others reach it (default http://127.0.0.1:<port><path>). */
+  readonly instanceUrl?: string;
+  /** The environment variable holding the secret the instances share (signs the records). */
+  readonly secretEnv: string;
+  /** ttl_seconds: a record lives this long unless refreshed (every third of it). */
+  readonly ttlMs: number;
+  /** max_forwards: requests forwarded to other instances at once (SSE streams count). */
+  readonly maxForwards: number;
 }
 
 /** One problem in a config file, in the same shape as policy compile errors. */

@@ -17,6 +17,7 @@ import { REDIS_DEFAULTS, type RedisSettings, redisUrlProblem } from "../state/in
 import type { ConfigIssueCode } from "./codes.js";
 import { adminKeys } from "./config-admin.js";
 import { oauthKeys, tokenExchangeKeys } from "./config-oauth.js";
+import { sessionRoutingKeys } from "./config-sessions.js";
 import { otlpKeys } from "./config-telemetry.js";
 import {
   type ArgumentsMode,
@@ -468,6 +469,7 @@ export function parseConfig(
   const listenCfg = listen(c, root.listen, abs);
   const oauth = oauthKeys(c, root, abs, listenCfg);
   const auth = authKeys(c, root, listenCfg, oauth);
+  const sessions = sessionRoutingKeys(c, root, listenCfg);
   const config: GatewayConfig = {
     file,
     listen: listenCfg,
@@ -482,7 +484,7 @@ export function parseConfig(
     restart,
     limits: limits(c, root.limits),
     upstreams: upstreams(c, root.upstreams, base, policy === undefined ? "" : abs(policy)),
-    state,
+    state: sessions === undefined ? state : { ...state, sessions },
   };
   tokenExchangeKeys(c, root.upstreams, config.upstreams as UpstreamConfig[], oauth);
   const stateDir = c.str(c.obj(root.state) ?? {}, "dir");

@@ -12,10 +12,16 @@ import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
 import { type CompiledPolicy, loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
+import { RedisState } from "../state/index.js";
 import type { CallTracer, OtlpSettings } from "../telemetry/index.js";
 import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
-import type { GatewayConfig } from "./config-types.js";
+import {
+  type GatewayConfig,
+  HTTP_LIMITS,
+  type HttpListenConfig,
+  type SessionRoutingConfig,
+} from "./config-types.js";
 import { authReload, frontOAuth, frontTokens } from "./gateway-auth.js";
 import { HttpFront } from "./http-front.js";
 import { processCap } from "./http-slots.js";
@@ -31,6 +37,7 @@ import {
 import type { GatewayMetrics } from "./metrics.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
+import { instanceUrl, routeSessions, sessionSecret } from "./session-routing.js";
 import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
 import { upstreamProblems } from "./upstream-check.js";
@@ -142,6 +149,8 @@ export class Gateway extends EventEmitter {
   readonly version = version();
   http: HttpFront | undefined;
   stdio: StdioFront | undefined;
+  /** state.redis: the one connection to the state the instances share. */
+  redis: RedisState | undefined;
   address: AddressInfo | undefined;
   #stopping: Promise<void> | undefined;
   /** Stops following guard reloads and closes the guards `start` loaded. */
@@ -344,8 +353,29 @@ export class Gateway extends EventEmitter {
           .then((text) => res.writeHead(200, { "content-type": reg.contentType }).end(text));
       });
     }
+    const routing = this.config.state?.sessions;
+    const secret = routing === undefined ? undefined : sessionSecret(routing);
     this.address = await this.http.listen();
+    if (routing !== undefined && secret !== undefined) this.#routeSessions(l, routing, secret);
     this.#warmShared();
+  }
+
+  /** state.sessions: sessions of other instances are forwarded to them (docs/scale-out.md). */
+  #routeSessions(l: HttpListenConfig, cfg: SessionRoutingConfig, secret: string): void {
+    const settings = this.config.state?.redis;
+    if (settings === undefined || this.http === undefined || this.address === undefined) return;
+    this.redis ??= RedisState.open(settings);
+    const redis = this.redis;
+    const fwd = routeSessions(this.http, redis.client, {
+      cfg,
+      secret,
+      self: instanceUrl(cfg, l, this.address.port),
+      maxBody: l.limits?.bodyBytes ?? HTTP_LIMITS.bodyBytes,
+      prefix: redis.keyPrefix,
+      log: this.#log,
+    });
+    // Redis back (it may have restarted empty): write this instance's records at once
+    redis.client.on("ready", () => fwd.refreshNow());
   }
 
   /** Start the shared upstreams now, so that they are up (or restarting) before any session. */
@@ -598,6 +628,7 @@ export class Gateway extends EventEmitter {
       // the spans of the last lines, flushed within telemetry.otlp.timeout_ms
       await this.#tracer?.shutdown().catch(() => {});
       this.#audit?.close();
+      await this.redis?.close();
       this.#resolveStopped();
     })();
     return this.#stopping;

@@ -15,6 +15,7 @@ import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
 import { HTTP_LIMITS, type HttpListenConfig, MESSAGE_LIMITS } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
 import { FrontChecks, type FrontToken, fail } from "./http-checks.js";
+import type { SessionForwarder } from "./http-forward.js";
 import { HEALTH_PATH, type HealthSource, READY_PATH, serveHealth } from "./http-health.js";
 import { type FrontOAuth, principalOf } from "./http-oauth.js";
 import { createFrontServer, readBody } from "./http-server.js";
@@ -89,6 +90,8 @@ export class HttpFront {
   readonly routes = new Map<string, (res: ServerResponse) => void>();
   /** What /healthz and /readyz read (the gateway's views); without it they are 404. */
   health: HealthSource | undefined;
+  /** state.redis: sessions of other instances are forwarded to them (http-forward.ts). */
+  forwarder: SessionForwarder | undefined;
 
   constructor(
     readonly cfg: HttpListenConfig,
@@ -158,6 +161,7 @@ export class HttpFront {
 
   #end(id: string, e: Entry): void {
     if (!this.sessions.delete(id)) return;
+    this.forwarder?.ended(id);
     this.#slots.wakeOne();
     const n = (this.#perCaller.get(e.down.caller) ?? 1) - 1;
     if (n > 0) this.#perCaller.set(e.down.caller, n);
@@ -251,6 +255,14 @@ export class HttpFront {
         400,
         `Bad Request: unsupported MCP-Protocol-Version "${v}" (supported: ${[...SUPPORTED_VERSIONS].join(", ")}).`,
       );
+    const sid = req.headers["mcp-session-id"];
+    if (
+      this.forwarder !== undefined &&
+      typeof sid === "string" &&
+      !this.sessions.has(sid) &&
+      (req.method === "POST" || req.method === "GET" || req.method === "DELETE")
+    )
+      return this.forwarder.handle(req, res, sid);
     if (req.method === "POST") return this.#post(req, res, caller);
     if (req.method === "GET") return this.#get(req, res, caller);
     if (req.method === "DELETE") return this.#delete(req, res, caller);
@@ -470,7 +482,10 @@ export class HttpFront {
       if (room === "no") return;
       const open = () => {
         const entry = this.#open(req, caller);
-        this.#dispatch(req, res, entry, msgs, batch, acceptsSse, sseAnswer);
+        const go = () => this.#dispatch(req, res, entry, msgs, batch, acceptsSse, sseAnswer);
+        // state.redis: the session is recorded before its client can reach another instance
+        if (this.forwarder === undefined) return go();
+        this.forwarder.opened(entry.down.sessionId).then(go);
       };
       if (room === "wait") return this.#waitSlot(res, caller, open);
       return open();
@@ -543,6 +558,7 @@ export class HttpFront {
     if (this.#sweep) clearInterval(this.#sweep);
     if (this.#primer) clearInterval(this.#primer);
     for (const [id, e] of [...this.sessions]) this.#end(id, e);
+    await this.forwarder?.close();
     const closed = new Promise<void>((r) => this.server.close(() => r()));
     this.server.closeAllConnections();
     await closed;

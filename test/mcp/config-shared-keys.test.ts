@@ -125,7 +125,7 @@ describe("state: the one home of what outlives a run", () => {
   it("accepts state.redis (test/state/redis-connection.test.ts), refuses unknown state keys with a did you mean", () => {
     expect(errors("state: { redis: { url_env: R } }\n")).toEqual([]);
     expect(errors("state: { dri: x }\n")).toEqual([
-      'unknown_key state.dri: unknown key "dri" in state (did you mean "dir"?); known keys: dir, redis.',
+      'unknown_key state.dri: unknown key "dri" in state (did you mean "dir"?); known keys: dir, sessions, redis.',
     ]);
   });
 });

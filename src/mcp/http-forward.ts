@@ -1,0 +1,317 @@
+/**
+ * Session routing between gateway instances (docs/scale-out.md): a Streamable HTTP request
+ * naming a session this instance does not hold is looked up in the shared session directory
+ * (state.redis, src/state/sessions.ts) and forwarded to the instance that owns it, on undici,
+ * streaming both ways (SSE included), bounded: the body by listen.http.max_body_bytes, the
+ * owner's head by a timeout, the forwards in flight by state.sessions.max_forwards. The owner
+ * judges the request as any other (its Host, Origin and Authorization travel with it: it is the
+ * same deployment, never an upstream). One hop only: a forwarded request carries
+ * `warden-forwarded` and is never forwarded again. An owner that cannot be reached is gone:
+ * its record is removed and the client gets the spec's 404, so it initializes again.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream";
+import { Agent, type Dispatcher } from "undici";
+import { fail } from "./http-checks.js";
+import { readBody } from "./http-server.js";
+import { INVALID_REQUEST } from "./jsonrpc.js";
+
+/** The hop header: set on a forwarded request; such a request is never forwarded again. */
+export const HOP_HEADER = "warden-forwarded";
+/** state.sessions.max_forwards by default: forwarded requests in flight (SSE streams count). */
+export const MAX_FORWARDS = 256;
+/** How long a new session waits for its record before it is answered anyway. */
+const REGISTER_WAIT_MS = 2000;
+/** The owner must send its response head within this (a POST answer may take a tool call's time). */
+const HEAD_TIMEOUT_MS = 300_000;
+const CONNECT_TIMEOUT_MS = 5000;
+/** Headers that belong to one connection (RFC 9110 7.6.1), never copied across a hop. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "proxy-authenticate",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "content-length",
+  "expect",
+  HOP_HEADER,
+]);
+/** Errors of undici that mean the owner cannot be reached at all (it is gone). */
+const GONE = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * The shared session directory as the front sees it (src/state/sessions.ts implements it on
+ * Redis). `self` is this instance's own MCP endpoint as the others reach it.
+ */
+export interface SessionRoutes {
+  readonly self: string;
+  /** How long a record lives without a refresh (ms). */
+  readonly ttlMs: number;
+  /** Whether `id` could be a session of a gateway at all (the shape instances make). */
+  plausible(id: string): boolean;
+  /** Record that this instance owns `id`. Rejects when the directory cannot be written. */
+  register(id: string): Promise<void>;
+  /** Write the records of these live sessions again (TTL refresh; recovers lost records). */
+  refresh(ids: readonly string[]): Promise<void>;
+  /**
+   * The endpoint of the instance owning `id`, undefined when none records it (or a record is
+   * not one an instance signed). Rejects when the directory cannot be read.
+   */
+  owner(id: string): Promise<string | undefined>;
+  /** Remove the record of `id` if it still names `url`. */
+  forget(id: string, url: string): Promise<void>;
+}
+
+export class SessionForwarder {
+  readonly #agent: Agent;
+  #inFlight = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** The last refresh failed (its line was logged). */
+  #failing = false;
+  readonly #pending = new Set<Promise<void>>();
+  /** Called with a line for the gateway's log (stderr). */
+  log: (line: string) => void = () => {};
+
+  constructor(
+    readonly routes: SessionRoutes,
+    readonly opts: {
+      /** listen.http.max_body_bytes: a forwarded POST's body at most. */
+      readonly maxBody: number;
+      /** state.sessions.max_forwards. */
+      readonly maxForwards: number;
+      /** The ids of the sessions this instance holds now (for the refresh). */
+      readonly live: () => Iterable<string>;
+    },
+  ) {
+    this.#agent = new Agent({
+      connections: opts.maxForwards,
+      pipelining: 1,
+      keepAliveTimeout: 4000,
+      keepAliveTimeoutThreshold: 2000,
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: HEAD_TIMEOUT_MS,
+      connect: { timeout: CONNECT_TIMEOUT_MS },
+    });
+  }
+
+  /** Refresh this instance's records every third of their TTL. */
+  start(): void {
+    this.#timer = setInterval(() => this.refreshNow(), this.#period);
+    this.#timer.unref();
+  }
+
+  get #period(): number {
+    return Math.max(100, Math.floor(this.routes.ttlMs / 3));
+  }
+
+  /** Write the records of every session this instance holds (e.g. when Redis is back). */
+  refreshNow(): void {
+    const ids = [...this.opts.live()];
+    if (ids.length === 0) return;
+    this.routes.refresh(ids).then(
+      () => {
+        this.#failing = false;
+      },
+      (e: Error) => {
+        // one line per outage, not one per attempt
+        if (!this.#failing)
+          this.log(
+            `session directory: cannot refresh ${ids.length} session record(s): ${e.message}; other instances cannot forward to them until it recovers (retried every ${this.#period} ms)`,
+          );
+        this.#failing = true;
+      },
+    );
+  }
+
+  /**
+   * A session was opened here: record it, so that the other instances find it. Resolves once
+   * written or failed (bounded): a new session is served either way, and a record that could
+   * not be written is written by the next refresh.
+   */
+  opened(id: string): Promise<void> {
+    const write = this.routes.register(id).catch((e: Error) => {
+      this.log(
+        `session directory: cannot record session ${id}: ${e.message}; it is served here, and other instances find it once the directory is back`,
+      );
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, REGISTER_WAIT_MS);
+    });
+    return Promise.race([write, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** A session of this instance ended: remove its record (without waiting for it). */
+  ended(id: string): void {
+    const p = this.routes
+      .forget(id, this.routes.self)
+      .catch((e: Error) =>
+        this.log(
+          `session directory: cannot remove the record of session ${id}: ${e.message}; it expires within ${this.routes.ttlMs} ms`,
+        ),
+      )
+      .finally(() => this.#pending.delete(p));
+    this.#pending.add(p);
+  }
+
+  /**
+   * `req` names session `id`, which this instance does not hold: forward it to its owner, or
+   * answer 404 (no owner), 503 (the directory is down, or too many forwards) or 502/504.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, id: string) {
+    if (!this.routes.plausible(id)) return unknown(res);
+    if (req.headers[HOP_HEADER] !== undefined) {
+      // sent here by another instance, and not here: a record naming this instance is stale
+      this.ended(id);
+      return unknown(res);
+    }
+    if (this.#inFlight >= this.opts.maxForwards)
+      return fail(
+        res,
+        503,
+        `Service Unavailable: ${this.opts.maxForwards} requests are being forwarded to other gateway instances, the limit (state.sessions.max_forwards); retry shortly.`,
+        INVALID_REQUEST,
+        { "retry-after": "1" },
+        { warden: "session_forward_busy" },
+      );
+    this.#inFlight++;
+    let counted = true;
+    const done = () => {
+      if (counted) this.#inFlight--;
+      counted = false;
+    };
+    res.once("close", done);
+    const go = (body: Buffer | undefined) => {
+      this.routes.owner(id).then(
+        (url) => {
+          if (res.destroyed) return;
+          if (url === undefined) return unknown(res);
+          if (url === this.routes.self) {
+            this.ended(id);
+            return unknown(res);
+          }
+          this.#forward(req, res, id, url, body);
+        },
+        (e: Error) =>
+          fail(
+            res,
+            503,
+            `Service Unavailable: session ${id} is not held by this gateway instance and the shared session directory (state.redis) cannot be read: ${e.message}. Retry shortly; sessions this instance holds are still served.`,
+            INVALID_REQUEST,
+            { "retry-after": "1" },
+            { warden: "state_unavailable" },
+          ),
+      );
+    };
+    if (req.method === "POST") readBody(req, res, this.opts.maxBody, (b) => b && go(b));
+    else go(undefined);
+  }
+
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    url: string,
+    body: Buffer | undefined,
+  ): void {
+    const target = new URL(url);
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const abort = new AbortController();
+    const left = () => abort.abort();
+    res.once("close", left);
+    const opts: Dispatcher.RequestOptions = {
+      origin: target.origin,
+      path: `${target.pathname}${q < 0 ? "" : raw.slice(q)}`,
+      method: req.method as Dispatcher.HttpMethod,
+      headers: forwardHeaders(req.headers),
+      body: body ?? null,
+      signal: abort.signal,
+      headersTimeout: HEAD_TIMEOUT_MS,
+      // an SSE stream (GET, or a POST that streams) may stay quiet for long: the owner's
+      // session limits and the client's own connection bound it, not a timer here
+      bodyTimeout: 0,
+    };
+    this.#agent.request(opts).then(
+      (up) => {
+        res.off("close", left);
+        if (res.destroyed) return void up.body.destroy();
+        res.writeHead(up.statusCode, answerHeaders(up.headers));
+        if (String(up.headers["content-type"] ?? "").startsWith("text/event-stream"))
+          res.flushHeaders();
+        pipeline(up.body, res, () => {});
+      },
+      (e: Error & { code?: string }) => {
+        res.off("close", left);
+        if (res.destroyed || abort.signal.aborted) return;
+        if (GONE.has(e.code ?? "")) {
+          this.log(
+            `session ${id}: its instance ${url} cannot be reached (${e.code}); its record is removed and the client is told to initialize again`,
+          );
+          this.routes.forget(id, url).catch(() => {});
+          return unknown(res);
+        }
+        const timedOut = e.code === "UND_ERR_HEADERS_TIMEOUT";
+        fail(
+          res,
+          timedOut ? 504 : 502,
+          `${timedOut ? "Gateway Timeout" : "Bad Gateway"}: session ${id} is held by the gateway instance ${url}, which ${timedOut ? `did not answer within ${HEAD_TIMEOUT_MS} ms` : `failed: ${e.message}`}. Retry, or initialize a new session.`,
+          INVALID_REQUEST,
+          {},
+          { warden: "session_forward_failed" },
+        );
+      },
+    );
+  }
+
+  /** Stop refreshing, wait (bounded) for the records being removed, close the connections. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    const wait = new Promise<void>((r) => setTimeout(r, REGISTER_WAIT_MS).unref());
+    await Promise.race([Promise.allSettled([...this.#pending]), wait]);
+    await this.#agent.destroy().catch(() => {});
+  }
+}
+
+/** The spec's answer to a session no instance holds: 404, initialize again. */
+function unknown(res: ServerResponse): void {
+  fail(
+    res,
+    404,
+    "Session not found: it ended or was collected as idle; initialize again.",
+    -32001,
+    {},
+    { warden: "session_unknown" },
+  );
+}
+
+/** The client's headers for the owner (Host, Authorization included), plus the hop header. */
+function forwardHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  // headers the Connection header names belong to this connection too
+  const named = new Set((h.connection ?? "").split(",").map((t) => t.trim().toLowerCase()));
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined && !HOP_BY_HOP.has(k) && !named.has(k) && !k.startsWith("proxy-"))
+      out[k] = v;
+  out[HOP_HEADER] = "1";
+  return out;
+}
+
+/** The owner's response headers for the client (its Content-Length kept: the body is as sent). */
+function answerHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined && (k === "content-length" || !HOP_BY_HOP.has(k))) out[k] = v;
+  return out;
+}

@@ -1,0 +1,80 @@
+/**
+ * `state.sessions` put together at the gateway's start (docs/scale-out.md, "Sessions"): the
+ * shared secret read from its environment variable, this instance's endpoint, and the
+ * forwarder on the HTTP front over the session directory in Redis.
+ */
+import { WardenError } from "../core/errors.js";
+import { type DirectoryRedis, SessionDirectory } from "../state/sessions.js";
+import { instanceUrlProblem } from "./config-sessions.js";
+import type { HttpListenConfig, SessionRoutingConfig } from "./config-types.js";
+import { SessionForwarder } from "./http-forward.js";
+import type { HttpFront } from "./http-front.js";
+
+/** The shortest secret accepted (an HMAC key guessable by brute force is no key). */
+const MIN_SECRET = 32;
+/** Replaces state.sessions.instance_url (one config file, one endpoint per instance). */
+export const INSTANCE_URL_ENV = "WARDEN_INSTANCE_URL";
+
+/** state.sessions.secret_env's value; throws config_invalid when it is unset or short. */
+export function sessionSecret(cfg: SessionRoutingConfig): string {
+  const v = process.env[cfg.secretEnv];
+  if (v === undefined || v.length < MIN_SECRET)
+    throw new WardenError(
+      "config_invalid",
+      `state.sessions.secret_env names $${cfg.secretEnv}, which is ${v === undefined ? "not set" : `only ${v.length} characters`}: export the same secret of at least ${MIN_SECRET} characters to every instance (e.g. openssl rand -hex 32).`,
+      { category: "config" },
+    );
+  return v;
+}
+
+/**
+ * This instance's MCP endpoint for the others: $WARDEN_INSTANCE_URL, else instance_url, else
+ * the address it listens on (127.0.0.1 when it listens on every address) and its path.
+ */
+export function instanceUrl(cfg: SessionRoutingConfig, l: HttpListenConfig, port: number): string {
+  const env = process.env[INSTANCE_URL_ENV];
+  if (env !== undefined && env !== "") {
+    const bad = instanceUrlProblem(env);
+    if (bad !== undefined)
+      throw new WardenError(
+        "config_invalid",
+        `$${INSTANCE_URL_ENV} is ${bad}: give this instance's MCP endpoint as the other instances reach it, e.g. http://10.0.0.5:8931/mcp.`,
+        { category: "config" },
+      );
+    return env;
+  }
+  if (cfg.instanceUrl !== undefined) return cfg.instanceUrl;
+  const any = l.host === "0.0.0.0" || l.host === "::";
+  const host = any ? "127.0.0.1" : l.host.includes(":") ? `[${l.host}]` : l.host;
+  return `${l.tls === undefined ? "http" : "https"}://${host}:${port}${l.path}`;
+}
+
+/** Route the front's sessions through the directory in `redis` (started by the front's owner). */
+export function routeSessions(
+  front: HttpFront,
+  redis: DirectoryRedis,
+  opts: {
+    cfg: SessionRoutingConfig;
+    secret: string;
+    self: string;
+    maxBody: number;
+    prefix?: string;
+    log: (line: string) => void;
+  },
+): SessionForwarder {
+  const dir = new SessionDirectory(redis, {
+    self: opts.self,
+    secret: opts.secret,
+    ttlMs: opts.cfg.ttlMs,
+    ...(opts.prefix === undefined ? {} : { prefix: opts.prefix }),
+  });
+  const fwd = new SessionForwarder(dir, {
+    maxBody: opts.maxBody,
+    maxForwards: opts.cfg.maxForwards,
+    live: () => front.sessions.keys(),
+  });
+  fwd.log = opts.log;
+  front.forwarder = fwd;
+  fwd.start();
+  return fwd;
+}
