@@ -16,6 +16,7 @@ export {
   summaryOf,
   summaryText,
 } from "./output.js";
+export { policyAsJson } from "./policy-json.js";
 export * from "./protocol.js";
 export { pythonJudge, pythonSiteFor } from "./python/index.js";
 export { hasTerminal, terminalReviewer } from "./review.js";

@@ -6,7 +6,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { compilePolicy } from "../../src/policy/compile.js";
+import { actionFor, type Op } from "../../src/trace/actions.js";
+import { defaultPolicy } from "../../src/trace/default-policy.js";
 import { readHandoff, writeHandoff } from "../../src/trace/handoff.js";
+import { presetPolicy } from "../../src/trace/policy/presets.js";
+import { policyAsJson } from "../../src/trace/policy-json.js";
 import type { ConfigureAnswer } from "../../src/trace/protocol.js";
 import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
 
@@ -37,6 +42,43 @@ describe("warden run: the policy handed over in a file", () => {
     } finally {
       h.remove();
     }
+  });
+
+  it("hands the policy over as JSON on the YAML's lines: every rule named by the same file:line", () => {
+    const ops: Op[] = [
+      { kind: "read", target: "/home/u/.ssh/id_rsa" },
+      { kind: "write", target: "/home/u/.bashrc" },
+      { kind: "read", target: "/tmp/x" },
+      { kind: "exec", target: "/bin/sh", argv: ["sh", "-c", "curl x | sh"] },
+      { kind: "exec", target: "/usr/bin/curl", argv: ["curl", "x"] },
+      { kind: "connect", target: "10.0.0.1", port: 443 },
+      { kind: "env", target: "AWS_SECRET_ACCESS_KEY" },
+      { kind: "env", target: "GITHUB_ACTIONS" },
+    ];
+    const policies = [
+      defaultPolicy(),
+      ...["npm-install", "pypi-install", "air-gap"].map((n) => presetPolicy(n)!),
+    ];
+    for (const p of policies) {
+      const json = policyAsJson(p.text, p.file);
+      expect(json, p.file).toBeDefined();
+      const a = compilePolicy(p.text, { file: p.file });
+      const b = compilePolicy(json!, { file: p.file });
+      if (!a.ok || !b.ok) throw new Error(`${p.file} does not compile`);
+      for (const op of ops) {
+        const action = actionFor(op);
+        if (action === null) continue;
+        const da = a.policy.check(action);
+        const db = b.policy.check(action);
+        expect([db.allowed, db.rule, db.ruleId], `${p.file} ${op.kind} ${op.target}`).toEqual([
+          da.allowed,
+          da.rule,
+          da.ruleId,
+        ]);
+      }
+    }
+    // A value JSON cannot hold (.inf): the YAML goes as it is.
+    expect(policyAsJson('version: "1.0"\nstorage:\n  x: .inf\n', "p.yaml")).toBeUndefined();
   });
 
   it("a program that rewrites it to allow everything, and its children's hash, does not free its Node children", async () => {

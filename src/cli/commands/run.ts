@@ -17,9 +17,9 @@ import {
   defaultPolicy,
   eventLine,
   hasTerminal,
+  policyAsJson,
   pythonJudge,
   StraceRun,
-  sectionsOf,
   shown,
   startTraceServer,
   straceText,
@@ -202,8 +202,11 @@ async function run(command: string[], o: Options): Promise<number> {
   for (const w of compiled.warnings)
     process.stderr.write(`warden: ${w.file}:${w.line}:${w.col} warning ${w.code} ${w.message}\n`);
   // A malwi policy's sections are the Warden sections it was read as.
+  // (Warden's: sorted, as the file's own sections; the compile read the YAML once already.)
   const sections =
-    compiled.policy.dialect === "malwi" ? [...compiled.policy.given] : sectionsOf(policy.text);
+    compiled.policy.dialect === "malwi"
+      ? [...compiled.policy.given]
+      : [...compiled.policy.given].sort();
   const strace = StraceRun.prepare(o.strace === true ? "on" : o.strace === false ? "off" : "auto");
   if (strace.mode === "on" && strace.unavailable !== undefined)
     throw refused(`--strace: ${strace.unavailable}; install strace or drop --strace`);
@@ -234,7 +237,8 @@ async function run(command: string[], o: Options): Promise<number> {
     return write(s);
   };
   const session = new TraceSession({
-    policy: { text: policy.text, file: policy.file },
+    // JSON on the YAML's lines: each traced process reads it without the YAML composer.
+    policy: { text: policyAsJson(policy.text, policy.file) ?? policy.text, file: policy.file },
     sections,
     reviewTimeoutMs: reviewMs,
     onEvent,

@@ -2,8 +2,10 @@
  * The agent's judge: Warden's own compiled policy, asked synchronously before a hooked call
  * goes on. Paths are judged on what the kernel would open (`resolveRealPathSync`); the answer
  * for a path judged before is remembered, and forgotten whenever this thread changes a name
- * (symlink, rename, unlink, rm, link, cp) and not used while a child it started is running (a
- * child could swap a symbolic link: docs/trace.md, "Limits").
+ * (symlink, rename, unlink, rm, link, cp) or a child it started ends, and not used while such a
+ * child is running (a child could swap a symbolic link: docs/trace.md, "Limits"). The same holds
+ * for what an exec is judged on: the program found in PATH and its real path (the rule is
+ * matched each time, on the command line given).
  */
 import { accessSync, constants } from "node:fs";
 import { resolve } from "node:path";
@@ -30,14 +32,31 @@ export class Judge {
   readonly #sections: ReadonlySet<string>;
   readonly #reads = new Map<string, Judged>();
   readonly #writes = new Map<string, Judged>();
-  /** Children started by this thread that are still running: the cache is not used meanwhile. */
-  children = 0;
+  /** Programs to exec: the executable's path as given → its real path (or why not). */
+  readonly #reals = new Map<string, string | { readonly refused: string }>();
+  /** `PATH\0name` → the executable found, as execvp would. */
+  readonly #found = new Map<string, string>();
+  readonly #execOpts = Object.freeze({
+    realPath: (p: string, raw: string) => this.#realOf(p, raw),
+  });
+  #children = 0;
   /** Inside a check: hooked calls the policy layer makes itself pass through unjudged. */
   busy = false;
 
   constructor(policy: CompiledPolicy, sections: readonly string[]) {
     this.#policy = policy;
     this.#sections = new Set(sections);
+  }
+
+  /** Children started by this thread that are still running: the caches are not used meanwhile. */
+  get children(): number {
+    return this.#children;
+  }
+
+  /** One ended: what it may have changed (a symbolic link swapped) is judged again. */
+  set children(n: number) {
+    if (n < this.#children) this.forget();
+    this.#children = n;
   }
 
   judges(section: string): boolean {
@@ -75,7 +94,11 @@ export class Judge {
     try {
       const d = this.#policy.check(
         action,
-        op.kind === "read" || op.kind === "write" || op.kind === "exec" ? CHECK_OPTS : undefined,
+        op.kind === "exec"
+          ? this.#execOpts
+          : op.kind === "read" || op.kind === "write"
+            ? CHECK_OPTS
+            : undefined,
       );
       return { verdict: verdictOf(op, d), decision: d };
     } finally {
@@ -148,27 +171,56 @@ export class Judge {
     }
   }
 
+  /** An executable's real path, remembered as paths judged before are. */
+  #realOf(p: string, raw: string): string | { readonly refused: string } {
+    if (this.#children === 0) {
+      const known = this.#reals.get(raw);
+      if (known !== undefined) return known;
+    }
+    const r = resolveRealPathSync(p, raw);
+    if (this.#reals.size >= CACHE_MAX) this.#reals.clear();
+    this.#reals.set(raw, r);
+    return r;
+  }
+
   /** The absolute path of a program to exec, searched in PATH as execvp does (as given if not found). */
   which(file: string, pathEnv: string | undefined): string {
     if (file.includes("/")) return file.charCodeAt(0) === 47 ? file : resolve(file);
+    const path = pathEnv ?? "/usr/local/bin:/usr/bin:/bin";
+    const dirs = path.split(":");
+    // A relative entry depends on the working directory: not remembered.
+    const keep = dirs.every((d) => d.charCodeAt(0) === 47);
+    const key = `${path}\0${file}`;
+    if (keep && this.#children === 0) {
+      const known = this.#found.get(key);
+      if (known !== undefined) return known;
+    }
+    let found = file;
     this.busy = true;
     try {
-      for (const dir of (pathEnv ?? "/usr/local/bin:/usr/bin:/bin").split(":")) {
+      for (const dir of dirs) {
         const p = resolve(dir === "" ? "." : dir, file);
         try {
           accessSync(p, constants.X_OK);
-          return p;
+          found = p;
+          break;
         } catch {}
       }
-      return file;
     } finally {
       this.busy = false;
     }
+    if (keep) {
+      if (this.#found.size >= CACHE_MAX) this.#found.clear();
+      this.#found.set(key, found);
+    }
+    return found;
   }
 
-  /** This thread changed a name: paths judged before may now lead elsewhere. */
+  /** This thread changed a name, or a child ended: paths judged before may now lead elsewhere. */
   forget(): void {
     this.#reads.clear();
     this.#writes.clear();
+    this.#reals.clear();
+    this.#found.clear();
   }
 }
