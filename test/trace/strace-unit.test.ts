@@ -143,7 +143,7 @@ describe("correlation", () => {
   if (!policy.ok) throw new Error("policy");
   const t0 = process.hrtime.bigint();
   const wall = () => BigInt(Date.now()) * 1_000_000n;
-  const procs = new Map<number, { ppid: number; path: string; traced: boolean }>();
+  const procs = new Map<number, { ppid: number; path: string; traced: boolean; done?: boolean }>();
 
   function setup() {
     procs.clear();
@@ -318,5 +318,96 @@ describe("correlation", () => {
     });
     c.settle(true);
     expect(out).toEqual([]);
+  });
+
+  // Under load an agent's batch arrives late (its process starved of CPU): the old grace
+  // windows (10 s at most, 8 s for an exec) called such a syscall unhooked. No timer decides
+  // now: only a report explaining it, the agent caught up past it, or the agent counted out.
+  it("an agent's late batch still explains its syscall: no verdict on a timer alone", () => {
+    const { c, out } = setup();
+    procs.set(10, { ppid: 1, path: "node", traced: true });
+    const late = ev(10, "js:fs.readFileSync", "/secret/late");
+    const spawnLate = ev(10, "js:child_process.spawn", "/bin/sh");
+    const w = wall();
+    const open = (path: string, tid = 10): StraceRecord => ({
+      kind: "open",
+      tid,
+      wallNs: w,
+      syscall: "openat",
+      path,
+      flags: "O_RDONLY",
+      write: false,
+      ok: true,
+    });
+    c.straceRecord(open("/secret/late"));
+    c.straceRecord({ kind: "spawn", tid: 10, wallNs: w, child: 11, thread: false });
+    c.straceRecord({
+      kind: "exec",
+      tid: 11,
+      wallNs: w,
+      syscall: "execve",
+      path: "/bin/sh",
+      argv: ["sh"],
+      ok: true,
+    });
+    c.straceRecord({ kind: "exit", tid: 11, wallNs: w });
+    const now = Date.now();
+    // A minute later the agent has still said nothing: nothing is decided.
+    c.settle(false, now + 60_000);
+    expect(out).toEqual([]);
+    // Its batch arrives at last: both are explained.
+    c.agentEvent(late);
+    c.agentEvent(spawnLate);
+    c.settle(false, now + 61_000);
+    expect(out).toEqual([]);
+    expect(c.stats).toMatchObject({ hooked: 2, unhooked: 0 });
+  });
+
+  it("decides once every reporting thread of the agent is past the syscall, or the agent is counted out", () => {
+    const { c, out } = setup();
+    procs.set(10, { ppid: 1, path: "node", traced: true });
+    c.agentEvent(ev(10, "js:fs.readFileSync", "/x", { thread_id: 1 }));
+    c.agentEvent(ev(10, "js:fs.readFileSync", "/x"));
+    const w = wall();
+    c.straceRecord({
+      kind: "open",
+      tid: 10,
+      wallNs: w,
+      syscall: "openat",
+      path: "/secret/raw",
+      flags: "O_RDONLY",
+      write: false,
+      ok: true,
+    });
+    const now = Date.now();
+    const after = (thread: number) =>
+      ev(10, "js:fs.statSync", "/y", {
+        thread_id: thread,
+        timestamp_ns:
+          Number(w - BigInt(Date.now()) * 1_000_000n) + Number(process.hrtime.bigint() - t0) + 1e9,
+      });
+    // A worker thread is past it, the main thread not yet: its event may still come.
+    c.agentEvent(after(1));
+    c.settle(false, now + 60_000);
+    expect(out).toEqual([]);
+    c.agentEvent(after(0));
+    c.settle(false, now + 60_000);
+    expect(out.map((e) => `${e.function} ${e.target} ${e.verdict}`)).toEqual([
+      "unhooked:openat /secret/raw warn",
+    ]);
+    // Counted out: decided at once after the grace.
+    c.straceRecord({
+      kind: "open",
+      tid: 10,
+      wallNs: wall(),
+      syscall: "openat",
+      path: "/secret/raw2",
+      flags: "O_RDONLY",
+      write: false,
+      ok: true,
+    });
+    procs.set(10, { ppid: 1, path: "node", traced: true, done: true });
+    c.settle(false, Date.now() + 2_000);
+    expect(out).toHaveLength(2);
   });
 });

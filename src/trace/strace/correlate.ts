@@ -15,9 +15,13 @@
  * - connect: a network event of the process with the same port (and the same address when the
  *   report names an address), at most 60 s before; a connect to port 53 is explained by any
  *   name lookup or network event of the process.
- * A syscall is decided after a grace of 1.5 s once its process's agent has reported past it,
- * has ended or there is none (an exec: once its process exited or configured, or after 8 s);
- * everything left is decided when the run ends.
+ * A syscall is decided, after a grace of 1.5 s, only once no report that explains it can still
+ * come, never on a timer alone (under load an agent's batch can arrive seconds late): an open
+ * or connect once its process has no agent, was counted out (every `/shutdown` of it handled:
+ * its last batch is in), or every thread of it that reports has reported something later
+ * (batches of one thread arrive in order); an exec once its process exited without
+ * configuring an agent and the parent's agent is caught up the same way. Everything left is
+ * decided when the run ends (all agents counted out).
  */
 import { basename, resolve } from "node:path";
 import type { TraceEvent } from "../protocol.js";
@@ -28,13 +32,17 @@ import type { StraceRecord } from "./parse.js";
 export interface AgentsView {
   readonly procs: ReadonlyMap<
     number,
-    { readonly ppid: number; readonly path: string; readonly traced: boolean }
+    {
+      readonly ppid: number;
+      readonly path: string;
+      readonly traced: boolean;
+      /** Every agent of it was counted out (its last batch handled). */
+      readonly done?: boolean;
+    }
   >;
 }
 
 export const GRACE_MS = 1_500;
-export const EXEC_WAIT_MS = 8_000;
-export const LONG_MS = 10_000;
 const FILE_WINDOW_NS = 30e9;
 const NET_WINDOW_NS = 60e9;
 /** Clock skew allowed between strace's wall clock and the agents' monotonic one. */
@@ -57,7 +65,8 @@ interface Reports {
   nets: { ts: number; host: string; port: number | undefined }[];
   lookups: number[];
   execs: { ts: number; base: string; used: boolean }[];
-  watermark: number;
+  /** The latest timestamp each thread of the process reported (thread_id: ns). */
+  watermarks: Map<number, number>;
 }
 
 export interface CorrelationStats {
@@ -140,7 +149,7 @@ export class Correlator {
   #reportsOf(pid: number): Reports {
     let r = this.#reports.get(pid);
     if (r === undefined) {
-      r = { files: new Map(), nets: [], lookups: [], execs: [], watermark: -1 };
+      r = { files: new Map(), nets: [], lookups: [], execs: [], watermarks: new Map() };
       this.#reports.set(pid, r);
     }
     return r;
@@ -150,8 +159,8 @@ export class Correlator {
   agentEvent(e: TraceEvent): void {
     if (e.pid <= 0) return;
     const r = this.#reportsOf(e.pid);
-    if (e.timestamp_ns > r.watermark) r.watermark = e.timestamp_ns;
     const t = e.timestamp_ns;
+    if (t > (r.watermarks.get(e.thread_id) ?? -1)) r.watermarks.set(e.thread_id, t);
     if (e.network_info?.port !== undefined) {
       if (r.nets.length >= KEEP) r.nets.shift();
       r.nets.push({ ts: t, host: e.network_info.host ?? e.target, port: e.network_info.port });
@@ -263,14 +272,27 @@ export class Correlator {
   }
 
   #settled(p: Pending, now: number): boolean {
-    const age = now - p.readAt;
-    if (age < GRACE_MS) return false;
-    if (age >= LONG_MS) return true;
-    if (p.rec.kind === "exec") return this.#exited.has(p.pid) || age >= EXEC_WAIT_MS;
-    const proc = this.#agents.procs.get(p.pid);
+    if (now - p.readAt < GRACE_MS) return false;
+    if (p.rec.kind === "exec") {
+      // Its own agent configures before the program runs: once it exited, none will.
+      if (!this.#exited.has(p.pid)) return false;
+      const parent = this.#parent.get(p.pid);
+      return parent === undefined || this.#caughtUp(parent, p.ts);
+    }
+    return this.#caughtUp(p.pid, p.ts);
+  }
+
+  /** Can the agent of process `pid` still report something that happened at `ts`? */
+  #caughtUp(pid: number, ts: number): boolean {
+    const proc = this.#agents.procs.get(pid);
     if (proc === undefined || !proc.traced) return true;
-    if (this.#exited.has(p.pid)) return true;
-    return (this.#reports.get(p.pid)?.watermark ?? -1) >= p.ts;
+    // Counted out: its last batch was handled. (Its exit alone is not enough: an agent that
+    // gave up waiting for the CLI at exit may still have a batch on the way.)
+    if (proc.done === true) return true;
+    const marks = this.#reports.get(pid)?.watermarks;
+    if (marks === undefined || marks.size === 0) return false;
+    for (const m of marks.values()) if (m < ts + SKEW_NS) return false;
+    return true;
   }
 
   /**
