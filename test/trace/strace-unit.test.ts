@@ -380,17 +380,17 @@ describe("correlation", () => {
       ok: true,
     });
     const now = Date.now();
-    const after = (thread: number) =>
+    const later = (thread: number) =>
       ev(10, "js:fs.statSync", "/y", {
         thread_id: thread,
         timestamp_ns:
           Number(w - BigInt(Date.now()) * 1_000_000n) + Number(process.hrtime.bigint() - t0) + 1e9,
       });
     // A worker thread is past it, the main thread not yet: its event may still come.
-    c.agentEvent(after(1));
+    c.agentEvent(later(1));
     c.settle(false, now + 60_000);
     expect(out).toEqual([]);
-    c.agentEvent(after(0));
+    c.agentEvent(later(0));
     c.settle(false, now + 60_000);
     expect(out.map((e) => `${e.function} ${e.target} ${e.verdict}`)).toEqual([
       "unhooked:openat /secret/raw warn",
