@@ -34,7 +34,14 @@ export interface AuditConfig {
 export type AuditPhase = "decision" | "outcome" | "event";
 
 /** How a forwarded call ended (docs/audit.md, "Outcomes"). */
-export type AuditOutcome = "answered" | "error" | "denied" | "cancelled" | "failed" | "cut_off";
+export type AuditOutcome =
+  | "answered"
+  | "error"
+  | "denied"
+  | "cancelled"
+  | "timeout"
+  | "failed"
+  | "cut_off";
 
 /** One line of the audit log; the one shape every line has (docs/audit.md, audit.schema.json). */
 export interface AuditRecord {

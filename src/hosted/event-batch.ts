@@ -9,7 +9,7 @@
  * `(other)`). So a call sends at most EVENTS_PER_CALL / EVENTS_PER_BATCH + 1 event messages,
  * whatever the component does, and the main thread's audit and metrics never queue without end.
  */
-import type { HostDecisionEvent, HostEvent } from "./host-seam.js";
+import type { Emit, HostDecisionEvent, HostEvent } from "./host-seam.js";
 
 /** Events kept in full per tool call (audit lines, the answer's hint). */
 export const EVENTS_PER_CALL = 256;
@@ -44,8 +44,15 @@ export class EventBatch {
 
   constructor(private readonly post: (m: EventsMessage) => void) {}
 
-  /** The worker's `emit`: keep, batch, or count. Never throws, never queues past the bounds. */
-  readonly emit = (e: HostEvent): void => {
+  /**
+   * The worker's `emit`: keep, batch, or count. Never throws, never queues past the bounds.
+   * Its `flush` sends what is buffered now (the host calls it before a host call that waits).
+   */
+  readonly emit: Emit = Object.assign((e: HostEvent) => this.#emit(e), {
+    flush: () => this.flush(),
+  });
+
+  #emit(e: HostEvent): void {
     if (this.#kept < EVENTS_PER_CALL) {
       this.#kept++;
       this.#buf.push(e);
@@ -70,7 +77,7 @@ export class EventBatch {
       this.#dropped.set(key, row);
     }
     row.count++;
-  };
+  }
 
   /** Send what is buffered. */
   flush(): void {

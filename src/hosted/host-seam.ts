@@ -102,8 +102,12 @@ export interface HostLogEvent {
 
 export type HostEvent = HostDecisionEvent | HostLogEvent;
 
-/** Sends an event to the main thread (cheap; buffered per call). */
-export type Emit = (event: HostEvent) => void;
+/**
+ * Sends an event to the main thread (cheap; buffered per call). `flush`, when the worker gives
+ * one, sends what is buffered now: the host calls it before a host call that may wait, so a
+ * deadline that terminates the worker during the wait loses none of the call's host calls.
+ */
+export type Emit = ((event: HostEvent) => void) & { readonly flush?: () => void };
 
 export interface HostImports {
   /** The import object for jco's `instantiate`. */

@@ -5,7 +5,11 @@
 import { randomUUID } from "node:crypto";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  CancelledNotificationSchema,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { HostedServer } from "./server.js";
 
 export const SERVER_NAME = "warden-serve";
@@ -34,6 +38,12 @@ export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Serv
     stop();
     closed?.();
   };
+  // A gateway upstream: a cancel (the client's, or the gateway's request_timeout_ms) does not
+  // drop the answer. The call cannot be stopped half-way in its worker anyway (its deadline
+  // still ends it), and its answer carries the host calls it made, which the gateway audits
+  // even though nobody waits for the answer any more (src/mcp/session-calls.ts, late answers).
+  if (opts.hostCallsInMeta === true)
+    server.setNotificationHandler(CancelledNotificationSchema, () => {});
   server.setRequestHandler(CallToolRequestSchema, async (req) => {
     const info = server.getClientVersion();
     return hosted.call(

@@ -8,6 +8,7 @@
 import { type HostCalls, hostCallEntries } from "../hosted/host-calls.js";
 import { HOST_CALLS_META } from "../hosted/server.js";
 import type { GatewayCall } from "./judges.js";
+import type { Late } from "./session-calls.js";
 import type { SessionParts } from "./session-core.js";
 import type { UpstreamLink } from "./upstream-link.js";
 
@@ -29,4 +30,23 @@ export function takeHostCalls(
   s.ctx.hostCalls?.(link.name, calls);
   for (const rec of hostCallEntries(calls, link.name, publicName, call.meta!.call_id))
     s.audit.write(rec, true);
+}
+
+/**
+ * A component upstream's tools/call that the client cancelled or that timed out: its answer
+ * still comes (the hosted server does not drop it on a cancel) and its host calls are audited,
+ * sharing the call's call_id, after its outcome line. Undefined for other upstreams.
+ */
+export function lateHostCalls(
+  s: SessionParts,
+  call: GatewayCall,
+  link: UpstreamLink,
+  publicName: string,
+): Late | undefined {
+  if (link.cfg.kind !== "component") return undefined;
+  return (r) => {
+    const a = r.message as { result?: Obj };
+    if (a.result !== undefined && typeof a.result === "object")
+      takeHostCalls(s, call, link, publicName, a.result);
+  };
 }

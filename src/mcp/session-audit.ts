@@ -202,9 +202,12 @@ export class SessionAudit {
       const gone =
         a.error.code === UPSTREAM_UNAVAILABLE &&
         (a.error.data as Obj | undefined)?.warden === "upstream_unavailable";
-      outcome = how?.failed || gone ? "failed" : "error";
+      const late = (a.error.data as Obj | undefined)?.warden === "upstream_timeout";
+      outcome = how?.failed || gone ? "failed" : late ? "timeout" : "error";
       rec.error = auditError(a.error);
-    } else if (a.result.isError === true) outcome = "error";
+    } else if (a.result.isError === true)
+      // a component's call that hit its deadline (src/hosted) says so in its _meta
+      outcome = timedOut(a.result) ? "timeout" : "error";
     rec.outcome = outcome;
     this.write(rec);
     // The chain's after hooks see how the call ended (the metrics' statistics strategy counts
@@ -216,6 +219,12 @@ export class SessionAudit {
       chain.after(call);
     }
   }
+}
+
+/** A tool's error answer whose `_meta["warden/error"]` is a `timeout` (a component's deadline). */
+function timedOut(result: Obj): boolean {
+  const e = (result._meta as Obj | undefined)?.["warden/error"] as Obj | undefined;
+  return e?.code === "timeout";
 }
 
 /** The policy rule's key path a core decision carries (toCoreDecision puts it in details). */

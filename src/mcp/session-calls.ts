@@ -37,8 +37,13 @@ export const UNKNOWN_ID = "dropped: it names no request in flight";
 
 /** Where a call's answer goes: the upstream's answer (with its text), or CANCELLED. */
 export type Done = (a: UpstreamAnswer | typeof CANCELLED) => void;
+/** What an answer that comes after its call was cancelled or timed out is still good for. */
+export type Late = (a: UpstreamAnswer) => void;
+/** Cancelled or timed-out calls whose late answer is still read (`Late`), oldest dropped first. */
+const MAX_LATE = 1024;
 type Pending = {
   done: Done;
+  late: Late | undefined;
   link: UpstreamLink;
   clientId: Id | undefined;
   method: string;
@@ -61,6 +66,8 @@ export class Calls {
   readonly #serverRev = new Map<string, number>();
   /** Per upstream, the client request sent to it last and still in flight (log messages go with it). */
   readonly #lastInflight = new Map<string, Id>();
+  /** Calls cancelled or timed out whose answer may still come: gid → its link and `late`. */
+  readonly #late = new Map<number, { link: UpstreamLink; late: Late }>();
 
   constructor(
     readonly ctx: GatewayContext,
@@ -71,6 +78,7 @@ export class Calls {
   /**
    * Send a request to an upstream; `done` gets its answer, or CANCELLED (possibly at once, when
    * the link is down). A callback rather than a Promise: one microtask hop less per answer.
+   * Returns the call's id (see `lateTo`).
    */
   callThen(
     link: UpstreamLink,
@@ -79,14 +87,14 @@ export class Calls {
     clientId: Id | undefined,
     trace: readonly string[] | undefined,
     done: Done,
-  ): void {
+  ): number {
     const gid = this.#nextId++;
     const timer = setTimeout(
       () => this.#timeout(gid),
       link.cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     );
     timer.unref();
-    this.#pending.set(gid, { done, link, clientId, method, timer });
+    this.#pending.set(gid, { done, late: undefined, link, clientId, method, timer });
     if (clientId !== undefined) {
       const list = this.#byClient.get(clientId);
       if (list === undefined) this.#byClient.set(clientId, [gid]);
@@ -101,6 +109,16 @@ export class Calls {
       (e) => this.#settle(gid, made(this.#unavailable(gid, link, e.message))),
       trace,
     );
+    return gid;
+  }
+
+  /**
+   * When call `gid` is cancelled (by the client) or times out, an answer the upstream still
+   * sends goes to `late` (a component upstream's host calls are audited from it).
+   */
+  lateTo(gid: number, late: Late | undefined): void {
+    const p = this.#pending.get(gid);
+    if (p !== undefined && late !== undefined) p.late = late;
   }
 
   /** Send a request to an upstream; resolves with its answer, or CANCELLED. */
@@ -137,7 +155,7 @@ export class Calls {
     const m = r.message as Answer;
     if (typeof m.id !== "number") return;
     const p = this.#pending.get(m.id);
-    if (p === undefined) return;
+    if (p === undefined) return this.#lateAnswer(link, m.id, r as UpstreamAnswer);
     if (p.link !== link) this.#foreign(link, `an answer to request ${m.id}`, p.link);
     else if ("result" in m) {
       const bad = invalidResult(p.method, m.result);
@@ -229,6 +247,7 @@ export class Calls {
       // the cancelled call's own outcome line says `cancelled`; at level all, a line for this too
       this.audit.passed(n.method, "client", p.link.name);
       p.link.post({ ...n, params: { ...n.params, requestId: gid } } as Message);
+      this.#keepLate(gid, p);
       this.#settle(gid, CANCELLED);
     }
   }
@@ -267,7 +286,27 @@ export class Calls {
       `Upstream "${p.link.name}" ${why}; Warden cancelled the request. Retry, or raise the timeout for a slow tool.`,
       { warden: "upstream_timeout", upstream: p.link.name, timeout_ms: ms },
     );
+    this.#keepLate(gid, p);
     this.#finish(gid, p, made(e));
+  }
+
+  /** A call that ends before its answer: keep where its late answer goes (bounded). */
+  #keepLate(gid: number, p: Pending): void {
+    if (p.late === undefined) return;
+    if (this.#late.size >= MAX_LATE) this.#late.delete(this.#late.keys().next().value!);
+    this.#late.set(gid, { link: p.link, late: p.late });
+  }
+
+  /** An answer to no pending call: a cancelled or timed-out one's, from the link it went to. */
+  #lateAnswer(link: UpstreamLink, gid: number, r: UpstreamAnswer): void {
+    const l = this.#late.get(gid);
+    if (l === undefined || l.link !== link) return;
+    this.#late.delete(gid);
+    try {
+      l.late(r);
+    } catch (e) {
+      this.ctx.log(`a late answer of upstream "${link.name}" failed: ${(e as Error).stack}`);
+    }
   }
 
   #settle(gid: number, a: UpstreamAnswer | typeof CANCELLED): void {

@@ -5,7 +5,7 @@
  * outcome line; resources/unsubscribe and logging/setLevel pass through unjudged.
  */
 import { type Decision, isAllowed } from "../core/decision.js";
-import { takeHostCalls } from "./host-call-lines.js";
+import { lateHostCalls, takeHostCalls } from "./host-call-lines.js";
 import {
   errorResponse,
   INTERNAL_ERROR,
@@ -105,7 +105,7 @@ export class Forwarding {
     else if (call.args !== p) fwd = { ...(call.args as Obj), [key]: name };
     else if (name !== publicName) fwd = { ...p, [key]: name };
     const trace = s.audit.forwarded(call, req.method, publicName, t0, d);
-    s.calls.callThen(link, req.method, fwd, req.id, trace, (got) => {
+    const gid = s.calls.callThen(link, req.method, fwd, req.id, trace, (got) => {
       s.calls.doneProgress(p);
       if (got === CANCELLED) return s.audit.outcome(call, req.method, publicName, t0, got);
       const a = got.message;
@@ -136,6 +136,7 @@ export class Forwarding {
         },
       );
     });
+    s.calls.lateTo(gid, lateHostCalls(s, call, link, publicName));
   }
 
   /**

@@ -55,6 +55,8 @@ const key = (id: unknown) => `${typeof id}:${String(id)}`;
 export class SharedRoutes {
   #next = 1;
   readonly #out = new Map<number, Out>();
+  /** A component upstream's calls a session cancelled: their late answer still goes to it (bounded). */
+  readonly #late = new Map<number, Out>();
   /** Server→client requests in flight, by their id: the session asked, and its id. */
   readonly #serverReqs = new Map<string, { ch: SharedChannel; id: Id }>();
   /** resources/subscribe, counted: the upstream's URI → the sessions subscribed to it. */
@@ -128,7 +130,13 @@ export class SharedRoutes {
       const hid = ch.out.get(n.params?.requestId as Id);
       if (hid === undefined) return;
       ch.out.delete(n.params!.requestId as Id);
+      const o = this.#out.get(hid);
       this.#out.delete(hid);
+      // its answer still comes (src/hosted does not drop it): the session audits its host calls
+      if (this.host.kind === "component" && o !== undefined) {
+        if (this.#late.size >= 1024) this.#late.delete(this.#late.keys().next().value!);
+        this.#late.set(hid, o);
+      }
       return this.host.post({ ...n, params: { ...n.params, requestId: hid } }, onFail);
     }
     // notifications/initialized: the gateway sent its own once; roots/list_changed: roots are
@@ -220,6 +228,11 @@ export class SharedRoutes {
   #route(m: Message, related: unknown) {
     if (isResponse(m)) {
       if (typeof m.id !== "number") return;
+      const late = this.#late.get(m.id);
+      if (late?.ch !== undefined) {
+        this.#late.delete(m.id);
+        return late.ch.deliver({ ...m, id: late.id } as Message);
+      }
       const o = this.#out.get(m.id);
       if (o === undefined) return;
       this.#out.delete(m.id);

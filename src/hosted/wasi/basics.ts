@@ -30,6 +30,7 @@ import { insecure, insecureSeed, random } from "@bytecodealliance/preview2-shim/
 import { WardenError } from "../../core/errors.js";
 import { ComponentExit } from "../host-seam.js";
 import type { Crossings } from "./crossing.js";
+import { pollFlushed } from "./waits.js";
 
 type Fns = Record<string, (...args: never[]) => unknown>;
 
@@ -168,7 +169,7 @@ export function basicImports(
     "wasi:io/error": { Error: (ioError as { Error: unknown }).Error },
     "wasi:io/poll": {
       Pollable: (ioPoll as { Pollable: unknown }).Pollable,
-      poll: (ioPoll as { poll: unknown }).poll,
+      poll: pollFlushed,
     },
     "wasi:io/streams": {
       InputStream: (ioStreams as { InputStream: unknown }).InputStream,

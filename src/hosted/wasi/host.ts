@@ -26,6 +26,7 @@ import { Descriptor, filesystemImports, preopenDescriptor } from "./filesystem.j
 import { httpImports } from "./http.js";
 import { compileHostPolicy, type HostPolicy, type HostPolicyInput } from "./policies.js";
 import { type Lookup, socketImports } from "./sockets.js";
+import { flushBeforeWaits } from "./waits.js";
 
 export interface WasiHostOptions {
   /** The component's name: the `source` of every crossing, and in every event. */
@@ -174,6 +175,7 @@ export function createWasiHost(opts: WasiHostOptions): WasiHost {
     crossings.note(envEvent);
     return env;
   };
+  flushBeforeWaits((opts.emit as { flush?: () => void } | undefined)?.flush);
   const imports: Record<string, Record<string, unknown>> = {
     ...basicImports(crossings, visibleEnv, {
       ...(opts.environment ? { environment: opts.environment } : {}),
