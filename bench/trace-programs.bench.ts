@@ -9,6 +9,7 @@
  * WARDEN_BENCH_STRACE=1.
  *
  *   npm run bench -- --only trace-programs            (5 runs each; --quick: 2, a tiny project)
+ *   WARDEN_BENCH_PROGRAMS=npm npm run bench -- --only trace-programs   (npm ci only; =tsc: tsc only)
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -103,8 +104,11 @@ export default async function (h: Harness): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "warden-trace-programs-"));
   const n = h.quick ? 2 : 5;
   try {
+    const only = process.env.WARDEN_BENCH_PROGRAMS;
     // 1. tsc: the project's own build (into a scratch folder); --quick: a tiny project.
-    if (h.quick) {
+    if (only === "npm") {
+      // npm ci only (below).
+    } else if (h.quick) {
       const p = join(dir, "tiny");
       mkdirSync(join(p, "src"), { recursive: true });
       writeFileSync(join(p, "src/a.ts"), "export const a: number = 1;\n");
@@ -126,6 +130,7 @@ export default async function (h: Harness): Promise<void> {
     }
 
     // 2. npm ci --offline: a small tree whose packages are in the local cache (Warden's own).
+    if (only === "tsc") return;
     const app = join(dir, "npm-app");
     mkdirSync(app);
     const deps: Record<string, string> = {};
