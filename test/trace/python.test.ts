@@ -71,7 +71,8 @@ shutil.rmtree(d)
 print("BENIGN OK", json.loads(open(os.path.join(os.environ["WORK"], "in.json")).read()))
 `;
 
-describe.skipIf(PY === undefined)("warden run: the Python agent", () => {
+// The runs are independent (own folders; only the first uses the sink): run side by side.
+describe.skipIf(PY === undefined).concurrent("warden run: the Python agent", () => {
   it("blocks or reports what a malicious script does (pypi-install); the sink receives nothing", async () => {
     const root = tempDir("warden-py-");
     const home = join(root, "home");
@@ -145,10 +146,20 @@ except OSError as e:
     });
     mkdirSync(join(root, "work"));
     const env = { ...process.env, WORK: root };
-    const benign = await runWarden(
-      ["run", "--json", "--preset", "pypi-install", "--", PY!, "benign.py"],
-      { cwd: root, env },
-    );
+    // The same test judges a review: without a terminal it is denied and the summary says so.
+    // A sitecustomize of the user's own on PYTHONPATH still runs (after Warden's).
+    mkdirSync(join(root, "usersite"));
+    writeFileSync(join(root, "usersite", "sitecustomize.py"), 'print("USER SITECUSTOMIZE")\n');
+    const [benign, sneaky] = await Promise.all([
+      runWarden(["run", "--json", "--preset", "pypi-install", "--", PY!, "benign.py"], {
+        cwd: root,
+        env,
+      }),
+      runWarden(["run", "--policy", join(root, "policy.yaml"), "--", PY!, "sneaky.py"], {
+        cwd: root,
+        env: { ...process.env, PYTHONPATH: join(root, "usersite") },
+      }),
+    ]);
     expect(benign.code, benign.stderr).toBe(0);
     expect(benign.stderr).toContain("BENIGN OK {'ok': True}");
     const { events, summary } = eventsOf(benign.stdout);
@@ -156,14 +167,6 @@ except OSError as e:
     expect(events.some((e) => e.function === "py:shutil.rmtree")).toBe(true);
     expect(summary.lost).toBe(0);
 
-    // The same run judges a review: without a terminal it is denied and the summary says so.
-    // A sitecustomize of the user's own on PYTHONPATH still runs (after Warden's).
-    mkdirSync(join(root, "usersite"));
-    writeFileSync(join(root, "usersite", "sitecustomize.py"), 'print("USER SITECUSTOMIZE")\n');
-    const sneaky = await runWarden(
-      ["run", "--policy", join(root, "policy.yaml"), "--", PY!, "sneaky.py"],
-      { cwd: root, env: { ...process.env, PYTHONPATH: join(root, "usersite") } },
-    );
     expect(sneaky.stdout).toContain("USER SITECUSTOMIZE");
     expect(sneaky.code, sneaky.stderr).toBe(0);
     expect(sneaky.stdout).toContain("DENIED innocent.txt 13");

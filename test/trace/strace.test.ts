@@ -49,19 +49,33 @@ function jsonLines(stdout: string): { events: Ev[]; summary: Summary } {
 /** A loopback TCP sink that counts connections. */
 let sink: Server;
 let sinkPort = 0;
-let accepted = 0;
 beforeAll(async () => {
-  sink = createServer((s) => {
-    accepted++;
-    s.destroy();
-  });
+  sink = createServer((s) => s.destroy());
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
   sinkPort = (sink.address() as { port: number }).port;
 });
 afterAll(() => sink.close());
 
-describe.skipIf(!STRACE.ok)("warden run under strace", () => {
+/** A sink of this test's own (the tests run side by side): its port and how many it accepted. */
+async function ownSink(): Promise<{ port: number; accepted: () => number; close: () => void }> {
+  let n = 0;
+  const s = createServer((c) => {
+    n++;
+    c.destroy();
+  });
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  return {
+    port: (s.address() as { port: number }).port,
+    accepted: () => n,
+    close: () => s.close(),
+  };
+}
+
+// Each run is independent (own folder, own sink where counted): they run side by side.
+describe.skipIf(!STRACE.ok).concurrent("warden run under strace", () => {
   it("flags a static binary's raw read of a denied file, connect and exec as unhooked: live, summary, audit", async () => {
+    const own = await ownSink();
+    const sinkPort = own.port;
     const evader = staticProgram("evader", EVADER_C);
     const dir = tempDir();
     mkdirSync(join(dir, "secret"));
@@ -73,7 +87,6 @@ describe.skipIf(!STRACE.ok)("warden run under strace", () => {
 console.log("evader exit", r.status);`,
     });
     const audit = join(dir, "audit.jsonl");
-    const before = accepted;
     const r = await runWarden(
       ["run", "--audit", audit, "--policy", join(dir, "policy.yaml"), "--", NODE, "app.js"],
       { cwd: dir },
@@ -81,7 +94,8 @@ console.log("evader exit", r.status);`,
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("evader exit 3");
     // strace sees, it does not block: the connect reached the sink.
-    expect(accepted - before).toBe(1);
+    expect(own.accepted()).toBe(1);
+    own.close();
     // Live lines.
     expect(r.stderr).toMatch(
       new RegExp(
@@ -226,31 +240,33 @@ process.stdout.write("ENV-I " + spawnSync("env", ["-i", ${JSON.stringify(NODE)},
   }, 120_000);
 });
 
-describe.skipIf(!STRACE.ok)("warden run under strace: processes that outlive the run", () => {
-  it("a descendant still running after --linger keeps working, strace stays quiet, the summary says strace goes on following it", async () => {
-    const dir = tempDir();
-    const out = join(dir, "out.txt");
-    files(dir, {
-      "data.txt": "DATA",
-      // A detached shell that outlives the run, then opens and execs (syscalls strace traces).
-      "app.js": `require("child_process").spawn("sh", ["-c", "sleep 2; cat data.txt > out.txt; echo status $? >> out.txt"], { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref();`,
-    });
-    // runWarden returns when stderr closes: strace (and the shell) hold it until they end.
-    const r = await runWarden(["run", "--json", "--linger", "0", "--", NODE, "app.js"], {
-      cwd: dir,
-    });
-    expect(r.code, r.stderr).toBe(0);
-    const { summary } = jsonLines(r.stdout);
-    const following = summary.strace.following;
-    expect(following?.length, r.stderr).toBeGreaterThan(0);
-    // The shell's open and exec worked (no ENOSYS), and strace wrote no error per syscall
-    // into the terminal after warden run stopped reading (it did: "Broken pipe").
-    expect(readFileSync(out, "utf8")).toBe("DATAstatus 0\n");
-    expect(r.stderr).not.toMatch(/Broken pipe|Function not implemented/);
-  }, 120_000);
-});
+describe
+  .skipIf(!STRACE.ok)
+  .concurrent("warden run under strace: processes that outlive the run", () => {
+    it("a descendant still running after --linger keeps working, strace stays quiet, the summary says strace goes on following it", async () => {
+      const dir = tempDir();
+      const out = join(dir, "out.txt");
+      files(dir, {
+        "data.txt": "DATA",
+        // A detached shell that outlives the run, then opens and execs (syscalls strace traces).
+        "app.js": `require("child_process").spawn("sh", ["-c", "sleep 2; cat data.txt > out.txt; echo status $? >> out.txt"], { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref();`,
+      });
+      // runWarden returns when stderr closes: strace (and the shell) hold it until they end.
+      const r = await runWarden(["run", "--json", "--linger", "0", "--", NODE, "app.js"], {
+        cwd: dir,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const { summary } = jsonLines(r.stdout);
+      const following = summary.strace.following;
+      expect(following?.length, r.stderr).toBeGreaterThan(0);
+      // The shell's open and exec worked (no ENOSYS), and strace wrote no error per syscall
+      // into the terminal after warden run stopped reading (it did: "Broken pipe").
+      expect(readFileSync(out, "utf8")).toBe("DATAstatus 0\n");
+      expect(r.stderr).not.toMatch(/Broken pipe|Function not implemented/);
+    }, 120_000);
+  });
 
-describe("warden run without strace", () => {
+describe.concurrent("warden run without strace", () => {
   it("--no-strace says in the summary what is not seen", async () => {
     const dir = tempDir();
     files(dir, { "app.js": "" });
