@@ -1,0 +1,138 @@
+/**
+ * What telemetry.otlp costs per call: tools/call through `warden gateway` (HTTP listen, an HTTP
+ * upstream, audit on, allow-all policy) with telemetry off and on, side by side in one run
+ * (interleaved blocks, so load from neighbours falls on both alike). With telemetry on, every
+ * call makes its span, sends the upstream a traceparent, and the spans go in batches to a local
+ * OTLP/HTTP receiver (in this process: it reads and discards). Notes give the p50/p99 difference,
+ * each gateway's main-thread CPU per call, the spans received, and the load average.
+ *
+ *   npm run bench -- --only telemetry
+ */
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Harness } from "./harness.js";
+import {
+  httpClient,
+  interleaved,
+  mainThreadCpuMs,
+  type RawClient,
+  spawnListening,
+} from "./mcp/raw-clients.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const CLI = join(root, "dist/cli/main.js");
+const ECHO = join(here, "mcp/echo-server.js");
+const node = process.execPath;
+const ARGS = { name: "echo", arguments: { text: "hello from the benchmark" } };
+const POLICY = `version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n  tools: { allow: ["*"] }\n`;
+
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+export default async function (h: Harness): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "warden-bench-otel-"));
+  const procs: ChildProcess[] = [];
+  const clients: RawClient[] = [];
+  let exports = 0;
+  const collector = createServer((req, res) => {
+    let n = 0;
+    req.on("data", (d: Buffer) => {
+      n += d.length;
+    });
+    req.on("end", () => {
+      if (n > 0) exports++;
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((r) => collector.listen(0, "127.0.0.1", r));
+  const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+  const listen = async (args: string[]) => {
+    const p = await spawnListening(node, args);
+    procs.push(p.proc);
+    return p;
+  };
+  const gateway = async (name: string, telemetry: string) => {
+    writeFileSync(join(dir, "policy.yaml"), POLICY);
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(
+      file,
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./${name}.audit.jsonl }\n${telemetry}upstreams:\n  - name: echo\n    url: ${echo.url}\n`,
+    );
+    return listen([CLI, "gateway", "--config", file, "--no-watch"]);
+  };
+  const echo = await listen([ECHO, "--http"]);
+  try {
+    const off = await gateway("off", "");
+    const on = await gateway("on", `telemetry:\n  otlp: { endpoint: ${endpoint} }\n`);
+    const rows: [string, RawClient, ChildProcess | undefined][] = [
+      ["direct (HTTP echo server)", await httpClient(echo.url), undefined],
+      ["gateway, audit, telemetry off", await httpClient(off.url), off.proc],
+      ["gateway, audit, telemetry.otlp on", await httpClient(on.url), on.proc],
+    ];
+    for (const [, c] of rows) clients.push(c);
+    const call = (c: RawClient) => async () => {
+      const r = (await c.call("tools/call", ARGS)) as { result?: unknown };
+      if (!r?.result) throw new Error(`tools/call failed: ${JSON.stringify(r)}`);
+    };
+    const warm = h.quick ? 300 : 4000;
+    for (const [, c] of rows) {
+      const f = call(c);
+      for (let i = 0; i < warm; i++) await f();
+    }
+    const cpu = rows.map(() => 0);
+    let at = 0;
+    const block = 100;
+    const rounds = h.quick ? 4 : 30;
+    const load = loadavg();
+    const lat = await interleaved(
+      rows.map(([, c]) => call(c)),
+      rounds,
+      h.quick ? 3000 : 20_000,
+      block,
+      {
+        before: (i) => {
+          const pid = rows[i]![2]?.pid;
+          at = pid === undefined ? 0 : mainThreadCpuMs(pid);
+        },
+        after: (i) => {
+          const pid = rows[i]![2]?.pid;
+          if (pid !== undefined) cpu[i]! += mainThreadCpuMs(pid) - at;
+        },
+      },
+    );
+    const pct = (xs: number[], q: number) =>
+      xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]!;
+    const sorted = lat.map((xs) => xs.sort((a, b) => a - b));
+    const offXs = sorted[1]!;
+    for (const [i, [name]] of rows.entries()) {
+      const xs = sorted[i]!;
+      const total = xs.reduce((a, b) => a + b, 0);
+      const cpuUs = Math.round((cpu[i]! * 1000) / xs.length);
+      const vsOff =
+        i === 2
+          ? `; adds ${((pct(xs, 0.5) - pct(offXs, 0.5)) / 1000).toFixed(0)} µs p50, ${((pct(xs, 0.99) - pct(offXs, 0.99)) / 1000).toFixed(0)} µs p99 over telemetry off; ${exports} export requests received`
+          : "";
+      h.record({
+        name: `tools/call over HTTP: ${name}`,
+        p50_ns: Math.round(pct(xs, 0.5)),
+        p99_ns: Math.round(pct(xs, 0.99)),
+        ops_per_s: Math.round((xs.length / total) * 1e9),
+        samples: xs.length,
+        note:
+          i === 0
+            ? `baseline; blocks of ${block} interleaved; load average ${load}`
+            : `gateway main thread ${cpuUs} µs CPU/call (10 ms ticks)${vsOff}`,
+      });
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    for (const p of procs) p.kill();
+    collector.closeAllConnections();
+    collector.close();
+  }
+}
