@@ -44,13 +44,19 @@ export function denialMessage(d: Decision, f: DenialFacts): string {
         ? d.verdict === "review"
           ? `A rule of ${String(d.details?.rules ?? "the rules file")} asks for a person's review, and the gateway holds no call waiting for one: it is refused (rule_review). Have an operator make the call, or change that rule's action (docs/rules.md).`
           : `A rule of ${String(d.details?.rules ?? "the rules file")} refused it (docs/rules.md); change that rule if this is wrong.`
-        : `Guard "${d.by}" refused it; change that guard's configuration if this is wrong.`;
+        : d.by === "state"
+          ? "Calls under no rate limit are still served."
+          : `Guard "${d.by}" refused it; change that guard's configuration if this is wrong.`;
   return `Warden denied ${f.what}: ${d.reason}${rule}. ${hint}`;
 }
 
-/** A rules refusal's own code (rule_denied, rule_review, rule_plugin_error, rule_eval_error). */
+/**
+ * A rules refusal's own code (rule_denied, rule_review, rule_plugin_error, rule_eval_error), or
+ * state_unavailable (state.redis down).
+ */
 export function denialCode(d: Decision): string | undefined {
   const code = d.details?.code;
+  if (d.by === "state" && code === "state_unavailable") return code; // shared-limits.ts
   return d.by === "rules" && typeof code === "string" && code.startsWith("rule_")
     ? code
     : undefined;

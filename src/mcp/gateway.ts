@@ -38,6 +38,7 @@ import type { GatewayMetrics } from "./metrics.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
 import { instanceUrl, routeSessions, sessionSecret } from "./session-routing.js";
+import { redisWindows, type SharedWindows } from "./shared-limits.js";
 import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
 import { upstreamProblems } from "./upstream-check.js";
@@ -149,7 +150,10 @@ export class Gateway extends EventEmitter {
   readonly version = version();
   http: HttpFront | undefined;
   stdio: StdioFront | undefined;
-  /** state.redis: the one connection to the state the instances share. */
+  /**
+   * state.redis: the one connection to the state the instances share (rate-limit windows,
+   * rug_pull pins, session routing); opened in the constructor, closed at stop.
+   */
   redis: RedisState | undefined;
   address: AddressInfo | undefined;
   #stopping: Promise<void> | undefined;
@@ -159,6 +163,8 @@ export class Gateway extends EventEmitter {
   #stopComponents: (() => void) | undefined;
   /** Tells component-upstream.ts which component upstreams this gateway's config has now. */
   #holdComponents: ((cfgs: GatewayConfig["upstreams"]) => Promise<void>) | undefined;
+  /** state.redis: the shared rate-limit windows the judges take from (shared-limits.ts). */
+  readonly #windows: SharedWindows | undefined;
   /** Resolves when the gateway has stopped (stdin closed, or stop() called). */
   readonly stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -182,7 +188,19 @@ export class Gateway extends EventEmitter {
     this.#paths = { local: localUpstreams(opts.config.upstreams) };
     this.#extra = opts.judges ?? {};
     this.#own = own ?? {};
-    this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies());
+    const redis = opts.config.state?.redis;
+    if (redis !== undefined) {
+      this.redis = RedisState.open(redis, {
+        onHealth: (h) =>
+          this.#log(
+            h.state === "up"
+              ? `state.redis: connected to ${h.url}`
+              : `state.redis: ${h.url} is ${h.state}${h.error === undefined ? "" : ` (${h.error})`}: calls that need shared state are refused until it is back`,
+          ),
+      });
+      this.#windows = redisWindows(this.redis);
+    }
+    this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies(), this.#windows);
     this.#recent = new RecentLines(opts.recentDecisions);
     this.#audit = this.#openAudit(opts.config.audit);
     this.#shareUpstreams();
@@ -252,7 +270,7 @@ export class Gateway extends EventEmitter {
       if (opts.config.metrics) {
         g.metrics = new (await import("./metrics.js")).GatewayMetrics(opts.metricsRegistry);
         g.metrics.upstreams = () => g.views().upstreams();
-        g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies());
+        g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies(), g.#windows);
       }
       if (opts.config.otlp) await g.#trace(opts.config.otlp);
       if (opts.config.upstreams.some((u) => u.kind === "component")) await g.#followComponents();
@@ -461,7 +479,7 @@ export class Gateway extends EventEmitter {
   /** Replace the guard strategies of some phases (the policy stays first). */
   setJudges(extra: Partial<Record<GatewayPhase, readonly Strategy[]>>): void {
     this.#extra = extra;
-    this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies());
+    this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies(), this.#windows);
   }
 
   /** The guards' strategies, then the user's own, per phase; the metrics' statistics last. */
@@ -550,6 +568,10 @@ export class Gateway extends EventEmitter {
         `auth changed: applied (${auth.swap.tokens.length} static token(s)${o === undefined ? "" : ", auth.oauth"}); ${ended} session(s) whose caller it no longer vouches for were ended`,
       );
     }
+    if (JSON.stringify(next.state?.redis) !== JSON.stringify(this.config.state?.redis))
+      this.#log(
+        "state.redis changed: restart the gateway to apply it (the Redis connection is opened at start; the rest of the new config is applied)",
+      );
     if (JSON.stringify(next.audit) !== JSON.stringify(this.config.audit)) {
       this.#audit?.close();
       this.#audit = this.#openAudit(next.audit);

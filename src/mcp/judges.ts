@@ -20,10 +20,16 @@ import type { Call } from "../core/call.js";
 import { Chain } from "../core/chain.js";
 import type { Decision } from "../core/decision.js";
 import type { Strategy } from "../core/strategy.js";
-import type { CheckOptions, CompiledPolicy, PolicyDecision } from "../policy/index.js";
+import type {
+  CheckOptions,
+  CompiledPolicy,
+  DeferredLimits,
+  PolicyDecision,
+} from "../policy/index.js";
 import { allowHint, type PolicyHolder, toCoreDecision } from "../policy/index.js";
 import type { UpstreamConfig } from "./config-types.js";
 import { ON_THIS_HOST, type PolicyAction } from "./policy-adapter.js";
+import { type SharedLimitCheck, type SharedWindows, sharedLimitStrategy } from "./shared-limits.js";
 
 export const PHASES = ["connection", "tools_list", "tool_invoke", "request", "response"] as const;
 export type GatewayPhase = (typeof PHASES)[number];
@@ -52,6 +58,8 @@ export interface GatewayCallMeta {
   host?: string;
   /** The policy's decision for single-target calls (allowed ones too, for the audit). */
   policy?: PolicyDecision;
+  /** state.redis: the policy allowed subject to a shared rate-limit window (shared-limits.ts). */
+  sharedLimit?: SharedLimitCheck;
   /** Names removed from a list by the policy (or a guard that records them). */
   hidden?: string[];
   /**
@@ -144,7 +152,11 @@ function requestAction(method: string, a: Item): PolicyAction | undefined {
  * The policy as a strategy: one object, behaviour chosen by `call.meta.phase`. It reads the
  * policy in force from the policy layer's `PolicyHolder` on every call (a reload swaps it).
  */
-export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): GatewayStrategy {
+export function policyStrategy(
+  holder: PolicyHolder,
+  paths: LocalPaths,
+  shared?: SharedWindows,
+): GatewayStrategy {
   return {
     name: "policy",
     priority: Number.NEGATIVE_INFINITY, // first in every chain, whatever the others' priorities
@@ -225,7 +237,15 @@ export function policyStrategy(holder: PolicyHolder, paths: LocalPaths): Gateway
           return undefined;
       }
       if (action === undefined) return undefined;
-      const v = p.check(action, opts);
+      let v: PolicyDecision;
+      if (shared !== undefined && (meta.phase === "tool_invoke" || meta.phase === "request")) {
+        // state.redis: rate-limited rules are taken from the shared window (shared-limits.ts)
+        const limits: DeferredLimits = { pending: undefined, exhausted: new Set() };
+        const o: CheckOptions = opts === undefined ? { limits } : { ...opts, limits };
+        v = p.check(action, o);
+        if (v.allowed && limits.pending !== undefined)
+          meta.sharedLimit = { policy: p, action, opts: o, limits };
+      } else v = p.check(action, opts);
       meta.policy = v;
       // A default deny says what to add, key and value (policy/hints.ts).
       return v.allowed ? undefined : toCoreDecision(v, allowHint(p, action, v, opts));
@@ -242,11 +262,19 @@ export function buildJudges(
   holder: PolicyHolder,
   paths: LocalPaths,
   extra: Partial<Record<GatewayPhase, readonly GatewayStrategy[]>> = {},
+  shared?: SharedWindows,
 ): Judges {
-  const policy = policyStrategy(holder, paths);
+  const policy = policyStrategy(holder, paths, shared);
+  // state.redis: right after the policy, the shared windows of the rules it deferred to
+  const windows = shared === undefined ? undefined : sharedLimitStrategy(shared);
   const out = {} as Record<GatewayPhase, Chain<GatewayCallMeta>>;
-  for (const phase of PHASES)
-    out[phase] = new Chain(`mcp.${phase}`, [policy, ...(extra[phase] ?? []).map(failClosed)]);
+  for (const phase of PHASES) {
+    const first =
+      windows !== undefined && (phase === "tool_invoke" || phase === "request")
+        ? [policy, windows]
+        : [policy];
+    out[phase] = new Chain(`mcp.${phase}`, [...first, ...(extra[phase] ?? []).map(failClosed)]);
+  }
   return Object.freeze(out);
 }
 

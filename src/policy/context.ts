@@ -2,7 +2,7 @@ import { markDeepFrozen } from "./freeze.js";
 import type { PolicyState, RuleLimiter } from "./rate-limit.js";
 import { makeDecision, type Rule, stableJson } from "./rule.js";
 import { keyOf, type Path, type SourceText } from "./source.js";
-import type { Effect, RealPath } from "./types.js";
+import type { DeferredLimits, Effect, RealPath } from "./types.js";
 
 /** What a permission type's compiler gets: the source (for positions) and a rule factory. */
 export class CompileContext {
@@ -94,4 +94,6 @@ export interface CheckContext {
   input: unknown;
   /** Resolves paths through the host's file system (see `CheckOptions.realPath`), if given. */
   realPath: RealPath | undefined;
+  /** Rate limits the host takes itself (see `CheckOptions.limits`), if given. */
+  limits: DeferredLimits | undefined;
 }

@@ -89,6 +89,7 @@ export class CompiledPolicy {
       state: init.state,
       input: undefined,
       realPath: undefined,
+      limits: undefined,
     };
   }
 
@@ -108,9 +109,11 @@ export class CompiledPolicy {
     if (opts === undefined) {
       ctx.now = Number.NaN;
       ctx.realPath = undefined;
+      ctx.limits = undefined;
     } else {
       ctx.now = opts.now ?? Number.NaN;
       ctx.realPath = opts.realPath;
+      ctx.limits = opts.limits;
       if (opts.explain === true) return this.#explained(action, ctx);
     }
     if (action === null || typeof action !== "object" || Array.isArray(action))

@@ -24,12 +24,15 @@ class Window {
 
 export class RuleLimiter {
   readonly perMinute: number;
+  /** The rule's content key (`PolicyState`): what a shared window is named by (src/state). */
+  readonly key: string;
   readonly #windows = new Map<string, Window>();
   readonly #maxWindows: number;
 
-  constructor(perMinute: number, maxWindows = MAX_WINDOWS_PER_RULE) {
+  constructor(perMinute: number, maxWindows = MAX_WINDOWS_PER_RULE, key = "") {
     this.perMinute = perMinute;
     this.#maxWindows = maxWindows;
+    this.key = key;
   }
 
   /** Take one call for `tool` by `caller` at `now` (ms); false when over the limit or full. */
@@ -87,7 +90,7 @@ export class PolicyState {
   limiter(key: string, perMinute: number): RuleLimiter {
     let l = this.#limiters.get(key);
     if (l === undefined || l.perMinute !== perMinute) {
-      l = new RuleLimiter(perMinute);
+      l = new RuleLimiter(perMinute, MAX_WINDOWS_PER_RULE, key);
       this.#limiters.set(key, l);
     }
     return l;

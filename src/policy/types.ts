@@ -1,5 +1,6 @@
 /** Shared types of the policy layer. */
 import type { Verdict } from "../core/decision.js";
+import type { RuleLimiter } from "./rate-limit.js";
 
 /** A compile error, located: `file:line:col code message` (key names the policy key). */
 export interface PolicyError {
@@ -72,6 +73,27 @@ export interface CheckOptions {
    * it, paths are judged as strings (and the answer is remembered per input).
    */
   realPath?: RealPath;
+  /**
+   * Rate limits taken elsewhere (a window shared between gateways, src/state): a rule with
+   * `max_calls_per_minute` takes nothing from its in-memory window; when it decides, it records
+   * its limiter in `limits.pending` and allows, subject to the host taking one call from that
+   * window. A limiter in `limits.exhausted` counts as used up (the host found it full), so the
+   * check goes on to the next allow rule, as with in-memory windows.
+   */
+  limits?: DeferredLimits;
+}
+
+/** See `CheckOptions.limits`. */
+export interface DeferredLimits {
+  pending: PendingLimit | undefined;
+  readonly exhausted: Set<RuleLimiter>;
+}
+
+/** A call allowed subject to taking one from `limiter`'s window for (`tool`, `caller`). */
+export interface PendingLimit {
+  readonly limiter: RuleLimiter;
+  readonly tool: string;
+  readonly caller: string;
 }
 
 /**

@@ -4,6 +4,7 @@
  * use it. Without `state.redis` nothing here runs: everything stays in memory.
  */
 export { STATE_CODES, type StateCode } from "./codes.js";
+export { RedisLimiter, TAKE_SCRIPT, type TakeResult, WINDOW_MS, windowKey } from "./limits.js";
 export {
   type RedisHealth,
   type RedisHealthState,

@@ -119,18 +119,23 @@ function tryRule(
         `arguments are ${n} characters long, over max_length ${r.maxLength}`,
       );
   }
-  if (
-    r.limiter !== null &&
-    !r.limiter.take(name, caller, Number.isNaN(ctx.now) ? Date.now() : ctx.now)
-  ) {
-    return makeDecision(
-      "deny",
-      "rate_limited",
-      `"${name}" called over ${r.limiter.perMinute} times in 60 s by ${caller === "" ? "an anonymous caller" : `"${caller}"`} (rule ${r.id} at ${r.where})`,
-      r,
-    );
+  if (r.limiter === null) return undefined;
+  const deferred = ctx.limits;
+  if (deferred !== undefined) {
+    // the host takes the call from a shared window (CheckOptions.limits)
+    if (!deferred.exhausted.has(r.limiter)) {
+      deferred.pending = { limiter: r.limiter, tool: name, caller };
+      return undefined;
+    }
+  } else if (r.limiter.take(name, caller, Number.isNaN(ctx.now) ? Date.now() : ctx.now)) {
+    return undefined;
   }
-  return undefined;
+  return makeDecision(
+    "deny",
+    "rate_limited",
+    `"${name}" called over ${r.limiter.perMinute} times in 60 s by ${caller === "" ? "an anonymous caller" : `"${caller}"`} (rule ${r.id} at ${r.where})`,
+    r,
+  );
 }
 
 /**
