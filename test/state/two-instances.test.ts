@@ -1,0 +1,98 @@
+// Two real `warden gateway` processes with one config and one real redis-server, in front of
+// the SDK fixture MCP server, driven by real SDK clients whose requests alternate between the
+// instances (a round-robin load balancer): a session opened on one continued on the other, and
+// Redis stopped and restarted mid-run (the owner keeps serving, the other instance refuses
+// saying why, and after the restart the records are written again by themselves).
+import { randomUUID } from "node:crypto";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeClient, stdioUpstream, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
+import { type Instance, roundRobin, startInstance } from "./instances.js";
+import { RedisServer } from "./redis-server.js";
+
+const TOKEN = `alice-${randomUUID()}`;
+let redis: RedisServer;
+let peek: Redis;
+let a: Instance;
+let b: Instance;
+const clients: Client[] = [];
+
+/** A client of caller alice whose requests alternate a, b, a, ... starting at `start`. */
+async function client(start: number): Promise<{ client: Client; session: string }> {
+  const c = makeClient();
+  const t = new StreamableHTTPClientTransport(new URL(a.url), {
+    requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
+    fetch: roundRobin([a.url, b.url], start),
+  });
+  await c.connect(t);
+  clients.push(c);
+  return { client: c, session: t.sessionId! };
+}
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  peek = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+  peek.on("error", () => {}); // Redis is stopped on purpose below
+  const dir = tempDir();
+  // FIXTURE_POLICY: add at most 3 calls a minute per caller
+  const file = writeGatewayFiles(
+    dir,
+    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
+auth: { tokens: [{ name: alice, env: T_ALICE }] }
+policy: ./policy.yaml
+state:
+  dir: ${dir}/state
+  redis: { url: "${redis.url}", command_timeout_ms: 500 }
+  sessions: { secret_env: T_SECRET }
+upstreams:
+${stdioUpstream("fx")}`,
+  );
+  const env = { ...process.env, T_ALICE: TOKEN, T_SECRET: randomUUID() + randomUUID() };
+  [a, b] = await Promise.all([startInstance(file, env), startInstance(file, env)]);
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  await Promise.all([a?.stop(), b?.stop()]);
+  peek?.disconnect();
+  await redis?.close();
+});
+
+describe("two gateway instances and Redis", () => {
+  it("a session opened on one instance is continued on the other", async () => {
+    const { client: c, session } = await client(0);
+    // initialize went to a: a holds the session, and every other request went to b
+    expect(await peek.get(`warden:session:${session}`)).toContain(a.url);
+    for (let i = 0; i < 4; i++) {
+      const r = (await c.callTool({ name: "echo", arguments: { text: `t${i}` } })) as {
+        content: { text: string }[];
+      };
+      expect(r.content[0]!.text).toBe(`t${i}`);
+    }
+    expect((await c.listTools()).tools.map((t) => t.name)).toContain("add");
+  });
+
+  it("Redis stopped and restarted mid-run: the owner keeps serving, the other refuses saying why, then the round-robin client goes on", async () => {
+    const { client: c, session } = await client(1);
+    // initialize went to b: b holds the session
+    expect(await peek.get(`warden:session:${session}`)).toContain(b.url);
+    const echo = (text: string) =>
+      c.callTool({ name: "echo", arguments: { text } }).then(
+        (r) => (r as { content: { text: string }[] }).content[0]!.text,
+        (e: Error) => e.message,
+      );
+    await redis.stop();
+    // alternate requests: those reaching b are served, those reaching a cannot find the owner
+    const down = [await echo("d1"), await echo("d2")];
+    expect(down.filter((x) => /^d\d$/.test(x))).toHaveLength(1);
+    expect(down.find((x) => !/^d\d$/.test(x))).toMatch(/503|state_unavailable/);
+    await redis.start();
+    // Redis restarted empty: b records its session again by itself
+    await until(async () => (await peek.get(`warden:session:${session}`)) !== null, 10_000);
+    const after = [];
+    for (let i = 0; i < 4; i++) after.push(await echo(`u${i}`));
+    expect(after).toEqual(["u0", "u1", "u2", "u3"]);
+  });
+});
