@@ -1,7 +1,9 @@
 /**
  * Hosted tools (issue 21): a tools/call of a small component through `warden serve` over stdio,
  * measured at an SDK client (p50, p99), beside the stdio transport's own floor in the same run,
- * sampled in turns (served C, served JS, floor, ...) so load on the machine hits all alike:
+ * sampled in turns (20 calls of served WAT in a row, then of C, JS, the floor, ...) so load on
+ * the machine hits all alike, and each row's note gives its p50 over the floor (the goal, ≤ 200
+ * µs p50, is read as the cost Warden adds to the stdio transport's own):
  * the C example (examples/components/c-files, `files.words`: clang + wasi-libc + jco's preview
  * 1 adapter; skipped without clang) and the JavaScript example (examples/components/kitchen,
  * `types.half`, componentize-js: the tests' cached build under test/.build/hosted/ when there is
@@ -14,7 +16,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { componentEmbed, componentNew } from "@bytecodealliance/jco";
@@ -79,27 +81,39 @@ function kitchen(dir: string): string | undefined {
 
 type Call = () => Promise<unknown>;
 
-/** Sample the cases in turns (one call of each per round), then record each one's p50/p99. */
-async function paired(h: Harness, cases: { name: string; note: string; fn: Call }[]) {
-  const rounds = h.quick ? 50 : 1000;
+/**
+ * Sample the cases in turns, `block` calls of one in a row, then the next (a client calling in
+ * a loop, as an agent does; load on the machine still hits all alike), and record each one's
+ * p50/p99. Every row's note says how far its p50 is over the last case's (the floor): that
+ * difference is what the goal (≤ 200 µs p50) is judged on.
+ */
+async function paired(h: Harness, cases: { name: string; note: string; fn: Call }[], block = 20) {
+  const rounds = Math.ceil((h.quick ? 100 : 2000) / block);
   for (let i = 0; i < (h.quick ? 5 : 100); i++) for (const c of cases) await c.fn();
   const per = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++)
-    for (const [i, c] of cases.entries()) {
-      const t0 = process.hrtime.bigint();
-      await c.fn();
-      per[i]!.push(Number(process.hrtime.bigint() - t0));
-    }
+    for (const [i, c] of cases.entries())
+      for (let b = 0; b < block; b++) {
+        const t0 = process.hrtime.bigint();
+        await c.fn();
+        per[i]!.push(Number(process.hrtime.bigint() - t0));
+      }
+  const p50s = per.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  const floor = p50s.at(-1)!;
   for (const [i, c] of cases.entries()) {
-    const xs = per[i]!.sort((a, b) => a - b);
+    const xs = per[i]!;
     const total = xs.reduce((a, b) => a + b, 0);
+    const over =
+      i === cases.length - 1
+        ? ""
+        : `; +${Math.round((p50s[i]! - floor) / 1000)} µs p50 over the floor`;
     h.record({
       name: c.name,
-      p50_ns: xs[Math.floor(xs.length / 2)]!,
+      p50_ns: p50s[i]!,
       p99_ns: xs[Math.min(xs.length - 1, Math.ceil(xs.length * 0.99) - 1)]!,
       ops_per_s: Math.round(xs.length / (total / 1e9)),
       samples: xs.length,
-      note: c.note,
+      note: `${c.note}${over}; load ${loadavg()[0]!.toFixed(1)}`,
     });
   }
 }

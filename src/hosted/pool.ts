@@ -113,6 +113,8 @@ export class ComponentPool {
   private readonly queue: Pending[] = [];
   /** How long a call of each component took recently (µs, a moving average): `syncWaitUs`. */
   private readonly took = new Map<string, number>();
+  /** No polling in `waitBriefly` before this (performance.now()): a poll was descheduled. */
+  private contendedUntil = 0;
   private nextId = 1;
   private closed = false;
   /** Workers terminated or lost so far (deadline, crash). */
@@ -288,7 +290,17 @@ export class ComponentPool {
       }
       const now = performance.now();
       if (now >= end) return;
-      if (now < spinEnd) continue;
+      if (now < spinEnd && now >= this.contendedUntil) {
+        let t = now;
+        while (Atomics.load(seq, 1) === seen && t < spinEnd) {
+          const n = performance.now();
+          // Descheduled while polling (all cores taken): sleep instead, for a while.
+          if (n - t > 0.2) this.contendedUntil = n + 1000;
+          if (n - t > 0.2) break;
+          t = n;
+        }
+        continue;
+      }
       Atomics.wait(seq, 1, seen, end - now);
     }
   }

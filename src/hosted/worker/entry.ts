@@ -29,6 +29,13 @@ const HOT_MS = 200;
 const SPIN_MAX_MS = 2;
 /** The least it polls (ms): a burst's next call. */
 const SPIN_MIN_MS = 0.03;
+/**
+ * Polling pays only with a core to itself. A poll that finds itself descheduled (two reads of
+ * the clock further apart than this, ms) means the machine's cores are all taken: it stops
+ * polling for `CONTENDED_MS` (sleeping in Atomics.wait instead leaves the core to others).
+ */
+const PREEMPTED_MS = 0.2;
+const CONTENDED_MS = 1000;
 
 const port = parentPort;
 if (port === null) throw new Error("hosted/worker/entry.js runs only as a worker thread");
@@ -44,6 +51,8 @@ const handle = startWorker((m: ToMain) => {
 let listened = 0;
 /** The recent gap between one call's end and the next call (ms, a moving average). */
 let gap = Number.POSITIVE_INFINITY;
+/** No polling before this (performance.now()): the last poll was descheduled. */
+let contendedUntil = 0;
 
 function sawGap(ms: number): void {
   gap = gap === Number.POSITIVE_INFINITY ? ms : gap * 0.75 + ms * 0.25;
@@ -70,9 +79,18 @@ async function hot(): Promise<void> {
       return;
     }
     const spin = gap <= SPIN_MAX_MS ? Math.min(SPIN_MAX_MS, 2 * gap) : SPIN_MIN_MS;
-    if (now < last + spin) {
+    if (now < last + spin && now >= contendedUntil) {
       const spinEnd = last + spin;
-      while (Atomics.load(seq, 0) === seen && performance.now() < spinEnd);
+      let prev = now;
+      while (Atomics.load(seq, 0) === seen) {
+        const t = performance.now();
+        if (t >= spinEnd) break;
+        if (t - prev > PREEMPTED_MS) {
+          contendedUntil = t + CONTENDED_MS;
+          break;
+        }
+        prev = t;
+      }
       continue;
     }
     Atomics.wait(seq, 0, seen, last + HOT_MS - now);
