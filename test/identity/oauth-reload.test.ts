@@ -70,7 +70,11 @@ describe("auth on a hot reload", () => {
     const file = writeGatewayFiles(dir, config(auth), POLICY);
     const s = await startGateway(file);
     gw = s.gw;
-    return { ...s, reload: (next: string) => (writeFileSync(file, config(next)), s.gw.reload()) };
+    const reload = (next: string) => {
+      writeFileSync(file, config(next));
+      return s.gw.reload();
+    };
+    return { ...s, reload };
   }
   const sessionOf = (r: Response) => r.headers.get("mcp-session-id") ?? "";
   const ping = (url: string, token: string, sid: string) =>
@@ -240,9 +244,7 @@ mcp:
   it("the client's self-chosen name grants nothing: user:bob/gateway-test does not match bob", async () => {
     const c = await httpClient(url, undefined, bearer(await issuer.sign({ sub: "bob" })));
     expect((await c.listTools()).tools.map((t) => t.name)).toEqual([]);
-    const r = await c
-      .callTool({ name: "add", arguments: { a: 1, b: 2 } })
-      .catch((e: Error) => e);
+    const r = await c.callTool({ name: "add", arguments: { a: 1, b: 2 } }).catch((e: Error) => e);
     expect(String((r as Error).message)).toMatch(/caller "bob\/gateway-test" \(user "bob"\)/);
     await c.close();
   });
