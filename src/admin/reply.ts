@@ -21,6 +21,8 @@ const STATUS: Readonly<Record<string, number>> = {
   plugin_disabled: 409,
   registry_full: 507,
   registry_unwritable: 500,
+  // state.redis: the shared registry cannot be changed while Redis is down
+  state_unavailable: 503,
   // sandbox: a module that cannot be a plugin is a bad request; limits are 422; size 413
   compile_error: 400,
   link_error: 400,

@@ -15,12 +15,14 @@ import {
   WasmMetrics,
 } from "../admin/index.js";
 import { pageRoutes } from "../admin/page/routes.js";
+import { SharedRegistry } from "../admin/shared-registry.js";
 import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
 import { formatRulesProblems, loadRulesFile, loadRulesOrThrow } from "../rules/index.js";
 import { PluginRegistry } from "../rules/registry/index.js";
+import { RedisState } from "../state/index.js";
 
 export interface ComposeAdminOptions {
   /** The process's prom-client registry (the gateway's metrics are registered in it too). */
@@ -123,6 +125,11 @@ export async function openPluginRegistry(
   const wasmMetrics = new WasmMetrics(metricsRegistry);
   const wasm = config.wasm;
   const on = wasm?.enabled === true;
+  // state.redis: the API's plugins and their counts are shared with the other instances
+  const redis =
+    on && config.state?.redis !== undefined ? RedisState.open(config.state.redis) : undefined;
+  const share = redis === undefined ? undefined : new SharedRegistry(redis, { log });
+  if (redis !== undefined) await redis.waitUp(redis.settings.connectTimeoutMs);
   const registry = await PluginRegistry.open({
     ...(on && config.state ? { stateDir: config.state.dir } : {}),
     ...(on && wasm.pluginDir !== undefined ? { pluginDir: wasm.pluginDir } : {}),
@@ -135,7 +142,17 @@ export async function openPluginRegistry(
     ...(config.state?.cacheDir === undefined ? {} : { cacheDir: config.state.cacheDir }),
     log,
     observer: wasmMetrics,
+    ...(share === undefined ? {} : { share }),
   });
+  if (share !== undefined && redis !== undefined) {
+    await share.attach(registry);
+    const close = registry.close.bind(registry);
+    registry.close = async () => {
+      share.close();
+      await close();
+      await redis.close();
+    };
+  }
   // plugin_dir is followed: a .wasm added, changed or removed there is picked up (docs/admin.md)
   if (on && wasm.pluginDir !== undefined) registry.watchPluginDir();
   return { registry, wasmMetrics };

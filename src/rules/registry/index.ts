@@ -10,4 +10,6 @@ export type {
   RegistryLog,
   RegistryObserver,
   RegistryOptions,
+  RegistryShare,
+  SharedPlugin,
 } from "./types.js";

@@ -4,7 +4,7 @@
  * registered over the API persist under state.dir (store.ts) and are loaded again at start; the
  * `wasm.plugin_dir` is scanned at start. At most MAX_PLUGINS.
  */
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { WardenError } from "../../core/errors.js";
 import { FileWatcher } from "../../core/file-watch.js";
@@ -21,6 +21,7 @@ import type {
   RegisterInput,
   RegistryLog,
   RegistryOptions,
+  SharedPlugin,
 } from "./types.js";
 
 /** The largest module the registry takes (the sandbox's max_module_bytes default, 16 MiB). */
@@ -167,6 +168,7 @@ export class PluginRegistry implements RulePlugins {
   /** Register a plugin: name, capacity, limits, module (compiled and checked), then persisted. */
   async register(input: RegisterInput): Promise<RegisteredPlugin> {
     const name = checkRegistryName(input.name);
+    this.#opts.share?.ready("a plugin upload");
     if (this.#entries.has(name) || this.#pending.has(name))
       throw new WardenError(
         "plugin_exists",
@@ -192,9 +194,16 @@ export class PluginRegistry implements RulePlugins {
       };
       const entry = await this.#add(stored, input.bytes, "api");
       try {
+        await this.#opts.share?.published(entry.stored, input.bytes);
+      } catch (e) {
+        this.#entries.delete(name);
+        throw e;
+      }
+      try {
         await this.#store?.save(this.#kept(), input.bytes);
       } catch (e) {
         this.#entries.delete(name);
+        await this.#opts.share?.deleted(name).catch(() => {});
         throw e;
       }
       this.#log.info(
@@ -216,6 +225,10 @@ export class PluginRegistry implements RulePlugins {
   /** Unregister a plugin and drop its compiled module. */
   async delete(name: string): Promise<void> {
     const e = this.#need(name);
+    if (e.source === "api" && this.#opts.share !== undefined) {
+      this.#opts.share.ready("deleting a plugin");
+      await this.#opts.share.deleted(name);
+    }
     this.#entries.delete(name);
     if (e.source === "api") {
       try {
@@ -237,6 +250,10 @@ export class PluginRegistry implements RulePlugins {
   async setEnabled(name: string, enabled: boolean): Promise<PluginInfo> {
     const e = this.#need(name);
     const before = e.stored;
+    if (e.source === "api" && before.enabled !== enabled && this.#opts.share !== undefined) {
+      this.#opts.share.ready("enabling or disabling a plugin");
+      await this.#opts.share.updated({ ...before, enabled });
+    }
     e.stored = { ...before, enabled };
     if (e.source === "api" && before.enabled !== enabled) {
       try {
@@ -301,6 +318,75 @@ export class PluginRegistry implements RulePlugins {
       );
       throw error;
     }
+  }
+
+  /**
+   * A plugin another instance registered or changed (shared): compiled off the event loop as an
+   * upload is, then in force here (replacing the version of that name); kept under state.dir.
+   */
+  async adopt(p: SharedPlugin, bytes: Uint8Array): Promise<void> {
+    const name = checkRegistryName(p.name);
+    const old = this.#entries.get(name);
+    if (old !== undefined && old.source === "api" && old.stored.sha256 === p.sha256) {
+      old.stored = { ...old.stored, enabled: p.enabled };
+      return;
+    }
+    if (sha256(bytes) !== p.sha256)
+      throw new WardenError(
+        "registry_corrupt",
+        `plugin "${name}": the shared module does not match its sha256`,
+        { category: "internal", details: { plugin: name } },
+      );
+    await this.#add(p, bytes, "api");
+    await this.#store?.save(this.#kept(), bytes).catch(() => {});
+    this.#log.info(
+      { event: "wasm.plugin.register", plugin: name, sha256: p.sha256, shared: true },
+      "wasm.plugin.register",
+    );
+    this.#changed();
+  }
+
+  /** The module of API plugin `name` as kept under state.dir (undefined: none kept). */
+  async moduleBytes(name: string): Promise<Uint8Array | undefined> {
+    const e = this.#entries.get(name);
+    if (e === undefined || e.source !== "api" || this.#store === undefined) return undefined;
+    try {
+      const b = new Uint8Array(await readFile(this.#store.moduleFile(e.stored.sha256)));
+      return sha256(b) === e.stored.sha256 ? b : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An API plugin another instance deleted (shared): dropped here too. */
+  async forget(name: string): Promise<void> {
+    const e = this.#entries.get(name);
+    if (e === undefined || e.source !== "api") return;
+    this.#entries.delete(name);
+    await this.#store?.save(this.#kept()).catch(() => {});
+    this.#opts.observer?.deleted?.(name);
+    this.#log.info(
+      { event: "wasm.plugin.delete", plugin: name, shared: true },
+      "wasm.plugin.delete",
+    );
+    this.#changed();
+  }
+
+  /** This instance's counters of each plugin (shared: pushed and summed by the share). */
+  localCounts(): {
+    name: string;
+    sha256: string;
+    source: "api" | "plugin_dir";
+    count: number;
+    last: string | null;
+  }[] {
+    return [...this.#entries.values()].map((e) => ({
+      name: e.stored.name,
+      sha256: e.stored.sha256,
+      source: e.source,
+      count: e.count,
+      last: e.last,
+    }));
   }
 
   #need(name: string): Entry {
@@ -536,7 +622,8 @@ export class PluginRegistry implements RulePlugins {
   #info(e: Entry): PluginInfo {
     return {
       ...this.#registered(e),
-      invocation_count: e.count,
+      invocation_count:
+        this.#opts.share?.count?.(e.stored.name, e.stored.sha256, e.count) ?? e.count,
       last_invoked_at: e.last,
       source: e.source,
       sha256: e.stored.sha256,

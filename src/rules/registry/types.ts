@@ -72,4 +72,34 @@ export interface RegistryOptions {
   readonly countsFlushMs?: number;
   /** The clock (tests). */
   readonly now?: () => Date;
+  /** Shared with other instances (state.redis: the admin layer's SharedRegistry); absent: alone. */
+  readonly share?: RegistryShare;
+}
+
+/** One API plugin's configuration as instances share it (the index entry kept under state.dir). */
+export interface SharedPlugin {
+  readonly name: string;
+  readonly description: string | null;
+  readonly enabled: boolean;
+  readonly memory_limit_bytes: number;
+  readonly timeout_ms: number;
+  readonly registered_at: string;
+  readonly sha256: string;
+}
+
+/**
+ * What the registry tells the instances it shares its API plugins with, and asks of them. A
+ * change is refused (the method throws) when it cannot be shared: it is then not made here either.
+ */
+export interface RegistryShare {
+  /** Throws when changes cannot be shared now (e.g. Redis down): checked before any work. */
+  ready(what: string): void;
+  /** A plugin registered here (compiled and checked): publish it. */
+  published(p: SharedPlugin, bytes: Uint8Array): Promise<void>;
+  /** An API plugin enabled or disabled here. */
+  updated(p: SharedPlugin): Promise<void>;
+  /** An API plugin deleted here. */
+  deleted(name: string): Promise<void>;
+  /** The invocations of plugin `name` (module `sha256`) in all instances, given this one's count. */
+  count?(name: string, sha256: string, local: number): number;
 }

@@ -1,0 +1,255 @@
+/**
+ * The plugin registry shared by several instances through Redis (`state.redis`; docs/admin.md,
+ * "Several instances"). Plugins uploaded over the API are published: the module's bytes under
+ * `<prefix>registry:module:<sha256>` (at most the registry's module size limit), the index as
+ * the hash `<prefix>registry:index` (plugin name -> its configuration as JSON). Every instance
+ * reads the index every `syncMs`: a plugin it does not have, or whose module changed, is fetched
+ * (size and sha256 checked) and compiled off the event loop as an upload is; one deleted
+ * elsewhere is dropped; enabled follows. Invocation counts are summed across instances: each
+ * pushes what it counted since the last push (HINCRBY on `<prefix>registry:counts`, field
+ * `<name>@<sha256>`) and lists the total. `wasm.plugin_dir` plugins are each instance's own.
+ *
+ * Redis down: the registry keeps serving (and counting) what it has; uploads, deletes and
+ * enable/disable are refused with `state_unavailable` saying why; the next sync catches up.
+ */
+import { WardenError } from "../core/errors.js";
+import {
+  MAX_MODULE_BYTES,
+  type PluginRegistry,
+  type RegistryLog,
+  type RegistryShare,
+  type SharedPlugin,
+} from "../rules/registry/index.js";
+import type { RedisState } from "../state/index.js";
+
+/** How often the index is read and the counts pushed (ms). */
+export const SHARED_SYNC_MS = 1000;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** A shared index entry read back from Redis (anything else: skipped, with a log line). */
+function parsePlugin(name: string, json: string): SharedPlugin | undefined {
+  let p: Partial<SharedPlugin>;
+  try {
+    p = JSON.parse(json) as Partial<SharedPlugin>;
+  } catch {
+    return undefined;
+  }
+  const ok =
+    typeof p === "object" &&
+    p !== null &&
+    p.name === name &&
+    typeof p.sha256 === "string" &&
+    HEX64.test(p.sha256) &&
+    typeof p.enabled === "boolean" &&
+    typeof p.memory_limit_bytes === "number" &&
+    typeof p.timeout_ms === "number" &&
+    typeof p.registered_at === "string" &&
+    (p.description === null || typeof p.description === "string");
+  return ok ? (p as SharedPlugin) : undefined;
+}
+
+const only = (p: SharedPlugin): SharedPlugin => ({
+  name: p.name,
+  description: p.description,
+  enabled: p.enabled,
+  memory_limit_bytes: p.memory_limit_bytes,
+  timeout_ms: p.timeout_ms,
+  registered_at: p.registered_at,
+  sha256: p.sha256,
+});
+
+export class SharedRegistry implements RegistryShare {
+  readonly #state: RedisState;
+  readonly #log: RegistryLog | undefined;
+  readonly #syncMs: number;
+  #registry: PluginRegistry | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #syncing: Promise<void> | undefined;
+  /** Names published by this instance and not yet seen in the index (not to be dropped). */
+  readonly #publishing = new Set<string>();
+  /** Per `<name>@<sha256>`: this instance's count already pushed. */
+  readonly #pushed = new Map<string, number>();
+  /** Per `<name>@<sha256>`: the total of all instances, as last read. */
+  #totals = new Map<string, number>();
+  #down = false;
+  /** The index's generation (`<prefix>registry:epoch`) this instance last synced with. */
+  #epoch: string | undefined;
+  /** Syncs done (for tests). */
+  syncs = 0;
+
+  constructor(state: RedisState, opts: { syncMs?: number; log?: RegistryLog } = {}) {
+    this.#state = state;
+    this.#log = opts.log;
+    this.#syncMs = opts.syncMs ?? SHARED_SYNC_MS;
+  }
+
+  #key(id: string): string {
+    return this.#state.key("registry", id);
+  }
+
+  /**
+   * Follow `registry` (opened with this share): what it counted so far is its own (not pushed
+   * again after a restart), its API plugins are published if the index lacks them, then the
+   * index is read every syncMs.
+   */
+  async attach(registry: PluginRegistry): Promise<void> {
+    this.#registry = registry;
+    for (const c of registry.localCounts()) this.#pushed.set(`${c.name}@${c.sha256}`, c.count);
+    await this.sync();
+    this.#timer = setInterval(() => void this.sync(), this.#syncMs);
+    this.#timer.unref();
+  }
+
+  ready(what: string): void {
+    if (!this.#state.up) throw this.#state.unavailable(`${what} (the plugin registry is shared)`);
+  }
+
+  async published(p: SharedPlugin, bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength > MAX_MODULE_BYTES)
+      throw new Error(`the module is larger than ${MAX_MODULE_BYTES} bytes`);
+    const c = this.#state.client;
+    this.#publishing.add(p.name);
+    try {
+      await c.set(this.#key(`module:${p.sha256}`), Buffer.from(bytes));
+      const added = await c.hsetnx(this.#key("index"), p.name, JSON.stringify(only(p)));
+      if (added === 0) {
+        throw new WardenError(
+          "plugin_exists",
+          `plugin "${p.name}" is registered already (by another instance sharing state.redis); delete it first or choose another name`,
+          { category: "usage", details: { plugin: p.name } },
+        );
+      }
+    } catch (e) {
+      this.#publishing.delete(p.name);
+      if ((e as { code?: string }).code === "plugin_exists") throw e;
+      throw this.#state.unavailable("a plugin upload (the plugin registry is shared)", e);
+    }
+  }
+
+  async updated(p: SharedPlugin): Promise<void> {
+    try {
+      await this.#state.client.hset(this.#key("index"), p.name, JSON.stringify(only(p)));
+    } catch (e) {
+      throw this.#state.unavailable("enabling or disabling a plugin (the registry is shared)", e);
+    }
+  }
+
+  async deleted(name: string): Promise<void> {
+    try {
+      await this.#state.client.hdel(this.#key("index"), name);
+    } catch (e) {
+      throw this.#state.unavailable("deleting a plugin (the plugin registry is shared)", e);
+    }
+  }
+
+  count(name: string, sha256: string, local: number): number {
+    const f = `${name}@${sha256}`;
+    const total = this.#totals.get(f);
+    const pushed = this.#pushed.get(f) ?? 0;
+    return total === undefined ? local : total + Math.max(0, local - pushed);
+  }
+
+  /** Read the index and the totals, push this instance's new counts (one at a time). */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#sync().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  async #sync(): Promise<void> {
+    const reg = this.#registry;
+    if (reg === undefined || !this.#state.up) return;
+    const c = this.#state.client;
+    try {
+      // counts first: this instance's new invocations, then everyone's totals
+      for (const l of reg.localCounts()) {
+        const f = `${l.name}@${l.sha256}`;
+        const delta = l.count - (this.#pushed.get(f) ?? 0);
+        if (delta <= 0) continue;
+        await c.hincrby(this.#key("counts"), f, delta);
+        this.#pushed.set(f, l.count);
+      }
+      // a new generation (first sync, or Redis lost its data): this instance's API plugins are
+      // published again where the index lacks them, rather than dropped as deleted
+      await c.set(this.#key("epoch"), `${Date.now()}-${Math.random()}`, "NX");
+      const epoch = (await c.get(this.#key("epoch"))) ?? "";
+      if (epoch !== this.#epoch) {
+        for (const p of reg.list()) {
+          if (p.source !== "api") continue;
+          const bytes = await reg.moduleBytes(p.name);
+          if (bytes === undefined) continue;
+          await c.set(this.#key(`module:${p.sha256}`), Buffer.from(bytes));
+          await c.hsetnx(this.#key("index"), p.name, JSON.stringify(only(p)));
+        }
+        this.#epoch = epoch;
+      }
+      const totals = await c.hgetall(this.#key("counts"));
+      this.#totals = new Map(
+        Object.entries(totals)
+          .map(([k, v]) => [k, Number(v)] as const)
+          .filter(([, v]) => Number.isSafeInteger(v) && v >= 0),
+      );
+      const index = await c.hgetall(this.#key("index"));
+      const seen = new Set<string>();
+      for (const [name, json] of Object.entries(index)) {
+        const p = parsePlugin(name, json);
+        if (p === undefined) {
+          this.#log?.warn(
+            { event: "wasm.plugin.shared", plugin: name },
+            "a shared index entry is not a plugin entry; skipped",
+          );
+          continue;
+        }
+        seen.add(name);
+        this.#publishing.delete(name);
+        const have = reg.get(name);
+        if (have !== undefined && have.sha256 === p.sha256 && have.source === "api") {
+          if (have.enabled !== p.enabled) await reg.adopt(p, new Uint8Array());
+          continue;
+        }
+        const key = this.#key(`module:${p.sha256}`);
+        const size = await c.strlen(key);
+        if (size === 0 || size > MAX_MODULE_BYTES) {
+          this.#log?.warn(
+            { event: "wasm.plugin.shared", plugin: name, size_bytes: size },
+            "the shared module is missing or past the module size limit; skipped",
+          );
+          continue;
+        }
+        const bytes = await c.getBuffer(key);
+        if (bytes === null) continue;
+        await reg
+          .adopt(p, new Uint8Array(bytes))
+          .catch((e: Error) =>
+            this.#log?.warn(
+              { event: "wasm.plugin.shared", plugin: name, message: e.message },
+              "a shared plugin could not be loaded; the version in force keeps running",
+            ),
+          );
+      }
+      for (const p of reg.list())
+        if (p.source === "api" && !seen.has(p.name) && !this.#publishing.has(p.name))
+          await reg.forget(p.name);
+      this.syncs++;
+      if (this.#down)
+        this.#log?.info(
+          { event: "wasm.plugin.shared" },
+          "the shared plugin registry is reachable again",
+        );
+      this.#down = false;
+    } catch (e) {
+      if (!this.#down)
+        this.#log?.warn(
+          { event: "wasm.plugin.shared", message: (e as Error).message },
+          "the shared plugin registry cannot be read; serving what this instance has",
+        );
+      this.#down = true;
+    }
+  }
+
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+}
