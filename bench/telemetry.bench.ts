@@ -15,6 +15,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CallTracer } from "../src/telemetry/index.js";
 import type { Harness } from "./harness.js";
 import {
   httpClient,
@@ -34,7 +35,45 @@ const POLICY = `version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n
 
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
+/** In-process: what one forwarded call's two audit lines cost telemetry (a span made, ended, queued). */
+function perLine(h: Harness): void {
+  const settings = {
+    url: "http://127.0.0.1:9/v1/traces",
+    headers: {},
+    serviceName: "bench",
+    timeoutMs: 1000,
+    maxQueue: 1 << 30,
+    maxBatch: 512,
+    delayMs: 1000,
+  };
+  // an exporter that takes every batch at once: what is measured is the gateway's side
+  const tracer = new CallTracer(settings, "bench", {
+    export: (_spans, done) => done({ code: 0 }),
+    shutdown: async () => {},
+  });
+  const rec = {
+    time: "",
+    call_id: "c",
+    caller: "alice",
+    session: "s",
+    upstream: "echo",
+    method: "tools/call",
+    name: "echo",
+    decision: "allow" as const,
+    rule: "/etc/warden/policy.yaml:12",
+    rule_id: "mcp.tools.allow[3]",
+    duration_ms: 0.05,
+  };
+  let n = 0;
+  h.measure("CallTracer: a forwarded call's decision + outcome lines (span, traceparent)", () => {
+    const id = `c${n++}`;
+    tracer.record({ ...rec, call_id: id, phase: "decision" }, true);
+    tracer.record({ ...rec, call_id: id, phase: "outcome", outcome: "answered", duration_ms: 1 });
+  });
+}
+
 export default async function (h: Harness): Promise<void> {
+  perLine(h);
   const dir = mkdtempSync(join(tmpdir(), "warden-bench-otel-"));
   const procs: ChildProcess[] = [];
   const clients: RawClient[] = [];
