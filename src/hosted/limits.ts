@@ -7,7 +7,7 @@
  * - time: resources.limits.execution_time (metered in the worker; the worker is terminated
  *   when a call overruns it by the pool's grace period);
  * - fuel: the smallest of runtime.fuel and runtime.wasmtime.fuel (off when unset);
- * - cpu is not enforced (one call runs on one worker thread; documented).
+ * - cpu: whole cores, as calls of a component at once (./cpu.ts; a fraction is refused).
  *
  * An unset limit is the default: 256 MiB of memory, 10 s, no fuel limit.
  */

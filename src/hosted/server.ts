@@ -15,6 +15,8 @@ import { FileWatcher } from "../core/file-watch.js";
 import { loadPolicyFile } from "../policy/io.js";
 import type { CompiledPolicy } from "../policy/policy.js";
 import type { LimitsInput } from "../sandbox/limits.js";
+import { hostedCpu } from "./cpu.js";
+import { Gate } from "./gate.js";
 import { denialList, denialText, HostCallCollector, type HostCalls } from "./host-calls.js";
 import { hostedLimits } from "./limits.js";
 import { type LoadedComponent, loadComponents } from "./load.js";
@@ -123,6 +125,8 @@ interface State {
   readonly components: readonly LoadedComponent[];
   readonly entries: Map<string, Entry>;
   readonly limits: LimitsInput;
+  /** How many calls of one component may run at once (`resources.limits.cpu`, ./cpu.ts). */
+  readonly cpu: number | undefined;
   /** The component hashes and policy texts: a reload that changes nothing is skipped. */
   readonly signature: string;
 }
@@ -130,6 +134,7 @@ interface State {
 async function loadState(opts: HostedOptions, policies: readonly string[]) {
   const compiled = await loadPolicies(policies);
   const limits = hostedLimits(compiled);
+  const cpu = hostedCpu(compiled);
   const components = await loadComponents(
     opts.path,
     opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir },
@@ -146,13 +151,14 @@ async function loadState(opts: HostedOptions, policies: readonly string[]) {
     }
   });
   const signature = JSON.stringify([components.map((c) => [c.file, c.sha256]), texts]);
-  return { components, entries, limits, signature } satisfies State;
+  return { components, entries, limits, cpu, signature } satisfies State;
 }
 
 export class HostedServer {
   #state: State;
   #watcher: FileWatcher | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
+  readonly #gate = new Gate();
   readonly #reloadListeners = new Set<(r: ReloadOutcome) => void>();
 
   private constructor(
@@ -311,13 +317,15 @@ export class HostedServer {
     const host = new HostCallCollector(e.component.name, name);
     let answer: ToolAnswer;
     try {
-      const out = await this.pool.call(
-        e.component.name,
-        name,
-        input,
-        Number(this.limits.timeout_ms),
-        host.add,
-        context.session,
+      const out = await this.#gate.run(e.component.name, this.#state.cpu, () =>
+        this.pool.call(
+          e.component.name,
+          name,
+          input,
+          Number(this.limits.timeout_ms),
+          host.add,
+          context.session,
+        ),
       );
       if (out.isError)
         answer = {
