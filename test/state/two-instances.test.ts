@@ -1,6 +1,8 @@
 // Two real `warden gateway` processes with one config and one real redis-server, in front of
 // the SDK fixture MCP server, driven by real SDK clients whose requests alternate between the
-// instances (a round-robin load balancer): a session opened on one continued on the other, and
+// instances (a round-robin load balancer): one rate limit enforced exactly across both (with the
+// limited calls refused while Redis is down, nothing double-counted after), a session opened on
+// one continued on the other, and
 // Redis stopped and restarted mid-run (the owner keeps serving, the other instance refuses
 // saying why, and after the restart the records are written again by themselves).
 import { randomUUID } from "node:crypto";
@@ -94,5 +96,28 @@ describe("two gateway instances and Redis", () => {
     const after = [];
     for (let i = 0; i < 4; i++) after.push(await echo(`u${i}`));
     expect(after).toEqual(["u0", "u1", "u2", "u3"]);
+  });
+
+  it("one limit, exact across both; Redis stopped and restarted: limited calls refused while down, nothing double-counted", async () => {
+    // one session held by each instance, one caller: add allows 3 calls a minute in all
+    const one = await client(0);
+    const two = await client(1);
+    expect(await peek.get(`warden:session:${two.session}`)).toContain(b.url);
+    const add = (c: Client) =>
+      c.callTool({ name: "add", arguments: { a: 1, b: 2 } }).then(
+        () => "ok",
+        (e: { data?: { warden?: string }; message?: string }) =>
+          e.data?.warden ?? String(e.message),
+      );
+    expect([await add(one.client), await add(two.client)]).toEqual(["ok", "ok"]);
+    await redis.stop();
+    for (const c of [one.client, two.client]) expect(await add(c)).toMatch(/state_unavailable|503/);
+    await redis.start();
+    await until(async () => (await peek.get(`warden:session:${one.session}`)) !== null, 10_000);
+    await until(async () => (await peek.get(`warden:session:${two.session}`)) !== null, 10_000);
+    // Redis restarted empty: a fresh window of exactly 3 (a refused call replayed would take one)
+    const after = [];
+    for (let i = 0; i < 5; i++) after.push(await add(i % 2 === 0 ? one.client : two.client));
+    expect(after).toEqual(["ok", "ok", "ok", "tool_denied", "tool_denied"]);
   });
 });
