@@ -64,7 +64,7 @@ describe("docs/scale-out.md, Try it", () => {
       issuer!.once("exit", (c) => fail(new Error(`issuer exited (${c})`)));
     });
     writeFileSync(join(dir, "tokens.env"), tokens);
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       WARDEN_REDIS_URL: redis.url,
       WARDEN_STATE_SECRET: randomBytes(32).toString("hex"),
