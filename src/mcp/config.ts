@@ -155,8 +155,17 @@ function componentInstance(
   c: Checker,
   o: Record<string, unknown>,
   path: (string | number)[],
+  sessions: UpstreamSessions,
 ): "per-call" | "per-session" | "stateful" {
   const mode = o.instance === "per-session" || o.instance === "stateful" ? o.instance : "per-call";
+  // A shared upstream is one MCP session for every client: one per-session instance would
+  // carry one client's state into another's calls.
+  if (mode === "per-session" && sessions === "shared")
+    c.add(
+      [...path, "sessions"],
+      "sessions: shared and instance: per-session disagree: a shared upstream is one MCP session for every client, so they would all share one instance (one client's state would reach another's calls). Remove sessions: shared (each client session gets its own instance), or use instance: per-call.",
+      "conflicting_keys",
+    );
   if (o.stateful === true && o.instance !== undefined && mode !== "stateful")
     c.add(
       [...path, "instance"],
@@ -308,7 +317,7 @@ function upstreams(c: Checker, v: unknown, base: string, policy: string): Upstre
           (p) => p !== "",
         ),
         stateful: o.stateful === true,
-        instance: componentInstance(c, o, path),
+        instance: componentInstance(c, o, path, sessions),
         command: "warden-component",
         args: [component],
         prefix,
