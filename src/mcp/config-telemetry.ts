@@ -4,7 +4,9 @@
  * written: the config wins) made into the traces URL, and what a schema cannot say: a URL that
  * parses, http or https, and an audit section (spans are made from the audit lines).
  */
-import { OTLP_DEFAULTS, type OtlpSettings, tracesUrl } from "../telemetry/index.js";
+// config.js, not index.js: reading a config must not load the OpenTelemetry SDK (gateway.ts loads it
+// only when telemetry.otlp is set).
+import { OTLP_DEFAULTS, type OtlpSettings, tracesUrl } from "../telemetry/config.js";
 import type { ConfigIssueCode } from "./codes.js";
 
 type Obj = Record<string, unknown>;

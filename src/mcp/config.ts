@@ -13,7 +13,8 @@ import {
 } from "../policy/json-schema.js";
 import { MAX_NESTING, tooDeepYaml } from "../policy/nesting.js";
 import { nodeAt } from "../policy/yaml-nodes.js";
-import { REDIS_DEFAULTS, type RedisSettings, redisUrlProblem } from "../state/index.js";
+// settings.js, not index.js: the config must not load ioredis for a gateway without state.redis.
+import { REDIS_DEFAULTS, type RedisSettings, redisUrlProblem } from "../state/settings.js";
 import type { ConfigIssueCode } from "./codes.js";
 import { adminKeys } from "./config-admin.js";
 import { oauthKeys, tokenExchangeKeys } from "./config-oauth.js";
