@@ -155,7 +155,10 @@ export class Calls {
     const m = r.message as Answer;
     if (typeof m.id !== "number") return;
     const p = this.#pending.get(m.id);
-    if (p === undefined) return this.#lateAnswer(link, m.id, r as UpstreamAnswer);
+    if (p === undefined) {
+      this.#lateAnswer(link, m.id, r as UpstreamAnswer);
+      return;
+    }
     if (p.link !== link) this.#foreign(link, `an answer to request ${m.id}`, p.link);
     else if ("result" in m) {
       const bad = invalidResult(p.method, m.result);
