@@ -5,21 +5,11 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { startGateway, stdioUpstream, tempDir, writeGatewayFiles } from "../mcp/helpers.js";
-import { postRaw as post } from "../mcp/http-raw.js";
+import { INIT, postRaw as post } from "../mcp/http-raw.js";
 import { type Issuer, startIssuer } from "./issuer.js";
 
 const AUD = "https://gw.test/mcp";
 const META = "https://gw.test/.well-known/oauth-protected-resource/mcp";
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
 const POLICY = `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["*"] }\n`;
 
 function config(issuer: Issuer, extra = "") {

@@ -16,20 +16,10 @@ import {
   tempDir,
   writeGatewayFiles,
 } from "../mcp/helpers.js";
-import { postRaw as post } from "../mcp/http-raw.js";
+import { INIT, postRaw as post } from "../mcp/http-raw.js";
 import { type Issuer, startIssuer } from "./issuer.js";
 
 const AUD = "https://gw.test/mcp";
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
 const POLICY = `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["*"] }\n`;
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 

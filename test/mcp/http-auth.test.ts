@@ -13,18 +13,8 @@ import { type FrontSession, HttpFront } from "../../src/mcp/http-front.js";
 import type { Message } from "../../src/mcp/jsonrpc.js";
 import type { Downstream } from "../../src/mcp/session-core.js";
 import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
-import { LOOPBACK_LISTEN as LISTEN, postRaw as post } from "./http-raw.js";
+import { INIT, LOOPBACK_LISTEN as LISTEN, postRaw as post } from "./http-raw.js";
 
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
 const LIST = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} });
 
 describe("named tokens over HTTP", () => {

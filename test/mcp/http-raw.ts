@@ -16,6 +16,18 @@ export const LOOPBACK_LISTEN: HttpListenConfig = {
   sessionIdleMs: 60_000,
 };
 
+/** A raw initialize request (id 1, protocol 2025-06-18) as the first POST of a session. */
+export const INIT = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "t", version: "1" },
+  },
+});
+
 /**
  * POST `body` as is to `url` with `content-type: application/json` and `accept:
  * application/json` (a complete answer comes back as JSON); `headers` add to or replace them.

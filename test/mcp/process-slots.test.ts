@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/mcp/config.js";
 import { MAX_SLOT_WAITERS } from "../../src/mcp/http-slots.js";
 import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "./helpers.js";
+import { INIT } from "./http-raw.js";
 
 /** A JSON-RPC answer as these tests read it. */
 type Rpc = {
@@ -14,16 +15,6 @@ type Rpc = {
 };
 const json = async (r: Response): Promise<Rpc> => (await r.json()) as Rpc;
 
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
 const POLICY = `version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["*"] }\n`;
 
 const post = (url: string, body = INIT, headers: Record<string, string> = {}) =>

@@ -17,6 +17,7 @@ import {
   until,
   writeGatewayFiles,
 } from "./helpers.js";
+import { INIT } from "./http-raw.js";
 
 const POLICY = `version: "1.0"
 mcp:
@@ -35,17 +36,6 @@ type Rpc = {
   error: { message: string };
 };
 const json = async (r: Response): Promise<Rpc> => (await r.json()) as Rpc;
-
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
 
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   fetch(url, {

@@ -19,23 +19,13 @@ import {
   until,
   writeGatewayFiles,
 } from "../mcp/helpers.js";
-import { postRaw } from "../mcp/http-raw.js";
+import { INIT, postRaw } from "../mcp/http-raw.js";
 import { roundRobin } from "./instances.js";
 import { RedisServer } from "./redis-server.js";
 
 const SECRET = "s".repeat(16) + randomUUID();
 const ALICE = `alice-${randomUUID()}`;
 const BOB = `bob-${randomUUID()}`;
-const INIT = JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "t", version: "1" },
-  },
-});
 const PING = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" });
 
 let redis: RedisServer;
