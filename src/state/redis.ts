@@ -9,7 +9,8 @@
  * `max_reconnect_delay_ms`, forever, so the gateway recovers as soon as Redis is back.
  * Callers turn a failure into `state_unavailable` (fail closed) with `unavailable()`.
  */
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import { WardenError } from "../core/errors.js";
 import { type RedisSettings, resolveUrl, shownUrl } from "./settings.js";
 
@@ -52,7 +53,7 @@ export class RedisState {
     this.#onHealth = opts.onHealth;
     this.#health = { state: "connecting", url: this.url, since: Date.now() };
     const cap = settings.maxReconnectDelayMs;
-    this.client = new Redis(url, {
+    this.client = new (loadIoredis())(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -158,4 +159,13 @@ export class RedisState {
     };
     this.#onHealth?.(this.#health);
   }
+}
+
+/**
+ * ioredis, loaded on first use: a gateway without `state.redis` never loads it (it is CommonJS,
+ * so a synchronous require keeps `RedisState.open` synchronous). test/architecture/lazy-deps
+ * checks that the gateway's modules do not load it.
+ */
+function loadIoredis(): typeof Redis {
+  return (createRequire(import.meta.url)("ioredis") as { Redis: typeof Redis }).Redis;
 }
