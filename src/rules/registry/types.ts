@@ -1,5 +1,6 @@
 /** The registry's public shapes (the seed's API bodies: docs/admin.md). */
 import type { Evaluation } from "../../sandbox/index.js";
+import type { StoredPlugin } from "./store.js";
 
 /** What registering takes (POST /v1/wasm/plugins). */
 export interface RegisterInput {
@@ -76,16 +77,8 @@ export interface RegistryOptions {
   readonly share?: RegistryShare;
 }
 
-/** One API plugin's configuration as instances share it (the index entry kept under state.dir). */
-export interface SharedPlugin {
-  readonly name: string;
-  readonly description: string | null;
-  readonly enabled: boolean;
-  readonly memory_limit_bytes: number;
-  readonly timeout_ms: number;
-  readonly registered_at: string;
-  readonly sha256: string;
-}
+/** One API plugin's configuration as instances share it: the same entry the store keeps on disk. */
+export type SharedPlugin = StoredPlugin;
 
 /**
  * What the registry tells the instances it shares its API plugins with, and asks of them. A
