@@ -7,7 +7,7 @@
  * for what an exec is judged on: the program found in PATH and its real path (the rule is
  * matched each time, on the command line given).
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, lstatSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Verdict } from "../../core/decision.js";
 import { resolveRealPathSync } from "../../policy/io.js";
@@ -25,7 +25,6 @@ export interface Judged {
 
 const CACHE_MAX = 16_384;
 const NOT_JUDGED: Judged = Object.freeze({ verdict: "allow", decision: undefined });
-const CHECK_OPTS = Object.freeze({ realPath: resolveRealPathSync });
 
 export class Judge {
   readonly #policy: CompiledPolicy;
@@ -34,10 +33,15 @@ export class Judge {
   readonly #writes = new Map<string, Judged>();
   /** Programs to exec: the executable's path as given → its real path (or why not). */
   readonly #reals = new Map<string, string | { readonly refused: string }>();
+  /** Existing directories judged through: their path → their real path (a file's parent). */
+  readonly #dirs = new Map<string, string>();
   /** `PATH\0name` → the executable found, as execvp would. */
   readonly #found = new Map<string, string>();
   readonly #execOpts = Object.freeze({
     realPath: (p: string, raw: string) => this.#realOf(p, raw),
+  });
+  readonly #fileOpts = Object.freeze({
+    realPath: (p: string, raw: string) => this.#realFile(p, raw),
   });
   #children = 0;
   /** Inside a check: hooked calls the policy layer makes itself pass through unjudged. */
@@ -97,7 +101,7 @@ export class Judge {
         op.kind === "exec"
           ? this.#execOpts
           : op.kind === "read" || op.kind === "write"
-            ? CHECK_OPTS
+            ? this.#fileOpts
             : undefined,
       );
       return { verdict: verdictOf(op, d), decision: d };
@@ -171,6 +175,40 @@ export class Judge {
     }
   }
 
+  /**
+   * The real path of a file to open, as `resolveRealPathSync` gives it, with its directory's
+   * real path remembered as paths judged before are: a file first seen in a directory seen
+   * before costs one `lstat` (is the name itself a symbolic link?) instead of a realpath(3)
+   * walk over every component (and, for a file still to create, a failed one, then a walk up).
+   * Anything unusual (`..`, the name is a link, an error) goes the whole way.
+   */
+  #realFile(p: string, raw: string): string | { readonly refused: string } {
+    const slash = p.lastIndexOf("/");
+    if (slash <= 0 || slash === p.length - 1 || raw.includes(".."))
+      return resolveRealPathSync(p, raw);
+    const dir = p.slice(0, slash);
+    let real = this.#children === 0 ? this.#dirs.get(dir) : undefined;
+    if (real === undefined) {
+      try {
+        real = realpathSync.native(dir);
+      } catch {
+        return resolveRealPathSync(p, raw);
+      }
+      if (this.#dirs.size >= CACHE_MAX) this.#dirs.clear();
+      this.#dirs.set(dir, real);
+    }
+    let st: ReturnType<typeof lstatSync>;
+    try {
+      st = lstatSync(p, { throwIfNoEntry: false });
+    } catch {
+      return resolveRealPathSync(p, raw);
+    }
+    // A name that does not exist yet is created in the directory; a link is followed the whole way.
+    if (st?.isSymbolicLink() === true) return resolveRealPathSync(p, raw);
+    if (st !== undefined && !st.isFile() && !st.isDirectory()) return resolveRealPathSync(p, raw);
+    return real === "/" ? p.slice(slash) : real + p.slice(slash);
+  }
+
   /** An executable's real path, remembered as paths judged before are. */
   #realOf(p: string, raw: string): string | { readonly refused: string } {
     if (this.#children === 0) {
@@ -222,5 +260,6 @@ export class Judge {
     this.#writes.clear();
     this.#reals.clear();
     this.#found.clear();
+    this.#dirs.clear();
   }
 }
