@@ -37,7 +37,15 @@ console.log("OUT " + JSON.stringify(out));
 `,
     });
     const r = await runWarden(
-      ["run", "--no-strace", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
+      [
+        "run",
+        "--no-strace",
+        "--policy",
+        join(dir, "policy.yaml"),
+        "--",
+        process.execPath,
+        "app.js",
+      ],
       { cwd: dir },
     );
     expect(r.code, r.stderr).toBe(0);
