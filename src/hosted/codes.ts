@@ -29,6 +29,8 @@ export const HOSTED_CODES = {
     "The worker thread running a call stopped (crashed); it was replaced and the call failed.",
   hosted_exit: "The component called wasi:cli/exit; the call failed and the instance was dropped.",
   hosted_closed: "The component server is shutting down; the call was not run.",
+  hosted_session_limit:
+    "A new MCP session's call to an instance: per-session component past its bound (max_instances live instances, or their memory budget); the message names the component, the bound and the key to raise.",
   hosted_limit_unenforceable:
     "A policy's resources.limits.cpu is a fraction of a core, which a hosted component's call (one worker thread) cannot be held to; the message names the file:line.",
 } as const;

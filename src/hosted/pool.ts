@@ -57,6 +57,8 @@ export interface CallOutcome {
   readonly value?: unknown;
   readonly isError: boolean;
   readonly state: "reset" | "kept" | "dropped";
+  /** A per-session instance: its core memories' bytes after the call. */
+  readonly bytes?: number;
 }
 
 interface Pending {
@@ -402,6 +404,7 @@ export class ComponentPool {
         isError: m.isError,
         state: m.state,
         ...(m.value === undefined ? {} : { value: m.value }),
+        ...(m.bytes === undefined ? {} : { bytes: m.bytes }),
       });
     } else {
       slot.warm.delete(p.component);

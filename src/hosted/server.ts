@@ -21,6 +21,7 @@ import { denialList, denialText, HostCallCollector, type HostCalls } from "./hos
 import { hostedLimits } from "./limits.js";
 import { type LoadedComponent, loadComponents } from "./load.js";
 import { ComponentPool, type PoolOptions } from "./pool.js";
+import { type BoundKeys, type SessionBounds, SessionInstances } from "./session-instances.js";
 import type { HostedTool } from "./tools.js";
 import { followedPaths } from "./watch.js";
 import type { InstanceMode } from "./worker/protocol.js";
@@ -34,6 +35,8 @@ export interface HostedOptions {
   stateful?: boolean;
   /** Which instance a call runs in (docs/hosted-tools.md#state); `stateful: true` is "stateful". */
   instance?: InstanceMode;
+  /** `per-session`: live instances per component at most, and their memory (./session-instances.ts). */
+  sessions?: SessionBounds & { keys?: BoundKeys };
   /** Where transpiled components and instrumented modules are cached. */
   cacheDir?: string;
   pool?: Omit<PoolOptions, "onEvents">;
@@ -159,6 +162,10 @@ export class HostedServer {
   #watcher: FileWatcher | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
   readonly #gate = new Gate();
+  readonly #instances: SessionInstances;
+  /** Per-session calls in flight, per session; a session that ended with calls in flight. */
+  readonly #inflight = new Map<string, number>();
+  readonly #ending = new Set<string>();
   readonly #reloadListeners = new Set<(r: ReloadOutcome) => void>();
 
   private constructor(
@@ -168,6 +175,16 @@ export class HostedServer {
     private readonly policies: readonly string[],
   ) {
     this.#state = state;
+    this.#instances = new SessionInstances(opts.sessions, opts.sessions?.keys);
+  }
+
+  /** Live per-session instances of `component` and their memory as last measured. */
+  sessionInstances(component: string): { count: number; bytes: number } {
+    return { count: this.#instances.count(component), bytes: this.#instances.bytes(component) };
+  }
+
+  get #perSession(): boolean {
+    return this.opts.stateful !== true && this.opts.instance === "per-session";
   }
 
   /** The components serving now. */
@@ -251,6 +268,7 @@ export class HostedServer {
       const changed = next.signature !== this.#state.signature;
       if (changed) {
         this.#define(next);
+        this.#instances.clear();
         this.#state = next;
       }
       return this.#told({ ok: true, changed, components: next.components.map((c) => c.file) });
@@ -314,19 +332,36 @@ export class HostedServer {
         ),
       );
     }
-    const host = new HostCallCollector(e.component.name, name);
+    const component = e.component.name;
+    // per-session: the session's instance, or a place for a new one within the bounds.
+    const session = this.#perSession ? (context.session ?? "") : undefined;
+    let fresh = false;
+    if (session !== undefined) {
+      try {
+        fresh = !this.#instances.admit(component, session);
+      } catch (err) {
+        if (!(err instanceof WardenError)) throw err;
+        return answerError(err);
+      }
+      this.#inflight.set(session, (this.#inflight.get(session) ?? 0) + 1);
+    }
+    const host = new HostCallCollector(component, name);
     let answer: ToolAnswer;
+    let reached = false;
     try {
-      const out = await this.#gate.run(e.component.name, this.#state.cpu, () =>
-        this.pool.call(
-          e.component.name,
+      const out = await this.#gate.run(component, this.#state.cpu, () => {
+        reached = true;
+        return this.pool.call(
+          component,
           name,
           input,
           Number(this.limits.timeout_ms),
           host.add,
           context.session,
-        ),
-      );
+        );
+      });
+      if (session !== undefined && out.bytes !== undefined)
+        this.#instances.measured(component, session, out.bytes);
       if (out.isError)
         answer = {
           content: [{ type: "text", text: JSON.stringify(out.value ?? null) }],
@@ -342,8 +377,13 @@ export class HostedServer {
         };
       }
     } catch (err) {
+      // A failure in the worker drops the session's instance; one that never reached it
+      // (cancelled in the queue) leaves it, or gives back the place taken for it.
+      if (session !== undefined && (reached || fresh)) this.#instances.release(component, session);
       if (!(err instanceof WardenError)) throw err;
       answer = answerError(err);
+    } finally {
+      if (session !== undefined) this.#callEnded(session);
     }
     return this.#withHostCalls(answer, host.done(), context);
   }
@@ -369,9 +409,27 @@ export class HostedServer {
     return answer;
   }
 
-  /** An MCP session ended: drop its per-session instances. */
+  /**
+   * An MCP session ended: drop its per-session instances. A call of it still in flight (cut
+   * off) may still make one: that is dropped when the session's last call ends.
+   */
   endSession(session: string): void {
     this.pool.endSession(session);
+    this.#instances.endSession(session);
+    if ((this.#inflight.get(session) ?? 0) > 0) this.#ending.add(session);
+  }
+
+  #callEnded(session: string): void {
+    const n = (this.#inflight.get(session) ?? 1) - 1;
+    if (n > 0) {
+      this.#inflight.set(session, n);
+      return;
+    }
+    this.#inflight.delete(session);
+    if (this.#ending.delete(session)) {
+      this.pool.endSession(session);
+      this.#instances.endSession(session);
+    }
   }
 
   close(): Promise<void> {

@@ -42,7 +42,14 @@ const held = new Map<object, Set<string>>();
 const listeners = new Set<(cfg: ComponentUpstreamConfig, r: ReloadOutcome) => void>();
 
 const keyOf = (cfg: ComponentUpstreamConfig) =>
-  JSON.stringify([cfg.name, cfg.component, cfg.policies, cfg.instance]);
+  JSON.stringify([
+    cfg.name,
+    cfg.component,
+    cfg.policies,
+    cfg.instance,
+    cfg.maxInstances,
+    cfg.instancesMemoryMb,
+  ]);
 
 /**
  * Hear of every reload of a component upstream's files (`cfg` names the upstream entry): a
@@ -73,6 +80,12 @@ function entryFor(cfg: ComponentUpstreamConfig): Entry {
     policies: cfg.policies,
     stateful: cfg.stateful,
     instance: cfg.instance,
+    sessions: {
+      ...(cfg.maxInstances === undefined ? {} : { max: cfg.maxInstances }),
+      ...(cfg.instancesMemoryMb === undefined
+        ? {}
+        : { memoryBytes: cfg.instancesMemoryMb * 1024 * 1024 }),
+    },
     watch: true,
   });
   let done!: () => void;

@@ -81,6 +81,10 @@ export interface ComponentUpstreamConfig {
   readonly stateful: boolean;
   /** per-call (default), per-session, or stateful (docs/hosted-tools.md#state). */
   readonly instance: "per-call" | "per-session" | "stateful";
+  /** per-session: live instances per component at most (max_instances, default 16). */
+  readonly maxInstances?: number;
+  /** per-session: their memory per component at most, MiB (instances_memory_mb, default 1024). */
+  readonly instancesMemoryMb?: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly prefix: boolean;

@@ -319,6 +319,8 @@ function upstreams(c: Checker, v: unknown, base: string, policy: string): Upstre
         ),
         stateful: o.stateful === true,
         instance: componentInstance(c, o, path, sessions),
+        maxInstances: c.int(o, "max_instances", 16),
+        instancesMemoryMb: c.int(o, "instances_memory_mb", 1024),
         command: "warden-component",
         args: [component],
         prefix,

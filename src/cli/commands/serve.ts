@@ -17,6 +17,8 @@ interface ServeOpts {
   http?: string;
   workers?: string;
   audit?: string;
+  maxInstances?: string;
+  instancesMemoryMb?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -41,6 +43,14 @@ export function registerServe(program: Command): void {
     )
     .option("--workers <n>", "worker threads running components (default: min(4, cores))")
     .option(
+      "--max-instances <n>",
+      "--instance per-session: live instances of each component at most (default 16)",
+    )
+    .option(
+      "--instances-memory-mb <n>",
+      "--instance per-session: memory budget across each component's instances, MiB (default 1024)",
+    )
+    .option(
       "--audit <file>",
       "append every host call the components make (judged in their workers) as one JSON line to this file (- for stderr)",
     )
@@ -57,6 +67,7 @@ export function registerServe(program: Command): void {
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 64))
         throw usageError(`--workers must be a whole number from 1 to 64 (got "${opts.workers}")`);
       const instance = instanceMode(opts);
+      const bounds = sessionBounds(opts);
       const { HostedServer } = await import("../../hosted/server.js");
       const audit = opts.audit === undefined ? undefined : await hostAudit(opts.audit);
       const hosted = await HostedServer.open({
@@ -65,6 +76,11 @@ export function registerServe(program: Command): void {
         ...(audit === undefined ? {} : { onHostCalls: audit.hostCalls }),
         policies: opts.policy ?? [],
         instance,
+        sessions: {
+          ...(bounds.max === undefined ? {} : { max: bounds.max }),
+          ...(bounds.mb === undefined ? {} : { memoryBytes: bounds.mb * 1024 * 1024 }),
+          keys: { max: "--max-instances", memory: "--instances-memory-mb" },
+        },
         ...(workers === undefined ? {} : { pool: { size: workers } }),
       });
       if (opts.inspect) {
@@ -113,6 +129,20 @@ export function registerServe(program: Command): void {
  * and audit as `warden gateway`. The first --policy is the gateway's; a second one is the
  * component's own (both must allow).
  */
+/** --max-instances and --instances-memory-mb: whole numbers. */
+function sessionBounds(opts: ServeOpts): { max?: number; mb?: number } {
+  const num = (flag: string, v: string | undefined, max: number) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw usageError(`${flag} must be a whole number from 1 to ${max} (got "${v}")`);
+    return n;
+  };
+  const max = num("--max-instances", opts.maxInstances, 100_000);
+  const mb = num("--instances-memory-mb", opts.instancesMemoryMb, 1_048_576);
+  return { ...(max === undefined ? {} : { max }), ...(mb === undefined ? {} : { mb }) };
+}
+
 /** --instance, or --stateful (which is --instance stateful). */
 function instanceMode(opts: ServeOpts): "per-call" | "per-session" | "stateful" {
   const mode = opts.instance ?? (opts.stateful === true ? "stateful" : "per-call");
@@ -134,6 +164,7 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
       "--http needs --policy (the gateway's), and at most one more (the component's own)",
     );
   const q = JSON.stringify;
+  const bounds = sessionBounds(opts);
   const host = m[1]!.replace(/^\[(.*)\]$/, "$1");
   const text = [
     `listen: { http: { host: ${q(host)}, port: ${port} } }`,
@@ -146,6 +177,8 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
     `    component: ${q(resolve(path))}`,
     ...(policies[1] === undefined ? [] : [`    policy: ${q(resolve(policies[1]))}`]),
     `    instance: ${instanceMode(opts)}`,
+    ...(bounds.max === undefined ? [] : [`    max_instances: ${bounds.max}`]),
+    ...(bounds.mb === undefined ? [] : [`    instances_memory_mb: ${bounds.mb}`]),
     "",
   ].join("\n");
   const { parseConfig } = await import("../../mcp/config.js");

@@ -57,7 +57,15 @@ export class ComponentInstance {
     private readonly records: CoreInstanceRecord[],
     private readonly images: { memory: WebAssembly.Memory; image: Uint8Array }[],
     readonly resettable: boolean,
+    private readonly memories: readonly WebAssembly.Memory[] = [],
   ) {}
+
+  /** The bytes of the instance's core memories now (the per-session memory budget). */
+  memoryBytes(): number {
+    let n = 0;
+    for (const m of this.memories) n += m.buffer.byteLength;
+    return n;
+  }
 
   static async create(spec: ComponentSpec, emit: Emit): Promise<ComponentInstance> {
     const mod = await importGlue(spec.jsPath);
@@ -97,7 +105,7 @@ export class ComponentInstance {
       for (const memory of memories)
         images.push({ memory, image: new Uint8Array(memory.buffer).slice() });
     }
-    return new ComponentInstance(rt, exports, host, records, images, resettable);
+    return new ComponentInstance(rt, exports, host, records, images, resettable, [...memories]);
   }
 
   /** Back to the image taken after instantiation; false when that cannot be exact. */

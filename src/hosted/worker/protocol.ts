@@ -79,6 +79,8 @@ export type ToMain =
       readonly isError: boolean;
       /** How the instance was left: reset to its image, kept (stateful, per-session), or dropped. */
       readonly state: "reset" | "kept" | "dropped";
+      /** A per-session instance: its core memories' bytes after the call. */
+      readonly bytes?: number;
     }
   | {
       readonly type: "done";

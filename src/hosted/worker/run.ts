@@ -138,6 +138,8 @@ export function startWorker(
         state = "dropped";
       }
     }
+    // A per-session instance's memory, for the budget across them (../session-instances.ts).
+    const bytes = entry.spec.instance === "per-session" ? { bytes: inst.memoryBytes() } : {};
     try {
       const r = tool.result;
       if (out instanceof ResultErr) {
@@ -149,6 +151,7 @@ export function startWorker(
           isError: true,
           value: errT === undefined ? null : fromJs(errT, out.payload),
           state,
+          ...bytes,
         });
         return;
       }
@@ -160,6 +163,7 @@ export function startWorker(
         isError: false,
         ...(okT === undefined ? {} : { value: fromJs(okT, out) }),
         state,
+        ...bytes,
       });
     } catch (e) {
       post({
