@@ -14,10 +14,11 @@ export const ENV_URL = "WARDEN_TRACE_URL";
 export const ENV_TOKEN = "WARDEN_TRACE_TOKEN";
 export const ENV_AGENT = "WARDEN_TRACE_AGENT";
 /**
- * `<sha256 hex>:<path>`: the `/configure` answer as a file `warden run` wrote before the program
- * started (src/trace/handoff.ts). An agent that reads it, with that hash, installs its hooks
- * without waiting for the CLI and registers with `/configure` afterwards, in order before its
- * events; without it (or on a mismatch) it waits for `/configure`'s answer as before.
+ * `<sha256 hex>:<pid>:<fd>`: the `/configure` answer `warden run` holds open (src/trace/handoff.ts).
+ * An agent that may take it (given by warden run or a traced Node parent, with that hash)
+ * installs its hooks without waiting for the CLI and registers with `/configure` afterwards
+ * (saying which value it took), in order before its events; otherwise it waits for
+ * `/configure`'s answer as before.
  */
 export const ENV_CONFIG = "WARDEN_TRACE_CONFIG";
 
@@ -76,6 +77,8 @@ export interface ConfigureRequest {
   readonly nodejs_version?: string;
   readonly python_version?: string;
   readonly argv: readonly string[];
+  /** The `WARDEN_TRACE_CONFIG` value whose answer the agent took (checked by the CLI). */
+  readonly config?: string;
 }
 
 /** What `/configure` answers: the policy to judge with, the sections it judges, the clock. */
@@ -89,6 +92,8 @@ export interface ConfigureAnswer {
   readonly batch_events: number;
   /** How long a review may wait for a person, in ms. */
   readonly review_timeout_ms: number;
+  /** `/configure` only: the run's `WARDEN_TRACE_CONFIG` value, for the children of the agent. */
+  readonly handoff?: string;
 }
 
 export interface ReadyRequest {

@@ -75,6 +75,10 @@ export class TraceSession implements TraceHandlers {
   reviewsWithoutTty = 0;
   /** The strictest verdict of any event (for --fail-on). */
   worst: Verdict = "allow";
+  /** The run's `WARDEN_TRACE_CONFIG` value (src/trace/handoff.ts), when it handed one over. */
+  handoff: string | undefined;
+  /** Processes killed for judging with a hand-over warden run did not give: their events are dropped. */
+  readonly #forged = new Set<number>();
 
   constructor(opts: SessionOptions) {
     this.opts = opts;
@@ -111,6 +115,7 @@ export class TraceSession implements TraceHandlers {
   }
 
   configure(r: ConfigureRequest): ConfigureAnswer {
+    if (r.config !== undefined && r.config !== this.handoff) return this.#forgery(r);
     const key = `${r.pid}:${r.thread_id}`;
     // A process that exec'd a new image configures again under the same pid: counted anew.
     if (this.#agents.get(key)?.out !== false) {
@@ -129,6 +134,39 @@ export class TraceSession implements TraceHandlers {
     p.traced = true;
     if (p.ppid === 0) p.ppid = r.ppid;
     if (p.argv.length === 0) p.argv = r.argv;
+    return this.handoff === undefined ? this.answer() : { ...this.answer(), handoff: this.handoff };
+  }
+
+  /**
+   * An agent that judged with a hand-over warden run did not give (a program set its own
+   * `WARDEN_TRACE_CONFIG` and named an untraced process of its own as the giver): the process
+   * is killed, reported as blocked, and what its agent reports is not taken (the strace layer
+   * then sees its actions as unhooked).
+   */
+  #forgery(r: ConfigureRequest): ConfigureAnswer {
+    this.#forged.add(r.pid);
+    try {
+      process.kill(r.pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+    const p = this.proc(r.pid);
+    if (p.ppid === 0) p.ppid = r.ppid;
+    if (p.argv.length === 0) p.argv = r.argv;
+    this.record({
+      hook_type: "nodejs",
+      event_type: "enter",
+      function: "warden:handoff",
+      module: "warden",
+      arguments: [{ index: 0, display: r.config ?? "" }],
+      timestamp_ns: Number(process.hrtime.bigint() - this.t0),
+      thread_id: r.thread_id,
+      pid: r.pid,
+      target: "WARDEN_TRACE_CONFIG",
+      verdict: "block",
+      reason:
+        "the process judged with a policy warden run did not hand over (WARDEN_TRACE_CONFIG set by the program); killed",
+    });
     return this.answer();
   }
 
@@ -156,6 +194,7 @@ export class TraceSession implements TraceHandlers {
     let thread = -1;
     let a: AgentState | undefined;
     for (const e of batch) {
+      if (this.#forged.size > 0 && this.#forged.has(e.pid)) continue;
       if (e.pid !== pid || e.thread_id !== thread) {
         pid = e.pid;
         thread = e.thread_id;
@@ -190,6 +229,7 @@ export class TraceSession implements TraceHandlers {
   #unknown = 0;
 
   child(r: ChildReport): void {
+    if (this.#forged.has(r.parent_pid)) return;
     const p = this.proc(r.child_pid > 0 ? r.child_pid : --this.#unknown);
     p.ppid = r.parent_pid;
     p.path = r.path;

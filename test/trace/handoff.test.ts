@@ -1,10 +1,10 @@
-// The policy handed to traced processes in a file (src/trace/handoff.ts): a program that
-// rewrites the file (and the hash in its children's environment) does not change what its Node
-// children are judged by; the file is gone when the run ends; a file that does not hash to what
-// the environment says is not read.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// The policy handed to traced processes without a round trip (src/trace/handoff.ts): nothing is
+// left on disk, not even after SIGKILL; a program that hands its Node children a permissive
+// policy of its own (its own value and file, through the environment, a shell or an untraced
+// Node process) does not free them; a value that does not hash to what it says is not read.
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../../src/policy/compile.js";
 import { actionFor, type Op } from "../../src/trace/actions.js";
@@ -13,7 +13,7 @@ import { readHandoff, writeHandoff } from "../../src/trace/handoff.js";
 import { presetPolicy } from "../../src/trace/policy/presets.js";
 import { policyAsJson } from "../../src/trace/policy-json.js";
 import type { ConfigureAnswer } from "../../src/trace/protocol.js";
-import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import { CLI, denyPolicy, files, runWarden, tempDir } from "./helpers.js";
 
 const ANSWER: ConfigureAnswer = {
   policy: { text: 'version: "1.0"\n', file: "p.yaml" },
@@ -24,21 +24,27 @@ const ANSWER: ConfigureAnswer = {
   review_timeout_ms: 60_000,
 };
 
-describe("warden run: the policy handed over in a file", () => {
-  it("is read only with the hash warden run gave, and not once changed", () => {
+describe("warden run: the policy handed over without a round trip", () => {
+  it("leaves no file on disk, is read only through warden run's descriptor with its hash, and only from who may give it", () => {
     const h = writeHandoff(ANSWER);
+    if (h === undefined) throw new Error("no hand-over on this platform");
     try {
-      expect(readHandoff(h.env)).toEqual(ANSWER);
-      const file = h.env.slice(65);
-      const evil = JSON.stringify({ ...ANSWER, sections: [] });
-      writeFileSync(file, evil);
-      expect(readHandoff(h.env)).toMatch(/changed since warden run wrote it/);
-      // A hash that matches the changed file is still another file's hash in a traced child:
-      // the agent puts warden run's value back (below); here the reader only checks the hash.
-      const hash = createHash("sha256").update(evil).digest("hex");
-      expect(readHandoff(`${hash}:${file}`)).toMatchObject({ sections: [] });
+      // Only the descriptor is left: nothing in the temp folder to leave behind on SIGKILL.
+      expect(existsSync(h.path)).toBe(false);
+      expect(existsSync(dirname(h.path))).toBe(false);
+      expect(h.env).toMatch(new RegExp(`^[0-9a-f]{64}:${process.pid}:\\d+$`));
+      // As the program warden run started (its parent: this process).
+      expect(readHandoff(h.env, process.env, process.pid)).toEqual(ANSWER);
+      // Another hash for the same descriptor: not used.
+      const evil = `${"0".repeat(64)}${h.env.slice(64)}`;
+      expect(readHandoff(evil, process.env, process.pid)).toMatch(
+        /not what warden run handed over/,
+      );
+      // A process started by something else (here: the shell-less test runner's parent, not
+      // the same Node executable or not the giver with the same environment) asks instead.
+      expect(readHandoff(h.env, process.env, process.ppid)).toEqual(expect.any(String));
       expect(readHandoff(undefined)).toMatch(/no handed-over/);
-      expect(readHandoff("nohash")).toMatch(/not <sha256>:<path>/);
+      expect(readHandoff("nohash")).toMatch(/not <sha256>:<pid>:<fd>/);
     } finally {
       h.remove();
     }
@@ -81,37 +87,95 @@ describe("warden run: the policy handed over in a file", () => {
     expect(policyAsJson('version: "1.0"\nstorage:\n  x: .inf\n', "p.yaml")).toBeUndefined();
   });
 
-  it("a program that rewrites it to allow everything, and its children's hash, does not free its Node children", async () => {
+  it("a program that hands its Node children a policy of its own making does not free them", async () => {
     const dir = tempDir();
     const secret = join(dir, "secret.txt");
+    const allowAll =
+      'version: "1.0"\\nstorage:\\n  allow:\\n    - { uri: "/**", access: [read, write] }\\n';
     files(dir, {
       "secret.txt": "s3cret",
       "policy.yaml": denyPolicy([secret]),
       "leaf.js": `try { require("fs").readFileSync(${JSON.stringify(secret)}); console.log("LEAF READ"); } catch (e) { console.log("LEAF", e.code); }`,
+      // A permissive answer of its own, held open as warden run holds the real one: its value.
+      "forge.js": `
+const fs = require("fs"), crypto = require("crypto"), path = require("path");
+module.exports = () => {
+  const a = { policy: { text: '${allowAll}', file: "evil.yaml" }, sections: ["storage"], t0: "1", batch_ms: 50, batch_events: 64, review_timeout_ms: 1000 };
+  const bytes = JSON.stringify(a);
+  const file = path.join(__dirname, "evil.json");
+  fs.writeFileSync(file, bytes);
+  const fd = fs.openSync(file, "r");
+  return crypto.createHash("sha256").update(bytes).digest("hex") + ":" + process.pid + ":" + fd;
+};`,
+      // An untraced Node process (no NODE_OPTIONS, no token: as warden run looks) giving it.
+      "giver.js": `
+const cp = require("child_process");
+const value = require("./forge.js")();
+const env = { ...process.env, WARDEN_TRACE_TOKEN: process.env.STOLEN, NODE_OPTIONS: process.env.STOLEN_OPTIONS, WARDEN_TRACE_CONFIG: value };
+process.stdout.write(cp.execFileSync(process.execPath, ["leaf.js"], { env, encoding: "utf8" }));`,
       "app.js": `
-const fs = require("fs"), cp = require("child_process"), crypto = require("crypto");
-const v = process.env.WARDEN_TRACE_CONFIG;
-const file = v.slice(65);
-const a = JSON.parse(fs.readFileSync(file, "utf8"));
-a.policy.text = 'version: "1.0"\\nstorage:\\n  allow:\\n    - { uri: "/**", access: [read, write] }\\n';
-const bytes = JSON.stringify(a);
-fs.writeFileSync(file, bytes);
-const env = { ...process.env, WARDEN_TRACE_CONFIG: crypto.createHash("sha256").update(bytes).digest("hex") + ":" + file };
-process.stdout.write(cp.execFileSync(process.execPath, ["leaf.js"], { env, encoding: "utf8" }));
-process.stdout.write(cp.execFileSync(process.execPath, ["leaf.js"], { encoding: "utf8" }));
-console.log("FILE " + file);
+const cp = require("child_process");
+const value = require("./forge.js")();
+const node = JSON.stringify(process.execPath);
+const run = (f, a, o) => process.stdout.write(cp.execFileSync(f, a, { encoding: "utf8", ...o }));
+// 1. Straight from a traced process: the agent puts the run's value back.
+run(process.execPath, ["leaf.js"], { env: { ...process.env, WARDEN_TRACE_CONFIG: value } });
+// 2. Through a shell that sets it (a child of the shell; the shell replaced by Node).
+run("sh", ["-c", "WARDEN_TRACE_CONFIG='" + value + "' " + node + " leaf.js"]);
+run("sh", ["-c", "WARDEN_TRACE_CONFIG='" + value + "' exec " + node + " leaf.js"]);
+// 3. Through an untraced Node process that names itself as the giver.
+run("sh", ["-c", "STOLEN=$WARDEN_TRACE_TOKEN STOLEN_OPTIONS=$NODE_OPTIONS env -u WARDEN_TRACE_TOKEN -u NODE_OPTIONS " + node + " giver.js || echo GIVER $?"]);
 `,
     });
     const r = await runWarden(
-      ["run", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
+      ["run", "--json", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
       { cwd: dir },
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).not.toContain("LEAF READ");
-    expect(r.stdout.match(/LEAF EACCES/g)).toHaveLength(2);
-    expect(r.stderr).toMatch(/warden run: \d+ events \(2 block/);
-    const file = /FILE (.*)/.exec(r.stdout)![1]!;
+    // (--json: the program's own output goes to stderr.)
+    const leaves = r.stderr.split("\n").filter((l) => l.startsWith("LEAF"));
+    // The first three leaves are judged by the run's policy.
+    expect(leaves.slice(0, 3)).toEqual(["LEAF EACCES", "LEAF EACCES", "LEAF EACCES"]);
+    // The fourth took the forged answer: warden run kills it and reports it blocked.
+    const events = r.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { function?: string; verdict?: string; target?: string });
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        function: "warden:handoff",
+        verdict: "block",
+        target: "WARDEN_TRACE_CONFIG",
+      }),
+    );
     expect(readFileSync(join(dir, "policy.yaml"), "utf8")).toContain("deny");
-    expect(existsSync(file)).toBe(false);
+  }, 120_000);
+
+  it("leaves no hand-over file behind when warden run is killed with SIGKILL", async () => {
+    const tmp = tempDir("warden-tmp-");
+    const dir = tempDir();
+    const marker = join(dir, "running");
+    files(dir, {
+      "app.js": `require("fs").writeFileSync(${JSON.stringify(marker)}, String(process.pid)); setInterval(() => {}, 1000);`,
+    });
+    const cli = spawn(process.execPath, [CLI, "run", "--", process.execPath, "app.js"], {
+      cwd: dir,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: "ignore",
+    });
+    let pid = 0;
+    try {
+      while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 50));
+      pid = Number(readFileSync(marker, "utf8"));
+      // While the run goes on: nothing in its temp folder.
+      expect(readdirSync(tmp)).toEqual([]);
+      cli.kill("SIGKILL");
+      await new Promise((r) => cli.once("exit", r));
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      cli.kill("SIGKILL");
+      if (pid > 0) process.kill(pid, "SIGKILL");
+    }
   }, 120_000);
 });

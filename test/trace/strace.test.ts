@@ -219,6 +219,29 @@ process.stdout.write("ENV-I " + spawnSync("env", ["-i", ${JSON.stringify(NODE)},
     expect(unhooked).toHaveLength(2);
   }, 120_000);
 
+  it("Warden's own reads (the hand-over, the agents' code) are neither judged nor unhooked under a policy that denies where they live", async () => {
+    // warden run's temporary folder, denied to the program (read and write).
+    const tmp = tempDir("warden-tmp-");
+    const dir = tempDir();
+    files(dir, {
+      "policy.yaml": denyPolicy([`${tmp}/**`, `${resolve("dist")}/**`]),
+      "leaf.js": 'console.log("LEAF");',
+      "app.js": `const { execFileSync } = require("child_process");
+process.stdout.write(execFileSync(${JSON.stringify(NODE)}, ["leaf.js"], { encoding: "utf8" }));`,
+    });
+    const r = await runWarden(
+      ["run", "--json", "--policy", join(dir, "policy.yaml"), "--", NODE, "app.js"],
+      { cwd: dir, env: { ...process.env, TMPDIR: tmp } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("LEAF");
+    const { events, summary } = jsonLines(r.stdout);
+    expect(summary.strace.state).toBe("on");
+    const ours = (t: string) => t.startsWith(tmp) || t.startsWith(resolve("dist"));
+    expect(events.filter((e) => ours(e.target))).toEqual([]);
+    expect(summary.strace.unhooked).toEqual([]);
+  }, 120_000);
+
   it("a clean tsc build shows no unhooked syscall and no block", async () => {
     const dir = tempDir();
     files(dir, {

@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { basename } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { AuditLog } from "../../audit/writer.js";
 import { rank, type Verdict } from "../../core/decision.js";
@@ -256,11 +256,12 @@ async function run(command: string[], o: Options): Promise<number> {
 
   // Every traced process reads the policy from this file instead of waiting for /configure.
   const handoff = writeHandoff(session.answer());
+  session.handoff = handoff?.env;
   const env = tracedEnv(process.env, {
     url: server.url,
     token: server.token,
     agent: AGENT_PRELOAD,
-    config: handoff.env,
+    config: handoff?.env,
   }).env;
   const argv = strace.command(command);
   const child = spawn(argv[0]!, argv.slice(1), {
@@ -278,6 +279,11 @@ async function run(command: string[], o: Options): Promise<number> {
       policy: compiled.policy,
       sections,
       serverPort: Number(new URL(server.url).port),
+      // Warden's own reads in traced processes: the hand-over, the agents' code (Warden's dist).
+      own: [
+        ...(handoff !== undefined ? [handoff.path] : []),
+        resolve(dirname(AGENT_PRELOAD), "../.."),
+      ],
       agents: session,
       t0: session.t0,
       emit: (e) => session.record(e),
@@ -298,7 +304,7 @@ async function run(command: string[], o: Options): Promise<number> {
   const { left } = await session.drain(lingerMs);
   await strace.finish(Math.max(lingerMs, 1000));
   await server.close();
-  handoff.remove();
+  handoff?.remove();
   process.off("SIGTERM", onTerm);
   process.off("SIGHUP", onHup);
   audit?.close();

@@ -61,7 +61,7 @@ export function start(): void {
   let c: ConfigureAnswer;
   if (typeof handed !== "string") {
     c = handed;
-    channel.notify("hello", hello);
+    channel.notify("hello", { ...hello, config: process.env[ENV_CONFIG] });
   } else {
     const cfg = channel.request({ t: "configure", body: hello }, CONFIGURE_MS);
     if (!cfg.ok) refuse("trace_agent_failed", `cannot reach warden run at ${url} (${cfg.error})`);
@@ -88,7 +88,8 @@ export function start(): void {
       url,
       token,
       agent: agentPath,
-      config: typeof handed === "string" ? undefined : process.env[ENV_CONFIG],
+      // Its children get the run's hand-over (from warden run when this process could not take it).
+      config: typeof handed === "string" ? (c.handoff ?? "") : process.env[ENV_CONFIG],
     }),
     ...hookNet(require("node:net"), tracer),
     ...hookHttp(require("node:http"), "http", tracer),

@@ -34,9 +34,20 @@ export class StraceJudge {
   readonly #sections: ReadonlySet<string>;
   readonly #secrets: CompiledPolicy | undefined;
   readonly #server: ReadonlySet<string>;
+  readonly #own: readonly string[];
 
-  /** `server`: `host:port` forms of warden run's own endpoint (never flagged). */
-  constructor(policy: CompiledPolicy, sections: readonly string[], serverPort: number) {
+  /**
+   * `server`: `host:port` forms of warden run's own endpoint (never flagged); `own`: files and
+   * folders Warden itself reads in the traced processes (the hand-over, the agents' code):
+   * reading them is Warden's doing, not the program's.
+   */
+  constructor(
+    policy: CompiledPolicy,
+    sections: readonly string[],
+    serverPort: number,
+    own: readonly string[] = [],
+  ) {
+    this.#own = own;
     this.#policy = policy;
     this.#sections = new Set(sections);
     const d = compilePolicy(defaultPolicy().text, { file: "<warden run default policy>" });
@@ -57,6 +68,13 @@ export class StraceJudge {
     return { verdict: verdictOf(op, d), decision: d };
   }
 
+  /** A read of Warden's own (a file named, as the kernel names it once removed, or under a folder). */
+  #isOwn(path: string): boolean {
+    for (const o of this.#own)
+      if (path === o || path === `${o} (deleted)` || path.startsWith(`${o}/`)) return true;
+    return false;
+  }
+
   /** The check of a record, or undefined when it is not worth checking. */
   check(r: StraceRecord): Checked | undefined {
     switch (r.kind) {
@@ -73,7 +91,7 @@ export class StraceJudge {
       case "open": {
         // The file the kernel opened (`-y`), else the path as given (a failed open).
         const path = resolve(r.opened?.startsWith("/") === true ? r.opened : r.path);
-        if (isNoise(path, r.write)) return undefined;
+        if (isNoise(path, r.write) || (!r.write && this.#isOwn(path))) return undefined;
         const op: Op = { kind: r.write ? "write" : "read", target: path };
         const j = this.#judge(op);
         if (j.verdict !== "allow") return { op, ...j };

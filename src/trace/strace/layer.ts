@@ -3,6 +3,9 @@
  * under `strace -f -D --seccomp-bpf ...` writing to a named pipe in a private temporary
  * directory (mode 0700; strace opens it close-on-exec, so the traced program does not hold it),
  * which Warden reads line by line while the program runs; each record goes to the correlator.
+ * Once both ends are open the pipe's name and its directory are removed (a `warden run` killed
+ * with SIGKILL leaves nothing in the temporary directory); a spare read end is kept for the
+ * detached reader that may take over at the end.
  * strace sees, it does not block: what it reports has already happened.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -22,6 +25,8 @@ export class StraceLayer {
   #stream: ReturnType<typeof createReadStream> | undefined;
   #eof = false;
   #opened = false;
+  /** A read end of the pipe kept for the detached reader (the name is gone by then). */
+  #spare: number | undefined;
 
   private constructor(setup: StraceSetup, dir: string) {
     this.setup = setup;
@@ -52,6 +57,10 @@ export class StraceLayer {
     this.#stream = stream;
     stream.once("open", () => {
       this.#opened = true;
+      try {
+        this.#spare = openSync(this.#fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      } catch {}
+      rmSync(this.#dir, { recursive: true, force: true });
     });
     const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
     lines.on("line", (l) => {
@@ -82,20 +91,17 @@ export class StraceLayer {
    * whose stdin is the pipe: it ends at the pipe's end, when strace ends.
    */
   #handOff(): boolean {
+    const fd = this.#spare;
+    if (fd === undefined) return false;
     try {
-      const fd = openSync(this.#fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-      try {
-        const sink = spawn(process.execPath, ["-e", "process.stdin.resume()"], {
-          stdio: [fd, "ignore", "ignore"],
-          detached: true,
-          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        });
-        sink.on("error", () => {});
-        sink.unref();
-        return sink.pid !== undefined;
-      } finally {
-        closeSync(fd);
-      }
+      const sink = spawn(process.execPath, ["-e", "process.stdin.resume()"], {
+        stdio: [fd, "ignore", "ignore"],
+        detached: true,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      });
+      sink.on("error", () => {});
+      sink.unref();
+      return sink.pid !== undefined;
     } catch {
       return false;
     }
@@ -122,12 +128,15 @@ export class StraceLayer {
     const complete = this.#eof;
     if (!complete) {
       if (this.#opened) this.handedOff = this.#handOff();
-      try {
-        closeSync(openSync(this.#fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {}
+      else
+        try {
+          closeSync(openSync(this.#fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {}
       this.#stream?.destroy();
       await Promise.race([this.#ended, new Promise((r) => setTimeout(r, 200))]);
     }
+    if (this.#spare !== undefined) closeSync(this.#spare);
+    this.#spare = undefined;
     rmSync(this.#dir, { recursive: true, force: true });
     return complete;
   }
