@@ -85,7 +85,9 @@ function pinOf(spec: ComponentSpec | undefined, p: Pending): string | undefined 
 interface Slot {
   worker: Worker;
   busy: Pending | undefined;
+  /** The deadline timer (one per slot, kept across calls: `watch`), and when it fires (Date.now()). */
   timer: NodeJS.Timeout | undefined;
+  timerAt: number;
   warm: Set<string>;
   /** Shared with the worker: which call it started, and when; wake-up counters (./worker/protocol.ts). */
   started: StartedBoard;
@@ -186,6 +188,7 @@ export class ComponentPool {
       worker,
       busy: undefined,
       timer: undefined,
+      timerAt: 0,
       warm: new Set(),
       started,
       replies: channel.port1,
@@ -308,28 +311,45 @@ export class ComponentPool {
   }
 
   /**
-   * The deadline from outside, without a message per call: the worker marks the call started
-   * (and when) on the slot's shared board once the instance is ready; until then the load
-   * deadline applies (instantiation may be running), from then the call's own timeout plus
-   * grace. A timer checks the board when the nearer of the two could have passed.
+   * The deadline from outside, without a message or a timer per call: the worker marks the call
+   * started (and when) on the slot's shared board once the instance is ready; until then the
+   * load deadline applies (instantiation may be running), from then the call's own timeout plus
+   * grace. One timer per slot checks the board when the nearer of the two could have passed for
+   * the call in progress then; it is kept across calls (a new one only when it would fire later
+   * than this call's nearest deadline), so a run of short calls sets no timer at all. It is
+   * unref'd: a busy worker is ref'd, which keeps the process alive.
    */
   private watch(slot: Slot, p: Pending): void {
-    const load = this.opts.loadTimeoutMs ?? 120_000;
-    const call = p.timeoutMs + (this.opts.graceMs ?? 1000);
-    const check = () => {
-      if (slot.busy !== p) return;
-      const now = Date.now();
-      const at = slot.started.startedAt(p.id);
-      if (at !== undefined) {
-        if (now >= at + call) return this.expire(slot, call, "its call");
-        slot.timer = setTimeout(check, at + call - now);
-        return;
-      }
-      if (now >= slot.sentAt + load) return this.expire(slot, load, "instantiating the component");
-      slot.timer = setTimeout(check, Math.min(call, slot.sentAt + load - now));
-    };
+    const first = Math.min(p.timeoutMs + (this.opts.graceMs ?? 1000), this.loadMs());
+    if (slot.timer !== undefined && slot.timerAt <= slot.sentAt + first) return;
+    this.arm(slot, first);
+  }
+
+  private loadMs(): number {
+    return this.opts.loadTimeoutMs ?? 120_000;
+  }
+
+  private arm(slot: Slot, ms: number): void {
     clearTimeout(slot.timer);
-    slot.timer = setTimeout(check, Math.min(call, load));
+    slot.timerAt = Date.now() + ms;
+    slot.timer = setTimeout(() => this.check(slot), ms);
+    slot.timer.unref();
+  }
+
+  /** The slot's timer fired: the call in progress now (if any) against its deadline. */
+  private check(slot: Slot): void {
+    slot.timer = undefined;
+    const p = slot.busy;
+    if (p === undefined) return;
+    const load = this.loadMs();
+    const call = p.timeoutMs + (this.opts.graceMs ?? 1000);
+    const now = Date.now();
+    const at = slot.started.startedAt(p.id);
+    if (at !== undefined) {
+      if (now >= at + call) this.expire(slot, call, "its call");
+      else this.arm(slot, at + call - now);
+    } else if (now >= slot.sentAt + load) this.expire(slot, load, "instantiating the component");
+    else this.arm(slot, Math.min(call, slot.sentAt + load - now));
   }
 
   private expire(slot: Slot, ms: number, what: string): void {
@@ -391,7 +411,6 @@ export class ComponentPool {
     }
     const p = slot.busy;
     if (p === undefined || p.id !== m.id) return;
-    clearTimeout(slot.timer);
     slot.busy = undefined;
     slot.worker.unref();
     const us = (performance.now() - slot.sentHr) * 1000;

@@ -108,11 +108,17 @@ export class ComponentInstance {
     return new ComponentInstance(rt, exports, host, records, images, resettable, [...memories]);
   }
 
-  /** Back to the image taken after instantiation; false when that cannot be exact. */
-  reset(): boolean {
+  /** Whether `reset` can put the image back exactly now (no memory grew; every module resettable). */
+  canReset(): boolean {
     if (!this.resettable) return false;
     for (const { memory, image } of this.images)
       if (memory.buffer.byteLength !== image.length) return false;
+    return true;
+  }
+
+  /** Back to the image taken after instantiation; false when that cannot be exact. */
+  reset(): boolean {
+    if (!this.canReset()) return false;
     for (const r of this.records) (r.instance.exports[RESTORE_EXPORT] as GuestFn | undefined)?.();
     for (const { memory, image } of this.images) new Uint8Array(memory.buffer).set(image);
     return true;

@@ -42,6 +42,15 @@ function slotOf(entry: Entry, session: string | undefined) {
   };
 }
 
+/** Reset an instance to its image; one that cannot be (or fails to be) is dropped. */
+function restore(inst: ComponentInstance, drop: () => void): void {
+  try {
+    if (!inst.reset()) drop();
+  } catch {
+    drop();
+  }
+}
+
 /** The function's own err(E): a result, not a failure. */
 class ResultErr {
   constructor(readonly payload: unknown) {}
@@ -132,7 +141,7 @@ export function startWorker(
     }
     let state: "reset" | "kept" | "dropped" = "kept";
     if (entry.spec.instance === "per-call") {
-      if (inst.reset()) state = "reset";
+      if (inst.canReset()) state = "reset";
       else {
         slot.set(undefined);
         state = "dropped";
@@ -175,6 +184,11 @@ export function startWorker(
           message: `the component's result: ${(e as Error).message}`,
         },
       });
+    } finally {
+      // The image goes back after the answer is posted (jco has lifted the result out of the
+      // memories already): the copy is off the caller's path, and done before this worker takes
+      // its next message, so the next call still starts from the image.
+      if (state === "reset") restore(inst, () => slot.set(undefined));
     }
   }
 
