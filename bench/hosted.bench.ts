@@ -10,7 +10,10 @@
  * one, else built here). Also
  * (the same SDK client calling an SDK McpServer's `echo` tool directly over stdio); and the RSS
  * of `warden serve` with 20 components loaded (after tools/list, and after one call of each,
- * when every component has an instance in a worker). The components are built here from WAT
+ * when every component has an instance in a worker). Every call has an input of its own (a
+ * counter in it). Then the same calls in-process (`HostedServer.call`, no stdio): Warden's own
+ * part, beside the stdio rows, whose difference from the floor also holds the thread hops. The
+ * components are built here from WAT
  * (wabt + jco componentEmbed/componentNew: a core module with the canonical ABI by hand, what a
  * C component compiles to). `npm run bench -- --only hosted`.
  */
@@ -23,6 +26,7 @@ import { componentEmbed, componentNew } from "@bytecodealliance/jco";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import wabtInit from "wabt";
+import { HostedServer } from "../src/hosted/server.js";
 import type { Harness } from "./harness.js";
 import { rssMb } from "./mcp/raw-clients.js";
 
@@ -81,6 +85,10 @@ function kitchen(dir: string): string | undefined {
 
 type Call = () => Promise<unknown>;
 
+/** A different input each call (nothing on the way may answer from a cache). */
+let seq = 0;
+const next = () => ++seq;
+
 /**
  * Sample the cases in turns, `block` calls of one in a row, then the next (a client calling in
  * a loop, as an agent does; load on the machine still hits all alike), and record each one's
@@ -115,6 +123,39 @@ async function paired(h: Harness, cases: { name: string; note: string; fn: Call 
       samples: xs.length,
       note: `${c.note}${over}; load ${loadavg()[0]!.toFixed(1)}`,
     });
+  }
+}
+
+/** `HostedServer.call` in this process, one worker, per-call fresh state: p50/p99 per case. */
+async function inProcess(
+  h: Harness,
+  cacheDir: string,
+  cases: { file: string; tool: string; args: () => Record<string, unknown>; what: string }[],
+) {
+  for (const k of cases) {
+    const hosted = await HostedServer.open({ path: k.file, cacheDir, pool: { size: 1 } });
+    try {
+      await hosted.call(k.tool, k.args());
+      const xs: number[] = [];
+      const n = h.quick ? 100 : 2000;
+      for (let i = 0; i < n + 100; i++) {
+        const t0 = process.hrtime.bigint();
+        const a = await hosted.call(k.tool, k.args());
+        if (i >= 100) xs.push(Number(process.hrtime.bigint() - t0));
+        if (a.isError === true) throw new Error(`${k.tool}: ${JSON.stringify(a.content)}`);
+      }
+      xs.sort((a, b) => a - b);
+      h.record({
+        name: `hosted: HostedServer.call of the ${k.what} in-process (validate, pool, worker, answer; no stdio)`,
+        p50_ns: xs[Math.floor(xs.length / 2)]!,
+        p99_ns: xs[Math.ceil(xs.length * 0.99) - 1]!,
+        ops_per_s: Math.round(xs.length / (xs.reduce((a, b) => a + b, 0) / 1e9)),
+        samples: xs.length,
+        note: `fresh state per call, one worker, calls back to back; load ${loadavg()[0]!.toFixed(1)}`,
+      });
+    } finally {
+      await hosted.close();
+    }
   }
 }
 
@@ -159,7 +200,7 @@ export default async function (h: Harness): Promise<void> {
         {
           name: "hosted: tools/call of a small (WAT/C-style) component through warden serve, stdio, at an SDK client",
           note: "fresh state per call (memory image restored); goal ≤ 200 µs p50 over the floor",
-          fn: () => served.c.callTool({ name: "t0.add", arguments: { a: 2, b: 3 } }),
+          fn: () => served.c.callTool({ name: "t0.add", arguments: { a: next(), b: 3 } }),
         },
         ...(c
           ? [
@@ -167,7 +208,10 @@ export default async function (h: Harness): Promise<void> {
                 name: "hosted: tools/call of the C example (c-files files.words, clang + wasi-libc) through warden serve, stdio",
                 note: "fresh state per call; goal ≤ 200 µs p50 over the floor",
                 fn: () =>
-                  c.c.callTool({ name: "files.words", arguments: { text: "one two three" } }),
+                  c.c.callTool({
+                    name: "files.words",
+                    arguments: { text: `one two three ${next()}` },
+                  }),
               },
             ]
           : []),
@@ -176,14 +220,14 @@ export default async function (h: Harness): Promise<void> {
               {
                 name: "hosted: tools/call of the JavaScript example (kitchen types.half, componentize-js) through warden serve, stdio",
                 note: "fresh state per call (the engine's memories restored)",
-                fn: () => js.c.callTool({ name: "types.half", arguments: { n: 8 } }),
+                fn: () => js.c.callTool({ name: "types.half", arguments: { n: next() } }),
               },
             ]
           : []),
         {
           name: "hosted: floor, tools/call of an SDK McpServer echo tool directly over stdio, same client",
           note: "the stdio transport and SDK's own cost; sampled in turns with the rows above",
-          fn: () => floor.c.callTool({ name: "echo", arguments: { text: "x" } }),
+          fn: () => floor.c.callTool({ name: "echo", arguments: { text: `x${next()}` } }),
         },
       ]);
     } finally {
@@ -192,6 +236,34 @@ export default async function (h: Harness): Promise<void> {
       await c?.c.close();
       await js?.c.close();
     }
+
+    // The same calls inside one process (HostedServer.call: ajv, the pool, the worker's
+    // convert + run, the answer; no stdio, no SDK): what Warden itself adds, beside the rows
+    // above, whose difference from the floor also holds the thread hops of a call arriving on
+    // stdin. Calls back to back, so the worker is hot and the main thread waits for it.
+    await inProcess(h, cache, [
+      { file, tool: "t0.add", args: () => ({ a: next(), b: 3 }), what: "WAT component t0.add" },
+      ...(cFile
+        ? [
+            {
+              file: cFile,
+              tool: "files.words",
+              args: () => ({ text: `one two three ${next()}` }),
+              what: "C example files.words",
+            },
+          ]
+        : []),
+      ...(jsFile
+        ? [
+            {
+              file: jsFile,
+              tool: "types.half",
+              args: () => ({ n: next() }),
+              what: "JavaScript example types.half",
+            },
+          ]
+        : []),
+    ]);
 
     const twenty = await client(node, [CLI, "serve", many, "--workers", "2"], env);
     try {
