@@ -6,7 +6,8 @@ import type { ArgumentsMode, AuditConfig, AuditLevel, AuditRecord } from "./reco
 /**
  * Append-only JSON-lines writer. Lines are buffered and written with one synchronous write
  * per event-loop turn, so a signal handler can flush everything (`flush`) before exit, and
- * `reopen` (on SIGHUP) starts a new file after rotation.
+ * `reopen` (on SIGHUP) starts a new file after rotation. `AuditLog.recordsOnly()` writes no file:
+ * its records only go to `onrecord` (telemetry.otlp without an audit section).
  */
 export class AuditLog {
   readonly file: string;
@@ -28,7 +29,16 @@ export class AuditLog {
    */
   onrecord: ((rec: AuditRecord, open: boolean) => string[] | undefined) | undefined;
 
-  constructor(cfg: AuditConfig) {
+  /** No file: records only go to `onrecord` (arguments are not recorded). */
+  static recordsOnly(): AuditLog {
+    return new AuditLog({ file: "", arguments: "omit" }, true);
+  }
+
+  /** `memory`: no file (see recordsOnly). */
+  constructor(
+    cfg: AuditConfig,
+    readonly memory = false,
+  ) {
     this.file = cfg.file;
     this.argsMode = cfg.arguments;
     this.level = cfg.level ?? "calls";
@@ -36,7 +46,7 @@ export class AuditLog {
       maxDepth: cfg.maxDepth ?? DEFAULT_BOUNDS.maxDepth,
       maxBytes: cfg.maxBytes ?? DEFAULT_BOUNDS.maxBytes,
     };
-    this.#fd = this.#open();
+    this.#fd = memory ? -1 : this.#open();
   }
 
   #open(): number {
@@ -54,6 +64,7 @@ export class AuditLog {
 
   write(rec: AuditRecord, open = false): string[] | undefined {
     if (this.#closed) return undefined;
+    if (this.memory) return this.onrecord?.(rec, open);
     let line: string;
     try {
       line = JSON.stringify(rec);
@@ -89,7 +100,7 @@ export class AuditLog {
   /** Close and open the file again (after logrotate moved it). */
   reopen(): void {
     this.flush();
-    if (this.file === "-") return;
+    if (this.file === "-" || this.memory) return;
     const old = this.#fd;
     this.#fd = this.#open();
     closeSync(old);
@@ -98,7 +109,7 @@ export class AuditLog {
   close(): void {
     this.flush();
     this.#closed = true;
-    if (this.file !== "-") {
+    if (this.file !== "-" && !this.memory) {
       try {
         fsyncSync(this.#fd);
       } catch {}

@@ -2,7 +2,8 @@
  * `telemetry.otlp` of warden.yaml (docs/telemetry.md), after the schema pass: defaults, the
  * endpoint (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT when it is not
  * written: the config wins) made into the traces URL, and what a schema cannot say: a URL that
- * parses, http or https, and an audit section (spans are made from the audit lines).
+ * parses, http or https. No audit section is needed: spans are made from the audit records, built
+ * in memory when no file is written.
  */
 // config.js, not index.js: reading a config must not load the OpenTelemetry SDK (gateway.ts loads it
 // only when telemetry.otlp is set).
@@ -34,18 +35,11 @@ function endpointOf(written: string | undefined, env: NodeJS.ProcessEnv): [strin
 export function otlpKeys(
   c: Checker,
   root: Obj,
-  hasAudit: boolean,
   env: NodeJS.ProcessEnv = process.env,
 ): OtlpSettings | undefined {
   const o = c.obj(c.obj(root.telemetry)?.otlp);
   if (o === undefined) return undefined;
   const at: Path = ["telemetry", "otlp"];
-  if (!hasAudit)
-    c.add(
-      at,
-      "telemetry.otlp makes its spans from the audit lines: add an audit section (audit: true writes <state.dir>/audit.jsonl).",
-      "conflicting_keys",
-    );
   const [endpoint, from] = endpointOf(c.str(o, "endpoint"), env);
   let url = "";
   if (endpoint === undefined)

@@ -471,7 +471,7 @@ export function parseConfig(
     };
   }
   const metrics = telemetryKeys(c, root);
-  const otlp = otlpKeys(c, root, audit !== undefined);
+  const otlp = otlpKeys(c, root);
   const r = c.obj(root.restart) ?? {};
   const restart = {
     initialMs: c.int(r, "initial_ms", 200),

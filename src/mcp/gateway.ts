@@ -282,12 +282,17 @@ export class Gateway extends EventEmitter {
     return g;
   }
 
-  /** telemetry.otlp: spans from every audit line, client trace context read at the HTTP front. */
+  /**
+   * telemetry.otlp: spans from every audit record (built in memory when no audit file is
+   * written), client trace context read from `_meta` and at the HTTP front, sent upstream.
+   */
   async #trace(otlp: OtlpSettings): Promise<void> {
     const { CallTracer } = await import("../telemetry/index.js");
     const tracer = new CallTracer(otlp, this.version);
     this.#tracer = tracer;
-    if (this.#audit) this.#audit.onrecord = (rec, open) => tracer.record(rec, open);
+    this.#audit ??= AuditLog.recordsOnly();
+    this.#audit.onrecord = (rec, open) => tracer.record(rec, open);
+    for (const u of this.shared.values()) u.link.tracing = tracer;
     if (this.metrics)
       (await import("./telemetry-metrics.js")).telemetryMetrics(
         this.metrics.registry,
@@ -420,6 +425,7 @@ export class Gateway extends EventEmitter {
       linkMade: (link) => {
         if (link.cfg.sessions !== "shared") this.#health.track(link);
       },
+      ...(this.#tracer === undefined ? {} : { tracing: this.#tracer }),
     };
   }
 
@@ -445,6 +451,7 @@ export class Gateway extends EventEmitter {
         ...(this.config.limits === undefined ? {} : { limits: this.config.limits }),
       });
       this.#health.track(shared.link);
+      shared.link.tracing = this.#tracer;
       this.shared.set(u.name, shared);
     }
     return [...old.values()];
@@ -606,13 +613,21 @@ export class Gateway extends EventEmitter {
     return { ok: true, errors: [], changed };
   }
 
-  /** The audit writer of `cfg`, whose lines the views' recent decisions keep. */
+  /**
+   * The audit writer of `cfg`, whose lines the views' recent decisions keep; without `cfg` and
+   * with telemetry, one that writes no file (its records make the spans).
+   */
   #openAudit(cfg: AuditConfig | undefined): AuditLog | undefined {
-    if (cfg === undefined) return undefined;
+    const tracer = this.#tracer;
+    if (cfg === undefined) {
+      if (tracer === undefined) return undefined;
+      const records = AuditLog.recordsOnly();
+      records.onrecord = (rec, open) => tracer.record(rec, open);
+      return records;
+    }
     const log = new AuditLog(cfg);
     const recent = this.#recent;
     log.onwrite = (line) => recent.push(line);
-    const tracer = this.#tracer;
     if (tracer) log.onrecord = (rec, open) => tracer.record(rec, open);
     return log;
   }

@@ -6,6 +6,7 @@
  */
 import type { HostCalls } from "../hosted/host-calls.js";
 import type { Principal } from "../identity/index.js";
+import type { MessageTracing } from "../telemetry/index.js";
 import type { AuditEntry, AuditLog } from "./audit.js";
 import type { MessageLimits, RestartConfig, UpstreamConfig } from "./config-types.js";
 import type { ErrorResponse, Id, Message, ResultResponse } from "./jsonrpc.js";
@@ -67,6 +68,8 @@ export interface GatewayContext {
   linkMade?(link: UpstreamLink): void;
   /** The host calls of a component upstream's tool call (metrics; the audit is written apart). */
   hostCalls?(upstream: string, calls: HostCalls): void;
+  /** telemetry.otlp: client messages handled with their trace context (docs/telemetry.md). */
+  readonly tracing?: MessageTracing;
 }
 
 /** Who a session is, as its audit lines and judged calls name it (client and caller: at initialize). */

@@ -75,6 +75,7 @@ export class SessionLinks {
     link.ondown = (reason) => this.events.down(link, reason);
     link.onrestart = () => this.events.restarted(link);
     link.log = this.ctx.log;
+    link.tracing = this.ctx.tracing;
     const shared = this.ctx.shared?.(cfg);
     if (shared !== undefined) {
       // one connection for every session: this link is this session's channel on it

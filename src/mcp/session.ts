@@ -95,11 +95,19 @@ export class GatewaySession implements SessionIdentity {
   /** Handle one message from the client. */
   receive(m: Message): void {
     if (this.closed) return;
+    const tracing = this.#ctx.tracing;
+    if (tracing === undefined) this.#guarded(m);
+    else tracing.receive(m, () => this.#guarded(m));
+  }
+
+  /** Handle `m`; returns the handling's promise when it goes on (telemetry's scope ends then). */
+  #guarded(m: Message): Promise<unknown> | undefined {
     try {
-      this.#receive(m);
+      return this.#receive(m);
     } catch (e) {
       // Every handler is guarded: a message nothing foresaw costs its sender, not the process.
       this.#ctx.log(`a client message could not be handled; dropped: ${(e as Error).stack}`);
+      return undefined;
     }
   }
 
@@ -134,7 +142,7 @@ export class GatewaySession implements SessionIdentity {
     return this.#closing;
   }
 
-  #receive(m: Message): void {
+  #receive(m: Message): Promise<unknown> | undefined {
     const s = this.#s;
     if (isRequest(m)) {
       const fail = (e: Error) =>
@@ -148,12 +156,13 @@ export class GatewaySession implements SessionIdentity {
         return;
       }
       try {
-        this.#request(m)?.catch(fail);
+        return this.#request(m)?.catch(fail);
       } catch (e) {
         fail(e as Error);
       }
     } else if (this.#held === 0 && s.judges.idle) this.#answerOrNotification(m);
-    else this.#hold(m);
+    else return this.#hold(m);
+    return undefined;
   }
 
   /**
@@ -162,13 +171,13 @@ export class GatewaySession implements SessionIdentity {
    * after the messages held before it, so that a cancel never overtakes the judgement of the
    * request it cancels and notifications keep their order. Requests are not held.
    */
-  #hold(m: Message): void {
+  #hold(m: Message): Promise<unknown> | undefined {
     if (this.#held >= MAX_HELD) {
       // bounded: a client cannot grow the session's memory while a judge is slow
       const why = `${MAX_HELD} client messages already wait for judgements in flight`;
       this.#ctx.log(`session ${this.id}: ${why}; dropped a ${methodOf(m)} message`);
       this.#s.audit.refused(refusal(methodOf(m), "held_full", why));
-      return;
+      return undefined;
     }
     const before = this.#s.judges.inflight();
     this.#held++;
@@ -183,6 +192,7 @@ export class GatewaySession implements SessionIdentity {
           this.#ctx.log(`a client message could not be handled; dropped: ${(e as Error).stack}`);
         }
       });
+    return this.#queue;
   }
 
   #answerOrNotification(m: Message): void {

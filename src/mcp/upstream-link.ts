@@ -3,6 +3,7 @@
  * exponential backoff when the upstream dies. The session re-initializes it (`onrestart`).
  */
 import { WardenError } from "../core/errors.js";
+import type { MessageTracing } from "../telemetry/index.js";
 import {
   MESSAGE_LIMITS,
   type MessageLimits,
@@ -67,6 +68,8 @@ export class UpstreamLink {
   onrestart: () => Promise<void> = async () => {};
   log: (line: string) => void = () => {};
   limits: MessageLimits = MESSAGE_LIMITS;
+  /** telemetry.otlp: each message sent carries its call's trace context (docs/telemetry.md). */
+  tracing: MessageTracing | undefined;
   /** Where the connection comes from instead of a transport of its own (a shared upstream). */
   connect: (() => Promise<UpstreamTransport>) | undefined;
 
@@ -154,9 +157,11 @@ export class UpstreamLink {
   /**
    * Send without a Promise where the transport allows (stdio, lean HTTP); `onFail` hears of a
    * link that is not up or a send that failed (the link is then marked down). `trace`: the
-   * call's trace headers (traceparent, tracestate), sent by HTTP transports.
+   * call's trace headers (traceparent, tracestate), sent by HTTP transports; with `tracing`,
+   * the client message being handled gives them when the call does not.
    */
   post(m: Message, onFail?: (e: Error) => void, trace?: readonly string[]): void {
+    if (this.tracing !== undefined) [m, trace] = this.tracing.outgoing(m, trace);
     const t = this.#t;
     if (t === undefined || this.state !== "up") {
       onFail?.(new Error(`upstream "${this.name}" is ${this.state}`));

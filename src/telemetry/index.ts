@@ -2,4 +2,4 @@
 export { OTLP_DEFAULTS, type OtlpSettings, TRACES_PATH, tracesUrl } from "./config.js";
 export type { DropReason, ProcessorCounts } from "./processor.js";
 export { clientContext, traceHeaders, withClientTrace } from "./propagation.js";
-export { CallTracer, MAX_OPEN_SPANS } from "./tracer.js";
+export { CallTracer, MAX_OPEN_SPANS, type MessageTracing } from "./tracer.js";

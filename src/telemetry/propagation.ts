@@ -10,7 +10,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingHttpHeaders } from "node:http";
-import { type Context, ROOT_CONTEXT, type Span, trace } from "@opentelemetry/api";
+import { type Context, ROOT_CONTEXT, type Span, type SpanContext, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 
 const propagator = new W3CTraceContextPropagator();
@@ -53,4 +53,27 @@ export function traceHeaders(span: Span): string[] {
   const out: string[] = [];
   propagator.inject(trace.setSpan(ROOT_CONTEXT, span), out, setter);
   return out;
+}
+
+/** The traceparent (and tracestate) headers naming `sc`, as a flat [name, value, ...] list. */
+export function spanContextHeaders(sc: SpanContext): string[] {
+  return traceHeaders(trace.wrapSpanContext(sc));
+}
+
+const plain = {
+  get: (h: Record<string, string>, key: string) => h[key],
+  keys: (h: Record<string, string>) => Object.keys(h),
+};
+
+/**
+ * The context whose parent is the trace context of `headers` (traceparent, tracestate: read by
+ * the same propagator as a request's headers), or undefined when it carries no valid one.
+ */
+export function parentFrom(headers: Record<string, string>): Context | undefined {
+  try {
+    const ctx = propagator.extract(ROOT_CONTEXT, headers, plain);
+    return trace.getSpanContext(ctx) === undefined ? undefined : ctx;
+  } catch {
+    return undefined; // whatever a hostile value does to the parser: no parent from it
+  }
 }

@@ -10,7 +10,9 @@
  * - every other line (a denial, a refusal, a list, a notification) is a span of its own, from the
  *   request's arrival (its line's duration_ms earlier) to now.
  *
- * A span's parent is the client's traceparent, when its HTTP request carried a valid one.
+ * A span's parent is the client's trace context: the message's `params._meta.traceparent`, else
+ * its HTTP request's traceparent header (scope.ts). The span of a client message's first own
+ * line takes the ids its scope reserved when a request to an upstream needed them first.
  */
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -18,6 +20,8 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
+  type IdGenerator,
+  RandomIdGenerator,
   type SpanExporter,
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
@@ -32,6 +36,34 @@ import {
 import type { OtlpSettings } from "./config.js";
 import { BoundedSpanProcessor, type ProcessorCounts } from "./processor.js";
 import { clientContext, traceHeaders } from "./propagation.js";
+import { currentScope, inScope, metaParent, scopeHeaders, withTraceMeta } from "./scope.js";
+
+/**
+ * What the gateway's sessions and upstream links call (src/mcp): a client message handled in its
+ * scope, and each message to an upstream with its trace context.
+ */
+export interface MessageTracing {
+  /** Handle one client message `m` (`fn`) with its trace context (scope.ts). */
+  receive(m: unknown, fn: () => Promise<unknown> | undefined): void;
+  /**
+   * A message to an upstream and the trace headers its HTTP request carries: `trace` (the
+   * forwarded call's), else those of the client message being handled, if any; the message's
+   * `_meta` says the same (scope.ts, withTraceMeta).
+   */
+  outgoing<M>(m: M, trace: readonly string[] | undefined): [M, readonly string[] | undefined];
+}
+
+/** Random ids, except the ones handed over for the next span (a scope's reserved ids). */
+class HandOffIds implements IdGenerator {
+  readonly random = new RandomIdGenerator();
+  next: { traceId: string; spanId: string } | undefined;
+  generateTraceId(): string {
+    return this.next?.traceId ?? this.random.generateTraceId();
+  }
+  generateSpanId(): string {
+    return this.next?.spanId ?? this.random.generateSpanId();
+  }
+}
 
 /** Calls in flight whose span is kept open; past it a call's span ends at its decision. */
 export const MAX_OPEN_SPANS = 10_000;
@@ -39,13 +71,18 @@ export const MAX_OPEN_SPANS = 10_000;
 /** Now, in milliseconds since the epoch, with the precision of performance.now(). */
 const nowMs = () => performance.timeOrigin + performance.now();
 
-export class CallTracer {
+export class CallTracer implements MessageTracing {
   readonly #provider: BasicTracerProvider;
   readonly #processor: BoundedSpanProcessor;
   readonly #tracer: ReturnType<BasicTracerProvider["getTracer"]>;
   /** The spans of forwarded calls, by call_id, until their outcome line. */
   readonly #open = new Map<string, Span>();
   readonly settings: OtlpSettings;
+  readonly #ids = new HandOffIds();
+  readonly #fresh = () => ({
+    traceId: this.#ids.random.generateTraceId(),
+    spanId: this.#ids.random.generateSpanId(),
+  });
 
   /** `exporter`: where spans go (default: OTLP/HTTP JSON to `settings.url`). */
   constructor(settings: OtlpSettings, version: string, exporter?: SpanExporter) {
@@ -72,6 +109,7 @@ export class CallTracer {
       }),
       // every judged call is recorded, whatever the client's sampled flag (the gateway audits)
       sampler: new AlwaysOnSampler(),
+      idGenerator: this.#ids,
       spanProcessors: [this.#processor],
     });
     this.#tracer = this.#provider.getTracer("warden", version);
@@ -105,10 +143,18 @@ export class CallTracer {
       }
     }
     const call = rec.phase === "event" ? this.#open.get(rec.call_id) : undefined;
-    const parent: Context =
-      call === undefined ? clientContext() : trace.setSpan(clientContext(), call);
+    const scope = currentScope();
+    const base = scope?.parent ?? clientContext();
+    const parent: Context = call === undefined ? base : trace.setSpan(base, call);
+    // the message's first own line (not a guard's or host call's event) is the message's span
+    const own =
+      scope !== undefined &&
+      !scope.used &&
+      call === undefined &&
+      (rec.phase !== "event" || rec.kind === "passthrough");
     const attributes = callAttributes(rec);
     if (rec.phase === "outcome") Object.assign(attributes, outcomeAttributes(rec));
+    if (own) this.#ids.next = scope.ids;
     const span = this.#tracer.startSpan(
       spanName(rec),
       {
@@ -118,13 +164,30 @@ export class CallTracer {
       },
       parent,
     );
+    this.#ids.next = undefined;
+    if (own) {
+      scope.used = true;
+      scope.headers ??= traceHeaders(span);
+    }
     if (open && rec.phase === "decision" && this.#open.size < MAX_OPEN_SPANS) {
       this.#open.set(rec.call_id, span);
-      return traceHeaders(span);
+      return own ? scope.headers : traceHeaders(span);
     }
     this.#status(span, rec);
     span.end(end);
     return undefined;
+  }
+
+  receive(m: unknown, fn: () => Promise<unknown> | undefined): void {
+    inScope(metaParent(m) ?? clientContext(), fn);
+  }
+
+  outgoing<M>(m: M, trace: readonly string[] | undefined): [M, readonly string[] | undefined] {
+    if (trace === undefined) {
+      const s = currentScope();
+      if (s !== undefined) trace = scopeHeaders(s, this.#fresh);
+    }
+    return [withTraceMeta(m, trace), trace];
   }
 
   #status(span: Span, rec: AuditRecord): void {

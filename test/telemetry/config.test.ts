@@ -1,6 +1,7 @@
 // telemetry.otlp in warden.yaml: validated with the file, line and key like the other keys; the
 // endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT only when the config has none (the config
-// wins); refused without an audit section, with an endpoint that is not http(s), or with none.
+// wins); accepted without an audit section (spans from the records built in memory); refused
+// with an endpoint that is not http(s), or with none.
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/mcp/config.js";
 import { otlpKeys } from "../../src/mcp/config-telemetry.js";
@@ -26,13 +27,13 @@ describe("telemetry.otlp config", () => {
     expect(full.ok && full.config.otlp?.url).toBe("https://c.example/otlp/v1/traces");
   });
 
-  it("refuses it without an audit section, with a bad endpoint or an unknown key, located", () => {
+  it("takes it without an audit section: no audit file is needed for spans", () => {
     const noAudit = parseConfig(base("{ endpoint: http://c:4318 }", ""), "/w.yaml");
-    expect(noAudit.ok).toBe(false);
-    if (!noAudit.ok)
-      expect(noAudit.errors).toContainEqual(
-        expect.objectContaining({ key: "telemetry.otlp", code: "conflicting_keys", line: 4 }),
-      );
+    expect(noAudit.ok && noAudit.config.audit).toBeUndefined();
+    expect(noAudit.ok && noAudit.config.otlp?.url).toBe("http://c:4318/v1/traces");
+  });
+
+  it("refuses a bad endpoint or an unknown key, located", () => {
     const bad = parseConfig(base("{ endpoint: ftp://c:4318 }"), "/w.yaml");
     expect(bad.ok).toBe(false);
     if (!bad.ok)
@@ -59,14 +60,14 @@ describe("telemetry.otlp config", () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: "http://from-env:4318",
     } as NodeJS.ProcessEnv;
     const root = (otlp: object) => ({ telemetry: { otlp } });
-    expect(otlpKeys(c, root({}), true, env)?.url).toBe("http://from-env:4318/v1/traces");
-    expect(otlpKeys(c, root({ endpoint: "http://mine:4318" }), true, env)?.url).toBe(
+    expect(otlpKeys(c, root({}), env)?.url).toBe("http://from-env:4318/v1/traces");
+    expect(otlpKeys(c, root({ endpoint: "http://mine:4318" }), env)?.url).toBe(
       "http://mine:4318/v1/traces",
     );
     const traces = { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t:4318/x" };
-    expect(otlpKeys(c, root({}), true, traces)?.url).toBe("http://t:4318/x/v1/traces");
+    expect(otlpKeys(c, root({}), traces)?.url).toBe("http://t:4318/x/v1/traces");
     expect(issues).toEqual([]);
-    otlpKeys(c, root({}), true, {});
+    otlpKeys(c, root({}), {});
     expect(issues[0]).toMatch(/no endpoint.*OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });

@@ -63,7 +63,8 @@ describe("a client's hostile traceparent", () => {
 
   it("is never sent on: the upstream gets the gateway's own traceparent for each call", () => {
     const sent = upstreamSaw.filter((h) => h.traceparent !== undefined);
-    expect(sent.length).toBe(HOSTILE.length);
+    // per client: initialize, notifications/initialized, tools/call
+    expect(sent.length).toBe(3 * HOSTILE.length);
     for (const h of sent) {
       expect(h.traceparent).toMatch(GATEWAY_PARENT);
       expect(h.tracestate).toBeUndefined();
