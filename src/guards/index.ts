@@ -1,6 +1,15 @@
 /** The guards layer: built-in and WebAssembly guards judging MCP payloads (see docs/guards.md). */
 
-export { approvePins, listPins, type PinRow, readPins, toolHash } from "./builtin/pins.js";
+export type { GuardEnv, SeenTool, SharedPins } from "./builtin/pin-store.js";
+export {
+  approvePins,
+  listPins,
+  type Pin,
+  type PinRow,
+  type PinVersion,
+  readPins,
+  toolHash,
+} from "./builtin/pins.js";
 export { BUILTIN_TYPES, type BuiltinType } from "./builtin/registry.js";
 export { GUARD_CODES, type GuardCode } from "./codes.js";
 export {

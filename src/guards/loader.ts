@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { WardenError } from "../core/errors.js";
 import { binaryKind } from "../sandbox/binary.js";
+import type { SharedPins } from "./builtin/pin-store.js";
 import { BUILTIN_TYPES } from "./builtin/registry.js";
 import type { GuardSpec } from "./config-types.js";
 import { GuardSet } from "./set.js";
@@ -24,6 +25,11 @@ export interface LoadGuardsOptions {
    * module bytes did not change keeps its instance, and so its state.
    */
   previous?: GuardSet;
+  /**
+   * state.redis: the rug_pull pins every instance shares (the state layer's RedisPins, wired in
+   * by the mcp layer). Without it rug_pull keeps its pins file.
+   */
+  pins?: SharedPins;
 }
 
 const fingerprints = new WeakMap<Guard, string>();
@@ -38,7 +44,8 @@ function fingerprint(spec: GuardSpec, bytes?: Uint8Array): string {
 /** Make one guard from its spec: a built-in, a component or a JSON ABI core module. */
 export async function loadGuard(spec: GuardSpec, opts: LoadGuardsOptions = {}): Promise<Guard> {
   const builtin = BUILTIN_TYPES[spec.type];
-  if (builtin !== undefined) return builtin.create(spec);
+  if (builtin !== undefined)
+    return builtin.create(spec, opts.pins === undefined ? undefined : { pins: opts.pins });
   const file = spec.modulePath;
   if (spec.type !== "wasm" || file === undefined)
     throw new WardenError(

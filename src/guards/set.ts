@@ -81,6 +81,30 @@ export class GuardSet {
     return this.#chains[phase] !== null;
   }
 
+  /** True when some guard of `phase` fetches shared state before it judges (Guard.prepare). */
+  prepares(phase: GuardPhase): boolean {
+    return this.guards.some((e) => e.guard.prepare !== undefined && e.spec.runsOn.includes(phase));
+  }
+
+  /**
+   * Let the guards of `phase` fetch what they will need for `payload` (Guard.prepare); undefined
+   * when none has anything to fetch.
+   */
+  prepare<P extends GuardPhase>(
+    phase: P,
+    payload: PhasePayload[P],
+    context: GuardContext,
+  ): Promise<void> | undefined {
+    let waits: Promise<void>[] | undefined;
+    for (const { spec, guard } of this.guards) {
+      if (guard.prepare === undefined || !spec.runsOn.includes(phase)) continue;
+      const p = guard.prepare(phase, payload, context);
+      if (p !== undefined) (waits ??= []).push(p);
+    }
+    if (waits === undefined) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
+  }
+
   /** The composed chain of a phase (null when no guard runs on it). */
   chain(phase: GuardPhase): Chain<GuardCallMeta> | null {
     return this.#chains[phase];

@@ -150,6 +150,7 @@ export function guardStrategies(
   const add = (
     phase: GuardPhase,
     beforeCall: (call: Call<GuardHostMeta>, m: Meta) => Decision | undefined,
+    prepare?: (call: Call<GuardHostMeta>, m: Meta) => Promise<unknown> | undefined,
   ) => {
     // tools_list always records the catalog (new guards after a reload judge what sessions
     // hold); tool_invoke also holds calls to the tools_list guards' verdicts; and traffic to an
@@ -159,7 +160,37 @@ export function guardStrategies(
       (phase === "tool_invoke" && (listGuards || connGuards)) ||
       (phase === "request" && connGuards);
     if (!guards.has(phase) && !also) return;
-    out[phase] = [{ name: "guards", beforeCall: (call) => beforeCall(call, call.meta!) }];
+    // A guard that fetches shared state first (Guard.prepare, rug_pull with state.redis) makes
+    // the phase's strategy asynchronous: the host awaits the fetch, then the guards judge.
+    out[phase] = [
+      prepare !== undefined && guards.prepares(phase)
+        ? {
+            name: "guards",
+            beforeCallAsync: async (call) => {
+              const p = prepare(call, call.meta!);
+              if (p !== undefined) await p;
+              return beforeCall(call, call.meta!);
+            },
+          }
+        : { name: "guards", beforeCall: (call) => beforeCall(call, call.meta!) },
+    ];
+  };
+
+  /** A merged tools list split by upstream, each tool under the upstream's own name. */
+  const split = (m: Meta, all: readonly GuardTool[]) => {
+    const groups = new Map<string, { idx: number[]; tools: GuardTool[] }>();
+    for (let i = 0; i < all.length; i++) {
+      const t = all[i]!;
+      const r = opts.route(String(t.name)) ?? {
+        upstream: m.upstream ?? "unknown",
+        name: String(t.name),
+      };
+      let g = groups.get(r.upstream);
+      if (g === undefined) groups.set(r.upstream, (g = { idx: [], tools: [] }));
+      g.idx.push(i);
+      g.tools.push({ ...t, name: r.name });
+    }
+    return groups;
   };
 
   // connection: judged once per upstream (meta.upstream names it; args may carry its ServerInfo),
@@ -189,111 +220,126 @@ export function guardStrategies(
   });
 
   // tools_list: judge each upstream's part of the (merged) list under its own names.
-  add("tools_list", (call, m) => {
-    const a = call.args as Obj;
-    if (!Array.isArray(a.tools)) return undefined;
-    const groups = new Map<string, { idx: number[]; tools: GuardTool[] }>();
-    const all = a.tools as GuardTool[];
-    for (let i = 0; i < all.length; i++) {
-      const t = all[i]!;
-      const r = opts.route(String(t.name)) ?? {
-        upstream: m.upstream ?? "unknown",
-        name: String(t.name),
-      };
-      let g = groups.get(r.upstream);
-      if (g === undefined) groups.set(r.upstream, (g = { idx: [], tools: [] }));
-      g.idx.push(i);
-      g.tools.push({ ...t, name: r.name });
-    }
-    let warn: Decision | undefined;
-    const replaced = new Map<string, GuardTool[]>();
-    for (const [server, g] of groups) {
-      verdicts.catalog.record(server, g.tools);
-      if (refusedUpstream(m, server) !== undefined) replaced.set(server, []);
-    }
-    if (listGuards) {
-      const peerTools: Record<string, string[]> = {};
-      for (const [server, g] of groups) peerTools[server] = g.tools.map((t) => t.name);
+  add(
+    "tools_list",
+    (call, m) => {
+      const a = call.args as Obj;
+      if (!Array.isArray(a.tools)) return undefined;
+      const all = a.tools as GuardTool[];
+      const groups = split(m, all);
+      let warn: Decision | undefined;
+      const replaced = new Map<string, GuardTool[]>();
       for (const [server, g] of groups) {
-        if (replaced.has(server)) continue;
-        const ctx = ctxOf(m, server);
-        ctx.peerTools = peerTools;
-        const r = guards.run("tools_list", g.tools, ctx);
-        verdicts.record(server, g.tools, r);
-        note(m, r, server);
-        const d = toCore(r, `tools of "${server}"`);
-        if (d?.verdict === "block") return d;
-        warn ??= d;
-        if (r.decision.kind === "modify") replaced.set(server, r.payload as GuardTool[]);
+        verdicts.catalog.record(server, g.tools);
+        if (refusedUpstream(m, server) !== undefined) replaced.set(server, []);
       }
-    }
-    if (replaced.size > 0) {
-      const next: unknown[] = [];
-      const seen = new Set<string>();
-      for (const [server, g] of groups) {
-        const tools = replaced.get(server);
-        if (tools === undefined) {
-          for (const i of g.idx) next.push(all[i]);
-          continue;
-        }
-        for (const t of tools) {
-          const pub = opts.publicName(server, t.name);
-          seen.add(pub);
-          next.push({ ...t, name: pub });
-        }
-        for (const i of g.idx) {
-          const name = String(all[i]!.name);
-          if (!seen.has(name)) (m.hidden ??= []).push(name);
+      if (listGuards) {
+        const peerTools: Record<string, string[]> = {};
+        for (const [server, g] of groups) peerTools[server] = g.tools.map((t) => t.name);
+        for (const [server, g] of groups) {
+          if (replaced.has(server)) continue;
+          const ctx = ctxOf(m, server);
+          ctx.peerTools = peerTools;
+          const r = guards.run("tools_list", g.tools, ctx);
+          verdicts.record(server, g.tools, r);
+          note(m, r, server);
+          const d = toCore(r, `tools of "${server}"`);
+          if (d?.verdict === "block") return d;
+          warn ??= d;
+          if (r.decision.kind === "modify") replaced.set(server, r.payload as GuardTool[]);
         }
       }
-      a.tools = next;
-    }
-    return warn;
-  });
+      if (replaced.size > 0) {
+        const next: unknown[] = [];
+        const seen = new Set<string>();
+        for (const [server, g] of groups) {
+          const tools = replaced.get(server);
+          if (tools === undefined) {
+            for (const i of g.idx) next.push(all[i]);
+            continue;
+          }
+          for (const t of tools) {
+            const pub = opts.publicName(server, t.name);
+            seen.add(pub);
+            next.push({ ...t, name: pub });
+          }
+          for (const i of g.idx) {
+            const name = String(all[i]!.name);
+            if (!seen.has(name)) (m.hidden ??= []).push(name);
+          }
+        }
+        a.tools = next;
+      }
+      return warn;
+    },
+    (call, m) => {
+      const a = call.args as Obj;
+      if (!Array.isArray(a.tools)) return undefined;
+      let waits: Promise<void>[] | undefined;
+      for (const [server, g] of split(m, a.tools as GuardTool[])) {
+        const p = guards.prepare("tools_list", g.tools, ctxOf(m, server));
+        if (p !== undefined) (waits ??= []).push(p);
+      }
+      return waits === undefined ? undefined : Promise.all(waits);
+    },
+  );
 
   // tool_invoke: a tools/call, under the upstream's own tool name.
-  add("tool_invoke", (call, m) => {
-    const r0 = opts.route(call.function);
-    const server = r0?.upstream ?? m.upstream ?? "unknown";
-    const name = r0?.name ?? call.function;
-    const refused = refusedUpstream(m, server);
-    if (refused !== undefined) return refused;
-    if (listGuards) {
-      const h = verdicts.hidden(
-        server,
-        name,
-        () => ctxOf(m, server),
-        (r) => note({ ...m, method: "tools/list" }, r, server),
-      );
-      if (h !== null) {
-        const reason = `tool "${call.function}" is hidden by guard "${h.by}": ${h.reason}`;
-        opts.note?.({
-          kind: "guard",
-          upstream: server,
-          method: m.method ?? "tools/call",
-          target: call.function,
-          decision: "deny",
-          reason: `${h.by}: ${reason}`,
-          guards: [],
-          ...(m.session !== undefined ? { session: m.session } : {}),
-          ...(m.client !== undefined ? { client: m.client } : {}),
-        });
-        return decide("block", reason, h.by, {
-          rule: `security_guards.${h.by}`,
-          details: { code: "tool_hidden", guard: h.by },
-        });
+  add(
+    "tool_invoke",
+    (call, m) => {
+      const r0 = opts.route(call.function);
+      const server = r0?.upstream ?? m.upstream ?? "unknown";
+      const name = r0?.name ?? call.function;
+      const refused = refusedUpstream(m, server);
+      if (refused !== undefined) return refused;
+      if (listGuards) {
+        const h = verdicts.hidden(
+          server,
+          name,
+          () => ctxOf(m, server),
+          (r) => note({ ...m, method: "tools/list" }, r, server),
+        );
+        if (h !== null) {
+          const reason = `tool "${call.function}" is hidden by guard "${h.by}": ${h.reason}`;
+          opts.note?.({
+            kind: "guard",
+            upstream: server,
+            method: m.method ?? "tools/call",
+            target: call.function,
+            decision: "deny",
+            reason: `${h.by}: ${reason}`,
+            guards: [],
+            ...(m.session !== undefined ? { session: m.session } : {}),
+            ...(m.client !== undefined ? { client: m.client } : {}),
+          });
+          return decide("block", reason, h.by, {
+            rule: `security_guards.${h.by}`,
+            details: { code: "tool_hidden", guard: h.by },
+          });
+        }
       }
-    }
-    if (!guards.has("tool_invoke")) return undefined;
-    const r = guards.run(
-      "tool_invoke",
-      { method: "tools/call", name, arguments: call.args },
-      ctxOf(m, server),
-    );
-    note(m, r, server, call.function);
-    if (r.decision.kind === "modify") call.args = r.payload.arguments;
-    return toCore(r, `tools/call "${call.function}"`);
-  });
+      if (!guards.has("tool_invoke")) return undefined;
+      const r = guards.run(
+        "tool_invoke",
+        { method: "tools/call", name, arguments: call.args },
+        ctxOf(m, server),
+      );
+      note(m, r, server, call.function);
+      if (r.decision.kind === "modify") call.args = r.payload.arguments;
+      return toCore(r, `tools/call "${call.function}"`);
+    },
+    (call, m) => {
+      const r0 = opts.route(call.function);
+      const server = r0?.upstream ?? m.upstream ?? "unknown";
+      const name = r0?.name ?? call.function;
+      return guards.prepare(
+        "tool_invoke",
+        { method: "tools/call", name, arguments: call.args },
+        ctxOf(m, server),
+      );
+    },
+  );
 
   // request: prompts/get, resources/read, completion/complete... (args = params).
   add("request", (call, m) => {

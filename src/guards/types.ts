@@ -101,6 +101,17 @@ export interface Guard {
     payload: PhasePayload[P],
     context: GuardContext,
   ): GuardDecision;
+  /**
+   * Optional: fetch what `evaluate` will need for this payload from state kept outside the
+   * process (rug_pull with `state.redis`). The host awaits it, then calls `evaluate`; undefined
+   * means nothing to fetch (nothing is awaited). It should not reject: what it could not fetch,
+   * `evaluate` refuses (fail closed); a rejection fails the host's whole judgement.
+   */
+  prepare?<P extends GuardPhase>(
+    phase: P,
+    payload: PhasePayload[P],
+    context: GuardContext,
+  ): Promise<void> | undefined;
   /** Release what the guard holds (instances, file handles). */
   close?(): void | Promise<void>;
 }

@@ -12,7 +12,7 @@ import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
 import { type CompiledPolicy, loadPolicyFileSync, PolicyHolder } from "../policy/index.js";
-import { RedisState } from "../state/index.js";
+import { RedisPins, RedisState } from "../state/index.js";
 import type { CallTracer, OtlpSettings } from "../telemetry/index.js";
 import { AuditLog, newCallId, type Refusal, refusalEntry } from "./audit.js";
 import { formatIssues, parseConfig } from "./config.js";
@@ -124,6 +124,19 @@ function ownStrategies(
   return out;
 }
 
+/** state.redis: the gateway's one Redis connection, its health changes logged. */
+function openRedis(opts: GatewayOptions): RedisState {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`warden gateway: ${l}\n`));
+  return RedisState.open(opts.config.state!.redis!, {
+    onHealth: (h) =>
+      log(
+        h.state === "up"
+          ? `state.redis: connected to ${h.url}`
+          : `state.redis: ${h.url} is ${h.state}${h.error === undefined ? "" : ` (${h.error})`}: calls that need shared state are refused until it is back`,
+      ),
+  });
+}
+
 export class Gateway extends EventEmitter {
   config: GatewayConfig;
   readonly sessions = new Set<GatewaySession>();
@@ -169,10 +182,17 @@ export class Gateway extends EventEmitter {
   readonly stopped: Promise<void>;
   #resolveStopped!: () => void;
 
-  /** `own`: the user's strategies, kept after the guards when setJudges swaps the guards. */
+  /** state.redis: rug_pull's pins shared with the other instances (opened by `start`). */
+  #pins: RedisPins | undefined;
+
+  /**
+   * `own`: the user's strategies, kept after the guards when setJudges swaps the guards.
+   * `shared`: the Redis connection and pins `start` opened before loading the guards.
+   */
   private constructor(
     opts: GatewayOptions,
     own?: Partial<Record<GatewayPhase, readonly Strategy[]>>,
+    shared?: { redis: RedisState; pins: RedisPins },
   ) {
     super();
     this.config = opts.config;
@@ -190,14 +210,8 @@ export class Gateway extends EventEmitter {
     this.#own = own ?? {};
     const redis = opts.config.state?.redis;
     if (redis !== undefined) {
-      this.redis = RedisState.open(redis, {
-        onHealth: (h) =>
-          this.#log(
-            h.state === "up"
-              ? `state.redis: connected to ${h.url}`
-              : `state.redis: ${h.url} is ${h.state}${h.error === undefined ? "" : ` (${h.error})`}: calls that need shared state are refused until it is back`,
-          ),
-      });
+      this.redis = shared?.redis ?? openRedis(opts);
+      this.#pins = shared?.pins;
       this.#windows = redisWindows(this.redis);
     }
     this.#judges = buildJudges(this.#policy, this.#paths, this.#strategies(), this.#windows);
@@ -222,18 +236,30 @@ export class Gateway extends EventEmitter {
     // start), so a library user gets them exactly as the CLI does.
     const hook = await import("./guards-hook.js");
     let ref: Gateway | undefined;
+    // state.redis: rug_pull guards keep their pins in Redis, shared with the other instances
+    const redis = opts.config.state?.redis === undefined ? undefined : openRedis(opts);
+    const shared = redis && { redis, pins: new RedisPins(redis) };
     const guardOpts = {
       note: hook.auditNotes(() => ref),
+      ...(shared ? { pins: shared.pins } : {}),
       // The guards' module cache: the option, else `<state.dir>/cache`.
       ...((opts.guardCacheDir ?? opts.config.state?.cacheDir) === undefined
         ? {}
         : { cacheDir: opts.guardCacheDir ?? opts.config.state?.cacheDir }),
     };
-    const guards = await hook.loadGatewayGuards(opts.config, guardOpts);
+    let guards: Awaited<ReturnType<typeof hook.loadGatewayGuards>>;
+    try {
+      guards = await hook.loadGatewayGuards(opts.config, guardOpts);
+    } catch (e) {
+      shared?.pins.close();
+      await shared?.redis.close();
+      throw e;
+    }
     let latest = guards;
     let g: Gateway;
     try {
-      g = await Gateway.#start({ ...opts, judges: guards?.judges ?? {} }, own);
+      // a failed start stops the gateway, which closes the pins and Redis
+      g = await Gateway.#start({ ...opts, judges: guards?.judges ?? {} }, own, shared);
     } catch (e) {
       guards?.set.close();
       throw e;
@@ -256,8 +282,9 @@ export class Gateway extends EventEmitter {
   static async #start(
     opts: GatewayOptions,
     own?: Partial<Record<GatewayPhase, readonly Strategy[]>>,
+    shared?: { redis: RedisState; pins: RedisPins },
   ): Promise<Gateway> {
-    const g = new Gateway(opts, own);
+    const g = new Gateway(opts, own, shared);
     try {
       // A missing or non-executable upstream command is a start-up error, not a restart loop.
       const problems = upstreamProblems(opts.config.file, opts.config.upstreams);
@@ -665,6 +692,7 @@ export class Gateway extends EventEmitter {
       // the spans of the last lines, flushed within telemetry.otlp.timeout_ms
       await this.#tracer?.shutdown().catch(() => {});
       this.#audit?.close();
+      this.#pins?.close();
       await this.redis?.close();
       this.#resolveStopped();
     })();

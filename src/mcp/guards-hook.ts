@@ -10,6 +10,7 @@
 import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { Strategy } from "../core/strategy.js";
+import type { SharedPins } from "../guards/builtin/pin-store.js";
 import { loadGuards } from "../guards/loader.js";
 import type { GuardSet } from "../guards/set.js";
 import { type GuardAuditNote, guardStrategies } from "../guards/strategy.js";
@@ -39,6 +40,8 @@ export interface GatewayGuardsOptions {
   previous?: GuardSet;
   /** The previous configuration's catalog of listed tools. */
   catalog?: ToolCatalog;
+  /** state.redis: rug_pull's pins shared with the other instances (else its pins file). */
+  pins?: SharedPins;
 }
 
 export function serverInfo(u: UpstreamConfig): ServerInfo {
@@ -72,6 +75,7 @@ export async function loadGatewayGuards(
     ...(cacheDir ? { cacheDir } : {}),
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
+    ...(opts.pins ? { pins: opts.pins } : {}),
   });
   const naming = new Naming(config.upstreams);
   const catalog = opts.catalog ?? new ToolCatalog();

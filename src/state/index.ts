@@ -6,6 +6,16 @@
 export { STATE_CODES, type StateCode } from "./codes.js";
 export { RedisLimiter, TAKE_SCRIPT, type TakeResult, WINDOW_MS, windowKey } from "./limits.js";
 export {
+  type PinRecord,
+  parseRecord,
+  pinField,
+  pinsChannel,
+  pinsKey,
+  type StoredPin,
+} from "./pin-records.js";
+export { RedisPins, type SeenVersion } from "./pins.js";
+export { approveRedisPins, listRedisPins, type PinListRow } from "./pins-admin.js";
+export {
   type RedisHealth,
   type RedisHealthState,
   RedisState,

@@ -1,6 +1,7 @@
 import type { ConfigChecker, GuardSpec } from "../config-types.js";
 import type { Guard, GuardPhase } from "../types.js";
 import { createPii } from "./pii.js";
+import type { GuardEnv } from "./pin-store.js";
 import { createRugPull } from "./rug-pull.js";
 import { checkServerWhitelistConfig, createServerWhitelist } from "./server-whitelist.js";
 import { createToolPoisoning } from "./tool-poisoning.js";
@@ -12,7 +13,7 @@ export interface BuiltinType {
   readonly defaultRunsOn: readonly GuardPhase[];
   /** What schemas/guards.schema.json cannot say about its `config` (checked after it). */
   readonly checkConfig?: ConfigChecker;
-  create(spec: GuardSpec): Guard;
+  create(spec: GuardSpec, env?: GuardEnv): Guard;
 }
 
 export const BUILTIN_TYPES: Readonly<Record<string, BuiltinType>> = Object.freeze({
@@ -24,7 +25,7 @@ export const BUILTIN_TYPES: Readonly<Record<string, BuiltinType>> = Object.freez
   rug_pull: {
     phases: ["tools_list", "tool_invoke"],
     defaultRunsOn: ["tools_list", "tool_invoke"],
-    create: (spec) => createRugPull(spec),
+    create: (spec, env) => createRugPull(spec, Date.now, env?.pins),
   },
   tool_shadowing: {
     phases: ["tools_list"],

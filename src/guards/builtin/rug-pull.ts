@@ -5,7 +5,9 @@ import { GUARD_ALLOW, guardDeny } from "../decision.js";
 import type { Guard, GuardDecision, GuardTool, InvocationInfo } from "../types.js";
 import type { ListAction } from "./check.js";
 import { type Flagged, listVerdict } from "./list-verdict.js";
-import { PinStore, toolHash } from "./pins.js";
+import type { SharedPins } from "./pin-store.js";
+import { type Pin, PinStore, toolHash } from "./pins.js";
+import { createSharedRugPull } from "./rug-pull-shared.js";
 
 /**
  * rug_pull: pins each tool's name, description and schema hash on first sight; a later change
@@ -25,13 +27,19 @@ export function pinsFileOf(spec: GuardSpec): string {
   return join(spec.stateDir ?? defaultStateDir(), STATE_FILES.pins);
 }
 
-export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Guard {
+/**
+ * A rug_pull guard: pins in `pins` (state.redis, shared by every instance: rug-pull-shared.ts)
+ * when given, else in the pins file of the state directory.
+ */
+export function createRugPull(
+  spec: GuardSpec,
+  now: () => number = Date.now,
+  pins?: SharedPins,
+): Guard {
   const action = (spec.config.action as ListAction | undefined) ?? "hide";
+  if (pins !== undefined) return createSharedRugPull(spec, action, pins, new ToolHashes(), now);
   const store = new PinStore(pinsFileOf(spec));
-  // Hashes already checked, per server and tool, with the version they were computed from: a
-  // listing that did not change costs one walk comparing each schema with that copy (no
-  // serialising, no hashing, no allocation).
-  const seen = new Map<string, Map<string, Seen>>();
+  const hashes = new ToolHashes();
   return {
     id: spec.id,
     type: "rug_pull",
@@ -42,37 +50,17 @@ export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Gu
         const inv = payload as InvocationInfo;
         const pin = store.get(ctx.serverName, inv.name);
         if (pin?.pending === undefined) return GUARD_ALLOW;
-        return guardDeny(
-          "tool_changed",
-          `Tool "${inv.name}" of server "${ctx.serverName}" changed since it was approved; run \`warden pins approve ${ctx.serverName} ${inv.name}\` after reviewing it (\`warden pins list\`).`,
-          { server: ctx.serverName, tool: inv.name, pinned: pin.hash, seen: pin.pending.hash },
-        );
+        return changedCall(ctx.serverName, inv.name, pin);
       }
       if (phase !== "tools_list") return GUARD_ALLOW;
       const tools = payload as GuardTool[];
       let flagged: Flagged[] | undefined;
       let dirty = false;
       let at: string | undefined;
-      let known = seen.get(ctx.serverName);
-      if (known === undefined) seen.set(ctx.serverName, (known = new Map()));
+      const known = hashes.server(ctx.serverName);
       for (let i = 0; i < tools.length; i++) {
         const tool = tools[i]!;
-        const cached = known.get(tool.name);
-        let hash: string;
-        if (
-          cached !== undefined &&
-          cached.description === tool.description &&
-          sameJson(cached.schema, tool.inputSchema, 0)
-        )
-          hash = cached.hash;
-        else {
-          hash = toolHash(tool);
-          known.set(tool.name, {
-            description: tool.description,
-            schema: snapshot(tool.inputSchema),
-            hash,
-          });
-        }
+        const hash = hashes.of(known, tool);
         const pin = store.get(ctx.serverName, tool.name);
         if (pin === undefined) {
           store.set(ctx.serverName, tool.name, {
@@ -103,13 +91,7 @@ export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Gu
           });
           dirty = true;
         }
-        (flagged ??= []).push({
-          index: i,
-          name: tool.name,
-          reasons: [
-            `changed since it was approved (pinned ${pin.hash.slice(0, 19)}, now ${hash.slice(0, 19)}); approve with \`warden pins approve ${ctx.serverName} ${tool.name}\``,
-          ],
-        });
+        (flagged ??= []).push(changedTool(i, tool.name, ctx.serverName, pin.hash, hash));
       }
       if (dirty) store.save();
       if (flagged === undefined) return GUARD_ALLOW;
@@ -118,8 +100,66 @@ export function createRugPull(spec: GuardSpec, now: () => number = Date.now): Gu
   };
 }
 
+/** A listed tool whose version differs from its pin (or from the pending one). */
+export function changedTool(
+  index: number,
+  name: string,
+  server: string,
+  pinned: string,
+  now: string,
+): Flagged {
+  return {
+    index,
+    name,
+    reasons: [
+      `changed since it was approved (pinned ${pinned.slice(0, 19)}, now ${now.slice(0, 19)}); approve with \`warden pins approve ${server} ${name}\``,
+    ],
+  };
+}
+
+/** The denial of a call to a tool with a pending change. */
+export function changedCall(server: string, tool: string, pin: Pin): GuardDecision {
+  return guardDeny(
+    "tool_changed",
+    `Tool "${tool}" of server "${server}" changed since it was approved; run \`warden pins approve ${server} ${tool}\` after reviewing it (\`warden pins list\`).`,
+    { server, tool, pinned: pin.hash, seen: pin.pending?.hash },
+  );
+}
+
+/**
+ * Hashes already computed, per server and tool, with the version they were computed from: a
+ * listing that did not change costs one walk comparing each schema with that copy (no
+ * serialising, no hashing, no allocation).
+ */
+export class ToolHashes {
+  readonly #seen = new Map<string, Map<string, Seen>>();
+
+  server(name: string): Map<string, Seen> {
+    let known = this.#seen.get(name);
+    if (known === undefined) this.#seen.set(name, (known = new Map()));
+    return known;
+  }
+
+  of(known: Map<string, Seen>, tool: GuardTool): string {
+    const cached = known.get(tool.name);
+    if (
+      cached !== undefined &&
+      cached.description === tool.description &&
+      sameJson(cached.schema, tool.inputSchema, 0)
+    )
+      return cached.hash;
+    const hash = toolHash(tool);
+    known.set(tool.name, {
+      description: tool.description,
+      schema: snapshot(tool.inputSchema),
+      hash,
+    });
+    return hash;
+  }
+}
+
 /** What rug_pull last hashed for a tool: the version (a private copy) and its hash. */
-interface Seen {
+export interface Seen {
   description: string | undefined;
   schema: unknown;
   hash: string;

@@ -1,0 +1,212 @@
+/**
+ * rug_pull pins as they are kept in Redis (`state.redis`): one hash, `<key_prefix>pins`, one
+ * field per (server, tool), the field a sha256 (base64url) of both names, each length-prefixed,
+ * so no name, however long or whatever it holds (`:`, CRLF, `*`), can reach another's field or
+ * any other key; the value is the pin as JSON, naming its server and tool (checked on every read:
+ * a value copied to another field is refused). Changes are announced on the channel
+ * `<key_prefix>pins:changed` (this instance's id, then the server's name) so other instances
+ * drop what they cached of that server.
+ *
+ * The two scripts change pins atomically: a first sight pins (two instances seeing a tool at
+ * once agree on one pin), a change is recorded as pending without overwriting an approval made
+ * meanwhile, and an approval applies only to the pending version that was reviewed.
+ */
+import { createHash } from "node:crypto";
+import { WardenError } from "../core/errors.js";
+
+/** One tool version as it was seen (the guards layer's PinVersion, structurally). */
+export interface StoredVersion {
+  hash: string;
+  description: string;
+  seen_at: string;
+}
+
+/** A pin (the guards layer's Pin, structurally). */
+export interface StoredPin extends StoredVersion {
+  approved_by?: string;
+  pending?: StoredVersion;
+}
+
+/** A pin as the hash holds it: the pin and whose it is. */
+export interface PinRecord extends StoredPin {
+  server: string;
+  tool: string;
+}
+
+export function pinsKey(prefix: string): string {
+  return `${prefix}pins`;
+}
+
+export function pinsChannel(prefix: string): string {
+  return `${prefix}pins:changed`;
+}
+
+/** The field of (server, tool) in the pins hash. */
+export function pinField(server: string, tool: string): string {
+  const h = createHash("sha256");
+  for (const part of [server, tool]) h.update(`${Buffer.byteLength(part)}:${part};`);
+  return h.digest("base64url");
+}
+
+/** The length of an instance id at the start of a change message. */
+export const ORIGIN_LENGTH = 12;
+
+/**
+ * KEYS[1] the pins hash; ARGV[1] the channel, ARGV[2] the change message; then per tool five:
+ * field, hash, the first-sight record (JSON), description, seen_at. Returns each tool's value
+ * after the step (a value it cannot read is returned untouched and left alone).
+ */
+export const DECIDE_SCRIPT = `
+local out = {}
+local changed = false
+for i = 3, #ARGV, 5 do
+  local field, hash = ARGV[i], ARGV[i + 1]
+  local cur = redis.call('HGET', KEYS[1], field)
+  if not cur then
+    cur = ARGV[i + 2]
+    redis.call('HSET', KEYS[1], field, cur)
+    changed = true
+  else
+    local ok, pin = pcall(cjson.decode, cur)
+    if ok and type(pin) == 'table' and type(pin.hash) == 'string' then
+      if pin.hash == hash then
+        if pin.pending ~= nil then
+          pin.pending = nil
+          cur = cjson.encode(pin)
+          redis.call('HSET', KEYS[1], field, cur)
+          changed = true
+        end
+      elseif not (type(pin.pending) == 'table' and pin.pending.hash == hash) then
+        pin.pending = { hash = hash, description = ARGV[i + 3], seen_at = ARGV[i + 4] }
+        cur = cjson.encode(pin)
+        redis.call('HSET', KEYS[1], field, cur)
+        changed = true
+      end
+    end
+  end
+  out[#out + 1] = cur
+end
+if changed then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return out
+`;
+
+/**
+ * KEYS[1] the pins hash; ARGV[1] the channel, ARGV[2] this client's id, ARGV[3] who approves;
+ * then per tool two: field, the pending hash that was reviewed. Returns 1 (approved) or 0 (no
+ * such pending change any more) per tool.
+ */
+export const APPROVE_SCRIPT = `
+local out = {}
+for i = 4, #ARGV, 2 do
+  local done = 0
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  if cur then
+    local ok, pin = pcall(cjson.decode, cur)
+    if ok and type(pin) == 'table' and type(pin.pending) == 'table' and pin.pending.hash == ARGV[i + 1] then
+      local p = pin.pending
+      redis.call('HSET', KEYS[1], ARGV[i], cjson.encode({ server = pin.server, tool = pin.tool,
+        hash = p.hash, description = p.description, seen_at = p.seen_at, approved_by = ARGV[3] }))
+      if type(pin.server) == 'string' then redis.call('PUBLISH', ARGV[1], ARGV[2] .. pin.server) end
+      done = 1
+    end
+  end
+  out[#out + 1] = done
+end
+return out
+`;
+
+export const DECIDE_SHA = createHash("sha1").update(DECIDE_SCRIPT).digest("hex");
+export const APPROVE_SHA = createHash("sha1").update(APPROVE_SCRIPT).digest("hex");
+
+/** The first-sight record of a tool (what DECIDE_SCRIPT writes when it has no pin). */
+export function firstSight(
+  server: string,
+  tool: string,
+  hash: string,
+  description: string,
+  at: string,
+): string {
+  return JSON.stringify({ server, tool, hash, description, seen_at: at });
+}
+
+function isVersion(v: unknown): v is StoredVersion {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.hash === "string" && typeof o.description === "string" && typeof o.seen_at === "string"
+  );
+}
+
+/** The `pins_invalid` error of a value in the pins hash no gateway wrote (or one corrupted). */
+export function invalidPin(key: string, field: string, why: string, who?: string): WardenError {
+  return new WardenError(
+    "pins_invalid",
+    `The pin${who ?? ""} in Redis (key ${key}, field ${field}) ${why}: another client wrote it. Delete the field (redis-cli HDEL ${key} ${field}) to pin the tool again on its next sight, or restore it; until then the tool is refused (fail closed).`,
+    { category: "config", details: { key, field } },
+  );
+}
+
+/**
+ * Read one value of the pins hash. `expect` (server, tool), when given, must be what the value
+ * names. Throws `pins_invalid` naming the key and field.
+ */
+export function parseRecord(
+  key: string,
+  field: string,
+  raw: unknown,
+  expect?: { server: string; tool: string },
+): PinRecord {
+  const who =
+    expect === undefined
+      ? undefined
+      : ` of tool ${JSON.stringify(expect.tool).slice(0, 200)} of server ${JSON.stringify(expect.server).slice(0, 200)}`;
+  if (typeof raw !== "string") throw invalidPin(key, field, "is not a string", who);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw invalidPin(key, field, "is not valid JSON", who);
+  }
+  const o = v as Record<string, unknown>;
+  if (!isVersion(v) || typeof o.server !== "string" || typeof o.tool !== "string")
+    throw invalidPin(
+      key,
+      field,
+      "is not a pin (expected JSON with server, tool, hash, description, seen_at)",
+      who,
+    );
+  if (o.pending !== undefined && !isVersion(o.pending))
+    throw invalidPin(key, field, "has a pending change that is not a tool version", who);
+  if (o.approved_by !== undefined && typeof o.approved_by !== "string")
+    throw invalidPin(key, field, "has an approved_by that is not a string", who);
+  if (pinField(o.server, o.tool) !== field)
+    throw invalidPin(key, field, "names another server or tool than its field", who);
+  if (expect !== undefined && (o.server !== expect.server || o.tool !== expect.tool))
+    throw invalidPin(key, field, "names another server or tool", who);
+  const pin: PinRecord = {
+    server: o.server,
+    tool: o.tool,
+    hash: o.hash as string,
+    description: o.description as string,
+    seen_at: o.seen_at as string,
+  };
+  if (o.approved_by !== undefined) pin.approved_by = o.approved_by as string;
+  if (o.pending !== undefined) {
+    const p = o.pending as StoredVersion;
+    pin.pending = { hash: p.hash, description: p.description, seen_at: p.seen_at };
+  }
+  return pin;
+}
+
+/** A WRONGTYPE answer: the pins key holds something else. */
+export function wrongType(key: string, cause: unknown): WardenError {
+  return new WardenError(
+    "pins_invalid",
+    `The Redis key ${key} holds something other than the rug_pull pins (a hash): another client wrote it. Delete it (redis-cli DEL ${key}) or give this gateway another state.redis.key_prefix; until then tools are refused (fail closed).`,
+    { category: "config", cause, details: { key } },
+  );
+}
+
+export function isReplyError(e: unknown): boolean {
+  return e instanceof Error && e.name === "ReplyError";
+}

@@ -1,0 +1,218 @@
+/**
+ * rug_pull's pins shared by every gateway on one Redis (`state.redis`): the guards layer's
+ * SharedPins (implemented structurally; the state layer does not import guards), over the hash
+ * and scripts of pin-records.ts.
+ *
+ * The guard judges from `cached` (no I/O on the per-call path). The cache holds what Redis last
+ * said of each (server, tool); it is marked stale (asked again before it is trusted, but still
+ * what the guard judges with until then):
+ * - per server, when another instance (or `warden pins approve`) announces a change of that
+ *   server's pins on the channel (pub/sub: one Redis round trip after the change);
+ * - whole, when the subscription (re)connects (announcements may have been missed meanwhile).
+ * An answer to a question sent before a drop is kept as stale. While Redis is down the cache is
+ * kept: approved versions already read are served; anything else is refused
+ * (rug-pull-shared.ts).
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import {
+  DECIDE_SCRIPT,
+  DECIDE_SHA,
+  firstSight,
+  isReplyError,
+  ORIGIN_LENGTH,
+  type PinRecord,
+  parseRecord,
+  pinField,
+  pinsChannel,
+  pinsKey,
+  type StoredPin,
+  wrongType,
+} from "./pin-records.js";
+import type { RedisState } from "./redis.js";
+
+/** A tool version as rug_pull saw it (the guards layer's SeenTool, structurally). */
+export interface SeenVersion {
+  readonly name: string;
+  readonly hash: string;
+  readonly description: string;
+}
+
+/** Pins cached at most, in all (past it the cache starts over). */
+const MAX_CACHED = 100_000;
+
+/** A pin as last read, and when (the epoch its question was sent in). */
+interface Cached {
+  pin: StoredPin | null;
+  at: number;
+}
+
+export class RedisPins {
+  readonly state: RedisState;
+  readonly key: string;
+  readonly channel: string;
+  /** This process's id in change messages (its own are not news to it). */
+  readonly origin = randomBytes(9).toString("base64url");
+  readonly #cache = new Map<string, Map<string, Cached>>();
+  readonly #failed = new Map<string, Map<string, Error>>();
+  #size = 0;
+  /** Counts drops: an answer to a question sent before a drop is stale after it. */
+  #epoch = 0;
+  /** The epoch of the last drop of everything, and of each server. */
+  #droppedAll = 0;
+  readonly #dropped = new Map<string, number>();
+  readonly #sub: Redis;
+
+  constructor(state: RedisState) {
+    this.state = state;
+    this.key = pinsKey(state.keyPrefix);
+    this.channel = pinsChannel(state.keyPrefix);
+    this.#sub = state.client.duplicate();
+    this.#sub.on("error", () => {}); // the main connection reports Redis' health
+    this.#sub.on("ready", () => {
+      // (re)subscribed: announcements may have been missed meanwhile
+      this.#droppedAll = ++this.#epoch;
+      this.#sub.subscribe(this.channel).catch(() => {});
+    });
+    this.#sub.on("message", (_channel: string, message: string) => {
+      if (message.slice(0, ORIGIN_LENGTH) === this.origin) return;
+      const server = message.slice(ORIGIN_LENGTH);
+      if (this.#cache.has(server)) this.#dropped.set(server, ++this.#epoch);
+    });
+    this.#sub.connect().catch(() => {});
+  }
+
+  /** The pin as last read (kept while Redis is down, and after a drop: see `stale`). */
+  cached(server: string, tool: string): StoredPin | null | undefined {
+    return this.#cache.get(server)?.get(tool)?.pin;
+  }
+
+  /** True when the pin was never read, or may have changed since (ask Redis before trusting it). */
+  stale(server: string, tool: string): boolean {
+    const c = this.#cache.get(server)?.get(tool);
+    if (c === undefined) return true;
+    return c.at < this.#droppedAll || c.at < (this.#dropped.get(server) ?? 0);
+  }
+
+  failure(server: string, tool: string): Error | undefined {
+    return this.#failed.get(server)?.get(tool);
+  }
+
+  async decide(server: string, tools: readonly SeenVersion[], at: string): Promise<void> {
+    const args: string[] = [this.channel, this.origin + server];
+    for (const t of tools)
+      args.push(
+        pinField(server, t.name),
+        t.hash,
+        firstSight(server, t.name, t.hash, t.description, at),
+        t.description,
+        at,
+      );
+    await this.#ask(
+      server,
+      tools.map((t) => t.name),
+      () => this.#eval(args),
+      "a tools/list that needs a rug_pull pin decision",
+    );
+  }
+
+  async read(server: string, tools: readonly string[]): Promise<void> {
+    const fields = tools.map((t) => pinField(server, t));
+    await this.#ask(
+      server,
+      tools,
+      () => this.state.client.hmget(this.key, ...fields),
+      "a tools/call whose rug_pull pin is not known here",
+    );
+  }
+
+  /** Stop following other instances' changes (the gateway closes Redis itself). */
+  close(): void {
+    this.#sub.disconnect();
+    this.#cache.clear();
+    this.#size = 0;
+  }
+
+  async #ask(
+    server: string,
+    tools: readonly string[],
+    send: () => Promise<unknown>,
+    what: string,
+  ): Promise<void> {
+    const epoch = this.#epoch;
+    let answer: unknown;
+    try {
+      answer = await send();
+    } catch (e) {
+      const err =
+        isReplyError(e) && /^WRONGTYPE/.test((e as Error).message)
+          ? wrongType(this.key, e)
+          : this.state.unavailable(what, e);
+      for (const t of tools) this.#fail(server, t, err);
+      return;
+    }
+    if (!Array.isArray(answer) || answer.length !== tools.length) {
+      const err = this.state.unavailable(
+        what,
+        new Error(`Redis answered ${describe(answer)} for ${tools.length} pin(s)`),
+      );
+      for (const t of tools) this.#fail(server, t, err);
+      return;
+    }
+    for (let i = 0; i < tools.length; i++) {
+      const tool = tools[i]!;
+      const raw: unknown = answer[i];
+      if (raw === null) {
+        this.#set(server, tool, null, epoch);
+        continue;
+      }
+      let rec: PinRecord;
+      try {
+        rec = parseRecord(this.key, pinField(server, tool), raw, { server, tool });
+      } catch (e) {
+        this.#fail(server, tool, e as Error);
+        continue;
+      }
+      const { server: _s, tool: _t, ...pin } = rec;
+      this.#set(server, tool, pin, epoch);
+    }
+  }
+
+  async #eval(args: string[]): Promise<unknown> {
+    const c = this.state.client;
+    try {
+      return await c.evalsha(DECIDE_SHA, 1, this.key, ...args);
+    } catch (e) {
+      if (!(isReplyError(e) && (e as Error).message.startsWith("NOSCRIPT"))) throw e;
+      return await c.eval(DECIDE_SCRIPT, 1, this.key, ...args);
+    }
+  }
+
+  /** Keep what Redis answered to a question sent in `epoch` (stale if a drop came since). */
+  #set(server: string, tool: string, pin: StoredPin | null, epoch: number): void {
+    let m = this.#cache.get(server);
+    if (m === undefined) this.#cache.set(server, (m = new Map()));
+    if (!m.has(tool)) {
+      if (this.#size >= MAX_CACHED) {
+        this.#cache.clear();
+        this.#size = 0;
+        this.#cache.set(server, (m = new Map()));
+      }
+      this.#size++;
+    }
+    m.set(tool, { pin, at: epoch });
+    const f = this.#failed.get(server);
+    if (f?.delete(tool) && f.size === 0) this.#failed.delete(server);
+  }
+
+  #fail(server: string, tool: string, err: Error): void {
+    let f = this.#failed.get(server);
+    if (f === undefined) this.#failed.set(server, (f = new Map()));
+    if (f.size < MAX_CACHED) f.set(tool, err);
+  }
+}
+
+function describe(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= 80 ? s : `${s.slice(0, 80)}...`;
+}
