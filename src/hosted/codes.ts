@@ -31,6 +31,10 @@ export const HOSTED_CODES = {
   hosted_closed: "The component server is shutting down; the call was not run.",
   hosted_session_limit:
     "A new MCP session's call to an instance: per-session component past its bound (max_instances live instances, or their memory budget); the message names the component, the bound and the key to raise.",
+  hosted_cpu_queue_full:
+    "A component already runs resources.limits.cpu calls at once and 64 more wait for a core; the call was refused at once, not run.",
+  hosted_cancelled:
+    "A call was cancelled (by the client, or its session closed) while it waited for a core under resources.limits.cpu; it did not run.",
   hosted_limit_unenforceable:
     "A policy's resources.limits.cpu is a fraction of a core, which a hosted component's call (one worker thread) cannot be held to; the message names the file:line.",
 } as const;

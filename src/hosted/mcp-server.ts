@@ -42,19 +42,31 @@ export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Serv
   // drop the answer. The call cannot be stopped half-way in its worker anyway (its deadline
   // still ends it), and its answer carries the host calls it made, which the gateway audits
   // even though nobody waits for the answer any more (src/mcp/session-calls.ts, late answers).
+  // A call still waiting for a core (resources.limits.cpu) is dropped from the queue, though.
+  const waiting = new Map<string | number, AbortController>();
   if (opts.hostCallsInMeta === true)
-    server.setNotificationHandler(CancelledNotificationSchema, () => {});
-  server.setRequestHandler(CallToolRequestSchema, async (req) => {
+    server.setNotificationHandler(CancelledNotificationSchema, (n) => {
+      const id = n.params.requestId;
+      if (id !== undefined) waiting.get(id)?.abort();
+    });
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const info = server.getClientVersion();
-    return hosted.call(
-      req.params.name,
-      req.params.arguments as Record<string, unknown> | undefined,
-      {
-        session,
-        ...(info === undefined ? {} : { client: `${info.name}@${info.version}` }),
-        ...(opts.hostCallsInMeta === true ? { hostCallsInMeta: true } : {}),
-      },
-    );
+    const own = new AbortController();
+    waiting.set(extra.requestId, own);
+    try {
+      return await hosted.call(
+        req.params.name,
+        req.params.arguments as Record<string, unknown> | undefined,
+        {
+          session,
+          signal: AbortSignal.any([extra.signal, own.signal]),
+          ...(info === undefined ? {} : { client: `${info.name}@${info.version}` }),
+          ...(opts.hostCallsInMeta === true ? { hostCallsInMeta: true } : {}),
+        },
+      );
+    } finally {
+      waiting.delete(extra.requestId);
+    }
   });
   return server;
 }

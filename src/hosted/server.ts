@@ -37,6 +37,8 @@ export interface HostedOptions {
   instance?: InstanceMode;
   /** `per-session`: live instances per component at most, and their memory (./session-instances.ts). */
   sessions?: SessionBounds & { keys?: BoundKeys };
+  /** Calls of one component that may wait behind `resources.limits.cpu` (default 64; ./gate.ts). */
+  cpuWaiting?: number;
   /** Where transpiled components and instrumented modules are cached. */
   cacheDir?: string;
   pool?: Omit<PoolOptions, "onEvents">;
@@ -52,6 +54,8 @@ export interface CallContext {
   readonly client?: string;
   /** The MCP session (one per MCP server over this HostedServer): per-session instances. */
   readonly session?: string;
+  /** Aborts when the call is cancelled or its session closes: a call still waiting never runs. */
+  readonly signal?: AbortSignal;
 }
 
 /** The answer's `_meta` key carrying the call's host calls (a gateway upstream only). */
@@ -161,7 +165,7 @@ export class HostedServer {
   #state: State;
   #watcher: FileWatcher | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
-  readonly #gate = new Gate();
+  readonly #gate: Gate;
   readonly #instances: SessionInstances;
   /** Per-session calls in flight, per session; a session that ended with calls in flight. */
   readonly #inflight = new Map<string, number>();
@@ -176,6 +180,12 @@ export class HostedServer {
   ) {
     this.#state = state;
     this.#instances = new SessionInstances(opts.sessions, opts.sessions?.keys);
+    this.#gate = new Gate(opts.cpuWaiting);
+  }
+
+  /** Calls of `component` running and waiting behind `resources.limits.cpu`. */
+  cpuLoad(component: string): { running: number; waiting: number } {
+    return this.#gate.load(component);
   }
 
   /** Live per-session instances of `component` and their memory as last measured. */
@@ -349,17 +359,22 @@ export class HostedServer {
     let answer: ToolAnswer;
     let reached = false;
     try {
-      const out = await this.#gate.run(component, this.#state.cpu, () => {
-        reached = true;
-        return this.pool.call(
-          component,
-          name,
-          input,
-          Number(this.limits.timeout_ms),
-          host.add,
-          context.session,
-        );
-      });
+      const out = await this.#gate.run(
+        component,
+        this.#state.cpu,
+        () => {
+          reached = true;
+          return this.pool.call(
+            component,
+            name,
+            input,
+            Number(this.limits.timeout_ms),
+            host.add,
+            context.session,
+          );
+        },
+        context.signal,
+      );
       if (session !== undefined && out.bytes !== undefined)
         this.#instances.measured(component, session, out.bytes);
       if (out.isError)

@@ -1,7 +1,8 @@
 /**
  * `resources.limits.cpu` for hosted components (src/hosted/cpu.ts): `cpu: 1` lets one call of
  * the component run at a time, however many worker threads the pool has; a fraction of a core
- * cannot be enforced on a thread and is refused at load, located in the policy file.
+ * cannot be enforced on a thread and is refused at load, located in the policy file. A flood of
+ * calls waits in a bounded queue (past it: hosted_cpu_queue_full), and a cancelled waiter leaves it.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,52 +43,93 @@ describe("resources.limits.cpu", () => {
     expect((err as WardenError).message).toContain("execution_time");
   });
 
-  it("cpu: 1 runs one call of the component at a time, with two worker threads", {
+  it.each([
+    { cpu: 1, order: ["slow", "quick"], what: "one call at a time: the second waits" },
+    { cpu: 2, order: ["quick", "slow"], what: "two calls at once" },
+  ])(
+    "cpu: $cpu runs $what, with two worker threads",
+    { timeout: 60_000 },
+    async ({ cpu, order: expected }) => {
+      const f = policy(`cpu${cpu}.yaml`, String(cpu));
+      const h = await HostedServer.open({
+        path: comp,
+        policies: [f],
+        cacheDir: CACHE,
+        pool: { size: 2, graceMs: 200 },
+      });
+      try {
+        await h.call("tools.ok", {});
+        const order: string[] = [];
+        // The slow call holds its core until its deadline ends it.
+        const slow = h.call("tools.peek-then-sleep", {}).then((a) => {
+          order.push("slow");
+          return a;
+        });
+        const quick = h.call("tools.ok", {}).then((a) => {
+          order.push("quick");
+          return a;
+        });
+        const [s, q] = await Promise.all([slow, quick]);
+        expect(s.isError).toBe(true);
+        expect(q.structuredContent).toEqual({ result: 7 });
+        expect(order).toEqual(expected);
+      } finally {
+        await h.close();
+      }
+    },
+  );
+
+  it("a flood of calls from several sessions: never more than cpu at once, a bounded queue, cancelled waiters leave it", {
     timeout: 60_000,
   }, async () => {
-    const f = policy("one.yaml", "1");
+    const f = policy("flood.yaml", "2");
     const h = await HostedServer.open({
       path: comp,
       policies: [f],
       cacheDir: CACHE,
-      pool: { size: 2, graceMs: 200 },
+      cpuWaiting: 8,
+      pool: { size: 4, graceMs: 200 },
     });
     try {
+      const name = h.components[0]!.name;
+      // What reaches the worker pool, and how much of it at once.
+      let running = 0;
+      let most = 0;
+      let reached = 0;
+      const call = h.pool.call.bind(h.pool);
+      h.pool.call = (...a: Parameters<typeof call>) => {
+        reached++;
+        most = Math.max(most, ++running);
+        return call(...a).finally(() => running--);
+      };
       await h.call("tools.ok", {});
-      const order: string[] = [];
-      // The first call holds its core until its deadline ends it; the second waits for it.
-      const slow = h.call("tools.peek-then-sleep", {}).then((a) => {
-        order.push("slow");
-        return a;
+      const slow = [0, 1].map((i) => h.call("tools.peek-then-sleep", {}, { session: `s${i}` }));
+      expect(h.cpuLoad(name)).toEqual({ running: 2, waiting: 0 });
+      const aborts: AbortController[] = [];
+      const flood = Array.from({ length: 30 }, (_, i) => {
+        const ac = new AbortController();
+        aborts.push(ac);
+        return h.call("tools.ok", {}, { session: `s${i % 3}`, signal: ac.signal });
       });
-      const quick = h.call("tools.ok", {}).then((a) => {
-        order.push("quick");
-        return a;
-      });
-      const [s, q] = await Promise.all([slow, quick]);
-      expect(s.isError).toBe(true);
-      expect(q.structuredContent).toEqual({ result: 7 });
-      expect(order).toEqual(["slow", "quick"]);
-    } finally {
-      await h.close();
-    }
-  });
-
-  it("cpu: 2 lets two calls run at once", { timeout: 60_000 }, async () => {
-    const f = policy("two.yaml", "2");
-    const h = await HostedServer.open({
-      path: comp,
-      policies: [f],
-      cacheDir: CACHE,
-      pool: { size: 2, graceMs: 200 },
-    });
-    try {
-      await h.call("tools.ok", {});
-      const order: string[] = [];
-      const slow = h.call("tools.peek-then-sleep", {}).then(() => order.push("slow"));
-      const quick = h.call("tools.ok", {}).then(() => order.push("quick"));
-      await Promise.all([slow, quick]);
-      expect(order).toEqual(["quick", "slow"]);
+      // 8 wait; the other 22 are refused at once, never run.
+      expect(h.cpuLoad(name)).toEqual({ running: 2, waiting: 8 });
+      const code = (a: { _meta?: Record<string, unknown> }) =>
+        (a._meta?.["warden/error"] as { code?: string } | undefined)?.code;
+      const refused = await Promise.all(flood.slice(8));
+      expect(refused.map(code)).toEqual(Array(22).fill("hosted_cpu_queue_full"));
+      expect(refused[0]!.content[0]!.text).toContain("resources.limits.cpu: 2");
+      // Cancel half of the waiting calls: they leave the queue at once.
+      for (const ac of aborts.slice(0, 4)) ac.abort();
+      const cancelled = await Promise.all(flood.slice(0, 4));
+      expect(cancelled.map(code)).toEqual(Array(4).fill("hosted_cancelled"));
+      expect(h.cpuLoad(name)).toEqual({ running: 2, waiting: 4 });
+      const rest = await Promise.all(flood.slice(4, 8));
+      expect(rest.map((a) => a.structuredContent)).toEqual(Array(4).fill({ result: 7 }));
+      for (const s of await Promise.all(slow)) expect(code(s)).toBe("timeout");
+      expect(most).toBeLessThanOrEqual(2);
+      // The warm-up, the two slow calls and the four that waited: nothing else ran.
+      expect(reached).toBe(7);
+      expect(h.cpuLoad(name)).toEqual({ running: 0, waiting: 0 });
     } finally {
       await h.close();
     }
