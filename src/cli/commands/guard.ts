@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { parse as parseYaml } from "yaml";
 import { isWardenError, WardenError } from "../../core/errors.js";
 import { approvePins, listPins } from "../../guards/builtin/pins.js";
 import { BUILTIN_TYPES } from "../../guards/builtin/registry.js";
@@ -8,6 +10,9 @@ import { pinsFileOf } from "../../guards/builtin/rug-pull.js";
 import { formatGuardIssues, parseGuardsConfig, parseGuardsYaml } from "../../guards/config.js";
 import { loadGuards } from "../../guards/loader.js";
 import { GUARD_PHASES, type GuardPhase, type PhasePayload } from "../../guards/types.js";
+import { loadConfig } from "../../mcp/config.js";
+import type { RedisState } from "../../state/redis.js";
+import type { RedisSettings } from "../../state/settings.js";
 import { EXIT } from "../exit-codes.js";
 import { jsonOption, printJson, usageError } from "../output.js";
 
@@ -185,6 +190,51 @@ function registerGuardTest(program: Command): void {
     );
 }
 
+/**
+ * Where the pins are: Redis when --config has state.redis (every instance shares them there),
+ * else the pins file (--file, or the rug_pull guard's in --config warden.yaml).
+ */
+function pinsSource(opts: {
+  file?: string;
+  config?: string;
+  guard?: string;
+}): { file: string } | { redis: RedisSettings } {
+  if (opts.file === undefined) {
+    const cfg = resolve(opts.config ?? "warden.yaml");
+    let raw: unknown;
+    try {
+      raw = parseYaml(readFileSync(cfg, "utf8"));
+    } catch {
+      raw = undefined; // pinsFile reports a missing or broken file
+    }
+    const state = (raw as { state?: { redis?: unknown } } | undefined)?.state;
+    if (state?.redis !== undefined) {
+      const config = loadConfig(cfg, { upstreamsOptional: true });
+      if (config.state?.redis !== undefined) return { redis: config.state.redis };
+    }
+  }
+  return { file: pinsFile(opts) };
+}
+
+/**
+ * Run `fn` on a connection to the Redis of `settings`, closed after; `state_unavailable`
+ * (exit 3) when Redis does not answer within its connect_timeout_ms.
+ */
+async function withRedis<T>(
+  settings: RedisSettings,
+  what: string,
+  fn: (state: RedisState) => Promise<T>,
+): Promise<T> {
+  const { RedisState } = await import("../../state/index.js");
+  const state = RedisState.open(settings);
+  try {
+    if (!(await state.waitUp(settings.connectTimeoutMs))) throw state.unavailable(what);
+    return await fn(state);
+  } finally {
+    await state.close();
+  }
+}
+
 /** The pins file: --file, or the rug_pull guard's pins_file in --config warden.yaml. */
 function pinsFile(opts: { file?: string; config?: string; guard?: string }): string {
   if (opts.file !== undefined) {
@@ -231,7 +281,7 @@ function registerPins(program: Command): void {
       .option("--file <pins.json>", "the pins file")
       .option(
         "--config <warden.yaml>",
-        "find the pins file of the rug_pull guard in this config (default ./warden.yaml)",
+        "find the pins of the rug_pull guard in this config (default ./warden.yaml): in Redis when it has state.redis, else its pins file",
       )
       .option("--guard <id>", "which rug_pull guard, when the config has several");
   where(
@@ -240,8 +290,15 @@ function registerPins(program: Command): void {
       .description(
         "Print every pinned tool as a JSON array: server, tool, hash, status (pinned | changed) and, for changes, both descriptions.",
       ),
-  ).action((opts: { file?: string; config?: string; guard?: string }) => {
-    printJson(listPins(pinsFile(opts)));
+  ).action(async (opts: { file?: string; config?: string; guard?: string }) => {
+    const src = pinsSource(opts);
+    if ("file" in src) return printJson(listPins(src.file));
+    const { listRedisPins, pinsKey } = await import("../../state/index.js");
+    printJson(
+      await withRedis(src.redis, "`warden pins list`", (state) =>
+        listRedisPins(state, pinsKey(state.keyPrefix)),
+      ),
+    );
   });
   where(
     pins
@@ -251,7 +308,7 @@ function registerPins(program: Command): void {
       )
       .option("--all", "approve every pending change"),
   ).action(
-    (
+    async (
       server: string | undefined,
       tool: string | undefined,
       opts: { file?: string; config?: string; guard?: string; all?: boolean },
@@ -260,7 +317,24 @@ function registerPins(program: Command): void {
         throw usageError(
           "name a server (and a tool), or pass --all to approve every pending change",
         );
-      printJson(approvePins(pinsFile(opts), server, tool, process.env.USER ?? "cli"));
+      const by = process.env.USER ?? "cli";
+      const src = pinsSource(opts);
+      if ("file" in src) return printJson(approvePins(src.file, server, tool, by));
+      const { approveRedisPins, pinsChannel, pinsKey } = await import("../../state/index.js");
+      const origin = randomBytes(9).toString("base64url");
+      printJson(
+        await withRedis(src.redis, "`warden pins approve`", (state) =>
+          approveRedisPins(
+            state,
+            pinsKey(state.keyPrefix),
+            pinsChannel(state.keyPrefix),
+            origin,
+            server,
+            tool,
+            by,
+          ),
+        ),
+      );
     },
   );
 }
