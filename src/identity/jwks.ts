@@ -71,6 +71,11 @@ export interface KeySource {
    * verified again (absent: the keys never change, e.g. a JWKS file).
    */
   readonly epoch?: () => number | undefined;
+  /**
+   * Are the keys in force young enough to be used without asking the key set (false: due for a
+   * refresh, which only the key set's `get` starts; absent: they never age)?
+   */
+  readonly fresh?: () => boolean;
   /** What /readyz may say of the keys (remote keys only): states, never error text. */
   readonly state?: () => KeysState;
 }
@@ -113,6 +118,7 @@ export function keySource(s: OAuthSettings): KeySource {
     where: uri,
     // jose's `reloading` stays true until the fetched keys are in force
     epoch: () => (remote.reloading ? undefined : fetches),
+    fresh: () => remote.fresh,
     state: () =>
       fetchedAt === undefined
         ? { issuer: last }

@@ -7,6 +7,7 @@
  * key lookup, the claims) stays jose's, and anything unusual takes jose's whole path.
  */
 import { constants, KeyObject, verify, type webcrypto } from "node:crypto";
+import { pkcs1Verifies, type RsaHash } from "./pkcs1.js";
 
 /** WebCrypto's key class (a global in Node 20; not in this project's TypeScript libs). */
 const CryptoKeyClass = (globalThis as { CryptoKey?: abstract new () => webcrypto.CryptoKey })
@@ -106,13 +107,18 @@ export function keyFor(key: unknown, alg: string): KeyObject | undefined {
 
 /**
  * Does the signature of `token` (a compact JWS, isCompact) verify with `key` (keyFor) under
- * `alg`? Throws when OpenSSL cannot say (then jose's path decides).
+ * `alg`? Throws when OpenSSL cannot say (then jose's path decides). RS* are checked by
+ * pkcs1.ts (the same verdict as node:crypto's verify, one EVP context fewer).
  */
 export function signatureVerifies(token: string, alg: string, key: KeyObject): boolean {
   const s = SCHEMES[alg] as Scheme;
   const dot = token.lastIndexOf(".");
   const sig = Buffer.from(token.slice(dot + 1), "base64url");
   if (s.sigBytes !== undefined && sig.length !== s.sigBytes) return false;
+  if (s.kind === "rsa") {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    return pkcs1Verifies(key, Math.ceil(bits / 8), s.hash as RsaHash, token.slice(0, dot), sig);
+  }
   const data = Buffer.from(token.slice(0, dot), "latin1");
   if (s.kind === "pss")
     return verify(

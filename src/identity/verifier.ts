@@ -8,14 +8,9 @@
  * (by its exact text, for at most a minute, never past its `exp`, and only until the issuer's
  * keys are fetched again), so a client's next requests cost a Map lookup.
  */
-import {
-  decodeProtectedHeader,
-  errors,
-  type JWTClaimVerificationOptions,
-  type JWTPayload,
-  jwtVerify,
-  UnsecuredJWT,
-} from "jose";
+import type { KeyObject } from "node:crypto";
+import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
+import { type ClaimRules, checkedClaims } from "./claims.js";
 import { type KeyGetter, type KeySource, keySource } from "./jwks.js";
 import { hasScheme, isCompact, keyFor, plainHeader, signatureVerifies } from "./signature.js";
 import type { OAuthSettings, Principal } from "./types.js";
@@ -24,6 +19,8 @@ import type { OAuthSettings, Principal } from "./types.js";
 export const MAX_VERIFIED = 4096;
 /** A verified token is verified again after this long, whatever its exp (key rotation). */
 export const VERIFIED_FOR_MS = 60_000;
+/** Headers (their exact text) remembered with their key, at most (an issuer uses a few). */
+export const MAX_HEADERS = 64;
 /** The longest token accepted (the HTTP head is bounded too). */
 export const MAX_TOKEN_CHARS = 8192;
 /** A caller name taken from a token: no control, format or space characters, 256 at most. */
@@ -41,8 +38,19 @@ export type Verdict = { readonly ok: true; readonly principal: Principal } | Ref
 /** The issuer could not be asked (its keys did not arrive). */
 class IssuerDown extends Error {}
 
-/** The header of an unsecured JWT: the claims of a verified token are checked by jose as one. */
-const NONE_HEADER = Buffer.from('{"alg":"none"}').toString("base64url");
+/** A header seen on a token whose signature verified: its algorithm and key, under `epoch`. */
+interface KnownHeader {
+  readonly alg: string;
+  readonly key: KeyObject;
+  readonly epoch: number;
+}
+
+/**
+ * What a remembered token is found by: its last 32 characters (the end of its signature, 192
+ * bits), as hashing a fresh 600-character string cost ~1 us a request. A hit counts only when
+ * the whole text is the token's (one string compare); an entry under the same key is replaced.
+ */
+const memoKey = (token: string): string => (token.length > 32 ? token.slice(-32) : token);
 
 const invalid = (message: string): Refused => ({
   ok: false,
@@ -68,15 +76,21 @@ export class JwtVerifier {
   readonly #getKey: KeyGetter;
   readonly #verified = new Map<string, { p: Principal; until: number; epoch: number }>();
   readonly #algorithms: ReadonlySet<string>;
+  readonly #rules: ClaimRules;
+  /** Header text -> its key, for headers seen on verified tokens (see #known). */
+  readonly #headers = new Map<string, KnownHeader>();
   /** Times the signature path ran (for tests and the bench). */
   signatureChecks = 0;
   /** Of those, the times jose's whole path ran (a token that is not plain; for tests). */
   joseChecks = 0;
+  /** Of those, the times the header was known (no header parsing, no key lookup; for tests). */
+  knownHeaderChecks = 0;
 
   constructor(s: OAuthSettings, keys: KeySource = keySource(s)) {
     this.#s = s;
     this.#keys = keys;
     this.#algorithms = new Set(s.algorithms);
+    this.#rules = { issuer: s.issuer, audience: s.audience, tolerance: s.clockSkewSeconds };
     const get = keys.get;
     this.#getKey = (async (h: Parameters<KeyGetter>[0], t: Parameters<KeyGetter>[1]) => {
       try {
@@ -93,7 +107,10 @@ export class JwtVerifier {
     }) as unknown as KeyGetter;
   }
 
-  /** Forget the tokens remembered as verified (e.g. after the keys changed). */
+  /**
+   * Forget the tokens remembered as verified (e.g. after the keys changed). The headers known
+   * with their keys stay: they are tied to the keys' epoch already.
+   */
   forget(): void {
     this.#verified.clear();
   }
@@ -110,10 +127,11 @@ export class JwtVerifier {
 
   /** Check a bearer token: who it names, or why it is refused. */
   async verify(token: string, now = Date.now()): Promise<Verdict> {
-    const hit = this.#verified.get(token);
-    if (hit !== undefined) {
+    const key = memoKey(token);
+    const hit = this.#verified.get(key);
+    if (hit !== undefined && hit.p.token === token) {
       if (now < hit.until && hit.epoch === this.#epoch()) return { ok: true, principal: hit.p };
-      this.#verified.delete(token);
+      this.#verified.delete(key);
     }
     if (token.length > MAX_TOKEN_CHARS)
       return invalid(`the token is longer than ${MAX_TOKEN_CHARS} characters`);
@@ -122,13 +140,7 @@ export class JwtVerifier {
     let payload: JWTPayload;
     try {
       this.signatureChecks++;
-      payload = await this.#payload(token, {
-        issuer: s.issuer,
-        audience: s.audience,
-        clockTolerance: s.clockSkewSeconds,
-        requiredClaims: ["exp"],
-        currentDate: new Date(now),
-      });
+      payload = this.#known(token, epoch, now) ?? (await this.#payload(token, epoch, now));
     } catch (e) {
       return this.#why(e);
     }
@@ -159,22 +171,52 @@ export class JwtVerifier {
     const until = Math.min(now + VERIFIED_FOR_MS, (principal.exp + s.clockSkewSeconds) * 1000);
     // verified with keys that a fetch replaced meanwhile, or may have: not remembered
     if (epoch !== undefined && epoch === this.#epoch())
-      this.#verified.set(token, { p: principal, until, epoch });
+      this.#verified.set(key, { p: principal, until, epoch });
     return { ok: true, principal };
+  }
+
+  /**
+   * The verified claims of `token` if its header (the exact text) was seen on a token whose
+   * signature verified, under the keys in force (same epoch, not due for a refresh): then the
+   * header's parsing, the allow-list and jose's key lookup gave that key before and would give
+   * it again, so only the signature (node:crypto) and the claims (claims.ts) are checked, with
+   * no await. Undefined: take #payload's way. Throws jose's errors (a signature that does not
+   * verify, a claim that does not hold).
+   */
+  #known(token: string, epoch: number | undefined, now: number): JWTPayload | undefined {
+    if (epoch === undefined || this.#keys.fresh?.() === false) return undefined;
+    const dot = token.indexOf(".");
+    const known = dot > 0 ? this.#headers.get(token.slice(0, dot)) : undefined;
+    if (known === undefined || known.epoch !== epoch || !isCompact(token)) return undefined;
+    let ok: boolean;
+    try {
+      ok = signatureVerifies(token, known.alg, known.key);
+    } catch {
+      return undefined;
+    }
+    this.knownHeaderChecks++;
+    if (!ok) throw new errors.JWSSignatureVerificationFailed();
+    return checkedClaims(token.slice(dot + 1, token.lastIndexOf(".")), this.#rules, now);
   }
 
   /**
    * The verified claims of `token`. A plain token (compact, header of alg/kid/typ only, an
    * allowed algorithm) has its key looked up by jose's key set, its signature checked by
-   * node:crypto on that key, and its claims checked by jose; any other token, or a key
-   * node:crypto is not given, goes through jose's jwtVerify whole. Throws jose's errors.
+   * node:crypto on that key, and its claims checked as jose checks them (claims.ts); its header
+   * is then known (#known). Any other token, or a key node:crypto is not given, goes through
+   * jose's jwtVerify whole. Throws jose's errors.
    */
-  async #payload(token: string, claims: JWTClaimVerificationOptions): Promise<JWTPayload> {
+  async #payload(token: string, epoch: number | undefined, now: number): Promise<JWTPayload> {
+    const s = this.#s;
     const whole = async () => {
       this.joseChecks++;
       const r = await jwtVerify(token, this.#getKey, {
-        ...claims,
-        algorithms: [...this.#s.algorithms],
+        issuer: s.issuer,
+        audience: s.audience,
+        clockTolerance: s.clockSkewSeconds,
+        requiredClaims: ["exp"],
+        currentDate: new Date(now),
+        algorithms: [...s.algorithms],
       });
       return r.payload;
     };
@@ -198,7 +240,15 @@ export class JwtVerifier {
       return whole();
     }
     if (!ok) throw new errors.JWSSignatureVerificationFailed();
-    return UnsecuredJWT.decode(`${NONE_HEADER}.${payload}.`, claims).payload;
+    // the key jose gave for this header under these keys (a fetch meanwhile: not remembered)
+    if (epoch !== undefined && epoch === this.#epoch()) {
+      if (this.#headers.size >= MAX_HEADERS) {
+        const oldest = this.#headers.keys().next().value;
+        if (oldest !== undefined) this.#headers.delete(oldest);
+      }
+      this.#headers.set(protectedHeader, { alg: header.alg, key: k, epoch });
+    }
+    return checkedClaims(payload, this.#rules, now);
   }
 
   #why(e: unknown): Refused {

@@ -2,13 +2,23 @@
 // jose's jwtVerify says, token for token: per algorithm, for tokens changed a character at a time,
 // for keys of the wrong type or size, for headers that are not plain. And a remembered token is
 // verified again once the issuer's keys were fetched again: a key removed from the JWKS stops
-// its tokens at the next refresh, remembered or not.
-import { sign as cryptoSign, generateKeyPairSync } from "node:crypto";
+// its tokens at the next refresh, remembered or not. A header seen on a verified token is known
+// with its key (no parsing, no key lookup) only under the keys it was seen with.
+import {
+  constants,
+  createHash,
+  sign as cryptoSign,
+  generateKeyPairSync,
+  KeyObject,
+  privateDecrypt,
+  randomBytes,
+} from "node:crypto";
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Algorithm,
   JwtVerifier,
+  type KeySource,
   keySource,
   type OAuthSettings,
 } from "../../src/identity/index.js";
@@ -66,9 +76,9 @@ function rng(seed: number) {
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ ";
 
 describe("JwtVerifier: node:crypto's signature check says what jose says", () => {
-  const algs = ["RS256", "PS256", "ES256", "ES384", "EdDSA"] as const;
+  const algs = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
   for (const alg of algs)
-    it(`${alg}: a valid token passes without jose's whole path; 60 changed tokens get jose's verdict`, async () => {
+    it(`${alg}: a valid token passes without jose's whole path; 220 changed tokens get jose's verdict`, async () => {
       const { pair, jwk } = await keyOf(alg);
       const get = createLocalJWKSet({ keys: [jwk] });
       const v = new JwtVerifier(settings([alg]), { get, where: "test" });
@@ -76,8 +86,8 @@ describe("JwtVerifier: node:crypto's signature check says what jose says", () =>
       const ok = await v.verify(token);
       expect(ok).toMatchObject({ ok: true, principal: { caller: "alice", groups: ["eng"] } });
       expect(v.joseChecks).toBe(0);
-      const next = rng(alg.length * 7919);
-      for (let i = 0; i < 60; i++) {
+      const next = rng(alg.length * 7919 + alg.charCodeAt(2));
+      for (let i = 0; i < 220; i++) {
         const at = Math.floor(next() * token.length);
         const c = ALPHABET[Math.floor(next() * ALPHABET.length)] as string;
         const changed = token.slice(0, at) + c + token.slice(at + 1);
@@ -95,6 +105,102 @@ describe("JwtVerifier: node:crypto's signature check says what jose says", () =>
         );
         expect({ changed, ok: ours.ok }).toEqual({ changed, ok: jose });
       }
+      // most changes keep the header: those took the known-header path
+      expect(v.knownHeaderChecks).toBeGreaterThan(100);
+    });
+
+  for (const alg of ["RS256", "RS384", "RS512"] as const)
+    it(`${alg}: forged signatures (encodings raised to d, numbers >= n, wrong lengths) get jose's verdict`, async () => {
+      const { pair, jwk } = await keyOf(alg);
+      const get = createLocalJWKSet({ keys: [jwk] });
+      const v = new JwtVerifier(settings([alg]), { get, where: "test" });
+      const token = await sign(pair.privateKey, { alg, kid: jwk.kid, typ: "at+jwt" });
+      expect((await v.verify(token)).ok).toBe(true);
+      const priv = KeyObject.from(pair.privateKey as Parameters<typeof KeyObject.from>[0]);
+      const input = token.slice(0, token.lastIndexOf("."));
+      const h = `sha${alg.slice(2)}`;
+      const digest = createHash(h).update(input).digest();
+      const info = {
+        sha256: "3031300d060960864801650304020105000420",
+        sha384: "3041300d060960864801650304020205000430",
+        sha512: "3051300d060960864801650304020305000440",
+      } as Record<string, string>;
+      const t = Buffer.concat([Buffer.from(info[h] as string, "hex"), digest]);
+      const k = 256;
+      const em = (body: Buffer, ps = k - 3 - body.length, lead = [0, 1]) =>
+        Buffer.concat([
+          Buffer.alloc(Math.max(0, k - lead.length - ps - 1 - body.length)),
+          Buffer.from(lead),
+          Buffer.alloc(ps, 0xff),
+          Buffer.from([0]),
+          body,
+        ]).subarray(-k);
+      const raise = (x: Buffer) =>
+        privateDecrypt({ key: priv, padding: constants.RSA_NO_PADDING }, x);
+      const n = Buffer.from(jwk.n as string, "base64url");
+      const num = (b: Buffer, d: number) =>
+        Buffer.from(
+          (BigInt(`0x${b.toString("hex")}`) + BigInt(d)).toString(16).padStart(2 * k, "0"),
+          "hex",
+        ).subarray(-k);
+      const other = h === "sha256" ? "sha512" : "sha256";
+      const absentNull = Buffer.from(info[h] as string, "hex");
+      const noNull = Buffer.concat([absentNull.subarray(0, 15), absentNull.subarray(17)]);
+      noNull[1] = (absentNull[1] as number) - 2;
+      noNull[3] = (absentNull[3] as number) - 2;
+      const sigs: Buffer[] = [
+        raise(em(t)), // the one valid encoding
+        raise(em(t, 7)), // 7 FF
+        raise(em(Buffer.concat([t, randomBytes(6)]))), // trailing garbage
+        raise(em(Buffer.concat([noNull, digest]))), // parameters absent
+        raise(em(Buffer.concat([Buffer.from([0x30, 0x81]), t.subarray(1)]))), // BER long length
+        raise(
+          em(
+            Buffer.concat([
+              Buffer.from(info[other] as string, "hex"),
+              createHash(other).update(input).digest(),
+            ]),
+          ),
+        ),
+        raise(em(t, undefined, [0, 2])), // block type 2
+        raise(em(digest)), // no DigestInfo
+        n,
+        num(n, 1),
+        Buffer.alloc(k),
+        num(Buffer.alloc(k), 1),
+        Buffer.alloc(k, 0xff),
+        raise(em(t)).subarray(1), // short
+        Buffer.concat([Buffer.from([0]), raise(em(t))]), // long
+      ];
+      for (let i = 2; i < k; i += 16) {
+        const x = em(t);
+        x[i] = (x[i] as number) ^ 0x40;
+        sigs.push(raise(x));
+      }
+      for (let i = 0; i < 10; i++) sigs.push(randomBytes(k));
+      let valid = 0;
+      for (const sig of sigs) {
+        const forged = `${input}.${sig.toString("base64url")}`;
+        v.forget();
+        const ours = (await v.verify(forged)).ok;
+        const jose = await jwtVerify(forged, get, {
+          issuer: ISS,
+          audience: AUD,
+          algorithms: [alg],
+          clockTolerance: 30,
+          requiredClaims: ["exp"],
+        }).then(
+          () => true,
+          () => false,
+        );
+        expect({ sig: sig.toString("hex"), ok: ours }).toEqual({
+          sig: sig.toString("hex"),
+          ok: jose,
+        });
+        if (ours) valid++;
+      }
+      expect(valid).toBe(1);
+      expect(v.knownHeaderChecks).toBeGreaterThan(sigs.length - 8);
     });
 
   it("refuses a signature of the right key under another algorithm, and a key of the wrong type", async () => {
@@ -156,6 +262,72 @@ describe("JwtVerifier: node:crypto's signature check says what jose says", () =>
     const own = await keyOf("ES256");
     const embedded = await sign(own.pair.privateKey, { alg: "ES256", jwk: own.jwk });
     expect((await v.verify(embedded)).ok).toBe(false);
+  });
+});
+
+describe("JwtVerifier: known headers and remembered tokens", () => {
+  it("a known header's key is used only under the keys it was seen with, and while they are fresh", async () => {
+    const a = await keyOf("ES256");
+    const b = await keyOf("ES256");
+    let set = createLocalJWKSet({ keys: [{ ...a.jwk, kid: "k" }] });
+    let epoch: number | undefined = 1;
+    let fresh = true;
+    let gets = 0;
+    const v = new JwtVerifier(settings(["ES256"]), {
+      get: ((h, t) => {
+        gets++;
+        return set(h, t);
+      }) as KeySource["get"],
+      where: "test",
+      epoch: () => epoch,
+      fresh: () => fresh,
+    });
+    const head = { alg: "ES256", kid: "k" };
+    expect((await v.verify(await sign(a.pair.privateKey, head, { sub: "a1" }))).ok).toBe(true);
+    expect((await v.verify(await sign(a.pair.privateKey, head, { sub: "a2" }))).ok).toBe(true);
+    expect({ gets, known: v.knownHeaderChecks }).toEqual({ gets: 1, known: 1 });
+    // keys due for a refresh: the key set is asked (it is what refreshes them)
+    fresh = false;
+    expect((await v.verify(await sign(a.pair.privateKey, head, { sub: "a3" }))).ok).toBe(true);
+    expect(gets).toBe(2);
+    fresh = true;
+    // a fetch under way: the key set is asked
+    epoch = undefined;
+    expect((await v.verify(await sign(a.pair.privateKey, head, { sub: "a4" }))).ok).toBe(true);
+    expect(gets).toBe(3);
+    // the issuer replaced the key under the same kid: a token of the old key is refused, though
+    // its header text is the one known
+    set = createLocalJWKSet({ keys: [{ ...b.jwk, kid: "k" }] });
+    epoch = 2;
+    const old = await v.verify(await sign(a.pair.privateKey, head, { sub: "a5" }));
+    expect(old).toMatchObject({ ok: false, status: 401, message: /signature/ });
+    expect((await v.verify(await sign(b.pair.privateKey, head, { sub: "b1" }))).ok).toBe(true);
+    expect(gets).toBe(5);
+  });
+
+  it("a token ending like a remembered one is checked whole; the remembered one stays", async () => {
+    const { pair, jwk } = await keyOf("RS256");
+    const v = new JwtVerifier(settings(["RS256"]), {
+      get: createLocalJWKSet({ keys: [jwk] }),
+      where: "test",
+    });
+    const t = await sign(pair.privateKey, { alg: "RS256", kid: jwk.kid }, { sub: "alice" });
+    expect((await v.verify(t)).ok).toBe(true);
+    const [h, , sig] = t.split(".");
+    const payload = Buffer.from(
+      JSON.stringify({
+        sub: "mallory",
+        iss: ISS,
+        aud: AUD,
+        exp: Math.floor(Date.now() / 1000) + 600,
+      }),
+    ).toString("base64url");
+    const forged = `${h}.${payload}.${sig}`;
+    expect(forged.slice(-32)).toBe(t.slice(-32));
+    expect(await v.verify(forged)).toMatchObject({ ok: false, message: /signature/ });
+    const checks = v.signatureChecks;
+    expect(await v.verify(t)).toMatchObject({ ok: true, principal: { caller: "alice" } });
+    expect(v.signatureChecks).toBe(checks);
   });
 });
 
