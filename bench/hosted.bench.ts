@@ -89,6 +89,13 @@ type Call = () => Promise<unknown>;
 let seq = 0;
 const next = () => ++seq;
 
+/** A timed call must be the tool's own answer, not a refusal or an err(E) (another path). */
+async function ok(p: Promise<unknown>): Promise<unknown> {
+  const a = (await p) as { isError?: boolean; content?: unknown };
+  if (a.isError === true) throw new Error(`bench call failed: ${JSON.stringify(a.content)}`);
+  return a;
+}
+
 /**
  * Sample the cases in turns, `block` calls of one in a row, then the next (a client calling in
  * a loop, as an agent does; load on the machine still hits all alike), and record each one's
@@ -200,7 +207,7 @@ export default async function (h: Harness): Promise<void> {
         {
           name: "hosted: tools/call of a small (WAT/C-style) component through warden serve, stdio, at an SDK client",
           note: "fresh state per call (memory image restored); goal ≤ 200 µs p50 over the floor",
-          fn: () => served.c.callTool({ name: "t0.add", arguments: { a: next(), b: 3 } }),
+          fn: () => ok(served.c.callTool({ name: "t0.add", arguments: { a: next(), b: 3 } })),
         },
         ...(c
           ? [
@@ -208,10 +215,12 @@ export default async function (h: Harness): Promise<void> {
                 name: "hosted: tools/call of the C example (c-files files.words, clang + wasi-libc) through warden serve, stdio",
                 note: "fresh state per call; goal ≤ 200 µs p50 over the floor",
                 fn: () =>
-                  c.c.callTool({
-                    name: "files.words",
-                    arguments: { text: `one two three ${next()}` },
-                  }),
+                  ok(
+                    c.c.callTool({
+                      name: "files.words",
+                      arguments: { text: `one two three ${next()}` },
+                    }),
+                  ),
               },
             ]
           : []),
@@ -220,14 +229,14 @@ export default async function (h: Harness): Promise<void> {
               {
                 name: "hosted: tools/call of the JavaScript example (kitchen types.half, componentize-js) through warden serve, stdio",
                 note: "fresh state per call (the engine's memories restored)",
-                fn: () => js.c.callTool({ name: "types.half", arguments: { n: next() } }),
+                fn: () => ok(js.c.callTool({ name: "types.half", arguments: { n: 2 * next() } })),
               },
             ]
           : []),
         {
           name: "hosted: floor, tools/call of an SDK McpServer echo tool directly over stdio, same client",
           note: "the stdio transport and SDK's own cost; sampled in turns with the rows above",
-          fn: () => floor.c.callTool({ name: "echo", arguments: { text: `x${next()}` } }),
+          fn: () => ok(floor.c.callTool({ name: "echo", arguments: { text: `x${next()}` } })),
         },
       ]);
     } finally {
@@ -258,7 +267,7 @@ export default async function (h: Harness): Promise<void> {
             {
               file: jsFile,
               tool: "types.half",
-              args: () => ({ n: next() }),
+              args: () => ({ n: 2 * next() }),
               what: "JavaScript example types.half",
             },
           ]
