@@ -3,43 +3,10 @@
 // `(async function () {}).constructor`, not globals) made code from strings around a policy that
 // denies `Function`; and a `nodejs` section naming `child_process.exec` was never asked (only
 // `commands` judged a spawn). One traced run per policy, its output read back.
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
+import { tempDir, tracedApp } from "./helpers.js";
 
-interface Ev {
-  function: string;
-  target: string;
-  verdict: string;
-  rule_id?: string;
-}
-
-async function traced(policy: string, app: string) {
-  const dir = tempDir();
-  files(dir, { "policy.yaml": policy, "app.js": app });
-  const r = await runWarden(
-    [
-      "run",
-      "--json",
-      "--no-strace",
-      "--policy",
-      join(dir, "policy.yaml"),
-      "--",
-      process.execPath,
-      "app.js",
-    ],
-    { cwd: dir },
-  );
-  expect(r.code, r.stderr).toBe(0);
-  const line = r.stderr.split("\n").find((l) => l.startsWith('{"out"'));
-  expect(line, r.stderr).toBeDefined();
-  const events = r.stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Ev & { summary?: unknown })
-    .filter((e) => e.summary === undefined);
-  return { out: (JSON.parse(line!) as { out: string[] }).out, events };
-}
+const traced = (policy: string, app: string) => tracedApp(tempDir(), policy, app);
 
 /** Each way to a function constructor, run and reported as `name: result or error`. */
 const CONSTRUCTORS = `

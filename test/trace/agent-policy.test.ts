@@ -3,65 +3,17 @@
 // `nodejs` names eval, new Function and vm (a named one is judged, reported, and refused as the
 // runtime refuses code generation), and a program may still set an environment variable it has
 // while a policy judges the environment (npm does). Each failed on the agent before.
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { tempDir, tracedApp, useHttpSink } from "./helpers.js";
 
-let sink: ReturnType<typeof createServer>;
-let port = 0;
-const paths: string[] = [];
+const held = useHttpSink();
 
-beforeAll(async () => {
-  sink = createServer((req, res) => {
-    paths.push(req.url ?? "");
-    req.resume();
-    res.end("ok");
-  });
-  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-  port = (sink.address() as AddressInfo).port;
-});
-afterAll(() => new Promise<void>((r) => sink.close(() => r())));
-
-interface Ev {
-  function: string;
-  target: string;
-  verdict: string;
-  rule_id?: string;
-}
-
-async function traced(dir: string, policy: string, app: string, env: NodeJS.ProcessEnv = {}) {
-  files(dir, { "policy.yaml": policy, "app.js": app });
-  const r = await runWarden(
-    [
-      "run",
-      "--json",
-      "--no-strace",
-      "--policy",
-      join(dir, "policy.yaml"),
-      "--",
-      process.execPath,
-      "app.js",
-      String(port),
-    ],
-    { cwd: dir, env: { ...process.env, ...env } },
-  );
-  expect(r.code, r.stderr).toBe(0);
-  const printed = JSON.parse(r.stderr.split("\n").find((l) => l.startsWith('{"out"'))!) as {
-    out: string[];
-  };
-  const events = r.stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Ev & { summary?: unknown })
-    .filter((e) => e.summary === undefined);
-  return { out: printed.out, events };
-}
+const traced = (dir: string, policy: string, app: string, env: NodeJS.ProcessEnv = {}) =>
+  tracedApp(dir, policy, app, { args: [String(held.current.port)], env });
 
 describe("warden run: the Node agent judges with the process sections", () => {
   it("refuses a fetch by URL pattern (http) and a connect by host:port (endpoints); the sink sees only the allowed request", async () => {
-    paths.length = 0;
+    held.current.paths.length = 0;
     const dir = tempDir();
     const { out, events } = await traced(
       dir,
@@ -81,7 +33,7 @@ net.connect(9, "127.0.0.1").on("connect", () => { out.push("port 9: CONNECTED");
 `,
     );
     expect(out).toEqual(["port 9: ECONNREFUSED", "public: ok", "secret: ECONNREFUSED true"]);
-    expect(paths).toEqual(["/public"]);
+    expect(held.current.paths).toEqual(["/public"]);
     const blocked = events.filter((e) => e.verdict === "block");
     expect(blocked.map((e) => [e.function, e.rule_id])).toEqual(
       expect.arrayContaining([

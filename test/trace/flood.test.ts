@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import { denyPolicy, files, runApp, tempDir } from "./helpers.js";
 
 const TOTAL = Number(process.env.WARDEN_TRACE_FLOOD ?? 100_000);
 const PROCS = 4;
@@ -25,20 +25,7 @@ for (let i = 0; i < ${PROCS}; i++)
   spawn(process.execPath, ["worker.js", "${per}"], { stdio: "inherit" }).on("exit", () => { if (--left === 0) console.log("all done"); });`,
     });
     const audit = join(dir, "audit.jsonl");
-    const r = await runWarden(
-      [
-        "run",
-        "--json",
-        "--audit",
-        audit,
-        "--policy",
-        join(dir, "policy.yaml"),
-        "--",
-        process.execPath,
-        "app.js",
-      ],
-      { cwd: dir, timeoutMs: 300_000 },
-    );
+    const r = await runApp(dir, { audit, timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     const lines = readFileSync(audit, "utf8").trim().split("\n");
     const stats = lines.filter((l) => l.includes('"method":"js:fs.statSync"'));

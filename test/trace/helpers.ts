@@ -1,8 +1,11 @@
 /** Helpers of the `warden run` tests: a temp folder with a policy, and the real CLI run async. */
 import { spawn } from "node:child_process";
 import { mkdtempSync, realpathSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 export const CLI = resolve("dist/cli/main.js");
 
@@ -60,4 +63,112 @@ export function denyPolicy(deny: readonly string[], extra = ""): string {
     extra,
     "",
   ].join("\n");
+}
+
+/**
+ * `warden run [--json] [--no-strace] [--audit FILE] --policy DIR/policy.yaml -- node app.js ARGS`
+ * in `dir` (the layout most of these tests write).
+ */
+export function runApp(
+  dir: string,
+  o: {
+    json?: boolean;
+    strace?: false;
+    audit?: string;
+    args?: readonly string[];
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+  } = {},
+): Promise<Ran> {
+  return runWarden(
+    [
+      "run",
+      ...(o.json === false ? [] : ["--json"]),
+      ...(o.strace === false ? ["--no-strace"] : []),
+      ...(o.audit !== undefined ? ["--audit", o.audit] : []),
+      "--policy",
+      join(dir, "policy.yaml"),
+      "--",
+      process.execPath,
+      "app.js",
+      ...(o.args ?? []),
+    ],
+    {
+      cwd: dir,
+      ...(o.env !== undefined ? { env: { ...process.env, ...o.env } } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    },
+  );
+}
+
+export interface AppEvent {
+  function: string;
+  target: string;
+  verdict: string;
+  rule_id?: string;
+}
+
+/**
+ * Write `policy.yaml` and `app.js` (which prints `{"out": [...]}` on stderr) in `dir`, run it
+ * traced (`--json --no-strace`), expect exit 0: what it printed and the events.
+ */
+export async function tracedApp(
+  dir: string,
+  policy: string,
+  app: string,
+  o: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ out: string[]; events: AppEvent[] }> {
+  files(dir, { "policy.yaml": policy, "app.js": app });
+  const r = await runApp(dir, { strace: false, ...o });
+  if (r.code !== 0) throw new Error(`warden run exited ${r.code}\n${r.stderr}`);
+  const line = r.stderr.split("\n").find((l) => l.startsWith('{"out"'));
+  if (line === undefined) throw new Error(`the program printed no {"out"} line\n${r.stderr}`);
+  const events = r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as AppEvent & { summary?: unknown })
+    .filter((e) => e.summary === undefined);
+  return { out: (JSON.parse(line) as { out: string[] }).out, events };
+}
+
+/** A loopback HTTP sink: how many connections it accepted, the bodies and paths it received. */
+export interface Sink {
+  readonly port: number;
+  connections: number;
+  received: string;
+  readonly paths: string[];
+  close(): Promise<void>;
+}
+
+export async function httpSink(): Promise<Sink> {
+  const server = createServer((req, res) => {
+    s.paths.push(req.url ?? "");
+    req.setEncoding("utf8");
+    req.on("data", (d: string) => {
+      s.received += d;
+    });
+    req.on("end", () => res.end("ok"));
+  });
+  server.on("connection", () => {
+    s.connections++;
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const s: Sink = {
+    port: (server.address() as AddressInfo).port,
+    connections: 0,
+    received: "",
+    paths: [],
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  return s;
+}
+
+/** A sink for the tests of a file: started before them, closed after (`.current`). */
+export function useHttpSink(): { readonly current: Sink } {
+  const held = {} as { current: Sink };
+  beforeAll(async () => {
+    held.current = await httpSink();
+  });
+  afterAll(() => held.current.close());
+  return held;
 }

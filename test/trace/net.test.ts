@@ -4,9 +4,8 @@
 // child's copy of the environment.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
+import { files, runApp, tempDir } from "./helpers.js";
 
 let sink: ReturnType<typeof createServer>;
 let port = 0;
@@ -56,22 +55,10 @@ const child = require("child_process").execFileSync(process.execPath, ["-e", "pr
 out.push("env: " + JSON.stringify(env) + " child " + child); done();
 `,
     });
-    const r = await runWarden(
-      [
-        "run",
-        "--json",
-        "--policy",
-        join(dir, "policy.yaml"),
-        "--",
-        process.execPath,
-        "app.js",
-        String(port),
-      ],
-      {
-        cwd: dir,
-        env: { ...process.env, SECRET_TOKEN: "hunter2", PUBLIC_NAME: "warden" },
-      },
-    );
+    const r = await runApp(dir, {
+      args: [String(port)],
+      env: { SECRET_TOKEN: "hunter2", PUBLIC_NAME: "warden" },
+    });
     expect(r.code, r.stderr).toBe(0);
     const printed = JSON.parse(r.stderr.split("\n").find((l) => l.startsWith("["))!) as string[];
     expect(printed).toEqual([

@@ -4,28 +4,11 @@
 // the legitimate package of the same install still installs.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWarden, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { runWarden, tempDir, useHttpSink } from "./helpers.js";
 
-let sink: ReturnType<typeof createServer>;
-let port = 0;
-let connections = 0;
-let received = "";
-
-beforeAll(async () => {
-  sink = createServer((req, res) => {
-    req.setEncoding("utf8");
-    req.on("data", (d: string) => (received += d));
-    req.on("end", () => res.end("ok"));
-  });
-  sink.on("connection", () => connections++);
-  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-  port = (sink.address() as AddressInfo).port;
-});
-afterAll(() => new Promise<void>((r) => sink.close(() => r())));
+const held = useHttpSink();
 
 const POSTINSTALL = `
 const fs = require("fs"), os = require("os"), http = require("http"), cp = require("child_process");
@@ -117,7 +100,7 @@ commands:
         env: {
           ...process.env,
           HOME: home,
-          SINK_PORT: String(port),
+          SINK_PORT: String(held.current.port),
           npm_config_cache: join(root, "cache"),
         },
         timeoutMs: 240_000,
@@ -145,8 +128,8 @@ commands:
       blocked.some((e) => e.function === "js:http.request" || e.function === "js:net.connect"),
     ).toBe(true);
     expect(readFileSync(join(home, ".bashrc"), "utf8")).toBe("# rc\n");
-    expect(connections).toBe(0);
-    expect(received).toBe("");
+    expect(held.current.connections).toBe(0);
+    expect(held.current.received).toBe("");
     // The shell the postinstall started is reported (a commands section can block it).
     const sh = events.filter(
       (e) =>

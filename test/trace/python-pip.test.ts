@@ -92,6 +92,9 @@ describe.skipIf(!hasPip())("warden run -- pip install", () => {
       [
         "run",
         "--json",
+        // What this proves is the Python agent's: the strace layer (test/trace/strace.test.ts)
+        // would add about a third to the CPU time of the run (pip opens thousands of files).
+        "--no-strace",
         "--",
         PY!,
         "-m",

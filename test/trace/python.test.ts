@@ -6,29 +6,12 @@
 // NODE_OPTIONS get them back (os.execve's and os.posix_spawn(p)'s own env too), and
 // node -> sh -> python -> node is followed to the end.
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { denyPolicy, files, runWarden, tempDir, useHttpSink } from "./helpers.js";
 import { eventsOf, PY } from "./python-helpers.js";
 
-let sink: ReturnType<typeof createServer>;
-let port = 0;
-let connections = 0;
-let received = "";
-
-beforeAll(async () => {
-  sink = createServer((req, res) => {
-    req.setEncoding("utf8");
-    req.on("data", (d: string) => (received += d));
-    req.on("end", () => res.end("ok"));
-  });
-  sink.on("connection", () => connections++);
-  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-  port = (sink.address() as AddressInfo).port;
-});
-afterAll(() => new Promise<void>((r) => sink.close(() => r())));
+const held = useHttpSink();
 
 const EVIL = `
 import os, socket, subprocess, sys, urllib.request, urllib.error
@@ -82,7 +65,7 @@ describe.skipIf(PY === undefined).concurrent("warden run: the Python agent", () 
     files(root, { "evil.py": EVIL });
     const r = await runWarden(["run", "--json", "--preset", "pypi-install", "--", PY!, "evil.py"], {
       cwd: root,
-      env: { ...process.env, HOME: home, SINK_PORT: String(port) },
+      env: { ...process.env, HOME: home, SINK_PORT: String(held.current.port) },
     });
     expect(r.code, r.stderr).toBe(0);
     const { events, summary } = eventsOf(r.stdout);
@@ -105,8 +88,8 @@ describe.skipIf(PY === undefined).concurrent("warden run: the Python agent", () 
     expect(r.stderr).toContain("evil: urllib ConnectionRefusedError");
     expect(blocked("py:socket.connect", "127.0.0.1")).toBe(true);
     expect(blocked("py:urllib.Request")).toBe(true);
-    expect(connections).toBe(0);
-    expect(received).toBe("");
+    expect(held.current.connections).toBe(0);
+    expect(held.current.received).toBe("");
     // sh is allowed by the preset's commands, and the spawn is reported (python.warn).
     const sh = events.find((e) => e.function === "py:subprocess.Popen" && e.target.endsWith("/sh"));
     expect(sh?.verdict).toBe("warn");

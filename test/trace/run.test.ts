@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { auditLines } from "../mcp/audit-schema.js";
-import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import { denyPolicy, files, runApp, runWarden, tempDir } from "./helpers.js";
 
 describe("warden run", () => {
   it("blocks a denied read before it happens, with the runtime's error naming Warden and the rule", async () => {
@@ -26,12 +26,7 @@ try { readFileSync(${JSON.stringify(join(dir, "secret.txt"))}); console.log("ESM
 try { await readFile(${JSON.stringify(join(dir, "secret.txt"))}); console.log("ESM READ2"); } catch (e) { console.log("ESM2", e.code); }
 `,
     });
-    const r = await runWarden(
-      ["run", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
-      {
-        cwd: dir,
-      },
-    );
+    const r = await runApp(dir, { json: false });
     expect(r.stdout).not.toContain("READ");
     expect(r.stdout).toContain("ERR EACCES EACCES: permission denied, readFile");
     expect(r.stdout).toMatch(/blocked by Warden \(storage\.deny\[0\] at .*policy\.yaml:4\)/);
@@ -65,12 +60,7 @@ const r = spawnSync(${JSON.stringify(process.execPath)}, ["leaf.js"], { env: {},
 process.stdout.write("CLEARED " + r.stdout);
 `,
     });
-    const r = await runWarden(
-      ["run", "--json", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
-      {
-        cwd: dir,
-      },
-    );
+    const r = await runApp(dir);
     expect(r.code, r.stderr).toBe(0);
     // The program's stdout went to stderr: stdout is JSON lines only.
     expect(r.stderr).toContain("LEAF EACCES");
@@ -110,20 +100,7 @@ process.stdout.write("CLEARED " + r.stdout);
 try { fs.writeFileSync(${JSON.stringify(secret)}, "y"); } catch {}`,
     });
     const audit = join(dir, "audit.jsonl");
-    const r = await runWarden(
-      [
-        "run",
-        "--json",
-        "--audit",
-        audit,
-        "--policy",
-        join(dir, "policy.yaml"),
-        "--",
-        process.execPath,
-        "app.js",
-      ],
-      { cwd: dir },
-    );
+    const r = await runApp(dir, { audit });
     expect(r.code, r.stderr).toBe(0);
     const lines = auditLines(audit);
     const events = r.stdout.trim().split("\n").slice(0, -1);
@@ -180,10 +157,7 @@ describe("warden run: review", () => {
       "policy.yaml": 'version: "1.0"\ncommands:\n  default: allow\n  review: [sh]\n',
       "app.js": `require("child_process").execFile("sh", ["-c", "echo hi"], (e, out) => console.log("RESULT", e ? e.code : out.trim()));`,
     });
-    const r = await runWarden(
-      ["run", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
-      { cwd: dir },
-    );
+    const r = await runApp(dir, { json: false });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("RESULT ENOENT");
     expect(r.stderr).toMatch(
