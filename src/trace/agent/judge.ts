@@ -1,14 +1,20 @@
 /**
  * The agent's judge: Warden's own compiled policy, asked synchronously before a hooked call
- * goes on. Paths are judged on what the kernel would open (`resolveRealPathSync`); the answer
- * for a path judged before is remembered, and forgotten whenever this thread changes a name
- * (symlink, rename, unlink, rm, link, cp) or a child it started ends, and not used while such a
- * child is running (a child could swap a symbolic link: docs/trace.md, "Limits"). The same holds
- * for what an exec is judged on: the program found in PATH and its real path (the rule is
- * matched each time, on the command line given).
+ * goes on. Paths are judged on what the kernel would open (`resolveRealPathSync`). The answer
+ * for a path judged before is remembered with the identity of what the path led to then (the
+ * file's device, inode and birth time, or, for a name not there yet, its directory's device,
+ * inode and change time) and used again only while one `stat` of the path finds that same
+ * identity: a symbolic link swapped anywhere on the path, by this thread, another thread, a
+ * child, a sibling or any other process, makes the path lead elsewhere and it is judged again.
+ * The answers are also forgotten whenever this thread changes a name (symlink, rename, unlink,
+ * rm, link, cp) or a child it started ends, and not used while such a child is running.
+ * Programs to exec are looked up in PATH and resolved every time (an exec costs milliseconds;
+ * a remembered lookup would follow a name planted earlier in PATH by another process).
+ * What no in-process check can close: a concurrent process swapping a link between the check
+ * and the call itself (docs/trace.md, "Limits").
  */
-import { accessSync, constants, lstatSync, realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import * as fs from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Verdict } from "../../core/decision.js";
 import { resolveRealPathSync } from "../../policy/io.js";
 import type { CompiledPolicy } from "../../policy/policy.js";
@@ -16,6 +22,13 @@ import type { ModeSection } from "../../policy/process/modes.js";
 import type { PolicyDecision } from "../../policy/types.js";
 import { actionFor, type Op, SECTION_OF, unjudgedVerdict, verdictOf } from "../actions.js";
 import { judgeTraceNet } from "../policy/actions.js";
+
+// The unhooked functions, taken before the agent wraps `fs`: the judge's own look at the file
+// system is not the program's, and is neither judged nor reported.
+const { accessSync, constants, lstatSync, realpathSync, statSync } = fs;
+const NO_THROW = Object.freeze({ throwIfNoEntry: false });
+/** A program to exec: its real path, resolved at each exec. */
+const EXEC_OPTS = Object.freeze({ realPath: resolveRealPathSync });
 
 export interface Judged {
   readonly verdict: Verdict;
@@ -26,20 +39,75 @@ export interface Judged {
 const CACHE_MAX = 16_384;
 const NOT_JUDGED: Judged = Object.freeze({ verdict: "allow", decision: undefined });
 
+/**
+ * What a path led to when it was judged: the file (links followed) by device, inode and birth
+ * time (change time where the file system keeps no birth time; an inode number freed and given
+ * to a new file elsewhere has another birth), or, for a name that was not there, its directory
+ * by device, inode and change time (a name added, removed or replaced in it changes that).
+ */
+interface Remembered {
+  readonly judged: Judged;
+  readonly dev: number;
+  readonly ino: number;
+  readonly time: number;
+  readonly absent: boolean;
+}
+
+/** The identity of what `abs` leads to now; undefined when it is not to be remembered. */
+function identityOf(abs: string, judged: Judged): Remembered | undefined {
+  try {
+    const st = statSync(abs, NO_THROW);
+    if (st !== undefined)
+      return {
+        judged,
+        dev: st.dev,
+        ino: st.ino,
+        time: st.birthtimeMs || st.ctimeMs,
+        absent: false,
+      };
+    // A dangling link could be pointed elsewhere without the file it names being born: only a
+    // name that is not there at all is remembered, by its directory.
+    if (lstatSync(abs, NO_THROW) !== undefined) return undefined;
+    const d = statSync(dirname(abs), NO_THROW);
+    if (d === undefined) return undefined;
+    return { judged, dev: d.dev, ino: d.ino, time: d.ctimeMs, absent: true };
+  } catch {
+    // ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: judged each time.
+    return undefined;
+  }
+}
+
+/** Does `abs` still lead to what it led to when `r` was remembered (one `stat`, two for a new name)? */
+function stillLeads(abs: string, r: Remembered): boolean {
+  try {
+    const st = statSync(abs, NO_THROW);
+    if (st !== undefined)
+      return (
+        !r.absent &&
+        st.ino === r.ino &&
+        st.dev === r.dev &&
+        (st.birthtimeMs || st.ctimeMs) === r.time
+      );
+    if (!r.absent) return false;
+    const d = statSync(dirname(abs), NO_THROW);
+    return d !== undefined && d.ino === r.ino && d.dev === r.dev && d.ctimeMs === r.time;
+  } catch {
+    return false;
+  }
+}
+
+/** A `..` segment: the kernel follows it from where a link led, not from the text before it. */
+function hasDotDot(path: string): boolean {
+  return /(^|\/)\.\.(\/|$)/.test(path);
+}
+
 export class Judge {
   readonly #policy: CompiledPolicy;
   readonly #sections: ReadonlySet<string>;
-  readonly #reads = new Map<string, Judged>();
-  readonly #writes = new Map<string, Judged>();
-  /** Programs to exec: the executable's path as given → its real path (or why not). */
-  readonly #reals = new Map<string, string | { readonly refused: string }>();
-  /** Existing directories judged through: their path → their real path (a file's parent). */
-  readonly #dirs = new Map<string, string>();
-  /** `PATH\0name` → the executable found, as execvp would. */
-  readonly #found = new Map<string, string>();
-  readonly #execOpts = Object.freeze({
-    realPath: (p: string, raw: string) => this.#realOf(p, raw),
-  });
+  readonly #reads = new Map<string, Remembered>();
+  readonly #writes = new Map<string, Remembered>();
+  /** Existing directories judged through: their path → their real path, with their identity. */
+  readonly #dirs = new Map<string, { readonly real: string; readonly id: Remembered }>();
   readonly #fileOpts = Object.freeze({
     realPath: (p: string, raw: string) => this.#realFile(p, raw),
   });
@@ -70,15 +138,29 @@ export class Judge {
   /** A file operation on `path` (absolute, or relative to the working directory). */
   path(write: boolean, path: string): Judged {
     if (!this.#sections.has("storage")) return NOT_JUDGED;
+    // `..` is left for the policy's resolution to judge as the kernel reads it (never resolved
+    // as text here: `link/../x` is the parent of where `link` leads), and never remembered.
+    if (hasDotDot(path)) {
+      const raw = path.charCodeAt(0) === 47 ? path : `${process.cwd()}/${path}`;
+      return this.op({ kind: write ? "write" : "read", target: raw });
+    }
     const abs = path.charCodeAt(0) === 47 ? path : resolve(path);
     const cache = write ? this.#writes : this.#reads;
-    if (this.children === 0) {
+    if (this.#children === 0) {
       const known = cache.get(abs);
-      if (known !== undefined) return known;
+      if (known !== undefined) {
+        if (stillLeads(abs, known)) return known.judged;
+        cache.delete(abs);
+      }
     }
+    // The identity first, then the judgement: a swap in between is judged again at next sight,
+    // never remembered as allowed for where it leads after.
+    const before = identityOf(abs, NOT_JUDGED);
     const j = this.op({ kind: write ? "write" : "read", target: abs });
-    if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(abs, j);
+    if (before !== undefined) {
+      if (cache.size >= CACHE_MAX) cache.clear();
+      cache.set(abs, { ...before, judged: j });
+    }
     return j;
   }
 
@@ -99,7 +181,7 @@ export class Judge {
       const d = this.#policy.check(
         action,
         op.kind === "exec"
-          ? this.#execOpts
+          ? EXEC_OPTS
           : op.kind === "read" || op.kind === "write"
             ? this.#fileOpts
             : undefined,
@@ -187,19 +269,24 @@ export class Judge {
     if (slash <= 0 || slash === p.length - 1 || raw.includes(".."))
       return resolveRealPathSync(p, raw);
     const dir = p.slice(0, slash);
-    let real = this.#children === 0 ? this.#dirs.get(dir) : undefined;
-    if (real === undefined) {
+    const known = this.#children === 0 ? this.#dirs.get(dir) : undefined;
+    let real: string;
+    if (known !== undefined && !known.id.absent && stillLeads(dir, known.id)) real = known.real;
+    else {
+      const id = identityOf(dir, NOT_JUDGED);
       try {
         real = realpathSync.native(dir);
       } catch {
         return resolveRealPathSync(p, raw);
       }
-      if (this.#dirs.size >= CACHE_MAX) this.#dirs.clear();
-      this.#dirs.set(dir, real);
+      if (id !== undefined && !id.absent) {
+        if (this.#dirs.size >= CACHE_MAX) this.#dirs.clear();
+        this.#dirs.set(dir, { real, id });
+      }
     }
-    let st: ReturnType<typeof lstatSync>;
+    let st: fs.Stats | undefined;
     try {
-      st = lstatSync(p, { throwIfNoEntry: false });
+      st = lstatSync(p, NO_THROW);
     } catch {
       return resolveRealPathSync(p, raw);
     }
@@ -209,30 +296,11 @@ export class Judge {
     return real === "/" ? p.slice(slash) : real + p.slice(slash);
   }
 
-  /** An executable's real path, remembered as paths judged before are. */
-  #realOf(p: string, raw: string): string | { readonly refused: string } {
-    if (this.#children === 0) {
-      const known = this.#reals.get(raw);
-      if (known !== undefined) return known;
-    }
-    const r = resolveRealPathSync(p, raw);
-    if (this.#reals.size >= CACHE_MAX) this.#reals.clear();
-    this.#reals.set(raw, r);
-    return r;
-  }
-
   /** The absolute path of a program to exec, searched in PATH as execvp does (as given if not found). */
   which(file: string, pathEnv: string | undefined): string {
     if (file.includes("/")) return file.charCodeAt(0) === 47 ? file : resolve(file);
     const path = pathEnv ?? "/usr/local/bin:/usr/bin:/bin";
     const dirs = path.split(":");
-    // A relative entry depends on the working directory: not remembered.
-    const keep = dirs.every((d) => d.charCodeAt(0) === 47);
-    const key = `${path}\0${file}`;
-    if (keep && this.#children === 0) {
-      const known = this.#found.get(key);
-      if (known !== undefined) return known;
-    }
     let found = file;
     this.busy = true;
     try {
@@ -247,10 +315,6 @@ export class Judge {
     } finally {
       this.busy = false;
     }
-    if (keep) {
-      if (this.#found.size >= CACHE_MAX) this.#found.clear();
-      this.#found.set(key, found);
-    }
     return found;
   }
 
@@ -258,8 +322,6 @@ export class Judge {
   forget(): void {
     this.#reads.clear();
     this.#writes.clear();
-    this.#reals.clear();
-    this.#found.clear();
     this.#dirs.clear();
   }
 }

@@ -293,13 +293,20 @@ class Agent:
         section = SECTION_OF.get(kind)
         if section is None or section not in self.sections:
             return DISPLAY if kind in ("exec", "dlopen") else ALLOW
+        ident = None
         if kind == "read" or kind == "write":
             cache = self.paths[kind == "write"]
             key = op["target"]
             if not self.children_may_run():
-                j = cache.get(key)
-                if j is not None:
-                    return j
+                known = cache.get(key)
+                if known is not None:
+                    if _identity(key) == known[1]:
+                        return known[0]
+                    del cache[key]
+            # What the path leads to before it is judged: a swap in between is judged again.
+            ident = _identity(key)
+            if ident is None:
+                cache = None
         elif kind != "exec":
             cache = self.others
             key = (kind, op["target"], op.get("port"), op.get("method"))
@@ -315,7 +322,7 @@ class Agent:
         if cache is not None:
             if len(cache) >= CACHE_MAX:
                 cache.clear()
-            cache[key] = j
+            cache[key] = j if ident is None else (j, ident)
         return j
 
     def prefetch(self, d):
@@ -346,14 +353,16 @@ class Agent:
         want = want[:PREFETCH_MAX]
         if not want:
             return
+        idents = [_identity(p) for p in want]
         try:
             got = self.conn().post("/judge", {"pid": self.pid, "ops": [{"kind": "read", "target": p} for p in want]}, CONFIGURE_S).get("ops", [])
         except AgentError:
             return
         if len(cache) + len(want) >= CACHE_MAX:
             cache.clear()
-        for p, j in zip(want, got):
-            cache[p] = j
+        for p, ident, j in zip(want, idents, got):
+            if ident is not None:
+                cache[p] = (j, ident)
 
     def forget(self):
         self.paths[0].clear()
@@ -426,6 +435,32 @@ def _refuse(why):
         sys.stderr.flush()
     finally:
         os._exit(REFUSED)
+
+
+def _identity(p):
+    """What a path leads to now, to check a remembered answer against: the file (links followed)
+    as (device, inode, change time), or for a name not there its directory's; None: not to be
+    remembered (a dangling link, which could be pointed elsewhere; an error). A symbolic link
+    swapped anywhere on the path, by anyone, changes it."""
+    try:
+        st = os.stat(p)
+        return (st.st_dev, st.st_ino, st.st_ctime_ns, False)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return None
+    try:
+        os.lstat(p)
+        return None
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return None
+    try:
+        d = os.stat(os.path.dirname(p) or "/")
+    except (OSError, ValueError):
+        return None
+    return (d.st_dev, d.st_ino, d.st_ctime_ns, True)
 
 
 def _path(p, dir_fd=None):
