@@ -10,7 +10,7 @@ export const GUARD_CODES = {
   guard_failed:
     "A guard trapped, timed out, ran out of memory or fuel, or returned a bad decision; its failure_mode decided what happened next.",
   pins_invalid:
-    "The rug_pull pins file is not valid JSON of the expected shape; the message names the file.",
+    "The rug_pull pins file is not valid JSON of the expected shape; the message names the file. With state.redis: the pins key holds another type, or a pin in it is not one a gateway wrote; the message names the key (and field) and what to delete, and the tool is refused meanwhile.",
   threw:
     "Audit only: a built-in guard threw an exception (its message follows); its failure_mode decided.",
   pin_not_found:

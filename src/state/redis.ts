@@ -1,6 +1,6 @@
 /**
  * One Redis connection per gateway (ioredis), shared by everything the gateway keeps in Redis:
- * rate-limit windows (limits.ts) and session routing (sessions*.ts); rug_pull pins are not shared yet.
+ * rate-limit windows (limits.ts), rug_pull pins (pins.ts) and session routing (sessions*.ts).
  *
  * It fails fast rather than waits: the offline queue is off, so a command sent while Redis is
  * down fails at once instead of queueing; each command times out after `command_timeout_ms`;
