@@ -128,6 +128,38 @@ describe("the noise filter", () => {
   });
 });
 
+describe("Warden's own reads", () => {
+  it("are not checked (the hand-over as the kernel names it once removed, Warden's code); writes there are", () => {
+    const p = compilePolicy(
+      'version: "1.0"\nstorage:\n  deny:\n    - { uri: "/w/**", access: [read, write] }\n',
+    );
+    if (!p.ok) throw new Error("policy");
+    const judge = new StraceJudge(p.policy, ["storage"], 5555, [
+      "/w/run/configure.json",
+      "/w/dist",
+    ]);
+    const open = (path: string, write = false, opened?: string) =>
+      judge.check({
+        kind: "open",
+        tid: 1,
+        wallNs: 0n,
+        syscall: "openat",
+        path,
+        ...(opened !== undefined ? { opened } : {}),
+        flags: write ? "O_WRONLY" : "O_RDONLY",
+        write,
+        ok: true,
+      });
+    expect(open("/proc/9/fd/5", false, "/w/run/configure.json (deleted)")).toBeUndefined();
+    expect(open("/w/dist/trace/agent/preload.cjs")).toBeUndefined();
+    expect(open("/w/dist/package.json")).toBeUndefined();
+    // Not Warden's: a neighbour, a name that only starts the same, a write.
+    expect(open("/w/run/other.json")?.verdict).toBe("block");
+    expect(open("/w/distant/x")?.verdict).toBe("block");
+    expect(open("/w/dist/trace/agent/preload.cjs", true)?.verdict).toBe("block");
+  });
+});
+
 describe("correlation", () => {
   const policy = compilePolicy(
     [
