@@ -73,6 +73,7 @@ ${stdioUpstream("fx", [], false)}  - name: a
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(VERSIONED)}, ${JSON.stringify(greetFile)}]
     prefix: true
+    sessions: shared
 `,
   );
   const env = { ...process.env, T_ALICE: TOKEN, T_SECRET: randomUUID() + randomUUID() };
