@@ -443,6 +443,11 @@ export class ComponentPool {
       p.reject(new WardenError("hosted_closed", "the component server is shutting down"));
     const all = this.slots.splice(0);
     for (const s of all) clearTimeout(s.timer);
+    // Calls running end too (their host calls so far are in their answer, for the audit).
+    for (const s of all)
+      s.busy?.reject(
+        new WardenError("hosted_closed", "the component server shut down while the call ran"),
+      );
     await Promise.all(all.map((s) => s.worker.terminate()));
     for (const s of all) s.replies.close();
   }

@@ -16,9 +16,15 @@
  * the sessions' links to it are closed, which a reload does at once, as for a stdio upstream.
  */
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type {
+  Transport,
+  TransportSendOptions,
+} from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { serveOn } from "../hosted/mcp-server.js";
 import { HostedServer, type ReloadOutcome } from "../hosted/server.js";
 import type { ComponentUpstreamConfig, UpstreamConfig } from "./config-types.js";
+import { isRequest, isResponse, type Message } from "./jsonrpc.js";
 import type { UpstreamTransport } from "./upstream-transport.js";
 
 /**
@@ -146,6 +152,71 @@ export function holdComponents(owner: object, cfgs: readonly UpstreamConfig[]): 
   return Promise.all(closing).then(() => {});
 }
 
+/**
+ * The gateway's side of the in-memory pair, closed gently: a session that closes with tool calls
+ * in flight (cut off) is told closed at once, but the pair stays open until those calls are
+ * answered, so their answers, which carry the host calls they made, still reach the session
+ * (src/mcp/host-call-lines.ts audits them after the `cut_off` outcome line). The calls are
+ * sent `notifications/cancelled`: one still waiting for a core leaves the queue at once; one
+ * running ends by its own deadline (a component call cannot be stopped half-way).
+ */
+class DrainingTransport implements Transport {
+  onmessage?: Transport["onmessage"];
+  onclose?: () => void;
+  onerror?: (e: Error) => void;
+  readonly #inflight = new Set<string | number>();
+  #closed = false;
+
+  constructor(
+    private readonly inner: InMemoryTransport,
+    private readonly closing: () => void,
+  ) {
+    inner.onmessage = (m, extra) => {
+      const msg = m as Message;
+      if (isResponse(msg) && msg.id !== null) this.#inflight.delete(msg.id as string | number);
+      this.onmessage?.(m, extra);
+      if (this.#closed && this.#inflight.size === 0) void inner.close();
+    };
+    inner.onerror = (e) => this.onerror?.(e);
+    inner.onclose = () => this.#told();
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  async send(m: JSONRPCMessage, opts?: TransportSendOptions): Promise<void> {
+    if (this.#closed) throw new Error("Not connected");
+    const msg = m as Message;
+    if (isRequest(msg)) this.#inflight.add(msg.id as string | number);
+    await this.inner.send(m, opts);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#inflight.size === 0) {
+      await this.inner.close();
+      return;
+    }
+    this.#told();
+    for (const requestId of this.#inflight)
+      this.inner
+        .send({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId, reason: "Warden: the session closed" },
+        })
+        .catch(() => {});
+  }
+
+  #told(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.closing();
+    this.onclose?.();
+  }
+}
+
 export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<UpstreamTransport> {
   const entry = entryFor(cfg);
   entry.transports++;
@@ -165,7 +236,8 @@ export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<
       onclose?.();
       release();
     };
-    return { transport: client, setProtocolVersion: () => {}, pid: () => null };
+    const transport = new DrainingTransport(client, release);
+    return { transport, setProtocolVersion: () => {}, pid: () => null };
   } catch (e) {
     release();
     throw e;

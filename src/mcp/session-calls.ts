@@ -266,9 +266,15 @@ export class Calls {
       }
   }
 
-  /** The session closes: every call still pending ends CANCELLED (audited as cut off). */
+  /**
+   * The session closes: every call still pending ends CANCELLED (audited as cut off); an
+   * answer that still comes goes to its `late` (a component upstream's host calls are audited).
+   */
   cancelAll(): void {
-    for (const [gid] of this.#pending) this.#settle(gid, CANCELLED);
+    for (const [gid, p] of this.#pending) {
+      this.#keepLate(gid, p);
+      this.#settle(gid, CANCELLED);
+    }
   }
 
   /** No answer in time: cancel the request upstream and answer it with an error. */

@@ -293,7 +293,11 @@ export class GatewaySession implements SessionIdentity {
 
   /** A message from an upstream: answers and requests to the Calls, notifications to the client. */
   #fromUpstream(link: UpstreamLink, r: Received): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // the late answer of a call cut off by the close (its host calls are audited), no more
+      if (isResponse(r.message)) this.#s.calls.answered(link, r);
+      return;
+    }
     try {
       this.#upstreamMessage(link, r);
     } catch (e) {

@@ -5,14 +5,16 @@
  * judged host call (get-environment), then waits an hour in another (a clocks pollable): every
  * host call that reached the host leaves its `host_call` line with the tools/call's call_id,
  * and the tools/call's outcome line says `cancelled` or `timeout`. A real SDK client through
- * `warden gateway` over stdio.
+ * `warden gateway` over stdio. A call cut off by its session's close (HTTP DELETE, an
+ * in-process gateway over Streamable HTTP) is audited the same way, outcome `cut_off`.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, tempDir, until } from "../mcp/helpers.js";
+import { CLI, httpClient, startGateway, tempDir, until } from "../mcp/helpers.js";
 import { CACHE, watComponent } from "./build.js";
 
 type Line = Record<string, unknown> & { host?: Record<string, unknown> };
@@ -142,5 +144,63 @@ describe("host calls of a tool call that did not end answered", () => {
     expect(out.error).toMatchObject({ code: -32001 });
     await until(() => hostCallsOf(out.call_id).length > 0, 20_000, "the host_call line");
     expect(hostCallsOf(out.call_id)[0]!.host).toMatchObject({ function: "get-environment" });
+  });
+});
+
+describe("host calls of a tool call cut off by its session's close", () => {
+  it("a session closed (HTTP DELETE) mid-call: outcome cut_off, its host call audited", {
+    timeout: 60_000,
+  }, async () => {
+    const comp = await watComponent("peeksleeper");
+    const d = tempDir();
+    writeFileSync(
+      join(d, "policy.yaml"),
+      'version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools:\n    allow: ["*"]\nresources:\n  limits:\n    execution_time: 2s\n',
+    );
+    writeFileSync(
+      join(d, "warden.yaml"),
+      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n  - name: slow\n    component: ${JSON.stringify(comp)}\n`,
+    );
+    process.env.WARDEN_CACHE_DIR = CACHE;
+    const { gw, url } = await startGateway(join(d, "warden.yaml"));
+    const read = (): Line[] => {
+      try {
+        return readFileSync(join(d, "audit.jsonl"), "utf8")
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => JSON.parse(l) as Line);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      const h = await httpClient(url);
+      const { tools } = await h.listTools();
+      const ok = tools.find((t) => t.name.endsWith("tools.ok"))!.name;
+      const sleep = tools.find((t) => t.name.endsWith("peek-then-sleep"))!.name;
+      await h.callTool({ name: ok, arguments: {} });
+      const call = h.callTool({ name: sleep, arguments: {} }).catch((e: unknown) => e);
+      // The component has made its host call and sleeps; the session closes under it.
+      await new Promise((r) => setTimeout(r, 500));
+      await (h.transport as StreamableHTTPClientTransport).terminateSession();
+      await h.close();
+      await call;
+      const out = () => read().find((l) => l.phase === "outcome" && l.name === sleep);
+      await until(() => out()?.outcome === "cut_off", 10_000, "the cut_off outcome line");
+      const id = out()!.call_id;
+      // The component's own deadline ends the call; its host calls are audited then.
+      await until(
+        () => read().some((l) => l.kind === "host_call" && l.call_id === id),
+        20_000,
+        "the host_call line",
+      );
+      expect(read().find((l) => l.kind === "host_call" && l.call_id === id)).toMatchObject({
+        phase: "event",
+        decision: "allow",
+        host: { interface: "wasi:cli/environment", function: "get-environment" },
+      });
+    } finally {
+      await gw.stop();
+    }
   });
 });
