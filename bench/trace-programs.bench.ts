@@ -1,19 +1,24 @@
 /**
  * `warden run` on whole programs (issue 22: ≤ 1.3× the untraced wall time, median of 5, side by
- * side in one run): the project's own `tsc` build, and `npm ci --offline` of a small dependency
- * tree from the local npm cache. Untraced and traced runs take turns (U T U T ...), so both see
+ * side in one run): the project's own `tsc` build, `npm ci --offline` of Warden's own dependency
+ * tree (its package-lock.json, every package from the local npm cache: what the issue measures),
+ * and `npm ci --offline` of 5 small packages (where the fixed costs of a traced run show). Untraced and traced runs take turns (U T U T ...), so both see
  * the same machine; each row gives the median wall time, and the note the ratio and the CPU time
  * (user + sys of the whole process tree, from /usr/bin/time when it is there: on a loaded machine
  * it says more than the wall clock). Traced runs use what a user gets without --policy (the
  * default policy for tsc, the npm-install preset for npm ci), strace off unless
- * WARDEN_BENCH_STRACE=1.
+ * WARDEN_BENCH_STRACE=1. Each row's note gives the load average (`uptime`) before and after it.
  *
  *   npm run bench -- --only trace-programs            (5 runs each; --quick: 2, a tiny project)
- *   WARDEN_BENCH_PROGRAMS=npm npm run bench -- --only trace-programs   (npm ci only; =tsc: tsc only)
+ *   WARDEN_BENCH_PROGRAMS=npm npm run bench -- --only trace-programs   (both npm ci rows only)
+ *   WARDEN_BENCH_PROGRAMS=npm-tree | npm-small | tsc                     (one of them only)
+ *
+ * The dependency tree needs its packages in the npm cache (`npm ci` of this checkout puts them
+ * there); without them `npm ci --offline` fails and the bench says so.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Harness } from "./harness.js";
@@ -67,6 +72,7 @@ function sideBySide(
   before: () => void,
 ): void {
   const out = join(cwd, ".time");
+  const load0 = loadavg()[0]!.toFixed(1);
   const u: Timed[] = [];
   const t: Timed[] = [];
   for (let i = 0; i < n; i++) {
@@ -81,6 +87,7 @@ function sideBySide(
     xs.every((x) => x.cpu_ms !== undefined) ? median(xs.map((x) => x.cpu_ms!)) : undefined;
   const cu = cpu(u);
   const ct = cpu(t);
+  const load = `load ${load0} → ${loadavg()[0]!.toFixed(1)}`;
   const row = (label: string, ms: number, note: string) =>
     h.record({
       name: `trace-programs: ${name}, ${label}`,
@@ -90,13 +97,17 @@ function sideBySide(
       samples: n,
       note,
     });
-  row("untraced", mu, `median of ${n} wall; CPU ${cu === undefined ? "?" : Math.round(cu)} ms`);
+  row(
+    "untraced",
+    mu,
+    `median of ${n} wall; CPU ${cu === undefined ? "?" : Math.round(cu)} ms; ${load}`,
+  );
   row(
     `warden run${process.env.WARDEN_BENCH_STRACE === "1" ? " --strace" : ""}`,
     mt,
     `median of ${n} wall: ${(mt / mu).toFixed(2)}x untraced (goal ≤ 1.3x); CPU ${
       ct === undefined ? "?" : Math.round(ct)
-    } ms${cu !== undefined && ct !== undefined ? ` (${(ct / cu).toFixed(2)}x)` : ""}`,
+    } ms${cu !== undefined && ct !== undefined ? ` (${(ct / cu).toFixed(2)}x)` : ""}; ${load}`,
   );
 }
 
@@ -106,7 +117,7 @@ export default async function (h: Harness): Promise<void> {
   try {
     const only = process.env.WARDEN_BENCH_PROGRAMS;
     // 1. tsc: the project's own build (into a scratch folder); --quick: a tiny project.
-    if (only === "npm") {
+    if (only !== undefined && only !== "tsc") {
       // npm ci only (below).
     } else if (h.quick) {
       const p = join(dir, "tiny");
@@ -129,8 +140,37 @@ export default async function (h: Harness): Promise<void> {
       );
     }
 
-    // 2. npm ci --offline: a small tree whose packages are in the local cache (Warden's own).
     if (only === "tsc") return;
+    // 2. npm ci --offline of Warden's own dependency tree (not with --quick: tens of seconds).
+    if (!h.quick && only !== "npm-small") {
+      const tree = join(dir, "npm-tree");
+      mkdirSync(tree);
+      const own = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as Record<
+        string,
+        unknown
+      >;
+      // Its dependencies only: no lifecycle scripts of Warden's own (prepare would build it).
+      const pkg: Record<string, unknown> = { name: own.name, version: own.version, private: true };
+      for (const k of ["dependencies", "devDependencies", "optionalDependencies", "overrides"])
+        if (own[k] !== undefined) pkg[k] = own[k];
+      writeFileSync(join(tree, "package.json"), JSON.stringify(pkg, null, 2));
+      writeFileSync(join(tree, "package-lock.json"), readFileSync(join(ROOT, "package-lock.json")));
+      const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+        packages: Record<string, unknown>;
+      };
+      const count = Object.keys(lock.packages).filter((k) => k !== "").length;
+      sideBySide(
+        h,
+        `npm ci --offline (Warden's own tree: ${count} entries in package-lock.json)`,
+        ["npm", "ci", "--offline", "--no-audit", "--no-fund"],
+        tree,
+        n,
+        () => rmSync(join(tree, "node_modules"), { recursive: true, force: true }),
+      );
+    }
+    if (only === "npm-tree") return;
+
+    // 3. npm ci --offline of a small tree whose packages are in the local cache (Warden's own).
     const app = join(dir, "npm-app");
     mkdirSync(app);
     const deps: Record<string, string> = {};
