@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * Builds dist/: regenerates the schema validators (scripts/gen-validators.mjs), compiles src/
- * with tsc (tsconfig.build.json), copies the admin page's static files (src/admin/page/assets),
+ * with tsc (tsconfig.build.json), bundles the Node agent (scripts/bundle-agent.mjs) and `warden run`
+ * (scripts/bundle-cli.mjs), prepares
+ * `warden run`'s presets (scripts/prepare-presets.mjs), copies the admin page's static files (src/admin/page/assets),
  * then writes dist/.build-stamp, a fingerprint of every input:
  * path, size and mtime of each file under src/ and schemas/, and the contents of the tsconfigs,
  * package.json, the build scripts and node_modules/.package-lock.json (what npm installed, so
@@ -39,6 +41,8 @@ const FILES = [
   "scripts/build.mjs",
   "scripts/gen-validators.mjs",
   "scripts/bundle-agent.mjs",
+  "scripts/prepare-presets.mjs",
+  "scripts/bundle-cli.mjs",
   "node_modules/.package-lock.json",
 ];
 
@@ -85,8 +89,12 @@ function build() {
   const tsc = createRequire(join(ROOT, "package.json")).resolve("typescript/bin/tsc");
   // The Node agent's bundle is made from tsc's output: an old one must not outlive a failed build.
   rmSync(join(ROOT, "dist", "trace", "agent", "agent.bundle.cjs"), { force: true });
+  rmSync(join(ROOT, "dist", "trace", "policy", "presets.prepared.json"), { force: true });
+  rmSync(join(ROOT, "dist", "cli", "run.bundle.mjs"), { force: true });
   run([tsc, "-p", join(ROOT, "tsconfig.build.json")]);
   run([join(ROOT, "scripts", "bundle-agent.mjs")]);
+  run([join(ROOT, "scripts", "prepare-presets.mjs")]);
+  run([join(ROOT, "scripts", "bundle-cli.mjs")]);
   // The admin page's static files (HTML, one ES module, CSS) are not TypeScript: copied as they are.
   const page = join(ROOT, "src", "admin", "page", "assets");
   if (existsSync(page)) {

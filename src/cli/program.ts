@@ -23,7 +23,10 @@ function usageLine(s: string): string {
  * Build the `warden` program for `argv` (as process.argv): the command it names is registered
  * (its module loaded only then), or every command for help, --version and unknown names.
  */
-export async function buildProgram(argv: readonly string[]): Promise<Command> {
+export async function buildProgram(
+  argv: readonly string[],
+  registers?: readonly ((program: Command) => void)[],
+): Promise<Command> {
   const program = new Command("warden")
     .description("A fast, fail-closed checkpoint around everything an AI agent's tools can do.")
     .version(packageVersion(), "-V, --version")
@@ -35,16 +38,22 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
         write(`warden: usage: ${usageLine(s)} (run \`warden --help\` for usage)\n`),
     })
     .addHelpText("after", `\n${exitCodesHelp()}`);
-  for (const register of await commandsFor(argv.slice(2))) register(program);
+  for (const register of registers ?? (await commandsFor(argv.slice(2)))) register(program);
   return program;
 }
 
 /** `--json` given to the command that runs (commander's parse errors: anywhere in argv). */
 let jsonMode = false;
 
-/** Run the CLI with `argv` (as process.argv); resolves to the exit code. */
-export async function runCli(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram(argv);
+/**
+ * Run the CLI with `argv` (as process.argv); resolves to the exit code. `registers`: the
+ * commands to offer (default: what argv names, src/cli/commands/index.ts).
+ */
+export async function runCli(
+  argv: readonly string[],
+  registers?: readonly ((program: Command) => void)[],
+): Promise<number> {
+  const program = await buildProgram(argv, registers);
   jsonMode = false;
   program.hook("preAction", (_program, action) => {
     jsonMode = action.opts().json === true;

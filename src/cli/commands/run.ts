@@ -10,15 +10,14 @@ import type { Command } from "commander";
 import { AuditLog } from "../../audit/writer.js";
 import { rank, type Verdict } from "../../core/decision.js";
 import { isWardenError, WardenError } from "../../core/errors.js";
-import { compilePolicy } from "../../policy/compile.js";
 import {
   AGENT_PRELOAD,
   auditRecord,
   defaultPolicy,
   eventLine,
   hasTerminal,
-  policyAsJson,
   pythonJudge,
+  type SessionOptions,
   StraceRun,
   shown,
   startTraceServer,
@@ -31,7 +30,9 @@ import {
   tracedEnv,
   writeHandoff,
 } from "../../trace/index.js";
+import * as presetModule from "../../trace/policy/presets.js";
 import { reportError, usageError } from "../output.js";
+import { preparedPreset, type ReadyPolicy, readyPolicy } from "../run-policy.js";
 
 interface Options {
   policy?: string;
@@ -60,12 +61,7 @@ interface Presets {
 }
 
 async function presets(): Promise<Presets | undefined> {
-  const spec = "../../trace/policy/presets.js";
-  try {
-    return (await import(spec)) as Presets;
-  } catch {
-    return undefined;
-  }
+  return presetModule;
 }
 
 function refused(message: string, details?: Record<string, unknown>): WardenError {
@@ -79,7 +75,7 @@ function refused(message: string, details?: Record<string, unknown>): WardenErro
 async function choosePolicy(
   o: Options,
   argv: readonly string[],
-): Promise<{ text: string; file: string; note?: string }> {
+): Promise<{ text: string; file: string; note?: string; preset?: string }> {
   if (o.policy !== undefined && o.preset !== undefined)
     throw usageError("--policy and --preset both name a policy: give one");
   if (o.policy !== undefined) {
@@ -98,11 +94,12 @@ async function choosePolicy(
           ? `--preset ${o.preset}: this build of Warden has no presets yet; give --policy FILE`
           : `--preset ${o.preset}: no such preset`,
       );
-    return got;
+    return { ...got, preset: o.preset };
   }
   const auto = p?.presetFor?.(argv);
   const got = auto === undefined ? undefined : p?.presetPolicy?.(auto);
-  if (got !== undefined) return { ...got, note: `preset ${auto} (chosen from the command)` };
+  if (got !== undefined)
+    return { ...got, note: `preset ${auto} (chosen from the command)`, preset: auto };
   return { ...defaultPolicy(), note: "the default policy (no --policy)" };
 }
 
@@ -190,23 +187,11 @@ async function run(command: string[], o: Options): Promise<number> {
   if (!existsSync(AGENT_PRELOAD))
     throw refused(`the Node agent is missing (${AGENT_PRELOAD}): build Warden (npm run build)`);
   const policy = await choosePolicy(o, command);
-  const compiled = compilePolicy(policy.text, { file: policy.file });
-  if (!compiled.ok) {
-    for (const e of compiled.errors)
-      process.stderr.write(`${e.file}:${e.line}:${e.col} ${e.code} ${e.message}\n`);
-    throw refused(`${policy.file}: ${compiled.errors.length} error(s) (listed above); fix them`, {
-      errors: compiled.errors,
-    });
-  }
+  const ready = readied(policy);
   // What the policy does not enforce as written (a malwi key): said, located, before the run.
-  for (const w of compiled.warnings)
+  for (const w of ready.warnings)
     process.stderr.write(`warden: ${w.file}:${w.line}:${w.col} warning ${w.code} ${w.message}\n`);
-  // A malwi policy's sections are the Warden sections it was read as.
-  // (Warden's: sorted, as the file's own sections; the compile read the YAML once already.)
-  const sections =
-    compiled.policy.dialect === "malwi"
-      ? [...compiled.policy.given]
-      : [...compiled.policy.given].sort();
+  const sections = [...ready.sections];
   const strace = StraceRun.prepare(o.strace === true ? "on" : o.strace === false ? "off" : "auto");
   if (strace.mode === "on" && strace.unavailable !== undefined)
     throw refused(`--strace: ${strace.unavailable}; install strace or drop --strace`);
@@ -238,13 +223,13 @@ async function run(command: string[], o: Options): Promise<number> {
   };
   const session = new TraceSession({
     // JSON on the YAML's lines: each traced process reads it without the YAML composer.
-    policy: { text: policyAsJson(policy.text, policy.file) ?? policy.text, file: policy.file },
+    policy: { text: ready.handed, file: policy.file },
     sections,
     reviewTimeoutMs: reviewMs,
     onEvent,
     onBatchEnd,
     review: terminalReviewer(reviewMs),
-    judge: pythonJudge(compiled.policy, sections),
+    judge: pythonJudgeOf(ready, sections),
   });
   const server = await startTraceServer(session);
   if (!json && policy.note !== undefined)
@@ -274,20 +259,23 @@ async function run(command: string[], o: Options): Promise<number> {
     p.path = command[0]!;
     p.argv = command;
     session.record(execEvent(command, child.pid, session.t0));
-    strace.attach({
-      root: child.pid,
-      policy: compiled.policy,
-      sections,
-      serverPort: Number(new URL(server.url).port),
-      // Warden's own reads in traced processes: the hand-over, the agents' code (Warden's dist).
-      own: [
-        ...(handoff !== undefined ? [handoff.path] : []),
-        resolve(dirname(AGENT_PRELOAD), "../.."),
-      ],
-      agents: session,
-      t0: session.t0,
-      emit: (e) => session.record(e),
-    });
+    // The strace layer judges too: the policy compiled for it (a prepared preset: now, after
+    // the program started).
+    if (strace.active)
+      strace.attach({
+        root: child.pid,
+        policy: ready.compiled(),
+        sections,
+        serverPort: Number(new URL(server.url).port),
+        // Warden's own reads in traced processes: the hand-over, the agents' code (Warden's dist).
+        own: [
+          ...(handoff !== undefined ? [handoff.path] : []),
+          resolve(dirname(AGENT_PRELOAD), "../.."),
+        ],
+        agents: session,
+        t0: session.t0,
+        emit: (e) => session.record(e),
+      });
   }
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
   const onTerm = forward("SIGTERM");
@@ -334,6 +322,30 @@ async function run(command: string[], o: Options): Promise<number> {
   else process.stderr.write(summaryText(summary, color) + straceText(summary.strace));
   if (code === 0 && failOn !== undefined && rank(session.worst) >= rank(failOn)) return 1;
   return code;
+}
+
+/** The policy ready for the run: a preset as the build prepared it, else compiled now. */
+function readied(policy: { text: string; file: string; preset?: string }): ReadyPolicy {
+  const pre = policy.preset === undefined ? undefined : preparedPreset(policy.preset, policy.text);
+  if (pre !== undefined) return pre;
+  const r = readyPolicy(policy.text, policy.file);
+  if (!r.ok) {
+    for (const e of r.errors)
+      process.stderr.write(`${e.file}:${e.line}:${e.col} ${e.code} ${e.message}\n`);
+    throw refused(`${policy.file}: ${r.errors.length} error(s) (listed above); fix them`, {
+      errors: r.errors,
+    });
+  }
+  return r.policy;
+}
+
+/** `/judge` (a Python agent asks before each call): the policy compiled on the first ask. */
+function pythonJudgeOf(ready: ReadyPolicy, sections: readonly string[]): SessionOptions["judge"] {
+  let judge: ReturnType<typeof pythonJudge> | undefined;
+  return (r) => {
+    judge ??= pythonJudge(ready.compiled(), sections);
+    return judge(r);
+  };
 }
 
 /** The program's own exec, as the CLI saw it (the root of the tree). */
