@@ -6,6 +6,13 @@
  * OTLP/HTTP receiver (in this process: it reads and discards). Notes give the p50/p99 difference,
  * each gateway's main-thread CPU per call, the spans received, and the load average.
  *
+ * First, the in-process cost per forwarded call (`inProcess`): two gateways in this process
+ * (stdio listen on in-memory streams, the echo upstream a child process over stdio, no audit
+ * file), one with telemetry.otlp (exporting to a receiver in a child process) and one without,
+ * driven in alternating blocks of calls in the same run; this process's CPU time per call
+ * (process.cpuUsage: the gateway's own work and the in-memory client's, the same in both; the
+ * upstream and the receiver are other processes) on vs off, and the difference.
+ *
  *   npm run bench -- --only telemetry
  */
 import type { ChildProcess } from "node:child_process";
@@ -14,7 +21,10 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { loadConfig } from "../src/mcp/config.js";
+import { Gateway } from "../src/mcp/gateway.js";
 import { CallTracer } from "../src/telemetry/index.js";
 import type { Harness } from "./harness.js";
 import {
@@ -72,8 +82,123 @@ function perLine(h: Harness): void {
   });
 }
 
+/** A JSON-RPC client of an in-process gateway's stdio front, over in-memory streams. */
+async function memoryGateway(file: string) {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const gw = await Gateway.start({
+    config: loadConfig(file),
+    watch: false,
+    log: () => {},
+    stdio: { input, output },
+  });
+  const pending = new Map<number, (m: unknown) => void>();
+  let buf = "";
+  output.on("data", (d: Buffer) => {
+    buf += String(d);
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      const m = JSON.parse(buf.slice(0, nl)) as { id?: number };
+      buf = buf.slice(nl + 1);
+      if (typeof m.id === "number") pending.get(m.id)?.(m);
+      pending.delete(m.id as number);
+      nl = buf.indexOf("\n");
+    }
+  });
+  let id = 0;
+  const call = (method: string, params: unknown) =>
+    new Promise<unknown>((resolve) => {
+      const n = ++id;
+      pending.set(n, resolve);
+      input.write(`${JSON.stringify({ jsonrpc: "2.0", id: n, method, params })}\n`);
+    });
+  await call("initialize", {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "bench", version: "1" },
+  });
+  input.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  return { gw, call, close: () => gw.stop() };
+}
+
+/** A do-nothing OTLP/HTTP receiver in a child process (its CPU is not this process's). */
+function childReceiver(): Promise<{ url: string; proc: ChildProcess }> {
+  const src = `const s=require("node:http").createServer((q,r)=>{q.resume();q.on("end",()=>r.writeHead(200,{"content-type":"application/json"}).end("{}"))});s.listen(0,"127.0.0.1",()=>console.log(JSON.stringify({listening:"http://127.0.0.1:"+s.address().port})))`;
+  return spawnListening(node, ["-e", src]);
+}
+
+/** In-process CPU and latency per forwarded call, telemetry off and on, paired in one run. */
+async function inProcess(h: Harness, dir: string): Promise<void> {
+  const receiver = await childReceiver();
+  const gws: Awaited<ReturnType<typeof memoryGateway>>[] = [];
+  try {
+    writeFileSync(join(dir, "policy.yaml"), POLICY);
+    const make = async (name: string, telemetry: string) => {
+      const file = join(dir, `mem-${name}.yaml`);
+      writeFileSync(
+        file,
+        `policy: ./policy.yaml\n${telemetry}upstreams:\n  - name: echo\n    command: ${JSON.stringify(node)}\n    args: [${JSON.stringify(ECHO)}]\n`,
+      );
+      const g = await memoryGateway(file);
+      gws.push(g);
+      return g;
+    };
+    const rows: [string, Awaited<ReturnType<typeof memoryGateway>>][] = [
+      ["telemetry off", await make("off", "")],
+      [
+        "telemetry.otlp on (no audit file)",
+        // batches of 512 go out when full, from the on gateway's own calls (no timer
+        // firing in the other's blocks)
+        await make("on", `telemetry:\n  otlp: { endpoint: ${receiver.url}, delay_ms: 60000 }\n`),
+      ],
+    ];
+    const fns = rows.map(([, g]) => async () => {
+      const r = (await g.call("tools/call", ARGS)) as { result?: unknown };
+      if (!r?.result) throw new Error(`tools/call failed: ${JSON.stringify(r)}`);
+    });
+    const warm = h.quick ? 300 : 3000;
+    for (const f of fns) for (let i = 0; i < warm; i++) await f();
+    const cpuUs = rows.map(() => 0);
+    let at = process.cpuUsage();
+    const block = 200;
+    const load = loadavg();
+    const lat = await interleaved(fns, h.quick ? 6 : 60, h.quick ? 3000 : 30_000, block, {
+      before: () => {
+        at = process.cpuUsage();
+      },
+      after: (i) => {
+        const d = process.cpuUsage(at);
+        cpuUs[i]! += d.user + d.system;
+      },
+    });
+    const pct = (xs: number[], q: number) =>
+      xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))]!;
+    const per = rows.map((_, i) => cpuUs[i]! / lat[i]!.length);
+    for (const [i, [name]] of rows.entries()) {
+      const xs = lat[i]!.sort((a, b) => a - b);
+      const total = xs.reduce((a, b) => a + b, 0);
+      const extra =
+        i === 1
+          ? `; telemetry adds ${(per[1]! - per[0]!).toFixed(1)} µs CPU/call (${((per[1]! / per[0]! - 1) * 100).toFixed(0)}%) and ${((pct(xs, 0.5) - pct(lat[0]!, 0.5)) / 1000).toFixed(1)} µs p50`
+          : "";
+      h.record({
+        name: `tools/call, in-process gateway (stdio front in memory, stdio upstream): ${name}`,
+        p50_ns: Math.round(pct(xs, 0.5)),
+        p99_ns: Math.round(pct(xs, 0.99)),
+        ops_per_s: Math.round((xs.length / total) * 1e9),
+        samples: xs.length,
+        note: `this process ${per[i]!.toFixed(1)} µs CPU/call${extra}; ${xs.length} calls in alternating blocks of ${block}; load average ${load}`,
+      });
+    }
+  } finally {
+    for (const g of gws) await g.close().catch(() => {});
+    receiver.proc.kill();
+  }
+}
+
 export default async function (h: Harness): Promise<void> {
   perLine(h);
+  await inProcess(h, mkdtempSync(join(tmpdir(), "warden-bench-otel-mem-")));
   const dir = mkdtempSync(join(tmpdir(), "warden-bench-otel-"));
   const procs: ChildProcess[] = [];
   const clients: RawClient[] = [];
