@@ -7,7 +7,13 @@
  */
 // config.js, not index.js: reading a config must not load the OpenTelemetry SDK (gateway.ts loads it
 // only when telemetry.otlp is set).
-import { OTLP_DEFAULTS, type OtlpSettings, tracesUrl } from "../telemetry/config.js";
+import {
+  OTLP_DEFAULTS,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  type OtlpSettings,
+  tracesUrl,
+} from "../telemetry/config.js";
 import type { ConfigIssueCode } from "./codes.js";
 
 type Obj = Record<string, unknown>;
@@ -30,6 +36,26 @@ function endpointOf(written: string | undefined, env: NodeJS.ProcessEnv): [strin
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (base !== undefined && base !== "") return [base, "$OTEL_EXPORTER_OTLP_ENDPOINT"];
   return [];
+}
+
+/**
+ * The protocol as written (the schema checked it), else OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else
+ * OTEL_EXPORTER_OTLP_PROTOCOL, else http/json. A variable naming another protocol is refused.
+ */
+function protocolOf(c: Checker, o: Obj, env: NodeJS.ProcessEnv, at: Path): OtlpProtocol {
+  const written = c.str(o, "protocol");
+  if (written !== undefined) return written as OtlpProtocol;
+  for (const name of ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
+    const v = env[name];
+    if (v === undefined || v === "") continue;
+    if ((OTLP_PROTOCOLS as readonly string[]).includes(v)) return v as OtlpProtocol;
+    c.add(
+      at,
+      `$${name} is "${v}": telemetry.otlp sends OTLP over HTTP only; set it to http/json or http/protobuf, or write telemetry.otlp.protocol.`,
+    );
+    break;
+  }
+  return "http/json";
 }
 
 export function otlpKeys(
@@ -63,6 +89,7 @@ export function otlpKeys(
   }
   return {
     url,
+    protocol: protocolOf(c, o, env, at),
     headers: c.strMap(o, "headers"),
     serviceName: c.str(o, "service_name") ?? OTLP_DEFAULTS.serviceName,
     timeoutMs: c.int(o, "timeout_ms", OTLP_DEFAULTS.timeoutMs),

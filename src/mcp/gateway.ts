@@ -314,8 +314,8 @@ export class Gateway extends EventEmitter {
    * written), client trace context read from `_meta` and at the HTTP front, sent upstream.
    */
   async #trace(otlp: OtlpSettings): Promise<void> {
-    const { CallTracer } = await import("../telemetry/index.js");
-    const tracer = new CallTracer(otlp, this.version);
+    const { CallTracer, createExporter } = await import("../telemetry/index.js");
+    const tracer = new CallTracer(otlp, this.version, await createExporter(otlp));
     this.#tracer = tracer;
     this.#audit ??= AuditLog.recordsOnly();
     this.#audit.onrecord = (rec, open) => tracer.record(rec, open);

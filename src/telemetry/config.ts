@@ -3,9 +3,15 @@
  * where the spans go and the exporter's bounds. Parsed and validated by the mcp layer
  * (src/mcp/config-telemetry.ts); defaults here.
  */
+/** How spans are encoded over OTLP/HTTP. */
+export type OtlpProtocol = "http/json" | "http/protobuf";
+export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ["http/json", "http/protobuf"];
+
 export interface OtlpSettings {
   /** The OTLP/HTTP traces URL spans are POSTed to (ends with /v1/traces). */
   readonly url: string;
+  /** JSON (default) or protobuf; the protobuf exporter is loaded only when chosen. */
+  readonly protocol?: OtlpProtocol;
   /** Extra request headers (a collector's API key); OTEL_EXPORTER_OTLP_HEADERS adds to them. */
   readonly headers: Readonly<Record<string, string>>;
   /** The resource's service.name (default "warden-gateway"). */

@@ -33,6 +33,12 @@ describe("optional dependencies load only when configured", () => {
     },
   );
 
+  it("telemetry loads the OTLP protobuf exporter only when protocol http/protobuf asks for it", async () => {
+    const loaded = await packagesLoadedBy("telemetry/index.js");
+    expect(loaded).toContain("@opentelemetry/api");
+    expect(loaded).not.toContain("@opentelemetry/exporter-trace-otlp-proto");
+  });
+
   it("the probe does see them when they are loaded", async () => {
     expect(await packagesLoadedBy("telemetry/tracer.js")).toContain("@opentelemetry/api");
   });

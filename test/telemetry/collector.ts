@@ -29,6 +29,8 @@ export interface Collector {
   spans: ReceivedSpan[];
   /** Export requests received (answered or not). */
   requests: number;
+  /** The bodies of the export requests that were not JSON (OTLP protobuf), with their type. */
+  binary: { contentType: string; body: Buffer }[];
   close(): Promise<void>;
 }
 
@@ -79,7 +81,13 @@ export async function startCollector(
   mode: "ok" | "hang" | "garbage" | "error" = "ok",
 ): Promise<Collector> {
   const held: IncomingMessage[] = [];
-  const c: Collector = { endpoint: "", spans: [], requests: 0, close: async () => {} };
+  const c: Collector = {
+    endpoint: "",
+    spans: [],
+    requests: 0,
+    binary: [],
+    close: async () => {},
+  };
   const server: Server = createServer((req, res) => {
     c.requests++;
     if (mode === "hang") {
@@ -95,8 +103,11 @@ export async function startCollector(
         return void res
           .writeHead(200, { "content-type": "application/json" })
           .end('{"partialSuccess": [1, 2, {"x": ');
-      if (req.url === "/v1/traces" && req.method === "POST")
+      const type = String(req.headers["content-type"]);
+      if (req.url === "/v1/traces" && req.method === "POST" && type.includes("json"))
         c.spans.push(...spansOf(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
+      else if (req.url === "/v1/traces" && req.method === "POST")
+        c.binary.push({ contentType: type, body: Buffer.concat(chunks) });
       res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
