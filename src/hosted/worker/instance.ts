@@ -108,6 +108,13 @@ export class ComponentInstance {
     return new ComponentInstance(rt, exports, host, records, images, resettable, [...memories]);
   }
 
+  /** The bytes `reset` copies back (every memory's image). */
+  get imageBytes(): number {
+    let n = 0;
+    for (const { image } of this.images) n += image.length;
+    return n;
+  }
+
   /** Whether `reset` can put the image back exactly now (no memory grew; every module resettable). */
   canReset(): boolean {
     if (!this.resettable) return false;
