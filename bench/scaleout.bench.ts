@@ -11,14 +11,14 @@
  * `npm run bench -- --only scaleout`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Harness } from "./harness.js";
-import { cpuMs, spawnListening } from "./mcp/raw-clients.js";
+import { spawnListening } from "./mcp/raw-clients.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
@@ -36,6 +36,16 @@ async function freePort(): Promise<number> {
       s.close(() => ok(port));
     });
   });
+}
+
+/** User and system CPU (ms, 10 ms ticks) of `pid` so far, from /proc. */
+function cpuOf(pid: number): [number, number] {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return [Number(f[11]) * 10, Number(f[12]) * 10];
+  } catch {
+    return [Number.NaN, Number.NaN];
+  }
 }
 
 /** A redis-server of its own (no persistence), on a free port. */
@@ -132,7 +142,17 @@ upstreams:
     );
     process.env.WARDEN_BENCH_SECRET = SECRET;
     const start = async () => {
-      const p = await spawnListening(node, [CLI, "gateway", "--config", file, "--no-watch"]);
+      // WARDEN_BENCH_CPU_PROF=<dir>: each gateway writes a V8 CPU profile there when it stops
+      const prof = process.env.WARDEN_BENCH_CPU_PROF;
+      const flags = prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : [];
+      const p = await spawnListening(node, [
+        ...flags,
+        CLI,
+        "gateway",
+        "--config",
+        file,
+        "--no-watch",
+      ]);
       procs.push(p.proc);
       return p;
     };
@@ -163,32 +183,45 @@ upstreams:
     };
     const n = h.quick ? 300 : 3000;
     const pids = [a.proc.pid!, b.proc.pid!, redis.proc.pid!];
-    const cpu = () => pids.map(cpuMs);
+    // user and system CPU of A, B and redis: [userA, sysA, userB, sysB, userR, sysR]
+    const cpu = () => pids.flatMap(cpuOf);
     const setups: [string, (i: number) => () => Promise<void>][] = [
       ["one instance (the session's own)", () => call(a.url)],
       ["two instances, round-robin (half forwarded)", (i) => call(i % 2 === 0 ? a.url : b.url)],
       ["two instances, every call forwarded", () => call(b.url)],
     ];
-    for (const [, at] of setups) for (let i = 0; i < 100; i++) await at(i)(); // warm up
-    for (const [label, at] of setups) {
-      const load = loadavg().map((x) => x.toFixed(2));
-      const c0 = cpu();
-      const lat: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const t0 = process.hrtime.bigint();
-        await at(i)();
-        lat.push(Number(process.hrtime.bigint() - t0));
+    for (const [, at] of setups) for (let i = 0; i < 200; i++) await at(i)(); // warm up
+    // The setups take turns in blocks of BLOCK calls, so that a change of load (8 helpers share
+    // 2 cores) or a late JIT warm-up falls on every row alike; CPU is summed per setup.
+    const BLOCK = 100;
+    const load = loadavg().map((x) => x.toFixed(2));
+    const rows = setups.map(() => ({ lat: [] as number[], cpu: [0, 0, 0, 0, 0, 0] }));
+    for (let done = 0; done < n; done += BLOCK)
+      for (const [k, [, at]] of setups.entries()) {
+        const row = rows[k]!;
+        const c0 = cpu();
+        for (let i = done; i < done + BLOCK; i++) {
+          const t0 = process.hrtime.bigint();
+          await at(i)();
+          row.lat.push(Number(process.hrtime.bigint() - t0));
+        }
+        const c1 = cpu();
+        for (let p = 0; p < 6; p++) row.cpu[p]! += c1[p]! - c0[p]!;
       }
-      const c1 = cpu();
-      const us = (k: number) => Math.round(((c1[k]! - c0[k]!) * 1000) / n);
+    const loadEnd = loadavg().map((x) => x.toFixed(2));
+    for (const [k, [label]] of setups.entries()) {
+      const { lat, cpu: used } = rows[k]!;
+      const per = (ms: number) => Math.round((ms * 1000) / lat.length);
+      const us = (p: number) => per(used[2 * p]! + used[2 * p + 1]!);
+      const sys = (p: number) => per(used[2 * p + 1]!);
       lat.sort((x, y) => x - y);
       h.record({
         name: `scale-out: tools/call, ${label}`,
         p50_ns: lat[Math.floor(lat.length / 2)]!,
         p99_ns: lat[Math.floor(lat.length * 0.99)]!,
         ops_per_s: Math.round(1e9 / (lat.reduce((s, x) => s + x, 0) / lat.length)),
-        samples: n,
-        note: `CPU per call: ${us(0) + us(1) + us(2)} us (instance A ${us(0)}, B ${us(1)}, redis ${us(2)}); load ${load.join(" ")}`,
+        samples: lat.length,
+        note: `CPU per call: ${us(0) + us(1) + us(2)} us (instance A ${us(0)} [sys ${sys(0)}], B ${us(1)} [sys ${sys(1)}], redis ${us(2)}); load ${load.join(" ")} -> ${loadEnd.join(" ")}`,
       });
     }
   } finally {
