@@ -19,6 +19,7 @@ import { SharedRegistry } from "../admin/shared-registry.js";
 import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
+import { stateMetrics } from "../mcp/state-metrics.js";
 import { type CompiledPolicy, loadPolicyFileSync } from "../policy/index.js";
 import { formatRulesProblems, loadRulesFile, loadRulesOrThrow } from "../rules/index.js";
 import { PluginRegistry } from "../rules/registry/index.js";
@@ -129,7 +130,10 @@ export async function openPluginRegistry(
   const redis =
     on && config.state?.redis !== undefined ? RedisState.open(config.state.redis) : undefined;
   const share = redis === undefined ? undefined : new SharedRegistry(redis, { log });
-  if (redis !== undefined) await redis.waitUp(redis.settings.connectTimeoutMs);
+  if (redis !== undefined) {
+    stateMetrics(metricsRegistry, redis, "admin");
+    await redis.waitUp(redis.settings.connectTimeoutMs);
+  }
   const registry = await PluginRegistry.open({
     ...(on && config.state ? { stateDir: config.state.dir } : {}),
     ...(on && wasm.pluginDir !== undefined ? { pluginDir: wasm.pluginDir } : {}),

@@ -299,6 +299,8 @@ export class Gateway extends EventEmitter {
         g.metrics.upstreams = () => g.views().upstreams();
         g.#judges = buildJudges(g.#policy, g.#paths, g.#strategies(), g.#windows);
       }
+      if (g.metrics && g.redis)
+        (await import("./state-metrics.js")).stateMetrics(g.metrics.registry, g.redis, "gateway");
       if (opts.config.otlp) await g.#trace(opts.config.otlp);
       if (opts.config.upstreams.some((u) => u.kind === "component")) await g.#followComponents();
       await g.#listen(opts);
@@ -395,6 +397,10 @@ export class Gateway extends EventEmitter {
     // one process per session for each per-session stdio upstream: max_processes bounds them
     this.http.procs = processCap(this.config.upstreams);
     this.http.health = this.views();
+    if (this.redis !== undefined) {
+      const redis = this.redis;
+      this.http.stateHealth = () => redis.report();
+    }
     if (this.metrics && this.config.metrics) {
       const reg = this.metrics.registry;
       this.http.routes.set(this.config.metrics.path, (res) => {
@@ -423,6 +429,7 @@ export class Gateway extends EventEmitter {
       maxBody: l.limits?.bodyBytes ?? HTTP_LIMITS.bodyBytes,
       prefix: redis.keyPrefix,
       log: this.#log,
+      unavailable: () => redis.refused("session_route"),
     });
     // Redis back (it may have restarted empty): write this instance's records at once
     redis.client.on("ready", () => fwd.refreshNow());

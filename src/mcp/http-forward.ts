@@ -102,6 +102,8 @@ export class SessionForwarder {
       readonly maxForwards: number;
       /** The ids of the sessions this instance holds now (for the refresh). */
       readonly live: () => Iterable<string>;
+      /** Told each request refused because the directory cannot be read (for /metrics). */
+      readonly unavailable?: () => void;
     },
   ) {
     this.#agent = new Agent({
@@ -213,7 +215,8 @@ export class SessionForwarder {
           }
           this.#forward(req, res, id, url, body);
         },
-        (e: Error) =>
+        (e: Error) => {
+          this.opts.unavailable?.();
           fail(
             res,
             503,
@@ -221,7 +224,8 @@ export class SessionForwarder {
             INVALID_REQUEST,
             { "retry-after": "1" },
             { warden: "state_unavailable" },
-          ),
+          );
+        },
       );
     };
     if (req.method === "POST") readBody(req, res, this.opts.maxBody, (b) => b && go(b));

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WardenError } from "../core/errors.js";
+import type { RedisReport } from "../state/redis.js";
 import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
 import { HTTP_LIMITS, type HttpListenConfig, MESSAGE_LIMITS } from "./config-types.js";
 import { GET_STREAM } from "./event-store.js";
@@ -90,6 +91,8 @@ export class HttpFront {
   readonly routes = new Map<string, (res: ServerResponse) => void>();
   /** What /healthz and /readyz read (the gateway's views); without it they are 404. */
   health: HealthSource | undefined;
+  /** state.redis: the connection /readyz reports (degraded while it is not ready). */
+  stateHealth: (() => RedisReport) | undefined;
   /** state.redis: sessions of other instances are forwarded to them (http-forward.ts). */
   forwarder: SessionForwarder | undefined;
 
@@ -183,7 +186,8 @@ export class HttpFront {
           path,
           this.health,
           () => this.#detailed(req),
-          () => this.#authHealth(),
+          () => ({ ...this.#authHealth(), ...this.#stateHealth() }),
+          () => this.stateHealth !== undefined && this.stateHealth().status !== "ready",
         );
       if (this.oauth?.serveMetadata(req, res, path)) return;
       const route = req.method === "GET" ? this.routes.get(path) : undefined;
@@ -214,6 +218,11 @@ export class HttpFront {
     if (this.#checks.passes(req)) return true;
     const bearer = this.oauth === undefined ? undefined : this.#checks.bearerOf(req);
     return bearer === undefined ? false : (this.oauth as FrontOAuth).vouches(bearer);
+  }
+
+  /** /readyz's details of state.redis: the connection's status (degraded while not ready). */
+  #stateHealth(): Record<string, unknown> {
+    return this.stateHealth === undefined ? {} : { state: { redis: this.stateHealth() } };
   }
 
   /** /readyz's details of auth.oauth: the state of the issuer's keys (no URL, no secret). */

@@ -5,7 +5,10 @@
  * the pod's address), so what they say to anyone is only whether the gateway is live or ready;
  * the upstreams' names and states are added for a request that passes the front's own checks
  * (Host, Origin and, when `auth` is configured, a token: a static one or a valid access token),
- * with, under auth.oauth, what is known of the issuer's keys. No error text, ever: states only.
+ * with, under auth.oauth, what is known of the issuer's keys, and, under state.redis, the
+ * connection's status and last error (without the password). Otherwise no error text: states
+ * only. A gateway whose shared state (Redis) is not reachable is `degraded`: still 200, as it
+ * serves everything but what needs shared state, which it refuses saying why (docs/scale-out.md).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { UpstreamHealth } from "./upstream-health.js";
@@ -41,6 +44,7 @@ export function serveHealth(
   source: HealthSource,
   detailed: () => boolean | Promise<boolean>,
   more: () => Record<string, unknown> = () => ({}),
+  degraded: () => boolean = () => false,
 ): void {
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.writeHead(405, { allow: "GET, HEAD", "content-length": "0" }).end();
@@ -53,7 +57,7 @@ export function serveHealth(
   const answer = (full: boolean) => {
     if (res.destroyed) return;
     const r = source.readiness();
-    const status = r.ready ? "ready" : "not_ready";
+    const status = !r.ready ? "not_ready" : degraded() ? "degraded" : "ready";
     if (!full) return send(req, res, r.ready ? 200 : 503, { status });
     const upstreams = source
       .upstreams()

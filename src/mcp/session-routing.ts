@@ -60,6 +60,8 @@ export function routeSessions(
     maxBody: number;
     prefix?: string;
     log: (line: string) => void;
+    /** A request refused because the directory cannot be read (counted for /metrics). */
+    unavailable?: () => void;
   },
 ): SessionForwarder {
   const dir = new SessionDirectory(redis, {
@@ -72,6 +74,7 @@ export function routeSessions(
     maxBody: opts.maxBody,
     maxForwards: opts.cfg.maxForwards,
     live: () => front.sessions.keys(),
+    ...(opts.unavailable === undefined ? {} : { unavailable: opts.unavailable }),
   });
   fwd.log = opts.log;
   front.forwarder = fwd;

@@ -89,6 +89,6 @@ export function redisWindows(state: RedisState): SharedWindows {
   const limiter = new RedisLimiter(state);
   return {
     take: (rule, perMinute, tool, caller) => limiter.take(rule, perMinute, tool, caller),
-    unavailable: (what, cause) => state.unavailable(what, cause),
+    unavailable: (what, cause) => state.unavailable(what, cause, "rate_limit"),
   };
 }

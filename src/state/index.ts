@@ -18,8 +18,10 @@ export { approveRedisPins, listRedisPins, type PinListRow } from "./pins-admin.j
 export {
   type RedisHealth,
   type RedisHealthState,
+  type RedisReport,
   RedisState,
   type RedisStateOptions,
+  type StateNeed,
 } from "./redis.js";
 export {
   KEY_PREFIX_RE,

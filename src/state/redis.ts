@@ -26,6 +26,27 @@ export interface RedisHealth {
   readonly error?: string;
 }
 
+/**
+ * What needed shared state when Redis could not give it (the label of
+ * `warden_state_unavailable_total`): a rate-limited call, a request for a session another
+ * instance holds, a change to the shared plugin registry, a rug_pull pin.
+ */
+export type StateNeed = "rate_limit" | "session_route" | "registry" | "pins";
+
+/** The connection as /readyz shows it (docs/scale-out.md, "Health"). */
+export interface RedisReport {
+  /** ready: commands are sent; connecting: never up yet; reconnecting: lost, retrying; closed. */
+  readonly status: "ready" | "connecting" | "reconnecting" | "closed";
+  /** The URL without its password. */
+  readonly url: string;
+  /** Since when (ISO 8601) it is in this status. */
+  readonly since: string;
+  /** The last connection error, without the password, while not ready. */
+  readonly last_error?: string;
+  /** Refusals for want of Redis since the start, by what needed it. */
+  readonly refused: Readonly<Record<string, number>>;
+}
+
 export interface RedisStateOptions {
   /** Told each change of health (for the gateway's log and readiness). */
   readonly onHealth?: (h: RedisHealth) => void;
@@ -45,10 +66,15 @@ export class RedisState {
   readonly settings: RedisSettings;
   #health: RedisHealth;
   readonly #onHealth: ((h: RedisHealth) => void) | undefined;
+  /** The URL's password (raw and decoded): never shown, scrubbed from error texts. */
+  readonly #secrets: string[];
+  #everUp = false;
+  readonly #refusals = new Map<string, number>();
 
   private constructor(settings: RedisSettings, url: string, opts: RedisStateOptions) {
     this.settings = settings;
     this.url = shownUrl(url);
+    this.#secrets = secretsOf(url);
     this.keyPrefix = settings.keyPrefix;
     this.#onHealth = opts.onHealth;
     this.#health = { state: "connecting", url: this.url, since: Date.now() };
@@ -95,6 +121,43 @@ export class RedisState {
     return this.#health;
   }
 
+  /** Count a refusal for want of Redis (`warden_state_unavailable_total{need}`). */
+  refused(need: StateNeed): void {
+    this.#refusals.set(need, (this.#refusals.get(need) ?? 0) + 1);
+  }
+
+  /** Refusals for want of Redis since the start, by what needed it. */
+  refusals(): ReadonlyMap<string, number> {
+    return this.#refusals;
+  }
+
+  /** The connection for /readyz: its status, the URL and last error without the password. */
+  report(): RedisReport {
+    const h = this.#health;
+    const status =
+      h.state === "up"
+        ? "ready"
+        : h.state === "closed"
+          ? "closed"
+          : this.#everUp
+            ? "reconnecting"
+            : "connecting";
+    return {
+      status,
+      url: this.url,
+      since: new Date(h.since).toISOString(),
+      ...(h.error === undefined || status === "ready" ? {} : { last_error: this.scrub(h.error) }),
+      refused: Object.fromEntries(this.#refusals),
+    };
+  }
+
+  /** `text` with the URL's password replaced by `***` (an error text may quote it). */
+  scrub(text: string): string {
+    let out = text;
+    for (const s of this.#secrets) out = out.split(s).join("***");
+    return out;
+  }
+
   /** True while commands can be sent. */
   get up(): boolean {
     return this.client.status === "ready";
@@ -120,11 +183,13 @@ export class RedisState {
    * The `state_unavailable` error for `what` (e.g. "a rate-limited call"), naming the URL
    * without its password and saying what to do.
    */
-  unavailable(what: string, cause?: unknown): WardenError {
-    const why =
+  unavailable(what: string, cause?: unknown, need?: StateNeed): WardenError {
+    if (need !== undefined) this.refused(need);
+    const why = this.scrub(
       cause instanceof Error
         ? cause.message
-        : (this.#health.error ?? `Redis is ${this.#health.state}`);
+        : (this.#health.error ?? `Redis is ${this.#health.state}`),
+    );
     return new WardenError(
       "state_unavailable",
       `shared state in Redis at ${this.url} (state.redis) cannot be used (${why}): ${what} is refused until it answers. Start Redis or fix state.redis; the gateway reconnects by itself.`,
@@ -151,6 +216,7 @@ export class RedisState {
     const h = this.#health;
     if (h.state === "closed") return;
     if (h.state === state && h.error === error) return;
+    if (state === "up") this.#everUp = true;
     this.#health = {
       state,
       url: this.url,
@@ -158,6 +224,18 @@ export class RedisState {
       ...(error === undefined || state === "up" ? {} : { error }),
     };
     this.#onHealth?.(this.#health);
+  }
+}
+
+/** The password of `url`, raw and decoded (empty: none). */
+function secretsOf(url: string): string[] {
+  try {
+    const p = new URL(url).password;
+    if (p === "") return [];
+    const d = decodeURIComponent(p);
+    return d === p ? [p] : [p, d];
+  } catch {
+    return [];
   }
 }
 

@@ -26,16 +26,20 @@ async function freePort(): Promise<number> {
 export class RedisServer {
   readonly dir: string;
   readonly port: number;
+  /** More redis-server arguments (e.g. --requirepass), on every start. */
+  readonly extra: readonly string[];
   #proc: ChildProcess | undefined;
   #log = "";
 
-  private constructor(dir: string, port: number) {
+  private constructor(dir: string, port: number, extra: readonly string[]) {
     this.dir = dir;
     this.port = port;
+    this.extra = extra;
   }
 
-  static async start(): Promise<RedisServer> {
-    const s = new RedisServer(mkdtempSync(join(tmpdir(), "warden-redis-")), await freePort());
+  static async start(extra: readonly string[] = []): Promise<RedisServer> {
+    const dir = mkdtempSync(join(tmpdir(), "warden-redis-"));
+    const s = new RedisServer(dir, await freePort(), extra);
     await s.start();
     return s;
   }
@@ -66,6 +70,7 @@ export class RedisServer {
       "no",
       "--loglevel",
       "notice",
+      ...this.extra,
     ];
     const p = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.#proc = p;
