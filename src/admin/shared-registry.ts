@@ -6,12 +6,20 @@
  * reads the index every `syncMs`: a plugin it does not have, or whose module changed, is fetched
  * (size and sha256 checked) and compiled off the event loop as an upload is; one deleted
  * elsewhere is dropped; enabled follows. Invocation counts are summed across instances: each
- * pushes what it counted since the last push (HINCRBY on `<prefix>registry:counts`, field
- * `<name>@<sha256>`) and lists the total. `wasm.plugin_dir` plugins are each instance's own.
+ * pushes what it counted since the last push (`<prefix>registry:counts`, field
+ * `<name>@<sha256>`) and lists the total; last_invoked_at is the latest of all instances'
+ * (`<prefix>registry:last`). A push is idempotent: it carries this instance's id and a sequence
+ * number, recorded in `<prefix>registry:pushes` by the same script, and a push whose answer
+ * was lost (a command timeout after Redis applied it) is sent again as it was and applied once.
+ * Entries and modules planted in Redis by another client are checked before use: an entry that
+ * is not a plugin entry, a module missing, past the size limit (read with a bounded GETRANGE)
+ * or not matching its sha256 is skipped with a log line naming the key.
+ * `wasm.plugin_dir` plugins are each instance's own.
  *
  * Redis down: the registry keeps serving (and counting) what it has; uploads, deletes and
  * enable/disable are refused with `state_unavailable` saying why; the next sync catches up.
  */
+import { randomUUID } from "node:crypto";
 import { WardenError } from "../core/errors.js";
 import {
   MAX_MODULE_BYTES,
@@ -26,6 +34,29 @@ import type { RedisState } from "../state/index.js";
 export const SHARED_SYNC_MS = 1000;
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * One push of counts, applied once: KEYS = counts, last, pushes; ARGV = instance id, sequence,
+ * then (field, delta, last_invoked_at or "") triples. A sequence already recorded for the
+ * instance is not applied again (its first answer was lost).
+ */
+const PUSH = `if tonumber(redis.call("HGET", KEYS[3], ARGV[1]) or "0") >= tonumber(ARGV[2]) then return 0 end
+for i = 3, #ARGV, 3 do
+  redis.call("HINCRBY", KEYS[1], ARGV[i], ARGV[i + 1])
+  local t = ARGV[i + 2]
+  if t ~= "" then
+    local cur = redis.call("HGET", KEYS[2], ARGV[i])
+    if not cur or cur < t then redis.call("HSET", KEYS[2], ARGV[i], t) end
+  end
+end
+redis.call("HSET", KEYS[3], ARGV[1], ARGV[2])
+return 1`;
+
+/** A push sent and not yet answered: sent again as it is until Redis answers. */
+interface Push {
+  readonly seq: number;
+  readonly args: readonly string[];
+}
 
 /** A shared index entry read back from Redis (anything else: skipped, with a log line). */
 function parsePlugin(name: string, json: string): SharedPlugin | undefined {
@@ -72,6 +103,12 @@ export class SharedRegistry implements RegistryShare {
   readonly #pushed = new Map<string, number>();
   /** Per `<name>@<sha256>`: the total of all instances, as last read. */
   #totals = new Map<string, number>();
+  /** Per `<name>@<sha256>`: the latest last_invoked_at of all instances, as last read. */
+  #lasts = new Map<string, string>();
+  /** This process's id in `<prefix>registry:pushes` (a restart is a new instance). */
+  readonly #id = randomUUID();
+  #seq = 0;
+  #pending: Push | undefined;
   #down = false;
   /** The index's generation (`<prefix>registry:epoch`) this instance last synced with. */
   #epoch: string | undefined;
@@ -102,7 +139,12 @@ export class SharedRegistry implements RegistryShare {
   }
 
   ready(what: string): void {
-    if (!this.#state.up) throw this.#state.unavailable(`${what} (the plugin registry is shared)`);
+    if (!this.#state.up)
+      throw this.#state.unavailable(
+        `${what} (the plugin registry is shared)`,
+        undefined,
+        "registry",
+      );
   }
 
   async published(p: SharedPlugin, bytes: Uint8Array): Promise<void> {
@@ -123,7 +165,11 @@ export class SharedRegistry implements RegistryShare {
     } catch (e) {
       this.#publishing.delete(p.name);
       if ((e as { code?: string }).code === "plugin_exists") throw e;
-      throw this.#state.unavailable("a plugin upload (the plugin registry is shared)", e);
+      throw this.#state.unavailable(
+        "a plugin upload (the plugin registry is shared)",
+        e,
+        "registry",
+      );
     }
   }
 
@@ -131,7 +177,11 @@ export class SharedRegistry implements RegistryShare {
     try {
       await this.#state.client.hset(this.#key("index"), p.name, JSON.stringify(only(p)));
     } catch (e) {
-      throw this.#state.unavailable("enabling or disabling a plugin (the registry is shared)", e);
+      throw this.#state.unavailable(
+        "enabling or disabling a plugin (the registry is shared)",
+        e,
+        "registry",
+      );
     }
   }
 
@@ -139,7 +189,11 @@ export class SharedRegistry implements RegistryShare {
     try {
       await this.#state.client.hdel(this.#key("index"), name);
     } catch (e) {
-      throw this.#state.unavailable("deleting a plugin (the plugin registry is shared)", e);
+      throw this.#state.unavailable(
+        "deleting a plugin (the plugin registry is shared)",
+        e,
+        "registry",
+      );
     }
   }
 
@@ -148,6 +202,28 @@ export class SharedRegistry implements RegistryShare {
     const total = this.#totals.get(f);
     const pushed = this.#pushed.get(f) ?? 0;
     return total === undefined ? local : total + Math.max(0, local - pushed);
+  }
+
+  last(name: string, sha256: string, local: string | null): string | null {
+    const all = this.#lasts.get(`${name}@${sha256}`);
+    if (all === undefined) return local;
+    return local !== null && local > all ? local : all;
+  }
+
+  /** The push to send: the one not yet answered, else this instance's new counts (or none). */
+  #push(reg: PluginRegistry): Push | undefined {
+    if (this.#pending !== undefined) return this.#pending;
+    const args: string[] = [];
+    for (const l of reg.localCounts()) {
+      const f = `${l.name}@${l.sha256}`;
+      const delta = l.count - (this.#pushed.get(f) ?? 0);
+      if (delta <= 0) continue;
+      args.push(f, String(delta), l.last ?? "");
+      this.#pushed.set(f, l.count);
+    }
+    if (args.length === 0) return undefined;
+    this.#pending = { seq: ++this.#seq, args };
+    return this.#pending;
   }
 
   /** Read the index and the totals, push this instance's new counts (one at a time). */
@@ -163,13 +239,12 @@ export class SharedRegistry implements RegistryShare {
     if (reg === undefined || !this.#state.up) return;
     const c = this.#state.client;
     try {
-      // counts first: this instance's new invocations, then everyone's totals
-      for (const l of reg.localCounts()) {
-        const f = `${l.name}@${l.sha256}`;
-        const delta = l.count - (this.#pushed.get(f) ?? 0);
-        if (delta <= 0) continue;
-        await c.hincrby(this.#key("counts"), f, delta);
-        this.#pushed.set(f, l.count);
+      // counts first: this instance's new invocations (once), then everyone's totals
+      const push = this.#push(reg);
+      if (push !== undefined) {
+        const keys = [this.#key("counts"), this.#key("last"), this.#key("pushes")];
+        await c.eval(PUSH, 3, ...keys, this.#id, String(push.seq), ...push.args);
+        this.#pending = undefined;
       }
       // a new generation (first sync, or Redis lost its data): this instance's API plugins are
       // published again where the index lacks them, rather than dropped as deleted
@@ -191,14 +266,19 @@ export class SharedRegistry implements RegistryShare {
           .map(([k, v]) => [k, Number(v)] as const)
           .filter(([, v]) => Number.isSafeInteger(v) && v >= 0),
       );
+      const lasts = await c.hgetall(this.#key("last"));
+      this.#lasts = new Map(
+        Object.entries(lasts).filter(([, v]) => v.length <= 40 && !Number.isNaN(Date.parse(v))),
+      );
       const index = await c.hgetall(this.#key("index"));
       const seen = new Set<string>();
       for (const [name, json] of Object.entries(index)) {
         const p = parsePlugin(name, json);
         if (p === undefined) {
-          this.#log?.warn(
-            { event: "wasm.plugin.shared", plugin: name },
-            "a shared index entry is not a plugin entry; skipped",
+          this.#warnOnce(
+            `index:${name}:${json}`,
+            { event: "wasm.plugin.shared", plugin: name.slice(0, 200), key: this.#key("index") },
+            `the shared index entry ${JSON.stringify(name.slice(0, 200))} in ${this.#key("index")} is not a plugin entry (written by something other than a Warden instance?); skipped, fix or delete it (HDEL)`,
           );
           continue;
         }
@@ -210,22 +290,28 @@ export class SharedRegistry implements RegistryShare {
           continue;
         }
         const key = this.#key(`module:${p.sha256}`);
+        // the size first (a huge value is never read), then a bounded read: a module replaced
+        // by a huge value between the two is still read no further than the limit
         const size = await c.strlen(key);
-        if (size === 0 || size > MAX_MODULE_BYTES) {
-          this.#log?.warn(
-            { event: "wasm.plugin.shared", plugin: name, size_bytes: size },
-            "the shared module is missing or past the module size limit; skipped",
+        const bytes =
+          size === 0 || size > MAX_MODULE_BYTES
+            ? Buffer.alloc(size === 0 ? 0 : MAX_MODULE_BYTES + 1)
+            : await c.getrangeBuffer(key, 0, MAX_MODULE_BYTES);
+        if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODULE_BYTES) {
+          this.#warnOnce(
+            `module:${name}:${p.sha256}:${bytes.byteLength === 0}`,
+            { event: "wasm.plugin.shared", plugin: name, key, size_bytes: size },
+            `the shared module ${key} of plugin "${name}" is ${bytes.byteLength === 0 ? "missing" : `past the module size limit (${size} bytes, at most ${MAX_MODULE_BYTES})`}; skipped, the version in force (if any) keeps running`,
           );
           continue;
         }
-        const bytes = await c.getBuffer(key);
-        if (bytes === null) continue;
         await reg
           .adopt(p, new Uint8Array(bytes))
           .catch((e: Error) =>
-            this.#log?.warn(
-              { event: "wasm.plugin.shared", plugin: name, message: e.message },
-              "a shared plugin could not be loaded; the version in force keeps running",
+            this.#warnOnce(
+              `adopt:${name}:${p.sha256}`,
+              { event: "wasm.plugin.shared", plugin: name, key, message: e.message },
+              `the shared plugin "${name}" (${key}) could not be loaded: ${e.message}; the version in force (if any) keeps running`,
             ),
           );
       }
@@ -247,6 +333,15 @@ export class SharedRegistry implements RegistryShare {
         );
       this.#down = true;
     }
+  }
+
+  /** Logged once per problem (the poll meets it again every sync until it is fixed). */
+  readonly #warned = new Set<string>();
+  #warnOnce(what: string, fields: Record<string, unknown>, message: string): void {
+    if (this.#warned.has(what)) return;
+    if (this.#warned.size >= 1000) this.#warned.clear();
+    this.#warned.add(what);
+    this.#log?.error(fields, message);
   }
 
   close(): void {

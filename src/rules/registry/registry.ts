@@ -624,7 +624,7 @@ export class PluginRegistry implements RulePlugins {
       ...this.#registered(e),
       invocation_count:
         this.#opts.share?.count?.(e.stored.name, e.stored.sha256, e.count) ?? e.count,
-      last_invoked_at: e.last,
+      last_invoked_at: this.#opts.share?.last?.(e.stored.name, e.stored.sha256, e.last) ?? e.last,
       source: e.source,
       sha256: e.stored.sha256,
       size_bytes: e.size,

@@ -95,4 +95,6 @@ export interface RegistryShare {
   deleted(name: string): Promise<void>;
   /** The invocations of plugin `name` (module `sha256`) in all instances, given this one's count. */
   count?(name: string, sha256: string, local: number): number;
+  /** The latest last_invoked_at of plugin `name` (module `sha256`) in all instances. */
+  last?(name: string, sha256: string, local: string | null): string | null;
 }
