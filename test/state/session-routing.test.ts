@@ -176,6 +176,23 @@ describe("Streamable HTTP sessions across instances (state.sessions)", () => {
     }
   });
 
+  it("SSRF: a live session's genuine record with its URL changed to another host is ignored (the HMAC covers the URL)", async () => {
+    const t = await trap();
+    try {
+      const id = await initOn(a.url);
+      const key = `warden:session:${id}`;
+      const genuine = JSON.parse((await peek.get(key))!) as { url: string; sig: string };
+      expect(genuine.url).toBe(a.url);
+      // the attacker keeps the instance's signature and points the record at its own server
+      await peek.set(key, JSON.stringify({ url: t.url, sig: genuine.sig }), "PX", 60_000);
+      const r = await postRaw(b.url, PING, { ...auth(), "mcp-session-id": id });
+      expect(r.status).toBe(404);
+      expect(t.hits).toEqual([]);
+    } finally {
+      t.server.close();
+    }
+  });
+
   it("hostile session ids (huge, key separators, glob characters) never reach Redis", async () => {
     await redis.stop(); // a lookup would answer 503: these get 404 without one
     for (const id of [
