@@ -193,6 +193,22 @@ describe("Streamable HTTP sessions across instances (state.sessions)", () => {
     }
   });
 
+  it("WARDEN_INSTANCE_URL is what an instance advertises; a bad one stops the start naming it", async () => {
+    const advertised = "http://localhost:9/mcp";
+    process.env.WARDEN_INSTANCE_URL = advertised;
+    try {
+      const c = await startGateway(config(redis.url));
+      extra.push(c.gw);
+      const id = await initOn(c.url);
+      const rec = JSON.parse((await peek.get(`warden:session:${id}`))!) as { url: string };
+      expect(rec.url).toBe(advertised);
+      process.env.WARDEN_INSTANCE_URL = "ftp://10.0.0.5/mcp";
+      await expect(startGateway(config(redis.url))).rejects.toThrow(/\$WARDEN_INSTANCE_URL is/);
+    } finally {
+      delete process.env.WARDEN_INSTANCE_URL;
+    }
+  });
+
   it("hostile session ids (huge, key separators, glob characters) never reach Redis", async () => {
     await redis.stop(); // a lookup would answer 503: these get 404 without one
     for (const id of [
