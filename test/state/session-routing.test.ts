@@ -5,7 +5,7 @@
 
 import { createHmac, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -206,6 +206,31 @@ describe("Streamable HTTP sessions across instances (state.sessions)", () => {
       await expect(startGateway(config(redis.url))).rejects.toThrow(/\$WARDEN_INSTANCE_URL is/);
     } finally {
       delete process.env.WARDEN_INSTANCE_URL;
+    }
+  });
+
+  it("an owner that accepts the connection and answers garbage: 502 session_forward_failed", async () => {
+    const garbage = createNetServer((sock) => {
+      sock.on("data", () => sock.end("NOT HTTP AT ALL\r\n\r\n"));
+      sock.on("error", () => {});
+    });
+    await new Promise<void>((r) => garbage.listen(0, "127.0.0.1", r));
+    try {
+      const port = (garbage.address() as AddressInfo).port;
+      const id = randomUUID();
+      await peek.set(
+        `warden:session:${id}`,
+        sign(id, `http://127.0.0.1:${port}/mcp`),
+        "PX",
+        60_000,
+      );
+      const r = await postRaw(a.url, PING, { ...auth(), "mcp-session-id": id });
+      expect(r.status).toBe(502);
+      expect(((await r.json()) as { error: { data: unknown } }).error.data).toEqual({
+        warden: "session_forward_failed",
+      });
+    } finally {
+      garbage.close();
     }
   });
 
