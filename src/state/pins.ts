@@ -147,7 +147,7 @@ export class RedisPins {
       const err =
         isReplyError(e) && /^WRONGTYPE/.test((e as Error).message)
           ? wrongType(this.key, e)
-          : this.state.unavailable(what, e);
+          : this.state.unavailable(what, e, "pins");
       for (const t of tools) this.#fail(server, t, err);
       return;
     }
@@ -155,6 +155,7 @@ export class RedisPins {
       const err = this.state.unavailable(
         what,
         new Error(`Redis answered ${describe(answer)} for ${tools.length} pin(s)`),
+        "pins",
       );
       for (const t of tools) this.#fail(server, t, err);
       return;

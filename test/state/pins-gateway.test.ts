@@ -93,6 +93,8 @@ describe("rug_pull through a gateway with state.redis", () => {
         /tool "test_greet" of server "pv": its pin cannot be read or written in shared state \(state_unavailable: shared state in Redis at redis:\/\/127\.0\.0\.1:\d+/,
       );
       expect(await greet(c)).toMatch(/hidden|state_unavailable|changed/);
+      // counted for /metrics (warden_state_unavailable_total{need="pins"}) and /readyz
+      expect(gw.redis?.report().refused.pins).toBeGreaterThan(0);
     } finally {
       await redis.start();
     }
