@@ -3,8 +3,8 @@
 // instances (a round-robin load balancer): one rate limit enforced exactly across both (with the
 // limited calls refused while Redis is down, nothing double-counted after), a session opened on
 // one continued on the other, and
-// Redis stopped and restarted mid-run (the owner keeps serving, the other instance refuses
-// saying why, and after the restart the records are written again by themselves), and a rug_pull
+// Redis stopped and restarted mid-run (the owner keeps serving, the other instance forwards to
+// an owner it remembers and refuses a session it never routed, saying why, and after the restart the records are written again by themselves), and a rug_pull
 // pin approved with `warden pins approve` (against Redis) honoured by both.
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -134,7 +134,7 @@ describe("two gateway instances and Redis", () => {
     expect((await c.listTools()).tools.map((t) => t.name)).toContain("add");
   });
 
-  it("Redis stopped and restarted mid-run: the owner keeps serving, the other refuses saying why, then the round-robin client goes on", async () => {
+  it("Redis stopped and restarted mid-run: the owner keeps serving, the other forwards to an owner it remembers and refuses a session it never routed, saying why; then the round-robin client goes on", async () => {
     const { client: c, session } = await client(1);
     // initialize went to b: b holds the session
     expect(await peek.get(`warden:session:${session}`)).toContain(b.url);
@@ -143,11 +143,29 @@ describe("two gateway instances and Redis", () => {
         (r) => (r as { content: { text: string }[] }).content[0]!.text,
         (e: Error) => e.message,
       );
+    // a session only b has seen (a client of b alone): a never routed it
+    const alone = makeClient();
+    const direct = new StreamableHTTPClientTransport(new URL(b.url), {
+      requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
+    });
+    await alone.connect(direct);
+    clients.push(alone);
     await redis.stop();
-    // alternate requests: those reaching b are served, those reaching a cannot find the owner
-    const down = [await echo("d1"), await echo("d2")];
-    expect(down.filter((x) => /^d\d$/.test(x))).toHaveLength(1);
-    expect(down.find((x) => !/^d\d$/.test(x))).toMatch(/503|state_unavailable/);
+    // alternate requests: b serves its own; a forwards to the owner it remembers from before
+    expect([await echo("d1"), await echo("d2")]).toEqual(["d1", "d2"]);
+    // a session a never routed: a cannot find its owner without Redis and refuses saying why
+    const res = await fetch(a.url, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-session-id": direct.sessionId!,
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+    });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/state_unavailable/);
     await redis.start();
     // Redis restarted empty: b records its session again by itself
     await until(async () => (await peek.get(`warden:session:${session}`)) !== null, 10_000);

@@ -97,4 +97,24 @@ console.error(JSON.stringify({ out: [process.env.HOME_SET, String(process.env.PA
     );
     expect(out).toEqual(["1", "true", "undefined"]);
   }, 120_000);
+
+  it("Warden's own variables are not the program's: never judged or reported, while a secret key is hidden", async () => {
+    const dir = tempDir();
+    const { out, events } = await traced(
+      dir,
+      `version: "1.0"
+environment:
+  deny:
+    - { key: "*TOKEN*" }
+  allow:
+    - { key: "*" }
+`,
+      `const copy = { ...process.env };
+console.error(JSON.stringify({ out: [String(typeof process.env.WARDEN_TRACE_TOKEN), String("WARDEN_TRACE_TOKEN" in copy), String(process.env.API_TOKEN), String("API_TOKEN" in copy)] }));`,
+      { API_TOKEN: "hunter2" },
+    );
+    expect(out).toEqual(["string", "true", "undefined", "false"]);
+    expect(events.filter((e) => e.target.startsWith("WARDEN_TRACE_"))).toEqual([]);
+    expect(events.some((e) => e.target === "API_TOKEN" && e.verdict === "block")).toBe(true);
+  }, 120_000);
 });

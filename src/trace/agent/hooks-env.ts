@@ -3,9 +3,16 @@
  * judges each key a rule of the `environment` section names (reads of other keys are not
  * judged and not reported). A denied key reads as unset, is not `in` the environment, and is
  * left out of its keys, so a child started with a copy of it does not get it either.
+ * Warden's own variables (`WARDEN_TRACE_*`, which the agent reads before this hook is in place
+ * and puts back in every child's environment) are not the program's: never judged or reported
+ * (the npm-install preset's `*TOKEN*` made every clean install report a block for
+ * `WARDEN_TRACE_TOKEN`).
  */
 import type { Judged } from "./judge.js";
 import type { Tracer } from "./tracer.js";
+
+/** Warden's own variables: the run's URL, token, agent and hand-over. */
+const OWN = "WARDEN_TRACE_";
 
 export function hookEnv(t: Tracer): string[] {
   if (!t.judge.judges("environment")) return [];
@@ -13,6 +20,7 @@ export function hookEnv(t: Tracer): string[] {
   /** Per key: its judgement (only keys a rule names are reported). */
   const known = new Map<string, Judged>();
   const judged = (key: string, fn: string): Judged | undefined => {
+    if (key.startsWith(OWN)) return undefined;
     let j = known.get(key);
     if (j === undefined) {
       j = t.judge.op({ kind: "env", target: key });
@@ -43,7 +51,7 @@ export function hookEnv(t: Tracer): string[] {
     },
     ownKeys(target) {
       return Reflect.ownKeys(target).filter((k) => {
-        if (typeof k !== "string") return true;
+        if (typeof k !== "string" || k.startsWith(OWN)) return true;
         let j = known.get(k);
         if (j === undefined) {
           j = t.judge.op({ kind: "env", target: k });
