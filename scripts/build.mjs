@@ -43,6 +43,7 @@ const FILES = [
   "scripts/bundle-agent.mjs",
   "scripts/prepare-presets.mjs",
   "scripts/bundle-cli.mjs",
+  "scripts/bundle-common.mjs",
   "node_modules/.package-lock.json",
 ];
 

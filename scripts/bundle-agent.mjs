@@ -14,9 +14,9 @@
  *
  * Without esbuild (a production install) nothing is bundled and the preload loads agent.js.
  */
-import { readFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadEsbuild, metaUrlPlugin } from "./bundle-common.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const AGENT = join(ROOT, "dist", "trace", "agent");
@@ -26,30 +26,9 @@ export const BUNDLE = join(AGENT, "agent.bundle.cjs");
 const BANNER =
   'const __wardenUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(__dirname, rel)).href;';
 
-/** Replaces `import.meta.url` in every bundled module with its own URL. */
-const metaUrl = {
-  name: "import-meta-url",
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?js$/ }, async (a) => {
-      const text = await readFile(a.path, "utf8");
-      if (!text.includes("import.meta.url")) return undefined;
-      const rel = relative(dirname(BUNDLE), a.path);
-      return {
-        contents: text.replaceAll("import.meta.url", `__wardenUrl(${JSON.stringify(rel)})`),
-        loader: "js",
-      };
-    });
-  },
-};
-
 export async function bundleAgent() {
-  let esbuild;
-  try {
-    esbuild = await import("esbuild");
-  } catch {
-    process.stderr.write("build: esbuild is not installed: the Node agent is not bundled\n");
-    return false;
-  }
+  const esbuild = await loadEsbuild("the Node agent");
+  if (esbuild === undefined) return false;
   await esbuild.build({
     entryPoints: [join(AGENT, "agent.js")],
     outfile: BUNDLE,
@@ -58,7 +37,7 @@ export async function bundleAgent() {
     format: "cjs",
     target: "node20",
     banner: { js: BANNER },
-    plugins: [metaUrl],
+    plugins: [metaUrlPlugin(BUNDLE)],
     logLevel: "warning",
   });
   return true;

@@ -14,9 +14,9 @@
  *
  * Without esbuild (a production install) nothing is bundled and main.js loads the modules.
  */
-import { readFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadEsbuild, metaUrlPlugin } from "./bundle-common.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CLI = join(ROOT, "dist", "cli");
@@ -27,22 +27,6 @@ const BANNER = [
   "const require = __wardenRequire(import.meta.url);",
   "const __wardenUrl = (rel) => new URL(rel, import.meta.url).href;",
 ].join("\n");
-
-/** Replaces `import.meta.url` in every bundled module with its own URL. */
-const metaUrl = {
-  name: "import-meta-url",
-  setup(b) {
-    b.onLoad({ filter: /\.[cm]?js$/ }, async (a) => {
-      const text = await readFile(a.path, "utf8");
-      if (!text.includes("import.meta.url")) return undefined;
-      const rel = relative(dirname(BUNDLE), a.path).split("\\").join("/");
-      return {
-        contents: text.replaceAll("import.meta.url", `__wardenUrl(${JSON.stringify(rel)})`),
-        loader: "js",
-      };
-    });
-  },
-};
 
 /** The command table stays a module of its own (it would pull every command in). */
 const commandTable = {
@@ -57,13 +41,8 @@ const commandTable = {
 };
 
 export async function bundleCli() {
-  let esbuild;
-  try {
-    esbuild = await import("esbuild");
-  } catch {
-    process.stderr.write("build: esbuild is not installed: warden run is not bundled\n");
-    return false;
-  }
+  const esbuild = await loadEsbuild("warden run");
+  if (esbuild === undefined) return false;
   await esbuild.build({
     entryPoints: [join(CLI, "run-main.js")],
     outfile: BUNDLE,
@@ -72,7 +51,7 @@ export async function bundleCli() {
     format: "esm",
     target: "node20",
     banner: { js: BANNER },
-    plugins: [metaUrl, commandTable],
+    plugins: [metaUrlPlugin(BUNDLE), commandTable],
     logLevel: "warning",
   });
   return true;
