@@ -53,6 +53,13 @@ export class AdminAccess {
     return name;
   }
 
+  /** The caller `req` names (its bearer token, or another authenticator), or undefined. */
+  identify(req: FastifyRequest): string | undefined {
+    let caller = this.callerOf(req.headers.authorization);
+    for (const a of this.#extra) caller ??= a(req);
+    return caller;
+  }
+
   /** Is this Host header one of the listener's? */
   hostOk(raw: string | undefined): boolean {
     const h = (raw ?? "").toLowerCase();
@@ -86,8 +93,7 @@ export class AdminAccess {
       (req as { caller?: string }).caller = ANONYMOUS;
       return;
     }
-    let caller = this.callerOf(req.headers.authorization);
-    for (const a of this.#extra) caller ??= a(req);
+    const caller = this.identify(req);
     if (caller === undefined) {
       await sendError(
         reply

@@ -9,6 +9,7 @@ export {
 } from "./config-types.js";
 export type { AdminContext, AdminRules } from "./context.js";
 export { WasmMetrics } from "./metrics.js";
+export { type AdminPinList, type AdminPins, redisAdminPins } from "./pins.js";
 export { errorBody, sendError, sendThrown, statusOf } from "./reply.js";
 export {
   type AdminServer,

@@ -21,8 +21,11 @@ const STATUS: Readonly<Record<string, number>> = {
   plugin_disabled: 409,
   registry_full: 507,
   registry_unwritable: 500,
-  // state.redis: the shared registry cannot be changed while Redis is down
+  // state.redis: the shared registry cannot be changed, the pins read, while Redis is down
   state_unavailable: 503,
+  // rug_pull pins (the page's Approve): no such pending change; a value that is not a pin
+  pin_not_found: 404,
+  pins_invalid: 500,
   // sandbox: a module that cannot be a plugin is a bad request; limits are 422; size 413
   compile_error: 400,
   link_error: 400,

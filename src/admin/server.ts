@@ -15,10 +15,12 @@ import { Registry } from "prom-client";
 import { WardenError } from "../core/errors.js";
 import type { CompiledPolicy } from "../policy/index.js";
 import type { PluginRegistry, RegistryLog } from "../rules/registry/index.js";
+import type { RedisState } from "../state/index.js";
 import { AdminAccess, type Authenticator } from "./access.js";
 import { ADMIN_DEFAULTS, type AdminListen, type AdminToken, isLoopback } from "./config-types.js";
 import type { AdminContext, AdminRules } from "./context.js";
 import { WasmMetrics } from "./metrics.js";
+import type { AdminPins } from "./pins.js";
 import { sendError, sendThrown } from "./reply.js";
 import { decisionRoutes } from "./routes/decisions.js";
 import { pluginRoutes } from "./routes/plugins.js";
@@ -35,6 +37,13 @@ export interface AdminServerOptions {
   readonly policy?: () => CompiledPolicy;
   readonly rules?: AdminRules;
   readonly views?: AdminGatewayViews;
+  /**
+   * state.redis: the admin listener's connection to Redis, reported by /readyz (`degraded`
+   * while it is not ready); the cli closes it.
+   */
+  readonly redis?: RedisState;
+  /** state.redis: rug_pull's pins in Redis (the page's pins view and Approve use them). */
+  readonly pins?: AdminPins;
   /** The process's prom-client registry (shared with the gateway's metrics); default a new one. */
   readonly metricsRegistry?: Registry;
   /** The WasmMetrics already observing `registry` (made by the cli); default made here. */
@@ -146,6 +155,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
     policy: opts.policy,
     rules: opts.rules,
     views: opts.views,
+    pins: opts.pins,
+    redis: opts.redis,
     metricsRegistry,
     wasmMetrics,
     log,
@@ -181,6 +192,19 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
   );
 
   app.get("/healthz", { config: { public: true } }, async () => ({ status: "ok" }));
+  // Like the gateway's /readyz (docs/scale-out.md, "Health"): 200 `degraded` while the Redis of
+  // state.redis is not ready (it is every instance's: a 503 would drop them all at once, and
+  // what needs no Redis still works); the connection's details only to a caller with a token.
+  app.get("/readyz", { config: { public: true } }, async (req, reply) => {
+    const redis = opts.redis;
+    const status = redis !== undefined && !redis.up ? "degraded" : "ready";
+    const detailed = !access.tokens || access.identify(req) !== undefined;
+    reply.header("cache-control", "no-store");
+    return {
+      status,
+      ...(detailed && redis !== undefined ? { state: { redis: redis.report() } } : {}),
+    };
+  });
   app.get("/metrics", async (_req, reply) => {
     const text = await metricsRegistry.metrics();
     return reply.type(metricsRegistry.contentType).send(text);

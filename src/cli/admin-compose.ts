@@ -12,6 +12,7 @@ import {
   type AdminRules,
   type AdminServer,
   createAdminServer,
+  redisAdminPins,
   WasmMetrics,
 } from "../admin/index.js";
 import { pageRoutes } from "../admin/page/routes.js";
@@ -36,7 +37,7 @@ export interface ComposeAdminOptions {
   /** pino destination (default stderr). */
   log?: pino.Logger;
   /** The registry already opened (openPluginRegistry), e.g. the one the gateway's rules call. */
-  registry?: { registry: PluginRegistry; wasmMetrics: WasmMetrics };
+  registry?: OpenedRegistry;
   /** The rules in force (default: `rules: FILE` loaded once, calling the registry's plugins). */
   rules?: AdminRules;
 }
@@ -113,53 +114,97 @@ export function adminLog(): pino.Logger {
   return pino({ base: null, level: process.env.WARDEN_LOG_LEVEL ?? "info" }, pino.destination(2));
 }
 
+/** The registry, its metrics and, with state.redis, the admin listener's Redis connection. */
+export interface OpenedRegistry {
+  registry: PluginRegistry;
+  wasmMetrics: WasmMetrics;
+  /** state.redis: the admin's own connection (closed by registry.close()). */
+  redis?: RedisState;
+}
+
+/**
+ * state.redis: the admin listener's own connection to Redis (the shared plugin registry, the
+ * pins, /readyz), `connection="admin"` in /metrics (warden_state_redis_up,
+ * warden_state_unavailable_total), its health changes logged. Waits up to connect_timeout_ms
+ * for it, then starts anyway: what needs Redis is refused (503) until it is back.
+ */
+async function openAdminRedis(
+  config: GatewayConfig,
+  metricsRegistry: Registry,
+  log: pino.Logger,
+): Promise<RedisState | undefined> {
+  const settings = config.state?.redis;
+  if (settings === undefined) return undefined;
+  const redis = RedisState.open(settings, {
+    onHealth: (h) => {
+      if (h.state === "up")
+        log.info({ event: "admin.state.redis", url: h.url, state: h.state }, "admin.state.redis");
+      else if (h.state !== "closed")
+        log.warn(
+          {
+            event: "admin.state.redis",
+            url: h.url,
+            state: h.state,
+            error: redis.scrub(h.error ?? ""),
+          },
+          "state.redis is not ready: plugin changes and pins are refused until it is back",
+        );
+    },
+  });
+  stateMetrics(metricsRegistry, redis, "admin");
+  await redis.waitUp(settings.connectTimeoutMs);
+  return redis;
+}
+
 /**
  * The plugin registry of `wasm:` and state.dir, observed by the seed's metrics in
  * `metricsRegistry`. One per process: the rules in force call it (RuleSet.withPlugins) and the
- * admin API manages it. wasm.enabled false (the default) keeps it empty.
+ * admin API manages it. wasm.enabled false (the default) keeps it empty. With state.redis the
+ * admin's Redis connection is opened here too (the registry shares its plugins through it).
  */
 export async function openPluginRegistry(
   config: GatewayConfig,
   metricsRegistry: Registry,
   log: pino.Logger,
-): Promise<{ registry: PluginRegistry; wasmMetrics: WasmMetrics }> {
+): Promise<OpenedRegistry> {
   const wasmMetrics = new WasmMetrics(metricsRegistry);
   const wasm = config.wasm;
   const on = wasm?.enabled === true;
+  const redis = await openAdminRedis(config, metricsRegistry, log);
   // state.redis: the API's plugins and their counts are shared with the other instances
-  const redis =
-    on && config.state?.redis !== undefined ? RedisState.open(config.state.redis) : undefined;
-  const share = redis === undefined ? undefined : new SharedRegistry(redis, { log });
-  if (redis !== undefined) {
-    stateMetrics(metricsRegistry, redis, "admin");
-    await redis.waitUp(redis.settings.connectTimeoutMs);
+  const share = on && redis !== undefined ? new SharedRegistry(redis, { log }) : undefined;
+  let registry: PluginRegistry;
+  try {
+    registry = await PluginRegistry.open({
+      ...(on && config.state ? { stateDir: config.state.dir } : {}),
+      ...(on && wasm.pluginDir !== undefined ? { pluginDir: wasm.pluginDir } : {}),
+      ...(wasm
+        ? {
+            defaultMemoryLimitBytes: wasm.defaultMemoryLimitBytes,
+            defaultTimeoutMs: wasm.defaultTimeoutMs,
+          }
+        : {}),
+      ...(config.state?.cacheDir === undefined ? {} : { cacheDir: config.state.cacheDir }),
+      log,
+      observer: wasmMetrics,
+      ...(share === undefined ? {} : { share }),
+    });
+  } catch (e) {
+    await redis?.close();
+    throw e;
   }
-  const registry = await PluginRegistry.open({
-    ...(on && config.state ? { stateDir: config.state.dir } : {}),
-    ...(on && wasm.pluginDir !== undefined ? { pluginDir: wasm.pluginDir } : {}),
-    ...(wasm
-      ? {
-          defaultMemoryLimitBytes: wasm.defaultMemoryLimitBytes,
-          defaultTimeoutMs: wasm.defaultTimeoutMs,
-        }
-      : {}),
-    ...(config.state?.cacheDir === undefined ? {} : { cacheDir: config.state.cacheDir }),
-    log,
-    observer: wasmMetrics,
-    ...(share === undefined ? {} : { share }),
-  });
-  if (share !== undefined && redis !== undefined) {
-    await share.attach(registry);
+  if (share !== undefined) await share.attach(registry);
+  if (redis !== undefined) {
     const close = registry.close.bind(registry);
     registry.close = async () => {
-      share.close();
+      share?.close();
       await close();
       await redis.close();
     };
   }
   // plugin_dir is followed: a .wasm added, changed or removed there is picked up (docs/admin.md)
   if (on && wasm.pluginDir !== undefined) registry.watchPluginDir();
-  return { registry, wasmMetrics };
+  return { registry, wasmMetrics, ...(redis === undefined ? {} : { redis }) };
 }
 
 /** Open the registry (unless given), build the admin server and start listening. */
@@ -169,7 +214,7 @@ export async function startAdminApi(
 ): Promise<AdminServer> {
   const log = opts.log ?? adminLog();
   const metricsRegistry = opts.metricsRegistry ?? new Registry();
-  const { registry, wasmMetrics } =
+  const { registry, wasmMetrics, redis } =
     opts.registry ?? (await openPluginRegistry(config, metricsRegistry, log));
   const listen = config.admin?.listen ?? {
     host: ADMIN_DEFAULTS.host,
@@ -194,6 +239,8 @@ export async function startAdminApi(
     wasmMetrics,
     log,
     ...(opts.views === undefined ? {} : { views: opts.views }),
+    // state.redis: /readyz reports the connection; the pins are Redis's, never the files
+    ...(redis === undefined ? {} : { redis, pins: redisAdminPins(redis) }),
     // the admin page at / (src/admin/page): its files, and pins, upstreams and live decisions
     extraRoutes: pageRoutes,
   });

@@ -14,7 +14,16 @@ export {
   type StoredPin,
 } from "./pin-records.js";
 export { RedisPins, type SeenVersion } from "./pins.js";
-export { approveRedisPins, listRedisPins, type PinListRow } from "./pins-admin.js";
+export {
+  approveRedisPin,
+  approveRedisPins,
+  listRedisPins,
+  MAX_LISTED_PINS,
+  type PinListRow,
+  type RedisPinProblem,
+  type RedisPinView,
+  viewRedisPins,
+} from "./pins-admin.js";
 export {
   type RedisHealth,
   type RedisHealthState,

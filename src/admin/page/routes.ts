@@ -3,11 +3,16 @@
  * inside its access hook): the page itself at `/` (index.html, page.js, page.css: public, they
  * hold no data), and what the page reads of a running gateway: rug_pull's pins and their
  * approval, upstream health, the recent and the live decisions. Everything under /v1/gateway
- * needs the admin token (the access hook); without a gateway in the process it answers 501.
+ * needs the admin token (the access hook); without a gateway in the process it answers 501,
+ * but for the pins under state.redis: they are Redis's (src/admin/pins.ts), served by `warden
+ * admin` alone too, and never the pins files then (Redis down: 503 state_unavailable).
+ * Every approval is logged (`admin.pins.approve`: caller, upstream, tool, hash, store, result).
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { WardenError } from "../../core/errors.js";
+import type { RegistryLog } from "../../rules/registry/index.js";
 import { callerOf } from "../access.js";
+import type { AdminPins } from "../pins.js";
 import { sendError } from "../reply.js";
 import type { AdminDecisionFilter, AdminGatewayViews } from "../views.js";
 import { loadPageAssets } from "./assets.js";
@@ -18,6 +23,10 @@ import { DecisionStreams } from "./stream.js";
 export interface PageRouteContext {
   /** The gateway's views (Gateway.views()); absent when no gateway runs in this process. */
   readonly views: AdminGatewayViews | undefined;
+  /** state.redis: the pins in Redis, listed and approved instead of the views' pins files. */
+  readonly pins?: AdminPins | undefined;
+  /** Where approvals are logged (`admin.pins.approve`). */
+  readonly log?: RegistryLog;
 }
 
 type Query = {
@@ -98,20 +107,45 @@ export async function pageRoutes(
   };
 
   app.get("/v1/gateway/pins", async (_req, reply) => {
+    if (ctx.pins !== undefined) return await ctx.pins.list();
     const v = views(reply);
-    return v && { pins: v.pins() };
+    return v && { store: "files", pins: v.pins(), problems: [] };
   });
 
   app.post<{ Body: { upstream: string; tool: string; hash: string } }>(
     "/v1/gateway/pins/approve",
     { schema: { body: APPROVE_BODY } },
     async (req, reply) => {
-      const v = views(reply);
-      if (!v) return;
+      const pins = ctx.pins;
+      const v = pins === undefined ? views(reply) : undefined;
+      if (pins === undefined && v === undefined) return;
       const { upstream, tool, hash } = req.body;
+      const caller = callerOf(req);
+      const by = `${caller} (admin page)`;
+      const store = pins === undefined ? "files" : pins.store;
+      const note = (result: string, code?: string) => {
+        const line = {
+          event: "admin.pins.approve",
+          caller,
+          upstream,
+          tool,
+          hash,
+          store,
+          result,
+          ...(code === undefined ? {} : { code }),
+        };
+        if (result === "approved") ctx.log?.info(line, "admin.pins.approve");
+        else ctx.log?.warn(line, "admin.pins.approve");
+      };
       try {
-        return { approved: v.approvePin(upstream, tool, hash, `${callerOf(req)} (admin page)`) };
+        const approved =
+          pins === undefined
+            ? v!.approvePin(upstream, tool, hash, by)
+            : [await pins.approve(upstream, tool, hash, by)];
+        note("approved");
+        return { approved };
       } catch (e) {
+        note("refused", e instanceof WardenError ? e.code : "internal");
         if (e instanceof WardenError && e.code === "pin_not_found")
           return sendError(reply, e.code, e.message, e.details, 404);
         throw e;

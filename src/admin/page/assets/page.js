@@ -326,8 +326,15 @@ async function explain(ev) {
 async function loadPins() {
   const tbody = $("pins-table").tBodies[0];
   try {
-    const { pins } = await api("GET", "/v1/gateway/pins");
-    showError("pins-error", "");
+    const { pins, problems = [], store, key, truncated } = await api("GET", "/v1/gateway/pins");
+    // values in the store that are not pins (planted, corrupted): each names its key and field
+    showError("pins-error", problems.map((p) => p.message).join("\n"));
+    const where = $("pins-store");
+    where.textContent =
+      store === "redis"
+        ? `Kept in Redis (key ${key}), shared by every gateway on it${truncated ? "; only the first pins are listed" : ""}.`
+        : "";
+    where.hidden = store !== "redis";
     if (pins.length === 0) return fill(tbody, [empty(7, "nothing pinned yet")]);
     // changes waiting for a person first
     const sorted = [...pins].sort(
