@@ -10,6 +10,14 @@
  * The two scripts change pins atomically: a first sight pins (two instances seeing a tool at
  * once agree on one pin), a change is recorded as pending without overwriting an approval made
  * meanwhile, and an approval applies only to the pending version that was reviewed.
+ *
+ * Every value must be one Redis' Lua (cjson) can read as well as JSON.parse: cjson refuses a lone
+ * UTF-16 surrogate escape ("\ud800"), which JSON.stringify writes for one, and a value the
+ * scripts cannot read is never changed, so a change to its tool would never be recorded as
+ * pending (and calls to the changed tool allowed). So the names and descriptions written are
+ * well-formed (a lone surrogate becomes U+FFFD, as Redis receives the scripts' arguments anyway),
+ * a value holding one is refused as `pins_invalid`, and DECIDE_SCRIPT answers UNREADABLE for a
+ * value cjson cannot decode.
  */
 import { createHash } from "node:crypto";
 import { WardenError } from "../core/errors.js";
@@ -48,6 +56,17 @@ export function pinField(server: string, tool: string): string {
   return h.digest("base64url");
 }
 
+/** What DECIDE_SCRIPT answers for a value cjson cannot decode (refused as pins_invalid). */
+export const UNREADABLE = "\u0000warden:pin-unreadable-by-lua";
+
+/** A lone UTF-16 surrogate (paired ones are one code point under the u flag). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** `s` with each lone surrogate replaced by U+FFFD (as UTF-8 encoding does). */
+export function wellFormed(s: string): string {
+  return LONE_SURROGATE.test(s) ? s.replace(/\p{Cs}/gu, "\ufffd") : s;
+}
+
 /** The length of an instance id at the start of a change message. */
 export const ORIGIN_LENGTH = 12;
 
@@ -68,7 +87,9 @@ for i = 3, #ARGV, 5 do
     changed = true
   else
     local ok, pin = pcall(cjson.decode, cur)
-    if ok and type(pin) == 'table' and type(pin.hash) == 'string' then
+    if not ok then
+      cur = '\\0warden:pin-unreadable-by-lua'
+    elseif type(pin) == 'table' and type(pin.hash) == 'string' then
       if pin.hash == hash then
         if pin.pending ~= nil then
           pin.pending = nil
@@ -126,7 +147,13 @@ export function firstSight(
   description: string,
   at: string,
 ): string {
-  return JSON.stringify({ server, tool, hash, description, seen_at: at });
+  return JSON.stringify({
+    server: wellFormed(server),
+    tool: wellFormed(tool),
+    hash,
+    description: wellFormed(description),
+    seen_at: at,
+  });
 }
 
 function isVersion(v: unknown): v is StoredVersion {
@@ -135,6 +162,16 @@ function isVersion(v: unknown): v is StoredVersion {
   return (
     typeof o.hash === "string" && typeof o.description === "string" && typeof o.seen_at === "string"
   );
+}
+
+/** Does a JSON value hold a lone surrogate in a string or key (too deep counts as yes)? */
+function hasLoneSurrogate(v: unknown, depth: number): boolean {
+  if (typeof v === "string") return LONE_SURROGATE.test(v);
+  if (typeof v !== "object" || v === null) return false;
+  if (depth > 16) return true;
+  for (const [k, x] of Object.entries(v))
+    if (LONE_SURROGATE.test(k) || hasLoneSurrogate(x, depth + 1)) return true;
+  return false;
 }
 
 /** The `pins_invalid` error of a value in the pins hash no gateway wrote (or one corrupted). */
@@ -161,6 +198,7 @@ export function parseRecord(
       ? undefined
       : ` of tool ${JSON.stringify(expect.tool).slice(0, 200)} of server ${JSON.stringify(expect.server).slice(0, 200)}`;
   if (typeof raw !== "string") throw invalidPin(key, field, "is not a string", who);
+  if (raw === UNREADABLE) throw invalidPin(key, field, "cannot be read by Redis' Lua (cjson)", who);
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -168,6 +206,13 @@ export function parseRecord(
     throw invalidPin(key, field, "is not valid JSON", who);
   }
   const o = v as Record<string, unknown>;
+  if (hasLoneSurrogate(v, 0))
+    throw invalidPin(
+      key,
+      field,
+      "holds a lone UTF-16 surrogate, which Redis' Lua (cjson) cannot read",
+      who,
+    );
   if (!isVersion(v) || typeof o.server !== "string" || typeof o.tool !== "string")
     throw invalidPin(
       key,
@@ -181,7 +226,11 @@ export function parseRecord(
     throw invalidPin(key, field, "has an approved_by that is not a string", who);
   if (pinField(o.server, o.tool) !== field)
     throw invalidPin(key, field, "names another server or tool than its field", who);
-  if (expect !== undefined && (o.server !== expect.server || o.tool !== expect.tool))
+  // the names as they were written (wellFormed: a lone surrogate is U+FFFD, as in pinField)
+  if (
+    expect !== undefined &&
+    (o.server !== wellFormed(expect.server) || o.tool !== wellFormed(expect.tool))
+  )
     throw invalidPin(key, field, "names another server or tool", who);
   const pin: PinRecord = {
     server: o.server,
