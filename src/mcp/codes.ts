@@ -50,7 +50,11 @@ export const MCP_CODES = {
   session_forward_busy:
     "A request for a session another gateway instance holds, past state.sessions.max_forwards forwards at once (503, Retry-After); retry shortly.",
   session_forward_failed:
-    "A request forwarded to the gateway instance holding its session failed there or timed out (502/504); retry, or initialize a new session.",
+    "A request forwarded to the gateway instance holding its session failed there (502); retry, or initialize a new session.",
+  session_forward_timeout:
+    "A request forwarded to the gateway instance holding its session got no answer head within state.sessions.forward_timeout_ms (504, audited naming that instance); retry, or initialize a new session.",
+  session_forward_untrusted:
+    "The gateway instance holding a session has an https instance URL and a certificate that does not verify against state.sessions.tls.ca (or Node's trust store): the request was not sent (502, audited naming that instance); fix the instance's certificate or the CA.",
 } as const;
 
 export type McpCode = keyof typeof MCP_CODES;

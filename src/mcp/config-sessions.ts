@@ -18,8 +18,17 @@ interface Checker {
   add(path: Path, message: string, code?: ConfigIssueCode): void;
 }
 
-/** state.sessions.ttl_seconds and max_forwards by default. */
-export const SESSION_ROUTING_DEFAULTS = { ttlSeconds: 60, maxForwards: 256 } as const;
+/**
+ * state.sessions.ttl_seconds, max_forwards and forward_timeout_ms by default. The owner of a
+ * session sends the head of a POST's answer once it has the answer (or its first SSE event):
+ * 120 s waits out the default upstreams[].request_timeout_ms (60 s), so the owner's own timeout
+ * answers first.
+ */
+export const SESSION_ROUTING_DEFAULTS = {
+  ttlSeconds: 60,
+  maxForwards: 256,
+  forwardTimeoutMs: 120_000,
+} as const;
 
 /** An instance URL's problem, or undefined when it is one other instances can be sent to. */
 export function instanceUrlProblem(v: string): string | undefined {
@@ -39,6 +48,7 @@ export function sessionRoutingKeys(
   c: Checker,
   root: Obj,
   l: ListenConfig,
+  abs: (p: string) => string,
 ): SessionRoutingConfig | undefined {
   const state = c.obj(root.state);
   const s = c.obj(state?.sessions);
@@ -63,10 +73,19 @@ export function sessionRoutingKeys(
       at("instance_url"),
       `${bad}: give this instance's MCP endpoint as the other instances reach it, e.g. http://10.0.0.5:8931/mcp.`,
     );
+  // bounded by the schema (100 ms to 1 h): 0 or absent is never "no timeout"
+  const forwardTimeoutMs = c.int(
+    s,
+    "forward_timeout_ms",
+    SESSION_ROUTING_DEFAULTS.forwardTimeoutMs,
+  );
+  const ca = c.str(c.obj(s.tls) ?? {}, "ca");
   return {
     secretEnv: c.str(s, "secret_env") ?? "",
     ...(instanceUrl === undefined ? {} : { instanceUrl }),
     ttlMs: c.int(s, "ttl_seconds", SESSION_ROUTING_DEFAULTS.ttlSeconds) * 1000,
     maxForwards: c.int(s, "max_forwards", SESSION_ROUTING_DEFAULTS.maxForwards),
+    forwardTimeoutMs,
+    ...(ca === undefined ? {} : { caFile: abs(ca) }),
   };
 }

@@ -257,6 +257,13 @@ export interface SessionRoutingConfig {
   readonly ttlMs: number;
   /** max_forwards: requests forwarded to other instances at once (SSE streams count). */
   readonly maxForwards: number;
+  /** forward_timeout_ms: how long the owner may take to send its answer's head (then 504). */
+  readonly forwardTimeoutMs: number;
+  /**
+   * tls.ca, absolute: the CA (PEM) an https owner's certificate must chain to; without it,
+   * Node's trust store (with NODE_EXTRA_CA_CERTS).
+   */
+  readonly caFile?: string;
 }
 
 /** One problem in a config file, in the same shape as policy compile errors. */

@@ -481,7 +481,7 @@ export function parseConfig(
   const listenCfg = listen(c, root.listen, abs);
   const oauth = oauthKeys(c, root, abs, listenCfg);
   const auth = authKeys(c, root, listenCfg, oauth);
-  const sessions = sessionRoutingKeys(c, root, listenCfg);
+  const sessions = sessionRoutingKeys(c, root, listenCfg, abs);
   const config: GatewayConfig = {
     file,
     listen: listenCfg,

@@ -37,7 +37,7 @@ import {
 import type { GatewayMetrics } from "./metrics.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
-import { instanceUrl, routeSessions, sessionSecret } from "./session-routing.js";
+import { instanceUrl, routeSessions, sessionCa, sessionSecret } from "./session-routing.js";
 import { redisWindows, type SharedWindows } from "./shared-limits.js";
 import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
@@ -411,13 +411,19 @@ export class Gateway extends EventEmitter {
     }
     const routing = this.config.state?.sessions;
     const secret = routing === undefined ? undefined : sessionSecret(routing);
+    const ca = routing === undefined ? undefined : sessionCa(routing);
     this.address = await this.http.listen();
-    if (routing !== undefined && secret !== undefined) this.#routeSessions(l, routing, secret);
+    if (routing !== undefined && secret !== undefined) this.#routeSessions(l, routing, secret, ca);
     this.#warmShared();
   }
 
   /** state.sessions: sessions of other instances are forwarded to them (docs/scale-out.md). */
-  #routeSessions(l: HttpListenConfig, cfg: SessionRoutingConfig, secret: string): void {
+  #routeSessions(
+    l: HttpListenConfig,
+    cfg: SessionRoutingConfig,
+    secret: string,
+    ca: string | undefined,
+  ): void {
     const settings = this.config.state?.redis;
     if (settings === undefined || this.http === undefined || this.address === undefined) return;
     this.redis ??= RedisState.open(settings);
@@ -426,6 +432,7 @@ export class Gateway extends EventEmitter {
       cfg,
       secret,
       self: instanceUrl(cfg, l, this.address.port),
+      ...(ca === undefined ? {} : { ca }),
       maxBody: l.limits?.bodyBytes ?? HTTP_LIMITS.bodyBytes,
       prefix: redis.keyPrefix,
       log: this.#log,

@@ -3,7 +3,10 @@
  * naming a session this instance does not hold is looked up in the shared session directory
  * (state.redis, src/state/sessions.ts) and forwarded to the instance that owns it, on undici,
  * streaming both ways (SSE included), bounded: the body by listen.http.max_body_bytes, the
- * owner's head by a timeout, the forwards in flight by state.sessions.max_forwards. The owner
+ * owner's head by state.sessions.forward_timeout_ms (504), the forwards in flight by
+ * state.sessions.max_forwards. An owner whose instance URL is https must present a certificate
+ * that verifies against state.sessions.tls.ca (else Node's trust store) for its URL's host, or
+ * nothing is sent to it (502). A forward refused or failed there is audited naming the owner. The owner
  * judges the request as any other (its Host, Origin and Authorization travel with it: it is the
  * same deployment, never an upstream). One hop only: a forwarded request carries
  * `warden-forwarded` and is never forwarded again. An owner that cannot be reached is gone:
@@ -13,6 +16,8 @@
 import { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { Agent, type Dispatcher } from "undici";
+import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
+import type { McpCode } from "./codes.js";
 import { fail } from "./http-checks.js";
 import { readBody } from "./http-server.js";
 import { INVALID_REQUEST } from "./jsonrpc.js";
@@ -23,8 +28,11 @@ export const HOP_HEADER = "warden-forwarded";
 export const MAX_FORWARDS = 256;
 /** How long a new session waits for its record before it is answered anyway. */
 const REGISTER_WAIT_MS = 2000;
-/** The owner must send its response head within this (a POST answer may take a tool call's time). */
-const HEAD_TIMEOUT_MS = 300_000;
+/**
+ * state.sessions.forward_timeout_ms by default: the owner must send its response head within
+ * this (a POST's answer may take a tool call's time: above upstreams' default 60 s).
+ */
+export const FORWARD_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 5000;
 /**
  * Owners looked up and verified, kept so that a session's next forwarded request costs no Redis
@@ -57,6 +65,32 @@ const GONE = new Set([
   "EAI_AGAIN",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
+/**
+ * Errors of a TLS handshake whose peer certificate does not verify (OpenSSL's verify results
+ * as Node names them, and a certificate that does not name the host): the owner is not trusted.
+ */
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_NOT_YET_VALID",
+  "CERT_HAS_EXPIRED",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_CHAIN_TOO_LONG",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "INVALID_CA",
+  "INVALID_PURPOSE",
+  "PATH_LENGTH_EXCEEDED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_TLS_CERT_ALTNAME_FORMAT",
+]);
 
 /**
  * The shared session directory as the front sees it (src/state/sessions.ts implements it on
@@ -83,6 +117,8 @@ export interface SessionRoutes {
 
 export class SessionForwarder {
   readonly #agent: Agent;
+  /** How long the owner may take to send its answer's head (ms). */
+  readonly #timeout: number;
   #inFlight = 0;
   /** Session id -> its owner's endpoint and when that was read (OWNER_CACHE). */
   readonly #owners = new Map<string, { url: string; at: number }>();
@@ -104,16 +140,28 @@ export class SessionForwarder {
       readonly live: () => Iterable<string>;
       /** Told each request refused because the directory cannot be read (for /metrics). */
       readonly unavailable?: () => void;
+      /** state.sessions.forward_timeout_ms (default FORWARD_TIMEOUT_MS). */
+      readonly forwardTimeoutMs?: number;
+      /** state.sessions.tls.ca's PEM: https owners must chain to it (else Node's trust store). */
+      readonly ca?: string;
+      /** A forward that failed at or before the owner: its audit line, for `caller`. */
+      readonly refused?: (r: Refusal, caller: string) => void;
     },
   ) {
+    this.#timeout = opts.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS;
     this.#agent = new Agent({
       connections: opts.maxForwards,
       pipelining: 1,
       keepAliveTimeout: 4000,
       keepAliveTimeoutThreshold: 2000,
       maxHeaderSize: 16 * 1024,
-      headersTimeout: HEAD_TIMEOUT_MS,
-      connect: { timeout: CONNECT_TIMEOUT_MS },
+      headersTimeout: this.#timeout,
+      // https owners: their certificate must verify (never rejectUnauthorized: false), against
+      // the configured CA alone when there is one
+      connect: {
+        timeout: CONNECT_TIMEOUT_MS,
+        ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+      },
     });
   }
 
@@ -181,7 +229,7 @@ export class SessionForwarder {
    * `req` names session `id`, which this instance does not hold: forward it to its owner, or
    * answer 404 (no owner), 503 (the directory is down, or too many forwards) or 502/504.
    */
-  handle(req: IncomingMessage, res: ServerResponse, id: string) {
+  handle(req: IncomingMessage, res: ServerResponse, id: string, caller: string) {
     if (!this.routes.plausible(id)) return unknown(res);
     if (req.headers[HOP_HEADER] !== undefined) {
       // sent here by another instance, and not here: a record naming this instance is stale
@@ -213,7 +261,7 @@ export class SessionForwarder {
             this.ended(id);
             return unknown(res);
           }
-          this.#forward(req, res, id, url, body);
+          this.#forward(req, res, id, url, body, caller);
         },
         (e: Error) => {
           this.opts.unavailable?.();
@@ -254,6 +302,7 @@ export class SessionForwarder {
     id: string,
     url: string,
     body: Buffer | undefined,
+    caller: string,
   ): void {
     const target = new URL(url);
     const raw = req.url ?? "/";
@@ -274,7 +323,7 @@ export class SessionForwarder {
       headers: forwardHeaders(req.headers),
       body: body ?? null,
       signal: abort,
-      headersTimeout: HEAD_TIMEOUT_MS,
+      headersTimeout: this.#timeout,
       // an SSE stream (GET, or a POST that streams) may stay quiet for long: the owner's
       // session limits and the client's own connection bound it, not a timer here
       bodyTimeout: 0,
@@ -308,14 +357,28 @@ export class SessionForwarder {
           this.routes.forget(id, url).catch(() => {});
           return unknown(res);
         }
-        const timedOut = e.code === "UND_ERR_HEADERS_TIMEOUT";
+        const code: McpCode =
+          e.code === "UND_ERR_HEADERS_TIMEOUT"
+            ? "session_forward_timeout"
+            : UNTRUSTED.has(e.code ?? "")
+              ? "session_forward_untrusted"
+              : "session_forward_failed";
+        const reason =
+          code === "session_forward_timeout"
+            ? `Gateway Timeout: session ${id} is held by the gateway instance ${url}, which sent no answer within ${this.#timeout} ms (state.sessions.forward_timeout_ms). Retry, or initialize a new session.`
+            : code === "session_forward_untrusted"
+              ? `Bad Gateway: session ${id} is held by the gateway instance ${url}, whose TLS certificate does not verify (${e.code}: ${e.message}) against ${this.opts.ca === undefined ? "Node's trust store (state.sessions.tls.ca is not set)" : "state.sessions.tls.ca"}; nothing was sent to it. Fix that instance's certificate or the CA file.`
+              : `Bad Gateway: session ${id} is held by the gateway instance ${url}, which failed: ${e.message}. Retry, or initialize a new session.`;
+        this.opts.refused?.({ method: methodIn(body), code, reason }, caller);
         fail(
           res,
-          timedOut ? 504 : 502,
-          `${timedOut ? "Gateway Timeout" : "Bad Gateway"}: session ${id} is held by the gateway instance ${url}, which ${timedOut ? `did not answer within ${HEAD_TIMEOUT_MS} ms` : `failed: ${e.message}`}. Retry, or initialize a new session.`,
+          code === "session_forward_timeout" ? 504 : 502,
+          reason,
           INVALID_REQUEST,
           {},
-          { warden: "session_forward_failed" },
+          {
+            warden: code,
+          },
         );
       },
     );
@@ -327,6 +390,16 @@ export class SessionForwarder {
     const wait = new Promise<void>((r) => setTimeout(r, REGISTER_WAIT_MS).unref());
     await Promise.race([Promise.allSettled([...this.#pending]), wait]);
     await this.#agent.destroy().catch(() => {});
+  }
+}
+
+/** The method of a forwarded POST's body for its audit line (`-` without one: GET, DELETE). */
+function methodIn(body: Buffer | undefined): string {
+  if (body === undefined) return NO_METHOD;
+  try {
+    return methodOf(JSON.parse(body.toString("utf8")));
+  } catch {
+    return NO_METHOD;
   }
 }
 

@@ -271,7 +271,7 @@ export class HttpFront {
       !this.sessions.has(sid) &&
       (req.method === "POST" || req.method === "GET" || req.method === "DELETE")
     )
-      return this.forwarder.handle(req, res, sid);
+      return this.forwarder.handle(req, res, sid, caller);
     if (req.method === "POST") return this.#post(req, res, caller);
     if (req.method === "GET") return this.#get(req, res, caller);
     if (req.method === "DELETE") return this.#delete(req, res, caller);

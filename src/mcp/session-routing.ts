@@ -3,6 +3,8 @@
  * shared secret read from its environment variable, this instance's endpoint, and the
  * forwarder on the HTTP front over the session directory in Redis.
  */
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { WardenError } from "../core/errors.js";
 import { type DirectoryRedis, SessionDirectory } from "../state/sessions.js";
 import { instanceUrlProblem } from "./config-sessions.js";
@@ -25,6 +27,37 @@ export function sessionSecret(cfg: SessionRoutingConfig): string {
       { category: "config" },
     );
   return v;
+}
+
+/**
+ * state.sessions.tls.ca's PEM, read at the start; throws config_invalid naming the key and the
+ * file when it cannot be read or holds no certificate (a CA that verifies nothing would refuse
+ * every https owner at the first forward instead).
+ */
+export function sessionCa(cfg: SessionRoutingConfig): string | undefined {
+  const file = cfg.caFile;
+  if (file === undefined) return undefined;
+  const bad = (why: string) =>
+    new WardenError(
+      "config_invalid",
+      `state.sessions.tls.ca names ${file}, which ${why}: give the PEM file of the CA that signed the other instances' certificates (relative to warden.yaml).`,
+      { category: "config" },
+    );
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (e) {
+    throw bad(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw bad("holds no PEM certificate");
+  for (const b of blocks)
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      throw bad(`holds a certificate that does not parse (${(e as Error).message})`);
+    }
+  return pem;
 }
 
 /**
@@ -57,6 +90,8 @@ export function routeSessions(
     cfg: SessionRoutingConfig;
     secret: string;
     self: string;
+    /** state.sessions.tls.ca's PEM (sessionCa). */
+    ca?: string;
     maxBody: number;
     prefix?: string;
     log: (line: string) => void;
@@ -73,7 +108,10 @@ export function routeSessions(
   const fwd = new SessionForwarder(dir, {
     maxBody: opts.maxBody,
     maxForwards: opts.cfg.maxForwards,
+    forwardTimeoutMs: opts.cfg.forwardTimeoutMs,
+    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
     live: () => front.sessions.keys(),
+    refused: (r, caller) => front.onrefused(r, caller),
     ...(opts.unavailable === undefined ? {} : { unavailable: opts.unavailable }),
   });
   fwd.log = opts.log;

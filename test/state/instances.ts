@@ -30,7 +30,7 @@ export async function startInstance(
   const url = await new Promise<string>((ok, fail) => {
     child.stderr!.on("data", (d: Buffer) => {
       err += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
+      const m = /listening on (https?:\/\/\S+)/.exec(err);
       if (m) ok(m[1]!);
     });
     child.once("exit", (code) => fail(new Error(`gateway exited (${code}): ${err}`)));

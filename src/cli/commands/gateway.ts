@@ -150,7 +150,7 @@ export function registerGateway(program: Command): void {
         });
       if (gw.address)
         process.stderr.write(
-          `warden gateway: listening on http://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,
+          `warden gateway: listening on ${config.listen.kind === "http" && config.listen.tls !== undefined ? "https" : "http"}://${gw.address.address}:${gw.address.port}${config.listen.kind === "http" ? config.listen.path : ""}\n`,
         );
       if (config.listen.kind === "stdio" && process.stdin.isTTY === true)
         process.stderr.write(`${STDIO_TTY_HINT}\n`);
