@@ -34,7 +34,9 @@ export const HOSTED_CODES = {
   hosted_cpu_queue_full:
     "A component already runs resources.limits.cpu calls at once and 64 more wait for a core; the call was refused at once, not run.",
   hosted_cancelled:
-    "A call was cancelled (by the client, or its session closed) while it waited for a core under resources.limits.cpu; it did not run.",
+    "A call was cancelled (by the client, or its session closed) while it waited for a core under resources.limits.cpu or for a worker thread: it did not run; or a task's call was cancelled by tasks/cancel while it ran: its worker was terminated and replaced.",
+  hosted_queue_full:
+    "All worker threads are busy and a component already has max_queued calls (default 64; warden serve --max-queued) waiting for one; the call was refused at once, not run. The message names the component and the setting.",
   hosted_limit_unenforceable:
     "A policy's resources.limits.cpu is a fraction of a core, which a hosted component's call (one worker thread) cannot be held to; the message names the file:line.",
 } as const;

@@ -51,6 +51,29 @@ export interface PoolOptions {
    * bound (past it the answer arrives through the event loop as usual).
    */
   syncWaitUs?: number;
+  /**
+   * Calls of one component that may wait for a worker thread (default `MAX_QUEUED`; an unset
+   * bound is this default, never unbounded): past it a call is refused at once
+   * (`hosted_queue_full`), so a flood of calls cannot grow the process.
+   */
+  maxQueued?: number;
+  /** The setting a user raises for `maxQueued`, as the refusal names it (default `max_queued`). */
+  maxQueuedKey?: string;
+}
+
+/** Calls of one component waiting for a worker thread, at most (by default). */
+export const MAX_QUEUED = 64;
+
+/** How a call may be stopped before it ends by itself (`ComponentPool.call`). */
+export interface CallStop {
+  /** Aborts: a call still waiting for a worker leaves the queue (`hosted_cancelled`), never runs. */
+  readonly signal?: AbortSignal;
+  /**
+   * The abort of `signal` ends a running call too: its worker is terminated and replaced (a
+   * component cannot be stopped half-way otherwise) and the call fails `hosted_cancelled`
+   * (tasks/cancel). Without it a running call runs to its end or its deadline.
+   */
+  readonly endRunning?: boolean;
 }
 
 export interface CallOutcome {
@@ -73,6 +96,9 @@ interface Pending {
   onEvents: ((m: EventsMessage) => void) | undefined;
   /** The MCP session (per-session components). */
   session: string | undefined;
+  /** Set while the call may be stopped (`CallStop`); removed when it ends. */
+  stop: CallStop | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /** The pin of a call: one worker per stateful component, or per (component, session). */
@@ -115,6 +141,8 @@ export class ComponentPool {
   private readonly specs = new Map<string, ComponentSpec>();
   private readonly pinned = new Map<string, Slot>();
   private readonly queue: Pending[] = [];
+  /** Calls waiting in `queue`, per component (bounded by `maxQueued`). */
+  private readonly queued = new Map<string, number>();
   /** How long a call of each component took recently (µs, a moving average): `syncWaitUs`. */
   private readonly took = new Map<string, number>();
   /** No polling in `waitBriefly` before this (performance.now()): a poll was descheduled. */
@@ -151,6 +179,7 @@ export class ComponentPool {
     timeoutMs: number,
     onEvents?: (m: EventsMessage) => void,
     session?: string,
+    stop?: CallStop,
   ): Promise<CallOutcome> {
     if (this.closed)
       return Promise.reject(
@@ -158,8 +187,14 @@ export class ComponentPool {
           category: "internal",
         }),
       );
+    if (stop?.signal?.aborted === true) return Promise.reject(cancelled(component, tool, false));
+    const waiting = this.queued.get(component) ?? 0;
+    const max = this.maxQueued;
+    // Only a call that would wait is refused: one an idle worker takes at once never queues.
+    if (waiting >= max && !this.wouldRunNow(component, session))
+      return Promise.reject(this.queueFull(component, tool, waiting, max));
     return new Promise((resolve, reject) => {
-      this.queue.push({
+      const p: Pending = {
         id: this.nextId++,
         component,
         tool,
@@ -169,9 +204,93 @@ export class ComponentPool {
         reject,
         onEvents,
         session,
-      });
+        stop: stop?.signal === undefined ? undefined : stop,
+        onAbort: undefined,
+      };
+      if (p.stop?.signal !== undefined) {
+        const onAbort = () => this.abort(p);
+        p.onAbort = onAbort;
+        p.stop.signal.addEventListener("abort", onAbort, { once: true });
+        const done = (o: () => void) => {
+          p.stop?.signal?.removeEventListener("abort", onAbort);
+          p.stop = undefined;
+          o();
+        };
+        p.resolve = (o) => done(() => resolve(o));
+        p.reject = (e) => done(() => reject(e));
+      }
+      this.queue.push(p);
+      this.queued.set(component, waiting + 1);
       this.pump();
     });
+  }
+
+  /** The bound of each component's queue (an unset option is the default, never unbounded). */
+  get maxQueued(): number {
+    const n = this.opts.maxQueued;
+    return n === undefined || !Number.isInteger(n) || n < 0 ? MAX_QUEUED : n;
+  }
+
+  /** Calls of `component` waiting for a worker now (for tests and views). */
+  queuedCalls(component: string): number {
+    return this.queued.get(component) ?? 0;
+  }
+
+  /** An idle worker would take a call of `component` at once (nothing of it waits before it). */
+  private wouldRunNow(component: string, session: string | undefined): boolean {
+    if ((this.queued.get(component) ?? 0) > 0) return false;
+    const spec = this.specs.get(component);
+    if (spec?.instance === "stateful" || spec?.instance === "per-session") {
+      const pin = spec.instance === "stateful" ? component : `${component}\u0000${session ?? ""}`;
+      const s = this.pinned.get(pin);
+      if (s !== undefined && this.slots.includes(s)) return s.busy === undefined;
+    }
+    return this.slots.length < this.size || this.slots.some((s) => s.busy === undefined);
+  }
+
+  private queueFull(component: string, tool: string, waiting: number, max: number): WardenError {
+    const key = this.opts.maxQueuedKey ?? "max_queued";
+    return new WardenError(
+      "hosted_queue_full",
+      `component "${component}" already has ${waiting} call(s) waiting for one of the ${this.size} worker thread(s), all busy, the most that may wait (${key}: ${max}); this call of ${tool} was not run. Retry later, or raise ${key} (or the worker threads) for this component.`,
+      {
+        category: "denied",
+        details: { component, tool, waiting, key, max, workers: this.size },
+      },
+    );
+  }
+
+  /** A stoppable call's signal aborted: out of the queue, or (endRunning) its worker ended. */
+  private abort(p: Pending): void {
+    const i = this.queue.indexOf(p);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.dequeued(p.component);
+      p.reject(cancelled(p.component, p.tool, false));
+      return;
+    }
+    if (p.stop?.endRunning !== true) return;
+    const slot = this.slots.find((s) => s.busy === p);
+    if (slot === undefined) return;
+    // The host-call events the worker posted already go to the call (its audit), then it ends.
+    for (let r = receiveMessageOnPort(slot.replies); r !== undefined; ) {
+      const m = r.message as ToMain;
+      if (m.type === "events") p.onEvents?.(m);
+      else if (m.id === p.id) {
+        this.onMessage(slot, m); // it had just ended by itself
+        return;
+      }
+      r = receiveMessageOnPort(slot.replies);
+    }
+    slot.busy = undefined;
+    p.reject(cancelled(p.component, p.tool, true));
+    this.retire(slot);
+  }
+
+  private dequeued(component: string): void {
+    const n = (this.queued.get(component) ?? 1) - 1;
+    if (n <= 0) this.queued.delete(component);
+    else this.queued.set(component, n);
   }
 
   private spawn(): Slot {
@@ -251,6 +370,7 @@ export class ComponentPool {
         continue;
       }
       this.queue.splice(i, 1);
+      this.dequeued(p.component);
       slot.busy = p;
       slot.worker.ref();
       slot.sentAt = Date.now();
@@ -439,6 +559,7 @@ export class ComponentPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.queued.clear();
     for (const p of this.queue.splice(0))
       p.reject(new WardenError("hosted_closed", "the component server is shutting down"));
     const all = this.slots.splice(0);
@@ -451,4 +572,17 @@ export class ComponentPool {
     await Promise.all(all.map((s) => s.worker.terminate()));
     for (const s of all) s.replies.close();
   }
+}
+
+function cancelled(component: string, tool: string, running: boolean): WardenError {
+  return new WardenError(
+    "hosted_cancelled",
+    running
+      ? `the call of component tool ${tool} was cancelled while it ran; its worker was terminated (the host calls it made so far are audited)`
+      : `the call of component tool ${tool} was cancelled while it waited for a worker thread; it did not run`,
+    {
+      category: "usage",
+      details: { component, tool, ...(running ? { enforced: "worker terminated" } : {}) },
+    },
+  );
 }

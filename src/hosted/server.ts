@@ -56,6 +56,12 @@ export interface CallContext {
   readonly session?: string;
   /** Aborts when the call is cancelled or its session closes: a call still waiting never runs. */
   readonly signal?: AbortSignal;
+  /**
+   * The abort of `signal` ends the call even while it runs (its worker is terminated and
+   * replaced; the call fails `hosted_cancelled`): tasks/cancel. Otherwise a running call runs
+   * to its end or its deadline.
+   */
+  readonly endRunning?: boolean;
 }
 
 /** The answer's `_meta` key carrying the call's host calls (a gateway upstream only). */
@@ -371,6 +377,9 @@ export class HostedServer {
             Number(this.limits.timeout_ms),
             host.add,
             context.session,
+            context.signal === undefined
+              ? undefined
+              : { signal: context.signal, endRunning: context.endRunning === true },
           );
         },
         context.signal,

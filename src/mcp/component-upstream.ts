@@ -55,6 +55,7 @@ const keyOf = (cfg: ComponentUpstreamConfig) =>
     cfg.instance,
     cfg.maxInstances,
     cfg.instancesMemoryMb,
+    cfg.maxQueued,
   ]);
 
 /**
@@ -91,6 +92,10 @@ function entryFor(cfg: ComponentUpstreamConfig): Entry {
       ...(cfg.instancesMemoryMb === undefined
         ? {}
         : { memoryBytes: cfg.instancesMemoryMb * 1024 * 1024 }),
+    },
+    pool: {
+      ...(cfg.maxQueued === undefined ? {} : { maxQueued: cfg.maxQueued }),
+      maxQueuedKey: `max_queued of upstream "${cfg.name}"`,
     },
     watch: true,
   });

@@ -85,6 +85,8 @@ export interface ComponentUpstreamConfig {
   readonly maxInstances?: number;
   /** per-session: their memory per component at most, MiB (instances_memory_mb, default 1024). */
   readonly instancesMemoryMb?: number;
+  /** Calls of each component waiting for a worker thread at most (max_queued, default 64). */
+  readonly maxQueued?: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly prefix: boolean;

@@ -321,6 +321,7 @@ function upstreams(c: Checker, v: unknown, base: string, policy: string): Upstre
         instance: componentInstance(c, o, path, sessions),
         maxInstances: c.int(o, "max_instances", 16),
         instancesMemoryMb: c.int(o, "instances_memory_mb", 1024),
+        maxQueued: c.int(o, "max_queued", 64),
         command: "warden-component",
         args: [component],
         prefix,

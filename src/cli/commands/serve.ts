@@ -19,6 +19,7 @@ interface ServeOpts {
   audit?: string;
   maxInstances?: string;
   instancesMemoryMb?: string;
+  maxQueued?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -51,6 +52,10 @@ export function registerServe(program: Command): void {
       "--instance per-session: memory budget across each component's instances, MiB (default 1024)",
     )
     .option(
+      "--max-queued <n>",
+      "calls of each component that may wait for a worker thread when all are busy (default 64; past it hosted_queue_full)",
+    )
+    .option(
       "--audit <file>",
       "append every host call the components make (judged in their workers) as one JSON line to this file (- for stderr)",
     )
@@ -81,7 +86,11 @@ export function registerServe(program: Command): void {
           ...(bounds.mb === undefined ? {} : { memoryBytes: bounds.mb * 1024 * 1024 }),
           keys: { max: "--max-instances", memory: "--instances-memory-mb" },
         },
-        ...(workers === undefined ? {} : { pool: { size: workers } }),
+        pool: {
+          ...(workers === undefined ? {} : { size: workers }),
+          ...(bounds.queued === undefined ? {} : { maxQueued: bounds.queued }),
+          maxQueuedKey: "--max-queued",
+        },
       });
       if (opts.inspect) {
         printJson({
@@ -130,7 +139,7 @@ export function registerServe(program: Command): void {
  * component's own (both must allow).
  */
 /** --max-instances and --instances-memory-mb: whole numbers. */
-function sessionBounds(opts: ServeOpts): { max?: number; mb?: number } {
+function sessionBounds(opts: ServeOpts): { max?: number; mb?: number; queued?: number } {
   const num = (flag: string, v: string | undefined, max: number) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -140,7 +149,12 @@ function sessionBounds(opts: ServeOpts): { max?: number; mb?: number } {
   };
   const max = num("--max-instances", opts.maxInstances, 100_000);
   const mb = num("--instances-memory-mb", opts.instancesMemoryMb, 1_048_576);
-  return { ...(max === undefined ? {} : { max }), ...(mb === undefined ? {} : { mb }) };
+  const queued = opts.maxQueued === "0" ? 0 : num("--max-queued", opts.maxQueued, 100_000);
+  return {
+    ...(max === undefined ? {} : { max }),
+    ...(mb === undefined ? {} : { mb }),
+    ...(queued === undefined ? {} : { queued }),
+  };
 }
 
 /** --instance, or --stateful (which is --instance stateful). */
@@ -179,6 +193,7 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
     `    instance: ${instanceMode(opts)}`,
     ...(bounds.max === undefined ? [] : [`    max_instances: ${bounds.max}`]),
     ...(bounds.mb === undefined ? [] : [`    instances_memory_mb: ${bounds.mb}`]),
+    ...(bounds.queued === undefined ? [] : [`    max_queued: ${bounds.queued}`]),
     "",
   ].join("\n");
   const { parseConfig } = await import("../../mcp/config.js");
