@@ -1,5 +1,6 @@
 /** What every admin route reads: handed once to createAdminServer (and to extra routes). */
 import type { Registry } from "prom-client";
+import type { AuditRecord } from "../audit/record.js";
 import type { CompiledPolicy } from "../policy/index.js";
 import type { RuleSet } from "../rules/index.js";
 import type { PluginRegistry, RegistryLog } from "../rules/registry/index.js";
@@ -23,6 +24,8 @@ export interface AdminContext {
   readonly pins?: AdminPins | undefined;
   /** state.redis: the admin listener's connection to Redis (/readyz, the registry, the pins). */
   readonly redis?: RedisState | undefined;
+  /** Where the admin's audit lines go (pin approvals): the gateway's audit log, or its own. */
+  readonly audit?: ((rec: AuditRecord) => void) | undefined;
   /** The process's one prom-client registry (GET /metrics). */
   readonly metricsRegistry: Registry;
   readonly wasmMetrics: WasmMetrics;

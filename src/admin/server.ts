@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
+import type { AuditRecord } from "../audit/record.js";
 import { WardenError } from "../core/errors.js";
 import type { CompiledPolicy } from "../policy/index.js";
 import type { PluginRegistry, RegistryLog } from "../rules/registry/index.js";
@@ -44,6 +45,8 @@ export interface AdminServerOptions {
   readonly redis?: RedisState;
   /** state.redis: rug_pull's pins in Redis (the page's pins view and Approve use them). */
   readonly pins?: AdminPins;
+  /** Audit lines of the admin (pin approvals, kind pin_approval): the process's audit log. */
+  readonly audit?: (rec: AuditRecord) => void;
   /** The process's prom-client registry (shared with the gateway's metrics); default a new one. */
   readonly metricsRegistry?: Registry;
   /** The WasmMetrics already observing `registry` (made by the cli); default made here. */
@@ -157,6 +160,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
     views: opts.views,
     pins: opts.pins,
     redis: opts.redis,
+    audit: opts.audit,
     metricsRegistry,
     wasmMetrics,
     log,

@@ -75,7 +75,13 @@ export interface AuditRecord {
   /** outcome `error` or `failed`: the JSON-RPC error (message bounded). */
   error?: { code: number; message: string };
   /** event lines: what they note. */
-  kind?: "guard" | "guards_reload" | "passthrough" | "host_call" | "component_reload";
+  kind?:
+    | "guard"
+    | "guards_reload"
+    | "passthrough"
+    | "host_call"
+    | "component_reload"
+    | "pin_approval";
   /** kind passthrough: who sent the message the gateway passed on unjudged (or answered itself). */
   from?: "client" | "upstream";
   /** kind guard: each guard's verdict and time. */

@@ -17,6 +17,8 @@ import {
 } from "../admin/index.js";
 import { pageRoutes } from "../admin/page/routes.js";
 import { SharedRegistry } from "../admin/shared-registry.js";
+import type { AuditRecord } from "../audit/record.js";
+import { AuditLog } from "../audit/writer.js";
 import { WardenError } from "../core/errors.js";
 import { FileWatcher } from "../core/file-watch.js";
 import type { GatewayConfig } from "../mcp/config-types.js";
@@ -40,6 +42,11 @@ export interface ComposeAdminOptions {
   registry?: OpenedRegistry;
   /** The rules in force (default: `rules: FILE` loaded once, calling the registry's plugins). */
   rules?: AdminRules;
+  /**
+   * Where the admin's audit lines go (pin approvals): under `warden gateway` the gateway's audit
+   * log; default, with an `audit` section, an audit writer of the admin's own on that file.
+   */
+  audit?: (rec: AuditRecord) => void;
 }
 
 export function tokensOf(config: GatewayConfig): { name: string; secret: string }[] {
@@ -228,6 +235,11 @@ export async function startAdminApi(
       ? watchedSources(config, registry, log)
       : undefined;
   const rules = opts.rules ?? own?.rules;
+  // warden admin alone: its pin approvals go to the audit section's file (appended, one write
+  // per line batch, as a gateway on the same file does)
+  const ownAudit =
+    opts.audit === undefined && config.audit !== undefined ? new AuditLog(config.audit) : undefined;
+  const audit = opts.audit ?? (ownAudit && ((rec: AuditRecord) => void ownAudit.write(rec)));
   const server = await createAdminServer({
     listen: opts.port === undefined ? listen : { ...listen, port: opts.port },
     tokens: tokensOf(config),
@@ -241,11 +253,13 @@ export async function startAdminApi(
     ...(opts.views === undefined ? {} : { views: opts.views }),
     // state.redis: /readyz reports the connection; the pins are Redis's, never the files
     ...(redis === undefined ? {} : { redis, pins: redisAdminPins(redis) }),
+    ...(audit === undefined ? {} : { audit }),
     // the admin page at / (src/admin/page): its files, and pins, upstreams and live decisions
     extraRoutes: pageRoutes,
   });
   await server.listen().catch((e: unknown) => {
     own?.close();
+    ownAudit?.close();
     throw e;
   });
   const close = server.close.bind(server);
@@ -253,6 +267,7 @@ export async function startAdminApi(
     close: async () => {
       own?.close();
       await close();
+      ownAudit?.close();
       // the plugins' counters, kept under state.dir across restarts
       await registry.close();
     },

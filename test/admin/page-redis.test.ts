@@ -7,7 +7,7 @@
 // hash is shown as an error naming its key and field; with Redis stopped the panel shows the
 // 503 naming Redis (never the pins files); no CSP violation.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Redis } from "ioredis";
@@ -37,12 +37,13 @@ describe.skipIf(SKIP_BROWSER)("the admin page's pins in Redis, in Chromium", () 
   let page: Page;
   let seen: string[];
   let greetFile: string;
+  let dir: string;
 
   beforeAll(async () => {
     redis = await RedisServer.start();
     raw = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     raw.on("error", () => {});
-    const dir = tempDir();
+    dir = tempDir();
     greetFile = join(dir, "greet.txt");
     writeFileSync(greetFile, "Greets someone.");
     // a pins file with a pending change: the page must never show it under state.redis
@@ -68,6 +69,7 @@ describe.skipIf(SKIP_BROWSER)("the admin page's pins in Redis, in Chromium", () 
       dir,
       `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
 policy: ./policy.yaml
+audit: { file: ${dir}/audit.jsonl }
 state:
   dir: ${dir}/state
   redis: { url: "${redis.url}", command_timeout_ms: 300, max_reconnect_delay_ms: 100 }
@@ -93,6 +95,8 @@ upstreams:
       views: gw.views(),
       policy: () => gw.policy,
       rules: () => null,
+      // as the cli does: pin approvals are lines of the gateway's audit log
+      audit: (rec) => void gw.audit?.write(rec),
     });
     client = await httpClient(started.url, undefined, { authorization: `Bearer ${TOKEN}` });
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(["test_greet"]);
@@ -138,6 +142,18 @@ upstreams:
     );
     const r = await client.callTool({ name: "test_greet", arguments: { who: "ada" } });
     expect((r as { content: { text: string }[] }).content[0]!.text).toBe("hello ada");
+    // audited in the gateway's log, so the page's live decisions show it too
+    await until(() => readFileSync(join(dir, "audit.jsonl"), "utf8").includes('"pin_approval"'));
+    const line = readFileSync(join(dir, "audit.jsonl"), "utf8")
+      .split("\n")
+      .find((l) => l.includes('"pin_approval"'))!;
+    expect(JSON.parse(line)).toMatchObject({
+      kind: "pin_approval",
+      caller: "ops",
+      upstream: "pv",
+      name: "test_greet",
+      decision: "allow",
+    });
   });
 
   it("a value planted in the pins hash is shown as an error naming the key and field; the pins are still listed", async () => {

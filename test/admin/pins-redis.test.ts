@@ -10,7 +10,7 @@
 // another type; requests without the token, with another instance's token, or naming hostile
 // upstreams and tools read nothing and change nothing.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Redis } from "ioredis";
@@ -21,6 +21,7 @@ import { startAdminApi } from "../../src/cli/admin-compose.js";
 import { loadConfig } from "../../src/mcp/config.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { pinField } from "../../src/state/index.js";
+import { checkAuditLine } from "../mcp/audit-schema.js";
 import { httpClient, startGateway, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
 import { RedisServer } from "../state/redis-server.js";
 
@@ -83,6 +84,17 @@ const metric = async (line: RegExp) => {
   const m = (await api("GET", "/metrics")).text.split("\n").find((l) => line.test(l));
   return m === undefined ? undefined : Number(m.split(" ").pop());
 };
+const audited = () => {
+  let text = "";
+  try {
+    text = readFileSync(join(dir, "admin-audit.jsonl"), "utf8");
+  } catch {}
+  // each line valid against docs/audit.schema.json
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => checkAuditLine(JSON.parse(l), "the admin's audit line"));
+};
 const listed = async () => (await client.listTools()).tools.map((t) => t.name);
 const greet = () =>
   client.callTool({ name: "test_greet", arguments: { who: "bob" } }).then(
@@ -143,6 +155,7 @@ upstreams:
   writeFileSync(
     adminFile,
     `policy: ./policy.yaml
+audit: { file: ${dir}/admin-audit.jsonl }
 ${state}auth:
   tokens: [{ name: ops, env: T_ADMIN_PINS_TOKEN }]
 admin:
@@ -237,6 +250,23 @@ describe("the admin API's pins under state.redis", () => {
     expect(lines).toContainEqual(
       expect.objectContaining({ hash: STALE, result: "refused", code: "pin_not_found" }),
     );
+    // and audited: event lines of the admin's own audit writer (warden admin's audit section)
+    await until(() => audited().length >= 3, 5_000, "the audit lines");
+    expect(audited()[0]).toMatchObject({
+      phase: "event",
+      kind: "pin_approval",
+      method: "pins/approve",
+      caller: "ops",
+      upstream: "pv",
+      name: "test_greet",
+      decision: "deny",
+      code: "pin_not_found",
+    });
+    expect(audited()[1]).toMatchObject({
+      kind: "pin_approval",
+      decision: "allow",
+      reason: `approved: ${next} (redis)`,
+    });
   });
 
   it("a value planted in the pins hash is named by key and field, the others still listed; approving it is a clear error", async () => {

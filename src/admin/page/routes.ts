@@ -6,9 +6,11 @@
  * needs the admin token (the access hook); without a gateway in the process it answers 501,
  * but for the pins under state.redis: they are Redis's (src/admin/pins.ts), served by `warden
  * admin` alone too, and never the pins files then (Redis down: 503 state_unavailable).
- * Every approval is logged (`admin.pins.approve`: caller, upstream, tool, hash, store, result).
+ * Every approval is logged (`admin.pins.approve`: caller, upstream, tool, hash, store, result)
+ * and audited (an event line, kind pin_approval, in the process's audit log when it has one).
  */
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { type AuditRecord, newCallId } from "../../audit/record.js";
 import { WardenError } from "../../core/errors.js";
 import type { RegistryLog } from "../../rules/registry/index.js";
 import { callerOf } from "../access.js";
@@ -27,6 +29,8 @@ export interface PageRouteContext {
   readonly pins?: AdminPins | undefined;
   /** Where approvals are logged (`admin.pins.approve`). */
   readonly log?: RegistryLog;
+  /** Where approvals are audited (kind pin_approval). */
+  readonly audit?: ((rec: AuditRecord) => void) | undefined;
 }
 
 type Query = {
@@ -123,7 +127,23 @@ export async function pageRoutes(
       const caller = callerOf(req);
       const by = `${caller} (admin page)`;
       const store = pins === undefined ? "files" : pins.store;
+      const started = performance.now();
       const note = (result: string, code?: string) => {
+        ctx.audit?.({
+          time: new Date().toISOString(),
+          call_id: newCallId(),
+          phase: "event",
+          kind: "pin_approval",
+          caller,
+          session: null,
+          upstream: upstream.slice(0, 256),
+          method: "pins/approve",
+          name: tool.slice(0, 512),
+          decision: result === "approved" ? "allow" : "deny",
+          reason: `${result === "approved" ? "approved" : "not approved"}: ${hash} (${store})`,
+          ...(code === undefined ? {} : { code }),
+          duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+        });
         const line = {
           event: "admin.pins.approve",
           caller,

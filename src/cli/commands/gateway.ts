@@ -123,6 +123,8 @@ export function registerGateway(program: Command): void {
             .startAdminApi(config, {
               metricsRegistry,
               views: gw.views(),
+              // pin approvals over the admin API are audit lines of the gateway's log
+              audit: (rec) => void gw.audit?.write(rec),
               // /v1/check and /v1/policy judge by the policy in force (hot reload included)
               policy: () => gw.policy,
               ...(reg === undefined ? {} : { registry: reg }),
