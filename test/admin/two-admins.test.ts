@@ -172,6 +172,20 @@ describe("two warden admin processes on one Redis", () => {
     expect((await call(a, "GET", "/v1/wasm/plugins/spam-check")).status).toBe(404);
   });
 
+  it("warden admin alone serves the pins from Redis (no gateway in the process); the gateway's other views stay 501", async () => {
+    const p = await call(a, "GET", "/v1/gateway/pins");
+    expect(p.status).toBe(200);
+    expect(p.json).toMatchObject({ store: "redis", key: `${PREFIX}pins`, pins: [], problems: [] });
+    const miss = await call(a, "POST", "/v1/gateway/pins/approve", {
+      upstream: "pv",
+      tool: "t",
+      hash: `sha256:${"0".repeat(64)}`,
+    });
+    expect(miss.status).toBe(404);
+    expect(miss.json.code).toBe("pin_not_found");
+    expect((await call(a, "GET", "/v1/gateway/upstreams")).status).toBe(501);
+  });
+
   it("each instance's token opens its own listener only, though they share Redis", async () => {
     for (const [who, other] of [
       [a, b],
