@@ -14,9 +14,11 @@
  * its HTTP request's traceparent header (scope.ts). The span of a client message's first own
  * line takes the ids its scope reserved when a request to an upstream needed them first.
  */
+
+import { randomUUID } from "node:crypto";
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { envDetector, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
@@ -37,6 +39,9 @@ import type { OtlpSettings } from "./config.js";
 import { BoundedSpanProcessor, type ProcessorCounts } from "./processor.js";
 import { clientContext, traceHeaders } from "./propagation.js";
 import { currentScope, inScope, metaParent, scopeHeaders, withTraceMeta } from "./scope.js";
+
+/** The resource attribute telling instances of one service apart (OpenTelemetry semconv). */
+export const ATTR_SERVICE_INSTANCE_ID = "service.instance.id";
 
 /**
  * What the gateway's sessions and upstream links call (src/mcp): a client message handled in its
@@ -103,10 +108,18 @@ export class CallTracer implements MessageTracing {
       exportDeadlineMs: settings.timeoutMs + 1000,
     });
     this.#provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: settings.serviceName,
-        [ATTR_SERVICE_VERSION]: version,
-      }),
+      // several gateway instances behind one load balancer send to one collector: each process
+      // is told apart by service.instance.id, a random UUID (as the semantic conventions
+      // advise) unless OTEL_RESOURCE_ATTRIBUTES names one; OTEL_RESOURCE_ATTRIBUTES' other
+      // attributes are added; service.name and service.version are the gateway's
+      resource: resourceFromAttributes({ [ATTR_SERVICE_INSTANCE_ID]: randomUUID() })
+        .merge(resourceFromAttributes(envDetector.detect().attributes ?? {}))
+        .merge(
+          resourceFromAttributes({
+            [ATTR_SERVICE_NAME]: settings.serviceName,
+            [ATTR_SERVICE_VERSION]: version,
+          }),
+        ),
       // every judged call is recorded, whatever the client's sampled flag (the gateway audits)
       sampler: new AlwaysOnSampler(),
       idGenerator: this.#ids,
