@@ -5,6 +5,8 @@
  * go through it. Calls on file descriptors were judged at `open`.
  */
 import type * as FS from "node:fs";
+import { fileURLToPath } from "node:url";
+import { isUint8Array } from "node:util/types";
 import { fsError } from "./errors.js";
 import type { Tracer } from "./tracer.js";
 
@@ -46,13 +48,73 @@ export const FS_SPECS: ReadonlyArray<readonly [string, readonly Access[]]> = [
   ["mkdtemp", ["w"]],
 ];
 
-/** A path argument as a string; undefined for file descriptors and what is not a path. */
+// Taken before the program runs: what the hooks use to read its arguments is not the program's.
+const { getOwnPropertyDescriptor } = Object;
+const { apply } = Reflect;
+const { isView } = ArrayBuffer;
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const decode = TextDecoder.prototype.decode;
+
+/**
+ * A path argument as the string Node would use, or undefined for file descriptors and what is
+ * not a path. A `Uint8Array` (a `Buffer` or not) is its UTF-8 text; a file URL, whether a `URL`
+ * or any object Node takes for one (its own test: `href` and `protocol` set, no `auth` or
+ * `path`), is its path as Node's `fileURLToPath` gives it.
+ */
 function pathOf(v: unknown): string | undefined {
   if (typeof v === "string") return v;
-  if (v instanceof URL) return v.protocol === "file:" ? decodeURIComponent(v.pathname) : undefined;
-  if (Buffer.isBuffer(v)) return v.toString("utf8");
+  if (typeof v !== "object" || v === null) return undefined;
+  if (isUint8Array(v)) return apply(decode, utf8, [v]) as string;
+  const u = v as { href?: unknown; protocol?: unknown; auth?: unknown; path?: unknown };
+  if (u.href && u.protocol && u.auth === undefined && u.path === undefined)
+    return fileURLToPath(v as URL);
   return undefined;
 }
+
+/**
+ * Options read once, before the judgement: a copy with no prototype (a getter on the program's
+ * object, or on `Object.prototype`, would otherwise run the program's code between the
+ * judgement and the call, where it could swap a link). Class instances (`AbortSignal`) and
+ * functions are passed as they are.
+ */
+function plainOptions(o: object): object {
+  const copy = { __proto__: null, ...o } as Record<string, unknown>;
+  // What Node reads from an options object, own or inherited (a class's getters).
+  for (let i = 0; i < OPTION_KEYS.length; i++) {
+    const k = OPTION_KEYS[i]!;
+    if (!(k in copy)) {
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== undefined) copy[k] = v;
+    }
+  }
+  return copy;
+}
+
+const OPTION_KEYS = [
+  "encoding",
+  "flag",
+  "mode",
+  "flush",
+  "signal",
+  "bigint",
+  "throwIfNoEntry",
+  "recursive",
+  "withFileTypes",
+  "force",
+  "maxRetries",
+  "retryDelay",
+  "bufferSize",
+  "dereference",
+  "errorOnExist",
+  "filter",
+  "preserveTimestamps",
+  "verbatimSymlinks",
+];
+
+/** The argument that is data, not options (`writeFile(path, data, options)`): left as it is. */
+const DATA_AT = { __proto__: null, writeFile: 1, appendFile: 1 } as unknown as Readonly<
+  Record<string, number>
+>;
 
 const O_WRITE = 0o1 | 0o2 | 0o100 | 0o1000 | 0o2000; // WRONLY RDWR CREAT TRUNC APPEND
 
@@ -63,7 +125,11 @@ function opensForWrite(flags: unknown): boolean {
   return true;
 }
 
-/** Judge a call's path arguments; the first blocked one as an error, else undefined. */
+/**
+ * Judge a call's path arguments; the first blocked one as an error, else undefined. The path
+ * arguments judged are replaced in `args` by the strings judged, and option objects after them
+ * by plain copies (`plainOptions`), so what the call then uses is what was judged.
+ */
 function gate(
   t: Tracer,
   name: string,
@@ -71,11 +137,17 @@ function gate(
   access: readonly Access[],
   args: unknown[],
 ): Error | undefined {
+  const data = DATA_AT[name];
+  for (let i = access.length; i < args.length; i++) {
+    const o = args[i];
+    if (typeof o === "object" && o !== null && i !== data && !isView(o)) args[i] = plainOptions(o);
+  }
   for (let i = 0; i < access.length; i++) {
     const a = access[i]!;
     if (a === "-") continue;
     const p = pathOf(args[i]);
     if (p === undefined) continue;
+    args[i] = p;
     const write = a === "w" || (a === "o" && opensForWrite(args[i + 1]));
     const j = t.file(fn, write, p);
     if (j.verdict === "block") return fsError(name, p, j);
@@ -90,11 +162,22 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
   const installed: string[] = [];
   const target = fs as unknown as Record<string, AnyFn>;
   const promises = fs.promises as unknown as Record<string, AnyFn>;
+  /** The one inner `openSync` of a `readFileSync` judged already (`readFileHook`). */
+  const inner: Inner = { path: undefined, flag: undefined };
+  const originals = new Map<string, AnyFn>();
   for (const [name, access] of FS_SPECS) {
     const sync = target[`${name}Sync`];
     if (typeof sync === "function") {
       const fn = `fs.${name}Sync`;
+      const open = name === "open";
       const wrapped = function (this: unknown, ...args: unknown[]) {
+        if (open && inner.path !== undefined) {
+          const p = inner.path;
+          const f = inner.flag;
+          inner.path = undefined;
+          inner.flag = undefined;
+          if (args[0] === p && args[1] === f) return apply(sync, this, args);
+        }
         if (!t.judge.busy) {
           const err = gate(t, name, fn, access, args);
           if (err !== undefined) {
@@ -102,10 +185,11 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
             throw err;
           }
         }
-        return Reflect.apply(sync, this, args);
+        return apply(sync, this, args);
       };
       copyProps(sync, wrapped);
       target[`${name}Sync`] = wrapped;
+      originals.set(name, sync);
       installed.push(fn);
     }
     const cb = target[name];
@@ -122,7 +206,7 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
             return undefined;
           }
         }
-        return Reflect.apply(cb, this, args);
+        return apply(cb, this, args);
       };
       copyProps(cb, wrapped);
       target[name] = wrapped;
@@ -136,12 +220,134 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
           const err = gate(t, name, fn, access, args);
           if (err !== undefined) return Promise.reject(err);
         }
-        return Reflect.apply(pr, this, args);
+        return apply(pr, this, args);
       };
       installed.push(fn);
     }
   }
+  // The calls made most often, with shortcuts that keep their judgement (below).
+  for (const name of ["stat", "lstat"] as const) {
+    const sync = originals.get(name);
+    if (sync !== undefined) target[`${name}Sync`] = statHook(t, name, sync, target[`${name}Sync`]!);
+  }
+  const readFile = originals.get("readFile");
+  if (readFile !== undefined)
+    target.readFileSync = readFileHook(
+      t,
+      fs,
+      readFile,
+      target.readFileSync!,
+      target.openSync,
+      inner,
+    );
   return installed;
+}
+
+interface Inner {
+  path: string | undefined;
+  flag: unknown;
+}
+
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+/**
+ * `statSync` and `lstatSync` of a path judged before: the program's own call is made first and
+ * what it found (links followed) is the identity check (`Judge.knownRead`), instead of a second
+ * `stat`. Only a result for the very file the path led to when it was judged is returned that
+ * way; anything else (not remembered, another file, a name not there, an error, a symbolic link
+ * under `lstat`, `bigint`) is thrown away unseen, and the call is judged in full and made again,
+ * as any other: a denied path gives Warden's error whether it exists or not.
+ */
+function statHook(t: Tracer, name: "stat" | "lstat", sync: AnyFn, generic: AnyFn): AnyFn {
+  const fn = `fs.${name}Sync`;
+  const link = name === "lstat";
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    const path = args[0];
+    const options = args[1];
+    if (typeof path !== "string" || args.length > 2 || t.judge.busy || !t.judge.judges("storage"))
+      return apply(generic, this, args);
+    let opts: Record<string, unknown> | undefined;
+    if (options !== undefined) {
+      if (typeof options !== "object" || options === null) return apply(generic, this, args);
+      // Read once: a getter cannot run the program's code between the check and the answer.
+      opts = plainOptions(options) as Record<string, unknown>;
+      if (opts.bigint) return apply(generic, this, [path, opts]);
+    }
+    let st: FS.Stats | undefined;
+    try {
+      st = apply(sync, this, [path, opts]) as FS.Stats | undefined;
+    } catch {
+      st = undefined;
+    }
+    if (st !== undefined && !(link && (st.mode & S_IFMT) === S_IFLNK)) {
+      const j = t.judge.knownRead(path, st.dev, st.ino, st.birthtimeMs || st.ctimeMs);
+      if (j !== undefined) {
+        const r = t.record(fn, "fs", path, j);
+        if (r.verdict === "block") throw fsError(name, path, r);
+        return st;
+      }
+    }
+    return apply(generic, this, [path, opts]);
+  };
+  copyProps(sync, wrapped);
+  return wrapped;
+}
+
+/**
+ * `readFileSync`: judged once, by its path and its open flags, instead of twice (Node's
+ * `readFileSync` opens through `fs.openSync`, the hooked export). The path and the options are
+ * made plain values first (`pathOf`, `plainOptions`), so none of the program's code runs between
+ * this judgement and Node's own `openSync`; that one call, with exactly this path and flag, is
+ * let through unjudged, and only while `fs.openSync` is still this agent's own (a replacement
+ * would be the program's code in between). Encodings other than UTF-8 are checked by Node with
+ * the public `Buffer.isEncoding` before it opens: those go the long way.
+ */
+function readFileHook(
+  t: Tracer,
+  fs: typeof FS,
+  sync: AnyFn,
+  generic: AnyFn,
+  ownOpen: AnyFn | undefined,
+  inner: Inner,
+): AnyFn {
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    const path = args[0];
+    const options = args[1];
+    if (args.length > 2 || t.judge.busy) return apply(generic, this, args);
+    const p = pathOf(path);
+    if (p === undefined) return apply(generic, this, args);
+    let opts: Record<string, unknown>;
+    if (options === undefined || options === null || typeof options === "function")
+      opts = { __proto__: null, flag: "r" } as Record<string, unknown>;
+    else if (typeof options === "string")
+      opts = { __proto__: null, flag: "r", encoding: options } as Record<string, unknown>;
+    else if (typeof options === "object") opts = plainOptions(options) as Record<string, unknown>;
+    else return apply(generic, this, args);
+    const flag = opts.flag;
+    const enc = opts.encoding;
+    if (
+      opts.signal !== undefined ||
+      (enc && enc !== "buffer") ||
+      (flag !== undefined && typeof flag !== "string" && typeof flag !== "number")
+    )
+      return apply(generic, this, [p, opts]);
+    const j = t.file("fs.readFileSync", opensForWrite(flag), p);
+    if (j.verdict === "block") throw fsError("readFile", p, j);
+    const d = getOwnPropertyDescriptor(fs, "openSync");
+    if (d !== undefined && d.value === ownOpen) {
+      inner.path = p;
+      inner.flag = flag;
+    }
+    try {
+      return apply(sync, this, [p, opts]);
+    } finally {
+      inner.path = undefined;
+      inner.flag = undefined;
+    }
+  };
+  copyProps(sync, wrapped);
+  return wrapped;
 }
 
 /** Keep what callers read off the function (`realpathSync.native`, promisify's custom). */

@@ -98,7 +98,7 @@ function stillLeads(abs: string, r: Remembered): boolean {
 
 /** A `..` segment: the kernel follows it from where a link led, not from the text before it. */
 function hasDotDot(path: string): boolean {
-  return /(^|\/)\.\.(\/|$)/.test(path);
+  return path.includes("..") && /(^|\/)\.\.(\/|$)/.test(path);
 }
 
 export class Judge {
@@ -162,6 +162,19 @@ export class Judge {
       cache.set(abs, { ...before, judged: j });
     }
     return j;
+  }
+
+  /**
+   * The remembered answer for reading `path`, given what the program's own `stat` of it (links
+   * followed) found: used only when that is the very file the path led to when it was judged
+   * (device, inode, birth time), so no second `stat` is needed; undefined otherwise (judge it
+   * with `path`, before the program learns anything).
+   */
+  knownRead(path: string, dev: number, ino: number, time: number): Judged | undefined {
+    if (this.#children !== 0 || hasDotDot(path)) return undefined;
+    const known = this.#reads.get(path.charCodeAt(0) === 47 ? path : resolve(path));
+    if (known === undefined || known.absent) return undefined;
+    return known.ino === ino && known.dev === dev && known.time === time ? known.judged : undefined;
   }
 
   /** Any operation; paths through `path` (remembered), the rest judged each time. */
