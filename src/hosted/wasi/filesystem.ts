@@ -13,6 +13,7 @@
  * the two by another process on the host is not seen; a component cannot swap one itself
  * between them (a host call is synchronous).
  */
+import { type Dirent, lstatSync, readdirSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import {
   _createPreopenDescriptor,
@@ -24,6 +25,8 @@ import type { Action } from "../../policy/types.js";
 import type { Crossings } from "./crossing.js";
 
 const TYPES = "wasi:filesystem/types";
+/** Entries a renamed folder may hold for the rename to be judged (each moved one is). */
+const MAX_MOVED = 10_000;
 const PREOPENS = "wasi:filesystem/preopens";
 const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("dispose");
 
@@ -229,6 +232,50 @@ export class Descriptor {
       this.#child(this.#call("openAt", flags, path, open, dflags), real),
     );
   }
+  /**
+   * Renaming a folder moves everything beneath it: each entry is judged as written at its old
+   * and its new path, so a deny rule on `a/private/**` is not escaped by renaming `a` (links are
+   * not followed: a link moves, its target does not). Bounded: past MAX_MOVED entries, refused.
+   */
+  #movesBeneath(from: string, to: string): void {
+    const fn = "[method]descriptor.rename-at";
+    const c = this.#ctx.crossings;
+    const refuse = (target: string, why: string, j?: ReturnType<Crossings["judge"]>) =>
+      c.refuse(TYPES, fn, action("write", target), why, "access", j);
+    try {
+      if (!lstatSync(from).isDirectory()) return;
+    } catch {
+      return; // the shim says what is missing
+    }
+    let n = 0;
+    const walk = (dir: string, rel: string): void => {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch (e) {
+        throw refuse(
+          dir,
+          `${dir} cannot be listed to judge what moving ${from} moves (${(e as Error).message})`,
+        );
+      }
+      for (const e of entries) {
+        if (++n > MAX_MOVED)
+          throw refuse(
+            from,
+            `moving ${from} moves more than ${MAX_MOVED} entries, too many to judge`,
+          );
+        const old = `${dir}/${e.name}`;
+        for (const target of [old, `${to}${rel}/${e.name}`]) {
+          const j = c.judge(action("write", target));
+          if (!j.decision.allowed)
+            throw refuse(target, `moving ${from} moves ${old}: ${j.decision.reason}`, j);
+        }
+        if (e.isDirectory()) walk(old, `${rel}/${e.name}`);
+      }
+    };
+    walk(from, "");
+  }
+
   readlinkAt(path: string): unknown {
     const real = this.#resolve("readlink-at", "read", path, false);
     return this.#run("readlink-at", action("read", real), () => this.#call("readlinkAt", path));
@@ -244,6 +291,7 @@ export class Descriptor {
     const from = this.#resolve("rename-at", "write", oldPath, false);
     const to = newDir.#resolve("rename-at", "write", newPath, false);
     this.#run("rename-at", action("write", from), () => undefined);
+    this.#movesBeneath(from, to);
     this.#run("rename-at", action("write", to), () =>
       this.#call("renameAt", oldPath, newDir.#inner, newPath),
     );
