@@ -25,13 +25,23 @@ export class Gate {
     return { running: this.#running.get(key) ?? 0, waiting: this.#waiting.get(key)?.length ?? 0 };
   }
 
-  async run<T>(
+  run<T>(
     key: string,
     limit: number | undefined,
     fn: () => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
+    // No limit: the call itself, without another promise around it.
     if (limit === undefined) return fn();
+    return this.#limited(key, limit, fn, signal);
+  }
+
+  async #limited<T>(
+    key: string,
+    limit: number,
+    fn: () => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     if ((this.#running.get(key) ?? 0) >= limit) await this.#wait(key, limit, signal);
     this.#running.set(key, (this.#running.get(key) ?? 0) + 1);
     try {

@@ -33,39 +33,51 @@ export function mcpServerOf(hosted: HostedServer, opts: ServeOptions = {}): Serv
   const stop = hosted.onReload((r) => {
     if (r.ok) server.sendToolListChanged().catch(() => {});
   });
-  const closed = server.onclose;
-  server.onclose = () => {
-    stop();
-    closed?.();
-  };
   // A gateway upstream: a cancel (the client's, or the gateway's request_timeout_ms) does not
   // drop the answer. The call cannot be stopped half-way in its worker anyway (its deadline
   // still ends it), and its answer carries the host calls it made, which the gateway audits
   // even though nobody waits for the answer any more (src/mcp/session-calls.ts, late answers).
   // A call still waiting for a core (resources.limits.cpu) is dropped from the queue, though.
+  // Its signal is its own controller's, aborted by that cancel or by the session's close (the
+  // SDK's own request signal aborts only then, as the SDK's cancel handler is replaced here):
+  // no AbortSignal.any per call (tens of µs in Node, its listeners included).
   const waiting = new Map<string | number, AbortController>();
+  const closed = server.onclose;
+  server.onclose = () => {
+    stop();
+    for (const c of waiting.values()) c.abort();
+    closed?.();
+  };
   if (opts.hostCallsInMeta === true)
     server.setNotificationHandler(CancelledNotificationSchema, (n) => {
       const id = n.params.requestId;
       if (id !== undefined) waiting.get(id)?.abort();
     });
+  let client: { info: unknown; name: string | undefined } = { info: undefined, name: undefined };
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const info = server.getClientVersion();
-    const own = new AbortController();
-    waiting.set(extra.requestId, own);
+    if (info !== client.info)
+      client = { info, name: info === undefined ? undefined : `${info.name}@${info.version}` };
+    // `warden serve` over stdio: the SDK's request signal (a client's cancel, the close).
+    let signal = extra.signal;
+    if (opts.hostCallsInMeta === true) {
+      const own = new AbortController();
+      waiting.set(extra.requestId, own);
+      signal = own.signal;
+    }
     try {
       return await hosted.call(
         req.params.name,
         req.params.arguments as Record<string, unknown> | undefined,
         {
           session,
-          signal: AbortSignal.any([extra.signal, own.signal]),
-          ...(info === undefined ? {} : { client: `${info.name}@${info.version}` }),
+          signal,
+          ...(client.name === undefined ? {} : { client: client.name }),
           ...(opts.hostCallsInMeta === true ? { hostCallsInMeta: true } : {}),
         },
       );
     } finally {
-      waiting.delete(extra.requestId);
+      if (opts.hostCallsInMeta === true) waiting.delete(extra.requestId);
     }
   });
   return server;

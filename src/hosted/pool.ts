@@ -207,21 +207,28 @@ export class ComponentPool {
         stop: stop?.signal === undefined ? undefined : stop,
         onAbort: undefined,
       };
-      if (p.stop?.signal !== undefined) {
+      this.queue.push(p);
+      this.queued.set(component, waiting + 1);
+      this.pump();
+      // The abort is heard only where it does something: a call that waits in the queue, or
+      // one whose run it ends (endRunning). A call an idle worker took at once, to run to its
+      // end, adds no listener (an AbortSignal listener costs about 10 µs in Node).
+      const signal = p.stop?.signal;
+      const live =
+        this.queue.includes(p) ||
+        (p.stop?.endRunning === true && this.slots.some((x) => x.busy === p));
+      if (signal !== undefined && live) {
         const onAbort = () => this.abort(p);
         p.onAbort = onAbort;
-        p.stop.signal.addEventListener("abort", onAbort, { once: true });
+        signal.addEventListener("abort", onAbort, { once: true });
         const done = (o: () => void) => {
-          p.stop?.signal?.removeEventListener("abort", onAbort);
+          signal.removeEventListener("abort", onAbort);
           p.stop = undefined;
           o();
         };
         p.resolve = (o) => done(() => resolve(o));
         p.reject = (e) => done(() => reject(e));
       }
-      this.queue.push(p);
-      this.queued.set(component, waiting + 1);
-      this.pump();
     });
   }
 
