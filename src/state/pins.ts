@@ -8,7 +8,10 @@
  * what the guard judges with until then):
  * - per server, when another instance (or `warden pins approve`) announces a change of that
  *   server's pins on the channel (pub/sub: one Redis round trip after the change);
- * - whole, when the subscription (re)connects (announcements may have been missed meanwhile).
+ * - whole, when the subscription (re)connects (announcements may have been missed meanwhile);
+ * - whole, for as long as Redis is up but this instance is not subscribed (the subscription
+ *   failed, e.g. an ACL user without the channel: NOPERM, or is reconnecting): it would hear of
+ *   no change, so every pin is asked again before it is trusted.
  * An answer to a question sent before a drop is kept as stale. While Redis is down the cache is
  * kept: approved versions already read are served; anything else is refused
  * (rug-pull-shared.ts).
@@ -62,6 +65,10 @@ export class RedisPins {
   #droppedAll = 0;
   readonly #dropped = new Map<string, number>();
   readonly #sub: Redis;
+  /** Subscribed to the channel now (announcements are heard). */
+  #live = false;
+  /** Why the last subscription failed (for `subscriptionError`). */
+  #subError: Error | undefined;
 
   constructor(state: RedisState) {
     this.state = state;
@@ -70,9 +77,23 @@ export class RedisPins {
     this.#sub = state.client.duplicate();
     this.#sub.on("error", () => {}); // the main connection reports Redis' health
     this.#sub.on("ready", () => {
-      // (re)subscribed: announcements may have been missed meanwhile
+      // (re)connected: announcements may have been missed meanwhile
       this.#droppedAll = ++this.#epoch;
-      this.#sub.subscribe(this.channel).catch(() => {});
+      this.#sub.subscribe(this.channel).then(
+        () => {
+          this.#live = true;
+          this.#subError = undefined;
+          // what was read between the connection and the subscription may have changed since
+          this.#droppedAll = ++this.#epoch;
+        },
+        (e: Error) => {
+          this.#live = false;
+          this.#subError = e;
+        },
+      );
+    });
+    this.#sub.on("close", () => {
+      this.#live = false;
     });
     this.#sub.on("message", (_channel: string, message: string) => {
       if (message.slice(0, ORIGIN_LENGTH) === this.origin) return;
@@ -91,7 +112,14 @@ export class RedisPins {
   stale(server: string, tool: string): boolean {
     const c = this.#cache.get(server)?.get(tool);
     if (c === undefined) return true;
+    // not hearing announcements while Redis answers: ask it (while it is down, keep the cache)
+    if (!this.#live && this.state.up) return true;
     return c.at < this.#droppedAll || c.at < (this.#dropped.get(server) ?? 0);
+  }
+
+  /** Why this instance is not subscribed to pin changes, if a subscription failed. */
+  get subscriptionError(): Error | undefined {
+    return this.#live ? undefined : this.#subError;
   }
 
   failure(server: string, tool: string): Error | undefined {

@@ -188,3 +188,56 @@ upstreams:
     }
   }, 30_000);
 });
+
+describe("an instance whose subscription to pin changes fails (an ACL user without channels)", () => {
+  let acl: RedisServer;
+  beforeAll(async () => {
+    // Redis 7's default for a new ACL user is resetchannels: SUBSCRIBE answers NOPERM
+    acl = await RedisServer.start([
+      "--user",
+      "warden",
+      "on",
+      "nopass",
+      "~*",
+      "+@all",
+      "resetchannels",
+    ]);
+  });
+  afterAll(async () => {
+    await acl?.close();
+  });
+
+  async function on(url: string) {
+    const state = RedisState.open({
+      ...REDIS_DEFAULTS,
+      url,
+      keyPrefix: "acl:",
+      commandTimeoutMs: 300,
+      maxReconnectDelayMs: 100,
+    });
+    const pins = new RedisPins(state);
+    open.push({ state, pins });
+    await state.waitUp(5000);
+    const guard = createRugPull(specOf({ id: "rp", type: "rug_pull", config: {} }), Date.now, pins);
+    return { state, pins, guard };
+  }
+
+  it("does not trust its cached approvals: a change recorded by another instance refuses its calls", async () => {
+    const a = await on(acl.url);
+    const b = await on(`redis://warden:x@127.0.0.1:${acl.port}`);
+    const v1 = [tool("add", "Adds.")];
+    expect(await judge(a.guard, "tools_list", v1)).toEqual({ kind: "allow" });
+    expect(await judge(b.guard, "tools_list", v1)).toEqual({ kind: "allow" });
+    expect((await judge(b.guard, "tool_invoke", call("add"))).kind).toBe("allow");
+    // a sees the upstream change and records it (announced on the channel b could not join)
+    expect(names(await judge(a.guard, "tools_list", [tool("add", "Adds. Reads ~/.ssh.")]))).toEqual(
+      [],
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.pins.subscriptionError?.message).toMatch(/NOPERM/);
+    expect(await judge(b.guard, "tool_invoke", call("add"))).toMatchObject({
+      kind: "deny",
+      code: "tool_changed",
+    });
+  });
+});
