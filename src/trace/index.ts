@@ -23,6 +23,7 @@ export { hasTerminal, terminalReviewer } from "./review.js";
 export { sectionsOf } from "./sections.js";
 export { startTraceServer, type TraceHandlers, type TraceServer } from "./server.js";
 export { type SessionOptions, TraceSession } from "./session.js";
+export { applyRecord, openSpool, type Spool, type SpoolStats } from "./spool.js";
 export { type StraceMode, StraceRun, type StraceSummary, straceText } from "./strace/index.js";
 
 /** The Node agent's CommonJS preload, for NODE_OPTIONS=--require. */

@@ -82,6 +82,11 @@ export interface ConfigureRequest {
 }
 
 /** What `/configure` answers: the policy to judge with, the sections it judges, the clock. */
+/** Bytes one agent spools at most before it starts its flusher thread (src/trace/spool.ts). */
+export const SPOOL_AGENT_MAX = 1024 * 1024;
+/** The spool's size past which agents start their flusher threads instead (bounded). */
+export const SPOOL_FILE_MAX = 256 * 1024 * 1024;
+
 export interface ConfigureAnswer {
   readonly policy: { readonly text: string; readonly file: string };
   /** Policy sections present in the file: a kind whose section is absent is not judged. */
@@ -94,6 +99,11 @@ export interface ConfigureAnswer {
   readonly review_timeout_ms: number;
   /** `/configure` only: the run's `WARDEN_TRACE_CONFIG` value, for the children of the agent. */
   readonly handoff?: string;
+  /**
+   * Hand-over only: the run's spool (src/trace/spool.ts) as `<pid>:<fd>`, where an agent writes
+   * its records instead of starting a flusher thread.
+   */
+  readonly spool?: string;
 }
 
 export interface ReadyRequest {

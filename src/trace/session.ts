@@ -77,6 +77,12 @@ export class TraceSession implements TraceHandlers {
   worst: Verdict = "allow";
   /** The run's `WARDEN_TRACE_CONFIG` value (src/trace/handoff.ts), when it handed one over. */
   handoff: string | undefined;
+  /**
+   * Reads the records agents spooled since the last read (src/trace/spool.ts) and handles them:
+   * before each `/configure` posted (an agent that spooled first is handled in its order) and
+   * while draining.
+   */
+  pullSpool: (() => void) | undefined;
   /** Processes killed for judging with a hand-over warden run did not give: their events are dropped. */
   readonly #forged = new Set<number>();
 
@@ -115,6 +121,9 @@ export class TraceSession implements TraceHandlers {
   }
 
   configure(r: ConfigureRequest): ConfigureAnswer {
+    // An agent that spooled its first records and then started its flusher thread: what it
+    // spooled (written before the thread started) is handled before what it posts.
+    this.pullSpool?.();
     if (r.config !== undefined && r.config !== this.handoff) return this.#forgery(r);
     const key = `${r.pid}:${r.thread_id}`;
     // A process that exec'd a new image configures again under the same pid: counted anew.
@@ -276,8 +285,11 @@ export class TraceSession implements TraceHandlers {
     // Children reported but not (yet) traced, still running: one may still start an agent.
     const starting = () =>
       [...this.procs.values()].some((p) => !p.traced && p.pid > 0 && p.ppid !== 0 && alive(p.pid));
-    while (this.#active > 0 || starting()) {
-      for (const a of this.#agents.values()) if (!a.out && !alive(a.pid)) this.#out(a, 0);
+    for (;;) {
+      // Seen gone before the spool is read: every record such a process wrote is read below.
+      const gone = [...this.#agents.values()].filter((a) => !a.out && !alive(a.pid));
+      this.pullSpool?.();
+      for (const a of gone) if (!a.out) this.#out(a, 0);
       if ((this.#active === 0 && !starting()) || Date.now() >= deadline) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 50);

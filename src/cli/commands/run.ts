@@ -16,6 +16,7 @@ import {
   defaultPolicy,
   eventLine,
   hasTerminal,
+  openSpool,
   pythonJudge,
   type SessionOptions,
   StraceRun,
@@ -239,8 +240,13 @@ async function run(command: string[], o: Options): Promise<number> {
   if (!hasTerminal() && !json && verbose)
     process.stderr.write("warden run: no terminal: review means deny\n");
 
+  // Traced processes report through the spool until they need a thread (src/trace/spool.ts).
+  const spool = openSpool(session);
+  session.pullSpool = spool?.pull;
   // Every traced process reads the policy from this file instead of waiting for /configure.
-  const handoff = writeHandoff(session.answer());
+  const handoff = writeHandoff(
+    spool === undefined ? session.answer() : { ...session.answer(), spool: spool.value },
+  );
   session.handoff = handoff?.env;
   const env = tracedEnv(process.env, {
     url: server.url,
@@ -272,6 +278,7 @@ async function run(command: string[], o: Options): Promise<number> {
           ...(handoff !== undefined ? [handoff.path] : []),
           resolve(dirname(AGENT_PRELOAD), "../.."),
         ],
+        ownWritten: spool !== undefined ? [spool.path] : [],
         agents: session,
         t0: session.t0,
         emit: (e) => session.record(e),
@@ -291,6 +298,7 @@ async function run(command: string[], o: Options): Promise<number> {
   });
   const { left } = await session.drain(lingerMs);
   await strace.finish(Math.max(lingerMs, 1000));
+  spool?.close();
   await server.close();
   handoff?.remove();
   process.off("SIGTERM", onTerm);

@@ -37,6 +37,13 @@ function refuse(code: string, why: string): never {
 
 let started = false;
 
+/** The hand-over's spool, when it is warden run's (the pid the hand-over names: the giver). */
+function spoolOf(spool: string | undefined, config: string | undefined): string | undefined {
+  if (spool === undefined || config === undefined) return undefined;
+  const giver = config.split(":")[1];
+  return spool.split(":")[0] === giver ? spool : undefined;
+}
+
 export function start(): void {
   if (started) return;
   started = true;
@@ -56,13 +63,16 @@ export function start(): void {
     argv: process.argv,
   };
   // The answer warden run handed over in a file (its hash checked): no waiting for the flusher
-  // thread to start and the CLI to answer; registered with /configure before any event.
+  // thread to start and the CLI to answer; registered with /configure before any event, in the
+  // run's spool (no thread started until one is needed) or by the flusher.
   const handed = readHandoff(process.env[ENV_CONFIG]);
   let c: ConfigureAnswer;
   if (typeof handed !== "string") {
     c = handed;
+    channel.useSpool(spoolOf(handed.spool, process.env[ENV_CONFIG]));
     channel.notify("hello", { ...hello, config: process.env[ENV_CONFIG] });
   } else {
+    channel.start();
     const cfg = channel.request({ t: "configure", body: hello }, CONFIGURE_MS);
     if (!cfg.ok) refuse("trace_agent_failed", `cannot reach warden run at ${url} (${cfg.error})`);
     c = cfg.body as ConfigureAnswer;

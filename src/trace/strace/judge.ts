@@ -35,19 +35,23 @@ export class StraceJudge {
   readonly #secrets: CompiledPolicy | undefined;
   readonly #server: ReadonlySet<string>;
   readonly #own: readonly string[];
+  readonly #ownWritten: readonly string[];
 
   /**
    * `server`: `host:port` forms of warden run's own endpoint (never flagged); `own`: files and
    * folders Warden itself reads in the traced processes (the hand-over, the agents' code):
-   * reading them is Warden's doing, not the program's.
+   * reading them is Warden's doing, not the program's; `ownWritten`: files the agents write
+   * (the run's spool, src/trace/spool.ts).
    */
   constructor(
     policy: CompiledPolicy,
     sections: readonly string[],
     serverPort: number,
     own: readonly string[] = [],
+    ownWritten: readonly string[] = [],
   ) {
     this.#own = own;
+    this.#ownWritten = ownWritten;
     this.#policy = policy;
     this.#sections = new Set(sections);
     const d = compilePolicy(defaultPolicy().text, { file: "<warden run default policy>" });
@@ -75,6 +79,12 @@ export class StraceJudge {
     return false;
   }
 
+  /** A write to a file of Warden's own (as named, or as the kernel names it once removed). */
+  #isOwnWritten(path: string): boolean {
+    for (const o of this.#ownWritten) if (path === o || path === `${o} (deleted)`) return true;
+    return false;
+  }
+
   /** The check of a record, or undefined when it is not worth checking. */
   check(r: StraceRecord): Checked | undefined {
     switch (r.kind) {
@@ -91,7 +101,8 @@ export class StraceJudge {
       case "open": {
         // The file the kernel opened (`-y`), else the path as given (a failed open).
         const path = resolve(r.opened?.startsWith("/") === true ? r.opened : r.path);
-        if (isNoise(path, r.write) || (!r.write && this.#isOwn(path))) return undefined;
+        if (isNoise(path, r.write) || (r.write ? this.#isOwnWritten(path) : this.#isOwn(path)))
+          return undefined;
         const op: Op = { kind: r.write ? "write" : "read", target: path };
         const j = this.#judge(op);
         if (j.verdict !== "allow") return { op, ...j };

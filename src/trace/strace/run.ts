@@ -78,13 +78,15 @@ export class StraceRun {
     serverPort: number;
     /** Files and folders Warden itself reads in traced processes (never flagged). */
     own?: readonly string[];
+    /** Files the agents write (the run's spool). */
+    ownWritten?: readonly string[];
     agents: AgentsView;
     t0: bigint;
     emit: (e: TraceEvent) => void;
   }): void {
     const layer = this.#layer;
     if (layer === undefined) return;
-    const judge = new StraceJudge(o.policy, o.sections, o.serverPort, o.own);
+    const judge = new StraceJudge(o.policy, o.sections, o.serverPort, o.own, o.ownWritten);
     const c = new Correlator(judge, o.agents, o.t0, o.root, (e) => {
       if (this.#unhooked.length < UNHOOKED_KEPT && e.verdict !== "suppress")
         this.#unhooked.push(unhookedEntry(e));
