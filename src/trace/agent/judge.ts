@@ -53,24 +53,85 @@ interface Remembered {
   readonly absent: boolean;
 }
 
+/**
+ * One `stat` (links followed) of `p` into `sDev`, `sIno`, `sTime` (birth time, else change
+ * time) and `sCtime`: false when nothing is there (ENOENT, ENOTDIR); other errors thrown. Made
+ * through Node's own fs binding (the call `fs.statSync` makes) where it gives what `statSync`
+ * gives (checked at load): a `Stats` object and its four `Date`s cost more than the system call.
+ */
+let sDev = 0;
+let sIno = 0;
+let sTime = 0;
+let sCtime = 0;
+
+type RawStat = (
+  p: string,
+  bigint: false,
+  req: undefined,
+  throwIfNoEntry: false,
+) => Float64Array | undefined;
+const rawStat = rawStatOf();
+
+function statId(p: string): boolean {
+  if (rawStat !== undefined && !p.includes("\0")) {
+    const v = rawStat(p, false, undefined, false);
+    if (v === undefined) return false;
+    sDev = v[0]!;
+    sIno = v[7]!;
+    sCtime = v[14]! * 1e3 + v[15]! / 1e6;
+    sTime = v[16]! * 1e3 + v[17]! / 1e6 || sCtime;
+    return true;
+  }
+  const st = statSync(p, NO_THROW);
+  if (st === undefined) return false;
+  sDev = st.dev;
+  sIno = st.ino;
+  sCtime = st.ctimeMs;
+  sTime = st.birthtimeMs || st.ctimeMs;
+  return true;
+}
+
+/** `stat` of Node's fs binding, if it answers as `fs.statSync` does here; else undefined. */
+function rawStatOf(): RawStat | undefined {
+  try {
+    // Not with --pending-deprecation: process.binding would print a warning in the program.
+    if (process.execArgv.includes("--pending-deprecation")) return undefined;
+    if ((process.env.NODE_OPTIONS ?? "").includes("--pending-deprecation")) return undefined;
+    if (process.env.NODE_PENDING_DEPRECATION === "1") return undefined;
+    const binding = (process as unknown as { binding(n: string): { stat?: unknown } }).binding(
+      "fs",
+    );
+    if (typeof binding.stat !== "function") return undefined;
+    const raw = (binding.stat as RawStat).bind(binding);
+    for (const p of [process.execPath, "/"]) {
+      const st = statSync(p);
+      const v = raw(p, false, undefined, false);
+      if (
+        !(v instanceof Float64Array) ||
+        v[0] !== st.dev ||
+        v[7] !== st.ino ||
+        v[14]! * 1e3 + v[15]! / 1e6 !== st.ctimeMs ||
+        v[16]! * 1e3 + v[17]! / 1e6 !== st.birthtimeMs
+      )
+        return undefined;
+    }
+    if (raw(`${process.execPath}\u0001-none`, false, undefined, false) !== undefined)
+      return undefined;
+    return raw;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The identity of what `abs` leads to now; undefined when it is not to be remembered. */
 function identityOf(abs: string, judged: Judged): Remembered | undefined {
   try {
-    const st = statSync(abs, NO_THROW);
-    if (st !== undefined)
-      return {
-        judged,
-        dev: st.dev,
-        ino: st.ino,
-        time: st.birthtimeMs || st.ctimeMs,
-        absent: false,
-      };
+    if (statId(abs)) return { judged, dev: sDev, ino: sIno, time: sTime, absent: false };
     // A dangling link could be pointed elsewhere without the file it names being born: only a
     // name that is not there at all is remembered, by its directory.
     if (lstatSync(abs, NO_THROW) !== undefined) return undefined;
-    const d = statSync(dirname(abs), NO_THROW);
-    if (d === undefined) return undefined;
-    return { judged, dev: d.dev, ino: d.ino, time: d.ctimeMs, absent: true };
+    if (!statId(dirname(abs))) return undefined;
+    return { judged, dev: sDev, ino: sIno, time: sCtime, absent: true };
   } catch {
     // ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: judged each time.
     return undefined;
@@ -80,17 +141,9 @@ function identityOf(abs: string, judged: Judged): Remembered | undefined {
 /** Does `abs` still lead to what it led to when `r` was remembered (one `stat`, two for a new name)? */
 function stillLeads(abs: string, r: Remembered): boolean {
   try {
-    const st = statSync(abs, NO_THROW);
-    if (st !== undefined)
-      return (
-        !r.absent &&
-        st.ino === r.ino &&
-        st.dev === r.dev &&
-        (st.birthtimeMs || st.ctimeMs) === r.time
-      );
+    if (statId(abs)) return !r.absent && sIno === r.ino && sDev === r.dev && sTime === r.time;
     if (!r.absent) return false;
-    const d = statSync(dirname(abs), NO_THROW);
-    return d !== undefined && d.ino === r.ino && d.dev === r.dev && d.ctimeMs === r.time;
+    return statId(dirname(abs)) && sIno === r.ino && sDev === r.dev && sCtime === r.time;
   } catch {
     return false;
   }
