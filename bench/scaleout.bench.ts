@@ -6,9 +6,10 @@
  * - one instance: every call goes to the instance holding the session;
  * - two instances, round-robin: half the calls reach the other instance and are forwarded;
  * - two instances, all forwarded: every call reaches the other instance (the worst case).
- * Each row's p50/p99 is the client's latency; its note gives the CPU (user + system, from
- * /proc, 10 ms ticks) the gateway processes and redis-server used per call, and `uptime`'s load.
- * `npm run bench -- --only scaleout`.
+ * Each setup has two rows: the client's latency (p50/p99), and the CPU per call of the gateway
+ * processes and redis-server together (user + system, from /proc, 10 ms ticks: the p50 column
+ * is the mean over every block, the p99 column the costliest block), with the difference to one
+ * instance and `uptime`'s load in its note. `npm run bench -- --only scaleout`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -195,7 +196,12 @@ upstreams:
     // 2 cores) or a late JIT warm-up falls on every row alike; CPU is summed per setup.
     const BLOCK = 100;
     const load = loadavg().map((x) => x.toFixed(2));
-    const rows = setups.map(() => ({ lat: [] as number[], cpu: [0, 0, 0, 0, 0, 0] }));
+    const rows = setups.map(() => ({
+      lat: [] as number[],
+      cpu: [0, 0, 0, 0, 0, 0],
+      /** CPU per call (ms) of each block, all processes. */
+      blocks: [] as number[],
+    }));
     for (let done = 0; done < n; done += BLOCK)
       for (const [k, [, at]] of setups.entries()) {
         const row = rows[k]!;
@@ -206,9 +212,16 @@ upstreams:
           row.lat.push(Number(process.hrtime.bigint() - t0));
         }
         const c1 = cpu();
-        for (let p = 0; p < 6; p++) row.cpu[p]! += c1[p]! - c0[p]!;
+        let all = 0;
+        for (let p = 0; p < 6; p++) {
+          row.cpu[p]! += c1[p]! - c0[p]!;
+          all += c1[p]! - c0[p]!;
+        }
+        row.blocks.push(all / BLOCK);
       }
     const loadEnd = loadavg().map((x) => x.toFixed(2));
+    /** CPU per call (ns) over all of a setup's calls. */
+    const cpuNs = rows.map((r) => (r.cpu.reduce((x, y) => x + y, 0) * 1e6) / r.lat.length);
     for (const [k, [label]] of setups.entries()) {
       const { lat, cpu: used } = rows[k]!;
       const per = (ms: number) => Math.round((ms * 1000) / lat.length);
@@ -222,6 +235,23 @@ upstreams:
         ops_per_s: Math.round(1e9 / (lat.reduce((s, x) => s + x, 0) / lat.length)),
         samples: lat.length,
         note: `CPU per call: ${us(0) + us(1) + us(2)} us (instance A ${us(0)} [sys ${sys(0)}], B ${us(1)} [sys ${sys(1)}], redis ${us(2)}); load ${load.join(" ")} -> ${loadEnd.join(" ")}`,
+      });
+    }
+    // the CPU as rows of their own (JSON and table): what a second instance costs each call
+    for (const [k, [label]] of setups.entries()) {
+      const { lat, blocks } = rows[k]!;
+      const mean = cpuNs[k]!;
+      const vsOne =
+        k === 0
+          ? "the baseline"
+          : `${mean >= cpuNs[0]! ? "+" : ""}${Math.round((mean - cpuNs[0]!) / 1000)} us (${((mean / cpuNs[0]! - 1) * 100).toFixed(0)}%) over one instance`;
+      h.record({
+        name: `scale-out: CPU per tools/call (gateways + redis), ${label}`,
+        p50_ns: Math.round(mean),
+        p99_ns: Math.round(Math.max(...blocks) * 1e6),
+        ops_per_s: Math.round(1e9 / mean),
+        samples: lat.length,
+        note: `${vsOne}; p50 column: mean CPU per call over ${lat.length} calls in ${blocks.length} interleaved blocks of ${BLOCK}, p99 column: the costliest block, ops/s: calls per CPU second; /proc ticks of 10 ms; load ${load.join(" ")} -> ${loadEnd.join(" ")}`,
       });
     }
   } finally {

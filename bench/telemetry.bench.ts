@@ -4,7 +4,9 @@
  * (interleaved blocks, so load from neighbours falls on both alike). With telemetry on, every
  * call makes its span, sends the upstream a traceparent, and the spans go in batches to a local
  * OTLP/HTTP receiver (in this process: it reads and discards). Notes give the p50/p99 difference,
- * each gateway's main-thread CPU per call, the spans received, and the load average.
+ * each gateway's main-thread CPU per call, the spans received, and the load average; two more
+ * rows give each gateway process's CPU per call (all its threads: the exporter's too), telemetry
+ * off and on, and the difference.
  *
  * First, the in-process cost per forwarded call (`inProcess`): two gateways in this process
  * (stdio listen on in-memory streams, the echo upstream a child process over stdio, no audit
@@ -28,6 +30,7 @@ import { Gateway } from "../src/mcp/gateway.js";
 import { CallTracer } from "../src/telemetry/index.js";
 import type { Harness } from "./harness.js";
 import {
+  cpuMs,
   httpClient,
   interleaved,
   mainThreadCpuMs,
@@ -249,7 +252,10 @@ export default async function (h: Harness): Promise<void> {
       for (let i = 0; i < warm; i++) await f();
     }
     const cpu = rows.map(() => 0);
+    /** Whole-process CPU (ms) of each gateway over its blocks. */
+    const cpuAll = rows.map(() => 0);
     let at = 0;
+    let atAll = 0;
     const block = 100;
     const rounds = h.quick ? 4 : 30;
     const load = loadavg();
@@ -262,10 +268,14 @@ export default async function (h: Harness): Promise<void> {
         before: (i) => {
           const pid = rows[i]![2]?.pid;
           at = pid === undefined ? 0 : mainThreadCpuMs(pid);
+          atAll = pid === undefined ? 0 : cpuMs(pid);
         },
         after: (i) => {
           const pid = rows[i]![2]?.pid;
-          if (pid !== undefined) cpu[i]! += mainThreadCpuMs(pid) - at;
+          if (pid !== undefined) {
+            cpu[i]! += mainThreadCpuMs(pid) - at;
+            cpuAll[i]! += cpuMs(pid) - atAll;
+          }
         },
       },
     );
@@ -291,6 +301,20 @@ export default async function (h: Harness): Promise<void> {
           i === 0
             ? `baseline; blocks of ${block} interleaved; load average ${load}`
             : `gateway main thread ${cpuUs} µs CPU/call (10 ms ticks)${vsOff}`,
+      });
+    }
+    // the gateways' CPU per call as rows of their own (JSON and table), telemetry off and on
+    const perCall = (i: number) => (cpuAll[i]! * 1e6) / sorted[i]!.length;
+    for (const i of [1, 2]) {
+      const ns = perCall(i);
+      const diff = ns - perCall(1);
+      h.record({
+        name: `CPU per tools/call over HTTP (gateway process, all threads): ${rows[i]![0]}`,
+        p50_ns: Math.round(ns),
+        p99_ns: Math.round(ns),
+        ops_per_s: Math.round(1e9 / ns),
+        samples: sorted[i]!.length,
+        note: `${i === 1 ? "the baseline" : `telemetry adds ${diff >= 0 ? "+" : ""}${Math.round(diff / 1000)} µs CPU/call (${((ns / perCall(1) - 1) * 100).toFixed(0)}%)`}; p50 and p99 columns: mean CPU per call over ${sorted[i]!.length} calls in interleaved blocks of ${block} (/proc, 10 ms ticks); ops/s: calls per CPU second; load average ${load}`,
       });
     }
   } finally {
