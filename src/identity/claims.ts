@@ -26,6 +26,9 @@ export interface ClaimRules {
 const failed = (claims: JWTPayload, claim: string, message: string, reason = "check_failed") =>
   new errors.JWTClaimValidationFailed(message, claims, claim, reason);
 
+const missing = (claims: JWTPayload, claim: string) =>
+  failed(claims, claim, `missing required "${claim}" claim`, "missing");
+
 /** A NumericDate claim: absent, or a number (else refused, as jose's validateNumericDate). */
 function numericDate(claims: JWTPayload, claim: "iat" | "nbf" | "exp"): number | undefined {
   const v = claims[claim];
@@ -53,9 +56,10 @@ export function checkedClaims(segment: string, rules: ClaimRules, now: number): 
   if (typeof claims !== "object" || claims === null || Array.isArray(claims))
     throw new errors.JWTInvalid("JWT Claims Set must be a top-level JSON object");
   const c = claims as JWTPayload;
-  for (const claim of ["iss", "aud", "exp"])
-    if (!Object.hasOwn(c, claim))
-      throw failed(c, claim, `missing required "${claim}" claim`, "missing");
+  // jose's order (iss, aud, exp), written out: a loop over a list cost ~0.5 us a token
+  if (!Object.hasOwn(c, "iss")) throw missing(c, "iss");
+  if (!Object.hasOwn(c, "aud")) throw missing(c, "aud");
+  if (!Object.hasOwn(c, "exp")) throw missing(c, "exp");
   if (c.iss !== rules.issuer) throw failed(c, "iss", 'unexpected "iss" claim value');
   const aud = c.aud;
   if (!(aud === rules.audience || (Array.isArray(aud) && aud.includes(rules.audience))))

@@ -16,7 +16,7 @@
  * token, on hand-built encodings and changed signatures.
  */
 import * as nodeCrypto from "node:crypto";
-import { constants, createHash, type KeyObject, publicDecrypt, timingSafeEqual } from "node:crypto";
+import { constants, createHash, type KeyObject, publicDecrypt } from "node:crypto";
 
 export type RsaHash = "sha256" | "sha384" | "sha512";
 
@@ -74,8 +74,11 @@ export function pkcs1Verifies(
   const em = publicDecrypt({ key, padding: constants.RSA_NO_PADDING }, sig);
   if (em.length !== k) return false;
   const digest = digestOf(h, input);
-  // both halves compared whole, in constant time; the verdict is their conjunction
-  const a = timingSafeEqual(em.subarray(0, head.length), head);
-  const b = timingSafeEqual(em.subarray(head.length), digest);
-  return a && b;
+  // both halves compared whole, by memcmp as OpenSSL's own check does: nothing here is secret
+  // (the signature, the key and the signing input are all public), so no constant-time
+  // compare is needed; two of those (timingSafeEqual on two subarrays) cost ~0.2 us a token
+  return (
+    em.compare(head, 0, head.length, 0, head.length) === 0 &&
+    em.compare(digest, 0, digest.length, head.length, k) === 0
+  );
 }

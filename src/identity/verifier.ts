@@ -125,45 +125,84 @@ export class JwtVerifier {
     return this.#keys.state?.();
   }
 
-  /** Check a bearer token: who it names, or why it is refused. */
-  async verify(token: string, now = Date.now()): Promise<Verdict> {
-    const key = memoKey(token);
-    const hit = this.#verified.get(key);
-    if (hit !== undefined && hit.p.token === token) {
-      if (now < hit.until && hit.epoch === this.#epoch()) return { ok: true, principal: hit.p };
-      this.#verified.delete(key);
+  /**
+   * Check a bearer token: who it names, or why it is refused. A remembered token and a token of
+   * a known header are settled without an async function (only the long way, jose's key
+   * lookup, awaits). Never throws: anything unexpected is a rejected promise.
+   */
+  verify(token: string, now = Date.now()): Promise<Verdict> {
+    try {
+      const key = memoKey(token);
+      const hit = this.#verified.get(key);
+      if (hit !== undefined && hit.p.token === token) {
+        if (now < hit.until && hit.epoch === this.#epoch())
+          return Promise.resolve({ ok: true, principal: hit.p });
+        this.#verified.delete(key);
+      }
+      if (token.length > MAX_TOKEN_CHARS)
+        return Promise.resolve(invalid(`the token is longer than ${MAX_TOKEN_CHARS} characters`));
+      const epoch = this.#epoch();
+      this.signatureChecks++;
+      let payload: JWTPayload | undefined;
+      try {
+        payload = this.#known(token, epoch, now);
+      } catch (e) {
+        return Promise.resolve(this.#why(e));
+      }
+      if (payload === undefined) return this.#long(token, key, epoch, now);
+      return Promise.resolve(this.#accepted(token, key, payload, epoch, now));
+    } catch (e) {
+      return Promise.reject(e);
     }
-    if (token.length > MAX_TOKEN_CHARS)
-      return invalid(`the token is longer than ${MAX_TOKEN_CHARS} characters`);
-    const s = this.#s;
-    const epoch = this.#epoch();
+  }
+
+  /** The long way: jose's key lookup (and jose whole for a token that is not plain). */
+  async #long(token: string, key: string, epoch: number | undefined, now: number) {
     let payload: JWTPayload;
     try {
-      this.signatureChecks++;
-      payload = this.#known(token, epoch, now) ?? (await this.#payload(token, epoch, now));
+      payload = await this.#payload(token, epoch, now);
     } catch (e) {
       return this.#why(e);
     }
+    return this.#accepted(token, key, payload, epoch, now);
+  }
+
+  /**
+   * The verdict on a token whose signature and claims verified: its caller (the subject claim),
+   * groups and scopes, refused without the required scopes; remembered under `key` unless the
+   * keys changed meanwhile.
+   */
+  #accepted(
+    token: string,
+    key: string,
+    payload: JWTPayload,
+    epoch: number | undefined,
+    now: number,
+  ): Verdict {
+    const s = this.#s;
     const sub = payload[s.subjectClaim];
     if (typeof sub !== "string" || sub === "" || sub.length > 256 || BAD_SUBJECT.test(sub))
       return invalid(
         `the token's "${s.subjectClaim}" claim (auth.oauth.subject_claim) is missing or is not a name (a string of 1 to 256 characters without spaces or control characters)`,
       );
+    const scopes = scopesOf(payload);
     const principal: Principal = Object.freeze({
       caller: sub,
       groups: Object.freeze(strings(payload[s.groupsClaim])),
-      scopes: Object.freeze(scopesOf(payload)),
+      scopes: Object.freeze(scopes),
       token,
       exp: payload.exp as number,
     });
-    const missing = s.requiredScopes.filter((x) => !principal.scopes.includes(x));
-    if (missing.length > 0)
-      return {
-        ok: false,
-        status: 403,
-        code: "insufficient_scope",
-        message: `the token of "${sub}" lacks the scope${missing.length > 1 ? "s" : ""} ${missing.join(" ")} (auth.oauth.required_scopes); ask the authorization server for a token with them`,
-      };
+    for (const x of s.requiredScopes)
+      if (!scopes.includes(x)) {
+        const missing = s.requiredScopes.filter((y) => !scopes.includes(y));
+        return {
+          ok: false,
+          status: 403,
+          code: "insufficient_scope",
+          message: `the token of "${sub}" lacks the scope${missing.length > 1 ? "s" : ""} ${missing.join(" ")} (auth.oauth.required_scopes); ask the authorization server for a token with them`,
+        };
+      }
     if (this.#verified.size >= MAX_VERIFIED) {
       const oldest = this.#verified.keys().next().value;
       if (oldest !== undefined) this.#verified.delete(oldest);
