@@ -23,6 +23,7 @@ import { randomUUID } from "node:crypto";
 import { WardenError } from "../core/errors.js";
 import {
   MAX_MODULE_BYTES,
+  MAX_PLUGINS,
   type PluginRegistry,
   type RegistryLog,
   type RegistryShare,
@@ -32,6 +33,15 @@ import type { RedisState } from "../state/index.js";
 
 /** How often the index is read and the counts pushed (ms). */
 export const SHARED_SYNC_MS = 1000;
+
+/**
+ * Entries read at most from the shared hashes: the index (instances write at most MAX_PLUGINS;
+ * twice that leaves room for uploads racing on two instances) and the counts and last-invoked
+ * hashes (one field per plugin version ever counted). A hash past it was planted: it is not
+ * read (one error line naming the key) and the instance serves what it has.
+ */
+export const MAX_INDEX_ENTRIES = 2 * MAX_PLUGINS;
+export const MAX_COUNT_ENTRIES = 65_536;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -260,64 +270,22 @@ export class SharedRegistry implements RegistryShare {
         }
         this.#epoch = epoch;
       }
-      const totals = await c.hgetall(this.#key("counts"));
-      this.#totals = new Map(
-        Object.entries(totals)
-          .map(([k, v]) => [k, Number(v)] as const)
-          .filter(([, v]) => Number.isSafeInteger(v) && v >= 0),
-      );
-      const lasts = await c.hgetall(this.#key("last"));
-      this.#lasts = new Map(
-        Object.entries(lasts).filter(([, v]) => v.length <= 40 && !Number.isNaN(Date.parse(v))),
-      );
-      const index = await c.hgetall(this.#key("index"));
-      const seen = new Set<string>();
-      for (const [name, json] of Object.entries(index)) {
-        const p = parsePlugin(name, json);
-        if (p === undefined) {
-          this.#warnOnce(
-            `index:${name}:${json}`,
-            { event: "wasm.plugin.shared", plugin: name.slice(0, 200), key: this.#key("index") },
-            `the shared index entry ${JSON.stringify(name.slice(0, 200))} in ${this.#key("index")} is not a plugin entry (written by something other than a Warden instance?); skipped, fix or delete it (HDEL)`,
-          );
-          continue;
-        }
-        seen.add(name);
-        this.#publishing.delete(name);
-        const have = reg.get(name);
-        if (have !== undefined && have.sha256 === p.sha256 && have.source === "api") {
-          if (have.enabled !== p.enabled) await reg.adopt(p, new Uint8Array());
-          continue;
-        }
-        const key = this.#key(`module:${p.sha256}`);
-        // the size first (a huge value is never read), then a bounded read: a module replaced
-        // by a huge value between the two is still read no further than the limit
-        const size = await c.strlen(key);
-        const bytes =
-          size === 0 || size > MAX_MODULE_BYTES
-            ? Buffer.alloc(size === 0 ? 0 : MAX_MODULE_BYTES + 1)
-            : await c.getrangeBuffer(key, 0, MAX_MODULE_BYTES);
-        if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODULE_BYTES) {
-          this.#warnOnce(
-            `module:${name}:${p.sha256}:${bytes.byteLength === 0}`,
-            { event: "wasm.plugin.shared", plugin: name, key, size_bytes: size },
-            `the shared module ${key} of plugin "${name}" is ${bytes.byteLength === 0 ? "missing" : `past the module size limit (${size} bytes, at most ${MAX_MODULE_BYTES})`}; skipped, the version in force (if any) keeps running`,
-          );
-          continue;
-        }
-        await reg
-          .adopt(p, new Uint8Array(bytes))
-          .catch((e: Error) =>
-            this.#warnOnce(
-              `adopt:${name}:${p.sha256}`,
-              { event: "wasm.plugin.shared", plugin: name, key, message: e.message },
-              `the shared plugin "${name}" (${key}) could not be loaded: ${e.message}; the version in force (if any) keeps running`,
-            ),
-          );
+      if (!(await this.#over("counts", MAX_COUNT_ENTRIES))) {
+        const totals = await c.hgetall(this.#key("counts"));
+        this.#totals = new Map(
+          Object.entries(totals)
+            .map(([k, v]) => [k, Number(v)] as const)
+            .filter(([, v]) => Number.isSafeInteger(v) && v >= 0),
+        );
       }
-      for (const p of reg.list())
-        if (p.source === "api" && !seen.has(p.name) && !this.#publishing.has(p.name))
-          await reg.forget(p.name);
+      if (!(await this.#over("last", MAX_COUNT_ENTRIES))) {
+        const lasts = await c.hgetall(this.#key("last"));
+        this.#lasts = new Map(
+          Object.entries(lasts).filter(([, v]) => v.length <= 40 && !Number.isNaN(Date.parse(v))),
+        );
+      }
+      // an index past its bound is not followed at all (nothing adopted, nothing dropped)
+      if (!(await this.#over("index", MAX_INDEX_ENTRIES))) await this.#follow(reg);
       this.syncs++;
       if (this.#down)
         this.#log?.info(
@@ -333,6 +301,75 @@ export class SharedRegistry implements RegistryShare {
         );
       this.#down = true;
     }
+  }
+
+  /** Take the index: adopt what this instance lacks or has at another version, drop what went. */
+  async #follow(reg: PluginRegistry): Promise<void> {
+    const c = this.#state.client;
+    const index = await c.hgetall(this.#key("index"));
+    const seen = new Set<string>();
+    for (const [name, json] of Object.entries(index)) {
+      const p = parsePlugin(name, json);
+      if (p === undefined) {
+        this.#warnOnce(
+          `index:${name}:${json}`,
+          { event: "wasm.plugin.shared", plugin: name.slice(0, 200), key: this.#key("index") },
+          `the shared index entry ${JSON.stringify(name.slice(0, 200))} in ${this.#key("index")} is not a plugin entry (written by something other than a Warden instance?); skipped, fix or delete it (HDEL)`,
+        );
+        continue;
+      }
+      seen.add(name);
+      this.#publishing.delete(name);
+      const have = reg.get(name);
+      if (have !== undefined && have.sha256 === p.sha256 && have.source === "api") {
+        if (have.enabled !== p.enabled) await reg.adopt(p, new Uint8Array());
+        continue;
+      }
+      const key = this.#key(`module:${p.sha256}`);
+      // the size first (a huge value is never read), then a bounded read: a module replaced
+      // by a huge value between the two is still read no further than the limit
+      const size = await c.strlen(key);
+      const bytes =
+        size === 0 || size > MAX_MODULE_BYTES
+          ? Buffer.alloc(size === 0 ? 0 : MAX_MODULE_BYTES + 1)
+          : await c.getrangeBuffer(key, 0, MAX_MODULE_BYTES);
+      if (bytes.byteLength === 0 || bytes.byteLength > MAX_MODULE_BYTES) {
+        this.#warnOnce(
+          `module:${name}:${p.sha256}:${bytes.byteLength === 0}`,
+          { event: "wasm.plugin.shared", plugin: name, key, size_bytes: size },
+          `the shared module ${key} of plugin "${name}" is ${bytes.byteLength === 0 ? "missing" : `past the module size limit (${size} bytes, at most ${MAX_MODULE_BYTES})`}; skipped, the version in force (if any) keeps running`,
+        );
+        continue;
+      }
+      await reg
+        .adopt(p, new Uint8Array(bytes))
+        .catch((e: Error) =>
+          this.#warnOnce(
+            `adopt:${name}:${p.sha256}`,
+            { event: "wasm.plugin.shared", plugin: name, key, message: e.message },
+            `the shared plugin "${name}" (${key}) could not be loaded: ${e.message}; the version in force (if any) keeps running`,
+          ),
+        );
+    }
+    for (const p of reg.list())
+      if (p.source === "api" && !seen.has(p.name) && !this.#publishing.has(p.name))
+        await reg.forget(p.name);
+  }
+
+  /** True (and one error line naming the key) when the shared hash `kind` is past `max`. */
+  async #over(kind: string, max: number): Promise<boolean> {
+    const key = this.#key(kind);
+    const n = await this.#state.client.hlen(key);
+    if (n <= max) {
+      this.#warned.delete(`over:${kind}`); // said again if it happens again
+      return false;
+    }
+    this.#warnOnce(
+      `over:${kind}`,
+      { event: "wasm.plugin.shared", key, entries: n, limit: max },
+      `the shared hash ${key} holds ${n} entries, past the ${max} Warden instances write (written by another client?); not read: this instance serves the plugins it has until it is cleaned up (HDEL the entries no instance wrote)`,
+    );
+    return true;
   }
 
   /** Logged once per problem (the poll meets it again every sync until it is fixed). */

@@ -7,7 +7,7 @@
 // error line naming the key, and both processes keep serving; each instance's token opens only
 // its own listener.
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -238,6 +238,54 @@ describe("two warden admin processes on one Redis", () => {
       await raw.hdel(`${PREFIX}registry:counts`, "planted@x");
     }
   });
+
+  it("a planted index past what instances write is not followed (nothing taken, nothing dropped); one past the registry's bound is taken up to it", async () => {
+    const sha = createHash("sha256")
+      .update(await spamPlugin())
+      .digest("hex");
+    expect(await raw.exists(`${PREFIX}registry:module:${sha}`)).toBe(1);
+    const entry = (name: string) =>
+      JSON.stringify({
+        name,
+        description: null,
+        enabled: true,
+        memory_limit_bytes: 1 << 20,
+        timeout_ms: 100,
+        registered_at: new Date().toISOString(),
+        sha256: sha,
+      });
+    const flood: Record<string, string> = {};
+    for (let i = 0; i < 600; i++) flood[`flood-${i}`] = entry(`flood-${i}`);
+    const before = (await names(a)).sort();
+    await raw.hset(`${PREFIX}registry:index`, flood);
+    try {
+      await until(
+        () =>
+          [a, b].every((x) =>
+            x.stderr().includes(`the shared hash ${PREFIX}registry:index holds 6`),
+          ),
+        15_000,
+        "both name the key",
+      );
+      for (const x of [a, b]) expect((await names(x)).sort()).toEqual(before);
+      // 300 entries: within what the index may hold, past what a registry holds (256)
+      await raw.hdel(
+        `${PREFIX}registry:index`,
+        ...Array.from({ length: 300 }, (_, i) => `flood-${300 + i}`),
+      );
+      await until(
+        () => a.stderr().includes("256 plugins are registered here"),
+        60_000,
+        "alpha refusing past 256",
+      );
+      const count = (await call(a, "GET", "/v1/wasm/plugins")).json.count as number;
+      expect(count).toBe(256);
+    } finally {
+      await raw.hdel(`${PREFIX}registry:index`, ...Object.keys(flood));
+    }
+    for (const x of [a, b])
+      await until(async () => (await names(x)).sort().join() === before.join(), 30_000, "back");
+  }, 120_000);
 
   it("Redis down: both degraded (200) with the connection in /readyz, uploads refused 503; back: ready and in sync by themselves", async () => {
     for (const x of [a, b]) {

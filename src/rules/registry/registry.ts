@@ -331,6 +331,14 @@ export class PluginRegistry implements RulePlugins {
       old.stored = { ...old.stored, enabled: p.enabled };
       return;
     }
+    // a shared index holding more than one registry can (planted, or uploads racing on two
+    // instances): the plugins past the bound are not taken
+    if (old === undefined && this.#entries.size + this.#pending.size >= MAX_PLUGINS)
+      throw new WardenError(
+        "registry_full",
+        `plugin "${name}" of the shared index is not taken: ${MAX_PLUGINS} plugins are registered here, the most the registry holds`,
+        { category: "usage", details: { plugin: name, limit: MAX_PLUGINS } },
+      );
     if (sha256(bytes) !== p.sha256)
       throw new WardenError(
         "registry_corrupt",
