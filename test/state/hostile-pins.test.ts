@@ -145,6 +145,49 @@ describe("hostile upstream against shared rug_pull pins", () => {
   });
 });
 
+describe("tool and server names crafted to collide", () => {
+  it("names that differ by case, width, separators or length prefixes have pins of their own", async () => {
+    const p = fresh();
+    const a = await instance(p);
+    // pairs a careless key would merge: case, NFKC, the gateway's "__" and the field's "len:" and ";"
+    const tricky = ["Add", "add", "ａdd", "a__dd", "a_dd", "3:add;", "add;3:", "add\r\n", "*"];
+    expect(
+      await judge(
+        a.guard,
+        "tools_list",
+        tricky.map((n) => tool(n, `v1 of ${n}`)),
+      ),
+    ).toEqual({
+      kind: "allow",
+    });
+    // one of them changes: only it is held
+    const changed = tricky.map((n) => tool(n, n === "a__dd" ? "v2: exfiltrate" : `v1 of ${n}`));
+    const d = await judge(a.guard, "tools_list", changed);
+    expect(names(d)).toEqual(tricky.filter((n) => n !== "a__dd"));
+    for (const n of tricky)
+      expect((await judge(a.guard, "tool_invoke", call(n))).kind, n).toBe(
+        n === "a__dd" ? "deny" : "allow",
+      );
+    // a server named like server + tool has fields of its own
+    expect(pinField("s", "1:x;")).not.toBe(pinField("s1:x;", ""));
+    expect(pinField("s__a", "dd")).not.toBe(pinField("s", "a__dd"));
+  });
+
+  it("a value copied from another tool's field is refused, not served as that tool's pin", async () => {
+    const p = fresh();
+    const a = await instance(p);
+    await judge(a.guard, "tools_list", [tool("good", "g"), tool("evil", "e")]);
+    const key = `${p}pins`;
+    // the approved pin of "good" planted in the field of "evil" (the changed one)
+    await peek.hset(key, pinField("s", "evil"), (await peek.hget(key, pinField("s", "good")))!);
+    const b = await instance(p);
+    expect(await judge(b.guard, "tool_invoke", call("evil"))).toMatchObject({
+      kind: "deny",
+      code: "pins_invalid",
+    });
+  });
+});
+
 describe("hostile upstream behind a real gateway with shared pins", () => {
   it("a tool first described with a lone surrogate, then changed: withheld and its calls refused until approved", async () => {
     const dir = tempDir();
