@@ -252,4 +252,25 @@ console.log("OUT " + JSON.stringify(out));
       readOnly: ["read-only", w, "read-only"],
     });
   }, 120_000);
+
+  it("a process.cwd or path.toNamespacedPath put in place by the program does not choose what is judged", async () => {
+    const dir = setup();
+    const out = await run(
+      dir,
+      `
+const path = require("path");
+const out = {};
+const good = process.cwd() + "/good/f.txt", secret = process.cwd() + "/secret/f.txt";
+try { path.toNamespacedPath = (p) => (p === good ? secret : p); } catch (e) { out.assign = e.name; }
+out.namespaced = [tryIt(() => String(fs.readFileSync(good))), tryIt(() => fs.readFileSync(good, "utf8")), tryIt(() => fs.statSync(good).ino === fs.statSync(secret).ino)];
+const real = process.cwd();
+process.chdir("secret");
+process.cwd = () => real + "/good";
+out.cwd = [tryIt(() => String(fs.readFileSync("f.txt"))), tryIt(() => kind(fs.statSync("f.txt")))];
+console.log("OUT " + JSON.stringify(out));
+`,
+    );
+    const w = "EACCES Warden";
+    expect(out).toEqual({ namespaced: ["good", "good", w], cwd: [w, w] });
+  }, 120_000);
 });

@@ -5,6 +5,7 @@
  * go through it. Calls on file descriptors were judged at `open`.
  */
 import type * as FS from "node:fs";
+import pathModule from "node:path";
 import { fileURLToPath } from "node:url";
 import { isUint8Array } from "node:util/types";
 import { fsError } from "./errors.js";
@@ -165,6 +166,17 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
   /** The one inner `openSync` of a `readFileSync` judged already (`readFileHook`). */
   const inner: Inner = { path: undefined, flag: undefined };
   const originals = new Map<string, AnyFn>();
+  // Node's fs passes every path through the public path module's `toNamespacedPath` after the
+  // hook has judged it: a program that put its own there would choose what is opened. Kept
+  // Node's own (an assignment is ignored, or throws in strict code).
+  const ns = getOwnPropertyDescriptor(pathModule, "toNamespacedPath");
+  if (ns?.configurable === true && typeof ns.value === "function")
+    Object.defineProperty(pathModule, "toNamespacedPath", {
+      value: ns.value,
+      writable: false,
+      enumerable: ns.enumerable === true,
+      configurable: false,
+    });
   for (const [name, access] of FS_SPECS) {
     const sync = target[`${name}Sync`];
     if (typeof sync === "function") {
@@ -274,19 +286,26 @@ function statHook(t: Tracer, name: "stat" | "lstat", sync: AnyFn, generic: AnyFn
       opts = plainOptions(options) as Record<string, unknown>;
       if (opts.bigint) return apply(generic, this, [path, opts]);
     }
+    // Only for a file remembered there: a path first seen, or remembered as not there, is
+    // judged first, as before (no wasted call).
+    const known = t.judge.rememberedRead(path);
+    if (known === undefined || known.absent) return apply(generic, this, [path, opts]);
     let st: FS.Stats | undefined;
     try {
       st = apply(sync, this, [path, opts]) as FS.Stats | undefined;
     } catch {
       st = undefined;
     }
-    if (st !== undefined && !(link && (st.mode & S_IFMT) === S_IFLNK)) {
-      const j = t.judge.knownRead(path, st.dev, st.ino, st.birthtimeMs || st.ctimeMs);
-      if (j !== undefined) {
-        const r = t.record(fn, "fs", path, j);
-        if (r.verdict === "block") throw fsError(name, path, r);
-        return st;
-      }
+    if (
+      st !== undefined &&
+      !(link && (st.mode & S_IFMT) === S_IFLNK) &&
+      st.ino === known.ino &&
+      st.dev === known.dev &&
+      (st.birthtimeMs || st.ctimeMs) === known.time
+    ) {
+      const r = t.record(fn, "fs", path, known.judged);
+      if (r.verdict === "block") throw fsError(name, path, r);
+      return st;
     }
     return apply(generic, this, [path, opts]);
   };

@@ -27,6 +27,8 @@ import { judgeTraceNet } from "../policy/actions.js";
 // system is not the program's, and is neither judged nor reported.
 const { accessSync, constants, lstatSync, realpathSync, statSync } = fs;
 const NO_THROW = Object.freeze({ throwIfNoEntry: false });
+/** The working directory as Node keeps it: a `process.cwd` the program puts in its place is not asked. */
+const cwd = process.cwd;
 /** A program to exec: its real path, resolved at each exec. */
 const EXEC_OPTS = Object.freeze({ realPath: resolveRealPathSync });
 
@@ -45,7 +47,7 @@ const NOT_JUDGED: Judged = Object.freeze({ verdict: "allow", decision: undefined
  * to a new file elsewhere has another birth), or, for a name that was not there, its directory
  * by device, inode and change time (a name added, removed or replaced in it changes that).
  */
-interface Remembered {
+export interface Remembered {
   readonly judged: Judged;
   readonly dev: number;
   readonly ino: number;
@@ -194,10 +196,10 @@ export class Judge {
     // `..` is left for the policy's resolution to judge as the kernel reads it (never resolved
     // as text here: `link/../x` is the parent of where `link` leads), and never remembered.
     if (hasDotDot(path)) {
-      const raw = path.charCodeAt(0) === 47 ? path : `${process.cwd()}/${path}`;
+      const raw = path.charCodeAt(0) === 47 ? path : `${cwd()}/${path}`;
       return this.op({ kind: write ? "write" : "read", target: raw });
     }
-    const abs = path.charCodeAt(0) === 47 ? path : resolve(path);
+    const abs = path.charCodeAt(0) === 47 ? path : resolve(cwd(), path);
     const cache = write ? this.#writes : this.#reads;
     if (this.#children === 0) {
       const known = cache.get(abs);
@@ -218,16 +220,14 @@ export class Judge {
   }
 
   /**
-   * The remembered answer for reading `path`, given what the program's own `stat` of it (links
-   * followed) found: used only when that is the very file the path led to when it was judged
-   * (device, inode, birth time), so no second `stat` is needed; undefined otherwise (judge it
-   * with `path`, before the program learns anything).
+   * What is remembered for reading `path` (undefined when nothing is, or it is not to be used
+   * now), for a hook that checks the identity itself with what the program's own call found
+   * (`statSync`: no second `stat`). The answer is `judged` only when that call found the very
+   * file the path led to (`!absent`, same `dev`, `ino` and `time`: birth time, else change time).
    */
-  knownRead(path: string, dev: number, ino: number, time: number): Judged | undefined {
+  rememberedRead(path: string): Remembered | undefined {
     if (this.#children !== 0 || hasDotDot(path)) return undefined;
-    const known = this.#reads.get(path.charCodeAt(0) === 47 ? path : resolve(path));
-    if (known === undefined || known.absent) return undefined;
-    return known.ino === ino && known.dev === dev && known.time === time ? known.judged : undefined;
+    return this.#reads.get(path.charCodeAt(0) === 47 ? path : resolve(cwd(), path));
   }
 
   /** Any operation; paths through `path` (remembered), the rest judged each time. */
@@ -364,14 +364,14 @@ export class Judge {
 
   /** The absolute path of a program to exec, searched in PATH as execvp does (as given if not found). */
   which(file: string, pathEnv: string | undefined): string {
-    if (file.includes("/")) return file.charCodeAt(0) === 47 ? file : resolve(file);
+    if (file.includes("/")) return file.charCodeAt(0) === 47 ? file : resolve(cwd(), file);
     const path = pathEnv ?? "/usr/local/bin:/usr/bin:/bin";
     const dirs = path.split(":");
     let found = file;
     this.busy = true;
     try {
       for (const dir of dirs) {
-        const p = resolve(dir === "" ? "." : dir, file);
+        const p = resolve(cwd(), dir, file);
         try {
           accessSync(p, constants.X_OK);
           found = p;
