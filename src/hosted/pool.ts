@@ -149,6 +149,8 @@ export class ComponentPool {
   private contendedUntil = 0;
   private nextId = 1;
   private closed = false;
+  /** The worker that answered last: the one a request on its way is likely to go to. */
+  private lastAnswered: Slot | undefined;
   /** Workers terminated or lost so far (deadline, crash). */
   replaced = 0;
 
@@ -342,6 +344,19 @@ export class ComponentPool {
       told.add(s);
       this.send(s, { type: "end-session", session });
     }
+  }
+
+  /**
+   * A request is arriving (`warden serve` saw bytes on stdin; the SDK parses them now): wake
+   * the worker that answered last, if it is idle and waiting hot, so that it polls for the
+   * call while the request is parsed and validated (./worker/entry.ts). It costs a futex wake
+   * when the bytes are no tools/call; nothing when that worker is busy, in its event loop, or
+   * not polling because its cores are taken.
+   */
+  prewake(): void {
+    const s = this.lastAnswered;
+    if (s === undefined || s.busy !== undefined || this.queue.length > 0) return;
+    if (this.slots.includes(s)) s.started.prewake();
   }
 
   private send(slot: Slot, m: ToWorker): void {
@@ -540,6 +555,7 @@ export class ComponentPool {
     if (p === undefined || p.id !== m.id) return;
     slot.busy = undefined;
     slot.worker.unref();
+    this.lastAnswered = slot;
     const us = (performance.now() - slot.sentHr) * 1000;
     const was = this.took.get(p.component);
     this.took.set(p.component, was === undefined ? us : (was + us) / 2);

@@ -122,6 +122,8 @@ export function registerServe(program: Command): void {
         transport.onclose = r;
       });
       const server = await serveOn(hosted, transport);
+      // Bytes of a request arrived: the worker likely to run it wakes while the SDK parses them.
+      process.stdin.prependListener("data", () => hosted.pool.prewake());
       const stop = () => void server.close();
       process.once("SIGTERM", stop);
       process.once("SIGINT", stop);

@@ -36,6 +36,12 @@ const SPIN_MIN_MS = 0.03;
  */
 const PREEMPTED_MS = 0.2;
 const CONTENDED_MS = 1000;
+/**
+ * Woken ahead of a request (the main thread saw it arrive on stdin and parses it now:
+ * StartedBoard.prewake), the worker polls this long (ms) for its message, so the request finds
+ * it running instead of asleep (a futex wake-up in a VM costs tens of µs or more).
+ */
+const AHEAD_MS = 1;
 
 const port = parentPort;
 if (port === null) throw new Error("hosted/worker/entry.js runs only as a worker thread");
@@ -62,11 +68,14 @@ function sawGap(ms: number): void {
 async function hot(): Promise<void> {
   const seq = board.seq;
   let last = performance.now();
+  /** Poll until then (performance.now()): woken ahead of a request. */
+  let ahead = 0;
   for (;;) {
     if (listened > 0) return;
     const seen = Atomics.load(seq, 0);
     const r = receiveMessageOnPort(port as unknown as MessagePort);
     if (r !== undefined) {
+      ahead = 0;
       const m = r.message as ToWorker;
       if (m.type === "call") sawGap(performance.now() - last);
       await handle(m);
@@ -79,8 +88,8 @@ async function hot(): Promise<void> {
       return;
     }
     const spin = gap <= SPIN_MAX_MS ? Math.min(SPIN_MAX_MS, 2 * gap) : SPIN_MIN_MS;
-    if (now < last + spin && now >= contendedUntil) {
-      const spinEnd = last + spin;
+    const spinEnd = Math.max(last + spin, ahead);
+    if (now < spinEnd && now >= contendedUntil) {
       let prev = now;
       while (Atomics.load(seq, 0) === seen) {
         const t = performance.now();
@@ -93,7 +102,11 @@ async function hot(): Promise<void> {
       }
       continue;
     }
-    Atomics.wait(seq, 0, seen, last + HOT_MS - now);
+    // Asleep: the main thread may wake this worker ahead of a request (not when polling is off).
+    board.waiting(now < contendedUntil ? 2 : 1);
+    const woke = Atomics.wait(seq, 0, seen, last + HOT_MS - now);
+    board.waiting(0);
+    if (woke !== "timed-out") ahead = performance.now() + AHEAD_MS;
   }
 }
 

@@ -35,17 +35,24 @@ export interface ComponentSpec {
  * - two counters wake the other side without its event loop: the main thread bumps `requests`
  *   after each message it posts (a worker waiting hot, in `Atomics.wait`, takes the message
  *   at once with `receiveMessageOnPort`), the worker bumps `replies` after each call's `done`
- *   (the main thread may wait for a short call the same way: ../pool.ts).
+ *   (the main thread may wait for a short call the same way: ../pool.ts);
+ * - a request may come ahead of its message (`prewake`: a request arrived on stdin, its message
+ *   follows once the SDK has parsed and validated it): a worker woken so polls a short while
+ *   for it; a worker whose polls are being descheduled says so (`hot`), and is not woken ahead.
  */
 export class StartedBoard {
   private readonly ids: Int32Array;
   private readonly at: Float64Array;
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(24)) {
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(32)) {
     this.ids = new Int32Array(buffer, 0, 1);
     this.at = new Float64Array(buffer, 8, 1);
-    this.seq = new Int32Array(buffer, 16, 2);
+    this.seq = new Int32Array(buffer, 16, 4);
   }
-  /** [0] requests posted by the main thread, [1] replies (`done`) posted by the worker. */
+  /**
+   * [0] requests posted by the main thread (and wake-ups ahead of one), [1] replies (`done`)
+   * posted by the worker, [2] 1 while the worker waits hot in `Atomics.wait` (2: hot but not
+   * polling, its polls were descheduled), 0 in its event loop or running a call.
+   */
   readonly seq: Int32Array;
   /** Worker side: the call `id` starts now. */
   start(id: number): void {
@@ -60,6 +67,20 @@ export class StartedBoard {
   posted(): void {
     Atomics.add(this.seq, 0, 1);
     Atomics.notify(this.seq, 0);
+  }
+  /**
+   * Main side: a request is on its way (not parsed yet): wake the worker if it waits hot and
+   * may poll, so its wake-up overlaps the parsing instead of following it. True if woken.
+   */
+  prewake(): boolean {
+    if (Atomics.load(this.seq, 2) !== 1) return false;
+    Atomics.add(this.seq, 0, 1);
+    Atomics.notify(this.seq, 0);
+    return true;
+  }
+  /** Worker side: waiting hot (1), hot without polling (2), or neither (0). */
+  waiting(state: 0 | 1 | 2): void {
+    Atomics.store(this.seq, 2, state);
   }
   /** Worker side, after posting a call's `done`: wake a main thread waiting for it. */
   replied(): void {
