@@ -218,7 +218,7 @@ export async function openPluginRegistry(
 export async function startAdminApi(
   config: GatewayConfig,
   opts: ComposeAdminOptions = {},
-): Promise<AdminServer> {
+): Promise<AdminServer & { reopenAudit(): void }> {
   const log = opts.log ?? adminLog();
   const metricsRegistry = opts.metricsRegistry ?? new Registry();
   const { registry, wasmMetrics, redis } =
@@ -271,5 +271,7 @@ export async function startAdminApi(
       // the plugins' counters, kept under state.dir across restarts
       await registry.close();
     },
+    /** SIGHUP: start a new audit file after rotation (its own audit writer, if any). */
+    reopenAudit: () => ownAudit?.reopen(),
   });
 }

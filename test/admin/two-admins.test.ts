@@ -8,11 +8,12 @@
 // its own listener.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../cli/helpers.js";
+import { checkAuditLine } from "../mcp/audit-schema.js";
 import { until } from "../mcp/helpers.js";
 import { RedisServer } from "../state/redis-server.js";
 import { POLICY, registerForm, spamPlugin, tempDir } from "./helpers.js";
@@ -31,6 +32,7 @@ let redis: RedisServer;
 let raw: Redis;
 let a: Admin;
 let b: Admin;
+let dir: string;
 const running: ChildProcess[] = [];
 
 /** `warden admin --config <its own file>`: resolves once it prints the URL it listens on. */
@@ -44,6 +46,7 @@ auth:
   tokens: [{ name: ${name}, env: T_TWO_ADMIN_TOKEN }]
 admin:
   listen: { port: 0 }
+audit: { file: ./audit-${name}.jsonl }
 wasm: { enabled: true }
 state:
   dir: ./state-${name}
@@ -117,7 +120,7 @@ beforeAll(async () => {
   redis = await RedisServer.start(["--requirepass", PASSWORD]);
   raw = new Redis(`redis://:${PASSWORD}@127.0.0.1:${redis.port}`, { maxRetriesPerRequest: 1 });
   raw.on("error", () => {});
-  const dir = tempDir("warden-two-admins-");
+  dir = tempDir("warden-two-admins-");
   [a, b] = await Promise.all([startAdmin(dir, "alpha"), startAdmin(dir, "beta")]);
 }, 60_000);
 
@@ -184,6 +187,37 @@ describe("two warden admin processes on one Redis", () => {
     expect(miss.status).toBe(404);
     expect(miss.json.code).toBe("pin_not_found");
     expect((await call(a, "GET", "/v1/gateway/upstreams")).status).toBe(501);
+  });
+
+  it("an approval over warden admin is an audit line of its audit section's file; SIGHUP starts a new file after rotation", async () => {
+    const file = join(dir, "audit-alpha.jsonl");
+    const approve = () =>
+      call(a, "POST", "/v1/gateway/pins/approve", {
+        upstream: "pv",
+        tool: "rotated",
+        hash: `sha256:${"1".repeat(64)}`,
+      });
+    const lines = (f: string) =>
+      existsSync(f)
+        ? readFileSync(f, "utf8")
+            .split("\n")
+            .filter((l) => l.includes('"rotated"'))
+            .map((l) => checkAuditLine(JSON.parse(l)))
+        : [];
+    expect((await approve()).status).toBe(404);
+    await until(() => lines(file).length === 1, 5_000, "the audit line");
+    expect(lines(file)[0]).toMatchObject({
+      kind: "pin_approval",
+      caller: "alpha",
+      decision: "deny",
+      code: "pin_not_found",
+    });
+    renameSync(file, `${file}.1`);
+    a.child.kill("SIGHUP");
+    await until(() => existsSync(file), 5_000, "a new audit file");
+    expect((await approve()).status).toBe(404);
+    await until(() => lines(file).length === 1, 5_000, "the line in the new file");
+    expect(lines(`${file}.1`)).toHaveLength(1);
   });
 
   it("each instance's token opens its own listener only, though they share Redis", async () => {

@@ -35,12 +35,15 @@ export function registerAdmin(program: Command): void {
       const { startAdminApi } = await import("../admin-compose.js");
       const server = await startAdminApi(config, port === undefined ? {} : { port });
       process.stderr.write(`warden admin: listening on ${server.url}\n`);
+      // after logrotate moved the audit file (pin approvals), as warden gateway does
+      process.on("SIGHUP", () => server.reopenAudit());
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
       });
       await server.close();
+      process.removeAllListeners("SIGHUP");
       setImmediate(() => process.exit(process.exitCode ?? 0));
     });
 }
