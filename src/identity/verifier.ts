@@ -46,11 +46,19 @@ interface KnownHeader {
 }
 
 /**
- * What a remembered token is found by: its last 32 characters (the end of its signature, 192
- * bits), as hashing a fresh 600-character string cost ~1 us a request. A hit counts only when
- * the whole text is the token's (one string compare); an entry under the same key is replaced.
+ * What a remembered token is found by: a 30-bit number made of its length and its last 8
+ * characters (the end of its signature), as hashing a fresh 600-character string cost ~1 us a
+ * request, and a string key of its last 32 characters ~0.3 us more than a number inside a first
+ * sight (the map's keys are strings elsewhere in memory; small integers sit in the table). A hit
+ * counts only when the whole text is the token's (one string compare); an entry under the same
+ * key is replaced (another token of the same ending is checked whole).
  */
-const memoKey = (token: string): string => (token.length > 32 ? token.slice(-32) : token);
+function memoKey(token: string): number {
+  let h = token.length;
+  for (let i = Math.max(0, token.length - 8); i < token.length; i++)
+    h = (Math.imul(h, 31) + token.charCodeAt(i)) | 0;
+  return h & 0x3fffffff;
+}
 
 const invalid = (message: string): Refused => ({
   ok: false,
@@ -74,7 +82,7 @@ export class JwtVerifier {
   readonly #s: OAuthSettings;
   readonly #keys: KeySource;
   readonly #getKey: KeyGetter;
-  readonly #verified = new Map<string, { p: Principal; until: number; epoch: number }>();
+  readonly #verified = new Map<number, { p: Principal; until: number; epoch: number }>();
   readonly #algorithms: ReadonlySet<string>;
   readonly #rules: ClaimRules;
   /** Header text -> its key, for headers seen on verified tokens (see #known). */
@@ -157,7 +165,7 @@ export class JwtVerifier {
   }
 
   /** The long way: jose's key lookup (and jose whole for a token that is not plain). */
-  async #long(token: string, key: string, epoch: number | undefined, now: number) {
+  async #long(token: string, key: number, epoch: number | undefined, now: number) {
     let payload: JWTPayload;
     try {
       payload = await this.#payload(token, epoch, now);
@@ -174,7 +182,7 @@ export class JwtVerifier {
    */
   #accepted(
     token: string,
-    key: string,
+    key: number,
     payload: JWTPayload,
     epoch: number | undefined,
     now: number,
