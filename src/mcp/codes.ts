@@ -54,7 +54,7 @@ export const MCP_CODES = {
   session_forward_timeout:
     "A request forwarded to the gateway instance holding its session got no answer head within state.sessions.forward_timeout_ms (504, audited naming that instance); retry, or initialize a new session.",
   session_forward_untrusted:
-    "The gateway instance holding a session has an https instance URL and a certificate that does not verify against state.sessions.tls.ca (or Node's trust store): the request was not sent (502, audited naming that instance); fix the instance's certificate or the CA.",
+    "The gateway instance holding a session has an https instance URL and a certificate that does not verify against state.sessions.tls.ca (or Node's trust store), or an http one while state.sessions.tls.ca asks for TLS: the request was not sent (502, audited naming that instance); fix the instance's certificate, URL or the CA.",
 } as const;
 
 export type McpCode = keyof typeof MCP_CODES;

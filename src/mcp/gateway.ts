@@ -37,7 +37,13 @@ import {
 import type { GatewayMetrics } from "./metrics.js";
 import { GatewaySession } from "./session.js";
 import type { Downstream, GatewayContext } from "./session-core.js";
-import { instanceUrl, routeSessions, sessionCa, sessionSecret } from "./session-routing.js";
+import {
+  checkInstanceTls,
+  instanceUrl,
+  routeSessions,
+  sessionCa,
+  sessionSecret,
+} from "./session-routing.js";
 import { redisWindows, type SharedWindows } from "./shared-limits.js";
 import { SharedUpstream } from "./shared-upstream.js";
 import { StdioFront } from "./stdio-front.js";
@@ -412,6 +418,7 @@ export class Gateway extends EventEmitter {
     const routing = this.config.state?.sessions;
     const secret = routing === undefined ? undefined : sessionSecret(routing);
     const ca = routing === undefined ? undefined : sessionCa(routing);
+    if (routing !== undefined) checkInstanceTls(routing, l);
     this.address = await this.http.listen();
     if (routing !== undefined && secret !== undefined) this.#routeSessions(l, routing, secret, ca);
     this.#warmShared();

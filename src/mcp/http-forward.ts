@@ -305,6 +305,18 @@ export class SessionForwarder {
     caller: string,
   ): void {
     const target = new URL(url);
+    if (this.opts.ca !== undefined && target.protocol !== "https:") {
+      // TLS between instances is configured: the client's body and Authorization never go
+      // in clear text, whatever an instance advertised
+      const reason = `Bad Gateway: session ${id} is held by the gateway instance ${url}, which is not https while state.sessions.tls.ca asks for TLS between instances; nothing was sent to it. Give that instance listen.http.tls or an https instance URL.`;
+      this.#owners.delete(id);
+      this.opts.refused?.(
+        { method: methodIn(body), code: "session_forward_untrusted", reason },
+        caller,
+      );
+      fail(res, 502, reason, INVALID_REQUEST, {}, { warden: "session_forward_untrusted" });
+      return;
+    }
     const raw = req.url ?? "/";
     const q = raw.indexOf("?");
     // undici takes an emitter as the signal: no AbortController (and no DOMException made when

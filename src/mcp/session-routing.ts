@@ -82,6 +82,21 @@ export function instanceUrl(cfg: SessionRoutingConfig, l: HttpListenConfig, port
   return `${l.tls === undefined ? "http" : "https"}://${host}:${port}${l.path}`;
 }
 
+/**
+ * With state.sessions.tls.ca the instances talk TLS: this instance must advertise an https URL
+ * (the others refuse to forward to an http one). Throws config_invalid saying what to give.
+ */
+export function checkInstanceTls(cfg: SessionRoutingConfig, l: HttpListenConfig): void {
+  if (cfg.caFile === undefined) return;
+  const self = instanceUrl(cfg, l, l.port);
+  if (new URL(self).protocol === "https:") return;
+  throw new WardenError(
+    "config_invalid",
+    `state.sessions.tls.ca is set (TLS between instances), but this instance advertises ${self}, which the others would refuse: give listen.http.tls (the default instance URL is then https), or an https state.sessions.instance_url / $${INSTANCE_URL_ENV} (e.g. TLS terminated in front of it).`,
+    { category: "config" },
+  );
+}
+
 /** Route the front's sessions through the directory in `redis` (started by the front's owner). */
 export function routeSessions(
   front: HttpFront,

@@ -49,7 +49,7 @@ function makeCert(ca: string, name: string, san: string): { cert: string; key: s
 /** A gateway serving HTTPS with `tls`, trusting `ca` for the owners it forwards to. */
 async function instance(
   name: string,
-  tls: { cert: string; key: string },
+  tls: { cert: string; key: string } | undefined,
   ca: string | undefined,
   env: NodeJS.ProcessEnv = {},
 ): Promise<Instance & { audit: string }> {
@@ -57,7 +57,7 @@ async function instance(
   mkdirSync(dir);
   const file = writeGatewayFiles(
     dir,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp, tls: { cert: ${tls.cert}, key: ${tls.key} } } }
+    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp${tls === undefined ? "" : `, tls: { cert: ${tls.cert}, key: ${tls.key} }`} } }
 auth: { tokens: [{ name: alice, env: T_ALICE }] }
 policy: ./policy.yaml
 audit: { file: ./audit.jsonl }
@@ -120,6 +120,7 @@ let forwarder: Instance & { audit: string };
 let rogue: Instance & { audit: string };
 let misnamed: Instance & { audit: string };
 let storeTrusting: Instance & { audit: string };
+let plain: Instance & { audit: string };
 
 beforeAll(async () => {
   root = tempDir();
@@ -131,7 +132,7 @@ beforeAll(async () => {
   client = new Agent({
     connect: { ca: [readFileSync(ca), readFileSync(other)], checkServerIdentity: () => undefined },
   });
-  [owner, forwarder, rogue, misnamed, storeTrusting] = await Promise.all([
+  [owner, forwarder, rogue, misnamed, storeTrusting, plain] = await Promise.all([
     instance("owner", makeCert("instances-ca", "a", "IP:127.0.0.1"), ca),
     instance("forwarder", makeCert("instances-ca", "b", "IP:127.0.0.1"), ca),
     // an instance of the deployment (it has the secret) with a certificate of another CA
@@ -142,6 +143,8 @@ beforeAll(async () => {
     instance("store", makeCert("instances-ca", "e", "IP:127.0.0.1"), undefined, {
       NODE_EXTRA_CA_CERTS: ca,
     }),
+    // an instance of the deployment without TLS (and without tls.ca: with it, it cannot start)
+    instance("plain", undefined, undefined),
   ]);
 }, 60_000);
 
@@ -196,6 +199,29 @@ describe("forwarding between instances over TLS (state.sessions.tls.ca)", () => 
     expect(r.text).toMatch(/session_forward_untrusted/);
     expect(r.text).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
     expect(lines(misnamed.audit).filter((l) => l.method === "tools/call")).toEqual([]);
+  });
+
+  it("hostile: with tls.ca, an owner advertising http gets nothing (no clear text between instances)", async () => {
+    expect(plain.url).toMatch(/^http:\/\//);
+    const sid = await openOn(plain);
+    const r = await post(forwarder.url, echo("in clear"), sid);
+    expect(r.status).toBe(502);
+    expect(r.text).toMatch(/session_forward_untrusted/);
+    expect(r.text).toContain(plain.url);
+    await until(
+      () => lines(forwarder.audit).some((l) => l.reason?.includes(plain.url) === true),
+      5000,
+      "the audit line",
+    );
+    expect(lines(plain.audit).filter((l) => l.method === "tools/call")).toEqual([]);
+  });
+
+  it("an instance with tls.ca that would advertise http does not start, saying what to give", async () => {
+    await expect(
+      instance("http-with-ca", undefined, join(root, "instances-ca.pem")),
+    ).rejects.toThrow(
+      /state\.sessions\.tls\.ca is set .*advertises http:\/\/127\.0\.0\.1:0\/mcp.*listen\.http\.tls/,
+    );
   });
 
   it("a tls.ca that cannot be read or holds no certificate stops the start, naming the key and file", async () => {
