@@ -14,7 +14,8 @@
  *   no change, so every pin is asked again before it is trusted.
  * An answer to a question sent before a drop is kept as stale. While Redis is down the cache is
  * kept: approved versions already read are served; anything else is refused
- * (rug-pull-shared.ts).
+ * (rug-pull-shared.ts). A pin Redis no longer holds (it restarted empty, or lost its last
+ * writes) is written back from the cache on the next decision, not taken as a first sight.
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -30,6 +31,7 @@ import {
   pinsChannel,
   pinsKey,
   type StoredPin,
+  wellFormed,
   wrongType,
 } from "./pin-records.js";
 import type { RedisState } from "./redis.js";
@@ -128,14 +130,20 @@ export class RedisPins {
 
   async decide(server: string, tools: readonly SeenVersion[], at: string): Promise<void> {
     const args: string[] = [this.channel, this.origin + server];
-    for (const t of tools)
+    for (const t of tools) {
+      // what Redis writes if it holds no pin: the pin this instance last read, if any (a Redis
+      // that restarted empty, or lost its last writes, does not make a change a first sight)
+      const known = this.#cache.get(server)?.get(t.name)?.pin;
       args.push(
         pinField(server, t.name),
         t.hash,
-        firstSight(server, t.name, t.hash, t.description, at),
+        known
+          ? remembered(server, t, known, at)
+          : firstSight(server, t.name, t.hash, t.description, at),
         t.description,
         at,
       );
+    }
     await this.#ask(
       server,
       tools.map((t) => t.name),
@@ -239,6 +247,25 @@ export class RedisPins {
     if (f === undefined) this.#failed.set(server, (f = new Map()));
     if (f.size < MAX_CACHED) f.set(tool, err);
   }
+}
+
+/**
+ * The pin this instance remembers for `t`, as DECIDE_SCRIPT's record for a field it finds
+ * empty: the approved version kept, `t` pending when it differs (as the script would record it).
+ */
+function remembered(server: string, t: SeenVersion, known: StoredPin, at: string): string {
+  const { pending, ...pin } = known;
+  const record: Record<string, unknown> = {
+    ...pin,
+    server: wellFormed(server),
+    tool: wellFormed(t.name),
+  };
+  if (t.hash !== known.hash)
+    record.pending =
+      pending?.hash === t.hash
+        ? pending
+        : { hash: t.hash, description: wellFormed(t.description), seen_at: at };
+  return JSON.stringify(record);
 }
 
 function describe(v: unknown): string {

@@ -180,8 +180,10 @@ describe("rug_pull pins in Redis", () => {
       await redis.start();
     }
     await until(() => a.state.up);
-    // Redis is back (restarted empty here: every tool is pinned again on its next sight)
-    await until(async () => (await judge(a.guard, "tools_list", v2)).kind === "allow");
+    // Redis is back (restarted empty here): the pins this instance knew are written back, so the
+    // attacker's change stays held; a tool it never knew is pinned on its next sight
+    await until(async () => (await judge(a.guard, "tools_list", v1)).kind === "allow");
+    expect(names(await judge(a.guard, "tools_list", v2))).toEqual(["echo"]);
     expect((await judge(a.guard, "tool_invoke", call("unknown"))).kind).toBe("allow");
   });
 
