@@ -184,19 +184,29 @@ export default async function (h: Harness): Promise<void> {
       join(app, "package.json"),
       JSON.stringify({ name: "bench-app", version: "1.0.0", private: true, dependencies: deps }),
     );
-    const lock = spawnSync(
-      "npm",
-      [
-        "install",
-        "--offline",
-        "--package-lock-only",
-        "--no-audit",
-        "--no-fund",
-        "--ignore-scripts",
-      ],
-      { cwd: app, stdio: ["ignore", "ignore", "pipe"] },
+    // Its lock from Warden's own (the same versions, tarballs and hashes): `npm install
+    // --package-lock-only --offline` needs the registry's metadata in the cache, which `npm ci`
+    // does not put there.
+    const own = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, Record<string, unknown>>;
+    };
+    const packages: Record<string, unknown> = {
+      "": { name: "bench-app", version: "1.0.0", dependencies: deps },
+    };
+    for (const d of NPM_DEPS) {
+      const e = own.packages[`node_modules/${d}`];
+      if (e === undefined) throw new Error(`${d} is not in Warden's package-lock.json`);
+      const { version, resolved, integrity, license, engines, bin } = e;
+      packages[`node_modules/${d}`] = { version, resolved, integrity, license, engines, bin };
+    }
+    writeFileSync(
+      join(app, "package-lock.json"),
+      JSON.stringify(
+        { name: "bench-app", version: "1.0.0", lockfileVersion: 3, requires: true, packages },
+        null,
+        2,
+      ),
     );
-    if (lock.status !== 0) throw new Error(`npm install --package-lock-only: ${lock.stderr}`);
     sideBySide(
       h,
       `npm ci --offline (${NPM_DEPS.length} packages from the cache)`,

@@ -90,6 +90,7 @@ function build() {
   const tsc = createRequire(join(ROOT, "package.json")).resolve("typescript/bin/tsc");
   // The Node agent's bundle is made from tsc's output: an old one must not outlive a failed build.
   rmSync(join(ROOT, "dist", "trace", "agent", "agent.bundle.cjs"), { force: true });
+  rmSync(join(ROOT, "dist", "trace", "agent", "agent.bundle.cjs.cache"), { force: true });
   rmSync(join(ROOT, "dist", "trace", "policy", "presets.prepared.json"), { force: true });
   rmSync(join(ROOT, "dist", "cli", "run.bundle.mjs"), { force: true });
   run([tsc, "-p", join(ROOT, "tsconfig.build.json")]);

@@ -12,8 +12,13 @@
  *
  *   node scripts/bundle-agent.mjs      (run by scripts/build.mjs after tsc)
  *
+ * Then V8's code cache for the bundle (agent.bundle.cjs.cache, made by the preload's own
+ * `writeBundleCache` in a Node process of its own): compiling the bundle was most of what a traced
+ * process paid before its first line; the preload loads the cache with it.
+ *
  * Without esbuild (a production install) nothing is bundled and the preload loads agent.js.
  */
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadEsbuild, metaUrlPlugin } from "./bundle-common.mjs";
@@ -40,6 +45,17 @@ export async function bundleAgent() {
     plugins: [metaUrlPlugin(BUNDLE)],
     logLevel: "warning",
   });
+  // In a process of its own (the cache is made where the bundle's top level ran), not traced.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("WARDEN_TRACE_")),
+  );
+  const made = spawnSync(
+    process.execPath,
+    ["-e", `require(${JSON.stringify(join(AGENT, "preload.cjs"))}).writeBundleCache()`],
+    { env, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  if (made.status !== 0)
+    throw new Error(`the agent's code cache was not made (exit ${made.status})`);
   return true;
 }
 
