@@ -235,7 +235,13 @@ export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<
   try {
     const hosted = await entry.server;
     const [client, server] = InMemoryTransport.createLinkedPair();
-    const srv = await serveOn(hosted, server, { hostCallsInMeta: true });
+    const srv = await serveOn(hosted, server, {
+      hostCallsInMeta: true,
+      tasks: {
+        ...(cfg.maxTasks === undefined ? {} : { maxLive: cfg.maxTasks }),
+        maxLiveKey: `max_tasks of upstream "${cfg.name}"`,
+      },
+    });
     const onclose = srv.onclose;
     srv.onclose = () => {
       onclose?.();

@@ -87,6 +87,8 @@ export interface ComponentUpstreamConfig {
   readonly instancesMemoryMb?: number;
   /** Calls of each component waiting for a worker thread at most (max_queued, default 64). */
   readonly maxQueued?: number;
+  /** Tasks of one session running at once at most (max_tasks, default 16). */
+  readonly maxTasks?: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly prefix: boolean;

@@ -322,6 +322,7 @@ function upstreams(c: Checker, v: unknown, base: string, policy: string): Upstre
         maxInstances: c.int(o, "max_instances", 16),
         instancesMemoryMb: c.int(o, "instances_memory_mb", 1024),
         maxQueued: c.int(o, "max_queued", 64),
+        maxTasks: c.int(o, "max_tasks", 16),
         command: "warden-component",
         args: [component],
         prefix,

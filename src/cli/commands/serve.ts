@@ -20,6 +20,7 @@ interface ServeOpts {
   maxInstances?: string;
   instancesMemoryMb?: string;
   maxQueued?: string;
+  maxTasks?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -54,6 +55,10 @@ export function registerServe(program: Command): void {
     .option(
       "--max-queued <n>",
       "calls of each component that may wait for a worker thread when all are busy (default 64; past it hosted_queue_full)",
+    )
+    .option(
+      "--max-tasks <n>",
+      "tasks (task-augmented tools/call) of the session running at once (default 16; past it hosted_task_limit)",
     )
     .option(
       "--audit <file>",
@@ -121,7 +126,12 @@ export function registerServe(program: Command): void {
       const closed = new Promise<void>((r) => {
         transport.onclose = r;
       });
-      const server = await serveOn(hosted, transport);
+      const server = await serveOn(hosted, transport, {
+        tasks: {
+          ...(bounds.tasks === undefined ? {} : { maxLive: bounds.tasks }),
+          maxLiveKey: "--max-tasks",
+        },
+      });
       // Bytes of a request arrived: the worker likely to run it wakes while the SDK parses them.
       process.stdin.prependListener("data", () => hosted.pool.prewake());
       const stop = () => void server.close();
@@ -141,7 +151,12 @@ export function registerServe(program: Command): void {
  * component's own (both must allow).
  */
 /** --max-instances and --instances-memory-mb: whole numbers. */
-function sessionBounds(opts: ServeOpts): { max?: number; mb?: number; queued?: number } {
+function sessionBounds(opts: ServeOpts): {
+  max?: number;
+  mb?: number;
+  queued?: number;
+  tasks?: number;
+} {
   const num = (flag: string, v: string | undefined, max: number) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -152,7 +167,9 @@ function sessionBounds(opts: ServeOpts): { max?: number; mb?: number; queued?: n
   const max = num("--max-instances", opts.maxInstances, 100_000);
   const mb = num("--instances-memory-mb", opts.instancesMemoryMb, 1_048_576);
   const queued = opts.maxQueued === "0" ? 0 : num("--max-queued", opts.maxQueued, 100_000);
+  const tasks = num("--max-tasks", opts.maxTasks, 10_000);
   return {
+    ...(tasks === undefined ? {} : { tasks }),
     ...(max === undefined ? {} : { max }),
     ...(mb === undefined ? {} : { mb }),
     ...(queued === undefined ? {} : { queued }),
@@ -196,6 +213,7 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
     ...(bounds.max === undefined ? [] : [`    max_instances: ${bounds.max}`]),
     ...(bounds.mb === undefined ? [] : [`    instances_memory_mb: ${bounds.mb}`]),
     ...(bounds.queued === undefined ? [] : [`    max_queued: ${bounds.queued}`]),
+    ...(bounds.tasks === undefined ? [] : [`    max_tasks: ${bounds.tasks}`]),
     "",
   ].join("\n");
   const { parseConfig } = await import("../../mcp/config.js");

@@ -1,0 +1,256 @@
+/**
+ * Tasks (MCP 2025-11-25) on hosted components (src/hosted/tasks.ts): a task-augmented tools/call
+ * is answered with a task at once; tasks/get reports its status, tasks/result returns what the
+ * plain call would have answered (structuredContent, isError), tasks/cancel ends the running
+ * component (its worker terminated, hosted_cancelled), notifications/tasks/status tells the
+ * client when it ended, and its host calls are audited as a plain call's. Tasks are per session
+ * (one session cannot get, list or cancel another's), and the tasks running per session are
+ * bounded (hosted_task_limit). A real SDK client over stdio through `warden serve`, and over the
+ * SDK's in-memory transport for two sessions on one component server.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import {
+  CallToolResultSchema,
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  GetTaskResultSchema,
+  ListTasksResultSchema,
+  TaskStatusNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveOn } from "../../src/hosted/mcp-server.js";
+import { HostedServer } from "../../src/hosted/server.js";
+import { auditLines } from "../mcp/audit-schema.js";
+import { CLI, tempDir, until } from "../mcp/helpers.js";
+import { CACHE, watComponent } from "./build.js";
+
+let comp: string;
+let dir: string;
+let policy: string;
+
+beforeAll(async () => {
+  mkdirSync(CACHE, { recursive: true, mode: 0o700 });
+  comp = await watComponent("peeksleeper");
+  dir = tempDir();
+  policy = join(dir, "limits.yaml");
+  writeFileSync(
+    policy,
+    'version: "1.0"\nenvironment:\n  allow: ["*"]\nresources:\n  limits:\n    execution_time: 2s\n',
+  );
+});
+
+type Answer = {
+  structuredContent?: unknown;
+  isError?: boolean;
+  content: { text: string }[];
+  _meta?: Record<string, unknown>;
+};
+const code = (a: Answer) => (a._meta?.["warden/error"] as { code?: string } | undefined)?.code;
+
+const createTask = async (c: Client, name: string) =>
+  (
+    await c.request(
+      { method: "tools/call", params: { name, arguments: {}, task: { ttl: 60_000 } } },
+      CreateTaskResultSchema,
+    )
+  ).task;
+const getTask = (c: Client, taskId: string) =>
+  c.request({ method: "tasks/get", params: { taskId } }, GetTaskResultSchema);
+const taskResult = async (c: Client, taskId: string) =>
+  (await c.request(
+    { method: "tasks/result", params: { taskId } },
+    CallToolResultSchema,
+  )) as unknown as Answer;
+
+describe("tasks through warden serve (stdio)", () => {
+  let c: Client;
+  let audit: string;
+  const statuses: { taskId: string; status: string; _meta?: unknown }[] = [];
+  beforeAll(async () => {
+    audit = join(dir, "serve-audit.jsonl");
+    const t = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        ...[CLI, "serve", comp, "--policy", policy, "--workers", "1"],
+        ...["--max-tasks", "2", "--audit", audit],
+      ],
+      env: { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>,
+      stderr: "pipe",
+    });
+    c = new Client({ name: "tasks", version: "1" });
+    c.setNotificationHandler(TaskStatusNotificationSchema, (n) => {
+      statuses.push(n.params as (typeof statuses)[number]);
+    });
+    await c.connect(t);
+  }, 60_000);
+  afterAll(() => c?.close());
+
+  it("says it supports tasks for tools/call, and each tool may be called as a task", async () => {
+    expect(c.getServerCapabilities()?.tasks).toMatchObject({
+      list: {},
+      cancel: {},
+      requests: { tools: { call: {} } },
+    });
+    const { tools } = await c.listTools();
+    for (const t of tools) expect(t.execution).toEqual({ taskSupport: "optional" });
+  });
+
+  it("a task's result is the plain call's answer (structuredContent), told by notifications/tasks/status", {
+    timeout: 60_000,
+  }, async () => {
+    const plain = (await c.callTool({ name: "tools.ok", arguments: {} })) as unknown as Answer;
+    const task = await createTask(c, "tools.ok");
+    expect(task.status).toBe("working");
+    expect(task.ttl).toBe(60_000);
+    await until(() => statuses.some((s) => s.taskId === task.taskId), 20_000, "the status");
+    expect(statuses.find((s) => s.taskId === task.taskId)).toMatchObject({ status: "completed" });
+    // warden serve audits host calls itself: none ride in the notification.
+    expect(statuses.find((s) => s.taskId === task.taskId)?._meta).toBeUndefined();
+    expect(await getTask(c, task.taskId)).toMatchObject({ status: "completed" });
+    const result = await taskResult(c, task.taskId);
+    expect(result.structuredContent).toEqual(plain.structuredContent);
+    expect(result.structuredContent).toEqual({ result: 7 });
+    expect(result.content).toEqual(plain.content);
+    expect(result.isError).toBeFalsy();
+    const listed = await c.request({ method: "tasks/list", params: {} }, ListTasksResultSchema);
+    expect(listed.tasks.map((t) => t.taskId)).toContain(task.taskId);
+  });
+
+  it("a call that fails is a failed task whose result is the plain call's isError answer", {
+    timeout: 60_000,
+  }, async () => {
+    const task = await createTask(c, "tools.peek-then-sleep");
+    await until(
+      async () => (await getTask(c, task.taskId)).status !== "working",
+      20_000,
+      "the task to end",
+    );
+    expect((await getTask(c, task.taskId)).status).toBe("failed");
+    const result = await taskResult(c, task.taskId);
+    expect(result.isError).toBe(true);
+    expect(code(result)).toBe("timeout");
+  });
+
+  it("tasks/cancel ends the running component (hosted_cancelled); its host call is audited; the server goes on", {
+    timeout: 60_000,
+  }, async () => {
+    // A worker with the component ready (the last call's was terminated at its deadline).
+    await c.callTool({ name: "tools.ok", arguments: {} });
+    const before = auditLines(audit).filter((l) => l.kind === "host_call").length;
+    const task = await createTask(c, "tools.peek-then-sleep");
+    // Let the component read its environment (a judged host call) and wait in the next one.
+    await new Promise((r) => setTimeout(r, 500));
+    const cancelled = await c.request(
+      { method: "tasks/cancel", params: { taskId: task.taskId } },
+      CancelTaskResultSchema,
+    );
+    expect(cancelled.status).toBe("cancelled");
+    await until(
+      () => statuses.some((s) => s.taskId === task.taskId),
+      20_000,
+      "the status once the call ended",
+    );
+    // Ended by the cancel, not by its deadline (which would answer `timeout`).
+    const result = await taskResult(c, task.taskId);
+    expect(code(result)).toBe("hosted_cancelled");
+    await until(
+      () => auditLines(audit).filter((l) => l.kind === "host_call").length > before,
+      10_000,
+      "the host-call audit line",
+    );
+    const line = auditLines(audit)
+      .filter((l) => l.kind === "host_call")
+      .at(-1)!;
+    expect(line).toMatchObject({ name: "tools.peek-then-sleep", decision: "allow" });
+    // A cancelled task cannot be cancelled again; the server answers as before.
+    await expect(
+      c.request(
+        { method: "tasks/cancel", params: { taskId: task.taskId } },
+        CancelTaskResultSchema,
+      ),
+    ).rejects.toThrow(/terminal/);
+    expect((await c.callTool({ name: "tools.ok", arguments: {} })).structuredContent).toEqual({
+      result: 7,
+    });
+  });
+
+  it("hostile: tasks running per session are bounded (--max-tasks 2): the third is refused, not run", {
+    timeout: 60_000,
+  }, async () => {
+    const a = await createTask(c, "tools.peek-then-sleep");
+    const b = await createTask(c, "tools.peek-then-sleep");
+    await expect(createTask(c, "tools.ok")).rejects.toThrow(
+      /hosted_task_limit: .*already has 2 task\(s\) running.*--max-tasks: 2/,
+    );
+    for (const t of [a, b])
+      await c.request(
+        { method: "tasks/cancel", params: { taskId: t.taskId } },
+        CancelTaskResultSchema,
+      );
+    await until(
+      () => [a, b].every((t) => statuses.some((s) => s.taskId === t.taskId)),
+      20_000,
+      "both to end",
+    );
+    // Places free again.
+    const again = await createTask(c, "tools.ok");
+    expect(again.status).toBe("working");
+  });
+
+  it("an unknown task id is refused", async () => {
+    await expect(getTask(c, "nope")).rejects.toThrow(/not found/i);
+    await expect(taskResult(c, "nope")).rejects.toThrow(/not found/i);
+  });
+});
+
+describe("tasks are per session (two SDK clients on one component server)", () => {
+  it("one session cannot get, fetch, list or cancel another's task", {
+    timeout: 60_000,
+  }, async () => {
+    const h = await HostedServer.open({
+      path: comp,
+      policies: [policy],
+      cacheDir: CACHE,
+      pool: { size: 2 },
+    });
+    const clients: Client[] = [];
+    try {
+      for (const name of ["alice", "mallory"]) {
+        const [ct, st] = InMemoryTransport.createLinkedPair();
+        await serveOn(h, st);
+        const c = new Client({ name, version: "1" });
+        await c.connect(ct);
+        clients.push(c);
+      }
+      const [alice, mallory] = clients as [Client, Client];
+      const task = await createTask(alice, "tools.peek-then-sleep");
+      await expect(getTask(mallory, task.taskId)).rejects.toThrow(/not found/i);
+      await expect(taskResult(mallory, task.taskId)).rejects.toThrow(/not found/i);
+      await expect(
+        mallory.request(
+          { method: "tasks/cancel", params: { taskId: task.taskId } },
+          CancelTaskResultSchema,
+        ),
+      ).rejects.toThrow(/not found/i);
+      const listed = await mallory.request(
+        { method: "tasks/list", params: {} },
+        ListTasksResultSchema,
+      );
+      expect(listed.tasks).toEqual([]);
+      // Still Alice's, still running.
+      expect((await getTask(alice, task.taskId)).status).toBe("working");
+      await alice.request(
+        { method: "tasks/cancel", params: { taskId: task.taskId } },
+        CancelTaskResultSchema,
+      );
+      expect(code(await taskResult(alice, task.taskId))).toBe("hosted_cancelled");
+    } finally {
+      for (const c of clients) await c.close();
+      await h.close();
+    }
+  });
+});
