@@ -135,9 +135,17 @@ describe("host calls of a tool call that did not end answered", () => {
     const sleep = tools.find(
       (t) => t.name.startsWith("hurried") && t.name.endsWith("peek-then-sleep"),
     )!.name;
-    // Warm (a cold worker may take longer than 300 ms to start: then retry once warm).
-    await c.callTool({ name: ok, arguments: {} }).catch(() => {});
-    await c.callTool({ name: ok, arguments: {} }).catch(() => {});
+    // Warm: until a call is answered within the 300 ms (a cold worker may take longer to
+    // start). A call timed out while it still waits for a busy worker leaves the queue and
+    // never runs (no host calls to audit), so the call below must find a warm, idle worker.
+    for (let i = 0; i < 40; i++)
+      if (
+        await c.callTool({ name: ok, arguments: {} }).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
     await expect(c.callTool({ name: sleep, arguments: {} })).rejects.toThrow(/300 ms/);
     await until(() => lastOutcome(sleep)?.outcome === "timeout", 10_000, "the outcome line");
     const out = lastOutcome(sleep)!;
