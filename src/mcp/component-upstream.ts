@@ -163,13 +163,17 @@ export function holdComponents(owner: object, cfgs: readonly UpstreamConfig[]): 
  * answered, so their answers, which carry the host calls they made, still reach the session
  * (src/mcp/host-call-lines.ts audits them after the `cut_off` outcome line). The calls are
  * sent `notifications/cancelled`: one still waiting for a core leaves the queue at once; one
- * running ends by its own deadline (a component call cannot be stopped half-way).
+ * running ends by its own deadline (a component call cannot be stopped half-way). Its tasks
+ * still running are sent `tasks/cancel` (their workers are terminated), and the pair stays open
+ * until each one's end (notifications/tasks/status, carrying its host calls) has come.
  */
 class DrainingTransport implements Transport {
   onmessage?: Transport["onmessage"];
   onclose?: () => void;
   onerror?: (e: Error) => void;
   readonly #inflight = new Set<string | number>();
+  /** Tasks created through this link and not ended yet (their end carries their host calls). */
+  readonly #tasks = new Set<string>();
   #closed = false;
 
   constructor(
@@ -178,12 +182,31 @@ class DrainingTransport implements Transport {
   ) {
     inner.onmessage = (m, extra) => {
       const msg = m as Message;
-      if (isResponse(msg) && msg.id !== null) this.#inflight.delete(msg.id as string | number);
+      if (isResponse(msg) && msg.id !== null) {
+        // the answer to a tasks/cancel this transport sent at close: nobody else's
+        if (typeof msg.id === "string" && msg.id.startsWith(CLOSE_CANCEL)) return this.#drained();
+        this.#inflight.delete(msg.id as string | number);
+        const task = (msg as { result?: { task?: { taskId?: unknown; status?: unknown } } }).result
+          ?.task;
+        if (typeof task?.taskId === "string" && !ENDED.has(String(task.status)))
+          this.#tasks.add(task.taskId);
+      } else if ((msg as { method?: string }).method === "notifications/tasks/status") {
+        const p = ((msg as { params?: Record<string, unknown> }).params ?? {}) as {
+          taskId?: unknown;
+          status?: unknown;
+        };
+        if (ENDED.has(String(p.status))) this.#tasks.delete(String(p.taskId));
+      }
       this.onmessage?.(m, extra);
-      if (this.#closed && this.#inflight.size === 0) void inner.close();
+      this.#drained();
     };
     inner.onerror = (e) => this.onerror?.(e);
     inner.onclose = () => this.#told();
+  }
+
+  #drained(): void {
+    if (this.#closed && this.#inflight.size === 0 && this.#tasks.size === 0)
+      void this.inner.close();
   }
 
   start(): Promise<void> {
@@ -199,7 +222,7 @@ class DrainingTransport implements Transport {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#inflight.size === 0) {
+    if (this.#inflight.size === 0 && this.#tasks.size === 0) {
       await this.inner.close();
       return;
     }
@@ -212,6 +235,18 @@ class DrainingTransport implements Transport {
           params: { requestId, reason: "Warden: the session closed" },
         })
         .catch(() => {});
+    // Its running tasks are cancelled (their components stopped); their ends still come, with
+    // the host calls they made, which the closed session audits.
+    let n = 0;
+    for (const taskId of this.#tasks)
+      this.inner
+        .send({
+          jsonrpc: "2.0",
+          id: `${CLOSE_CANCEL}${n++}`,
+          method: "tasks/cancel",
+          params: { taskId },
+        })
+        .catch(() => {});
   }
 
   #told(): void {
@@ -221,6 +256,10 @@ class DrainingTransport implements Transport {
     this.onclose?.();
   }
 }
+
+/** The ids of the tasks/cancel requests a closing link sends. */
+const CLOSE_CANCEL = "warden-close-cancel-";
+const ENDED = new Set(["completed", "failed", "cancelled"]);
 
 export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<UpstreamTransport> {
   const entry = entryFor(cfg);

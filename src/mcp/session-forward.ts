@@ -112,7 +112,7 @@ export class Forwarding {
       if ("result" in a) takeHostCalls(s, call, link, publicName, a.result);
       // A task-augmented call (`task`, or `_meta.task` of early drafts) answers with its task.
       if (kind === "tool" && "result" in a && a.result.task !== undefined)
-        this.tasks.created(link, publicName, name, a.result);
+        this.tasks.created(link, publicName, name, a.result, call);
       let out: Answer | Promise<Answer>;
       let json: string | undefined;
       const how: How = {};

@@ -10,7 +10,10 @@
  * decision and an outcome line, as every forwarded call.
  */
 import { isAllowed } from "../core/decision.js";
+import { HOST_CALLS_META } from "../hosted/server.js";
+import { takeHostCalls } from "./host-call-lines.js";
 import { errorResponse, INTERNAL_ERROR, INVALID_PARAMS, type Request } from "./jsonrpc.js";
+import type { GatewayCall } from "./judges.js";
 import { judgeAnswer } from "./session-answers.js";
 import type { How } from "./session-audit.js";
 import { type Answer, CANCELLED, type SessionParts } from "./session-core.js";
@@ -28,6 +31,8 @@ interface Task {
   /** The tools/call's public tool name, and the upstream's own. */
   publicName: string;
   name: string;
+  /** The tools/call that created it: a component task's host calls share its call_id. */
+  call?: GatewayCall;
 }
 
 export class TaskRoutes {
@@ -36,7 +41,13 @@ export class TaskRoutes {
   constructor(readonly s: SessionParts) {}
 
   /** A tools/call was answered: remember the task it created, if it did. */
-  created(link: UpstreamLink, publicName: string, name: string, result: Obj): void {
+  created(
+    link: UpstreamLink,
+    publicName: string,
+    name: string,
+    result: Obj,
+    call?: GatewayCall,
+  ): void {
     const id = (result.task as Obj | undefined)?.taskId;
     if (typeof id !== "string") return;
     const had = this.#tasks.get(id);
@@ -49,7 +60,26 @@ export class TaskRoutes {
     }
     this.#tasks.delete(id);
     if (this.#tasks.size >= MAX_TASKS) this.#tasks.delete(this.#tasks.keys().next().value!);
-    this.#tasks.set(id, { link, publicName, name });
+    this.#tasks.set(id, { link, publicName, name, ...(call === undefined ? {} : { call }) });
+  }
+
+  /**
+   * A component upstream's notifications/tasks/status: the task's call ended and the host calls
+   * it made ride in its `_meta` (src/hosted/mcp-server.ts). They are audited here, as a plain
+   * tools/call's, sharing the call_id of the tools/call that created the task, and taken out
+   * before the notification goes on (also when the session has closed: then it goes nowhere).
+   * Any other upstream's notification is left as it is.
+   */
+  statusFrom(link: UpstreamLink, params: Obj): void {
+    if (link.cfg.kind !== "component") return;
+    const meta = params._meta as Obj | undefined;
+    if (meta === undefined || meta[HOST_CALLS_META] === undefined) return;
+    const task = this.#tasks.get(String(params.taskId));
+    if (task?.call !== undefined && task.link === link)
+      return takeHostCalls(this.s, task.call, link, task.publicName, params);
+    // A task this session no longer remembers: audited under a call of its own.
+    const j = this.s.judges.judge("request", "tools/call", link.name, {}, "tools/call");
+    takeHostCalls(this.s, j.call, link, "", params);
   }
 
   async handle(req: Request, p: Obj): Promise<void> {

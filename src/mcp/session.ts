@@ -294,8 +294,11 @@ export class GatewaySession implements SessionIdentity {
   /** A message from an upstream: answers and requests to the Calls, notifications to the client. */
   #fromUpstream(link: UpstreamLink, r: Received): void {
     if (this.closed) {
-      // the late answer of a call cut off by the close (its host calls are audited), no more
+      // the late answer of a call cut off by the close (its host calls are audited), and a
+      // component task's end (its host calls), no more
       if (isResponse(r.message)) this.#s.calls.answered(link, r);
+      else if ((r.message as Notification).method === "notifications/tasks/status")
+        this.#tasks.statusFrom(link, ((r.message as Notification).params ?? {}) as Obj);
       return;
     }
     try {
@@ -328,6 +331,12 @@ export class GatewaySession implements SessionIdentity {
         }
         return;
       }
+      case "notifications/tasks/status":
+        // a component task's host calls are audited and taken out first
+        this.#tasks.statusFrom(link, params as Obj);
+        audit.passed(n.method, "upstream", link.name);
+        down.send(n);
+        return;
       case "notifications/message":
         audit.passed(n.method, "upstream", link.name);
         down.send(n, calls.lastInflight(link));

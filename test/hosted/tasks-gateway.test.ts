@@ -1,0 +1,207 @@
+/**
+ * Tasks of a `component:` upstream through the gateway (Streamable HTTP, real SDK clients): the
+ * task-augmented tools/call and every tasks/* request are judged and audited as for any upstream
+ * (src/mcp/session-tasks.ts); tasks/result is the plain call's answer; the host calls of the
+ * task's call are audited with the call_id of the tools/call that created it and never reach the
+ * client (they ride in notifications/tasks/status's _meta from the component server, taken out);
+ * another session cannot reach the task; a session closed with a task running cancels it and its
+ * host calls are still audited.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  CallToolResultSchema,
+  CancelTaskResultSchema,
+  CreateTaskResultSchema,
+  GetTaskResultSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Gateway } from "../../src/mcp/gateway.js";
+import { type ClientLog, httpClient, startGateway, tempDir, until } from "../mcp/helpers.js";
+import { CACHE, watComponent } from "./build.js";
+
+type Line = Record<string, unknown> & { host?: Record<string, unknown> };
+type Answer = {
+  structuredContent?: unknown;
+  isError?: boolean;
+  content: { text: string }[];
+  _meta?: Record<string, unknown>;
+};
+const code = (a: Answer) => (a._meta?.["warden/error"] as { code?: string } | undefined)?.code;
+
+let dir: string;
+let gw: Gateway;
+let url: string;
+const read = (): Line[] => {
+  try {
+    return readFileSync(join(dir, "audit.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as Line);
+  } catch {
+    return [];
+  }
+};
+const hostCallsOf = (id: unknown) =>
+  read().filter((l) => l.kind === "host_call" && l.call_id === id);
+
+beforeAll(async () => {
+  const comp = await watComponent("peeksleeper");
+  dir = tempDir();
+  writeFileSync(
+    join(dir, "policy.yaml"),
+    'version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools:\n    allow: ["*"]\nenvironment:\n  allow: ["*"]\nresources:\n  limits:\n    execution_time: 2s\n',
+  );
+  writeFileSync(
+    join(dir, "warden.yaml"),
+    `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n  - name: slow\n    component: ${JSON.stringify(comp)}\n    max_tasks: 2\n`,
+  );
+  process.env.WARDEN_CACHE_DIR = CACHE;
+  ({ gw, url } = await startGateway(join(dir, "warden.yaml")));
+}, 120_000);
+afterAll(() => gw?.stop());
+
+async function createTask(c: Client, name: string): Promise<string> {
+  const r = await c.request(
+    { method: "tools/call", params: { name, arguments: {}, task: { ttl: 60_000 } } },
+    CreateTaskResultSchema,
+  );
+  return r.task.taskId;
+}
+const taskResult = async (c: Client, taskId: string) =>
+  (await c.request(
+    { method: "tasks/result", params: { taskId } },
+    CallToolResultSchema,
+  )) as unknown as Answer;
+/** The call_id of the last tools/call decision line naming `name`. */
+const lastCall = (name: string) =>
+  read()
+    .filter((l) => l.phase === "decision" && l.method === "tools/call" && l.name === name)
+    .at(-1)?.call_id;
+
+describe("tasks of a component upstream through the gateway", () => {
+  it("judged, audited, the result as a plain call's; tasks/cancel stops the component; host calls audited under the tools/call's call_id, never sent to the client", {
+    timeout: 60_000,
+  }, async () => {
+    const log: ClientLog = { roots: [], notifications: [] };
+    const c = await httpClient(url, log);
+    try {
+      expect(c.getServerCapabilities()?.tasks).toMatchObject({
+        requests: { tools: { call: {} } },
+      });
+      const { tools } = await c.listTools();
+      const ok = tools.find((t) => t.name.endsWith("tools.ok"))!.name;
+      const sleep = tools.find((t) => t.name.endsWith("peek-then-sleep"))!.name;
+      const plain = (await c.callTool({ name: ok, arguments: {} })) as unknown as Answer;
+      const done = await createTask(c, ok);
+      await until(
+        async () =>
+          (await c.request({ method: "tasks/get", params: { taskId: done } }, GetTaskResultSchema))
+            .status === "completed",
+        20_000,
+        "the task to complete",
+      );
+      const result = await taskResult(c, done);
+      expect(result.structuredContent).toEqual(plain.structuredContent);
+      expect(result.isError).toBeFalsy();
+      expect(
+        read()
+          .filter((l) => l.method === "tasks/result")
+          .map((l) => [l.phase, l.name, l.decision]),
+      ).toEqual([
+        ["decision", ok, "allow"],
+        ["outcome", ok, "allow"],
+      ]);
+
+      // A task that makes a host call, then waits: cancelled while it runs.
+      const taskId = await createTask(c, sleep);
+      const callId = lastCall(sleep);
+      await new Promise((r) => setTimeout(r, 500));
+      const cancelled = await c.request(
+        { method: "tasks/cancel", params: { taskId } },
+        CancelTaskResultSchema,
+      );
+      expect(cancelled.status).toBe("cancelled");
+      expect(code(await taskResult(c, taskId))).toBe("hosted_cancelled");
+      await until(() => hostCallsOf(callId).length > 0, 20_000, "the host_call line");
+      expect(hostCallsOf(callId)[0]).toMatchObject({
+        phase: "event",
+        decision: "allow",
+        upstream: "slow",
+        host: { interface: "wasi:cli/environment", function: "get-environment" },
+      });
+      expect(
+        read()
+          .filter((l) => l.method === "tasks/cancel")
+          .map((l) => l.phase),
+      ).toEqual(["decision", "outcome"]);
+      // The client was told each task's end, without the host calls.
+      await until(
+        () =>
+          log.notifications.filter((n) => n.method === "notifications/tasks/status").length >= 2,
+        10_000,
+        "the status notifications",
+      );
+      const told = log.notifications.filter((n) => n.method === "notifications/tasks/status");
+      expect(told.map((n) => (n.params as { taskId: string }).taskId)).toEqual(
+        expect.arrayContaining([done, taskId]),
+      );
+      expect(JSON.stringify(told)).not.toContain("warden/host_calls");
+      expect(JSON.stringify(result)).not.toContain("warden/host_calls");
+    } finally {
+      await c.close();
+    }
+  });
+
+  it("hostile: another session cannot reach the task; max_tasks bounds a session's running tasks", {
+    timeout: 60_000,
+  }, async () => {
+    const alice = await httpClient(url);
+    const mallory = await httpClient(url);
+    try {
+      const { tools } = await alice.listTools();
+      const sleep = tools.find((t) => t.name.endsWith("peek-then-sleep"))!.name;
+      const taskId = await createTask(alice, sleep);
+      for (const method of ["tasks/get", "tasks/result", "tasks/cancel"])
+        await expect(
+          mallory.request({ method, params: { taskId } } as never, GetTaskResultSchema),
+        ).rejects.toThrow(/Unknown task/);
+      const second = await createTask(alice, sleep);
+      await expect(createTask(alice, sleep)).rejects.toThrow(
+        /hosted_task_limit: .*already has 2 task\(s\) running.*max_tasks of upstream "slow": 2/,
+      );
+      // Mallory's own session has its own bound.
+      const hers = await createTask(mallory, sleep);
+      for (const [c, id] of [
+        [alice, taskId],
+        [alice, second],
+        [mallory, hers],
+      ] as const)
+        await c.request({ method: "tasks/cancel", params: { taskId: id } }, CancelTaskResultSchema);
+    } finally {
+      await alice.close();
+      await mallory.close();
+    }
+  });
+
+  it("a session closed with a task running: the task is cancelled, its host calls audited", {
+    timeout: 60_000,
+  }, async () => {
+    const c = await httpClient(url);
+    const { tools } = await c.listTools();
+    const ok = tools.find((t) => t.name.endsWith("tools.ok"))!.name;
+    const sleep = tools.find((t) => t.name.endsWith("peek-then-sleep"))!.name;
+    await c.callTool({ name: ok, arguments: {} });
+    await createTask(c, sleep);
+    const callId = lastCall(sleep);
+    await new Promise((r) => setTimeout(r, 500));
+    await (c.transport as StreamableHTTPClientTransport).terminateSession();
+    await c.close();
+    await until(() => hostCallsOf(callId).length > 0, 20_000, "the host_call line");
+    expect(hostCallsOf(callId)[0]).toMatchObject({
+      host: { interface: "wasi:cli/environment", function: "get-environment" },
+    });
+  });
+});
