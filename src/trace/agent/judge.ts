@@ -6,6 +6,7 @@
  * inode and change time) and used again only while one `stat` of the path finds that same
  * identity: a symbolic link swapped anywhere on the path, by this thread, another thread, a
  * child, a sibling or any other process, makes the path lead elsewhere and it is judged again.
+ * (For `statSync` and `lstatSync` that `stat` is the program's own call, `rememberedRead`.)
  * The answers are also forgotten whenever this thread changes a name (symlink, rename, unlink,
  * rm, link, cp) or a child it started ends, and not used while such a child is running.
  * Programs to exec are looked up in PATH and resolved every time (an exec costs milliseconds;
