@@ -75,8 +75,10 @@ export class TaskRoutes {
     const meta = params._meta as Obj | undefined;
     if (meta === undefined || meta[HOST_CALLS_META] === undefined) return;
     const task = this.#tasks.get(String(params.taskId));
-    if (task?.call !== undefined && task.link === link)
-      return takeHostCalls(this.s, task.call, link, task.publicName, params);
+    if (task?.call !== undefined && task.link === link) {
+      takeHostCalls(this.s, task.call, link, task.publicName, params);
+      return;
+    }
     // A task this session no longer remembers: audited under a call of its own.
     const j = this.s.judges.judge("request", "tools/call", link.name, {}, "tools/call");
     takeHostCalls(this.s, j.call, link, "", params);
