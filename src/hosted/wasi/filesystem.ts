@@ -8,10 +8,13 @@
  * path; a refusal is the WASI error `access`. Methods are listed one by one (reviewed); a
  * method WASI adds later is absent, so jco's glue fails the call (deny by default).
  *
- * Race: the path is resolved, then the shim opens it (it walks the path again, refusing
- * absolute symbolic links and links that climb out of its preopen). A link swapped between
- * the two by another process on the host is not seen; a component cannot swap one itself
- * between them (a host call is synchronous).
+ * Race: the path is resolved and judged, then the shim opens it (it walks the path again,
+ * refusing absolute symbolic links and links that climb out of its preopen). Instances of one
+ * component on other worker threads share its preopens, and a host process may change the
+ * tree, so a link or folder can be swapped between the two: every open (file or directory) is
+ * verified after the fact (`#verifyOpened`: the opened descriptor's inode against the judged
+ * canonical path's) and refused if it is not the file judged. Calls that do not open (stat-at,
+ * unlink-file-at, rename-at, ...) run by path in the shim: see docs/hosted-tools.md ("Races").
  */
 import { type Dirent, lstatSync, readdirSync } from "node:fs";
 import { basename, dirname } from "node:path";
@@ -228,8 +231,59 @@ export class Descriptor {
     // Opening for write is judged as write, and as read too when it reads.
     if (writes && dflags?.read === true)
       this.#run("open-at", action("read", real), () => undefined);
-    return this.#run("open-at", action(writes ? "write" : "read", real), () =>
-      this.#child(this.#call("openAt", flags, path, open, dflags), real),
+    return this.#run("open-at", action(writes ? "write" : "read", real), () => {
+      const inner = this.#call("openAt", flags, path, open, dflags) as Inner;
+      this.#verifyOpened(inner, real, writes ? "write" : "read", path, follow);
+      return this.#child(inner, real);
+    });
+  }
+
+  /**
+   * What was opened must be what was judged: the path is resolved and judged, then the shim
+   * walks and opens it again, and a link or folder swapped in between (by another instance of
+   * the component on another worker thread, or by any host process) would hand the guest a file
+   * the policy denies. The shim keeps its file descriptors in its I/O worker and never exposes
+   * their numbers (so `/proc/self/fd/<fd>` cannot be read here); it does expose `fstat` of its
+   * own descriptor (metadata-hash: inode and mtime). The inode of the opened file must be the
+   * inode now at the judged canonical path (lstat: a link put there is not followed); otherwise
+   * the descriptor is closed and the open refused (`access`), audited with the rule the path
+   * now falls under when it is denied.
+   */
+  #verifyOpened(inner: Inner, real: string, access: Access, path: string, follow: boolean): void {
+    let opened: bigint | undefined;
+    let there: bigint | undefined;
+    try {
+      opened = BigInt((inner.metadataHash!.call(inner) as { lower: bigint | number }).lower);
+      there = lstatSync(real, { bigint: true }).ino;
+    } catch {
+      // either gone: not verified, refused below
+    }
+    if (opened !== undefined && opened === there) return;
+    (inner[symbolDispose as unknown as string] as (() => void) | undefined)?.call(inner);
+    const c = this.#ctx.crossings;
+    // Where the guest's path leads now: judged, so the audit names the rule the swap escaped.
+    const lexical = canonicalPathOf(`${this.#path}/${path}`, false);
+    let j: ReturnType<Crossings["judge"]> | undefined;
+    if (lexical !== undefined) {
+      const now = follow ? resolveRealPathSync(lexical) : resolveRealPathSync(dirname(lexical));
+      const target =
+        typeof now !== "string"
+          ? undefined
+          : follow
+            ? now
+            : `${now === "/" ? "" : now}/${basename(lexical)}`;
+      if (target !== undefined && target !== real) {
+        const judged = c.judge(action(access, target));
+        if (!judged.decision.allowed) j = judged;
+      }
+    }
+    throw c.refuse(
+      TYPES,
+      "[method]descriptor.open-at",
+      action(access, real),
+      `"${path}" changed while it was opened: Warden judged ${real}, and the file opened is not the one there now (a link or folder was swapped between the check and the open); refused${j ? `: ${j.decision.reason}` : ""}`,
+      "access",
+      j,
     );
   }
   /**

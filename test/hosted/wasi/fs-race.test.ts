@@ -1,0 +1,121 @@
+/**
+ * The check-then-open race, attacked for real: a component (built from WAT) served by `warden
+ * serve` opens and reads `d/f.txt` in a loop while another process keeps re-pointing the link
+ * `d` inside its preopen between an allowed folder and a denied one (as a second instance of
+ * the component on another worker thread, or any host process, could). Warden judges the path,
+ * then the shim opens it: without checking what was opened, a swap between the two hands the
+ * component the denied file. The denied file's content must never come back.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../../mcp/helpers.js";
+import { CACHE } from "../build.js";
+import { wasiComponent } from "./components.js";
+
+let reader: string;
+let swapper: ChildProcess | undefined;
+
+beforeAll(async () => {
+  mkdirSync(CACHE, { recursive: true, mode: 0o700 });
+  reader = await wasiComponent("racereader");
+}, 120_000);
+
+afterEach(() => {
+  swapper?.kill("SIGKILL");
+  swapper = undefined;
+});
+
+/** Re-point `<dir>/d` between `pub` and `team/private` (atomic renames) until killed. */
+const SWAP = `
+const { symlinkSync, renameSync } = require("node:fs");
+const dir = process.argv[1];
+let n = 0;
+for (;;) {
+  const tmp = dir + "/.d" + (n & 1);
+  symlinkSync(n++ & 1 ? "team/private" : "pub", tmp);
+  renameSync(tmp, dir + "/d");
+}`;
+
+describe("wasi:filesystem: a link swapped between Warden's check and the open", () => {
+  it("never hands the component the denied file (the opened file is verified)", {
+    timeout: 180_000,
+  }, async () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-")));
+    const allowed = join(root, "allowed");
+    mkdirSync(join(allowed, "pub"), { recursive: true });
+    mkdirSync(join(allowed, "team", "private"), { recursive: true });
+    writeFileSync(join(allowed, "pub", "f.txt"), "public");
+    writeFileSync(join(allowed, "team", "private", "f.txt"), "SECRET");
+    symlinkSync("pub", join(allowed, "d"));
+    const policyFile = join(root, "policy.yaml");
+    const auditFile = join(root, "audit.jsonl");
+    writeFileSync(
+      policyFile,
+      [
+        'version: "1.0"',
+        "storage:",
+        "  allow:",
+        `    - uri: "fs://${allowed}/**"`,
+        "      access: [read]",
+        "  deny:",
+        `    - uri: "fs://${allowed}/team/private/**"`,
+        "",
+      ].join("\n"),
+    );
+    const t = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "serve", reader, "--policy", policyFile, "--workers", "1", "--audit", auditFile],
+      env: { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>,
+      stderr: "pipe",
+    });
+    const c = new Client({ name: "wasi-fs-race", version: "1" });
+    await c.connect(t);
+    try {
+      const call = async () =>
+        (
+          (await c.callTool({
+            name: "tools.read-loop",
+            arguments: { path: "d/f.txt", times: 4000 },
+          })) as {
+            structuredContent?: { result?: { other: number; secret: number; failed: number } };
+          }
+        ).structuredContent?.result;
+      // Before the swapping starts: the allowed file, every time.
+      expect(await call()).toEqual({ other: 4000, secret: 0, failed: 0 });
+      swapper = spawn(process.execPath, ["-e", SWAP, allowed], { stdio: "ignore" });
+      const seen = { other: 0, secret: 0, failed: 0 };
+      for (let i = 0; i < 10; i++) {
+        const r = await call();
+        expect(r).toBeDefined();
+        seen.other += r!.other;
+        seen.secret += r!.secret;
+        seen.failed += r!.failed;
+      }
+      // The swap was seen (some opens refused), the allowed file was still read, and the
+      // denied one never came back.
+      expect(seen.failed).toBeGreaterThan(0);
+      expect(seen.other).toBeGreaterThan(0);
+      expect(seen.secret).toBe(0);
+    } finally {
+      await c.close();
+    }
+    // Each refused swap is audited: what changed, and the deny rule the swap would have escaped.
+    const swaps = readFileSync(auditFile, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("changed while it was opened"));
+    expect(swaps.length).toBeGreaterThan(0);
+    expect(swaps.some((l) => l.includes("policy.yaml:"))).toBe(true);
+  });
+});
