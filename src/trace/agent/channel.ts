@@ -174,9 +174,11 @@ export class Channel {
 
   /**
    * Hand the batch to the flusher; wait while too many events are unacknowledged. `full`: the
-   * batch reached its size; filled in under a tenth of `batchMs`, the next one may be twice as
-   * large (a burst, as a package manager's thousands of files: fewer hand-overs and posts),
-   * while its first event still leaves within `batchMs`. Without the flusher: written to the
+   * batch reached its size; filled at least as fast as `batchEvents` in a tenth of `batchMs`
+   * (a burst, as a package manager's thousands of files, or a flood), the next one may be twice
+   * as large, up to `GROWN_BATCH` (fewer hand-overs and posts), while its first event still
+   * leaves within `batchMs` (the timer). A rate, not a time: a grown batch that takes longer to
+   * fill at the same rate stays grown. Without the flusher: written to the
    * spool, with what waits before it.
    */
   flush(full = false): void {
@@ -186,7 +188,9 @@ export class Channel {
     }
     const n = this.#count;
     if (n === 0 && (this.#port !== undefined || this.#pending.length === 0)) return;
-    const burst = full && performance.now() - this.#first < this.batchMs / 10;
+    const burst =
+      full &&
+      (performance.now() - this.#first) * this.batchEvents < (n * this.batchMs) / 10;
     const b = this.#batch;
     this.#batch = "";
     this.#count = 0;
