@@ -27,7 +27,12 @@ export interface StoredVersion {
   hash: string;
   description: string;
   seen_at: string;
+  /** 2: the hash covers the whole tool definition but `_meta`; absent: hash version 1. */
+  hash_version?: 2;
 }
+
+/** The hash version pins are written with (the guards layer's HASH_VERSION). */
+export const HASH_VERSION = 2;
 
 /** A pin (the guards layer's Pin, structurally). */
 export interface StoredPin extends StoredVersion {
@@ -71,15 +76,16 @@ export function wellFormed(s: string): string {
 export const ORIGIN_LENGTH = 12;
 
 /**
- * KEYS[1] the pins hash; ARGV[1] the channel, ARGV[2] the change message; then per tool five:
- * field, hash, the first-sight record (JSON), description, seen_at. Returns each tool's value
- * after the step (a value it cannot read is returned untouched and left alone).
+ * KEYS[1] the pins hash; ARGV[1] the channel, ARGV[2] the change message; then per tool six:
+ * field, hash, the first-sight record (JSON), description, seen_at, the tool's hash version 1
+ * hash (a pin or pending change holding it is upgraded to hash, not taken as a change). Returns
+ * each tool's value after the step (a value it cannot read is returned untouched and left alone).
  */
 export const DECIDE_SCRIPT = `
 local out = {}
 local changed = false
-for i = 3, #ARGV, 5 do
-  local field, hash = ARGV[i], ARGV[i + 1]
+for i = 3, #ARGV, 6 do
+  local field, hash, old = ARGV[i], ARGV[i + 1], ARGV[i + 5]
   local cur = redis.call('HGET', KEYS[1], field)
   if not cur then
     cur = ARGV[i + 2]
@@ -90,15 +96,26 @@ for i = 3, #ARGV, 5 do
     if not ok then
       cur = '\\0warden:pin-unreadable-by-lua'
     elseif type(pin) == 'table' and type(pin.hash) == 'string' then
+      local up = false
+      if pin.hash ~= hash and pin.hash == old then
+        pin.hash = hash
+        pin.hash_version = 2
+        up = true
+      elseif type(pin.pending) == 'table' and pin.pending.hash == old then
+        pin.pending.hash = hash
+        pin.pending.hash_version = 2
+        up = true
+      end
       if pin.hash == hash then
         if pin.pending ~= nil then
           pin.pending = nil
-          cur = cjson.encode(pin)
-          redis.call('HSET', KEYS[1], field, cur)
-          changed = true
+          up = true
         end
       elseif not (type(pin.pending) == 'table' and pin.pending.hash == hash) then
-        pin.pending = { hash = hash, description = ARGV[i + 3], seen_at = ARGV[i + 4] }
+        pin.pending = { hash = hash, description = ARGV[i + 3], seen_at = ARGV[i + 4], hash_version = 2 }
+        up = true
+      end
+      if up then
         cur = cjson.encode(pin)
         redis.call('HSET', KEYS[1], field, cur)
         changed = true
@@ -126,7 +143,8 @@ for i = 4, #ARGV, 2 do
     if ok and type(pin) == 'table' and type(pin.pending) == 'table' and pin.pending.hash == ARGV[i + 1] then
       local p = pin.pending
       redis.call('HSET', KEYS[1], ARGV[i], cjson.encode({ server = pin.server, tool = pin.tool,
-        hash = p.hash, description = p.description, seen_at = p.seen_at, approved_by = ARGV[3] }))
+        hash = p.hash, description = p.description, seen_at = p.seen_at, approved_by = ARGV[3],
+        hash_version = p.hash_version }))
       if type(pin.server) == 'string' then redis.call('PUBLISH', ARGV[1], ARGV[2] .. pin.server) end
       done = 1
     end
@@ -153,6 +171,7 @@ export function firstSight(
     hash,
     description: wellFormed(description),
     seen_at: at,
+    hash_version: HASH_VERSION,
   });
 }
 
@@ -240,9 +259,11 @@ export function parseRecord(
     seen_at: o.seen_at as string,
   };
   if (o.approved_by !== undefined) pin.approved_by = o.approved_by as string;
+  if (o.hash_version === HASH_VERSION) pin.hash_version = HASH_VERSION;
   if (o.pending !== undefined) {
     const p = o.pending as StoredVersion;
     pin.pending = { hash: p.hash, description: p.description, seen_at: p.seen_at };
+    if (p.hash_version === HASH_VERSION) pin.pending.hash_version = HASH_VERSION;
   }
   return pin;
 }

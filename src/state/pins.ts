@@ -23,6 +23,7 @@ import {
   DECIDE_SCRIPT,
   DECIDE_SHA,
   firstSight,
+  HASH_VERSION,
   isReplyError,
   ORIGIN_LENGTH,
   type PinRecord,
@@ -41,6 +42,8 @@ export interface SeenVersion {
   readonly name: string;
   readonly hash: string;
   readonly description: string;
+  /** Its hash as pins written before hash version 2 computed it (upgraded on sight). */
+  readonly oldHash: string;
 }
 
 /** Pins cached at most, in all (past it the cache starts over). */
@@ -142,6 +145,7 @@ export class RedisPins {
           : firstSight(server, t.name, t.hash, t.description, at),
         t.description,
         at,
+        t.oldHash,
       );
     }
     await this.#ask(
@@ -260,11 +264,23 @@ function remembered(server: string, t: SeenVersion, known: StoredPin, at: string
     server: wellFormed(server),
     tool: wellFormed(t.name),
   };
-  if (t.hash !== known.hash)
+  // a pin of hash version 1 still matching: written back upgraded (pins.ts upgradePin)
+  if (known.hash === t.oldHash) {
+    record.hash = t.hash;
+    record.hash_version = HASH_VERSION;
+  }
+  if (t.hash !== record.hash)
     record.pending =
       pending?.hash === t.hash
         ? pending
-        : { hash: t.hash, description: wellFormed(t.description), seen_at: at };
+        : pending?.hash === t.oldHash
+          ? { ...pending, hash: t.hash, hash_version: HASH_VERSION }
+          : {
+              hash: t.hash,
+              description: wellFormed(t.description),
+              seen_at: at,
+              hash_version: HASH_VERSION,
+            };
   return JSON.stringify(record);
 }
 

@@ -13,6 +13,11 @@ export interface SeenTool {
   readonly name: string;
   readonly hash: string;
   readonly description: string;
+  /**
+   * The tool's hash as pins written before hash version 2 computed it (pins.ts toolHashV1): a
+   * pin (or pending change) holding it is upgraded to `hash`, not taken as a change.
+   */
+  readonly oldHash: string;
 }
 
 export interface SharedPins {
@@ -30,7 +35,8 @@ export interface SharedPins {
   /** Why the last `decide` or `read` of this tool failed; cleared by one that succeeds. */
   failure(server: string, tool: string): Error | undefined;
   /**
-   * In one atomic step in the store, for each tool: pin it on first sight; record a version that
+   * In one atomic step in the store, for each tool: pin it on first sight; upgrade a pin whose
+   * hash is `oldHash` (pins.ts upgradePin); record a version that
    * differs from the pin as the pending change (keeping an approval made meanwhile); clear the
    * pending change of a tool back at its pinned version. Updates the cache. Never rejects: what
    * failed is told by `failure`.

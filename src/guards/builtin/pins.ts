@@ -9,6 +9,11 @@ export interface PinVersion {
   hash: string;
   description: string;
   seen_at: string;
+  /**
+   * How `hash` was computed: 2 (`toolHash`: the whole definition but `_meta`); absent in pins
+   * written before, whose hash covers only name, description and inputSchema (`toolHashV1`).
+   */
+  hash_version?: 2;
 }
 
 /** A pinned tool, and the change waiting for a person, if any. */
@@ -23,8 +28,37 @@ export interface PinsFile {
   servers: Record<string, Record<string, Pin>>;
 }
 
-/** sha256 of a tool's name, description and input schema (keys sorted, so order does not matter). */
+/** The version of the tool hashes this gateway writes (see `toolHash`). */
+export const HASH_VERSION = 2;
+
+/**
+ * sha256 of a tool's whole definition as the client receives it, but `_meta` (keys sorted, so
+ * order does not matter): name, title, description, inputSchema, outputSchema, annotations,
+ * icons, execution and any field a later revision adds. Each of them steers a client (a title
+ * or description is read by the model; readOnlyHint/destructiveHint decide whether some clients
+ * ask before calling; outputSchema how a result is read), so a change to any is held. `_meta`
+ * is left out: the spec reserves it for protocol and vendor metadata that servers may vary
+ * between listings (progress, tracing, cache hints), which would hold tools that did not change.
+ */
 export function toolHash(tool: GuardTool): string {
+  const h = createHash("sha256");
+  h.update(canonical(definition(tool)));
+  return `sha256:${h.digest("hex")}`;
+}
+
+/** What `toolHash` covers: the tool's own fields but `_meta` and undefined ones. */
+export function definition(tool: GuardTool): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in tool)
+    if (k !== "_meta" && tool[k] !== undefined && Object.hasOwn(tool, k)) out[k] = tool[k];
+  return out;
+}
+
+/**
+ * The hash of pins written before `hash_version` 2: name, description and inputSchema only.
+ * Used once per tool to upgrade such a pin (`upgradePin`).
+ */
+export function toolHashV1(tool: GuardTool): string {
   const h = createHash("sha256");
   h.update(
     canonical({
@@ -34,6 +68,30 @@ export function toolHash(tool: GuardTool): string {
     }),
   );
   return `sha256:${h.digest("hex")}`;
+}
+
+/**
+ * A pin written before hash version 2, upgraded to `hash` (the tool's version-2 hash) when its
+ * old-style hash (or its pending one's) is the tool's: the tool did not change in what the old
+ * hash covered, so it is not held. This one sight trusts the title, annotations and other fields
+ * the old hash did not cover as they are at the upgrade, as a first sight does; every change
+ * after is held. Undefined when there is nothing to upgrade.
+ */
+export function upgradePin(pin: Pin, tool: GuardTool, hash: string): Pin | undefined {
+  if (
+    pin.hash_version === HASH_VERSION &&
+    (pin.pending === undefined || pin.pending.hash_version === HASH_VERSION)
+  )
+    return undefined;
+  const old = toolHashV1(tool);
+  if (pin.hash === old) {
+    // back at (or still at) the approved version: what is served is what a person approved
+    const { pending: _, ...rest } = pin;
+    return { ...rest, hash, hash_version: HASH_VERSION };
+  }
+  if (pin.pending !== undefined && pin.pending.hash === old)
+    return { ...pin, pending: { ...pin.pending, hash, hash_version: HASH_VERSION } };
+  return undefined;
 }
 
 function canonical(v: unknown): string {

@@ -27,6 +27,7 @@ import type { Guard, GuardDecision, GuardTool, InvocationInfo } from "../types.j
 import type { ListAction } from "./check.js";
 import { type Flagged, listVerdict } from "./list-verdict.js";
 import type { SeenTool, SharedPins } from "./pin-store.js";
+import { toolHashV1 } from "./pins.js";
 import { changedCall, changedTool, type ToolHashes } from "./rug-pull.js";
 
 const UNAVAILABLE = "state_unavailable";
@@ -60,7 +61,12 @@ export function createSharedRugPull(
         const pin = pins.cached(server, tool.name);
         const steady = pin != null && pin.hash === hash && pin.pending === undefined;
         if (steady && !pins.stale(server, tool.name)) continue;
-        (need ??= []).push({ name: tool.name, hash, description: tool.description ?? "" });
+        (need ??= []).push({
+          name: tool.name,
+          hash,
+          description: tool.description ?? "",
+          oldHash: toolHashV1(tool),
+        });
       }
       return need === undefined
         ? undefined

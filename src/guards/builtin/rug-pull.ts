@@ -6,11 +6,12 @@ import type { Guard, GuardDecision, GuardTool, InvocationInfo } from "../types.j
 import type { ListAction } from "./check.js";
 import { type Flagged, listVerdict } from "./list-verdict.js";
 import type { SharedPins } from "./pin-store.js";
-import { type Pin, PinStore, toolHash } from "./pins.js";
+import { definition, HASH_VERSION, type Pin, PinStore, toolHash, upgradePin } from "./pins.js";
 import { createSharedRugPull } from "./rug-pull-shared.js";
 
 /**
- * rug_pull: pins each tool's name, description and schema hash on first sight; a later change
+ * rug_pull: pins a hash of each tool's definition (all of it but `_meta`: pins.ts toolHash) on
+ * first sight; a later change
  * hides (or blocks, or warns about) the tool until a person approves the new version with
  * `warden pins approve`. Calls to a tool with an unapproved change are denied.
  */
@@ -61,15 +62,22 @@ export function createRugPull(
       for (let i = 0; i < tools.length; i++) {
         const tool = tools[i]!;
         const hash = hashes.of(known, tool);
-        const pin = store.get(ctx.serverName, tool.name);
+        let pin = store.get(ctx.serverName, tool.name);
         if (pin === undefined) {
           store.set(ctx.serverName, tool.name, {
             hash,
             description: tool.description ?? "",
             seen_at: (at ??= new Date(t).toISOString()),
+            hash_version: HASH_VERSION,
           });
           dirty = true;
           continue;
+        }
+        const up = pin.hash === hash ? undefined : upgradePin(pin, tool, hash);
+        if (up !== undefined) {
+          // a pin written before hash version 2 whose old hash still matches (pins.ts upgradePin)
+          store.set(ctx.serverName, tool.name, (pin = up));
+          dirty = true;
         }
         if (pin.hash === hash) {
           if (pin.pending !== undefined) {
@@ -87,6 +95,7 @@ export function createRugPull(
               hash,
               description: tool.description ?? "",
               seen_at: (at ??= new Date(t).toISOString()),
+              hash_version: HASH_VERSION,
             },
           });
           dirty = true;
@@ -142,27 +151,30 @@ export class ToolHashes {
 
   of(known: Map<string, Seen>, tool: GuardTool): string {
     const cached = known.get(tool.name);
-    if (
-      cached !== undefined &&
-      cached.description === tool.description &&
-      sameJson(cached.schema, tool.inputSchema, 0)
-    )
-      return cached.hash;
+    if (cached !== undefined && sameTool(cached.tool, tool)) return cached.hash;
     const hash = toolHash(tool);
-    known.set(tool.name, {
-      description: tool.description,
-      schema: snapshot(tool.inputSchema),
-      hash,
-    });
+    known.set(tool.name, { tool: snapshot(definition(tool)) as Record<string, unknown>, hash });
     return hash;
   }
 }
 
 /** What rug_pull last hashed for a tool: the version (a private copy) and its hash. */
 export interface Seen {
-  description: string | undefined;
-  schema: unknown;
+  /** The hashed fields (pins.ts definition), copied. */
+  tool: Record<string, unknown>;
   hash: string;
+}
+
+/** Is `tool` the version `seen` was copied from (every field but `_meta`, key order aside)? */
+function sameTool(seen: Record<string, unknown>, tool: GuardTool): boolean {
+  let n = 0;
+  for (const k in tool) {
+    if (k === "_meta" || tool[k] === undefined) continue;
+    n++;
+    if (!Object.hasOwn(seen, k) || !sameJson(seen[k], tool[k], 1)) return false;
+  }
+  for (const _ in seen) n--;
+  return n === 0;
 }
 
 /** A private copy of a JSON value (a listing's objects are not ours to keep). */
