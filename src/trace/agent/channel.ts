@@ -189,8 +189,7 @@ export class Channel {
     const n = this.#count;
     if (n === 0 && (this.#port !== undefined || this.#pending.length === 0)) return;
     const burst =
-      full &&
-      (performance.now() - this.#first) * this.batchEvents < (n * this.batchMs) / 10;
+      full && (performance.now() - this.#first) * this.batchEvents < (n * this.batchMs) / 10;
     const b = this.#batch;
     this.#batch = "";
     this.#count = 0;
