@@ -44,6 +44,9 @@ interface Kept {
   /** Aborts the running call (tasks/cancel, the session's close). */
   stop?: AbortController;
   timer?: NodeJS.Timeout;
+  /** Resolves when the call has ended (its result stored): tasks/result of a task cancelled while it ran waits for it. */
+  settled: Promise<void>;
+  settle: () => void;
 }
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -102,7 +105,11 @@ export class SessionTasks implements TaskStore {
       lastUpdatedAt: now,
       pollInterval: params.pollInterval ?? 500,
     };
-    this.#tasks.set(task.taskId, { task });
+    let settle!: () => void;
+    const settled = new Promise<void>((r) => {
+      settle = r;
+    });
+    this.#tasks.set(task.taskId, { task, settled, settle });
     return { ...task };
   }
 
@@ -122,6 +129,7 @@ export class SessionTasks implements TaskStore {
     if (k === undefined) return undefined;
     k.stop = undefined;
     k.result = result;
+    k.settle();
     if (!isTerminal(k.task.status)) {
       k.task.status = result.isError === true ? "failed" : "completed";
       k.task.lastUpdatedAt = new Date().toISOString();
@@ -143,6 +151,7 @@ export class SessionTasks implements TaskStore {
     const k = this.#known(taskId);
     if (isTerminal(k.task.status)) throw new Error(`Task ${taskId} has already ended`);
     k.result = result;
+    k.settle();
     k.task.status = status;
     k.task.lastUpdatedAt = new Date().toISOString();
     this.#expireLater(taskId, k);
@@ -150,6 +159,9 @@ export class SessionTasks implements TaskStore {
 
   async getTaskResult(taskId: string): Promise<Result> {
     const k = this.#known(taskId);
+    // Cancelled while it ran: its worker is being terminated; its answer (hosted_cancelled,
+    // with what it was refused) comes at once.
+    if (k.result === undefined && k.stop !== undefined) await k.settled;
     if (k.result === undefined) throw new Error(`Task ${taskId} has no result yet`);
     return k.result;
   }
@@ -185,6 +197,7 @@ export class SessionTasks implements TaskStore {
     for (const k of this.#tasks.values()) {
       clearTimeout(k.timer);
       k.stop?.abort();
+      k.settle();
     }
     this.#tasks.clear();
   }
@@ -206,6 +219,7 @@ export class SessionTasks implements TaskStore {
     if (k === undefined) return;
     clearTimeout(k.timer);
     k.stop?.abort();
+    k.settle();
     this.#tasks.delete(taskId);
   }
 }

@@ -149,14 +149,15 @@ describe("tasks through warden serve (stdio)", () => {
       CancelTaskResultSchema,
     );
     expect(cancelled.status).toBe("cancelled");
+    // Asked at once: the answer of the ended call (by the cancel, not by its deadline, which
+    // would answer `timeout`).
+    const result = await taskResult(c, task.taskId);
+    expect(code(result)).toBe("hosted_cancelled");
     await until(
       () => statuses.some((s) => s.taskId === task.taskId),
       20_000,
       "the status once the call ended",
     );
-    // Ended by the cancel, not by its deadline (which would answer `timeout`).
-    const result = await taskResult(c, task.taskId);
-    expect(code(result)).toBe("hosted_cancelled");
     await until(
       () => auditLines(audit).filter((l) => l.kind === "host_call").length > before,
       10_000,
