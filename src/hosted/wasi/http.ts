@@ -1,6 +1,6 @@
 /**
- * wasi:http/outgoing-handler, judged before the request leaves: the URL (scheme, authority,
- * path), the method, the host and port as `http.request` against `network`; then every address
+ * wasi:http/outgoing-handler, judged before the request leaves: a request with no authority is
+ * refused outright; then the URL (scheme, authority, path), the method, the host and port as `http.request` against `network`; then every address
  * the host name resolves to (address.ts: deny rules on addresses, link-local and metadata
  * ranges), so a name that resolves to 169.254.169.254 does not pass. A refusal is the error
  * `HTTP-request-denied` of wasi:http/types. wasi:http/types (fields, requests, bodies,
@@ -73,6 +73,16 @@ export function httpImports(
     const path = request.pathWithQuery() ?? "/";
     const url = `${scheme}://${authority ?? ""}${path.startsWith("/") ? path : `/${path}`}`;
     const act = { kind: "http.request" as const, url, method: m };
+    // No authority: the URL has no host, and one read out of the path (`http:///127.0.0.1:9/x`
+    // parses as host 127.0.0.1) would be judged in place of a request that names none.
+    if (authority === undefined || authority === "")
+      throw crossings.refuse(
+        HANDLER,
+        fn,
+        act,
+        "the request has no authority (host): set one with set-authority; a request without a host is never judged or sent",
+        DENIED,
+      );
     return crossings.run(HANDLER, fn, act, DENIED, () => {
       // The URL is allowed: now the addresses the host name leads to.
       const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
@@ -95,7 +105,7 @@ export function httpImports(
       }
       // The shim resolves the authority's host again in its I/O worker: pin it to exactly the
       // addresses judged here (./dns-pin.ts), so a second DNS answer is never used.
-      pinHost((authority ?? "").split(":")[0] ?? "", addrs);
+      pinHost(authority.split(":")[0] ?? "", addrs);
       return (outgoingHandler as { handle(r: unknown, o: unknown): unknown }).handle(
         request,
         options,

@@ -155,6 +155,43 @@ describe("wasi:http attacker cases", () => {
  * `localhost`, which the system's resolver (what the shim's I/O worker would ask again) maps to
  * 127.0.0.1: the request must connect to the address that was judged, never to a second answer.
  */
+describe("wasi:http: a request with no authority", () => {
+  it("is refused outright, not judged on a host read out of its path", () => {
+    const { host, events } = setup(["  allow:", '    - host: "127.0.0.1"']);
+    const t = host.imports["wasi:http/types"] as unknown as Types;
+    const handle = host.imports["wasi:http/outgoing-handler"]!.handle as (
+      r: unknown,
+      o?: unknown,
+    ) => unknown;
+    // No authority at all: the URL would read `http:///127.0.0.1:<port>/x` (host 127.0.0.1).
+    const none = new t.OutgoingRequest!(new t.Fields());
+    none.setScheme!({ tag: "HTTP" });
+    none.setPathWithQuery!(`/127.0.0.1:${port}/x`);
+    expect(wasiError(() => handle(none, undefined))).toEqual({ tag: "HTTP-request-denied" });
+    expect(events.at(-1)).toMatchObject({
+      decision: "deny",
+      code: "host",
+      wasi_error: "HTTP-request-denied",
+      function: "handle",
+    });
+    expect(events.at(-1)!.reason).toContain("no authority");
+    // An empty authority, the same.
+    const empty = new t.OutgoingRequest!(new t.Fields());
+    empty.setScheme!({ tag: "HTTP" });
+    empty.setAuthority!("");
+    empty.setPathWithQuery!(`/127.0.0.1:${port}/x`);
+    expect(wasiError(() => handle(empty, undefined))).toEqual({ tag: "HTTP-request-denied" });
+    expect(events.at(-1)!.reason).toContain("no authority");
+    // The allowed host with its authority still passes.
+    const future = request(host, `127.0.0.1:${port}`)() as unknown as {
+      subscribe(): { block(): void };
+      get(): { tag: string };
+    };
+    future.subscribe().block();
+    expect(future.get().tag).toBe("ok");
+  });
+});
+
 describe("wasi:http DNS rebinding", () => {
   let pair: ChildProcess;
   let pairPort: number;
