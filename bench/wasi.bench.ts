@@ -5,7 +5,15 @@
  * beside the raw unchecked call (preview2-shim's own descriptor) in the same run.
  * `npm run bench -- --only wasi`.
  */
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { _createPreopenDescriptor } from "@bytecodealliance/preview2-shim/filesystem";
@@ -102,6 +110,17 @@ export default async function (h: Harness): Promise<void> {
     () => guardedFile.read!(64n, 0n),
     {
       samples: 500,
+    },
+  );
+  h.measure(
+    "wasi: open-at verification alone (fstat of the opened descriptor + lstat of the judged path)",
+    () => {
+      (rawFile as unknown as { metadataHash(): unknown }).metadataHash();
+      lstatSync(file, { bigint: true });
+    },
+    {
+      samples: 500,
+      note: "what each open-at adds so a link swapped between the check and the open is caught",
     },
   );
   h.measure(
