@@ -41,6 +41,8 @@ export class EventBatch {
   #buf: HostEvent[] = [];
   #kept = 0;
   #dropped = new Map<string, Mutable<DroppedEvents>>();
+  /** Post each event at once (a call whose worker may be terminated: a task); reset by `end`. */
+  eager = false;
 
   constructor(private readonly post: (m: EventsMessage) => void) {}
 
@@ -56,7 +58,7 @@ export class EventBatch {
     if (this.#kept < EVENTS_PER_CALL) {
       this.#kept++;
       this.#buf.push(e);
-      if (this.#buf.length >= EVENTS_PER_BATCH) this.flush();
+      if (this.eager || this.#buf.length >= EVENTS_PER_BATCH) this.flush();
       return;
     }
     const d = e.kind === "decision" ? (e as HostDecisionEvent) : undefined;
@@ -99,5 +101,6 @@ export class EventBatch {
     }
     this.#kept = 0;
     this.#dropped = new Map();
+    this.eager = false;
   }
 }

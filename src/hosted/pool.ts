@@ -281,19 +281,24 @@ export class ComponentPool {
     if (p.stop?.endRunning !== true) return;
     const slot = this.slots.find((s) => s.busy === p);
     if (slot === undefined) return;
-    // The host-call events the worker posted already go to the call (its audit), then it ends.
-    for (let r = receiveMessageOnPort(slot.replies); r !== undefined; ) {
-      const m = r.message as ToMain;
-      if (m.type === "events") p.onEvents?.(m);
-      else if (m.id === p.id) {
-        this.onMessage(slot, m); // it had just ended by itself
-        return;
+    // Out of the pool at once (a new worker takes the queue); the call's events go on to it
+    // until the worker is gone: it posts each one at once (`eager`), so none is lost.
+    const at = this.slots.indexOf(slot);
+    if (at >= 0) this.slots.splice(at, 1);
+    clearTimeout(slot.timer);
+    for (const [k, s] of this.pinned) if (s === slot) this.pinned.delete(k);
+    this.replaced++;
+    this.pump();
+    void slot.worker.terminate().finally(() => {
+      for (let r = receiveMessageOnPort(slot.replies); r !== undefined; ) {
+        this.onMessage(slot, r.message as ToMain);
+        r = receiveMessageOnPort(slot.replies);
       }
-      r = receiveMessageOnPort(slot.replies);
-    }
-    slot.busy = undefined;
-    p.reject(cancelled(p.component, p.tool, true));
-    this.retire(slot);
+      slot.replies.close();
+      if (slot.busy !== p) return; // it had just ended by itself
+      slot.busy = undefined;
+      p.reject(cancelled(p.component, p.tool, true));
+    });
   }
 
   private dequeued(component: string): void {
@@ -405,6 +410,7 @@ export class ComponentPool {
         tool: p.tool,
         args: p.args,
         ...(p.session === undefined ? {} : { session: p.session }),
+        ...(p.stop?.endRunning === true ? { eager: true } : {}),
       });
       sent = slot;
     }

@@ -22,6 +22,7 @@ import {
   TaskStatusNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HostCalls } from "../../src/hosted/host-calls.js";
 import { serveOn } from "../../src/hosted/mcp-server.js";
 import { HostedServer } from "../../src/hosted/server.js";
 import { auditLines } from "../mcp/audit-schema.js";
@@ -251,6 +252,41 @@ describe("tasks are per session (two SDK clients on one component server)", () =
       expect(code(await taskResult(alice, task.taskId))).toBe("hosted_cancelled");
     } finally {
       for (const c of clients) await c.close();
+      await h.close();
+    }
+  });
+});
+
+describe("a task cancelled while its component computes (no host call in progress)", () => {
+  it("its worker is terminated and the host call it made before is still audited", {
+    timeout: 60_000,
+  }, async () => {
+    const spinner = await watComponent("peekspinner");
+    const seen: HostCalls[] = [];
+    const h = await HostedServer.open({
+      path: spinner,
+      policies: [policy],
+      cacheDir: CACHE,
+      pool: { size: 1 },
+      onHostCalls: (calls) => seen.push(calls),
+    });
+    try {
+      await h.call("tools.ok", {});
+      const stop = new AbortController();
+      const call = h.call("tools.peek-then-spin", {}, { signal: stop.signal, endRunning: true });
+      await new Promise((r) => setTimeout(r, 500));
+      stop.abort();
+      const answer = (await call) as Answer;
+      expect(code(answer)).toBe("hosted_cancelled");
+      const last = seen.at(-1)!;
+      expect(last.tool).toBe("tools.peek-then-spin");
+      expect(last.events.map((e) => [e.function, e.decision])).toEqual([
+        ["get-environment", "allow"],
+      ]);
+      expect(h.pool.replaced).toBe(1);
+      // A new worker serves the next call.
+      expect(((await h.call("tools.ok", {})) as Answer).structuredContent).toEqual({ result: 7 });
+    } finally {
       await h.close();
     }
   });

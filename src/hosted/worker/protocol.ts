@@ -122,6 +122,11 @@ export type ToWorker =
       readonly args: Record<string, unknown>;
       /** The MCP session (per-session components). */
       readonly session?: string;
+      /**
+       * The call may be ended from outside (a task: tasks/cancel terminates its worker): each
+       * host-call event is posted at once, so none is lost with the worker.
+       */
+      readonly eager?: boolean;
     }
   /** A session ended: drop its per-session instances. */
   | { readonly type: "end-session"; readonly session: string };

@@ -83,6 +83,7 @@ export function startWorker(
   };
 
   async function call(m: Extract<ToWorker, { type: "call" }>): Promise<void> {
+    if (m.eager === true) batch.eager = true;
     const entry = entries.get(m.component);
     const tool = entry?.tools.get(m.tool);
     if (entry === undefined || tool === undefined) {
