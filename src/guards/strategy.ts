@@ -33,6 +33,8 @@ export interface GuardHostMeta {
   name?: string;
   /** connection: the host judges each upstream on its own after this session-wide call. */
   eachUpstream?: boolean;
+  /** tool_invoke: fetch an upstream's tools/list (GuardContext.listTools). */
+  listTools?: (upstream: string) => Promise<readonly GuardTool[]>;
 }
 
 /** A guard outcome worth its own audit line (modify, warn, a failure, a deny). */
@@ -95,6 +97,8 @@ export function guardStrategies(
     const c: GuardContext = { serverName: server, knownServers: known, timestamp: Date.now() };
     if (m.session !== undefined) c.sessionId = m.session;
     if (m.client !== undefined) c.clientName = m.client;
+    const list = m.listTools;
+    if (list !== undefined) c.listTools = () => list(server);
     return c;
   };
   const note = (m: Meta, r: GuardRun<GuardPhase>, server: string | null, target?: string) => {

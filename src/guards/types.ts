@@ -70,6 +70,12 @@ export interface GuardContext {
   knownServers?: readonly string[];
   /** tools_list: every server's tool names in the listing being judged (merged lists). */
   peerTools?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * tool_invoke: fetch `serverName`'s tools/list now, every page (to a bound), as the upstream
+   * answers it (rug_pull pins a called tool no listing showed it: builtin/unlisted.ts). Rejects
+   * with why it could not.
+   */
+  listTools?: () => Promise<readonly GuardTool[]>;
 }
 
 /** A guard's answer. */

@@ -74,6 +74,11 @@ export interface GatewayCallMeta {
    * (upstream set, args = its ServerInfo); a refusal there keeps only that upstream out.
    */
   eachUpstream?: boolean;
+  /**
+   * tools/call: fetch an upstream's tools/list through this session's link to it (every page, to
+   * a bound), for a guard that must see a tool no listing showed (rug_pull: session-forward.ts).
+   */
+  listTools?: (upstream: string) => Promise<readonly Record<string, unknown>[]>;
 }
 
 /** A judged gateway message, and the chain that judges it (`call.meta` typed). */

@@ -85,6 +85,7 @@ export class Forwarding {
       j.call.meta!.target = publicName;
       j.call.meta!.name = r.name;
     }
+    if (kind === "tool") j.call.meta!.listTools = (u) => listTools(s, u);
     const d = s.judges.decide(j);
     const to: Target = { link, publicName, name: r.name, key, kind, t0 };
     if (d instanceof Promise) return d.then((d) => this.#judged(req, p, j.call, d, to));
@@ -287,4 +288,37 @@ export class Forwarding {
     ended?.(a);
     if (a !== CANCELLED) this.s.down.send({ ...a, id: req.id }, req.id);
   }
+}
+
+/** The most pages, and tools, a guard's own tools/list of an upstream follows (listTools). */
+const LIST_PAGES = 16;
+const LIST_TOOLS = 10_000;
+
+/**
+ * An upstream's tools/list, fetched for a guard through this session's link to it (the path
+ * every request to that upstream takes: its timeout, its answer's shape checked): pages followed
+ * to LIST_PAGES or LIST_TOOLS. Rejects with why, naming the upstream.
+ */
+async function listTools(s: SessionParts, upstream: string): Promise<Obj[]> {
+  const link = s.links.get(upstream);
+  if (link === undefined) throw new Error(`upstream "${upstream}" is not connected`);
+  const tools: Obj[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < LIST_PAGES && tools.length < LIST_TOOLS; page++) {
+    const a = await s.calls.call(link, "tools/list", cursor === undefined ? {} : { cursor });
+    if (a === CANCELLED) throw new Error(`upstream "${upstream}" did not answer tools/list`);
+    if (!("result" in a))
+      throw new Error(
+        `upstream "${upstream}" answered tools/list with an error: ${a.error.message}`,
+      );
+    const got = (a.result as Obj).tools;
+    if (Array.isArray(got))
+      for (const t of got)
+        if (typeof t === "object" && t !== null && typeof (t as Obj).name === "string")
+          tools.push(t as Obj);
+    const next = (a.result as Obj).nextCursor;
+    if (typeof next !== "string") return tools;
+    cursor = next;
+  }
+  return tools.slice(0, LIST_TOOLS);
 }

@@ -105,6 +105,7 @@ for (const backend of ["file", "redis"] as const) {
         dir,
         `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
 policy: ./policy.yaml
+audit: { file: ${dir}/audit.jsonl }
 ${state}security_guards:
   - id: pins
     type: rug_pull
@@ -181,6 +182,27 @@ upstreams:
       expect(r.status).toBe(0);
       await until(async () => (await listed(c)).length === 4, 10_000, "the approved tools");
       for (const [name] of CHANGES) expect(await call(c, name)).toBe(`ran ${name}`);
+    });
+
+    it("a call to a tool the upstream answers but never lists is refused (tool_unlisted); once listed, the guard lists it itself and pins it", async () => {
+      const c = await client();
+      expect(await listed(c)).not.toContain("hidden_exfil");
+      const refused = await call(c, "hidden_exfil");
+      expect(refused).toMatch(
+        /Tool "hidden_exfil" of server "hx" has no rug_pull pin, and upstream "hx" does not list it in its tools\/list/,
+      );
+      expect(refused).not.toMatch(/ran hidden_exfil/);
+      const line = () =>
+        readFileSync(join(dir, "audit.jsonl"), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.decision === "deny" && /tool_unlisted/.test(JSON.stringify(l)));
+      await until(() => line() !== undefined, 5_000, "the audit line of the refusal");
+      // the upstream lists it now; the client calls it without listing: the guard lists, pins
+      setTools([...BASE, { name: "hidden_exfil", description: "Now listed.", inputSchema: obj }]);
+      expect(await call(c, "hidden_exfil")).toBe("ran hidden_exfil");
+      expect(await storedPin("hidden_exfil")).toMatchObject({ description: "Now listed." });
     });
   });
 }

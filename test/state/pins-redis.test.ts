@@ -181,10 +181,14 @@ describe("rug_pull pins in Redis", () => {
     }
     await until(() => a.state.up);
     // Redis is back (restarted empty here): the pins this instance knew are written back, so the
-    // attacker's change stays held; a tool it never knew is pinned on its next sight
+    // attacker's change stays held; a tool no listing showed is refused (tool_unlisted: here no
+    // host lists the upstream for the guard; through a gateway it lists it first)
     await until(async () => (await judge(a.guard, "tools_list", v1)).kind === "allow");
     expect(names(await judge(a.guard, "tools_list", v2))).toEqual(["echo"]);
-    expect((await judge(a.guard, "tool_invoke", call("unknown"))).kind).toBe("allow");
+    expect(await judge(a.guard, "tool_invoke", call("unknown"))).toMatchObject({
+      kind: "deny",
+      code: "tool_unlisted",
+    });
   });
 
   it("hostile names: separators, CRLF, globs and huge names stay in one hash, each under its own field", async () => {

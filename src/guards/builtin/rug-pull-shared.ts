@@ -29,6 +29,7 @@ import { type Flagged, listVerdict } from "./list-verdict.js";
 import type { SeenTool, SharedPins } from "./pin-store.js";
 import { toolHashV1 } from "./pins.js";
 import { changedCall, changedTool, type ToolHashes } from "./rug-pull.js";
+import { UnlistedTools } from "./unlisted.js";
 
 const UNAVAILABLE = "state_unavailable";
 
@@ -39,6 +40,16 @@ export function createSharedRugPull(
   hashes: ToolHashes,
   now: () => number,
 ): Guard {
+  const unlisted = new UnlistedTools();
+  const seen = (server: string, tools: readonly GuardTool[]): SeenTool[] => {
+    const known = hashes.server(server);
+    return tools.map((tool) => ({
+      name: tool.name,
+      hash: hashes.of(known, tool),
+      description: tool.description ?? "",
+      oldHash: toolHashV1(tool),
+    }));
+  };
   return {
     id: spec.id,
     type: "rug_pull",
@@ -47,10 +58,19 @@ export function createSharedRugPull(
       if (phase === "tool_invoke") {
         const name = (payload as InvocationInfo).name;
         const pin = pins.cached(server, name);
-        const known = pin === null || (pin !== undefined && pin.pending === undefined);
+        const known = pin != null && pin.pending === undefined;
         if (known && !pins.stale(server, name) && pins.failure(server, name) === undefined)
           return undefined;
-        return pins.read(server, [name]);
+        return pins.read(server, [name]).then(() => {
+          // no pin in shared state: a tool no listing showed; list the upstream now, pin it
+          if (pins.cached(server, name) !== null || pins.failure(server, name) !== undefined)
+            return;
+          return unlisted.fetch(ctx, (tools) =>
+            tools.length === 0
+              ? undefined
+              : pins.decide(server, seen(server, tools), new Date(now()).toISOString()),
+          );
+        });
       }
       if (phase !== "tools_list") return undefined;
       const tools = payload as GuardTool[];
@@ -86,7 +106,8 @@ export function createSharedRugPull(
             { server, tool: name },
           );
         }
-        if (pin === null || pin.pending === undefined) return GUARD_ALLOW;
+        if (pin === null) return unlisted.refuse(server, name);
+        if (pin.pending === undefined) return GUARD_ALLOW;
         return changedCall(server, name, pin);
       }
       if (phase !== "tools_list") return GUARD_ALLOW;

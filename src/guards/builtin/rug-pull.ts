@@ -8,6 +8,7 @@ import { type Flagged, listVerdict } from "./list-verdict.js";
 import type { SharedPins } from "./pin-store.js";
 import { definition, HASH_VERSION, type Pin, PinStore, toolHash, upgradePin } from "./pins.js";
 import { createSharedRugPull } from "./rug-pull-shared.js";
+import { UnlistedTools } from "./unlisted.js";
 
 /**
  * rug_pull: pins a hash of each tool's definition (all of it but `_meta`: pins.ts toolHash) on
@@ -41,16 +42,32 @@ export function createRugPull(
   if (pins !== undefined) return createSharedRugPull(spec, action, pins, new ToolHashes(), now);
   const store = new PinStore(pinsFileOf(spec));
   const hashes = new ToolHashes();
-  return {
+  const unlisted = new UnlistedTools();
+  const guard: Guard = {
     id: spec.id,
     type: "rug_pull",
+    prepare(phase, payload, ctx): Promise<void> | undefined {
+      // a call to a tool no listing showed: list the upstream now and pin what it lists
+      if (phase !== "tool_invoke") return undefined;
+      store.refresh(now());
+      if (store.get(ctx.serverName, (payload as InvocationInfo).name) !== undefined)
+        return undefined;
+      return unlisted.fetch(ctx, (tools) => {
+        try {
+          guard.evaluate("tools_list", tools as GuardTool[], ctx);
+        } catch {
+          // the pins file cannot be written: the tool stays unpinned, and the call refused
+        }
+      });
+    },
     evaluate(phase, payload, ctx): GuardDecision {
       const t = now();
       store.refresh(t);
       if (phase === "tool_invoke") {
         const inv = payload as InvocationInfo;
         const pin = store.get(ctx.serverName, inv.name);
-        if (pin?.pending === undefined) return GUARD_ALLOW;
+        if (pin === undefined) return unlisted.refuse(ctx.serverName, inv.name);
+        if (pin.pending === undefined) return GUARD_ALLOW;
         return changedCall(ctx.serverName, inv.name, pin);
       }
       if (phase !== "tools_list") return GUARD_ALLOW;
@@ -107,6 +124,7 @@ export function createRugPull(
       return listVerdict(action, tools, flagged, "tool_changed", "Rug pull", ctx.serverName);
     },
   };
+  return guard;
 }
 
 /** A listed tool whose version differs from its pin (or from the pending one). */
