@@ -6,9 +6,13 @@
  * `npm run bench -- --only wasi`.
  */
 import {
+  closeSync,
+  constants,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
+  readlinkSync,
   realpathSync,
   rmSync,
   statSync,
@@ -122,6 +126,19 @@ export default async function (h: Harness): Promise<void> {
       samples: 500,
       note: "what each open-at adds so a link swapped between the check and the open is caught",
     },
+  );
+  const parent = join(root, "data", "reports");
+  h.measure(
+    "wasi: parent verification alone (open O_DIRECTORY|O_NOFOLLOW + readlink /proc/self/fd + close)",
+    () => {
+      const fd = openSync(
+        parent,
+        constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW,
+      );
+      readlinkSync(`/proc/self/fd/${fd}`);
+      closeSync(fd);
+    },
+    { note: "what unlink, rmdir, mkdir, rename (twice), symlink add on Linux" },
   );
   h.measure(
     "wasi: open-at, raw preview2-shim (unchecked)",

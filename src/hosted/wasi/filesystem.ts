@@ -13,10 +13,26 @@
  * component on other worker threads share its preopens, and a host process may change the
  * tree, so a link or folder can be swapped between the two: every open (file or directory) is
  * verified after the fact (`#verifyOpened`: the opened descriptor's inode against the judged
- * canonical path's) and refused if it is not the file judged. Calls that do not open (stat-at,
- * unlink-file-at, rename-at, ...) run by path in the shim: see docs/hosted-tools.md ("Races").
+ * canonical path's) and refused if it is not the file judged. unlink, rmdir, mkdir, symlink and
+ * rename act through their parent directory, opened and verified (`#inVerifiedParents`, Linux);
+ * the other calls that take a path (stat-at, readlink-at, link-at, set-times-at, ...) run by path
+ * in the shim: see docs/hosted-tools.md ("Races").
  */
-import { type Dirent, lstatSync, readdirSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  type Dirent,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmdirSync,
+  symlinkSync,
+  unlinkSync,
+} from "node:fs";
 import { basename, dirname } from "node:path";
 import {
   _createPreopenDescriptor,
@@ -32,6 +48,38 @@ const TYPES = "wasi:filesystem/types";
 const MAX_MOVED = 10_000;
 const PREOPENS = "wasi:filesystem/preopens";
 const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("dispose");
+
+/** Linux: an open directory's real path is `/proc/self/fd/<fd>`, and paths resolve through it. */
+const PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** A node fs error as the wasi:filesystem error code (preview2-shim's mapping, Linux). */
+function fsErrorCode(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  return (
+    (
+      {
+        EACCES: "access",
+        EBUSY: "busy",
+        EDQUOT: "quota",
+        EEXIST: "exist",
+        EINVAL: "invalid",
+        EIO: "io",
+        EISDIR: "is-directory",
+        ELOOP: "loop",
+        EMLINK: "too-many-links",
+        ENAMETOOLONG: "name-too-long",
+        ENOENT: "no-entry",
+        ENOSPC: "insufficient-space",
+        ENOTDIR: "not-directory",
+        ENOTEMPTY: "not-empty",
+        EPERM: "not-permitted",
+        EROFS: "read-only",
+        EXDEV: "cross-device",
+      } as Record<string, string>
+    )[code ?? ""] ?? "io"
+  );
+}
 
 /** The shim's descriptor, as far as this file uses it. */
 type Inner = Record<string, (...args: unknown[]) => unknown>;
@@ -136,6 +184,64 @@ export class Descriptor {
     return real;
   }
 
+  /**
+   * Run `op` on the judged canonical paths `reals` through their parent directories, each
+   * opened (no link followed at its last step) and verified to be the judged parent
+   * (`/proc/self/fd/<fd>`): `op` gets `/proc/self/fd/<fd>/<name>` for each, so the entry's own
+   * name is the only step not verified, and it is not followed (unlink, rmdir, mkdir, rename,
+   * symlink act on the entry itself). A parent swapped since the check: `access`, audited.
+   * False when this cannot be done here (not Linux, a trailing slash): the shim does the call.
+   */
+  #inVerifiedParents(
+    fn: string,
+    access: Access,
+    guest: readonly string[],
+    reals: readonly string[],
+    op: (at: readonly string[]) => void,
+  ): boolean {
+    if (!PROC_FD || guest.some((g) => g.endsWith("/"))) return false;
+    if (reals.some((r) => r === this.#path || basename(r) === "" || r === "/")) return false;
+    const fds: number[] = [];
+    const swapped = (real: string) =>
+      this.#ctx.crossings.refuse(
+        TYPES,
+        `[method]descriptor.${fn}`,
+        action(access, real),
+        `the folder of ${real} changed between Warden's check and the call (a link or folder was swapped); refused`,
+        "access",
+      );
+    try {
+      const at: string[] = [];
+      for (const real of reals) {
+        const parent = dirname(real);
+        let fd: number;
+        try {
+          fd = openSync(parent, DIR_FLAGS);
+        } catch (e) {
+          if ((e as { code?: string }).code === "ELOOP") throw swapped(real);
+          throw fsErrorCode(e);
+        }
+        fds.push(fd);
+        let opened = "";
+        try {
+          opened = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          // not verified: refused below
+        }
+        if (opened !== parent) throw swapped(real);
+        at.push(`/proc/self/fd/${fd}/${basename(real)}`);
+      }
+      try {
+        op(at);
+      } catch (e) {
+        throw fsErrorCode(e);
+      }
+      return true;
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  }
+
   #child(inner: unknown, path: string): Descriptor {
     return new Descriptor(inner, path, this.#ctx, MAKE);
   }
@@ -193,9 +299,14 @@ export class Descriptor {
   }
   createDirectoryAt(path: string): void {
     const real = this.#resolve("create-directory-at", "write", path, false);
-    this.#run("create-directory-at", action("write", real), () =>
-      this.#call("createDirectoryAt", path),
-    );
+    this.#run("create-directory-at", action("write", real), () => {
+      if (
+        !this.#inVerifiedParents("create-directory-at", "write", [path], [real], ([at]) =>
+          mkdirSync(at!),
+        )
+      )
+        this.#call("createDirectoryAt", path);
+    });
   }
   stat(): unknown {
     return this.#run("stat", action("read", this.#path), () => this.#call("stat"));
@@ -336,9 +447,14 @@ export class Descriptor {
   }
   removeDirectoryAt(path: string): void {
     const real = this.#resolve("remove-directory-at", "write", path, false);
-    this.#run("remove-directory-at", action("write", real), () =>
-      this.#call("removeDirectoryAt", path),
-    );
+    this.#run("remove-directory-at", action("write", real), () => {
+      if (
+        !this.#inVerifiedParents("remove-directory-at", "write", [path], [real], ([at]) =>
+          rmdirSync(at!),
+        )
+      )
+        this.#call("removeDirectoryAt", path);
+    });
   }
   renameAt(oldPath: string, newDir: Descriptor, newPath: string): void {
     if (!(newDir instanceof Descriptor)) throw "bad-descriptor";
@@ -346,9 +462,14 @@ export class Descriptor {
     const to = newDir.#resolve("rename-at", "write", newPath, false);
     this.#run("rename-at", action("write", from), () => undefined);
     this.#movesBeneath(from, to);
-    this.#run("rename-at", action("write", to), () =>
-      this.#call("renameAt", oldPath, newDir.#inner, newPath),
-    );
+    this.#run("rename-at", action("write", to), () => {
+      if (
+        !this.#inVerifiedParents("rename-at", "write", [oldPath, newPath], [from, to], ([a, b]) =>
+          renameSync(a!, b!),
+        )
+      )
+        this.#call("renameAt", oldPath, newDir.#inner, newPath);
+    });
   }
   symlinkAt(target: string, path: string): void {
     const real = this.#resolve("symlink-at", "write", path, false);
@@ -372,11 +493,25 @@ export class Descriptor {
         "not-permitted",
       );
     this.#run("symlink-at", action("read", judged), () => undefined);
-    this.#run("symlink-at", action("write", real), () => this.#call("symlinkAt", target, path));
+    this.#run("symlink-at", action("write", real), () => {
+      if (
+        !this.#inVerifiedParents("symlink-at", "write", [path], [real], ([at]) =>
+          symlinkSync(target, at!),
+        )
+      )
+        this.#call("symlinkAt", target, path);
+    });
   }
   unlinkFileAt(path: string): void {
     const real = this.#resolve("unlink-file-at", "write", path, false);
-    this.#run("unlink-file-at", action("write", real), () => this.#call("unlinkFileAt", path));
+    this.#run("unlink-file-at", action("write", real), () => {
+      if (
+        !this.#inVerifiedParents("unlink-file-at", "write", [path], [real], ([at]) =>
+          unlinkSync(at!),
+        )
+      )
+        this.#call("unlinkFileAt", path);
+    });
   }
   isSameObject(other: Descriptor): boolean {
     return this.#run("is-same-object", undefined, () =>

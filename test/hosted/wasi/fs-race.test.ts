@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -20,9 +21,11 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Descriptor } from "../../../src/hosted/wasi/host.js";
 import { CLI } from "../../mcp/helpers.js";
 import { CACHE } from "../build.js";
 import { wasiComponent } from "./components.js";
+import { hostWith } from "./helpers.js";
 
 let reader: string;
 let swapper: ChildProcess | undefined;
@@ -117,5 +120,53 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
       .filter((l) => l.includes("changed while it was opened"));
     expect(swaps.length).toBeGreaterThan(0);
     expect(swaps.some((l) => l.includes("policy.yaml:"))).toBe(true);
+  });
+
+  it("an unlink through the swapped link never removes a file in the denied folder (its folder is opened and verified)", {
+    timeout: 180_000,
+  }, () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-unlink-")));
+    const allowed = join(root, "allowed");
+    mkdirSync(join(allowed, "pub"), { recursive: true });
+    mkdirSync(join(allowed, "team", "private"), { recursive: true });
+    symlinkSync("pub", join(allowed, "d"));
+    const { host, events } = hostWith({
+      component: "files",
+      policy: {
+        source: [
+          'version: "1.0"',
+          "storage:",
+          "  allow:",
+          `    - uri: "fs://${allowed}/**"`,
+          "      access: [read, write]",
+          "  deny:",
+          `    - uri: "fs://${allowed}/team/private/**"`,
+          "",
+        ].join("\n"),
+        file: "fs-policy.yaml",
+      },
+      preopens: { "/data": allowed },
+    });
+    const data = (
+      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
+    )()[0]![0];
+    const secret = join(allowed, "team", "private", "f.txt");
+    swapper = spawn(process.execPath, ["-e", SWAP, allowed], { stdio: "ignore" });
+    let removed = 0;
+    let unlinked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      writeFileSync(join(allowed, "pub", "f.txt"), "public");
+      if (!existsSync(secret)) writeFileSync(secret, "SECRET");
+      try {
+        data.unlinkFileAt("d/f.txt");
+        unlinked++;
+      } catch {
+        // refused (the link led to the denied folder), or the entry was missing
+      }
+      if (!existsSync(secret)) removed++;
+    }
+    expect(unlinked).toBeGreaterThan(0);
+    expect(events.some((e) => e.decision === "deny")).toBe(true);
+    expect(removed).toBe(0);
   });
 });
