@@ -337,10 +337,20 @@ export function guardStrategies(
       const r0 = opts.route(call.function);
       const server = r0?.upstream ?? m.upstream ?? "unknown";
       const name = r0?.name ?? call.function;
+      const ctx = ctxOf(m, server);
+      const list = ctx.listTools;
+      // a listing a guard fetches itself (rug_pull, for a tool no listing showed) goes to the
+      // catalog too: the tools_list guards judge its tools before the call (ToolVerdicts.hidden)
+      if (list !== undefined)
+        ctx.listTools = () =>
+          list().then((tools) => {
+            verdicts.catalog.record(server, tools);
+            return tools;
+          });
       return guards.prepare(
         "tool_invoke",
         { method: "tools/call", name, arguments: call.args },
-        ctxOf(m, server),
+        ctx,
       );
     },
   );
