@@ -13,16 +13,18 @@
  * component on other worker threads share its preopens, and a host process may change the
  * tree, so a link or folder can be swapped between the two: every open (file or directory) is
  * verified after the fact (`#verifyOpened`: the opened descriptor's inode against the judged
- * canonical path's) and refused if it is not the file judged. unlink, rmdir, mkdir, symlink and
- * rename act through their parent directory, opened and verified (`#inVerifiedParents`, Linux);
- * the other calls that take a path (stat-at, readlink-at, link-at, set-times-at, ...) run by path
- * in the shim: see docs/hosted-tools.md ("Races").
+ * canonical path's) and refused if it is not the file judged. The other calls that take a path
+ * (stat-at, metadata-hash-at, readlink-at, unlink, rmdir, mkdir, symlink, rename, link) act
+ * through their parent directory, opened and verified (`#inVerifiedParents`, Linux); set-times-at
+ * and read-directory run by path in the shim: see docs/hosted-tools.md ("Races").
  */
 import {
+  type BigIntStats,
   closeSync,
   constants,
   type Dirent,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -79,6 +81,37 @@ function fsErrorCode(e: unknown): string {
       } as Record<string, string>
     )[code ?? ""] ?? "io"
   );
+}
+
+/** A descriptor-stat as preview2-shim makes it (stat-at). */
+function statOf(st: BigIntStats): unknown {
+  const type = st.isFile()
+    ? "regular-file"
+    : st.isSocket()
+      ? "socket"
+      : st.isSymbolicLink()
+        ? "symbolic-link"
+        : st.isFIFO()
+          ? "fifo"
+          : st.isDirectory()
+            ? "directory"
+            : st.isCharacterDevice()
+              ? "character-device"
+              : st.isBlockDevice()
+                ? "block-device"
+                : "unknown";
+  const time = (ns: bigint) => ({
+    seconds: ns / 1_000_000_000n,
+    nanoseconds: Number(ns % 1_000_000_000n),
+  });
+  return {
+    type,
+    linkCount: st.nlink,
+    size: st.size,
+    dataAccessTimestamp: time(st.atimeNs),
+    dataModificationTimestamp: time(st.mtimeNs),
+    statusChangeTimestamp: time(st.ctimeNs),
+  };
 }
 
 /** The shim's descriptor, as far as this file uses it. */
@@ -190,17 +223,19 @@ export class Descriptor {
    * (`/proc/self/fd/<fd>`): `op` gets `/proc/self/fd/<fd>/<name>` for each, so the entry's own
    * name is the only step not verified, and it is not followed (unlink, rmdir, mkdir, rename,
    * symlink act on the entry itself). A parent swapped since the check: `access`, audited.
-   * False when this cannot be done here (not Linux, a trailing slash): the shim does the call.
+   * Undefined when this cannot be done here (not Linux, a trailing slash, the descriptor's own
+   * directory): the shim does the call. Reading calls use `lstat` even when following links:
+   * the judged path is already resolved, so only a link swapped in since is not followed.
    */
-  #inVerifiedParents(
+  #inVerifiedParents<T>(
     fn: string,
     access: Access,
     guest: readonly string[],
     reals: readonly string[],
-    op: (at: readonly string[]) => void,
-  ): boolean {
-    if (!PROC_FD || guest.some((g) => g.endsWith("/"))) return false;
-    if (reals.some((r) => r === this.#path || basename(r) === "" || r === "/")) return false;
+    op: (at: readonly string[]) => T,
+  ): { value: T } | undefined {
+    if (!PROC_FD || guest.some((g) => g.endsWith("/"))) return undefined;
+    if (reals.some((r) => r === this.#path || basename(r) === "" || r === "/")) return undefined;
     const fds: number[] = [];
     const swapped = (real: string) =>
       this.#ctx.crossings.refuse(
@@ -232,11 +267,10 @@ export class Descriptor {
         at.push(`/proc/self/fd/${fd}/${basename(real)}`);
       }
       try {
-        op(at);
+        return { value: op(at) };
       } catch (e) {
         throw fsErrorCode(e);
       }
-      return true;
     } finally {
       for (const fd of fds) closeSync(fd);
     }
@@ -313,7 +347,12 @@ export class Descriptor {
   }
   statAt(flags: PathFlags, path: string): unknown {
     const real = this.#resolve("stat-at", "read", path, flags?.symlinkFollow === true);
-    return this.#run("stat-at", action("read", real), () => this.#call("statAt", flags, path));
+    return this.#run("stat-at", action("read", real), () => {
+      const v = this.#inVerifiedParents("stat-at", "read", [path], [real], ([at]) =>
+        statOf(lstatSync(at!, { bigint: true })),
+      );
+      return v === undefined ? this.#call("statAt", flags, path) : v.value;
+    });
   }
   setTimesAt(flags: PathFlags, path: string, atime: unknown, mtime: unknown): void {
     const real = this.#resolve("set-times-at", "write", path, flags?.symlinkFollow === true);
@@ -327,9 +366,14 @@ export class Descriptor {
     const to = newDir.#resolve("link-at", "write", newPath, false);
     // A hard link makes the file reachable (and writable) at the new name: both ends judged.
     this.#run("link-at", action("write", from), () => undefined);
-    this.#run("link-at", action("write", to), () =>
-      this.#call("linkAt", oldFlags, oldPath, newDir.#inner, newPath),
-    );
+    this.#run("link-at", action("write", to), () => {
+      if (
+        !this.#inVerifiedParents("link-at", "write", [oldPath, newPath], [from, to], ([a, b]) =>
+          linkSync(a!, b!),
+        )
+      )
+        this.#call("linkAt", oldFlags, oldPath, newDir.#inner, newPath);
+    });
   }
   openAt(flags: PathFlags, path: string, open: OpenFlags, dflags: DescriptorFlags): Descriptor {
     const follow = flags?.symlinkFollow === true;
@@ -443,7 +487,12 @@ export class Descriptor {
 
   readlinkAt(path: string): unknown {
     const real = this.#resolve("readlink-at", "read", path, false);
-    return this.#run("readlink-at", action("read", real), () => this.#call("readlinkAt", path));
+    return this.#run("readlink-at", action("read", real), () => {
+      const v = this.#inVerifiedParents("readlink-at", "read", [path], [real], ([at]) =>
+        readlinkSync(at!),
+      );
+      return v === undefined ? this.#call("readlinkAt", path) : v.value;
+    });
   }
   removeDirectoryAt(path: string): void {
     const real = this.#resolve("remove-directory-at", "write", path, false);
@@ -523,9 +572,13 @@ export class Descriptor {
   }
   metadataHashAt(flags: PathFlags, path: string): unknown {
     const real = this.#resolve("metadata-hash-at", "read", path, flags?.symlinkFollow === true);
-    return this.#run("metadata-hash-at", action("read", real), () =>
-      this.#call("metadataHashAt", flags, path),
-    );
+    return this.#run("metadata-hash-at", action("read", real), () => {
+      const v = this.#inVerifiedParents("metadata-hash-at", "read", [path], [real], ([at]) => {
+        const st = lstatSync(at!, { bigint: true });
+        return { upper: st.mtimeNs, lower: st.ino };
+      });
+      return v === undefined ? this.#call("metadataHashAt", flags, path) : v.value;
+    });
   }
   [symbolDispose](): void {
     (this.#inner[symbolDispose as unknown as string] as (() => void) | undefined)?.call(

@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { _createPreopenDescriptor } from "@bytecodealliance/preview2-shim/filesystem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Descriptor } from "../../../src/hosted/wasi/host.js";
 import { hostWith, tempDir, wasiError } from "./helpers.js";
@@ -85,6 +86,31 @@ describe("wasi:filesystem allowed calls work", () => {
   it("follows a symbolic link that stays inside", () => {
     const { data } = setup();
     expect(text(data.openAt(FOLLOW, "inner", {}, READ).read(5n, 0n))).toBe("hello");
+  });
+
+  it("stat-at, metadata-hash-at and readlink-at (made through the verified parent) answer as preview2-shim does", () => {
+    const { data } = setup();
+    const raw = _createPreopenDescriptor(allowed) as unknown as Descriptor;
+    mkdirSync(join(allowed, "sub"), { recursive: true });
+    writeFileSync(join(allowed, "sub", "s.txt"), "sub");
+    for (const [flags, path] of [
+      [FOLLOW, "data.txt"],
+      [{}, "data.txt"],
+      [FOLLOW, "inner"],
+      [{}, "inner"],
+      [{}, "sub"],
+      [FOLLOW, "sub/s.txt"],
+    ] as const) {
+      expect(data.statAt(flags, path), path).toEqual(raw.statAt(flags, path));
+      expect(data.metadataHashAt(flags, path), path).toEqual(raw.metadataHashAt(flags, path));
+    }
+    expect(data.readlinkAt("inner")).toBe(raw.readlinkAt("inner"));
+    expect(wasiError(() => data.statAt({}, "missing"))).toBe(
+      wasiError(() => raw.statAt({}, "missing")),
+    );
+    expect(wasiError(() => data.readlinkAt("data.txt"))).toBe(
+      wasiError(() => raw.readlinkAt("data.txt")),
+    );
   });
 
   it("creates and writes a file, then reads the directory", () => {

@@ -169,4 +169,48 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     expect(events.some((e) => e.decision === "deny")).toBe(true);
     expect(removed).toBe(0);
   });
+
+  it("a stat-at through the swapped link never reports the denied file (its folder is opened and verified)", {
+    timeout: 180_000,
+  }, () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-stat-")));
+    const allowed = join(root, "allowed");
+    mkdirSync(join(allowed, "pub"), { recursive: true });
+    mkdirSync(join(allowed, "team", "private"), { recursive: true });
+    writeFileSync(join(allowed, "pub", "f.txt"), "public");
+    writeFileSync(join(allowed, "team", "private", "f.txt"), "SECRET, longer");
+    symlinkSync("pub", join(allowed, "d"));
+    const { host } = hostWith({
+      component: "files",
+      policy: {
+        source: [
+          'version: "1.0"',
+          "storage:",
+          "  allow:",
+          `    - uri: "fs://${allowed}/**"`,
+          "      access: [read]",
+          "  deny:",
+          `    - uri: "fs://${allowed}/team/private/**"`,
+          "",
+        ].join("\n"),
+        file: "fs-policy.yaml",
+      },
+      preopens: { "/data": allowed },
+    });
+    const data = (
+      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
+    )()[0]![0];
+    swapper = spawn(process.execPath, ["-e", SWAP, allowed], { stdio: "ignore" });
+    const sizes = new Map<bigint, number>();
+    for (let i = 0; i < 20_000; i++) {
+      try {
+        const st = data.statAt({ symlinkFollow: true }, "d/f.txt") as { size: bigint };
+        sizes.set(st.size, (sizes.get(st.size) ?? 0) + 1);
+      } catch {
+        // refused: the link led to the denied folder
+      }
+    }
+    expect(sizes.get(6n) ?? 0).toBeGreaterThan(0); // "public"
+    expect(sizes.get(14n) ?? 0).toBe(0); // "SECRET, longer"
+  });
 });
