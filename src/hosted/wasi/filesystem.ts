@@ -233,18 +233,21 @@ export class Descriptor {
     guest: readonly string[],
     reals: readonly string[],
     op: (at: readonly string[]) => T,
+    quiet = false,
   ): { value: T } | undefined {
     if (!PROC_FD || guest.some((g) => g.endsWith("/"))) return undefined;
     if (reals.some((r) => r === this.#path || basename(r) === "" || r === "/")) return undefined;
     const fds: number[] = [];
     const swapped = (real: string) =>
-      this.#ctx.crossings.refuse(
-        TYPES,
-        `[method]descriptor.${fn}`,
-        action(access, real),
-        `the folder of ${real} changed between Warden's check and the call (a link or folder was swapped); refused`,
-        "access",
-      );
+      quiet
+        ? new Error(`the folder of ${real} changed`)
+        : this.#ctx.crossings.refuse(
+            TYPES,
+            `[method]descriptor.${fn}`,
+            action(access, real),
+            `the folder of ${real} changed between Warden's check and the call (a link or folder was swapped); refused`,
+            "access",
+          );
     try {
       const at: string[] = [];
       for (const real of reals) {
@@ -409,9 +412,19 @@ export class Descriptor {
     let there: bigint | undefined;
     try {
       opened = BigInt((inner.metadataHash!.call(inner) as { lower: bigint | number }).lower);
-      there = lstatSync(real, { bigint: true }).ino;
+      // What is at the judged path now, reached through its verified parent: an intermediate
+      // folder swapped for a link would otherwise lead lstat to the same swapped-in file.
+      const v = this.#inVerifiedParents(
+        "open-at",
+        access,
+        [path],
+        [real],
+        ([at]) => lstatSync(at!, { bigint: true }),
+        true, // refused (and audited) once, below
+      );
+      there = (v === undefined ? lstatSync(real, { bigint: true }) : v.value).ino;
     } catch {
-      // either gone: not verified, refused below
+      // either gone, or the parent was swapped: not verified, refused below
     }
     if (opened !== undefined && opened === there) return;
     (inner[symbolDispose as unknown as string] as (() => void) | undefined)?.call(inner);

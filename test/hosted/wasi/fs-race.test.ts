@@ -51,6 +51,20 @@ for (;;) {
   renameSync(tmp, dir + "/d");
 }`;
 
+/** Swap the folder `<dir>/pub` with a link `pub -> team/private` and back, until killed. */
+const SWAP_DIR = `
+const { renameSync, symlinkSync } = require("node:fs");
+const dir = process.argv[1];
+symlinkSync("team/private", dir + "/linkpub");
+for (;;) {
+  try {
+    renameSync(dir + "/pub", dir + "/pub.away");
+    renameSync(dir + "/linkpub", dir + "/pub");
+    renameSync(dir + "/pub", dir + "/linkpub");
+    renameSync(dir + "/pub.away", dir + "/pub");
+  } catch {}
+}`;
+
 describe("wasi:filesystem: a link swapped between Warden's check and the open", () => {
   it("never hands the component the denied file (the opened file is verified)", {
     timeout: 180_000,
@@ -212,5 +226,49 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     }
     expect(sizes.get(6n) ?? 0).toBeGreaterThan(0); // "public"
     expect(sizes.get(14n) ?? 0).toBe(0); // "SECRET, longer"
+  });
+
+  it("an open of a path whose own folder is swapped for a link never reads the denied file (the parent is verified)", {
+    timeout: 180_000,
+  }, () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-dir-")));
+    const allowed = join(root, "allowed");
+    mkdirSync(join(allowed, "pub"), { recursive: true });
+    mkdirSync(join(allowed, "team", "private"), { recursive: true });
+    writeFileSync(join(allowed, "pub", "f.txt"), "public");
+    writeFileSync(join(allowed, "team", "private", "f.txt"), "SECRET");
+    const { host } = hostWith({
+      component: "files",
+      policy: {
+        source: [
+          'version: "1.0"',
+          "storage:",
+          "  allow:",
+          `    - uri: "fs://${allowed}/**"`,
+          "      access: [read]",
+          "  deny:",
+          `    - uri: "fs://${allowed}/team/private/**"`,
+          "",
+        ].join("\n"),
+        file: "fs-policy.yaml",
+      },
+      preopens: { "/data": allowed },
+    });
+    const data = (
+      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
+    )()[0]![0];
+    swapper = spawn(process.execPath, ["-e", SWAP_DIR, allowed], { stdio: "ignore" });
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      try {
+        const f = data.openAt({ symlinkFollow: true }, "pub/f.txt", {}, { read: true });
+        const text = new TextDecoder().decode((f.read(16n, 0n) as [Uint8Array, boolean])[0]);
+        seen.set(text, (seen.get(text) ?? 0) + 1);
+      } catch {
+        // refused, or missing mid-swap
+      }
+    }
+    expect(seen.get("public") ?? 0).toBeGreaterThan(0);
+    expect(seen.get("SECRET") ?? 0).toBe(0);
   });
 });
