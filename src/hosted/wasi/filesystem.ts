@@ -15,18 +15,21 @@
  * verified after the fact (`#verifyOpened`: the opened descriptor's inode against the judged
  * canonical path's) and refused if it is not the file judged. The other calls that take a path
  * (stat-at, metadata-hash-at, readlink-at, unlink, rmdir, mkdir, symlink, rename, link) act
- * through their parent directory, opened and verified (`#inVerifiedParents`, Linux); set-times-at
- * and read-directory run by path in the shim: see docs/hosted-tools.md ("Races").
+ * through their parent directory, opened and verified (`#inVerifiedParents`, Linux), and
+ * read-directory through the directory opened again and verified; set-times-at runs by path in
+ * the shim: see docs/hosted-tools.md ("Races").
  */
 import {
   type BigIntStats,
   closeSync,
   constants,
+  type Dir,
   type Dirent,
   existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
+  opendirSync,
   openSync,
   readdirSync,
   readlinkSync,
@@ -84,8 +87,9 @@ function fsErrorCode(e: unknown): string {
 }
 
 /** A descriptor-stat as preview2-shim makes it (stat-at). */
-function statOf(st: BigIntStats): unknown {
-  const type = st.isFile()
+/** The descriptor-type preview2-shim gives a stat or a directory entry. */
+function typeOf(st: BigIntStats | Dirent): string {
+  return st.isFile()
     ? "regular-file"
     : st.isSocket()
       ? "socket"
@@ -100,6 +104,53 @@ function statOf(st: BigIntStats): unknown {
               : st.isBlockDevice()
                 ? "block-device"
                 : "unknown";
+}
+
+/**
+ * The entries of a directory opened by Warden through `/proc/self/fd` (read-directory): a
+ * preview2-shim `DirectoryEntryStream` (jco's glue checks the class), reading Warden's `Dir`.
+ */
+const ShimEntries = (shimTypes as unknown as { DirectoryEntryStream: new () => object })
+  .DirectoryEntryStream;
+const closeDir = new FinalizationRegistry<Dir>((d) => {
+  try {
+    d.closeSync();
+  } catch {
+    // already closed
+  }
+});
+class VerifiedEntries extends ShimEntries {
+  #dir: Dir | undefined;
+  constructor(dir: Dir) {
+    super();
+    this.#dir = dir;
+    closeDir.register(this, dir, this);
+  }
+  readDirectoryEntry(): { name: string; type: string } | undefined {
+    if (this.#dir === undefined) throw "bad-descriptor";
+    let e: Dirent | null;
+    try {
+      e = this.#dir.readSync();
+    } catch (err) {
+      throw fsErrorCode(err);
+    }
+    return e === null ? undefined : { name: e.name, type: typeOf(e) };
+  }
+  [symbolDispose](): void {
+    if (this.#dir === undefined) return;
+    closeDir.unregister(this);
+    try {
+      this.#dir.closeSync();
+    } catch {
+      // already closed
+    }
+    this.#dir = undefined;
+  }
+}
+
+/** A descriptor-stat as preview2-shim makes it (stat-at). */
+function statOf(st: BigIntStats): unknown {
+  const type = typeOf(st);
   const time = (ns: bigint) => ({
     seconds: ns / 1_000_000_000n,
     nanoseconds: Number(ns % 1_000_000_000n),
@@ -326,10 +377,46 @@ export class Descriptor {
       this.#call("write", buffer, offset),
     );
   }
+  /**
+   * Listed through the directory opened again at the judged canonical path and verified
+   * (`/proc/self/fd/<fd>`, Linux), not by the shim's path; a preopen is the shim's (which
+   * refuses it, bad-descriptor) as before.
+   */
   readDirectory(): unknown {
-    return this.#run("read-directory", action("read", this.#path), () =>
-      this.#call("readDirectory"),
-    );
+    return this.#run("read-directory", action("read", this.#path), () => {
+      if (!PROC_FD || PREOPENS_INNER.has(this.#inner) || this.#path === "/")
+        return this.#call("readDirectory");
+      let fd: number;
+      try {
+        fd = openSync(this.#path, DIR_FLAGS);
+      } catch (e) {
+        if ((e as { code?: string }).code !== "ELOOP") throw fsErrorCode(e);
+        fd = -1;
+      }
+      try {
+        let opened = "";
+        try {
+          if (fd >= 0) opened = readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          // not verified: refused below
+        }
+        if (opened !== this.#path)
+          throw this.#ctx.crossings.refuse(
+            TYPES,
+            "[method]descriptor.read-directory",
+            action("read", this.#path),
+            `${this.#path} changed since it was opened (a link or folder was swapped); refused`,
+            "access",
+          );
+        try {
+          return new VerifiedEntries(opendirSync(`/proc/self/fd/${fd}`));
+        } catch (e) {
+          throw fsErrorCode(e);
+        }
+      } finally {
+        if (fd >= 0) closeSync(fd);
+      }
+    });
   }
   sync(): void {
     this.#run("sync", action("write", this.#path), () => this.#call("sync"));
@@ -601,6 +688,8 @@ export class Descriptor {
 }
 
 const MAKE = Symbol("make descriptor");
+/** The shim's preopen descriptors (read-directory on one is the shim's: bad-descriptor). */
+const PREOPENS_INNER = new WeakSet<object>();
 
 /** A preopen: the directory a component sees at `guestPath`, and its real host path. */
 export interface Preopen {
@@ -610,7 +699,9 @@ export interface Preopen {
 
 /** Make the preopen descriptor of a real, canonical host directory. */
 export function preopenDescriptor(hostPath: string, ctx: FsContext): Descriptor {
-  return new Descriptor(_createPreopenDescriptor(hostPath), hostPath, ctx, MAKE);
+  const inner = _createPreopenDescriptor(hostPath) as unknown as object;
+  PREOPENS_INNER.add(inner);
+  return new Descriptor(inner, hostPath, ctx, MAKE);
 }
 
 /** The `wasi:filesystem/types` and `wasi:filesystem/preopens` imports. */

@@ -271,4 +271,62 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     expect(seen.get("public") ?? 0).toBeGreaterThan(0);
     expect(seen.get("SECRET") ?? 0).toBe(0);
   });
+
+  it("read-directory on an opened folder never lists the denied folder swapped in for it", {
+    timeout: 180_000,
+  }, () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-ls-")));
+    const allowed = join(root, "allowed");
+    mkdirSync(join(allowed, "pub"), { recursive: true });
+    mkdirSync(join(allowed, "team", "private"), { recursive: true });
+    writeFileSync(join(allowed, "pub", "a.txt"), "public");
+    writeFileSync(join(allowed, "team", "private", "secret-name.txt"), "SECRET");
+    const { host } = hostWith({
+      component: "files",
+      policy: {
+        source: [
+          'version: "1.0"',
+          "storage:",
+          "  allow:",
+          `    - uri: "fs://${allowed}/**"`,
+          "      access: [read]",
+          "  deny:",
+          `    - uri: "fs://${allowed}/team/private/**"`,
+          "",
+        ].join("\n"),
+        file: "fs-policy.yaml",
+      },
+      preopens: { "/data": allowed },
+    });
+    const data = (
+      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
+    )()[0]![0];
+    swapper = spawn(process.execPath, ["-e", SWAP_DIR, allowed], { stdio: "ignore" });
+    const names = new Map<string, number>();
+    for (let i = 0; i < 5_000; i++) {
+      let dir: Descriptor;
+      try {
+        dir = data.openAt({}, "pub", { directory: true }, { read: true });
+      } catch {
+        continue; // refused, or missing mid-swap
+      }
+      for (let k = 0; k < 4; k++) {
+        try {
+          const stream = dir.readDirectory() as {
+            readDirectoryEntry(): { name: string } | undefined;
+          };
+          for (
+            let e = stream.readDirectoryEntry();
+            e !== undefined;
+            e = stream.readDirectoryEntry()
+          )
+            names.set(e.name, (names.get(e.name) ?? 0) + 1);
+        } catch {
+          // refused: the folder was swapped since it was opened
+        }
+      }
+    }
+    expect(names.get("a.txt") ?? 0).toBeGreaterThan(0);
+    expect(names.get("secret-name.txt") ?? 0).toBe(0);
+  });
 });
