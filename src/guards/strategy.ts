@@ -34,7 +34,7 @@ export interface GuardHostMeta {
   /** connection: the host judges each upstream on its own after this session-wide call. */
   eachUpstream?: boolean;
   /** tool_invoke: fetch an upstream's tools/list (GuardContext.listTools). */
-  listTools?: (upstream: string) => Promise<readonly GuardTool[]>;
+  listTools?: ((upstream: string) => Promise<readonly GuardTool[]>) | undefined;
 }
 
 /** A guard outcome worth its own audit line (modify, warn, a failure, a deny). */
@@ -97,8 +97,6 @@ export function guardStrategies(
     const c: GuardContext = { serverName: server, knownServers: known, timestamp: Date.now() };
     if (m.session !== undefined) c.sessionId = m.session;
     if (m.client !== undefined) c.clientName = m.client;
-    const list = m.listTools;
-    if (list !== undefined) c.listTools = () => list(server);
     return c;
   };
   const note = (m: Meta, r: GuardRun<GuardPhase>, server: string | null, target?: string) => {
@@ -338,12 +336,12 @@ export function guardStrategies(
       const server = r0?.upstream ?? m.upstream ?? "unknown";
       const name = r0?.name ?? call.function;
       const ctx = ctxOf(m, server);
-      const list = ctx.listTools;
+      const list = m.listTools;
       // a listing a guard fetches itself (rug_pull, for a tool no listing showed) goes to the
       // catalog too: the tools_list guards judge its tools before the call (ToolVerdicts.hidden)
       if (list !== undefined)
         ctx.listTools = () =>
-          list().then((tools) => {
+          list(server).then((tools) => {
             verdicts.catalog.record(server, tools);
             return tools;
           });

@@ -78,7 +78,7 @@ export interface GatewayCallMeta {
    * tools/call: fetch an upstream's tools/list through this session's link to it (every page, to
    * a bound), for a guard that must see a tool no listing showed (rug_pull: session-forward.ts).
    */
-  listTools?: (upstream: string) => Promise<readonly Record<string, unknown>[]>;
+  listTools?: ((upstream: string) => Promise<readonly Record<string, unknown>[]>) | undefined;
 }
 
 /** A judged gateway message, and the chain that judges it (`call.meta` typed). */

@@ -42,7 +42,9 @@ export class Forwarding {
   constructor(
     readonly s: SessionParts,
     readonly tasks: TaskRoutes,
-  ) {}
+  ) {
+    s.judges.listTools = (u) => listTools(s, u);
+  }
 
   /**
    * tools/call, prompts/get, resources/read|subscribe: route, judge, forward, judge the answer.
@@ -85,7 +87,6 @@ export class Forwarding {
       j.call.meta!.target = publicName;
       j.call.meta!.name = r.name;
     }
-    if (kind === "tool") j.call.meta!.listTools = (u) => listTools(s, u);
     const d = s.judges.decide(j);
     const to: Target = { link, publicName, name: r.name, key, kind, t0 };
     if (d instanceof Promise) return d.then((d) => this.#judged(req, p, j.call, d, to));

@@ -25,6 +25,11 @@ export interface Judged {
 export class SessionJudges {
   /** Asynchronous judgements not decided yet. */
   readonly #inflight = new Set<Promise<Decision>>();
+  /**
+   * Fetches an upstream's tools/list through this session (set by session-forward.ts), handed
+   * to every judged call's meta as `listTools` (one function per session: no per-call closure).
+   */
+  listTools: GatewayCallMeta["listTools"];
 
   constructor(
     readonly ctx: GatewayContext,
@@ -49,6 +54,7 @@ export class SessionJudges {
       upstream: target,
       method,
       transport: this.down.transport,
+      listTools: this.listTools,
     };
     if (this.down.host !== undefined) meta.host = this.down.host;
     if (this.who.caller !== this.down.caller) meta.user = this.down.caller;
