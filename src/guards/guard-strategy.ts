@@ -24,6 +24,8 @@ export interface GuardCallMeta {
   modified?: boolean;
   /** The deny that stopped the chain, as the guard said it. */
   denied?: { readonly by: string; readonly decision: GuardDecision };
+  /** tools_list: each tool a guard's modify took out of the listing, by that guard's id. */
+  hiddenBy?: Map<string, string>;
 }
 
 export function guardStrategy(
@@ -51,6 +53,7 @@ export function guardStrategy(
           m.denied = { by: spec.id, decision: d };
           return blockOf(spec.id, d);
         case "modify":
+          if (phase === "tools_list") noteHidden(m, spec.id, call.args, d.payload);
           call.args = d.payload;
           m.modified = true;
           if (d.messages) m.warnings.push(...d.messages);
@@ -63,4 +66,17 @@ export function guardStrategy(
       }
     },
   });
+}
+
+/** Which tools a tools_list guard's modify took out, so a call to one names that guard. */
+function noteHidden(m: GuardCallMeta, by: string, before: unknown, after: unknown): void {
+  if (!Array.isArray(before) || !Array.isArray(after)) return;
+  const kept = new Set<unknown>();
+  for (const t of after) kept.add((t as { name?: unknown } | null)?.name);
+  for (const t of before) {
+    const name = (t as { name?: unknown } | null)?.name;
+    if (typeof name !== "string" || kept.has(name)) continue;
+    m.hiddenBy ??= new Map();
+    if (!m.hiddenBy.has(name)) m.hiddenBy.set(name, by);
+  }
 }

@@ -38,6 +38,8 @@ export interface GuardRun<P extends GuardPhase> {
   readonly payload: PhasePayload[P];
   readonly warnings: readonly string[];
   readonly trail: readonly GuardTrail[];
+  /** tools_list: each tool taken out of the listing, by the guard that took it out. */
+  readonly hiddenBy?: ReadonlyMap<string, string>;
 }
 
 /** A loaded guard and the entry it was made from. */
@@ -142,7 +144,13 @@ export class GuardSet {
     let decision: GuardDecision = GUARD_ALLOW;
     if (meta.modified === true) decision = { kind: "modify", payload: out, messages: w };
     else if (w.length > 0) decision = { kind: "warn", messages: w };
-    return { decision, payload: out, warnings: w, trail: meta.trail };
+    return {
+      decision,
+      payload: out,
+      warnings: w,
+      trail: meta.trail,
+      ...(meta.hiddenBy === undefined ? {} : { hiddenBy: meta.hiddenBy }),
+    };
   }
 
   /** Release every guard (component instances, watchers). */

@@ -81,7 +81,7 @@ export class ToolVerdicts {
       return;
     }
     const kept = new Set((r.payload as GuardTool[]).map((t) => t.name));
-    const by = r.trail.find((t) => t.outcome === "modify")?.guard ?? "guards";
+    const first = r.trail.find((t) => t.outcome === "modify")?.guard ?? "guards";
     for (const t of tools) {
       if (kept.has(t.name)) {
         entry.tools.set(t.name, null);
@@ -90,7 +90,7 @@ export class ToolVerdicts {
       const quoted = `"${t.name}"`;
       const reason =
         r.warnings.find((w) => w.includes(quoted)) ?? (r.warnings.join("; ") || "hidden");
-      entry.tools.set(t.name, { by, reason });
+      entry.tools.set(t.name, { by: r.hiddenBy?.get(t.name) ?? first, reason });
     }
   }
 
