@@ -107,8 +107,15 @@ export class SharedRegistry implements RegistryShare {
   #registry: PluginRegistry | undefined;
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
-  /** Names published by this instance and not yet seen in the index (not to be dropped). */
-  readonly #publishing = new Set<string>();
+  /**
+   * Names this instance published, with the read tick at which their index entry was written
+   * (Infinity while the write is under way): an index read that began before that is not
+   * proof of a delete. An index read that began after it is: a plugin deleted elsewhere before
+   * this instance's next sync is dropped here too.
+   */
+  readonly #publishing = new Map<string, number>();
+  /** Counts index reads and finished publishes (the order of the two on one connection). */
+  #tick = 0;
   /** Per `<name>@<sha256>`: this instance's count already pushed. */
   readonly #pushed = new Map<string, number>();
   /** Per `<name>@<sha256>`: the total of all instances, as last read. */
@@ -161,7 +168,7 @@ export class SharedRegistry implements RegistryShare {
     if (bytes.byteLength > MAX_MODULE_BYTES)
       throw new Error(`the module is larger than ${MAX_MODULE_BYTES} bytes`);
     const c = this.#state.client;
-    this.#publishing.add(p.name);
+    this.#publishing.set(p.name, Number.POSITIVE_INFINITY);
     try {
       await c.set(this.#key(`module:${p.sha256}`), Buffer.from(bytes));
       const added = await c.hsetnx(this.#key("index"), p.name, JSON.stringify(only(p)));
@@ -172,6 +179,7 @@ export class SharedRegistry implements RegistryShare {
           { category: "usage", details: { plugin: p.name } },
         );
       }
+      this.#publishing.set(p.name, ++this.#tick);
     } catch (e) {
       this.#publishing.delete(p.name);
       if ((e as { code?: string }).code === "plugin_exists") throw e;
@@ -306,6 +314,7 @@ export class SharedRegistry implements RegistryShare {
   /** Take the index: adopt what this instance lacks or has at another version, drop what went. */
   async #follow(reg: PluginRegistry): Promise<void> {
     const c = this.#state.client;
+    const readTick = ++this.#tick;
     const index = await c.hgetall(this.#key("index"));
     const seen = new Set<string>();
     for (const [name, json] of Object.entries(index)) {
@@ -319,7 +328,6 @@ export class SharedRegistry implements RegistryShare {
         continue;
       }
       seen.add(name);
-      this.#publishing.delete(name);
       const have = reg.get(name);
       if (have !== undefined && have.sha256 === p.sha256 && have.source === "api") {
         if (have.enabled !== p.enabled) await reg.adopt(p, new Uint8Array());
@@ -351,9 +359,11 @@ export class SharedRegistry implements RegistryShare {
           ),
         );
     }
+    // published after this read began (or being published): not dropped by it
+    const fresh = (name: string) => (this.#publishing.get(name) ?? 0) > readTick;
     for (const p of reg.list())
-      if (p.source === "api" && !seen.has(p.name) && !this.#publishing.has(p.name))
-        await reg.forget(p.name);
+      if (p.source === "api" && !seen.has(p.name) && !fresh(p.name)) await reg.forget(p.name);
+    for (const [name, at] of this.#publishing) if (at < readTick) this.#publishing.delete(name);
   }
 
   /** True (and one error line naming the key) when the shared hash `kind` is past `max`. */

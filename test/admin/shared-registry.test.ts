@@ -82,6 +82,18 @@ describe("the plugin registry shared through Redis", () => {
     await until(() => !b.registry.has("gone"), 10_000);
   });
 
+  it("a plugin deleted elsewhere before its uploader's next sync is dropped there too", async () => {
+    const raw = new Redis(redis.url);
+    try {
+      await a.registry.register({ name: "quick", bytes: await wat("allow") });
+      // another instance's delete, at once (before a has read the index since its upload)
+      await raw.hdel("t:registry:index", "quick");
+      await until(() => !a.registry.has("quick"), 10_000, "a drops the deleted plugin");
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it("last_invoked_at is the latest of all instances", async () => {
     b.registry.invoke("spam", "evaluate", { action_type: "x" });
     const last = b.registry.info("spam").last_invoked_at;
