@@ -157,7 +157,9 @@ describe(`fuzz the HTTP front and a hostile HTTP upstream (seed ${SEED}, ${BUDGE
         async (r) => ({
           status: r.status,
           session: r.headers.get("mcp-session-id"),
-          text: await r.text(),
+          // a body cut by the 10 s timeout (a loaded machine, 200 requests open) is as a
+          // failed fetch: what the test asserts is that the gateway lives on and still serves
+          text: await r.text().catch(() => ""),
         }),
         () => ({ status: 0, session: null, text: "" }),
       );
