@@ -463,27 +463,79 @@ def _identity(p):
     return (d.st_dev, d.st_ino, d.st_ctime_ns, True)
 
 
+class _Unknown(Exception):
+    """A path, host or port the hook cannot tell as the call reads it: the call is refused."""
+
+
+_FSENC, _FSERR = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+_str_data = str.__str__
+_bytes_decode = bytes.decode
+_bytearray_decode = bytearray.decode
+_int_data = int.__index__
+_DirEntry = os.DirEntry
+_PATHLIB = ("PurePath", "PurePosixPath", "PureWindowsPath", "Path", "PosixPath", "WindowsPath")
+
+
+def _exact(x):
+    """A str, bytes or bytearray (or a subclass of one) as the exact str its data spells, read
+    the way the C call reads it: a subclass's own methods (`decode`, `__str__`, `startswith`,
+    `__hash__`, `__radd__`) are never called, so they cannot show the hook another path or host
+    than the one the call uses. None for anything else."""
+    t = type(x)
+    if issubclass(t, str):
+        return _str_data(x)
+    if issubclass(t, bytes):
+        return _bytes_decode(x, _FSENC, _FSERR)
+    if issubclass(t, bytearray):
+        return _bytearray_decode(x, _FSENC, _FSERR)
+    return None
+
+
+def _stable_pathlike(t):
+    """os.DirEntry and pathlib's own classes (not subclasses): their __fspath__ answers the same
+    each time. Compared by identity (a metaclass's __eq__ cannot pass another class off)."""
+    if t is _DirEntry:
+        return True
+    m = sys.modules.get("pathlib")
+    return m is not None and any(t is getattr(m, n, None) for n in _PATHLIB)
+
+
+def _fspath(p):
+    """The path a call was given, as an exact str. A path-like object of another type is refused
+    (_Unknown): the call asked its __fspath__ already and a second ask may answer differently."""
+    s = _exact(p)
+    if s is not None:
+        return s
+    t = type(p)
+    if _stable_pathlike(t):
+        s = _exact(os.fspath(p))
+        if s is not None:
+            return s
+    raise _Unknown(
+        f"a path given as a {t.__name__} object: Warden cannot tell which file the call opens "
+        "(its __fspath__ may answer the call and the check differently); pass a str, bytes or pathlib path"
+    )
+
+
+def _fd_path(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{_int_data(fd)}")
+    except OSError:
+        raise _Unknown(f"descriptor {_int_data(fd)}: Warden cannot tell which file it names (/proc/self/fd)") from None
+
+
 def _path(p, dir_fd=None):
     """The absolute path a call names (relative to the working directory or to dir_fd)."""
     if p is None:
         p = "."
-    if isinstance(p, int):
-        try:
-            return os.readlink(f"/proc/self/fd/{p}")
-        except OSError:
-            return None
-    try:
-        p = os.fsdecode(os.fspath(p))
-    except TypeError:
-        return None
+    if issubclass(type(p), int):
+        return _fd_path(p)
+    p = _fspath(p)
     if p.startswith("/"):
         return p
     base = None
     if dir_fd is not None and dir_fd != -1:
-        try:
-            base = os.readlink(f"/proc/self/fd/{dir_fd}")
-        except OSError:
-            return None
+        base = _fd_path(dir_fd)
     else:
         try:
             base = os.getcwd()
@@ -493,10 +545,11 @@ def _path(p, dir_fd=None):
 
 
 def _text(x):
-    if isinstance(x, (bytes, bytearray)):
-        return os.fsdecode(bytes(x))
+    s = _exact(x)
+    if s is not None:
+        return s
     if isinstance(x, os.PathLike):
-        return os.fsdecode(os.fspath(x))
+        return _fspath(x)
     return str(x)
 
 
@@ -629,13 +682,22 @@ def on_two_paths(event):
 
 def _connect_target(address):
     if isinstance(address, tuple) and len(address) >= 2:
-        return _text(address[0]), address[1] if isinstance(address[1], int) else None
+        port = address[1]
+        if issubclass(type(port), int):
+            return _text(address[0]), _int_data(port)
+        if hasattr(type(port), "__index__"):
+            # The call takes the port from __index__, which may answer the hook differently.
+            raise _Unknown(f"a port given as a {type(port).__name__} object; pass an int")
+        return _text(address[0]), None
     return None, None
 
 
 def on_connect(event):
     def h(agent, a):
         address = a[1]
+        exact = _exact(address)
+        if exact is not None:
+            address = exact
         if isinstance(address, (str, bytes)) and not (isinstance(address, str) and address.startswith("\0")):
             # A Unix socket: the file it names (docker.sock), judged as a write.
             _file(agent, event, True, address)
@@ -667,8 +729,8 @@ def on_lookup(event):
 
 
 def on_urllib(agent, a):
-    url, method = _text(a[0]), a[3] if len(a) > 3 and a[3] else "GET"
-    j = _judge_call(agent, "urllib.Request", {"kind": "http", "target": url, "method": str(method).upper()}, url, [str(method)])
+    url, method = _text(a[0]), _text(a[3]) if len(a) > 3 and a[3] else "GET"
+    j = _judge_call(agent, "urllib.Request", {"kind": "http", "target": url, "method": method.upper()}, url, [method])
     if j["verdict"] == "block":
         import urllib.error
 
@@ -881,6 +943,11 @@ def _hook(event, args):
     _busy.add(me)
     try:
         h(a, args)
+    except _Unknown as e:
+        # Fail closed: what the call would touch cannot be told; refused and recorded.
+        j = {"verdict": "block", "reason": str(e)}
+        a.event((event, MODULE_OF.get(event) or event.split(".", 1)[0], "<unknown>", j, _monotonic_ns() - a.t0, None, None, None))
+        raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})") from None
     finally:
         _busy.discard(me)
 
