@@ -8,39 +8,26 @@
  * `warden gateway` over stdio. A call cut off by its session's close (HTTP DELETE, an
  * in-process gateway over Streamable HTTP) is audited the same way, outcome `cut_off`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, httpClient, startGateway, tempDir, until } from "../mcp/helpers.js";
+import { CLI, httpClient, tempDir, until } from "../mcp/helpers.js";
+import { auditOf, hostCallsIn, sleeperGateway } from "./_sleeper-gateway.js";
 import { CACHE, watComponent } from "./build.js";
-
-type Line = Record<string, unknown> & { host?: Record<string, unknown> };
 
 let dir: string;
 let c: Client;
 
-const lines = (): Line[] => {
-  try {
-    return readFileSync(join(dir, "audit.jsonl"), "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Line);
-  } catch {
-    return [];
-  }
-};
-
 /** The call_id of the last outcome line of `name`, and its outcome. */
 const lastOutcome = (name: string) =>
-  lines()
+  auditOf(dir)
     .filter((l) => l.phase === "outcome" && l.name === name)
     .at(-1);
 
-const hostCallsOf = (callId: unknown) =>
-  lines().filter((l) => l.kind === "host_call" && l.call_id === callId);
+const hostCallsOf = (callId: unknown) => hostCallsIn(dir, callId);
 
 beforeAll(async () => {
   mkdirSync(CACHE, { recursive: true, mode: 0o700 });
@@ -159,28 +146,7 @@ describe("host calls of a tool call cut off by its session's close", () => {
   it("a session closed (HTTP DELETE) mid-call: outcome cut_off, its host call audited", {
     timeout: 60_000,
   }, async () => {
-    const comp = await watComponent("peeksleeper");
-    const d = tempDir();
-    writeFileSync(
-      join(d, "policy.yaml"),
-      'version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools:\n    allow: ["*"]\nresources:\n  limits:\n    execution_time: 2s\n',
-    );
-    writeFileSync(
-      join(d, "warden.yaml"),
-      `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n  - name: slow\n    component: ${JSON.stringify(comp)}\n`,
-    );
-    process.env.WARDEN_CACHE_DIR = CACHE;
-    const { gw, url } = await startGateway(join(d, "warden.yaml"));
-    const read = (): Line[] => {
-      try {
-        return readFileSync(join(d, "audit.jsonl"), "utf8")
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => JSON.parse(l) as Line);
-      } catch {
-        return [];
-      }
-    };
+    const { gw, url, dir: d } = await sleeperGateway();
     try {
       const h = await httpClient(url);
       const { tools } = await h.listTools();
@@ -193,16 +159,12 @@ describe("host calls of a tool call cut off by its session's close", () => {
       await (h.transport as StreamableHTTPClientTransport).terminateSession();
       await h.close();
       await call;
-      const out = () => read().find((l) => l.phase === "outcome" && l.name === sleep);
+      const out = () => auditOf(d).find((l) => l.phase === "outcome" && l.name === sleep);
       await until(() => out()?.outcome === "cut_off", 10_000, "the cut_off outcome line");
       const id = out()!.call_id;
       // The component's own deadline ends the call; its host calls are audited then.
-      await until(
-        () => read().some((l) => l.kind === "host_call" && l.call_id === id),
-        20_000,
-        "the host_call line",
-      );
-      expect(read().find((l) => l.kind === "host_call" && l.call_id === id)).toMatchObject({
+      await until(() => hostCallsIn(d, id).length > 0, 20_000, "the host_call line");
+      expect(hostCallsIn(d, id)[0]).toMatchObject({
         phase: "event",
         decision: "allow",
         host: { interface: "wasi:cli/environment", function: "get-environment" },

@@ -7,8 +7,6 @@
  * another session cannot reach the task; a session closed with a task running cancels it and its
  * host calls are still audited.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -19,10 +17,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
-import { type ClientLog, httpClient, startGateway, tempDir, until } from "../mcp/helpers.js";
-import { CACHE, watComponent } from "./build.js";
+import { type ClientLog, httpClient, until } from "../mcp/helpers.js";
+import { auditOf, hostCallsIn, sleeperGateway } from "./_sleeper-gateway.js";
 
-type Line = Record<string, unknown> & { host?: Record<string, unknown> };
 type Answer = {
   structuredContent?: unknown;
   isError?: boolean;
@@ -34,32 +31,14 @@ const code = (a: Answer) => (a._meta?.["warden/error"] as { code?: string } | un
 let dir: string;
 let gw: Gateway;
 let url: string;
-const read = (): Line[] => {
-  try {
-    return readFileSync(join(dir, "audit.jsonl"), "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Line);
-  } catch {
-    return [];
-  }
-};
-const hostCallsOf = (id: unknown) =>
-  read().filter((l) => l.kind === "host_call" && l.call_id === id);
+const read = () => auditOf(dir);
+const hostCallsOf = (id: unknown) => hostCallsIn(dir, id);
 
 beforeAll(async () => {
-  const comp = await watComponent("peeksleeper");
-  dir = tempDir();
-  writeFileSync(
-    join(dir, "policy.yaml"),
-    'version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools:\n    allow: ["*"]\nenvironment:\n  allow: ["*"]\nresources:\n  limits:\n    execution_time: 2s\n',
-  );
-  writeFileSync(
-    join(dir, "warden.yaml"),
-    `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n  - name: slow\n    component: ${JSON.stringify(comp)}\n    max_tasks: 2\n`,
-  );
-  process.env.WARDEN_CACHE_DIR = CACHE;
-  ({ gw, url } = await startGateway(join(dir, "warden.yaml")));
+  ({ gw, url, dir } = await sleeperGateway({
+    policy: 'environment:\n  allow: ["*"]\n',
+    upstream: "    max_tasks: 2\n",
+  }));
 }, 120_000);
 afterAll(() => gw?.stop());
 

@@ -7,25 +7,15 @@
  * component the denied file. The denied file's content must never come back.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Descriptor } from "../../../src/hosted/wasi/host.js";
 import { CLI } from "../../mcp/helpers.js";
 import { CACHE } from "../build.js";
 import { wasiComponent } from "./components.js";
-import { hostWith } from "./helpers.js";
+import { deniedFolderHost, deniedFolderPolicy, deniedFolderTree } from "./helpers.js";
 
 let reader: string;
 let swapper: ChildProcess | undefined;
@@ -65,32 +55,45 @@ for (;;) {
   } catch {}
 }`;
 
+/** deniedFolderTree with `files`, and the link `d -> pub` that SWAP re-points. */
+function linkedTree(prefix: string, files: Record<string, string>): string {
+  const allowed = deniedFolderTree(prefix, files);
+  symlinkSync("pub", join(allowed, "d"));
+  return allowed;
+}
+
+/** Run `script` (SWAP or SWAP_DIR) over `allowed` until the test ends. */
+function startSwapping(script: string, allowed: string): void {
+  swapper = spawn(process.execPath, ["-e", script, allowed], { stdio: "ignore" });
+}
+
+/** How often each value came back over `times` attempts; an attempt that throws (refused, or
+ * missing mid-swap) counts nothing. */
+function tally<K>(times: number, attempt: () => readonly K[]): Map<K, number> {
+  const seen = new Map<K, number>();
+  for (let i = 0; i < times; i++) {
+    let got: readonly K[];
+    try {
+      got = attempt();
+    } catch {
+      continue;
+    }
+    for (const k of got) seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  return seen;
+}
+
 describe("wasi:filesystem: a link swapped between Warden's check and the open", () => {
   it("never hands the component the denied file (the opened file is verified)", {
     timeout: 180_000,
   }, async () => {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-")));
-    const allowed = join(root, "allowed");
-    mkdirSync(join(allowed, "pub"), { recursive: true });
-    mkdirSync(join(allowed, "team", "private"), { recursive: true });
-    writeFileSync(join(allowed, "pub", "f.txt"), "public");
-    writeFileSync(join(allowed, "team", "private", "f.txt"), "SECRET");
-    symlinkSync("pub", join(allowed, "d"));
-    const policyFile = join(root, "policy.yaml");
-    const auditFile = join(root, "audit.jsonl");
-    writeFileSync(
-      policyFile,
-      [
-        'version: "1.0"',
-        "storage:",
-        "  allow:",
-        `    - uri: "fs://${allowed}/**"`,
-        "      access: [read]",
-        "  deny:",
-        `    - uri: "fs://${allowed}/team/private/**"`,
-        "",
-      ].join("\n"),
-    );
+    const allowed = linkedTree("warden-wasi-race-", {
+      "pub/f.txt": "public",
+      "team/private/f.txt": "SECRET",
+    });
+    const policyFile = join(allowed, "..", "policy.yaml");
+    const auditFile = join(allowed, "..", "audit.jsonl");
+    writeFileSync(policyFile, deniedFolderPolicy(allowed));
     const t = new StdioClientTransport({
       command: process.execPath,
       args: [CLI, "serve", reader, "--policy", policyFile, "--workers", "1", "--audit", auditFile],
@@ -111,7 +114,7 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
         ).structuredContent?.result;
       // Before the swapping starts: the allowed file, every time.
       expect(await call()).toEqual({ other: 4000, secret: 0, failed: 0 });
-      swapper = spawn(process.execPath, ["-e", SWAP, allowed], { stdio: "ignore" });
+      startSwapping(SWAP, allowed);
       const seen = { other: 0, secret: 0, failed: 0 };
       for (let i = 0; i < 10; i++) {
         const r = await call();
@@ -139,33 +142,10 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
   it("an unlink through the swapped link never removes a file in the denied folder (its folder is opened and verified)", {
     timeout: 180_000,
   }, () => {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-unlink-")));
-    const allowed = join(root, "allowed");
-    mkdirSync(join(allowed, "pub"), { recursive: true });
-    mkdirSync(join(allowed, "team", "private"), { recursive: true });
-    symlinkSync("pub", join(allowed, "d"));
-    const { host, events } = hostWith({
-      component: "files",
-      policy: {
-        source: [
-          'version: "1.0"',
-          "storage:",
-          "  allow:",
-          `    - uri: "fs://${allowed}/**"`,
-          "      access: [read, write]",
-          "  deny:",
-          `    - uri: "fs://${allowed}/team/private/**"`,
-          "",
-        ].join("\n"),
-        file: "fs-policy.yaml",
-      },
-      preopens: { "/data": allowed },
-    });
-    const data = (
-      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
-    )()[0]![0];
+    const allowed = linkedTree("warden-wasi-race-unlink-", {});
+    const { data, events } = deniedFolderHost(allowed, "read, write");
     const secret = join(allowed, "team", "private", "f.txt");
-    swapper = spawn(process.execPath, ["-e", SWAP, allowed], { stdio: "ignore" });
+    startSwapping(SWAP, allowed);
     let removed = 0;
     let unlinked = 0;
     for (let i = 0; i < 20_000; i++) {
@@ -187,43 +167,15 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
   it("a stat-at through the swapped link never reports the denied file (its folder is opened and verified)", {
     timeout: 180_000,
   }, () => {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-stat-")));
-    const allowed = join(root, "allowed");
-    mkdirSync(join(allowed, "pub"), { recursive: true });
-    mkdirSync(join(allowed, "team", "private"), { recursive: true });
-    writeFileSync(join(allowed, "pub", "f.txt"), "public");
-    writeFileSync(join(allowed, "team", "private", "f.txt"), "SECRET, longer");
-    symlinkSync("pub", join(allowed, "d"));
-    const { host } = hostWith({
-      component: "files",
-      policy: {
-        source: [
-          'version: "1.0"',
-          "storage:",
-          "  allow:",
-          `    - uri: "fs://${allowed}/**"`,
-          "      access: [read]",
-          "  deny:",
-          `    - uri: "fs://${allowed}/team/private/**"`,
-          "",
-        ].join("\n"),
-        file: "fs-policy.yaml",
-      },
-      preopens: { "/data": allowed },
+    const allowed = linkedTree("warden-wasi-race-stat-", {
+      "pub/f.txt": "public",
+      "team/private/f.txt": "SECRET, longer",
     });
-    const data = (
-      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
-    )()[0]![0];
-    swapper = spawn(process.execPath, ["-e", SWAP, allowed], { stdio: "ignore" });
-    const sizes = new Map<bigint, number>();
-    for (let i = 0; i < 20_000; i++) {
-      try {
-        const st = data.statAt({ symlinkFollow: true }, "d/f.txt") as { size: bigint };
-        sizes.set(st.size, (sizes.get(st.size) ?? 0) + 1);
-      } catch {
-        // refused: the link led to the denied folder
-      }
-    }
+    const { data } = deniedFolderHost(allowed);
+    startSwapping(SWAP, allowed);
+    const sizes = tally(20_000, () => [
+      (data.statAt({ symlinkFollow: true }, "d/f.txt") as { size: bigint }).size,
+    ]);
     expect(sizes.get(6n) ?? 0).toBeGreaterThan(0); // "public"
     expect(sizes.get(14n) ?? 0).toBe(0); // "SECRET, longer"
   });
@@ -231,43 +183,16 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
   it("an open of a path whose own folder is swapped for a link never reads the denied file (the parent is verified)", {
     timeout: 180_000,
   }, () => {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-dir-")));
-    const allowed = join(root, "allowed");
-    mkdirSync(join(allowed, "pub"), { recursive: true });
-    mkdirSync(join(allowed, "team", "private"), { recursive: true });
-    writeFileSync(join(allowed, "pub", "f.txt"), "public");
-    writeFileSync(join(allowed, "team", "private", "f.txt"), "SECRET");
-    const { host } = hostWith({
-      component: "files",
-      policy: {
-        source: [
-          'version: "1.0"',
-          "storage:",
-          "  allow:",
-          `    - uri: "fs://${allowed}/**"`,
-          "      access: [read]",
-          "  deny:",
-          `    - uri: "fs://${allowed}/team/private/**"`,
-          "",
-        ].join("\n"),
-        file: "fs-policy.yaml",
-      },
-      preopens: { "/data": allowed },
+    const allowed = deniedFolderTree("warden-wasi-race-dir-", {
+      "pub/f.txt": "public",
+      "team/private/f.txt": "SECRET",
     });
-    const data = (
-      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
-    )()[0]![0];
-    swapper = spawn(process.execPath, ["-e", SWAP_DIR, allowed], { stdio: "ignore" });
-    const seen = new Map<string, number>();
-    for (let i = 0; i < 20_000; i++) {
-      try {
-        const f = data.openAt({ symlinkFollow: true }, "pub/f.txt", {}, { read: true });
-        const text = new TextDecoder().decode((f.read(16n, 0n) as [Uint8Array, boolean])[0]);
-        seen.set(text, (seen.get(text) ?? 0) + 1);
-      } catch {
-        // refused, or missing mid-swap
-      }
-    }
+    const { data } = deniedFolderHost(allowed);
+    startSwapping(SWAP_DIR, allowed);
+    const seen = tally(20_000, () => {
+      const f = data.openAt({ symlinkFollow: true }, "pub/f.txt", {}, { read: true });
+      return [new TextDecoder().decode((f.read(16n, 0n) as [Uint8Array, boolean])[0])];
+    });
     expect(seen.get("public") ?? 0).toBeGreaterThan(0);
     expect(seen.get("SECRET") ?? 0).toBe(0);
   });
@@ -275,41 +200,15 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
   it("read-directory on an opened folder never lists the denied folder swapped in for it", {
     timeout: 180_000,
   }, () => {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), "warden-wasi-race-ls-")));
-    const allowed = join(root, "allowed");
-    mkdirSync(join(allowed, "pub"), { recursive: true });
-    mkdirSync(join(allowed, "team", "private"), { recursive: true });
-    writeFileSync(join(allowed, "pub", "a.txt"), "public");
-    writeFileSync(join(allowed, "team", "private", "secret-name.txt"), "SECRET");
-    const { host } = hostWith({
-      component: "files",
-      policy: {
-        source: [
-          'version: "1.0"',
-          "storage:",
-          "  allow:",
-          `    - uri: "fs://${allowed}/**"`,
-          "      access: [read]",
-          "  deny:",
-          `    - uri: "fs://${allowed}/team/private/**"`,
-          "",
-        ].join("\n"),
-        file: "fs-policy.yaml",
-      },
-      preopens: { "/data": allowed },
+    const allowed = deniedFolderTree("warden-wasi-race-ls-", {
+      "pub/a.txt": "public",
+      "team/private/secret-name.txt": "SECRET",
     });
-    const data = (
-      host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
-    )()[0]![0];
-    swapper = spawn(process.execPath, ["-e", SWAP_DIR, allowed], { stdio: "ignore" });
-    const names = new Map<string, number>();
-    for (let i = 0; i < 5_000; i++) {
-      let dir: Descriptor;
-      try {
-        dir = data.openAt({}, "pub", { directory: true }, { read: true });
-      } catch {
-        continue; // refused, or missing mid-swap
-      }
+    const { data } = deniedFolderHost(allowed);
+    startSwapping(SWAP_DIR, allowed);
+    const names = tally(5_000, () => {
+      const dir = data.openAt({}, "pub", { directory: true }, { read: true });
+      const listed: string[] = [];
       for (let k = 0; k < 4; k++) {
         try {
           const stream = dir.readDirectory() as {
@@ -320,12 +219,13 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
             e !== undefined;
             e = stream.readDirectoryEntry()
           )
-            names.set(e.name, (names.get(e.name) ?? 0) + 1);
+            listed.push(e.name);
         } catch {
           // refused: the folder was swapped since it was opened
         }
       }
-    }
+      return listed;
+    });
     expect(names.get("a.txt") ?? 0).toBeGreaterThan(0);
     expect(names.get("secret-name.txt") ?? 0).toBe(0);
   });

@@ -7,41 +7,18 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Descriptor } from "../../../src/hosted/wasi/host.js";
-import { hostWith, tempDir, wasiError } from "./helpers.js";
+import { deniedFolderHost, deniedFolderTree, wasiError } from "./helpers.js";
 
 let allowed: string;
 
 beforeEach(() => {
-  const root = tempDir("warden-wasi-hostile-fs-");
-  allowed = join(root, "allowed");
-  mkdirSync(join(allowed, "team", "private"), { recursive: true });
-  writeFileSync(join(allowed, "team", "private", "key.txt"), "the private key");
-  writeFileSync(join(allowed, "readme.txt"), "hello");
+  allowed = deniedFolderTree("warden-wasi-hostile-fs-", {
+    "team/private/key.txt": "the private key",
+    "readme.txt": "hello",
+  });
 });
 
-function setup() {
-  const { host, events } = hostWith({
-    component: "files",
-    policy: {
-      source: [
-        'version: "1.0"',
-        "storage:",
-        "  allow:",
-        `    - uri: "fs://${allowed}/**"`,
-        "      access: [read, write]",
-        "  deny:",
-        `    - uri: "fs://${allowed}/team/private/**"`,
-        "",
-      ].join("\n"),
-      file: "fs-policy.yaml",
-    },
-    preopens: { "/data": allowed },
-  });
-  const dirs = (
-    host.imports["wasi:filesystem/preopens"]!.getDirectories as () => [Descriptor, string][]
-  )();
-  return { host, events, data: dirs[0]![0] };
-}
+const setup = () => deniedFolderHost(allowed, "read, write");
 
 const READ = { read: true };
 const FOLLOW = { symlinkFollow: true };
