@@ -11,10 +11,11 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../cli/helpers.js";
 import { checkAuditLine } from "../mcp/audit-schema.js";
-import { httpClient, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
+import { httpClient, until } from "../mcp/helpers.js";
+import { pinsGatewayFiles } from "../state/_pins-gateway.js";
 import { RedisServer } from "../state/redis-server.js";
+import { adminRequests } from "./helpers.js";
 
-const VERSIONED = join(import.meta.dirname, "..", "state", "fixtures", "versioned-server.mjs");
 const TOKEN = `gw-admin-${randomUUID()}`;
 
 let redis: RedisServer;
@@ -24,52 +25,24 @@ let adminUrl: string;
 let dir: string;
 let greetFile: string;
 
-const admin = async (method: string, path: string, body?: unknown) => {
-  const r = await fetch(`${adminUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return {
-    status: r.status,
-    text,
-    json: /json/.test(r.headers.get("content-type") ?? "")
-      ? (JSON.parse(text) as Record<string, unknown>)
-      : {},
-  };
-};
+const admin = adminRequests(() => adminUrl, TOKEN);
 const listed = async () => (await client.listTools()).tools.map((t) => t.name);
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  dir = tempDir();
-  greetFile = join(dir, "greet.txt");
-  writeFileSync(greetFile, "Greets someone.");
-  const cfg = writeGatewayFiles(
+  let cfg: string;
+  ({
     dir,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
-policy: ./policy.yaml
-audit: { file: ${dir}/audit.jsonl }
-auth:
+    greetFile,
+    file: cfg,
+  } = pinsGatewayFiles({
+    redisUrl: redis.url,
+    sections: `auth:
   tokens: [{ name: ops, env: T_GW_PINS_TOKEN }]
 admin:
   listen: { port: 0 }
-state:
-  dir: ${dir}/state
-  redis: { url: "${redis.url}", command_timeout_ms: 300, max_reconnect_delay_ms: 100 }
-security_guards:
-  - id: pins
-    type: rug_pull
-upstreams:
-  - name: pv
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(VERSIONED)}, ${JSON.stringify(greetFile)}]
 `,
-  );
+  }));
   child = spawn(process.execPath, [CLI, "gateway", "--config", cfg], {
     env: { ...process.env, T_GW_PINS_TOKEN: TOKEN },
     stdio: ["ignore", "ignore", "pipe"],

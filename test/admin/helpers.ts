@@ -111,3 +111,40 @@ export function registerForm(
   if (wasm) form.append(fileField, new Blob([wasm]), "plugin.wasm");
   return form;
 }
+
+export interface AdminAnswer {
+  status: number;
+  text: string;
+  /** The body parsed when it is JSON, else {}. */
+  json: Record<string, unknown>;
+}
+
+/**
+ * Requests to the admin listener at `base()` with `Bearer token` (another token per request, or
+ * null for none): the answer's status, text and JSON.
+ */
+export function adminRequests(base: () => string, token: string) {
+  return async (
+    method: string,
+    path: string,
+    body?: unknown,
+    as: string | null = token,
+  ): Promise<AdminAnswer> => {
+    const headers: Record<string, string> = {};
+    if (as !== null) headers.authorization = `Bearer ${as}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const r = await fetch(`${base()}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await r.text();
+    return {
+      status: r.status,
+      text,
+      json: /json/.test(r.headers.get("content-type") ?? "")
+        ? (JSON.parse(text) as Record<string, unknown>)
+        : {},
+    };
+  };
+}

@@ -7,7 +7,7 @@
 // hash is shown as an error naming its key and field; with Redis stopped the panel shows the
 // 503 naming Redis (never the pins files); no CSP violation.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Redis } from "ioredis";
@@ -18,13 +18,12 @@ import { startAdminApi } from "../../src/cli/admin-compose.js";
 import { loadConfig } from "../../src/mcp/config.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { pinField } from "../../src/state/index.js";
-import { httpClient, startGateway, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
+import { httpClient, startGateway, until } from "../mcp/helpers.js";
+import { pinsGatewayFiles, plantFilePins } from "../state/_pins-gateway.js";
 import { RedisServer } from "../state/redis-server.js";
 import { consoleOf, cspViolations, launchChromium, SKIP_BROWSER } from "./page-browser.js";
 
-const VERSIONED = join(import.meta.dirname, "..", "state", "fixtures", "versioned-server.mjs");
 const TOKEN = `page-redis-${randomUUID()}`;
-const STALE = `sha256:${"0".repeat(64)}`;
 
 describe.skipIf(SKIP_BROWSER)("the admin page's pins in Redis, in Chromium", () => {
   let redis: RedisServer;
@@ -43,49 +42,18 @@ describe.skipIf(SKIP_BROWSER)("the admin page's pins in Redis, in Chromium", () 
     redis = await RedisServer.start();
     raw = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     raw.on("error", () => {});
-    dir = tempDir();
-    greetFile = join(dir, "greet.txt");
-    writeFileSync(greetFile, "Greets someone.");
-    // a pins file with a pending change: the page must never show it under state.redis
-    mkdirSync(join(dir, "state"));
-    writeFileSync(
-      join(dir, "state", "pins.json"),
-      JSON.stringify({
-        version: 1,
-        servers: {
-          filesonly: {
-            echo: {
-              hash: STALE,
-              description: "old",
-              seen_at: "2026-01-01T00:00:00.000Z",
-              pending: { hash: STALE, description: "x", seen_at: "2026-01-01T00:00:00.000Z" },
-            },
-          },
-        },
-      }),
-    );
     process.env.T_PAGE_REDIS_TOKEN = TOKEN;
-    const file = writeGatewayFiles(
-      dir,
-      `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
-policy: ./policy.yaml
-audit: { file: ${dir}/audit.jsonl }
-state:
-  dir: ${dir}/state
-  redis: { url: "${redis.url}", command_timeout_ms: 300, max_reconnect_delay_ms: 100 }
-auth:
+    let file: string;
+    ({ dir, greetFile, file } = pinsGatewayFiles({
+      redisUrl: redis.url,
+      sections: `auth:
   tokens: [{ name: ops, env: T_PAGE_REDIS_TOKEN }]
 admin:
   listen: { port: 0 }
-security_guards:
-  - id: pins
-    type: rug_pull
-upstreams:
-  - name: pv
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(VERSIONED)}, ${JSON.stringify(greetFile)}]
 `,
-    );
+    }));
+    // a pins file with a pending change: the page must never show it under state.redis
+    plantFilePins(dir);
     const [started, chromium] = await Promise.all([startGateway(file), launchChromium()]);
     gw = started.gw;
     browser = chromium;

@@ -10,7 +10,7 @@
 // another type; requests without the token, with another instance's token, or naming hostile
 // upstreams and tools read nothing and change nothing.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Redis } from "ioredis";
@@ -22,16 +22,16 @@ import { loadConfig } from "../../src/mcp/config.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { pinField } from "../../src/state/index.js";
 import { checkAuditLine } from "../mcp/audit-schema.js";
-import { httpClient, startGateway, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
+import { httpClient, startGateway, until } from "../mcp/helpers.js";
+import { pinsGatewayFiles, plantFilePins, STALE } from "../state/_pins-gateway.js";
 import { RedisServer } from "../state/redis-server.js";
+import { adminRequests } from "./helpers.js";
 
-const VERSIONED = join(import.meta.dirname, "..", "state", "fixtures", "versioned-server.mjs");
 const PASSWORD = `pw-${randomUUID()}`;
 const TOKEN = `tok-${randomUUID()}`;
 const OTHER_TOKEN = `other-${randomUUID()}`;
 const PREFIX = "adm:";
 const KEY = `${PREFIX}pins`;
-const STALE = `sha256:${"0".repeat(64)}`;
 
 let redis: RedisServer;
 let redisUrl: string;
@@ -59,24 +59,7 @@ interface PinList {
   problems: { code: string; key: string; field: string; message: string }[];
 }
 
-const api = async (method: string, path: string, body?: unknown, token: string | null = TOKEN) => {
-  const headers: Record<string, string> = {};
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const r = await fetch(`${admin.url}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return {
-    status: r.status,
-    text,
-    json: /json/.test(r.headers.get("content-type") ?? "")
-      ? (JSON.parse(text) as Record<string, unknown>)
-      : {},
-  };
-};
+const api = adminRequests(() => admin.url, TOKEN);
 const pins = async () => (await api("GET", "/v1/gateway/pins")).json as unknown as PinList;
 const approve = (upstream: string, tool: string, hash: string, token: string | null = TOKEN) =>
   api("POST", "/v1/gateway/pins/approve", { upstream, tool, hash }, token);
@@ -108,46 +91,13 @@ beforeAll(async () => {
   raw = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   raw.on("error", () => {});
   await raw.connect();
-  dir = tempDir();
-  greetFile = join(dir, "greet.txt");
-  writeFileSync(greetFile, "Greets someone.");
-  // a pins file with a pending change: what the admin would show if it read the files
-  mkdirSync(join(dir, "state"));
-  writeFileSync(
-    join(dir, "state", "pins.json"),
-    JSON.stringify({
-      version: 1,
-      servers: {
-        filesonly: {
-          echo: {
-            hash: STALE,
-            description: "old",
-            seen_at: "2026-01-01T00:00:00.000Z",
-            pending: { hash: STALE, description: "x", seen_at: "2026-01-01T00:00:00.000Z" },
-          },
-        },
-      },
-    }),
-  );
   process.env.T_ADMIN_PINS_TOKEN = TOKEN;
   process.env.T_ADMIN_PINS_REDIS = redisUrl;
-  const state = `state:
-  dir: ${dir}/state
-  redis: { url_env: T_ADMIN_PINS_REDIS, key_prefix: "${PREFIX}", command_timeout_ms: 300, max_reconnect_delay_ms: 100 }
-`;
-  const file = writeGatewayFiles(
-    dir,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
-policy: ./policy.yaml
-${state}security_guards:
-  - id: pins
-    type: rug_pull
-upstreams:
-  - name: pv
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(VERSIONED)}, ${JSON.stringify(greetFile)}]
-`,
-  );
+  const redisKeys = `url_env: T_ADMIN_PINS_REDIS, key_prefix: "${PREFIX}", command_timeout_ms: 300, max_reconnect_delay_ms: 100`;
+  let file: string;
+  ({ dir, greetFile, file } = pinsGatewayFiles({ redis: redisKeys, audit: false }));
+  // a pins file with a pending change: what the admin would show if it read the files
+  plantFilePins(dir);
   ({ gw } = await startGateway(file));
   client = await httpClient(`http://127.0.0.1:${gw.address!.port}/mcp`);
   // the admin listener of another instance (warden admin): same Redis, the token of `auth`
@@ -156,7 +106,10 @@ upstreams:
     adminFile,
     `policy: ./policy.yaml
 audit: { file: ${dir}/admin-audit.jsonl }
-${state}auth:
+state:
+  dir: ${dir}/state
+  redis: { ${redisKeys} }
+auth:
   tokens: [{ name: ops, env: T_ADMIN_PINS_TOKEN }]
 admin:
   listen: { port: 0 }
