@@ -28,7 +28,7 @@ import {
   type UpstreamAnswer,
 } from "./session-core.js";
 import { invalidResult } from "./shapes.js";
-import type { UpstreamLink } from "./upstream-link.js";
+import { MAX_WAITING, type UpstreamLink } from "./upstream-link.js";
 import type { Received } from "./upstream-transport.js";
 
 /** Why a notification went nowhere, for its passthrough line (audit.level all). */
@@ -49,6 +49,8 @@ type Pending = {
   method: string;
   /** Fires when the upstream takes longer than its request_timeout_ms; progress resets it. */
   timer: NodeJS.Timeout;
+  /** Sent to the upstream (false while it waits for a link a reload added to be ready). */
+  sent: boolean;
 };
 /** An upstream's request to the client waiting for its answer: who asked, and its own id. */
 export type ServerRequest = { link: UpstreamLink; id: Id; method: string };
@@ -78,7 +80,9 @@ export class Calls {
   /**
    * Send a request to an upstream; `done` gets its answer, or CANCELLED (possibly at once, when
    * the link is down). A callback rather than a Promise: one microtask hop less per answer.
-   * Returns the call's id (see `lateTo`).
+   * Returns the call's id (see `lateTo`). A link a config reload just added is being started
+   * and initialized: the call waits for it (in arrival order, within its request_timeout_ms)
+   * and is sent then, unless `now` (the session's own initialize of that link).
    */
   callThen(
     link: UpstreamLink,
@@ -87,6 +91,7 @@ export class Calls {
     clientId: Id | undefined,
     trace: readonly string[] | undefined,
     done: Done,
+    now = false,
   ): number {
     const gid = this.#nextId++;
     const timer = setTimeout(
@@ -94,7 +99,8 @@ export class Calls {
       link.cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     );
     timer.unref();
-    this.#pending.set(gid, { done, late: undefined, link, clientId, method, timer });
+    const p: Pending = { done, late: undefined, link, clientId, method, timer, sent: true };
+    this.#pending.set(gid, p);
     if (clientId !== undefined) {
       const list = this.#byClient.get(clientId);
       if (list === undefined) this.#byClient.set(clientId, [gid]);
@@ -104,11 +110,30 @@ export class Calls {
         ?.progressToken;
       if (token !== undefined) this.#progress.set(token, { clientId, link, gid });
     }
-    link.post(
-      { jsonrpc: "2.0", id: gid, method, params } as Message,
-      (e) => this.#settle(gid, made(this.#unavailable(gid, link, e.message))),
-      trace,
-    );
+    const go = () => {
+      if (this.#pending.get(gid) !== p) return; // timed out or cancelled while it waited
+      p.sent = true;
+      link.post(
+        { jsonrpc: "2.0", id: gid, method, params } as Message,
+        (e) => this.#settle(gid, made(this.#unavailable(gid, link, e.message))),
+        trace,
+      );
+    };
+    if (now || !link.held) go();
+    else {
+      p.sent = false;
+      if (!link.whenReady(go))
+        this.#settle(
+          gid,
+          made(
+            this.#unavailable(
+              gid,
+              link,
+              `it is starting after a config reload and ${MAX_WAITING} calls already wait for it`,
+            ),
+          ),
+        );
+    }
     return gid;
   }
 
@@ -121,16 +146,26 @@ export class Calls {
     if (p !== undefined && late !== undefined) p.late = late;
   }
 
-  /** Send a request to an upstream; resolves with its answer, or CANCELLED. */
+  /**
+   * Send a request to an upstream; resolves with its answer, or CANCELLED. `now`: sent even
+   * while the link is held (the initialize that readies it).
+   */
   call(
     link: UpstreamLink,
     method: string,
     params: unknown,
     clientId?: Id,
+    now = false,
   ): Promise<Answer | typeof CANCELLED> {
     return new Promise((resolve) =>
-      this.callThen(link, method, params, clientId, undefined, (a) =>
-        resolve(a === CANCELLED ? a : a.message),
+      this.callThen(
+        link,
+        method,
+        params,
+        clientId,
+        undefined,
+        (a) => resolve(a === CANCELLED ? a : a.message),
+        now,
       ),
     );
   }
@@ -249,7 +284,7 @@ export class Calls {
       if (p === undefined) continue;
       // the cancelled call's own outcome line says `cancelled`; at level all, a line for this too
       this.audit.passed(n.method, "client", p.link.name);
-      p.link.post({ ...n, params: { ...n.params, requestId: gid } } as Message);
+      if (p.sent) p.link.post({ ...n, params: { ...n.params, requestId: gid } } as Message);
       this.#keepLate(gid, p);
       this.#settle(gid, CANCELLED);
     }
@@ -284,11 +319,12 @@ export class Calls {
     const ms = p.link.cfg.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     const why = `did not answer ${p.method} within ${ms} ms (upstreams[].request_timeout_ms in warden.yaml)`;
     this.ctx.log(`upstream "${p.link.name}" ${why}; cancelled`);
-    p.link.post({
-      jsonrpc: "2.0",
-      method: "notifications/cancelled",
-      params: { requestId: gid, reason: `Warden: no answer within ${ms} ms` },
-    });
+    if (p.sent)
+      p.link.post({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: gid, reason: `Warden: no answer within ${ms} ms` },
+      });
     const e = errorResponse(
       gid,
       UPSTREAM_TIMEOUT,

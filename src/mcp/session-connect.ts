@@ -167,7 +167,7 @@ export class Connection {
 
   async #initLink(link: UpstreamLink, clientId?: Id): Promise<Answer> {
     if (link.state !== "up") await link.start();
-    const a = await this.s.calls.call(link, "initialize", this.#initParams, clientId);
+    const a = await this.s.calls.call(link, "initialize", this.#initParams, clientId, true);
     if (a === CANCELLED) throw new Error("initialize was cancelled");
     if ("result" in a) {
       this.s.links.caps.set(link.name, (a.result.capabilities as Obj) ?? {});
@@ -191,23 +191,32 @@ export class Connection {
     }
   }
 
-  /** A config reload changed the upstreams: start the new ones, drop the old, tell the client. */
+  /**
+   * A config reload changed the upstreams: start the new ones, drop the old, tell the client.
+   * A call to a new link that arrives before it is started and initialized waits for it (in
+   * order, within the upstream's request_timeout_ms; src/mcp/session-calls.ts) rather than
+   * failing as unavailable.
+   */
   async applyUpstreams(cfgs: readonly UpstreamConfig[], restart: RestartConfig): Promise<void> {
     const added = this.s.links.swap(cfgs, restart);
-    if (this.#initParams !== undefined)
+    if (this.#initParams !== undefined) {
+      for (const link of added) link.hold();
       await Promise.all(
         added.map(async (link) => {
-          if ((await this.refuse(link)) !== undefined) return;
           try {
+            if ((await this.refuse(link)) !== undefined) return;
             const a = await this.#initLink(link);
             if ("error" in a) throw new Error(`initialize failed: ${a.error.message}`);
             if (this.clientInitialized)
               await link.send({ jsonrpc: "2.0", method: "notifications/initialized" });
           } catch (e) {
             link.retryLater(e as Error);
+          } finally {
+            link.release();
           }
         }),
       );
+    }
     this.listsChanged();
   }
 

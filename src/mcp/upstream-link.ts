@@ -28,6 +28,9 @@ export interface LinkMonitor {
   closed(link: UpstreamLink): void;
 }
 
+/** Calls that may wait for one link a config reload added (past it: unavailable at once). */
+export const MAX_WAITING = 1024;
+
 /** An upstream that stays up this long has its restart counter reset. */
 const STABLE_MS = 10_000;
 
@@ -60,6 +63,11 @@ export class UpstreamLink {
   #timer: NodeJS.Timeout | undefined;
   /** Set when the last start failed in a way no restart can fix (no more restarts). */
   #permanent = false;
+  /**
+   * Requests waiting, in arrival order, for a link a config reload added to be started and
+   * initialized (`hold` .. `release`); undefined when calls go at once.
+   */
+  #waiting: (() => void)[] | undefined;
   /** A message from the upstream, with its exact text and related request where known. */
   onmessage: (r: Received) => void = () => {};
   /** Called once each time the link goes down (pending requests must be failed). */
@@ -144,6 +152,40 @@ export class UpstreamLink {
     this.#t = t;
     this.state = "up";
     this.#upSince = Date.now();
+  }
+
+  /**
+   * Calls from now on wait (`whenReady`) until `release`: the session is starting and
+   * initializing this link (a config reload just added it), so that a call arriving meanwhile
+   * is sent once the link is ready instead of failing as unavailable.
+   */
+  hold(): void {
+    if (this.state !== "closed") this.#waiting ??= [];
+  }
+
+  /** The link is started and initialized, or failed to be: the waiting calls go, in order. */
+  release(): void {
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    if (w !== undefined) for (const go of w) go();
+  }
+
+  /**
+   * Run `go` once the link is ready: at once unless it is held; in arrival order while it is.
+   * False (and `go` not kept) when MAX_WAITING calls already wait: the caller answers it as
+   * unavailable.
+   */
+  whenReady(go: () => void): boolean {
+    const w = this.#waiting;
+    if (w === undefined) go();
+    else if (w.length >= MAX_WAITING) return false;
+    else w.push(go);
+    return true;
+  }
+
+  /** Whether calls wait for this link to be started and initialized. */
+  get held(): boolean {
+    return this.#waiting !== undefined;
   }
 
   setProtocolVersion(v: string): void {
@@ -276,6 +318,7 @@ export class UpstreamLink {
   async close(): Promise<void> {
     if (this.state !== "closed") this.monitor?.closed(this);
     this.state = "closed";
+    this.release(); // the waiting calls fail as unavailable (the link is closed)
     if (this.#timer) clearTimeout(this.#timer);
     const t = this.#t;
     this.#t = undefined;

@@ -29,7 +29,7 @@ function place(dir: string, from: string, name: string): string {
   return join(dir, `${name}.wasm`);
 }
 
-function gatewayFiles(dir: string, component: string | undefined): string {
+function gatewayFiles(dir: string, component: string | undefined, extra = ""): string {
   writeFileSync(
     join(dir, "policy.yaml"),
     'version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["tools.*"] }\n',
@@ -37,7 +37,7 @@ function gatewayFiles(dir: string, component: string | undefined): string {
   const ups =
     component === undefined
       ? `upstreams:\n${stdioUpstream("echo")}`
-      : `upstreams:\n  - name: calc\n    component: ${JSON.stringify(component)}\n`;
+      : `upstreams:\n  - name: calc\n    component: ${JSON.stringify(component)}\n${extra}`;
   writeFileSync(
     join(dir, "warden.yaml"),
     `listen: { http: { port: 0 } }\npolicy: ./policy.yaml\n${ups}`,
@@ -81,20 +81,10 @@ describe("a gateway reload lets go of the component servers it no longer uses", 
       });
       expect(componentServers().some((s) => s.cfg.component === first)).toBe(false);
 
-      // the open session now reaches the new component. Until the session has started and
-      // initialized it, a call gets upstream_unavailable ("retry shortly"): retried here, as a
-      // client would (a notifications/tools/list_changed may come first: the old component
-      // server watches its folder, where the new file was written)
-      let next1: unknown;
-      for (let i = 0; ; i++) {
-        try {
-          next1 = await result(c, "tools.next");
-          break;
-        } catch (e) {
-          if (i >= 300 || !/upstream_unavailable|is unavailable/.test(String(e))) throw e;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
+      // the open session now reaches the new component: a call sent right after the reload waits
+      // for the session to start and initialize it (it used to get upstream_unavailable, "retry
+      // shortly")
+      const next1 = await result(c, "tools.next");
       expect(next1).toBe(1);
       const next = await serverOf(second);
       expect(next.hosted.pool.workers).toBeGreaterThan(0);
@@ -105,6 +95,53 @@ describe("a gateway reload lets go of the component servers it no longer uses", 
       await next.closed;
       expect(next.hosted.pool.workers).toBe(0);
       expect(componentServers()).toEqual([]);
+    } finally {
+      await c.close();
+      await gw.stop();
+    }
+  });
+
+  it("calls sent at once after a reload, many at a time: each waits for the new link, none is lost", {
+    timeout: 120_000,
+  }, async () => {
+    const dir = tempDir();
+    const config = gatewayFiles(dir, place(dir, hostile, "first"));
+    const { gw, url } = await startGateway(config);
+    const c = await httpClient(url, { roots: [], notifications: [] });
+    try {
+      expect(await result(c, "tools.ok")).toBe(42);
+      // one instance for every call: each call adds one, so 32 calls answer 1..32 exactly once
+      gatewayFiles(dir, place(dir, counter, "second"), "    stateful: true\n");
+      expect(gw.reload()).toMatchObject({ ok: true });
+      const got = await Promise.all(Array.from({ length: 32 }, () => result(c, "tools.next")));
+      expect([...got].sort((a, b) => Number(a) - Number(b))).toEqual(
+        Array.from({ length: 32 }, (_, i) => i + 1),
+      );
+    } finally {
+      await c.close();
+      await gw.stop();
+    }
+  });
+
+  it("a call waiting for the new link is bounded by its request_timeout_ms: the usual timeout", {
+    timeout: 120_000,
+  }, async () => {
+    const dir = tempDir();
+    const config = gatewayFiles(dir, place(dir, hostile, "first"));
+    const { gw, url } = await startGateway(config);
+    const c = await httpClient(url, { roots: [], notifications: [] });
+    try {
+      expect(await result(c, "tools.ok")).toBe(42);
+      // 1 ms: less than starting the new component server and its first worker ever takes
+      gatewayFiles(dir, place(dir, counter, "second"), "    request_timeout_ms: 1\n");
+      expect(gw.reload()).toMatchObject({ ok: true });
+      const e = await c.callTool({ name: "tools.next", arguments: {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((e as { data?: { warden?: string } } | undefined)?.data?.warden).toBe(
+        "upstream_timeout",
+      );
     } finally {
       await c.close();
       await gw.stop();
