@@ -7,10 +7,10 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
-import { httpClient, startGateway, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
+import { httpClient, startGateway, until } from "../mcp/helpers.js";
+import { pinsGatewayFiles } from "./_pins-gateway.js";
 import { RedisServer } from "./redis-server.js";
 
-const VERSIONED = join(import.meta.dirname, "fixtures", "versioned-server.mjs");
 let redis: RedisServer;
 let gw: Gateway;
 let url: string;
@@ -20,26 +20,8 @@ const clients: Client[] = [];
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  dir = tempDir();
-  greetFile = join(dir, "greet.txt");
-  writeFileSync(greetFile, "Greets someone.");
-  const file = writeGatewayFiles(
-    dir,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
-policy: ./policy.yaml
-audit: { file: ${dir}/audit.jsonl }
-state:
-  dir: ${dir}/state
-  redis: { url: "${redis.url}", command_timeout_ms: 300, max_reconnect_delay_ms: 100 }
-security_guards:
-  - id: pins
-    type: rug_pull
-upstreams:
-  - name: pv
-    command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(VERSIONED)}, ${JSON.stringify(greetFile)}]
-`,
-  );
+  let file: string;
+  ({ dir, greetFile, file } = pinsGatewayFiles({ redisUrl: redis.url }));
   ({ gw, url } = await startGateway(file));
 }, 30_000);
 
