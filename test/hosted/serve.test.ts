@@ -18,12 +18,23 @@ writeFileSync(
   POLICY,
   'version: "1.0"\nresources:\n  limits:\n    memory: 4Mi\n    execution_time: 300ms\n',
 );
+/** The same memory limit with a clock far off: the memory limit, not the time limit, decides
+ * whatever the machine's load (the time limit is a wall clock). */
+const MEMORY_POLICY = join(TMP, "memory.yaml");
+writeFileSync(
+  MEMORY_POLICY,
+  'version: "1.0"\nresources:\n  limits:\n    memory: 4Mi\n    execution_time: 30s\n',
+);
 const ENV = { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>;
 
 async function serve(file: string, ...extra: string[]): Promise<Client> {
+  return serveWith(POLICY, file, ...extra);
+}
+
+async function serveWith(policy: string, file: string, ...extra: string[]): Promise<Client> {
   const t = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, "serve", file, "--policy", POLICY, "--workers", "1", ...extra],
+    args: [CLI, "serve", file, "--policy", policy, "--workers", "1", ...extra],
     env: ENV,
     stderr: "pipe",
   });
@@ -89,12 +100,19 @@ describe("warden serve: components as MCP tools over stdio", () => {
       expect(spin.isError).toBe(true);
       expect(spin._meta?.["warden/error"]?.code).toBe("timeout");
       expect((await call(c, "tools.ok")).structuredContent).toEqual({ result: 42 });
-      const bomb = await call(c, "tools.bomb");
-      expect(bomb.isError).toBe(true);
-      expect(bomb._meta?.["warden/error"]?.code).toBe("memory_exceeded");
-      expect((await call(c, "tools.ok")).structuredContent).toEqual({ result: 42 });
     } finally {
       await c.close();
+    }
+    // the bomb under the same memory limit, its clock 30 s away: a descheduled worker cannot
+    // turn memory_exceeded into a timeout
+    const m = await serveWith(MEMORY_POLICY, hostile);
+    try {
+      const bomb = await call(m, "tools.bomb");
+      expect(bomb.isError).toBe(true);
+      expect(bomb._meta?.["warden/error"]?.code).toBe("memory_exceeded");
+      expect((await call(m, "tools.ok")).structuredContent).toEqual({ result: 42 });
+    } finally {
+      await m.close();
     }
   });
 
