@@ -16,8 +16,15 @@ export interface AdminDecisionFilter {
 }
 
 export interface AdminGatewayViews {
-  /** rug_pull's pins (upstream, tool, hash, pinnedAt, approvedBy, pending, file). */
-  pins(): readonly object[];
+  /**
+   * rug_pull's pins from the store its guards judge with: `store` (files, redis), the pins
+   * (upstream, tool, hash, pinnedAt, approvedBy, pending, file or key), `problems`.
+   */
+  pins(): Promise<{
+    readonly store: "files" | "redis";
+    readonly pins: readonly object[];
+    readonly problems: readonly object[];
+  }>;
   /** Each upstream's health, in config order. */
   upstreams(): readonly object[];
   readiness(): { readonly ready: boolean; readonly notReady: readonly object[] };
@@ -25,7 +32,8 @@ export interface AdminGatewayViews {
   onDecision(fn: (rec: AuditRecord) => void): () => void;
   /**
    * Approve rug_pull's pending change of `tool` at the version `hash` (the one reviewed), as
-   * `warden pins approve` does; returns the pins now at that hash, throws pin_not_found.
+   * `warden pins approve` does, in the same store; returns the pins now at that hash, throws
+   * pin_not_found (or state_unavailable with Redis down).
    */
-  approvePin(upstream: string, tool: string, hash: string, by: string): readonly object[];
+  approvePin(upstream: string, tool: string, hash: string, by: string): Promise<readonly object[]>;
 }

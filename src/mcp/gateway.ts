@@ -690,6 +690,7 @@ export class Gateway extends EventEmitter {
       shared: this.shared,
       health: this.#health,
       recent: this.#recent,
+      redisPins: () => this.#pins,
     });
     return this.#views;
   }

@@ -101,8 +101,10 @@ describe("Gateway.views()", () => {
     expect(up("b").pids[0]).not.toBe(a.pids[0]);
   });
 
-  it("shows what rug_pull pinned, with hash and time, and the change waiting for approval", () => {
-    const pins = gw.views().pins();
+  it("shows what rug_pull pinned, with hash and time, and the change waiting for approval", async () => {
+    const view = await gw.views().pins();
+    expect(view).toMatchObject({ store: "files", problems: [], truncated: false });
+    const pins = view.pins;
     const aEcho = pins.find((p) => p.upstream === "a" && p.tool === "echo")!;
     expect(aEcho).toMatchObject({ approvedBy: null, pending: null });
     expect(aEcho.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -191,7 +193,7 @@ describe("Gateway.views()", () => {
     expect(gw.views().readiness().ready).toBe(true);
   });
 
-  it("hands out frozen copies: changing one changes neither the gateway nor the next view", () => {
+  it("hands out frozen copies: changing one changes neither the gateway nor the next view", async () => {
     const v = gw.views();
     const ups = v.upstreams();
     const first = JSON.stringify(ups);
@@ -213,11 +215,11 @@ describe("Gateway.views()", () => {
     }).toThrow(TypeError);
     expect(v.decisions()[0]).toEqual(recs[0]);
 
-    const pins = v.pins();
+    const pins = (await v.pins()).pins;
     expect(() => {
       (pins[0] as { hash: string }).hash = "sha256:forged";
     }).toThrow(TypeError);
-    expect(v.pins()).toEqual(pins);
+    expect((await v.pins()).pins).toEqual(pins);
 
     const ready = v.readiness();
     expect(() => (ready.notReady as unknown[]).push({})).toThrow(TypeError);
@@ -226,16 +228,20 @@ describe("Gateway.views()", () => {
 
   it("approves a pending pin only at the hash reviewed; the tool is served and callable again", async () => {
     const v = gw.views();
-    const pending = v.pins().find((p) => p.upstream === "b" && p.tool === "echo")!.pending!;
+    const echoOfB = async () =>
+      (await v.pins()).pins.find((p) => p.upstream === "b" && p.tool === "echo")!;
+    const pending = (await echoOfB()).pending!;
     expect(pending).not.toBeNull();
     // a hash other than the pending one (a newer change nobody saw) approves nothing
-    expect(() => v.approvePin("b", "echo", STALE, "page")).toThrow(
+    await expect(v.approvePin("b", "echo", STALE, "page")).rejects.toThrow(
       expect.objectContaining({ code: "pin_not_found" }),
     );
-    expect(() => v.approvePin("b", "nope", pending.hash, "page")).toThrow(/No pending change/);
-    expect(v.pins().find((p) => p.upstream === "b" && p.tool === "echo")!.pending).toEqual(pending);
+    await expect(v.approvePin("b", "nope", pending.hash, "page")).rejects.toThrow(
+      /No pending change/,
+    );
+    expect((await echoOfB()).pending).toEqual(pending);
 
-    const approved = v.approvePin("b", "echo", pending.hash, "alice");
+    const approved = await v.approvePin("b", "echo", pending.hash, "alice");
     expect(approved).toEqual([
       expect.objectContaining({
         upstream: "b",
@@ -247,7 +253,7 @@ describe("Gateway.views()", () => {
     ]);
     expect(Object.isFrozen(approved[0])).toBe(true);
     // approving again (a second person, a second click) finds it approved: the same answer
-    expect(v.approvePin("b", "echo", pending.hash, "bob")).toEqual(approved);
+    expect(await v.approvePin("b", "echo", pending.hash, "bob")).toEqual(approved);
     // rug_pull reads the file within its refresh interval: the call goes through
     let last: unknown;
     await until(

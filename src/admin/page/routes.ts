@@ -113,7 +113,7 @@ export async function pageRoutes(
   app.get("/v1/gateway/pins", async (_req, reply) => {
     if (ctx.pins !== undefined) return await ctx.pins.list();
     const v = views(reply);
-    return v && { store: "files", pins: v.pins(), problems: [] };
+    return v && (await v.pins());
   });
 
   app.post<{ Body: { upstream: string; tool: string; hash: string } }>(
@@ -160,7 +160,7 @@ export async function pageRoutes(
       try {
         const approved =
           pins === undefined
-            ? v!.approvePin(upstream, tool, hash, by)
+            ? await v!.approvePin(upstream, tool, hash, by)
             : [await pins.approve(upstream, tool, hash, by)];
         note("approved");
         return { approved };
