@@ -5,6 +5,8 @@
 import { isVerdict } from "../core/decision.js";
 
 const MAX_STRING = 64 * 1024;
+const MAX_LIST = 4096;
+const REVIEWS: ReadonlySet<unknown> = new Set(["allowed", "denied", "timeout", "no_tty"]);
 
 function str(v: unknown): boolean {
   return typeof v === "string" && v.length <= MAX_STRING;
@@ -16,21 +18,54 @@ function obj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 function strings(v: unknown): boolean {
-  return Array.isArray(v) && v.length <= 4096 && v.every(str);
+  return Array.isArray(v) && v.length <= MAX_LIST && v.every(str);
 }
 
-/** Why an event is not one, or undefined. */
+/**
+ * What an agent reports of the program (a path, a URL, a command line) is as long as the program
+ * made it: a string over MAX_STRING is cut there (marked), never a reason to refuse the report.
+ * (Refusing it lost the whole batch or spool record around it: every event, /configure and
+ * /shutdown with it, so one 70 KB path hid the program's other calls, blocks included.)
+ */
+function clip(s: string): string {
+  return s.length <= MAX_STRING ? s : `${s.slice(0, MAX_STRING)}…(${s.length - MAX_STRING} more)`;
+}
+/** o[k] is a string (cut to MAX_STRING in place). */
+function text(o: Record<string, unknown>, k: string): boolean {
+  const v = o[k];
+  if (typeof v !== "string") return false;
+  if (v.length > MAX_STRING) o[k] = clip(v);
+  return true;
+}
+/** o[k] is a list of strings (each cut, the list cut to MAX_LIST with a last "…" entry, in place). */
+function texts(o: Record<string, unknown>, k: string): boolean {
+  const v = o[k];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) return false;
+  const out = (v.length > MAX_LIST ? v.slice(0, MAX_LIST - 1) : v).map(clip);
+  if (v.length > MAX_LIST) out.push(`…(${v.length - MAX_LIST + 1} more)`);
+  o[k] = out;
+  return true;
+}
+
+/** Why an event is not one, or undefined (over-long strings are cut in place). */
 export function eventProblem(e: unknown): string | undefined {
   if (!obj(e)) return "an event must be an object";
-  if (!str(e.function) || !str(e.target) || !str(e.module))
+  if (!text(e, "function") || !text(e, "target") || !text(e, "module"))
     return "function, module and target must be strings";
   if (!isVerdict(e.verdict))
     return `verdict ${JSON.stringify(e.verdict)} is not one of the lattice`;
   if (!int(e.pid) || !int(e.thread_id)) return "pid and thread_id must be integers";
   if (typeof e.timestamp_ns !== "number") return "timestamp_ns must be a number";
-  if (!Array.isArray(e.arguments)) return "arguments must be an array";
+  if (
+    !Array.isArray(e.arguments) ||
+    !e.arguments.every((a) => obj(a) && (typeof a.display !== "string" || text(a, "display")))
+  )
+    return "arguments must be an array of {index, display}";
+  if (e.arguments.length > MAX_LIST) e.arguments = e.arguments.slice(0, MAX_LIST);
   for (const k of ["rule", "rule_id", "reason"] as const)
-    if (e[k] !== undefined && !str(e[k])) return `${k} must be a string`;
+    if (e[k] !== undefined && !text(e, k)) return `${k} must be a string`;
+  if (e.review !== undefined && !REVIEWS.has(e.review))
+    return "review must be allowed, denied, timeout or no_tty";
   return undefined;
 }
 
@@ -52,11 +87,11 @@ export function checkBody(path: string, b: unknown): { status: number; error: st
   const bad = (error: string) => ({ status: 400, error });
   switch (path) {
     case "/configure":
-      return obj(b) && int(b.pid) && int(b.thread_id) && strings(b.argv)
+      return obj(b) && int(b.pid) && int(b.thread_id) && texts(b, "argv")
         ? undefined
         : bad("configure needs pid, thread_id and argv");
     case "/ready":
-      return obj(b) && int(b.pid) && strings(b.hooks_installed)
+      return obj(b) && int(b.pid) && texts(b, "hooks_installed")
         ? undefined
         : bad("ready needs pid and hooks_installed");
     case "/events": {
@@ -68,7 +103,7 @@ export function checkBody(path: string, b: unknown): { status: number; error: st
       return undefined;
     }
     case "/child":
-      return obj(b) && int(b.parent_pid) && int(b.child_pid) && str(b.path) && strings(b.argv)
+      return obj(b) && int(b.parent_pid) && int(b.child_pid) && text(b, "path") && texts(b, "argv")
         ? undefined
         : bad("child needs parent_pid, child_pid, path and argv");
     case "/review": {
