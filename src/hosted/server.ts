@@ -171,6 +171,7 @@ export class HostedServer {
   #state: State;
   #watcher: FileWatcher | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
+  #reloads = 0;
   readonly #gate: Gate;
   readonly #instances: SessionInstances;
   /** Per-session calls in flight, per session; a session that ended with calls in flight. */
@@ -251,6 +252,11 @@ export class HostedServer {
       });
   }
 
+  /** How many times the files were loaded again (a followed file changed, or `reload`). */
+  get reloads(): number {
+    return this.#reloads;
+  }
+
   /** Hear of each reload that changed something or failed; returns a function to stop. */
   onReload(listener: (r: ReloadOutcome) => void): () => void {
     this.#reloadListeners.add(listener);
@@ -266,6 +272,7 @@ export class HostedServer {
    */
   reload(): Promise<ReloadOutcome> {
     const run = async (): Promise<ReloadOutcome> => {
+      this.#reloads++;
       let next: State;
       try {
         next = await loadState(this.opts, this.policies);
