@@ -562,7 +562,10 @@ export class ComponentPool {
     slot.busy = undefined;
     slot.worker.unref();
     this.lastAnswered = slot;
-    const us = (performance.now() - slot.sentHr) * 1000;
+    // How long the call ran in its worker (the hops not counted: under load a woken thread
+    // waits for a core, which would make every call look long and never be waited for here).
+    const ran = slot.started.ranUs();
+    const us = ran > 0 ? ran : (performance.now() - slot.sentHr) * 1000;
     const was = this.took.get(p.component);
     this.took.set(p.component, was === undefined ? us : (was + us) / 2);
     if (m.ok) {

@@ -49,6 +49,7 @@ const data = workerData as { started: SharedArrayBuffer; reply: MessagePort };
 const board = new StartedBoard(data.started);
 const reply = data.reply;
 const handle = startWorker((m: ToMain) => {
+  if (m.type === "done") board.finished();
   reply.postMessage(m);
   if (m.type === "done") board.replied();
 }, board);
@@ -87,7 +88,12 @@ async function hot(): Promise<void> {
       sawGap(HOT_MS);
       return;
     }
-    const spin = gap <= SPIN_MAX_MS ? Math.min(SPIN_MAX_MS, 2 * gap) : SPIN_MIN_MS;
+    // Woken ahead of requests (`warden serve` over stdio): no polling after a call beyond a
+    // burst's next one. Between calls the client has its turn (it reads the answer, sends the
+    // next request) and the main thread its own (it writes the answer, reads and parses the next
+    // request): a worker polling then takes one of their cores. The request's arrival wakes it.
+    const spin =
+      gap <= SPIN_MAX_MS && !board.prewakes ? Math.min(SPIN_MAX_MS, 2 * gap) : SPIN_MIN_MS;
     const spinEnd = Math.max(last + spin, ahead);
     if (now < spinEnd && now >= contendedUntil) {
       let prev = now;

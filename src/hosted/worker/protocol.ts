@@ -43,19 +43,26 @@ export interface ComponentSpec {
 export class StartedBoard {
   private readonly ids: Int32Array;
   private readonly at: Float64Array;
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(32)) {
+  /** [0] how long the worker's last call ran (µs: from its start to its answer), for the pool. */
+  private readonly ran: Float64Array;
+  /** Worker side: when the call in progress started (performance.now()). */
+  private startedHr = 0;
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(40)) {
     this.ids = new Int32Array(buffer, 0, 1);
     this.at = new Float64Array(buffer, 8, 1);
     this.seq = new Int32Array(buffer, 16, 4);
+    this.ran = new Float64Array(buffer, 32, 1);
   }
   /**
    * [0] requests posted by the main thread (and wake-ups ahead of one), [1] replies (`done`)
    * posted by the worker, [2] 1 while the worker waits hot in `Atomics.wait` (2: hot but not
-   * polling, its polls were descheduled), 0 in its event loop or running a call.
+   * polling, its polls were descheduled), 0 in its event loop or running a call; [3] 1 once
+   * the main thread wakes the worker ahead of requests (`prewake`).
    */
   readonly seq: Int32Array;
   /** Worker side: the call `id` starts now. */
   start(id: number): void {
+    this.startedHr = performance.now();
     this.at[0] = Date.now();
     Atomics.store(this.ids, 0, id | 0);
   }
@@ -73,14 +80,31 @@ export class StartedBoard {
    * may poll, so its wake-up overlaps the parsing instead of following it. True if woken.
    */
   prewake(): boolean {
+    if (Atomics.load(this.seq, 3) === 0) Atomics.store(this.seq, 3, 1);
     if (Atomics.load(this.seq, 2) !== 1) return false;
     Atomics.add(this.seq, 0, 1);
     Atomics.notify(this.seq, 0);
     return true;
   }
+  /** Worker side: the main thread wakes this worker ahead of requests (`prewake`). */
+  get prewakes(): boolean {
+    return Atomics.load(this.seq, 3) !== 0;
+  }
   /** Worker side: waiting hot (1), hot without polling (2), or neither (0). */
   waiting(state: 0 | 1 | 2): void {
     Atomics.store(this.seq, 2, state);
+  }
+  /**
+   * Main side: how long the last call that started ran in its worker (µs), its thread hops
+   * not counted (a woken thread waiting for a core is the machine's load, not the call's).
+   */
+  ranUs(): number {
+    return this.ran[0]!;
+  }
+  /** Worker side, before posting a call's `done`: how long it ran (`ranUs`). */
+  finished(): void {
+    if (this.startedHr > 0) this.ran[0] = (performance.now() - this.startedHr) * 1000;
+    this.startedHr = 0;
   }
   /** Worker side, after posting a call's `done`: wake a main thread waiting for it. */
   replied(): void {

@@ -42,9 +42,6 @@ function slotOf(entry: Entry, session: string | undefined) {
   };
 }
 
-/** Images larger than this (bytes) are put back after the call's answer is posted. */
-const LATE_RESET_BYTES = 2 * 1024 * 1024;
-
 /** Reset an instance to its image; one that cannot be (or fails to be) is dropped. */
 function restore(inst: ComponentInstance, drop: () => void): void {
   try {
@@ -144,16 +141,16 @@ export function startWorker(
       return;
     }
     let state: "reset" | "kept" | "dropped" = "kept";
-    // A large image (a JS engine's ~10 MB) is put back after the answer is posted; a small one
-    // (a C component's few hundred KB, tens of µs) before, as the copy would only compete with
-    // the answer's way out for the cores.
+    // The image is put back after the answer is posted (jco has lifted the result out of the
+    // memories by then), and before this worker takes its next message: the copy (a C
+    // component's few hundred KB, tens of µs; a JS engine's ~10 MB) is off the caller's path,
+    // and the next call still starts from the image. One that cannot be reset is dropped now.
     let late = false;
     if (entry.spec.instance === "per-call") {
-      if (inst.imageBytes > LATE_RESET_BYTES && inst.canReset()) {
+      if (inst.canReset()) {
         state = "reset";
         late = true;
-      } else if (inst.reset()) state = "reset";
-      else {
+      } else {
         slot.set(undefined);
         state = "dropped";
       }
@@ -196,9 +193,8 @@ export function startWorker(
         },
       });
     } finally {
-      // A large image goes back after the answer is posted (jco has lifted the result out of
-      // the memories already): the copy is off the caller's path, and done before this worker
-      // takes its next message, so the next call still starts from the image.
+      // Done before this worker takes its next message (`handle` resolves after it), so the
+      // next call starts from the image; a failed reset drops the instance.
       if (late) restore(inst, () => slot.set(undefined));
     }
   }
