@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
+import { files, runApp, SWAP_BEHIND_READER, tempDir, WAIT_FOR_FILE } from "./helpers.js";
 
 function policy(dir: string): string {
   return `version: "1.0"
@@ -56,10 +56,7 @@ function setup(): string {
 
 async function run(dir: string, app: string): Promise<Record<string, unknown>> {
   writeFileSync(join(dir, "app.js"), SWAPPER + app);
-  const r = await runWarden(
-    ["run", "--no-strace", "--policy", join(dir, "policy.yaml"), "--", process.execPath, "app.js"],
-    { cwd: dir },
-  );
+  const r = await runApp(dir, { json: false, strace: false });
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(/OUT (.*)/.exec(r.stdout)![1]!) as Record<string, unknown>;
 }
@@ -157,7 +154,7 @@ console.log("OUT " + JSON.stringify(out));
     const dir = setup();
     files(dir, {
       "reader.js": `${SWAPPER}
-const wait = (f) => { const end = Date.now() + 30000; while (!fs.existsSync(f) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); };
+${WAIT_FOR_FILE}
 const calls = () => [tryIt(() => kind(fs.statSync("s/f.txt"))), tryIt(() => kind(fs.lstatSync("s/f.txt"))), tryIt(() => String(fs.readFileSync("s/f.txt")))];
 const first = [calls(), calls()];
 fs.writeFileSync("ready", "");
@@ -169,29 +166,10 @@ console.log("READER " + JSON.stringify([...first, calls()]));
       join(dir, "app.js"),
       `
 const fs = require("fs"), cp = require("child_process");
-fs.symlinkSync("good", "s");
-const reader = cp.spawn(process.execPath, ["reader.js"], { stdio: ["ignore", "inherit", "inherit"] });
-const end = Date.now() + 30000;
-const poll = setInterval(() => {
-  if (!fs.existsSync("ready") && Date.now() < end) return;
-  clearInterval(poll);
-  cp.execFileSync("ln", ["-sfn", "secret", "s"]);
-  fs.writeFileSync("swapped", "");
-}, 10);
+${SWAP_BEHIND_READER}
 `,
     );
-    const r = await runWarden(
-      [
-        "run",
-        "--no-strace",
-        "--policy",
-        join(dir, "policy.yaml"),
-        "--",
-        process.execPath,
-        "app.js",
-      ],
-      { cwd: dir },
-    );
+    const r = await runApp(dir, { json: false, strace: false });
     expect(r.code, r.stderr).toBe(0);
     const w = "EACCES Warden";
     expect(JSON.parse(/READER (.*)/.exec(r.stdout)![1]!)).toEqual([

@@ -172,3 +172,25 @@ export function useHttpSink(): { readonly current: Sink } {
   afterAll(() => held.current.close());
   return held;
 }
+
+/** JavaScript for a traced reader (`fs` in scope): `wait(file)` blocks until `file` exists (at
+ * most 30 s). */
+export const WAIT_FOR_FILE = `const wait = (f) => { const end = Date.now() + 30000; while (!fs.existsSync(f) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); };`;
+
+/**
+ * JavaScript for a traced program (`fs` and `cp` in scope) that swaps a link behind a sibling:
+ * point `s` at `good`, start `reader.js` (it judges a path through `s`, then writes `ready`),
+ * then re-point `s` at `secret` and write `swapped` (at most 30 s after the start). The reader's
+ * ChildProcess is `reader`.
+ */
+export const SWAP_BEHIND_READER = `fs.symlinkSync("good", "s");
+const reader = cp.spawn(process.execPath, ["reader.js"], { stdio: ["ignore", "inherit", "inherit"] });
+{
+  const end = Date.now() + 30000;
+  const poll = setInterval(() => {
+    if (!fs.existsSync("ready") && Date.now() < end) return;
+    clearInterval(poll);
+    cp.execFileSync("ln", ["-sfn", "secret", "s"]);
+    fs.writeFileSync("swapped", "");
+  }, 10);
+}`;

@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import { denyPolicy, files, runApp, tempDir } from "./helpers.js";
 
 describe("warden run: remembered directories and symbolic links", () => {
   it("a directory link swapped by the program or by a child is followed to where it leads now", async () => {
@@ -36,18 +36,7 @@ out.push(read("d/e.txt"), write("d/w.txt"));
 console.log("OUT " + JSON.stringify(out));
 `,
     });
-    const r = await runWarden(
-      [
-        "run",
-        "--no-strace",
-        "--policy",
-        join(dir, "policy.yaml"),
-        "--",
-        process.execPath,
-        "app.js",
-      ],
-      { cwd: dir },
-    );
+    const r = await runApp(dir, { json: false, strace: false });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(/OUT (.*)/.exec(r.stdout)![1]!) as string[];
     expect(out).toEqual(["good-f", "ENOENT", "EACCES", "good-c", "wrote", "EACCES", "EACCES"]);

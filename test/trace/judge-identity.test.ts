@@ -8,7 +8,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../../src/policy/index.js";
 import { Judge } from "../../src/trace/agent/judge.js";
-import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
+import {
+  denyPolicy,
+  files,
+  runApp,
+  runWarden,
+  SWAP_BEHIND_READER,
+  tempDir,
+  WAIT_FOR_FILE,
+} from "./helpers.js";
 import { PY } from "./python-helpers.js";
 
 function setup(): { dir: string; judge: Judge } {
@@ -107,7 +115,7 @@ fs.symlinkSync(process.argv[3], process.argv[2]);
       "reader.js": `
 const fs = require("fs");
 const read = (p) => { try { return fs.readFileSync(p, "utf8"); } catch (e) { return e.code; } };
-const wait = (f) => { const end = Date.now() + 30000; while (!fs.existsSync(f) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); };
+${WAIT_FOR_FILE}
 const first = read("s/f.txt");
 fs.writeFileSync("ready", "");
 wait("swapped");
@@ -125,31 +133,12 @@ wk.on("exit", () => {
   fs.symlinkSync("secret/sub", "up");
   out.push(read("up/../f.txt"));
   // A sibling: the reader judges s/f.txt, then this process (its parent) swaps s behind it.
-  fs.symlinkSync("good", "s");
-  const reader = cp.spawn(process.execPath, ["reader.js"], { stdio: ["ignore", "inherit", "inherit"] });
-  const end = Date.now() + 30000;
-  const poll = setInterval(() => {
-    if (!fs.existsSync("ready") && Date.now() < end) return;
-    clearInterval(poll);
-    cp.execFileSync("ln", ["-sfn", "secret", "s"]);
-    fs.writeFileSync("swapped", "");
-  }, 10);
+  ${SWAP_BEHIND_READER}
   reader.on("exit", () => console.log("OUT " + JSON.stringify(out)));
 });
 `,
     });
-    const r = await runWarden(
-      [
-        "run",
-        "--no-strace",
-        "--policy",
-        join(dir, "policy.yaml"),
-        "--",
-        process.execPath,
-        "app.js",
-      ],
-      { cwd: dir },
-    );
+    const r = await runApp(dir, { json: false, strace: false });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(/OUT (.*)/.exec(r.stdout)![1]!)).toEqual(["good", "EACCES", "EACCES"]);
     expect(JSON.parse(/READER (.*)/.exec(r.stdout)![1]!)).toEqual(["good", "EACCES"]);
