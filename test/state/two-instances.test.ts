@@ -22,6 +22,7 @@ import {
   until,
   writeGatewayFiles,
 } from "../mcp/helpers.js";
+import { VERSIONED } from "./_pins-gateway.js";
 import { type Instance, roundRobin, startInstance } from "./instances.js";
 import { RedisServer } from "./redis-server.js";
 
@@ -34,7 +35,11 @@ let file: string;
 /** The description of upstream a's tool test_greet (read on every listing). */
 let greetFile: string;
 const clients: Client[] = [];
-const VERSIONED = join(import.meta.dirname, "fixtures", "versioned-server.mjs");
+/**
+ * How long an instance may take to record its sessions again once Redis is back: at once when
+ * its connection is ready, else at its next refresh (a third of the records' 60 s TTL).
+ */
+const RECORDED = 45_000;
 
 /** A client of caller alice whose requests alternate a, b, a, ... starting at `start`. */
 async function client(start: number): Promise<{ client: Client; session: string }> {
@@ -63,7 +68,7 @@ auth: { tokens: [{ name: alice, env: T_ALICE }] }
 policy: ./policy.yaml
 state:
   dir: ${dir}/state
-  redis: { url: "${redis.url}", command_timeout_ms: 500 }
+  redis: { url: "${redis.url}", command_timeout_ms: 5000 }
   sessions: { secret_env: T_SECRET }
 security_guards:
   - id: pins
@@ -78,7 +83,7 @@ ${stdioUpstream("fx", [], false)}  - name: a
   );
   const env = { ...process.env, T_ALICE: TOKEN, T_SECRET: randomUUID() + randomUUID() };
   [a, b] = await Promise.all([startInstance(file, env), startInstance(file, env)]);
-}, 30_000);
+}, 60_000);
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -134,7 +139,9 @@ describe("two gateway instances and Redis", () => {
     expect((await c.listTools()).tools.map((t) => t.name)).toContain("add");
   });
 
-  it("Redis stopped and restarted mid-run: the owner keeps serving, the other forwards to an owner it remembers and refuses a session it never routed, saying why; then the round-robin client goes on", async () => {
+  it("Redis stopped and restarted mid-run: the owner keeps serving, the other forwards to an owner it remembers and refuses a session it never routed, saying why; then the round-robin client goes on", {
+    timeout: 150_000,
+  }, async () => {
     const { client: c, session } = await client(1);
     // initialize went to b: b holds the session
     expect(await peek.get(`warden:session:${session}`)).toContain(b.url);
@@ -168,13 +175,15 @@ describe("two gateway instances and Redis", () => {
     expect(await res.text()).toMatch(/state_unavailable/);
     await redis.start();
     // Redis restarted empty: b records its session again by itself
-    await until(async () => (await peek.get(`warden:session:${session}`)) !== null, 10_000);
+    await until(async () => (await peek.get(`warden:session:${session}`)) !== null, RECORDED);
     const after = [];
     for (let i = 0; i < 4; i++) after.push(await echo(`u${i}`));
     expect(after).toEqual(["u0", "u1", "u2", "u3"]);
   });
 
-  it("one limit, exact across both; Redis stopped and restarted: limited calls refused while down, nothing double-counted", async () => {
+  it("one limit, exact across both; Redis stopped and restarted: limited calls refused while down, nothing double-counted", {
+    timeout: 150_000,
+  }, async () => {
     // one session held by each instance, one caller: add allows 3 calls a minute in all
     const one = await client(0);
     const two = await client(1);
@@ -189,8 +198,8 @@ describe("two gateway instances and Redis", () => {
     await redis.stop();
     for (const c of [one.client, two.client]) expect(await add(c)).toMatch(/state_unavailable|503/);
     await redis.start();
-    await until(async () => (await peek.get(`warden:session:${one.session}`)) !== null, 10_000);
-    await until(async () => (await peek.get(`warden:session:${two.session}`)) !== null, 10_000);
+    await until(async () => (await peek.get(`warden:session:${one.session}`)) !== null, RECORDED);
+    await until(async () => (await peek.get(`warden:session:${two.session}`)) !== null, RECORDED);
     // Redis restarted empty: a fresh window of exactly 3 (a refused call replayed would take one)
     const after = [];
     for (let i = 0; i < 5; i++) after.push(await add(i % 2 === 0 ? one.client : two.client));
