@@ -92,21 +92,22 @@ export function start(): void {
     threadId,
   });
   const require = createRequire(import.meta.url);
+  const traceEnv = {
+    url,
+    token,
+    agent: agentPath,
+    // Its children get the run's hand-over (from warden run when this process could not take it).
+    config: typeof handed === "string" ? (c.handoff ?? "") : process.env[ENV_CONFIG],
+  };
   const hooks = [
     ...hookFs(require("node:fs"), tracer),
-    ...hookChildProcess(require("node:child_process"), tracer, {
-      url,
-      token,
-      agent: agentPath,
-      // Its children get the run's hand-over (from warden run when this process could not take it).
-      config: typeof handed === "string" ? (c.handoff ?? "") : process.env[ENV_CONFIG],
-    }),
+    ...hookChildProcess(require("node:child_process"), tracer, traceEnv),
     ...hookNet(require("node:net"), tracer),
     ...hookHttp(require("node:http"), "http", tracer),
     ...hookHttp(require("node:https"), "https", tracer),
     ...hookFetch(tracer),
     ...hookDns(require("node:dns"), tracer),
-    ...hookWorkers(require("node:worker_threads"), tracer),
+    ...hookWorkers(require("node:worker_threads"), tracer, traceEnv),
     ...hookDlopen(tracer),
     ...hookEnv(tracer),
     ...hookCode(require("node:vm"), tracer),

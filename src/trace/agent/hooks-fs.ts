@@ -47,6 +47,8 @@ export const FS_SPECS: ReadonlyArray<readonly [string, readonly Access[]]> = [
   ["cp", ["r", "w"]],
   ["mkdir", ["w"]],
   ["mkdtemp", ["w"]],
+  // A Blob of the file's bytes (Node 19.8+): it reads the file as readFile does.
+  ["openAsBlob", ["r"]],
 ];
 
 // Taken before the program runs: what the hooks use to read its arguments is not the program's.
