@@ -6,11 +6,13 @@
 // port whose __eq__/__hash__ hit a remembered allowed connect, a str subclass host whose
 // __str__ names an allowed host: each made the hook judge one thing while the call did another
 // (the secret was read, the connect went through). Now each is refused or judged as the call
-// reads it, recorded as a block; pathlib paths and os.DirEntry still work.
+// reads it, recorded as a block; pathlib paths and os.DirEntry still work. A subinterpreter
+// (its audit hooks are its own; the agent's sitecustomize fails there: no threads) read the
+// secret unhooked: now its creation is refused.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
+import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
 import { eventsOf, PY } from "./python-helpers.js";
 
 const SCRIPT = `
@@ -116,5 +118,45 @@ describe.skipIf(PY === undefined)("warden run: a Python program lying to the age
     const connects = blocks.filter((e) => e.function === "py:socket.connect");
     expect(connects.map((e) => e.target)).toEqual(["127.0.0.1", "127.0.0.1"]);
     expect(events.some((e) => e.target === "allowed.example")).toBe(false);
+  }, 120_000);
+
+  it("refuses a subinterpreter, which would run without the audit hook", async () => {
+    const root = tempDir("warden-hostile-py-");
+    const secret = join(root, "secret.key");
+    writeFileSync(secret, "TOPSECRET\n");
+    files(root, {
+      "sub.py": [
+        "import sys",
+        "try:",
+        "    import _interpreters as m",
+        "except ImportError:",
+        "    try:",
+        "        import _xxsubinterpreters as m",
+        "    except ImportError:",
+        "        print('no subinterpreters'); sys.exit(0)",
+        "code = 'print(\"SUB\", open(%r).read().strip())' % sys.argv[1]",
+        "try:",
+        "    i = m.create()",
+        "except Exception as e:",
+        "    print('refused', type(e).__name__); sys.exit(0)",
+        "(getattr(m, 'run_string', None) or m.exec)(i, code)",
+        "",
+      ].join("\n"),
+      "policy.yaml": denyPolicy([secret]),
+    });
+    const r = await runWarden(
+      ["run", "--json", "--no-strace", "--policy", "policy.yaml", "--", PY!, "sub.py", secret],
+      { cwd: root },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("TOPSECRET");
+    if (r.stderr.includes("no subinterpreters")) return;
+    expect(r.stderr).toMatch(/^refused RuntimeError$/m);
+    const { events } = eventsOf(r.stdout);
+    expect(
+      events.some(
+        (e) => e.verdict === "block" && e.function === "py:cpython.PyInterpreterState_New",
+      ),
+    ).toBe(true);
   }, 120_000);
 });

@@ -876,6 +876,19 @@ def on_named(event):
     return h
 
 
+def on_subinterpreter(agent, a):
+    """A new interpreter (`_xxsubinterpreters`, `_interpreters`, `concurrent.interpreters`) has
+    its own audit hooks: this agent's do not run there, and its own cannot start (no threads in
+    an isolated subinterpreter), so its code would run unjudged. Refused (the creating
+    interpreter raises this event)."""
+    j = {
+        "verdict": "block",
+        "reason": "a subinterpreter runs without Warden's audit hook (each interpreter has its own); refused",
+    }
+    agent.event(("cpython.PyInterpreterState_New", "cpython", "subinterpreter", j, _monotonic_ns() - agent.t0, None, None, None))
+    raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})")
+
+
 FORGETS = {"os.remove", "os.rmdir", "shutil.rmtree"}
 HANDLERS = {
     "open": on_open,
@@ -912,6 +925,7 @@ HANDLERS = {
     "os.forkpty": on_named("os.forkpty"),
     "os.kill": on_named("os.kill"),
     "webbrowser.open": on_named("webbrowser.open"),
+    "cpython.PyInterpreterState_New": on_subinterpreter,
 }
 MODULE_OF = {"open": "builtins", "compile": "builtins", "exec": "builtins"}
 # The names a `python` policy section may use for each event (the strictest rule wins).
