@@ -20,6 +20,11 @@ import { POLICY, registerForm, spamPlugin, tempDir } from "./helpers.js";
 
 const PASSWORD = `pw-${randomUUID()}`;
 const PREFIX = "two:";
+/**
+ * How long a change on one instance may take to reach the other: its next sync (every second)
+ * reads the index, fetches and compiles the module; generous, for a loaded machine.
+ */
+const SYNCED = 30_000;
 
 interface Admin {
   child: ChildProcess;
@@ -50,7 +55,7 @@ audit: { file: ./audit-${name}.jsonl }
 wasm: { enabled: true }
 state:
   dir: ./state-${name}
-  redis: { url_env: T_TWO_ADMIN_REDIS, key_prefix: "${PREFIX}", command_timeout_ms: 300, max_reconnect_delay_ms: 100 }
+  redis: { url_env: T_TWO_ADMIN_REDIS, key_prefix: "${PREFIX}", command_timeout_ms: 5000, max_reconnect_delay_ms: 100 }
 `,
   );
   const child = spawn(process.execPath, [CLI, "admin", "--config", cfg], {
@@ -149,7 +154,7 @@ describe("two warden admin processes on one Redis", () => {
       registerForm({ name: "spam-check", description: "Block spam" }, await spamPlugin()),
     );
     expect(up.status).toBe(201);
-    await until(async () => (await names(b)).includes("spam-check"), 15_000, "beta lists it");
+    await until(async () => (await names(b)).includes("spam-check"), SYNCED, "beta lists it");
     const onB = await call(b, "GET", "/v1/wasm/plugins/spam-check");
     expect(onB.json).toMatchObject({
       name: "spam-check",
@@ -171,7 +176,7 @@ describe("two warden admin processes on one Redis", () => {
     expect(again.status).toBe(409);
 
     expect((await call(b, "DELETE", "/v1/wasm/plugins/spam-check")).status).toBe(204);
-    await until(async () => !(await names(a)).includes("spam-check"), 15_000, "alpha drops it");
+    await until(async () => !(await names(a)).includes("spam-check"), SYNCED, "alpha drops it");
     expect((await call(a, "GET", "/v1/wasm/plugins/spam-check")).status).toBe(404);
   });
 
@@ -248,7 +253,7 @@ describe("two warden admin processes on one Redis", () => {
           [a, b].every((x) =>
             /\\"planted\\" in two:registry:index is not a plugin entry/.test(x.stderr()),
           ),
-        15_000,
+        SYNCED,
         "both name the key",
       ).catch((e: Error) => {
         throw new Error(`${e.message}\n${a.stderr().slice(-3000)}`);
@@ -266,7 +271,7 @@ describe("two warden admin processes on one Redis", () => {
         registerForm({ name: "after-plant" }, await spamPlugin()),
       );
       expect(up.status).toBe(201);
-      await until(async () => (await names(a)).includes("after-plant"), 15_000, "alpha lists it");
+      await until(async () => (await names(a)).includes("after-plant"), SYNCED, "alpha lists it");
     } finally {
       await raw.hdel(`${PREFIX}registry:index`, "planted", "typed");
       await raw.hdel(`${PREFIX}registry:counts`, "planted@x");
@@ -298,7 +303,7 @@ describe("two warden admin processes on one Redis", () => {
           [a, b].every((x) =>
             x.stderr().includes(`the shared hash ${PREFIX}registry:index holds 6`),
           ),
-        15_000,
+        SYNCED,
         "both name the key",
       );
       for (const x of [a, b]) expect((await names(x)).sort()).toEqual(before);
@@ -371,7 +376,7 @@ describe("two warden admin processes on one Redis", () => {
       registerForm({ name: "after-restart" }, await spamPlugin()),
     );
     expect(up.status).toBe(201);
-    await until(async () => (await names(a)).includes("after-restart"), 15_000, "alpha lists it");
+    await until(async () => (await names(a)).includes("after-restart"), SYNCED, "alpha lists it");
     expect(await names(a)).not.toContain("while-down");
   });
 });
