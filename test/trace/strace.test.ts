@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeStrace } from "../../src/trace/strace/probe.js";
 import { auditLines } from "../mcp/audit-schema.js";
+import { until } from "../mcp/helpers.js";
 import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
 import { EVADER_C, staticProgram } from "./strace-build.js";
 
@@ -93,7 +94,9 @@ console.log("evader exit", r.status);`,
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("evader exit 3");
-    // strace sees, it does not block: the connect reached the sink.
+    // strace sees, it does not block: the connect reached the sink (its accept may come after
+    // the run's end on a loaded machine: the connection waited in the backlog).
+    await until(() => own.accepted() > 0, 10_000, "the evader's connection");
     expect(own.accepted()).toBe(1);
     own.close();
     // Live lines.
@@ -271,8 +274,10 @@ describe
       const out = join(dir, "out.txt");
       files(dir, {
         "data.txt": "DATA",
-        // A detached shell that outlives the run, then opens and execs (syscalls strace traces).
-        "app.js": `require("child_process").spawn("sh", ["-c", "sleep 2; cat data.txt > out.txt; echo status $? >> out.txt"], { detached: true, stdio: ["ignore", "ignore", "inherit"] }).unref();`,
+        // A detached shell that outlives the run: it waits for warden run (this program's parent:
+        // strace -D traces it as warden's child) to end, however long that takes on a loaded
+        // machine (at most 60 s), then opens and execs (syscalls strace traces).
+        "app.js": `require("child_process").spawn("sh", ["-c", "i=0; while kill -0 $WARDEN_PID 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; cat data.txt > out.txt; echo status $? >> out.txt"], { detached: true, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WARDEN_PID: String(process.ppid) } }).unref();`,
       });
       // runWarden returns when stderr closes: strace (and the shell) hold it until they end.
       const r = await runWarden(["run", "--json", "--linger", "0", "--", NODE, "app.js"], {
