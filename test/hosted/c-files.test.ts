@@ -16,10 +16,9 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../mcp/helpers.js";
+import { cliClient } from "./_serve.js";
 import { C_MISSING, CACHE, cFilesComponent } from "./build.js";
 
 if (C_MISSING) console.warn(C_MISSING);
@@ -28,7 +27,6 @@ const TMP = realpathSync(mkdtempSync(join(tmpdir(), "warden-c-files-")));
 const DATA = join(TMP, "data");
 const OUTSIDE = join(TMP, "outside");
 const POLICY = join(TMP, "files-policy.yaml");
-const ENV = { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>;
 let file = "";
 
 beforeAll(() => {
@@ -66,17 +64,7 @@ type Answer = {
   content: { text: string }[];
 };
 
-async function connect(args: string[]): Promise<Client> {
-  const t = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, ...args],
-    env: ENV,
-    stderr: "pipe",
-  });
-  const c = new Client({ name: "c-files-test", version: "1" });
-  await c.connect(t);
-  return c;
-}
+const connect = (args: string[]) => cliClient(args, "c-files-test");
 
 const call = async (c: Client, name: string, args: Record<string, unknown>) =>
   (await c.callTool({ name, arguments: args })) as unknown as Answer;

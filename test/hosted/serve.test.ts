@@ -7,9 +7,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../mcp/helpers.js";
+import { cliClient, ENV, serveHttp } from "./_serve.js";
 import { CACHE, watComponent } from "./build.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "warden-serve-"));
@@ -25,22 +25,13 @@ writeFileSync(
   MEMORY_POLICY,
   'version: "1.0"\nresources:\n  limits:\n    memory: 4Mi\n    execution_time: 30s\n',
 );
-const ENV = { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>;
 
 async function serve(file: string, ...extra: string[]): Promise<Client> {
   return serveWith(POLICY, file, ...extra);
 }
 
-async function serveWith(policy: string, file: string, ...extra: string[]): Promise<Client> {
-  const t = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, "serve", file, "--policy", policy, "--workers", "1", ...extra],
-    env: ENV,
-    stderr: "pipe",
-  });
-  const c = new Client({ name: "serve-test", version: "1" });
-  await c.connect(t);
-  return c;
+function serveWith(policy: string, file: string, ...extra: string[]): Promise<Client> {
+  return cliClient(["serve", file, "--policy", policy, "--workers", "1", ...extra], "serve-test");
 }
 
 type Answer = {
@@ -190,7 +181,6 @@ describe("warden serve: components as MCP tools over stdio", () => {
 
 describe("warden serve --http: the gateway's HTTP front with one component upstream", () => {
   it("serves the tools over Streamable HTTP under the policy", { timeout: 120_000 }, async () => {
-    const { spawn } = await import("node:child_process");
     const { StreamableHTTPClientTransport } = await import(
       "@modelcontextprotocol/sdk/client/streamableHttp.js"
     );
@@ -199,21 +189,18 @@ describe("warden serve --http: the gateway's HTTP front with one component upstr
       gwPolicy,
       'version: "1.0"\nmcp:\n  transport: { stdio: true, http: true }\n  tools:\n    allow: ["tools.ok"]\n',
     );
-    const child = spawn(
-      process.execPath,
-      [CLI, "serve", hostile, "--http", "127.0.0.1:0", "--policy", gwPolicy, "--policy", POLICY],
-      { env: ENV, stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const { child, url: childUrl } = serveHttp([
+      "serve",
+      hostile,
+      "--http",
+      "127.0.0.1:0",
+      "--policy",
+      gwPolicy,
+      "--policy",
+      POLICY,
+    ]);
     try {
-      const url = await new Promise<string>((ok, fail) => {
-        let err = "";
-        child.stderr.on("data", (d: Buffer) => {
-          err += d.toString();
-          const m = /listening on (http:\/\/\S+)/.exec(err);
-          if (m) ok(m[1]!);
-        });
-        child.on("exit", () => fail(new Error(`warden serve --http exited: ${err}`)));
-      });
+      const url = await childUrl;
       const c = new Client({ name: "serve-http-test", version: "1" });
       await c.connect(new StreamableHTTPClientTransport(new URL(url)));
       try {

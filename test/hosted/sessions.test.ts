@@ -1,11 +1,3 @@
-/**
- * `instance: per-session`: one instance per MCP session, kept across that session's calls and
- * dropped when it ends; two sessions never see each other's state. The counter component (WAT,
- * test/hosted/fixtures/counter.wat) keeps a count in its memory: per-call answers 1 every time,
- * per-session counts per session. Real SDK clients over Streamable HTTP (`warden serve --http`,
- * one MCP session each), and the HostedServer API for the end of a session.
- */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,11 +6,11 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { beforeAll, describe, expect, it } from "vitest";
 import { HostedServer } from "../../src/hosted/server.js";
 import { CLI } from "../mcp/helpers.js";
+import { ENV, serveHttp } from "./_serve.js";
 import { CACHE, watComponent } from "./build.js";
 
 const TMP = mkdtempSync(join(tmpdir(), "warden-sessions-"));
 const GW_POLICY = join(TMP, "gateway.yaml");
-const ENV = { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>;
 let counter = "";
 
 beforeAll(async () => {
@@ -38,22 +30,17 @@ describe("instance: per-session", () => {
   it("keeps one instance per MCP session: a session's calls see its state, another session's do not", {
     timeout: 120_000,
   }, async () => {
-    const child = spawn(
-      process.execPath,
-      [CLI, "serve", counter, "--http", "127.0.0.1:0", "--policy", GW_POLICY],
-      { env: ENV, stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const { child, url: childUrl } = serveHttp([
+      "serve",
+      counter,
+      "--http",
+      "127.0.0.1:0",
+      "--policy",
+      GW_POLICY,
+    ]);
     const open: Client[] = [];
     try {
-      const url = await new Promise<string>((ok, fail) => {
-        let err = "";
-        child.stderr.on("data", (d: Buffer) => {
-          err += d.toString();
-          const m = /listening on (http:\/\/\S+)/.exec(err);
-          if (m) ok(m[1]!);
-        });
-        child.on("exit", () => fail(new Error(`warden serve --http exited: ${err}`)));
-      });
+      const url = await childUrl;
       const connect = async () => {
         const c = new Client({ name: "sessions-test", version: "1" });
         await c.connect(new StreamableHTTPClientTransport(new URL(url)));
@@ -69,32 +56,19 @@ describe("instance: per-session", () => {
       child.kill("SIGTERM");
     }
 
-    const perSession = spawn(
-      process.execPath,
-      [
-        CLI,
-        "serve",
-        counter,
-        "--http",
-        "127.0.0.1:0",
-        "--policy",
-        GW_POLICY,
-        "--instance",
-        "per-session",
-      ],
-      { env: ENV, stdio: ["ignore", "ignore", "pipe"] },
-    );
+    const { child: perSession, url: perSessionUrl } = serveHttp([
+      "serve",
+      counter,
+      "--http",
+      "127.0.0.1:0",
+      "--policy",
+      GW_POLICY,
+      "--instance",
+      "per-session",
+    ]);
     const clients: Client[] = [];
     try {
-      const url = await new Promise<string>((ok, fail) => {
-        let err = "";
-        perSession.stderr.on("data", (d: Buffer) => {
-          err += d.toString();
-          const m = /listening on (http:\/\/\S+)/.exec(err);
-          if (m) ok(m[1]!);
-        });
-        perSession.on("exit", () => fail(new Error(`warden serve --http exited: ${err}`)));
-      });
+      const url = await perSessionUrl;
       const connect = async () => {
         const c = new Client({ name: "sessions-test", version: "1" });
         await c.connect(new StreamableHTTPClientTransport(new URL(url)));
