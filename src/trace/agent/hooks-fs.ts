@@ -16,6 +16,8 @@ type Access = "r" | "w" | "o" | "-";
 
 /** Functions that change what a name leads to: paths judged before are judged again. */
 const RENAMING = new Set(["rename", "symlink", "unlink", "rm", "rmdir", "link", "cp"]);
+/** Of those, the ones that only remove or replace their `w` names: forgotten unless they are files. */
+const REPLACING = new Set(["rename", "unlink", "rm"]);
 
 export const FS_SPECS: ReadonlyArray<readonly [string, readonly Access[]]> = [
   ["open", ["o"]],
@@ -155,7 +157,15 @@ function gate(
     const j = t.file(fn, write, p);
     if (j.verdict === "block") return fsError(name, p, j);
   }
-  if (RENAMING.has(name)) t.judge.forget();
+  if (RENAMING.has(name)) {
+    if (!REPLACING.has(name)) t.judge.forget();
+    else {
+      const changed: string[] = [];
+      for (let i = 0; i < access.length; i++)
+        if (access[i] === "w") changed.push(args[i] as string);
+      t.judge.changing(changed);
+    }
+  }
   return undefined;
 }
 

@@ -73,7 +73,14 @@ type RawStat = (
   req: undefined,
   throwIfNoEntry: false,
 ) => Float64Array | undefined;
-const rawStat = rawStatOf();
+const rawStat = rawStatOf("stat");
+const rawLstat = rawStatOf("lstat");
+/** The type of what the last `lstatId` found: `S_IFREG`, `S_IFDIR`, `S_IFLNK`, ... */
+let sType = 0;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
 
 function statId(p: string): boolean {
   if (rawStat !== undefined && !p.includes("\0")) {
@@ -94,27 +101,55 @@ function statId(p: string): boolean {
   return true;
 }
 
-/** `stat` of Node's fs binding, if it answers as `fs.statSync` does here; else undefined. */
-function rawStatOf(): RawStat | undefined {
+/**
+ * One `lstat` (links not followed) of `p` into `sDev`, `sIno`, `sTime`, `sCtime` and `sType`:
+ * false when nothing is there (not even a dangling link); other errors thrown. For anything but
+ * a symbolic link it is the identity `statId` would give.
+ */
+function lstatId(p: string): boolean {
+  if (rawLstat !== undefined && !p.includes("\0")) {
+    const v = rawLstat(p, false, undefined, false);
+    if (v === undefined) return false;
+    sDev = v[0]!;
+    sType = v[1]! & S_IFMT;
+    sIno = v[7]!;
+    sCtime = v[14]! * 1e3 + v[15]! / 1e6;
+    sTime = v[16]! * 1e3 + v[17]! / 1e6 || sCtime;
+    return true;
+  }
+  const st = lstatSync(p, NO_THROW);
+  if (st === undefined) return false;
+  sDev = st.dev;
+  sType = st.mode & S_IFMT;
+  sIno = st.ino;
+  sCtime = st.ctimeMs;
+  sTime = st.birthtimeMs || st.ctimeMs;
+  return true;
+}
+
+/** `stat` (or `lstat`) of Node's fs binding, if it answers as `fs.statSync` does here; else undefined. */
+function rawStatOf(kind: "stat" | "lstat"): RawStat | undefined {
   try {
     // Not with --pending-deprecation: process.binding would print a warning in the program.
     if (process.execArgv.includes("--pending-deprecation")) return undefined;
     if ((process.env.NODE_OPTIONS ?? "").includes("--pending-deprecation")) return undefined;
     if (process.env.NODE_PENDING_DEPRECATION === "1") return undefined;
-    const binding = (process as unknown as { binding(n: string): { stat?: unknown } }).binding(
-      "fs",
-    );
-    if (typeof binding.stat !== "function") return undefined;
-    const raw = (binding.stat as RawStat).bind(binding);
+    const binding = (
+      process as unknown as { binding(n: string): { stat?: unknown; lstat?: unknown } }
+    ).binding("fs");
+    const f = binding[kind];
+    if (typeof f !== "function") return undefined;
+    const raw = (f as RawStat).bind(binding);
     for (const p of [process.execPath, "/"]) {
-      const st = statSync(p);
+      const st = kind === "stat" ? statSync(p) : lstatSync(p);
       const v = raw(p, false, undefined, false);
       if (
         !(v instanceof Float64Array) ||
         v[0] !== st.dev ||
         v[7] !== st.ino ||
         v[14]! * 1e3 + v[15]! / 1e6 !== st.ctimeMs ||
-        v[16]! * 1e3 + v[17]! / 1e6 !== st.birthtimeMs
+        v[16]! * 1e3 + v[17]! / 1e6 !== st.birthtimeMs ||
+        v[1] !== st.mode
       )
         return undefined;
     }
@@ -126,14 +161,46 @@ function rawStatOf(): RawStat | undefined {
   }
 }
 
-/** The identity of what `abs` leads to now; undefined when it is not to be remembered. */
+/**
+ * What the last `identityOf` saw of its path (`seenPath`), for the realpath of the same
+ * judgement (`Judge.#realFile`): nothing there (`seenAbsent`, with its directory's identity in
+ * `seenDir*`), or its type when it is not a symbolic link (`seenType`). Cleared when the
+ * judgement ends: never used for another one.
+ */
+let seenPath: string | undefined;
+let seenAbsent = false;
+let seenType = 0;
+let seenDirDev = 0;
+let seenDirIno = 0;
+let seenDirTime = 0;
+
+/**
+ * The identity of what `abs` leads to now; undefined when it is not to be remembered. One
+ * `lstat` for a name that is not a symbolic link (its identity is the file's), a `stat` more
+ * for a link; a name not there: its directory's `stat`.
+ */
 function identityOf(abs: string, judged: Judged): Remembered | undefined {
+  seenPath = undefined;
   try {
-    if (statId(abs)) return { judged, dev: sDev, ino: sIno, time: sTime, absent: false };
-    // A dangling link could be pointed elsewhere without the file it names being born: only a
-    // name that is not there at all is remembered, by its directory.
-    if (lstatSync(abs, NO_THROW) !== undefined) return undefined;
-    if (!statId(dirname(abs))) return undefined;
+    if (lstatId(abs)) {
+      if (sType !== S_IFLNK) {
+        seenPath = abs;
+        seenAbsent = false;
+        seenType = sType;
+        return { judged, dev: sDev, ino: sIno, time: sTime, absent: false };
+      }
+      // A link: what it leads to. A dangling link could be pointed elsewhere without the file
+      // it names being born: only a name that is not there at all is remembered, by its directory.
+      if (statId(abs)) return { judged, dev: sDev, ino: sIno, time: sTime, absent: false };
+      return undefined;
+    }
+    const dir = dirname(abs);
+    if (!statId(dir)) return undefined;
+    seenPath = abs;
+    seenAbsent = true;
+    seenDirDev = sDev;
+    seenDirIno = sIno;
+    seenDirTime = sTime;
     return { judged, dev: sDev, ino: sIno, time: sCtime, absent: true };
   } catch {
     // ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: judged each time.
@@ -212,7 +279,12 @@ export class Judge {
     // The identity first, then the judgement: a swap in between is judged again at next sight,
     // never remembered as allowed for where it leads after.
     const before = identityOf(abs, NOT_JUDGED);
-    const j = this.op({ kind: write ? "write" : "read", target: abs });
+    let j: Judged;
+    try {
+      j = this.op({ kind: write ? "write" : "read", target: abs });
+    } finally {
+      seenPath = undefined;
+    }
     if (before !== undefined) {
       if (cache.size >= CACHE_MAX) cache.clear();
       cache.set(abs, { ...before, judged: j });
@@ -336,11 +408,26 @@ export class Judge {
     if (slash <= 0 || slash === p.length - 1 || raw.includes(".."))
       return resolveRealPathSync(p, raw);
     const dir = p.slice(0, slash);
+    // What `identityOf` found of this very path in this judgement, a moment ago: not asked again.
+    const seen = seenPath === p;
+    const absent = seen && seenAbsent;
+    const type = seenType;
     const known = this.#children === 0 ? this.#dirs.get(dir) : undefined;
     let real: string;
-    if (known !== undefined && !known.id.absent && stillLeads(dir, known.id)) real = known.real;
+    if (
+      known !== undefined &&
+      !known.id.absent &&
+      (absent
+        ? seenDirIno === known.id.ino &&
+          seenDirDev === known.id.dev &&
+          seenDirTime === known.id.time
+        : stillLeads(dir, known.id))
+    )
+      real = known.real;
     else {
-      const id = identityOf(dir, NOT_JUDGED);
+      const id: Remembered | undefined = absent
+        ? { judged: NOT_JUDGED, dev: seenDirDev, ino: seenDirIno, time: seenDirTime, absent: false }
+        : identityOf(dir, NOT_JUDGED);
       try {
         real = realpathSync.native(dir);
       } catch {
@@ -351,15 +438,20 @@ export class Judge {
         this.#dirs.set(dir, { real, id });
       }
     }
-    let st: fs.Stats | undefined;
-    try {
-      st = lstatSync(p, NO_THROW);
-    } catch {
-      return resolveRealPathSync(p, raw);
+    // A name that does not exist yet is created in the directory; a link is followed the whole
+    // way, and so is anything but a file or a directory.
+    if (seen) {
+      if (!absent && type !== S_IFREG && type !== S_IFDIR) return resolveRealPathSync(p, raw);
+    } else {
+      let st: fs.Stats | undefined;
+      try {
+        st = lstatSync(p, NO_THROW);
+      } catch {
+        return resolveRealPathSync(p, raw);
+      }
+      if (st?.isSymbolicLink() === true) return resolveRealPathSync(p, raw);
+      if (st !== undefined && !st.isFile() && !st.isDirectory()) return resolveRealPathSync(p, raw);
     }
-    // A name that does not exist yet is created in the directory; a link is followed the whole way.
-    if (st?.isSymbolicLink() === true) return resolveRealPathSync(p, raw);
-    if (st !== undefined && !st.isFile() && !st.isDirectory()) return resolveRealPathSync(p, raw);
     return real === "/" ? p.slice(slash) : real + p.slice(slash);
   }
 
@@ -383,6 +475,27 @@ export class Judge {
       this.busy = false;
     }
     return found;
+  }
+
+  /**
+   * Before a call that removes or replaces the names `paths` (`unlink`, `rm`, `rename`): what
+   * was remembered is forgotten unless each of them is, by one `lstat` now, a regular file or
+   * nothing. Such a name is the end of a path, never a directory or link a remembered path
+   * goes through: a path that led to it leads to nothing or to another file afterwards (another
+   * inode and birth time, which the identity check sees), and no other path leads elsewhere.
+   * A package manager unlinks and renames thousands of files: forgetting everything at each
+   * made nearly every call a first sight.
+   */
+  changing(paths: readonly string[]): void {
+    for (let i = 0; i < paths.length; i++) {
+      try {
+        if (!lstatId(paths[i]!) || sType === S_IFREG) continue;
+      } catch {
+        // ENOTDIR, EACCES, ...: not known to be a file
+      }
+      this.forget();
+      return;
+    }
   }
 
   /** This thread changed a name, or a child ended: paths judged before may now lead elsewhere. */
