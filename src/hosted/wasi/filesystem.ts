@@ -14,10 +14,10 @@
  * tree, so a link or folder can be swapped between the two: every open (file or directory) is
  * verified after the fact (`#verifyOpened`: the opened descriptor's inode against the judged
  * canonical path's) and refused if it is not the file judged. The other calls that take a path
- * (stat-at, metadata-hash-at, readlink-at, unlink, rmdir, mkdir, symlink, rename, link) act
- * through their parent directory, opened and verified (`#inVerifiedParents`, Linux), and
- * read-directory through the directory opened again and verified; set-times-at runs by path in
- * the shim: see docs/hosted-tools.md ("Races").
+ * (stat-at, metadata-hash-at, readlink-at, unlink, rmdir, mkdir, symlink, rename, link,
+ * set-times-at) act through their parent directory, opened and verified (`#inVerifiedParents`,
+ * Linux), and read-directory through the directory opened again and verified: see
+ * docs/hosted-tools.md ("Races").
  */
 import {
   type BigIntStats,
@@ -28,6 +28,7 @@ import {
   existsSync,
   linkSync,
   lstatSync,
+  lutimesSync,
   mkdirSync,
   opendirSync,
   openSync,
@@ -58,8 +59,34 @@ const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol
 const PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
+/**
+ * A wasi:filesystem new-timestamp as seconds for `utimes`: `timestamp` (seconds and
+ * nanoseconds), `now`, or `no-change` (`keepMs`, the entry's own time). Anything else is
+ * `invalid`.
+ */
+function secondsOf(t: unknown, keepMs: number | undefined): number {
+  const v = t as { tag?: unknown; val?: { seconds?: unknown; nanoseconds?: unknown } };
+  if (v?.tag === "no-change" && keepMs !== undefined) return keepMs / 1000;
+  if (v?.tag === "now") return Date.now() / 1000;
+  const sec = v?.val?.seconds;
+  const ns = v?.val?.nanoseconds;
+  if (
+    v?.tag === "timestamp" &&
+    typeof sec === "bigint" &&
+    sec >= 0n &&
+    sec <= BigInt(Number.MAX_SAFE_INTEGER) &&
+    typeof ns === "number" &&
+    Number.isInteger(ns) &&
+    ns >= 0 &&
+    ns < 1e9
+  )
+    return Number(sec) + ns / 1e9;
+  throw "invalid";
+}
+
 /** A node fs error as the wasi:filesystem error code (preview2-shim's mapping, Linux). */
 function fsErrorCode(e: unknown): string {
+  if (typeof e === "string") return e; // already a WASI error code
   const code = (e as { code?: string }).code;
   return (
     (
@@ -444,11 +471,25 @@ export class Descriptor {
       return v === undefined ? this.#call("statAt", flags, path) : v.value;
     });
   }
+  /**
+   * Judged as a write of the canonical path, and made through its verified parent like the
+   * other path calls (`lutimes`: the judged path is already resolved, so only a link swapped in
+   * since is not followed). `no-change` keeps the entry's own time (the shim took the
+   * directory's), `now` is the current time (the shim's was 1970).
+   */
   setTimesAt(flags: PathFlags, path: string, atime: unknown, mtime: unknown): void {
     const real = this.#resolve("set-times-at", "write", path, flags?.symlinkFollow === true);
-    this.#run("set-times-at", action("write", real), () =>
-      this.#call("setTimesAt", flags, path, atime, mtime),
-    );
+    this.#run("set-times-at", action("write", real), () => {
+      const v = this.#inVerifiedParents("set-times-at", "write", [path], [real], ([at]) => {
+        const keep =
+          (atime as { tag?: unknown })?.tag === "no-change" ||
+          (mtime as { tag?: unknown })?.tag === "no-change"
+            ? lstatSync(at!)
+            : undefined;
+        lutimesSync(at!, secondsOf(atime, keep?.atimeMs), secondsOf(mtime, keep?.mtimeMs));
+      });
+      if (v === undefined) this.#call("setTimesAt", flags, path, atime, mtime);
+    });
   }
   linkAt(oldFlags: PathFlags, oldPath: string, newDir: Descriptor, newPath: string): void {
     if (!(newDir instanceof Descriptor)) throw "bad-descriptor";

@@ -5,7 +5,15 @@
  * unlink, link and symlink outside; each refused with the WASI error and an event naming the
  * rule; the allowed cases work.
  */
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { _createPreopenDescriptor } from "@bytecodealliance/preview2-shim/filesystem";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -191,6 +199,52 @@ describe("wasi:filesystem attacker cases", () => {
     expect(existsSync(join(allowed, "new-link"))).toBe(false);
   });
 
+  it("set-times-at is judged as a write of the canonical path: links out, `..`, absolute paths and a denied folder are refused", () => {
+    const { data, events } = setup();
+    const at = (s: number) => ({ tag: "timestamp", val: { seconds: BigInt(s), nanoseconds: 0 } });
+    const before = statSync(join(outside, "secret.txt")).mtimeMs;
+    for (const [p, why] of [
+      ["../outside/secret.txt", "not-permitted"],
+      ["a/../../outside/secret.txt", "not-permitted"],
+      ["/etc/passwd", "not-permitted"],
+      ["outdir/secret.txt", "access"], // a folder link that leaves
+      ["private/key.txt", "access"], // the deny rule
+    ] as const)
+      expect(
+        wasiError(() => data.setTimesAt({}, p, at(1), at(1))),
+        p,
+      ).toBe(why);
+    // the planted link, followed: its target is judged (as a write), not the link
+    expect(wasiError(() => data.setTimesAt(FOLLOW, "link", at(1), at(1)))).toBe("access");
+    expect(events.at(-1)).toMatchObject({
+      function: "[method]descriptor.set-times-at",
+      decision: "deny",
+      wasi_error: "access",
+      action: { kind: "storage.write", uri: join(outside, "secret.txt") },
+    });
+    expect(wasiError(() => data.setTimesAt(FOLLOW, "passwd", at(1), at(1)))).toBe("access");
+    expect(statSync(join(outside, "secret.txt")).mtimeMs).toBe(before);
+    expect(statSync(join(allowed, "private", "key.txt")).mtimeMs).not.toBe(1000);
+
+    // allowed: a timestamp, `now` (the current time), `no-change` (the file's own)
+    data.setTimesAt({}, "data.txt", at(1_000_000), at(2_000_000));
+    expect(statSync(join(allowed, "data.txt"))).toMatchObject({
+      atimeMs: 1_000_000_000,
+      mtimeMs: 2_000_000_000,
+    });
+    data.setTimesAt(FOLLOW, "inner", { tag: "no-change" }, { tag: "now" });
+    const st = statSync(join(allowed, "data.txt"));
+    expect(st.atimeMs).toBe(1_000_000_000);
+    expect(Math.abs(st.mtimeMs - Date.now())).toBeLessThan(60_000);
+    // not followed: the link's own times (it is inside the allowed directory)
+    data.setTimesAt({}, "link", at(3_000_000), at(3_000_000));
+    expect(lstatSync(join(allowed, "link")).mtimeMs).toBe(3_000_000_000);
+    expect(statSync(join(outside, "secret.txt")).mtimeMs).toBe(before);
+    expect(wasiError(() => data.setTimesAt({}, "data.txt", { tag: "later" }, at(1)))).toBe(
+      "invalid",
+    );
+  });
+
   it("a read-only grant refuses writes with access", () => {
     const { data, events } = setup("[read]");
     expect(wasiError(() => data.openAt({}, "w.txt", { create: true }, { write: true }))).toBe(
@@ -199,6 +253,9 @@ describe("wasi:filesystem attacker cases", () => {
     expect(events.at(-1)!.hint).toContain("access: [write]");
     const f = data.openAt(FOLLOW, "data.txt", {}, READ);
     expect(wasiError(() => f.write(new Uint8Array([1]), 0n))).toBe("access");
+    const now = { tag: "now" };
+    expect(wasiError(() => data.setTimesAt({}, "data.txt", now, now))).toBe("access");
+    expect(events.at(-1)!.hint).toContain("access: [write]");
   });
 });
 

@@ -7,7 +7,7 @@
  * component the denied file. The denied file's content must never come back.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -162,6 +162,27 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     expect(unlinked).toBeGreaterThan(0);
     expect(events.some((e) => e.decision === "deny")).toBe(true);
     expect(removed).toBe(0);
+  });
+
+  it("a set-times-at through the swapped link never touches a file in the denied folder (its folder is opened and verified)", {
+    timeout: 180_000,
+  }, () => {
+    const allowed = linkedTree("warden-wasi-race-times-", {
+      "pub/f.txt": "public",
+      "team/private/f.txt": "SECRET",
+    });
+    const { data, events } = deniedFolderHost(allowed, "read, write");
+    const secret = join(allowed, "team", "private", "f.txt");
+    const before = statSync(secret).mtimeMs;
+    const at = { tag: "timestamp", val: { seconds: 1000n, nanoseconds: 0 } };
+    startSwapping(SWAP, allowed);
+    const set = tally(20_000, () => {
+      data.setTimesAt({ symlinkFollow: true }, "d/f.txt", at, at);
+      return ["set"];
+    });
+    expect(set.get("set") ?? 0).toBeGreaterThan(0);
+    expect(events.some((e) => e.decision === "deny")).toBe(true);
+    expect(statSync(secret).mtimeMs).toBe(before);
   });
 
   it("a stat-at through the swapped link never reports the denied file (its folder is opened and verified)", {
