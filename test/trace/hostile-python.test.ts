@@ -8,7 +8,9 @@
 // (the secret was read, the connect went through). Now each is refused or judged as the call
 // reads it, recorded as a block; pathlib paths and os.DirEntry still work. A subinterpreter
 // (its audit hooks are its own; the agent's sitecustomize fails there: no threads) read the
-// secret unhooked: now its creation is refused.
+// secret unhooked: now its creation is refused. A forked child's first thread took the ident
+// (the stack) of the parent's flusher thread, which the agent took for its own and skipped:
+// the thread read the secret unjudged; the agent's own work is now marked per thread.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -158,5 +160,38 @@ describe.skipIf(PY === undefined)("warden run: a Python program lying to the age
         (e) => e.verdict === "block" && e.function === "py:cpython.PyInterpreterState_New",
       ),
     ).toBe(true);
+  }, 120_000);
+
+  it("judges a forked child's first thread (it gets the ident of the parent's flusher)", async () => {
+    const root = tempDir("warden-hostile-py-");
+    const secret = join(root, "secret.key");
+    writeFileSync(secret, "TOPSECRET\n");
+    files(root, {
+      "fork.py": [
+        "import os, sys, threading, time",
+        "open(__file__).read()  # an event: the flusher thread is running",
+        "pid = os.fork()",
+        "if pid == 0:",
+        "    out = []",
+        "    def read():",
+        "        try: out.append('GOT ' + open(sys.argv[1]).read().strip())",
+        "        except OSError as e: out.append('refused %d' % e.errno)",
+        "    t = threading.Thread(target=read); t.start(); t.join()",
+        "    print('child thread', out[0], file=sys.stderr, flush=True)",
+        "    os._exit(0)",
+        "os.waitpid(pid, 0)",
+        "",
+      ].join("\n"),
+      "policy.yaml": denyPolicy([secret]),
+    });
+    const r = await runWarden(
+      ["run", "--json", "--no-strace", "--policy", "policy.yaml", "--", PY!, "fork.py", secret],
+      { cwd: root },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("TOPSECRET");
+    expect(r.stderr).toMatch(/^child thread refused 13$/m);
+    const { events } = eventsOf(r.stdout);
+    expect(events.some((e) => e.verdict === "block" && e.target === secret)).toBe(true);
   }, 120_000);
 });

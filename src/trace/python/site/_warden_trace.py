@@ -54,12 +54,22 @@ SECTION_OF = {
 ALLOW = {"verdict": "allow"}
 DISPLAY = {"verdict": "display"}
 
-_get_ident = threading.get_ident
 _getpid = os.getpid
 _monotonic_ns = time.monotonic_ns
 # Threads inside the agent's own work (its HTTP, its path lookups) and the flusher thread:
-# events they raise are the agent's, not the program's.
-_busy = set()
+# events they raise are the agent's, not the program's. Kept per thread (a depth), not as a set
+# of thread idents: an ident is reused, and a program's thread that got the ident of a thread
+# that was the agent's (the parent's flusher in a forked child, whose stack the child's first
+# new thread takes; a flusher that ended) was taken for the agent and went unjudged.
+_state = threading.local()
+
+
+def _enter():
+    _state.busy = getattr(_state, "busy", 0) + 1
+
+
+def _leave():
+    _state.busy -= 1
 
 
 class AgentError(Exception):
@@ -145,8 +155,7 @@ class Agent:
         return c
 
     def configure(self):
-        me = _get_ident()
-        _busy.add(me)
+        _enter()
         try:
             cfg = self.conn().post(
                 "/configure",
@@ -170,7 +179,7 @@ class Agent:
             for n, j in zip(names, got.get("fns", [])):
                 self.fns[n] = j
         finally:
-            _busy.discard(me)
+            _leave()
         self.flusher = threading.Thread(target=self.flush_loop, name="warden-trace-flusher", daemon=True)
         self.flusher.start()
         self.put(("ready", {"pid": self.pid, "thread_id": 0, "hooks_installed": sorted(HANDLERS)}))
@@ -216,7 +225,7 @@ class Agent:
                 self.cond.wait(min(left, 0.05))
 
     def flush_loop(self):
-        _busy.add(_get_ident())
+        _enter()  # for the thread's life
         c = _Conn(self.host, self.port, self.token)
         while True:
             with self.cond:
@@ -946,15 +955,14 @@ def _hook(event, args):
     h = HANDLERS.get(event)
     if h is None:
         return
-    me = _get_ident()
-    if me in _busy:
+    if getattr(_state, "busy", 0):
         return
     a = _current()
     if a is None:
         return
     if a.closed:
         a = _reopen(a)
-    _busy.add(me)
+    _enter()
     try:
         h(a, args)
     except _Unknown as e:
@@ -963,7 +971,7 @@ def _hook(event, args):
         a.event((event, MODULE_OF.get(event) or event.split(".", 1)[0], "<unknown>", j, _monotonic_ns() - a.t0, None, None, None))
         raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})") from None
     finally:
-        _busy.discard(me)
+        _leave()
 
 
 def _reopen(closed):
