@@ -3,6 +3,7 @@
  * the writer are the audit layer's (src/audit), re-exported here for the gateway's files.
  */
 import type { AuditEntry } from "../audit/record.js";
+import type { StateCode } from "../state/codes.js";
 import type { McpCode } from "./codes.js";
 
 export {
@@ -24,11 +25,14 @@ export { AuditLog } from "../audit/writer.js";
 export interface Refusal {
   /** The refused message's method (see `methodOf`). */
   method: string;
-  code: McpCode;
+  /** state_unavailable: a session of another instance, the shared directory down. */
+  code: McpCode | StateCode;
   /** Why, as its sender was told. */
   reason: string;
   /** The tool, prompt, resource or task it named, if any. */
   name?: string;
+  /** The session it named, when no session of this instance takes the line (session routing). */
+  session?: string;
 }
 
 /** A Refusal (`code` is read by the error-code scan at each call). */

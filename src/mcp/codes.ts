@@ -53,6 +53,10 @@ export const MCP_CODES = {
     "A request forwarded to the gateway instance holding its session failed there (502); retry, or initialize a new session.",
   session_forward_timeout:
     "A request forwarded to the gateway instance holding its session got no answer head within state.sessions.forward_timeout_ms (504, audited naming that instance); retry, or initialize a new session.",
+  session_owner_gone:
+    "A request for a session held by a gateway instance that is gone (nothing listens at its address, or its name no longer exists): 404 as the MCP spec says, its record removed, audited naming that instance; initialize again.",
+  session_owner_unreachable:
+    "A request for a session held by a gateway instance that cannot be reached now (no route, connection timed out, name not resolving now): 503 with Retry-After, nothing sent, the record kept, audited naming that instance; retry (404 once its record expires).",
   session_forward_untrusted:
     "The gateway instance holding a session has an https instance URL and a certificate that does not verify against state.sessions.tls.ca (or Node's trust store), or an http one while state.sessions.tls.ca asks for TLS: the request was not sent (502, audited naming that instance); fix the instance's certificate, URL or the CA.",
 } as const;

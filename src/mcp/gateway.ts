@@ -513,7 +513,7 @@ export class Gateway extends EventEmitter {
       time: new Date().toISOString(),
       call_id: newCallId(),
       caller,
-      session: null,
+      session: r.session ?? null,
       ...rec,
     });
   }

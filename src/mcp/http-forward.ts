@@ -16,6 +16,7 @@
 import { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { Agent, type Dispatcher } from "undici";
+import type { StateCode } from "../state/codes.js";
 import { methodOf, NO_METHOD, type Refusal } from "./audit.js";
 import type { McpCode } from "./codes.js";
 import { fail } from "./http-checks.js";
@@ -56,12 +57,25 @@ const HOP_BY_HOP = new Set([
   "expect",
   HOP_HEADER,
 ]);
-/** Errors of undici that mean the owner cannot be reached at all (it is gone). */
-const GONE = new Set([
-  "ECONNREFUSED",
+/**
+ * Errors of undici that mean nothing listens at the owner's address, or its name no longer
+ * exists: the owner process is gone, and its sessions with it (they live in its memory; an
+ * instance restarted there does not hold them). 404: the client initializes again.
+ */
+const GONE = new Set(["ECONNREFUSED", "ENOTFOUND"]);
+/**
+ * Errors of undici that mean the owner could not be reached now (no route, no answer to the
+ * connection, a name that does not resolve now): it may be alive behind a transient failure,
+ * still holding the session, so the client gets 503 with Retry-After and the record is kept. A
+ * dead owner stops refreshing its record: it expires within state.sessions.ttl_seconds, and the
+ * answer becomes 404 session_unknown.
+ */
+const UNREACHABLE = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
-  "ENOTFOUND",
+  "EHOSTDOWN",
+  "ENETDOWN",
+  "ETIMEDOUT",
   "EAI_AGAIN",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
@@ -230,21 +244,29 @@ export class SessionForwarder {
    * answer 404 (no owner), 503 (the directory is down, or too many forwards) or 502/504.
    */
   handle(req: IncomingMessage, res: ServerResponse, id: string, caller: string) {
-    if (!this.routes.plausible(id)) return unknown(res);
-    if (req.headers[HOP_HEADER] !== undefined) {
-      // sent here by another instance, and not here: a record naming this instance is stale
-      this.ended(id);
-      return unknown(res);
-    }
-    if (this.#inFlight >= this.opts.maxForwards)
-      return fail(
-        res,
-        503,
-        `Service Unavailable: ${this.opts.maxForwards} requests are being forwarded to other gateway instances, the limit (state.sessions.max_forwards); retry shortly.`,
-        INVALID_REQUEST,
-        { "retry-after": "1" },
-        { warden: "session_forward_busy" },
+    // only ids of the shape instances make are named in the audit line (a hostile one is not)
+    const session = this.routes.plausible(id) ? id : undefined;
+    const refuse = (r: Refused, body?: Buffer) => {
+      this.opts.refused?.(
+        {
+          method: methodIn(body),
+          code: r.code,
+          reason: r.message,
+          ...(session === undefined ? {} : { session }),
+        },
+        caller,
       );
+      fail(res, r.status, r.message, r.rpc ?? INVALID_REQUEST, r.headers ?? {}, {
+        warden: r.code,
+      });
+    };
+    if (this.#inFlight >= this.opts.maxForwards)
+      return refuse({
+        status: 503,
+        code: "session_forward_busy",
+        message: `Service Unavailable: ${this.opts.maxForwards} requests are being forwarded to other gateway instances, the limit (state.sessions.max_forwards); retry shortly.`,
+        headers: { "retry-after": "1" },
+      });
     this.#inFlight++;
     let counted = true;
     const done = () => {
@@ -253,25 +275,32 @@ export class SessionForwarder {
     };
     res.once("close", done);
     const go = (body: Buffer | undefined) => {
+      if (session === undefined) return refuse(UNKNOWN, body);
+      if (req.headers[HOP_HEADER] !== undefined) {
+        // sent here by another instance, and not here: a record naming this instance is stale
+        this.ended(id);
+        return refuse(UNKNOWN, body);
+      }
       this.#owner(id).then(
         (url) => {
           if (res.destroyed) return;
-          if (url === undefined) return unknown(res);
+          if (url === undefined) return refuse(UNKNOWN, body);
           if (url === this.routes.self) {
             this.ended(id);
-            return unknown(res);
+            return refuse(UNKNOWN, body);
           }
-          this.#forward(req, res, id, url, body, caller);
+          this.#forward(req, res, id, url, body, refuse);
         },
         (e: Error) => {
           this.opts.unavailable?.();
-          fail(
-            res,
-            503,
-            `Service Unavailable: session ${id} is not held by this gateway instance and the shared session directory (state.redis) cannot be read: ${e.message}. Retry shortly; sessions this instance holds are still served.`,
-            INVALID_REQUEST,
-            { "retry-after": "1" },
-            { warden: "state_unavailable" },
+          refuse(
+            {
+              status: 503,
+              code: "state_unavailable",
+              message: `Service Unavailable: session ${id} is not held by this gateway instance and the shared session directory (state.redis) cannot be read: ${e.message}. Retry shortly; sessions this instance holds are still served.`,
+              headers: { "retry-after": "1" },
+            },
+            body,
           );
         },
       );
@@ -302,7 +331,7 @@ export class SessionForwarder {
     id: string,
     url: string,
     body: Buffer | undefined,
-    caller: string,
+    refuse: (r: Refused, body?: Buffer) => void,
   ): void {
     const target = new URL(url);
     if (this.opts.ca !== undefined && target.protocol !== "https:") {
@@ -310,11 +339,7 @@ export class SessionForwarder {
       // in clear text, whatever an instance advertised
       const reason = `Bad Gateway: session ${id} is held by the gateway instance ${url}, which is not https while state.sessions.tls.ca asks for TLS between instances; nothing was sent to it. Give that instance listen.http.tls or an https instance URL.`;
       this.#owners.delete(id);
-      this.opts.refused?.(
-        { method: methodIn(body), code: "session_forward_untrusted", reason },
-        caller,
-      );
-      fail(res, 502, reason, INVALID_REQUEST, {}, { warden: "session_forward_untrusted" });
+      refuse({ status: 502, code: "session_forward_untrusted", message: reason }, body);
       return;
     }
     const raw = req.url ?? "/";
@@ -362,13 +387,32 @@ export class SessionForwarder {
         res.off("close", left);
         this.#owners.delete(id);
         if (res.destroyed || aborted) return;
+        const why = `${e.code ?? "error"}: ${e.message}`;
         if (GONE.has(e.code ?? "")) {
           this.log(
-            `session ${id}: its instance ${url} cannot be reached (${e.code}); its record is removed and the client is told to initialize again`,
+            `session ${id}: its instance ${url} is gone (${e.code}); its record is removed and the client is told to initialize again`,
           );
           this.routes.forget(id, url).catch(() => {});
-          return unknown(res);
+          return refuse(
+            {
+              status: 404,
+              code: "session_owner_gone",
+              rpc: -32001,
+              message: `Session not found: session ${id} was held by the gateway instance ${url}, which is gone (${why}); its sessions ended with it. Initialize again.`,
+            },
+            body,
+          );
         }
+        if (UNREACHABLE.has(e.code ?? ""))
+          return refuse(
+            {
+              status: 503,
+              code: "session_owner_unreachable",
+              message: `Service Unavailable: session ${id} is held by the gateway instance ${url}, which cannot be reached now (${why}); nothing was sent to it. Retry shortly: if that instance is gone, its session record expires within ${Math.round(this.routes.ttlMs / 1000)} s (state.sessions.ttl_seconds) and the answer becomes 404 (initialize again).`,
+              headers: { "retry-after": "1" },
+            },
+            body,
+          );
         const code: McpCode =
           e.code === "UND_ERR_HEADERS_TIMEOUT"
             ? "session_forward_timeout"
@@ -381,16 +425,9 @@ export class SessionForwarder {
             : code === "session_forward_untrusted"
               ? `Bad Gateway: session ${id} is held by the gateway instance ${url}, whose TLS certificate does not verify (${e.code}: ${e.message}) against ${this.opts.ca === undefined ? "Node's trust store (state.sessions.tls.ca is not set)" : "state.sessions.tls.ca"}; nothing was sent to it. Fix that instance's certificate or the CA file.`
               : `Bad Gateway: session ${id} is held by the gateway instance ${url}, which failed: ${e.message}. Retry, or initialize a new session.`;
-        this.opts.refused?.({ method: methodIn(body), code, reason }, caller);
-        fail(
-          res,
-          code === "session_forward_timeout" ? 504 : 502,
-          reason,
-          INVALID_REQUEST,
-          {},
-          {
-            warden: code,
-          },
+        refuse(
+          { status: code === "session_forward_timeout" ? 504 : 502, code, message: reason },
+          body,
         );
       },
     );
@@ -415,17 +452,24 @@ function methodIn(body: Buffer | undefined): string {
   }
 }
 
-/** The spec's answer to a session no instance holds: 404, initialize again. */
-function unknown(res: ServerResponse): void {
-  fail(
-    res,
-    404,
-    "Session not found: it ended or was collected as idle; initialize again.",
-    -32001,
-    {},
-    { warden: "session_unknown" },
-  );
+/** A forward refused here: the answer, and its audit line's code and reason. */
+interface Refused {
+  readonly status: number;
+  readonly code: McpCode | StateCode;
+  /** What the client is told, and the audit line's reason. */
+  readonly message: string;
+  /** The JSON-RPC error code (-32600 unless said). */
+  readonly rpc?: number;
+  readonly headers?: Record<string, string>;
 }
+
+/** The spec's answer to a session no instance holds: 404, initialize again. */
+const UNKNOWN: Refused = {
+  status: 404,
+  code: "session_unknown",
+  rpc: -32001,
+  message: "Session not found: it ended or was collected as idle; initialize again.",
+};
 
 /** The client's headers for the owner (Host, Authorization included), plus the hop header. */
 function forwardHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
