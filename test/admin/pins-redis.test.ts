@@ -93,7 +93,7 @@ beforeAll(async () => {
   await raw.connect();
   process.env.T_ADMIN_PINS_TOKEN = TOKEN;
   process.env.T_ADMIN_PINS_REDIS = redisUrl;
-  const redisKeys = `url_env: T_ADMIN_PINS_REDIS, key_prefix: "${PREFIX}", command_timeout_ms: 300, max_reconnect_delay_ms: 100`;
+  const redisKeys = `url_env: T_ADMIN_PINS_REDIS, key_prefix: "${PREFIX}", command_timeout_ms: 5000, max_reconnect_delay_ms: 100`;
   let file: string;
   ({ dir, greetFile, file } = pinsGatewayFiles({ redis: redisKeys, audit: false }));
   // a pins file with a pending change: what the admin would show if it read the files

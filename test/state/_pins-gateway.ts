@@ -23,7 +23,8 @@ export interface PinsGatewayFiles {
 
 /**
  * Write the config in a new temp dir: MCP over HTTP on 127.0.0.1, any port; `redis`: the keys of
- * state.redis (default: `redisUrl`, 300 ms commands, reconnect within 100 ms); `audit` (default
+ * state.redis (default: `redisUrl`, 5 s commands: a stopped Redis fails them at
+ * once, a short timeout only on a loaded machine; reconnect within 100 ms); `audit` (default
  * true): audit.jsonl in the dir; `sections`: more top-level YAML (auth:, admin:), newline-ended.
  */
 export function pinsGatewayFiles(opts: {
@@ -36,7 +37,7 @@ export function pinsGatewayFiles(opts: {
   const greetFile = join(dir, "greet.txt");
   writeFileSync(greetFile, "Greets someone.");
   const redis =
-    opts.redis ?? `url: "${opts.redisUrl}", command_timeout_ms: 300, max_reconnect_delay_ms: 100`;
+    opts.redis ?? `url: "${opts.redisUrl}", command_timeout_ms: 5000, max_reconnect_delay_ms: 100`;
   const file = writeGatewayFiles(
     dir,
     `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }

@@ -18,7 +18,10 @@ export interface PinsInstance {
   guard: Guard;
 }
 
-/** One instance's pins under `keyPrefix` at `url` (300 ms commands, reconnect within 100 ms). */
+/**
+ * One instance's pins under `keyPrefix` at `url`: reconnecting within 100 ms, its commands given
+ * 5 s (a stopped Redis fails them at once; a short timeout only fails them on a loaded machine).
+ */
 export async function openPins(
   url: string,
   keyPrefix: string,
@@ -28,7 +31,7 @@ export async function openPins(
     ...REDIS_DEFAULTS,
     url,
     keyPrefix,
-    commandTimeoutMs: 300,
+    commandTimeoutMs: 5000,
     maxReconnectDelayMs: 100,
   });
   const pins = new RedisPins(state);

@@ -153,7 +153,7 @@ describe("hostile upstream behind a real gateway with shared pins", () => {
 policy: ./policy.yaml
 state:
   dir: ${dir}/state
-  redis: { url: "${pr.redis.url}", key_prefix: "gw-hostile:", command_timeout_ms: 300 }
+  redis: { url: "${pr.redis.url}", key_prefix: "gw-hostile:", command_timeout_ms: 5000 }
 security_guards:
   - { id: pins, type: rug_pull }
 upstreams:
