@@ -60,6 +60,31 @@ const PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /**
+ * Open the directory `dir` (`O_DIRECTORY | O_NOFOLLOW`: no link followed at its last step) and
+ * verify it is `dir`: `/proc/self/fd/<fd>` must read back as it (Linux). The open descriptor, or
+ * undefined (nothing left open) when a link is there or the folder was swapped (the caller
+ * refuses, `access`); any other open error is thrown as its WASI error code.
+ */
+function openVerifiedDir(dir: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(dir, DIR_FLAGS);
+  } catch (e) {
+    if ((e as { code?: string }).code === "ELOOP") return undefined;
+    throw fsErrorCode(e);
+  }
+  let opened = "";
+  try {
+    opened = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    // not verified: refused below
+  }
+  if (opened === dir) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/**
  * A wasi:filesystem new-timestamp as seconds for `utimes`: `timestamp` (seconds and
  * nanoseconds), `now`, or `no-change` (`keepMs`, the entry's own time). Anything else is
  * `invalid`.
@@ -329,22 +354,9 @@ export class Descriptor {
     try {
       const at: string[] = [];
       for (const real of reals) {
-        const parent = dirname(real);
-        let fd: number;
-        try {
-          fd = openSync(parent, DIR_FLAGS);
-        } catch (e) {
-          if ((e as { code?: string }).code === "ELOOP") throw swapped(real);
-          throw fsErrorCode(e);
-        }
+        const fd = openVerifiedDir(dirname(real));
+        if (fd === undefined) throw swapped(real);
         fds.push(fd);
-        let opened = "";
-        try {
-          opened = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          // not verified: refused below
-        }
-        if (opened !== parent) throw swapped(real);
         at.push(`/proc/self/fd/${fd}/${basename(real)}`);
       }
       try {
@@ -413,35 +425,21 @@ export class Descriptor {
     return this.#run("read-directory", action("read", this.#path), () => {
       if (!PROC_FD || PREOPENS_INNER.has(this.#inner) || this.#path === "/")
         return this.#call("readDirectory");
-      let fd: number;
+      const fd = openVerifiedDir(this.#path);
+      if (fd === undefined)
+        throw this.#ctx.crossings.refuse(
+          TYPES,
+          "[method]descriptor.read-directory",
+          action("read", this.#path),
+          `${this.#path} changed since it was opened (a link or folder was swapped); refused`,
+          "access",
+        );
       try {
-        fd = openSync(this.#path, DIR_FLAGS);
+        return new VerifiedEntries(opendirSync(`/proc/self/fd/${fd}`));
       } catch (e) {
-        if ((e as { code?: string }).code !== "ELOOP") throw fsErrorCode(e);
-        fd = -1;
-      }
-      try {
-        let opened = "";
-        try {
-          if (fd >= 0) opened = readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          // not verified: refused below
-        }
-        if (opened !== this.#path)
-          throw this.#ctx.crossings.refuse(
-            TYPES,
-            "[method]descriptor.read-directory",
-            action("read", this.#path),
-            `${this.#path} changed since it was opened (a link or folder was swapped); refused`,
-            "access",
-          );
-        try {
-          return new VerifiedEntries(opendirSync(`/proc/self/fd/${fd}`));
-        } catch (e) {
-          throw fsErrorCode(e);
-        }
+        throw fsErrorCode(e);
       } finally {
-        if (fd >= 0) closeSync(fd);
+        closeSync(fd);
       }
     });
   }
