@@ -3,7 +3,8 @@
  * measured at an SDK client (p50, p99), beside the stdio transport's own floor in the same run,
  * sampled in turns (20 calls of served WAT in a row, then of C, JS, the floor, ...) so load on
  * the machine hits all alike, and each row's note gives its p50 over the floor (the goal, ≤ 200
- * µs p50, is read as the cost Warden adds to the stdio transport's own):
+ * µs p50, is read as the cost Warden adds to the stdio transport's own; the note also gives the
+ * server process's CPU time per call, all threads, which a loaded machine sways far less):
  * the C example (examples/components/c-files, `files.words`: clang + wasi-libc + jco's preview
  * 1 adapter; skipped without clang) and the JavaScript example (examples/components/kitchen,
  * `types.half`, componentize-js: the tests' cached build under test/.build/hosted/ when there is
@@ -18,7 +19,15 @@
  * C component compiles to). `npm run bench -- --only hosted`.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,6 +94,23 @@ function kitchen(dir: string): string | undefined {
 
 type Call = () => Promise<unknown>;
 
+/** CPU time of process `pid` so far, all its threads (ns; /proc/<pid>/task/<tid>/schedstat). */
+function cpuNs(pid: number | undefined): number {
+  if (pid === undefined || pid === 0) return 0;
+  let n = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`))
+      try {
+        n += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended
+      }
+  } catch {
+    return 0; // not Linux
+  }
+  return n;
+}
+
 /** A different input each call (nothing on the way may answer from a cache). */
 let seq = 0;
 const next = () => ++seq;
@@ -102,17 +128,25 @@ async function ok(p: Promise<unknown>): Promise<unknown> {
  * p50/p99. Every row's note says how far its p50 is over the last case's (the floor): that
  * difference is what the goal (≤ 200 µs p50) is judged on.
  */
-async function paired(h: Harness, cases: { name: string; note: string; fn: Call }[], block = 20) {
+async function paired(
+  h: Harness,
+  cases: { name: string; note: string; fn: Call; pid?: number }[],
+  block = 20,
+) {
   const rounds = Math.ceil((h.quick ? 100 : 2000) / block);
   for (let i = 0; i < (h.quick ? 5 : 100); i++) for (const c of cases) await c.fn();
   const per = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => 0);
   for (let r = 0; r < rounds; r++)
-    for (const [i, c] of cases.entries())
+    for (const [i, c] of cases.entries()) {
+      const c0 = cpuNs(c.pid);
       for (let b = 0; b < block; b++) {
         const t0 = process.hrtime.bigint();
         await c.fn();
         per[i]!.push(Number(process.hrtime.bigint() - t0));
       }
+      cpu[i]! += cpuNs(c.pid) - c0;
+    }
   const p50s = per.map((xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
   const floor = p50s.at(-1)!;
   for (const [i, c] of cases.entries()) {
@@ -122,13 +156,17 @@ async function paired(h: Harness, cases: { name: string; note: string; fn: Call 
       i === cases.length - 1
         ? ""
         : `; +${Math.round((p50s[i]! - floor) / 1000)} µs p50 over the floor`;
+    // CPU time of the server process per call (all its threads): far less sensitive to load
+    // than the wall-clock figures (a woken thread waiting for a core costs no CPU).
+    const served =
+      c.pid === undefined ? "" : `; server CPU ${Math.round(cpu[i]! / xs.length / 1000)} µs/call`;
     h.record({
       name: c.name,
       p50_ns: p50s[i]!,
       p99_ns: xs[Math.min(xs.length - 1, Math.ceil(xs.length * 0.99) - 1)]!,
       ops_per_s: Math.round(xs.length / (total / 1e9)),
       samples: xs.length,
-      note: `${c.note}${over}; load ${loadavg()[0]!.toFixed(1)}`,
+      note: `${c.note}${over}${served}; load ${loadavg()[0]!.toFixed(1)}`,
     });
   }
 }
@@ -208,12 +246,14 @@ export default async function (h: Harness): Promise<void> {
           name: "hosted: tools/call of a small (WAT/C-style) component through warden serve, stdio, at an SDK client",
           note: "fresh state per call (memory image restored); goal ≤ 200 µs p50 over the floor",
           fn: () => ok(served.c.callTool({ name: "t0.add", arguments: { a: next(), b: 3 } })),
+          pid: served.pid,
         },
         ...(c
           ? [
               {
                 name: "hosted: tools/call of the C example (c-files files.words, clang + wasi-libc) through warden serve, stdio",
                 note: "fresh state per call; goal ≤ 200 µs p50 over the floor",
+                pid: c.pid,
                 fn: () =>
                   ok(
                     c.c.callTool({
@@ -230,6 +270,7 @@ export default async function (h: Harness): Promise<void> {
                 name: "hosted: tools/call of the JavaScript example (kitchen types.half, componentize-js) through warden serve, stdio",
                 note: "fresh state per call (the engine's memories restored)",
                 fn: () => ok(js.c.callTool({ name: "types.half", arguments: { n: 2 * next() } })),
+                pid: js.pid,
               },
             ]
           : []),
@@ -237,6 +278,7 @@ export default async function (h: Harness): Promise<void> {
           name: "hosted: floor, tools/call of an SDK McpServer echo tool directly over stdio, same client",
           note: "the stdio transport and SDK's own cost; sampled in turns with the rows above",
           fn: () => ok(floor.c.callTool({ name: "echo", arguments: { text: `x${next()}` } })),
+          pid: floor.pid,
         },
       ]);
     } finally {
