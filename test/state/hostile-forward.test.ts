@@ -181,12 +181,12 @@ describe("forged forwards between instances", () => {
   it("guessed session ids, with and without the hop header, on both instances: 404 each, each audited, none reaches an upstream", async () => {
     const ownerBefore = echoes(owner).length;
     const otherBefore = echoes(other).length;
-    const guesses = Array.from({ length: 40 }, () => randomUUID());
+    const guesses: string[] = Array.from({ length: 40 }, () => randomUUID());
     // the victim's id with one character changed
     guesses.push(`${sid.slice(0, -1)}${sid.endsWith("0") ? "1" : "0"}`);
     for (const g of guesses)
       for (const inst of [owner, other])
-        for (const hop of [{}, { "warden-forwarded": "1" }]) {
+        for (const hop of [{}, { "warden-forwarded": "1" }] as Record<string, string>[]) {
           const r = await postRaw(inst.url, call("guess"), {
             ...hop,
             ...bearer(BOB),
