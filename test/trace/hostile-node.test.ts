@@ -5,6 +5,9 @@
 // process.env.WARDEN_TRACE_URL` (with or without SHARE_ENV) and `workerData:
 // { __wardenTraceFlusher: true }` each read a denied file. `fs.openAsBlob` (Node 19.8+) read it
 // too: it was not hooked. Now each worker gets the agent (or is refused) and openAsBlob is judged.
+// Network: UDP (dgram send and connect) was not judged at all, and a net.connect options object
+// whose port getter answered the agent an allowed port and Node the real one connected where the
+// policy forbids. Now datagrams are judged and Node gets the options the agent judged.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { denyPolicy, files, runWarden, tempDir } from "./helpers.js";
@@ -92,5 +95,54 @@ describe("warden run: a Node program going around the agent with public APIs", (
           String(e.reason).includes("__wardenTraceFlusher"),
       ),
     ).toBe(true);
+  }, 120_000);
+
+  it("judges UDP datagrams and connects with the options Node uses", async () => {
+    const root = tempDir("warden-hostile-node-");
+    files(root, {
+      "net.js": `
+const dgram = require("dgram"), net = require("net");
+const udp = dgram.createSocket("udp4");
+udp.on("message", (m) => console.error("UDP RECEIVED", String(m)));
+udp.bind(0, "127.0.0.1", () => {
+  const port = udp.address().port;
+  const a = dgram.createSocket("udp4");
+  a.send("exfil", port, "127.0.0.1", (e) => console.error("udp send", e ? e.code : "sent"));
+  const b = dgram.createSocket("udp4");
+  b.on("error", (e) => console.error("udp connect", e.code));
+  b.connect(port, "127.0.0.1", () => b.send("exfil2", () => console.error("udp connect sent")));
+  const tcp = net.createServer((s) => { console.error("TCP ACCEPTED"); s.destroy(); });
+  tcp.listen(0, "127.0.0.1", () => {
+    const real = tcp.address().port;
+    // The agent's read (its bundle the caller) gets port 1, which the policy allows.
+    const options = { host: "127.0.0.1", get port() {
+      return (new Error().stack.split("\\n")[2] || "").includes("agent.bundle") ? 1 : real;
+    } };
+    net.connect(options).on("connect", () => console.error("TCP CONNECTED")).on("error", (e) => console.error("tcp", e.code));
+  });
+  setTimeout(() => process.exit(0), 1500);
+});
+`,
+      "policy.yaml": [
+        'version: "1.0"',
+        "network:",
+        "  allow:",
+        "    - { host: 127.0.0.1, ports: [1] }",
+        "",
+      ].join("\n"),
+    });
+    const r = await runWarden(
+      ["run", "--json", "--no-strace", "--policy", "policy.yaml", "--", process.execPath, "net.js"],
+      { cwd: root },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain("UDP RECEIVED");
+    expect(r.stderr).not.toContain("TCP ACCEPTED");
+    expect(r.stderr).toMatch(/^udp send ECONNREFUSED$/m);
+    expect(r.stderr).toMatch(/^udp connect ECONNREFUSED$/m);
+    expect(r.stderr).toMatch(/^tcp ECONNREFUSED$/m); // port 1, as judged: nothing listens there
+    const { events } = eventsOf(r.stdout);
+    const blocked = events.filter((e) => e.verdict === "block").map((e) => e.function);
+    expect(blocked.sort()).toEqual(["js:dgram.connect", "js:dgram.send"]);
   }, 120_000);
 });

@@ -17,7 +17,7 @@ import { hookCode } from "./hooks-code.js";
 import { hookEnv } from "./hooks-env.js";
 import { hookFs } from "./hooks-fs.js";
 import { hookDlopen, hookWorkers } from "./hooks-misc.js";
-import { hookDns, hookFetch, hookHttp, hookNet } from "./hooks-net.js";
+import { hookDgram, hookDns, hookFetch, hookHttp, hookNet } from "./hooks-net.js";
 import { Judge } from "./judge.js";
 import { Tracer } from "./tracer.js";
 import { FLUSHER_MARK } from "./wire.js";
@@ -103,6 +103,7 @@ export function start(): void {
     ...hookFs(require("node:fs"), tracer),
     ...hookChildProcess(require("node:child_process"), tracer, traceEnv),
     ...hookNet(require("node:net"), tracer),
+    ...hookDgram(require("node:dgram"), tracer),
     ...hookHttp(require("node:http"), "http", tracer),
     ...hookHttp(require("node:https"), "https", tracer),
     ...hookFetch(tracer),

@@ -5,6 +5,7 @@
  * name. A blocked connect fails as a refused one (ECONNREFUSED), a blocked lookup as a name
  * that does not exist (ENOTFOUND), a blocked fetch as fetch fails (TypeError, the cause named).
  */
+import type * as DGRAM from "node:dgram";
 import type * as DNS from "node:dns";
 import type * as HTTP from "node:http";
 import type * as NET from "node:net";
@@ -35,6 +36,17 @@ export function hookNet(net: typeof NET, t: Tracer): string[] {
   const proto = net.Socket.prototype as unknown as { connect: AnyFn };
   const connect = proto.connect;
   proto.connect = function (this: NET.Socket, ...args: unknown[]) {
+    // The options read once: Node is handed a plain copy, so a getter cannot answer the check
+    // one host or port and Node another (a `port` getter that gave 1, an allowed port, to the
+    // check and the real port to Node connected where the policy forbids).
+    const arr = Array.isArray(args[0]) ? (args[0] as unknown[]) : undefined;
+    const o = arr !== undefined ? arr[0] : args[0];
+    if (o !== null && typeof o === "object") {
+      const copy: Record<string, unknown> = {};
+      for (const k in o) copy[k] = (o as Record<string, unknown>)[k];
+      if (arr !== undefined) arr[0] = copy;
+      else args[0] = copy;
+    }
     const ep = endpoint(args);
     if (ep !== undefined && !t.judge.busy) {
       const port =
@@ -49,6 +61,75 @@ export function hookNet(net: typeof NET, t: Tracer): string[] {
     return Reflect.apply(connect, this, args);
   };
   return ["net.connect"];
+}
+
+/**
+ * UDP (`dgram`): `socket.connect(port, address?)` and each `socket.send` of a socket not
+ * connected are judged as a connect to their address and port (the address Node defaults to:
+ * the loopback of the socket's family), as the Python agent judges `socket.sendto`. Before, a
+ * datagram went anywhere unjudged. A blocked one fails as a refused connect (its callback, or
+ * the socket's 'error': a send's callback gets it, as Node's own errors).
+ */
+export function hookDgram(dgram: typeof DGRAM, t: Tracer): string[] {
+  const proto = dgram.Socket.prototype as unknown as Record<string, AnyFn>;
+  const judge = (
+    sock: DGRAM.Socket,
+    fn: string,
+    port: unknown,
+    address: unknown,
+    cb: unknown,
+  ): boolean => {
+    if (t.judge.busy) return false;
+    const n = typeof port === "string" && /^\d+$/.test(port) ? Number(port) : port;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 65535) return false; // Node's own error
+    const host =
+      typeof address === "string" && address !== ""
+        ? address
+        : (sock as unknown as { type?: string }).type === "udp6"
+          ? "::1"
+          : "127.0.0.1";
+    const j = t.op(fn, "dgram", { kind: "connect", target: host, port: n });
+    if (j.verdict !== "block") return false;
+    const err = connectError(host, n, j);
+    if (typeof cb === "function") process.nextTick(cb as AnyFn, err);
+    else process.nextTick(() => sock.emit("error", err));
+    return true;
+  };
+  const connect = proto.connect!;
+  proto.connect = function (this: DGRAM.Socket, ...a: unknown[]) {
+    // A failed connect is the socket's 'error' (its callback listens for 'connect' only).
+    if (judge(this, "dgram.connect", a[0], typeof a[1] === "function" ? undefined : a[1], null))
+      return undefined;
+    return Reflect.apply(connect, this, a);
+  };
+  const send = proto.send!;
+  proto.send = function (this: DGRAM.Socket, ...a: unknown[]) {
+    let connected = true;
+    try {
+      this.remoteAddress();
+    } catch {
+      connected = false;
+    }
+    if (!connected) {
+      // Node's own reading of send(msg, [offset, length,] port, [address,] [callback]).
+      const [, offset, length, port, address, callback] = a;
+      let p = port;
+      let addr = address;
+      let cb = callback;
+      if (!(address || (port && typeof port !== "function"))) {
+        cb = port;
+        p = offset;
+        addr = length;
+      }
+      if (typeof addr === "function") {
+        cb = addr;
+        addr = undefined;
+      }
+      if (judge(this, "dgram.send", p, addr, cb)) return undefined;
+    }
+    return Reflect.apply(send, this, a);
+  };
+  return ["dgram.connect", "dgram.send"];
 }
 
 /** The URL of `http.request(url?, options?, cb?)`'s arguments. */
