@@ -28,11 +28,25 @@ export interface DroppedEvents {
   readonly count: number;
 }
 
+/**
+ * A dropped-count row of a call whose worker may be terminated (a task): its count lives in the
+ * shared `board` (Int32, slot `index`, sent with the first row), so the counts made up to the
+ * termination are read on the main thread even though `end` never runs. At most
+ * MAX_DROPPED_KEYS + 1 rows per call, so at most that many of these messages.
+ */
+export interface LiveDropped {
+  readonly board?: SharedArrayBuffer;
+  readonly index: number;
+  readonly row: Omit<DroppedEvents, "count">;
+}
+
 /** What a worker posts: a batch of events of the call in progress (`dropped`: at its end). */
 export interface EventsMessage {
   readonly type: "events";
   readonly events: readonly HostEvent[];
   readonly dropped?: readonly DroppedEvents[];
+  /** A new dropped-count row of an eager call, counted in a shared board (see LiveDropped). */
+  readonly live?: LiveDropped;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -41,6 +55,9 @@ export class EventBatch {
   #buf: HostEvent[] = [];
   #kept = 0;
   #dropped = new Map<string, Mutable<DroppedEvents>>();
+  /** Eager calls: the shared counts of the dropped rows (index = the row's order of arrival). */
+  #board: Int32Array | undefined;
+  #slots = new Map<Mutable<DroppedEvents>, number>();
   /** Post each event at once (a call whose worker may be terminated: a task); reset by `end`. */
   eager = false;
 
@@ -77,8 +94,33 @@ export class EventBatch {
           ? { component: "(other)", interface: "(other)", function: "(other)", decision, count: 0 }
           : { component: e.component, interface: iface, function: fn, decision, count: 0 };
       this.#dropped.set(key, row);
+      if (this.eager) this.#live(row);
     }
     row.count++;
+    if (this.eager) {
+      const i = this.#slots.get(row);
+      if (i !== undefined) Atomics.store(this.#board!, i, Math.min(row.count, 0x7fffffff));
+    }
+  }
+
+  /**
+   * A new dropped row of an eager call (its worker may be terminated before `end`): told to the
+   * main thread now, its count kept in a shared board from then on.
+   */
+  #live(row: Mutable<DroppedEvents>): void {
+    const first = this.#board === undefined;
+    if (first) this.#board = new Int32Array(new SharedArrayBuffer(4 * (MAX_DROPPED_KEYS + 1)));
+    const index = this.#slots.size;
+    this.#slots.set(row, index);
+    const { count: _, ...rest } = row;
+    this.flush(); // the events kept before it go first
+    this.post({
+      type: "events",
+      events: [],
+      live: first
+        ? { board: this.#board!.buffer as SharedArrayBuffer, index, row: rest }
+        : { index, row: rest },
+    });
   }
 
   /** Send what is buffered. */
@@ -101,6 +143,8 @@ export class EventBatch {
     }
     this.#kept = 0;
     this.#dropped = new Map();
+    this.#board = undefined;
+    this.#slots = new Map();
     this.eager = false;
   }
 }

@@ -5,7 +5,7 @@
  * refused, by which rule, what to add to the policy).
  */
 import type { AuditEntry, HostCallDetail } from "../audit/record.js";
-import type { DroppedEvents, EventsMessage } from "./event-batch.js";
+import type { DroppedEvents, EventsMessage, LiveDropped } from "./event-batch.js";
 import { describeDenial, type HostDecisionEvent, type HostLogEvent } from "./host-seam.js";
 
 /** The host calls of one tool call. */
@@ -26,6 +26,9 @@ export class HostCallCollector {
   readonly events: HostDecisionEvent[] = [];
   readonly logs: HostLogEvent[] = [];
   readonly dropped: DroppedEvents[] = [];
+  /** An eager call's dropped rows counted in a shared board, until its end's final counts. */
+  #board: Int32Array | undefined;
+  #live: LiveDropped["row"][] = [];
   constructor(
     readonly component: string,
     readonly tool: string,
@@ -36,16 +39,31 @@ export class HostCallCollector {
       if (e.kind === "decision") this.events.push(e);
       else this.logs.push(e);
     }
-    if (m.dropped) this.dropped.push(...m.dropped);
+    if (m.live !== undefined) {
+      if (m.live.board !== undefined) this.#board = new Int32Array(m.live.board);
+      this.#live[m.live.index] = m.live.row;
+    }
+    if (m.dropped) {
+      // the call's end: its final counts replace the shared ones
+      this.dropped.push(...m.dropped);
+      this.#live = [];
+    }
   };
 
   done(): HostCalls {
+    // A call whose worker was terminated (a cancelled task) never sent its end: its dropped
+    // counts are the ones in the shared board, as they were when it stopped.
+    const board = this.#board;
+    const live =
+      board === undefined
+        ? []
+        : this.#live.map((row, i) => ({ ...row, count: Atomics.load(board, i) }));
     return {
       component: this.component,
       tool: this.tool,
       events: this.events,
       logs: this.logs,
-      dropped: this.dropped,
+      dropped: live.length === 0 ? this.dropped : [...this.dropped, ...live],
     };
   }
 }

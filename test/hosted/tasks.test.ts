@@ -22,6 +22,7 @@ import {
   TaskStatusNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EVENTS_PER_CALL } from "../../src/hosted/event-batch.js";
 import type { HostCalls } from "../../src/hosted/host-calls.js";
 import { serveOn } from "../../src/hosted/mcp-server.js";
 import { HostedServer } from "../../src/hosted/server.js";
@@ -286,6 +287,43 @@ describe("a task cancelled while its component computes (no host call in progres
       expect(h.pool.replaced).toBe(1);
       // A new worker serves the next call.
       expect(((await h.call("tools.ok", {})) as Answer).structuredContent).toEqual({ result: 7 });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("a task cancelled while its component makes host calls without end", () => {
+  it("the host calls counted past the per-call bound are kept (not lost with its worker)", {
+    timeout: 60_000,
+  }, async () => {
+    const looper = await watComponent("peekloop");
+    const seen: HostCalls[] = [];
+    const h = await HostedServer.open({
+      path: looper,
+      policies: [policy],
+      cacheDir: CACHE,
+      pool: { size: 1 },
+      onHostCalls: (calls) => seen.push(calls),
+    });
+    try {
+      await h.call("tools.ok", {});
+      const stop = new AbortController();
+      const call = h.call("tools.peek-loop", {}, { signal: stop.signal, endRunning: true });
+      await new Promise((r) => setTimeout(r, 1000));
+      stop.abort();
+      const answer = (await call) as Answer;
+      expect(code(answer)).toBe("hosted_cancelled");
+      const last = seen.at(-1)!;
+      expect(last.tool).toBe("tools.peek-loop");
+      expect(last.events).toHaveLength(EVENTS_PER_CALL);
+      // the calls past the bound, counted in the worker: there, though its end never came
+      const counted = last.dropped.filter(
+        (d) => d.function === "get-environment" && d.decision === "allow",
+      );
+      expect(counted).toHaveLength(1);
+      expect(counted[0]!.count).toBeGreaterThan(0);
+      expect(h.pool.replaced).toBe(1);
     } finally {
       await h.close();
     }
