@@ -31,6 +31,7 @@ import {
 } from "node:worker_threads";
 import { WardenError } from "../core/errors.js";
 import type { EventsMessage } from "./event-batch.js";
+import { machineBusy } from "./worker/busy.js";
 import { type ComponentSpec, StartedBoard, type ToMain, type ToWorker } from "./worker/protocol.js";
 
 export interface PoolOptions {
@@ -359,6 +360,8 @@ export class ComponentPool {
    * not polling because its cores are taken.
    */
   prewake(): void {
+    // A busy machine has no core for the worker's poll (./worker/busy.ts).
+    if (machineBusy()) return;
     const s = this.lastAnswered;
     if (s === undefined || s.busy !== undefined || this.queue.length > 0) return;
     if (this.slots.includes(s)) s.started.prewake();
@@ -433,7 +436,10 @@ export class ComponentPool {
     const end = slot.sentHr + bound / 1000;
     // Poll (the answer is due within microseconds; a thread asleep in a VM wakes late), then
     // sleep in Atomics.wait for the rest of the bound.
-    const spinEnd = slot.sentHr + Math.min(bound, Math.max(4 * took, 50)) / 1000;
+    // No polling on a busy machine (./worker/busy.ts): the wait then costs no CPU.
+    const spinEnd = machineBusy()
+      ? 0
+      : slot.sentHr + Math.min(bound, Math.max(4 * took, 50)) / 1000;
     while (slot.busy === p) {
       const seen = Atomics.load(seq, 1);
       const r = receiveMessageOnPort(slot.replies);

@@ -15,6 +15,7 @@ import {
   receiveMessageOnPort,
   workerData,
 } from "node:worker_threads";
+import { machineBusy } from "./busy.js";
 import { StartedBoard, type ToMain, type ToWorker } from "./protocol.js";
 import { startWorker } from "./run.js";
 
@@ -95,7 +96,7 @@ async function hot(): Promise<void> {
     const spin =
       gap <= SPIN_MAX_MS && !board.prewakes ? Math.min(SPIN_MAX_MS, 2 * gap) : SPIN_MIN_MS;
     const spinEnd = Math.max(last + spin, ahead);
-    if (now < spinEnd && now >= contendedUntil) {
+    if (now < spinEnd && now >= contendedUntil && !machineBusy(now)) {
       let prev = now;
       while (Atomics.load(seq, 0) === seen) {
         const t = performance.now();
