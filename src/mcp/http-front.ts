@@ -472,6 +472,14 @@ export class HttpFront {
       if (bad !== undefined)
         return refuse(400, { method: methodOf(m), code: "message_invalid", reason });
     }
+    // JSON-RPC ids name the POST an answer goes to: an id twice in a batch is refused whole
+    const dup = duplicateId(msgs);
+    if (dup !== undefined)
+      return refuse(400, {
+        method: methodOf(msgs[0]),
+        code: "message_invalid",
+        reason: `Invalid Request: the id ${JSON.stringify(dup)} is used by two requests of this batch; give each request its own id.`,
+      });
     const isInit = msgs.some((m) => "method" in m && m.method === "initialize");
     if (isInit) {
       if (msgs.length > 1)
@@ -501,6 +509,20 @@ export class HttpFront {
     }
     const e = this.#session(req, res, caller, methodOf(msgs[0]));
     if (e === undefined) return;
+    // an id still in flight would take its answer from the POST waiting for it, for ever
+    for (const m of msgs)
+      if (
+        "method" in m &&
+        "id" in m &&
+        m.id !== undefined &&
+        m.id !== null &&
+        e.down.byRequest.has(m.id)
+      )
+        return refuse(400, {
+          method: m.method,
+          code: "message_invalid",
+          reason: `Invalid Request: the id ${JSON.stringify(m.id)} names a request of this session still in flight; give each request its own id.`,
+        });
     this.#dispatch(req, res, e, msgs, batch, acceptsSse, sseAnswer);
   }
 
@@ -560,7 +582,15 @@ export class HttpFront {
       );
       for (const id of ids) down.byRequest.set(id, stream);
     }
-    for (const m of msgs) e.session.receive(m);
+    for (const m of msgs) {
+      e.session.receive(m);
+      // a cancelled request is not answered: its POST must not wait for it (nor keep the
+      // session from being collected as idle)
+      if ("method" in m && m.method === "notifications/cancelled") {
+        const id = (m.params as { requestId?: unknown } | undefined)?.requestId;
+        if (typeof id === "string" || typeof id === "number") down.cancelled(id);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -572,4 +602,16 @@ export class HttpFront {
     this.server.closeAllConnections();
     await closed;
   }
+}
+
+/** The first id two requests of `msgs` share, if any (answers and notifications aside). */
+function duplicateId(msgs: readonly Message[]): Id | undefined {
+  if (msgs.length < 2) return undefined;
+  const seen = new Set<Id>();
+  for (const m of msgs) {
+    if (!("method" in m) || !("id" in m) || m.id === undefined || m.id === null) continue;
+    if (seen.has(m.id)) return m.id;
+    seen.add(m.id);
+  }
+  return undefined;
 }

@@ -118,6 +118,33 @@ export class PostStream {
       );
   }
 
+  /**
+   * The client cancelled request `id` of this POST: it gets no answer (MCP), so the POST ends
+   * once its other requests are answered (the answers held so far go out, or 202 when none).
+   */
+  cancelled(id: Id): void {
+    if (!this.pending.delete(id) || this.#done || this.pending.size > 0) return;
+    this.#done = true;
+    if (this.stream !== 0) {
+      this.down.store.finish(this.stream);
+      this.down.resumable.delete(this.stream);
+      const out = this.#out;
+      if (out !== undefined && !out.destroyed) out.end();
+      return;
+    }
+    if (this.res.destroyed || this.res.headersSent) return;
+    const a = this.#answers;
+    this.#answers = [];
+    if (a.length === 0) this.res.writeHead(202, this.down.acceptedHeaders).end();
+    else if (!this.sseAnswer) oneShot(this.res, this.down.jsonOneShot, `[${a.join(",")}]`);
+    else
+      oneShot(
+        this.res,
+        this.down.sseHeaders,
+        a.map((x) => `event: message\ndata: ${x}\n\n`).join(""),
+      );
+  }
+
   /** A GET with this stream's Last-Event-ID: it carries the rest of the stream. */
   resume(res: ServerResponse): void {
     this.#out = res;
@@ -208,6 +235,14 @@ export class HttpDownstream implements Downstream {
       if (s?.event(text)) return;
     }
     this.standalone(text);
+  }
+
+  /** The client cancelled its request `id`: no answer will come for it (MCP). */
+  cancelled(id: Id): void {
+    const s = this.byRequest.get(id);
+    if (s === undefined) return;
+    this.byRequest.delete(id);
+    s.cancelled(id);
   }
 
   /** Send a message (JSON text) on the GET stream (queued until one is open). */
