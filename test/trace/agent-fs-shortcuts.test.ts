@@ -150,6 +150,85 @@ console.log("OUT " + JSON.stringify(out));
     });
   }, 120_000);
 
+  it("readFileSync in an encoding, writeFileSync and appendFileSync are judged once; twice when the program replaced Buffer.isEncoding, Buffer.from, fs.openSync or fs.writeFileSync", async () => {
+    const dir = setup();
+    writeFileSync(
+      join(dir, "app.js"),
+      `${SWAPPER}
+fs.symlinkSync("good", "g");
+const out = {};
+// Nothing replaced: one judgement (one event) per call, for exactly these targets.
+out.latin1 = tryIt(() => fs.readFileSync("g/f.txt", "latin1"));
+out.utf8 = tryIt(() => fs.readFileSync("g/f.txt", { encoding: "utf8" }));
+out.writeBuffer = tryIt(() => fs.writeFileSync("g/w1.txt", Buffer.from("a")));
+out.writeLatin1 = tryIt(() => fs.writeFileSync("g/w2.txt", "a", "latin1"));
+out.append = tryIt(() => fs.appendFileSync("g/w3.txt", "a"));
+out.appendBuffer = tryIt(() => fs.appendFileSync("g/w3.txt", Buffer.from("b"), { mode: 0o600 }));
+out.appended = fs.readFileSync("good/w3.txt", "utf8");
+// Each replacement swaps the link to the denied folder between the first judgement and the open.
+const cases = {
+  isEncoding: [Buffer, "isEncoding", () => fs.readFileSync("g/f.txt", "latin1")],
+  isEncodingWrite: [Buffer, "isEncoding", () => fs.writeFileSync("g/x1.txt", Buffer.from("x"), { encoding: "latin1" })],
+  isEncodingAppend: [Buffer, "isEncoding", () => fs.appendFileSync("g/x2.txt", Buffer.from("x"))],
+  from: [Buffer, "from", () => fs.writeFileSync("g/x3.txt", "x", "latin1")],
+  openSync: [fs, "openSync", () => fs.writeFileSync("g/x4.txt", Buffer.from("x"))],
+  openSyncAppend: [fs, "openSync", () => fs.appendFileSync("g/x5.txt", Buffer.from("x"))],
+  writeFileSync: [fs, "writeFileSync", () => fs.appendFileSync("g/x6.txt", "x")],
+};
+for (const [name, [obj, key, f]] of Object.entries(cases)) {
+  swap("g", "good");
+  const own = obj[key];
+  let swapped = false;
+  obj[key] = function (...a) { if (!swapped) { swapped = true; swap("g", "secret"); } return own.apply(this, a); };
+  out[name] = tryIt(f);
+  obj[key] = own;
+}
+out.leaked = ["x1", "x2", "x3", "x4", "x5", "x6"].filter((n) => fs.existsSync("secret/" + n + ".txt"));
+console.error("OUT " + JSON.stringify(out));
+`,
+    );
+    const r = await runApp(dir, { strace: false });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(/OUT (.*)/.exec(r.stderr)![1]!) as Record<string, unknown>;
+    const w = "EACCES Warden";
+    expect(out).toEqual({
+      latin1: "good",
+      utf8: "good",
+      writeBuffer: "undefined",
+      writeLatin1: "undefined",
+      append: "undefined",
+      appendBuffer: "undefined",
+      appended: "ab",
+      isEncoding: w,
+      isEncodingWrite: w,
+      isEncodingAppend: w,
+      from: w,
+      openSync: w,
+      openSyncAppend: w,
+      writeFileSync: w,
+      leaked: [],
+    });
+    // One event per call while nothing was replaced (up to the read of what was appended).
+    const events = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{") && !l.startsWith('{"summary"'))
+      .map((l) => JSON.parse(l) as { function: string; target: string });
+    const last = events.findIndex((e) => e.target.endsWith("good/w3.txt"));
+    const before = events
+      .slice(0, last + 1)
+      .filter((e) => /(^|\/)(g\/(f|w1|w2|w3)|good\/w3)\.txt$/.test(e.target))
+      .map((e) => `${e.function} ${e.target.slice(e.target.lastIndexOf("/") + 1)}`);
+    expect(before).toEqual([
+      "js:fs.readFileSync f.txt",
+      "js:fs.readFileSync f.txt",
+      "js:fs.writeFileSync w1.txt",
+      "js:fs.writeFileSync w2.txt",
+      "js:fs.appendFileSync w3.txt",
+      "js:fs.appendFileSync w3.txt",
+      "js:fs.readFileSync w3.txt",
+    ]);
+  }, 120_000);
+
   it("a link swapped by another process between two calls of a reader that judged it before", async () => {
     const dir = setup();
     files(dir, {

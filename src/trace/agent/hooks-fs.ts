@@ -4,6 +4,7 @@
  * CommonJS, ESM (after `syncBuiltinESMExports`) and Node's own callers (module loading, streams)
  * go through it. Calls on file descriptors were judged at `open`.
  */
+import { Buffer as NodeBuffer } from "node:buffer";
 import type * as FS from "node:fs";
 import pathModule from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,6 +60,23 @@ const { apply } = Reflect;
 const { isView } = ArrayBuffer;
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const decode = TextDecoder.prototype.decode;
+/**
+ * Node's fs checks an encoding with the public `Buffer.isEncoding` (and turns a string in
+ * another encoding than UTF-8 into bytes with `Buffer.from`) between a hook and its inner
+ * `openSync`: the shortcuts below skip that inner judgement only while both are Node's own,
+ * taken here before the program runs. A program that replaced either runs its code in between,
+ * and the inner call is judged again.
+ */
+const ownIsEncoding = NodeBuffer.isEncoding;
+const ownBufferFrom = NodeBuffer.from;
+
+function ownBuffer(from: boolean): boolean {
+  const d = getOwnPropertyDescriptor(NodeBuffer, "isEncoding");
+  if (d === undefined || d.value !== ownIsEncoding) return false;
+  if (!from) return true;
+  const f = getOwnPropertyDescriptor(NodeBuffer, "from");
+  return f !== undefined && f.value === ownBufferFrom;
+}
 
 /**
  * A path argument as the string Node would use, or undefined for file descriptors and what is
@@ -264,6 +282,22 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
       target.openSync,
       inner,
     );
+  const writeFile = originals.get("writeFile");
+  if (writeFile !== undefined) {
+    const ownWrite = writeFileHook(t, fs, "writeFile", writeFile, target.writeFileSync!, inner);
+    target.writeFileSync = ownWrite;
+    const appendFile = originals.get("appendFile");
+    if (appendFile !== undefined)
+      target.appendFileSync = writeFileHook(
+        t,
+        fs,
+        "appendFile",
+        writeFile,
+        target.appendFileSync!,
+        inner,
+        ownWrite,
+      );
+  }
   return installed;
 }
 
@@ -359,7 +393,7 @@ function readFileHook(
     const enc = opts.encoding;
     if (
       opts.signal !== undefined ||
-      (enc && enc !== "buffer") ||
+      (enc && enc !== "buffer" && !ownBuffer(false)) ||
       (flag !== undefined && typeof flag !== "string" && typeof flag !== "number")
     )
       return apply(generic, this, [p, opts]);
@@ -378,6 +412,84 @@ function readFileHook(
     }
   };
   copyProps(sync, wrapped);
+  return wrapped;
+}
+
+/**
+ * `writeFileSync` and `appendFileSync`: judged once (a write of the path), instead of two or
+ * three times (Node's `appendFileSync` calls the exported `fs.writeFileSync`, which opens through
+ * the exported `fs.openSync` unless the data is a UTF-8 string). As for `readFileSync`, only
+ * while none of the program's code can run between this judgement and the open: the path and
+ * options made plain values first, `fs.openSync` (and for `appendFileSync` `fs.writeFileSync`)
+ * still this agent's own, `Buffer.isEncoding` (and `Buffer.from`, for a string in another
+ * encoding) still Node's. `appendFileSync` does what Node's does (options defaulting to the
+ * flag `a`, then `writeFileSync`) with Node's own `writeFileSync`, the one the agent's calls
+ * after judging. Anything else goes the long way, each inner call judged again.
+ */
+function writeFileHook(
+  t: Tracer,
+  fs: typeof FS,
+  name: "writeFile" | "appendFile",
+  write: AnyFn,
+  generic: AnyFn,
+  inner: Inner,
+  ownWrite?: AnyFn,
+): AnyFn {
+  const fn = `fs.${name}Sync`;
+  const append = name === "appendFile";
+  const ownOpen = getOwnPropertyDescriptor(fs, "openSync")?.value as unknown;
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    const [path, data, options] = args;
+    if (args.length < 2 || args.length > 3 || t.judge.busy) return apply(generic, this, args);
+    const p = pathOf(path);
+    if (p === undefined) return apply(generic, this, args);
+    const text = typeof data === "string";
+    if (!text && !isView(data)) return apply(generic, this, args);
+    let opts: Record<string, unknown> | string | undefined;
+    if (options === undefined || options === null) opts = undefined;
+    else if (typeof options === "string") opts = options;
+    else if (typeof options === "object" && !isView(options))
+      opts = plainOptions(options) as Record<string, unknown>;
+    else return apply(generic, this, args);
+    if (append) {
+      // Node's appendFileSync: getOptions with the flag `a` by default, then writeFileSync.
+      const o = { __proto__: null, encoding: "utf8", mode: 0o666, flag: "a" } as Record<
+        string,
+        unknown
+      >;
+      if (typeof opts === "string") o.encoding = opts;
+      else if (opts !== undefined) {
+        for (const k of Object.keys(o)) delete o[k];
+        Object.assign(o, opts);
+        if (!o.flag) o.flag = "a";
+      }
+      opts = o;
+    }
+    const enc = typeof opts === "string" ? opts : opts === undefined ? "utf8" : opts.encoding;
+    const flag = typeof opts === "object" ? opts.flag || "w" : "w";
+    const utf8 = text && (enc === "utf8" || enc === "utf-8");
+    if (
+      (typeof opts === "object" && opts.signal !== undefined) ||
+      (typeof flag !== "string" && typeof flag !== "number") ||
+      !ownBuffer(text && !utf8) ||
+      getOwnPropertyDescriptor(fs, "openSync")?.value !== ownOpen ||
+      (append && getOwnPropertyDescriptor(fs, "writeFileSync")?.value !== ownWrite)
+    )
+      return apply(generic, this, args);
+    const j = t.file(fn, true, p);
+    if (j.verdict === "block") throw fsError(name, p, j);
+    inner.path = p;
+    inner.flag = flag;
+    try {
+      return opts === undefined
+        ? apply(write, this, [p, data])
+        : apply(write, this, [p, data, opts]);
+    } finally {
+      inner.path = undefined;
+      inner.flag = undefined;
+    }
+  };
+  copyProps(generic, wrapped);
   return wrapped;
 }
 
