@@ -37,6 +37,8 @@ export const HOSTED_CODES = {
     "A call was cancelled (by the client, or its session closed) while it waited for a core under resources.limits.cpu or for a worker thread: it did not run; or a task's call was cancelled by tasks/cancel while it ran: its worker was terminated and replaced.",
   hosted_task_limit:
     "A task-augmented tools/call while the session already has max_tasks tasks running (default 16; warden serve --max-tasks); refused with a JSON-RPC error, not run. The message names the bound and the setting.",
+  hosted_task_result_too_large:
+    "A task's result (its JSON) was larger than max_task_result_bytes (default 1 MiB): it was not kept; tasks/result answers this error and the task is failed. The message names the size, the bound and the setting.",
   hosted_queue_full:
     "All worker threads are busy and a component already has max_queued calls (default 64; warden serve --max-queued) waiting for one; the call was refused at once, not run. The message names the component and the setting.",
   hosted_limit_unenforceable:

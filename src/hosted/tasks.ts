@@ -26,6 +26,8 @@ export const MAX_KEPT_TASKS = 256;
 export const DEFAULT_TASK_TTL_MS = 5 * 60_000;
 /** ... and at most this long whatever it asked. */
 export const MAX_TASK_TTL_MS = 60 * 60_000;
+/** A task's result (its JSON) kept for tasks/result at most this many bytes (by default). */
+export const MAX_TASK_RESULT_BYTES = 1024 * 1024;
 /** tasks/list page size. */
 const PAGE = 50;
 
@@ -36,6 +38,10 @@ export interface TaskBounds {
   maxKept?: number;
   defaultTtlMs?: number;
   maxTtlMs?: number;
+  /** A task's result kept for tasks/result, in bytes of its JSON, at most (MAX_TASK_RESULT_BYTES). */
+  maxResultBytes?: number;
+  /** The setting a user raises for `maxResultBytes`, as the refusal names it. */
+  maxResultBytesKey?: string;
 }
 
 interface Kept {
@@ -58,6 +64,7 @@ export class SessionTasks implements TaskStore {
   readonly #maxKept: number;
   readonly #defaultTtl: number;
   readonly #maxTtl: number;
+  readonly #maxResultBytes: number;
 
   constructor(
     private readonly component: () => string,
@@ -68,6 +75,7 @@ export class SessionTasks implements TaskStore {
     this.#maxLive = int(bounds.maxLive, MAX_LIVE_TASKS);
     this.#maxKept = Math.max(this.#maxLive, int(bounds.maxKept, MAX_KEPT_TASKS));
     this.#maxTtl = int(bounds.maxTtlMs, MAX_TASK_TTL_MS);
+    this.#maxResultBytes = int(bounds.maxResultBytes, MAX_TASK_RESULT_BYTES);
     this.#defaultTtl = Math.min(this.#maxTtl, int(bounds.defaultTtlMs, DEFAULT_TASK_TTL_MS));
   }
 
@@ -128,14 +136,34 @@ export class SessionTasks implements TaskStore {
     const k = this.#tasks.get(taskId);
     if (k === undefined) return undefined;
     k.stop = undefined;
-    k.result = result;
+    k.result = this.#bounded(result);
     k.settle();
     if (!isTerminal(k.task.status)) {
-      k.task.status = result.isError === true ? "failed" : "completed";
+      k.task.status = k.result.isError === true ? "failed" : "completed";
       k.task.lastUpdatedAt = new Date().toISOString();
     }
     this.#expireLater(taskId, k);
     return { ...k.task };
+  }
+
+  /**
+   * A result over maxResultBytes (its JSON) is not kept: the task fails with
+   * `hosted_task_result_too_large`, naming the size, the bound and the setting.
+   */
+  #bounded(result: Result & { isError?: boolean }): Result & { isError?: boolean } {
+    const bytes = Buffer.byteLength(JSON.stringify(result));
+    if (bytes <= this.#maxResultBytes) return result;
+    const key = this.bounds.maxResultBytesKey ?? "max_task_result_bytes";
+    const e = new WardenError(
+      "hosted_task_result_too_large",
+      `the result of this task on ${this.component()} is ${bytes} bytes, over the ${this.#maxResultBytes} a task's result may keep (${key}); it was not kept. Call the tool without a task, make its answer smaller, or raise ${key}.`,
+      { category: "denied", details: { bytes, limit: this.#maxResultBytes, key } },
+    );
+    return {
+      content: [{ type: "text", text: `${e.code}: ${e.message}` }],
+      isError: true,
+      _meta: { "warden/error": e.toJSON() },
+    };
   }
 
   async getTask(taskId: string): Promise<Task | null> {
@@ -150,9 +178,9 @@ export class SessionTasks implements TaskStore {
   ): Promise<void> {
     const k = this.#known(taskId);
     if (isTerminal(k.task.status)) throw new Error(`Task ${taskId} has already ended`);
-    k.result = result;
+    k.result = this.#bounded(result);
     k.settle();
-    k.task.status = status;
+    k.task.status = k.result !== result ? "failed" : status;
     k.task.lastUpdatedAt = new Date().toISOString();
     this.#expireLater(taskId, k);
   }

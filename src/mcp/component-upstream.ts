@@ -279,6 +279,8 @@ export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<
       tasks: {
         ...(cfg.maxTasks === undefined ? {} : { maxLive: cfg.maxTasks }),
         maxLiveKey: `max_tasks of upstream "${cfg.name}"`,
+        ...(cfg.maxTaskResultBytes === undefined ? {} : { maxResultBytes: cfg.maxTaskResultBytes }),
+        maxResultBytesKey: `max_task_result_bytes of upstream "${cfg.name}"`,
       },
     });
     const onclose = srv.onclose;

@@ -89,6 +89,8 @@ export interface ComponentUpstreamConfig {
   readonly maxQueued?: number;
   /** Tasks of one session running at once at most (max_tasks, default 16). */
   readonly maxTasks?: number;
+  /** A task's result kept for tasks/result, bytes of its JSON, at most (max_task_result_bytes, default 1 MiB). */
+  readonly maxTaskResultBytes?: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly prefix: boolean;

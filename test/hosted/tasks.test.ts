@@ -329,3 +329,49 @@ describe("a task cancelled while its component makes host calls without end", ()
     }
   });
 });
+
+describe("task results are bounded in bytes", () => {
+  it("hostile: a result over max_task_result_bytes is not kept; the task fails with hosted_task_result_too_large", {
+    timeout: 60_000,
+  }, async () => {
+    const h = await HostedServer.open({
+      path: comp,
+      policies: [policy],
+      cacheDir: CACHE,
+      pool: { size: 1 },
+    });
+    try {
+      const [ct, st] = InMemoryTransport.createLinkedPair();
+      // tools.ok's answer (7 as structuredContent and as text) is about 70 bytes of JSON
+      await serveOn(h, st, { tasks: { maxResultBytes: 32, maxResultBytesKey: "the bound" } });
+      const c = new Client({ name: "bytes", version: "1" });
+      await c.connect(ct);
+      const task = await createTask(c, "tools.ok");
+      const result = await taskResult(c, task.taskId);
+      expect(result.isError).toBe(true);
+      expect(code(result)).toBe("hosted_task_result_too_large");
+      expect(result._meta?.["warden/error"]).toMatchObject({
+        details: { limit: 32, key: "the bound" },
+      });
+      expect(result.content[0]!.text).toMatch(/over the 32 .*raise the bound/);
+      expect(result.structuredContent).toBeUndefined();
+      expect((await getTask(c, task.taskId)).status).toBe("failed");
+      // the same call without a task is answered in full
+      expect((await c.callTool({ name: "tools.ok", arguments: {} })).structuredContent).toEqual({
+        result: 7,
+      });
+      await c.close();
+
+      // the default bound (1 MiB) keeps it
+      const [ct2, st2] = InMemoryTransport.createLinkedPair();
+      await serveOn(h, st2);
+      const c2 = new Client({ name: "bytes2", version: "1" });
+      await c2.connect(ct2);
+      const t2 = await createTask(c2, "tools.ok");
+      expect((await taskResult(c2, t2.taskId)).structuredContent).toEqual({ result: 7 });
+      await c2.close();
+    } finally {
+      await h.close();
+    }
+  });
+});
