@@ -43,6 +43,8 @@ export const MCP_CODES = {
     "A request method sent as a notification (no id): dropped, never forwarded, and audited (a notification gets no answer).",
   server_requests_full:
     "An upstream already had 1,024 requests to the client (sampling, elicitation, ...) unanswered; its next one was refused and audited.",
+  requests_full:
+    "An HTTP session already had 1,024 requests awaiting their answers; the POST was refused (429, -32600) and audited.",
   held_full:
     "A client's notifications and answers waited behind asynchronous judgements, 1,024 of them; the next was dropped and audited.",
   session_unknown:

@@ -43,6 +43,8 @@ export const SUPPORTED_VERSIONS = new Set([
 export const PRIME_AFTER_MS = 1000;
 /** Retry-After (seconds) of a 503 when the sessions are at their limit. */
 const RETRY_AFTER_S = 5;
+/** Requests of one session awaiting their answers at most; past it 429 (requests_full). */
+export const MAX_REQUESTS_IN_FLIGHT = 1024;
 /** The SSE retry (ms) a priming event asks for. */
 const RETRY_MS = 1000;
 
@@ -523,6 +525,22 @@ export class HttpFront {
           code: "message_invalid",
           reason: `Invalid Request: the id ${JSON.stringify(m.id)} names a request of this session still in flight; give each request its own id.`,
         });
+    // every request in flight holds its POST and its call upstream: bounded per session
+    let n = e.down.byRequest.size;
+    for (const m of msgs)
+      if ("method" in m && "id" in m && m.id !== undefined && m.id !== null) n++;
+    if (n > MAX_REQUESTS_IN_FLIGHT) {
+      const reason = `Too many requests: this session would have ${n} requests awaiting their answers, past its limit of ${MAX_REQUESTS_IN_FLIGHT}; wait for some answers (or cancel them) and send again.`;
+      this.#refused(req, caller, { method: methodOf(msgs[0]), code: "requests_full", reason });
+      return fail(
+        res,
+        429,
+        reason,
+        INVALID_REQUEST,
+        { "retry-after": "1" },
+        { warden: "requests_full" },
+      );
+    }
     this.#dispatch(req, res, e, msgs, batch, acceptsSse, sseAnswer);
   }
 

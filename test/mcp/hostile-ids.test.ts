@@ -6,12 +6,15 @@
 // (400, -32600, data.warden message_invalid) and the first call is answered as usual. A
 // request the client cancels gets no answer (MCP): its POST waited for ever as well, and kept
 // its session from ever being collected as idle; now it ends (202, or the batch's other
-// answers) and the id is free again.
+// answers) and the id is free again. And a session's requests in flight were not bounded
+// at all (a 4 MiB batch is ~40,000 calls, each with its timer, upstream write and audit
+// state): now at most 1,024, past it 429 requests_full.
 // Real gateway, real SDK upstream (hold-server: never answers a call; the gateway's
 // request_timeout_ms answers it).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_REQUESTS_IN_FLIGHT } from "../../src/mcp/http-front.js";
 import type { Gateway } from "../../src/mcp/index.js";
 import { ROOT, startGateway, tempDir, until, writeGatewayFiles } from "./helpers.js";
 
@@ -128,5 +131,22 @@ describe("JSON-RPC ids reused on one HTTP session", () => {
     const again = post(hold(11, 7), sid);
     await until(() => arrived(7), 10_000, "the second call upstream");
     expect((await again).status).toBe(200);
+  }, 30_000);
+
+  it("a batch past 1,024 requests in flight on a session is refused whole (429); the session goes on", async () => {
+    const sid = await session();
+    const batch = Array.from({ length: MAX_REQUESTS_IN_FLIGHT + 1 }, (_, i) =>
+      hold(`b${i}`, 1000 + i),
+    );
+    const r = await post(batch, sid);
+    expect(r.status).toBe(429);
+    expect(r.headers.get("retry-after")).toBe("1");
+    const body = (await r.json()) as { error: { code: number; data: { warden: string } } };
+    expect(body.error.code).toBe(-32600);
+    expect(body.error.data.warden).toBe("requests_full");
+    const ok = post(hold("after", 9), sid);
+    await until(() => arrived(9), 10_000, "the later call upstream");
+    expect(arrived(1000)).toBe(false);
+    expect((await ok).status).toBe(200);
   }, 30_000);
 });
