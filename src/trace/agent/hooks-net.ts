@@ -10,6 +10,7 @@ import type * as DNS from "node:dns";
 import type * as HTTP from "node:http";
 import type * as NET from "node:net";
 import { connectError, lookupError } from "./errors.js";
+import type { Judged } from "./judge.js";
 import type { Tracer } from "./tracer.js";
 
 type AnyFn = (...a: unknown[]) => unknown;
@@ -132,31 +133,92 @@ export function hookDgram(dgram: typeof DGRAM, t: Tracer): string[] {
   return ["dgram.connect", "dgram.send"];
 }
 
-/** The URL of `http.request(url?, options?, cb?)`'s arguments. */
-function urlOf(args: unknown[], defaultProtocol: string): { url: string; method: string } {
-  let u: URL | undefined;
-  let o: Record<string, unknown> = {};
-  if (typeof args[0] === "string") u = new URL(args[0]);
-  else if (args[0] instanceof URL) u = args[0];
-  else if (args[0] !== null && typeof args[0] === "object") o = args[0] as Record<string, unknown>;
-  if (u !== undefined && args[1] !== null && typeof args[1] === "object")
-    o = args[1] as Record<string, unknown>;
-  const method = typeof o.method === "string" ? o.method.toUpperCase() : "GET";
-  if (u !== undefined && Object.keys(o).length === 0) return { url: u.href, method };
-  const protocol = (o.protocol as string | undefined) ?? u?.protocol ?? defaultProtocol;
+/**
+ * `http.request(url?, options?, cb?)`'s arguments read once, as Node reads them
+ * (`ClientRequest`: a string parsed as a URL, a URL or an object Node takes for one read as
+ * `urlToHttpOptions` does, then `Object.assign`ed with the options): one plain object, the
+ * callback, and the URL judged. Node is handed that object, so a getter, a URL subclass's own
+ * `pathname` or a `{ href, protocol, pathname }` object cannot answer the check one URL and
+ * Node another. Throws what a getter throws.
+ */
+function readRequest(
+  args: unknown[],
+  defaultProtocol: string,
+): { opts: Record<string, unknown>; cb: unknown; url: string; method: string } {
+  let [input, options, cb] = args;
+  let opts: Record<string, unknown> = {};
+  const x = input as Record<string, unknown> | null | undefined;
+  if (typeof input === "string" || input instanceof URL || isUrlLike(x)) {
+    const u = (typeof input === "string" ? new URL(input) : input) as Record<string, unknown>;
+    const hostname = u.hostname;
+    const pathname = u.pathname;
+    const search = u.search;
+    opts = {
+      protocol: u.protocol,
+      hostname:
+        typeof hostname === "string" && hostname.startsWith("[") ? hostname.slice(1, -1) : hostname,
+      hash: u.hash,
+      search,
+      pathname,
+      path: `${pathname || ""}${search || ""}`,
+      href: u.href,
+    };
+    const port = u.port;
+    if (port !== "") opts.port = Number(port);
+    const username = u.username;
+    const password = u.password;
+    if (username || password)
+      opts.auth = `${decodeURIComponent(String(username))}:${decodeURIComponent(String(password))}`;
+  } else {
+    cb = options;
+    options = input;
+  }
+  if (typeof options === "function") {
+    cb = options;
+    options = undefined;
+  }
+  if (options !== null && options !== undefined) Object.assign(opts, options);
+  const method = typeof opts.method === "string" ? opts.method.toUpperCase() : "GET";
+  const protocol = typeof opts.protocol === "string" ? opts.protocol : defaultProtocol;
   const host =
-    (o.hostname as string | undefined) ??
-    (o.host as string | undefined) ??
-    u?.hostname ??
-    "localhost";
-  const port = o.port ?? u?.port;
-  const path = (o.path as string | undefined) ?? (u ? `${u.pathname}${u.search}` : "/");
+    typeof opts.hostname === "string" && opts.hostname !== ""
+      ? opts.hostname
+      : typeof opts.host === "string" && opts.host !== ""
+        ? opts.host
+        : "localhost";
+  const port = opts.port;
+  const path = typeof opts.path === "string" ? opts.path : "/";
   const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   return {
-    url: `${protocol}//${h}${port !== undefined && port !== "" ? `:${port}` : ""}${path}`,
+    opts,
+    cb,
+    url: `${protocol}//${h}${port !== undefined && port !== null && port !== "" ? `:${String(port)}` : ""}${path}`,
     method,
   };
 }
+
+/** Node's own test (`isURL`): an object Node reads as a URL. */
+function isUrlLike(x: Record<string, unknown> | null | undefined): boolean {
+  return Boolean(
+    x !== null &&
+      typeof x === "object" &&
+      x.href &&
+      x.protocol &&
+      x.auth === undefined &&
+      x.path === undefined,
+  );
+}
+
+/** The verdict on a request whose URL could not be read: refused (fail closed), audited. */
+const UNREADABLE: Judged = Object.freeze({
+  verdict: "block",
+  decision: Object.freeze({
+    allowed: false,
+    effect: "deny",
+    code: "bad_action",
+    reason: "the request's URL could not be read (a getter threw): refused",
+  }),
+});
 
 export function hookHttp(mod: typeof HTTP, name: "http" | "https", t: Tracer): string[] {
   const target = mod as unknown as Record<string, AnyFn>;
@@ -165,19 +227,32 @@ export function hookHttp(mod: typeof HTTP, name: "http" | "https", t: Tracer): s
     const orig = target[fnName]!;
     const fn = `${name}.${fnName}`;
     target[fnName] = function (this: unknown, ...args: unknown[]) {
-      let blocked: Error | undefined;
+      // A string Node cannot parse: its own error (ERR_INVALID_URL), nothing is sent.
+      if (typeof args[0] === "string" && !URL.canParse(args[0]))
+        return Reflect.apply(orig, this, args);
+      let r: ReturnType<typeof readRequest>;
       try {
-        const { url, method } = urlOf(args, `${name}:`);
-        const j = t.op(fn, name, { kind: "http", target: url, method });
-        if (j.verdict === "block") {
-          const parsed = new URL(url);
-          blocked = connectError(parsed.hostname, Number(parsed.port) || undefined, j);
-        }
+        r = readRequest(args, `${name}:`);
       } catch {
-        // Arguments Node itself refuses: its own error follows.
+        // Fail closed: what cannot be read cannot be judged; Node is not handed it either.
+        const j = t.record(fn, name, "(unreadable URL)", UNREADABLE);
+        throw connectError("(unreadable URL)", undefined, j);
       }
-      const req = Reflect.apply(orig, this, args) as HTTP.ClientRequest;
-      if (blocked !== undefined) req.destroy(blocked);
+      const j = t.op(fn, name, { kind: "http", target: r.url, method: r.method });
+      const call = typeof r.cb === "function" ? [r.opts, r.cb] : [r.opts];
+      const req = Reflect.apply(orig, this, call) as HTTP.ClientRequest;
+      if (j.verdict === "block") {
+        let host = String(r.opts.hostname ?? r.opts.host ?? "localhost");
+        let port: number | undefined;
+        try {
+          const parsed = new URL(r.url);
+          host = parsed.hostname;
+          port = Number(parsed.port) || undefined;
+        } catch {
+          // the host as given
+        }
+        req.destroy(connectError(host, port, j));
+      }
       return req;
     };
     out.push(fn);
