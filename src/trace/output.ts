@@ -68,6 +68,8 @@ export interface RunSummary {
   }[];
   readonly agents: number;
   readonly lost: number;
+  /** Spool records warden run could not read (their events are lost; src/trace/spool.ts). */
+  readonly lost_records?: number;
   readonly still_running: readonly number[];
   readonly reviews_without_tty: number;
   readonly exit_code: number;
@@ -140,6 +142,10 @@ export function summaryText(r: RunSummary, color: boolean): string {
       `  no terminal: ${r.reviews_without_tty} review(s) were denied (review means deny without a tty)`,
     );
   if (r.lost > 0) out.push(`  LOST: ${r.lost} event(s) sent by agents never arrived`);
+  if (r.lost_records !== undefined && r.lost_records > 0)
+    out.push(
+      `  LOST: ${r.lost_records} spool record(s) could not be read; the events in them are lost`,
+    );
   if (r.still_running.length > 0)
     out.push(`  still running, not followed to the end: pid ${r.still_running.join(", ")}`);
   out.push("process tree:");

@@ -322,6 +322,8 @@ async function run(command: string[], o: Options): Promise<number> {
   const base = summaryOf(session, code, left);
   const summary = {
     ...base,
+    // A spool record that could not be read is counted, never silently dropped.
+    lost_records: spool?.stats.skipped ?? 0,
     processes: strace.processes(base.processes),
     not_seen: strace.notSeen(),
     strace: strace.summary(),
