@@ -29,6 +29,9 @@ export const ADMIN_DEFAULTS = Object.freeze({
   /** To send the request head. */
   headersTimeoutMs: 10_000,
   keepAliveMs: 65_000,
+  /** TCP connections held at once, in all, and from one remote address (src/core/connection-cap.ts). */
+  connections: 256,
+  connectionsPerAddress: 64,
   /** Multipart: fields besides the file (name, description, limits, enabled, and a few spare). */
   multipartFields: 8,
   /** Multipart: a field's value (the description). */

@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
 import type { AuditRecord } from "../audit/record.js";
+import { capConnections } from "../core/connection-cap.js";
 import { WardenError } from "../core/errors.js";
 import type { CompiledPolicy } from "../policy/index.js";
 import type { PluginRegistry, RegistryLog } from "../rules/registry/index.js";
@@ -153,6 +154,15 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Admin
     ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = ADMIN_DEFAULTS.headersTimeoutMs;
+  capConnections(
+    app.server,
+    { total: ADMIN_DEFAULTS.connections, perAddress: ADMIN_DEFAULTS.connectionsPerAddress },
+    (n, why) =>
+      log.warn(
+        { event: "admin.connections_refused", refused: n },
+        `admin: refused ${n} connection(s): ${why}`,
+      ),
+  );
   const context: AdminContext = {
     registry: opts.registry,
     policy: opts.policy,

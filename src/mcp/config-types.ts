@@ -154,6 +154,10 @@ export interface HttpLimits {
   readonly sessions: number;
   /** max_sessions_per_token: open HTTP sessions of one caller. */
   readonly sessionsPerCaller: number;
+  /** max_connections: TCP connections held at once, in all. */
+  readonly connections: number;
+  /** max_connections_per_address: TCP connections held at once from one remote address. */
+  readonly connectionsPerAddress: number;
 }
 
 export const HTTP_LIMITS: HttpLimits = Object.freeze({
@@ -164,6 +168,8 @@ export const HTTP_LIMITS: HttpLimits = Object.freeze({
   keepAliveMs: 65_000,
   sessions: 256,
   sessionsPerCaller: 32,
+  connections: 1024,
+  connectionsPerAddress: 256,
 });
 
 export type ListenConfig = { readonly kind: "stdio" } | HttpListenConfig;

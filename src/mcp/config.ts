@@ -271,6 +271,8 @@ function httpLimits(c: Checker, h: Obj): HttpLimits {
     keepAliveMs: s("keep_alive_seconds", d.keepAliveMs),
     sessions: c.int(h, "max_sessions", d.sessions),
     sessionsPerCaller: c.int(h, "max_sessions_per_token", d.sessionsPerCaller),
+    connections: c.int(h, "max_connections", d.connections),
+    connectionsPerAddress: c.int(h, "max_connections_per_address", d.connectionsPerAddress),
   };
 }
 

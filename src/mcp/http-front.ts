@@ -112,7 +112,11 @@ export class HttpFront {
     this.maxPerCaller = cfg.limits?.sessionsPerCaller ?? HTTP_LIMITS.sessionsPerCaller;
     this.#json = cfg.jsonResponse === true;
     this.#maxBody = cfg.limits?.bodyBytes ?? HTTP_LIMITS.bodyBytes;
-    this.server = createFrontServer(cfg, (req, res) => this.#handle(req, res));
+    this.server = createFrontServer(
+      cfg,
+      (req, res) => this.#handle(req, res),
+      (line) => this.log(line),
+    );
   }
 
   async listen(): Promise<AddressInfo> {

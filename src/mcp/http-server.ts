@@ -13,6 +13,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
+import { capConnections } from "../core/connection-cap.js";
 import { WardenError } from "../core/errors.js";
 import { HTTP_LIMITS, type HttpListenConfig } from "./config-types.js";
 
@@ -25,7 +26,11 @@ const STATUS_TEXT: Record<number, string> = {
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The server for a listen.http config (not yet listening). */
-export function createFrontServer(cfg: HttpListenConfig, handler: Handler): Server {
+export function createFrontServer(
+  cfg: HttpListenConfig,
+  handler: Handler,
+  onDrop?: (line: string) => void,
+): Server {
   const l = { ...HTTP_LIMITS, ...cfg.limits };
   const opts = {
     maxHeaderSize: l.headerBytes,
@@ -54,6 +59,11 @@ export function createFrontServer(cfg: HttpListenConfig, handler: Handler): Serv
       handler,
     ) as unknown as Server;
   } else server = createHttpServer(opts, handler);
+  capConnections(server, { total: l.connections, perAddress: l.connectionsPerAddress }, (n, why) =>
+    onDrop?.(
+      `listen.http: refused ${n} connection(s): ${why}; raise listen.http.max_connections / max_connections_per_address if these are real clients`,
+    ),
+  );
   // A malformed request, a head or trailers over the limit, a timeout: answer if nothing was
   // answered yet on this request, then close.
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {

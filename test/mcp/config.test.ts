@@ -52,7 +52,7 @@ describe("gateway config", () => {
       '2:1 upstream unknown_key: unknown key "upstream" in warden.yaml (did you mean "upstreams"?); known keys: listen, auth, state, policy, rules, caller, caller_includes_client_name, audit, telemetry, metrics, restart, limits, upstreams, admin, wasm, security_guards.',
       '4:30 caller_includes_client_name invalid_value: caller_includes_client_name must be true or false, not a string ("yes").',
       '5:12 metrics.paht unknown_key: unknown key "paht" in metrics (did you mean "path"?); known keys: path.',
-      '6:19 listen.http.sessions unknown_key: unknown key "sessions" in listen.http; known keys: host, port, path, allowed_hosts, allowed_origins, bearer_env, session_idle_seconds, json_response, max_body_bytes, max_header_bytes, headers_timeout_seconds, request_timeout_seconds, keep_alive_seconds, tls, allow_insecure, max_sessions, max_sessions_per_token.',
+      '6:19 listen.http.sessions unknown_key: unknown key "sessions" in listen.http; known keys: host, port, path, allowed_hosts, allowed_origins, bearer_env, session_idle_seconds, json_response, max_body_bytes, max_header_bytes, headers_timeout_seconds, request_timeout_seconds, keep_alive_seconds, tls, allow_insecure, max_sessions, max_sessions_per_token, max_connections, max_connections_per_address.',
       '7:36 audit.arguments invalid_value: audit.arguments must be "redacted" (default), "full" or "omit", not "ful" (did you mean "full"?).',
     ]);
   });
