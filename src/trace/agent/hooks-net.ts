@@ -262,29 +262,39 @@ export function hookHttp(mod: typeof HTTP, name: "http" | "https", t: Tracer): s
 
 export function hookFetch(t: Tracer): string[] {
   const orig = globalThis.fetch;
-  if (typeof orig !== "function") return [];
-  globalThis.fetch = function (this: unknown, input: unknown, init?: { method?: string }) {
-    let url: string | undefined;
-    let method = init?.method ?? "GET";
-    if (typeof input === "string") url = input;
-    else if (input instanceof URL) url = input.href;
-    else if (input !== null && typeof input === "object" && "url" in input) {
-      url = String((input as { url: unknown }).url);
-      method = init?.method ?? String((input as { method?: unknown }).method ?? "GET");
+  const RequestCtor = globalThis.Request;
+  if (typeof orig !== "function" || typeof RequestCtor !== "function") return [];
+  // The Request the fetch will send is made here, once, with the constructor and getters as
+  // they were at load (the program may replace them later): its URL and method are what fetch
+  // reads (its internal state), so a URL subclass with its own href, an object whose toString
+  // or `url` answers twice differently, or a method getter cannot show the judge one request
+  // and send another. fetch is then handed that very Request.
+  const proto = RequestCtor.prototype;
+  const urlOf = Object.getOwnPropertyDescriptor(proto, "url")?.get;
+  const methodOf = Object.getOwnPropertyDescriptor(proto, "method")?.get;
+  if (urlOf === undefined || methodOf === undefined) return [];
+  globalThis.fetch = function (this: unknown, input: unknown, init?: unknown) {
+    let req: Request;
+    let url: string;
+    let method: string;
+    try {
+      req = Reflect.construct(RequestCtor, init === undefined ? [input] : [input, init]);
+      url = Reflect.apply(urlOf, req, []) as string;
+      method = Reflect.apply(methodOf, req, []) as string;
+    } catch (e) {
+      return Promise.reject(e); // what fetch itself does with input it cannot make a Request of
     }
-    if (url !== undefined) {
-      const j = t.op("fetch", "fetch", { kind: "http", target: url, method: method.toUpperCase() });
-      if (j.verdict === "block") {
-        let host = url;
-        try {
-          host = new URL(url).hostname;
-        } catch {}
-        return Promise.reject(
-          new TypeError("fetch failed", { cause: connectError(host, undefined, j) }),
-        );
-      }
+    const j = t.op("fetch", "fetch", { kind: "http", target: url, method: method.toUpperCase() });
+    if (j.verdict === "block") {
+      let host = url;
+      try {
+        host = new URL(url).hostname;
+      } catch {}
+      return Promise.reject(
+        new TypeError("fetch failed", { cause: connectError(host, undefined, j) }),
+      );
     }
-    return Reflect.apply(orig, this, [input, init]) as Promise<Response>;
+    return Reflect.apply(orig, this, [req]) as Promise<Response>;
   } as typeof fetch;
   return ["fetch"];
 }
