@@ -96,26 +96,7 @@ export class PostStream {
       if (this.pending.size === 0) this.#done = true;
       return;
     } else this.#answers.push(json);
-    if (this.pending.size > 0) return;
-    this.#done = true;
-    if (this.stream !== 0) {
-      this.down.store.finish(this.stream);
-      this.down.resumable.delete(this.stream);
-      const out = this.#out;
-      if (out !== undefined && !out.destroyed) out.end();
-      return;
-    }
-    const a = this.#answers;
-    if (!this.sseAnswer)
-      oneShot(this.res, this.down.jsonOneShot, this.batch ? `[${a.join(",")}]` : a[0]!);
-    else if (a.length === 1)
-      oneShot(this.res, this.down.sseHeaders, `event: message\ndata: ${a[0]}\n\n`);
-    else
-      oneShot(
-        this.res,
-        this.down.sseHeaders,
-        a.map((x) => `event: message\ndata: ${x}\n\n`).join(""),
-      );
+    if (this.pending.size === 0) this.#finish();
   }
 
   /**
@@ -124,6 +105,14 @@ export class PostStream {
    */
   cancelled(id: Id): void {
     if (!this.pending.delete(id) || this.#done || this.pending.size > 0) return;
+    this.#finish();
+  }
+
+  /**
+   * Every request of this POST is answered or cancelled: end its SSE stream, or send the
+   * answers held so far in one piece (202 when there are none: all were cancelled).
+   */
+  #finish(): void {
     this.#done = true;
     if (this.stream !== 0) {
       this.down.store.finish(this.stream);
@@ -136,7 +125,8 @@ export class PostStream {
     const a = this.#answers;
     this.#answers = [];
     if (a.length === 0) this.res.writeHead(202, this.down.acceptedHeaders).end();
-    else if (!this.sseAnswer) oneShot(this.res, this.down.jsonOneShot, `[${a.join(",")}]`);
+    else if (!this.sseAnswer)
+      oneShot(this.res, this.down.jsonOneShot, this.batch ? `[${a.join(",")}]` : a[0]!);
     else
       oneShot(
         this.res,
