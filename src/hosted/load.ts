@@ -138,7 +138,10 @@ export async function loadComponent(
       `imports ${refused.join(", ")}, which Warden does not provide (it provides ${[...provided].join(", ")}); build the component without it (componentize-js: disableFeatures)`,
       { imports: refused },
     );
-  const { componentWit } = await import("@bytecodealliance/jco");
+  // jco's own entry point re-exports this, but importing it loads jco's transpiler too, which
+  // imports oxc-minify, a native module whose tokio runtime starts two threads that every
+  // `warden serve` process then carried (the transpiler runs only when the cache misses).
+  const { componentWit } = await import("@bytecodealliance/jco-transpile/wasm-tools");
   const rootText = await componentWit(bytes);
   const sources = witSources(file);
   let doc: ReturnType<typeof readComponentWit>;
