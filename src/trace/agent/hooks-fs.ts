@@ -52,7 +52,15 @@ export const FS_SPECS: ReadonlyArray<readonly [string, readonly Access[]]> = [
   ["mkdtemp", ["w"]],
   // A Blob of the file's bytes (Node 19.8+): it reads the file as readFile does.
   ["openAsBlob", ["r"]],
+  // What a path leads to, and whether it is there: a read, as stat is (each told a denied
+  // file's existence, its link target, or its stat through watchFile's listener).
+  ["realpath", ["r"]],
+  ["watch", ["r"]],
+  ["watchFile", ["r"]],
 ];
+
+/** Calls whose last function is a listener, not a callback: a block throws, as Node's do. */
+const LISTENING = new Set(["watch", "watchFile"]);
 
 // Taken before the program runs: what the hooks use to read its arguments is not the program's.
 const { getOwnPropertyDescriptor } = Object;
@@ -242,7 +250,7 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
           const err = gate(t, name, fn, access, args);
           if (err !== undefined) {
             const last = args[args.length - 1];
-            if (typeof last !== "function") throw err;
+            if (typeof last !== "function" || LISTENING.has(name)) throw err;
             if (name === "exists") process.nextTick(last as AnyFn, false);
             else process.nextTick(last as AnyFn, err);
             return undefined;
@@ -260,12 +268,40 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
       promises[name] = function (this: unknown, ...args: unknown[]) {
         if (!t.judge.busy) {
           const err = gate(t, name, fn, access, args);
-          if (err !== undefined) return Promise.reject(err);
+          if (err !== undefined) {
+            // fs.promises.watch gives an async iterator, not a promise: it throws, as Node's.
+            if (LISTENING.has(name)) throw err;
+            return Promise.reject(err);
+          }
         }
         return apply(pr, this, args);
       };
       installed.push(fn);
     }
+  }
+  // realpath.native (libuv's realpath, sync and callback): the same read as realpath. copyProps
+  // carried Node's own over to the wrappers above; each is wrapped in its place.
+  for (const name of ["realpathSync", "realpath"] as const) {
+    const outer = target[name] as (AnyFn & { native?: AnyFn }) | undefined;
+    const native = outer?.native;
+    if (outer === undefined || typeof native !== "function") continue;
+    const fn = `fs.${name}.native`;
+    const sync = name === "realpathSync";
+    const wrapped = function (this: unknown, ...args: unknown[]) {
+      if (!t.judge.busy) {
+        const err = gate(t, "realpath", fn, ["r"], args);
+        if (err !== undefined) {
+          const last = args[args.length - 1];
+          if (sync || typeof last !== "function") throw err;
+          process.nextTick(last as AnyFn, err);
+          return undefined;
+        }
+      }
+      return apply(native, this, args);
+    };
+    copyProps(native, wrapped);
+    outer.native = wrapped;
+    installed.push(fn);
   }
   // The calls made most often, with shortcuts that keep their judgement (below).
   for (const name of ["stat", "lstat"] as const) {
