@@ -8,6 +8,7 @@
  * bounded (hosted_task_limit). A real SDK client over stdio through `warden serve`, and over the
  * SDK's in-memory transport for two sessions on one component server.
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -374,4 +375,54 @@ describe("task results are bounded in bytes", () => {
       await h.close();
     }
   });
+});
+
+describe("warden serve --max-task-result-bytes (stdio)", () => {
+  it("hostile: a task's result over the flag's bound is not kept; the refusal names the flag", {
+    timeout: 60_000,
+  }, async () => {
+    const t = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        ...[CLI, "serve", comp, "--policy", policy, "--workers", "1"],
+        ...["--max-task-result-bytes", "32"],
+      ],
+      env: { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>,
+      stderr: "pipe",
+    });
+    const c = new Client({ name: "result-bytes", version: "1" });
+    await c.connect(t);
+    try {
+      const task = await createTask(c, "tools.ok");
+      const result = await taskResult(c, task.taskId);
+      expect(result.isError).toBe(true);
+      expect(code(result)).toBe("hosted_task_result_too_large");
+      expect(result._meta?.["warden/error"]).toMatchObject({
+        details: { limit: 32, key: "--max-task-result-bytes" },
+      });
+      expect(result.content[0]!.text).toMatch(/over the 32 .*raise --max-task-result-bytes/);
+      expect((await getTask(c, task.taskId)).status).toBe("failed");
+      // the plain call is answered in full
+      expect((await c.callTool({ name: "tools.ok", arguments: {} })).structuredContent).toEqual({
+        result: 7,
+      });
+    } finally {
+      await c.close();
+    }
+  });
+
+  it.each(["0", "-5", "1.5", "lots", "1073741825"])(
+    "--max-task-result-bytes %s is refused at start, naming the flag and its range",
+    (v) => {
+      const r = spawnSync(
+        process.execPath,
+        [CLI, "serve", comp, "--policy", policy, "--max-task-result-bytes", v],
+        { env: { ...process.env, WARDEN_CACHE_DIR: CACHE }, encoding: "utf8", input: "" },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        `--max-task-result-bytes must be a whole number from 1 to 1073741824 (got "${v}")`,
+      );
+    },
+  );
 });

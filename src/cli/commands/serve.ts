@@ -21,6 +21,7 @@ interface ServeOpts {
   instancesMemoryMb?: string;
   maxQueued?: string;
   maxTasks?: string;
+  maxTaskResultBytes?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -59,6 +60,10 @@ export function registerServe(program: Command): void {
     .option(
       "--max-tasks <n>",
       "tasks (task-augmented tools/call) of the session running at once (default 16; past it hosted_task_limit)",
+    )
+    .option(
+      "--max-task-result-bytes <n>",
+      "a task's result (its JSON) kept for tasks/result, bytes at most (default 1048576; past it hosted_task_result_too_large)",
     )
     .option(
       "--audit <file>",
@@ -130,6 +135,8 @@ export function registerServe(program: Command): void {
         tasks: {
           ...(bounds.tasks === undefined ? {} : { maxLive: bounds.tasks }),
           maxLiveKey: "--max-tasks",
+          ...(bounds.resultBytes === undefined ? {} : { maxResultBytes: bounds.resultBytes }),
+          maxResultBytesKey: "--max-task-result-bytes",
         },
       });
       // Bytes of a request arrived: the worker likely to run it wakes while the SDK parses them.
@@ -150,12 +157,13 @@ export function registerServe(program: Command): void {
  * and audit as `warden gateway`. The first --policy is the gateway's; a second one is the
  * component's own (both must allow).
  */
-/** --max-instances and --instances-memory-mb: whole numbers. */
+/** --max-instances, --instances-memory-mb, --max-queued and the task bounds: whole numbers. */
 function sessionBounds(opts: ServeOpts): {
   max?: number;
   mb?: number;
   queued?: number;
   tasks?: number;
+  resultBytes?: number;
 } {
   const num = (flag: string, v: string | undefined, max: number) => {
     if (v === undefined) return undefined;
@@ -168,8 +176,11 @@ function sessionBounds(opts: ServeOpts): {
   const mb = num("--instances-memory-mb", opts.instancesMemoryMb, 1_048_576);
   const queued = opts.maxQueued === "0" ? 0 : num("--max-queued", opts.maxQueued, 100_000);
   const tasks = num("--max-tasks", opts.maxTasks, 10_000);
+  // the bound of the gateway's max_task_result_bytes (schemas/warden.schema.json)
+  const resultBytes = num("--max-task-result-bytes", opts.maxTaskResultBytes, 1_073_741_824);
   return {
     ...(tasks === undefined ? {} : { tasks }),
+    ...(resultBytes === undefined ? {} : { resultBytes }),
     ...(max === undefined ? {} : { max }),
     ...(mb === undefined ? {} : { mb }),
     ...(queued === undefined ? {} : { queued }),
@@ -214,6 +225,9 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
     ...(bounds.mb === undefined ? [] : [`    instances_memory_mb: ${bounds.mb}`]),
     ...(bounds.queued === undefined ? [] : [`    max_queued: ${bounds.queued}`]),
     ...(bounds.tasks === undefined ? [] : [`    max_tasks: ${bounds.tasks}`]),
+    ...(bounds.resultBytes === undefined
+      ? []
+      : [`    max_task_result_bytes: ${bounds.resultBytes}`]),
     "",
   ].join("\n");
   const { parseConfig } = await import("../../mcp/config.js");
