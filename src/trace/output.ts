@@ -78,7 +78,7 @@ export interface RunSummary {
 
 /** The Python agent's blind spots (docs/trace.md, "Not seen by the Python agent"). */
 export const PYTHON_NOT_SEEN = [
-  "Python: system calls made by C extensions themselves and by library functions called through ctypes or cffi (ctypes.dlopen is reported, the calls after it are not)",
+  "Python: system calls made by C extensions themselves (sqlite3 opening a file SQL attaches) and by library functions called through ctypes or cffi (ctypes.dlopen is reported, the calls after it are not)",
   "Python: os calls that raise no audit event (os.stat, os.access, os.readlink, os.environ reads, os.write on a descriptor already open) and functions the python section names that raise none (getpass.getpass)",
   "Python: processes started with python -I, -E or -S run without the agent (their exec is judged by the parent)",
 ] as const;

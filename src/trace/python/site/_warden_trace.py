@@ -810,6 +810,9 @@ def on_popen(agent, a):
     if "/" in exe and not exe.startswith("/") and cwd is not None:
         exe = _text(cwd).rstrip("/") + "/" + exe
     _spawn(agent, "subprocess.Popen", exe, argv, env)
+    # subprocess then calls _posixsubprocess.fork_exec (wrapped, _wrap_fork_exec): that one
+    # exec, of this program with this argv, was judged here.
+    _state.popen = (_which(exe, env if hasattr(env, "get") else None), argv)
 
 
 def on_system(agent, a):
@@ -850,7 +853,9 @@ def _wrap_posix_spawn():
             continue
 
         def wrapped(path, argv, env, *args, _orig=orig, **kw):
-            a = _agent
+            a = _current()
+            if a is not None and "file_actions" in kw and not getattr(_state, "busy", 0):
+                _spawn_opens(a, kw["file_actions"])
             if a is not None and env is not None and hasattr(env, "keys"):
                 try:
                     mine = dict(env)
@@ -866,6 +871,124 @@ def _wrap_posix_spawn():
         setattr(posix, name, wrapped)
         if getattr(os, name, None) is orig:
             setattr(os, name, wrapped)
+
+
+def _spawn_opens(agent, actions):
+    """os.posix_spawn's file_actions: each POSIX_SPAWN_OPEN opens a path in the child before it
+    runs the program (`cat` with its stdin opened on a denied file read it). Judged as the opens
+    they are, before the spawn; a list Warden cannot read is refused (fail closed)."""
+    if actions is None:
+        return
+    _enter()
+    try:
+        for act in list(actions):
+            if not isinstance(act, tuple) or not act or act[0] != os.POSIX_SPAWN_OPEN:
+                continue
+            if len(act) != 5 or not isinstance(act[3], int):
+                raise _Unknown("os.posix_spawn file_actions: an open action Warden cannot read")
+            _file(agent, "open", bool(act[3] & WRITE_FLAGS), act[2])
+    except _Unknown as e:
+        j = {"verdict": "block", "reason": str(e)}
+        agent.event(("open", "builtins", "<unknown>", j, _monotonic_ns() - agent.t0, None, None, None))
+        raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})") from None
+    finally:
+        _leave()
+
+
+def _first_executable(paths, cwd):
+    """The entry of fork_exec's executable_list it will exec: the first that is an executable
+    file (it tries each in turn, as execvp does)."""
+    first = None
+    for x in paths:
+        p = _text(x)
+        if not p.startswith("/"):
+            p = (_text(cwd).rstrip("/") + "/" + p) if cwd is not None else _path(p)
+        if first is None:
+            first = p
+        if os.access(p, os.X_OK) and not os.path.isdir(p):
+            return p
+    return first if first is not None else ""
+
+
+def _wrap_fork_exec():
+    """_posixsubprocess.fork_exec raises no audit event of its own (subprocess.Popen raises one
+    before it calls it): a program calling it directly ran any command unjudged and unreported,
+    its child given whatever environment it chose. Wrapped in the module: judged as an exec (the
+    first entry of its executable_list that can run) with its argv, and the trace put back into
+    its env list. The one call subprocess.Popen makes right after its own judged event (the same
+    program and argv, in the same thread) is not judged twice."""
+    try:
+        import _posixsubprocess as ps
+    except ImportError:
+        return
+    orig = getattr(ps, "fork_exec", None)
+    if orig is None:
+        return
+
+    def fork_exec(*args, _orig=orig):
+        a = _current()
+        if a is None or getattr(_state, "busy", 0) or len(args) < 6:
+            return _orig(*args)
+        if a.closed:
+            a = _reopen(a)
+        judged, _state.popen = getattr(_state, "popen", None), None
+        _enter()
+        try:
+            argv = _argv(args[0]) if args[0] is not None else []
+            exe = _first_executable(args[1] or (), args[4])
+            if judged != (exe, argv):
+                j = _judge_call(a, "subprocess.Popen", {"kind": "exec", "target": exe, "argv": argv}, exe, argv)
+                if j["verdict"] == "block":
+                    raise FileNotFoundError(errno.ENOENT, f"No such file or directory ({_because(j)})", exe)
+                a.spawned = True
+                a.put(("child", {"parent_pid": a.pid, "child_pid": 0, "path": exe, "argv": argv, "env_restored": False}))
+            env = args[5]
+            if env is not None:
+                d = {}
+                for kv in env:
+                    k, _, v = bytes(kv).partition(b"=")
+                    d[k] = v
+                if _restore_env(a, d):
+                    args = args[:5] + ([k + b"=" + v for k, v in d.items()],) + args[6:]
+        finally:
+            _leave()
+        return _orig(*args)
+
+    fork_exec.__name__ = fork_exec.__qualname__ = "fork_exec"
+    fork_exec.__doc__ = orig.__doc__
+    fork_exec.__module__ = getattr(orig, "__module__", "_posixsubprocess")
+    ps.fork_exec = fork_exec
+
+
+def _sqlite_paths(db):
+    """The files sqlite3.connect opens for `database` (its audit event carries only that, not
+    `uri=`): the name as a path, and, for a `file:` name, the path of the URI too (the stricter
+    answer holds). None for a database in memory. Read-only (`mode=ro`) opens are reads."""
+    if db is None:
+        return []
+    name = _text(db)
+    if name in ("", ":memory:"):
+        return []
+    out = [(name, True)]
+    if name.startswith("file:"):
+        from urllib.parse import parse_qs, unquote, urlsplit
+
+        u = urlsplit(name)
+        q = parse_qs(u.query)
+        mode = (q.get("mode") or ["rwc"])[-1]
+        if mode == "memory" or (u.path in ("", ":memory:") and not u.netloc):
+            return out
+        out.append((unquote(u.path), mode != "ro"))
+    return out
+
+
+def on_sqlite(agent, a):
+    """sqlite3.connect opens the database file itself (C, no `open` audit event): a denied file
+    was read and written through SQL. Judged as a read, and a write unless read-only."""
+    for p, write in _sqlite_paths(a[0] if a else None):
+        _file(agent, "sqlite3.connect", False, p)
+        if write:
+            _file(agent, "sqlite3.connect", True, p)
 
 
 def on_dlopen(agent, a):
@@ -928,6 +1051,7 @@ HANDLERS = {
     "os.exec": on_exec,
     "os.posix_spawn": on_posix_spawn,
     "ctypes.dlopen": on_dlopen,
+    "sqlite3.connect": on_sqlite,
     "compile": on_named("compile"),
     "exec": on_named("exec"),
     "os.fork": on_named("os.fork"),
@@ -1009,4 +1133,5 @@ def start():
     _agent = a
     atexit.register(_exit)
     _wrap_posix_spawn()
+    _wrap_fork_exec()
     sys.addaudithook(_hook)
