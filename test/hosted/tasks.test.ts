@@ -23,7 +23,7 @@ import {
   TaskStatusNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVENTS_PER_CALL } from "../../src/hosted/event-batch.js";
+import { EVENTS_PER_CALL, type EventsMessage } from "../../src/hosted/event-batch.js";
 import type { HostCalls } from "../../src/hosted/host-calls.js";
 import { serveOn } from "../../src/hosted/mcp-server.js";
 import { HostedServer } from "../../src/hosted/server.js";
@@ -259,38 +259,76 @@ describe("tasks are per session (two SDK clients on one component server)", () =
   });
 });
 
+/**
+ * Run `tool` of the component built from `wat` (one worker) as a task runs it (the abort ends
+ * the running call; each host call is posted to the main thread at once), and cancel it once
+ * `ready` holds for the host-call messages that reached the main thread: what the call answered,
+ * the host calls it was audited with, the workers replaced, and the next call's answer.
+ */
+async function cancelRunning(
+  wat: string,
+  tool: string,
+  ready: (msgs: readonly EventsMessage[]) => boolean,
+) {
+  const seen: HostCalls[] = [];
+  const h = await HostedServer.open({
+    path: await watComponent(wat),
+    policies: [policy],
+    cacheDir: CACHE,
+    pool: { size: 1 },
+    onHostCalls: (calls) => seen.push(calls),
+  });
+  try {
+    await h.call("tools.ok", {});
+    // What the worker posts for the call, watched on its way to the call's collector.
+    const msgs: EventsMessage[] = [];
+    const call = h.pool.call.bind(h.pool);
+    h.pool.call = (component, name, args, timeoutMs, onEvents, ...rest) =>
+      call(
+        component,
+        name,
+        args,
+        timeoutMs,
+        (m) => {
+          msgs.push(m);
+          onEvents?.(m);
+        },
+        ...rest,
+      );
+    const stop = new AbortController();
+    const running = h.call(tool, {}, { signal: stop.signal, endRunning: true });
+    await until(() => ready(msgs), 30_000, `the host calls of ${tool}`);
+    stop.abort();
+    const answer = (await running) as Answer;
+    return {
+      answer,
+      last: seen.at(-1)!,
+      replaced: h.pool.replaced,
+      next: (await h.call("tools.ok", {})) as Answer,
+    };
+  } finally {
+    await h.close();
+  }
+}
+
 describe("a task cancelled while its component computes (no host call in progress)", () => {
   it("its worker is terminated and the host call it made before is still audited", {
     timeout: 60_000,
   }, async () => {
-    const spinner = await watComponent("peekspinner");
-    const seen: HostCalls[] = [];
-    const h = await HostedServer.open({
-      path: spinner,
-      policies: [policy],
-      cacheDir: CACHE,
-      pool: { size: 1 },
-      onHostCalls: (calls) => seen.push(calls),
-    });
-    try {
-      await h.call("tools.ok", {});
-      const stop = new AbortController();
-      const call = h.call("tools.peek-then-spin", {}, { signal: stop.signal, endRunning: true });
-      await new Promise((r) => setTimeout(r, 500));
-      stop.abort();
-      const answer = (await call) as Answer;
-      expect(code(answer)).toBe("hosted_cancelled");
-      const last = seen.at(-1)!;
-      expect(last.tool).toBe("tools.peek-then-spin");
-      expect(last.events.map((e) => [e.function, e.decision])).toEqual([
-        ["get-environment", "allow"],
-      ]);
-      expect(h.pool.replaced).toBe(1);
-      // A new worker serves the next call.
-      expect(((await h.call("tools.ok", {})) as Answer).structuredContent).toEqual({ result: 7 });
-    } finally {
-      await h.close();
-    }
+    // Cancelled once its one host call reached the main thread: it spins from then on.
+    const { answer, last, replaced, next } = await cancelRunning(
+      "peekspinner",
+      "tools.peek-then-spin",
+      (msgs) => msgs.some((m) => m.events.length > 0),
+    );
+    expect(code(answer)).toBe("hosted_cancelled");
+    expect(last.tool).toBe("tools.peek-then-spin");
+    expect(last.events.map((e) => [e.function, e.decision])).toEqual([
+      ["get-environment", "allow"],
+    ]);
+    expect(replaced).toBe(1);
+    // A new worker serves the next call.
+    expect(next.structuredContent).toEqual({ result: 7 });
   });
 });
 
@@ -298,36 +336,26 @@ describe("a task cancelled while its component makes host calls without end", ()
   it("the host calls counted past the per-call bound are kept (not lost with its worker)", {
     timeout: 60_000,
   }, async () => {
-    const looper = await watComponent("peekloop");
-    const seen: HostCalls[] = [];
-    const h = await HostedServer.open({
-      path: looper,
-      policies: [policy],
-      cacheDir: CACHE,
-      pool: { size: 1 },
-      onHostCalls: (calls) => seen.push(calls),
-    });
-    try {
-      await h.call("tools.ok", {});
-      const stop = new AbortController();
-      const call = h.call("tools.peek-loop", {}, { signal: stop.signal, endRunning: true });
-      await new Promise((r) => setTimeout(r, 1000));
-      stop.abort();
-      const answer = (await call) as Answer;
-      expect(code(answer)).toBe("hosted_cancelled");
-      const last = seen.at(-1)!;
-      expect(last.tool).toBe("tools.peek-loop");
-      expect(last.events).toHaveLength(EVENTS_PER_CALL);
-      // the calls past the bound, counted in the worker: there, though its end never came
-      const counted = last.dropped.filter(
-        (d) => d.function === "get-environment" && d.decision === "allow",
-      );
-      expect(counted).toHaveLength(1);
-      expect(counted[0]!.count).toBeGreaterThan(0);
-      expect(h.pool.replaced).toBe(1);
-    } finally {
-      await h.close();
-    }
+    // Cancelled once it made more host calls than a call keeps, and the count of those past the
+    // bound (in the board shared with the worker) has started.
+    const { answer, last, replaced } = await cancelRunning(
+      "peekloop",
+      "tools.peek-loop",
+      (msgs) => {
+        const live = msgs.find((m) => m.live?.board !== undefined)?.live;
+        return live !== undefined && Atomics.load(new Int32Array(live.board!), live.index) > 0;
+      },
+    );
+    expect(code(answer)).toBe("hosted_cancelled");
+    expect(last.tool).toBe("tools.peek-loop");
+    expect(last.events).toHaveLength(EVENTS_PER_CALL);
+    // the calls past the bound, counted in the worker: there, though its end never came
+    const counted = last.dropped.filter(
+      (d) => d.function === "get-environment" && d.decision === "allow",
+    );
+    expect(counted).toHaveLength(1);
+    expect(counted[0]!.count).toBeGreaterThan(0);
+    expect(replaced).toBe(1);
   });
 });
 

@@ -12,16 +12,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { componentServers } from "../../src/mcp/component-upstream.js";
 import { auditLines } from "../mcp/audit-schema.js";
 import { httpClient, startGateway, tempDir, until } from "../mcp/helpers.js";
-import { CACHE, watComponent } from "./build.js";
+import { hostileAndCounter, TOOLS_POLICY } from "./_hostile-counter.js";
 
 let hostile: string;
 let counter: string;
 
 beforeAll(async () => {
-  mkdirSync(CACHE, { recursive: true, mode: 0o700 });
-  hostile = await watComponent("hostile");
-  counter = await watComponent("counter");
-  process.env.WARDEN_CACHE_DIR = CACHE;
+  ({ hostile, counter } = await hostileAndCounter());
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 600)); // past the 150 ms debounce
@@ -37,10 +34,7 @@ describe("a component folder busy with unrelated files", () => {
     copyFileSync(hostile, join(tools, "a.wasm"));
     // the WIT of the component added later is there from the start (its change would reload)
     copyFileSync(counter.replace(/\.wasm$/, ".wit"), join(tools, "b.wit"));
-    writeFileSync(
-      join(dir, "policy.yaml"),
-      'version: "1.0"\nmcp:\n  transport: { http: true, stdio: true }\n  tools: { allow: ["tools.*"] }\n',
-    );
+    writeFileSync(join(dir, "policy.yaml"), TOOLS_POLICY);
     writeFileSync(
       join(dir, "warden.yaml"),
       "listen: { http: { port: 0 } }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nupstreams:\n  - name: calc\n    component: ./tools\n",

@@ -7,6 +7,7 @@
  * component the denied file. The denied file's content must never come back.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -30,29 +31,33 @@ afterEach(() => {
   swapper = undefined;
 });
 
-/** Re-point `<dir>/d` between `pub` and `team/private` (atomic renames) until killed. */
+/** Re-point `<dir>/d` between `pub` and `team/private` (atomic renames) until killed; says
+ * "swapping" on stdout once it has pointed it at the denied folder. */
 const SWAP = `
-const { symlinkSync, renameSync } = require("node:fs");
+const { symlinkSync, renameSync, writeSync } = require("node:fs");
 const dir = process.argv[1];
 let n = 0;
 for (;;) {
   const tmp = dir + "/.d" + (n & 1);
   symlinkSync(n++ & 1 ? "team/private" : "pub", tmp);
   renameSync(tmp, dir + "/d");
+  if (n === 2) writeSync(1, "swapping\\n");
 }`;
 
-/** Swap the folder `<dir>/pub` with a link `pub -> team/private` and back, until killed. */
+/** Swap the folder `<dir>/pub` with a link `pub -> team/private` and back, until killed; says
+ * "swapping" on stdout after the first round. */
 const SWAP_DIR = `
-const { renameSync, symlinkSync } = require("node:fs");
+const { renameSync, symlinkSync, writeSync } = require("node:fs");
 const dir = process.argv[1];
 symlinkSync("team/private", dir + "/linkpub");
-for (;;) {
+for (let n = 1; ; n++) {
   try {
     renameSync(dir + "/pub", dir + "/pub.away");
     renameSync(dir + "/linkpub", dir + "/pub");
     renameSync(dir + "/pub", dir + "/linkpub");
     renameSync(dir + "/pub.away", dir + "/pub");
   } catch {}
+  if (n === 1) writeSync(1, "swapping\\n");
 }`;
 
 /** deniedFolderTree with `files`, and the link `d -> pub` that SWAP re-points. */
@@ -62,9 +67,23 @@ function linkedTree(prefix: string, files: Record<string, string>): string {
   return allowed;
 }
 
-/** Run `script` (SWAP or SWAP_DIR) over `allowed` until the test ends. */
-function startSwapping(script: string, allowed: string): void {
-  swapper = spawn(process.execPath, ["-e", script, allowed], { stdio: "ignore" });
+/**
+ * Run `script` (SWAP or SWAP_DIR) over `allowed` until the test ends; resolves once it has
+ * swapped (a loaded machine can take seconds to start node: an attack loop run before that
+ * would see no swap at all).
+ */
+async function startSwapping(script: string, allowed: string): Promise<void> {
+  const p = spawn(process.execPath, ["-e", script, allowed], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  swapper = p;
+  const [chunk] = (await Promise.race([
+    once(p.stdout, "data"),
+    once(p, "exit").then(([code]) => {
+      throw new Error(`the swapper exited (${code}) before it swapped`);
+    }),
+  ])) as [Buffer];
+  expect(String(chunk)).toContain("swapping");
 }
 
 /** How often each value came back over `times` attempts; an attempt that throws (refused, or
@@ -85,7 +104,7 @@ function tally<K>(times: number, attempt: () => readonly K[]): Map<K, number> {
 
 describe("wasi:filesystem: a link swapped between Warden's check and the open", () => {
   it("never hands the component the denied file (the opened file is verified)", {
-    timeout: 180_000,
+    timeout: 300_000,
   }, async () => {
     const allowed = linkedTree("warden-wasi-race-", {
       "pub/f.txt": "public",
@@ -93,7 +112,12 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     });
     const policyFile = join(allowed, "..", "policy.yaml");
     const auditFile = join(allowed, "..", "audit.jsonl");
-    writeFileSync(policyFile, deniedFolderPolicy(allowed));
+    // The deadline a call may take is the largest there is: under a loaded machine a call of
+    // many opens can be slow, and a call that timed out would say nothing about the race.
+    writeFileSync(
+      policyFile,
+      `${deniedFolderPolicy(allowed)}resources:\n  limits:\n    execution_time: 30s\n`,
+    );
     const t = new StdioClientTransport({
       command: process.execPath,
       args: [CLI, "serve", reader, "--policy", policyFile, "--workers", "1", "--audit", auditFile],
@@ -102,50 +126,57 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     });
     const c = new Client({ name: "wasi-fs-race", version: "1" });
     await c.connect(t);
+    const TIMES = 1000;
+    const swapLines = () =>
+      readFileSync(auditFile, "utf8")
+        .split("\n")
+        .filter((l) => l.includes("changed while it was opened"));
     try {
-      const call = async () =>
-        (
-          (await c.callTool({
-            name: "tools.read-loop",
-            arguments: { path: "d/f.txt", times: 4000 },
-          })) as {
-            structuredContent?: { result?: { other: number; secret: number; failed: number } };
-          }
-        ).structuredContent?.result;
+      const call = async () => {
+        const answer = (await c.callTool({
+          name: "tools.read-loop",
+          arguments: { path: "d/f.txt", times: TIMES },
+        })) as {
+          structuredContent?: { result?: { other: number; secret: number; failed: number } };
+        };
+        const r = answer.structuredContent?.result;
+        expect(r, JSON.stringify(answer)).toBeDefined();
+        return r!;
+      };
       // Before the swapping starts: the allowed file, every time.
-      expect(await call()).toEqual({ other: 4000, secret: 0, failed: 0 });
-      startSwapping(SWAP, allowed);
+      expect(await call()).toEqual({ other: TIMES, secret: 0, failed: 0 });
+      await startSwapping(SWAP, allowed);
+      // At least 40,000 reads, and on until the swap was seen (some opens refused, one of them
+      // audited as swapped): a loaded machine may run the swapper seldom. Bounded.
       const seen = { other: 0, secret: 0, failed: 0 };
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 200 && seen.secret === 0; i++) {
         const r = await call();
-        expect(r).toBeDefined();
-        seen.other += r!.other;
-        seen.secret += r!.secret;
-        seen.failed += r!.failed;
+        seen.other += r.other;
+        seen.secret += r.secret;
+        seen.failed += r.failed;
+        if (i >= 39 && seen.failed > 0 && seen.other > 0 && swapLines().length > 0) break;
       }
       // The swap was seen (some opens refused), the allowed file was still read, and the
       // denied one never came back.
+      expect(seen.secret).toBe(0);
       expect(seen.failed).toBeGreaterThan(0);
       expect(seen.other).toBeGreaterThan(0);
-      expect(seen.secret).toBe(0);
     } finally {
       await c.close();
     }
     // Each refused swap is audited: what changed, and the deny rule the swap would have escaped.
-    const swaps = readFileSync(auditFile, "utf8")
-      .split("\n")
-      .filter((l) => l.includes("changed while it was opened"));
+    const swaps = swapLines();
     expect(swaps.length).toBeGreaterThan(0);
     expect(swaps.some((l) => l.includes("policy.yaml:"))).toBe(true);
   });
 
   it("an unlink through the swapped link never removes a file in the denied folder (its folder is opened and verified)", {
     timeout: 180_000,
-  }, () => {
+  }, async () => {
     const allowed = linkedTree("warden-wasi-race-unlink-", {});
     const { data, events } = deniedFolderHost(allowed, "read, write");
     const secret = join(allowed, "team", "private", "f.txt");
-    startSwapping(SWAP, allowed);
+    await startSwapping(SWAP, allowed);
     let removed = 0;
     let unlinked = 0;
     for (let i = 0; i < 20_000; i++) {
@@ -166,7 +197,7 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
 
   it("a set-times-at through the swapped link never touches a file in the denied folder (its folder is opened and verified)", {
     timeout: 180_000,
-  }, () => {
+  }, async () => {
     const allowed = linkedTree("warden-wasi-race-times-", {
       "pub/f.txt": "public",
       "team/private/f.txt": "SECRET",
@@ -175,7 +206,7 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
     const secret = join(allowed, "team", "private", "f.txt");
     const before = statSync(secret).mtimeMs;
     const at = { tag: "timestamp", val: { seconds: 1000n, nanoseconds: 0 } };
-    startSwapping(SWAP, allowed);
+    await startSwapping(SWAP, allowed);
     const set = tally(20_000, () => {
       data.setTimesAt({ symlinkFollow: true }, "d/f.txt", at, at);
       return ["set"];
@@ -187,13 +218,13 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
 
   it("a stat-at through the swapped link never reports the denied file (its folder is opened and verified)", {
     timeout: 180_000,
-  }, () => {
+  }, async () => {
     const allowed = linkedTree("warden-wasi-race-stat-", {
       "pub/f.txt": "public",
       "team/private/f.txt": "SECRET, longer",
     });
     const { data } = deniedFolderHost(allowed);
-    startSwapping(SWAP, allowed);
+    await startSwapping(SWAP, allowed);
     const sizes = tally(20_000, () => [
       (data.statAt({ symlinkFollow: true }, "d/f.txt") as { size: bigint }).size,
     ]);
@@ -203,13 +234,13 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
 
   it("an open of a path whose own folder is swapped for a link never reads the denied file (the parent is verified)", {
     timeout: 180_000,
-  }, () => {
+  }, async () => {
     const allowed = deniedFolderTree("warden-wasi-race-dir-", {
       "pub/f.txt": "public",
       "team/private/f.txt": "SECRET",
     });
     const { data } = deniedFolderHost(allowed);
-    startSwapping(SWAP_DIR, allowed);
+    await startSwapping(SWAP_DIR, allowed);
     const seen = tally(20_000, () => {
       const f = data.openAt({ symlinkFollow: true }, "pub/f.txt", {}, { read: true });
       return [new TextDecoder().decode((f.read(16n, 0n) as [Uint8Array, boolean])[0])];
@@ -220,13 +251,13 @@ describe("wasi:filesystem: a link swapped between Warden's check and the open", 
 
   it("read-directory on an opened folder never lists the denied folder swapped in for it", {
     timeout: 180_000,
-  }, () => {
+  }, async () => {
     const allowed = deniedFolderTree("warden-wasi-race-ls-", {
       "pub/a.txt": "public",
       "team/private/secret-name.txt": "SECRET",
     });
     const { data } = deniedFolderHost(allowed);
-    startSwapping(SWAP_DIR, allowed);
+    await startSwapping(SWAP_DIR, allowed);
     const names = tally(5_000, () => {
       const dir = data.openAt({}, "pub", { directory: true }, { read: true });
       const listed: string[] = [];
