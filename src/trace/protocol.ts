@@ -82,8 +82,16 @@ export interface ConfigureRequest {
 }
 
 /** What `/configure` answers: the policy to judge with, the sections it judges, the clock. */
-/** Bytes one agent spools at most before it starts its flusher thread (src/trace/spool.ts). */
-export const SPOOL_AGENT_MAX = 1024 * 1024;
+/**
+ * Bytes one agent spools at most before it starts its flusher thread (src/trace/spool.ts): a
+ * large process (npm's own, 194,500 events in an install) reports through the spool as a short
+ * one does, one write per batch, instead of handing every batch to a thread that posts it over
+ * HTTP (measured: about a fifth of the tracing's CPU per event). warden run may hand over a lower
+ * bound (`<pid>:<fd>:<bytes>`); an agent never takes a higher one.
+ */
+export const SPOOL_AGENT_MAX = 64 * 1024 * 1024;
+/** One spool record's size at most (an agent's batch; a longer one goes to the flusher thread). */
+export const SPOOL_RECORD_LIMIT = 1024 * 1024;
 /** The spool's size past which agents start their flusher threads instead (bounded). */
 export const SPOOL_FILE_MAX = 256 * 1024 * 1024;
 
@@ -100,7 +108,8 @@ export interface ConfigureAnswer {
   /** `/configure` only: the run's `WARDEN_TRACE_CONFIG` value, for the children of the agent. */
   readonly handoff?: string;
   /**
-   * Hand-over only: the run's spool (src/trace/spool.ts) as `<pid>:<fd>`, where an agent writes
+   * Hand-over only: the run's spool (src/trace/spool.ts) as `<pid>:<fd>` or
+   * `<pid>:<fd>:<bytes>` (a lower per-agent bound than `SPOOL_AGENT_MAX`), where an agent writes
    * its records instead of starting a flusher thread.
    */
   readonly spool?: string;

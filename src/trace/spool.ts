@@ -34,14 +34,14 @@ import {
   type ConfigureRequest,
   type ReadyRequest,
   type ShutdownRequest,
-  SPOOL_AGENT_MAX,
+  SPOOL_RECORD_LIMIT,
   type TraceEvent,
 } from "./protocol.js";
 import type { TraceHandlers } from "./server.js";
 import { checkBody } from "./shapes.js";
 
 /** A record longer than this is not one an agent wrote: skipped. */
-export const SPOOL_RECORD_MAX = 4 * SPOOL_AGENT_MAX;
+export const SPOOL_RECORD_MAX = 4 * SPOOL_RECORD_LIMIT;
 /** How often warden run reads new records while the program runs (display). */
 export const POLL_MS = 20;
 
@@ -53,7 +53,7 @@ export interface SpoolStats {
 }
 
 export interface Spool {
-  /** `ENV`-style value for the hand-over: `<pid>:<fd>`. */
+  /** `ENV`-style value for the hand-over: `<pid>:<fd>`, or `<pid>:<fd>:<bytes>` (a lower per-agent bound). */
   readonly value: string;
   /** Where the file was before its name was removed (the strace layer sees opens of it as Warden's). */
   readonly path: string;
@@ -71,7 +71,7 @@ const PATHS = new Set(["/configure", "/ready", "/events", "/child", "/shutdown"]
  * A spool for `h` (the run's session), polled every `POLL_MS` until closed; undefined where
  * there is no `/proc` to open it through (the agents then start their flusher threads).
  */
-export function openSpool(h: TraceHandlers): Spool | undefined {
+export function openSpool(h: TraceHandlers, opts: { agentMax?: number } = {}): Spool | undefined {
   if (process.platform !== "linux") return undefined;
   const dir = mkdtempSync(join(tmpdir(), "warden-spool-"));
   const path = join(dir, "spool");
@@ -156,7 +156,7 @@ export function openSpool(h: TraceHandlers): Spool | undefined {
   const timer = setInterval(pull, POLL_MS);
   timer.unref();
   return {
-    value: `${process.pid}:${fd}`,
+    value: `${process.pid}:${fd}${opts.agentMax === undefined ? "" : `:${opts.agentMax}`}`,
     path,
     stats,
     pull,

@@ -37,7 +37,7 @@ afterEach(async () => {
   open = [];
 });
 
-async function start(policy: string): Promise<Run> {
+async function start(policy: string, agentMax?: number): Promise<Run> {
   const events: TraceEvent[] = [];
   const session = new TraceSession({
     policy: { text: policy, file: "policy.yaml" },
@@ -67,7 +67,7 @@ async function start(policy: string): Promise<Run> {
     command: () => session.command(),
   };
   const server = await startTraceServer(counted);
-  const spool = openSpool(session);
+  const spool = openSpool(session, { agentMax });
   if (spool === undefined) throw new Error("no spool on this platform");
   session.pullSpool = spool.pull;
   const handoff = writeHandoff({ ...session.answer(), spool: spool.value });
@@ -116,13 +116,31 @@ try { fs.readFileSync(${JSON.stringify(join(dir, "never"))}); } catch {}`,
     expect(r.spool.stats.skipped).toBe(0);
   }, 60_000);
 
-  it("switches a process past the spool's bound to its flusher, and loses none", async () => {
+  it("takes every event of a large process through the spool, without a flusher thread", async () => {
     const dir = tempDir();
     const n = 20_000;
     files(dir, {
       "long.js": `const fs = require("fs"); for (let i = 0; i < ${n}; i++) fs.statSync(__dirname);`,
     });
     const r = await start(denyPolicy([join(dir, "never")]));
+    expect(await node(["long.js"], r.env, dir)).toBe(0);
+    await r.session.drain(5000);
+    expect(stats(r)).toBe(n);
+    expect(r.session.lost).toBe(0);
+    expect(r.http).toEqual([]);
+    expect(r.session.agents).toHaveLength(1);
+    expect(r.session.agents.every((a) => a.out && a.ready)).toBe(true);
+    expect(r.spool.stats.skipped).toBe(0);
+  }, 120_000);
+
+  it("switches a process past the spool's bound to its flusher, and loses none", async () => {
+    const dir = tempDir();
+    const n = 20_000;
+    files(dir, {
+      "long.js": `const fs = require("fs"); for (let i = 0; i < ${n}; i++) fs.statSync(__dirname);`,
+    });
+    // The bound handed over (1 MiB; SPOOL_AGENT_MAX is 64 MiB, a whole npm install).
+    const r = await start(denyPolicy([join(dir, "never")]), 1024 * 1024);
     expect(await node(["long.js"], r.env, dir)).toBe(0);
     await r.session.drain(5000);
     expect(stats(r)).toBe(n);

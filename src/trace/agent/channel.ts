@@ -10,7 +10,8 @@
  *
  * With the run's spool (src/trace/spool.ts) the flusher thread is not started until it is
  * needed: what would be posted is appended to the spool, one synchronous write per batch, up
- * to `SPOOL_AGENT_MAX` bytes; a short process (most of a package manager's) ends with one
+ * to `SPOOL_AGENT_MAX` bytes (64 MiB: all of a large install's npm process), records of at most
+ * `SPOOL_RECORD_LIMIT`; a short process (most of a package manager's) ends with one
  * record holding its last batch and `/shutdown`, without a thread. Past that bound, when the
  * spool is full or cannot be written, or for a request that needs an answer (a review), the
  * flusher starts and takes over; what was spooled is handled first (warden run reads the spool
@@ -23,7 +24,13 @@ import {
   receiveMessageOnPort,
   Worker,
 } from "node:worker_threads";
-import { BATCH_EVENTS, BATCH_MS, SPOOL_AGENT_MAX, SPOOL_FILE_MAX } from "../protocol.js";
+import {
+  BATCH_EVENTS,
+  BATCH_MS,
+  SPOOL_AGENT_MAX,
+  SPOOL_FILE_MAX,
+  SPOOL_RECORD_LIMIT,
+} from "../protocol.js";
 import {
   FLUSHER_MARK,
   type FromFlusher,
@@ -65,6 +72,8 @@ export class Channel {
   #port: MessagePort | undefined;
   /** The spool's descriptor while this channel writes there (no flusher thread yet). */
   #spool: number | undefined;
+  /** Bytes this channel spools at most (`SPOOL_AGENT_MAX`, or the lower bound handed over). */
+  #spoolMax = SPOOL_AGENT_MAX;
   #spooled = 0;
   /** Messages not yet written to the spool (hello and ready wait for the first write). */
   #pending: Pending[] = [];
@@ -91,12 +100,14 @@ export class Channel {
   }
 
   /**
-   * Write to the run's spool (`<pid>:<fd>` of warden run, from its hand-over) instead of
-   * starting the flusher thread now; false (the thread started) when it cannot be opened.
+   * Write to the run's spool (`<pid>:<fd>[:<bytes>]` of warden run, from its hand-over) instead
+   * of starting the flusher thread now; false (the thread started) when it cannot be opened.
    */
   useSpool(value: string | undefined): boolean {
-    const m = value === undefined ? null : /^([1-9]\d{0,9}):(\d{1,9})$/.exec(value);
+    const m =
+      value === undefined ? null : /^([1-9]\d{0,9}):(\d{1,9})(?::([1-9]\d{0,9}))?$/.exec(value);
     if (m !== null && this.#port === undefined) {
+      if (m[3] !== undefined) this.#spoolMax = Math.min(SPOOL_AGENT_MAX, Number(m[3]));
       try {
         const fd = fsOpen(`/proc/${m[1]}/fd/${m[2]}`, constants.O_WRONLY | constants.O_APPEND);
         if (fsFstat(fd).isFile()) {
@@ -238,7 +249,8 @@ export class Channel {
     if (last !== undefined) rec += `${this.#pending.length > 0 ? "," : ""}${last}`;
     rec += "]}\n";
     const bytes = Buffer.from(rec);
-    if (this.#spooled + bytes.length > SPOOL_AGENT_MAX) return false;
+    if (bytes.length > SPOOL_RECORD_LIMIT || this.#spooled + bytes.length > this.#spoolMax)
+      return false;
     try {
       if (fsFstat(fd).size + bytes.length > SPOOL_FILE_MAX) return false;
       // One write: appends of other processes do not interleave with it.
