@@ -88,10 +88,18 @@ export class Budget {
     return this.used;
   }
 
-  /** Throw the timeout interrupt if the deadline passed (for host functions doing real work). */
-  checkDeadline(): void {
+  /**
+   * Charge host work to the evaluation (a host function doing work in proportion to its
+   * arguments: `units` as the guest's own instructions would cost), then check fuel and deadline.
+   * The metering counts the guest's loop heads and calls, not what a host call does, so without
+   * this a straight line of host calls could run far past the timeout between two ticks.
+   */
+  spend(units: number): void {
     if (this.interrupt) throw this.interrupt;
     if (!this.active) throw (this.interrupt = new Interrupt("inactive"));
+    this.used += units;
+    const fuel = this.limits.fuel;
+    if (fuel !== null && this.used > fuel) throw (this.interrupt = new Interrupt("fuel_exhausted"));
     if (performance.now() > this.deadline) throw (this.interrupt = new Interrupt("timeout"));
   }
 

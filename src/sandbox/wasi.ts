@@ -89,6 +89,23 @@ function nowNs(id: number): bigint {
 
 /** The functions of `wasi_snapshot_preview1`, bound to one instance's context. */
 export function wasiImports(ctx: HostContext): Record<string, Fn> {
+  const out = hostImports(ctx);
+  // Every host call is charged and checks fuel and deadline first (Budget.spend): the guest's
+  // metering counts its own loop heads and calls, so a function body that is a long straight
+  // line of host calls (each doing real work) would otherwise run far past its timeout.
+  for (const [name, fn] of Object.entries(out)) {
+    out[name] = (...args: never[]) => {
+      ctx.budget.spend(1);
+      return fn(...args);
+    };
+  }
+  return out;
+}
+
+/** Units of fuel per byte a host function touches (as the sandbox charges memory.copy/fill). */
+const BYTES_PER_UNIT = 64;
+
+function hostImports(ctx: HostContext): Record<string, Fn> {
   const out: Record<string, Fn> = {};
   for (const name of FD_FUNCS) out[name] = () => EBADF;
   for (const name of PATH_FUNCS) out[name] = () => ENOTCAPABLE;
@@ -116,7 +133,7 @@ export function wasiImports(ctx: HostContext): Record<string, Fn> {
       len >>>= 0;
       if (!view(ctx, ptr, len)) return EFAULT;
       for (let at = 0; at < len; at += 65_536) {
-        ctx.budget.checkDeadline();
+        ctx.budget.spend(Math.ceil(Math.min(65_536, len - at) / BYTES_PER_UNIT));
         const n = Math.min(65_536, len - at);
         webcrypto.getRandomValues(new Uint8Array(ctx.memory!.buffer, ptr + at, n));
       }
@@ -130,6 +147,8 @@ export function wasiImports(ctx: HostContext): Record<string, Fn> {
       const out = view(ctx, nwritten >>> 0, 4);
       if (!vec || !out) return EFAULT;
       let total = 0;
+      // one unit per buffer (each is read and checked), as a guest loop over them would cost
+      ctx.budget.spend(iovsLen);
       for (let i = 0; i < iovsLen; i++) {
         const p = vec.getUint32(i * 8, true);
         const n = vec.getUint32(i * 8 + 4, true);
