@@ -6,16 +6,19 @@
 // token again and serves a session only to the caller that opened it, so a forged forward gets
 // exactly what the same request sent directly would get. Each test pins that.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/mcp/gateway.js";
-import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
-import { INIT, postRaw } from "../mcp/http-raw.js";
-import { RedisServer } from "./redis-server.js";
+import { tempDir, until } from "../mcp/helpers.js";
+import { postRaw } from "../mcp/http-raw.js";
+import {
+  initOn,
+  jsonLines,
+  type SessionCluster,
+  type SessionInstance,
+  sessionCluster,
+} from "./_session-cluster.js";
 
-const SECRET = `hostile-forward-${randomUUID()}`;
 const ALICE = `alice-${randomUUID()}`;
 const BOB = `bob-${randomUUID()}`;
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -27,70 +30,30 @@ const call = (text: string) =>
     params: { name: "echo", arguments: { text } },
   });
 
-let redis: RedisServer;
+let cluster: SessionCluster;
 let peek: Redis;
-type Inst = { gw: Gateway; url: string; audit: string };
-let owner: Inst;
-let other: Inst;
+let owner: SessionInstance;
+let other: SessionInstance;
 let sid: string;
 
-async function instance(root: string, name: string): Promise<Inst> {
-  const dir = join(root, name);
-  mkdirSync(dir);
-  const audit = join(dir, "audit.jsonl");
-  const file = writeGatewayFiles(
-    dir,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
-auth: { tokens: [{ name: alice, env: HF_ALICE }, { name: bob, env: HF_BOB }] }
-policy: ./policy.yaml
-audit: { file: ${audit} }
-state:
-  dir: ${dir}/state
-  redis: { url: "${redis.url}", key_prefix: "hf:" }
-  sessions: { secret_env: HF_SECRET, ttl_seconds: 30 }
-upstreams:
-${stdioUpstream("fx")}`,
-  );
-  return { ...(await startGateway(file)), audit };
-}
-
-const lines = (file: string) => {
-  try {
-    return readFileSync(file, "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-};
+const lines = jsonLines;
 /** tools/call lines of `echo` that reached the judgement on `inst` (allowed or denied by policy). */
-const echoes = (inst: Inst) =>
+const echoes = (inst: SessionInstance) =>
   lines(inst.audit).filter((l) => l.method === "tools/call" && l.name === "echo");
 
 beforeAll(async () => {
-  process.env.HF_ALICE = ALICE;
-  process.env.HF_BOB = BOB;
-  process.env.HF_SECRET = SECRET;
-  redis = await RedisServer.start();
-  peek = new Redis(redis.url, { maxRetriesPerRequest: 0 });
-  peek.on("error", () => {});
+  cluster = await sessionCluster("hf", { alice: ALICE, bob: BOB });
+  peek = cluster.peek;
   const root = tempDir();
-  owner = await instance(root, "a");
-  other = await instance(root, "b");
-  const r = await postRaw(owner.url, INIT, bearer(ALICE));
-  expect(r.status).toBe(200);
-  await r.text();
-  sid = r.headers.get("mcp-session-id")!;
+  owner = await cluster.start(join(root, "a"));
+  other = await cluster.start(join(root, "b"));
+  sid = await initOn(owner.url, bearer(ALICE));
   expect(owner.gw.http!.sessions.has(sid)).toBe(true);
-  const note = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
-  await (await postRaw(owner.url, note, { ...bearer(ALICE), "mcp-session-id": sid })).text();
 }, 30_000);
 
 afterAll(async () => {
   await Promise.all([owner?.gw.stop(), other?.gw.stop()]);
-  peek?.disconnect();
-  await redis?.close();
+  await cluster?.close();
 });
 
 /** Headers a forger would add to pass for an instance's forward. */

@@ -2,79 +2,39 @@
 // redis-server (each with its own audit file): headers that name another host, a record that
 // names the forwarding instance itself, a Connection header that would strip the token, and the
 // owner judging and auditing what was forwarded to it. Each test pins a defence.
-import { createHmac, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/mcp/gateway.js";
-import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
-import { INIT, postRaw } from "../mcp/http-raw.js";
-import { RedisServer } from "./redis-server.js";
+import { until } from "../mcp/helpers.js";
+import { postRaw } from "../mcp/http-raw.js";
+import {
+  initOn as initSession,
+  jsonLines,
+  type SessionCluster,
+  type SessionInstance,
+  sessionCluster,
+} from "./_session-cluster.js";
 
-const SECRET = `hostile-routing-${randomUUID()}`;
 const ALICE = `alice-${randomUUID()}`;
 const PING = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" });
 const auth = { authorization: `Bearer ${ALICE}` };
 
-let redis: RedisServer;
+let cluster: SessionCluster;
 let peek: Redis;
-type Instance = { gw: Gateway; url: string; audit: string };
-let a: Instance;
-let b: Instance;
+let a: SessionInstance;
+let b: SessionInstance;
 let trap: { server: Server; url: string; hits: string[] };
 
-async function instance(): Promise<Instance> {
-  const dir = tempDir();
-  const audit = join(dir, "audit.jsonl");
-  const file = writeGatewayFiles(
-    dir,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp, max_body_bytes: 65536 } }
-auth: { tokens: [{ name: alice, env: HR_ALICE }] }
-policy: ./policy.yaml
-audit: { file: ${audit} }
-state:
-  dir: ${dir}/state
-  redis: { url: "${redis.url}", key_prefix: "hr:" }
-  sessions: { secret_env: HR_SECRET, ttl_seconds: 30 }
-upstreams:
-${stdioUpstream("fx")}`,
-  );
-  return { ...(await startGateway(file)), audit };
-}
-
-const lines = (file: string) => {
-  try {
-    return readFileSync(file, "utf8")
-      .trim()
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-};
-
-async function initOn(url: string): Promise<string> {
-  const r = await postRaw(url, INIT, auth);
-  expect(r.status).toBe(200);
-  await r.text();
-  const id = r.headers.get("mcp-session-id")!;
-  const note = JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" });
-  await (await postRaw(url, note, { ...auth, "mcp-session-id": id })).text();
-  return id;
-}
+const lines = jsonLines;
+const initOn = (url: string) => initSession(url, auth);
 
 beforeAll(async () => {
-  process.env.HR_ALICE = ALICE;
-  process.env.HR_SECRET = SECRET;
-  redis = await RedisServer.start();
-  peek = new Redis(redis.url, { maxRetriesPerRequest: 0 });
-  peek.on("error", () => {});
-  a = await instance();
-  b = await instance();
+  cluster = await sessionCluster("hr", { alice: ALICE }, ", max_body_bytes: 65536");
+  peek = cluster.peek;
+  a = await cluster.start();
+  b = await cluster.start();
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(`${req.method} ${req.url} ${req.headers.authorization}`);
@@ -87,8 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([a?.gw.stop(), b?.gw.stop()]);
   trap?.server.close();
-  peek?.disconnect();
-  await redis?.close();
+  await cluster?.close();
 });
 
 describe("session routing under attack", () => {
@@ -189,13 +148,7 @@ describe("session routing under attack", () => {
     const other = owner === a ? b : a;
     const rec = (await peek.get(`hr:session:${id}`))!;
     expect(rec).toContain(owner.url);
-    const sign = (sid: string, url: string) =>
-      JSON.stringify({
-        url,
-        sig: createHmac("sha256", SECRET)
-          .update(`warden session route v1\n${sid}\n${url}`)
-          .digest("base64url"),
-      });
+    const sign = cluster.sign;
     const self = randomUUID();
     await peek.set(`hr:session:${self}`, sign(self, other.url));
     const ghost = randomUUID();

@@ -7,73 +7,41 @@
 // fault): 503 session_owner_unreachable with Retry-After, nothing sent, the record kept, audited
 // alike. Every refusal of the forwarding path leaves an audit line, an unknown session too.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Gateway } from "../../src/mcp/gateway.js";
-import { startGateway, stdioUpstream, tempDir, until, writeGatewayFiles } from "../mcp/helpers.js";
+import { tempDir, until } from "../mcp/helpers.js";
 import { INIT, postRaw } from "../mcp/http-raw.js";
+import {
+  jsonLines,
+  type SessionCluster,
+  type SessionInstance,
+  sessionCluster,
+} from "./_session-cluster.js";
 import { type Instance, startInstance } from "./instances.js";
-import { RedisServer } from "./redis-server.js";
 
-const SECRET = `owner-gone-${randomUUID()}`;
 const ALICE = `alice-${randomUUID()}`;
 const PING = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" });
 const auth = { authorization: `Bearer ${ALICE}` };
 
-let redis: RedisServer;
+let cluster: SessionCluster;
 let peek: Redis;
-let a: { gw: Gateway; url: string; audit: string };
+let a: SessionInstance;
 let dir: string;
 const spawned: Instance[] = [];
 
-function config(d: string): string {
-  return writeGatewayFiles(
-    d,
-    `listen: { http: { host: 127.0.0.1, port: 0, path: /mcp } }
-auth: { tokens: [{ name: alice, env: OG_ALICE }] }
-policy: ./policy.yaml
-audit: { file: ${d}/audit.jsonl }
-state:
-  dir: ${d}/state
-  redis: { url: "${redis.url}", key_prefix: "og:" }
-  sessions: { secret_env: OG_SECRET, ttl_seconds: 30 }
-upstreams:
-${stdioUpstream("fx")}`,
-  );
-}
-
-const lines = (file: string) => {
-  try {
-    return readFileSync(file, "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  } catch {
-    return [];
-  }
-};
-
-function sign(id: string, url: string): string {
-  const sig = createHmac("sha256", SECRET)
-    .update(`warden session route v1\n${id}\n${url}`)
-    .digest("base64url");
-  return JSON.stringify({ url, sig });
-}
+const config = (d: string) => cluster.config(d);
+const lines = jsonLines;
+const sign = (id: string, url: string) => cluster.sign(id, url);
 
 beforeAll(async () => {
-  process.env.OG_ALICE = ALICE;
-  process.env.OG_SECRET = SECRET;
-  redis = await RedisServer.start();
-  peek = new Redis(redis.url, { maxRetriesPerRequest: 0 });
-  peek.on("error", () => {});
+  cluster = await sessionCluster("og", { alice: ALICE });
+  peek = cluster.peek;
   dir = tempDir();
-  const da = join(dir, "a");
-  mkdirSync(da);
-  a = { ...(await startGateway(config(da))), audit: join(da, "audit.jsonl") };
+  a = await cluster.start(join(dir, "a"));
 }, 30_000);
 
 /**
@@ -95,12 +63,15 @@ async function hungHost(): Promise<{ url: string; child: ChildProcess; fill: Soc
   );
   child.kill("SIGSTOP");
   const fill: Socket[] = [];
+  let connected = 0;
   for (let i = 0; i < 4; i++) {
-    const s = connect(port, "127.0.0.1");
+    const s = connect(port, "127.0.0.1", () => connected++);
     s.on("error", () => {});
     fill.push(s);
   }
-  await new Promise((r) => setTimeout(r, 200));
+  // Its queue is full once the kernel has completed backlog + 1 connections (Linux): the SYNs
+  // past them are dropped.
+  await until(() => connected >= 2, 10_000, "the stopped listener's queue to fill");
   return { url: `http://127.0.0.1:${port}/mcp`, child, fill };
 }
 let hung: Awaited<ReturnType<typeof hungHost>> | undefined;
@@ -112,8 +83,7 @@ afterAll(async () => {
   }
   for (const s of spawned) await s.stop();
   await a?.gw.stop();
-  peek?.disconnect();
-  await redis?.close();
+  await cluster?.close();
 });
 
 describe("a session whose owner cannot be reached", () => {
