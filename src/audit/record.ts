@@ -81,7 +81,8 @@ export interface AuditRecord {
     | "passthrough"
     | "host_call"
     | "component_reload"
-    | "pin_approval";
+    | "pin_approval"
+    | "task_refused";
   /** kind passthrough: who sent the message the gateway passed on unjudged (or answered itself). */
   from?: "client" | "upstream";
   /** kind guard: each guard's verdict and time. */

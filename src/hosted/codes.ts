@@ -39,6 +39,8 @@ export const HOSTED_CODES = {
     "A task-augmented tools/call while the session already has max_tasks tasks running (default 16; warden serve --max-tasks); refused with a JSON-RPC error, not run. The message names the bound and the setting.",
   hosted_task_result_too_large:
     "A task's result (its JSON) was larger than max_task_result_bytes (default 1 MiB): it was not kept; tasks/result answers this error and the task is failed. The message names the size, the bound and the setting.",
+  hosted_task_results_full:
+    "The results a session's tasks hold (their JSON) reached max_session_task_result_bytes (default 16 MiB; warden serve --max-session-task-result-bytes): a task-augmented tools/call is refused with a JSON-RPC error, not run, and a result that would go past it is not kept (the task is failed, tasks/result answers this error). The message names the bytes held, the bound and the setting.",
   hosted_queue_full:
     "All worker threads are busy and a component already has max_queued calls (default 64; warden serve --max-queued) waiting for one; the call was refused at once, not run. The message names the component and the setting.",
   hosted_limit_unenforceable:

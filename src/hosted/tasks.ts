@@ -8,7 +8,9 @@
  * Bounded: at most `maxLive` tasks of a session run at once (past it the tools/call is refused,
  * `hosted_task_limit`), at most `maxKept` are remembered (the oldest ended one is forgotten
  * first), and an ended task is forgotten `ttl` after it ended (the client's `ttl`, at most
- * `maxTtlMs`; unset: `defaultTtlMs`, never kept for ever). tasks/cancel (the SDK's handler sets
+ * `maxTtlMs`; unset: `defaultTtlMs`, never kept for ever). Results held: each at most
+ * `maxResultBytes` of JSON, and all of a session's together at most `maxHeldBytes` (past it a
+ * result is not kept, `hosted_task_results_full`, and no task starts until some are forgotten). tasks/cancel (the SDK's handler sets
  * the status `cancelled`) aborts the running call: its worker is terminated (./pool.ts).
  */
 import type {
@@ -28,6 +30,8 @@ export const DEFAULT_TASK_TTL_MS = 5 * 60_000;
 export const MAX_TASK_TTL_MS = 60 * 60_000;
 /** A task's result (its JSON) kept for tasks/result at most this many bytes (by default). */
 export const MAX_TASK_RESULT_BYTES = 1024 * 1024;
+/** The results of one session's tasks held for tasks/result, bytes of their JSON in all (by default). */
+export const MAX_HELD_TASK_RESULT_BYTES = 16 * 1024 * 1024;
 /** tasks/list page size. */
 const PAGE = 50;
 
@@ -42,11 +46,24 @@ export interface TaskBounds {
   maxResultBytes?: number;
   /** The setting a user raises for `maxResultBytes`, as the refusal names it. */
   maxResultBytesKey?: string;
+  /** The results of the session's tasks held, bytes of their JSON in all, at most (MAX_HELD_TASK_RESULT_BYTES). */
+  maxHeldBytes?: number;
+  /** The setting a user raises for `maxHeldBytes`, as the refusal names it. */
+  maxHeldBytesKey?: string;
+  /**
+   * A task refused (its tools/call not run) or its result not kept: told with the error and the
+   * tool, to be audited (`warden serve --audit`).
+   */
+  onRefused?: (e: WardenError, tool: string) => void;
 }
 
 interface Kept {
   task: Task;
+  /** The tool the task's tools/call named. */
+  tool: string;
   result?: Result;
+  /** Bytes of the result's JSON counted in the session's held total (0: none, or a refusal). */
+  bytes: number;
   /** Aborts the running call (tasks/cancel, the session's close). */
   stop?: AbortController;
   timer?: NodeJS.Timeout;
@@ -65,6 +82,9 @@ export class SessionTasks implements TaskStore {
   readonly #defaultTtl: number;
   readonly #maxTtl: number;
   readonly #maxResultBytes: number;
+  readonly #maxHeld: number;
+  /** Bytes of the results held now (the sum of every kept task's `bytes`). */
+  #held = 0;
 
   constructor(
     private readonly component: () => string,
@@ -76,6 +96,7 @@ export class SessionTasks implements TaskStore {
     this.#maxKept = Math.max(this.#maxLive, int(bounds.maxKept, MAX_KEPT_TASKS));
     this.#maxTtl = int(bounds.maxTtlMs, MAX_TASK_TTL_MS);
     this.#maxResultBytes = int(bounds.maxResultBytes, MAX_TASK_RESULT_BYTES);
+    this.#maxHeld = int(bounds.maxHeldBytes, MAX_HELD_TASK_RESULT_BYTES);
     this.#defaultTtl = Math.min(this.#maxTtl, int(bounds.defaultTtlMs, DEFAULT_TASK_TTL_MS));
   }
 
@@ -86,14 +107,35 @@ export class SessionTasks implements TaskStore {
     return n;
   }
 
+  /** Bytes of the results this session's tasks hold now (bounded by maxHeldBytes). */
+  get heldBytes(): number {
+    return this.#held;
+  }
+
   async createTask(params: CreateTaskOptions, _id: RequestId, request: Request): Promise<Task> {
+    const tool = String((request.params as { name?: unknown } | undefined)?.name ?? "");
     if (this.live >= this.#maxLive) {
       const key = this.bounds.maxLiveKey ?? "max_tasks";
-      const tool = String((request.params as { name?: unknown } | undefined)?.name ?? "");
-      throw new WardenError(
-        "hosted_task_limit",
-        `this session already has ${this.#maxLive} task(s) running on ${this.component()}, the most it may (${key}: ${this.#maxLive}); the tools/call of ${tool} was not run. Wait for one to end (tasks/get, tasks/result) or cancel one (tasks/cancel), or raise ${key}.`,
-        { category: "denied", details: { tool, live: this.#maxLive, key } },
+      throw this.#refused(
+        new WardenError(
+          "hosted_task_limit",
+          `this session already has ${this.#maxLive} task(s) running on ${this.component()}, the most it may (${key}: ${this.#maxLive}); the tools/call of ${tool} was not run. Wait for one to end (tasks/get, tasks/result) or cancel one (tasks/cancel), or raise ${key}.`,
+          { category: "denied", details: { tool, live: this.#maxLive, key } },
+        ),
+        tool,
+      );
+    }
+    // The held results fill the bound: forgetting the oldest ended tasks makes room only when
+    // the session remembers as many as it may (as below); otherwise the client waits for ttls.
+    if (this.#held >= this.#maxHeld) {
+      const key = this.bounds.maxHeldBytesKey ?? "max_session_task_result_bytes";
+      throw this.#refused(
+        new WardenError(
+          "hosted_task_results_full",
+          `this session already holds ${this.#held} bytes of task results on ${this.component()}, the most it may (${key}: ${this.#maxHeld}); the tools/call of ${tool} was not run. Held results are forgotten when their ttl ends: ask a shorter ttl, call the tool without a task, or raise ${key}.`,
+          { category: "denied", details: { tool, held: this.#held, limit: this.#maxHeld, key } },
+        ),
+        tool,
       );
     }
     if (this.#tasks.size >= this.#maxKept) {
@@ -117,7 +159,7 @@ export class SessionTasks implements TaskStore {
     const settled = new Promise<void>((r) => {
       settle = r;
     });
-    this.#tasks.set(task.taskId, { task, settled, settle });
+    this.#tasks.set(task.taskId, { task, tool, bytes: 0, settled, settle });
     return { ...task };
   }
 
@@ -136,10 +178,10 @@ export class SessionTasks implements TaskStore {
     const k = this.#tasks.get(taskId);
     if (k === undefined) return undefined;
     k.stop = undefined;
-    k.result = this.#bounded(result);
+    this.#keep(k, result);
     k.settle();
     if (!isTerminal(k.task.status)) {
-      k.task.status = k.result.isError === true ? "failed" : "completed";
+      k.task.status = k.result?.isError === true ? "failed" : "completed";
       k.task.lastUpdatedAt = new Date().toISOString();
     }
     this.#expireLater(taskId, k);
@@ -147,23 +189,55 @@ export class SessionTasks implements TaskStore {
   }
 
   /**
-   * A result over maxResultBytes (its JSON) is not kept: the task fails with
-   * `hosted_task_result_too_large`, naming the size, the bound and the setting.
+   * Keep `result` as the task's (counted in the session's held bytes), unless it is over
+   * maxResultBytes (its JSON): `hosted_task_result_too_large`, or would take the session's held
+   * results over maxHeldBytes: `hosted_task_results_full`. Such a result is not kept: the task's
+   * result is that refusal (naming the size, the bound and the setting) and the task fails.
    */
-  #bounded(result: Result & { isError?: boolean }): Result & { isError?: boolean } {
+  #keep(k: Kept, result: Result & { isError?: boolean }): void {
     const bytes = Buffer.byteLength(JSON.stringify(result));
-    if (bytes <= this.#maxResultBytes) return result;
-    const key = this.bounds.maxResultBytesKey ?? "max_task_result_bytes";
-    const e = new WardenError(
-      "hosted_task_result_too_large",
-      `the result of this task on ${this.component()} is ${bytes} bytes, over the ${this.#maxResultBytes} a task's result may keep (${key}); it was not kept. Call the tool without a task, make its answer smaller, or raise ${key}.`,
-      { category: "denied", details: { bytes, limit: this.#maxResultBytes, key } },
-    );
-    return {
+    let e: WardenError | undefined;
+    if (bytes > this.#maxResultBytes) {
+      const key = this.bounds.maxResultBytesKey ?? "max_task_result_bytes";
+      e = new WardenError(
+        "hosted_task_result_too_large",
+        `the result of this task on ${this.component()} is ${bytes} bytes, over the ${this.#maxResultBytes} a task's result may keep (${key}); it was not kept. Call the tool without a task, make its answer smaller, or raise ${key}.`,
+        { category: "denied", details: { bytes, limit: this.#maxResultBytes, key } },
+      );
+    } else if (this.#held + bytes > this.#maxHeld) {
+      const key = this.bounds.maxHeldBytesKey ?? "max_session_task_result_bytes";
+      e = new WardenError(
+        "hosted_task_results_full",
+        `the result of this task on ${this.component()} is ${bytes} bytes, and this session already holds ${this.#held} bytes of task results, the most it may is ${this.#maxHeld} (${key}); it was not kept. Held results are forgotten when their ttl ends: ask a shorter ttl, call the tool without a task, or raise ${key}.`,
+        {
+          category: "denied",
+          details: { bytes, held: this.#held, limit: this.#maxHeld, key },
+        },
+      );
+    }
+    this.#held -= k.bytes;
+    if (e === undefined) {
+      k.result = result;
+      k.bytes = bytes;
+      this.#held += bytes;
+      return;
+    }
+    this.#refused(e, k.tool);
+    k.bytes = 0;
+    k.result = {
       content: [{ type: "text", text: `${e.code}: ${e.message}` }],
       isError: true,
       _meta: { "warden/error": e.toJSON() },
     };
+  }
+
+  #refused(e: WardenError, tool: string): WardenError {
+    try {
+      this.bounds.onRefused?.(e, tool);
+    } catch {
+      // an audit writer's failure is its own to report; the refusal stands
+    }
+    return e;
   }
 
   async getTask(taskId: string): Promise<Task | null> {
@@ -178,7 +252,7 @@ export class SessionTasks implements TaskStore {
   ): Promise<void> {
     const k = this.#known(taskId);
     if (isTerminal(k.task.status)) throw new Error(`Task ${taskId} has already ended`);
-    k.result = this.#bounded(result);
+    this.#keep(k, result);
     k.settle();
     k.task.status = k.result !== result ? "failed" : status;
     k.task.lastUpdatedAt = new Date().toISOString();
@@ -228,6 +302,7 @@ export class SessionTasks implements TaskStore {
       k.settle();
     }
     this.#tasks.clear();
+    this.#held = 0;
   }
 
   #known(taskId: string): Kept {
@@ -248,6 +323,7 @@ export class SessionTasks implements TaskStore {
     clearTimeout(k.timer);
     k.stop?.abort();
     k.settle();
+    this.#held -= k.bytes;
     this.#tasks.delete(taskId);
   }
 }

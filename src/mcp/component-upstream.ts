@@ -281,6 +281,10 @@ export async function componentTransport(cfg: ComponentUpstreamConfig): Promise<
         maxLiveKey: `max_tasks of upstream "${cfg.name}"`,
         ...(cfg.maxTaskResultBytes === undefined ? {} : { maxResultBytes: cfg.maxTaskResultBytes }),
         maxResultBytesKey: `max_task_result_bytes of upstream "${cfg.name}"`,
+        ...(cfg.maxSessionTaskResultBytes === undefined
+          ? {}
+          : { maxHeldBytes: cfg.maxSessionTaskResultBytes }),
+        maxHeldBytesKey: `max_session_task_result_bytes of upstream "${cfg.name}"`,
       },
     });
     const onclose = srv.onclose;

@@ -91,6 +91,8 @@ export interface ComponentUpstreamConfig {
   readonly maxTasks?: number;
   /** A task's result kept for tasks/result, bytes of its JSON, at most (max_task_result_bytes, default 1 MiB). */
   readonly maxTaskResultBytes?: number;
+  /** The results one session's tasks hold, bytes of their JSON in all, at most (max_session_task_result_bytes, default 16 MiB). */
+  readonly maxSessionTaskResultBytes?: number;
   readonly command: string;
   readonly args: readonly string[];
   readonly prefix: boolean;

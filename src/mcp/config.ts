@@ -326,6 +326,7 @@ function upstreams(c: Checker, v: unknown, base: string, policy: string): Upstre
         maxQueued: c.int(o, "max_queued", 64),
         maxTasks: c.int(o, "max_tasks", 16),
         maxTaskResultBytes: c.int(o, "max_task_result_bytes", 1024 * 1024),
+        maxSessionTaskResultBytes: c.int(o, "max_session_task_result_bytes", 16 * 1024 * 1024),
         command: "warden-component",
         args: [component],
         prefix,

@@ -454,3 +454,132 @@ describe("warden serve --max-task-result-bytes (stdio)", () => {
     },
   );
 });
+
+describe("the task results a session holds are bounded in all (--max-session-task-result-bytes)", () => {
+  const serveHolding = async (bound: number, audit: string) => {
+    const t = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        ...[CLI, "serve", comp, "--policy", policy, "--workers", "1"],
+        ...["--max-session-task-result-bytes", String(bound), "--audit", audit],
+      ],
+      env: { ...process.env, WARDEN_CACHE_DIR: CACHE } as Record<string, string>,
+      stderr: "pipe",
+    });
+    const c = new Client({ name: "hoarder", version: "1" });
+    await c.connect(t);
+    return c;
+  };
+  const start = async (c: Client, ttl: number) =>
+    (
+      await c.request(
+        { method: "tools/call", params: { name: "tools.ok", arguments: {}, task: { ttl } } },
+        CreateTaskResultSchema,
+      )
+    ).task.taskId;
+  type Refusal = { code: string; details: { bytes: number; held: number; limit: number } };
+
+  it("hostile: a client holding many task results; past the bound a result is not kept, then no task starts; results held earlier stay whole; audited; room comes back at their ttl", {
+    timeout: 90_000,
+  }, async () => {
+    // a hoarder that never lets its results go (ttl an hour); 400 bytes hold a few of tools.ok's
+    const auditA = join(dir, "hoard-a.jsonl");
+    const a = await serveHolding(400, auditA);
+    let full: Refusal;
+    const kept: string[] = [];
+    try {
+      for (;;) {
+        const id = await start(a, 3_600_000);
+        const r = await taskResult(a, id);
+        if (r.isError === true) {
+          expect(code(r)).toBe("hosted_task_results_full");
+          expect(r.content[0]!.text).toMatch(
+            /already holds \d+ bytes of task results, the most it may is 400 \(--max-session-task-result-bytes\); it was not kept/,
+          );
+          expect((await getTask(a, id)).status).toBe("failed");
+          full = r._meta!["warden/error"] as Refusal;
+          break;
+        }
+        expect(r.structuredContent).toEqual({ result: 7 });
+        kept.push(id);
+        expect(kept.length).toBeLessThan(400);
+      }
+      expect(kept.length).toBeGreaterThan(0);
+      expect(full.details).toMatchObject({ limit: 400, held: kept.length * full.details.bytes });
+      expect(full.details.held + full.details.bytes).toBeGreaterThan(400);
+      // the results held before are whole, not evicted to make room
+      for (const id of kept)
+        expect((await taskResult(a, id)).structuredContent).toEqual({ result: 7 });
+      // the plain call is answered in full
+      expect((await a.callTool({ name: "tools.ok", arguments: {} })).structuredContent).toEqual({
+        result: 7,
+      });
+      await until(
+        () => auditLines(auditA).some((l) => l.kind === "task_refused"),
+        10_000,
+        "the task_refused line",
+      );
+      expect(auditLines(auditA).find((l) => l.kind === "task_refused")).toMatchObject({
+        phase: "event",
+        decision: "deny",
+        code: "hosted_task_results_full",
+        name: "tools.ok",
+        caller: "stdio",
+      });
+    } finally {
+      await a.close();
+    }
+
+    // held results exactly at the bound: the next task is refused before it runs
+    const auditB = join(dir, "hoard-b.jsonl");
+    const bound = 2 * full.details.bytes;
+    const b = await serveHolding(bound, auditB);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const id = await start(b, 3_000);
+        expect((await taskResult(b, id)).structuredContent).toEqual({ result: 7 });
+      }
+      await expect(start(b, 3_000)).rejects.toThrow(
+        new RegExp(
+          `hosted_task_results_full: this session already holds ${bound} bytes of task results.*--max-session-task-result-bytes: ${bound}.*was not run`,
+        ),
+      );
+      await until(
+        () =>
+          auditLines(auditB).some(
+            (l) => l.kind === "task_refused" && l.code === "hosted_task_results_full",
+          ),
+        10_000,
+        "the task_refused line",
+      );
+      // their ttl (3 s) ends: they are forgotten and a task starts again
+      let again: string | undefined;
+      await until(
+        async () => {
+          again = await start(b, 3_000).catch(() => undefined);
+          return again !== undefined;
+        },
+        30_000,
+        "room after the held results' ttl",
+      );
+      expect((await taskResult(b, again!)).structuredContent).toEqual({ result: 7 });
+    } finally {
+      await b.close();
+    }
+  });
+
+  it.each(["0", "2.5", "68719476737"])(
+    "--max-session-task-result-bytes %s is refused at start, naming the flag and its range",
+    (v) => {
+      const r = spawnSync(
+        process.execPath,
+        [CLI, "serve", comp, "--policy", policy, "--max-session-task-result-bytes", v],
+        { env: { ...process.env, WARDEN_CACHE_DIR: CACHE }, encoding: "utf8", input: "" },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(
+        `--max-session-task-result-bytes must be a whole number from 1 to 68719476736 (got "${v}")`,
+      );
+    },
+  );
+});

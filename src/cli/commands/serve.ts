@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import type { WardenError } from "../../core/errors.js";
 import type { HostCalls } from "../../hosted/host-calls.js";
 import type { CallContext, ReloadOutcome } from "../../hosted/server.js";
 import { printJson, usageError } from "../output.js";
@@ -22,6 +23,7 @@ interface ServeOpts {
   maxQueued?: string;
   maxTasks?: string;
   maxTaskResultBytes?: string;
+  maxSessionTaskResultBytes?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -64,6 +66,10 @@ export function registerServe(program: Command): void {
     .option(
       "--max-task-result-bytes <n>",
       "a task's result (its JSON) kept for tasks/result, bytes at most (default 1048576; past it hosted_task_result_too_large)",
+    )
+    .option(
+      "--max-session-task-result-bytes <n>",
+      "the task results one session holds for tasks/result, bytes of JSON in all (default 16777216; past it hosted_task_results_full)",
     )
     .option(
       "--audit <file>",
@@ -137,6 +143,9 @@ export function registerServe(program: Command): void {
           maxLiveKey: "--max-tasks",
           ...(bounds.resultBytes === undefined ? {} : { maxResultBytes: bounds.resultBytes }),
           maxResultBytesKey: "--max-task-result-bytes",
+          ...(bounds.heldBytes === undefined ? {} : { maxHeldBytes: bounds.heldBytes }),
+          maxHeldBytesKey: "--max-session-task-result-bytes",
+          ...(audit === undefined ? {} : { onRefused: audit.taskRefused }),
         },
       });
       // Bytes of a request arrived: the worker likely to run it wakes while the SDK parses them.
@@ -164,6 +173,7 @@ function sessionBounds(opts: ServeOpts): {
   queued?: number;
   tasks?: number;
   resultBytes?: number;
+  heldBytes?: number;
 } {
   const num = (flag: string, v: string | undefined, max: number) => {
     if (v === undefined) return undefined;
@@ -178,7 +188,13 @@ function sessionBounds(opts: ServeOpts): {
   const tasks = num("--max-tasks", opts.maxTasks, 10_000);
   // the bound of the gateway's max_task_result_bytes (schemas/warden.schema.json)
   const resultBytes = num("--max-task-result-bytes", opts.maxTaskResultBytes, 1_073_741_824);
+  const heldBytes = num(
+    "--max-session-task-result-bytes",
+    opts.maxSessionTaskResultBytes,
+    68_719_476_736,
+  );
   return {
+    ...(heldBytes === undefined ? {} : { heldBytes }),
     ...(tasks === undefined ? {} : { tasks }),
     ...(resultBytes === undefined ? {} : { resultBytes }),
     ...(max === undefined ? {} : { max }),
@@ -228,6 +244,9 @@ async function serveHttp(path: string, opts: ServeOpts): Promise<void> {
     ...(bounds.resultBytes === undefined
       ? []
       : [`    max_task_result_bytes: ${bounds.resultBytes}`]),
+    ...(bounds.heldBytes === undefined
+      ? []
+      : [`    max_session_task_result_bytes: ${bounds.heldBytes}`]),
     "",
   ].join("\n");
   const { parseConfig } = await import("../../mcp/config.js");
@@ -292,5 +311,24 @@ async function hostAudit(file: string) {
       });
     }
   };
-  return { hostCalls, reload };
+  // A task refused (hosted_task_limit, hosted_task_results_full: its tools/call not run) or its
+  // result not kept (hosted_task_result_too_large, hosted_task_results_full).
+  const taskRefused = (e: WardenError, tool: string) => {
+    log.write({
+      time: new Date().toISOString(),
+      call_id: newCallId(),
+      phase: "event",
+      kind: "task_refused",
+      caller: "stdio",
+      session,
+      upstream: null,
+      method: "tools/call",
+      name: tool,
+      decision: "deny",
+      reason: e.message,
+      code: e.code,
+      duration_ms: 0,
+    });
+  };
+  return { hostCalls, reload, taskRefused };
 }
