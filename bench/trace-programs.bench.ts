@@ -8,6 +8,8 @@
  * it says more than the wall clock). Traced runs use what a user gets without --policy (the
  * default policy for tsc, the npm-install preset for npm ci), strace off unless
  * WARDEN_BENCH_STRACE=1. Each row's note gives the load average (`uptime`) before and after it.
+ * Both run as from a user's shell: without the variables `npm run bench` adds to the environment,
+ * stdout to /dev/null and stderr into a file (not a pipe this process reads).
  *
  *   npm run bench -- --only trace-programs            (5 runs each; --quick: 2, a tiny project)
  *   WARDEN_BENCH_PROGRAMS=npm npm run bench -- --only trace-programs   (both npm ci rows only)
@@ -17,7 +19,16 @@
  * there); without them `npm ci --offline` fails and the bench says so.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,15 +46,43 @@ interface Timed {
   cpu_ms: number | undefined;
 }
 
+/**
+ * The environment a user's shell gives the program: `npm run bench` adds its own (`npm_config_*`,
+ * `npm_package_*`, `npm_lifecycle_*`, `INIT_CWD`, `NODE`, ...), which the npm under test would
+ * take as its configuration; a user typing `warden run -- npm ci` has none of it.
+ */
+function shellEnv(): NodeJS.ProcessEnv {
+  if (process.env.npm_lifecycle_event === undefined) return process.env;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^npm_/i.test(k) && !["INIT_CWD", "NODE", "COLOR", "EDITOR"].includes(k)) env[k] = v;
+  return env;
+}
+
 function run(argv: string[], cwd: string, traced: boolean, out: string): Timed {
   const cmd = traced ? [process.execPath, CLI, "run", ...straceFlag(), "--", ...argv] : argv;
   const useTime = existsSync(TIME);
   const full = useTime ? [TIME, "-f", "%U %S", "-o", out, ...cmd] : cmd;
+  // stderr (warden run's lines and summary, the program's warnings) into a file, as a terminal
+  // or a shell's redirect takes it: not a pipe this process drains while the run goes on.
+  const errPath = `${out}.err`;
+  const errFd = openSync(errPath, "w");
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(full[0]!, full.slice(1), { cwd, stdio: ["ignore", "ignore", "pipe"] });
+  let r: ReturnType<typeof spawnSync>;
+  try {
+    r = spawnSync(full[0]!, full.slice(1), {
+      cwd,
+      env: shellEnv(),
+      stdio: ["ignore", "ignore", errFd],
+    });
+  } finally {
+    closeSync(errFd);
+  }
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0)
-    throw new Error(`${cmd.join(" ")} exited ${r.status}: ${String(r.stderr).slice(-2000)}`);
+    throw new Error(
+      `${cmd.join(" ")} exited ${r.status}: ${readFileSync(errPath, "utf8").slice(-2000)}`,
+    );
   let cpu: number | undefined;
   if (useTime) {
     const [u, s] = readFileSync(out, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number);
