@@ -403,6 +403,45 @@ export class PatternSet<R extends Ranked> {
     return this;
   }
 
+  /** Every glob entry, before or after `build`. */
+  #globs(): readonly Entry<R>[] {
+    return this.#built ? this.#lists.flat() : this.#pending;
+  }
+
+  /**
+   * The rule first in the source among those that may match `dir` or a path under it
+   * (`dir/...`), or undefined when none can: for judging a whole tree at once (a WASI preopen).
+   * Conservative: a glob counts when its literal prefix and the tree's overlap (its test may
+   * still match nothing there), a glob indexed from the end always counts.
+   */
+  mayMatchUnder(dir: string): R | undefined {
+    const under = dir.endsWith("/") ? dir : `${dir}/`;
+    let best: R | undefined = this.#any.rules[0];
+    const take = (r: R) => {
+      if (best === undefined || r.index < best.index) best = r;
+    };
+    for (const [value, list] of this.#exact)
+      if (value === dir || value.startsWith(under)) take(list.rules[0]!);
+    for (const e of this.#globs())
+      if (this.#fromEnd || e.affix.startsWith(under) || under.startsWith(e.affix)) take(e.rule);
+    return best;
+  }
+
+  /**
+   * The rule first in the source among those that match `dir` and every path under it (a
+   * pattern matching everything, or a `/a/**` tree glob whose `/a` is `dir` or above it).
+   */
+  coversTree(dir: string): R | undefined {
+    let best: R | undefined = this.#any.rules[0];
+    if (this.#fromEnd) return best;
+    for (const e of this.#globs()) {
+      if (e.shape !== GlobShape.Tree) continue;
+      if (dir === e.affix || dir.startsWith(e.affix === "/" ? "/" : `${e.affix}/`))
+        if (best === undefined || e.rule.index < best.index) best = e.rule;
+    }
+    return best;
+  }
+
   /** The matching rule that comes first in the source, or undefined. */
   first(s: string): R | undefined {
     const { index: bi, rules } = this.#exactOrAny(s);

@@ -11,7 +11,7 @@ import { Memo } from "../match/memo.js";
 import { addPathPattern } from "../match/names.js";
 import { AFFIX_HASHES, LengthPlan, lengthPlan, PatternSet } from "../match/pattern-set.js";
 import type { PermissionType } from "../registry.js";
-import { badAction, noRuleTable, notCanonical, type Rule } from "../rule.js";
+import { badAction, noRule, noRuleTable, notCanonical, type Rule } from "../rule.js";
 import { asList } from "../schema.js";
 import type { Path } from "../source.js";
 import type { PolicyDecision, RealPath } from "../types.js";
@@ -178,6 +178,22 @@ function judgeCodes(
   const allow = c.allow[access].probeCodes(PATH_CODES, n, AFFIX_HASHES, count);
   if (allow === null) return undefined;
   return allow !== undefined ? allow.decision : NO_STORAGE_RULE[kind]!;
+}
+
+/**
+ * Does the policy allow `access` to every path under the directory `dir` (a canonical real
+ * path) and to `dir` itself? For a grant of a whole tree at once (a WASI preopen: the module
+ * opens what it likes under it, unseen): allowed only when no deny rule may match anything there
+ * and an allow rule covers all of it (`/**`, or a `/a/**` at or above `dir`). Conservative: a
+ * deny glob whose literal prefix meets the tree counts, even if it matches no file there.
+ */
+export function judgeTree(c: StorageCompiled, access: Access, dir: string): PolicyDecision {
+  const kind = access === "read" ? "storage.read" : "storage.write";
+  const d = c.caseInsensitive ? dir.toLowerCase() : dir;
+  const deny = c.deny[access].mayMatchUnder(d);
+  if (deny !== undefined) return deny.decision;
+  const allow = c.allow[access].coversTree(d);
+  return allow?.decision ?? noRule(kind, `no storage rule allows all of the tree ${dir}`);
 }
 
 export const storageType: PermissionType<StorageCompiled> = {

@@ -18,6 +18,7 @@ import { hookEnv } from "./hooks-env.js";
 import { hookFs } from "./hooks-fs.js";
 import { hookDlopen, hookWorkers } from "./hooks-misc.js";
 import { hookDgram, hookDns, hookFetch, hookHttp, hookNet } from "./hooks-net.js";
+import { hookWasi, ownRealpathOf } from "./hooks-wasi.js";
 import { Judge } from "./judge.js";
 import { Tracer } from "./tracer.js";
 import { FLUSHER_MARK } from "./wire.js";
@@ -99,6 +100,8 @@ export function start(): void {
     // Its children get the run's hand-over (from warden run when this process could not take it).
     config: typeof handed === "string" ? (c.handoff ?? "") : process.env[ENV_CONFIG],
   };
+  // Taken before the fs hooks: the WASI hook resolves preopens without judging them as reads.
+  const ownRealpath = ownRealpathOf(require("node:fs"));
   const hooks = [
     ...hookFs(require("node:fs"), tracer),
     ...hookChildProcess(require("node:child_process"), tracer, traceEnv),
@@ -112,6 +115,7 @@ export function start(): void {
     ...hookDlopen(tracer),
     ...hookEnv(tracer),
     ...hookCode(require("node:vm"), tracer),
+    ...hookWasi(tracer, compiled.policy, ownRealpath, require("node:module")),
   ];
   // ESM named imports of builtins (`import { readFileSync } from "node:fs"`) see the hooks.
   syncBuiltinESMExports();
