@@ -6,7 +6,9 @@
  * at load (PROVIDED_IMPORTS), naming the import.
  */
 import { randomBytes, randomInt } from "node:crypto";
+import { WardenError } from "../core/errors.js";
 import { ComponentExit, type CreateHostImports, type ProvidedImports } from "./host-seam.js";
+import { MAX_MEMORY_BYTES } from "./limits.js";
 
 const U64 = (1n << 64n) - 1n;
 
@@ -31,12 +33,22 @@ const wallClock = {
   },
   resolution: () => ({ seconds: 0n, nanoseconds: 1_000_000 }),
 };
+/** At most what a component's memory can hold (wasi/basics.ts, boundedRandom: the same bound). */
+function bytes(len: bigint): Uint8Array {
+  if (BigInt(len) > BigInt(MAX_MEMORY_BYTES))
+    throw new WardenError(
+      "hosted_wasi_trap",
+      `A component asked wasi:random for ${len} bytes, more than a component's memory can hold (${MAX_MEMORY_BYTES}); ask for what the component will use.`,
+      { category: "plugin" },
+    );
+  return new Uint8Array(randomBytes(Number(len)));
+}
 const random = {
-  getRandomBytes: (len: bigint) => new Uint8Array(randomBytes(Number(len))),
+  getRandomBytes: bytes,
   getRandomU64: randomU64,
 };
 const insecure = {
-  getInsecureRandomBytes: (len: bigint) => new Uint8Array(randomBytes(Number(len))),
+  getInsecureRandomBytes: bytes,
   getInsecureRandomU64: randomU64,
 };
 const insecureSeed = {

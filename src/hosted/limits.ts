@@ -14,8 +14,11 @@
 import type { CompiledPolicy } from "../policy/policy.js";
 import type { LimitsInput } from "../sandbox/limits.js";
 
+/** The most memory a hosted component may have (its limit is capped to it). */
+export const MAX_MEMORY_BYTES = 256 * 1024 * 1024;
+
 export const HOSTED_DEFAULTS = Object.freeze({
-  memory_limit_bytes: 256 * 1024 * 1024,
+  memory_limit_bytes: MAX_MEMORY_BYTES,
   timeout_ms: 10_000,
 });
 
@@ -35,7 +38,7 @@ export function hostedLimits(policies: readonly CompiledPolicy[]): LimitsInput {
   const time = min(...policies.map((p) => p.limits.execution_time_ms));
   const fuel = min(...policies.flatMap((p) => [p.runtime.fuel, p.runtime.wasmtime?.fuel]));
   return {
-    memory_limit_bytes: Math.min(mem ?? HOSTED_DEFAULTS.memory_limit_bytes, 256 * 1024 * 1024),
+    memory_limit_bytes: Math.min(mem ?? HOSTED_DEFAULTS.memory_limit_bytes, MAX_MEMORY_BYTES),
     timeout_ms: Math.min(time ?? HOSTED_DEFAULTS.timeout_ms, 30_000),
     fuel: fuel ?? null,
     // componentize-js components declare large tables and a ~12 MB engine module.

@@ -29,6 +29,7 @@ import {
 import { insecure, insecureSeed, random } from "@bytecodealliance/preview2-shim/random";
 import { WardenError } from "../../core/errors.js";
 import { ComponentExit } from "../host-seam.js";
+import { MAX_MEMORY_BYTES } from "../limits.js";
 import type { Crossings } from "./crossing.js";
 import { pollFlushed } from "./waits.js";
 
@@ -49,6 +50,24 @@ function counted(
       crossings.run(iface, wit, undefined, undefined, () => f.apply(fns, args));
   }
   return out;
+}
+
+/**
+ * `get-random-bytes` (and the insecure one) for at most as many bytes as a component's memory
+ * can hold: the shim makes the whole buffer before the glue copies it into the component, so a
+ * component with one page asking for 2^31 - 1 bytes had the worker make 2 GiB (seconds of CPU,
+ * GiBs of RSS per call, one such call per worker at once). Past it: a trap.
+ */
+function boundedRandom(
+  f: (len: bigint) => Uint8Array,
+  trap: (what: string) => never,
+): (len: bigint) => Uint8Array {
+  return (len) =>
+    BigInt(len) > BigInt(MAX_MEMORY_BYTES)
+      ? trap(
+          `asked wasi:random for ${len} bytes, more than a component's memory can hold (${MAX_MEMORY_BYTES}); ask for what the component will use`,
+        )
+      : f(len);
 }
 
 /**
@@ -150,14 +169,24 @@ export function basicImports(
         resolution: "resolution",
       },
     ),
-    "wasi:random/random": counted(crossings, "wasi:random/random", random as unknown as Fns, {
-      getRandomBytes: "get-random-bytes",
-      getRandomU64: "get-random-u64",
-    }),
-    "wasi:random/insecure": counted(crossings, "wasi:random/insecure", insecure as unknown as Fns, {
-      getInsecureRandomBytes: "get-insecure-random-bytes",
-      getInsecureRandomU64: "get-insecure-random-u64",
-    }),
+    "wasi:random/random": counted(
+      crossings,
+      "wasi:random/random",
+      { ...(random as unknown as Fns), getRandomBytes: boundedRandom(random.getRandomBytes, trap) },
+      { getRandomBytes: "get-random-bytes", getRandomU64: "get-random-u64" },
+    ),
+    "wasi:random/insecure": counted(
+      crossings,
+      "wasi:random/insecure",
+      {
+        ...(insecure as unknown as Fns),
+        getInsecureRandomBytes: boundedRandom(insecure.getInsecureRandomBytes, trap),
+      },
+      {
+        getInsecureRandomBytes: "get-insecure-random-bytes",
+        getInsecureRandomU64: "get-insecure-random-u64",
+      },
+    ),
     "wasi:random/insecure-seed": counted(
       crossings,
       "wasi:random/insecure-seed",
