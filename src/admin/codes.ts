@@ -17,6 +17,8 @@ export const ADMIN_CODES = {
   admin_route_not_found: "No admin API route has that method and path (HTTP 404).",
   admin_unavailable:
     "The admin API cannot answer this route in this process (a part not configured, e.g. rules; HTTP 501).",
+  admin_streams_full:
+    "The page's live decision stream (GET /v1/gateway/decisions/stream): this caller already follows 8 streams (HTTP 429), or 32 are open in all (HTTP 503, Retry-After); the message says which.",
   admin_listen_failed:
     "The admin listener cannot bind admin.listen (address in use, not permitted): the message says which.",
 } as const;

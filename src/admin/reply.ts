@@ -25,6 +25,8 @@ const STATUS: Readonly<Record<string, number>> = {
   state_unavailable: 503,
   // rug_pull pins (the page's Approve): no such pending change; a value that is not a pin
   pin_not_found: 404,
+  // the page's live decision streams: 429 for one caller's bound, 503 for the total (routes.ts)
+  admin_streams_full: 503,
   pins_invalid: 500,
   // sandbox: a module that cannot be a plugin is a bad request; limits are 422; size 413
   compile_error: 400,

@@ -34,6 +34,9 @@ function start(
 }
 
 const auth = { authorization: `Bearer ${TOKEN}` };
+/** More callers (each its own token) for the live streams' bounds. */
+const STREAMERS = ["alice", "bob", "carol", "dave", "erin"];
+const tokenOf = (name: string) => `${TOKEN}-${name}`;
 
 describe("the admin page's endpoints under warden gateway", () => {
   let proc: ChildProcess;
@@ -53,10 +56,11 @@ describe("the admin page's endpoints under warden gateway", () => {
     writeFileSync(join(dir, "policy.yaml"), FIXTURE_POLICY);
     writeFileSync(
       join(dir, "warden.yaml"),
-      `listen: { http: { port: 0 } }\nstate: { dir: ./state }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nauth:\n  tokens: [{ name: ops, env: PAGE_TOKEN }]\nadmin:\n  listen: { port: 0 }\nupstreams:\n${stdioUpstream("b")}    sessions: shared\nsecurity_guards:\n  - id: rp\n    type: rug_pull\n`,
+      `listen: { http: { port: 0 } }\nstate: { dir: ./state }\npolicy: ./policy.yaml\naudit: { file: ./audit.jsonl }\nauth:\n  tokens: [{ name: ops, env: PAGE_TOKEN }${STREAMERS.map((n) => `, { name: ${n}, env: PAGE_TOKEN_${n.toUpperCase()} }`).join("")}]\nadmin:\n  listen: { port: 0 }\nupstreams:\n${stdioUpstream("b")}    sessions: shared\nsecurity_guards:\n  - id: rp\n    type: rug_pull\n`,
     );
     ({ proc, url } = await start(["gateway", "--config", join(dir, "warden.yaml")], {
       PAGE_TOKEN: TOKEN,
+      ...Object.fromEntries(STREAMERS.map((n) => [`PAGE_TOKEN_${n.toUpperCase()}`, tokenOf(n)])),
     }));
   });
   afterAll(() => {
@@ -154,35 +158,56 @@ describe("the admin page's endpoints under warden gateway", () => {
     ctl.abort();
   });
 
-  it("keeps at most 32 live streams: the 33rd is refused (503) until one closes", async () => {
-    const open = async () => {
+  it("hostile: one caller follows at most 8 live streams (429), so it cannot lock others out; 32 in all (503) until one closes", async () => {
+    const open = async (who: string) => {
       const ctl = new AbortController();
       const r = await fetch(`${url}/v1/gateway/decisions/stream`, {
-        headers: auth,
+        headers: { authorization: `Bearer ${who === "ops" ? TOKEN : tokenOf(who)}` },
         signal: ctl.signal,
       });
       return { r, ctl };
     };
-    const streams = [];
-    for (let i = 0; i < 32; i++) {
-      const s = await open();
-      expect(s.r.status, `stream ${i + 1}`).toBe(200);
-      streams.push(s);
+    type Refusal = { code: string; message: string; details: Record<string, number> };
+    const streams: Awaited<ReturnType<typeof open>>[] = [];
+    try {
+      // one caller takes its 8; its 9th is refused, naming the caller and the bound
+      for (let i = 0; i < 8; i++) {
+        const s = await open("alice");
+        expect(s.r.status, `alice's stream ${i + 1}`).toBe(200);
+        streams.push(s);
+      }
+      const greedy = await open("alice");
+      expect(greedy.r.status).toBe(429);
+      const body = (await greedy.r.json()) as Refusal;
+      expect(body.code).toBe("admin_streams_full");
+      expect(body.message).toMatch(/alice already follows 8 live decision streams.*\(8\)/);
+      expect(body.details).toMatchObject({ ofCaller: 8, maxPerCaller: 8, max: 32 });
+      // others still follow: three more callers fill the 32 in all
+      for (const who of ["bob", "carol", "dave"])
+        for (let i = 0; i < 8; i++) {
+          const s = await open(who);
+          expect(s.r.status, `${who}'s stream ${i + 1}`).toBe(200);
+          streams.push(s);
+        }
+      const late = await open("erin");
+      expect(late.r.status).toBe(503);
+      expect(late.r.headers.get("retry-after")).toBe("5");
+      const lateBody = (await late.r.json()) as Refusal;
+      expect(lateBody.code).toBe("admin_streams_full");
+      expect(lateBody.message).toMatch(/32 live decision streams are open.*32 in all/);
+      streams.pop()!.ctl.abort();
+      // the server sees the close; erin's follower is then taken
+      let again = await open("erin");
+      for (let i = 0; again.r.status === 503 && i < 200; i++) {
+        await again.r.body?.cancel();
+        await new Promise((res) => setTimeout(res, 25));
+        again = await open("erin");
+      }
+      expect(again.r.status).toBe(200);
+      streams.push(again);
+    } finally {
+      for (const s of streams) s.ctl.abort();
     }
-    const refused = await open();
-    expect(refused.r.status).toBe(503);
-    expect(((await refused.r.json()) as { code: string }).code).toBe("admin_unavailable");
-    streams.pop()!.ctl.abort();
-    // the server sees the close; a new follower is then taken
-    let again = await open();
-    for (let i = 0; again.r.status === 503 && i < 200; i++) {
-      await again.r.body?.cancel();
-      await new Promise((res) => setTimeout(res, 25));
-      again = await open();
-    }
-    expect(again.r.status).toBe(200);
-    again.ctl.abort();
-    for (const s of streams) s.ctl.abort();
   });
 
   it("stops on SIGTERM while a live stream is open (the stream is ended, not waited for)", async () => {

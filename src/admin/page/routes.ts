@@ -13,13 +13,13 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { type AuditRecord, newCallId } from "../../audit/record.js";
 import { WardenError } from "../../core/errors.js";
 import type { RegistryLog } from "../../rules/registry/index.js";
-import { callerOf } from "../access.js";
+import { ANONYMOUS, callerOf } from "../access.js";
 import type { AdminPins } from "../pins.js";
 import { sendError } from "../reply.js";
 import type { AdminDecisionFilter, AdminGatewayViews } from "../views.js";
 import { loadPageAssets } from "./assets.js";
 import { PAGE_HEADERS } from "./headers.js";
-import { DecisionStreams } from "./stream.js";
+import { DecisionStreams, MAX_STREAMS, MAX_STREAMS_PER_CALLER } from "./stream.js";
 
 /** What the page's routes read (the AdminContext gives both). */
 export interface PageRouteContext {
@@ -193,14 +193,26 @@ export async function pageRoutes(
     async (req, reply) => {
       const v = views(reply);
       if (!v) return;
-      if (streams.full)
+      // one caller: a token's name; without tokens every request is anonymous, so one address
+      const named = callerOf(req);
+      const caller =
+        named === ANONYMOUS ? `${ANONYMOUS} (${req.socket.remoteAddress ?? "?"})` : named;
+      const refused = streams.refusal(caller);
+      if (refused !== undefined) {
+        if (refused.status === 503) reply.header("retry-after", "5");
         return sendError(
           reply,
-          "admin_unavailable",
-          `${streams.size} live decision streams are open, the most this listener keeps; close one (another tab) and retry`,
-          {},
-          503,
+          "admin_streams_full",
+          refused.message,
+          {
+            open: streams.size,
+            ofCaller: streams.of(caller),
+            max: MAX_STREAMS,
+            maxPerCaller: MAX_STREAMS_PER_CALLER,
+          },
+          refused.status,
         );
+      }
       reply.hijack();
       reply.raw.writeHead(200, {
         ...PAGE_HEADERS,
@@ -212,7 +224,7 @@ export async function pageRoutes(
         connection: "close",
       });
       reply.raw.write(": following the audit\n\n");
-      streams.follow(reply.raw, v, filterOf(req.query));
+      streams.follow(reply.raw, v, filterOf(req.query), caller);
     },
   );
 }
