@@ -5,14 +5,9 @@
 // a Request-like object whose `url` answers the agent and fetch differently, and a Request whose
 // prototype's `url` getter was replaced each reached a path the policy denies. Now the agent makes the Request once and hands fetch that one.
 import { describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
-import { eventsOf } from "./python-helpers.js";
+import { expectSecretsBlocked, secretSinkApp } from "./_secret-sink.js";
 
-const APP = `
-const http = require("http");
-const sink = http.createServer((req, res) => { console.error("SINK GOT", req.method, req.url); res.end("ok"); });
-sink.listen(0, "127.0.0.1", async () => {
-  const base = "http://127.0.0.1:" + sink.address().port;
+const BODY = `
   const go = async (name, f) => {
     try { const r = await f(); console.error(name, "status", r.status); await r.text(); }
     catch (e) { console.error(name, "error", e.cause?.code ?? e.name); }
@@ -30,33 +25,16 @@ sink.listen(0, "127.0.0.1", async () => {
   });
   await go("allowed", () => fetch(base + "/ok"));
   sink.close();
-});
 `;
 
 describe("warden run: a fetch whose URL answers the agent one thing and fetch another", () => {
   it("judges the Request fetch sends", async () => {
-    const root = tempDir("warden-hostile-fetch-");
-    files(root, {
-      "app.js": APP,
-      "policy.yaml": ['version: "1.0"', "http:", '  deny: ["127.0.0.1:*/secret/*"]', ""].join("\n"),
-    });
-    const r = await runWarden(
-      ["run", "--json", "--no-strace", "--policy", "policy.yaml", "--", process.execPath, "app.js"],
-      { cwd: root },
-    );
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).not.toMatch(/SINK GOT GET \/secret/);
+    const { r, blocked } = await secretSinkApp("warden-hostile-fetch-", BODY);
     for (const name of ["to-string", "url-subclass", "request-getter"])
       expect(r.stderr).toMatch(new RegExp(`^${name} error ECONNREFUSED$`, "m"));
     // the object read twice: judged and sent as the one URL the Request was made with (/ok)
     expect(r.stderr).toMatch(/^url-twice status 200$/m);
     expect(r.stderr).toMatch(/^allowed status 200$/m);
-    const { events } = eventsOf(r.stdout);
-    const blocked = events.filter((e) => e.verdict === "block").map((e) => e.target);
-    for (const p of ["/secret/a", "/secret/b", "/secret/d"])
-      expect(
-        blocked.some((t) => t.endsWith(p)),
-        `${p} in ${blocked}`,
-      ).toBe(true);
+    expectSecretsBlocked(r, blocked, ["/secret/a", "/secret/b", "/secret/d"]);
   }, 120_000);
 });

@@ -6,14 +6,9 @@
 // reached a path the policy denies. Now the arguments are read once, Node is handed what was
 // judged, and an unreadable request is refused (fail closed) and audited.
 import { describe, expect, it } from "vitest";
-import { files, runWarden, tempDir } from "./helpers.js";
-import { eventsOf } from "./python-helpers.js";
+import { expectSecretsBlocked, secretSinkApp } from "./_secret-sink.js";
 
-const APP = `
-const http = require("http");
-const sink = http.createServer((req, res) => { console.error("SINK GOT", req.url); res.end("ok"); });
-sink.listen(0, "127.0.0.1", async () => {
-  const port = sink.address().port, base = "http://127.0.0.1:" + port;
+const BODY = `
   const go = (name, f) => new Promise((done) => {
     let req;
     try { req = f(); } catch (e) { console.error(name, "threw", e.code, e.message); return done(); }
@@ -32,34 +27,17 @@ sink.listen(0, "127.0.0.1", async () => {
   await go("plain-string", () => http.get(base + "/secret/d"));
   await go("allowed", () => http.request(base + "/ok", { method: "GET" }));
   sink.close();
-});
 `;
 
 describe("warden run: a Node request whose URL answers the agent one thing and Node another", () => {
   it("judges the URL Node sends and refuses one it cannot read", async () => {
-    const root = tempDir("warden-hostile-http-");
-    files(root, {
-      "app.js": APP,
-      "policy.yaml": ['version: "1.0"', "http:", '  deny: ["127.0.0.1:*/secret/*"]', ""].join("\n"),
-    });
-    const r = await runWarden(
-      ["run", "--json", "--no-strace", "--policy", "policy.yaml", "--", process.execPath, "app.js"],
-      { cwd: root },
-    );
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).not.toMatch(/SINK GOT \/secret/);
+    const { r, blocked } = await secretSinkApp("warden-hostile-http-", BODY);
     expect(r.stderr).toMatch(/^getter-once threw ECONNREFUSED .*Warden/m);
     for (const name of ["url-subclass", "url-like", "plain-string"])
       expect(r.stderr).toMatch(new RegExp(`^${name} error ECONNREFUSED$`, "m"));
     expect(r.stderr).toMatch(/^allowed status 200$/m);
-    expect(r.stderr).toMatch(/^SINK GOT \/ok$/m);
-    const { events } = eventsOf(r.stdout);
-    const blocked = events.filter((e) => e.verdict === "block").map((e) => e.target);
+    expect(r.stderr).toMatch(/^SINK GOT GET \/ok$/m);
     expect(blocked).toContain("(unreadable URL)");
-    for (const p of ["/secret/b", "/secret/c", "/secret/d"])
-      expect(
-        blocked.some((t) => t.endsWith(p)),
-        `${p} in ${blocked}`,
-      ).toBe(true);
+    expectSecretsBlocked(r, blocked, ["/secret/b", "/secret/c", "/secret/d"]);
   }, 120_000);
 });
