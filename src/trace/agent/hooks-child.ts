@@ -30,6 +30,48 @@ function pathOf(pairs: string[] | undefined): string | undefined {
   return p === undefined ? process.env.PATH : p.slice(5);
 }
 
+/** What Node reads from spawn options whether enumerable or not (each read once, in `plainOf`). */
+const SPAWN_KEYS = [
+  "file",
+  "args",
+  "envPairs",
+  "env",
+  "cwd",
+  "stdio",
+  "detached",
+  "uid",
+  "gid",
+  "shell",
+  "argv0",
+  "windowsHide",
+  "windowsVerbatimArguments",
+  "encoding",
+  "input",
+  "timeout",
+  "maxBuffer",
+  "killSignal",
+  "signal",
+  "serialization",
+];
+
+/**
+ * Options read once, before the judgement: a copy with no prototype of their own and inherited
+ * enumerable keys (for-in) and of what Node reads (`SPAWN_KEYS`, from the object or any of its
+ * prototypes). Node is given the copy: a getter (own, or on a prototype) that answered the check
+ * one program and Node another, and a key on a prototype that the check did not read, no longer
+ * choose what runs.
+ */
+function plainOf(o: object): Record<string, unknown> {
+  const copy = { __proto__: null } as unknown as Record<string, unknown>;
+  for (const k in o) copy[k] = (o as Record<string, unknown>)[k];
+  for (const k of SPAWN_KEYS)
+    if (!(k in copy)) {
+      const v = (o as Record<string, unknown>)[k];
+      if (v !== undefined) copy[k] = v;
+    }
+  return copy;
+}
+
 /** The asynchronous forms a `nodejs` section may name (all end in `ChildProcess#spawn`). */
 const ASYNC_FORMS = ["spawn", "exec", "execFile", "fork"] as const;
 
@@ -69,9 +111,16 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
       }
     };
   }
-  proto.spawn = function (this: CP.ChildProcess, o: SpawnOptions) {
+  proto.spawn = function (this: CP.ChildProcess, given: SpawnOptions) {
+    // Node's own callers hand a fresh object; a program calling ChildProcess#spawn itself may
+    // hand getters: what is judged is what Node gets.
+    if (given === null || typeof given !== "object") return spawn.call(this, given);
+    const o = plainOf(given) as unknown as SpawnOptions;
     const file = String(o.file);
+    o.file = file;
     const args = Array.isArray(o.args) ? o.args.map(String) : [file];
+    if (Array.isArray(o.args)) o.args = args;
+    if (Array.isArray(o.envPairs)) o.envPairs = o.envPairs.map(String);
     const path = t.judge.judges("commands") ? t.judge.which(file, pathOf(o.envPairs)) : file;
     const fn = form ?? "child_process.spawn";
     form = undefined;
@@ -116,15 +165,26 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
       let file: string;
       let args: string[];
       let opts: Record<string, unknown> | undefined;
+      // Each argument read once (the options as a plain copy, `plainOf`): Node gets what was
+      // judged, and what Node will run is judged (with `shell`, the shell and its command line).
+      const first = a[0];
+      const list = name !== "execSync" && Array.isArray(a[1]);
+      const rawOpts = name === "execSync" ? a[1] : list ? a[2] : a[1];
+      if (rawOpts !== null && typeof rawOpts === "object") opts = plainOf(rawOpts);
+      else if (rawOpts !== undefined && rawOpts !== null) return Reflect.apply(orig, this, a); // Node's own error for options of another type
+      if (typeof first !== "string") return Reflect.apply(orig, this, a); // Node's own error
+      const argList = list ? (a[1] as unknown[]).map(String) : [];
       if (name === "execSync") {
-        opts = (a[1] ?? undefined) as Record<string, unknown> | undefined;
         file = typeof opts?.shell === "string" ? opts.shell : "/bin/sh";
-        args = [file, "-c", String(a[0])];
+        args = [file, "-c", first];
+      } else if (opts?.shell) {
+        // As Node's normalizeSpawnArguments: the shell runs the line of file and arguments.
+        const line = [first, ...argList].join(" ");
+        file = typeof opts.shell === "string" ? opts.shell : "/bin/sh";
+        args = [file, "-c", line];
       } else {
-        file = String(a[0]);
-        const list = Array.isArray(a[1]);
-        args = [file, ...(list ? (a[1] as unknown[]).map(String) : [])];
-        opts = (list ? a[2] : a[1]) as Record<string, unknown> | undefined;
+        file = first;
+        args = [file, ...argList];
       }
       const fn = `child_process.${name}`;
       const envPath = ((opts?.env ?? process.env) as Record<string, string | undefined>).PATH;
@@ -153,13 +213,14 @@ export function hookChildProcess(cp: typeof CP, t: Tracer, env: TraceEnv): strin
       }
       const base = (opts?.env ?? process.env) as Record<string, string | undefined>;
       const traced = tracedEnv(base, env);
-      const withEnv = { ...(opts ?? {}), env: traced.env };
+      const withEnv = opts ?? ({ __proto__: null } as unknown as Record<string, unknown>);
+      withEnv.env = traced.env;
       const call =
         name === "execSync"
-          ? [a[0], withEnv]
-          : Array.isArray(a[1])
-            ? [a[0], a[1], withEnv]
-            : [a[0], withEnv];
+          ? [first, withEnv]
+          : list
+            ? [first, argList, withEnv]
+            : [first, withEnv];
       // The spawn event leaves now, not after the child ends: the strace layer matches the
       // child's exec against it while the child runs.
       t.channel.flush();
