@@ -184,3 +184,44 @@ describe("tasks of a component upstream through the gateway", () => {
     });
   });
 });
+
+describe("the task results a session holds, through the gateway (max_session_task_result_bytes)", () => {
+  it("hostile: a result past the upstream's bound is not kept: the task fails with hosted_task_results_full naming the key; audited as the tools/call's error outcome", {
+    timeout: 120_000,
+  }, async () => {
+    const held = await sleeperGateway({
+      policy: 'environment:\n  allow: ["*"]\n',
+      upstream: "    max_session_task_result_bytes: 1\n",
+    });
+    const c = await httpClient(held.url);
+    try {
+      const { tools } = await c.listTools();
+      const ok = tools.find((t) => t.name.endsWith("tools.ok"))!.name;
+      const taskId = await createTask(c, ok);
+      const result = await taskResult(c, taskId);
+      expect(result.isError).toBe(true);
+      expect(code(result)).toBe("hosted_task_results_full");
+      expect(result.content[0]!.text).toMatch(
+        /the most it may is 1 \(max_session_task_result_bytes of upstream "slow"\); it was not kept/,
+      );
+      expect(
+        (await c.request({ method: "tasks/get", params: { taskId } }, GetTaskResultSchema)).status,
+      ).toBe("failed");
+      // the plain call is answered in full
+      expect(
+        ((await c.callTool({ name: ok, arguments: {} })) as unknown as Answer).structuredContent,
+      ).toEqual({ result: 7 });
+      await until(
+        () =>
+          auditOf(held.dir).some(
+            (l) => l.method === "tasks/result" && l.phase === "outcome" && l.outcome === "error",
+          ),
+        10_000,
+        "the tasks/result outcome line",
+      );
+    } finally {
+      await c.close();
+      await held.gw.stop();
+    }
+  });
+});
