@@ -52,6 +52,43 @@ function counted(
   return out;
 }
 
+/** The most bytes one `skip` on an input stream asks for (a shorter skip is what WASI allows). */
+const MAX_SKIP_BYTES = 64 * 1024;
+
+/**
+ * The shim's streams make a buffer of the length a component asks for in `skip` and
+ * `write-zeroes` (2^31 - 1 made the shim's I/O call fail and end the thread): a skip asks for at
+ * most MAX_SKIP_BYTES, a write of zeroes past what a component's memory holds is a trap.
+ * Patched once on the shim's classes (this thread's copy: the worker's).
+ */
+let streamsBounded = false;
+function boundStreams(): void {
+  if (streamsBounded) return;
+  streamsBounded = true;
+  type Method = (this: unknown, len: bigint) => unknown;
+  const wrap = (proto: Record<string, Method>, name: string, bound: (len: bigint) => bigint) => {
+    const f = proto[name];
+    if (typeof f === "function")
+      proto[name] = function (this: unknown, len: bigint) {
+        return f.call(this, bound(BigInt(len)));
+      };
+  };
+  const cls = ioStreams as unknown as Record<string, { prototype: Record<string, Method> }>;
+  const skip = (len: bigint) => (len > BigInt(MAX_SKIP_BYTES) ? BigInt(MAX_SKIP_BYTES) : len);
+  const zeroes = (len: bigint) => {
+    if (len > BigInt(MAX_MEMORY_BYTES))
+      throw new WardenError(
+        "hosted_wasi_trap",
+        `A component asked to write ${len} zero bytes at once, more than a component's memory can hold (${MAX_MEMORY_BYTES}); write them in parts of at most check-write's permit.`,
+        { category: "plugin" },
+      );
+    return len;
+  };
+  for (const m of ["skip", "blockingSkip"]) wrap(cls.InputStream!.prototype, m, skip);
+  for (const m of ["writeZeroes", "blockingWriteZeroesAndFlush"])
+    wrap(cls.OutputStream!.prototype, m, zeroes);
+}
+
 /**
  * `get-random-bytes` (and the insecure one) for at most as many bytes as a component's memory
  * can hold: the shim makes the whole buffer before the glue copies it into the component, so a
@@ -101,6 +138,7 @@ export function basicImports(
   visibleEnv: () => readonly (readonly [string, string])[],
   opts: CliOptions,
 ): Record<string, Record<string, unknown>> {
+  boundStreams();
   const args = [...(opts.arguments ?? [crossings.component])];
   const stderrStream = () => shimStderr.getStderr();
   const trap = (what: string): never => {

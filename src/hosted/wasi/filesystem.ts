@@ -52,6 +52,12 @@ import type { Crossings } from "./crossing.js";
 const TYPES = "wasi:filesystem/types";
 /** Entries a renamed folder may hold for the rename to be judged (each moved one is). */
 const MAX_MOVED = 10_000;
+/**
+ * The most bytes one `read` asks of the file: the shim makes a zeroed buffer of the length the
+ * component asks for before reading (2^31 - 1 asked of a 5-byte file cost 16 s and GiBs of RSS);
+ * a shorter read is what WASI allows (the component reads again).
+ */
+export const MAX_READ_BYTES = 16 * 1024 * 1024;
 const PREOPENS = "wasi:filesystem/preopens";
 const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("dispose");
 
@@ -409,7 +415,8 @@ export class Descriptor {
     this.#run("set-times", action("write", this.#path), () => this.#call("setTimes", atime, mtime));
   }
   read(length: bigint, offset: bigint): unknown {
-    return this.#run("read", action("read", this.#path), () => this.#call("read", length, offset));
+    const n = BigInt(length) > BigInt(MAX_READ_BYTES) ? BigInt(MAX_READ_BYTES) : length;
+    return this.#run("read", action("read", this.#path), () => this.#call("read", n, offset));
   }
   write(buffer: Uint8Array, offset: bigint): unknown {
     return this.#run("write", action("write", this.#path), () =>
