@@ -110,6 +110,31 @@ async function stdioGateway(
   return { client: c, audit };
 }
 
+/**
+ * A strategy that holds the judgement of each call of `fn` until `go()`: `judging` resolves when
+ * the first such call is being judged.
+ */
+function heldAt(fn: string): { gate: GatewayStrategy; judging: Promise<void>; go: () => void } {
+  let judged!: () => void;
+  const judging = new Promise<void>((r) => {
+    judged = r;
+  });
+  let go!: () => void;
+  const wait = new Promise<void>((r) => {
+    go = r;
+  });
+  const gate: GatewayStrategy = {
+    name: "gate",
+    beforeCallAsync: async (call) => {
+      if (call.function !== fn) return undefined;
+      judged();
+      await wait;
+      return undefined;
+    },
+  };
+  return { gate, judging, go };
+}
+
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]!.text;
 
 describe("async strategies over the HTTP front", () => {
@@ -283,23 +308,7 @@ describe("async strategies over the stdio front", () => {
   }, 60_000);
 
   it("a cancel sent while its request is being judged does not overtake the judgement", async () => {
-    let judged!: () => void;
-    const judging = new Promise<void>((r) => {
-      judged = r;
-    });
-    let go!: () => void;
-    const wait = new Promise<void>((r) => {
-      go = r;
-    });
-    const gate: GatewayStrategy = {
-      name: "gate",
-      beforeCallAsync: async (call) => {
-        if (call.function !== "slow") return undefined;
-        judged();
-        await wait;
-        return undefined;
-      },
-    };
+    const { gate, judging, go } = heldAt("slow");
     const started = await stdioGateway({ tool_invoke: [gate] });
     client = started.client;
     const ac = new AbortController();
@@ -327,23 +336,7 @@ describe("async strategies over the stdio front", () => {
   }, 30_000);
 
   it("attacker: notifications flooded while a judgement is in flight are bounded (held_full), audited", async () => {
-    let judged!: () => void;
-    const judging = new Promise<void>((r) => {
-      judged = r;
-    });
-    let go!: () => void;
-    const wait = new Promise<void>((r) => {
-      go = r;
-    });
-    const gate: GatewayStrategy = {
-      name: "gate",
-      beforeCallAsync: async (call) => {
-        if (call.function !== "echo") return undefined;
-        judged();
-        await wait;
-        return undefined;
-      },
-    };
+    const { gate, judging, go } = heldAt("echo");
     const started = await stdioGateway({ tool_invoke: [gate] });
     client = started.client;
     const call = client.callTool({ name: "echo", arguments: { text: "late" } });

@@ -60,6 +60,29 @@ async function client(url: string, who: string) {
 const body = (r: unknown) =>
   (r as { content: { text: string }[] }).content.map((x) => x.text).join("\n");
 
+/** The fixture upstream's counters (its `stats` tool), asked through `c`. */
+const stats = async (c: Client) =>
+  JSON.parse(body(await c.callTool({ name: "stats", arguments: {} }))) as {
+    slowStarted: number;
+    cancelled: number;
+  };
+
+/**
+ * A `slow` call of `a` in flight until `ac` aborts it (`slow`: its end, or its error), resolved
+ * once the upstream has started it (as `b` asks its stats).
+ */
+async function slowInFlight(a: Client, b: Client) {
+  const s0 = (await stats(b)).slowStarted;
+  const ac = new AbortController();
+  const slow = a
+    .callTool({ name: "slow", arguments: { ms: 60_000, steps: 1 } }, undefined, {
+      signal: ac.signal,
+    })
+    .catch((e: Error) => e);
+  await until(async () => (await stats(b)).slowStarted === s0 + 1);
+  return { ac, slow };
+}
+
 /** The gateway's audit lines, each checked against docs/audit.schema.json. */
 const auditLines = (dir: string) => readAudit(join(dir, "audit.jsonl")) as unknown as AuditRecord[];
 
@@ -102,21 +125,8 @@ describe("a shared stdio upstream's server→client requests", () => {
     const a = await client(url, "alice");
     const b = await client(url, "bob");
     try {
-      const started = async () =>
-        (
-          JSON.parse(body(await b.c.callTool({ name: "stats", arguments: {} }))) as {
-            slowStarted: number;
-          }
-        ).slowStarted;
-      const s0 = await started();
       // A's call stays in flight until the end of the test (then cancelled)
-      const ac = new AbortController();
-      const slow = a.c
-        .callTool({ name: "slow", arguments: { ms: 60_000, steps: 1 } }, undefined, {
-          signal: ac.signal,
-        })
-        .catch((e: Error) => e);
-      await until(async () => (await started()) === s0 + 1);
+      const { ac, slow } = await slowInFlight(a.c, b.c);
       const r = await b.c
         .callTool({ name: "sample", arguments: { prompt: "whose?" } })
         .catch((e: Error) => ({ content: [{ text: e.message }] }));
@@ -128,12 +138,7 @@ describe("a shared stdio upstream's server→client requests", () => {
       const line = auditLines(dir).find((l) => l.method === "sampling/createMessage")!;
       expect(line).toMatchObject({ session: null, upstream: "fx", phase: "decision" });
       // A's call ends (cancelled upstream): no call of this test stays in flight
-      const cancelled = async () =>
-        (
-          JSON.parse(body(await b.c.callTool({ name: "stats", arguments: {} }))) as {
-            cancelled: number;
-          }
-        ).cancelled;
+      const cancelled = async () => (await stats(b.c)).cancelled;
       const c0 = await cancelled();
       ac.abort();
       await slow;
@@ -196,20 +201,7 @@ describe("a shared Streamable HTTP upstream's server→client requests", () => {
     const a = await client(url, "alice");
     const b = await client(url, "bob");
     try {
-      const started = async () =>
-        (
-          JSON.parse(body(await b.c.callTool({ name: "stats", arguments: {} }))) as {
-            slowStarted: number;
-          }
-        ).slowStarted;
-      const s0 = await started();
-      const ac = new AbortController();
-      const slow = a.c
-        .callTool({ name: "slow", arguments: { ms: 60_000, steps: 1 } }, undefined, {
-          signal: ac.signal,
-        })
-        .catch((e: Error) => e);
-      await until(async () => (await started()) === s0 + 1);
+      const { ac, slow } = await slowInFlight(a.c, b.c);
       const r = await b.c.callTool({ name: "sample", arguments: { prompt: "mine" } });
       expect(JSON.parse(body(r)).content.text).toBe("bob: mine");
       expect(a.asked.sampling).toBe(0);
