@@ -102,6 +102,66 @@ console.log("OUT " + JSON.stringify(out));
     });
   }, 120_000);
 
+  it("fs.stat and fs.lstat (callbacks) of a link judged before, swapped by a worker thread, in every option form and by a getter", async () => {
+    const dir = setup();
+    const out = await run(
+      dir,
+      `
+fs.symlinkSync("good", "a");
+const cb = (f) => new Promise((res) => f((e, st) => res(e ? e.code + (/Warden/.test(e.message) ? " Warden" : "") : kind(st))));
+const forms = {
+  stat: (p) => cb((k) => fs.stat(p, k)),
+  statOpts: (p) => cb((k) => fs.stat(p, {}, k)),
+  statUndefined: (p) => cb((k) => fs.stat(p, undefined, k)),
+  bigint: (p) => cb((k) => fs.stat(p, { bigint: true }, k)),
+  lstat: (p) => cb((k) => fs.lstat(p, k)),
+  lstatOpts: (p) => cb((k) => fs.lstat(p, { bigint: false }, k)),
+};
+(async () => {
+  const out = {};
+  for (const [name, f] of Object.entries(forms)) {
+    swap("a", "good");
+    const r = [await f("a/f.txt"), await f("a/f.txt")];
+    swap("a", "secret");
+    r.push(await f("a/f.txt"), await f("a/f.txt"));
+    swap("a", "good");
+    r.push(await f("a/f.txt"));
+    out[name] = r;
+  }
+  // Swapped while the call is made: by a getter of its options, and right after it was made.
+  swap("a", "good");
+  await forms.lstat("a/f.txt");
+  out.getter = await cb((k) => fs.lstat("a/f.txt", { get bigint() { swap("a", "secret"); return false; } }, k));
+  swap("a", "good");
+  await forms.stat("a/f.txt");
+  const p = forms.stat("a/f.txt");
+  swap("a", "secret");
+  out.after = await p;
+  // A link itself under lstat, and a name that is not there.
+  swap("a", "good");
+  out.link = [await forms.lstat("a"), await forms.lstat("a")];
+  out.missing = [await forms.lstat("good/none"), await forms.lstat("secret/none")];
+  console.log("OUT " + JSON.stringify(out));
+})();
+`,
+    );
+    const w = "EACCES Warden";
+    expect(out).toEqual({
+      stat: ["file", "file", w, w, "file"],
+      statOpts: ["file", "file", w, w, "file"],
+      statUndefined: ["file", "file", w, w, "file"],
+      bigint: ["bigint", "bigint", w, w, "bigint"],
+      lstat: ["file", "file", w, w, "file"],
+      lstatOpts: ["file", "file", w, w, "file"],
+      getter: w,
+      // The swap raced the call: judged on good (the stat ran first) or on secret, never a
+      // secret's stat handed over as allowed.
+      after: expect.stringMatching(/^(file|EACCES Warden)$/),
+      link: ["link", "link"],
+      missing: ["ENOENT", w],
+    });
+  }, 120_000);
+
   it("a getter in the options that swaps a link in the middle of the call, and an openSync replaced by the program", async () => {
     const dir = setup();
     const out = await run(

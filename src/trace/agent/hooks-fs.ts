@@ -204,6 +204,8 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
   /** The one inner `openSync` of a `readFileSync` judged already (`readFileHook`). */
   const inner: Inner = { path: undefined, flag: undefined };
   const originals = new Map<string, AnyFn>();
+  /** Node's own callback forms, for the shortcuts below. */
+  const callbacks = new Map<string, AnyFn>();
   // Node's fs passes every path through the public path module's `toNamespacedPath` after the
   // hook has judged it: a program that put its own there would choose what is opened. Kept
   // Node's own (an assignment is ignored, or throws in strict code).
@@ -244,6 +246,7 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
     }
     const cb = target[name];
     if (typeof cb === "function") {
+      callbacks.set(name, cb);
       const fn = `fs.${name}`;
       const wrapped = function (this: unknown, ...args: unknown[]) {
         if (!t.judge.busy) {
@@ -307,6 +310,8 @@ export function hookFs(fs: typeof FS, t: Tracer): string[] {
   for (const name of ["stat", "lstat"] as const) {
     const sync = originals.get(name);
     if (sync !== undefined) target[`${name}Sync`] = statHook(t, name, sync, target[`${name}Sync`]!);
+    const cb = callbacks.get(name);
+    if (cb !== undefined) target[name] = statCallbackHook(t, name, cb, target[name]!);
   }
   const readFile = originals.get("readFile");
   if (readFile !== undefined)
@@ -392,6 +397,63 @@ function statHook(t: Tracer, name: "stat" | "lstat", sync: AnyFn, generic: AnyFn
     return apply(generic, this, [path, opts]);
   };
   copyProps(sync, wrapped);
+  return wrapped;
+}
+
+/**
+ * `fs.stat` and `fs.lstat` (callback forms: tar's extraction in npm makes tens of thousands) of a
+ * path judged before, as `statHook`: the program's own call is made first and what it found is
+ * the identity check, instead of the judge's own `stat` before it. The answer reaches the
+ * program only when it is for the very file the path led to when it was judged, and the path is
+ * still remembered with that judgement when it comes (not forgotten meanwhile: a name changed by
+ * this thread, a child ended); the event is recorded then, and a remembered block gives Warden's
+ * error. Anything else is thrown away unseen and the call is judged in full and made again.
+ */
+function statCallbackHook(t: Tracer, name: "stat" | "lstat", own: AnyFn, generic: AnyFn): AnyFn {
+  const fn = `fs.${name}`;
+  const link = name === "lstat";
+  const wrapped = function (this: unknown, ...args: unknown[]) {
+    const path = args[0];
+    const done = args[args.length - 1];
+    if (
+      typeof path !== "string" ||
+      typeof done !== "function" ||
+      (args.length !== 2 && args.length !== 3) ||
+      t.judge.busy ||
+      !t.judge.judges("storage")
+    )
+      return apply(generic, this, args);
+    let opts: Record<string, unknown> | undefined;
+    if (args.length === 3 && args[1] !== undefined) {
+      const options = args[1];
+      if (typeof options !== "object" || options === null) return apply(generic, this, args);
+      // Read once: a getter cannot run the program's code between the check and the answer.
+      opts = plainOptions(options) as Record<string, unknown>;
+      if (opts.bigint) return apply(generic, this, [path, opts, done]);
+    }
+    const full = opts === undefined ? [path, done] : [path, opts, done];
+    const known = t.judge.rememberedRead(path);
+    if (known === undefined || known.absent) return apply(generic, this, full);
+    const after = (err: unknown, st: FS.Stats | undefined) => {
+      if (
+        err == null &&
+        st !== undefined &&
+        !(link && (st.mode & S_IFMT) === S_IFLNK) &&
+        st.ino === known.ino &&
+        st.dev === known.dev &&
+        (st.birthtimeMs || st.ctimeMs) === known.time &&
+        t.judge.rememberedRead(path) === known
+      ) {
+        const r = t.record(fn, "fs", path, known.judged);
+        if (r.verdict === "block") (done as AnyFn)(fsError(name, path, r));
+        else (done as AnyFn)(null, st);
+        return;
+      }
+      apply(generic, this, full);
+    };
+    return apply(own, this, opts === undefined ? [path, after] : [path, opts, after]);
+  };
+  copyProps(own, wrapped);
   return wrapped;
 }
 
