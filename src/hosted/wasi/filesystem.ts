@@ -48,6 +48,7 @@ import { canonicalPathOf } from "../../policy/canon/path.js";
 import { resolveRealPathSync } from "../../policy/io.js";
 import type { Action } from "../../policy/types.js";
 import type { Crossings } from "./crossing.js";
+import { OwnFile, openOwnFile } from "./own-file.js";
 
 const TYPES = "wasi:filesystem/types";
 /** Entries a renamed folder may hold for the rename to be judged (each moved one is). */
@@ -498,6 +499,7 @@ export class Descriptor {
   }
   linkAt(oldFlags: PathFlags, oldPath: string, newDir: Descriptor, newPath: string): void {
     if (!(newDir instanceof Descriptor)) throw "bad-descriptor";
+    if (newDir.#inner instanceof OwnFile) throw "not-directory";
     const from = this.#resolve("link-at", "read", oldPath, oldFlags?.symlinkFollow === true);
     const to = newDir.#resolve("link-at", "write", newPath, false);
     // A hard link makes the file reachable (and writable) at the new name: both ends judged.
@@ -523,6 +525,12 @@ export class Descriptor {
     if (writes && dflags?.read === true)
       this.#run("open-at", action("read", real), () => undefined);
     return this.#run("open-at", action(writes ? "write" : "read", real), () => {
+      // A regular file opened to be read: by Warden, in this thread, verified (./own-file.ts).
+      if (!writes && PROC_FD && ownFileOpen(path, open, dflags) && real !== this.#path) {
+        const own = openOwnFile(real, dflags);
+        if (own === "swapped") throw this.#swappedOpen("read", real, path, follow);
+        if (own !== undefined) return this.#child(own, real);
+      }
       const inner = this.#call("openAt", flags, path, open, dflags) as Inner;
       this.#verifyOpened(inner, real, writes ? "write" : "read", path, follow);
       return this.#child(inner, real);
@@ -561,6 +569,14 @@ export class Descriptor {
     }
     if (opened !== undefined && opened === there) return;
     (inner[symbolDispose as unknown as string] as (() => void) | undefined)?.call(inner);
+    throw this.#swappedOpen(access, real, path, follow);
+  }
+
+  /**
+   * The refusal of an open whose file is not the one judged (audited with the rule the path
+   * now falls under when it is denied).
+   */
+  #swappedOpen(access: Access, real: string, path: string, follow: boolean): unknown {
     const c = this.#ctx.crossings;
     // Where the guest's path leads now: judged, so the audit names the rule the swap escaped.
     const lexical = canonicalPathOf(`${this.#path}/${path}`, false);
@@ -578,7 +594,7 @@ export class Descriptor {
         if (!judged.decision.allowed) j = judged;
       }
     }
-    throw c.refuse(
+    return c.refuse(
       TYPES,
       "[method]descriptor.open-at",
       action(access, real),
@@ -653,6 +669,7 @@ export class Descriptor {
   }
   renameAt(oldPath: string, newDir: Descriptor, newPath: string): void {
     if (!(newDir instanceof Descriptor)) throw "bad-descriptor";
+    if (newDir.#inner instanceof OwnFile) throw "not-directory";
     const from = this.#resolve("rename-at", "write", oldPath, false);
     const to = newDir.#resolve("rename-at", "write", newPath, false);
     this.#run("rename-at", action("write", from), () => undefined);
@@ -731,6 +748,19 @@ export class Descriptor {
       this.#inner,
     );
   }
+}
+
+/**
+ * Whether an open is one Warden makes itself (./own-file.ts): a file to be read and nothing
+ * more (no folder, no creation, no sync flags); anything else is the shim's.
+ */
+function ownFileOpen(path: string, open: OpenFlags, dflags: DescriptorFlags): boolean {
+  if (typeof path !== "string" || path === "" || path.endsWith("/")) return false;
+  if (open?.create || open?.directory || open?.exclusive || open?.truncate) return false;
+  const d = dflags as Record<string, unknown> | undefined;
+  if (d?.read !== true) return false;
+  for (const k of Object.keys(d)) if (k !== "read" && d[k] === true) return false;
+  return true;
 }
 
 const MAKE = Symbol("make descriptor");
