@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HostedServer } from "../../src/hosted/server.js";
 import { CLI, tempDir } from "../mcp/helpers.js";
+import { type Answer, code, withHosted } from "./_hosted.js";
 import { CACHE, watComponent } from "./build.js";
 
 let comp: string;
@@ -25,71 +25,62 @@ beforeAll(async () => {
   writeFileSync(policy, 'version: "1.0"\nresources:\n  limits:\n    execution_time: 2s\n');
 });
 
-type Answer = {
-  structuredContent?: unknown;
-  content: { text: string }[];
-  _meta?: Record<string, unknown>;
-};
-const code = (a: Answer) => (a._meta?.["warden/error"] as { code?: string } | undefined)?.code;
-
 describe("the worker pool's queue", () => {
   it("is bounded when nothing sets it: 64 calls wait, the 65th is refused naming max_queued", {
     timeout: 60_000,
   }, async () => {
-    const h = await HostedServer.open({
-      path: comp,
-      policies: [policy],
-      cacheDir: CACHE,
-      pool: { size: 1, graceMs: 200 },
-    });
-    try {
-      const name = h.components[0]!.name;
-      await h.call("tools.ok", {});
-      const slow = h.call("tools.peek-then-sleep", {});
-      const flood = Array.from({ length: 70 }, () => h.call("tools.ok", {}));
-      expect(h.pool.queuedCalls(name)).toBe(64);
-      const answers = (await Promise.all(flood)) as Answer[];
-      const refused = answers.filter((a) => code(a) === "hosted_queue_full");
-      expect(refused).toHaveLength(6);
-      expect(refused[0]!.content[0]!.text).toContain(`component "${name}"`);
-      expect(refused[0]!.content[0]!.text).toContain("max_queued: 64");
-      expect(answers.filter((a) => code(a) === undefined)).toHaveLength(64);
-      expect(code((await slow) as Answer)).toBe("timeout");
-      expect(h.pool.queuedCalls(name)).toBe(0);
-    } finally {
-      await h.close();
-    }
+    await withHosted(
+      {
+        path: comp,
+        policies: [policy],
+        pool: { size: 1, graceMs: 200 },
+      },
+      async (h) => {
+        const name = h.components[0]!.name;
+        await h.call("tools.ok", {});
+        const slow = h.call("tools.peek-then-sleep", {});
+        const flood = Array.from({ length: 70 }, () => h.call("tools.ok", {}));
+        expect(h.pool.queuedCalls(name)).toBe(64);
+        const answers = (await Promise.all(flood)) as Answer[];
+        const refused = answers.filter((a) => code(a) === "hosted_queue_full");
+        expect(refused).toHaveLength(6);
+        expect(refused[0]!.content[0]!.text).toContain(`component "${name}"`);
+        expect(refused[0]!.content[0]!.text).toContain("max_queued: 64");
+        expect(answers.filter((a) => code(a) === undefined)).toHaveLength(64);
+        expect(code((await slow) as Answer)).toBe("timeout");
+        expect(h.pool.queuedCalls(name)).toBe(0);
+      },
+    );
   });
 
   it("a cancelled waiting call leaves the queue and never runs (hosted_cancelled)", {
     timeout: 60_000,
   }, async () => {
-    const h = await HostedServer.open({
-      path: comp,
-      policies: [policy],
-      cacheDir: CACHE,
-      pool: { size: 1, graceMs: 200, maxQueued: 2 },
-    });
-    try {
-      const name = h.components[0]!.name;
-      await h.call("tools.ok", {});
-      const slow = h.call("tools.peek-then-sleep", {});
-      const ac = new AbortController();
-      const waiting = h.call("tools.ok", {}, { signal: ac.signal });
-      const other = h.call("tools.ok", {});
-      expect(h.pool.queuedCalls(name)).toBe(2);
-      ac.abort();
-      expect(code((await waiting) as Answer)).toBe("hosted_cancelled");
-      expect(h.pool.queuedCalls(name)).toBe(1);
-      // Its place is free again.
-      const third = h.call("tools.ok", {});
-      expect(h.pool.queuedCalls(name)).toBe(2);
-      expect(((await other) as Answer).structuredContent).toEqual({ result: 7 });
-      expect(((await third) as Answer).structuredContent).toEqual({ result: 7 });
-      expect(code((await slow) as Answer)).toBe("timeout");
-    } finally {
-      await h.close();
-    }
+    await withHosted(
+      {
+        path: comp,
+        policies: [policy],
+        pool: { size: 1, graceMs: 200, maxQueued: 2 },
+      },
+      async (h) => {
+        const name = h.components[0]!.name;
+        await h.call("tools.ok", {});
+        const slow = h.call("tools.peek-then-sleep", {});
+        const ac = new AbortController();
+        const waiting = h.call("tools.ok", {}, { signal: ac.signal });
+        const other = h.call("tools.ok", {});
+        expect(h.pool.queuedCalls(name)).toBe(2);
+        ac.abort();
+        expect(code((await waiting) as Answer)).toBe("hosted_cancelled");
+        expect(h.pool.queuedCalls(name)).toBe(1);
+        // Its place is free again.
+        const third = h.call("tools.ok", {});
+        expect(h.pool.queuedCalls(name)).toBe(2);
+        expect(((await other) as Answer).structuredContent).toEqual({ result: 7 });
+        expect(((await third) as Answer).structuredContent).toEqual({ result: 7 });
+        expect(code((await slow) as Answer)).toBe("timeout");
+      },
+    );
   });
 
   it("hostile: a client floods warden serve while a slow call holds the only worker", {

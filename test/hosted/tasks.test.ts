@@ -26,9 +26,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EVENTS_PER_CALL, type EventsMessage } from "../../src/hosted/event-batch.js";
 import type { HostCalls } from "../../src/hosted/host-calls.js";
 import { serveOn } from "../../src/hosted/mcp-server.js";
-import { HostedServer } from "../../src/hosted/server.js";
 import { auditLines } from "../mcp/audit-schema.js";
 import { CLI, tempDir, until } from "../mcp/helpers.js";
+import { type Answer, code, withHosted } from "./_hosted.js";
 import { CACHE, watComponent } from "./build.js";
 
 let comp: string;
@@ -45,14 +45,6 @@ beforeAll(async () => {
     'version: "1.0"\nenvironment:\n  allow: ["*"]\nresources:\n  limits:\n    execution_time: 2s\n',
   );
 });
-
-type Answer = {
-  structuredContent?: unknown;
-  isError?: boolean;
-  content: { text: string }[];
-  _meta?: Record<string, unknown>;
-};
-const code = (a: Answer) => (a._meta?.["warden/error"] as { code?: string } | undefined)?.code;
 
 const createTask = async (c: Client, name: string) =>
   (
@@ -215,47 +207,42 @@ describe("tasks are per session (two SDK clients on one component server)", () =
   it("one session cannot get, fetch, list or cancel another's task", {
     timeout: 60_000,
   }, async () => {
-    const h = await HostedServer.open({
-      path: comp,
-      policies: [policy],
-      cacheDir: CACHE,
-      pool: { size: 2 },
-    });
-    const clients: Client[] = [];
-    try {
-      for (const name of ["alice", "mallory"]) {
-        const [ct, st] = InMemoryTransport.createLinkedPair();
-        await serveOn(h, st);
-        const c = new Client({ name, version: "1" });
-        await c.connect(ct);
-        clients.push(c);
-      }
-      const [alice, mallory] = clients as [Client, Client];
-      const task = await createTask(alice, "tools.peek-then-sleep");
-      await expect(getTask(mallory, task.taskId)).rejects.toThrow(/not found/i);
-      await expect(taskResult(mallory, task.taskId)).rejects.toThrow(/not found/i);
-      await expect(
-        mallory.request(
+    await withHosted({ path: comp, policies: [policy], pool: { size: 2 } }, async (h) => {
+      const clients: Client[] = [];
+      try {
+        for (const name of ["alice", "mallory"]) {
+          const [ct, st] = InMemoryTransport.createLinkedPair();
+          await serveOn(h, st);
+          const c = new Client({ name, version: "1" });
+          await c.connect(ct);
+          clients.push(c);
+        }
+        const [alice, mallory] = clients as [Client, Client];
+        const task = await createTask(alice, "tools.peek-then-sleep");
+        await expect(getTask(mallory, task.taskId)).rejects.toThrow(/not found/i);
+        await expect(taskResult(mallory, task.taskId)).rejects.toThrow(/not found/i);
+        await expect(
+          mallory.request(
+            { method: "tasks/cancel", params: { taskId: task.taskId } },
+            CancelTaskResultSchema,
+          ),
+        ).rejects.toThrow(/not found/i);
+        const listed = await mallory.request(
+          { method: "tasks/list", params: {} },
+          ListTasksResultSchema,
+        );
+        expect(listed.tasks).toEqual([]);
+        // Still Alice's, still running.
+        expect((await getTask(alice, task.taskId)).status).toBe("working");
+        await alice.request(
           { method: "tasks/cancel", params: { taskId: task.taskId } },
           CancelTaskResultSchema,
-        ),
-      ).rejects.toThrow(/not found/i);
-      const listed = await mallory.request(
-        { method: "tasks/list", params: {} },
-        ListTasksResultSchema,
-      );
-      expect(listed.tasks).toEqual([]);
-      // Still Alice's, still running.
-      expect((await getTask(alice, task.taskId)).status).toBe("working");
-      await alice.request(
-        { method: "tasks/cancel", params: { taskId: task.taskId } },
-        CancelTaskResultSchema,
-      );
-      expect(code(await taskResult(alice, task.taskId))).toBe("hosted_cancelled");
-    } finally {
-      for (const c of clients) await c.close();
-      await h.close();
-    }
+        );
+        expect(code(await taskResult(alice, task.taskId))).toBe("hosted_cancelled");
+      } finally {
+        for (const c of clients) await c.close();
+      }
+    });
   });
 });
 
@@ -271,44 +258,39 @@ async function cancelRunning(
   ready: (msgs: readonly EventsMessage[]) => boolean,
 ) {
   const seen: HostCalls[] = [];
-  const h = await HostedServer.open({
-    path: await watComponent(wat),
-    policies: [policy],
-    cacheDir: CACHE,
-    pool: { size: 1 },
-    onHostCalls: (calls) => seen.push(calls),
-  });
-  try {
-    await h.call("tools.ok", {});
-    // What the worker posts for the call, watched on its way to the call's collector.
-    const msgs: EventsMessage[] = [];
-    const call = h.pool.call.bind(h.pool);
-    h.pool.call = (component, name, args, timeoutMs, onEvents, ...rest) =>
-      call(
-        component,
-        name,
-        args,
-        timeoutMs,
-        (m) => {
-          msgs.push(m);
-          onEvents?.(m);
-        },
-        ...rest,
-      );
-    const stop = new AbortController();
-    const running = h.call(tool, {}, { signal: stop.signal, endRunning: true });
-    await until(() => ready(msgs), 30_000, `the host calls of ${tool}`);
-    stop.abort();
-    const answer = (await running) as Answer;
-    return {
-      answer,
-      last: seen.at(-1)!,
-      replaced: h.pool.replaced,
-      next: (await h.call("tools.ok", {})) as Answer,
-    };
-  } finally {
-    await h.close();
-  }
+  const opts = { policies: [policy], pool: { size: 1 } };
+  return withHosted(
+    { ...opts, path: await watComponent(wat), onHostCalls: (calls) => seen.push(calls) },
+    async (h) => {
+      await h.call("tools.ok", {});
+      // What the worker posts for the call, watched on its way to the call's collector.
+      const msgs: EventsMessage[] = [];
+      const call = h.pool.call.bind(h.pool);
+      h.pool.call = (component, name, args, timeoutMs, onEvents, ...rest) =>
+        call(
+          component,
+          name,
+          args,
+          timeoutMs,
+          (m) => {
+            msgs.push(m);
+            onEvents?.(m);
+          },
+          ...rest,
+        );
+      const stop = new AbortController();
+      const running = h.call(tool, {}, { signal: stop.signal, endRunning: true });
+      await until(() => ready(msgs), 30_000, `the host calls of ${tool}`);
+      stop.abort();
+      const answer = (await running) as Answer;
+      return {
+        answer,
+        last: seen.at(-1)!,
+        replaced: h.pool.replaced,
+        next: (await h.call("tools.ok", {})) as Answer,
+      };
+    },
+  );
 }
 
 describe("a task cancelled while its component computes (no host call in progress)", () => {
@@ -363,13 +345,7 @@ describe("task results are bounded in bytes", () => {
   it("hostile: a result over max_task_result_bytes is not kept; the task fails with hosted_task_result_too_large", {
     timeout: 60_000,
   }, async () => {
-    const h = await HostedServer.open({
-      path: comp,
-      policies: [policy],
-      cacheDir: CACHE,
-      pool: { size: 1 },
-    });
-    try {
+    await withHosted({ path: comp, policies: [policy], pool: { size: 1 } }, async (h) => {
       const [ct, st] = InMemoryTransport.createLinkedPair();
       // tools.ok's answer (7 as structuredContent and as text) is about 70 bytes of JSON
       await serveOn(h, st, { tasks: { maxResultBytes: 32, maxResultBytesKey: "the bound" } });
@@ -399,9 +375,7 @@ describe("task results are bounded in bytes", () => {
       const t2 = await createTask(c2, "tools.ok");
       expect((await taskResult(c2, t2.taskId)).structuredContent).toEqual({ result: 7 });
       await c2.close();
-    } finally {
-      await h.close();
-    }
+    });
   });
 });
 
