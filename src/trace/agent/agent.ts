@@ -16,7 +16,7 @@ import { hookChildProcess } from "./hooks-child.js";
 import { hookCode } from "./hooks-code.js";
 import { hookEnv } from "./hooks-env.js";
 import { hookFs } from "./hooks-fs.js";
-import { hookDlopen, hookWorkers } from "./hooks-misc.js";
+import { hookBindings, hookDlopen, hookWorkers } from "./hooks-misc.js";
 import { hookDgram, hookDns, hookFetch, hookHttp, hookNet } from "./hooks-net.js";
 import { hookWasi, ownRealpathOf } from "./hooks-wasi.js";
 import { Judge } from "./judge.js";
@@ -116,6 +116,7 @@ export function start(): void {
     ...hookEnv(tracer),
     ...hookCode(require("node:vm"), tracer),
     ...hookWasi(tracer, compiled.policy, ownRealpath, require("node:module")),
+    ...hookBindings(tracer, require("node:module")),
   ];
   // ESM named imports of builtins (`import { readFileSync } from "node:fs"`) see the hooks.
   syncBuiltinESMExports();

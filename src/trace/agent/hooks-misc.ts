@@ -6,7 +6,7 @@
 import type * as WT from "node:worker_threads";
 import type { PolicyDecision } from "../../policy/types.js";
 import { type TraceEnv, tracedEnv } from "../env.js";
-import { spawnError } from "./errors.js";
+import { because, spawnError } from "./errors.js";
 import type { Judged } from "./judge.js";
 import type { Tracer } from "./tracer.js";
 import { FLUSHER_MARK } from "./wire.js";
@@ -92,4 +92,92 @@ export function hookDlopen(t: Tracer): string[] {
     return Reflect.apply(orig, this, args);
   } as typeof process.dlopen;
   return ["process.dlopen"];
+}
+
+/**
+ * Node's raw bindings reached by the program: `process.binding("fs")` (and `spawn_sync`,
+ * `process_wrap`, the socket wraps, `cares_wrap`, `contextify`) give the native functions the
+ * public modules call after the hooks, so a program using them read denied files, ran denied
+ * commands and connected to denied hosts unjudged; `--expose-internals` gives `internalBinding`
+ * through `require("internal/test/binding")`. Each is refused (as an unknown module, named in
+ * the error) where the policy judges what it reaches (recorded as a block), unless the `nodejs`
+ * section names `process.binding` and allows it; the other bindings (`util`, `constants`,
+ * `natives`, ...) are left as they are.
+ */
+const RAW_BINDINGS: Readonly<Record<string, readonly string[]>> = {
+  __proto__: null,
+  fs: ["storage"],
+  fs_dir: ["storage"],
+  fs_event_wrap: ["storage"],
+  spawn_sync: ["commands"],
+  process_wrap: ["commands"],
+  tcp_wrap: ["network", "endpoints"],
+  udp_wrap: ["network", "endpoints"],
+  pipe_wrap: ["network", "storage"],
+  tls_wrap: ["network", "endpoints"],
+  cares_wrap: ["network"],
+  contextify: ["nodejs"],
+} as unknown as Readonly<Record<string, readonly string[]>>;
+
+function rawRefusal(what: string, why: string): PolicyDecision {
+  return Object.freeze({
+    allowed: false,
+    effect: "deny",
+    code: "bad_action",
+    reason: `${what} ${why}: it goes around Warden's hooks`,
+  }) as PolicyDecision;
+}
+
+function rawError(what: string, j: Judged): Error {
+  const e = new Error(`No such module: ${what} (${because(j)})`) as Error & {
+    code: string;
+    warden: unknown;
+  };
+  e.code = "ERR_INVALID_MODULE";
+  e.warden = { rule: j.decision?.rule, rule_id: j.decision?.ruleId, reason: j.decision?.reason };
+  return e;
+}
+
+export function hookBindings(t: Tracer, mod: { _load?: (...a: unknown[]) => unknown }): string[] {
+  const judgeRaw = (fn: string, what: string, sections: readonly string[]): Judged | undefined => {
+    if (t.judge.names("nodejs", fn)) {
+      const j = t.judge.fn("nodejs", fn, [what]);
+      if (j !== undefined) return t.record(fn, "process", what, j);
+    }
+    if (!sections.some((s) => t.judge.judges(s))) return undefined;
+    return t.record(fn, "process", what, {
+      verdict: "block",
+      decision: rawRefusal(what, "reaches Node's native functions behind the public modules"),
+    });
+  };
+  const proc = process as unknown as { binding?: (...a: unknown[]) => unknown };
+  const binding = proc.binding;
+  if (typeof binding === "function") {
+    proc.binding = function (this: unknown, ...args: unknown[]) {
+      const name = String(args[0]);
+      const sections = RAW_BINDINGS[name];
+      if (sections !== undefined) {
+        const j = judgeRaw("process.binding", name, sections);
+        if (j?.verdict === "block") throw rawError(name, j);
+        return Reflect.apply(binding, this, [name, ...args.slice(1)]);
+      }
+      return Reflect.apply(binding, this, args);
+    };
+  }
+  const load = mod._load;
+  if (typeof load === "function") {
+    mod._load = function (this: unknown, ...args: unknown[]) {
+      const req = args[0];
+      // Only with --expose-internals does Node load these; each reaches internalBinding.
+      if (
+        typeof req === "string" &&
+        (req.startsWith("internal/") || req.startsWith("node:internal/"))
+      ) {
+        const j = judgeRaw("require.internal", req, ["storage", "commands", "network", "nodejs"]);
+        if (j?.verdict === "block") throw rawError(req, j);
+      }
+      return Reflect.apply(load, this, args);
+    };
+  }
+  return ["process.binding", "require.internal"];
 }
