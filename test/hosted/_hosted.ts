@@ -26,3 +26,31 @@ export async function withHosted<T>(
     await h.close();
   }
 }
+
+/**
+ * Resolves once the next call `h` runs has sent a host call's event to the main thread: a
+ * component that makes a host call and then waits in another (peek-then-sleep) is waiting by
+ * then, since a worker flushes its events before a host call that may wait. Only that one call
+ * is watched.
+ */
+export function nextHostCall(h: HostedServer): Promise<void> {
+  const pool = h.pool;
+  const call = pool.call;
+  return new Promise((resolve) => {
+    pool.call = (component, tool, args, timeoutMs, onEvents, ...rest) => {
+      pool.call = call;
+      return call.call(
+        pool,
+        component,
+        tool,
+        args,
+        timeoutMs,
+        (m) => {
+          if (m.events.length > 0) resolve();
+          onEvents?.(m);
+        },
+        ...rest,
+      );
+    };
+  });
+}

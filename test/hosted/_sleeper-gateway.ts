@@ -6,9 +6,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { componentServers } from "../../src/mcp/component-upstream.js";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { type AuditLine, auditLines } from "../mcp/audit-schema.js";
 import { startGateway, tempDir } from "../mcp/helpers.js";
+import { nextHostCall } from "./_hosted.js";
 import { CACHE, watComponent } from "./build.js";
 
 export type Line = AuditLine & { host?: Record<string, unknown> };
@@ -40,4 +42,19 @@ export async function sleeperGateway(
   process.env.WARDEN_CACHE_DIR = CACHE;
   const { gw, url } = await startGateway(join(dir, "warden.yaml"));
   return { gw, url, dir };
+}
+
+/**
+ * Resolves once the next call of a loaded `slow` upstream has made its host call (get-environment)
+ * and so sleeps: call it before the call (the upstream's component server is loaded by a first
+ * call).
+ */
+export async function slowSleeping(): Promise<void> {
+  const servers = await Promise.all(
+    componentServers()
+      .filter((s) => s.cfg.name === "slow")
+      .map((s) => s.server),
+  );
+  if (servers.length === 0) throw new Error("no component server of the upstream slow is loaded");
+  await Promise.race(servers.map(nextHostCall));
 }

@@ -15,7 +15,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, httpClient, tempDir, until } from "../mcp/helpers.js";
-import { auditOf, hostCallsIn, sleeperGateway } from "./_sleeper-gateway.js";
+import { auditOf, hostCallsIn, sleeperGateway, slowSleeping } from "./_sleeper-gateway.js";
 import { CACHE, watComponent } from "./build.js";
 
 let dir: string;
@@ -153,9 +153,10 @@ describe("host calls of a tool call cut off by its session's close", () => {
       const ok = tools.find((t) => t.name.endsWith("tools.ok"))!.name;
       const sleep = tools.find((t) => t.name.endsWith("peek-then-sleep"))!.name;
       await h.callTool({ name: ok, arguments: {} });
+      const sleeping = slowSleeping();
       const call = h.callTool({ name: sleep, arguments: {} }).catch((e: unknown) => e);
       // The component has made its host call and sleeps; the session closes under it.
-      await new Promise((r) => setTimeout(r, 500));
+      await sleeping;
       await (h.transport as StreamableHTTPClientTransport).terminateSession();
       await h.close();
       await call;

@@ -18,7 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Gateway } from "../../src/mcp/gateway.js";
 import { type ClientLog, httpClient, until } from "../mcp/helpers.js";
-import { auditOf, hostCallsIn, sleeperGateway } from "./_sleeper-gateway.js";
+import { auditOf, hostCallsIn, sleeperGateway, slowSleeping } from "./_sleeper-gateway.js";
 
 type Answer = {
   structuredContent?: unknown;
@@ -95,9 +95,10 @@ describe("tasks of a component upstream through the gateway", () => {
       ]);
 
       // A task that makes a host call, then waits: cancelled while it runs.
+      const sleeping = slowSleeping();
       const taskId = await createTask(c, sleep);
       const callId = lastCall(sleep);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleeping;
       const cancelled = await c.request(
         { method: "tasks/cancel", params: { taskId } },
         CancelTaskResultSchema,
@@ -173,9 +174,10 @@ describe("tasks of a component upstream through the gateway", () => {
     const ok = tools.find((t) => t.name.endsWith("tools.ok"))!.name;
     const sleep = tools.find((t) => t.name.endsWith("peek-then-sleep"))!.name;
     await c.callTool({ name: ok, arguments: {} });
+    const sleeping = slowSleeping();
     await createTask(c, sleep);
     const callId = lastCall(sleep);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleeping;
     await (c.transport as StreamableHTTPClientTransport).terminateSession();
     await c.close();
     await until(() => hostCallsOf(callId).length > 0, 20_000, "the host_call line");
