@@ -207,6 +207,9 @@ export class Channel {
     this.#sent += n;
     if (this.#port === undefined) {
       if (n > 0) this.#pending.push({ t: "ev", json: b, n });
+      // A burst into the spool: fewer, larger writes (a record stays under SPOOL_RECORD_LIMIT,
+      // else the flusher takes it), the first event of each still within `batchMs`.
+      this.#limit = burst ? Math.min(this.#limit * 2, GROWN_BATCH) : this.batchEvents;
       if (!this.#spoolPending(undefined)) this.start();
       return;
     }
