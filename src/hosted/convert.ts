@@ -141,8 +141,35 @@ function jsonBig(b: bigint): number | string {
     : b.toString();
 }
 
-/** jco value → JSON (the tool's structured result). */
-export function fromJs(t: WitType, v: unknown): unknown {
+/**
+ * The most JSON a component's result may become (a lower bound of its size is counted as it is
+ * converted, before any list is copied): a 100,000,000-byte `list<u8>` (within a component's
+ * memory) became an array of 100 million numbers and its JSON twice over, and the process ran
+ * out of heap. The gateway's own bound on an upstream's answer is the same (max_answer_bytes).
+ */
+export const MAX_RESULT_JSON_BYTES = 16 * 1024 * 1024;
+
+/** What is left of the result's JSON budget (fromJs). */
+export interface JsonBudget {
+  left: number;
+}
+
+function charge(b: JsonBudget, n: number): void {
+  b.left -= n;
+  if (b.left < 0)
+    throw new ConvertError(
+      `its JSON would be over ${MAX_RESULT_JSON_BYTES} bytes, the most Warden passes on; return less (a page of it, or a file the tool writes)`,
+    );
+}
+
+/** jco value → JSON (the tool's structured result), at most MAX_RESULT_JSON_BYTES of it. */
+export function fromJs(
+  t: WitType,
+  v: unknown,
+  budget: JsonBudget = { left: MAX_RESULT_JSON_BYTES },
+): unknown {
+  // every value is at least one character of JSON and a separator; strings their length too
+  charge(budget, typeof v === "string" ? v.length + 3 : 2);
   switch (t.kind) {
     case "prim":
       switch (t.name) {
@@ -155,26 +182,33 @@ export function fromJs(t: WitType, v: unknown): unknown {
         default:
           return v;
       }
-    case "list":
-      return Array.from(v as ArrayLike<unknown>, (x) => fromJs(t.of, x));
+    case "list": {
+      // each element is at least 2 bytes of JSON (charged as converted): a list that cannot
+      // fit is refused before it is copied
+      const n = 2 * ((v as ArrayLike<unknown>).length ?? 0);
+      if (n > budget.left) charge(budget, n);
+      return Array.from(v as ArrayLike<unknown>, (x) => fromJs(t.of, x, budget));
+    }
     case "tuple":
-      return t.of.map((e, i) => fromJs(e, (v as unknown[])[i]));
+      return t.of.map((e, i) => fromJs(e, (v as unknown[])[i], budget));
     case "option":
       if (nullable(t.of)) {
         const o = v as { tag: string; val?: unknown } | undefined;
         if (o === undefined || o === null || o.tag === "none") return null;
-        return { tag: "some", val: fromJs(t.of, o.val) };
+        return { tag: "some", val: fromJs(t.of, o.val, budget) };
       }
-      return v === undefined || v === null ? null : fromJs(t.of, v);
+      return v === undefined || v === null ? null : fromJs(t.of, v, budget);
     case "result": {
       const o = v as { tag: "ok" | "err"; val?: unknown };
       const inner = o.tag === "ok" ? t.ok : t.err;
-      return inner === undefined ? { tag: o.tag } : { tag: o.tag, val: fromJs(inner, o.val) };
+      return inner === undefined
+        ? { tag: o.tag }
+        : { tag: o.tag, val: fromJs(inner, o.val, budget) };
     }
     case "record": {
       const o = v as Record<string, unknown>;
       const out: Record<string, unknown> = {};
-      for (const f of t.fields) out[f.name] = fromJs(f.type, o[camel(f.name)]);
+      for (const f of t.fields) out[f.name] = fromJs(f.type, o[camel(f.name)], budget);
       return out;
     }
     case "variant": {
@@ -182,7 +216,9 @@ export function fromJs(t: WitType, v: unknown): unknown {
       const c = t.cases.find((x) => x.name === o.tag);
       if (c === undefined)
         throw new ConvertError(`the component returned an unknown case ${o.tag}`);
-      return c.type === undefined ? { tag: c.name } : { tag: c.name, val: fromJs(c.type, o.val) };
+      return c.type === undefined
+        ? { tag: c.name }
+        : { tag: c.name, val: fromJs(c.type, o.val, budget) };
     }
     case "enum":
       return v;
