@@ -6,7 +6,7 @@
 import type * as WT from "node:worker_threads";
 import type { PolicyDecision } from "../../policy/types.js";
 import { type TraceEnv, tracedEnv } from "../env.js";
-import { because, spawnError } from "./errors.js";
+import { because, fsError, spawnError } from "./errors.js";
 import type { Judged } from "./judge.js";
 import type { Tracer } from "./tracer.js";
 import { FLUSHER_MARK } from "./wire.js";
@@ -87,6 +87,13 @@ export function hookDlopen(t: Tracer): string[] {
   const orig = process.dlopen;
   process.dlopen = function (this: unknown, ...args: unknown[]) {
     const file = String(args[1]);
+    args[1] = file;
+    // The library is a file the loader reads (and runs): a read of it, where the name is a path
+    // (dlopen searches the system's library folders for a bare name).
+    if (file.includes("/")) {
+      const r = t.file("process.dlopen", false, file);
+      if (r.verdict === "block") throw fsError("dlopen", file, r);
+    }
     const j = judged(t, "process.dlopen", "process", "dlopen", file);
     if (j.verdict === "block") throw spawnError(file, [file], j);
     return Reflect.apply(orig, this, args);

@@ -993,6 +993,10 @@ def on_sqlite(agent, a):
 
 def on_dlopen(agent, a):
     name = _text(a[0]) if a and a[0] is not None else "<main program>"
+    # The library is a file the loader reads (and runs): a read of it, where the name is a path
+    # (dlopen searches the system's library folders for a bare name).
+    if a and a[0] is not None and "/" in name:
+        _file(agent, "ctypes.dlopen", False, name)
     j = _judge_call(agent, "ctypes.dlopen", {"kind": "dlopen", "target": name}, name)
     if j["verdict"] == "block":
         raise PermissionError(errno.EACCES, f"Permission denied ({_because(j)})", name)
