@@ -130,9 +130,21 @@ function ownStrategies(
   return out;
 }
 
+/**
+ * One line on stderr: text a client or an upstream chose (a method, a name) is part of some
+ * lines, so control characters are escaped (no ANSI sequence reaches the operator's terminal)
+ * and a line break starts an indented continuation, never a line that reads as the gateway's.
+ */
+function stderrLog(l: string): void {
+  const safe = l.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === "\t" ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  process.stderr.write(`warden gateway: ${safe.replaceAll("\n", "\n  ")}\n`);
+}
+
 /** state.redis: the gateway's one Redis connection, its health changes logged. */
 function openRedis(opts: GatewayOptions): RedisState {
-  const log = opts.log ?? ((l: string) => process.stderr.write(`warden gateway: ${l}\n`));
+  const log = opts.log ?? stderrLog;
   return RedisState.open(opts.config.state!.redis!, {
     onHealth: (h) =>
       log(
@@ -202,7 +214,7 @@ export class Gateway extends EventEmitter {
   ) {
     super();
     this.config = opts.config;
-    this.#log = opts.log ?? ((l) => process.stderr.write(`warden gateway: ${l}\n`));
+    this.#log = opts.log ?? stderrLog;
     const p = loadPolicyFileSync(opts.config.policy, { key: "policy" });
     if (!p.ok)
       throw new WardenError(
