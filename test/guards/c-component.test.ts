@@ -1,11 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseGuardsConfig } from "../../src/guards/config.js";
-import { loadGuards } from "../../src/guards/loader.js";
-import type { GuardSet } from "../../src/guards/set.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GuardTool } from "../../src/guards/types.js";
 import type { ComponentGuard } from "../../src/guards/wasm/component.js";
+import { patternGuardLoader } from "./_pattern-guard.js";
 import { CACHE, ROOT } from "./build.js";
 import { CLANG_MISSING, cPatternGuard } from "./c-build.js";
 
@@ -15,28 +13,7 @@ import { CLANG_MISSING, cPatternGuard } from "./c-build.js";
  * transpiled with jco and run by Warden's sandbox like any component guard.
  */
 let file = "";
-const open: GuardSet[] = [];
-
-async function load(entry: Record<string, unknown> = {}): Promise<GuardSet> {
-  const r = parseGuardsConfig(
-    [
-      {
-        id: "c",
-        type: "wasm",
-        module_path: file,
-        runs_on: ["tools_list", "tool_invoke", "response", "connection"],
-        // Generous: this suite is about behaviour; a loaded machine can stall a call for 100 ms.
-        timeout_ms: 5000,
-        ...entry,
-      },
-    ],
-    "/tmp/warden.yaml",
-  );
-  expect(r.issues).toEqual([]);
-  const p = await loadGuards(r.guards, { cacheDir: CACHE });
-  open.push(p);
-  return p;
-}
+const load = patternGuardLoader("c", () => file);
 
 const tools: GuardTool[] = [
   {
@@ -61,9 +38,6 @@ if (CLANG_MISSING) console.warn(CLANG_MISSING);
 beforeAll(() => {
   if (!CLANG_MISSING) file = cPatternGuard();
 }, 180_000);
-afterAll(() => {
-  for (const p of open) p.close();
-});
 
 describe.skipIf(CLANG_MISSING !== undefined)("a C guard as a WebAssembly component", () => {
   it("hides matching tools (ASCII case-insensitive); kept tools come back whole", async () => {

@@ -1,39 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseGuardsConfig } from "../../src/guards/config.js";
-import { loadGuards } from "../../src/guards/loader.js";
-import type { GuardSet } from "../../src/guards/set.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { GuardTool } from "../../src/guards/types.js";
 import type { ComponentGuard } from "../../src/guards/wasm/component.js";
-import { CACHE, jsPatternGuard } from "./build.js";
+import { patternGuardLoader } from "./_pattern-guard.js";
+import { jsPatternGuard } from "./build.js";
 
 /**
  * The JavaScript example guard (examples/guards/js-pattern-guard), componentized with
  * componentize-js at test time, transpiled with jco, its core modules run by Warden's sandbox.
  */
 let file = "";
-const open: GuardSet[] = [];
-
-async function load(entry: Record<string, unknown>): Promise<GuardSet> {
-  const r = parseGuardsConfig(
-    [
-      {
-        id: "js",
-        type: "wasm",
-        module_path: file,
-        runs_on: ["tools_list", "tool_invoke", "response", "connection"],
-        // A generous deadline unless a test sets one: this suite is about behaviour, not speed,
-        // and on a loaded machine a JS engine's GC pause can pass 100 ms.
-        timeout_ms: 5000,
-        ...entry,
-      },
-    ],
-    "/tmp/warden.yaml",
-  );
-  expect(r.issues).toEqual([]);
-  const p = await loadGuards(r.guards, { cacheDir: CACHE });
-  open.push(p);
-  return p;
-}
+const load = patternGuardLoader("js", () => file);
 
 const tools: GuardTool[] = [
   {
@@ -49,9 +25,6 @@ const ctx = { serverName: "files" };
 beforeAll(() => {
   file = jsPatternGuard();
 }, 300_000);
-afterAll(() => {
-  for (const p of open) p.close();
-});
 
 describe("a JavaScript guard as a WebAssembly component", () => {
   it("loads, reads its settings through get-config, and hides matching tools (modify)", async () => {
