@@ -13,7 +13,8 @@
  * component on other worker threads share its preopens, and a host process may change the
  * tree, so a link or folder can be swapped between the two: every open (file or directory) is
  * verified after the fact (`#verifyOpened`: the opened descriptor's inode against the judged
- * canonical path's) and refused if it is not the file judged. The other calls that take a path
+ * canonical path's) and refused if it is not the file judged; a regular file opened only to be
+ * read is opened by Warden itself at the judged path and verified there (./own-file.ts). The other calls that take a path
  * (stat-at, metadata-hash-at, readlink-at, unlink, rmdir, mkdir, symlink, rename, link,
  * set-times-at) act through their parent directory, opened and verified (`#inVerifiedParents`,
  * Linux), and read-directory through the directory opened again and verified: see
