@@ -62,6 +62,9 @@ export class Tracer {
     const d = j.decision;
     if (j.verdict !== "review") {
       this.channel.event(this.#json.build(fn, module, target, j.verdict, d, t, extra, port));
+      // A block leaves now, not up to 50 ms later: a thread ended right after it (an ESM
+      // loader's thread when the process exits, a worker terminated) lost it from the audit.
+      if (j.verdict === "block") this.channel.flush();
       return j;
     }
     // Review: hold the call until a person answers on the terminal (or the timeout denies).
