@@ -22,7 +22,27 @@ import { join } from "node:path";
 import { unsafeDirReason } from "../disk-cache.js";
 
 /** Bumped when the transpile options or the entry layout change, so old entries are not reused. */
-const TRANSPILE_VERSION = 2;
+const TRANSPILE_VERSION = 3;
+
+/**
+ * The longest list (elements) or string (bytes) jco's glue lifts out of a component. The glue
+ * builds a list of booleans, strings or records by pushing onto one array, and a worker whose
+ * heap runs out while one array grows ends the whole process (Node 20), not the worker: a
+ * component returning 100,000,000 booleans (100 MB of its memory) did. Past it, the lift throws
+ * before it starts. A hosted result is at most 16 MiB of JSON anyway (src/hosted/convert.ts),
+ * which no longer list could fit.
+ */
+export const MAX_LIFTED_LENGTH = 16 * 1024 * 1024;
+const LIFTED_LENGTH = /var (len\d+) = dataView\(memory\d+\)\.getUint32\([^;\n]*\);/g;
+
+/** The glue with every length it reads from a component's memory checked (MAX_LIFTED_LENGTH). */
+export function boundLifts(js: string): string {
+  return js.replace(
+    LIFTED_LENGTH,
+    (read, len: string) =>
+      `${read} if (${len} > ${MAX_LIFTED_LENGTH}) throw new RangeError(\`the component returned a list or string of \${${len}} elements or bytes, more than the ${MAX_LIFTED_LENGTH} Warden takes out of a component; return less\`);`,
+  );
+}
 
 /** The `instantiate` export of the glue jco generates with `instantiation: "async"`. */
 export type Instantiate = (
@@ -142,7 +162,11 @@ export async function transpileComponent(
   for (const [name, data] of Object.entries(out.files)) {
     if (name.endsWith(".d.ts")) continue;
     if (name.endsWith(".wasm")) m.coreFiles.push(name);
-    writeFileSync(join(tmp, name), data, { mode: 0o600 });
+    writeFileSync(
+      join(tmp, name),
+      name.endsWith(".js") ? boundLifts(new TextDecoder().decode(data)) : data,
+      { mode: 0o600 },
+    );
   }
   // The glue is an ES module: give it a package.json so Node loads it as one.
   writeFileSync(join(tmp, "package.json"), '{"type":"module"}\n');
