@@ -236,9 +236,26 @@ export default async function (h: Harness): Promise<void> {
     const js = jsFile
       ? await client(node, [CLI, "serve", jsFile, "--workers", "1"], env)
       : undefined;
+    // The C example reading a small file (fopen, fread, fclose) under a policy granting its folder.
+    const files = join(root, "files");
+    mkdirSync(files);
+    writeFileSync(join(files, "a.txt"), "hello world from a file\n");
+    const readPolicy = join(root, "read-policy.yaml");
+    writeFileSync(
+      readPolicy,
+      `version: "1.0"\nstorage:\n  allow:\n    - { uri: "fs://${files}/**", access: [read] }\n`,
+    );
+    const cRead = cFile
+      ? await client(node, [CLI, "serve", cFile, "--workers", "1", "--policy", readPolicy], env)
+      : undefined;
     const long = { timeout: 300_000 };
     // First calls instantiate (a cold cache instruments the JS engine): outside the timing.
     await c?.c.callTool({ name: "files.words", arguments: { text: "a b c" } }, undefined, long);
+    await cRead?.c.callTool(
+      { name: "files.read", arguments: { path: `${files}/a.txt` } },
+      undefined,
+      long,
+    );
     await js?.c.callTool({ name: "types.half", arguments: { n: 8 } }, undefined, long);
     try {
       await paired(h, [
@@ -264,6 +281,19 @@ export default async function (h: Harness): Promise<void> {
               },
             ]
           : []),
+        ...(cRead
+          ? [
+              {
+                name: "hosted: tools/call of the C example reading a 24-byte file (c-files files.read) through warden serve, stdio",
+                note: "fresh state per call; fopen, fread, fclose judged by the policy",
+                pid: cRead.pid,
+                fn: () =>
+                  ok(
+                    cRead.c.callTool({ name: "files.read", arguments: { path: `${files}/a.txt` } }),
+                  ),
+              },
+            ]
+          : []),
         ...(js
           ? [
               {
@@ -285,6 +315,7 @@ export default async function (h: Harness): Promise<void> {
       await served.c.close();
       await floor.c.close();
       await c?.c.close();
+      await cRead?.c.close();
       await js?.c.close();
     }
 
