@@ -33,6 +33,42 @@ function endpoint(args: unknown[]): { host: string; port: number } | undefined {
   return undefined;
 }
 
+/**
+ * A `lookup` given in connect options answers the address Node connects to: `{ host:
+ * "allowed.example", lookup: (h, o, cb) => cb(null, "10.0.0.1", 4) }` was judged as the
+ * allowed name and connected where the policy forbids. Its answers (one address, or the list
+ * `all: true` asks for) are judged as connects to that address and port; a blocked one is
+ * answered as the error.
+ */
+function judgedLookup(t: Tracer, lookup: AnyFn, rawPort: unknown): AnyFn {
+  const port = Number(rawPort);
+  const p = Number.isInteger(port) && port >= 0 && port <= 65535 ? port : undefined;
+  return function (this: unknown, host: unknown, opts: unknown, cb: unknown) {
+    if (typeof cb !== "function") return Reflect.apply(lookup, this, [host, opts, cb]);
+    const done = cb as AnyFn;
+    return Reflect.apply(lookup, this, [
+      host,
+      opts,
+      (err: unknown, addr: unknown, family: unknown) => {
+        if (err) return done(err, addr, family);
+        // Read once: Node gets the plain values judged.
+        const answer = Array.isArray(addr)
+          ? addr.map((a) => {
+              const x = a as { address?: unknown; family?: unknown };
+              return { address: String(x?.address), family: Number(x?.family) };
+            })
+          : String(addr);
+        const list = Array.isArray(answer) ? answer.map((a) => a.address) : [answer];
+        for (const ip of list) {
+          const j = t.op("net.connect", "net", { kind: "connect", target: ip, port: p });
+          if (j.verdict === "block") return done(connectError(ip, p, j));
+        }
+        return done(err, answer, family);
+      },
+    ]);
+  };
+}
+
 export function hookNet(net: typeof NET, t: Tracer): string[] {
   const proto = net.Socket.prototype as unknown as { connect: AnyFn };
   const connect = proto.connect;
@@ -45,6 +81,10 @@ export function hookNet(net: typeof NET, t: Tracer): string[] {
     if (o !== null && typeof o === "object") {
       const copy: Record<string, unknown> = {};
       for (const k in o) copy[k] = (o as Record<string, unknown>)[k];
+      // The program's own `lookup` (or one on Object.prototype) chooses the address Node
+      // connects to after the name was judged: each address it answers is judged too.
+      const own = (o as Record<string, unknown>).lookup;
+      if (typeof own === "function") copy.lookup = judgedLookup(t, own as AnyFn, copy.port);
       if (arr !== undefined) arr[0] = copy;
       else args[0] = copy;
     }
