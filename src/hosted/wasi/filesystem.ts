@@ -225,6 +225,17 @@ function statOf(st: BigIntStats): unknown {
   };
 }
 
+/** The `open(2)` flags that make an open's change (create, exclusive, truncate), links not followed. */
+function changeFlags(open: OpenFlags): number {
+  return (
+    constants.O_WRONLY |
+    constants.O_NOFOLLOW |
+    (open.create === true ? constants.O_CREAT : 0) |
+    (open.create === true && open.exclusive === true ? constants.O_EXCL : 0) |
+    (open.truncate === true ? constants.O_TRUNC : 0)
+  );
+}
+
 /** The shim's descriptor, as far as this file uses it. */
 type Inner = Record<string, (...args: unknown[]) => unknown>;
 interface PathFlags {
@@ -532,7 +543,20 @@ export class Descriptor {
         if (own === "swapped") throw this.#swappedOpen("read", real, path, follow);
         if (own !== undefined) return this.#child(own, real);
       }
-      const inner = this.#call("openAt", flags, path, open, dflags) as Inner;
+      // An open that changes the file as it opens it (creates it, empties it) makes that change
+      // here first, in the judged path's verified folder, never following a link there: the
+      // shim's own open would make it before anything could look at what it opened, so a link
+      // swapped in between would create a file in, or empty one of, a folder the policy denies.
+      // The shim then opens the file that now exists, and what it opened is verified as any open.
+      let shimOpen = open;
+      if (open?.directory !== true && (open?.create === true || open?.truncate === true)) {
+        const made = this.#inVerifiedParents("open-at", "write", [path], [real], ([at]) =>
+          closeSync(openSync(at!, changeFlags(open), 0o666)),
+        );
+        if (made !== undefined)
+          shimOpen = { ...open, create: false, exclusive: false, truncate: false };
+      }
+      const inner = this.#call("openAt", flags, path, shimOpen, dflags) as Inner;
       this.#verifyOpened(inner, real, writes ? "write" : "read", path, follow);
       return this.#child(inner, real);
     });
