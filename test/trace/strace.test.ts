@@ -131,25 +131,24 @@ console.log("evader exit", r.status);`,
     expect(String(lines[0]!.reason)).toMatch(/^unhooked: strace saw/);
   }, 120_000);
 
-  it("catches a Node program going around its hooks (internal bindings), hostile file names read exactly", async () => {
+  it("refuses a Node program's raw bindings, and sees what a child without an agent does, hostile file names read exactly", async () => {
     const dir = tempDir();
     mkdirSync(join(dir, "secret"));
     // Quotes, a newline, strace's own markers and a terminal escape in one file name.
     const hostile = join(dir, "secret", 'a"b\n) = 0 <unfinished ...>\u001b[31m.txt');
     writeFileSync(hostile, "TOKEN");
+    // What the child started through `env -i` (no agent: its environment is gone) does.
+    const leaf = `const fs = require("fs");
+console.log("raw read", fs.readFileSync(${JSON.stringify(hostile)}, "utf8"));
+const s = require("net").connect(${sinkPort}, "127.0.0.1", () => { console.log("raw connect 0"); s.destroy(); });`;
     files(dir, {
       "policy.yaml": denyPolicy([join(dir, "secret/**")]),
       "raw.js": `
-const fsb = process.binding("fs");
-console.log("raw read", fsb.readFileUtf8(${JSON.stringify(hostile)}, 0));
-const r = process.binding("spawn_sync").spawn({ file: "/bin/sh", args: ["/bin/sh", "-c", "exit 0"], envPairs: [],
-  stdio: [{ type: "pipe", readable: true, writable: false }, { type: "pipe", readable: false, writable: true }, { type: "pipe", readable: false, writable: true }] });
-console.log("raw spawn", r.status);
-const { TCP, TCPConnectWrap, constants } = process.binding("tcp_wrap");
-const h = new TCP(constants.SOCKET);
-const req = new TCPConnectWrap();
-req.oncomplete = (status) => { console.log("raw connect", status); h.close(); };
-h.connect(req, "127.0.0.1", ${sinkPort});
+// Node's native file functions behind the public modules go around the hooks: refused where
+// the policy judges files (test/trace/hostile-bindings.test.ts has the rest).
+try { process.binding("fs"); console.log("raw binding given"); } catch (e) { console.log("raw refused", e.code); }
+const r = require("child_process").spawnSync("env", ["-i", ${JSON.stringify(NODE)}, "-e", ${JSON.stringify(leaf)}], { encoding: "utf8" });
+process.stdout.write(r.stdout);
 `,
     });
     const r = await runWarden(
@@ -157,9 +156,9 @@ h.connect(req, "127.0.0.1", ${sinkPort});
       { cwd: dir },
     );
     expect(r.code, r.stderr).toBe(0);
-    // Not blocked (the hooks were bypassed; strace does not block): seen.
+    expect(r.stderr).toContain("raw refused ERR_INVALID_MODULE");
+    // Not blocked (no agent in that child; strace does not block): seen.
     expect(r.stderr).toContain("raw read TOKEN");
-    expect(r.stderr).toContain("raw spawn 0");
     expect(r.stderr).toContain("raw connect 0");
     const { events, summary } = jsonLines(r.stdout);
     const unhooked = events.filter((e) => e.function.startsWith("unhooked:"));
@@ -175,18 +174,21 @@ h.connect(req, "127.0.0.1", ${sinkPort});
     expect(read.reason).toMatch(
       /^unhooked: strace saw openat, no agent reported it; the policy would have blocked it \(.*control character/,
     );
+    // env's exec of node, which no agent reported.
+    expect(unhooked.find((e) => e.function === "unhooked:execve")!.target).toBe(NODE);
     expect(summary.strace.state).toBe("on");
     expect(summary.strace.stats?.unhooked).toBe(3);
-    // The process tree has the shell the hooks never saw, under the program.
+    // The process tree has the child the hooks never saw (env, which became node in place),
+    // under the program, not traced.
     const root = summary.processes.find((p) => p.argv.includes("raw.js"))!;
     expect(summary.processes).toContainEqual({
       pid: expect.any(Number),
       ppid: root.pid,
-      argv: ["/bin/sh", "-c", "exit 0"],
+      argv: ["env", "-i", NODE, "-e", leaf],
       traced: false,
     });
     // The agent's own reports were matched: the program's exec is not flagged.
-    expect(unhooked.every((e) => e.target !== NODE)).toBe(true);
+    expect(unhooked.filter((e) => e.target === NODE)).toHaveLength(1);
   }, 120_000);
 
   it("a child that clears its environment: node's env {} is still traced, env -i is seen by strace", async () => {
