@@ -49,6 +49,7 @@ import { canonicalPathOf } from "../../policy/canon/path.js";
 import { resolveRealPathSync } from "../../policy/io.js";
 import type { Action } from "../../policy/types.js";
 import type { Crossings } from "./crossing.js";
+import { fsErrorCode, secondsOf } from "./fs-codes.js";
 import { OwnFile, openOwnFile } from "./own-file.js";
 
 const TYPES = "wasi:filesystem/types";
@@ -90,60 +91,6 @@ function openVerifiedDir(dir: string): number | undefined {
   if (opened === dir) return fd;
   closeSync(fd);
   return undefined;
-}
-
-/**
- * A wasi:filesystem new-timestamp as seconds for `utimes`: `timestamp` (seconds and
- * nanoseconds), `now`, or `no-change` (`keepMs`, the entry's own time). Anything else is
- * `invalid`.
- */
-function secondsOf(t: unknown, keepMs: number | undefined): number {
-  const v = t as { tag?: unknown; val?: { seconds?: unknown; nanoseconds?: unknown } };
-  if (v?.tag === "no-change" && keepMs !== undefined) return keepMs / 1000;
-  if (v?.tag === "now") return Date.now() / 1000;
-  const sec = v?.val?.seconds;
-  const ns = v?.val?.nanoseconds;
-  if (
-    v?.tag === "timestamp" &&
-    typeof sec === "bigint" &&
-    sec >= 0n &&
-    sec <= BigInt(Number.MAX_SAFE_INTEGER) &&
-    typeof ns === "number" &&
-    Number.isInteger(ns) &&
-    ns >= 0 &&
-    ns < 1e9
-  )
-    return Number(sec) + ns / 1e9;
-  throw "invalid";
-}
-
-/** A node fs error as the wasi:filesystem error code (preview2-shim's mapping, Linux). */
-function fsErrorCode(e: unknown): string {
-  if (typeof e === "string") return e; // already a WASI error code
-  const code = (e as { code?: string }).code;
-  return (
-    (
-      {
-        EACCES: "access",
-        EBUSY: "busy",
-        EDQUOT: "quota",
-        EEXIST: "exist",
-        EINVAL: "invalid",
-        EIO: "io",
-        EISDIR: "is-directory",
-        ELOOP: "loop",
-        EMLINK: "too-many-links",
-        ENAMETOOLONG: "name-too-long",
-        ENOENT: "no-entry",
-        ENOSPC: "insufficient-space",
-        ENOTDIR: "not-directory",
-        ENOTEMPTY: "not-empty",
-        EPERM: "not-permitted",
-        EROFS: "read-only",
-        EXDEV: "cross-device",
-      } as Record<string, string>
-    )[code ?? ""] ?? "io"
-  );
 }
 
 /** A descriptor-stat as preview2-shim makes it (stat-at). */

@@ -31,6 +31,8 @@ import {
 import { monotonicClock } from "@bytecodealliance/preview2-shim/clocks";
 import { error as ioError, streams as ioStreams } from "@bytecodealliance/preview2-shim/io";
 
+import { fsErrorCode, secondsOf } from "./fs-codes.js";
+
 const symbolDispose: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("dispose");
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 /** The most one stream read returns (the shim's file streams: 64 KiB chunks). */
@@ -58,22 +60,6 @@ class Shared {
   }
 }
 const released = new FinalizationRegistry<Shared>((s) => s.release());
-
-/** A node fs error as the wasi:filesystem error code (preview2-shim's mapping). */
-function codeOf(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  return (
-    (
-      {
-        EACCES: "access",
-        EBADF: "bad-descriptor",
-        EINVAL: "invalid",
-        EISDIR: "is-directory",
-        EPERM: "not-permitted",
-      } as Record<string, string>
-    )[code ?? ""] ?? "io"
-  );
-}
 
 /**
  * Open `real` (a judged, canonical path) for reading, verified. Undefined when Warden does not
@@ -108,27 +94,6 @@ function typeOf(st: ReturnType<typeof fstatSync>): string {
 
 function timeOf(ns: bigint) {
   return { seconds: ns / 1_000_000_000n, nanoseconds: Number(ns % 1_000_000_000n) };
-}
-
-/** wasi:filesystem new-timestamp as seconds (`keepMs`: the file's own time, `no-change`). */
-function secondsOf(t: unknown, keepMs: number): number {
-  const v = t as { tag?: unknown; val?: { seconds?: unknown; nanoseconds?: unknown } };
-  if (v?.tag === "no-change") return keepMs / 1000;
-  if (v?.tag === "now") return Date.now() / 1000;
-  const sec = v?.val?.seconds;
-  const ns = v?.val?.nanoseconds;
-  if (
-    v?.tag === "timestamp" &&
-    typeof sec === "bigint" &&
-    sec >= 0n &&
-    sec <= BigInt(Number.MAX_SAFE_INTEGER) &&
-    typeof ns === "number" &&
-    Number.isInteger(ns) &&
-    ns >= 0 &&
-    ns < 1e9
-  )
-    return Number(sec) + ns / 1e9;
-  throw "invalid";
 }
 
 /** Read up to `len` bytes at `offset` (a short read only at the end). */
@@ -222,14 +187,14 @@ export class OwnFile {
     try {
       fdatasyncSync(this.#fd());
     } catch (e) {
-      throw typeof e === "string" ? e : codeOf(e);
+      throw typeof e === "string" ? e : fsErrorCode(e);
     }
   }
   sync(): void {
     try {
       fsyncSync(this.#fd());
     } catch (e) {
-      throw typeof e === "string" ? e : codeOf(e);
+      throw typeof e === "string" ? e : fsErrorCode(e);
     }
   }
   getFlags(): unknown {
@@ -240,7 +205,7 @@ export class OwnFile {
     try {
       return typeOf(fstatSync(this.#fd()));
     } catch (e) {
-      throw typeof e === "string" ? e : codeOf(e);
+      throw typeof e === "string" ? e : fsErrorCode(e);
     }
   }
   setSize(): never {
@@ -252,7 +217,7 @@ export class OwnFile {
       const st = fstatSync(fd);
       futimesSync(fd, secondsOf(atime, st.atimeMs), secondsOf(mtime, st.mtimeMs));
     } catch (e) {
-      throw typeof e === "string" ? e : codeOf(e);
+      throw typeof e === "string" ? e : fsErrorCode(e);
     }
   }
   read(length: bigint, offset: bigint): [Uint8Array, boolean] {
@@ -261,7 +226,7 @@ export class OwnFile {
       const bytes = readAt(fd, Math.min(MAX_READ, Number(length)), Number(offset));
       return [bytes, bytes.length === 0];
     } catch (e) {
-      throw codeOf(e);
+      throw fsErrorCode(e);
     }
   }
   write(): never {
@@ -272,7 +237,7 @@ export class OwnFile {
     try {
       st = fstatSync(this.#fd(), { bigint: true });
     } catch (e) {
-      throw typeof e === "string" ? e : codeOf(e);
+      throw typeof e === "string" ? e : fsErrorCode(e);
     }
     return {
       type: st.isFile() ? "regular-file" : "unknown",
@@ -288,7 +253,7 @@ export class OwnFile {
       const st = fstatSync(this.#fd(), { bigint: true });
       return { upper: st.mtimeNs, lower: st.ino };
     } catch (e) {
-      throw typeof e === "string" ? e : codeOf(e);
+      throw typeof e === "string" ? e : fsErrorCode(e);
     }
   }
   [symbolDispose](): void {

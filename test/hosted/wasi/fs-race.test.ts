@@ -1,90 +1,22 @@
-/**
- * The check-then-open race, attacked for real: a component (built from WAT) served by `warden
- * serve` opens and reads `d/f.txt` in a loop while another process keeps re-pointing the link
- * `d` inside its preopen between an allowed folder and a denied one (as a second instance of
- * the component on another worker thread, or any host process, could). Warden judges the path,
- * then the shim opens it: without checking what was opened, a swap between the two hands the
- * component the denied file. The denied file's content must never come back.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../../mcp/helpers.js";
 import { CACHE } from "../build.js";
+import { linkedTree, SWAP, SWAP_DIR, startSwapping, stopSwapping } from "./_swapper.js";
 import { wasiComponent } from "./components.js";
 import { deniedFolderHost, deniedFolderPolicy, deniedFolderTree } from "./helpers.js";
 
 let reader: string;
-let swapper: ChildProcess | undefined;
 
 beforeAll(async () => {
   mkdirSync(CACHE, { recursive: true, mode: 0o700 });
   reader = await wasiComponent("racereader");
 }, 120_000);
 
-afterEach(() => {
-  swapper?.kill("SIGKILL");
-  swapper = undefined;
-});
-
-/** Re-point `<dir>/d` between `pub` and `team/private` (atomic renames) until killed; says
- * "swapping" on stdout once it has pointed it at the denied folder. */
-const SWAP = `
-const { symlinkSync, renameSync, writeSync } = require("node:fs");
-const dir = process.argv[1];
-let n = 0;
-for (;;) {
-  const tmp = dir + "/.d" + (n & 1);
-  symlinkSync(n++ & 1 ? "team/private" : "pub", tmp);
-  renameSync(tmp, dir + "/d");
-  if (n === 2) writeSync(1, "swapping\\n");
-}`;
-
-/** Swap the folder `<dir>/pub` with a link `pub -> team/private` and back, until killed; says
- * "swapping" on stdout after the first round. */
-const SWAP_DIR = `
-const { renameSync, symlinkSync, writeSync } = require("node:fs");
-const dir = process.argv[1];
-symlinkSync("team/private", dir + "/linkpub");
-for (let n = 1; ; n++) {
-  try {
-    renameSync(dir + "/pub", dir + "/pub.away");
-    renameSync(dir + "/linkpub", dir + "/pub");
-    renameSync(dir + "/pub", dir + "/linkpub");
-    renameSync(dir + "/pub.away", dir + "/pub");
-  } catch {}
-  if (n === 1) writeSync(1, "swapping\\n");
-}`;
-
-/** deniedFolderTree with `files`, and the link `d -> pub` that SWAP re-points. */
-function linkedTree(prefix: string, files: Record<string, string>): string {
-  const allowed = deniedFolderTree(prefix, files);
-  symlinkSync("pub", join(allowed, "d"));
-  return allowed;
-}
-
-/**
- * Run `script` (SWAP or SWAP_DIR) over `allowed` until the test ends; resolves once it has
- * swapped (a loaded machine can take seconds to start node: an attack loop run before that
- * would see no swap at all).
- */
-async function startSwapping(script: string, allowed: string): Promise<void> {
-  const p = spawn(process.execPath, ["-e", script, allowed], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  swapper = p;
-  const [chunk] = (await Promise.race([
-    once(p.stdout, "data"),
-    once(p, "exit").then(([code]) => {
-      throw new Error(`the swapper exited (${code}) before it swapped`);
-    }),
-  ])) as [Buffer];
-  expect(String(chunk)).toContain("swapping");
-}
+afterEach(stopSwapping);
 
 /** How often each value came back over `times` attempts; an attempt that throws (refused, or
  * missing mid-swap) counts nothing. */

@@ -1,55 +1,10 @@
-/**
- * The check-then-open race for opens that change a file as they open it: `truncate` empties
- * the file and `create` makes one, before anything can look at what was opened. A link inside
- * the preopen re-pointed between Warden's check and the open (another process, or another
- * instance of the component) must never let such an open empty, or create a file in, the
- * folder the policy denies: the change is made by Warden in the judged path's verified folder,
- * and only then is the file opened and verified.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { deniedFolderHost, deniedFolderTree } from "./helpers.js";
+import { linkedTree, SWAP, startSwapping, stopSwapping } from "./_swapper.js";
+import { deniedFolderHost } from "./helpers.js";
 
-let swapper: ChildProcess | undefined;
-afterEach(() => {
-  swapper?.kill("SIGKILL");
-  swapper = undefined;
-});
-
-/** Re-point `<dir>/d` between `pub` and `team/private` (atomic renames) until killed. */
-const SWAP = `
-const { symlinkSync, renameSync, writeSync } = require("node:fs");
-const dir = process.argv[1];
-let n = 0;
-for (;;) {
-  const tmp = dir + "/.d" + (n & 1);
-  symlinkSync(n++ & 1 ? "team/private" : "pub", tmp);
-  renameSync(tmp, dir + "/d");
-  if (n === 2) writeSync(1, "swapping\\n");
-}`;
-
-async function startSwapping(allowed: string): Promise<void> {
-  const p = spawn(process.execPath, ["-e", SWAP, allowed], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  swapper = p;
-  const [chunk] = (await Promise.race([
-    once(p.stdout, "data"),
-    once(p, "exit").then(([code]) => {
-      throw new Error(`the swapper exited (${code}) before it swapped`);
-    }),
-  ])) as [Buffer];
-  expect(String(chunk)).toContain("swapping");
-}
-
-function linkedTree(prefix: string, files: Record<string, string>): string {
-  const allowed = deniedFolderTree(prefix, files);
-  symlinkSync("pub", join(allowed, "d"));
-  return allowed;
-}
+afterEach(stopSwapping);
 
 interface Opened {
   write(b: Uint8Array, at: bigint): bigint;
@@ -66,7 +21,7 @@ describe("wasi:filesystem: an open that changes a file, raced with a swapped lin
     });
     const secret = join(allowed, "team", "private", "f.txt");
     const { data, events } = deniedFolderHost(allowed, "read, write");
-    await startSwapping(allowed);
+    await startSwapping(SWAP, allowed);
     let opened = 0;
     for (let i = 0; i < 20_000; i++) {
       try {
@@ -99,7 +54,7 @@ describe("wasi:filesystem: an open that changes a file, raced with a swapped lin
     });
     const denied = join(allowed, "team", "private");
     const { data, events } = deniedFolderHost(allowed, "read, write");
-    await startSwapping(allowed);
+    await startSwapping(SWAP, allowed);
     let opened = 0;
     for (let i = 0; i < 20_000; i++) {
       const name = `n${i}.txt`;
